@@ -1,0 +1,85 @@
+/* chatctl decode: hex of one plaintext message on stdin -> JSON. */
+#include <stdio.h>
+#include <string.h>
+
+#include "chatctl/command.h"
+#include "chatctl/dialect-option.h"
+#include "chatctl/exit-status.h"
+#include "chatctl/input.h"
+#include "chatctl/options.h"
+#include "protocol/catalogue.h"
+#include "protocol/hex.h"
+#include "protocol/json.h"
+
+int chatctl_decode(const chatctl_command *self, int argc, char **argv,
+                   const chatctl_globals *globals) {
+  bool pretty = false, lenient = false;
+  for (int i = 1; i < argc; i++) {
+    if (chatctl_option_flag(argv, i, "--pretty"))
+      pretty = true;
+    else if (chatctl_option_flag(argv, i, "--lenient"))
+      lenient = true;
+    else
+      return chatctl_usage_error(self, "unexpected argument '%s'", argv[i]);
+  }
+  chat_dialect dialect;
+  int status = chatctl_dialect_option(self, globals, &dialect);
+  if (status)
+    return status;
+
+  chat_buffer text, bytes, out;
+  chat_buffer_init(&text);
+  chat_buffer_init(&bytes);
+  chat_buffer_init(&out);
+  chat_arena arena;
+  chat_arena_init(&arena);
+  const char *reason;
+  chat_error err;
+  uint32_t type;
+  chat_value *params;
+
+  if (chatctl_read_all(stdin, &text, &reason) != 0) {
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
+  } else if (chat_hex_decode((const char *)text.data, text.len, &bytes, &err) != 0) {
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad hex: %s", err.message);
+  } else if (chat_message_decode(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW,
+                                 &arena, &type, &params, &err) != 0) {
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad message (%s dialect): %s",
+                          chat_dialect_name(dialect), err.message);
+  } else {
+    const chat_message_info *info = chat_catalogue_by_code(type);
+    if (!lenient && !info) {
+      status = chatctl_fail(CHATCTL_EXIT_USAGE,
+                            "bad message: unknown message type %u (--lenient prints it anyway)",
+                            (unsigned)type);
+    } else if (!lenient && chat_catalogue_check(type, params, &err) != 0) {
+      status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: %s %s (--lenient prints it anyway)",
+                            info->name, err.message);
+    } else {
+      /* {"type": N, "name": ..., "params": ...} as one value, so that
+       * --pretty indents it all alike. */
+      chat_dict_entry entries[3] = {{.key = "type", .key_len = 4},
+                                    {.key = "name", .key_len = 4},
+                                    {.key = "params", .key_len = 6, .value = *params}};
+      chat_value_set_uint(&entries[0].value, type);
+      if (info)
+        chat_value_set_str(&entries[1].value, info->name, strlen(info->name));
+      else
+        chat_value_set_null(&entries[1].value);
+      chat_value message = {.kind = CHAT_VALUE_DICT,
+                            .as.dict = {.entries = entries, .count = 3}};
+      if (chat_value_write_json(&message, pretty ? CHAT_JSON_PRETTY : 0, &out) != 0) {
+        status = chatctl_fail(CHATCTL_EXIT_USAGE, "cannot write the message as JSON");
+      } else {
+        fwrite(out.data, 1, out.len, stdout);
+        fputc('\n', stdout);
+        status = CHATCTL_EXIT_OK;
+      }
+    }
+  }
+  chat_arena_clear(&arena);
+  chat_buffer_clear(&text);
+  chat_buffer_clear(&bytes);
+  chat_buffer_clear(&out);
+  return status;
+}

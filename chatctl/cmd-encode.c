@@ -1,0 +1,127 @@
+/* chatctl encode: one message as JSON on stdin -> hex of its plaintext. */
+#include <stdio.h>
+#include <string.h>
+
+#include "chatctl/command.h"
+#include "chatctl/dialect-option.h"
+#include "chatctl/exit-status.h"
+#include "chatctl/input.h"
+#include "chatctl/options.h"
+#include "protocol/catalogue.h"
+#include "protocol/hex.h"
+#include "protocol/json.h"
+
+/* Works out the message type from "type" and/or "name". Returns 0 or prints
+ * the problem and returns the exit status. */
+static int message_type(const chat_json *doc, bool lenient, uint32_t *type) {
+  const chat_json *code = chat_json_object_get(doc, "type");
+  const chat_json *name = chat_json_object_get(doc, "name");
+  const chat_message_info *by_name = NULL;
+  if (name && name->kind != CHAT_JSON_NULL) {
+    if (name->kind != CHAT_JSON_STRING)
+      return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: \"name\" must be a string");
+    by_name = chat_catalogue_by_name(name->as.string.data);
+    if (!by_name)
+      return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: unknown message name \"%s\"",
+                          name->as.string.data);
+  }
+  if (code) {
+    uint64_t n;
+    if (!chat_json_get_u64(code, &n) || n > UINT32_MAX)
+      return chatctl_fail(CHATCTL_EXIT_USAGE,
+                          "bad message: \"type\" must be an integer 0..4294967295");
+    if (by_name && by_name->code != n)
+      return chatctl_fail(CHATCTL_EXIT_USAGE,
+                          "bad message: type %u is not \"%s\" (that is type %u)",
+                          (unsigned)n, by_name->name, (unsigned)by_name->code);
+    if (!by_name && !lenient && !chat_catalogue_by_code((uint32_t)n))
+      return chatctl_fail(CHATCTL_EXIT_USAGE,
+                          "bad message: unknown message type %u (--lenient allows it)",
+                          (unsigned)n);
+    *type = (uint32_t)n;
+    return 0;
+  }
+  if (!by_name)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: give \"type\" or \"name\"");
+  *type = by_name->code;
+  return 0;
+}
+
+static int encode_document(const chat_json *doc, chat_dialect dialect, bool lenient,
+                           chat_arena *arena, chat_buffer *bytes) {
+  if (doc->kind != CHAT_JSON_OBJECT)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: expected a JSON object, got %s",
+                        chat_json_kind_name(doc->kind));
+  for (size_t i = 0; i < doc->as.object.count; i++) {
+    const char *key = doc->as.object.members[i].key;
+    if (strcmp(key, "type") != 0 && strcmp(key, "name") != 0 && strcmp(key, "params") != 0)
+      return chatctl_fail(CHATCTL_EXIT_USAGE,
+                          "bad message: unknown member \"%s\" (expected type, name, params)",
+                          key);
+  }
+  uint32_t type = 0;
+  int status = message_type(doc, lenient, &type);
+  if (status)
+    return status;
+  const chat_json *params_json = chat_json_object_get(doc, "params");
+  if (!params_json)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: \"params\" is missing");
+  chat_value *params;
+  chat_error err;
+  if (chat_json_to_value(params_json, arena, &params, &err) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "bad params at offset %zu: %s", err.offset,
+                        err.message);
+  if (!lenient && chat_catalogue_check(type, params, &err) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: %s %s (--lenient allows it)",
+                        chat_catalogue_by_code(type)->name, err.message);
+  int rc = chat_message_encode(dialect, type, params, bytes);
+  if (rc == CHAT_ERR_INVALID_ARGUMENT && dialect == CHAT_DIALECT_SEED && type > 255)
+    return chatctl_fail(CHATCTL_EXIT_USAGE,
+                        "bad message: type %u does not fit the seed dialect's one byte",
+                        (unsigned)type);
+  if (rc)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "cannot encode: %s", chat_strerror(rc));
+  return 0;
+}
+
+int chatctl_encode(const chatctl_command *self, int argc, char **argv,
+                   const chatctl_globals *globals) {
+  bool lenient = false;
+  for (int i = 1; i < argc; i++) {
+    if (chatctl_option_flag(argv, i, "--lenient"))
+      lenient = true;
+    else
+      return chatctl_usage_error(self, "unexpected argument '%s'", argv[i]);
+  }
+  chat_dialect dialect;
+  int status = chatctl_dialect_option(self, globals, &dialect);
+  if (status)
+    return status;
+
+  chat_buffer text, bytes, hex;
+  chat_buffer_init(&text);
+  chat_buffer_init(&bytes);
+  chat_buffer_init(&hex);
+  chat_arena arena;
+  chat_arena_init(&arena);
+  const char *reason;
+  chat_error err;
+  chat_json *doc;
+  if (chatctl_read_all(stdin, &text, &reason) != 0) {
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
+  } else if (chat_json_parse((const char *)text.data, text.len, &arena, &doc, &err) != 0) {
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad JSON: %s", err.message);
+  } else {
+    status = encode_document(doc, dialect, lenient, &arena, &bytes);
+    if (status == 0) {
+      chat_hex_encode(bytes.data, bytes.len, &hex);
+      fwrite(hex.data, 1, hex.len, stdout);
+      fputc('\n', stdout);
+    }
+  }
+  chat_arena_clear(&arena);
+  chat_buffer_clear(&text);
+  chat_buffer_clear(&bytes);
+  chat_buffer_clear(&hex);
+  return status;
+}

@@ -1,0 +1,219 @@
+/* chatctl: script the chat system and debug its wire.
+ *
+ * Global options may stand before or after the subcommand; they are taken
+ * out here and the rest goes to the subcommand in its original order. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chatctl/command.h"
+#include "chatctl/exit-status.h"
+#include "chatctl/options.h"
+
+#ifndef CHAT_VERSION
+#define CHAT_VERSION "unknown"
+#endif
+
+static const chatctl_command commands[] = {
+  {
+    "decode", chatctl_decode,
+    "decode one plaintext message from hex to JSON",
+    "decode [--dialect seed|v2] [--pretty] [--lenient]",
+    "Reads the hex of one plaintext message (layer 2) on standard input\n"
+    "(whitespace is ignored) and prints it as JSON:\n"
+    "  {\"type\": 6, \"name\": \"send_message\", \"params\": ...}\n"
+    "Values map to JSON as spec/protocol.md describes (bytes as {\"$bytes\": base64}).\n"
+    "\n"
+    "Options:\n"
+    "  --dialect seed|v2   the message type is 1 byte (seed) or 4 bytes (v2); default v2\n"
+    "  --pretty            indent the JSON\n"
+    "  --lenient           print messages the catalogue does not know, or whose\n"
+    "                      parameters do not fit their type (name is null when unknown)\n"
+    "\n"
+    "Exit status: 0 decoded; 2 bad hex or a bad message (the reason and the offset on\n"
+    "stderr, nothing on stdout).\n"
+    "\n"
+    "Example:\n"
+    "  echo 6e 00 | chatctl decode --dialect seed\n"
+    "  {\"type\": 110, \"name\": \"server_kick\", \"params\": null}\n",
+  },
+  {
+    "encode", chatctl_encode,
+    "encode one message from JSON to hex",
+    "encode [--dialect seed|v2] [--lenient]",
+    "Reads one message as JSON on standard input and prints the hex of its\n"
+    "plaintext (layer 2). The message names its type by \"type\" (a number), by\n"
+    "\"name\", or both (then they must agree); \"params\" is its parameters.\n"
+    "\n"
+    "Options:\n"
+    "  --dialect seed|v2   write a 1-byte (seed) or 4-byte (v2) type; default v2\n"
+    "  --lenient           allow types outside the catalogue and parameters that do\n"
+    "                      not fit the catalogue's shape\n"
+    "\n"
+    "Exit status: 0 encoded; 2 bad JSON or a bad message (the reason on stderr).\n"
+    "\n"
+    "Example:\n"
+    "  echo '{\"name\": \"login\", \"params\": [\"alice\", \"secret\"]}' | chatctl encode --dialect seed\n",
+  },
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static const char *const global_help =
+    "Global options (before or after the subcommand):\n"
+    "  --config PATH         the shared config.json (default ./config.json)\n"
+    "  --host HOST           the server address (overrides client.server_ip)\n"
+    "  --port PORT           the server port (overrides client.server_port)\n"
+    "  --dialect seed|v2     the protocol dialect (overrides client.dialect)\n"
+    "  --user NAME           the account to act as\n"
+    "  --password-file FILE  read the password from FILE (or set CHAT_PASSWORD)\n"
+    "  --json                machine-readable output\n"
+    "  -h, --help            help for chatctl or for a subcommand\n"
+    "  --version             print the version\n"
+    "\n"
+    "Exit status:\n"
+    "  0  done\n"
+    "  1  refused by the server (the server's reason on stderr)\n"
+    "  2  usage or input error\n"
+    "  3  connection, handshake or pinning failure\n"
+    "  4  timeout\n";
+
+static void print_main_help(FILE *out) {
+  fprintf(out, "usage: chatctl [global options] <command> [options] [arguments]\n\n");
+  fprintf(out, "Commands:\n");
+  for (size_t i = 0; i < COMMAND_COUNT; i++)
+    fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\n%s\nRun 'chatctl <command> --help' for a command's options and an example.\n",
+          global_help);
+}
+
+void chatctl_print_help(const chatctl_command *command, FILE *out) {
+  fprintf(out, "usage: chatctl %s\n\n%s\n%s", command->usage, command->summary, "");
+  fprintf(out, "\n%s", command->help);
+}
+
+int chatctl_usage_error(const chatctl_command *command, const char *fmt, ...) {
+  fprintf(stderr, "chatctl %s: ", command->name);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " (see 'chatctl %s --help')\n", command->name);
+  return CHATCTL_EXIT_USAGE;
+}
+
+int chatctl_fail(int status, const char *fmt, ...) {
+  fprintf(stderr, "chatctl: ");
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return status;
+}
+
+static const chatctl_command *find_command(const char *name) {
+  for (size_t i = 0; i < COMMAND_COUNT; i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+/* Takes the global options out of argv; what is left (subcommand first) goes
+ * to rest. Returns 0, or an exit status on a usage error. */
+static int take_globals(int argc, char **argv, chatctl_globals *g, int *rest_argc,
+                        char **rest, bool *version) {
+  static const struct {
+    const char *name;
+    size_t offset;
+  } valued[] = {
+    {"--config", offsetof(chatctl_globals, config_path)},
+    {"--host", offsetof(chatctl_globals, host)},
+    {"--port", offsetof(chatctl_globals, port)},
+    {"--dialect", offsetof(chatctl_globals, dialect)},
+    {"--user", offsetof(chatctl_globals, user)},
+    {"--password-file", offsetof(chatctl_globals, password_file)},
+  };
+  int n = 0;
+  bool positional_only = false;
+  for (int i = 1; i < argc; i++) {
+    if (positional_only) {
+      rest[n++] = argv[i];
+      continue;
+    }
+    if (strcmp(argv[i], "--") == 0) {
+      positional_only = true;
+      rest[n++] = argv[i];
+      continue;
+    }
+    if (chatctl_option_flag(argv, i, "--json")) {
+      g->json = true;
+      continue;
+    }
+    if (chatctl_option_flag(argv, i, "--help") || chatctl_option_flag(argv, i, "-h")) {
+      g->help = true;
+      continue;
+    }
+    if (chatctl_option_flag(argv, i, "--version")) {
+      *version = true;
+      continue;
+    }
+    bool taken = false;
+    for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !taken; k++) {
+      const char *value = NULL;
+      int rc = chatctl_option_value(&i, argc, argv, valued[k].name, &value);
+      if (rc < 0)
+        return chatctl_fail(CHATCTL_EXIT_USAGE, "%s needs a value", valued[k].name);
+      if (rc > 0) {
+        *(const char **)((char *)g + valued[k].offset) = value;
+        taken = true;
+      }
+    }
+    if (taken)
+      continue;
+    if (n == 0 && chatctl_is_option(argv[i]))
+      return chatctl_fail(CHATCTL_EXIT_USAGE,
+                          "unknown option '%s' (try 'chatctl --help')", argv[i]);
+    rest[n++] = argv[i];
+  }
+  *rest_argc = n;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  chatctl_globals globals = {0};
+  bool version = false;
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  if (!rest)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "out of memory");
+  int rest_argc = 0;
+  int status = take_globals(argc, argv, &globals, &rest_argc, rest, &version);
+  if (status) {
+    free(rest);
+    return status;
+  }
+  if (version) {
+    printf("chatctl %s\n", CHAT_VERSION);
+    free(rest);
+    return CHATCTL_EXIT_OK;
+  }
+  if (rest_argc == 0) {
+    print_main_help(globals.help ? stdout : stderr);
+    free(rest);
+    return globals.help ? CHATCTL_EXIT_OK : CHATCTL_EXIT_USAGE;
+  }
+  const chatctl_command *command = find_command(rest[0]);
+  if (!command) {
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "unknown command '%s' (try 'chatctl --help')",
+                          rest[0]);
+  } else if (globals.help) {
+    chatctl_print_help(command, stdout);
+    status = CHATCTL_EXIT_OK;
+  } else {
+    status = command->run(command, rest_argc, rest, &globals);
+  }
+  free(rest);
+  return status;
+}

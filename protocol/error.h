@@ -1,0 +1,54 @@
+/* Error codes of the protocol library.
+ *
+ * Every function of the plain-C core that can fail returns 0 (or a count) on
+ * success and one of these negative codes on failure. A chat_error, where the
+ * caller passes one, carries the code, the byte offset in the input where the
+ * problem was found, and a one-line human-readable reason. */
+#ifndef CHAT_PROTOCOL_ERROR_H
+#define CHAT_PROTOCOL_ERROR_H
+
+#include <stddef.h>
+
+typedef enum {
+  CHAT_OK = 0,
+  CHAT_ERR_TRUNCATED = -1,        /* a length points past the end of the input */
+  CHAT_ERR_UNKNOWN_TYPE = -2,     /* a value type code that is not defined */
+  CHAT_ERR_DEPTH = -3,            /* lists/dicts nested deeper than the limit */
+  CHAT_ERR_UTF8 = -4,             /* a str or dict key that is not valid UTF-8 */
+  CHAT_ERR_DUPLICATE_KEY = -5,    /* the same key twice in one dict */
+  CHAT_ERR_TRAILING = -6,         /* bytes left after the one value */
+  CHAT_ERR_LIMIT = -7,            /* a size over a caller-given limit */
+  CHAT_ERR_INT_RANGE = -8,        /* an integer that does not fit 64 bits */
+  CHAT_ERR_NOT_CANONICAL = -9,    /* an int with leading zero bytes, or -0 */
+  CHAT_ERR_BAD_BOOL = -10,        /* a bool body that is not one byte 0 or 1 */
+  CHAT_ERR_BAD_FLOAT = -11,       /* a float body that is not 4 or 8 bytes */
+  CHAT_ERR_NOMEM = -12,           /* out of memory */
+  CHAT_ERR_BAD_MESSAGE = -13,     /* layer 2: too short for the message type */
+  CHAT_ERR_UNKNOWN_MESSAGE = -14, /* a message type code not in the catalogue */
+  CHAT_ERR_SHAPE = -15,           /* parameters do not match the catalogue */
+  CHAT_ERR_INVALID_ARGUMENT = -16,/* a caller error (e.g. a key over 255 bytes) */
+  CHAT_ERR_SYNTAX = -17,          /* text input (JSON, hex) is malformed */
+} chat_status;
+
+/* Longest reason text, including the terminating NUL. */
+#define CHAT_ERROR_MESSAGE_MAX 160
+
+typedef struct {
+  chat_status code;
+  size_t offset;
+  char message[CHAT_ERROR_MESSAGE_MAX];
+} chat_error;
+
+/* A short constant description of a code ("truncated input", ...). */
+const char *chat_strerror(int code);
+
+/* The stable machine name of a code ("truncated", "depth", ...), as used in
+ * spec/vectors. NULL for an unknown code. */
+const char *chat_error_name(int code);
+
+/* Records an error: sets all fields of *err (when err is not NULL) and returns
+ * code, so callers can write `return chat_error_set(err, ...)`. */
+int chat_error_set(chat_error *err, int code, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif
