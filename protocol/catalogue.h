@@ -37,6 +37,15 @@ typedef enum {
   CHAT_MSG_QUERY_ROOM_USERS = 9,
   CHAT_MSG_BAD = 10,
 
+  /* v2 only */
+  CHAT_MSG_RESUME = 20,
+  CHAT_MSG_LOGOUT = 21,
+  CHAT_MSG_FETCH_HISTORY = 22,
+  CHAT_MSG_MARK_READ = 23,
+  CHAT_MSG_LEAVE_ROOM = 24,
+  CHAT_MSG_SET_NICKNAME = 25,
+  CHAT_MSG_SET_PASSWORD = 26,
+
   CHAT_MSG_LOGIN_SUCCESSFUL = 100,
   CHAT_MSG_REGISTER_SUCCESSFUL = 101,
   CHAT_MSG_INCOMING_FRIEND_REQUEST = 102,
@@ -51,6 +60,15 @@ typedef enum {
   CHAT_MSG_QUERY_ROOM_USERS_RESULT = 111,
   CHAT_MSG_ROOM_USER_ON_OFF_LINE = 112,
   CHAT_MSG_LOGIN_BUNDLE = 113,
+
+  /* v2 only */
+  CHAT_MSG_SESSION_BUNDLE = 114,
+  CHAT_MSG_HISTORY_PAGE = 115,
+  CHAT_MSG_READ_MARKER = 116,
+  CHAT_MSG_LOGGED_OUT = 117,
+  CHAT_MSG_LEFT_ROOM = 118,
+  CHAT_MSG_PROFILE_UPDATED = 119,
+  CHAT_MSG_PASSWORD_CHANGED = 120,
 
   CHAT_MSG_LOGIN_FAILED = 201,
   CHAT_MSG_USERNAME_TAKEN = 202,
@@ -79,6 +97,12 @@ const chat_message_info *chat_catalogue_at(size_t index);
 /* NULL when unknown. */
 const chat_message_info *chat_catalogue_by_code(uint32_t code);
 const chat_message_info *chat_catalogue_by_name(const char *name);
+
+/* The entry for a code that a peer may send in `direction` on a connection of
+ * `dialect`; NULL when the code is unknown, belongs to the other direction,
+ * or is not part of that dialect (a v2-only code on a seed connection). */
+const chat_message_info *chat_catalogue_lookup(uint32_t code, chat_dialect dialect,
+                                               chat_direction direction);
 
 size_t chat_catalogue_shape_count(void);
 const chat_shape_definition *chat_catalogue_shape_at(size_t index);

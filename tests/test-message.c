@@ -100,20 +100,19 @@ ParameterizedTest(vector_param *p, message_vectors, invalid, .init = setup, .fin
                err.message);
 }
 
-Test(message_vectors, every_catalogue_entry_has_a_seed_vector, .init = setup,
+Test(message_vectors, every_catalogue_entry_has_a_vector, .init = setup,
      .fini = teardown) {
   size_t n = vectors_count(MESSAGES, "valid");
   for (size_t k = 0; k < chat_catalogue_count(); k++) {
     const chat_message_info *info = chat_catalogue_at(k);
-    if (!(info->dialects & CHAT_IN_SEED))
-      continue;
+    const char *dialect = (info->dialects & CHAT_IN_SEED) ? "seed" : "v2";
     bool found = false;
     for (size_t i = 0; i < n && !found; i++) {
       const chat_json *v = vectors_get(MESSAGES, "valid", i, &arena);
-      found = strcmp(vector_string(v, "dialect"), "seed") == 0 &&
+      found = strcmp(vector_string(v, "dialect"), dialect) == 0 &&
               vector_int(chat_json_object_get(v, "message"), "type") == info->code;
     }
-    cr_assert(found, "no seed vector for %s", info->name);
+    cr_assert(found, "no %s vector for %s", dialect, info->name);
   }
 }
 
@@ -331,6 +330,27 @@ Test(catalogue, seed_codes_are_the_seed_systems) {
     cr_assert_str_eq(info->name, seed[i].name);
     cr_assert(info->dialects & CHAT_IN_SEED);
     cr_assert_eq(info->direction, seed[i].code < 100 ? CHAT_TO_SERVER : CHAT_TO_CLIENT);
+  }
+}
+
+Test(catalogue, lookup_honours_dialect_and_direction) {
+  cr_assert_not_null(chat_catalogue_lookup(CHAT_MSG_LOGIN, CHAT_DIALECT_SEED, CHAT_TO_SERVER));
+  cr_assert_not_null(chat_catalogue_lookup(CHAT_MSG_LOGIN, CHAT_DIALECT_V2, CHAT_TO_SERVER));
+  cr_assert_null(chat_catalogue_lookup(CHAT_MSG_LOGIN, CHAT_DIALECT_V2, CHAT_TO_CLIENT),
+                 "a client does not receive login");
+  cr_assert_null(chat_catalogue_lookup(CHAT_MSG_RESUME, CHAT_DIALECT_SEED, CHAT_TO_SERVER),
+                 "resume is v2 only");
+  cr_assert_not_null(chat_catalogue_lookup(CHAT_MSG_RESUME, CHAT_DIALECT_V2, CHAT_TO_SERVER));
+  cr_assert_null(chat_catalogue_lookup(CHAT_MSG_SESSION_BUNDLE, CHAT_DIALECT_SEED,
+                                       CHAT_TO_CLIENT));
+  cr_assert_null(chat_catalogue_lookup(12345, CHAT_DIALECT_V2, CHAT_TO_SERVER));
+  /* Every v2-only message has a code the seed's one byte could carry, but
+   * is still refused there. */
+  for (size_t i = 0; i < chat_catalogue_count(); i++) {
+    const chat_message_info *m = chat_catalogue_at(i);
+    if (!(m->dialects & CHAT_IN_SEED))
+      cr_assert_null(chat_catalogue_lookup(m->code, CHAT_DIALECT_SEED, m->direction), "%s",
+                     m->name);
   }
 }
 

@@ -717,7 +717,47 @@ CATALOGUE = {
     113: "login_bundle", 201: "login_failed", 202: "username_taken",
     203: "general_failure", 204: "general_msg",
 }
+# The v2 dialect's additions: sent only on v2 connections.
+CATALOGUE_V2_ONLY = {
+    20: "resume", 21: "logout", 22: "fetch_history", 23: "mark_read",
+    24: "leave_room", 25: "set_nickname", 26: "set_password",
+    114: "session_bundle", 115: "history_page", 116: "read_marker",
+    117: "logged_out", 118: "left_room", 119: "profile_updated",
+    120: "password_changed",
+}
+CATALOGUE.update(CATALOGUE_V2_ONLY)
 CODE = {name: code for code, name in CATALOGUE.items()}
+
+
+def v2_notice(message, sender_id, sender_name, target_type, time, target_id, mid,
+              client_msg_id=None):
+    n = notice(message, sender_id, sender_name, target_type, time, target_id)
+    n["id"] = mid
+    if client_msg_id is not None:
+        n["client_msg_id"] = client_msg_id
+    return n
+
+
+TOKEN = bytes(range(0xa0, 0xc0))
+
+
+def session_bundle_params():
+    last_bob = v2_notice(text_body("明天见！See you tomorrow.", 14, "#0000ff"),
+                         2, "鲍勃", 0, T0 + 60000, 1, 41)
+    last_room = v2_notice(image_body(PNG), 3, "小红 🌸", 1, T0 + 120000, 1, 57)
+    return {
+        "token": TOKEN,
+        "friends": [friend_contact(BOB), friend_contact(CAROL)],
+        "rooms": [room_contact(ROOM), room_contact(ROOM2)],
+        "conversations": [
+            {"target_type": 0, "target_id": 2, "last": last_bob, "unread": 1,
+             "last_read_id": 40},
+            {"target_type": 1, "target_id": 1, "last": last_room, "unread": 3,
+             "last_read_id": 50},
+            {"target_type": 1, "target_id": 4, "last": None, "unread": 0,
+             "last_read_id": 0},
+        ],
+    }
 
 
 def login_bundle_params():
@@ -812,11 +852,41 @@ def message_vectors():
         ("login_bundle", login_bundle_params()),
         ("server_kick", None),
         ("general_failure", "you are not a member of this room"),
+        ("send_message", {"target_type": 0, "target_id": 2,
+                          "message": text_body("Hello again"),
+                          "client_msg_id": "c0ffee00-0001"}),
+        ("on_new_message", v2_notice(text_body("Hello again"), 1, "Alice", 0, T0 + 9000, 2,
+                                     1042, "c0ffee00-0001")),
+        ("server_kick", {"reason": "logged in elsewhere", "address": "127.0.0.1:50312",
+                         "time": T0 + 3600000}),
+        ("resume", {"username": "alice", "token": TOKEN}),
+        ("logout", None),
+        ("fetch_history", {"target_type": 0, "target_id": 2, "before_id": 0, "limit": 50}),
+        ("fetch_history", {"target_type": 1, "target_id": 1, "before_id": 1000, "limit": 20}),
+        ("mark_read", {"target_type": 0, "target_id": 2, "up_to_id": 1042}),
+        ("leave_room", 4),
+        ("set_nickname", "爱丽丝"),
+        ("set_password", ["secret123", "correct horse battery staple"]),
+        ("session_bundle", session_bundle_params()),
+        ("history_page", {"target_type": 0, "target_id": 2, "messages": [
+            v2_notice(text_body("second"), 2, "鲍勃", 0, T0 + 2000, 1, 12),
+            v2_notice(text_body("first"), 1, "Alice", 0, T0 + 1000, 2, 11)], "more": False}),
+        ("history_page", {"target_type": 1, "target_id": 1, "messages": [], "more": False}),
+        ("read_marker", {"target_type": 0, "target_id": 2, "last_read_id": 1042, "unread": 0}),
+        ("logged_out", None),
+        ("left_room", 4),
+        ("profile_updated", user(1, "alice", "爱丽丝", True)),
+        ("password_changed", None),
     ]
     v2_notes = {("client_echo", 0): "v2-only values: negint, float64, nested null",
                 ("server_echo", 0): "v2-only values: negint, float64, nested null",
                 ("send_message", 0): "text to a friend",
-                ("send_message", 1): "1x1 PNG to a room"}
+                ("send_message", 1): "1x1 PNG to a room",
+                ("send_message", 2): "with a client_msg_id",
+                ("on_new_message", 1): "the sender's copy, the acknowledgement",
+                ("server_kick", 1): "with the reason",
+                ("fetch_history", 1): "older than an id",
+                ("history_page", 1): "empty"}
 
     out = []
     for dialect, items, extra in (("seed", seed, notes), ("v2", v2, v2_notes)):
@@ -840,7 +910,10 @@ def message_vectors():
                 assert seed_compatible(params), label
             out.append(entry)
     names_seed = {e["message"]["name"] for e in out if e["dialect"] == "seed"}
-    assert names_seed == set(CODE), set(CODE) - names_seed
+    seed_names = set(CODE) - set(CATALOGUE_V2_ONLY.values())
+    assert names_seed == seed_names, seed_names - names_seed
+    names_v2 = {e["message"]["name"] for e in out if e["dialect"] == "v2"}
+    assert set(CATALOGUE_V2_ONLY.values()) <= names_v2
     assert sum(1 for e in out if e["dialect"] == "v2") >= 8
     assert len({e["name"] for e in out}) == len(out)
     return out
