@@ -31,6 +31,22 @@ void chat_arena_clear(chat_arena *arena) {
   chat_arena_init(arena);
 }
 
+void chat_arena_reset(chat_arena *arena) {
+  chat_arena_chunk *keep = arena->head;
+  if (!keep)
+    return;
+  chat_arena_chunk *c = keep->next;
+  while (c) {
+    chat_arena_chunk *next = c->next;
+    free(c);
+    c = next;
+  }
+  keep->next = NULL;
+  arena->head = keep;
+  arena->used = 0;
+  arena->total = 0;
+}
+
 static size_t align_up(size_t n) {
   const size_t a = alignof(max_align_t);
   return (n + a - 1) & ~(a - 1);

@@ -17,6 +17,10 @@ typedef struct {
 void chat_arena_init(chat_arena *arena);
 /* Frees every chunk; the arena can be used again. */
 void chat_arena_clear(chat_arena *arena);
+/* Forgets everything allocated but keeps the newest chunk for reuse, so an
+ * arena used for one message after another stops calling malloc once it has
+ * grown to the usual message size. */
+void chat_arena_reset(chat_arena *arena);
 /* Zeroed, max_align_t-aligned memory, or NULL when out of memory or when
  * n * size overflows. */
 void *chat_arena_alloc(chat_arena *arena, size_t n, size_t size);

@@ -1,0 +1,484 @@
+/* register, login, resume, logout, set_nickname, set_password. */
+#define G_LOG_DOMAIN "chatd"
+
+#include <string.h>
+
+#include "chatd/dispatch.h"
+#include "chatd/encode.h"
+#include "chatd/login.h"
+#include "chatd/server-private.h"
+#include "protocol/catalogue.h"
+
+/* Bounds on what users choose (bytes, after trimming). */
+#define USERNAME_MAX 32
+#define NICKNAME_MAX 64
+#define PASSWORD_MAX 1024
+
+/* Checks a new username; NULL when fine, else the reason. */
+static const char *username_problem(const char *name) {
+  if (name[0] == '\0')
+    return "the username is empty";
+  if (strlen(name) > USERNAME_MAX)
+    return "the username is longer than 32 bytes";
+  for (const char *p = name; *p; p = g_utf8_next_char(p)) {
+    gunichar c = g_utf8_get_char(p);
+    if (g_unichar_isspace(c) || g_unichar_iscntrl(c))
+      return "the username contains spaces or control characters";
+  }
+  return NULL;
+}
+
+static char *clean_nickname(const chat_value *v, const char **problem) {
+  g_autofree char *raw = chatd_param_string(v);
+  char *nick = g_strdup(g_strstrip(raw));
+  *problem = NULL;
+  if (nick[0] == '\0')
+    *problem = "the nickname is empty";
+  else if (strlen(nick) > NICKNAME_MAX)
+    *problem = "the nickname is longer than 64 bytes";
+  return nick;
+}
+
+static gboolean password_ok(const chat_value *v) {
+  return v->as.blob.len > 0 && v->as.blob.len <= PASSWORD_MAX;
+}
+
+/* ---- register ---- */
+
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+  char *username;
+  char *nickname;
+  gint64 user_id;
+} register_job;
+
+static void register_job_free(register_job *job) {
+  g_hash_table_remove(job->session->server->pending_usernames, job->username);
+  chatd_session_unref(job->session);
+  g_free(job->username);
+  g_free(job->nickname);
+  g_free(job);
+}
+
+static void on_user_stored(const GError *error, gpointer user_data) {
+  register_job *job = user_data;
+  ChatdSession *s = job->session;
+  if (error) {
+    g_warning("%s: cannot store user %s: %s", s->peer, job->username, error->message);
+    chatd_slot_send_failure(s, job->slot, "the account could not be saved; try again");
+  } else {
+    g_message("%s: registered %s (id %" G_GINT64_FORMAT ")", s->peer, job->username,
+              job->user_id);
+    chat_write_int(chatd_session_begin(s, CHAT_MSG_REGISTER_SUCCESSFUL), job->user_id);
+    chatd_reply_send_to_slot(s, job->slot);
+  }
+  chatd_session_release(s, job->slot);
+  register_job_free(job);
+}
+
+static void on_register_hashed(const char *phc, const GError *error, gpointer user_data) {
+  register_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  chatd_session_ref(s);
+  if (!phc) {
+    chatd_slot_send_failure(s, job->slot, error && error->code == CHATD_PASSWORDS_ERROR_BUSY
+                                              ? "the server is busy; try again"
+                                              : "the account could not be created");
+    chatd_session_release(s, job->slot);
+    register_job_free(job);
+  } else {
+    ChatdUser *user = chatd_directory_add_user(server->directory, 0, job->username,
+                                               job->nickname, phc);
+    job->user_id = user->id;
+    if (!chatd_store_add_user(server->store, user->id, user->username, user->nickname, phc,
+                              chatd_now_ms(), on_user_stored, job)) {
+      chatd_reply_busy(s, job->slot);
+      chatd_session_release(s, job->slot);
+      register_job_free(job);
+    }
+  }
+  /* The user exists now: requests that waited (a login) may go on. */
+  chatd_session_unblock(s);
+  chatd_session_unref(s);
+}
+
+void chatd_handle_register(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                           gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  const chat_value *items = params->as.list.items;
+  g_autofree char *username = chatd_normalize_username((const char *)items[0].as.blob.data,
+                                                       items[0].as.blob.len);
+  const char *problem = username_problem(username);
+  const char *nick_problem;
+  g_autofree char *nickname = clean_nickname(&items[2], &nick_problem);
+  if (problem || nick_problem || !password_ok(&items[1])) {
+    chatd_session_send_failure(s, problem ? problem
+                                  : nick_problem ? nick_problem
+                                                 : "the password must be 1 to 1024 bytes");
+    return;
+  }
+  if (chatd_directory_user_by_name(server->directory, username) ||
+      g_hash_table_contains(server->pending_usernames, username)) {
+    chatd_session_send_null(s, CHAT_MSG_USERNAME_TAKEN);
+    return;
+  }
+  register_job *job = g_new0(register_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  job->username = g_steal_pointer(&username);
+  job->nickname = g_steal_pointer(&nickname);
+  g_hash_table_add(server->pending_usernames, g_strdup(job->username));
+  g_autofree char *password = g_strndup((const char *)items[1].as.blob.data,
+                                        items[1].as.blob.len);
+  chatd_session_block(s);
+  chatd_passwords_hash(server->passwords, password, on_register_hashed, job);
+  explicit_bzero(password, strlen(password));
+}
+
+/* ---- login ---- */
+
+typedef struct {
+  ChatdSession *session;
+  char *username;
+  char *password;   /* kept for a rehash; wiped */
+  gint64 user_id;   /* 0 when unknown */
+} login_job;
+
+static void login_job_free(login_job *job) {
+  chatd_session_unref(job->session);
+  g_free(job->username);
+  if (job->password) {
+    explicit_bzero(job->password, strlen(job->password));
+    g_free(job->password);
+  }
+  g_free(job);
+}
+
+static char *limit_key(const char *kind, const char *value) {
+  return g_strdup_printf("%s:%s", kind, value);
+}
+
+/* The address part of "ip:port". */
+static char *peer_host(const ChatdSession *s) {
+  const char *colon = strrchr(s->peer, ':');
+  return colon ? g_strndup(s->peer, (gsize)(colon - s->peer)) : g_strdup(s->peer);
+}
+
+/* Takes one attempt from the address's and the account's budgets. */
+static gboolean login_allowed(ChatdSession *s, const char *username) {
+  ChatdServer *server = s->server;
+  g_autofree char *host = peer_host(s);
+  g_autofree char *by_host = limit_key("addr", host);
+  g_autofree char *by_user = limit_key("user", username);
+  gint64 now = g_get_monotonic_time();
+  gboolean host_ok = chatd_rate_limit_take(server->login_limit, by_host, now);
+  gboolean user_ok = chatd_rate_limit_take(server->login_limit, by_user, now);
+  if (!host_ok || !user_ok) {
+    g_message("%s: login of %s refused: too many attempts", s->peer, username);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void forgive(ChatdSession *s, const char *username) {
+  g_autofree char *by_user = limit_key("user", username);
+  chatd_rate_limit_reset(s->server->login_limit, by_user);
+}
+
+typedef struct {
+  ChatdServer *server;
+  gint64 user_id;
+} rehash_job;
+
+static void on_upgrade_hashed(const char *phc, const GError *error, gpointer user_data) {
+  rehash_job *job = user_data;
+  ChatdUser *user = chatd_directory_user(job->server->directory, job->user_id);
+  if (phc && user) {
+    chatd_user_set_password_hash(user, phc);
+    chatd_store_set_password_hash(job->server->store, user->id, phc, NULL, NULL);
+    g_message("%s: password hash upgraded", user->username);
+  } else if (error) {
+    g_message("cannot upgrade a password hash: %s", error->message);
+  }
+  g_free(job);
+}
+
+static void on_login_verified(gboolean ok, gboolean needs_rehash, const GError *error,
+                              gpointer user_data) {
+  login_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  ChatdUser *user = job->user_id ? chatd_directory_user(server->directory, job->user_id) : NULL;
+  if (s->closed) {
+    /* nothing to answer */
+  } else if (error && error->code == CHATD_PASSWORDS_ERROR_BUSY) {
+    chatd_session_send_failure(s, "the server is busy; try again");
+  } else if (!ok || !user) {
+    g_message("%s: login of %s failed", s->peer, job->username);
+    chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
+  } else {
+    forgive(s, job->username);
+    if (needs_rehash) {
+      rehash_job *r = g_new0(rehash_job, 1);
+      r->server = server;
+      r->user_id = user->id;
+      chatd_passwords_hash(server->passwords, job->password, on_upgrade_hashed, r);
+    }
+    chatd_login_complete(s, user, NULL);
+  }
+  chatd_session_unblock(s);
+  login_job_free(job);
+}
+
+void chatd_handle_login(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                        gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  const chat_value *items = params->as.list.items;
+  g_autofree char *username = chatd_normalize_username((const char *)items[0].as.blob.data,
+                                                       items[0].as.blob.len);
+  if (!login_allowed(s, username)) {
+    chatd_session_send_failure(s, "too many login attempts; try again later");
+    return;
+  }
+  ChatdUser *user = chatd_directory_user_by_name(server->directory, username);
+  login_job *job = g_new0(login_job, 1);
+  job->session = chatd_session_ref(s);
+  job->username = g_steal_pointer(&username);
+  job->password = g_strndup((const char *)items[1].as.blob.data, items[1].as.blob.len);
+  job->user_id = user ? user->id : 0;
+  chatd_session_block(s);
+  /* An unknown user costs the same: the hasher verifies against a dummy. */
+  chatd_passwords_verify(server->passwords, user ? user->password_hash : NULL, job->password,
+                         on_login_verified, job);
+}
+
+/* ---- resume (v2) ---- */
+
+void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                         gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  const chat_value *name = chat_value_dict_get(params, "username");
+  const chat_value *token = chat_value_dict_get(params, "token");
+  g_autofree char *username = chatd_normalize_username((const char *)name->as.blob.data,
+                                                       name->as.blob.len);
+  if (!login_allowed(s, username)) {
+    chatd_session_send_failure(s, "too many login attempts; try again later");
+    return;
+  }
+  ChatdUser *user = chatd_directory_user_by_name(server->directory, username);
+  guint8 hash[32];
+  chatd_token_hash(token->as.blob.data, token->as.blob.len, hash);
+  g_autoptr(GBytes) key = g_bytes_new(hash, sizeof hash);
+  gpointer owner;
+  if (!user || token->as.blob.len != CHATD_TOKEN_LEN ||
+      !g_hash_table_lookup_extended(server->tokens, key, NULL, &owner) ||
+      (gint64)(gintptr)owner != user->id) {
+    g_message("%s: resume of %s refused", s->peer, username);
+    chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
+    return;
+  }
+  forgive(s, username);
+  chatd_store_touch_session(server->store, hash, chatd_now_ms(), NULL, NULL);
+  chatd_login_complete(s, user, token->as.blob.data);
+}
+
+/* ---- logout (v2) ---- */
+
+void chatd_handle_logout(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                         gsize raw_len) {
+  (void)params;
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  if (s->has_token) {
+    g_autoptr(GBytes) key = g_bytes_new(s->token_hash, sizeof s->token_hash);
+    g_hash_table_remove(server->tokens, key);
+    chatd_store_revoke_session(server->store, s->token_hash, NULL, NULL);
+    s->has_token = FALSE;
+  }
+  chatd_session_send_null(s, CHAT_MSG_LOGGED_OUT);
+  g_autofree char *reason = g_strdup_printf("%s logged out", s->user->username);
+  chatd_session_close(s, reason);
+}
+
+/* ---- set_nickname (v2) ---- */
+
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+} slot_job;
+
+static void on_nickname_stored(const GError *error, gpointer user_data) {
+  slot_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  if (error) {
+    chatd_slot_send_failure(s, job->slot, "the nickname could not be saved");
+  } else if (s->user) {
+    chatd_write_user(chatd_session_begin(s, CHAT_MSG_PROFILE_UPDATED), s->user);
+    chatd_reply_send_to_slot(s, job->slot);
+    /* Friends see the new name in their contact lists. */
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, s->user->friends);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+      ChatdUser *friend = chatd_directory_user(server->directory, (gint64)(gintptr)key);
+      if (friend && friend->session) {
+        chatd_write_friend_contact(chatd_session_begin(friend->session, CHAT_MSG_CONTACT_INFO),
+                                   s->user);
+        chatd_reply_send(friend->session);
+      }
+    }
+  }
+  chatd_session_release(s, job->slot);
+  chatd_session_unref(s);
+  g_free(job);
+}
+
+void chatd_handle_set_nickname(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                               gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  const char *problem;
+  g_autofree char *nickname = clean_nickname(params, &problem);
+  if (problem) {
+    chatd_session_send_failure(s, problem);
+    return;
+  }
+  chatd_user_set_nickname(s->user, nickname);
+  slot_job *job = g_new0(slot_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  if (!chatd_store_set_nickname(s->server->store, s->user->id, nickname, on_nickname_stored,
+                                job)) {
+    chatd_reply_busy(s, job->slot);
+    chatd_session_release(s, job->slot);
+    chatd_session_unref(s);
+    g_free(job);
+  }
+}
+
+/* ---- set_password (v2) ---- */
+
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+  gint64 user_id;
+  char *new_password;
+} password_job;
+
+static void password_job_free(password_job *job) {
+  if (job->new_password) {
+    explicit_bzero(job->new_password, strlen(job->new_password));
+    g_free(job->new_password);
+  }
+  chatd_session_unref(job->session);
+  g_free(job);
+}
+
+static void on_password_stored(const GError *error, gpointer user_data) {
+  password_job *job = user_data;
+  ChatdSession *s = job->session;
+  if (error) {
+    chatd_slot_send_failure(s, job->slot, "the password could not be saved");
+  } else {
+    chat_write_null(chatd_session_begin(s, CHAT_MSG_PASSWORD_CHANGED));
+    chatd_reply_send_to_slot(s, job->slot);
+  }
+  chatd_session_release(s, job->slot);
+  password_job_free(job);
+}
+
+/* Revokes every resume token of the user except the session's own. */
+static void revoke_other_tokens(ChatdSession *s) {
+  ChatdServer *server = s->server;
+  GHashTableIter it;
+  gpointer key, owner;
+  g_hash_table_iter_init(&it, server->tokens);
+  /* Tokens of one user are few, but the table holds everyone's: this walk is
+   * rare (a password change) and touches no connection. */
+  while (g_hash_table_iter_next(&it, &key, &owner)) {
+    if ((gint64)(gintptr)owner != s->user->id)
+      continue;
+    gsize len;
+    const guint8 *hash = g_bytes_get_data(key, &len);
+    if (s->has_token && memcmp(hash, s->token_hash, len) == 0)
+      continue;
+    chatd_store_revoke_session(server->store, hash, NULL, NULL);
+    g_hash_table_iter_remove(&it);
+  }
+}
+
+static void on_new_password_hashed(const char *phc, const GError *error, gpointer user_data) {
+  password_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
+  chatd_session_ref(s);
+  if (!phc || !user) {
+    chatd_slot_send_failure(s, job->slot, error && error->code == CHATD_PASSWORDS_ERROR_BUSY
+                                              ? "the server is busy; try again"
+                                              : "the password could not be changed");
+    chatd_session_release(s, job->slot);
+    password_job_free(job);
+  } else {
+    chatd_user_set_password_hash(user, phc);
+    if (s->user == user)
+      revoke_other_tokens(s);
+    if (!chatd_store_set_password_hash(server->store, user->id, phc, on_password_stored, job)) {
+      chatd_reply_busy(s, job->slot);
+      chatd_session_release(s, job->slot);
+      password_job_free(job);
+    }
+  }
+  chatd_session_unblock(s);
+  chatd_session_unref(s);
+}
+
+static void on_old_password_checked(gboolean ok, gboolean needs_rehash, const GError *error,
+                                    gpointer user_data) {
+  password_job *job = user_data;
+  ChatdSession *s = job->session;
+  (void)needs_rehash;
+  if (!ok || s->closed) {
+    chatd_slot_send_failure(s, job->slot,
+                            error && error->code == CHATD_PASSWORDS_ERROR_BUSY
+                                ? "the server is busy; try again"
+                                : "the old password is wrong");
+    chatd_session_release(s, job->slot);
+    chatd_session_unblock(s);
+    password_job_free(job);
+    return;
+  }
+  /* Still blocked: the hash of the new password comes next. */
+  chatd_passwords_hash(s->server->passwords, job->new_password, on_new_password_hashed, job);
+}
+
+void chatd_handle_set_password(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                               gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  const chat_value *items = params->as.list.items;
+  if (!password_ok(&items[1])) {
+    chatd_session_send_failure(s, "the password must be 1 to 1024 bytes");
+    return;
+  }
+  password_job *job = g_new0(password_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  job->user_id = s->user->id;
+  job->new_password = g_strndup((const char *)items[1].as.blob.data, items[1].as.blob.len);
+  g_autofree char *old = g_strndup((const char *)items[0].as.blob.data, items[0].as.blob.len);
+  chatd_session_block(s);
+  chatd_passwords_verify(s->server->passwords, s->user->password_hash, old,
+                         on_old_password_checked, job);
+  explicit_bzero(old, strlen(old));
+}

@@ -1,0 +1,155 @@
+/* add_friend and resolve_friend_request. */
+#define G_LOG_DOMAIN "chatd"
+
+#include "chatd/dispatch.h"
+#include "chatd/encode.h"
+#include "chatd/server-private.h"
+#include "protocol/catalogue.h"
+
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+  gint64 from_id, to_id;
+  gboolean accept;
+} friend_job;
+
+static friend_job *friend_job_new(ChatdSession *s, gint64 from_id, gint64 to_id) {
+  friend_job *job = g_new0(friend_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  job->from_id = from_id;
+  job->to_id = to_id;
+  return job;
+}
+
+static void friend_job_finish(friend_job *job) {
+  chatd_session_release(job->session, job->slot);
+  chatd_session_unref(job->session);
+  g_free(job);
+}
+
+static void send_add_result(ChatdSession *s, ChatdSlot *slot, gboolean ok, const char *reason) {
+  chat_writer *w = chatd_session_begin(s, CHAT_MSG_ADD_FRIEND_RESULT);
+  chat_write_list_begin(w);
+  chat_write_bool(w, ok);
+  chat_write_cstr(w, reason);
+  chat_write_list_end(w);
+  if (slot)
+    chatd_reply_send_to_slot(s, slot);
+  else
+    chatd_reply_send(s);
+}
+
+static void on_request_stored(const GError *error, gpointer user_data) {
+  friend_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  if (error) {
+    g_warning("%s: cannot store a friend request: %s", s->peer, error->message);
+    send_add_result(s, job->slot, FALSE, "the request could not be saved; try again");
+  } else {
+    send_add_result(s, job->slot, TRUE, "");
+    ChatdUser *from = chatd_directory_user(server->directory, job->from_id);
+    ChatdUser *to = chatd_directory_user(server->directory, job->to_id);
+    if (from && to && to->session) {
+      chatd_write_user(chatd_session_begin(to->session, CHAT_MSG_INCOMING_FRIEND_REQUEST), from);
+      chatd_reply_send(to->session);
+    }
+  }
+  friend_job_finish(job);
+}
+
+void chatd_handle_add_friend(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                             gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  g_autofree char *name = chatd_normalize_username((const char *)params->as.blob.data,
+                                                   params->as.blob.len);
+  ChatdUser *me = s->user;
+  ChatdUser *target = chatd_directory_user_by_name(server->directory, name);
+  if (!target) {
+    send_add_result(s, NULL, FALSE, "no such user");
+    return;
+  }
+  if (target == me) {
+    send_add_result(s, NULL, FALSE, "you cannot add yourself");
+    return;
+  }
+  if (chatd_user_is_friend(me, target->id)) {
+    send_add_result(s, NULL, FALSE, "you are already friends");
+    return;
+  }
+  if (chatd_user_has_asked(me, target->id)) {
+    send_add_result(s, NULL, FALSE, "a request is already waiting for an answer");
+    return;
+  }
+  chatd_directory_add_request(server->directory, me, target);
+  friend_job *job = friend_job_new(s, me->id, target->id);
+  if (!chatd_store_add_friend_request(server->store, me->id, target->id, chatd_now_ms(),
+                                      on_request_stored, job)) {
+    chatd_directory_remove_request(server->directory, me, target);
+    chatd_reply_busy(s, job->slot);
+    friend_job_finish(job);
+  }
+}
+
+static void on_resolution_stored(const GError *error, gpointer user_data) {
+  friend_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  ChatdUser *requester = chatd_directory_user(server->directory, job->from_id);
+  ChatdUser *accepter = chatd_directory_user(server->directory, job->to_id);
+  if (error) {
+    g_warning("%s: cannot store a friend request's answer: %s", s->peer, error->message);
+    chatd_slot_send_failure(s, job->slot, "the answer could not be saved; try again");
+  } else if (job->accept && requester && accepter) {
+    chatd_write_friend_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), requester);
+    chatd_reply_send_to_slot(s, job->slot);
+    if (requester->session) {
+      chatd_write_friend_contact(
+          chatd_session_begin(requester->session, CHAT_MSG_CONTACT_INFO), accepter);
+      chatd_reply_send(requester->session);
+    }
+  }
+  friend_job_finish(job);
+}
+
+void chatd_handle_resolve_friend_request(ChatdSession *s, const chat_value *params,
+                                         const guint8 *raw, gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  gint64 from_id = 0;
+  chat_value_get_i64(&params->as.list.items[0], &from_id);
+  gboolean accept = params->as.list.items[1].as.boolean;
+  ChatdUser *me = s->user;
+  ChatdUser *from = chatd_directory_user(server->directory, from_id);
+  if (!from || !chatd_user_has_asked(from, me->id)) {
+    chatd_session_send_failure(s, "there is no such friend request");
+    return;
+  }
+  chatd_directory_remove_request(server->directory, from, me);
+  friend_job *job = friend_job_new(s, from->id, me->id);
+  job->accept = accept;
+  gboolean queued;
+  if (accept) {
+    chatd_directory_add_friendship(server->directory, from, me);
+    queued = chatd_store_accept_friend_request(server->store, from->id, me->id, chatd_now_ms(),
+                                               on_resolution_stored, job);
+    /* A request the other way is answered by this too. */
+    if (queued && chatd_directory_remove_request(server->directory, me, from))
+      chatd_store_delete_friend_request(server->store, me->id, from->id, NULL, NULL);
+  } else {
+    queued = chatd_store_delete_friend_request(server->store, from->id, me->id,
+                                               on_resolution_stored, job);
+  }
+  if (!queued) {
+    /* The store refused: memory goes back to what the database holds. */
+    if (accept)
+      chatd_directory_remove_friendship(server->directory, from, me);
+    chatd_directory_add_request(server->directory, from, me);
+    chatd_reply_busy(s, job->slot);
+    friend_job_finish(job);
+  }
+}

@@ -1,0 +1,397 @@
+/* send_message, fetch_history, mark_read. */
+#define G_LOG_DOMAIN "chatd"
+
+#include <string.h>
+
+#include "chatd/dispatch.h"
+#include "chatd/encode.h"
+#include "chatd/server-private.h"
+#include "protocol/catalogue.h"
+
+/* Bounds on what a client sends (besides the message size limit). */
+#define FONT_SIZE_MAX 1000
+#define FONT_COLOR_MAX 16
+#define CLIENT_MSG_ID_MAX 64
+#define HISTORY_PAGE_MAX 200
+
+typedef struct {
+  ChatdSession *session;     /* the sender's */
+  ChatdSlot *slot;
+  ChatdMessageRecord *record;
+} send_job;
+
+static void send_job_finish(send_job *job) {
+  chatd_session_release(job->session, job->slot);
+  chatd_session_unref(job->session);
+  chatd_message_record_free(job->record);
+  g_free(job);
+}
+
+/* Does `user` get a message live? Online, and logged in before the message
+ * got its id (else the login bundle carries it). */
+static gboolean gets_live(const ChatdUser *user, gint64 message_id) {
+  return user && user->session && user->session->user == user &&
+         user->session->history_cutoff < message_id;
+}
+
+static void send_notice(ChatdSession *to, const ChatdMessageRecord *r, const char *sender_name,
+                        gint64 viewer_id, ChatdSlot *slot) {
+  chatd_write_notice(chatd_session_begin(to, CHAT_MSG_ON_NEW_MESSAGE), to->dialect, r,
+                     sender_name, viewer_id);
+  if (slot)
+    chatd_reply_send_to_slot(to, slot);
+  else
+    chatd_reply_send(to);
+}
+
+/* Delivers a stored message to everyone who gets it live. Room messages are
+ * encoded once per dialect and the same bytes go to every member. */
+static void deliver(ChatdServer *server, const ChatdMessageRecord *r, const char *sender_name) {
+  if (r->target_type == CHATD_STORE_TARGET_USER) {
+    ChatdUser *receiver = chatd_directory_user(server->directory, r->target_id);
+    if (gets_live(receiver, r->id))
+      send_notice(receiver->session, r, sender_name, receiver->id, NULL);
+    return;
+  }
+  ChatdRoom *room = chatd_directory_room(server->directory, r->target_id);
+  if (!room)
+    return;
+  GBytes *encoded[2] = {NULL, NULL};
+  for (guint i = 0; i < room->members->len; i++) {
+    gint64 member_id = g_array_index(room->members, gint64, i);
+    if (member_id == r->sender_id)
+      continue;
+    ChatdUser *member = chatd_directory_user(server->directory, member_id);
+    if (!gets_live(member, r->id) || chatd_room_first_message(room, member_id) > r->id)
+      continue;
+    chat_dialect d = member->session->dialect;
+    if (!encoded[d]) {
+      chatd_write_notice(chatd_reply_begin(d, CHAT_MSG_ON_NEW_MESSAGE), d, r, sender_name,
+                         member_id);
+      const guint8 *data;
+      gsize len;
+      if (!chatd_reply_bytes(&data, &len))
+        break;
+      encoded[d] = g_bytes_new(data, len);
+    }
+    gsize len;
+    const guint8 *data = g_bytes_get_data(encoded[d], &len);
+    chatd_session_send_bytes(member->session, data, len);
+  }
+  for (int d = 0; d < 2; d++)
+    if (encoded[d])
+      g_bytes_unref(encoded[d]);
+}
+
+static void on_stored_copy(const GError *error, const ChatdMessageRecord *record,
+                           gpointer user_data) {
+  send_job *job = user_data;
+  ChatdSession *s = job->session;
+  if (error || !record) {
+    chatd_slot_send_failure(s, job->slot, "the message could not be read back");
+  } else {
+    ChatdMessageRecord copy = *record;
+    copy.client_msg_id = job->record->client_msg_id;
+    ChatdUser *sender = chatd_directory_user(s->server->directory, record->sender_id);
+    send_notice(s, &copy, sender ? sender->nickname : record->sender_nickname, record->sender_id,
+                job->slot);
+  }
+  send_job_finish(job);
+}
+
+static void on_message_stored(const GError *error, gboolean inserted, gint64 stored_id,
+                              gpointer user_data) {
+  send_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  if (error) {
+    g_warning("%s: cannot store a message: %s", s->peer, error->message);
+    chatd_slot_send_failure(s, job->slot, "the message could not be saved; try again");
+    send_job_finish(job);
+    return;
+  }
+  if (!inserted) {
+    /* A resend of a message already stored: the sender gets its copy (the
+     * acknowledgement) again; nobody gets it twice. */
+    g_debug("%s: message %s already stored as %" G_GINT64_FORMAT, s->peer,
+            job->record->client_msg_id, stored_id);
+    if (!chatd_store_message(server->store, stored_id, on_stored_copy, job)) {
+      chatd_reply_busy(s, job->slot);
+      send_job_finish(job);
+    }
+    return;
+  }
+  ChatdUser *sender = chatd_directory_user(server->directory, job->record->sender_id);
+  const char *name = sender ? sender->nickname : "";
+  deliver(server, job->record, name);
+  if (!s->closed && s->user == sender)
+    send_notice(s, job->record, name, job->record->sender_id, job->slot);
+  send_job_finish(job);
+}
+
+static const char *body_problem(const chat_value *body, ChatdMessageRecord *r) {
+  gint64 type = -1;
+  chat_value_get_i64(chat_value_dict_get(body, "type"), &type);
+  const chat_value *data = chat_value_dict_get(body, "data");
+  if (type == CHATD_STORE_KIND_TEXT && data->kind == CHAT_VALUE_STR) {
+    gint64 size = 0;
+    const chat_value *font_size = chat_value_dict_get(body, "fontsize");
+    const chat_value *font_color = chat_value_dict_get(body, "fontcolor");
+    if (!chat_value_get_i64(font_size, &size) || size < 1 || size > FONT_SIZE_MAX)
+      return "the font size must be 1 to 1000";
+    if (font_color->as.blob.len > FONT_COLOR_MAX)
+      return "the font colour is too long";
+    if (data->as.blob.len == 0)
+      return "the message is empty";
+    r->kind = CHATD_STORE_KIND_TEXT;
+    r->text = (const char *)data->as.blob.data;
+    r->text_len = data->as.blob.len;
+    r->font_size = (int)size;
+    r->font_color = g_strndup((const char *)font_color->as.blob.data, font_color->as.blob.len);
+    return NULL;
+  }
+  if (type == CHATD_STORE_KIND_IMAGE && data->kind == CHAT_VALUE_BYTES) {
+    if (data->as.blob.len == 0)
+      return "the image is empty";
+    r->kind = CHATD_STORE_KIND_IMAGE;
+    r->image = g_bytes_new(data->as.blob.data, data->as.blob.len);
+    return NULL;
+  }
+  return "a message body is text (type 0) or an image (type 1)";
+}
+
+void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                               gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  ChatdUser *me = s->user;
+  gint64 target_type = -1, target_id = 0;
+  chat_value_get_i64(chat_value_dict_get(params, "target_type"), &target_type);
+  chat_value_get_i64(chat_value_dict_get(params, "target_id"), &target_id);
+  const chat_value *client_id = chat_value_dict_get(params, "client_msg_id");
+  if (client_id && (client_id->as.blob.len == 0 || client_id->as.blob.len > CLIENT_MSG_ID_MAX)) {
+    chatd_session_send_failure(s, "client_msg_id must be 1 to 64 bytes");
+    return;
+  }
+
+  g_autoptr(GArray) offline = g_array_new(FALSE, FALSE, sizeof(gint64));
+  if (target_type == CHATD_STORE_TARGET_USER) {
+    ChatdUser *to = chatd_directory_user(server->directory, target_id);
+    if (!to || !chatd_user_is_friend(me, to->id)) {
+      chatd_session_send_failure(s, "you can only send messages to your friends");
+      return;
+    }
+    if (!to->session)
+      g_array_append_val(offline, to->id);
+  } else if (target_type == CHATD_STORE_TARGET_ROOM) {
+    ChatdRoom *room = chatd_directory_room(server->directory, target_id);
+    if (!room || !chatd_room_has_member(room, me->id)) {
+      chatd_session_send_failure(s, "you are not a member of this room");
+      return;
+    }
+    for (guint i = 0; i < room->members->len; i++) {
+      gint64 id = g_array_index(room->members, gint64, i);
+      ChatdUser *member = chatd_directory_user(server->directory, id);
+      if (id != me->id && member && !member->session)
+        g_array_append_val(offline, id);
+    }
+  } else {
+    chatd_session_send_failure(s, "target_type must be 0 (a user) or 1 (a room)");
+    return;
+  }
+
+  ChatdMessageRecord r = {
+    .sender_id = me->id,
+    .target_type = (int)target_type,
+    .target_id = target_id,
+    .sent_ms = chatd_now_ms(),
+  };
+  g_autofree char *client_msg_id =
+      client_id ? g_strndup((const char *)client_id->as.blob.data, client_id->as.blob.len) : NULL;
+  r.client_msg_id = client_msg_id;
+  const char *problem = body_problem(chat_value_dict_get(params, "message"), &r);
+  if (problem) {
+    chatd_session_send_failure(s, problem);
+    g_free((char *)r.font_color);
+    g_clear_pointer(&r.image, g_bytes_unref);
+    return;
+  }
+  r.id = chatd_directory_next_message_id(server->directory);
+
+  send_job *job = g_new0(send_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  job->record = chatd_message_record_copy(&r);
+  g_free((char *)r.font_color);
+  g_clear_pointer(&r.image, g_bytes_unref);
+  if (!chatd_store_add_message(server->store, job->record, (const gint64 *)(void *)offline->data,
+                               offline->len, on_message_stored, job)) {
+    chatd_reply_busy(s, job->slot);
+    send_job_finish(job);
+  }
+}
+
+/* ---- history and read markers ---- */
+
+/* Can the session's user see the conversation? */
+static const char *conversation_problem(ChatdSession *s, gint64 target_type, gint64 target_id) {
+  ChatdServer *server = s->server;
+  if (target_type == CHATD_STORE_TARGET_USER) {
+    ChatdUser *other = chatd_directory_user(server->directory, target_id);
+    if (!other || other == s->user)
+      return "there is no such user";
+    return NULL;
+  }
+  if (target_type == CHATD_STORE_TARGET_ROOM) {
+    ChatdRoom *room = chatd_directory_room(server->directory, target_id);
+    if (!room || !chatd_room_has_member(room, s->user->id))
+      return "you are not a member of this room";
+    return NULL;
+  }
+  return "target_type must be 0 (a user) or 1 (a room)";
+}
+
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+  gint64 target_type, target_id, limit;
+} history_job;
+
+static void history_job_finish(history_job *job) {
+  chatd_session_release(job->session, job->slot);
+  chatd_session_unref(job->session);
+  g_free(job);
+}
+
+static void on_history(const GError *error, GPtrArray *records, gpointer user_data) {
+  history_job *job = user_data;
+  ChatdSession *s = job->session;
+  if (error || !s->user) {
+    chatd_slot_send_failure(s, job->slot, "the history could not be read; try again");
+    history_job_finish(job);
+    return;
+  }
+  gboolean more = records->len > (guint)job->limit;
+  guint n = more ? (guint)job->limit : records->len;
+  chat_writer *w = chatd_session_begin(s, CHAT_MSG_HISTORY_PAGE);
+  chat_write_dict_begin(w);
+  chat_write_key_cstr(w, "target_type");
+  chat_write_int(w, job->target_type);
+  chat_write_key_cstr(w, "target_id");
+  chat_write_int(w, job->target_id);
+  chat_write_key_cstr(w, "messages");
+  chat_write_list_begin(w);
+  for (guint i = 0; i < n; i++) {
+    const ChatdMessageRecord *r = g_ptr_array_index(records, i);
+    ChatdUser *sender = chatd_directory_user(s->server->directory, r->sender_id);
+    chatd_write_notice(w, s->dialect, r, sender ? sender->nickname : r->sender_nickname,
+                       s->user->id);
+  }
+  chat_write_list_end(w);
+  chat_write_key_cstr(w, "more");
+  chat_write_bool(w, more);
+  chat_write_dict_end(w);
+  chatd_reply_send_to_slot(s, job->slot);
+  history_job_finish(job);
+}
+
+void chatd_handle_fetch_history(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                                gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  gint64 target_type = -1, target_id = 0, before = 0, limit = 0;
+  chat_value_get_i64(chat_value_dict_get(params, "target_type"), &target_type);
+  chat_value_get_i64(chat_value_dict_get(params, "target_id"), &target_id);
+  chat_value_get_i64(chat_value_dict_get(params, "before_id"), &before);
+  chat_value_get_i64(chat_value_dict_get(params, "limit"), &limit);
+  const char *problem = conversation_problem(s, target_type, target_id);
+  if (problem) {
+    chatd_session_send_failure(s, problem);
+    return;
+  }
+  if (before < 0)
+    before = 0;
+  limit = CLAMP(limit, 1, HISTORY_PAGE_MAX);
+  history_job *job = g_new0(history_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  job->target_type = target_type;
+  job->target_id = target_id;
+  job->limit = limit;
+  /* One more than asked, to know whether older messages remain. */
+  if (!chatd_store_history(s->server->store, s->user->id, (int)target_type, target_id, before,
+                           (guint)limit + 1, on_history, job)) {
+    chatd_reply_busy(s, job->slot);
+    history_job_finish(job);
+  }
+}
+
+static void on_marker_counted(const GError *error, GPtrArray *conversations, gpointer user_data) {
+  history_job *job = user_data;
+  ChatdSession *s = job->session;
+  if (error) {
+    chatd_slot_send_failure(s, job->slot, "the read marker could not be read back");
+    history_job_finish(job);
+    return;
+  }
+  gint64 last_read = job->limit, unread = 0;
+  for (guint i = 0; i < conversations->len; i++) {
+    const ChatdConversation *c = g_ptr_array_index(conversations, i);
+    if (c->target_type == job->target_type && c->target_id == job->target_id) {
+      last_read = c->last_read_id;
+      unread = c->unread;
+    }
+  }
+  chat_writer *w = chatd_session_begin(s, CHAT_MSG_READ_MARKER);
+  chat_write_dict_begin(w);
+  chat_write_key_cstr(w, "target_type");
+  chat_write_int(w, job->target_type);
+  chat_write_key_cstr(w, "target_id");
+  chat_write_int(w, job->target_id);
+  chat_write_key_cstr(w, "last_read_id");
+  chat_write_int(w, last_read);
+  chat_write_key_cstr(w, "unread");
+  chat_write_int(w, unread);
+  chat_write_dict_end(w);
+  chatd_reply_send_to_slot(s, job->slot);
+  history_job_finish(job);
+}
+
+static void on_marker_stored(const GError *error, gpointer user_data) {
+  history_job *job = user_data;
+  ChatdSession *s = job->session;
+  if (error || !s->user ||
+      !chatd_store_conversations(s->server->store, s->user->id, on_marker_counted, job)) {
+    chatd_slot_send_failure(s, job->slot, "the read marker could not be saved; try again");
+    history_job_finish(job);
+  }
+}
+
+void chatd_handle_mark_read(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                            gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  gint64 target_type = -1, target_id = 0, up_to = 0;
+  chat_value_get_i64(chat_value_dict_get(params, "target_type"), &target_type);
+  chat_value_get_i64(chat_value_dict_get(params, "target_id"), &target_id);
+  chat_value_get_i64(chat_value_dict_get(params, "up_to_id"), &up_to);
+  const char *problem = conversation_problem(s, target_type, target_id);
+  if (problem) {
+    chatd_session_send_failure(s, problem);
+    return;
+  }
+  /* Nobody marks read what the server has not handed out. */
+  up_to = CLAMP(up_to, 0, chatd_directory_last_message_id(s->server->directory));
+  history_job *job = g_new0(history_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  job->target_type = target_type;
+  job->target_id = target_id;
+  job->limit = up_to; /* the marker, if the conversation has no row yet */
+  if (!chatd_store_mark_read(s->server->store, s->user->id, (int)target_type, target_id, up_to,
+                             on_marker_stored, job)) {
+    chatd_reply_busy(s, job->slot);
+    history_job_finish(job);
+  }
+}

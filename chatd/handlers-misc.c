@@ -1,0 +1,30 @@
+/* client_echo and bad. */
+#define G_LOG_DOMAIN "chatd"
+
+#include <string.h>
+
+#include "chatd/dispatch.h"
+#include "protocol/catalogue.h"
+
+void chatd_handle_client_echo(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                              gsize raw_len) {
+  (void)params;
+  /* The value goes back byte for byte, whatever it holds. */
+  chatd_session_begin(s, CHAT_MSG_SERVER_ECHO);
+  const guint8 *header;
+  gsize header_len;
+  if (!chatd_reply_bytes(&header, &header_len))
+    return;
+  g_autofree guint8 *message = g_malloc(header_len + raw_len);
+  memcpy(message, header, header_len);
+  memcpy(message + header_len, raw, raw_len);
+  chatd_session_send_bytes(s, message, header_len + raw_len);
+}
+
+void chatd_handle_bad(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                      gsize raw_len) {
+  (void)params;
+  (void)raw;
+  (void)raw_len;
+  chatd_session_send_failure(s, "bad request");
+}

@@ -1,0 +1,192 @@
+/* create_room, join_room, leave_room, query_room_users. */
+#define G_LOG_DOMAIN "chatd"
+
+#include <string.h>
+
+#include "chatd/dispatch.h"
+#include "chatd/encode.h"
+#include "chatd/server-private.h"
+#include "protocol/catalogue.h"
+
+/* Longest room name, in bytes after trimming. */
+#define ROOM_NAME_MAX 64
+
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+  gint64 room_id;
+  gboolean created;
+} room_job;
+
+static room_job *room_job_new(ChatdSession *s, gint64 room_id) {
+  room_job *job = g_new0(room_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  job->room_id = room_id;
+  return job;
+}
+
+static void room_job_finish(room_job *job) {
+  chatd_session_release(job->session, job->slot);
+  chatd_session_unref(job->session);
+  g_free(job);
+}
+
+static void on_membership_stored(const GError *error, gpointer user_data) {
+  room_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdRoom *room = chatd_directory_room(s->server->directory, job->room_id);
+  if (error || !room) {
+    g_warning("%s: cannot store a room membership: %s", s->peer,
+              error ? error->message : "the room is gone");
+    chatd_slot_send_failure(s, job->slot, "the room could not be saved; try again");
+  } else {
+    chatd_write_room_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), room);
+    chatd_reply_send_to_slot(s, job->slot);
+    if (job->created) {
+      g_autofree char *text = g_strdup_printf("Room \"%s\" created: its number is %" G_GINT64_FORMAT,
+                                              room->name, room->id);
+      chat_write_cstr(chatd_session_begin(s, CHAT_MSG_GENERAL_MSG), text);
+      chatd_reply_send_to_slot(s, job->slot);
+    }
+  }
+  room_job_finish(job);
+}
+
+/* Adds the user to the room in memory and in the store; the job's slot gets
+ * the answer. */
+static void join(ChatdSession *s, ChatdRoom *room, room_job *job) {
+  ChatdServer *server = s->server;
+  gint64 first = chatd_directory_last_message_id(server->directory) + 1;
+  chatd_directory_add_member(server->directory, room, s->user, first);
+  if (!chatd_store_add_member(server->store, room->id, s->user->id, first, chatd_now_ms(),
+                              on_membership_stored, job)) {
+    chatd_directory_remove_member(server->directory, room, s->user);
+    chatd_reply_busy(s, job->slot);
+    room_job_finish(job);
+  }
+}
+
+void chatd_handle_create_room(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                              gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  g_autofree char *raw_name = chatd_param_string(params);
+  const char *name = g_strstrip(raw_name);
+  if (name[0] == '\0' || strlen(name) > ROOM_NAME_MAX) {
+    chatd_session_send_failure(s, "a room name must be 1 to 64 bytes");
+    return;
+  }
+  ChatdRoom *room = chatd_directory_add_room(server->directory, 0, name);
+  room_job *job = room_job_new(s, room->id);
+  job->created = TRUE;
+  if (!chatd_store_add_room(server->store, room->id, room->name, s->user->id, chatd_now_ms(),
+                            NULL, NULL)) {
+    chatd_reply_busy(s, job->slot);
+    room_job_finish(job);
+    return;
+  }
+  g_message("%s: %s created room %" G_GINT64_FORMAT, s->peer, s->user->username, room->id);
+  join(s, room, job);
+}
+
+void chatd_handle_join_room(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                            gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  gint64 id = 0;
+  chat_value_get_i64(params, &id);
+  ChatdRoom *room = chatd_directory_room(s->server->directory, id);
+  if (!room) {
+    chatd_session_send_failure(s, "there is no such room");
+    return;
+  }
+  if (chatd_room_has_member(room, s->user->id)) {
+    chatd_session_send_failure(s, "you are already a member of this room");
+    return;
+  }
+  join(s, room, room_job_new(s, room->id));
+}
+
+static void on_left(const GError *error, gpointer user_data) {
+  room_job *job = user_data;
+  ChatdSession *s = job->session;
+  if (error) {
+    chatd_slot_send_failure(s, job->slot, "leaving the room could not be saved; try again");
+  } else {
+    chat_write_int(chatd_session_begin(s, CHAT_MSG_LEFT_ROOM), job->room_id);
+    chatd_reply_send_to_slot(s, job->slot);
+  }
+  room_job_finish(job);
+}
+
+void chatd_handle_leave_room(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                             gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  gint64 id = 0;
+  chat_value_get_i64(params, &id);
+  ChatdRoom *room = chatd_directory_room(server->directory, id);
+  if (!room || !chatd_room_has_member(room, s->user->id)) {
+    chatd_session_send_failure(s, "you are not a member of this room");
+    return;
+  }
+  gint64 first = chatd_room_first_message(room, s->user->id);
+  chatd_directory_remove_member(server->directory, room, s->user);
+  room_job *job = room_job_new(s, room->id);
+  if (!chatd_store_remove_member(server->store, room->id, s->user->id, on_left, job)) {
+    chatd_directory_add_member(server->directory, room, s->user, first);
+    chatd_reply_busy(s, job->slot);
+    room_job_finish(job);
+    return;
+  }
+  /* The others see the member go. */
+  for (guint i = 0; i < room->members->len; i++) {
+    ChatdUser *member = chatd_directory_user(server->directory,
+                                             g_array_index(room->members, gint64, i));
+    if (!member || !member->session)
+      continue;
+    chat_writer *w = chatd_session_begin(member->session, CHAT_MSG_ROOM_USER_ON_OFF_LINE);
+    chat_write_list_begin(w);
+    chat_write_int(w, room->id);
+    chat_write_int(w, s->user->id);
+    chat_write_bool(w, FALSE);
+    chat_write_list_end(w);
+    chatd_reply_send(member->session);
+  }
+}
+
+void chatd_handle_query_room_users(ChatdSession *s, const chat_value *params, const guint8 *raw,
+                                   gsize raw_len) {
+  (void)raw;
+  (void)raw_len;
+  ChatdServer *server = s->server;
+  gint64 id = 0;
+  chat_value_get_i64(params, &id);
+  ChatdRoom *room = chatd_directory_room(server->directory, id);
+  if (!room || !chatd_room_has_member(room, s->user->id)) {
+    chatd_session_send_failure(s, "you are not a member of this room");
+    return;
+  }
+  chat_writer *w = chatd_session_begin(s, CHAT_MSG_QUERY_ROOM_USERS_RESULT);
+  chat_write_list_begin(w);
+  chat_write_list_begin(w);
+  for (guint i = 0; i < room->members->len; i++) {
+    ChatdUser *member = chatd_directory_user(server->directory,
+                                             g_array_index(room->members, gint64, i));
+    if (!member)
+      continue;
+    chat_write_list_begin(w);
+    chat_write_int(w, member->id);
+    chat_write_cstr(w, member->nickname);
+    chat_write_bool(w, chatd_user_online(member));
+    chat_write_cstr(w, member->username);
+    chat_write_list_end(w);
+  }
+  chat_write_list_end(w);
+  chat_write_int(w, room->id);
+  chat_write_list_end(w);
+  chatd_reply_send(s);
+}

@@ -1,0 +1,270 @@
+#define G_LOG_DOMAIN "chatd"
+
+#include "chatd/login.h"
+
+#include <nettle/sha2.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "chatd/dispatch.h"
+#include "chatd/encode.h"
+#include "chatd/presence.h"
+#include "chatd/server-private.h"
+#include "protocol/catalogue.h"
+
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+  gint64 user_id;
+  gint64 cutoff;
+  guint8 token[CHATD_TOKEN_LEN];
+} bundle_job;
+
+static void bundle_job_free(bundle_job *job) {
+  explicit_bzero(job->token, sizeof job->token);
+  chatd_session_unref(job->session);
+  g_free(job);
+}
+
+void chatd_token_hash(const guint8 *token, gsize len, guint8 hash[32]) {
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, len, token);
+  sha256_digest(&ctx, SHA256_DIGEST_SIZE, hash);
+}
+
+static gboolean random_bytes(guint8 *out, gsize len) {
+  gsize done = 0;
+  while (done < len) {
+    ssize_t n = getrandom(out + done, len - done, 0);
+    if (n < 0)
+      return FALSE;
+    done += (gsize)n;
+  }
+  return TRUE;
+}
+
+/* The user as ChatdUser for a sender id; its nickname for notices. */
+static const char *nickname_of(ChatdServer *server, gint64 user_id, const char *fallback) {
+  ChatdUser *u = chatd_directory_user(server->directory, user_id);
+  return u ? u->nickname : fallback;
+}
+
+static gboolean still_current(const bundle_job *job) {
+  return !job->session->closed && job->session->user &&
+         job->session->user->id == job->user_id;
+}
+
+static gint compare_ids(gconstpointer a, gconstpointer b) {
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void write_contacts(chat_writer *w, ChatdServer *server, ChatdUser *user,
+                           gboolean rooms) {
+  chat_write_list_begin(w);
+  if (rooms) {
+    for (guint i = 0; i < user->rooms->len; i++) {
+      ChatdRoom *room = chatd_directory_room(server->directory,
+                                             g_array_index(user->rooms, gint64, i));
+      if (room)
+        chatd_write_room_contact(w, room);
+    }
+  } else {
+    /* Friends in id order, so bundles are stable. */
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, user->friends);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+      gint64 id = (gint64)(gintptr)key;
+      g_array_append_val(ids, id);
+    }
+    g_array_sort(ids, compare_ids);
+    for (guint i = 0; i < ids->len; i++) {
+      ChatdUser *friend = chatd_directory_user(server->directory, g_array_index(ids, gint64, i));
+      if (friend)
+        chatd_write_friend_contact(w, friend);
+    }
+  }
+  chat_write_list_end(w);
+}
+
+/* ---- seed: login_bundle with the whole history ---- */
+
+static void on_full_history(const GError *error, GPtrArray *records, gpointer user_data) {
+  bundle_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  if (error) {
+    g_warning("%s: cannot read the history: %s", s->peer, error->message);
+    chatd_slot_send_failure(s, job->slot, "cannot read your history; try again later");
+  } else if (still_current(job)) {
+    ChatdUser *user = s->user;
+    /* Each stored message goes as the encoding of its notice: encode the
+     * notices first into one buffer, then the bundle around them. */
+    chat_buffer notices;
+    chat_buffer_init(&notices);
+    g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+    gint64 last_offline = 0;
+    for (guint i = 0; i < records->len; i++) {
+      const ChatdMessageRecord *r = g_ptr_array_index(records, i);
+      if (r->id > job->cutoff)
+        continue;
+      chat_writer nw;
+      chat_writer_init(&nw, &notices);
+      chatd_write_notice(&nw, CHAT_DIALECT_SEED, r,
+                         nickname_of(server, r->sender_id, r->sender_nickname), user->id);
+      if (chat_writer_finish(&nw) != 0)
+        break;
+      gsize end = notices.len;
+      g_array_append_val(ends, end);
+      if (r->offline && r->id > last_offline)
+        last_offline = r->id;
+    }
+    chat_writer *w = chatd_session_begin(s, CHAT_MSG_LOGIN_BUNDLE);
+    chat_write_dict_begin(w);
+    chat_write_key_cstr(w, "rooms");
+    write_contacts(w, server, user, TRUE);
+    chat_write_key_cstr(w, "friends");
+    write_contacts(w, server, user, FALSE);
+    chat_write_key_cstr(w, "messages");
+    chat_write_list_begin(w);
+    gsize start = 0;
+    guint k = 0;
+    for (guint i = 0; i < records->len && k < ends->len; i++) {
+      const ChatdMessageRecord *r = g_ptr_array_index(records, i);
+      if (r->id > job->cutoff)
+        continue;
+      gsize end = g_array_index(ends, gsize, k++);
+      chat_write_list_begin(w);
+      chat_write_bytes(w, notices.data + start, end - start);
+      chat_write_int(w, r->offline ? 0 : 1);
+      chat_write_list_end(w);
+      start = end;
+    }
+    chat_write_list_end(w);
+    chat_write_dict_end(w);
+    chatd_reply_send_to_slot(s, job->slot);
+    chat_buffer_clear(&notices);
+    /* The client has counted the offline ones as unread: next time they
+     * count as delivered, as with the seed. */
+    if (last_offline > 0)
+      chatd_store_clear_offline(server->store, user->id, last_offline, NULL, NULL);
+  }
+  chatd_session_release(s, job->slot);
+  bundle_job_free(job);
+}
+
+/* ---- v2: session_bundle with conversations ---- */
+
+static void on_conversations(const GError *error, GPtrArray *conversations, gpointer user_data) {
+  bundle_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  if (error) {
+    g_warning("%s: cannot read the conversations: %s", s->peer, error->message);
+    chatd_slot_send_failure(s, job->slot, "cannot read your conversations; try again later");
+  } else if (still_current(job)) {
+    ChatdUser *user = s->user;
+    chat_writer *w = chatd_session_begin(s, CHAT_MSG_SESSION_BUNDLE);
+    chat_write_dict_begin(w);
+    chat_write_key_cstr(w, "token");
+    chat_write_bytes(w, job->token, sizeof job->token);
+    chat_write_key_cstr(w, "friends");
+    write_contacts(w, server, user, FALSE);
+    chat_write_key_cstr(w, "rooms");
+    write_contacts(w, server, user, TRUE);
+    chat_write_key_cstr(w, "conversations");
+    chat_write_list_begin(w);
+    for (guint i = 0; i < conversations->len; i++) {
+      const ChatdConversation *c = g_ptr_array_index(conversations, i);
+      chat_write_dict_begin(w);
+      chat_write_key_cstr(w, "target_type");
+      chat_write_int(w, c->target_type);
+      chat_write_key_cstr(w, "target_id");
+      chat_write_int(w, c->target_id);
+      chat_write_key_cstr(w, "last");
+      if (c->last)
+        chatd_write_notice(w, CHAT_DIALECT_V2, c->last,
+                           nickname_of(server, c->last->sender_id, c->last->sender_nickname),
+                           user->id);
+      else
+        chat_write_null(w);
+      chat_write_key_cstr(w, "unread");
+      chat_write_int(w, c->unread);
+      chat_write_key_cstr(w, "last_read_id");
+      chat_write_int(w, c->last_read_id);
+      chat_write_dict_end(w);
+    }
+    chat_write_list_end(w);
+    chat_write_dict_end(w);
+    chatd_reply_send_to_slot(s, job->slot);
+  }
+  chatd_session_release(s, job->slot);
+  bundle_job_free(job);
+}
+
+/* Every write submitted before the login has been committed: now the
+ * bundle's read sees every message up to the cutoff. */
+static void on_barrier(const GError *error, gpointer user_data) {
+  bundle_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  (void)error;
+  gboolean queued = s->dialect == CHAT_DIALECT_SEED
+                        ? chatd_store_full_history(server->store, job->user_id, on_full_history, job)
+                        : chatd_store_conversations(server->store, job->user_id, on_conversations,
+                                                    job);
+  if (!queued) {
+    chatd_reply_busy(s, job->slot);
+    chatd_session_release(s, job->slot);
+    bundle_job_free(job);
+  }
+}
+
+void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token) {
+  ChatdServer *server = s->server;
+  chatd_session_attach_user(s, user);
+  s->history_cutoff = chatd_directory_last_message_id(server->directory);
+  g_message("%s: %s logged in (%s dialect)", s->peer, user->username,
+            chat_dialect_name(s->dialect));
+
+  chat_writer *w = chatd_session_begin(s, CHAT_MSG_LOGIN_SUCCESSFUL);
+  chatd_write_user(w, user);
+  chatd_reply_send(s);
+  for (guint i = 0; i < user->incoming_requests->len; i++) {
+    ChatdUser *from = chatd_directory_user(server->directory,
+                                           g_array_index(user->incoming_requests, gint64, i));
+    if (!from)
+      continue;
+    chatd_write_user(chatd_session_begin(s, CHAT_MSG_INCOMING_FRIEND_REQUEST), from);
+    chatd_reply_send(s);
+  }
+
+  bundle_job *job = g_new0(bundle_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  job->user_id = user->id;
+  job->cutoff = s->history_cutoff;
+  if (s->dialect == CHAT_DIALECT_V2) {
+    if (token) {
+      memcpy(job->token, token, CHATD_TOKEN_LEN);
+    } else if (random_bytes(job->token, CHATD_TOKEN_LEN)) {
+      guint8 hash[32];
+      chatd_token_hash(job->token, CHATD_TOKEN_LEN, hash);
+      g_hash_table_insert(server->tokens, g_bytes_new(hash, sizeof hash),
+                          (gpointer)(gintptr)user->id);
+      chatd_store_add_session(server->store, hash, user->id, chatd_now_ms(), NULL, NULL);
+    }
+    chatd_token_hash(job->token, CHATD_TOKEN_LEN, s->token_hash);
+    s->has_token = TRUE;
+  }
+  /* A no-op write: its completion means every earlier write is committed. */
+  if (!chatd_store_clear_offline(server->store, user->id, 0, on_barrier, job)) {
+    chatd_reply_busy(s, job->slot);
+    chatd_session_release(s, job->slot);
+    bundle_job_free(job);
+  }
+  chatd_presence_announce(server, user, TRUE);
+}

@@ -1,0 +1,157 @@
+/* chatd: the chat server. */
+#define G_LOG_DOMAIN "chatd"
+
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "chatd/config.h"
+#include "chatd/import-seed.h"
+#include "chatd/server.h"
+#include "chatd/store.h"
+
+#ifndef CHAT_VERSION
+#define CHAT_VERSION "unknown"
+#endif
+
+#define DEFAULT_CONFIG "config.json"
+
+typedef struct {
+  GMainLoop *loop;
+  ChatdServer *server;
+} running;
+
+static gboolean on_signal(gpointer data) {
+  running *r = data;
+  g_message("stopping");
+  chatd_server_stop(r->server);
+  g_main_loop_quit(r->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static int import_seed(const ChatdConfig *config, const char *seed_path) {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_path_get_dirname(config->database);
+  g_mkdir_with_parents(dir, 0700);
+  g_autoptr(ChatdStore) store = chatd_store_open(config->database, NULL, &error);
+  if (!store) {
+    fprintf(stderr, "chatd: %s\n", error->message);
+    return 1;
+  }
+  ChatdImportReport report;
+  if (!chatd_import_seed_db(store, seed_path, &report, &error)) {
+    fprintf(stderr, "chatd: import of %s failed: %s\n", seed_path, error->message);
+    chatd_import_report_clear(&report);
+    return 1;
+  }
+  printf("imported %s into %s: %" G_GUINT64_FORMAT " users, %" G_GUINT64_FORMAT
+         " friendships, %" G_GUINT64_FORMAT " friend requests, %" G_GUINT64_FORMAT
+         " rooms, %" G_GUINT64_FORMAT " memberships, %" G_GUINT64_FORMAT
+         " messages (%" G_GUINT64_FORMAT " copies merged), %" G_GUINT64_FORMAT
+         " rows skipped\n",
+         seed_path, config->database, report.users, report.friendships,
+         report.friend_requests, report.rooms, report.members, report.messages,
+         report.copies_merged, report.rows_skipped);
+  for (guint i = 0; report.skipped && i < report.skipped->len; i++)
+    printf("  skipped: %s\n", (const char *)g_ptr_array_index(report.skipped, i));
+  chatd_import_report_clear(&report);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  setlocale(LC_ALL, "");
+  g_autofree char *config_path = NULL;
+  g_autofree char *database = NULL;
+  g_autofree char *key_file = NULL;
+  g_autofree char *import_path = NULL;
+  int port = -1;
+  gboolean verbose = FALSE, version = FALSE;
+  GOptionEntry entries[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+     "The configuration file (default ./config.json)", "PATH"},
+    {"database", 0, 0, G_OPTION_ARG_FILENAME, &database,
+     "The SQLite database (overrides server.database)", "PATH"},
+    {"key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file,
+     "The server key file (overrides server.key_file)", "PATH"},
+    {"port", 'p', 0, G_OPTION_ARG_INT, &port, "The port (overrides server.bind_port; 0 picks one)",
+     "PORT"},
+    {"import-seed-db", 0, 0, G_OPTION_ARG_FILENAME, &import_path,
+     "Import a seed server's database.db into the (empty) database, then exit", "FILE"},
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages too", NULL},
+    {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+  };
+  g_autoptr(GOptionContext) options = g_option_context_new("- the chat server");
+  g_option_context_add_main_entries(options, entries, NULL);
+  g_option_context_set_description(
+      options,
+      "chatd serves chat clients of the v2 dialect (Noise, authenticated) and, with\n"
+      "server.allow_legacy, of the seed dialect, on one port. Everything is kept in\n"
+      "an SQLite database. Logs go to stderr (or the journal).\n"
+      "\n"
+      "Exit status: 0 stopped cleanly; 1 could not start (bad configuration, port in\n"
+      "use, unreadable database or key file).\n"
+      "\n"
+      "Example:\n"
+      "  chatd --config /etc/chat/config.json\n");
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse(options, &argc, &argv, &error)) {
+    fprintf(stderr, "chatd: %s (see chatd --help)\n", error->message);
+    return 2;
+  }
+  if (version) {
+    printf("chatd %s\n", CHAT_VERSION);
+    return 0;
+  }
+  if (verbose)
+    g_log_set_debug_enabled(TRUE);
+
+  ChatdConfig config;
+  chatd_config_init_defaults(&config);
+  if (!chatd_config_load(&config, config_path ? config_path : DEFAULT_CONFIG, &error)) {
+    fprintf(stderr, "chatd: %s\n", error->message);
+    chatd_config_clear(&config);
+    return 1;
+  }
+  if (database) {
+    g_free(config.database);
+    config.database = g_canonicalize_filename(database, NULL);
+  }
+  if (key_file) {
+    g_free(config.key_file);
+    config.key_file = g_canonicalize_filename(key_file, NULL);
+  }
+  if (port >= 0) {
+    if (port > 65535) {
+      fprintf(stderr, "chatd: --port: expected 0..65535, got %d\n", port);
+      chatd_config_clear(&config);
+      return 2;
+    }
+    config.bind_port = (guint16)port;
+  }
+
+  int status = 0;
+  if (import_path) {
+    status = import_seed(&config, import_path);
+    chatd_config_clear(&config);
+    return status;
+  }
+
+  ChatdServer *server = chatd_server_new(&config, &error);
+  if (!server || !chatd_server_start(server, &error)) {
+    fprintf(stderr, "chatd: %s\n", error->message);
+    chatd_server_free(server);
+    chatd_config_clear(&config);
+    return 1;
+  }
+  running r = {.loop = g_main_loop_new(NULL, FALSE), .server = server};
+  g_unix_signal_add(SIGINT, on_signal, &r);
+  g_unix_signal_add(SIGTERM, on_signal, &r);
+  g_main_loop_run(r.loop);
+  g_main_loop_unref(r.loop);
+  chatd_server_free(server);
+  chatd_config_clear(&config);
+  g_message("stopped");
+  return status;
+}

@@ -1,0 +1,374 @@
+/* A client connection: request order, reply order, login state. */
+#define G_LOG_DOMAIN "chatd"
+
+#include "chatd/session.h"
+
+#include <string.h>
+
+#include "chatd/dispatch.h"
+#include "chatd/presence.h"
+#include "chatd/server-private.h"
+#include "protocol/catalogue.h"
+
+struct _ChatdSlot {
+  GByteArray *messages; /* each: u32 length (host order), then the bytes */
+  gboolean released;
+};
+
+/* ---- the scratch buffer for building one message ---- */
+
+static chat_buffer scratch;
+static chat_writer scratch_writer;
+
+chat_writer *chatd_reply_begin(chat_dialect dialect, guint32 type) {
+  chat_buffer_reset(&scratch);
+  chat_writer_init(&scratch_writer, &scratch);
+  chat_message_begin(&scratch_writer, dialect, type);
+  return &scratch_writer;
+}
+
+gboolean chatd_reply_bytes(const guint8 **data, gsize *len) {
+  int rc = chat_writer_finish(&scratch_writer);
+  if (rc != 0) {
+    g_critical("cannot encode a reply: %s", chat_strerror(rc));
+    return FALSE;
+  }
+  *data = scratch.data;
+  *len = scratch.len;
+  return TRUE;
+}
+
+chat_writer *chatd_session_begin(ChatdSession *session, guint32 type) {
+  return chatd_reply_begin(session->dialect, type);
+}
+
+/* ---- outgoing order ---- */
+
+static void write_now(ChatdSession *s, const guint8 *data, gsize len) {
+  if (s->closed)
+    return;
+  g_autoptr(GError) error = NULL;
+  if (!chat_connection_send(s->connection, data, len, &error))
+    chatd_session_close(s, error->message);
+}
+
+static void slot_free(ChatdSlot *slot) {
+  g_byte_array_unref(slot->messages);
+  g_free(slot);
+}
+
+static void slot_append(ChatdSlot *slot, const guint8 *data, gsize len) {
+  guint32 n = (guint32)len;
+  g_byte_array_append(slot->messages, (const guint8 *)&n, sizeof n);
+  g_byte_array_append(slot->messages, data, (guint)len);
+}
+
+/* Sends every released slot at the head of the outbox. */
+static void flush_outbox(ChatdSession *s) {
+  ChatdSlot *slot;
+  while ((slot = g_queue_peek_head(&s->outbox)) && slot->released) {
+    g_queue_pop_head(&s->outbox);
+    gsize at = 0;
+    while (at + sizeof(guint32) <= slot->messages->len) {
+      guint32 n;
+      memcpy(&n, slot->messages->data + at, sizeof n);
+      write_now(s, slot->messages->data + at + sizeof n, n);
+      at += sizeof n + n;
+    }
+    slot_free(slot);
+  }
+}
+
+void chatd_session_send_bytes(ChatdSession *s, const guint8 *data, gsize len) {
+  if (s->closed)
+    return;
+  if (g_queue_is_empty(&s->outbox)) {
+    write_now(s, data, len);
+    return;
+  }
+  /* Something waits ahead: queue behind it, in a released slot at the tail. */
+  ChatdSlot *tail = g_queue_peek_tail(&s->outbox);
+  if (!tail->released) {
+    tail = g_new0(ChatdSlot, 1);
+    tail->messages = g_byte_array_new();
+    tail->released = TRUE;
+    g_queue_push_tail(&s->outbox, tail);
+  }
+  slot_append(tail, data, len);
+}
+
+void chatd_reply_send(ChatdSession *s) {
+  const guint8 *data;
+  gsize len;
+  if (chatd_reply_bytes(&data, &len))
+    chatd_session_send_bytes(s, data, len);
+}
+
+void chatd_session_send_failure(ChatdSession *s, const char *reason) {
+  chat_write_cstr(chatd_session_begin(s, CHAT_MSG_GENERAL_FAILURE), reason);
+  chatd_reply_send(s);
+}
+
+void chatd_session_send_null(ChatdSession *s, guint32 type) {
+  chat_write_null(chatd_session_begin(s, type));
+  chatd_reply_send(s);
+}
+
+ChatdSlot *chatd_session_reserve(ChatdSession *s) {
+  ChatdSlot *slot = g_new0(ChatdSlot, 1);
+  slot->messages = g_byte_array_new();
+  g_queue_push_tail(&s->outbox, slot);
+  s->open_slots++;
+  if (s->open_slots > CHATD_SESSION_MAX_OPEN_SLOTS)
+    chatd_session_close(s, "too many requests waiting for the database");
+  return slot;
+}
+
+void chatd_reply_send_to_slot(ChatdSession *s, ChatdSlot *slot) {
+  const guint8 *data;
+  gsize len;
+  (void)s;
+  if (chatd_reply_bytes(&data, &len))
+    slot_append(slot, data, len);
+}
+
+void chatd_slot_send_failure(ChatdSession *s, ChatdSlot *slot, const char *reason) {
+  chat_write_cstr(chatd_session_begin(s, CHAT_MSG_GENERAL_FAILURE), reason);
+  chatd_reply_send_to_slot(s, slot);
+}
+
+void chatd_session_release(ChatdSession *s, ChatdSlot *slot) {
+  slot->released = TRUE;
+  s->open_slots--;
+  flush_outbox(s);
+}
+
+/* ---- incoming order ---- */
+
+static void handle_request(ChatdSession *s, const guint8 *data, gsize len) {
+  ChatdServer *server = s->server;
+  chat_arena_reset(&server->arena);
+  guint32 type;
+  chat_value *params;
+  chat_error err;
+  if (chat_message_decode(s->dialect, data, len, &server->limits, CHAT_DECODE_BORROW,
+                          &server->arena, &type, &params, &err) != 0) {
+    g_autofree char *reason = g_strdup_printf("bad message: %s", err.message);
+    chatd_session_close(s, reason);
+    return;
+  }
+  const chat_message_info *info = chat_catalogue_lookup(type, s->dialect, CHAT_TO_SERVER);
+  if (!info) {
+    g_autofree char *reason =
+        g_strdup_printf("bad message: type %u is not a request of the %s dialect", type,
+                        chat_dialect_name(s->dialect));
+    chatd_session_close(s, reason);
+    return;
+  }
+  if (chat_catalogue_check(type, params, &err) != 0) {
+    g_message("%s: %s %s", s->peer, info->name, err.message);
+    g_autofree char *reason = g_strdup_printf("%s: %s", info->name, err.message);
+    chatd_session_send_failure(s, reason);
+    return;
+  }
+  gsize type_size = chat_dialect_type_size(s->dialect);
+  chatd_dispatch(s, type, params, data + type_size, len - type_size);
+}
+
+static void drain_inbox(ChatdSession *s) {
+  chatd_session_ref(s);
+  while (!s->closed && s->blocked == 0 && !g_queue_is_empty(&s->inbox)) {
+    GBytes *request = g_queue_pop_head(&s->inbox);
+    gsize len;
+    const guint8 *data = g_bytes_get_data(request, &len);
+    s->inbox_bytes -= len;
+    handle_request(s, data, len);
+    g_bytes_unref(request);
+  }
+  chatd_session_unref(s);
+}
+
+void chatd_session_block(ChatdSession *s) {
+  s->blocked++;
+}
+
+void chatd_session_unblock(ChatdSession *s) {
+  g_return_if_fail(s->blocked > 0);
+  s->blocked--;
+  if (s->blocked == 0)
+    drain_inbox(s);
+}
+
+static void on_message(ChatConnection *connection, gconstpointer data, gsize len,
+                       gpointer user_data) {
+  ChatdSession *s = user_data;
+  (void)connection;
+  if (s->closed)
+    return;
+  if (s->blocked == 0 && g_queue_is_empty(&s->inbox)) {
+    handle_request(s, data, len);
+    return;
+  }
+  if (g_queue_get_length(&s->inbox) >= CHATD_SESSION_MAX_INBOX ||
+      s->inbox_bytes + len > 2 * s->server->config->max_message_size) {
+    chatd_session_close(s, "too many requests waiting");
+    return;
+  }
+  g_queue_push_tail(&s->inbox, g_bytes_new(data, len));
+  s->inbox_bytes += len;
+}
+
+/* ---- lifetime ---- */
+
+static gboolean on_login_timeout(gpointer user_data) {
+  ChatdSession *s = user_data;
+  g_source_unref(s->login_timeout);
+  s->login_timeout = NULL;
+  if (!s->user) {
+    g_autofree char *reason = g_strdup_printf("no login within %u s",
+                                              s->server->config->login_timeout);
+    chatd_session_close(s, reason);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void on_established(ChatConnection *connection, gpointer user_data) {
+  ChatdSession *s = user_data;
+  s->established = TRUE;
+  s->dialect = chat_connection_get_dialect(connection) == CHAT_CONNECTION_DIALECT_SEED
+                   ? CHAT_DIALECT_SEED
+                   : CHAT_DIALECT_V2;
+  g_debug("%s: established (%s dialect)", s->peer, chat_dialect_name(s->dialect));
+  if (s->server->config->login_timeout > 0) {
+    s->login_timeout = g_timeout_source_new_seconds(s->server->config->login_timeout);
+    g_source_set_callback(s->login_timeout, on_login_timeout, s, NULL);
+    g_source_attach(s->login_timeout, s->server->context);
+  }
+}
+
+static void detach_user(ChatdSession *s, gboolean announce) {
+  ChatdUser *user = s->user;
+  if (!user)
+    return;
+  s->user = NULL;
+  if (user->session == s) {
+    user->session = NULL;
+    if (announce)
+      chatd_presence_announce(s->server, user, FALSE);
+  }
+}
+
+static void forget_session(ChatdSession *s) {
+  if (s->closed)
+    return;
+  s->closed = TRUE;
+  if (s->login_timeout) {
+    g_source_destroy(s->login_timeout);
+    g_source_unref(s->login_timeout);
+    s->login_timeout = NULL;
+  }
+  detach_user(s, TRUE);
+  g_queue_unlink(&s->server->sessions, &s->link);
+  g_signal_handlers_disconnect_by_data(s->connection, s);
+  chatd_session_unref(s);  /* the server list's reference */
+}
+
+static void on_closed(ChatConnection *connection, const GError *error, gpointer user_data) {
+  ChatdSession *s = user_data;
+  (void)connection;
+  if (error)
+    g_message("%s: closed: %s", s->peer, error->message);
+  else
+    g_debug("%s: closed by the peer", s->peer);
+  forget_session(s);
+}
+
+/* A connection closing gracefully keeps itself alive until it is done. */
+static void release_closed_connection(ChatConnection *connection, const GError *reason,
+                                      gpointer data) {
+  (void)reason;
+  (void)data;
+  g_signal_handlers_disconnect_by_func(connection, release_closed_connection, NULL);
+  g_object_unref(connection);
+}
+
+void chatd_session_close(ChatdSession *s, const char *reason) {
+  if (s->closed)
+    return;
+  g_message("%s: closing: %s", s->peer, reason);
+  chatd_session_ref(s);
+  ChatConnection *connection = g_object_ref(s->connection);
+  forget_session(s);
+  g_signal_connect(connection, "closed", G_CALLBACK(release_closed_connection), NULL);
+  chat_connection_close(connection, TRUE);
+  chatd_session_unref(s);
+}
+
+void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
+  if (s->user == user)
+    return;
+  detach_user(s, TRUE);
+  ChatdSession *old = user->session;
+  if (old && old != s) {
+    /* One login per account: the old connection is told and closed. It no
+     * longer owns the user, so its closing announces nothing. */
+    old->user = NULL;
+    user->session = NULL;
+    chat_writer *w = chatd_session_begin(old, CHAT_MSG_SERVER_KICK);
+    if (old->dialect == CHAT_DIALECT_SEED) {
+      chat_write_null(w);
+    } else {
+      chat_write_dict_begin(w);
+      chat_write_key_cstr(w, "reason");
+      chat_write_cstr(w, "logged in elsewhere");
+      chat_write_key_cstr(w, "address");
+      chat_write_cstr(w, s->peer);
+      chat_write_key_cstr(w, "time");
+      chat_write_int(w, g_get_real_time() / 1000);
+      chat_write_dict_end(w);
+    }
+    chatd_reply_send(old);
+    g_autofree char *reason = g_strdup_printf("%s logged in again from %s", user->username, s->peer);
+    chatd_session_close(old, reason);
+  }
+  s->user = user;
+  user->session = s;
+  if (s->login_timeout) {
+    g_source_destroy(s->login_timeout);
+    g_source_unref(s->login_timeout);
+    s->login_timeout = NULL;
+  }
+}
+
+ChatdSession *chatd_session_new(ChatdServer *server, ChatConnection *connection) {
+  ChatdSession *s = g_new0(ChatdSession, 1);
+  s->ref_count = 1;  /* the server list's */
+  s->server = server;
+  s->connection = g_object_ref(connection);
+  s->peer = g_strdup(chat_connection_get_peer_address(connection));
+  s->link.data = s;
+  g_queue_push_tail_link(&server->sessions, &s->link);
+  g_signal_connect(connection, "established", G_CALLBACK(on_established), s);
+  g_signal_connect(connection, "message", G_CALLBACK(on_message), s);
+  g_signal_connect(connection, "closed", G_CALLBACK(on_closed), s);
+  return s;
+}
+
+ChatdSession *chatd_session_ref(ChatdSession *s) {
+  s->ref_count++;
+  return s;
+}
+
+void chatd_session_unref(ChatdSession *s) {
+  if (--s->ref_count > 0)
+    return;
+  GBytes *request;
+  while ((request = g_queue_pop_head(&s->inbox)))
+    g_bytes_unref(request);
+  ChatdSlot *slot;
+  while ((slot = g_queue_pop_head(&s->outbox)))
+    slot_free(slot);
+  g_object_unref(s->connection);
+  g_free(s->peer);
+  g_free(s);
+}

@@ -1,0 +1,97 @@
+/* One client connection of chatd: its channel, who is logged in on it, and
+ * the order of what goes in and out.
+ *
+ * Requests are handled one at a time in arrival order. A handler that waits
+ * for something (a password hash, a database read) blocks the session: later
+ * requests wait in its inbox. Replies keep request order through the outbox:
+ * a handler that answers later reserves a slot, and what is sent to the
+ * session after that waits behind the slot until it is released. When
+ * nothing is waiting, messages go straight to the connection (the common
+ * case costs no allocation). */
+#pragma once
+
+#include <glib.h>
+
+#include "chatd/directory.h"
+#include "protocol/gio/chat-connection.h"
+#include "protocol/message.h"
+#include "protocol/value.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ChatdServer ChatdServer;
+typedef struct _ChatdSlot ChatdSlot;
+
+/* Requests that may wait in a blocked session's inbox, and their bytes. */
+#define CHATD_SESSION_MAX_INBOX 256
+/* Reply slots that may be open at once. */
+#define CHATD_SESSION_MAX_OPEN_SLOTS 4096
+
+struct _ChatdSession {
+  guint ref_count;
+  ChatdServer *server;
+  ChatConnection *connection;
+  char *peer;                 /* "ip:port", for logs */
+  chat_dialect dialect;
+  gboolean established;
+  gboolean closed;
+  ChatdUser *user;            /* logged in as, or NULL */
+  gint64 history_cutoff;      /* messages up to this id came in the login bundle */
+  guint8 token_hash[32];      /* v2 resume token of this login */
+  gboolean has_token;
+  guint blocked;
+  GQueue inbox;               /* GBytes* requests waiting while blocked */
+  gsize inbox_bytes;
+  GQueue outbox;              /* ChatdSlot* in sending order */
+  guint open_slots;
+  GSource *login_timeout;
+  GList link;                 /* in the server's session list */
+};
+
+ChatdSession *chatd_session_new(ChatdServer *server, ChatConnection *connection);
+ChatdSession *chatd_session_ref(ChatdSession *session);
+void chatd_session_unref(ChatdSession *session);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChatdSession, chatd_session_unref)
+
+/* Closes the connection (gracefully: what is queued is still sent) and
+ * detaches the user, telling friends and rooms. reason goes to the log. */
+void chatd_session_close(ChatdSession *session, const char *reason);
+
+/* ---- outgoing ---- */
+
+/* Starts a message of `type` in the shared scratch buffer, in `dialect`;
+ * write its one value with the returned writer, then send it with one of
+ * the calls below. Only one message is built at a time. */
+chat_writer *chatd_reply_begin(chat_dialect dialect, guint32 type);
+/* The finished message in the scratch buffer (valid until the next begin);
+ * FALSE (and a critical log) if encoding failed. */
+gboolean chatd_reply_bytes(const guint8 **data, gsize *len);
+/* Sends the scratch message to a session (in its outgoing order). */
+void chatd_reply_send(ChatdSession *session);
+/* Begin in the session's dialect. */
+chat_writer *chatd_session_begin(ChatdSession *session, guint32 type);
+/* Sends bytes of a finished message to a session. */
+void chatd_session_send_bytes(ChatdSession *session, const guint8 *data, gsize len);
+/* Shortcuts for the common replies. */
+void chatd_session_send_failure(ChatdSession *session, const char *reason);
+void chatd_session_send_null(ChatdSession *session, guint32 type);
+
+/* Reserves the next place in the session's outgoing order. */
+ChatdSlot *chatd_session_reserve(ChatdSession *session);
+/* Sends the scratch message into a reserved slot. */
+void chatd_reply_send_to_slot(ChatdSession *session, ChatdSlot *slot);
+void chatd_slot_send_failure(ChatdSession *session, ChatdSlot *slot, const char *reason);
+/* The slot is complete: it and what waits behind it go out. */
+void chatd_session_release(ChatdSession *session, ChatdSlot *slot);
+
+/* ---- request order ---- */
+void chatd_session_block(ChatdSession *session);
+/* Undoes one block; when none is left, handles the waiting requests. */
+void chatd_session_unblock(ChatdSession *session);
+
+/* ---- login state ---- */
+/* Makes `user` the session's user (kicking a connection that had it) and
+ * marks the user online. Returns the session that was kicked, if any. */
+void chatd_session_attach_user(ChatdSession *session, ChatdUser *user);
+
+G_END_DECLS

@@ -1,0 +1,238 @@
+/* Internals shared by chatd/store*.c; the only header that includes
+ * sqlite3.h. store.c owns the threads and queues, store-schema.c opens
+ * connections and migrates, store-statements.c holds every SQL statement
+ * and runs the requests. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "chatd/store.h"
+
+G_BEGIN_DECLS
+
+/* ---- errors (store-schema.c) ---- */
+
+/* Sets *error from a SQLite result code and the connection's message:
+ * "what: sqlite message". db may be NULL. */
+void chatd_store_set_sqlite_error(GError **error, sqlite3 *db, int rc, const char *what);
+/* The CHATD_STORE_ERROR code for a SQLite result code. */
+ChatdStoreError chatd_store_error_from_sqlite(int rc);
+
+/* ---- connections and schema (store-schema.c) ---- */
+
+/* Opens the read-write connection: creates the file with mode 0600 when
+ * missing, sets WAL, synchronous=NORMAL, foreign_keys=ON and the busy
+ * timeout, then migrates. *version gets the schema version. */
+sqlite3 *chatd_store_schema_open_writer(const char *path, int *version, GError **error);
+/* Opens a read-only connection on a database the writer has set up. */
+sqlite3 *chatd_store_schema_open_reader(const char *path, GError **error);
+/* Brings db from its user_version to CHATD_STORE_SCHEMA_VERSION, one
+ * transaction per migration. */
+gboolean chatd_store_schema_migrate(sqlite3 *db, int *version, GError **error);
+
+/* ---- prepared statements (store-statements.c) ---- */
+
+typedef enum {
+  /* writer */
+  STORE_STMT_BEGIN,
+  STORE_STMT_COMMIT,
+  STORE_STMT_ROLLBACK,
+  STORE_STMT_SAVEPOINT,
+  STORE_STMT_RELEASE,
+  STORE_STMT_ROLLBACK_TO,
+  STORE_STMT_INSERT_USER,
+  STORE_STMT_UPDATE_PASSWORD_HASH,
+  STORE_STMT_UPDATE_NICKNAME,
+  STORE_STMT_INSERT_FRIEND_REQUEST,
+  STORE_STMT_DELETE_FRIEND_REQUEST,
+  STORE_STMT_INSERT_FRIEND,
+  STORE_STMT_INSERT_ROOM,
+  STORE_STMT_INSERT_MEMBER,
+  STORE_STMT_DELETE_MEMBER,
+  STORE_STMT_INSERT_SESSION,
+  STORE_STMT_TOUCH_SESSION,
+  STORE_STMT_REVOKE_SESSION,
+  STORE_STMT_REVOKE_USER_SESSIONS,
+  STORE_STMT_UPSERT_READ_MARKER,
+  STORE_STMT_DELETE_OFFLINE,
+  STORE_STMT_FIND_CLIENT_MSG,
+  STORE_STMT_INSERT_MESSAGE,
+  STORE_STMT_INSERT_OFFLINE,
+  STORE_STMT_N_WRITER,
+  /* reader */
+  STORE_STMT_SELECT_USERS = STORE_STMT_N_WRITER,
+  STORE_STMT_SELECT_FRIENDS,
+  STORE_STMT_SELECT_FRIEND_REQUESTS,
+  STORE_STMT_SELECT_ROOMS,
+  STORE_STMT_SELECT_MEMBERS,
+  STORE_STMT_SELECT_SESSIONS,
+  STORE_STMT_SELECT_MAX_IDS,
+  STORE_STMT_HISTORY_DIRECT,
+  STORE_STMT_HISTORY_ROOM,
+  STORE_STMT_FULL_HISTORY,
+  STORE_STMT_CONVERSATIONS,
+  STORE_STMT_MESSAGE_BY_ID,
+  STORE_STMT_COUNT,
+} StoreStmtId;
+
+typedef enum {
+  STORE_ROLE_WRITER,
+  STORE_ROLE_READER,
+} StoreRole;
+
+/* A connection and its statements, prepared once and reused; used by one
+ * thread at a time. */
+typedef struct {
+  sqlite3 *db;
+  StoreRole role;
+  sqlite3_stmt *stmts[STORE_STMT_COUNT];
+} StoreConnection;
+
+/* Prepares the statements of conn->role. Error: CHATD_STORE_ERROR_SCHEMA. */
+gboolean chatd_store_sql_prepare(StoreConnection *conn, GError **error);
+/* Finalizes the statements and closes the connection. */
+void chatd_store_sql_close(StoreConnection *conn);
+
+/* ---- requests ---- */
+
+typedef enum {
+  STORE_JOB_WRITE,
+  STORE_JOB_READ,
+} StoreJobType;
+
+/* Common head of StoreWrite and StoreRead: they travel through the store's
+ * queues on the embedded link (no allocation per queue operation). */
+typedef struct {
+  GList link;
+  StoreJobType type;
+} StoreJob;
+
+typedef enum {
+  STORE_WRITE_ADD_USER,
+  STORE_WRITE_SET_PASSWORD_HASH,
+  STORE_WRITE_SET_NICKNAME,
+  STORE_WRITE_ADD_FRIEND_REQUEST,
+  STORE_WRITE_ACCEPT_FRIEND_REQUEST,
+  STORE_WRITE_DELETE_FRIEND_REQUEST,
+  STORE_WRITE_ADD_ROOM,
+  STORE_WRITE_ADD_MEMBER,
+  STORE_WRITE_REMOVE_MEMBER,
+  STORE_WRITE_ADD_SESSION,
+  STORE_WRITE_TOUCH_SESSION,
+  STORE_WRITE_REVOKE_SESSION,
+  STORE_WRITE_REVOKE_USER_SESSIONS,
+  STORE_WRITE_MARK_READ,
+  STORE_WRITE_CLEAR_OFFLINE,
+  STORE_WRITE_ADD_MESSAGE,
+} StoreWriteKind;
+
+typedef struct {
+  StoreJob job;
+  StoreWriteKind kind;
+  guint64 seq;       /* submission number, for chatd_store_flush() */
+  gsize cost_bytes;  /* payload bytes counted against the in-flight bound */
+  union {
+    struct {
+      gint64 id;
+      char *username, *nickname, *password_hash;
+      gint64 created_ms;
+    } add_user;
+    struct {
+      gint64 user_id;
+      char *value;
+    } set_user_text; /* SET_PASSWORD_HASH, SET_NICKNAME */
+    struct {
+      gint64 from_user_id, to_user_id, ms;
+    } friend_request; /* ADD_, ACCEPT_, DELETE_FRIEND_REQUEST */
+    struct {
+      gint64 id;
+      char *room_name;
+      gint64 creator_id, created_ms;
+    } add_room;
+    struct {
+      gint64 room_id, user_id, first_message_id, joined_ms;
+    } member; /* ADD_MEMBER, REMOVE_MEMBER */
+    struct {
+      guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN];
+      gint64 user_id, ms;
+    } session; /* ADD_, TOUCH_, REVOKE_SESSION, REVOKE_USER_SESSIONS */
+    struct {
+      gint64 user_id;
+      int target_type;
+      gint64 target_id, last_read_id;
+    } mark_read;
+    struct {
+      gint64 user_id, up_to_message_id;
+    } clear_offline;
+    struct {
+      ChatdMessageRecord *record;
+      gint64 *offline_recipients;
+      gsize n_offline;
+    } message;
+  } op;
+  ChatdStoreDone done;
+  ChatdStoreMessageDone message_done;
+  gpointer user_data;
+  /* results, set by the writer thread */
+  GError *error;
+  gboolean inserted;
+  gint64 stored_id;
+} StoreWrite;
+
+typedef enum {
+  STORE_READ_HISTORY,
+  STORE_READ_FULL_HISTORY,
+  STORE_READ_CONVERSATIONS,
+  STORE_READ_MESSAGE,
+} StoreReadKind;
+
+typedef struct {
+  StoreJob job;
+  StoreReadKind kind;
+  gint64 viewer_id;   /* HISTORY, FULL_HISTORY, CONVERSATIONS: the user */
+  int target_type;    /* HISTORY */
+  gint64 target_id;   /* HISTORY */
+  gint64 before_id;   /* HISTORY, 0 = newest */
+  guint limit;        /* HISTORY */
+  gint64 message_id;  /* MESSAGE */
+  union {
+    ChatdStoreMessagesDone messages;
+    ChatdStoreConversationsDone conversations;
+    ChatdStoreRecordDone record;
+  } callback;
+  gpointer user_data;
+  /* results, set by the reader thread */
+  GError *error;
+  GPtrArray *results;          /* of ChatdMessageRecord * or ChatdConversation * */
+  ChatdMessageRecord *record;  /* MESSAGE */
+} StoreRead;
+
+/* Runs one write on the writer connection, inside the caller's
+ * transaction (the caller wraps a write of several modifying statements in
+ * a savepoint). On success the message results (inserted, stored_id) are
+ * set. */
+gboolean chatd_store_sql_apply_write(StoreConnection *conn, StoreWrite *write, GError **error);
+/* Runs one read on the reader connection and sets its results. */
+gboolean chatd_store_sql_run_read(StoreConnection *conn, StoreRead *read, GError **error);
+/* Runs a statement that returns no rows (BEGIN, SAVEPOINT, ...). */
+gboolean chatd_store_sql_exec(StoreConnection *conn, StoreStmtId id, GError **error);
+
+/* Loader backends: run on the reader connection by the caller thread. */
+gboolean chatd_store_sql_foreach_user(StoreConnection *conn, ChatdStoreUserFunc func,
+                                      gpointer user_data, GError **error);
+gboolean chatd_store_sql_foreach_pair(StoreConnection *conn, StoreStmtId id,
+                                      ChatdStorePairFunc func, gpointer user_data,
+                                      GError **error);
+gboolean chatd_store_sql_foreach_room(StoreConnection *conn, ChatdStoreRoomFunc func,
+                                      gpointer user_data, GError **error);
+gboolean chatd_store_sql_foreach_member(StoreConnection *conn, ChatdStoreMemberFunc func,
+                                        gpointer user_data, GError **error);
+gboolean chatd_store_sql_foreach_session(StoreConnection *conn, ChatdStoreSessionFunc func,
+                                         gpointer user_data, GError **error);
+gboolean chatd_store_sql_max_ids(StoreConnection *conn, gint64 *max_user_id,
+                                 gint64 *max_room_id, gint64 *max_message_id, GError **error);
+
+/* Frees a ChatdConversation made by the reader (GPtrArray free func). */
+void chatd_store_conversation_free(gpointer conversation);
+
+G_END_DECLS

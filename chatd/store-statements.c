@@ -1,0 +1,828 @@
+/* Every SQL statement of the store, prepared once per connection and reused
+ * with bound parameters, and the code that runs one write or one read on a
+ * connection. Threads and queues are store.c's business. */
+#define G_LOG_DOMAIN "chatd-store"
+
+#include <string.h>
+
+#include "chatd/store-private.h"
+
+typedef struct {
+  const char *name; /* for error messages: "insert message: ..." */
+  const char *sql;
+} StoreStmtDef;
+
+/* The columns of a message record, in MessageColumn order; m is messages,
+ * u the sender's users row. */
+#define MESSAGE_COLUMNS                                                                 \
+  "m.id, m.sender_id, m.target_type, m.target_id, m.sent_ms, m.kind, m.text, "          \
+  "m.font_size, m.font_color, m.image, m.client_msg_id, u.nickname"
+
+typedef enum {
+  COL_ID,
+  COL_SENDER_ID,
+  COL_TARGET_TYPE,
+  COL_TARGET_ID,
+  COL_SENT_MS,
+  COL_KIND,
+  COL_TEXT,
+  COL_FONT_SIZE,
+  COL_FONT_COLOR,
+  COL_IMAGE,
+  COL_CLIENT_MSG_ID,
+  COL_SENDER_NICKNAME,
+  COL_AFTER_MESSAGE, /* first extra column of a statement */
+} MessageColumn;
+
+static const StoreStmtDef statement_defs[STORE_STMT_COUNT] = {
+  [STORE_STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
+  [STORE_STMT_COMMIT] = { "commit", "COMMIT" },
+  [STORE_STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
+  [STORE_STMT_SAVEPOINT] = { "savepoint", "SAVEPOINT store_write" },
+  [STORE_STMT_RELEASE] = { "release savepoint", "RELEASE store_write" },
+  [STORE_STMT_ROLLBACK_TO] = { "rollback to savepoint", "ROLLBACK TO store_write" },
+  [STORE_STMT_INSERT_USER] = {
+    "add user",
+    "INSERT INTO users (id, username, nickname, password_hash, created_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)" },
+  [STORE_STMT_UPDATE_PASSWORD_HASH] = {
+    "set password hash", "UPDATE users SET password_hash = ?2 WHERE id = ?1" },
+  [STORE_STMT_UPDATE_NICKNAME] = {
+    "set nickname", "UPDATE users SET nickname = ?2 WHERE id = ?1" },
+  [STORE_STMT_INSERT_FRIEND_REQUEST] = {
+    "add friend request",
+    "INSERT INTO friend_requests (from_user_id, to_user_id, created_ms) VALUES (?1, ?2, ?3)" },
+  [STORE_STMT_DELETE_FRIEND_REQUEST] = {
+    "delete friend request",
+    "DELETE FROM friend_requests WHERE from_user_id = ?1 AND to_user_id = ?2" },
+  [STORE_STMT_INSERT_FRIEND] = {
+    "add friend", "INSERT INTO friends (user_id, friend_id, since_ms) VALUES (?1, ?2, ?3)" },
+  [STORE_STMT_INSERT_ROOM] = {
+    "add room",
+    "INSERT INTO rooms (id, room_name, created_ms, creator_id) VALUES (?1, ?2, ?3, ?4)" },
+  [STORE_STMT_INSERT_MEMBER] = {
+    "add member",
+    "INSERT INTO room_members (room_id, user_id, joined_ms, first_message_id) "
+    "VALUES (?1, ?2, ?3, ?4)" },
+  [STORE_STMT_DELETE_MEMBER] = {
+    "remove member", "DELETE FROM room_members WHERE room_id = ?1 AND user_id = ?2" },
+  [STORE_STMT_INSERT_SESSION] = {
+    "add session",
+    "INSERT INTO sessions (token_hash, user_id, created_ms, last_used_ms) "
+    "VALUES (?1, ?2, ?3, ?3)" },
+  [STORE_STMT_TOUCH_SESSION] = {
+    "touch session",
+    "UPDATE sessions SET last_used_ms = ?2 WHERE token_hash = ?1 AND revoked = 0" },
+  [STORE_STMT_REVOKE_SESSION] = {
+    "revoke session", "UPDATE sessions SET revoked = 1 WHERE token_hash = ?1" },
+  [STORE_STMT_REVOKE_USER_SESSIONS] = {
+    "revoke user sessions",
+    "UPDATE sessions SET revoked = 1 WHERE user_id = ?1 AND revoked = 0" },
+  [STORE_STMT_UPSERT_READ_MARKER] = {
+    "mark read",
+    "INSERT INTO read_markers (user_id, target_type, target_id, last_read_id) "
+    "VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (user_id, target_type, target_id) "
+    "DO UPDATE SET last_read_id = max(last_read_id, excluded.last_read_id)" },
+  [STORE_STMT_DELETE_OFFLINE] = {
+    "clear offline",
+    "DELETE FROM offline_deliveries WHERE user_id = ?1 AND message_id <= ?2" },
+  [STORE_STMT_FIND_CLIENT_MSG] = {
+    "find message by client id",
+    "SELECT id FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2" },
+  [STORE_STMT_INSERT_MESSAGE] = {
+    "add message",
+    "INSERT INTO messages (id, sender_id, target_type, target_id, sent_ms, kind, text, "
+    "font_size, font_color, image, client_msg_id) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)" },
+  [STORE_STMT_INSERT_OFFLINE] = {
+    "add offline delivery",
+    "INSERT INTO offline_deliveries (user_id, message_id) VALUES (?1, ?2) "
+    "ON CONFLICT DO NOTHING" },
+
+  [STORE_STMT_SELECT_USERS] = {
+    "load users",
+    "SELECT id, username, nickname, password_hash, created_ms FROM users ORDER BY id" },
+  [STORE_STMT_SELECT_FRIENDS] = {
+    "load friends",
+    "SELECT user_id, friend_id, since_ms FROM friends ORDER BY user_id, friend_id" },
+  [STORE_STMT_SELECT_FRIEND_REQUESTS] = {
+    "load friend requests",
+    "SELECT from_user_id, to_user_id, created_ms FROM friend_requests "
+    "ORDER BY from_user_id, to_user_id" },
+  [STORE_STMT_SELECT_ROOMS] = {
+    "load rooms",
+    "SELECT id, room_name, coalesce(creator_id, 0), created_ms FROM rooms ORDER BY id" },
+  [STORE_STMT_SELECT_MEMBERS] = {
+    "load members",
+    "SELECT room_id, user_id, first_message_id, joined_ms FROM room_members "
+    "ORDER BY room_id, user_id" },
+  [STORE_STMT_SELECT_SESSIONS] = {
+    "load sessions",
+    "SELECT token_hash, user_id, created_ms, last_used_ms FROM sessions "
+    "WHERE revoked = 0 ORDER BY user_id, token_hash" },
+  [STORE_STMT_SELECT_MAX_IDS] = {
+    "load max ids",
+    "SELECT (SELECT coalesce(max(id), 0) FROM users), "
+    "(SELECT coalesce(max(id), 0) FROM rooms), "
+    "(SELECT coalesce(max(id), 0) FROM messages)" },
+  /* ?1 viewer, ?2 other user, ?3 before id, ?4 limit: the newest ?4 of each
+   * direction (two index ranges of messages_direct), merged. */
+  [STORE_STMT_HISTORY_DIRECT] = {
+    "history",
+    "SELECT " MESSAGE_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
+    "WHERE m.id IN ("
+    " SELECT id FROM (SELECT id FROM messages WHERE target_type = 0 AND target_id = ?2"
+    "  AND sender_id = ?1 AND id < ?3 ORDER BY id DESC LIMIT ?4)"
+    " UNION ALL"
+    " SELECT id FROM (SELECT id FROM messages WHERE target_type = 0 AND target_id = ?1"
+    "  AND sender_id = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4)) "
+    "ORDER BY m.id DESC LIMIT ?4" },
+  /* ?1 viewer, ?2 room, ?3 before id, ?4 limit; nothing if not a member. */
+  [STORE_STMT_HISTORY_ROOM] = {
+    "room history",
+    "SELECT " MESSAGE_COLUMNS " FROM room_members rm "
+    "JOIN messages m ON m.target_type = 1 AND m.target_id = rm.room_id"
+    " AND m.id >= rm.first_message_id AND m.id < ?3 "
+    "JOIN users u ON u.id = m.sender_id "
+    "WHERE rm.room_id = ?2 AND rm.user_id = ?1 "
+    "ORDER BY m.id DESC LIMIT ?4" },
+  /* ?1 user; the extra column is the offline flag. */
+  [STORE_STMT_FULL_HISTORY] = {
+    "full history",
+    "SELECT " MESSAGE_COLUMNS ", EXISTS (SELECT 1 FROM offline_deliveries o"
+    " WHERE o.user_id = ?1 AND o.message_id = m.id) "
+    "FROM messages m JOIN users u ON u.id = m.sender_id "
+    "WHERE m.id IN ("
+    " SELECT id FROM messages WHERE sender_id = ?1 AND target_type = 0"
+    " UNION ALL"
+    " SELECT id FROM messages WHERE target_type = 0 AND target_id = ?1"
+    " UNION ALL"
+    " SELECT m2.id FROM room_members rm JOIN messages m2 ON m2.target_type = 1"
+    "  AND m2.target_id = rm.room_id AND m2.id >= rm.first_message_id"
+    "  WHERE rm.user_id = ?1) "
+    "ORDER BY m.id" },
+  /* ?1 user. Per friend: the newest message of each direction and the
+   * incoming ones past the marker; per room: the newest visible message and
+   * the others' messages past max(marker, first_message_id - 1). All index
+   * seeks or covering index ranges; MATERIALIZED keeps each subquery from
+   * being evaluated once per reference. */
+  [STORE_STMT_CONVERSATIONS] = {
+    "conversations",
+    "WITH peers AS MATERIALIZED ("
+    " SELECT f.friend_id AS peer,"
+    "  (SELECT max(id) FROM messages WHERE target_type = 0 AND target_id = f.friend_id"
+    "   AND sender_id = ?1) AS last_out,"
+    "  (SELECT max(id) FROM messages WHERE target_type = 0 AND target_id = ?1"
+    "   AND sender_id = f.friend_id) AS last_in,"
+    "  coalesce((SELECT last_read_id FROM read_markers WHERE user_id = ?1"
+    "   AND target_type = 0 AND target_id = f.friend_id), 0) AS marker"
+    " FROM friends f WHERE f.user_id = ?1), "
+    "joined AS MATERIALIZED ("
+    " SELECT rm.room_id, rm.first_message_id,"
+    "  coalesce((SELECT last_read_id FROM read_markers WHERE user_id = ?1"
+    "   AND target_type = 1 AND target_id = rm.room_id), 0) AS marker"
+    " FROM room_members rm WHERE rm.user_id = ?1) "
+    "SELECT 0 AS target_type, peer AS target_id,"
+    " max(coalesce(last_out, 0), coalesce(last_in, 0)) AS last_id, marker,"
+    " CASE WHEN last_in > marker THEN (SELECT count(*) FROM messages WHERE target_type = 0"
+    "  AND target_id = ?1 AND sender_id = peer AND id > marker) ELSE 0 END "
+    "FROM peers WHERE last_out IS NOT NULL OR last_in IS NOT NULL "
+    "UNION ALL "
+    "SELECT 1, room_id,"
+    " coalesce((SELECT max(id) FROM messages WHERE target_type = 1 AND target_id = room_id"
+    "  AND id >= first_message_id), 0),"
+    " marker,"
+    " (SELECT count(*) FROM messages WHERE target_type = 1 AND target_id = room_id"
+    "  AND id > max(first_message_id - 1, marker) AND sender_id <> ?1) "
+    "FROM joined "
+    "ORDER BY last_id DESC, target_type, target_id" },
+  [STORE_STMT_MESSAGE_BY_ID] = {
+    "message",
+    "SELECT " MESSAGE_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
+    "WHERE m.id = ?1" },
+};
+
+/* Columns of STORE_STMT_CONVERSATIONS. */
+enum { CONV_TARGET_TYPE, CONV_TARGET_ID, CONV_LAST_ID, CONV_MARKER, CONV_UNREAD };
+
+/* ---- statement use ---- */
+
+/* A statement in use: g_auto(StoreStatement) resets it and clears its
+ * bindings on every way out of the scope, so no statement keeps a read
+ * transaction open or a pointer to freed parameters. */
+typedef sqlite3_stmt *StoreStatement;
+
+static void statement_release(sqlite3_stmt *stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+}
+
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC(StoreStatement, statement_release, NULL)
+
+/* Collects the first bind failure, so a run of binds is checked once. */
+typedef struct {
+  sqlite3_stmt *stmt;
+  int rc;
+} Binder;
+
+static void bind_int64(Binder *b, int index, gint64 value) {
+  if (b->rc == SQLITE_OK)
+    b->rc = sqlite3_bind_int64(b->stmt, index, value);
+}
+
+/* Binds NULL for 0: optional references such as a room's creator. */
+static void bind_id_or_null(Binder *b, int index, gint64 value) {
+  if (b->rc == SQLITE_OK)
+    b->rc = value != 0 ? sqlite3_bind_int64(b->stmt, index, value)
+                       : sqlite3_bind_null(b->stmt, index);
+}
+
+/* The statement runs (and is reset) before the bound memory is freed, so
+ * SQLITE_STATIC: no copy. NULL binds NULL. */
+static void bind_text(Binder *b, int index, const char *text, gsize len) {
+  if (b->rc != SQLITE_OK)
+    return;
+  if (text == NULL)
+    b->rc = sqlite3_bind_null(b->stmt, index);
+  else
+    b->rc = sqlite3_bind_text64(b->stmt, index, text, len, SQLITE_STATIC, SQLITE_UTF8);
+}
+
+static void bind_string(Binder *b, int index, const char *text) {
+  bind_text(b, index, text, text != NULL ? strlen(text) : 0);
+}
+
+static void bind_blob(Binder *b, int index, gconstpointer data, gsize len) {
+  if (b->rc != SQLITE_OK)
+    return;
+  if (data == NULL)
+    b->rc = sqlite3_bind_null(b->stmt, index);
+  else
+    b->rc = sqlite3_bind_blob64(b->stmt, index, data, len, SQLITE_STATIC);
+}
+
+static sqlite3_stmt *statement(StoreConnection *conn, StoreStmtId id) {
+  g_assert((guint) id < STORE_STMT_COUNT && conn->stmts[id] != NULL);
+  return conn->stmts[id];
+}
+
+static gboolean bind_check(StoreConnection *conn, StoreStmtId id, const Binder *b,
+                           GError **error) {
+  if (b->rc == SQLITE_OK)
+    return TRUE;
+  chatd_store_set_sqlite_error(error, conn->db, b->rc, statement_defs[id].name);
+  return FALSE;
+}
+
+/* Steps a statement that returns no row to completion. */
+static gboolean step_done(StoreConnection *conn, StoreStmtId id, sqlite3_stmt *stmt,
+                          GError **error) {
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE)
+    return TRUE;
+  chatd_store_set_sqlite_error(error, conn->db, rc == SQLITE_ROW ? SQLITE_MISUSE : rc,
+                               statement_defs[id].name);
+  return FALSE;
+}
+
+/* Steps a query: TRUE with *row set (TRUE: a row, FALSE: done), or FALSE
+ * with *error. */
+static gboolean step_row(StoreConnection *conn, StoreStmtId id, sqlite3_stmt *stmt,
+                         gboolean *row, GError **error) {
+  int rc = sqlite3_step(stmt);
+  *row = rc == SQLITE_ROW;
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    return TRUE;
+  chatd_store_set_sqlite_error(error, conn->db, rc, statement_defs[id].name);
+  return FALSE;
+}
+
+static gboolean require_changes(StoreConnection *conn, StoreStmtId id, GError **error) {
+  if (sqlite3_changes(conn->db) > 0)
+    return TRUE;
+  g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_NOT_FOUND, "%s: no such row",
+              statement_defs[id].name);
+  return FALSE;
+}
+
+gboolean chatd_store_sql_exec(StoreConnection *conn, StoreStmtId id, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, id);
+  return step_done(conn, id, stmt, error);
+}
+
+/* ---- preparing ---- */
+
+gboolean chatd_store_sql_prepare(StoreConnection *conn, GError **error) {
+  int first = conn->role == STORE_ROLE_WRITER ? 0 : STORE_STMT_N_WRITER;
+  int end = conn->role == STORE_ROLE_WRITER ? STORE_STMT_N_WRITER : STORE_STMT_COUNT;
+  for (int id = first; id < end; id++) {
+    const StoreStmtDef *def = &statement_defs[id];
+    if (def->sql == NULL) {
+      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_SCHEMA,
+                  "statement %d has no SQL", id);
+      return FALSE;
+    }
+    int rc = sqlite3_prepare_v3(conn->db, def->sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                &conn->stmts[id], NULL);
+    if (rc != SQLITE_OK) {
+      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_SCHEMA,
+                  "cannot prepare \"%s\": %s", def->name, sqlite3_errmsg(conn->db));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+void chatd_store_sql_close(StoreConnection *conn) {
+  for (int id = 0; id < STORE_STMT_COUNT; id++) {
+    sqlite3_finalize(conn->stmts[id]);
+    conn->stmts[id] = NULL;
+  }
+  if (conn->db != NULL) {
+    int rc = sqlite3_close(conn->db);
+    if (rc != SQLITE_OK)
+      g_warning("closing the database: %s", sqlite3_errstr(rc));
+    conn->db = NULL;
+  }
+}
+
+/* ---- writes: one function per kind ---- */
+
+/* Runs statement id with 1..3 integer parameters (fewer: pass n). */
+static gboolean run_ints(StoreConnection *conn, StoreStmtId id, int n, gint64 a, gint64 b,
+                         gint64 c, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, id);
+  Binder binder = { stmt, SQLITE_OK };
+  const gint64 values[] = { a, b, c };
+  for (int i = 0; i < n && i < (int) G_N_ELEMENTS(values); i++)
+    bind_int64(&binder, i + 1, values[i]);
+  return bind_check(conn, id, &binder, error) && step_done(conn, id, stmt, error);
+}
+
+static gboolean write_add_user(StoreConnection *conn, StoreWrite *w, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_INSERT_USER);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, w->op.add_user.id);
+  bind_string(&b, 2, w->op.add_user.username);
+  bind_string(&b, 3, w->op.add_user.nickname);
+  bind_string(&b, 4, w->op.add_user.password_hash);
+  bind_int64(&b, 5, w->op.add_user.created_ms);
+  return bind_check(conn, STORE_STMT_INSERT_USER, &b, error) &&
+         step_done(conn, STORE_STMT_INSERT_USER, stmt, error);
+}
+
+static gboolean write_set_user_text(StoreConnection *conn, StoreStmtId id, StoreWrite *w,
+                                    GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, id);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, w->op.set_user_text.user_id);
+  bind_string(&b, 2, w->op.set_user_text.value);
+  return bind_check(conn, id, &b, error) && step_done(conn, id, stmt, error) &&
+         require_changes(conn, id, error);
+}
+
+static gboolean write_accept_friend_request(StoreConnection *conn, StoreWrite *w,
+                                            GError **error) {
+  gint64 from = w->op.friend_request.from_user_id;
+  gint64 to = w->op.friend_request.to_user_id;
+  gint64 ms = w->op.friend_request.ms;
+  /* The caller's savepoint makes the three statements one step. */
+  return run_ints(conn, STORE_STMT_DELETE_FRIEND_REQUEST, 2, from, to, 0, error) &&
+         require_changes(conn, STORE_STMT_DELETE_FRIEND_REQUEST, error) &&
+         run_ints(conn, STORE_STMT_INSERT_FRIEND, 3, from, to, ms, error) &&
+         run_ints(conn, STORE_STMT_INSERT_FRIEND, 3, to, from, ms, error);
+}
+
+static gboolean write_add_room(StoreConnection *conn, StoreWrite *w, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_INSERT_ROOM);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, w->op.add_room.id);
+  bind_string(&b, 2, w->op.add_room.room_name);
+  bind_int64(&b, 3, w->op.add_room.created_ms);
+  bind_id_or_null(&b, 4, w->op.add_room.creator_id);
+  return bind_check(conn, STORE_STMT_INSERT_ROOM, &b, error) &&
+         step_done(conn, STORE_STMT_INSERT_ROOM, stmt, error);
+}
+
+static gboolean write_add_member(StoreConnection *conn, StoreWrite *w, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_INSERT_MEMBER);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, w->op.member.room_id);
+  bind_int64(&b, 2, w->op.member.user_id);
+  bind_int64(&b, 3, w->op.member.joined_ms);
+  bind_int64(&b, 4, w->op.member.first_message_id);
+  return bind_check(conn, STORE_STMT_INSERT_MEMBER, &b, error) &&
+         step_done(conn, STORE_STMT_INSERT_MEMBER, stmt, error);
+}
+
+/* ADD_SESSION, TOUCH_SESSION (the hash, then ms) and REVOKE_SESSION. */
+static gboolean write_session(StoreConnection *conn, StoreStmtId id, StoreWrite *w,
+                              GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, id);
+  Binder b = { stmt, SQLITE_OK };
+  bind_blob(&b, 1, w->op.session.token_hash, sizeof w->op.session.token_hash);
+  if (id == STORE_STMT_INSERT_SESSION) {
+    bind_int64(&b, 2, w->op.session.user_id);
+    bind_int64(&b, 3, w->op.session.ms);
+  } else if (id == STORE_STMT_TOUCH_SESSION) {
+    bind_int64(&b, 2, w->op.session.ms);
+  }
+  if (!bind_check(conn, id, &b, error) || !step_done(conn, id, stmt, error))
+    return FALSE;
+  return id == STORE_STMT_INSERT_SESSION || require_changes(conn, id, error);
+}
+
+static gboolean write_mark_read(StoreConnection *conn, StoreWrite *w, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_UPSERT_READ_MARKER);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, w->op.mark_read.user_id);
+  bind_int64(&b, 2, w->op.mark_read.target_type);
+  bind_int64(&b, 3, w->op.mark_read.target_id);
+  bind_int64(&b, 4, w->op.mark_read.last_read_id);
+  return bind_check(conn, STORE_STMT_UPSERT_READ_MARKER, &b, error) &&
+         step_done(conn, STORE_STMT_UPSERT_READ_MARKER, stmt, error);
+}
+
+/* The id stored under (sender, client_msg_id), or 0. */
+static gboolean find_client_message(StoreConnection *conn, const ChatdMessageRecord *r,
+                                    gint64 *existing_id, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_FIND_CLIENT_MSG);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, r->sender_id);
+  bind_string(&b, 2, r->client_msg_id);
+  gboolean row = FALSE;
+  if (!bind_check(conn, STORE_STMT_FIND_CLIENT_MSG, &b, error) ||
+      !step_row(conn, STORE_STMT_FIND_CLIENT_MSG, stmt, &row, error))
+    return FALSE;
+  *existing_id = row ? sqlite3_column_int64(stmt, 0) : 0;
+  return TRUE;
+}
+
+static gboolean insert_message(StoreConnection *conn, const ChatdMessageRecord *r,
+                               GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_INSERT_MESSAGE);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, r->id);
+  bind_int64(&b, 2, r->sender_id);
+  bind_int64(&b, 3, r->target_type);
+  bind_int64(&b, 4, r->target_id);
+  bind_int64(&b, 5, r->sent_ms);
+  bind_int64(&b, 6, r->kind);
+  bind_text(&b, 7, r->text, r->text_len);
+  if (r->kind == CHATD_STORE_KIND_TEXT)
+    bind_int64(&b, 8, r->font_size);
+  bind_string(&b, 9, r->font_color);
+  if (r->image != NULL) {
+    gsize size = 0;
+    gconstpointer data = g_bytes_get_data(r->image, &size);
+    /* an empty image still has to be a (zero-length) blob, not NULL */
+    bind_blob(&b, 10, data != NULL ? data : "", size);
+  }
+  bind_string(&b, 11, r->client_msg_id);
+  return bind_check(conn, STORE_STMT_INSERT_MESSAGE, &b, error) &&
+         step_done(conn, STORE_STMT_INSERT_MESSAGE, stmt, error);
+}
+
+static gboolean write_add_message(StoreConnection *conn, StoreWrite *w, GError **error) {
+  const ChatdMessageRecord *r = w->op.message.record;
+  if (r->client_msg_id != NULL) {
+    gint64 existing = 0;
+    if (!find_client_message(conn, r, &existing, error))
+      return FALSE;
+    if (existing != 0) {  /* a retransmission: already stored and delivered */
+      w->inserted = FALSE;
+      w->stored_id = existing;
+      return TRUE;
+    }
+  }
+  if (!insert_message(conn, r, error))
+    return FALSE;
+  for (gsize i = 0; i < w->op.message.n_offline; i++) {
+    if (!run_ints(conn, STORE_STMT_INSERT_OFFLINE, 2, w->op.message.offline_recipients[i],
+                  r->id, 0, error))
+      return FALSE;
+  }
+  w->inserted = TRUE;
+  w->stored_id = r->id;
+  return TRUE;
+}
+
+gboolean chatd_store_sql_apply_write(StoreConnection *conn, StoreWrite *w, GError **error) {
+  switch (w->kind) {
+  case STORE_WRITE_ADD_USER:
+    return write_add_user(conn, w, error);
+  case STORE_WRITE_SET_PASSWORD_HASH:
+    return write_set_user_text(conn, STORE_STMT_UPDATE_PASSWORD_HASH, w, error);
+  case STORE_WRITE_SET_NICKNAME:
+    return write_set_user_text(conn, STORE_STMT_UPDATE_NICKNAME, w, error);
+  case STORE_WRITE_ADD_FRIEND_REQUEST:
+    return run_ints(conn, STORE_STMT_INSERT_FRIEND_REQUEST, 3,
+                    w->op.friend_request.from_user_id, w->op.friend_request.to_user_id,
+                    w->op.friend_request.ms, error);
+  case STORE_WRITE_ACCEPT_FRIEND_REQUEST:
+    return write_accept_friend_request(conn, w, error);
+  case STORE_WRITE_DELETE_FRIEND_REQUEST:
+    return run_ints(conn, STORE_STMT_DELETE_FRIEND_REQUEST, 2,
+                    w->op.friend_request.from_user_id, w->op.friend_request.to_user_id, 0,
+                    error) &&
+           require_changes(conn, STORE_STMT_DELETE_FRIEND_REQUEST, error);
+  case STORE_WRITE_ADD_ROOM:
+    return write_add_room(conn, w, error);
+  case STORE_WRITE_ADD_MEMBER:
+    return write_add_member(conn, w, error);
+  case STORE_WRITE_REMOVE_MEMBER:
+    return run_ints(conn, STORE_STMT_DELETE_MEMBER, 2, w->op.member.room_id,
+                    w->op.member.user_id, 0, error) &&
+           require_changes(conn, STORE_STMT_DELETE_MEMBER, error);
+  case STORE_WRITE_ADD_SESSION:
+    return write_session(conn, STORE_STMT_INSERT_SESSION, w, error);
+  case STORE_WRITE_TOUCH_SESSION:
+    return write_session(conn, STORE_STMT_TOUCH_SESSION, w, error);
+  case STORE_WRITE_REVOKE_SESSION:
+    return write_session(conn, STORE_STMT_REVOKE_SESSION, w, error);
+  case STORE_WRITE_REVOKE_USER_SESSIONS:
+    return run_ints(conn, STORE_STMT_REVOKE_USER_SESSIONS, 1, w->op.session.user_id, 0, 0,
+                    error);
+  case STORE_WRITE_MARK_READ:
+    return write_mark_read(conn, w, error);
+  case STORE_WRITE_CLEAR_OFFLINE:
+    return run_ints(conn, STORE_STMT_DELETE_OFFLINE, 2, w->op.clear_offline.user_id,
+                    w->op.clear_offline.up_to_message_id, 0, error);
+  case STORE_WRITE_ADD_MESSAGE:
+    return write_add_message(conn, w, error);
+  }
+  g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED, "unknown write kind %d",
+              (int) w->kind);
+  return FALSE;
+}
+
+/* ---- reads ---- */
+
+static const char *column_string(sqlite3_stmt *stmt, int column) {
+  return (const char *) sqlite3_column_text(stmt, column);
+}
+
+/* A record from the MESSAGE_COLUMNS of the current row. */
+static ChatdMessageRecord *record_from_row(sqlite3_stmt *stmt) {
+  ChatdMessageRecord row = {
+    .id = sqlite3_column_int64(stmt, COL_ID),
+    .sender_id = sqlite3_column_int64(stmt, COL_SENDER_ID),
+    .target_type = sqlite3_column_int(stmt, COL_TARGET_TYPE),
+    .target_id = sqlite3_column_int64(stmt, COL_TARGET_ID),
+    .sent_ms = sqlite3_column_int64(stmt, COL_SENT_MS),
+    .kind = sqlite3_column_int(stmt, COL_KIND),
+    .font_size = sqlite3_column_int(stmt, COL_FONT_SIZE),
+    .font_color = column_string(stmt, COL_FONT_COLOR),
+    .client_msg_id = column_string(stmt, COL_CLIENT_MSG_ID),
+    .sender_nickname = column_string(stmt, COL_SENDER_NICKNAME),
+  };
+  /* text before bytes: the pointer stays valid (SQLite's documented order) */
+  row.text = column_string(stmt, COL_TEXT);
+  row.text_len = row.text != NULL ? (gsize) sqlite3_column_bytes(stmt, COL_TEXT) : 0;
+  g_autoptr(GBytes) image = NULL;
+  if (sqlite3_column_type(stmt, COL_IMAGE) != SQLITE_NULL) {
+    gconstpointer data = sqlite3_column_blob(stmt, COL_IMAGE);
+    image = g_bytes_new(data, (gsize) sqlite3_column_bytes(stmt, COL_IMAGE));
+  }
+  row.image = image;
+  return chatd_message_record_copy(&row);
+}
+
+static void conversation_free(ChatdConversation *conversation) {
+  chatd_message_record_free((ChatdMessageRecord *) conversation->last);
+  g_free(conversation);
+}
+
+void chatd_store_conversation_free(gpointer conversation) {
+  conversation_free(conversation);
+}
+
+/* Appends every row of a message query (history queries) to records;
+ * offline_column >= 0 reads the offline flag from that column. */
+static gboolean collect_records(StoreConnection *conn, StoreStmtId id, sqlite3_stmt *stmt,
+                                int offline_column, GPtrArray *records, GError **error) {
+  for (;;) {
+    gboolean row = FALSE;
+    if (!step_row(conn, id, stmt, &row, error))
+      return FALSE;
+    if (!row)
+      return TRUE;
+    ChatdMessageRecord *record = record_from_row(stmt);
+    if (offline_column >= 0)
+      record->offline = sqlite3_column_int(stmt, offline_column) != 0;
+    g_ptr_array_add(records, record);
+  }
+}
+
+static GPtrArray *new_record_array(void) {
+  return g_ptr_array_new_with_free_func((GDestroyNotify) chatd_message_record_free);
+}
+
+static gboolean read_history(StoreConnection *conn, StoreRead *read, GError **error) {
+  StoreStmtId id = read->target_type == CHATD_STORE_TARGET_ROOM ? STORE_STMT_HISTORY_ROOM
+                                                                  : STORE_STMT_HISTORY_DIRECT;
+  g_auto(StoreStatement) stmt = statement(conn, id);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, read->viewer_id);
+  bind_int64(&b, 2, read->target_id);
+  bind_int64(&b, 3, read->before_id > 0 ? read->before_id : G_MAXINT64);
+  bind_int64(&b, 4, read->limit);
+  g_autoptr(GPtrArray) records = new_record_array();
+  if (!bind_check(conn, id, &b, error) || !collect_records(conn, id, stmt, -1, records, error))
+    return FALSE;
+  read->results = g_steal_pointer(&records);
+  return TRUE;
+}
+
+static gboolean read_full_history(StoreConnection *conn, StoreRead *read, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_FULL_HISTORY);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, read->viewer_id);
+  g_autoptr(GPtrArray) records = new_record_array();
+  if (!bind_check(conn, STORE_STMT_FULL_HISTORY, &b, error) ||
+      !collect_records(conn, STORE_STMT_FULL_HISTORY, stmt, COL_AFTER_MESSAGE, records, error))
+    return FALSE;
+  read->results = g_steal_pointer(&records);
+  return TRUE;
+}
+
+/* The message with that id into *record (NULL if none). */
+static gboolean read_message_by_id(StoreConnection *conn, gint64 message_id,
+                                   ChatdMessageRecord **record, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_MESSAGE_BY_ID);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, message_id);
+  gboolean row = FALSE;
+  if (!bind_check(conn, STORE_STMT_MESSAGE_BY_ID, &b, error) ||
+      !step_row(conn, STORE_STMT_MESSAGE_BY_ID, stmt, &row, error))
+    return FALSE;
+  *record = row ? record_from_row(stmt) : NULL;
+  return TRUE;
+}
+
+static gboolean read_conversations(StoreConnection *conn, StoreRead *read, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_CONVERSATIONS);
+  Binder b = { stmt, SQLITE_OK };
+  bind_int64(&b, 1, read->viewer_id);
+  if (!bind_check(conn, STORE_STMT_CONVERSATIONS, &b, error))
+    return FALSE;
+  g_autoptr(GPtrArray) conversations = g_ptr_array_new_with_free_func(
+    chatd_store_conversation_free);
+  for (;;) {
+    gboolean row = FALSE;
+    if (!step_row(conn, STORE_STMT_CONVERSATIONS, stmt, &row, error))
+      return FALSE;
+    if (!row)
+      break;
+    ChatdConversation *conversation = g_new0(ChatdConversation, 1);
+    conversation->target_type = sqlite3_column_int(stmt, CONV_TARGET_TYPE);
+    conversation->target_id = sqlite3_column_int64(stmt, CONV_TARGET_ID);
+    conversation->last_read_id = sqlite3_column_int64(stmt, CONV_MARKER);
+    conversation->unread = sqlite3_column_int64(stmt, CONV_UNREAD);
+    g_ptr_array_add(conversations, conversation);
+    gint64 last_id = sqlite3_column_int64(stmt, CONV_LAST_ID);
+    ChatdMessageRecord *last = NULL;
+    /* same read transaction: the statement above is still active */
+    if (last_id > 0 && !read_message_by_id(conn, last_id, &last, error))
+      return FALSE;
+    conversation->last = last;
+  }
+  read->results = g_steal_pointer(&conversations);
+  return TRUE;
+}
+
+gboolean chatd_store_sql_run_read(StoreConnection *conn, StoreRead *read, GError **error) {
+  switch (read->kind) {
+  case STORE_READ_HISTORY:
+    return read_history(conn, read, error);
+  case STORE_READ_FULL_HISTORY:
+    return read_full_history(conn, read, error);
+  case STORE_READ_CONVERSATIONS:
+    return read_conversations(conn, read, error);
+  case STORE_READ_MESSAGE:
+    return read_message_by_id(conn, read->message_id, &read->record, error);
+  }
+  g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED, "unknown read kind %d",
+              (int) read->kind);
+  return FALSE;
+}
+
+/* ---- start-up loaders ---- */
+
+gboolean chatd_store_sql_foreach_user(StoreConnection *conn, ChatdStoreUserFunc func,
+                                      gpointer user_data, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_USERS);
+  for (;;) {
+    gboolean row = FALSE;
+    if (!step_row(conn, STORE_STMT_SELECT_USERS, stmt, &row, error))
+      return FALSE;
+    if (!row)
+      return TRUE;
+    ChatdStoreUser user = {
+      .id = sqlite3_column_int64(stmt, 0),
+      .username = column_string(stmt, 1),
+      .nickname = column_string(stmt, 2),
+      .password_hash = column_string(stmt, 3),
+      .created_ms = sqlite3_column_int64(stmt, 4),
+    };
+    func(&user, user_data);
+  }
+}
+
+gboolean chatd_store_sql_foreach_pair(StoreConnection *conn, StoreStmtId id,
+                                      ChatdStorePairFunc func, gpointer user_data,
+                                      GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, id);
+  for (;;) {
+    gboolean row = FALSE;
+    if (!step_row(conn, id, stmt, &row, error))
+      return FALSE;
+    if (!row)
+      return TRUE;
+    func(sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+         sqlite3_column_int64(stmt, 2), user_data);
+  }
+}
+
+gboolean chatd_store_sql_foreach_room(StoreConnection *conn, ChatdStoreRoomFunc func,
+                                      gpointer user_data, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_ROOMS);
+  for (;;) {
+    gboolean row = FALSE;
+    if (!step_row(conn, STORE_STMT_SELECT_ROOMS, stmt, &row, error))
+      return FALSE;
+    if (!row)
+      return TRUE;
+    ChatdStoreRoom room = {
+      .id = sqlite3_column_int64(stmt, 0),
+      .room_name = column_string(stmt, 1),
+      .creator_id = sqlite3_column_int64(stmt, 2),
+      .created_ms = sqlite3_column_int64(stmt, 3),
+    };
+    func(&room, user_data);
+  }
+}
+
+gboolean chatd_store_sql_foreach_member(StoreConnection *conn, ChatdStoreMemberFunc func,
+                                        gpointer user_data, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_MEMBERS);
+  for (;;) {
+    gboolean row = FALSE;
+    if (!step_row(conn, STORE_STMT_SELECT_MEMBERS, stmt, &row, error))
+      return FALSE;
+    if (!row)
+      return TRUE;
+    ChatdStoreMember member = {
+      .room_id = sqlite3_column_int64(stmt, 0),
+      .user_id = sqlite3_column_int64(stmt, 1),
+      .first_message_id = sqlite3_column_int64(stmt, 2),
+      .joined_ms = sqlite3_column_int64(stmt, 3),
+    };
+    func(&member, user_data);
+  }
+}
+
+gboolean chatd_store_sql_foreach_session(StoreConnection *conn, ChatdStoreSessionFunc func,
+                                         gpointer user_data, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_SESSIONS);
+  for (;;) {
+    gboolean row = FALSE;
+    if (!step_row(conn, STORE_STMT_SELECT_SESSIONS, stmt, &row, error))
+      return FALSE;
+    if (!row)
+      return TRUE;
+    ChatdStoreSession session = {
+      .user_id = sqlite3_column_int64(stmt, 1),
+      .created_ms = sqlite3_column_int64(stmt, 2),
+      .last_used_ms = sqlite3_column_int64(stmt, 3),
+    };
+    const void *hash = sqlite3_column_blob(stmt, 0);
+    if (hash == NULL || sqlite3_column_bytes(stmt, 0) != CHATD_STORE_TOKEN_HASH_LEN) {
+      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_CORRUPT,
+                  "load sessions: a token hash is not %d bytes", CHATD_STORE_TOKEN_HASH_LEN);
+      return FALSE;
+    }
+    memcpy(session.token_hash, hash, CHATD_STORE_TOKEN_HASH_LEN);
+    func(&session, user_data);
+  }
+}
+
+gboolean chatd_store_sql_max_ids(StoreConnection *conn, gint64 *max_user_id,
+                                 gint64 *max_room_id, gint64 *max_message_id, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_MAX_IDS);
+  gboolean row = FALSE;
+  if (!step_row(conn, STORE_STMT_SELECT_MAX_IDS, stmt, &row, error))
+    return FALSE;
+  if (!row) {
+    g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED, "load max ids: no row");
+    return FALSE;
+  }
+  if (max_user_id != NULL)
+    *max_user_id = sqlite3_column_int64(stmt, 0);
+  if (max_room_id != NULL)
+    *max_room_id = sqlite3_column_int64(stmt, 1);
+  if (max_message_id != NULL)
+    *max_message_id = sqlite3_column_int64(stmt, 2);
+  return TRUE;
+}

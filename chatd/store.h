@@ -1,0 +1,374 @@
+/* chatd's persistent store: users, friendships, rooms, messages, read state
+ * and resume sessions in one SQLite database.
+ *
+ * The server keeps users, friendships, rooms and memberships in memory and
+ * chooses every id itself (max id + 1), so the store has three parts:
+ *
+ *  - synchronous start-up loaders (chatd_store_foreach_*, chatd_store_max_ids),
+ *    called once before serving;
+ *  - an asynchronous write path: one writer thread with its own connection
+ *    takes every queued write and commits them in one transaction per batch
+ *    (at most CHATD_STORE_MAX_BATCH_WRITES); a write that fails is undone
+ *    alone (its own SAVEPOINT when it has several statements, SQLite's
+ *    statement rollback otherwise) and never undoes the others of its batch;
+ *  - an asynchronous read path: one reader thread with its own read-only
+ *    connection (WAL: readers never block the writer).
+ *
+ * Completions (ChatdStoreDone & co.) run on the GMainContext given to
+ * chatd_store_open(), in the order the store finished the requests; a write's
+ * completion runs only after its batch's COMMIT succeeded (error == NULL) or
+ * with the error that made it fail. A read submitted after a write's
+ * completion ran sees that write.
+ *
+ * Every submission function returns TRUE when the request was queued (its
+ * callback will run exactly once) and FALSE, without running the callback,
+ * when the store is saturated (CHATD_STORE_MAX_WRITES_IN_FLIGHT,
+ * CHATD_STORE_MAX_WRITE_BYTES_IN_FLIGHT, CHATD_STORE_MAX_READS_IN_FLIGHT) or
+ * closing: the server answers "busy" instead of growing a queue without bound.
+ *
+ * Errors are GErrors in the CHATD_STORE_ERROR domain; nothing above the store
+ * sees SQLite. Durability: the database runs in WAL mode with
+ * synchronous=NORMAL — a completed write survives a crash of chatd, but the
+ * last transactions before a power loss or kernel crash may be lost (the
+ * database itself stays consistent). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* ---- errors ---- */
+
+#define CHATD_STORE_ERROR (chatd_store_error_quark())
+
+typedef enum {
+  CHATD_STORE_ERROR_FAILED,     /* anything not listed below (out of memory, internal) */
+  CHATD_STORE_ERROR_OPEN,       /* the database file cannot be created or opened */
+  CHATD_STORE_ERROR_SCHEMA,     /* a migration failed, or the schema is not what this code expects */
+  CHATD_STORE_ERROR_TOO_NEW,    /* the database was written by a newer chatd (user_version too high) */
+  CHATD_STORE_ERROR_CONSTRAINT, /* a unique, primary key, foreign key, check or not-null rule */
+  CHATD_STORE_ERROR_NOT_FOUND,  /* an update or delete named a row that does not exist */
+  CHATD_STORE_ERROR_BUSY,       /* another process held a lock past CHATD_STORE_BUSY_TIMEOUT_MS */
+  CHATD_STORE_ERROR_IO,         /* read/write failure, disk full, read-only file */
+  CHATD_STORE_ERROR_CORRUPT,    /* the file is not a database, or is damaged */
+} ChatdStoreError;
+
+GQuark chatd_store_error_quark(void);
+
+/* ---- limits ---- */
+
+/* The schema version this code writes (PRAGMA user_version). */
+#define CHATD_STORE_SCHEMA_VERSION 1
+/* Writes committed in one transaction, at most. */
+#define CHATD_STORE_MAX_BATCH_WRITES 1024
+/* Writes submitted whose completion has not run yet, at most (about one
+ * second of traffic at 50,000 messages/s). */
+#define CHATD_STORE_MAX_WRITES_IN_FLIGHT 65536
+/* Payload bytes (text, images, strings) of those writes, at most. */
+#define CHATD_STORE_MAX_WRITE_BYTES_IN_FLIGHT (256u * 1024u * 1024u)
+/* Reads submitted whose completion has not run yet, at most. */
+#define CHATD_STORE_MAX_READS_IN_FLIGHT 4096
+/* Records one chatd_store_history() call returns, at most. */
+#define CHATD_STORE_MAX_HISTORY_PAGE 1000
+/* How long a connection waits for a lock held by another process. */
+#define CHATD_STORE_BUSY_TIMEOUT_MS 5000
+/* Length of a session token hash (SHA-256). */
+#define CHATD_STORE_TOKEN_HASH_LEN 32
+
+/* ---- values ---- */
+
+typedef enum {
+  CHATD_STORE_TARGET_USER = 0, /* a 1:1 conversation; target_id is the receiver */
+  CHATD_STORE_TARGET_ROOM = 1, /* a room; target_id is the room id */
+} ChatdStoreTargetType;
+
+typedef enum {
+  CHATD_STORE_KIND_TEXT = 0,  /* text (+ font_size, font_color) */
+  CHATD_STORE_KIND_IMAGE = 1, /* image bytes */
+} ChatdStoreMessageKind;
+
+/* One stored message. For a 1:1 message target_id is always the receiver
+ * (the seed's "receiver's copy", whose target_id is the sender, is made by
+ * the server when it sends). text holds text_len bytes and is
+ * NUL-terminated in records the store hands out. */
+typedef struct {
+  gint64 id;
+  gint64 sender_id;
+  int target_type;            /* ChatdStoreTargetType */
+  gint64 target_id;
+  gint64 sent_ms;             /* ms since the Unix epoch */
+  int kind;                   /* ChatdStoreMessageKind */
+  const char *text;           /* kind TEXT: required; kind IMAGE: NULL */
+  gsize text_len;
+  int font_size;              /* kind TEXT */
+  const char *font_color;     /* kind TEXT, "#rrggbb", may be NULL */
+  GBytes *image;              /* kind IMAGE: required; kind TEXT: NULL */
+  const char *client_msg_id;  /* the sender's retransmission key, may be NULL */
+  /* Filled by reads, ignored by chatd_store_add_message(): */
+  const char *sender_nickname; /* the sender's current nickname */
+  gboolean offline;            /* chatd_store_full_history(): the viewer got it while offline */
+} ChatdMessageRecord;
+
+/* A deep copy (strings copied, image ref'd); free with
+ * chatd_message_record_free(). */
+ChatdMessageRecord *chatd_message_record_copy(const ChatdMessageRecord *record);
+/* Frees a record made by the store or by chatd_message_record_copy(). NULL is
+ * allowed. */
+void chatd_message_record_free(ChatdMessageRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChatdMessageRecord, chatd_message_record_free)
+
+/* One conversation of a user (chatd_store_conversations()). */
+typedef struct {
+  int target_type;                 /* ChatdStoreTargetType */
+  gint64 target_id;                /* the friend's user id, or the room id */
+  const ChatdMessageRecord *last;  /* the newest message the user sees in it, or NULL */
+  gint64 last_read_id;             /* the user's read marker, 0 if none */
+  gint64 unread;                   /* messages with id > marker, not sent by the user */
+} ChatdConversation;
+
+/* Start-up rows. Strings belong to the store and are valid during the call. */
+typedef struct {
+  gint64 id;
+  const char *username;
+  const char *nickname;
+  const char *password_hash;
+  gint64 created_ms;
+} ChatdStoreUser;
+
+typedef struct {
+  gint64 id;
+  const char *room_name;
+  gint64 creator_id; /* 0 when unknown */
+  gint64 created_ms;
+} ChatdStoreRoom;
+
+typedef struct {
+  gint64 room_id;
+  gint64 user_id;
+  gint64 first_message_id; /* the member sees room messages with id >= this */
+  gint64 joined_ms;
+} ChatdStoreMember;
+
+typedef struct {
+  guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN];
+  gint64 user_id;
+  gint64 created_ms;
+  gint64 last_used_ms;
+} ChatdStoreSession;
+
+/* Counters, for logs and tests. */
+typedef struct {
+  guint64 transactions;       /* batches committed */
+  guint64 writes_committed;   /* writes whose completion reported success */
+  guint64 writes_failed;      /* writes whose completion reported an error */
+  guint64 writes_rejected;    /* submissions refused because the store was saturated */
+  guint64 largest_batch;      /* writes in the largest batch so far */
+  guint64 reads;              /* reads completed */
+} ChatdStoreStats;
+
+/* ---- callbacks (all run on the store's GMainContext) ---- */
+
+/* A write finished; error is NULL when it was committed. */
+typedef void (*ChatdStoreDone)(const GError *error, gpointer user_data);
+/* chatd_store_add_message() finished. On success, inserted is TRUE and
+ * stored_id the record's id, or inserted is FALSE and stored_id the id of
+ * the message already stored under the same (sender_id, client_msg_id). */
+typedef void (*ChatdStoreMessageDone)(const GError *error, gboolean inserted,
+                                      gint64 stored_id, gpointer user_data);
+/* A list of messages (ChatdMessageRecord *). The array is freed when the
+ * callback returns unless the callback takes a reference. NULL on error. */
+typedef void (*ChatdStoreMessagesDone)(const GError *error, GPtrArray *records,
+                                       gpointer user_data);
+/* The conversations (ChatdConversation *), same ownership rule. */
+typedef void (*ChatdStoreConversationsDone)(const GError *error, GPtrArray *conversations,
+                                            gpointer user_data);
+/* One message, or NULL when there is none with that id (error stays NULL).
+ * The record is freed when the callback returns; copy it to keep it. */
+typedef void (*ChatdStoreRecordDone)(const GError *error, const ChatdMessageRecord *record,
+                                     gpointer user_data);
+
+typedef void (*ChatdStoreUserFunc)(const ChatdStoreUser *user, gpointer user_data);
+/* (first, second, ms): friends (user_id, friend_id, since_ms) or friend
+ * requests (from_user_id, to_user_id, created_ms). */
+typedef void (*ChatdStorePairFunc)(gint64 first_id, gint64 second_id, gint64 ms,
+                                   gpointer user_data);
+typedef void (*ChatdStoreRoomFunc)(const ChatdStoreRoom *room, gpointer user_data);
+typedef void (*ChatdStoreMemberFunc)(const ChatdStoreMember *member, gpointer user_data);
+typedef void (*ChatdStoreSessionFunc)(const ChatdStoreSession *session, gpointer user_data);
+
+typedef struct _ChatdStore ChatdStore;
+
+/* ---- lifetime ---- */
+
+/* Opens (creating it with mode 0600 if missing) the database at path,
+ * migrates it to CHATD_STORE_SCHEMA_VERSION and starts the writer and
+ * reader threads. Completions run on context (NULL: the global default
+ * context).
+ * Errors: CHATD_STORE_ERROR_OPEN (cannot create/open the file, or a thread),
+ * _TOO_NEW (the file's schema is newer than this code), _SCHEMA (a migration
+ * or a statement failed to compile), _CORRUPT (not a database), _BUSY, _IO. */
+ChatdStore *chatd_store_open(const char *path, GMainContext *context, GError **error);
+
+/* Commits every queued write, stops the threads, runs the completions still
+ * pending (on the calling thread, which must own or be able to acquire the
+ * store's context; submissions from those callbacks are refused), and
+ * closes the database. Releases a chatd_store_hold_writes(). Must not be
+ * called from a store callback. NULL is allowed. */
+void chatd_store_close(ChatdStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChatdStore, chatd_store_close)
+
+/* Blocks until every write submitted so far has been committed (or has
+ * failed). Their completions run at the next iteration of the store's
+ * context. Must not be called while writes are held. */
+void chatd_store_flush(ChatdStore *store);
+
+/* Stops the writer from starting a new batch until
+ * chatd_store_release_writes(); writes keep queueing (within the bounds).
+ * For online backups of the file and for tests that need one batch. */
+void chatd_store_hold_writes(ChatdStore *store);
+/* Undoes one chatd_store_hold_writes(). */
+void chatd_store_release_writes(ChatdStore *store);
+
+/* The schema version of the open database (CHATD_STORE_SCHEMA_VERSION). */
+int chatd_store_schema_version(ChatdStore *store);
+
+/* Copies the counters into *stats. */
+void chatd_store_get_stats(ChatdStore *store, ChatdStoreStats *stats);
+
+/* ---- start-up loaders (synchronous; they see committed writes only) ----
+ * Each calls func once per row, in id order, on the calling thread, and
+ * returns FALSE with CHATD_STORE_ERROR_IO, _CORRUPT, _BUSY or _FAILED when
+ * reading fails (func may then have seen some rows). func may submit writes
+ * but must not call a loader. */
+
+gboolean chatd_store_foreach_user(ChatdStore *store, ChatdStoreUserFunc func,
+                                  gpointer user_data, GError **error);
+/* Friendships, once per direction: (a, b) and (b, a). */
+gboolean chatd_store_foreach_friend(ChatdStore *store, ChatdStorePairFunc func,
+                                    gpointer user_data, GError **error);
+/* Pending friend requests (from, to, created_ms). */
+gboolean chatd_store_foreach_friend_request(ChatdStore *store, ChatdStorePairFunc func,
+                                            gpointer user_data, GError **error);
+gboolean chatd_store_foreach_room(ChatdStore *store, ChatdStoreRoomFunc func,
+                                  gpointer user_data, GError **error);
+gboolean chatd_store_foreach_member(ChatdStore *store, ChatdStoreMemberFunc func,
+                                    gpointer user_data, GError **error);
+/* Sessions that were not revoked. */
+gboolean chatd_store_foreach_session(ChatdStore *store, ChatdStoreSessionFunc func,
+                                     gpointer user_data, GError **error);
+/* The largest user, room and message ids (0 when a table is empty); any
+ * out pointer may be NULL. Same errors as the loaders. */
+gboolean chatd_store_max_ids(ChatdStore *store, gint64 *max_user_id, gint64 *max_room_id,
+                             gint64 *max_message_id, GError **error);
+
+/* ---- writes ----
+ * Each returns TRUE if queued (done, which may be NULL, will run once) and
+ * FALSE if the store is saturated or closing (done will not run).
+ * Errors given to done: CHATD_STORE_ERROR_CONSTRAINT (duplicate key, unknown
+ * user/room, check failed), _NOT_FOUND (where stated), _IO, _BUSY,
+ * _CORRUPT, _FAILED. */
+
+/* Inserts a user with the given id. CONSTRAINT: id or username taken. */
+gboolean chatd_store_add_user(ChatdStore *store, gint64 id, const char *username,
+                              const char *nickname, const char *password_hash,
+                              gint64 created_ms, ChatdStoreDone done, gpointer user_data);
+/* NOT_FOUND: no such user. */
+gboolean chatd_store_set_password_hash(ChatdStore *store, gint64 user_id,
+                                       const char *password_hash, ChatdStoreDone done,
+                                       gpointer user_data);
+/* NOT_FOUND: no such user. */
+gboolean chatd_store_set_nickname(ChatdStore *store, gint64 user_id, const char *nickname,
+                                  ChatdStoreDone done, gpointer user_data);
+/* A pending request from -> to. CONSTRAINT: already pending, unknown user,
+ * or from == to. */
+gboolean chatd_store_add_friend_request(ChatdStore *store, gint64 from_user_id,
+                                        gint64 to_user_id, gint64 created_ms,
+                                        ChatdStoreDone done, gpointer user_data);
+/* In one step: deletes the request from -> to and stores the friendship in
+ * both directions with since_ms. Nothing changes if any part fails.
+ * NOT_FOUND: no such pending request. CONSTRAINT: already friends. A
+ * request in the other direction, if any, is left alone. */
+gboolean chatd_store_accept_friend_request(ChatdStore *store, gint64 from_user_id,
+                                           gint64 to_user_id, gint64 since_ms,
+                                           ChatdStoreDone done, gpointer user_data);
+/* Deletes (rejects) the request from -> to. NOT_FOUND: no such request. */
+gboolean chatd_store_delete_friend_request(ChatdStore *store, gint64 from_user_id,
+                                           gint64 to_user_id, ChatdStoreDone done,
+                                           gpointer user_data);
+/* Inserts a room with the given id; creator_id 0 means none.
+ * CONSTRAINT: id taken, unknown creator. */
+gboolean chatd_store_add_room(ChatdStore *store, gint64 id, const char *room_name,
+                              gint64 creator_id, gint64 created_ms, ChatdStoreDone done,
+                              gpointer user_data);
+/* Makes user a member of room; they will see room messages with
+ * id >= first_message_id. CONSTRAINT: already a member, unknown room/user. */
+gboolean chatd_store_add_member(ChatdStore *store, gint64 room_id, gint64 user_id,
+                                gint64 first_message_id, gint64 joined_ms,
+                                ChatdStoreDone done, gpointer user_data);
+/* NOT_FOUND: not a member. */
+gboolean chatd_store_remove_member(ChatdStore *store, gint64 room_id, gint64 user_id,
+                                   ChatdStoreDone done, gpointer user_data);
+/* Stores a resume session: the SHA-256 of the token, never the token.
+ * CONSTRAINT: hash already present, unknown user. */
+gboolean chatd_store_add_session(ChatdStore *store,
+                                 const guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN],
+                                 gint64 user_id, gint64 created_ms, ChatdStoreDone done,
+                                 gpointer user_data);
+/* Sets a live session's last_used_ms. NOT_FOUND: unknown or revoked. */
+gboolean chatd_store_touch_session(ChatdStore *store,
+                                   const guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN],
+                                   gint64 last_used_ms, ChatdStoreDone done,
+                                   gpointer user_data);
+/* Revokes one session. NOT_FOUND: unknown hash. */
+gboolean chatd_store_revoke_session(ChatdStore *store,
+                                    const guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN],
+                                    ChatdStoreDone done, gpointer user_data);
+/* Revokes every session of a user (none is not an error). */
+gboolean chatd_store_revoke_user_sessions(ChatdStore *store, gint64 user_id,
+                                          ChatdStoreDone done, gpointer user_data);
+/* Moves user's read marker of a conversation to last_read_id, never
+ * backwards. For a 1:1 conversation target_id is the other user. */
+gboolean chatd_store_mark_read(ChatdStore *store, gint64 user_id, int target_type,
+                               gint64 target_id, gint64 last_read_id, ChatdStoreDone done,
+                               gpointer user_data);
+/* Forgets that user got messages with id <= up_to_message_id while offline
+ * (the seed client has counted them as unread). */
+gboolean chatd_store_clear_offline(ChatdStore *store, gint64 user_id, gint64 up_to_message_id,
+                                   ChatdStoreDone done, gpointer user_data);
+/* Stores a message (copied now: the caller may free its strings at once;
+ * the image is ref'd) and records it as an offline delivery for each of
+ * offline_recipients (duplicates ignored). Idempotent on (sender_id,
+ * client_msg_id): when that pair exists, nothing is stored and done gets
+ * inserted = FALSE with the existing id. CONSTRAINT: id taken, unknown
+ * sender or recipient, bad target_type/kind, text/image missing. */
+gboolean chatd_store_add_message(ChatdStore *store, const ChatdMessageRecord *record,
+                                 const gint64 *offline_recipients, gsize n_offline,
+                                 ChatdStoreMessageDone done, gpointer user_data);
+
+/* ---- reads ----
+ * Each returns TRUE if queued (callback will run once) and FALSE if the
+ * store is saturated or closing. Errors given to the callback: _IO, _BUSY,
+ * _CORRUPT, _FAILED. */
+
+/* Up to limit (clamped to CHATD_STORE_MAX_HISTORY_PAGE) messages of one
+ * conversation of viewer with id < before_id (0: from the newest), newest
+ * first. A 1:1 conversation holds both directions; a room only messages
+ * with id >= the viewer's first_message_id (none if not a member). */
+gboolean chatd_store_history(ChatdStore *store, gint64 viewer_id, int target_type,
+                             gint64 target_id, gint64 before_id, guint limit,
+                             ChatdStoreMessagesDone callback, gpointer user_data);
+/* Everything in user's history, oldest first: 1:1 messages sent or received,
+ * room messages since first_message_id of each room the user is in; each
+ * record's offline flag says whether it is an offline delivery of the user
+ * (the seed's login_bundle messages, sent = !offline). */
+gboolean chatd_store_full_history(ChatdStore *store, gint64 user_id,
+                                  ChatdStoreMessagesDone callback, gpointer user_data);
+/* The user's conversations: each friend with at least one message, each room
+ * the user is in; newest activity first, rooms without messages last. */
+gboolean chatd_store_conversations(ChatdStore *store, gint64 user_id,
+                                   ChatdStoreConversationsDone callback, gpointer user_data);
+/* The message with that id, or NULL. */
+gboolean chatd_store_message(ChatdStore *store, gint64 message_id,
+                             ChatdStoreRecordDone callback, gpointer user_data);
+
+G_END_DECLS

@@ -1,0 +1,312 @@
+/* v2 channel: error table, suites, preamble and the receiving record layer,
+ * shared by the channel and the passive decoder. See protocol/v2-channel.h. */
+#include "protocol/v2-internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/buffer.h"
+
+const uint8_t chat_v2_magic[CHAT_V2_MAGIC_LEN] = {0x00, 'C', 'H', 'A', 'T'};
+
+/* ---- errors -------------------------------------------------------------- */
+
+static const struct {
+  int code;
+  bool fatal;
+  const char *name;
+  const char *text;
+} v2_errors[] = {
+  {CHAT_V2_ERR_INVALID_ARGUMENT, false, "invalid_argument", "invalid argument"},
+  {CHAT_V2_ERR_STATE, false, "state", "call not allowed in the channel's state"},
+  {CHAT_V2_ERR_MESSAGE_EMPTY, false, "message_empty", "empty message"},
+  {CHAT_V2_ERR_MESSAGE_TOO_LARGE, false, "message_too_large", "message larger than max_message"},
+  {CHAT_V2_ERR_QUEUE_FULL, false, "queue_full", "outgoing queue full"},
+  {CHAT_V2_ERR_CLOSED, false, "closed", "the channel was closed for sending"},
+  {CHAT_V2_ERR_NOMEM, true, "nomem", "out of memory"},
+  {CHAT_V2_ERR_BAD_MAGIC, true, "bad_magic", "not a v2 preamble (expected 00 \"CHAT\")"},
+  {CHAT_V2_ERR_BAD_VERSION, true, "bad_version", "unsupported protocol version"},
+  {CHAT_V2_ERR_BAD_SUITE, true, "bad_suite", "unsupported cipher suite"},
+  {CHAT_V2_ERR_BAD_RESERVED, true, "bad_reserved", "preamble reserved byte is not zero"},
+  {CHAT_V2_ERR_HANDSHAKE_LENGTH, true, "handshake_length", "handshake message has a wrong length"},
+  {CHAT_V2_ERR_HANDSHAKE_PAYLOAD, true, "handshake_payload",
+   "handshake payload not allowed or too large"},
+  {CHAT_V2_ERR_HANDSHAKE_FAILED, true, "handshake_failed", "handshake failed"},
+  {CHAT_V2_ERR_RECORD_TOO_SHORT, true, "record_too_short", "record shorter than 17 bytes"},
+  {CHAT_V2_ERR_BAD_TAG, true, "bad_tag", "record authentication failed"},
+  {CHAT_V2_ERR_UNKNOWN_RECORD, true, "unknown_record", "unknown record type"},
+  {CHAT_V2_ERR_EMPTY_BODY, true, "empty_body", "record body missing"},
+  {CHAT_V2_ERR_UNEXPECTED_BODY, true, "unexpected_body", "record must have an empty body"},
+  {CHAT_V2_ERR_FRAGMENT_IN_PROGRESS, true, "fragment_in_progress",
+   "MESSAGE_BEGIN while a fragmented message is in progress"},
+  {CHAT_V2_ERR_NO_FRAGMENT, true, "no_fragment",
+   "MESSAGE_CONTINUE or MESSAGE_END without MESSAGE_BEGIN"},
+  {CHAT_V2_ERR_TOTAL_TOO_LARGE, true, "total_too_large",
+   "announced message length over max_message"},
+  {CHAT_V2_ERR_TOTAL_TOO_SMALL, true, "total_too_small",
+   "announced message length fits in one record"},
+  {CHAT_V2_ERR_FRAGMENT_LENGTH, true, "fragment_length",
+   "fragments do not add up to the announced length"},
+  {CHAT_V2_ERR_INCOMPLETE_MESSAGE, true, "incomplete_message",
+   "CLOSE while a fragmented message is incomplete"},
+  {CHAT_V2_ERR_DATA_AFTER_CLOSE, true, "data_after_close", "data after the CLOSE record"},
+  {CHAT_V2_ERR_TRUNCATED, true, "truncated", "truncated stream: ended without a CLOSE record"},
+  {CHAT_V2_ERR_CRYPTO, true, "crypto", "cryptographic failure"},
+};
+
+#define V2_ERROR_COUNT (sizeof v2_errors / sizeof v2_errors[0])
+
+const char *chat_v2_strerror(int code) {
+  if (code == 0)
+    return "success";
+  for (size_t i = 0; i < V2_ERROR_COUNT; i++)
+    if (v2_errors[i].code == code)
+      return v2_errors[i].text;
+  return "unknown error";
+}
+
+const char *chat_v2_error_name(int code) {
+  for (size_t i = 0; i < V2_ERROR_COUNT; i++)
+    if (v2_errors[i].code == code)
+      return v2_errors[i].name;
+  return NULL;
+}
+
+bool chat_v2_is_fatal(int code) {
+  for (size_t i = 0; i < V2_ERROR_COUNT; i++)
+    if (v2_errors[i].code == code)
+      return v2_errors[i].fatal;
+  return false;
+}
+
+/* ---- suites and preamble ------------------------------------------------- */
+
+bool chat_v2_suite_known(uint8_t suite) {
+  return suite == CHAT_V2_SUITE_AESGCM || suite == CHAT_V2_SUITE_CHACHAPOLY;
+}
+
+const char *chat_v2_suite_protocol(uint8_t suite) {
+  return suite == CHAT_V2_SUITE_CHACHAPOLY ? "Noise_NX_25519_ChaChaPoly_SHA256"
+                                           : "Noise_NX_25519_AESGCM_SHA256";
+}
+
+const char *chat_v2_suite_cipher(uint8_t suite) {
+  return suite == CHAT_V2_SUITE_CHACHAPOLY ? "ChaChaPoly" : "AESGCM";
+}
+
+void chat_v2_make_preamble(uint8_t suite, uint8_t out[CHAT_V2_PREAMBLE_LEN]) {
+  memcpy(out, chat_v2_magic, CHAT_V2_MAGIC_LEN);
+  out[CHAT_V2_VERSION_OFFSET] = CHAT_V2_VERSION;
+  out[CHAT_V2_SUITE_OFFSET] = suite;
+  out[CHAT_V2_RESERVED_OFFSET] = CHAT_V2_RESERVED_VALUE;
+}
+
+int chat_v2_check_preamble(const uint8_t p[CHAT_V2_PREAMBLE_LEN], uint8_t accepted, char *reason,
+                           size_t reason_cap) {
+  if (memcmp(p, chat_v2_magic, CHAT_V2_MAGIC_LEN) != 0) {
+    snprintf(reason, reason_cap,
+             "preamble starts %02x %02x %02x %02x %02x, not 00 43 48 41 54 (0x00 \"CHAT\"): "
+             "not a v2 client",
+             p[0], p[1], p[2], p[3], p[4]);
+    return CHAT_V2_ERR_BAD_MAGIC;
+  }
+  if (p[CHAT_V2_VERSION_OFFSET] != CHAT_V2_VERSION) {
+    snprintf(reason, reason_cap, "preamble asks for protocol version %u; only %u is supported",
+             p[CHAT_V2_VERSION_OFFSET], CHAT_V2_VERSION);
+    return CHAT_V2_ERR_BAD_VERSION;
+  }
+  uint8_t suite = p[CHAT_V2_SUITE_OFFSET];
+  if (!chat_v2_suite_known(suite)) {
+    snprintf(reason, reason_cap,
+             "preamble asks for cipher suite 0x%02x; known are 0x01 (AESGCM) and 0x02 (ChaChaPoly)",
+             suite);
+    return CHAT_V2_ERR_BAD_SUITE;
+  }
+  if (accepted != CHAT_V2_SUITE_ANY && suite != accepted) {
+    snprintf(reason, reason_cap, "preamble asks for cipher suite 0x%02x; this side accepts only 0x%02x",
+             suite, accepted);
+    return CHAT_V2_ERR_BAD_SUITE;
+  }
+  if (p[CHAT_V2_RESERVED_OFFSET] != CHAT_V2_RESERVED_VALUE) {
+    snprintf(reason, reason_cap, "preamble reserved byte is 0x%02x, must be 0x00",
+             p[CHAT_V2_RESERVED_OFFSET]);
+    return CHAT_V2_ERR_BAD_RESERVED;
+  }
+  return 0;
+}
+
+size_t chat_v2_record_body_max(size_t max_record_len) {
+  return max_record_len - CHAT_V2_TAG_LEN - CHAT_V2_RECORD_TYPE_LEN;
+}
+
+const char *chat_v2_record_type_name(uint8_t type) {
+  switch (type) {
+  case CHAT_V2_RECORD_MESSAGE: return "MESSAGE";
+  case CHAT_V2_RECORD_MESSAGE_BEGIN: return "MESSAGE_BEGIN";
+  case CHAT_V2_RECORD_MESSAGE_CONTINUE: return "MESSAGE_CONTINUE";
+  case CHAT_V2_RECORD_MESSAGE_END: return "MESSAGE_END";
+  case CHAT_V2_RECORD_REKEY: return "REKEY";
+  case CHAT_V2_RECORD_CLOSE: return "CLOSE";
+  default: return "unknown";
+  }
+}
+
+/* ---- receiving record layer ---------------------------------------------- */
+
+void chat_v2_reassembly_init(chat_v2_reassembly *r, size_t max_message, size_t record_body_max) {
+  memset(r, 0, sizeof *r);
+  r->max_message = max_message;
+  r->record_body_max = record_body_max;
+}
+
+void chat_v2_reassembly_release(chat_v2_reassembly *r) {
+  if (r->delivered != NULL) {
+    explicit_bzero(r->delivered, r->delivered_len);
+    free(r->delivered);
+    r->delivered = NULL;
+    r->delivered_len = 0;
+  }
+}
+
+void chat_v2_reassembly_wipe(chat_v2_reassembly *r) {
+  chat_v2_reassembly_release(r);
+  if (r->buf != NULL) {
+    explicit_bzero(r->buf, r->total);
+    free(r->buf);
+  }
+  size_t max_message = r->max_message, body_max = r->record_body_max;
+  chat_v2_reassembly_init(r, max_message, body_max);
+}
+
+static int begin(chat_v2_reassembly *r, const uint8_t *body, size_t len, char *reason,
+                 size_t reason_cap) {
+  if (r->in_progress) {
+    snprintf(reason, reason_cap,
+             "MESSAGE_BEGIN while a fragmented message (%zu of %zu bytes received) is in progress",
+             r->have, r->total);
+    return CHAT_V2_ERR_FRAGMENT_IN_PROGRESS;
+  }
+  if (len < CHAT_V2_TOTAL_LEN_BYTES + 1) {
+    snprintf(reason, reason_cap,
+             "MESSAGE_BEGIN body of %zu bytes: needs the 4-byte total and at least one byte", len);
+    return CHAT_V2_ERR_EMPTY_BODY;
+  }
+  uint32_t total = chat_load_u32be(body);
+  size_t fragment = len - CHAT_V2_TOTAL_LEN_BYTES;
+  /* Both limits are checked before anything is allocated. */
+  if (total > r->max_message) {
+    snprintf(reason, reason_cap, "MESSAGE_BEGIN announces %" PRIu32 " bytes; the limit is %zu",
+             total, r->max_message);
+    return CHAT_V2_ERR_TOTAL_TOO_LARGE;
+  }
+  if (total <= r->record_body_max) {
+    snprintf(reason, reason_cap,
+             "MESSAGE_BEGIN announces %" PRIu32 " bytes, which fit in one record (up to %zu)",
+             total, r->record_body_max);
+    return CHAT_V2_ERR_TOTAL_TOO_SMALL;
+  }
+  if (fragment >= total) {
+    snprintf(reason, reason_cap,
+             "MESSAGE_BEGIN carries %zu bytes of a message announced as %" PRIu32 " bytes",
+             fragment, total);
+    return CHAT_V2_ERR_FRAGMENT_LENGTH;
+  }
+  r->buf = malloc(total);
+  if (r->buf == NULL) {
+    snprintf(reason, reason_cap, "cannot allocate %" PRIu32 " bytes for a message", total);
+    return CHAT_V2_ERR_NOMEM;
+  }
+  memcpy(r->buf, body + CHAT_V2_TOTAL_LEN_BYTES, fragment);
+  r->total = total;
+  r->have = fragment;
+  r->in_progress = true;
+  return 0;
+}
+
+static int fragment(chat_v2_reassembly *r, uint8_t type, const uint8_t *body, size_t len,
+                    chat_v2_record_result *res, char *reason, size_t reason_cap) {
+  const char *name = chat_v2_record_type_name(type);
+  if (!r->in_progress) {
+    snprintf(reason, reason_cap, "%s without a MESSAGE_BEGIN", name);
+    return CHAT_V2_ERR_NO_FRAGMENT;
+  }
+  if (len == 0) {
+    snprintf(reason, reason_cap, "%s with an empty body", name);
+    return CHAT_V2_ERR_EMPTY_BODY;
+  }
+  size_t after = r->have + len;
+  if (type == CHAT_V2_RECORD_MESSAGE_CONTINUE && after >= r->total) {
+    snprintf(reason, reason_cap,
+             "MESSAGE_CONTINUE brings the message to %zu bytes; announced %zu, so it must stay "
+             "below",
+             after, r->total);
+    return CHAT_V2_ERR_FRAGMENT_LENGTH;
+  }
+  if (type == CHAT_V2_RECORD_MESSAGE_END && after != r->total) {
+    snprintf(reason, reason_cap, "MESSAGE_END brings the message to %zu bytes; announced %zu",
+             after, r->total);
+    return CHAT_V2_ERR_FRAGMENT_LENGTH;
+  }
+  memcpy(r->buf + r->have, body, len);
+  r->have = after;
+  if (type == CHAT_V2_RECORD_MESSAGE_END) {
+    r->delivered = r->buf;
+    r->delivered_len = r->total;
+    r->buf = NULL;
+    r->in_progress = false;
+    r->total = r->have = 0;
+    res->message = r->delivered;
+    res->message_len = r->delivered_len;
+    res->fragmented = true;
+  }
+  return 0;
+}
+
+int chat_v2_reassembly_record(chat_v2_reassembly *r, const uint8_t *pt, size_t pt_len,
+                              chat_v2_record_result *res, char *reason, size_t reason_cap) {
+  memset(res, 0, sizeof *res);
+  if (pt_len < CHAT_V2_RECORD_TYPE_LEN) {
+    snprintf(reason, reason_cap, "record without a type byte");
+    return CHAT_V2_ERR_UNKNOWN_RECORD;
+  }
+  uint8_t type = pt[0];
+  const uint8_t *body = pt + CHAT_V2_RECORD_TYPE_LEN;
+  size_t len = pt_len - CHAT_V2_RECORD_TYPE_LEN;
+  res->type = type;
+  switch (type) {
+  case CHAT_V2_RECORD_MESSAGE:
+    if (len == 0) {
+      snprintf(reason, reason_cap, "MESSAGE with an empty body");
+      return CHAT_V2_ERR_EMPTY_BODY;
+    }
+    res->message = body;
+    res->message_len = len;
+    return 0;
+  case CHAT_V2_RECORD_MESSAGE_BEGIN:
+    return begin(r, body, len, reason, reason_cap);
+  case CHAT_V2_RECORD_MESSAGE_CONTINUE:
+  case CHAT_V2_RECORD_MESSAGE_END:
+    return fragment(r, type, body, len, res, reason, reason_cap);
+  case CHAT_V2_RECORD_REKEY:
+  case CHAT_V2_RECORD_CLOSE:
+    if (len != 0) {
+      snprintf(reason, reason_cap, "%s record with a %zu-byte body; it must be empty",
+               chat_v2_record_type_name(type), len);
+      return CHAT_V2_ERR_UNEXPECTED_BODY;
+    }
+    if (type == CHAT_V2_RECORD_CLOSE) {
+      if (r->in_progress) {
+        snprintf(reason, reason_cap,
+                 "CLOSE while a fragmented message has %zu of %zu bytes", r->have, r->total);
+        return CHAT_V2_ERR_INCOMPLETE_MESSAGE;
+      }
+      r->closed = true;
+    }
+    return 0;
+  default:
+    snprintf(reason, reason_cap, "unknown record type %u", type);
+    return CHAT_V2_ERR_UNKNOWN_RECORD;
+  }
+}

@@ -1,0 +1,390 @@
+#include "chatd-harness.h"
+
+#include <criterion/criterion.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+#include "protocol/catalogue.h"
+#include "protocol/json.h"
+#include "vectors.h"
+
+#ifndef CHATD_PATH
+#error "meson passes CHATD_PATH"
+#endif
+#ifndef CHAT_SOURCE_ROOT
+#error "meson passes CHAT_SOURCE_ROOT"
+#endif
+
+#define READ_CHUNK 4096
+
+/* ---- the repository's DH group (config.json) ---- */
+
+static chat_dh_group repo_group;
+static gboolean have_repo_group;
+static char *repo_base, *repo_modulus;
+
+static void load_repo_crypto(void) {
+  if (have_repo_group)
+    return;
+  size_t len;
+  char *text = read_whole_file(CHAT_SOURCE_ROOT "/config.json", &len);
+  cr_assert_not_null(text, "cannot read config.json");
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_json *doc;
+  chat_error err;
+  cr_assert_eq(chat_json_parse(text, len, &arena, &doc, &err), 0, "%s", err.message);
+  const chat_json *crypto = chat_json_object_get(doc, "crypto");
+  const chat_json *base = chat_json_object_get(crypto, "base");
+  const chat_json *modulus = chat_json_object_get(crypto, "modulus");
+  repo_base = g_strndup(base->as.number.text, base->as.number.len);
+  repo_modulus = g_strndup(modulus->as.number.text, modulus->as.number.len);
+  cr_assert_eq(chat_dh_group_init(&repo_group, repo_base, repo_modulus, &err), 0, "%s",
+               err.message);
+  have_repo_group = TRUE;
+  chat_arena_clear(&arena);
+  free(text);
+}
+
+void harness_spin(guint ms) {
+  gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+  while (g_get_monotonic_time() < end) {
+    g_main_context_iteration(NULL, FALSE);
+    g_usleep(1000);
+  }
+}
+
+/* Spins until done() or the timeout; returns done(). */
+static gboolean spin_until(gboolean (*done)(gpointer), gpointer data, guint timeout_ms) {
+  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  while (!done(data)) {
+    if (g_get_monotonic_time() >= end)
+      return FALSE;
+    if (!g_main_context_iteration(NULL, FALSE))
+      g_usleep(500);
+  }
+  return TRUE;
+}
+
+/* ---- chatd ---- */
+
+typedef struct {
+  chatd_instance *chatd;
+  GInputStream *stream;
+  guint8 buffer[READ_CHUNK];
+  gboolean done;
+} log_reader;
+
+static void on_log_read(GObject *source, GAsyncResult *result, gpointer data) {
+  log_reader *reader = data;
+  gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), result, NULL);
+  if (n <= 0) {
+    reader->done = TRUE;
+    return;
+  }
+  if (reader->chatd)
+    g_string_append_len(reader->chatd->log, (const char *)reader->buffer, n);
+  g_input_stream_read_async(reader->stream, reader->buffer, sizeof reader->buffer,
+                            G_PRIORITY_DEFAULT, NULL, on_log_read, reader);
+}
+
+static gboolean process_exited(gpointer data) {
+  chatd_instance *chatd = data;
+  return g_subprocess_get_identifier(chatd->process) == NULL;
+}
+
+static gboolean listening(gpointer data) {
+  chatd_instance *chatd = data;
+  return strstr(chatd->log->str, "listening on 127.0.0.1:") != NULL || process_exited(data);
+}
+
+static void launch(chatd_instance *chatd) {
+  const char *argv[] = {CHATD_PATH, "--config", chatd->config_path, NULL};
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_unsetenv(launcher, "CHAT_KEYLOGFILE");
+  /* chatd warns on purpose (allow_legacy, refused peers): the tests' fatal
+   * warnings are for the test process. */
+  g_subprocess_launcher_unsetenv(launcher, "G_DEBUG");
+  chatd->process = g_subprocess_launcher_spawnv(launcher, argv, &error);
+  cr_assert_not_null(chatd->process, "cannot start chatd: %s", error ? error->message : "?");
+  g_string_truncate(chatd->log, 0);
+  log_reader *reader = g_new0(log_reader, 1);  /* lives as long as the process */
+  reader->chatd = chatd;
+  reader->stream = g_subprocess_get_stderr_pipe(chatd->process);
+  g_input_stream_read_async(reader->stream, reader->buffer, sizeof reader->buffer,
+                            G_PRIORITY_DEFAULT, NULL, on_log_read, reader);
+  cr_assert(spin_until(listening, chatd, HARNESS_TIMEOUT_MS), "chatd did not start; log:\n%s",
+            chatd->log->str);
+  const char *at = strstr(chatd->log->str, "listening on 127.0.0.1:");
+  cr_assert_not_null(at, "chatd exited; log:\n%s", chatd->log->str);
+  chatd->port = (guint16)g_ascii_strtoull(at + strlen("listening on 127.0.0.1:"), NULL, 10);
+  cr_assert_gt(chatd->port, 0);
+}
+
+void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json) {
+  load_repo_crypto();
+  memset(chatd, 0, sizeof *chatd);
+  g_autoptr(GError) error = NULL;
+  chatd->dir = g_dir_make_tmp("chatd-test-XXXXXX", &error);
+  cr_assert_not_null(chatd->dir, "%s", error ? error->message : "?");
+  chatd->config_path = g_build_filename(chatd->dir, "config.json", NULL);
+  chatd->allow_legacy = allow_legacy;
+  chatd->log = g_string_new(NULL);
+  g_autofree char *config = g_strdup_printf(
+      "{\"crypto\": {\"base\": %s, \"modulus\": %s},\n"
+      " \"server\": {\"bind_ip\": \"127.0.0.1\", \"bind_port\": 0,\n"
+      "   \"database\": \"chat.db\", \"key_file\": \"server.key\",\n"
+      "   \"allow_legacy\": %s,\n"
+      "   \"password_hash\": {\"t_cost\": 1, \"m_cost_kib\": 64, \"parallelism\": 1},\n"
+      "   \"login_rate\": {\"per_minute\": 600, \"burst\": 100}%s%s}}\n",
+      repo_base, repo_modulus, allow_legacy ? "true" : "false",
+      extra_server_json ? ", " : "", extra_server_json ? extra_server_json : "");
+  cr_assert(g_file_set_contents(chatd->config_path, config, -1, &error), "%s",
+            error ? error->message : "?");
+  launch(chatd);
+}
+
+void chatd_restart(chatd_instance *chatd) {
+  chatd_stop(chatd);
+  launch(chatd);
+}
+
+void chatd_stop(chatd_instance *chatd) {
+  if (!chatd->process)
+    return;
+  g_subprocess_send_signal(chatd->process, SIGTERM);
+  g_autoptr(GError) error = NULL;
+  gboolean exited = g_subprocess_wait(chatd->process, NULL, &error);
+  cr_assert(exited, "%s", error ? error->message : "?");
+  harness_spin(50);  /* collect the last log lines */
+  cr_assert(g_subprocess_get_if_exited(chatd->process) &&
+                g_subprocess_get_exit_status(chatd->process) == 0,
+            "chatd did not stop cleanly; log:\n%s", chatd->log->str);
+  g_clear_object(&chatd->process);
+}
+
+static void remove_tree(const char *dir) {
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name(d))) {
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_remove(path);
+  }
+  g_rmdir(dir);
+}
+
+void chatd_destroy(chatd_instance *chatd) {
+  if (chatd->process) {
+    g_subprocess_force_exit(chatd->process);
+    g_subprocess_wait(chatd->process, NULL, NULL);
+    g_clear_object(&chatd->process);
+  }
+  if (chatd->dir)
+    remove_tree(chatd->dir);
+  g_free(chatd->dir);
+  g_free(chatd->config_path);
+  if (chatd->log)
+    g_string_free(chatd->log, TRUE);
+  memset(chatd, 0, sizeof *chatd);
+}
+
+gboolean chatd_log_contains(chatd_instance *chatd, const char *text) {
+  harness_spin(20);
+  return strstr(chatd->log->str, text) != NULL;
+}
+
+/* ---- clients ---- */
+
+static gboolean accept_key(ChatConnection *connection, const guint8 key[CHAT_V2_KEY_LEN],
+                           const guint8 *info, gsize info_len, gpointer data, GError **error) {
+  test_client *client = data;
+  (void)connection;
+  (void)info;
+  (void)info_len;
+  (void)error;
+  memcpy(client->server_key, key, sizeof client->server_key);
+  client->have_server_key = TRUE;
+  return TRUE;
+}
+
+static void on_client_message(ChatConnection *connection, gconstpointer data, gsize len,
+                              gpointer user_data) {
+  test_client *client = user_data;
+  (void)connection;
+  g_queue_push_tail(&client->inbox, g_bytes_new(data, len));
+}
+
+static void on_client_closed(ChatConnection *connection, const GError *reason,
+                             gpointer user_data) {
+  test_client *client = user_data;
+  (void)connection;
+  client->closed = TRUE;
+  if (reason)
+    client->close_reason = g_error_copy(reason);
+}
+
+static gboolean established_or_closed(gpointer data) {
+  test_client *client = data;
+  return client->closed || chat_connection_is_established(client->connection);
+}
+
+test_client *client_try_connect(guint16 port, chat_dialect dialect, GError **error) {
+  load_repo_crypto();
+  g_autoptr(GSocketClient) sockets = g_socket_client_new();
+  g_autoptr(GSocketConnection) socket =
+      g_socket_client_connect_to_host(sockets, "127.0.0.1", port, NULL, error);
+  if (!socket)
+    return NULL;
+  test_client *client = g_new0(test_client, 1);
+  client->dialect = dialect;
+  g_queue_init(&client->inbox);
+  ChatClientSecurity security = {
+    .dialect = dialect == CHAT_DIALECT_SEED ? CHAT_CONNECTION_DIALECT_SEED
+                                            : CHAT_CONNECTION_DIALECT_V2,
+    .seed_group = &repo_group,
+    .verify_server_key = accept_key,
+    .verify_user_data = client,
+  };
+  client->connection = chat_connection_new_client(G_IO_STREAM(socket), &security);
+  g_signal_connect(client->connection, "message", G_CALLBACK(on_client_message), client);
+  g_signal_connect(client->connection, "closed", G_CALLBACK(on_client_closed), client);
+  chat_connection_start(client->connection);
+  spin_until(established_or_closed, client, HARNESS_TIMEOUT_MS);
+  if (!chat_connection_is_established(client->connection)) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "handshake failed: %s",
+                client->close_reason ? client->close_reason->message : "timeout");
+    client_free(client);
+    return NULL;
+  }
+  return client;
+}
+
+test_client *client_connect(guint16 port, chat_dialect dialect) {
+  g_autoptr(GError) error = NULL;
+  test_client *client = client_try_connect(port, dialect, &error);
+  cr_assert_not_null(client, "cannot connect (%s): %s", chat_dialect_name(dialect),
+                     error ? error->message : "?");
+  return client;
+}
+
+void client_free(test_client *client) {
+  if (!client)
+    return;
+  g_signal_handlers_disconnect_by_data(client->connection, client);
+  chat_connection_close(client->connection, FALSE);
+  g_object_unref(client->connection);
+  GBytes *b;
+  while ((b = g_queue_pop_head(&client->inbox)))
+    g_bytes_unref(b);
+  g_clear_error(&client->close_reason);
+  g_free(client);
+}
+
+void client_send_raw(test_client *client, const guint8 *data, gsize len) {
+  g_autoptr(GError) error = NULL;
+  cr_assert(chat_connection_send(client->connection, data, len, &error), "send: %s",
+            error ? error->message : "?");
+}
+
+void client_send(test_client *client, const char *name, const char *params_json) {
+  const chat_message_info *info = chat_catalogue_by_name(name);
+  cr_assert_not_null(info, "unknown message %s", name);
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_value *params;
+  chat_error err;
+  cr_assert_eq(chat_value_parse_json(params_json, strlen(params_json), &arena, &params, &err),
+               0, "%s: %s", params_json, err.message);
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  cr_assert_eq(chat_message_encode(client->dialect, info->code, params, &buf), 0);
+  client_send_raw(client, buf.data, buf.len);
+  chat_buffer_clear(&buf);
+  chat_arena_clear(&arena);
+}
+
+static gboolean has_message(gpointer data) {
+  test_client *client = data;
+  return !g_queue_is_empty(&client->inbox) || client->closed;
+}
+
+char *client_next(test_client *client, guint timeout_ms) {
+  spin_until(has_message, client, timeout_ms);
+  GBytes *message = g_queue_pop_head(&client->inbox);
+  if (!message)
+    return NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data(message, &len);
+  chat_arena arena;
+  chat_arena_init(&arena);
+  guint32 type;
+  chat_value *params;
+  chat_error err;
+  cr_assert_eq(chat_message_decode(client->dialect, data, len, NULL, 0, &arena, &type, &params,
+                                   &err),
+               0, "the server sent a bad message: %s", err.message);
+  const chat_message_info *info = chat_catalogue_by_code(type);
+  cr_assert_not_null(info, "the server sent unknown type %u", type);
+  cr_assert_eq(chat_catalogue_check(type, params, &err), 0, "the server's %s: %s", info->name,
+               err.message);
+  chat_buffer json;
+  chat_buffer_init(&json);
+  cr_assert_eq(chat_value_write_json(params, CHAT_JSON_BYTES_SUMMARY, &json), 0);
+  char *out = g_strdup_printf("%s %.*s", info->name, (int)json.len, json.data);
+  chat_buffer_clear(&json);
+  chat_arena_clear(&arena);
+  g_bytes_unref(message);
+  return out;
+}
+
+char *client_expect(test_client *client, const char *name) {
+  char *next = client_next(client, HARNESS_TIMEOUT_MS);
+  cr_assert_not_null(next, "expected %s, got nothing (closed: %s)", name,
+                     client->close_reason ? client->close_reason->message
+                                          : client->closed ? "yes" : "no");
+  size_t n = strlen(name);
+  cr_assert(strncmp(next, name, n) == 0 && next[n] == ' ', "expected %s, got %s", name, next);
+  char *params = g_strdup(next + n + 1);
+  g_free(next);
+  return params;
+}
+
+static gboolean is_closed(gpointer data) {
+  return ((test_client *)data)->closed;
+}
+
+gboolean client_wait_closed(test_client *client, guint timeout_ms) {
+  return spin_until(is_closed, client, timeout_ms);
+}
+
+gboolean client_quiet_for(test_client *client, guint ms) {
+  harness_spin(ms);
+  return g_queue_is_empty(&client->inbox);
+}
+
+gint64 client_register(test_client *client, const char *user, const char *password,
+                       const char *nickname) {
+  g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\", \"%s\"]", user, password, nickname);
+  client_send(client, "register", params);
+  g_autofree char *id = client_expect(client, "register_successful");
+  client_login(client, user, password);
+  return g_ascii_strtoll(id, NULL, 10);
+}
+
+void client_login(test_client *client, const char *user, const char *password) {
+  g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\"]", user, password);
+  client_send(client, "login", params);
+  g_free(client_expect(client, "login_successful"));
+  for (;;) {
+    char *next = client_next(client, HARNESS_TIMEOUT_MS);
+    cr_assert_not_null(next, "no bundle after login");
+    gboolean bundle = g_str_has_prefix(next, "login_bundle ") ||
+                      g_str_has_prefix(next, "session_bundle ");
+    g_free(next);
+    if (bundle)
+      break;
+  }
+}

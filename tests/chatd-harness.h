@@ -1,0 +1,79 @@
+/* Starting a real chatd process for a test, and talking to it as a client
+ * through the protocol library. */
+#ifndef CHAT_TESTS_CHATD_HARNESS_H
+#define CHAT_TESTS_CHATD_HARNESS_H
+
+#include <gio/gio.h>
+
+#include "protocol/dh-group.h"
+#include "protocol/gio/chat-connection.h"
+#include "protocol/message.h"
+
+/* How long a test waits for something before failing. */
+#define HARNESS_TIMEOUT_MS 10000
+
+typedef struct {
+  GSubprocess *process;
+  char *dir;          /* temp dir: config, database, key */
+  char *config_path;
+  guint16 port;
+  gboolean allow_legacy;
+  GString *log;       /* chatd's stderr so far */
+} chatd_instance;
+
+/* Writes a config (cheap password hashing, the repository's DH group) into
+ * a new temp dir and starts chatd on an ephemeral port. extra_server_json
+ * (may be NULL) is spliced into the "server" object, e.g. "\"login_timeout\": 2". */
+void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json);
+/* Starts it again on the same dir (same database and key). */
+void chatd_restart(chatd_instance *chatd);
+/* SIGTERM, then waits; the exit status must be 0. */
+void chatd_stop(chatd_instance *chatd);
+/* Stops (if running) and removes the temp dir. */
+void chatd_destroy(chatd_instance *chatd);
+/* TRUE when chatd's log so far contains text. Reads what is available. */
+gboolean chatd_log_contains(chatd_instance *chatd, const char *text);
+
+/* ---- a client ---- */
+
+typedef struct {
+  ChatConnection *connection;
+  chat_dialect dialect;
+  GQueue inbox;        /* GBytes* messages received, not yet taken */
+  gboolean closed;
+  GError *close_reason;
+  guint8 server_key[32];
+  gboolean have_server_key;
+} test_client;
+
+/* Connects to 127.0.0.1:port in a dialect and completes the handshake. */
+test_client *client_connect(guint16 port, chat_dialect dialect);
+/* Same, without failing the test: NULL with *error when it fails. */
+test_client *client_try_connect(guint16 port, chat_dialect dialect, GError **error);
+void client_free(test_client *client);
+
+/* Sends a message given as JSON parameters ("[\"alice\", \"pw\"]"). */
+void client_send(test_client *client, const char *name, const char *params_json);
+/* Sends raw plaintext bytes. */
+void client_send_raw(test_client *client, const guint8 *data, gsize len);
+/* Waits for the next message; fails the test when it is not `name`. Returns
+ * its parameters as JSON (compact form; free it). */
+char *client_expect(test_client *client, const char *name);
+/* Waits for the next message and returns "name params-json" (free it), or
+ * NULL when none comes within timeout_ms. */
+char *client_next(test_client *client, guint timeout_ms);
+/* Waits until the server closes the connection; FALSE on timeout. */
+gboolean client_wait_closed(test_client *client, guint timeout_ms);
+/* TRUE when no message arrives within ms. */
+gboolean client_quiet_for(test_client *client, guint ms);
+
+/* Registers and logs in (v2 or seed), consuming the login replies up to and
+ * including the bundle. Returns the user id. */
+gint64 client_register(test_client *client, const char *user, const char *password,
+                       const char *nickname);
+void client_login(test_client *client, const char *user, const char *password);
+
+/* Runs the default main context for ms milliseconds. */
+void harness_spin(guint ms);
+
+#endif
