@@ -11,7 +11,7 @@
 #include "protocol/hex.h"
 #include "protocol/json.h"
 
-int chatctl_decode(const chatctl_command *self, int argc, char **argv,
+static int chatctl_decode(const chatctl_command *self, int argc, char **argv,
                    const chatctl_globals *globals) {
   bool pretty = false, lenient = false;
   for (int i = 1; i < argc; i++) {
@@ -83,3 +83,26 @@ int chatctl_decode(const chatctl_command *self, int argc, char **argv,
   chat_buffer_clear(&out);
   return status;
 }
+
+const chatctl_command chatctl_command_decode = {
+    "decode", chatctl_decode,
+    "decode one plaintext message from hex to JSON",
+    "decode [--dialect seed|v2] [--pretty] [--lenient]",
+    "Reads the hex of one plaintext message (layer 2) on standard input\n"
+    "(whitespace is ignored) and prints it as JSON:\n"
+    "  {\"type\": 6, \"name\": \"send_message\", \"params\": ...}\n"
+    "Values map to JSON as spec/protocol.md describes (bytes as {\"$bytes\": base64}).\n"
+    "\n"
+    "Options:\n"
+    "  --dialect seed|v2   the message type is 1 byte (seed) or 4 bytes (v2); default v2\n"
+    "  --pretty            indent the JSON\n"
+    "  --lenient           print messages the catalogue does not know, or whose\n"
+    "                      parameters do not fit their type (name is null when unknown)\n"
+    "\n"
+    "Exit status: 0 decoded; 2 bad hex or a bad message (the reason and the offset on\n"
+    "stderr, nothing on stdout).\n"
+    "\n"
+    "Example:\n"
+    "  echo 6e 00 | chatctl decode --dialect seed\n"
+    "  {\"type\": 110, \"name\": \"server_kick\", \"params\": null}\n",
+  };

@@ -84,7 +84,7 @@ static int encode_document(const chat_json *doc, chat_dialect dialect, bool leni
   return 0;
 }
 
-int chatctl_encode(const chatctl_command *self, int argc, char **argv,
+static int chatctl_encode(const chatctl_command *self, int argc, char **argv,
                    const chatctl_globals *globals) {
   bool lenient = false;
   for (int i = 1; i < argc; i++) {
@@ -125,3 +125,22 @@ int chatctl_encode(const chatctl_command *self, int argc, char **argv,
   chat_buffer_clear(&hex);
   return status;
 }
+
+const chatctl_command chatctl_command_encode = {
+    "encode", chatctl_encode,
+    "encode one message from JSON to hex",
+    "encode [--dialect seed|v2] [--lenient]",
+    "Reads one message as JSON on standard input and prints the hex of its\n"
+    "plaintext (layer 2). The message names its type by \"type\" (a number), by\n"
+    "\"name\", or both (then they must agree); \"params\" is its parameters.\n"
+    "\n"
+    "Options:\n"
+    "  --dialect seed|v2   write a 1-byte (seed) or 4-byte (v2) type; default v2\n"
+    "  --lenient           allow types outside the catalogue and parameters that do\n"
+    "                      not fit the catalogue's shape\n"
+    "\n"
+    "Exit status: 0 encoded; 2 bad JSON or a bad message (the reason on stderr).\n"
+    "\n"
+    "Example:\n"
+    "  echo '{\"name\": \"login\", \"params\": [\"alice\", \"secret\"]}' | chatctl encode --dialect seed\n",
+  };

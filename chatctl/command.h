@@ -44,10 +44,8 @@ int chatctl_usage_error(const chatctl_command *command, const char *fmt, ...)
 /* Reports any other error: "chatctl: <message>" on stderr. Returns status. */
 int chatctl_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The subcommands. */
-int chatctl_decode(const chatctl_command *self, int argc, char **argv,
-                   const chatctl_globals *globals);
-int chatctl_encode(const chatctl_command *self, int argc, char **argv,
-                   const chatctl_globals *globals);
+/* The subcommands, each defined in its cmd-NAME.c. */
+extern const chatctl_command chatctl_command_decode;
+extern const chatctl_command chatctl_command_encode;
 
 #endif

@@ -16,47 +16,10 @@
 #define CHAT_VERSION "unknown"
 #endif
 
-static const chatctl_command commands[] = {
-  {
-    "decode", chatctl_decode,
-    "decode one plaintext message from hex to JSON",
-    "decode [--dialect seed|v2] [--pretty] [--lenient]",
-    "Reads the hex of one plaintext message (layer 2) on standard input\n"
-    "(whitespace is ignored) and prints it as JSON:\n"
-    "  {\"type\": 6, \"name\": \"send_message\", \"params\": ...}\n"
-    "Values map to JSON as spec/protocol.md describes (bytes as {\"$bytes\": base64}).\n"
-    "\n"
-    "Options:\n"
-    "  --dialect seed|v2   the message type is 1 byte (seed) or 4 bytes (v2); default v2\n"
-    "  --pretty            indent the JSON\n"
-    "  --lenient           print messages the catalogue does not know, or whose\n"
-    "                      parameters do not fit their type (name is null when unknown)\n"
-    "\n"
-    "Exit status: 0 decoded; 2 bad hex or a bad message (the reason and the offset on\n"
-    "stderr, nothing on stdout).\n"
-    "\n"
-    "Example:\n"
-    "  echo 6e 00 | chatctl decode --dialect seed\n"
-    "  {\"type\": 110, \"name\": \"server_kick\", \"params\": null}\n",
-  },
-  {
-    "encode", chatctl_encode,
-    "encode one message from JSON to hex",
-    "encode [--dialect seed|v2] [--lenient]",
-    "Reads one message as JSON on standard input and prints the hex of its\n"
-    "plaintext (layer 2). The message names its type by \"type\" (a number), by\n"
-    "\"name\", or both (then they must agree); \"params\" is its parameters.\n"
-    "\n"
-    "Options:\n"
-    "  --dialect seed|v2   write a 1-byte (seed) or 4-byte (v2) type; default v2\n"
-    "  --lenient           allow types outside the catalogue and parameters that do\n"
-    "                      not fit the catalogue's shape\n"
-    "\n"
-    "Exit status: 0 encoded; 2 bad JSON or a bad message (the reason on stderr).\n"
-    "\n"
-    "Example:\n"
-    "  echo '{\"name\": \"login\", \"params\": [\"alice\", \"secret\"]}' | chatctl encode --dialect seed\n",
-  },
+/* Every subcommand; each is defined in its own cmd-*.c file. */
+static const chatctl_command *const commands[] = {
+  &chatctl_command_decode,
+  &chatctl_command_encode,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -84,7 +47,7 @@ static void print_main_help(FILE *out) {
   fprintf(out, "usage: chatctl [global options] <command> [options] [arguments]\n\n");
   fprintf(out, "Commands:\n");
   for (size_t i = 0; i < COMMAND_COUNT; i++)
-    fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
   fprintf(out, "\n%s\nRun 'chatctl <command> --help' for a command's options and an example.\n",
           global_help);
 }
@@ -116,8 +79,8 @@ int chatctl_fail(int status, const char *fmt, ...) {
 
 static const chatctl_command *find_command(const char *name) {
   for (size_t i = 0; i < COMMAND_COUNT; i++)
-    if (strcmp(commands[i].name, name) == 0)
-      return &commands[i];
+    if (strcmp(commands[i]->name, name) == 0)
+      return commands[i];
   return NULL;
 }
 

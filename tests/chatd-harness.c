@@ -111,8 +111,9 @@ static void launch(chatd_instance *chatd) {
   chatd->process = g_subprocess_launcher_spawnv(launcher, argv, &error);
   cr_assert_not_null(chatd->process, "cannot start chatd: %s", error ? error->message : "?");
   g_string_truncate(chatd->log, 0);
-  log_reader *reader = g_new0(log_reader, 1);  /* lives as long as the process */
+  log_reader *reader = g_new0(log_reader, 1);  /* until the pipe ends */
   reader->chatd = chatd;
+  chatd->reader = reader;
   reader->stream = g_subprocess_get_stderr_pipe(chatd->process);
   g_input_stream_read_async(reader->stream, reader->buffer, sizeof reader->buffer,
                             G_PRIORITY_DEFAULT, NULL, on_log_read, reader);
@@ -147,6 +148,23 @@ void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra
   launch(chatd);
 }
 
+static gboolean reader_done(gpointer data) {
+  return ((log_reader *)data)->done;
+}
+
+/* Waits for the end of chatd's stderr (it has exited) and frees the reader. */
+static void finish_reader(chatd_instance *chatd) {
+  log_reader *reader = chatd->reader;
+  if (!reader)
+    return;
+  spin_until(reader_done, reader, HARNESS_TIMEOUT_MS);
+  if (reader->done)
+    g_free(reader);
+  else
+    reader->chatd = NULL; /* still reading: let it run out on its own */
+  chatd->reader = NULL;
+}
+
 void chatd_restart(chatd_instance *chatd) {
   chatd_stop(chatd);
   launch(chatd);
@@ -159,7 +177,7 @@ void chatd_stop(chatd_instance *chatd) {
   g_autoptr(GError) error = NULL;
   gboolean exited = g_subprocess_wait(chatd->process, NULL, &error);
   cr_assert(exited, "%s", error ? error->message : "?");
-  harness_spin(50);  /* collect the last log lines */
+  finish_reader(chatd);  /* collects the last log lines */
   cr_assert(g_subprocess_get_if_exited(chatd->process) &&
                 g_subprocess_get_exit_status(chatd->process) == 0,
             "chatd did not stop cleanly; log:\n%s", chatd->log->str);
@@ -180,6 +198,7 @@ void chatd_destroy(chatd_instance *chatd) {
   if (chatd->process) {
     g_subprocess_force_exit(chatd->process);
     g_subprocess_wait(chatd->process, NULL, NULL);
+    finish_reader(chatd);
     g_clear_object(&chatd->process);
   }
   if (chatd->dir)

@@ -19,6 +19,7 @@ typedef struct {
   guint16 port;
   gboolean allow_legacy;
   GString *log;       /* chatd's stderr so far */
+  gpointer reader;    /* reads the stderr pipe into log */
 } chatd_instance;
 
 /* Writes a config (cheap password hashing, the repository's DH group) into

@@ -217,17 +217,19 @@ void chat_connection_close (ChatConnection *self, gboolean graceful);
 /* ---- Getters ------------------------------------------------------------- */
 
 /* The dialect: configured (client), or known from the first byte (server;
- * UNKNOWN before). */
+ * UNKNOWN before). Errors: none. */
 ChatConnectionDialect chat_connection_get_dialect (ChatConnection *self);
 
 /* "ip:port" ("[ip]:port" for IPv6) of the peer, for logs; "unknown" when
- * the stream is not a socket connection. Valid while the connection lives. */
+ * the stream is not a socket connection. Valid while the connection lives.
+ * Errors: none. */
 const char *chat_connection_get_peer_address (ChatConnection *self);
 
-/* Whether the handshake is complete and the connection not closed. */
+/* Whether the handshake is complete and the connection not closing or
+ * closed. Errors: none. */
 gboolean chat_connection_is_established (ChatConnection *self);
 
-/* Whether the connection is server-side. */
+/* Whether the connection is server-side. Errors: none. */
 gboolean chat_connection_is_server (ChatConnection *self);
 
 /* The v2 server's static public key (client: as proved in the handshake;
@@ -242,7 +244,8 @@ const guint8 *chat_connection_get_server_info (ChatConnection *self, gsize *len)
 
 /* TESTS AND DIAGNOSTICS: write calls made on the output stream so far (each
  * g_pollable_output_stream_write_nonblocking, including ones that would
- * block), and loop turns in which the connection was flushed. */
+ * block), and loop turns in which the flusher visited the connection.
+ * Errors: none. */
 guint64 chat_connection_get_write_calls (ChatConnection *self);
 guint64 chat_connection_get_flushes (ChatConnection *self);
 
