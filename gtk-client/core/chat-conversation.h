@@ -1,0 +1,53 @@
+/* ChatConversation: the messages exchanged with one contact, oldest first,
+ * as a GListModel of ChatMessageItem; older pages are prepended as they
+ * load. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct _ChatContact ChatContact;
+
+typedef enum {
+  CHAT_MESSAGE_TEXT = 0,
+  CHAT_MESSAGE_IMAGE = 1,
+} ChatMessageKind;
+
+typedef enum {
+  CHAT_DELIVERY_PENDING,  /* in the outbox, not acknowledged */
+  CHAT_DELIVERY_SENT,     /* acknowledged by the server (stored) */
+  CHAT_DELIVERY_FAILED,   /* refused by the server (reason in "error") */
+} ChatDelivery;
+
+#define CHAT_TYPE_MESSAGE_ITEM (chat_message_item_get_type())
+G_DECLARE_FINAL_TYPE(ChatMessageItem, chat_message_item, CHAT, MESSAGE_ITEM, GObject)
+
+/* Properties: id (gint64, 0 while pending), sender-id, sender-name, outgoing
+ * (gboolean), kind, text, font-size, font-color, image (GBytes), time (ms),
+ * delivery (ChatDelivery), error (string). */
+gint64 chat_message_item_get_id(ChatMessageItem *self);
+gint64 chat_message_item_get_sender_id(ChatMessageItem *self);
+const char *chat_message_item_get_sender_name(ChatMessageItem *self);
+gboolean chat_message_item_get_outgoing(ChatMessageItem *self);
+ChatMessageKind chat_message_item_get_kind(ChatMessageItem *self);
+const char *chat_message_item_get_text(ChatMessageItem *self);
+int chat_message_item_get_font_size(ChatMessageItem *self);
+const char *chat_message_item_get_font_color(ChatMessageItem *self);
+GBytes *chat_message_item_get_image(ChatMessageItem *self);
+gint64 chat_message_item_get_time(ChatMessageItem *self);
+ChatDelivery chat_message_item_get_delivery(ChatMessageItem *self);
+
+#define CHAT_TYPE_CONVERSATION (chat_conversation_get_type())
+G_DECLARE_FINAL_TYPE(ChatConversation, chat_conversation, CHAT, CONVERSATION, GObject)
+
+/* The contact this conversation is with. */
+ChatContact *chat_conversation_get_contact(ChatConversation *self);
+/* The messages (ChatMessageItem), oldest first. */
+GListModel *chat_conversation_get_messages(ChatConversation *self);
+/* TRUE once the start of the history is loaded ("history ends here"). */
+gboolean chat_conversation_get_complete(ChatConversation *self);
+/* TRUE while an older page is being fetched. */
+gboolean chat_conversation_get_loading(ChatConversation *self);
+
+G_END_DECLS

@@ -1,0 +1,138 @@
+/* ChatSession: the client's state, without any GTK. It dials the server
+ * (protocol/gio/chat-dial.h), logs in, keeps the contacts and conversations
+ * up to date from what the server sends, queues outgoing messages in an
+ * outbox that survives reconnects (each with a client_msg_id, so a resend
+ * is never delivered twice), and reconnects with backoff using the resume
+ * token. The GTK windows only bind to its models and call its actions; the
+ * model tests drive it without a display.
+ *
+ * All signals are emitted on the thread-default GMainContext of the thread
+ * that created the session. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "gtk-client/core/chat-contact.h"
+#include "gtk-client/core/chat-conversation.h"
+#include "protocol/known-hosts.h"
+#include "protocol/message.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  CHAT_SESSION_DISCONNECTED,  /* not connected; see last error */
+  CHAT_SESSION_CONNECTING,    /* dialling or handshaking */
+  CHAT_SESSION_CONNECTED,     /* handshake done, not logged in */
+  CHAT_SESSION_LOGGING_IN,
+  CHAT_SESSION_ONLINE,        /* logged in */
+  CHAT_SESSION_RECONNECTING,  /* lost the connection; retrying with backoff */
+} ChatSessionState;
+
+/* Where to connect; loaded from the shared config.json by
+ * chat_session_options_load() or filled by hand (tests). */
+typedef struct {
+  char *host;
+  guint16 port;
+  chat_dialect dialect;
+  char *crypto_base;          /* seed dialect: decimal digits */
+  char *crypto_modulus;
+  chat_pin_policy pin_policy; /* the GUI's default is ASK */
+  char *pinned_key;           /* optional */
+  char *known_hosts_path;     /* NULL: the default */
+  char *state_dir;            /* resume tokens and outbox; NULL: XDG data dir/chat */
+} ChatSessionOptions;
+
+/* Reads client.server_ip, client.server_port, client.dialect, client.pin,
+ * client.server_key and crypto.* from a config.json (our exact JSON parser).
+ * Errors: G_IO_ERROR_* (unreadable), G_IO_ERROR_INVALID_DATA (bad value, the
+ * message names the key). */
+gboolean chat_session_options_load(ChatSessionOptions *options, const char *config_path,
+                                   GError **error);
+void chat_session_options_clear(ChatSessionOptions *options);
+
+#define CHAT_TYPE_SESSION (chat_session_get_type())
+G_DECLARE_FINAL_TYPE(ChatSession, chat_session, CHAT, SESSION, GObject)
+
+/* options is copied. */
+ChatSession *chat_session_new(const ChatSessionOptions *options);
+
+/* ---- connecting and logging in ----
+ * Results arrive as signals: "state-changed", "login-failed",
+ * "register-done", "error". */
+void chat_session_login(ChatSession *self, const char *username, const char *password);
+void chat_session_register(ChatSession *self, const char *username, const char *password,
+                           const char *nickname);
+/* After "confirm-server-key": the user accepted (records the key and dials
+ * again) or refused. */
+void chat_session_trust_server(ChatSession *self, const char *fingerprint, gboolean accept);
+/* Logs out (v2: revokes the resume token) and disconnects. */
+void chat_session_logout(ChatSession *self);
+
+ChatSessionState chat_session_get_state(ChatSession *self);
+/* The logged-in user's id, username, nickname (0 / NULL when offline). */
+gint64 chat_session_get_user_id(ChatSession *self);
+const char *chat_session_get_username(ChatSession *self);
+const char *chat_session_get_nickname(ChatSession *self);
+
+/* ---- the models ---- */
+/* Friends and rooms in one list (ChatContact items), sorted by the time of
+ * the last message, newest first (contacts without messages last, by
+ * name). Owned by the session. */
+GListModel *chat_session_get_contacts(ChatSession *self);
+/* The contact for a friend (CHAT_CONTACT_FRIEND, user id) or a room. NULL
+ * when unknown. */
+ChatContact *chat_session_find_contact(ChatSession *self, ChatContactKind kind, gint64 id);
+/* The sum of the contacts' unread counts. Also the "unread-total" property. */
+guint chat_session_get_unread_total(ChatSession *self);
+/* The conversation with a contact (created on first use; history pages in
+ * on demand). Owned by the session. */
+ChatConversation *chat_session_get_conversation(ChatSession *self, ChatContact *contact);
+/* Pending friend requests (ChatContact items of kind FRIEND, not yet
+ * friends), oldest first. */
+GListModel *chat_session_get_friend_requests(ChatSession *self);
+
+/* ---- actions ---- */
+/* Queues a text / an image for a contact: it appears at once in the
+ * conversation as pending, goes out when online, and becomes sent when the
+ * server's acknowledgement arrives. */
+void chat_session_send_text(ChatSession *self, ChatContact *to, const char *text,
+                            int font_size, const char *font_color);
+void chat_session_send_image(ChatSession *self, ChatContact *to, GBytes *image);
+/* Asks for the conversation's next older page (no-op while loading or at
+ * the start of history). */
+void chat_session_load_older(ChatSession *self, ChatConversation *conversation);
+/* Marks everything shown in a conversation read (on the server in v2; the
+ * contact's badge goes to 0 at once). */
+void chat_session_mark_read(ChatSession *self, ChatContact *contact);
+void chat_session_add_friend(ChatSession *self, const char *username);
+/* accept TRUE / FALSE; "later" is simply not calling this (asked again at
+ * the next login). */
+void chat_session_answer_friend_request(ChatSession *self, ChatContact *requester,
+                                        gboolean accept);
+void chat_session_join_room(ChatSession *self, gint64 room_id);
+void chat_session_create_room(ChatSession *self, const char *name);
+/* Asks for a room's members; the answer fills chat_contact_get_members(). */
+void chat_session_query_members(ChatSession *self, ChatContact *room);
+
+/* Signals:
+ *  state-changed ()                         chat_session_get_state() changed
+ *  login-failed (const char *reason)        wrong password, username taken, ...
+ *  register-done (gint64 user_id)
+ *  confirm-server-key (const char *host_port, const char *fingerprint)
+ *                                           policy ask, first connection
+ *  server-key-changed (const char *message) the pinned key differs: refused
+ *                                           (the message shows both fingerprints)
+ *  kicked (const char *reason, const char *address, gint64 time_ms)
+ *                                           logged in elsewhere (seed: no
+ *                                           address, time 0)
+ *  friend-request (ChatContact *requester)
+ *  room-created (ChatContact *room)         with its number in chat_contact_get_id
+ *  notice (const char *text)                general_msg / general_failure /
+ *                                           add_friend_result text for the user
+ *  new-message (ChatContact *contact, ChatMessageItem *item)
+ *                                           an incoming message (for notifications)
+ *  transfer-progress (ChatMessageItem *item, double fraction)
+ *                                           a large image being sent
+ */
+
+G_END_DECLS

@@ -1,0 +1,231 @@
+#define G_LOG_DOMAIN "chat-dial"
+
+#include "protocol/gio/chat-dial.h"
+
+#include <string.h>
+
+#include "protocol/server-key.h"
+
+G_DEFINE_QUARK(chat-dial-error-quark, chat_dial_error)
+
+/* Errors remember the fingerprint they are about, for the dialog. */
+static GHashTable *fingerprints_by_message;
+
+typedef struct {
+  ChatDialOptions options;
+  char *host;
+  char *pinned_key;
+  char *known_hosts_path;
+  char host_port[300];
+  ChatConnection *connection;
+  GError *pin_error;
+  char offered[CHAT_FINGERPRINT_SIZE];
+  gulong established_id, closed_id;
+  GSource *timeout;
+} dial_state;
+
+static void dial_state_free(dial_state *st) {
+  if (st->connection) {
+    if (st->established_id)
+      g_signal_handler_disconnect(st->connection, st->established_id);
+    if (st->closed_id)
+      g_signal_handler_disconnect(st->connection, st->closed_id);
+    g_object_unref(st->connection);
+  }
+  if (st->timeout) {
+    g_source_destroy(st->timeout);
+    g_source_unref(st->timeout);
+  }
+  g_clear_error(&st->pin_error);
+  g_free(st->host);
+  g_free(st->pinned_key);
+  g_free(st->known_hosts_path);
+  g_free(st);
+}
+
+const char *chat_dial_error_fingerprint(const GError *error) {
+  if (!error || error->domain != CHAT_DIAL_ERROR || !fingerprints_by_message)
+    return NULL;
+  return g_hash_table_lookup(fingerprints_by_message, error->message);
+}
+
+static void remember_fingerprint(const GError *error, const char *fingerprint) {
+  if (!fingerprints_by_message)
+    fingerprints_by_message = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_replace(fingerprints_by_message, g_strdup(error->message), g_strdup(fingerprint));
+}
+
+static gboolean verify_key(ChatConnection *connection, const guint8 key[CHAT_V2_KEY_LEN],
+                           const guint8 *info, gsize info_len, gpointer user_data,
+                           GError **error) {
+  dial_state *st = user_data;
+  (void)connection;
+  (void)info;
+  (void)info_len;
+  chat_fingerprint(key, st->offered);
+  chat_pin_result result;
+  int rc = chat_pin_check(st->options.pin_policy, st->host_port, st->offered, st->pinned_key,
+                          st->known_hosts_path, &result);
+  if (rc == 0 && result.decision != CHAT_PIN_NEEDS_CONFIRMATION) {
+    if (result.decision == CHAT_PIN_ACCEPTED_NEW)
+      g_message("%s: new server key %s recorded in %s", st->host_port, st->offered,
+                st->known_hosts_path);
+    return TRUE;
+  }
+  if (rc == 0) {
+    st->pin_error = g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_NEEDS_CONFIRMATION,
+                                "The server %s is new. Its key fingerprint is %s.", st->host_port,
+                                st->offered);
+  } else {
+    st->pin_error = g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_PINNING, "%s", result.message);
+  }
+  remember_fingerprint(st->pin_error, st->offered);
+  g_set_error_literal(error, CHAT_DIAL_ERROR, st->pin_error->code, st->pin_error->message);
+  return FALSE;
+}
+
+static void finish_with_error(GTask *task, GError *error) {
+  if (!g_task_had_error(task) && !g_task_get_completed(task))
+    g_task_return_error(task, error);
+  else
+    g_error_free(error);
+}
+
+static void on_established(ChatConnection *connection, gpointer user_data) {
+  GTask *task = user_data;
+  dial_state *st = g_task_get_task_data(task);
+  g_signal_handler_disconnect(connection, st->established_id);
+  g_signal_handler_disconnect(connection, st->closed_id);
+  st->established_id = st->closed_id = 0;
+  ChatConnection *done = g_steal_pointer(&st->connection);
+  g_task_return_pointer(task, done, g_object_unref);
+  g_object_unref(task);
+}
+
+static void on_closed(ChatConnection *connection, const GError *reason, gpointer user_data) {
+  GTask *task = user_data;
+  dial_state *st = g_task_get_task_data(task);
+  (void)connection;
+  g_signal_handler_disconnect(connection, st->established_id);
+  g_signal_handler_disconnect(connection, st->closed_id);
+  st->established_id = st->closed_id = 0;
+  if (st->pin_error)
+    finish_with_error(task, g_error_copy(st->pin_error));
+  else
+    finish_with_error(task, g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_HANDSHAKE,
+                                        "handshake with %s failed: %s", st->host_port,
+                                        reason ? reason->message : "the server closed"));
+  g_object_unref(task);
+}
+
+static void on_connected(GObject *source, GAsyncResult *result, gpointer user_data) {
+  GTask *task = user_data;
+  dial_state *st = g_task_get_task_data(task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) socket =
+      g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(source), result, &error);
+  if (!socket) {
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      finish_with_error(task, g_steal_pointer(&error));
+    else
+      finish_with_error(task, g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_CONNECT,
+                                          "cannot connect to %s: %s", st->host_port,
+                                          error->message));
+    g_object_unref(task);
+    return;
+  }
+  ChatClientSecurity security = {
+    .dialect = st->options.dialect == CHAT_DIALECT_SEED ? CHAT_CONNECTION_DIALECT_SEED
+                                                        : CHAT_CONNECTION_DIALECT_V2,
+    .seed_group = st->options.seed_group,
+    .max_message_bytes = st->options.max_message_bytes,
+    .handshake_timeout_ms = st->options.timeout_ms,
+    .keylog = st->options.keylog,
+    .verify_server_key = verify_key,
+    .verify_user_data = st,
+  };
+  st->connection = chat_connection_new_client(G_IO_STREAM(socket), &security);
+  if (!st->connection) {
+    finish_with_error(task, g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_HANDSHAKE,
+                                        "cannot set up the %s dialect",
+                                        chat_dialect_name(st->options.dialect)));
+    g_object_unref(task);
+    return;
+  }
+  st->established_id = g_signal_connect(st->connection, "established",
+                                        G_CALLBACK(on_established), task);
+  st->closed_id = g_signal_connect(st->connection, "closed", G_CALLBACK(on_closed), task);
+  chat_connection_start(st->connection);
+}
+
+void chat_dial_async(const ChatDialOptions *options, GCancellable *cancellable,
+                     GAsyncReadyCallback callback, gpointer user_data) {
+  GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+  dial_state *st = g_new0(dial_state, 1);
+  st->options = *options;
+  st->host = g_strdup(options->host);
+  st->pinned_key = g_strdup(options->pinned_key);
+  st->options.host = st->host;
+  st->options.pinned_key = st->pinned_key;
+  if (!st->options.timeout_ms)
+    st->options.timeout_ms = CHAT_DIAL_DEFAULT_TIMEOUT_MS;
+  if (options->known_hosts_path) {
+    st->known_hosts_path = g_strdup(options->known_hosts_path);
+  } else {
+    char path[4096];
+    chat_error err;
+    if (chat_known_hosts_default_path(path, sizeof path, &err) == 0)
+      st->known_hosts_path = g_strdup(path);
+  }
+  st->options.known_hosts_path = st->known_hosts_path;
+  gboolean v6 = strchr(options->host, ':') != NULL;
+  g_snprintf(st->host_port, sizeof st->host_port, v6 ? "[%s]:%u" : "%s:%u", options->host,
+             options->port);
+  g_task_set_task_data(task, st, (GDestroyNotify)dial_state_free);
+  g_autoptr(GSocketClient) client = g_socket_client_new();
+  g_socket_client_set_timeout(client, (st->options.timeout_ms + 999) / 1000);
+  g_socket_client_connect_to_host_async(client, options->host, options->port, cancellable,
+                                        on_connected, task);
+}
+
+ChatConnection *chat_dial_finish(GAsyncResult *result, GError **error) {
+  return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+static void on_sync_done(GObject *source, GAsyncResult *result, gpointer user_data) {
+  (void)source;
+  *(GAsyncResult **)user_data = g_object_ref(result);
+}
+
+ChatConnection *chat_dial_sync(const ChatDialOptions *options, GError **error) {
+  GAsyncResult *result = NULL;
+  chat_dial_async(options, NULL, on_sync_done, &result);
+  while (!result)
+    g_main_context_iteration(NULL, TRUE);
+  ChatConnection *connection = chat_dial_finish(result, error);
+  g_object_unref(result);
+  return connection;
+}
+
+gboolean chat_dial_trust(const ChatDialOptions *options, const char *fingerprint,
+                         GError **error) {
+  char path[4096];
+  chat_error err;
+  const char *file = options->known_hosts_path;
+  if (!file) {
+    if (chat_known_hosts_default_path(path, sizeof path, &err) != 0) {
+      g_set_error(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_PINNING, "%s", err.message);
+      return FALSE;
+    }
+    file = path;
+  }
+  char host_port[300];
+  gboolean v6 = strchr(options->host, ':') != NULL;
+  g_snprintf(host_port, sizeof host_port, v6 ? "[%s]:%u" : "%s:%u", options->host,
+             options->port);
+  if (chat_known_hosts_add(file, host_port, fingerprint, &err) != 0) {
+    g_set_error(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_PINNING, "%s", err.message);
+    return FALSE;
+  }
+  return TRUE;
+}
