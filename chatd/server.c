@@ -14,6 +14,10 @@
 #define CHAT_VERSION "unknown"
 #endif
 
+/* Pending connections the kernel may queue before chatd accepts them (it
+ * caps this at net.core.somaxconn). */
+#define CHATD_LISTEN_BACKLOG 4096
+
 G_DEFINE_QUARK(chatd-server-error-quark, chatd_server_error)
 
 /* ---- loading the directory from the store ---- */
@@ -231,6 +235,10 @@ gboolean chatd_server_start(ChatdServer *server, GError **error) {
     return FALSE;
   }
   server->service = g_socket_service_new();
+  /* GLib's default backlog is 10: a burst of connections (a restart with
+   * thousands of clients coming back) would see SYNs dropped and retried
+   * after seconds. */
+  g_socket_listener_set_backlog(G_SOCKET_LISTENER(server->service), CHATD_LISTEN_BACKLOG);
   g_autoptr(GSocketAddress) effective = NULL;
   g_autoptr(GError) local = NULL;
   if (!g_socket_listener_add_address(G_SOCKET_LISTENER(server->service), address,
