@@ -27,23 +27,30 @@ typedef enum {
 
 /* ---- CipherState --------------------------------------------------------- */
 
+/* Only k and n: the expanded Nettle context (the AES-256 key schedule and
+ * the 4 KiB GCM key table, about 4.4 KB) is not kept per cipher but made on
+ * demand in a per-thread cache (noise-cipher.c), so an idle connection's two
+ * transport ciphers cost about 2 x 64 bytes instead of 2 x 4.4 KB. */
 struct chat_noise_cipher {
   chat_noise_cipher_id id;
   bool has_key;
   uint64_t n;
   uint8_t k[CHAT_NOISE_KEY_LEN];
-  union {
-    struct gcm_aes256_ctx gcm;
-    struct chacha_poly1305_ctx chacha;
-  } ctx; /* keyed with k while has_key */
 };
 
 /* Empty state (no key, n = 0) for a cipher algorithm. */
 void chat_noise_cipher_init(chat_noise_cipher *cs, chat_noise_cipher_id id);
-/* InitializeKey(k): sets the key and n = 0. */
+/* InitializeKey(k): sets the key and n = 0. Also wipes this thread's cached
+ * context of the cipher's algorithm (see noise-cipher.c). */
 void chat_noise_cipher_set_key(chat_noise_cipher *cs, const uint8_t key[CHAT_NOISE_KEY_LEN]);
-/* Wipes the key, the keyed context and the nonce. */
+/* Wipes the key and the nonce, and this thread's cached context when it was
+ * expanded from this key. */
 void chat_noise_cipher_wipe(chat_noise_cipher *cs);
+
+/* TESTS ONLY: this thread's count of AES-GCM encryptions and decryptions
+ * that found their key already expanded in the cache (hits) and that had to
+ * expand it (misses), since the thread started. */
+void chat_noise_cipher_test_cache_counts(uint64_t *hits, uint64_t *misses);
 
 /* EncryptWithAd without the public argument checks: with a key, writes
  * len + TAG bytes to out; without, copies the plaintext. out may equal

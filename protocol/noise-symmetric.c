@@ -148,6 +148,9 @@ void chat_noise_symmetric_wipe(chat_noise_symmetric *ss) {
   chat_noise_hash_id hash = ss->hash;
   size_t hash_len = ss->hash_len;
   chat_noise_cipher_id cipher = ss->cs.id;
+  /* Through the cipher, so an expanded key it left in the thread's cache
+   * goes too. */
+  chat_noise_cipher_wipe(&ss->cs);
   explicit_bzero(ss, sizeof *ss);
   ss->hash = hash;
   ss->hash_len = hash_len;

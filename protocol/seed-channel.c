@@ -49,7 +49,9 @@ struct chat_seed_channel {
   struct aes256_ctx decrypt_ctx;
   bool received_frame;                    /* a whole frame came from the peer */
 
-  /* Output queue: bytes [out_start, out_end) of out are waiting. */
+  /* Output queue: bytes [out_start, out_end) of out are waiting. Grown on
+   * demand and freed as soon as it is drained, so an idle channel holds no
+   * output buffer. Only public values and ciphertext are in it. */
   uint8_t *out;
   size_t out_start;
   size_t out_end;
@@ -63,7 +65,10 @@ struct chat_seed_channel {
   size_t body_len;                        /* L of the current frame */
   size_t body_have;
   unsigned pad_count;                     /* n of the current frame */
-  uint8_t *body;                          /* receive buffer, body_capacity bytes */
+  /* Receive buffer: allocated at the frame's length L once its header is
+   * in, freed once the frame's message is released (or the frame failed):
+   * an idle channel holds no receive buffer. */
+  uint8_t *body;
   size_t body_capacity;
   message_state message;
   size_t message_len;
@@ -280,12 +285,19 @@ static void release_body(chat_seed_channel *ch) {
   ch->body_capacity = 0;
 }
 
+static void release_output(chat_seed_channel *ch) {
+  free(ch->out);  /* only public values and ciphertext */
+  ch->out = NULL;
+  ch->out_capacity = 0;
+  ch->out_start = ch->out_end = 0;
+}
+
 void chat_seed_channel_free(chat_seed_channel *ch) {
   if (ch == NULL)
     return;
   wipe_handshake(ch);
   release_body(ch);
-  free(ch->out);  /* only public values and ciphertext */
+  release_output(ch);
   explicit_bzero(ch, sizeof *ch);
   free(ch);
 }
@@ -336,7 +348,7 @@ int chat_seed_channel_output_consumed(chat_seed_channel *ch, size_t n) {
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
   ch->out_start += n;
   if (ch->out_start == ch->out_end)
-    ch->out_start = ch->out_end = 0;
+    release_output(ch);
   return 0;
 }
 
@@ -527,19 +539,14 @@ static int check_header(chat_seed_channel *ch, size_t had) {
   return 0;
 }
 
-/* Makes the receive buffer hold at least body_len bytes. */
+/* Allocates the receive buffer for the frame whose header is in: exactly
+ * its body_len bytes (L, already checked against max_frame). */
 static int ensure_body_buffer(chat_seed_channel *ch) {
-  if (ch->body_capacity >= ch->body_len)
-    return 0;
   release_body(ch);
-  size_t want = ch->max_frame < CHAT_SEED_RECEIVE_RETAIN_BYTES ? ch->max_frame
-                                                               : CHAT_SEED_RECEIVE_RETAIN_BYTES;
-  if (want < ch->body_len)
-    want = ch->body_len;
-  ch->body = malloc(want);
+  ch->body = malloc(ch->body_len);
   if (ch->body == NULL)
     return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory for a %zu-byte frame", ch->body_len);
-  ch->body_capacity = want;
+  ch->body_capacity = ch->body_len;
   return 0;
 }
 
@@ -555,10 +562,12 @@ static int finish_frame(chat_seed_channel *ch) {
   uint8_t nonzero = 0;
   for (size_t i = message_len; i < ch->body_len; i++)
     nonzero |= ch->body[i];
-  if (nonzero != 0)
+  if (nonzero != 0) {
+    release_body(ch);
     return fail(ch, CHAT_SEED_ERR_PADDING,
                 "frame padding (n = %u) decrypts to non-zero bytes: wrong key or tampered",
                 ch->pad_count);
+  }
   ch->message_len = message_len;
   ch->message = MESSAGE_READY;
   ch->received_frame = true;
@@ -572,10 +581,7 @@ static int finish_frame(chat_seed_channel *ch) {
 static void release_message(chat_seed_channel *ch) {
   if (ch->message != MESSAGE_TAKEN)
     return;
-  if (ch->body_capacity > CHAT_SEED_RECEIVE_RETAIN_BYTES)
-    release_body(ch);
-  else
-    explicit_bzero(ch->body, ch->message_len);
+  release_body(ch);
   ch->message = MESSAGE_NONE;
   ch->message_len = 0;
 }

@@ -80,8 +80,11 @@
  * the public value); beyond that chat_seed_channel_send answers
  * CHAT_SEED_ERR_OUTPUT_FULL until the caller drains it. */
 #define CHAT_SEED_OUTPUT_MAX_FRAMES 4
-/* A receive buffer larger than this is freed once its message is delivered,
- * so one big image does not pin memory for the life of the connection. */
+/* No longer used by the channel; kept for source compatibility. The receive
+ * buffer is now allocated at each frame's length L and freed, whatever its
+ * size, once the frame's message is released; the output buffer is freed
+ * once drained. So an idle channel holds no buffer at all, and in particular
+ * none larger than this. */
 #define CHAT_SEED_RECEIVE_RETAIN_BYTES 65536
 /* Longest detailed error reason, including the NUL. */
 #define CHAT_SEED_REASON_MAX 160

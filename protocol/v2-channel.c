@@ -11,7 +11,8 @@
 #include "protocol/buffer.h"
 #include "protocol/v2-internal.h"
 
-/* First allocation of the output buffer (grown on demand). */
+/* First allocation of the output buffer: grown on demand, freed as soon as
+ * all its bytes were written (an idle channel holds no output buffer). */
 #define OUTPUT_INITIAL_CAPACITY 4096u
 #define OUTPUT_GROWTH_FACTOR 2u
 #define BITS_PER_BYTE 8u
@@ -77,7 +78,12 @@ struct chat_v2_channel {
   /* Input. */
   input_state in;
   uint8_t prefix[CHAT_V2_LENGTH_PREFIX_LEN];
-  uint8_t *rec; /* CHAT_V2_MAX_RECORD_LEN bytes: handshake messages and records */
+  /* The handshake message or record being collected, allocated at its
+   * length (from its u16 prefix) when its first byte arrives and freed once
+   * it is processed, or, when it carried a whole MESSAGE, once that message
+   * is released: an idle channel holds no receive buffer. */
+  uint8_t *rec;
+  size_t rec_cap;
   size_t need;
   size_t have;
   uint64_t rx_total;    /* bytes consumed so far */
@@ -89,7 +95,8 @@ struct chat_v2_channel {
   bool msg_fragmented;
   bool peer_closed;
 
-  /* Output: bytes [out_start, out_end) of out wait to be written. */
+  /* Output: bytes [out_start, out_end) of out wait to be written. It holds
+   * only handshake messages and ciphertext (records are encrypted in place). */
   uint8_t *out;
   size_t out_start;
   size_t out_end;
@@ -116,6 +123,24 @@ static void queue_free(message_queue *q) {
   q->head = q->tail = NULL;
 }
 
+/* Wipes and frees the receive buffer. */
+static void rec_release(chat_v2_channel *ch) {
+  if (ch->rec != NULL) {
+    explicit_bzero(ch->rec, ch->rec_cap);
+    free(ch->rec);
+  }
+  ch->rec = NULL;
+  ch->rec_cap = 0;
+}
+
+/* Frees the output buffer (it holds no secret: see the struct). */
+static void out_release(chat_v2_channel *ch) {
+  free(ch->out);
+  ch->out = NULL;
+  ch->out_cap = 0;
+  ch->out_start = ch->out_end = 0;
+}
+
 /* Wipes every secret and drops the queues and the session. */
 static void wipe_all(chat_v2_channel *ch) {
   chat_noise_handshake_free(ch->hs);
@@ -128,13 +153,17 @@ static void wipe_all(chat_v2_channel *ch) {
   explicit_bzero(ch->key_c2s, sizeof ch->key_c2s);
   explicit_bzero(ch->key_s2c, sizeof ch->key_s2c);
   chat_v2_reassembly_wipe(&ch->reasm);
-  if (ch->rec != NULL)
-    explicit_bzero(ch->rec, CHAT_V2_MAX_RECORD_LEN);
+  if (ch->msg == MSG_TAKEN && !ch->msg_fragmented && ch->rec != NULL)
+    explicit_bzero(ch->rec, ch->rec_cap); /* the caller may still hold msg: freed later */
+  else
+    rec_release(ch);
   ch->msg = MSG_NONE;
   ch->msg_data = NULL;
   ch->msg_len = 0;
   queue_free(&ch->whole);
   queue_free(&ch->fragmented);
+  /* Wiped but kept until free, like a taken message: a caller may still
+   * hold a pointer from chat_v2_channel_output. */
   if (ch->out != NULL)
     explicit_bzero(ch->out, ch->out_cap);
   ch->out_start = ch->out_end = 0;
@@ -207,11 +236,6 @@ int chat_v2_channel_new(chat_v2_role role, const chat_v2_config *config, chat_v2
   ch->rekey_bytes = config->rekey_bytes;
   ch->record_body_max = chat_v2_record_body_max(CHAT_V2_MAX_RECORD_LEN);
   chat_v2_reassembly_init(&ch->reasm, ch->max_message, ch->record_body_max);
-  ch->rec = malloc(CHAT_V2_MAX_RECORD_LEN);
-  if (ch->rec == NULL) {
-    chat_v2_channel_free(ch);
-    return CHAT_V2_ERR_NOMEM;
-  }
   if (role == CHAT_V2_ROLE_SERVER) {
     memcpy(ch->static_priv, config->server_private_key, CHAT_V2_KEY_LEN);
     if (chat_noise_public_key(ch->static_priv, CHAT_V2_KEY_LEN, ch->static_pub,
@@ -241,8 +265,8 @@ void chat_v2_channel_free(chat_v2_channel *ch) {
   if (ch == NULL)
     return;
   wipe_all(ch);
-  free(ch->rec);
-  free(ch->out);
+  rec_release(ch);
+  out_release(ch);
   free(ch->server_info);
   explicit_bzero(ch, sizeof *ch);
   free(ch);
@@ -559,6 +583,7 @@ static int on_message1(chat_v2_channel *ch) {
   if (payload_len != 0)
     return fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, "handshake message 1 carries a payload");
   memcpy(ch->session_id, ch->rec, CHAT_V2_SESSION_ID_LEN);
+  rec_release(ch);
 
   size_t cap = CHAT_V2_HANDSHAKE2_MIN_LEN + ch->server_info_len;
   rc = out_reserve(ch, CHAT_V2_LENGTH_PREFIX_LEN + cap);
@@ -584,6 +609,7 @@ static int on_message2(chat_v2_channel *ch) {
   size_t payload_len = 0;
   int rc = chat_noise_handshake_read_message(ch->hs, ch->rec, ch->need, payload, sizeof payload,
                                              &payload_len);
+  rec_release(ch);
   if (rc == CHAT_NOISE_ERR_MAC_FAILURE)
     return fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED,
                 "handshake message 2 at stream offset %" PRIu64
@@ -635,10 +661,8 @@ static int on_record(chat_v2_channel *ch, bool *stop) {
   chat_v2_record_result res;
   char reason[CHAT_V2_REASON_MAX];
   rc = chat_v2_reassembly_record(&ch->reasm, ch->rec, pt_len, &res, reason, sizeof reason);
-  if (rc < 0) {
-    explicit_bzero(ch->rec, pt_len);
+  if (rc < 0)
     return fail(ch, rc, "record at stream offset %" PRIu64 ": %s", ch->item_offset, reason);
-  }
   if (res.type == CHAT_V2_RECORD_REKEY) {
     rc = chat_noise_cipher_rekey(ch->recv_cs);
     if (rc != CHAT_NOISE_OK)
@@ -656,7 +680,7 @@ static int on_record(chat_v2_channel *ch, bool *stop) {
   /* Fragments were copied into the reassembly buffer: only a whole MESSAGE
    * stays in rec until it is taken and released. */
   if (res.message == NULL || res.fragmented)
-    explicit_bzero(ch->rec, pt_len);
+    rec_release(ch);
   expect(ch, IN_REC_LENGTH, CHAT_V2_LENGTH_PREFIX_LEN);
   return 0;
 }
@@ -668,10 +692,21 @@ static void release_message(chat_v2_channel *ch) {
   if (ch->msg_fragmented)
     chat_v2_reassembly_release(&ch->reasm);
   else
-    explicit_bzero(ch->rec, CHAT_V2_RECORD_TYPE_LEN + ch->msg_len);
+    rec_release(ch);
   ch->msg = MSG_NONE;
   ch->msg_data = NULL;
   ch->msg_len = 0;
+}
+
+/* Allocates rec for the item being collected (need bytes). */
+static int rec_reserve(chat_v2_channel *ch) {
+  rec_release(ch);
+  ch->rec = malloc(ch->need);
+  if (ch->rec == NULL)
+    return fail(ch, CHAT_V2_ERR_NOMEM, "cannot allocate %zu bytes for the item at stream offset %"
+                PRIu64, ch->need, ch->item_offset);
+  ch->rec_cap = ch->need;
+  return 0;
 }
 
 /* The item being collected is complete: processes it. */
@@ -720,6 +755,11 @@ ptrdiff_t chat_v2_channel_feed(chat_v2_channel *ch, const uint8_t *data, size_t 
       dst = ch->prefix;
       break;
     default:
+      if (ch->rec_cap < ch->need) {
+        int rc = rec_reserve(ch);
+        if (rc < 0)
+          return rc;
+      }
       dst = ch->rec;
       break;
     }
@@ -839,7 +879,7 @@ int chat_v2_channel_output_consumed(chat_v2_channel *ch, size_t n) {
   ch->out_start += n;
   ch->queued_bytes -= n;
   if (ch->out_start == ch->out_end)
-    ch->out_start = ch->out_end = 0;
+    out_release(ch);
   return 0;
 }
 
@@ -970,4 +1010,17 @@ int chat_v2_channel_test_send_record(chat_v2_channel *ch, uint8_t type, const ui
   if (rc < 0)
     return rc;
   return emit_record(ch, type, NULL, body, body_len, false);
+}
+
+size_t chat_v2_channel_test_buffered_bytes(const chat_v2_channel *ch) {
+  if (ch == NULL)
+    return 0;
+  size_t bytes = ch->rec_cap + ch->out_cap + ch->reasm.delivered_len;
+  if (ch->reasm.buf != NULL)
+    bytes += ch->reasm.total;
+  const message_queue *queues[] = {&ch->whole, &ch->fragmented};
+  for (size_t i = 0; i < sizeof queues / sizeof queues[0]; i++)
+    for (const queued_message *m = queues[i]->head; m != NULL; m = m->next)
+      bytes += m->len;
+  return bytes;
 }

@@ -65,6 +65,13 @@ void chat_v2_reassembly_release(chat_v2_reassembly *r);
 /* Wipes and frees everything. */
 void chat_v2_reassembly_wipe(chat_v2_reassembly *r);
 
+/* TESTS ONLY: the bytes of the heap buffers a channel holds beyond its fixed
+ * state: the receive buffer, the message being reassembled, a delivered
+ * reassembled message, the output buffer and the queued outgoing messages.
+ * 0 for an idle channel (nothing in flight in either direction) and for
+ * NULL. */
+size_t chat_v2_channel_test_buffered_bytes(const chat_v2_channel *ch);
+
 /* The name of a record type ("MESSAGE", ...) or "unknown". */
 const char *chat_v2_record_type_name(uint8_t type);
 

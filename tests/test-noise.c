@@ -1,8 +1,12 @@
 /* Negative and behavioural tests of the Noise core (protocol/noise.h). */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "protocol/noise-internal.h"
 #include "protocol/noise.h"
 
 #define XX "Noise_XX_25519_ChaChaPoly_SHA256"
@@ -10,6 +14,12 @@
 #define NN "Noise_NN_25519_AESGCM_SHA512"
 #define SENTINEL 0xAA
 #define SMALL_PAYLOAD_LEN 16
+/* The cache micro-benchmark: records of this size, this many per run, the
+ * best of this many runs. */
+#define BENCH_RECORD_LEN 1024u
+#define BENCH_RECORDS 20000u
+#define BENCH_RUNS 3u
+#define NS_PER_S 1000000000.0
 
 /* A buffer of one full Noise message, plus room to go over. */
 #define BIG_BUF (CHAT_NOISE_MAX_MESSAGE + 2 * CHAT_NOISE_TAG_LEN)
@@ -602,4 +612,167 @@ Test(noise, cipher_argument_checks) {
   chat_noise_cipher_free(NULL);
   chat_noise_handshake_free(NULL);
   pair_free(&p);
+}
+
+/* ---- the per-thread cache of expanded AES-GCM contexts --------------------- */
+
+static chat_noise_cipher *cipher_with_key(const char *name, uint8_t fill) {
+  uint8_t key[CHAT_NOISE_KEY_LEN];
+  memset(key, fill, sizeof key);
+  chat_noise_cipher *cs = NULL;
+  cr_assert_eq(chat_noise_cipher_new_with_key(name, key, sizeof key, &cs), 0);
+  return cs;
+}
+
+static void cache_counts(uint64_t *hits, uint64_t *misses) {
+  chat_noise_cipher_test_cache_counts(hits, misses);
+}
+
+/* Encrypts with send, which must decrypt with recv and not with wrong. */
+static void roundtrip_not(chat_noise_cipher *send, chat_noise_cipher *recv,
+                          chat_noise_cipher *wrong, const char *text) {
+  uint8_t ct[256], pt[256];
+  size_t clen = 0, plen = 0;
+  size_t n = strlen(text);
+  cr_assert_eq(chat_noise_cipher_encrypt(send, NULL, 0, (const uint8_t *)text, n, ct, sizeof ct,
+                                         &clen), 0);
+  cr_assert_eq(chat_noise_cipher_decrypt(wrong, NULL, 0, ct, clen, pt, sizeof pt, &plen),
+               CHAT_NOISE_ERR_MAC_FAILURE, "decrypted with another key");
+  cr_assert_eq(chat_noise_cipher_decrypt(recv, NULL, 0, ct, clen, pt, sizeof pt, &plen), 0);
+  cr_assert_eq(plen, n);
+  cr_assert_arr_eq(pt, text, n);
+}
+
+Test(noise, cached_gcm_context_is_used_only_with_its_own_key) {
+  chat_noise_cipher *a = cipher_with_key("AESGCM", 0x11), *a_peer = cipher_with_key("AESGCM", 0x11);
+  chat_noise_cipher *b = cipher_with_key("AESGCM", 0x22), *b_peer = cipher_with_key("AESGCM", 0x22);
+  /* Decrypting with a wrong key also goes through the cache: a wrong one
+   * per direction keeps the nonces in step (a MAC failure does not count). */
+  chat_noise_cipher *wrong = cipher_with_key("AESGCM", 0x33);
+  uint64_t h0, m0, h1, m1;
+
+  /* Same key: after the first expansion, a peer with equal key bytes hits. */
+  roundtrip_not(a, a_peer, wrong, "warm");
+  cache_counts(&h0, &m0);
+  roundtrip(a, a_peer, "same key twice");
+  cache_counts(&h1, &m1);
+  cr_assert_eq(m1 - m0, 0, "a cipher with the cached key must hit");
+  cr_assert_eq(h1 - h0, 2);
+
+  /* Alternating keys: every switch misses, and every record is right. */
+  for (int i = 0; i < 8; i++) {
+    roundtrip_not(b, b_peer, a_peer, "b");
+    roundtrip_not(a, a_peer, b_peer, "a");
+  }
+
+  /* Rekey: the context of the old key is not used for the new one. */
+  roundtrip(a, a_peer, "before rekey");
+  chat_noise_cipher *old_key = NULL;
+  uint8_t k[CHAT_NOISE_KEY_LEN];
+  cr_assert_eq(chat_noise_cipher_get_key(a, k, sizeof k), 0);
+  cr_assert_eq(chat_noise_cipher_new_with_key("AESGCM", k, sizeof k, &old_key), 0);
+  uint64_t n = 0;
+  cr_assert_eq(chat_noise_cipher_get_nonce(a, &n), 0);
+  cr_assert_eq(chat_noise_cipher_set_nonce(old_key, n), 0);
+  cr_assert_eq(chat_noise_cipher_rekey(a), 0);
+  cr_assert_eq(chat_noise_cipher_rekey(a_peer), 0);
+  cache_counts(&h0, &m0);
+  roundtrip_not(a, a_peer, old_key, "after rekey");
+  cache_counts(&h1, &m1);
+  cr_assert_geq(m1 - m0, 1, "the new key is expanded");
+
+  /* A freed cipher's slot: a new cipher (perhaps at the same address) with
+   * another key never gets the old context. */
+  chat_noise_cipher_free(b);
+  chat_noise_cipher *c = cipher_with_key("AESGCM", 0x44), *c_peer = cipher_with_key("AESGCM", 0x44);
+  roundtrip_not(c, c_peer, b_peer, "new cipher after a free");
+
+  /* The same key bytes under ChaChaPoly are another cipher altogether. */
+  chat_noise_cipher *cha = cipher_with_key("ChaChaPoly", 0x44);
+  chat_noise_cipher *cha_peer = cipher_with_key("ChaChaPoly", 0x44);
+  cr_assert_eq(chat_noise_cipher_set_nonce(cha, 1), 0);
+  cr_assert_eq(chat_noise_cipher_set_nonce(cha_peer, 1), 0);
+  roundtrip_not(cha, cha_peer, c_peer, "same key bytes, other algorithm");
+
+  chat_noise_cipher *all[] = {a, a_peer, b_peer, wrong, old_key, c, c_peer, cha, cha_peer};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    chat_noise_cipher_free(all[i]);
+}
+
+static void *rekey_in_thread(void *cs) {
+  cr_assert_eq(chat_noise_cipher_rekey(cs), 0);
+  return NULL;
+}
+
+/* Each thread has its own cache: a key changed on another thread is
+ * noticed by the key comparison, not by any bookkeeping of that thread. */
+Test(noise, key_changed_on_another_thread_is_not_served_from_this_threads_cache) {
+  chat_noise_cipher *a = cipher_with_key("AESGCM", 0x55), *a_peer = cipher_with_key("AESGCM", 0x55);
+  roundtrip(a, a_peer, "cached here");
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, rekey_in_thread, a), 0);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  cr_assert_eq(chat_noise_cipher_rekey(a_peer), 0);
+  uint64_t h0, m0, h1, m1;
+  cache_counts(&h0, &m0);
+  roundtrip(a, a_peer, "after a rekey elsewhere");
+  cache_counts(&h1, &m1);
+  cr_assert_eq(m1 - m0, 1, "the rekeyed key is expanded here, once");
+  chat_noise_cipher_free(a);
+  chat_noise_cipher_free(a_peer);
+}
+
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / NS_PER_S;
+}
+
+/* Encrypts records records of BENCH_RECORD_LEN bytes, taking the ciphers
+ * in turn; returns the nanoseconds per record. */
+static double encrypt_records(chat_noise_cipher **ciphers, size_t count, unsigned records) {
+  static uint8_t pt[BENCH_RECORD_LEN], ct[BENCH_RECORD_LEN + CHAT_NOISE_TAG_LEN];
+  size_t len = 0;
+  double start = seconds_now();
+  for (unsigned i = 0; i < records; i++)
+    cr_assert_eq(chat_noise_cipher_encrypt(ciphers[i % count], NULL, 0, pt, sizeof pt, ct,
+                                           sizeof ct, &len), 0);
+  return (seconds_now() - start) * NS_PER_S / records;
+}
+
+/* Micro-benchmark of the cache (printed; the assertions are on the hit and
+ * miss counts, timings are not asserted). */
+Test(noise, gcm_cache_hits_and_misses_micro_benchmark) {
+  chat_noise_cipher *one[] = {cipher_with_key("AESGCM", 0x66)};
+  chat_noise_cipher *two[] = {cipher_with_key("AESGCM", 0x77), cipher_with_key("AESGCM", 0x88)};
+  chat_noise_cipher *chacha[] = {cipher_with_key("ChaChaPoly", 0x99),
+                                 cipher_with_key("ChaChaPoly", 0xAA)};
+  uint64_t h0, m0, h1, m1, h2, m2;
+  double hit_ns = 0, miss_ns = 0, chacha_ns = 0;
+  for (unsigned run = 0; run < BENCH_RUNS; run++) {
+    encrypt_records(one, 1, 1); /* its key is expanded before the count starts */
+    cache_counts(&h0, &m0);
+    double hit = encrypt_records(one, 1, BENCH_RECORDS);
+    cache_counts(&h1, &m1);
+    double miss = encrypt_records(two, 2, BENCH_RECORDS);
+    cache_counts(&h2, &m2);
+    double cha = encrypt_records(chacha, 2, BENCH_RECORDS);
+    cr_assert_eq(m1 - m0, 0, "one cipher: every record hits");
+    cr_assert_eq(h1 - h0, BENCH_RECORDS);
+    cr_assert_eq(m2 - m1, BENCH_RECORDS, "two ciphers in turn: every record misses");
+    hit_ns = run == 0 || hit < hit_ns ? hit : hit_ns;
+    miss_ns = run == 0 || miss < miss_ns ? miss : miss_ns;
+    chacha_ns = run == 0 || cha < chacha_ns ? cha : chacha_ns;
+  }
+  printf("gcm cache: %u-byte records, best of %u x %u: AES-GCM one cipher (hits) %.0f ns/record, "
+         "two ciphers in turn (misses) %.0f ns/record, so a miss costs %.0f ns; ChaChaPoly "
+         "(never cached) %.0f ns/record\n",
+         BENCH_RECORD_LEN, BENCH_RUNS, BENCH_RECORDS, hit_ns, miss_ns, miss_ns - hit_ns,
+         chacha_ns);
+  fflush(stdout);
+  chat_noise_cipher_free(one[0]);
+  for (size_t i = 0; i < 2; i++) {
+    chat_noise_cipher_free(two[i]);
+    chat_noise_cipher_free(chacha[i]);
+  }
 }

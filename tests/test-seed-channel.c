@@ -3,6 +3,7 @@
  * spec/vectors/seed-channel.json (made by
  * spec/vectors/tools/make-seed-channel-vectors.py, independently of this
  * code), a client and a server talking in process, and the rejections. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #define TEST_MAX_FRAME (1024 * 1024)     /* room for the 300 KB messages */
 #define DEFAULT_GROUP "rfc3526-modp2048"
 #define SMALL_GROUP "test-safe-prime-797"
+/* Heap growth tolerated between two idle moments of a channel pair. */
+#define IDLE_HEAP_SLACK 256u
 
 /* --- vectors ----------------------------------------------------------- */
 
@@ -779,6 +782,65 @@ Test(seed_pair, feed_stops_after_each_message) {
   cr_assert_eq(memcmp(msg, "second", 6), 0);
   cr_assert_eq(chat_seed_channel_feed(server, wire.data, 0), 0);
   bytes_free(&wire);
+  chat_seed_channel_free(client);
+  chat_seed_channel_free(server);
+  chat_dh_group_clear(&group);
+}
+
+/* Heap bytes in use: AddressSanitizer's allocator under ASan (mallinfo2
+ * does not see it), glibc's otherwise. */
+#if defined(__SANITIZE_ADDRESS__)
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t heap_in_use(void) {
+  return __sanitizer_get_current_allocated_bytes();
+}
+#else
+static size_t heap_in_use(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+#endif
+
+/* An idle channel keeps no buffer: the receive buffer is freed once its
+ * message is released and the output once drained, for a frame under the
+ * old 64 KiB retention limit as well as for one over it. */
+Test(seed_pair, buffers_are_released_after_a_large_message) {
+  chat_dh_group group;
+  group_from_vectors(SMALL_GROUP, &group);
+  chat_seed_channel *client, *server;
+  connect_pair(&group, TEST_MAX_FRAME, &client, &server);
+  rng r = {UINT64_C(0x5eed)};
+  size_t sizes[] = {100, 60 * 1024, 300 * 1024};
+  size_t count = sizeof sizes / sizeof sizes[0];
+  bytes *msgs = make_messages(&r, sizes, count);
+  /* Warm up: the first frame each way (lazy allocations outside the pair). */
+  send_all(client, server, msgs, 1, &r, 1000);
+  send_all(server, client, msgs, 1, &r, 1000);
+
+  size_t idle = heap_in_use();
+  for (size_t i = 1; i < count; i++) {
+    for (int dir = 0; dir < 2; dir++) {
+      chat_seed_channel *from = dir == 0 ? client : server;
+      chat_seed_channel *to = dir == 0 ? server : client;
+      cr_assert_eq(chat_seed_channel_send(from, msgs[i].data, msgs[i].len), 0);
+      cr_assert_geq(heap_in_use(), idle + msgs[i].len, "the frame waits in the output");
+      bytes wire = take_output(from);
+      cr_assert_eq(chat_seed_channel_feed(to, wire.data, wire.len), (ptrdiff_t)wire.len);
+      /* The received frame is held (with the copy of the wire bytes). */
+      cr_assert_geq(heap_in_use(), idle + wire.len + msgs[i].len);
+      const uint8_t *got;
+      size_t got_len;
+      cr_assert_eq(chat_seed_channel_next_message(to, &got, &got_len), 1);
+      assert_bytes_eq(got, got_len, &msgs[i], "large message");
+      cr_assert_eq(chat_seed_channel_next_message(to, &got, &got_len), 0);
+      bytes_free(&wire);
+      size_t now = heap_in_use();
+      cr_assert_leq(now, idle + IDLE_HEAP_SLACK,
+                    "%zu bytes more on the heap after a %zu-byte message went %s",
+                    now - idle, msgs[i].len, dir == 0 ? "client -> server" : "server -> client");
+    }
+  }
+  free_messages(msgs, count);
   chat_seed_channel_free(client);
   chat_seed_channel_free(server);
   chat_dh_group_clear(&group);

@@ -4,6 +4,7 @@
  * spec/vectors/tools/make-v2-vectors.py with Python `cryptography`). */
 #include <criterion/criterion.h>
 #include <json-glib/json-glib.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "protocol/noise.h"
 #include "protocol/server-key.h"
 #include "protocol/v2-channel.h"
+#include "protocol/v2-internal.h"
 #include "protocol/value.h"
 
 #ifndef CHAT_SPEC_VECTORS_DIR
@@ -32,6 +34,9 @@
 #define REKEY_TEST_MESSAGES 300u
 #define REKEY_TEST_MAX_LEN 500u
 #define TEST_RECORD_BODY CHAT_V2_MAX_RECORD_BODY
+/* Heap growth tolerated between two idle moments of a channel pair. */
+#define IDLE_HEAP_SLACK 256u
+#define LARGE_TEST_MESSAGE (3 * MiB)
 
 TestSuite(v2_channel, .timeout = 120);
 
@@ -602,6 +607,118 @@ Test(v2_channel, rekey_every_100_bytes_keeps_both_sides_in_sync) {
   inbox_free(&up.messages);
   inbox_free(&down.messages);
   free(big);
+  pair_free(&p);
+}
+
+/* ---- memory of idle channels --------------------------------------------- */
+
+/* Heap bytes in use: AddressSanitizer's allocator under ASan (mallinfo2
+ * does not see it), glibc's otherwise. */
+#if defined(__SANITIZE_ADDRESS__)
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t heap_in_use(void) {
+  return __sanitizer_get_current_allocated_bytes();
+}
+#else
+static size_t heap_in_use(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+#endif
+
+static void assert_idle(pair *p, const char *when) {
+  cr_assert_eq(chat_v2_channel_test_buffered_bytes(p->client), 0, "client %s: %zu bytes buffered",
+               when, chat_v2_channel_test_buffered_bytes(p->client));
+  cr_assert_eq(chat_v2_channel_test_buffered_bytes(p->server), 0, "server %s: %zu bytes buffered",
+               when, chat_v2_channel_test_buffered_bytes(p->server));
+}
+
+/* Drops what the pair's helpers kept (received copies, captures). */
+static void forget_traffic(pair *p) {
+  inbox_free(&p->at_client);
+  inbox_free(&p->at_server);
+  chat_buffer_clear(&p->c2s);
+  chat_buffer_clear(&p->s2c);
+}
+
+Test(v2_channel, idle_channels_hold_no_buffers_in_either_suite) {
+  static const uint8_t suites[] = {CHAT_V2_SUITE_AESGCM, CHAT_V2_SUITE_CHACHAPOLY};
+  static const uint8_t line[] = "a chat line";
+  for (size_t i = 0; i < sizeof suites; i++) {
+    chat_v2_config c, s;
+    chat_v2_config_init(&c);
+    chat_v2_config_init(&s);
+    c.suite = suites[i];
+    pair p;
+    pair_new_with(&p, &c, &s);
+    assert_idle(&p, "before the handshake");
+    pair_handshake(&p, SPLIT_RANDOM);
+    cr_assert_eq(chat_v2_channel_suite(p.server), suites[i]);
+    assert_idle(&p, "after the handshake");
+    cr_assert_eq(chat_v2_channel_send(p.client, line, sizeof line), 0);
+    cr_assert_eq(chat_v2_channel_send(p.server, line, sizeof line), 0);
+    cr_assert_gt(chat_v2_channel_test_buffered_bytes(p.client), 0, "a queued message counts");
+    pair_pump(&p, SPLIT_RANDOM);
+    cr_assert_eq(p.at_server.count, 1);
+    cr_assert_eq(p.at_client.count, 1);
+    assert_idle(&p, "after a chat line each way");
+    pair_free(&p);
+  }
+}
+
+/* A whole-record message (the record waits in the receive buffer until it
+ * is taken) and a fragmented one (reassembled), each way: the buffers exist
+ * while the message is in flight and are gone, on the heap too, after. */
+Test(v2_channel, buffers_are_released_after_a_large_message) {
+  pair p;
+  pair_ready(&p);
+  static const uint8_t line[] = "warm up";
+  cr_assert_eq(chat_v2_channel_send(p.client, line, sizeof line), 0);
+  cr_assert_eq(chat_v2_channel_send(p.server, line, sizeof line), 0);
+  pair_pump(&p, SPLIT_WHOLE);
+  forget_traffic(&p);
+  assert_idle(&p, "after the warm-up");
+  size_t idle = heap_in_use();
+
+  size_t sizes[] = {TEST_RECORD_BODY, LARGE_TEST_MESSAGE};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    for (int dir = 0; dir < 2; dir++) {
+      chat_v2_channel *from = dir == 0 ? p.client : p.server;
+      chat_v2_channel *to = dir == 0 ? p.server : p.client;
+      inbox *in = dir == 0 ? &p.at_server : &p.at_client;
+      uint8_t *msg = random_bytes(sizes[i]);
+      cr_assert_eq(chat_v2_channel_send(from, msg, sizes[i]), 0);
+      cr_assert_geq(chat_v2_channel_test_buffered_bytes(from), sizes[i], "queued");
+
+      /* The first record: the whole message, or MESSAGE_BEGIN. */
+      const uint8_t *data;
+      size_t len;
+      cr_assert_eq(chat_v2_channel_output(from, &data, &len), 0);
+      cr_assert_eq(len, CHAT_V2_LENGTH_PREFIX_LEN + CHAT_V2_MAX_RECORD_LEN);
+      cr_assert_eq(chat_v2_channel_feed(to, data, len), (ptrdiff_t)len);
+      cr_assert_eq(chat_v2_channel_output_consumed(from, len), 0);
+      cr_assert_geq(chat_v2_channel_test_buffered_bytes(to),
+                    i == 0 ? CHAT_V2_MAX_RECORD_LEN : sizes[i],
+                    "the receiver holds the record or the reassembly buffer");
+      cr_assert_geq(heap_in_use(), idle + (i == 0 ? CHAT_V2_MAX_RECORD_LEN : sizes[i]));
+      for (;;) {
+        int rc = transfer(from, to, SPLIT_RANDOM, in, NULL);
+        cr_assert_eq(rc, 0, "%s", chat_v2_channel_error_message(to));
+        if (chat_v2_channel_output_idle(from))
+          break;
+      }
+      cr_assert_geq(drain(to, in), 0);
+      cr_assert_eq(in->count, 1);
+      assert_blob(&in->items[0], msg, sizes[i]);
+      free(msg);
+      forget_traffic(&p);
+      assert_idle(&p, "after a large message");
+      size_t now = heap_in_use();
+      cr_assert_leq(now, idle + IDLE_HEAP_SLACK,
+                    "%zu bytes more on the heap after a %zu-byte message went %s", now - idle,
+                    sizes[i], dir == 0 ? "client -> server" : "server -> client");
+    }
+  }
   pair_free(&p);
 }
 
