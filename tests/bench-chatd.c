@@ -22,6 +22,7 @@
 #define DEFAULT_ROOM_MEMBERS 200
 #define DEFAULT_ROOM_MESSAGES 500
 #define PASSWORD_BATCH 32
+#define CONNECT_BATCH 256
 #define BENCH_TIMEOUT_US (120 * G_USEC_PER_SEC)
 
 typedef struct {
@@ -225,40 +226,44 @@ static gboolean all_got(gpointer data) {
   return TRUE;
 }
 
+/* Connects, registers and logs in n clients, CONNECT_BATCH at a time, so
+ * none waits long enough for chatd's login timeout. */
 static void connect_all(client *clients, guint n, guint16 port, const char *prefix) {
   g_autoptr(GSocketClient) sockets = g_socket_client_new();
-  for (guint i = 0; i < n; i++) {
-    client *c = &clients[i];
-    g_snprintf(c->name, sizeof c->name, "%s%u", prefix, i);
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GSocketConnection) socket =
-        g_socket_client_connect_to_host(sockets, "127.0.0.1", port, NULL, &error);
-    if (!socket) {
-      g_printerr("bench-chatd: %s\n", error->message);
-      exit(1);
+  for (guint first = 0; first < n; first += CONNECT_BATCH) {
+    guint count = MIN(CONNECT_BATCH, n - first);
+    for (guint i = first; i < first + count; i++) {
+      client *c = &clients[i];
+      g_snprintf(c->name, sizeof c->name, "%s%u", prefix, i);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocketConnection) socket =
+          g_socket_client_connect_to_host(sockets, "127.0.0.1", port, NULL, &error);
+      if (!socket) {
+        g_printerr("bench-chatd: %s\n", error->message);
+        exit(1);
+      }
+      ChatClientSecurity security = {.dialect = CHAT_CONNECTION_DIALECT_V2,
+                                     .verify_server_key = accept_any};
+      c->connection = chat_connection_new_client(G_IO_STREAM(socket), &security);
+      c->latencies = g_array_new(FALSE, FALSE, sizeof(gint64));
+      g_signal_connect(c->connection, "message", G_CALLBACK(on_message), c);
+      g_signal_connect(c->connection, "closed", G_CALLBACK(on_closed), c);
+      chat_connection_start(c->connection);
     }
-    ChatClientSecurity security = {.dialect = CHAT_CONNECTION_DIALECT_V2,
-                                   .verify_server_key = accept_any};
-    c->connection = chat_connection_new_client(G_IO_STREAM(socket), &security);
-    c->latencies = g_array_new(FALSE, FALSE, sizeof(gint64));
-    g_signal_connect(c->connection, "message", G_CALLBACK(on_message), c);
-    g_signal_connect(c->connection, "closed", G_CALLBACK(on_closed), c);
-    chat_connection_start(c->connection);
-  }
-  all_state st = {clients, n, 0};
-  spin_until(all_established, &st);
-  /* In batches: chatd bounds the password hashes in flight and answers
-   * "busy" beyond. */
-  for (guint first = 0; first < n; first += PASSWORD_BATCH) {
-    all_state batch = {clients + first, MIN(PASSWORD_BATCH, n - first), 0};
-    for (guint i = 0; i < batch.n; i++)
-      send_message(&batch.clients[i], CHAT_MSG_REGISTER, write_credentials, &batch.clients[i]);
-    batch.type = CHAT_MSG_REGISTER_SUCCESSFUL;
-    spin_until(all_got, &batch);
-    for (guint i = 0; i < batch.n; i++)
-      send_message(&batch.clients[i], CHAT_MSG_LOGIN, write_login, &batch.clients[i]);
-    batch.type = CHAT_MSG_SESSION_BUNDLE;
-    spin_until(all_got, &batch);
+    all_state batch = {clients + first, count, 0};
+    spin_until(all_established, &batch);
+    /* Password hashes in flight are bounded by chatd ("busy" beyond). */
+    for (guint sub = 0; sub < count; sub += PASSWORD_BATCH) {
+      all_state part = {clients + first + sub, MIN(PASSWORD_BATCH, count - sub), 0};
+      for (guint i = 0; i < part.n; i++)
+        send_message(&part.clients[i], CHAT_MSG_REGISTER, write_credentials, &part.clients[i]);
+      part.type = CHAT_MSG_REGISTER_SUCCESSFUL;
+      spin_until(all_got, &part);
+      for (guint i = 0; i < part.n; i++)
+        send_message(&part.clients[i], CHAT_MSG_LOGIN, write_login, &part.clients[i]);
+      part.type = CHAT_MSG_SESSION_BUNDLE;
+      spin_until(all_got, &part);
+    }
   }
 }
 
@@ -306,6 +311,7 @@ int main(int argc, char **argv) {
   guint16 port = 0;
   guint pairs = DEFAULT_PAIRS, messages = DEFAULT_MESSAGES, window = DEFAULT_WINDOW;
   guint members = DEFAULT_ROOM_MEMBERS, room_messages = DEFAULT_ROOM_MESSAGES;
+  guint idle = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     guint v = (guint)g_ascii_strtoull(argv[i + 1], NULL, 10);
     if (!strcmp(argv[i], "--port"))
@@ -320,16 +326,33 @@ int main(int argc, char **argv) {
       members = v;
     else if (!strcmp(argv[i], "--room-messages"))
       room_messages = v;
+    else if (!strcmp(argv[i], "--idle"))
+      idle = v;
   }
   if (!port) {
     g_printerr("usage: bench-chatd --port P [--pairs N] [--messages M] [--window W] "
-               "[--room-members K] [--room-messages R]\n");
+               "[--room-members K] [--room-messages R] | --idle N\n");
     return 2;
   }
   setvbuf(stdout, NULL, _IONBF, 0);
   memset(scratch_data, 'x', sizeof scratch_data);
   char prefix[16];
   g_snprintf(prefix, sizeof prefix, "u%x", g_random_int() & 0xffff);
+
+  /* ---- idle: N logged-in connections that stay open until stdin closes ---- */
+  if (idle > 0) {
+    client *idlers = g_new0(client, idle);
+    char iprefix[20];
+    g_snprintf(iprefix, sizeof iprefix, "%si", prefix);
+    gint64 t0 = g_get_monotonic_time();
+    connect_all(idlers, idle, port, iprefix);
+    printf("idle: %u connections logged in after %.1f s; holding them until stdin ends\n", idle,
+           (g_get_monotonic_time() - t0) / 1e6);
+    char line[16];
+    while (fgets(line, sizeof line, stdin))
+      ;
+    return 0;
+  }
 
   /* ---- 1:1 ---- */
   guint n = pairs * 2;
