@@ -47,5 +47,22 @@ int chatctl_fail(int status, const char *fmt, ...) __attribute__((format(printf,
 /* The subcommands, each defined in its cmd-NAME.c. */
 extern const chatctl_command chatctl_command_decode;
 extern const chatctl_command chatctl_command_encode;
+extern const chatctl_command chatctl_command_dump;
+extern const chatctl_command chatctl_command_register;
+extern const chatctl_command chatctl_command_whoami;
+extern const chatctl_command chatctl_command_passwd;
+extern const chatctl_command chatctl_command_nick;
+extern const chatctl_command chatctl_command_logout;
+extern const chatctl_command chatctl_command_send;
+extern const chatctl_command chatctl_command_send_image;
+extern const chatctl_command chatctl_command_friends;
+extern const chatctl_command chatctl_command_rooms;
+extern const chatctl_command chatctl_command_history;
+extern const chatctl_command chatctl_command_unread;
+extern const chatctl_command chatctl_command_watch;
+extern const chatctl_command chatctl_command_echo;
+extern const chatctl_command chatctl_command_keygen;
+extern const chatctl_command chatctl_command_fingerprint;
+extern const chatctl_command chatctl_command_forget_host;
 
 #endif

@@ -362,7 +362,6 @@ int main(int argc, char **argv) {
     client *a = &clients[2 * p], *b = &clients[2 * p + 1];
     send_message(a, CHAT_MSG_ADD_FRIEND, write_name, b->name);
   }
-  all_state st = {clients, n, 0};
   g_usleep(200000);
   for (int k = 0; k < 50; k++)
     g_main_context_iteration(NULL, FALSE);
@@ -370,7 +369,6 @@ int main(int argc, char **argv) {
     client *a = &clients[2 * p], *b = &clients[2 * p + 1];
     send_message(b, CHAT_MSG_RESOLVE_FRIEND_REQUEST, write_resolve, &a->user_id);
   }
-  (void)st;
   gint64 settle = g_get_monotonic_time() + G_USEC_PER_SEC;
   while (g_get_monotonic_time() < settle)
     g_main_context_iteration(NULL, FALSE);

@@ -217,6 +217,8 @@ gboolean chatd_log_contains(chatd_instance *chatd, const char *text) {
 
 /* ---- clients ---- */
 
+chat_keylog *harness_client_keylog;
+
 static gboolean accept_key(ChatConnection *connection, const guint8 key[CHAT_V2_KEY_LEN],
                            const guint8 *info, gsize info_len, gpointer data, GError **error) {
   test_client *client = data;
@@ -266,6 +268,7 @@ test_client *client_try_connect(guint16 port, chat_dialect dialect, GError **err
     .seed_group = &repo_group,
     .verify_server_key = accept_key,
     .verify_user_data = client,
+    .keylog = harness_client_keylog,
   };
   client->connection = chat_connection_new_client(G_IO_STREAM(socket), &security);
   g_signal_connect(client->connection, "message", G_CALLBACK(on_client_message), client);

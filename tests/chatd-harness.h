@@ -47,6 +47,10 @@ typedef struct {
   gboolean have_server_key;
 } test_client;
 
+/* When set, clients made by client_connect append their session keys to it
+ * (protocol/keylog.h), e.g. to decrypt a capture. NULL by default. */
+extern chat_keylog *harness_client_keylog;
+
 /* Connects to 127.0.0.1:port in a dialect and completes the handshake. */
 test_client *client_connect(guint16 port, chat_dialect dialect);
 /* Same, without failing the test: NULL with *error when it fails. */

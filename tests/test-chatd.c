@@ -4,7 +4,10 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "chatd-harness.h"
+#include "run-program.h"
 
 static chatd_instance chatd;
 
@@ -511,4 +514,56 @@ Test(chatd_v2, v2_only_requests_are_refused_on_seed_connections, .init = start_l
   cr_assert(chatd_log_contains(&chatd, "type 21 is not a request of the seed dialect"), "%s",
             chatd.log->str);
   client_free(c);
+}
+
+/* ---- running chatd ---- */
+
+Test(chatd_process, a_taken_port_is_a_clear_error_and_status_1, .init = start_v2_only,
+     .fini = finish) {
+  g_autofree char *config = NULL;
+  g_assert_true(g_file_get_contents(chatd.config_path, &config, NULL, NULL));
+  g_autofree char *port = g_strdup_printf("\"bind_port\": %u", chatd.port);
+  GString *second = g_string_new(config);
+  g_string_replace(second, "\"bind_port\": 0", port, 1);
+  g_string_replace(second, "\"database\": \"chat.db\"", "\"database\": \"other.db\"", 1);
+  g_autofree char *path = g_build_filename(chatd.dir, "second.json", NULL);
+  g_assert_true(g_file_set_contents(path, second->str, -1, NULL));
+  g_string_free(second, TRUE);
+  const char *argv[] = {CHATD_PATH, "--config", path, NULL};
+  program_result r = {0};
+  run_program(argv, NULL, 0, NULL, &r);
+  cr_assert_eq(r.status, 1, "status %d; %s", r.status, r.err);
+  g_autofree char *expected = g_strdup_printf("cannot listen on 127.0.0.1:%u", chatd.port);
+  cr_assert(strstr(r.err, expected) != NULL, "%s", r.err);
+  program_result_clear(&r);
+}
+
+Test(chatd_process, a_bad_config_value_names_the_key) {
+  g_autofree char *dir = g_dir_make_tmp("chatd-config-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "config.json", NULL);
+  g_assert_true(g_file_set_contents(path, "{\"server\": {\"max_connections\": \"many\"}}", -1,
+                                    NULL));
+  const char *argv[] = {CHATD_PATH, "--config", path, NULL};
+  program_result r = {0};
+  run_program(argv, NULL, 0, NULL, &r);
+  cr_assert_eq(r.status, 1);
+  cr_assert(strstr(r.err, "server.max_connections") != NULL, "%s", r.err);
+  program_result_clear(&r);
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
+Test(chatd_process, help_and_version) {
+  const char *help[] = {CHATD_PATH, "--help", NULL};
+  program_result r = {0};
+  run_program(help, NULL, 0, NULL, &r);
+  cr_assert_eq(r.status, 0);
+  cr_assert(strstr(r.out, "--config") && strstr(r.out, "--import-seed-db") &&
+            strstr(r.out, "Exit status"), "%s", r.out);
+  program_result_clear(&r);
+  const char *version[] = {CHATD_PATH, "--version", NULL};
+  run_program(version, NULL, 0, NULL, &r);
+  cr_assert_eq(r.status, 0);
+  cr_assert(g_str_has_prefix(r.out, "chatd "));
+  program_result_clear(&r);
 }

@@ -11,6 +11,9 @@ typedef enum {
   CHAT_CONTACT_ROOM = 1,   /* target_type 1 */
 } ChatContactKind;
 
+#define CHAT_TYPE_CONTACT_KIND (chat_contact_kind_get_type())
+GType chat_contact_kind_get_type(void);
+
 #define CHAT_TYPE_CONTACT (chat_contact_get_type())
 G_DECLARE_FINAL_TYPE(ChatContact, chat_contact, CHAT, CONTACT, GObject)
 
@@ -36,7 +39,13 @@ void chat_contact_set_unread(ChatContact *self, guint unread);
 void chat_contact_set_last(ChatContact *self, gint64 time_ms, const char *preview);
 
 /* Rooms: the members (ChatRoomMember items), online members first, then by
- * name; updated live from room_user_on_off_line. */
+ * name; filled by chat_session_query_members() and updated live from
+ * room_user_on_off_line. Empty for friends. */
 GListModel *chat_contact_get_members(ChatContact *self);
+
+/* The contacts list's order (a GCompareDataFunc): the newest last message
+ * first; contacts without messages (last-time 0) after all others; ties by
+ * name (g_utf8_collate), then friends before rooms, then by id. */
+int chat_contact_compare(gconstpointer a, gconstpointer b, gpointer unused);
 
 G_END_DECLS

@@ -20,6 +20,11 @@ typedef enum {
   CHAT_DELIVERY_FAILED,   /* refused by the server (reason in "error") */
 } ChatDelivery;
 
+#define CHAT_TYPE_MESSAGE_KIND (chat_message_kind_get_type())
+GType chat_message_kind_get_type(void);
+#define CHAT_TYPE_DELIVERY (chat_delivery_get_type())
+GType chat_delivery_get_type(void);
+
 #define CHAT_TYPE_MESSAGE_ITEM (chat_message_item_get_type())
 G_DECLARE_FINAL_TYPE(ChatMessageItem, chat_message_item, CHAT, MESSAGE_ITEM, GObject)
 
@@ -37,6 +42,8 @@ const char *chat_message_item_get_font_color(ChatMessageItem *self);
 GBytes *chat_message_item_get_image(ChatMessageItem *self);
 gint64 chat_message_item_get_time(ChatMessageItem *self);
 ChatDelivery chat_message_item_get_delivery(ChatMessageItem *self);
+/* Why the server refused it (delivery FAILED), else NULL. */
+const char *chat_message_item_get_error(ChatMessageItem *self);
 
 #define CHAT_TYPE_CONVERSATION (chat_conversation_get_type())
 G_DECLARE_FINAL_TYPE(ChatConversation, chat_conversation, CHAT, CONVERSATION, GObject)

@@ -28,8 +28,12 @@ typedef enum {
   CHAT_SESSION_RECONNECTING,  /* lost the connection; retrying with backoff */
 } ChatSessionState;
 
+#define CHAT_TYPE_SESSION_STATE (chat_session_state_get_type())
+GType chat_session_state_get_type(void);
+
 /* Where to connect; loaded from the shared config.json by
- * chat_session_options_load() or filled by hand (tests). */
+ * chat_session_options_load() or filled by hand (tests). The strings are
+ * owned by the struct (chat_session_options_clear frees them). */
 typedef struct {
   char *host;
   guint16 port;
@@ -44,6 +48,8 @@ typedef struct {
 
 /* Reads client.server_ip, client.server_port, client.dialect, client.pin,
  * client.server_key and crypto.* from a config.json (our exact JSON parser).
+ * Defaults: dialect v2, pin policy ask. *options is overwritten (clear it
+ * first if it held strings); on failure it is left cleared.
  * Errors: G_IO_ERROR_* (unreadable), G_IO_ERROR_INVALID_DATA (bad value, the
  * message names the key). */
 gboolean chat_session_options_load(ChatSessionOptions *options, const char *config_path,
@@ -67,8 +73,15 @@ void chat_session_register(ChatSession *self, const char *username, const char *
 void chat_session_trust_server(ChatSession *self, const char *fingerprint, gboolean accept);
 /* Logs out (v2: revokes the resume token) and disconnects. */
 void chat_session_logout(ChatSession *self);
+/* v2: logs in with the resume token saved at username's last login on
+ * this server (state_dir), without the password. FALSE (nothing done)
+ * when no token is saved; an expired token ends in "login-failed". */
+gboolean chat_session_resume(ChatSession *self, const char *username);
 
 ChatSessionState chat_session_get_state(ChatSession *self);
+/* Why the session last went DISCONNECTED against the user's will (the
+ * "error" signal's text), or NULL. */
+const char *chat_session_get_last_error(ChatSession *self);
 /* The logged-in user's id, username, nickname (0 / NULL when offline). */
 gint64 chat_session_get_user_id(ChatSession *self);
 const char *chat_session_get_username(ChatSession *self);
@@ -85,7 +98,8 @@ ChatContact *chat_session_find_contact(ChatSession *self, ChatContactKind kind, 
 /* The sum of the contacts' unread counts. Also the "unread-total" property. */
 guint chat_session_get_unread_total(ChatSession *self);
 /* The conversation with a contact (created on first use; history pages in
- * on demand). Owned by the session. */
+ * on demand: v2 fetches the newest page at once). Owned by the session.
+ * NULL for a contact the session does not list (e.g. a friend request). */
 ChatConversation *chat_session_get_conversation(ChatSession *self, ChatContact *contact);
 /* Pending friend requests (ChatContact items of kind FRIEND, not yet
  * friends), oldest first. */
@@ -104,6 +118,13 @@ void chat_session_load_older(ChatSession *self, ChatConversation *conversation);
 /* Marks everything shown in a conversation read (on the server in v2; the
  * contact's badge goes to 0 at once). */
 void chat_session_mark_read(ChatSession *self, ChatContact *contact);
+/* Whether the user is looking at the conversation (its window is visible
+ * and focused). While open, incoming messages do not count as unread (v2:
+ * they are marked read on the server as they arrive). Opening marks the
+ * conversation read. */
+void chat_session_set_conversation_open(ChatSession *self, ChatContact *contact, gboolean open);
+/* Queues a FAILED outgoing item again (same client_msg_id). */
+void chat_session_retry(ChatSession *self, ChatMessageItem *item);
 void chat_session_add_friend(ChatSession *self, const char *username);
 /* accept TRUE / FALSE; "later" is simply not calling this (asked again at
  * the next login). */
@@ -114,8 +135,19 @@ void chat_session_create_room(ChatSession *self, const char *name);
 /* Asks for a room's members; the answer fills chat_contact_get_members(). */
 void chat_session_query_members(ChatSession *self, ChatContact *room);
 
-/* Signals:
+/* Properties (read-only, notify): state (ChatSessionState), user-id,
+ * username, nickname, unread-total (guint), last-error.
+ *
+ * Signals:
  *  state-changed ()                         chat_session_get_state() changed
+ *  error (const char *message)              the server cannot be reached, the
+ *                                           connection was lost without a way
+ *                                           back (seed), or the server broke
+ *                                           the protocol: state is
+ *                                           DISCONNECTED; offer to retry
+ *  add-friend-result (gboolean ok, const char *reason)
+ *                                           the answer to add_friend (reason
+ *                                           "" when ok); "notice" follows
  *  login-failed (const char *reason)        wrong password, username taken, ...
  *  register-done (gint64 user_id)
  *  confirm-server-key (const char *host_port, const char *fingerprint)
@@ -132,7 +164,10 @@ void chat_session_query_members(ChatSession *self, ChatContact *room);
  *  new-message (ChatContact *contact, ChatMessageItem *item)
  *                                           an incoming message (for notifications)
  *  transfer-progress (ChatMessageItem *item, double fraction)
- *                                           a large image being sent
+ *                                           an image being sent. The adapter
+ *                                           does not report bytes written, so
+ *                                           this is 0.0 when queued and 1.0
+ *                                           when acknowledged, nothing between
  */
 
 G_END_DECLS

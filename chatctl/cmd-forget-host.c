@@ -1,0 +1,61 @@
+/* chatctl forget-host HOST:PORT: remove a server's recorded key. */
+#include "chatctl/args.h"
+#include "chatctl/command.h"
+#include "chatctl/exit-status.h"
+#include "chatctl/output.h"
+#include "protocol/known-hosts.h"
+
+static int chatctl_forget_host(const chatctl_command *self, int argc, char **argv,
+                               const chatctl_globals *globals) {
+  const char *args[1];
+  int n;
+  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 1, 1, &n);
+  if (status)
+    return status;
+  const char *host_port = args[0];
+  if (!chat_host_port_valid(host_port))
+    return chatctl_usage_error(self, "'%s' is not HOST:PORT (IPv6 as [ADDRESS]:PORT)",
+                               host_port);
+  char path[CHAT_KNOWN_HOSTS_PATH_MAX];
+  chat_error err;
+  if (chat_known_hosts_default_path(path, sizeof path, &err) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "no known_hosts file: %s", err.message);
+  int rc = chat_known_hosts_remove(path, host_port, &err);
+  if (rc < 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", err.message);
+  if (globals->json) {
+    chat_arena arena;
+    chat_arena_init(&arena);
+    chat_value *doc = chatctl_new_dict(&arena);
+    chatctl_dict_add_str(&arena, doc, "host", host_port);
+    chat_value removed;
+    chat_value_set_bool(&removed, rc == 1);
+    chatctl_dict_add(&arena, doc, "removed", &removed);
+    status = chatctl_print_json(doc, FALSE);
+    chat_arena_clear(&arena);
+    return status;
+  }
+  if (rc == 1)
+    printf("removed %s from %s\n", host_port, path);
+  else
+    printf("%s was not in %s\n", host_port, path);
+  return 0;
+}
+
+const chatctl_command chatctl_command_forget_host = {
+    "forget-host", chatctl_forget_host,
+    "forget a server's recorded key (known_hosts)",
+    "forget-host HOST:PORT",
+    "Removes HOST:PORT from the known_hosts file ($XDG_DATA_HOME/chat/known_hosts),\n"
+    "so that the next connection records the key the server offers then. Do this\n"
+    "only after checking that the server's key was replaced on purpose (compare\n"
+    "with chatctl fingerprint on the server): a changed key is what a man in the\n"
+    "middle looks like. A host that is not recorded is not an error (exit 0).\n"
+    "\n"
+    "Options:\n"
+    "  --json   print {\"host\": HOST:PORT, \"removed\": true|false}\n"
+    "\n"
+    "Example:\n"
+    "  chatctl forget-host chat.example.org:8111\n"
+    "  removed chat.example.org:8111 from /home/alice/.local/share/chat/known_hosts\n",
+};

@@ -1,0 +1,196 @@
+/* chatctl friends list | requests | add NAME | accept NAME | reject NAME. */
+#include <string.h>
+
+#include "chatctl/args.h"
+#include "chatctl/command.h"
+#include "chatctl/exit-status.h"
+#include "chatctl/output.h"
+#include "chatctl/session.h"
+
+#define FRIEND_CONTACT 0
+
+/* Prints @user values, one per line, or as one JSON array. */
+static int print_users(const chatctl_globals *globals, const chat_value *const *users,
+                       size_t count) {
+  if (globals->json) {
+    chat_arena arena;
+    chat_arena_init(&arena);
+    chat_value *list = chatctl_new_list(&arena);
+    for (size_t i = 0; i < count; i++)
+      chatctl_list_add(&arena, list, users[i]);
+    int status = chatctl_print_json(list, FALSE);
+    chat_arena_clear(&arena);
+    return status;
+  }
+  for (size_t i = 0; i < count; i++) {
+    g_autofree char *line = chatctl_format_user(users[i]);
+    printf("%s\n", line);
+  }
+  return 0;
+}
+
+static int list_friends(chatctl_session *session, const chatctl_globals *globals) {
+  const chat_value *friends = chat_value_dict_get(chatctl_session_bundle(session), "friends");
+  g_autoptr(GPtrArray) users = g_ptr_array_new();
+  for (size_t i = 0; friends && i < friends->as.list.count; i++)
+    g_ptr_array_add(users, &friends->as.list.items[i]);
+  return print_users(globals, (const chat_value *const *)users->pdata, users->len);
+}
+
+static int list_requests(chatctl_session *session, const chatctl_globals *globals) {
+  GPtrArray *requests = chatctl_session_friend_requests(session);
+  return print_users(globals, (const chat_value *const *)requests->pdata, requests->len);
+}
+
+static int add_friend(chatctl_session *session, const chatctl_globals *globals,
+                      const char *name) {
+  chat_write_cstr(chatctl_session_begin(session, CHAT_MSG_ADD_FRIEND), name);
+  int status = chatctl_session_send(session);
+  g_autoptr(chatctl_message) reply = NULL;
+  if (status == 0) {
+    static const guint32 answers[] = {CHAT_MSG_ADD_FRIEND_RESULT};
+    status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
+  }
+  if (status)
+    return status;
+  const chat_value *ok = &reply->params->as.list.items[0];
+  const chat_value *reason = &reply->params->as.list.items[1];
+  if (!ok->as.boolean)
+    return chatctl_fail(CHATCTL_EXIT_REFUSED, "cannot add %s: %.*s", name,
+                        (int)reason->as.blob.len, (const char *)reason->as.blob.data);
+  if (globals->json) {
+    chat_arena arena;
+    chat_arena_init(&arena);
+    chat_value *doc = chatctl_new_dict(&arena);
+    chatctl_dict_add_str(&arena, doc, "requested", name);
+    status = chatctl_print_json(doc, FALSE);
+    chat_arena_clear(&arena);
+    return status;
+  }
+  printf("friend request sent to %s\n", name);
+  return 0;
+}
+
+/* The id of the pending request from `name` (received at login). */
+static gboolean find_request(chatctl_session *session, const char *name, gint64 *id) {
+  g_autofree char *wanted = chatctl_normalize_username(name);
+  GPtrArray *requests = chatctl_session_friend_requests(session);
+  for (guint i = 0; wanted && i < requests->len; i++) {
+    const chat_value *user = g_ptr_array_index(requests, i);
+    if (strcmp(chatctl_dict_str(user, "username"), wanted) == 0) {
+      *id = chatctl_dict_int(user, "id");
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static gboolean is_new_friend(const chatctl_message *m, gpointer data) {
+  const gint64 *id = data;
+  return chatctl_dict_int(m->params, "type") == FRIEND_CONTACT &&
+         chatctl_dict_int(m->params, "id") == *id;
+}
+
+static int resolve_request(chatctl_session *session, const chatctl_globals *globals,
+                           const char *name, gboolean accept) {
+  gint64 id = 0;
+  if (!find_request(session, name, &id))
+    return chatctl_fail(CHATCTL_EXIT_REFUSED,
+                        "there is no friend request from %s (see chatctl friends requests)",
+                        name);
+  chat_writer *w = chatctl_session_begin(session, CHAT_MSG_RESOLVE_FRIEND_REQUEST);
+  chat_write_list_begin(w);
+  chat_write_int(w, id);
+  chat_write_bool(w, accept);
+  chat_write_list_end(w);
+  int status = chatctl_session_send(session);
+  if (status)
+    return status;
+  if (!accept) {
+    /* A rejection has no answer: the echo after it says it is done. */
+    status = chatctl_session_barrier(session);
+    if (status)
+      return status;
+    if (!globals->json) {
+      printf("rejected the friend request from %s\n", name);
+      return 0;
+    }
+    chat_arena arena;
+    chat_arena_init(&arena);
+    chat_value *doc = chatctl_new_dict(&arena);
+    chatctl_dict_add_str(&arena, doc, "rejected", name);
+    chatctl_dict_add_int(&arena, doc, "id", id);
+    status = chatctl_print_json(doc, FALSE);
+    chat_arena_clear(&arena);
+    return status;
+  }
+  static const guint32 answers[] = {CHAT_MSG_CONTACT_INFO};
+  g_autoptr(chatctl_message) contact = NULL;
+  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_new_friend, &id,
+                                &contact);
+  if (status)
+    return status;
+  if (globals->json)
+    return chatctl_print_json(contact->params, FALSE);
+  g_autofree char *line = chatctl_format_user(contact->params);
+  printf("now friends with %s\n", line);
+  return 0;
+}
+
+static int chatctl_friends(const chatctl_command *self, int argc, char **argv,
+                           const chatctl_globals *globals) {
+  const char *args[2] = {NULL, NULL};
+  int n;
+  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 1, 2, &n);
+  if (status)
+    return status;
+  const char *verb = args[0];
+  gboolean takes_name = strcmp(verb, "add") == 0 || strcmp(verb, "accept") == 0 ||
+                        strcmp(verb, "reject") == 0;
+  gboolean lists = strcmp(verb, "list") == 0 || strcmp(verb, "requests") == 0;
+  if (!takes_name && !lists)
+    return chatctl_usage_error(self, "unknown verb '%s' (list, requests, add, accept, reject)",
+                               verb);
+  if (takes_name && n != 2)
+    return chatctl_usage_error(self, "%s needs a username", verb);
+  if (lists && n != 1)
+    return chatctl_usage_error(self, "unexpected argument '%s'", args[1]);
+
+  chatctl_session *session = NULL;
+  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
+  if (status)
+    return status;
+  if (strcmp(verb, "list") == 0)
+    status = list_friends(session, globals);
+  else if (strcmp(verb, "requests") == 0)
+    status = list_requests(session, globals);
+  else if (strcmp(verb, "add") == 0)
+    status = add_friend(session, globals, args[1]);
+  else
+    status = resolve_request(session, globals, args[1], strcmp(verb, "accept") == 0);
+  chatctl_session_close(session);
+  return status;
+}
+
+const chatctl_command chatctl_command_friends = {
+    "friends", chatctl_friends,
+    "list friends and requests; add, accept or reject friends",
+    "friends --user NAME list | requests | add USER | accept USER | reject USER",
+    "Verbs:\n"
+    "  list          your friends (from the login), with their online state\n"
+    "  requests      the friend requests waiting for your answer\n"
+    "  add USER      ask USER to be your friend; refused (exit 1, the server's\n"
+    "                reason) for an unknown user, yourself, a friend, or a request\n"
+    "                already waiting\n"
+    "  accept USER   accept USER's request (USER as listed by requests)\n"
+    "  reject USER   reject it; the request is deleted\n"
+    "\n"
+    "Options:\n"
+    "  --json        list, requests: a JSON array of users; add: {\"requested\": USER};\n"
+    "                accept: the new friend; reject: {\"rejected\": USER, \"id\": N}\n"
+    "\n"
+    "Examples:\n"
+    "  chatctl --user alice friends add bob\n"
+    "  chatctl --user bob friends accept alice\n"
+    "  now friends with alice (id 1, nickname \"Alice\", online)\n",
+};

@@ -1,0 +1,177 @@
+/* chatctl history: a conversation's messages. */
+#include <string.h>
+
+#include "chatctl/args.h"
+#include "chatctl/command.h"
+#include "chatctl/exit-status.h"
+#include "chatctl/output.h"
+#include "chatctl/seed-history.h"
+#include "chatctl/send-common.h"
+#include "chatctl/session.h"
+
+#define DEFAULT_LIMIT "20"
+/* The server's largest page. */
+#define MAX_LIMIT 200
+
+typedef struct {
+  gint64 target_type, target_id;
+  gint64 limit, before;
+  gboolean with_data;
+} history_query;
+
+/* Prints a page {target_type, target_id, messages (newest first), more}. */
+static int print_page(const chatctl_globals *globals, const history_query *q,
+                      const chat_value *page) {
+  if (globals->json)
+    return chatctl_print_json(page, q->with_data);
+  const chat_value *messages = chat_value_dict_get(page, "messages");
+  /* Oldest first, as a conversation reads. */
+  for (size_t i = messages->as.list.count; i > 0; i--) {
+    g_autofree char *line = chatctl_format_notice(&messages->as.list.items[i - 1]);
+    printf("%s\n", line);
+  }
+  const chat_value *more = chat_value_dict_get(page, "more");
+  if (more && more->as.boolean && messages->as.list.count > 0) {
+    const chat_value *oldest = &messages->as.list.items[messages->as.list.count - 1];
+    if (chat_value_dict_get(oldest, "id"))
+      printf("(older messages remain: add --before %" G_GINT64_FORMAT ")\n",
+             chatctl_dict_int(oldest, "id"));
+    else
+      printf("(older messages remain: raise --limit)\n");
+  }
+  return 0;
+}
+
+static gboolean is_our_page(const chatctl_message *m, gpointer data) {
+  const history_query *q = data;
+  return chatctl_dict_int(m->params, "target_type") == q->target_type &&
+         chatctl_dict_int(m->params, "target_id") == q->target_id;
+}
+
+static int fetch_v2(chatctl_session *session, const chatctl_globals *globals,
+                    const history_query *q) {
+  chat_writer *w = chatctl_session_begin(session, CHAT_MSG_FETCH_HISTORY);
+  chat_write_dict_begin(w);
+  chat_write_key_cstr(w, "target_type");
+  chat_write_int(w, q->target_type);
+  chat_write_key_cstr(w, "target_id");
+  chat_write_int(w, q->target_id);
+  chat_write_key_cstr(w, "before_id");
+  chat_write_int(w, q->before);
+  chat_write_key_cstr(w, "limit");
+  chat_write_int(w, q->limit);
+  chat_write_dict_end(w);
+  int status = chatctl_session_send(session);
+  if (status)
+    return status;
+  static const guint32 answers[] = {CHAT_MSG_HISTORY_PAGE};
+  g_autoptr(chatctl_message) page = NULL;
+  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_our_page,
+                                (gpointer)q, &page);
+  return status ? status : print_page(globals, q, page->params);
+}
+
+/* Seed: the login bundle's messages of the conversation, as a v2 page. */
+static int filter_seed(chatctl_session *session, const chatctl_globals *globals,
+                       const history_query *q) {
+  chat_arena arena;
+  chat_arena_init(&arena);
+  g_autoptr(GArray) stored = g_array_new(FALSE, FALSE, sizeof(chatctl_stored_message));
+  int status = chatctl_seed_stored_messages(chatctl_session_bundle(session), &arena, stored);
+  if (status == 0) {
+    /* Each copy names the other side (or the room) in target_id. */
+    g_autoptr(GPtrArray) matching = g_ptr_array_new();
+    for (guint i = 0; i < stored->len; i++) {
+      const chat_value *notice = g_array_index(stored, chatctl_stored_message, i).notice;
+      if (chatctl_dict_int(notice, "target_type") == q->target_type &&
+          chatctl_dict_int(notice, "target_id") == q->target_id)
+        g_ptr_array_add(matching, (gpointer)notice);
+    }
+    chat_value *page = chatctl_new_dict(&arena);
+    chatctl_dict_add_int(&arena, page, "target_type", q->target_type);
+    chatctl_dict_add_int(&arena, page, "target_id", q->target_id);
+    chat_value *messages = chatctl_new_list(&arena);
+    guint shown = MIN(matching->len, (guint)q->limit);
+    for (guint i = 0; i < shown; i++)
+      chatctl_list_add(&arena, messages, g_ptr_array_index(matching, matching->len - 1 - i));
+    chatctl_dict_add(&arena, page, "messages", messages);
+    chat_value more;
+    chat_value_set_bool(&more, matching->len > shown);
+    chatctl_dict_add(&arena, page, "more", &more);
+    status = print_page(globals, q, page);
+  }
+  chat_arena_clear(&arena);
+  return status;
+}
+
+static int chatctl_history(const chatctl_command *self, int argc, char **argv,
+                           const chatctl_globals *globals) {
+  const char *with_user = NULL, *room = NULL, *limit = DEFAULT_LIMIT, *before = NULL;
+  bool with_data = false;
+  const chatctl_arg_option options[] = {
+    {"--with-user", &with_user, NULL},
+    {"--room", &room, NULL},
+    {"--limit", &limit, NULL},
+    {"--before", &before, NULL},
+    {"--with-data", NULL, &with_data},
+  };
+  int n;
+  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), NULL, 0, 0,
+                                  &n);
+  if (status)
+    return status;
+  history_query q = {.with_data = with_data};
+  if ((with_user == NULL) == (room == NULL))
+    return chatctl_usage_error(self, "give exactly one of --with-user NAME and --room ID");
+  if ((status = chatctl_parse_int(self, "--limit", limit, 1, MAX_LIMIT, &q.limit)))
+    return status;
+  if (before && (status = chatctl_parse_int(self, "--before", before, 1, G_MAXINT64, &q.before)))
+    return status;
+  if (room && (status = chatctl_parse_int(self, "--room", room, 1, G_MAXINT64, &q.target_id)))
+    return status;
+  q.target_type = room ? CHATCTL_TARGET_ROOM : CHATCTL_TARGET_USER;
+
+  chatctl_session *session = NULL;
+  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
+  if (status)
+    return status;
+  gboolean seed = chatctl_session_dialect(session) == CHAT_DIALECT_SEED;
+  if (with_user && !chatctl_session_find_friend(session, with_user, &q.target_id))
+    status = chatctl_fail(CHATCTL_EXIT_REFUSED, "%s is not your friend", with_user);
+  else if (seed && before)
+    status = chatctl_usage_error(self, "--before needs the v2 dialect (seed messages have no "
+                                       "ids)");
+  else if (seed)
+    status = filter_seed(session, globals, &q);
+  else
+    status = fetch_v2(session, globals, &q);
+  chatctl_session_close(session);
+  return status;
+}
+
+const chatctl_command chatctl_command_history = {
+    "history", chatctl_history,
+    "print a conversation's messages",
+    "history --user NAME (--with-user FRIEND | --room ID) [--limit N] [--before ID]\n"
+    "       [--with-data]",
+    "Prints the newest messages of the conversation with a friend or in a room,\n"
+    "oldest first: \"DATE TIME #ID SENDER: TEXT\" (images as \"[image, N bytes]\").\n"
+    "In v2 the server pages the history (fetch_history); in seed the messages come\n"
+    "from the login bundle, which carries the whole history (and no message ids).\n"
+    "\n"
+    "Options:\n"
+    "  --with-user FRIEND  the conversation with a friend\n"
+    "  --room ID           the conversation of a room you are a member of\n"
+    "  --limit N           at most N messages, 1..200 (default 20)\n"
+    "  --before ID         only messages older than message #ID (v2; page backwards)\n"
+    "  --with-data         with --json, images as {\"$bytes\": base64} (default: their\n"
+    "                      size, {\"$bytes_len\": N})\n"
+    "  --json              print the page: {\"target_type\": 0|1, \"target_id\": N,\n"
+    "                      \"messages\": [notice, ...] (newest first), \"more\": bool}\n"
+    "\n"
+    "Example:\n"
+    "  chatctl --user alice history --with-user bob --limit 2\n"
+    "  2024-05-01 20:15:02 #11 Bob: dinner?\n"
+    "  2024-05-01 20:15:40 #12 Alice: see you at 8\n"
+    "  (older messages remain: add --before 11)\n",
+};

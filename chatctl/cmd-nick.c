@@ -1,0 +1,52 @@
+/* chatctl nick NEW: change one's nickname (v2 set_nickname). */
+#include "chatctl/args.h"
+#include "chatctl/command.h"
+#include "chatctl/output.h"
+#include "chatctl/session.h"
+
+static int chatctl_nick(const chatctl_command *self, int argc, char **argv,
+                        const chatctl_globals *globals) {
+  const char *args[1];
+  int n;
+  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 1, 1, &n);
+  if (status)
+    return status;
+  if (!g_utf8_validate(args[0], -1, NULL))
+    return chatctl_usage_error(self, "NEW must be UTF-8 text");
+  chatctl_session *session = NULL;
+  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN | CHATCTL_SESSION_V2_ONLY,
+                                &session);
+  if (status)
+    return status;
+  chat_write_cstr(chatctl_session_begin(session, CHAT_MSG_SET_NICKNAME), args[0]);
+  status = chatctl_session_send(session);
+  g_autoptr(chatctl_message) reply = NULL;
+  if (status == 0) {
+    static const guint32 answers[] = {CHAT_MSG_PROFILE_UPDATED};
+    status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
+  }
+  if (status == 0 && globals->json) {
+    status = chatctl_print_json(reply->params, FALSE);
+  } else if (status == 0) {
+    g_autofree char *line = chatctl_format_user(reply->params);
+    printf("%s\n", line);
+  }
+  chatctl_session_close(session);
+  return status;
+}
+
+const chatctl_command chatctl_command_nick = {
+    "nick", chatctl_nick,
+    "change your nickname (v2)",
+    "nick --user NAME NEW",
+    "Sets the display name of --user to NEW (1 to 64 bytes once trimmed) and\n"
+    "prints the updated user. Online friends see the new name at once.\n"
+    "Needs the v2 dialect.\n"
+    "\n"
+    "Options:\n"
+    "  --json   print the user as JSON\n"
+    "\n"
+    "Example:\n"
+    "  chatctl --user alice nick 'Alice in Chains'\n"
+    "  alice (id 1, nickname \"Alice in Chains\", online)\n",
+};

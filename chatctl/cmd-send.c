@@ -1,0 +1,138 @@
+/* chatctl send: send a text message to a friend or a room. */
+#include <string.h>
+
+#include "chatctl/args.h"
+#include "chatctl/command.h"
+#include "chatctl/exit-status.h"
+#include "chatctl/input.h"
+#include "chatctl/send-common.h"
+
+#define DEFAULT_FONT_SIZE "12"
+#define DEFAULT_FONT_COLOR "#000000"
+/* The server's bounds on a font size. */
+#define FONT_SIZE_MIN 1
+#define FONT_SIZE_MAX 1000
+/* "#rrggbb" */
+#define FONT_COLOR_LEN 7
+#define TEXT_KIND 0
+
+static gboolean color_valid(const char *color) {
+  if (strlen(color) != FONT_COLOR_LEN || color[0] != '#')
+    return FALSE;
+  for (size_t i = 1; i < FONT_COLOR_LEN; i++)
+    if (!g_ascii_isxdigit(color[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* The text: the argument, or standard input without its final line end. */
+static int read_text(const chatctl_command *self, const char *arg, char **text) {
+  if (arg) {
+    *text = g_strdup(arg);
+  } else {
+    chat_buffer in;
+    chat_buffer_init(&in);
+    const char *reason;
+    if (chatctl_read_all(stdin, &in, &reason) != 0) {
+      chat_buffer_clear(&in);
+      return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
+    }
+    size_t len = in.len;
+    if (len > 0 && in.data[len - 1] == '\n')
+      len--;
+    if (len > 0 && in.data[len - 1] == '\r')
+      len--;
+    *text = g_strndup(in.data ? (const char *)in.data : "", len);
+    gboolean has_nul = in.data && memchr(in.data, '\0', len) != NULL;
+    chat_buffer_clear(&in);
+    if (has_nul)
+      return chatctl_usage_error(self, "the text on standard input contains a NUL byte");
+  }
+  if (!g_utf8_validate(*text, -1, NULL))
+    return chatctl_usage_error(self, "the text is not valid UTF-8");
+  if ((*text)[0] == '\0')
+    return chatctl_usage_error(self, "the message is empty");
+  return 0;
+}
+
+static int chatctl_send(const chatctl_command *self, int argc, char **argv,
+                        const chatctl_globals *globals) {
+  const char *to_user = NULL, *to_room = NULL;
+  const char *font_size_text = DEFAULT_FONT_SIZE, *font_color = DEFAULT_FONT_COLOR;
+  const chatctl_arg_option options[] = {
+    {"--to-user", &to_user, NULL},
+    {"--to-room", &to_room, NULL},
+    {"--font-size", &font_size_text, NULL},
+    {"--font-color", &font_color, NULL},
+  };
+  const char *args[1] = {NULL};
+  int n;
+  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), args, 0, 1,
+                                  &n);
+  if (status)
+    return status;
+  status = chatctl_target_check(self, to_user, to_room);
+  gint64 font_size = 0;
+  if (status == 0)
+    status = chatctl_parse_int(self, "--font-size", font_size_text, FONT_SIZE_MIN,
+                               FONT_SIZE_MAX, &font_size);
+  if (status == 0 && !color_valid(font_color))
+    status = chatctl_usage_error(self, "--font-color must be #rrggbb, not '%s'", font_color);
+  if (status)
+    return status;
+  g_autofree char *text = NULL;
+  status = read_text(self, args[0], &text);
+  if (status)
+    return status;
+
+  chatctl_session *session = NULL;
+  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
+  if (status)
+    return status;
+  chatctl_target target;
+  status = chatctl_target_resolve(self, session, to_user, to_room, &target);
+  if (status == 0) {
+    chat_writer *w = chatctl_send_begin(session, &target);
+    chat_write_dict_begin(w);
+    chat_write_key_cstr(w, "type");
+    chat_write_int(w, TEXT_KIND);
+    chat_write_key_cstr(w, "data");
+    chat_write_cstr(w, text);
+    chat_write_key_cstr(w, "fontsize");
+    chat_write_int(w, font_size);
+    chat_write_key_cstr(w, "fontcolor");
+    chat_write_cstr(w, font_color);
+    chat_write_dict_end(w);
+    status = chatctl_send_finish(self, session, &target, globals, "the text");
+  }
+  chatctl_target_clear(&target);
+  chatctl_session_close(session);
+  return status;
+}
+
+const chatctl_command chatctl_command_send = {
+    "send", chatctl_send,
+    "send a text message to a friend or a room",
+    "send --user NAME (--to-user FRIEND | --to-room ID) [--font-size N]\n"
+    "       [--font-color #rrggbb] [TEXT]",
+    "Logs in and sends TEXT, or standard input when TEXT is absent (several lines\n"
+    "are kept; one final line end is dropped), to a friend or a room. It exits 0\n"
+    "only once the server has stored the message: in v2 when its copy with this\n"
+    "send's random client_msg_id comes back, in seed when the sender's own copy\n"
+    "comes back.\n"
+    "\n"
+    "Options:\n"
+    "  --to-user FRIEND     a friend's username (from the friends of the login)\n"
+    "  --to-room ID         a room's number (you must be a member)\n"
+    "  --font-size N        1..1000 (default 12)\n"
+    "  --font-color COLOR   #rrggbb (default #000000)\n"
+    "  --json               print the acknowledged message (the server's copy)\n"
+    "\n"
+    "Exit status: 1 when FRIEND is not a friend or the server refuses\n"
+    "(general_failure: its reason on stderr).\n"
+    "\n"
+    "Examples:\n"
+    "  chatctl --user alice send --to-user bob 'see you at 8'\n"
+    "  sent message #12 to bob\n"
+    "  fortune | chatctl --user alice send --to-room 3 --font-color '#aa0000'\n",
+};

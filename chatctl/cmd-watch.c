@@ -1,0 +1,189 @@
+/* chatctl watch: stay logged in and print every event as it arrives. */
+#include <glib-unix.h>
+#include <signal.h>
+#include <string.h>
+
+#include "chatctl/args.h"
+#include "chatctl/command.h"
+#include "chatctl/exit-status.h"
+#include "chatctl/output.h"
+#include "chatctl/send-common.h"
+#include "chatctl/session.h"
+#include "protocol/json.h"
+
+/* --count and --timeout bounds. */
+#define MAX_COUNT G_MAXINT32
+#define MAX_TIMEOUT_S (7 * 24 * 3600)
+#define US_PER_S G_USEC_PER_SEC
+
+static char *describe_message(chatctl_session *session, const chat_value *notice) {
+  g_autofree char *body = chatctl_format_body(chat_value_dict_get(notice, "message"));
+  gint64 target_type = chatctl_dict_int(notice, "target_type");
+  gint64 target_id = chatctl_dict_int(notice, "target_id");
+  gint64 sender = chatctl_dict_int(notice, "sender_id");
+  g_autofree char *where = NULL;
+  if (target_type == CHATCTL_TARGET_ROOM)
+    where = g_strdup_printf("in room %" G_GINT64_FORMAT, target_id);
+  else if (sender == chatctl_session_user_id(session))
+    where = g_strdup_printf("to user %" G_GINT64_FORMAT, target_id);
+  else
+    where = g_strdup("to you");
+  g_autofree char *number =
+      chat_value_dict_get(notice, "id")
+          ? g_strdup_printf(" #%" G_GINT64_FORMAT, chatctl_dict_int(notice, "id"))
+          : g_strdup("");
+  return g_strdup_printf("message%s from %s (id %" G_GINT64_FORMAT ") %s: %s", number,
+                         chatctl_dict_str(notice, "sender_name"), sender, where, body);
+}
+
+/* A human line for an event (without the time). */
+static char *describe_event(chatctl_session *session, const chatctl_message *m) {
+  const chat_value *p = m->params;
+  switch (m->type) {
+  case CHAT_MSG_ON_NEW_MESSAGE:
+    return describe_message(session, p);
+  case CHAT_MSG_FRIEND_ON_OFF_LINE: {
+    gint64 id = 0;
+    chat_value_get_i64(&p->as.list.items[1], &id);
+    const char *name = chatctl_session_contact_name(session, CHATCTL_TARGET_USER, id);
+    return g_strdup_printf("friend %s (id %" G_GINT64_FORMAT ") is %s", name ? name : "?", id,
+                           p->as.list.items[0].as.boolean ? "online" : "offline");
+  }
+  case CHAT_MSG_ROOM_USER_ON_OFF_LINE: {
+    gint64 room = 0, user = 0;
+    chat_value_get_i64(&p->as.list.items[0], &room);
+    chat_value_get_i64(&p->as.list.items[1], &user);
+    return g_strdup_printf("user %" G_GINT64_FORMAT " is %s in room %" G_GINT64_FORMAT, user,
+                           p->as.list.items[2].as.boolean ? "online" : "offline", room);
+  }
+  case CHAT_MSG_INCOMING_FRIEND_REQUEST: {
+    g_autofree char *user = chatctl_format_user(p);
+    return g_strdup_printf("friend request from %s", user);
+  }
+  case CHAT_MSG_CONTACT_INFO: {
+    if (chatctl_dict_int(p, "type") == CHATCTL_TARGET_ROOM)
+      return g_strdup_printf("new room %" G_GINT64_FORMAT " (%s)", chatctl_dict_int(p, "id"),
+                             chatctl_dict_str(p, "room_name"));
+    g_autofree char *user = chatctl_format_user(p);
+    return g_strdup_printf("contact %s", user);
+  }
+  case CHAT_MSG_GENERAL_MSG:
+  case CHAT_MSG_GENERAL_FAILURE:
+    return g_strdup_printf("%s: %.*s", m->info->name, (int)p->as.blob.len,
+                           (const char *)p->as.blob.data);
+  default: {
+    chat_buffer json;
+    chat_buffer_init(&json);
+    chat_value_write_json(p, CHAT_JSON_BYTES_SUMMARY, &json);
+    char *line = g_strdup_printf("%s %.*s", m->info->name, (int)json.len,
+                                 json.data ? (const char *)json.data : "");
+    chat_buffer_clear(&json);
+    return line;
+  }
+  }
+}
+
+static int print_event(chatctl_session *session, const chatctl_globals *globals,
+                       const chatctl_message *m, gboolean with_data) {
+  if (globals->json) {
+    chat_arena arena;
+    chat_arena_init(&arena);
+    chat_value *doc = chatctl_new_dict(&arena);
+    chatctl_dict_add_int(&arena, doc, "type", m->type);
+    chatctl_dict_add_str(&arena, doc, "name", m->info->name);
+    chatctl_dict_add(&arena, doc, "params", m->params);
+    chatctl_dict_add_int(&arena, doc, "time", m->received_ms);
+    int status = chatctl_print_json(doc, with_data);
+    chat_arena_clear(&arena);
+    return status;
+  }
+  g_autofree char *when = chatctl_format_time(m->received_ms);
+  g_autofree char *line = describe_event(session, m);
+  printf("%s %s\n", when, line);
+  fflush(stdout);
+  return 0;
+}
+
+static gboolean on_stop_signal(gpointer data) {
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+static int chatctl_watch(const chatctl_command *self, int argc, char **argv,
+                         const chatctl_globals *globals) {
+  const char *count_text = NULL, *timeout_text = NULL;
+  bool with_data = false;
+  const chatctl_arg_option options[] = {
+    {"--count", &count_text, NULL},
+    {"--timeout", &timeout_text, NULL},
+    {"--with-data", NULL, &with_data},
+  };
+  int n;
+  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), NULL, 0, 0,
+                                  &n);
+  gint64 count = 0, timeout_s = 0;
+  if (status == 0 && count_text)
+    status = chatctl_parse_int(self, "--count", count_text, 1, MAX_COUNT, &count);
+  if (status == 0 && timeout_text)
+    status = chatctl_parse_int(self, "--timeout", timeout_text, 1, MAX_TIMEOUT_S, &timeout_s);
+  if (status)
+    return status;
+
+  chatctl_session *session = NULL;
+  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
+  if (status)
+    return status;
+  gboolean stop = FALSE;
+  guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &stop);
+  guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &stop);
+  gint64 deadline = timeout_s ? g_get_monotonic_time() + timeout_s * US_PER_S
+                              : CHATCTL_NO_DEADLINE;
+  gint64 seen = 0;
+  while (status == 0 && (count == 0 || seen < count)) {
+    g_autoptr(chatctl_message) event = NULL;
+    status = chatctl_session_next_event(session, deadline, &stop, &event);
+    if (status == 0 && !event)
+      break; /* a signal: a normal end */
+    if (status == 0) {
+      status = print_event(session, globals, event, with_data);
+      seen++;
+    }
+  }
+  if (status == CHATCTL_EXIT_TIMEOUT && count == 0)
+    status = CHATCTL_EXIT_OK; /* --timeout alone: watch for that long */
+  else if (status == CHATCTL_EXIT_TIMEOUT)
+    chatctl_fail(status, "%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                 " events within %" G_GINT64_FORMAT " s",
+                 seen, count, timeout_s);
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
+  chatctl_session_close(session);
+  return status;
+}
+
+const chatctl_command chatctl_command_watch = {
+    "watch", chatctl_watch,
+    "stay logged in and print events as they come",
+    "watch --user NAME [--count N] [--timeout S] [--with-data]",
+    "Logs in, then prints every message the server sends (new messages, friends\n"
+    "and room members coming and going, friend requests, new contacts, ...) as it\n"
+    "arrives, one line per event: \"HH:MM:SS description\". With --json, one JSON\n"
+    "object per line: {\"type\": 109, \"name\": \"on_new_message\", \"params\": ...,\n"
+    "\"time\": ms since the epoch (when it arrived)}. Output is flushed per event.\n"
+    "\n"
+    "It ends after N events with --count N (exit 0); after S seconds with\n"
+    "--timeout S: exit 0 without --count, exit 4 when --count N was given and\n"
+    "fewer than N events came. Without either it runs until interrupted (SIGINT\n"
+    "or SIGTERM: exit 0) or until the server closes the connection (exit 3; a\n"
+    "login of the same account elsewhere kicks this one).\n"
+    "\n"
+    "Options:\n"
+    "  --count N     stop after N events\n"
+    "  --timeout S   stop after S seconds\n"
+    "  --with-data   with --json, images as {\"$bytes\": base64} (default: their size)\n"
+    "  --json        one JSON object per event\n"
+    "\n"
+    "Example:\n"
+    "  chatctl --user bob watch --json --count 1\n"
+    "  {\"type\": 109, \"name\": \"on_new_message\", \"params\": {...}, \"time\": 1714587302123}\n",
+};

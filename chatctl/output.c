@@ -1,0 +1,174 @@
+/* Output helpers (see output.h). */
+#include "chatctl/output.h"
+
+#include <string.h>
+
+#include "chatctl/command.h"
+#include "chatctl/exit-status.h"
+#include "protocol/json.h"
+
+/* A container's first allocation; it doubles when full. */
+#define FIRST_CAPACITY 4
+#define MS_PER_S 1000
+
+int chatctl_print_json(const chat_value *value, gboolean with_data) {
+  chat_buffer out;
+  chat_buffer_init(&out);
+  int rc = chat_value_write_json(value, with_data ? 0 : CHAT_JSON_BYTES_SUMMARY, &out);
+  int status = 0;
+  if (rc != 0) {
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "cannot write JSON: %s", chat_strerror(rc));
+  } else {
+    fwrite(out.data, 1, out.len, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+  }
+  chat_buffer_clear(&out);
+  return status;
+}
+
+int chatctl_print_fingerprint(gboolean json, const char *path, const char *fingerprint) {
+  if (!json) {
+    printf("%s\n", fingerprint);
+    return 0;
+  }
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_value *doc = chatctl_new_dict(&arena);
+  chatctl_dict_add_str(&arena, doc, "file", path);
+  chatctl_dict_add_str(&arena, doc, "fingerprint", fingerprint);
+  int status = chatctl_print_json(doc, FALSE);
+  chat_arena_clear(&arena);
+  return status;
+}
+
+/* ---- building ---- */
+
+static void *must_alloc(chat_arena *arena, size_t n, size_t size) {
+  void *p = chat_arena_alloc(arena, n, size);
+  if (!p)
+    g_error("out of memory");
+  return p;
+}
+
+/* Room for one more item: containers hold `count` items in an array of the
+ * next power of two (at least FIRST_CAPACITY), so the capacity follows from
+ * the count. */
+static void *grow(chat_arena *arena, void *items, size_t count, size_t size) {
+  gboolean full = count == 0 || (count >= FIRST_CAPACITY && (count & (count - 1)) == 0);
+  if (!full)
+    return items;
+  size_t capacity = count == 0 ? FIRST_CAPACITY : 2 * count;
+  void *bigger = must_alloc(arena, capacity, size);
+  if (count)
+    memcpy(bigger, items, count * size);
+  return bigger;
+}
+
+chat_value *chatctl_new_dict(chat_arena *arena) {
+  chat_value *v = must_alloc(arena, 1, sizeof *v);
+  v->kind = CHAT_VALUE_DICT;
+  return v;
+}
+
+chat_value *chatctl_new_list(chat_arena *arena) {
+  chat_value *v = must_alloc(arena, 1, sizeof *v);
+  v->kind = CHAT_VALUE_LIST;
+  return v;
+}
+
+void chatctl_dict_add(chat_arena *arena, chat_value *dict, const char *key,
+                      const chat_value *value) {
+  size_t n = dict->as.dict.count;
+  dict->as.dict.entries = grow(arena, dict->as.dict.entries, n, sizeof(chat_dict_entry));
+  chat_dict_entry *e = &dict->as.dict.entries[n];
+  e->key = key;
+  e->key_len = strlen(key);
+  e->value = *value;
+  dict->as.dict.count = n + 1;
+}
+
+void chatctl_dict_add_int(chat_arena *arena, chat_value *dict, const char *key, gint64 i) {
+  chat_value v;
+  chat_value_set_int(&v, i);
+  chatctl_dict_add(arena, dict, key, &v);
+}
+
+void chatctl_dict_add_str(chat_arena *arena, chat_value *dict, const char *key, const char *s) {
+  chat_value v;
+  chat_value_set_str(&v, s, strlen(s));
+  chatctl_dict_add(arena, dict, key, &v);
+}
+
+void chatctl_list_add(chat_arena *arena, chat_value *list, const chat_value *value) {
+  size_t n = list->as.list.count;
+  list->as.list.items = grow(arena, list->as.list.items, n, sizeof(chat_value));
+  list->as.list.items[n] = *value;
+  list->as.list.count = n + 1;
+}
+
+/* ---- reading ---- */
+
+gint64 chatctl_dict_int(const chat_value *dict, const char *key) {
+  gint64 i = 0;
+  if (dict && dict->kind == CHAT_VALUE_DICT)
+    chat_value_get_i64(chat_value_dict_get(dict, key), &i);
+  return i;
+}
+
+const char *chatctl_dict_str(const chat_value *dict, const char *key) {
+  const chat_value *v =
+      dict && dict->kind == CHAT_VALUE_DICT ? chat_value_dict_get(dict, key) : NULL;
+  if (!v || v->kind != CHAT_VALUE_STR || !v->as.blob.data)
+    return "";
+  return (const char *)v->as.blob.data;
+}
+
+gboolean chatctl_dict_bool(const chat_value *dict, const char *key) {
+  const chat_value *v =
+      dict && dict->kind == CHAT_VALUE_DICT ? chat_value_dict_get(dict, key) : NULL;
+  return v && v->kind == CHAT_VALUE_BOOL && v->as.boolean;
+}
+
+/* ---- human-readable ---- */
+
+static char *format_ms(gint64 ms, const char *format) {
+  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc(ms / MS_PER_S);
+  g_autoptr(GDateTime) local = utc ? g_date_time_to_local(utc) : NULL;
+  return local ? g_date_time_format(local, format) : g_strdup("?");
+}
+
+char *chatctl_format_date_time(gint64 ms) {
+  return format_ms(ms, "%Y-%m-%d %H:%M:%S");
+}
+
+char *chatctl_format_time(gint64 ms) {
+  return format_ms(ms, "%H:%M:%S");
+}
+
+char *chatctl_format_body(const chat_value *body) {
+  const chat_value *data = body ? chat_value_dict_get(body, "data") : NULL;
+  if (!data)
+    return g_strdup("[no body]");
+  if (data->kind == CHAT_VALUE_BYTES)
+    return g_strdup_printf("[image, %zu bytes]", data->as.blob.len);
+  return g_strndup((const char *)data->as.blob.data, data->as.blob.len);
+}
+
+char *chatctl_format_user(const chat_value *user) {
+  const chat_value *online = chat_value_dict_get(user, "online");
+  return g_strdup_printf("%s (id %" G_GINT64_FORMAT ", nickname \"%s\"%s)",
+                         chatctl_dict_str(user, "username"), chatctl_dict_int(user, "id"),
+                         chatctl_dict_str(user, "nickname"),
+                         !online ? "" : online->as.boolean ? ", online" : ", offline");
+}
+
+char *chatctl_format_notice(const chat_value *notice) {
+  g_autofree char *when = chatctl_format_date_time(chatctl_dict_int(notice, "time"));
+  g_autofree char *body = chatctl_format_body(chat_value_dict_get(notice, "message"));
+  const chat_value *id = chat_value_dict_get(notice, "id");
+  g_autofree char *number =
+      id ? g_strdup_printf(" #%" G_GINT64_FORMAT, chatctl_dict_int(notice, "id")) : g_strdup("");
+  return g_strdup_printf("%s%s %s: %s", when, number, chatctl_dict_str(notice, "sender_name"),
+                         body);
+}

@@ -1,0 +1,53 @@
+/* chatctl's output: JSON documents (--json) in the project's JSON mapping,
+ * and the human-readable lines of the network subcommands. */
+#ifndef CHATCTL_OUTPUT_H
+#define CHATCTL_OUTPUT_H
+
+#include <glib.h>
+#include <stdio.h>
+
+#include "protocol/arena.h"
+#include "protocol/value.h"
+
+/* Prints value as one line of JSON on stdout and flushes. Bytes (images)
+ * are written as {"$bytes_len": N} unless with_data. Returns 0 or
+ * CHATCTL_EXIT_USAGE when the value cannot be written. */
+int chatctl_print_json(const chat_value *value, gboolean with_data);
+
+/* A key's fingerprint: the line "SHA256:...", or with --json
+ * {"file": path, "fingerprint": ...}. Returns 0 or an exit status. */
+int chatctl_print_fingerprint(gboolean json, const char *path, const char *fingerprint);
+
+/* ---- building documents in an arena (out of memory aborts) ---- */
+
+chat_value *chatctl_new_dict(chat_arena *arena);
+chat_value *chatctl_new_list(chat_arena *arena);
+/* key is not copied: a literal or something that outlives the document. */
+void chatctl_dict_add(chat_arena *arena, chat_value *dict, const char *key,
+                      const chat_value *value);
+void chatctl_dict_add_int(chat_arena *arena, chat_value *dict, const char *key, gint64 i);
+void chatctl_dict_add_str(chat_arena *arena, chat_value *dict, const char *key, const char *s);
+void chatctl_list_add(chat_arena *arena, chat_value *list, const chat_value *value);
+
+/* ---- reading what the server sent ---- */
+
+/* The integer under key, or 0. */
+gint64 chatctl_dict_int(const chat_value *dict, const char *key);
+/* The string under key (NUL-terminated: decoded strings are), or "". */
+const char *chatctl_dict_str(const chat_value *dict, const char *key);
+gboolean chatctl_dict_bool(const chat_value *dict, const char *key);
+
+/* ---- human-readable forms ---- */
+
+/* "2024-05-01 12:00:03" in local time, from ms since the epoch. */
+char *chatctl_format_date_time(gint64 ms);
+/* "12:00:03". */
+char *chatctl_format_time(gint64 ms);
+/* A message body: the text, or "[image, N bytes]". */
+char *chatctl_format_body(const chat_value *body);
+/* A @user / friend contact: "alice (id 1, nickname "Alice", online)". */
+char *chatctl_format_user(const chat_value *user);
+/* A history line of a @notice: "2024-05-01 12:00:03 #12 Alice: hello". */
+char *chatctl_format_notice(const chat_value *notice);
+
+#endif

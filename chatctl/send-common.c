@@ -1,0 +1,109 @@
+/* send_message and its acknowledgement (see send-common.h). */
+#include "chatctl/send-common.h"
+
+#include <string.h>
+
+#include "chatctl/args.h"
+#include "chatctl/exit-status.h"
+#include "chatctl/output.h"
+
+int chatctl_target_check(const chatctl_command *command, const char *to_user,
+                         const char *to_room) {
+  if ((to_user == NULL) == (to_room == NULL))
+    return chatctl_usage_error(command, "give exactly one of --to-user NAME and --to-room ID");
+  gint64 id;
+  if (to_room)
+    return chatctl_parse_int(command, "--to-room", to_room, 1, G_MAXINT64, &id);
+  return 0;
+}
+
+int chatctl_target_resolve(const chatctl_command *command, chatctl_session *session,
+                           const char *to_user, const char *to_room, chatctl_target *target) {
+  memset(target, 0, sizeof *target);
+  if (to_room) {
+    target->type = CHATCTL_TARGET_ROOM;
+    int status = chatctl_parse_int(command, "--to-room", to_room, 1, G_MAXINT64, &target->id);
+    target->label = g_strdup_printf("room %" G_GINT64_FORMAT, target->id);
+    return status;
+  }
+  target->type = CHATCTL_TARGET_USER;
+  target->label = g_strdup(to_user);
+  if (!chatctl_session_find_friend(session, to_user, &target->id))
+    return chatctl_fail(CHATCTL_EXIT_REFUSED,
+                        "%s is not your friend: messages go to friends only "
+                        "(chatctl friends add %s)",
+                        to_user, to_user);
+  return 0;
+}
+
+void chatctl_target_clear(chatctl_target *target) {
+  g_free(target->label);
+  memset(target, 0, sizeof *target);
+}
+
+chat_writer *chatctl_send_begin(chatctl_session *session, const chatctl_target *target) {
+  chat_writer *w = chatctl_session_begin(session, CHAT_MSG_SEND_MESSAGE);
+  chat_write_dict_begin(w);
+  chat_write_key_cstr(w, "target_type");
+  chat_write_int(w, target->type);
+  chat_write_key_cstr(w, "target_id");
+  chat_write_int(w, target->id);
+  chat_write_key_cstr(w, "message");
+  return w;
+}
+
+typedef struct {
+  const char *client_msg_id;  /* v2 */
+  gint64 sender_id;           /* seed */
+  const chatctl_target *target;
+} ack_key;
+
+static gboolean is_acknowledgement(const chatctl_message *m, gpointer data) {
+  const ack_key *key = data;
+  if (key->client_msg_id)
+    return strcmp(chatctl_dict_str(m->params, "client_msg_id"), key->client_msg_id) == 0;
+  /* Seed: one connection per account, one send in flight: the sender's own
+   * copy of a message to this target is ours. */
+  return chatctl_dict_int(m->params, "sender_id") == key->sender_id &&
+         chatctl_dict_int(m->params, "target_type") == key->target->type &&
+         chatctl_dict_int(m->params, "target_id") == key->target->id;
+}
+
+int chatctl_send_finish(const chatctl_command *command, chatctl_session *session,
+                        const chatctl_target *target, const chatctl_globals *globals,
+                        const char *what) {
+  (void)command;
+  gboolean v2 = chatctl_session_dialect(session) == CHAT_DIALECT_V2;
+  g_autofree char *client_msg_id = v2 ? g_uuid_string_random() : NULL;
+  chat_writer *w = chatctl_session_writer(session);
+  if (client_msg_id) {
+    chat_write_key_cstr(w, "client_msg_id");
+    chat_write_cstr(w, client_msg_id);
+  }
+  chat_write_dict_end(w);
+  gsize len = chatctl_session_request_len(session);
+  gsize max = chatctl_session_max_message(session);
+  if (len > max)
+    return chatctl_fail(CHATCTL_EXIT_USAGE,
+                        "%s is too large: the message would be %zu bytes, over the server's "
+                        "limit of %zu bytes",
+                        what, len, max);
+  int status = chatctl_session_send(session);
+  if (status)
+    return status;
+  ack_key key = {client_msg_id, chatctl_session_user_id(session), target};
+  static const guint32 answers[] = {CHAT_MSG_ON_NEW_MESSAGE};
+  g_autoptr(chatctl_message) ack = NULL;
+  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_acknowledgement,
+                                &key, &ack);
+  if (status)
+    return status;
+  if (globals->json)
+    return chatctl_print_json(ack->params, FALSE);
+  if (v2)
+    printf("sent message #%" G_GINT64_FORMAT " to %s\n", chatctl_dict_int(ack->params, "id"),
+           target->label);
+  else
+    printf("sent to %s\n", target->label);
+  return 0;
+}

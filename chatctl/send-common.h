@@ -1,0 +1,45 @@
+/* What `send` and `send-image` share: the target (a friend or a room), the
+ * send_message request around a body, and waiting for its acknowledgement. */
+#ifndef CHATCTL_SEND_COMMON_H
+#define CHATCTL_SEND_COMMON_H
+
+#include <glib.h>
+
+#include "chatctl/command.h"
+#include "chatctl/session.h"
+
+/* target_type values of spec/protocol.md 5.2. */
+#define CHATCTL_TARGET_USER 0
+#define CHATCTL_TARGET_ROOM 1
+
+typedef struct {
+  gint64 type;   /* CHATCTL_TARGET_USER or _ROOM */
+  gint64 id;
+  char *label;   /* "bob", "room 3" */
+} chatctl_target;
+
+/* Before connecting: exactly one of --to-user / --to-room, the room a
+ * positive number. Returns 0 or a usage error. */
+int chatctl_target_check(const chatctl_command *command, const char *to_user,
+                         const char *to_room);
+
+/* After the login: the user must be a friend (else CHATCTL_EXIT_REFUSED,
+ * "NAME is not your friend"). Returns 0 or the status. */
+int chatctl_target_resolve(const chatctl_command *command, chatctl_session *session,
+                           const char *to_user, const char *to_room, chatctl_target *target);
+void chatctl_target_clear(chatctl_target *target);
+
+/* Starts send_message up to its body: the caller writes the body dict with
+ * the returned writer, then calls chatctl_send_finish. */
+chat_writer *chatctl_send_begin(chatctl_session *session, const chatctl_target *target);
+
+/* Ends the request (v2: with a random client_msg_id), refuses it when it is
+ * larger than the server takes (a usage error that names `what`), sends it
+ * and waits for the acknowledgement: in v2 the server's copy carrying the
+ * client_msg_id, in seed the sender's own on_new_message copy. Prints the
+ * result (--json: the acknowledged notice). */
+int chatctl_send_finish(const chatctl_command *command, chatctl_session *session,
+                        const chatctl_target *target, const chatctl_globals *globals,
+                        const char *what);
+
+#endif

@@ -1,0 +1,676 @@
+/* A chatctl invocation's connection and login (see session.h). */
+#define G_LOG_DOMAIN "chatctl"
+
+#include "chatctl/session.h"
+
+#include <string.h>
+
+#include "chatctl/exit-status.h"
+#include "chatctl/password.h"
+#include "chatctl/token-cache.h"
+#include "protocol/gio/chat-dial.h"
+#include "protocol/keylog.h"
+
+/* Room reserved for a request up front, so that writing a small request (a
+ * login with its password, a resume with its token) never moves the buffer
+ * and leaves an unwiped copy of the secret behind. */
+#define REQUEST_BUFFER_RESERVE (2 * CHATCTL_PASSWORD_MAX + 1024)
+/* A graceful close is given the connection's own close timeout, plus a
+ * margin, before the session stops waiting for it. */
+#define CLOSE_WAIT_MS (CHAT_CONNECTION_CLOSE_TIMEOUT_MS + 1000u)
+#define US_PER_MS 1000
+#define MS_PER_S 1000u
+
+struct chatctl_session {
+  const chatctl_command *command;
+  const chatctl_globals *globals;
+  chatctl_client_config config;
+  char *host_port;
+  chat_dh_group group;
+  chat_keylog *keylog;
+  ChatConnection *connection;
+  gulong message_handler, closed_handler;
+  chat_limits limits;
+  chat_buffer out;
+  chat_writer writer;
+  GQueue inbox;          /* chatctl_message*, not yet taken */
+  guint64 last_seq;      /* of the newest message received */
+  guint64 since;         /* answers to the last request have seq > since */
+  gboolean closed;
+  GError *close_reason;
+  char *bad_message;     /* why a message of the server was refused */
+  char *kick;            /* what a server_kick said */
+  char *username;        /* normalised --user */
+  const char *password;  /* given by the command, or NULL; only during open */
+  gboolean finished;     /* the request's writer was finished ... */
+  int finish_status;     /* ... with this result */
+  char *token_path;
+  chatctl_message *user_message;
+  chatctl_message *bundle_message;
+  GPtrArray *requests;       /* chatctl_message*: incoming_friend_request at login */
+  GPtrArray *request_users;  /* const chat_value*: their parameters */
+  gsize server_max_message;
+};
+
+void chatctl_message_free(chatctl_message *message) {
+  if (!message)
+    return;
+  chat_arena_clear(&message->arena);
+  g_free(message);
+}
+
+/* ---- receiving ---- */
+
+static char *describe_kick(const chat_value *params) {
+  if (params->kind != CHAT_VALUE_DICT)
+    return g_strdup("this account logged in elsewhere");
+  const chat_value *reason = chat_value_dict_get(params, "reason");
+  const chat_value *address = chat_value_dict_get(params, "address");
+  return g_strdup_printf("%.*s (from %.*s)", (int)reason->as.blob.len,
+                         (const char *)reason->as.blob.data, (int)address->as.blob.len,
+                         (const char *)address->as.blob.data);
+}
+
+static void on_message(ChatConnection *connection, gconstpointer data, gsize len,
+                       gpointer user_data) {
+  chatctl_session *s = user_data;
+  (void)connection;
+  if (s->bad_message)
+    return;
+  chatctl_message *m = g_new0(chatctl_message, 1);
+  chat_arena_init(&m->arena);
+  chat_dialect dialect = s->config.dialect;
+  chat_error err;
+  if (chat_message_decode(dialect, data, len, &s->limits, 0, &m->arena, &m->type, &m->params,
+                          &err) != 0)
+    s->bad_message = g_strdup_printf("%s at byte %zu", err.message, err.offset);
+  else if (!(m->info = chat_catalogue_lookup(m->type, dialect, CHAT_TO_CLIENT)))
+    s->bad_message = g_strdup_printf("unknown message type %u", (unsigned)m->type);
+  else if (chat_catalogue_check(m->type, m->params, &err) != 0)
+    s->bad_message = g_strdup_printf("%s: %s", m->info->name, err.message);
+  if (s->bad_message) {
+    /* spec/protocol.md 6: a client does not act on it, and closes. */
+    chatctl_message_free(m);
+    chat_connection_close(s->connection, FALSE);
+    return;
+  }
+  if (m->type == CHAT_MSG_SERVER_KICK && !s->kick)
+    s->kick = describe_kick(m->params);
+  m->received_ms = g_get_real_time() / US_PER_MS;
+  m->seq = ++s->last_seq;
+  g_queue_push_tail(&s->inbox, m);
+}
+
+static void on_closed(ChatConnection *connection, const GError *reason, gpointer user_data) {
+  chatctl_session *s = user_data;
+  (void)connection;
+  s->closed = TRUE;
+  if (reason && !s->close_reason)
+    s->close_reason = g_error_copy(reason);
+}
+
+static int report_closed(chatctl_session *s) {
+  if (s->bad_message)
+    return chatctl_fail(CHATCTL_EXIT_CONNECTION,
+                        "the server sent a bad message (%s); connection closed", s->bad_message);
+  if (s->kick)
+    return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the server closed the connection: %s",
+                        s->kick);
+  if (s->close_reason)
+    return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the connection to %s was closed: %s",
+                        s->host_port, s->close_reason->message);
+  return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the server %s closed the connection",
+                      s->host_port);
+}
+
+static gboolean on_deadline(gpointer data) {
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static GSource *start_timer(guint ms, gboolean *fired) {
+  GSource *timer = g_timeout_source_new(ms);
+  g_source_set_callback(timer, on_deadline, fired, NULL);
+  g_source_attach(timer, NULL);
+  return timer;
+}
+
+static void stop_timer(GSource *timer) {
+  if (!timer)
+    return;
+  g_source_destroy(timer);
+  g_source_unref(timer);
+}
+
+/* ---- dialling ---- */
+
+static char *known_hosts_path(void) {
+  char path[CHAT_KNOWN_HOSTS_PATH_MAX];
+  chat_error err;
+  if (chat_known_hosts_default_path(path, sizeof path, &err) != 0)
+    return g_strdup("known_hosts");
+  return g_strdup(path);
+}
+
+/* client.pin "ask" cannot ask in a script: say what the server offered and
+ * how to trust it. */
+static int report_unknown_server(chatctl_session *s, const GError *error) {
+  const char *fingerprint = chat_dial_error_fingerprint(error);
+  g_autofree char *file = known_hosts_path();
+  return chatctl_fail(
+      CHATCTL_EXIT_CONNECTION,
+      "%s is not a known server and client.pin is \"ask\", but chatctl does not ask.\n"
+      "  The server's key fingerprint is %s\n"
+      "Check it with the server's operator (chatctl fingerprint KEYFILE on the server), then "
+      "trust it by either\n"
+      "  adding the line \"%s %s\" to %s,\n"
+      "  setting client.server_key to %s in the config, or\n"
+      "  connecting once with client.pin \"accept-new\".",
+      s->host_port, fingerprint ? fingerprint : "(unknown)", s->host_port,
+      fingerprint ? fingerprint : "FINGERPRINT", file,
+      fingerprint ? fingerprint : "the fingerprint");
+}
+
+static void read_server_info(chatctl_session *s) {
+  s->server_max_message = s->config.dialect == CHAT_DIALECT_SEED
+                              ? CHATCTL_SEED_MAX_MESSAGE_BYTES
+                              : CHAT_V2_DEFAULT_MAX_MESSAGE;
+  gsize len = 0;
+  const guint8 *info = chat_connection_get_server_info(s->connection, &len);
+  if (!info || len == 0)
+    return;
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_value *value;
+  guint64 max = 0;
+  if (chat_value_decode(info, len, NULL, 0, &arena, &value, NULL) == 0 &&
+      value->kind == CHAT_VALUE_DICT &&
+      chat_value_get_u64(chat_value_dict_get(value, "max_message"), &max) && max > 0)
+    s->server_max_message = (gsize)MIN(max, (guint64)G_MAXSIZE);
+  chat_arena_clear(&arena);
+}
+
+static int dial(chatctl_session *s) {
+  const chatctl_client_config *c = &s->config;
+  gboolean seed = c->dialect == CHAT_DIALECT_SEED;
+  if (seed) {
+    int status = chatctl_client_config_seed_group(c, &s->group);
+    if (status)
+      return status;
+  }
+  chat_error err;
+  if (chat_keylog_open_from_env(&s->keylog, &err) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "%s: %s", CHAT_KEYLOG_ENV, err.message);
+  ChatDialOptions options = {
+    .host = c->host,
+    .port = c->port,
+    .dialect = c->dialect,
+    .seed_group = seed ? &s->group : NULL,
+    .pin_policy = c->pin,
+    .pinned_key = c->server_key,
+    .keylog = s->keylog,
+    .max_message_bytes = CHATCTL_MAX_MESSAGE_BYTES,
+    .timeout_ms = CHATCTL_REPLY_TIMEOUT_MS,
+  };
+  g_autoptr(GError) error = NULL;
+  s->connection = chat_dial_sync(&options, &error);
+  if (!s->connection) {
+    if (g_error_matches(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_NEEDS_CONFIRMATION))
+      return report_unknown_server(s, error);
+    return chatctl_fail(CHATCTL_EXIT_CONNECTION, "%s", error->message);
+  }
+  s->message_handler =
+      g_signal_connect(s->connection, "message", G_CALLBACK(on_message), s);
+  s->closed_handler = g_signal_connect(s->connection, "closed", G_CALLBACK(on_closed), s);
+  read_server_info(s);
+  return 0;
+}
+
+/* ---- opening and closing ---- */
+
+char *chatctl_normalize_username(const char *name) {
+  if (!name || !g_utf8_validate(name, -1, NULL))
+    return NULL;
+  g_autofree char *trimmed = g_strstrip(g_strdup(name));
+  if (trimmed[0] == '\0')
+    return NULL;
+  return g_utf8_strdown(trimmed, -1);
+}
+
+int chatctl_session_open(const chatctl_command *command, const chatctl_globals *globals,
+                         unsigned flags, chatctl_session **out) {
+  return chatctl_session_open_with_password(command, globals, flags, NULL, out);
+}
+
+int chatctl_session_open_with_password(const chatctl_command *command,
+                                       const chatctl_globals *globals, unsigned flags,
+                                       const char *password, chatctl_session **out) {
+  *out = NULL;
+  if ((flags & (CHATCTL_SESSION_LOGIN | CHATCTL_SESSION_NEED_USER)) &&
+      (!globals->user || globals->user[0] == '\0'))
+    return chatctl_usage_error(command, "say who you are with --user NAME");
+  chatctl_session *s = g_new0(chatctl_session, 1);
+  s->command = command;
+  s->globals = globals;
+  g_queue_init(&s->inbox);
+  s->requests = g_ptr_array_new_with_free_func((GDestroyNotify)chatctl_message_free);
+  s->request_users = g_ptr_array_new();
+  chat_limits_init(&s->limits);
+  s->limits.max_str_len = CHATCTL_MAX_MESSAGE_BYTES;
+  s->limits.max_bytes_len = CHATCTL_MAX_MESSAGE_BYTES;
+  chat_buffer_init(&s->out);
+  chat_buffer_reserve(&s->out, REQUEST_BUFFER_RESERVE);
+
+  int status = chatctl_client_config_load(command, globals, &s->config);
+  s->host_port = chatctl_client_config_host_port(&s->config);
+  if (status == 0 && (flags & CHATCTL_SESSION_V2_ONLY) &&
+      s->config.dialect != CHAT_DIALECT_V2)
+    status = chatctl_usage_error(command, "this needs the v2 dialect (--dialect v2, or "
+                                          "client.dialect); the seed protocol does not have it");
+  if (status == 0 && globals->user) {
+    s->username = chatctl_normalize_username(globals->user);
+    if (!s->username)
+      status = chatctl_usage_error(command, "--user needs a name in UTF-8");
+    else
+      s->token_path = chatctl_token_cache_path(s->config.host, s->config.port, s->username);
+  }
+  if (status == 0)
+    status = dial(s);
+  s->password = password;
+  if (status == 0 && (flags & CHATCTL_SESSION_LOGIN))
+    status = chatctl_session_login(s);
+  s->password = NULL;
+  if (status) {
+    chatctl_session_close(s);
+    return status;
+  }
+  *out = s;
+  return 0;
+}
+
+void chatctl_session_close(chatctl_session *s) {
+  if (!s)
+    return;
+  if (s->connection) {
+    if (!s->closed) {
+      chat_connection_close(s->connection, TRUE);
+      gboolean timed_out = FALSE;
+      GSource *timer = start_timer(CLOSE_WAIT_MS, &timed_out);
+      while (!s->closed && !timed_out)
+        g_main_context_iteration(NULL, TRUE);
+      stop_timer(timer);
+    }
+    g_signal_handler_disconnect(s->connection, s->message_handler);
+    g_signal_handler_disconnect(s->connection, s->closed_handler);
+    g_object_unref(s->connection);
+  }
+  chatctl_message *m;
+  while ((m = g_queue_pop_head(&s->inbox)))
+    chatctl_message_free(m);
+  chatctl_message_free(s->user_message);
+  chatctl_message_free(s->bundle_message);
+  g_ptr_array_unref(s->request_users);
+  g_ptr_array_unref(s->requests);
+  if (s->out.data)
+    explicit_bzero(s->out.data, s->out.capacity);
+  chat_buffer_clear(&s->out);
+  chat_keylog_close(s->keylog);
+  chat_dh_group_clear(&s->group);
+  g_clear_error(&s->close_reason);
+  g_free(s->bad_message);
+  g_free(s->kick);
+  g_free(s->username);
+  g_free(s->token_path);
+  g_free(s->host_port);
+  chatctl_client_config_clear(&s->config);
+  g_free(s);
+}
+
+chat_dialect chatctl_session_dialect(const chatctl_session *s) {
+  return s->config.dialect;
+}
+
+const chatctl_client_config *chatctl_session_config(const chatctl_session *s) {
+  return &s->config;
+}
+
+const char *chatctl_session_username(const chatctl_session *s) {
+  return s->username;
+}
+
+const char *chatctl_session_token_path(const chatctl_session *s) {
+  return s->token_path;
+}
+
+gsize chatctl_session_max_message(const chatctl_session *s) {
+  return s->server_max_message;
+}
+
+/* ---- requests and answers ---- */
+
+static void wipe_request(chatctl_session *s) {
+  if (s->out.data)
+    explicit_bzero(s->out.data, s->out.len);
+}
+
+chat_writer *chatctl_session_begin(chatctl_session *s, guint32 type) {
+  wipe_request(s);
+  s->finished = FALSE;
+  chat_buffer_reset(&s->out);
+  chat_writer_init(&s->writer, &s->out);
+  chat_message_begin(&s->writer, s->config.dialect, type);
+  return &s->writer;
+}
+
+chat_writer *chatctl_session_writer(chatctl_session *s) {
+  return &s->writer;
+}
+
+gsize chatctl_session_request_len(chatctl_session *s) {
+  if (!s->finished) {
+    s->finished = TRUE;
+    s->finish_status = chat_writer_finish(&s->writer);
+  }
+  return s->finish_status == 0 ? s->out.len : 0;
+}
+
+int chatctl_session_send(chatctl_session *s) {
+  chatctl_session_request_len(s);
+  int rc = s->finish_status;
+  int status = 0;
+  g_autoptr(GError) error = NULL;
+  if (rc != 0) {
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "cannot encode the request: %s",
+                          chat_strerror(rc));
+  } else if (s->closed || s->bad_message) {
+    status = report_closed(s);
+  } else if (!chat_connection_send(s->connection, s->out.data, s->out.len, &error)) {
+    if (g_error_matches(error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_MESSAGE_SIZE))
+      status = chatctl_fail(CHATCTL_EXIT_USAGE, "the request is too large (%zu bytes): %s",
+                            s->out.len, error->message);
+    else
+      status = chatctl_fail(CHATCTL_EXIT_CONNECTION, "cannot send to %s: %s", s->host_port,
+                            error->message);
+  }
+  /* The connection has its own copy: requests may hold a password. */
+  wipe_request(s);
+  s->since = s->last_seq;
+  return status;
+}
+
+static gboolean type_wanted(guint32 type, const guint32 *types, size_t n_types) {
+  for (size_t i = 0; i < n_types; i++)
+    if (types[i] == type)
+      return TRUE;
+  return FALSE;
+}
+
+/* Looks through what arrived since the last send. Returns 0 with *reply,
+ * CHATCTL_EXIT_REFUSED for a general_failure, or -1 when nothing yet. */
+static int scan_answers(chatctl_session *s, const guint32 *types, size_t n_types,
+                        chatctl_match_func match, gpointer data, chatctl_message **reply) {
+  for (GList *l = s->inbox.head; l; l = l->next) {
+    chatctl_message *m = l->data;
+    if (m->seq <= s->since)
+      continue;
+    gboolean wanted = type_wanted(m->type, types, n_types);
+    if (wanted && (!match || match(m, data))) {
+      g_queue_delete_link(&s->inbox, l);
+      *reply = m;
+      return 0;
+    }
+    if (!wanted && m->type == CHAT_MSG_GENERAL_FAILURE) {
+      /* The server answers requests in order and sends general_failure only
+       * as an answer: this one is ours. */
+      int status = chatctl_fail(CHATCTL_EXIT_REFUSED, "the server refused: %.*s",
+                                (int)m->params->as.blob.len,
+                                (const char *)m->params->as.blob.data);
+      g_queue_delete_link(&s->inbox, l);
+      chatctl_message_free(m);
+      return status;
+    }
+  }
+  return -1;
+}
+
+int chatctl_session_wait(chatctl_session *s, const guint32 *types, size_t n_types,
+                         chatctl_match_func match, gpointer data, chatctl_message **reply) {
+  *reply = NULL;
+  gboolean timed_out = FALSE;
+  GSource *timer = start_timer(CHATCTL_REPLY_TIMEOUT_MS, &timed_out);
+  int status;
+  for (;;) {
+    status = scan_answers(s, types, n_types, match, data, reply);
+    if (status >= 0)
+      break;
+    if (s->closed || s->bad_message) {
+      status = report_closed(s);
+      break;
+    }
+    if (timed_out) {
+      status = chatctl_fail(CHATCTL_EXIT_TIMEOUT, "no answer from %s within %u s", s->host_port,
+                            CHATCTL_REPLY_TIMEOUT_MS / MS_PER_S);
+      break;
+    }
+    g_main_context_iteration(NULL, TRUE);
+  }
+  stop_timer(timer);
+  return status;
+}
+
+static gboolean is_our_echo(const chatctl_message *m, gpointer data) {
+  const char *nonce = data;
+  return m->params->kind == CHAT_VALUE_STR && m->params->as.blob.len == strlen(nonce) &&
+         memcmp(m->params->as.blob.data, nonce, m->params->as.blob.len) == 0;
+}
+
+int chatctl_session_barrier(chatctl_session *s) {
+  g_autofree char *nonce = g_uuid_string_random();
+  chat_write_cstr(chatctl_session_begin(s, CHAT_MSG_CLIENT_ECHO), nonce);
+  int status = chatctl_session_send(s);
+  if (status)
+    return status;
+  static const guint32 types[] = {CHAT_MSG_SERVER_ECHO};
+  g_autoptr(chatctl_message) echo = NULL;
+  return chatctl_session_wait(s, types, G_N_ELEMENTS(types), is_our_echo, nonce, &echo);
+}
+
+int chatctl_session_next_event(chatctl_session *s, gint64 deadline_us, const gboolean *stop,
+                               chatctl_message **event) {
+  *event = NULL;
+  gboolean timed_out = FALSE;
+  GSource *timer = NULL;
+  if (deadline_us != CHATCTL_NO_DEADLINE) {
+    gint64 left_us = MAX(deadline_us - g_get_monotonic_time(), 0);
+    timer = start_timer((guint)((left_us + US_PER_MS - 1) / US_PER_MS), &timed_out);
+  }
+  int status;
+  for (;;) {
+    if (!g_queue_is_empty(&s->inbox)) {
+      *event = g_queue_pop_head(&s->inbox);
+      status = 0;
+      break;
+    }
+    if (stop && *stop) {
+      status = CHATCTL_EXIT_OK;
+      break;
+    }
+    if (s->closed || s->bad_message) {
+      status = report_closed(s);
+      break;
+    }
+    if (timed_out) {
+      status = CHATCTL_EXIT_TIMEOUT;
+      break;
+    }
+    g_main_context_iteration(NULL, TRUE);
+  }
+  stop_timer(timer);
+  return status;
+}
+
+/* ---- logging in ---- */
+
+static int collect_bundle(chatctl_session *s) {
+  static const guint32 types[] = {CHAT_MSG_LOGIN_BUNDLE, CHAT_MSG_SESSION_BUNDLE};
+  chatctl_message *bundle;
+  int status = chatctl_session_wait(s, types, G_N_ELEMENTS(types), NULL, NULL, &bundle);
+  if (status)
+    return status;
+  s->bundle_message = bundle;
+  /* The requests sent between login_successful and the bundle belong to the
+   * login; anything else stays an event. */
+  guint64 after = s->user_message->seq;
+  for (GList *l = s->inbox.head; l;) {
+    GList *next = l->next;
+    chatctl_message *m = l->data;
+    if (m->type == CHAT_MSG_INCOMING_FRIEND_REQUEST && m->seq > after && m->seq < bundle->seq) {
+      g_queue_delete_link(&s->inbox, l);
+      g_ptr_array_add(s->requests, m);
+      g_ptr_array_add(s->request_users, m->params);
+    }
+    l = next;
+  }
+  const chat_value *token = chat_value_dict_get(bundle->params, "token");
+  if (token && token->kind == CHAT_VALUE_BYTES && token->as.blob.len > 0) {
+    if (s->token_path)
+      chatctl_token_cache_store(s->token_path, token->as.blob.data, token->as.blob.len);
+    /* A password equivalent: not kept in memory longer than needed. The
+     * bytes were copied into the message's own arena by the decoder. */
+    explicit_bzero((void *)token->as.blob.data, token->as.blob.len);
+  }
+  return 0;
+}
+
+/* Waits for login_successful or login_failed (*ok), then the bundle. */
+static int finish_login(chatctl_session *s, gboolean *ok) {
+  static const guint32 types[] = {CHAT_MSG_LOGIN_SUCCESSFUL, CHAT_MSG_LOGIN_FAILED};
+  chatctl_message *reply;
+  *ok = FALSE;
+  int status = chatctl_session_wait(s, types, G_N_ELEMENTS(types), NULL, NULL, &reply);
+  if (status)
+    return status;
+  if (reply->type == CHAT_MSG_LOGIN_FAILED) {
+    chatctl_message_free(reply);
+    return 0;
+  }
+  *ok = TRUE;
+  s->user_message = reply;
+  return collect_bundle(s);
+}
+
+int chatctl_session_resume(chatctl_session *s, gboolean *resumed) {
+  *resumed = FALSE;
+  if (s->config.dialect != CHAT_DIALECT_V2 || !s->token_path)
+    return 0;
+  chatctl_token token;
+  if (!chatctl_token_cache_load(s->token_path, &token))
+    return 0;
+  chat_writer *w = chatctl_session_begin(s, CHAT_MSG_RESUME);
+  chat_write_dict_begin(w);
+  chat_write_key_cstr(w, "username");
+  chat_write_cstr(w, s->username);
+  chat_write_key_cstr(w, "token");
+  chat_write_bytes(w, token.data, token.len);
+  chat_write_dict_end(w);
+  chatctl_token_clear(&token);
+  int status = chatctl_session_send(s);
+  if (status == 0)
+    status = finish_login(s, resumed);
+  if (status == 0 && !*resumed) {
+    chatctl_token_cache_remove(s->token_path);
+    fprintf(stderr, "chatctl: the server refused the cached session of %s (logged out or "
+                    "revoked); removed it\n",
+            s->username);
+  }
+  return status;
+}
+
+int chatctl_session_login(chatctl_session *s) {
+  gboolean ok = FALSE;
+  int status = chatctl_session_resume(s, &ok);
+  if (status || ok)
+    return status;
+  g_autofree char *prompt = g_strdup_printf("Password for %s at %s: ", s->username,
+                                            s->host_port);
+  chatctl_password_source source = {
+    .file = s->globals->password_file,
+    .file_option = "--password-file",
+    .env = CHATCTL_PASSWORD_ENV,
+    .prompt = prompt,
+    .confirm = false,
+  };
+  char *password = NULL;
+  if (s->password)
+    password = g_strdup(s->password);
+  else
+    status = chatctl_password_read(&source, &password);
+  if (status)
+    return status;
+  chat_writer *w = chatctl_session_begin(s, CHAT_MSG_LOGIN);
+  chat_write_list_begin(w);
+  chat_write_cstr(w, s->username);
+  chat_write_cstr(w, password);
+  chat_write_list_end(w);
+  chatctl_password_free(password);
+  status = chatctl_session_send(s);
+  if (status == 0)
+    status = finish_login(s, &ok);
+  if (status == 0 && !ok)
+    status = chatctl_fail(CHATCTL_EXIT_REFUSED, "login failed: wrong username or password");
+  return status;
+}
+
+const chat_value *chatctl_session_user(const chatctl_session *s) {
+  return s->user_message ? s->user_message->params : NULL;
+}
+
+gint64 chatctl_session_user_id(const chatctl_session *s) {
+  gint64 id = 0;
+  if (s->user_message)
+    chat_value_get_i64(chat_value_dict_get(s->user_message->params, "id"), &id);
+  return id;
+}
+
+const chat_value *chatctl_session_bundle(const chatctl_session *s) {
+  return s->bundle_message ? s->bundle_message->params : NULL;
+}
+
+GPtrArray *chatctl_session_friend_requests(const chatctl_session *s) {
+  return s->request_users;
+}
+
+gboolean chatctl_session_find_friend(const chatctl_session *s, const char *username,
+                                     gint64 *id) {
+  const chat_value *bundle = chatctl_session_bundle(s);
+  const chat_value *friends = bundle ? chat_value_dict_get(bundle, "friends") : NULL;
+  if (!friends || !g_utf8_validate(username, -1, NULL))
+    return FALSE;
+  g_autofree char *trimmed = g_strstrip(g_strdup(username));
+  g_autofree char *wanted = g_utf8_strdown(trimmed, -1);
+  for (size_t i = 0; i < friends->as.list.count; i++) {
+    const chat_value *contact = &friends->as.list.items[i];
+    const chat_value *name = chat_value_dict_get(contact, "username");
+    if (name && name->kind == CHAT_VALUE_STR && name->as.blob.len == strlen(wanted) &&
+        memcmp(name->as.blob.data, wanted, name->as.blob.len) == 0)
+      return chat_value_get_i64(chat_value_dict_get(contact, "id"), id);
+  }
+  return FALSE;
+}
+
+const char *chatctl_session_contact_name(const chatctl_session *s, gint64 target_type,
+                                         gint64 id) {
+  const chat_value *bundle = chatctl_session_bundle(s);
+  const chat_value *contacts =
+      bundle ? chat_value_dict_get(bundle, target_type == 0 ? "friends" : "rooms") : NULL;
+  for (size_t i = 0; contacts && i < contacts->as.list.count; i++) {
+    const chat_value *contact = &contacts->as.list.items[i];
+    gint64 contact_id = 0;
+    chat_value_get_i64(chat_value_dict_get(contact, "id"), &contact_id);
+    const chat_value *name =
+        chat_value_dict_get(contact, target_type == 0 ? "username" : "room_name");
+    if (contact_id == id && name && name->kind == CHAT_VALUE_STR)
+      return (const char *)name->as.blob.data;
+  }
+  return NULL;
+}

@@ -1,0 +1,148 @@
+/* One chatctl invocation's conversation with the server: read the config,
+ * dial (connect, handshake, check the server key), log in, then send
+ * requests and wait for their answers, while keeping every other message
+ * that arrives queued as an event (for `watch`).
+ *
+ * Everything runs on the thread-default GMainContext: the waits iterate it
+ * until the wanted message arrives, the server refuses (general_failure),
+ * the connection closes, or the time is up. Every function that can fail
+ * prints the reason on stderr ("chatctl: ...") and returns the exit status
+ * (chatctl/exit-status.h), so a command can `return status;` as it is.
+ *
+ * Logging in (v2): the cached resume token of the server and user is tried
+ * first (chatctl/token-cache.h); when the server refuses it (login_failed)
+ * the cache entry is deleted and the password is used (chatctl/password.h).
+ * The session_bundle's fresh token is cached. The seed dialect always uses
+ * the password. */
+#ifndef CHATCTL_SESSION_H
+#define CHATCTL_SESSION_H
+
+#include <glib.h>
+
+#include "chatctl/client-config.h"
+#include "chatctl/command.h"
+#include "protocol/catalogue.h"
+#include "protocol/value.h"
+
+/* How long to wait for an answer of the server. */
+#define CHATCTL_REPLY_TIMEOUT_MS 10000u
+/* The largest message accepted from the server (the largest a chatd can be
+ * configured to send: a seed login_bundle carries the whole history). */
+#define CHATCTL_MAX_MESSAGE_BYTES ((gsize)256 << 20)
+/* The largest message a seed server takes: its decoder's bytes limit. */
+#define CHATCTL_SEED_MAX_MESSAGE_BYTES ((gsize)CHAT_DEFAULT_MAX_BYTES_LEN)
+/* No deadline, for chatctl_session_next_event. */
+#define CHATCTL_NO_DEADLINE 0
+
+/* One message from the server, decoded and checked against the catalogue. */
+typedef struct {
+  guint32 type;
+  const chat_message_info *info;
+  chat_value *params;   /* in arena */
+  gint64 received_ms;   /* wall clock, ms since the epoch */
+  guint64 seq;          /* arrival order, from 1 */
+  chat_arena arena;
+} chatctl_message;
+
+void chatctl_message_free(chatctl_message *message);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(chatctl_message, chatctl_message_free)
+
+enum {
+  CHATCTL_SESSION_LOGIN = 1u << 0,     /* log in as --user (resume, else password) */
+  CHATCTL_SESSION_NEED_USER = 1u << 1, /* --user is required (implied by LOGIN) */
+  CHATCTL_SESSION_V2_ONLY = 1u << 2,   /* refuse the seed dialect (usage error) */
+};
+
+typedef struct chatctl_session chatctl_session;
+
+/* Reads the config, dials and (with CHATCTL_SESSION_LOGIN) logs in. Returns
+ * 0 and *out, or an exit status (the reason printed). */
+int chatctl_session_open(const chatctl_command *command, const chatctl_globals *globals,
+                         unsigned flags, chatctl_session **out);
+
+/* The same, with the password already read (passwd reads it before
+ * connecting, to need it only once): used when the cached token does not
+ * log in. password may be NULL; it is not kept. */
+int chatctl_session_open_with_password(const chatctl_command *command,
+                                       const chatctl_globals *globals, unsigned flags,
+                                       const char *password, chatctl_session **out);
+
+/* A username as the server normalises it (trimmed, lower case), or NULL
+ * when it is not UTF-8 or empty. Free it. */
+char *chatctl_normalize_username(const char *name);
+
+/* Closes the connection gracefully (queued messages are written first),
+ * waits for the close to complete and frees everything. NULL is fine. */
+void chatctl_session_close(chatctl_session *session);
+
+chat_dialect chatctl_session_dialect(const chatctl_session *session);
+const chatctl_client_config *chatctl_session_config(const chatctl_session *session);
+/* The --user name as the server normalises it (trimmed, lower case). */
+const char *chatctl_session_username(const chatctl_session *session);
+
+/* ---- logging in ---- */
+
+/* Tries the cached token only. *resumed tells whether it worked; when the
+ * server refuses it, the cache entry is removed. Returns 0 or a status. */
+int chatctl_session_resume(chatctl_session *session, gboolean *resumed);
+/* The cached token, else the password (see the top of the file). */
+int chatctl_session_login(chatctl_session *session);
+/* The token cache file of this server and user. */
+const char *chatctl_session_token_path(const chatctl_session *session);
+
+/* After a login: the user (@user), its id, the bundle (login_bundle or
+ * session_bundle parameters) and the incoming_friend_request users that
+ * came with the login (const chat_value *, @user). */
+const chat_value *chatctl_session_user(const chatctl_session *session);
+gint64 chatctl_session_user_id(const chatctl_session *session);
+const chat_value *chatctl_session_bundle(const chatctl_session *session);
+GPtrArray *chatctl_session_friend_requests(const chatctl_session *session);
+
+/* Looks a friend up by username (normalised) in the bundle. */
+gboolean chatctl_session_find_friend(const chatctl_session *session, const char *username,
+                                     gint64 *id);
+/* The friend's or room's name in the bundle (target_type 0 or 1), or NULL. */
+const char *chatctl_session_contact_name(const chatctl_session *session, gint64 target_type,
+                                         gint64 id);
+
+/* The largest message the server takes: v2, the server-info's max_message
+ * from the handshake; seed, CHATCTL_SEED_MAX_MESSAGE_BYTES. */
+gsize chatctl_session_max_message(const chatctl_session *session);
+
+/* ---- requests ---- */
+
+/* Starts a request: returns the writer for exactly one value, the
+ * parameters. */
+chat_writer *chatctl_session_begin(chatctl_session *session, guint32 type);
+/* The writer of the request being built (as chatctl_session_begin gave). */
+chat_writer *chatctl_session_writer(chatctl_session *session);
+/* Finishes the request's encoding and returns its size in bytes (0 when it
+ * could not be encoded: chatctl_session_send then says why). */
+gsize chatctl_session_request_len(chatctl_session *session);
+/* Sends it. Only what arrives after this counts as its answer. */
+int chatctl_session_send(chatctl_session *session);
+
+/* Decides whether a message of a wanted type is the answer. */
+typedef gboolean (*chatctl_match_func)(const chatctl_message *message, gpointer data);
+
+/* Waits (CHATCTL_REPLY_TIMEOUT_MS) for a message of one of types[0..n)
+ * that arrived since the last send and that match accepts (match may be
+ * NULL). Returns 0 and *reply (the caller frees it); CHATCTL_EXIT_REFUSED
+ * when a general_failure comes first (not itself wanted); _CONNECTION when
+ * the connection closes; _TIMEOUT. Other messages stay queued. */
+int chatctl_session_wait(chatctl_session *session, const guint32 *types, size_t n_types,
+                         chatctl_match_func match, gpointer data, chatctl_message **reply);
+
+/* A client_echo round trip: the server answers in order, so when the echo
+ * comes back every earlier request is done. For requests that answer
+ * nothing on success (rejecting a friend request). Returns 0 or a status. */
+int chatctl_session_barrier(chatctl_session *session);
+
+/* The next queued or arriving message, until deadline_us (monotonic time,
+ * CHATCTL_NO_DEADLINE for none). Returns 0 and *event, _CONNECTION when the
+ * connection closes (a kick is reported), _TIMEOUT at the deadline, or
+ * CHATCTL_EXIT_OK with *event NULL when stop is set (by a signal). */
+int chatctl_session_next_event(chatctl_session *session, gint64 deadline_us,
+                               const gboolean *stop, chatctl_message **event);
+
+#endif

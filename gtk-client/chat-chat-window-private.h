@@ -1,0 +1,66 @@
+/* ChatChatWindow internals shared with chat-chat-window-actions.c. */
+#pragma once
+
+#include "gtk-client/chat-chat-window.h"
+#include "gtk-client/chat-connection-banner.h"
+#include "gtk-client/chat-room-members.h"
+
+G_BEGIN_DECLS
+
+/* The default font size of outgoing text (points). */
+#define CHAT_DEFAULT_FONT_SIZE 11
+/* Larger images are refused before sending (the protocol's limit for one
+ * bytes value is 16 MiB). */
+#define CHAT_IMAGE_MAX_BYTES (8u << 20)
+/* Longer texts are refused before sending. */
+#define CHAT_TEXT_MAX_BYTES (64u << 10)
+
+struct _ChatChatWindow {
+  GtkApplicationWindow parent_instance;
+
+  ChatSession *session;
+  ChatContact *contact;
+  ChatConversation *conversation;
+  GtkFlattenListModel *rows;   /* the history marker, then the messages */
+  GtkNoSelection *selection;
+  GCancellable *cancellable;   /* image loads, clipboard reads */
+  GtkNativeDialog *file_dialog;
+  GtkTextTag *style_tag;       /* the composer shows the chosen size and colour */
+
+  gboolean stick_to_bottom;    /* follow new messages */
+  GPtrArray *transfers;        /* ChatMessageItem images being sent */
+  guint pulse_source;
+
+  GtkLabel *title_label;
+  GtkLabel *subtitle_label;
+  GtkWidget *members_button;
+  ChatConnectionBanner *banner;
+  GtkPaned *paned;
+  GtkScrolledWindow *scroller;
+  GtkListView *messages_view;
+  GtkRevealer *jump_revealer;
+  GtkRevealer *progress_revealer;
+  GtkProgressBar *progress_bar;
+  GtkSpinButton *size_spin;
+  GtkColorButton *color_button;
+  GtkTextView *input_view;
+  GtkWidget *send_button;
+  ChatRoomMembers *members;
+};
+
+/* Sends what the composer holds. */
+void _chat_chat_window_send_text(ChatChatWindow *self);
+/* Checks that bytes are an image of an acceptable size and sends it;
+ * otherwise tells the user why not. */
+void _chat_chat_window_send_image_bytes(ChatChatWindow *self, GBytes *bytes);
+/* Reads an image file and sends it. */
+void _chat_chat_window_send_image_file(ChatChatWindow *self, GFile *file);
+/* Scrolls to the newest message and follows new ones again. */
+void _chat_chat_window_scroll_to_newest(ChatChatWindow *self);
+
+/* Installs the win.* actions and shortcuts. */
+void _chat_chat_window_class_actions_init(ChatChatWindowClass *klass);
+/* Adds the per-window key handling (Ctrl+Enter in the composer). */
+void _chat_chat_window_actions_attach(ChatChatWindow *self);
+
+G_END_DECLS

@@ -1,0 +1,30 @@
+/* ChatContactsWindow internals shared with chat-contacts-window-actions.c. */
+#pragma once
+
+#include "gtk-client/chat-connection-banner.h"
+#include "gtk-client/chat-contacts-window.h"
+
+G_BEGIN_DECLS
+
+struct _ChatContactsWindow {
+  GtkApplicationWindow parent_instance;
+
+  ChatSession *session;
+  GtkNoSelection *selection;
+
+  ChatConnectionBanner *banner;
+  GtkLabel *self_avatar;
+  GtkLabel *self_name_label;
+  GtkLabel *self_detail_label;
+  GtkRevealer *requests_revealer;
+  GtkLabel *requests_label;
+  GtkRevealer *notice_revealer;
+  GtkLabel *notice_label;
+  GtkStack *list_stack;
+  GtkListView *contacts_view;
+};
+
+/* Installs the win.* actions (add a friend, join / create a room). */
+void _chat_contacts_window_class_actions_init(ChatContactsWindowClass *klass);
+
+G_END_DECLS

@@ -1,0 +1,811 @@
+#!/usr/bin/env python3
+"""End-to-end test of the GTK client (suite "ui").
+
+A real chatd in a temporary directory, chatctl acting as the other user, and
+the real chat-client driven through its accessibility tree (AT-SPI) inside
+the virtual display and session bus that ci/test provides:
+
+  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- meson test --suite ui
+
+Alice uses the GUI; Bob uses chatctl. The test logs Alice in (confirming the
+server's key fingerprint), checks that Bob's messages show up as a red
+unread badge and a preview in the contacts list (one sent while Alice was
+offline, one live), opens the chat, checks the history, replies (Send
+button, then Ctrl+Enter after a multi-line Enter) and checks with
+`chatctl watch` that Bob receives the replies. Then it runs the client
+again in Simplified Chinese. Screenshots of every window go to --out.
+
+Exit status: 0 passed, 1 failed (with the reason), 77 skipped (no display,
+no session bus, no AT-SPI).
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+TIMEOUT = 20.0          # seconds to wait for anything in the UI
+CHATD_START_TIMEOUT = 15.0
+POLL = 0.1
+
+
+class Failure(Exception):
+    pass
+
+
+def skip(why):
+    print(f"SKIP: {why}")
+    sys.exit(SKIP)
+
+
+def log(text):
+    print(text, flush=True)
+
+
+def import_pyatspi():
+    """pyatspi is a Debian package (python3-pyatspi): if this interpreter
+    cannot import it (a pyenv or venv python), run again with the system's."""
+    try:
+        import pyatspi  # noqa: F401
+        return
+    except ImportError:
+        pass
+    system = "/usr/bin/python3"
+    if (os.path.exists(system) and not os.environ.get("CHAT_UI_TEST_REEXEC")
+            and os.path.realpath(sys.executable) != os.path.realpath(system)):
+        os.environ["CHAT_UI_TEST_REEXEC"] = "1"
+        os.execv(system, [system] + sys.argv)
+    skip("python3-pyatspi is not installed (ci/setup installs it)")
+
+
+def wait_until(what, check, timeout=TIMEOUT):
+    """Polls check() until it returns something true; returns that."""
+    end = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < end:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception as e:  # the tree changes under our feet
+            last_error = e
+        time.sleep(POLL)
+    detail = f" (last error: {last_error})" if last_error else ""
+    raise Failure(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+
+
+# ---------------------------------------------------------------- chatd --
+
+class Chatd:
+    def __init__(self, exe, workdir, repo_config):
+        with open(repo_config) as f:
+            crypto = json.load(f)["crypto"]
+        self.dir = workdir
+        self.config = os.path.join(workdir, "chatd.json")
+        with open(self.config, "w") as f:
+            json.dump({"crypto": crypto,
+                       "server": {"bind_ip": "127.0.0.1", "bind_port": 0,
+                                  "database": "chat.db", "key_file": "server.key",
+                                  "allow_legacy": False,
+                                  "password_hash": {"t_cost": 1, "m_cost_kib": 64,
+                                                    "parallelism": 1},
+                                  "login_rate": {"per_minute": 600, "burst": 100}}}, f)
+        self.crypto = crypto
+        self.log = []
+        self.process = subprocess.Popen([exe, "--config", self.config], cwd=workdir,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        match = wait_until("chatd to listen",
+                           lambda: self._find(r"listening on 127\.0\.0\.1:(\d+)"),
+                           CHATD_START_TIMEOUT)
+        self.port = int(match.group(1))
+        key = self._find(r"key (SHA256:\S+)")
+        self.fingerprint = key.group(1) if key else None
+
+    def _read(self):
+        for line in self.process.stderr:
+            self.log.append(line.rstrip("\n"))
+
+    def _find(self, pattern):
+        if self.process.poll() is not None:
+            raise Failure("chatd exited:\n" + "\n".join(self.log))
+        for line in list(self.log):
+            m = re.search(pattern, line)
+            if m:
+                return m
+        return None
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+# -------------------------------------------------------------- chatctl --
+
+class Chatctl:
+    """chatctl as a user other than the GUI's, with its own data dirs."""
+
+    def __init__(self, exe, workdir, config):
+        self.exe = exe
+        self.config = config
+        home = os.path.join(workdir, "chatctl-home")
+        self.env = dict(os.environ)
+        for var, sub in [("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
+                         ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state")]:
+            path = os.path.join(home, sub)
+            os.makedirs(path, exist_ok=True)
+            self.env[var] = path
+        self.env["HOME"] = home
+        self.env.pop("G_DEBUG", None)
+
+    def command(self, user, password, *args):
+        argv = [self.exe, "--config", self.config]
+        if user:
+            argv += ["--user", user]
+        return argv + list(args), dict(self.env, CHAT_PASSWORD=password)
+
+    def run(self, user, password, *args, timeout=60):
+        argv, env = self.command(user, password, *args)
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise Failure(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+        return result.stdout
+
+    def start(self, user, password, *args):
+        argv, env = self.command(user, password, *args)
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+
+
+class Watch:
+    """`chatctl watch --json` in the background, its events collected."""
+
+    def __init__(self, chatctl, user, password):
+        self.events = []
+        self.process = chatctl.start(user, password, "watch", "--json", "--timeout", "120")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    self.events.append(json.loads(line))
+                except ValueError:
+                    pass
+
+    def message_with(self, text):
+        for event in self.events:
+            if event.get("name") == "on_new_message" and text in json.dumps(event, ensure_ascii=False):
+                return event
+        return None
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+# --------------------------------------------------------------- AT-SPI --
+
+def node_name(node):
+    try:
+        return node.name or ""
+    except Exception:
+        return ""
+
+
+def role(node):
+    try:
+        return node.getRoleName()
+    except Exception:
+        return ""
+
+
+def clean(name):
+    """Names compare without mnemonic underscores."""
+    return name.replace("_", "")
+
+
+def name_matches(node, name):
+    n = clean(node_name(node))
+    if callable(name):
+        return name(n)
+    if isinstance(name, re.Pattern):
+        return bool(name.search(n))
+    return n == name
+
+
+# GTK 4.8 sets SHOWING only on windows: hidden stack pages and revealers
+# are in the tree too, so searches take the first match in tree order
+# (callers pass showing=True only for windows).
+def is_showing(node):
+    import pyatspi
+    try:
+        return node.getState().contains(pyatspi.STATE_SHOWING)
+    except Exception:
+        return False
+
+
+def descendants(node, depth=0):
+    if depth > 60:
+        return
+    try:
+        children = list(node)
+    except Exception:
+        return
+    for child in children:
+        if child is None:
+            continue
+        yield child
+        yield from descendants(child, depth + 1)
+
+
+def dump_tree(node, depth=0):
+    lines = [f"{'  ' * depth}[{role(node)}] {node_name(node)!r}"]
+    if depth < 40:
+        try:
+            for child in node:
+                if child is not None:
+                    lines += dump_tree(child, depth + 1)
+        except Exception:
+            pass
+    return lines
+
+
+def find_all(node, role_name=None, name=None, showing=False):
+    found = []
+    for d in descendants(node):
+        if role_name and role(d) != role_name:
+            continue
+        if name is not None and not name_matches(d, name):
+            continue
+        if showing and not is_showing(d):
+            continue
+        found.append(d)
+    return found
+
+
+def find_one(node, role_name=None, name=None, showing=False):
+    nodes = find_all(node, role_name, name, showing)
+    return nodes[0] if nodes else None
+
+
+def wait_for(node, role_name, name, what=None, timeout=TIMEOUT):
+    return wait_until(what or f"{role_name} {name!r}",
+                      lambda: find_one(node, role_name, name), timeout)
+
+
+def action_names(node):
+    try:
+        action = node.queryAction()
+    except NotImplementedError:
+        return []
+    return [action.getName(i) for i in range(action.nActions)]
+
+
+def do_action(node, wanted):
+    action = node.queryAction()
+    for i in range(action.nActions):
+        if action.getName(i) == wanted:
+            action.doAction(i)
+            return
+    raise Failure(f"{role(node)} {node_name(node)!r} has no action {wanted!r} "
+                  f"(has {action_names(node)})")
+
+
+def click(button):
+    do_action(button, "click")
+
+
+def set_text(entry, text):
+    try:
+        editable = entry.queryEditableText()
+    except NotImplementedError:
+        raise Failure(f"{role(entry)} {node_name(entry)!r} is not editable through AT-SPI")
+    editable.setTextContents(text)
+
+
+def text_of(node):
+    try:
+        t = node.queryText()
+        return t.getText(0, t.characterCount)
+    except Exception:
+        return node_name(node)
+
+
+# --------------------------------------------------------------- client --
+
+class Client:
+    """A chat-client process and its accessible application."""
+
+    def __init__(self, exe, config, workdir, localedir, log_dir, language=None, tag="en"):
+        env = dict(os.environ)
+        home = os.path.join(workdir, "gui-home")
+        for var, sub in [("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
+                         ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state")]:
+            path = os.path.join(home, sub)
+            os.makedirs(path, exist_ok=True)
+            env[var] = path
+        env["HOME"] = home
+        env["GTK_A11Y"] = "atspi"
+        env["GSETTINGS_BACKEND"] = "memory"
+        env["GIO_USE_VFS"] = "local"
+        env["CHAT_LOCALEDIR"] = localedir
+        env.pop("NO_AT_BRIDGE", None)
+        env.pop("G_DEBUG", None)
+        env.pop("LC_ALL", None)
+        if language:
+            env["LANGUAGE"] = language
+            env["LANG"] = "zh_CN.UTF-8" if _has_locale("zh_CN.utf8") else "C.UTF-8"
+            env["LC_ALL"] = env["LANG"]
+        self.stderr_path = os.path.join(log_dir, f"client-{tag}.log")
+        self.stderr = open(self.stderr_path, "w")
+        # Debugging aid: CHAT_UI_TEST_CLIENT_WRAPPER="valgrind --leak-check=full"
+        # or "gdb -batch -ex run -ex bt --args" runs the client under a tool
+        # (CHAT_UI_TEST_CLIENT_G_DEBUG sets its G_DEBUG).
+        self.wrapper = shlex.split(os.environ.get("CHAT_UI_TEST_CLIENT_WRAPPER", ""))
+        if os.environ.get("CHAT_UI_TEST_CLIENT_G_DEBUG"):
+            env["G_DEBUG"] = os.environ["CHAT_UI_TEST_CLIENT_G_DEBUG"]
+        self.process = subprocess.Popen(self.wrapper + [exe, "--config", config], env=env,
+                                        stdout=self.stderr, stderr=subprocess.STDOUT)
+        self.app = wait_until("chat-client on the accessibility bus", self._find_app)
+
+    def _find_app(self):
+        import pyatspi
+        if self.process.poll() is not None:
+            raise Failure(f"chat-client exited with {self.process.returncode}:\n{self.output()}")
+        desktop = pyatspi.Registry.getDesktop(0)
+        for app in desktop:
+            if app is None:
+                continue
+            try:
+                if app.name == "chat-client" and (self.wrapper or
+                                                  app.get_process_id() == self.process.pid):
+                    # Nothing runs libatspi's event loop here, so cached
+                    # children, names and states would go stale: no cache.
+                    from gi.repository import Atspi
+                    app.set_cache_mask(Atspi.Cache.NONE)
+                    return app
+            except Exception:
+                continue
+        return None
+
+    def report_failure(self, shots, name):
+        """A screenshot, the client's log and its windows' trees."""
+        try:
+            shots.take(name, settle=0)
+        except Failure:
+            pass
+        log("chat-client log:\n" + self.output())
+        try:
+            for frame in self.frames():
+                log(f"window {node_name(frame)!r}:")
+                for line in dump_tree(frame):
+                    log("  " + line)
+        except Exception as e:
+            log(f"(cannot list the windows: {e})")
+
+    def output(self):
+        self.stderr.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def frames(self):
+        # Every child of the application is a window (GTK 4.8 reports
+        # windows opened after startup with the role "filler").
+        return [c for c in self.app if c is not None]
+
+    def frame(self, name, timeout=TIMEOUT):
+        def check():
+            if self.process.poll() is not None:
+                raise Failure(f"chat-client exited:\n{self.output()}")
+            for f in self.frames():
+                if name_matches(f, name):
+                    return f
+            return None
+        names = lambda: [node_name(f) for f in self.frames()]  # noqa: E731
+        try:
+            return wait_until(f"the window {name!r}", check, timeout)
+        except Failure as e:
+            raise Failure(f"{e}; windows: {names()}")
+
+    def quit(self, contacts_frame=None):
+        """Closes the contacts window (which quits), else terminates the
+        process. Returns the criticals it logged."""
+        if self.process.poll() is None and contacts_frame is not None:
+            try:
+                do_action(contacts_frame, "window.close")
+            except Exception:
+                pass
+            try:
+                self.process.wait(60 if self.wrapper else 10)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        output = self.output()
+        self.stderr.close()
+        return [line for line in output.splitlines() if "-CRITICAL" in line]
+
+
+def _has_locale(name):
+    try:
+        out = subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout
+    except OSError:
+        return False
+    return name.lower() in out.lower().split()
+
+
+# ---------------------------------------------------------- screenshots --
+
+class Screenshots:
+    def __init__(self, out_dir):
+        self.dir = out_dir
+        os.makedirs(out_dir, exist_ok=True)
+        self.paths = []
+
+    def take(self, name, settle=0.8):
+        time.sleep(settle)  # let animations (revealers, list updates) finish
+        path = os.path.join(self.dir, name + ".png")
+        result = subprocess.run(["import", "-window", "root", path], capture_output=True,
+                                text=True)
+        if result.returncode != 0:
+            raise Failure(f"screenshot failed: {result.stderr.strip()}")
+        self.paths.append(path)
+        log(f"screenshot: {path}")
+
+
+# ----------------------------------------------------------------- test --
+
+def contact_item(contacts, name):
+    """The list item of a contact in the contacts list."""
+    view = find_one(contacts, "list")  # the window's only list
+    if view is None:
+        return None
+    for item in find_all(view, "list item"):
+        if find_one(item, "label", name):
+            return item
+    return None
+
+
+def row_of(item):
+    """The contact row in a list item: it offers the "contact.open" action
+    (GTK 4.8 gives list items themselves no actions over AT-SPI)."""
+    for node in descendants(item):
+        if "contact.open" in action_names(node):
+            return node
+    raise Failure("the contact row offers no contact.open action")
+
+
+def badge_text(item):
+    badge = find_one(item, "label", re.compile(r"\bunread messages?\b"))
+    return node_name(badge) if badge else None
+
+
+def has_label(node, text):
+    return find_one(node, "label", lambda n: n == text or text in n) is not None
+
+
+def log_in(client, username, password, login_title, button_name):
+    login = client.frame(login_title)
+    set_text(wait_for(login, "text", re.compile("Username|用户名")), username)
+    set_text(wait_for(login, "password text", re.compile("Password|密码")), password)
+    click(wait_for(login, "push button", button_name))
+    return login
+
+
+def english_run(args, world, shots):
+    chatd, chatctl = world["chatd"], world["chatctl"]
+    offline_text = "Hello from Bob, sent while you were away"
+    live_text = "Are you there, Alice? Dinner at 8"
+    reply_text = "Yes! See you at 8"
+    multi_line = ("First line", "second line")
+    room_text = "Welcome to the book club!"
+
+    chatctl.run(None, "bob-password", "register", "bob", "Bob")
+    chatctl.run(None, "alice-password", "register", "alice", "Alice")
+    chatctl.run("bob", "bob-password", "friends", "add", "alice")
+    chatctl.run("alice", "alice-password", "friends", "accept", "bob")
+    chatctl.run("bob", "bob-password", "send", "--to-user", "alice", offline_text)
+    log("chatctl: registered alice and bob, made them friends, sent one message")
+
+    client = Client(args.client, world["gui_config"], world["dir"], args.localedir, args.out,
+                    tag="en")
+    contacts = None
+    try:
+        login = client.frame("Log In")
+        shots.take("01-login")
+        log_in(client, "alice", "alice-password", "Log In", "Log In")
+
+        # First connection: the server's fingerprint, confirmed by the user.
+        dialog = client.frame("Trust This Server?")
+        if chatd.fingerprint and not has_label(dialog, chatd.fingerprint):
+            raise Failure(f"the key dialog does not show the fingerprint {chatd.fingerprint}")
+        shots.take("02-server-key")
+        click(wait_for(dialog, "push button", "Trust and Connect"))
+        log("confirmed the server key")
+
+        contacts = client.frame(re.compile(r"^Contacts"))
+        log(f"logged in: window {node_name(contacts)!r}")
+
+        # The message that came while offline: badge 1 and its preview.
+        item = wait_until("Bob in the contacts list", lambda: contact_item(contacts, "Bob"))
+        wait_until("the unread badge 1", lambda: badge_text(contact_item(contacts, "Bob")) ==
+                   "1 unread message")
+        wait_until("the offline message's preview",
+                   lambda: has_label(contact_item(contacts, "Bob"), offline_text))
+        wait_until("the unread total in the title",
+                   lambda: node_name(contacts) == "Contacts (1)")
+
+        # A live message: badge 2, the new preview, the title.
+        chatctl.run("bob", "bob-password", "send", "--to-user", "alice", "--font-size", "15",
+                    "--font-color", "#c01c28", live_text)
+        wait_until("the unread badge 2", lambda: badge_text(contact_item(contacts, "Bob")) ==
+                   "2 unread messages")
+        wait_until("the live message's preview",
+                   lambda: has_label(contact_item(contacts, "Bob"), live_text))
+        wait_until("the unread total 2 in the title",
+                   lambda: node_name(contacts) == "Contacts (2)")
+        log("contacts list: red badge 2, preview and title follow Bob's messages")
+        shots.take("03-contacts-unread")
+
+        # Open the chat: history restored, the conversation marked read.
+        item = contact_item(contacts, "Bob")
+        do_action(row_of(item), "contact.open")
+        chat = client.frame("Bob")
+        wait_for(chat, "label", offline_text, "the offline message in the chat")
+        wait_for(chat, "label", live_text, "the live message in the chat")
+        wait_until("the badge to clear", lambda: badge_text(contact_item(contacts, "Bob")) is None)
+        wait_until("the title without unread", lambda: node_name(contacts) == "Contacts")
+        log("chat window: history shown, conversation marked read")
+
+        # Opening it again focuses the same window.
+        do_action(row_of(contact_item(contacts, "Bob")), "contact.open")
+        time.sleep(0.5)
+        chats = [f for f in client.frames() if node_name(f) == "Bob"]
+        if len(chats) != 1:
+            raise Failure(f"opening the conversation twice made {len(chats)} windows")
+
+        # Bob comes online (chatctl watch): the chat says so, live.
+        watch = Watch(chatctl, "bob", "bob-password")
+        world["watch"] = watch
+        wait_for(chat, "label", "@bob · Online", "Bob shown online")
+        log("presence: Bob shown online while chatctl watch runs")
+
+        # Reply with the Send button.
+        message = wait_for(chat, "text", "Message", "the message input")
+        set_text(message, reply_text)
+        click(wait_for(chat, "push button", "Send"))
+        wait_until("chatctl watch to receive the reply",
+                   lambda: watch.message_with(reply_text), 30)
+        wait_for(chat, "label", reply_text, "the reply in the chat")
+        log("sent a reply with the Send button; chatctl watch received it")
+
+        # Enter is a new line, Ctrl+Enter sends (real key events).
+        set_text(message, "")
+        try:
+            message.queryComponent().grabFocus()
+        except Exception:
+            pass
+        typed = type_keys(multi_line[0]) and press("Return") and type_keys(multi_line[1])
+        if typed:
+            press("Return", control=True)
+            expected = multi_line[0] + "\\n" + multi_line[1]
+            wait_until("chatctl watch to receive the two-line message",
+                       lambda: watch.message_with(expected), 30)
+            log("Enter made a new line and Ctrl+Enter sent the message")
+        else:
+            log("note: keyboard events could not be generated; Ctrl+Enter not exercised")
+        shots.take("04-chat")
+
+        # Rooms: Bob creates one, Alice joins it by its number through the
+        # "Join a Room" dialog; the room's preview names the sender; the
+        # room window lists the members.
+        room = json.loads(chatctl.run("bob", "bob-password", "rooms", "create", "Book Club",
+                                      "--json"))
+        do_action(contacts, "win.join-room")
+        dialog = client.frame("Join a Room")
+        set_text(wait_for(dialog, "text", "Room number"), str(room["id"]))
+        click(wait_for(dialog, "push button", "Join"))
+        wait_until("the room in the contacts list", lambda: contact_item(contacts, "Book Club"))
+        chatctl.run("bob", "bob-password", "send", "--to-room", str(room["id"]), room_text)
+        wait_until("the room's preview with the sender's name",
+                   lambda: has_label(contact_item(contacts, "Book Club"), "Bob: " + room_text))
+        do_action(row_of(contact_item(contacts, "Book Club")), "contact.open")
+        room_window = client.frame("Book Club")
+        wait_for(room_window, "label", room_text, "the room message")
+        wait_for(room_window, "label", "Alice (you)", "Alice in the member list")
+        wait_for(room_window, "label", "Bob", "Bob in the member list")
+        wait_for(room_window, "label", re.compile(r"^Members \(\d of 2 online\)$"),
+                 "the members heading")
+        log("rooms: joined by number, sender-prefixed preview, member list with online state")
+        shots.take("05-room")
+    except Exception:
+        client.report_failure(shots, "failure-en")
+        raise
+    finally:
+        problems = client.quit(contacts)
+    if problems:
+        raise Failure("chat-client logged criticals:\n" + "\n".join(problems))
+    log("the English client quit cleanly")
+
+
+def chinese_run(args, world, shots):
+    chatctl = world["chatctl"]
+    image = os.path.join(world["dir"], "photo.png")
+    subprocess.run(["convert", "-size", "480x320", "gradient:#3584e4-#9141ac", "-gravity",
+                    "center", "-pointsize", "40", "-fill", "white", "-annotate", "0", "Photo",
+                    image], check=True)
+    chatctl.run("bob", "bob-password", "send", "--to-user", "alice", "你好，爱丽丝！周末一起去爬山吗？")
+    chatctl.run("bob", "bob-password", "send-image", "--to-user", "alice", image)
+
+    client = Client(args.client, world["gui_config"], world["dir"], args.localedir, args.out,
+                    language="zh_CN", tag="zh")
+    contacts = None
+    try:
+        client.frame("登录")
+        shots.take("06-login-zh")
+        log_in(client, "alice", "alice-password", "登录", re.compile(r"^登录"))
+        contacts = client.frame(re.compile(r"^联系人"))
+        wait_until("the Chinese title with the unread total",
+                   lambda: node_name(contacts) == "联系人（2）")
+        wait_until("the image preview [图片消息]",
+                   lambda: has_label(contact_item(contacts, "Bob"), "[图片消息]"))
+        wait_until("the Chinese unread badge",
+                   lambda: find_one(contact_item(contacts, "Bob"), "label", "2 条未读消息"))
+        shots.take("07-contacts-zh")
+        do_action(row_of(contact_item(contacts, "Bob")), "contact.open")
+        chat = client.frame("Bob")
+        wait_for(chat, "push button", re.compile(r"^发送"), "the Chinese Send button")
+        wait_for(chat, "label", "你好，爱丽丝！周末一起去爬山吗？", "the Chinese message")
+        picture = wait_for(chat, "push button", "来自 Bob 的图片，激活可查看原图", "the inline image")
+        shots.take("08-chat-zh")
+        click(picture)
+        viewer = client.frame("来自 Bob 的图片")
+        shots.take("09-image-viewer-zh")
+        do_action(viewer, "window.close")
+        log("the Chinese UI: login, contacts ([图片消息] preview) and chat (inline image, "
+            "full-size viewer) windows translated")
+    except Exception:
+        client.report_failure(shots, "failure-zh")
+        raise
+    finally:
+        problems = client.quit(contacts)
+    if problems:
+        raise Failure("chat-client logged criticals:\n" + "\n".join(problems))
+
+
+# Keyboard input through the AT-SPI registry (XTest under X11).
+
+KEYSYMS = {"Return": 0xff0d}
+CONTROL_MASK = 1 << 2
+
+
+def press(name, control=False):
+    import pyatspi
+    try:
+        if control:
+            pyatspi.Registry.generateKeyboardEvent(CONTROL_MASK, None, pyatspi.KEY_LOCKMODIFIERS)
+        pyatspi.Registry.generateKeyboardEvent(KEYSYMS[name], None, pyatspi.KEY_SYM)
+        if control:
+            pyatspi.Registry.generateKeyboardEvent(CONTROL_MASK, None,
+                                                   pyatspi.KEY_UNLOCKMODIFIERS)
+        time.sleep(0.2)
+        return True
+    except Exception as e:
+        log(f"note: cannot generate key events: {e}")
+        return False
+
+
+def type_keys(text):
+    import pyatspi
+    try:
+        pyatspi.Registry.generateKeyboardEvent(0, text, pyatspi.KEY_STRING)
+        time.sleep(0.3)
+        return True
+    except Exception as e:
+        log(f"note: cannot type: {e}")
+        return False
+
+
+def start_accessibility_bus():
+    launcher = "/usr/libexec/at-spi-bus-launcher"
+    if not os.path.exists(launcher):
+        skip("at-spi2-core is not installed (no at-spi-bus-launcher)")
+    return subprocess.Popen([launcher, "--launch-immediately"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def start_window_manager():
+    wm = shutil.which("openbox")
+    if not wm:
+        log("note: no openbox; running without a window manager")
+        return None
+    return subprocess.Popen([wm], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chatd", required=True)
+    parser.add_argument("--chatctl", required=True)
+    parser.add_argument("--client", required=True)
+    parser.add_argument("--repo-config", required=True, help="config.json with the DH group")
+    parser.add_argument("--localedir", required=True, help="the build's po dir")
+    parser.add_argument("--out", required=True, help="where the screenshots go")
+    args = parser.parse_args()
+    for name in ("chatd", "chatctl", "client", "repo_config", "localedir", "out"):
+        setattr(args, name, os.path.abspath(getattr(args, name)))
+
+    if not os.environ.get("DISPLAY"):
+        skip("no X display (run the ui suite under xvfb-run, as ci/test does)")
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        skip("no D-Bus session bus (run the ui suite under dbus-run-session, as ci/test does)")
+    for tool in ("import",):
+        if not shutil.which(tool):
+            skip(f"{tool} (imagemagick) is not installed")
+    import_pyatspi()
+
+    helpers = [start_accessibility_bus(), start_window_manager()]
+    time.sleep(0.5)
+    world = {"dir": tempfile.mkdtemp(prefix="chat-ui-test-")}
+    shots = Screenshots(args.out)
+    status = 0
+    try:
+        chatd = Chatd(args.chatd, world["dir"], args.repo_config)
+        world["chatd"] = chatd
+        log(f"chatd listening on 127.0.0.1:{chatd.port}, key {chatd.fingerprint}")
+        for name, pin in (("gui_config", "ask"), ("ctl_config", "accept-new")):
+            path = os.path.join(world["dir"], name + ".json")
+            with open(path, "w") as f:
+                json.dump({"crypto": chatd.crypto,
+                           "client": {"server_ip": "127.0.0.1", "server_port": chatd.port,
+                                      "dialect": "v2", "pin": pin}}, f)
+            world[name] = path
+        world["chatctl"] = Chatctl(args.chatctl, world["dir"], world["ctl_config"])
+        english_run(args, world, shots)
+        chinese_run(args, world, shots)
+        log("PASS: " + ", ".join(shots.paths))
+    except Exception as e:  # a Failure, or a bug in the test: both fail it
+        if not isinstance(e, Failure):
+            import traceback
+            traceback.print_exc()
+        log(f"FAIL: {e}")
+        status = 1
+    finally:
+        if "watch" in world:
+            world["watch"].stop()
+        if "chatd" in world:
+            world["chatd"].stop()
+            if status:
+                log("chatd log:\n" + "\n".join(world["chatd"].log[-40:]))
+        for helper in helpers:
+            if helper and helper.poll() is None:
+                helper.terminate()
+        shutil.rmtree(world["dir"], ignore_errors=True)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
