@@ -184,9 +184,13 @@ static gboolean login_allowed(ChatdSession *s, const char *username) {
   return TRUE;
 }
 
+/* A login that worked gives its attempt back: only failures count. */
 static void forgive(ChatdSession *s, const char *username) {
+  g_autofree char *host = peer_host(s);
+  g_autofree char *by_host = limit_key("addr", host);
   g_autofree char *by_user = limit_key("user", username);
-  chatd_rate_limit_reset(s->server->login_limit, by_user);
+  chatd_rate_limit_refund(s->server->login_limit, by_host);
+  chatd_rate_limit_refund(s->server->login_limit, by_user);
 }
 
 typedef struct {

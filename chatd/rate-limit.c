@@ -116,6 +116,14 @@ gboolean chatd_rate_limit_take(ChatdRateLimit *limit, const char *key, gint64 no
   return TRUE;
 }
 
+void chatd_rate_limit_refund(ChatdRateLimit *limit, const char *key) {
+  g_return_if_fail(limit != NULL);
+  g_return_if_fail(key != NULL);
+  Bucket *bucket = g_hash_table_lookup(limit->buckets, key);
+  if (bucket)
+    bucket->units = MIN(limit->capacity, bucket->units + UNITS_PER_TOKEN);
+}
+
 void chatd_rate_limit_reset(ChatdRateLimit *limit, const char *key) {
   g_return_if_fail(limit != NULL);
   g_return_if_fail(key != NULL);

@@ -53,6 +53,11 @@ void chatd_rate_limit_free(ChatdRateLimit *limit);
  * above). */
 gboolean chatd_rate_limit_take(ChatdRateLimit *limit, const char *key, gint64 now_us);
 
+/* Gives back one token taken from key's bucket (never above burst), e.g.
+ * when the attempt it was taken for succeeded: only failures count.
+ * Unknown keys are ignored. */
+void chatd_rate_limit_refund(ChatdRateLimit *limit, const char *key);
+
 /* Forgets key (its bucket is full again), e.g. after a successful login.
  * Unknown keys are ignored. */
 void chatd_rate_limit_reset(ChatdRateLimit *limit, const char *key);

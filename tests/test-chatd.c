@@ -567,3 +567,27 @@ Test(chatd_process, help_and_version) {
   cr_assert(g_str_has_prefix(r.out, "chatd "));
   program_result_clear(&r);
 }
+
+static void start_default_login_rate(void) {
+  chatd_start(&chatd, FALSE, "\"login_rate\": {\"per_minute\": 10, \"burst\": 3}");
+}
+
+Test(chatd_v2, only_failed_logins_count_against_the_rate_limit,
+     .init = start_default_login_rate, .fini = finish) {
+  test_client *c = client_connect(chatd.port, V2);
+  client_register(c, "alice", "pw", "Alice");
+  client_free(c);
+  for (int i = 0; i < 10; i++) {
+    c = client_connect(chatd.port, V2);
+    client_login(c, "alice", "pw");
+    client_free(c);
+  }
+  c = client_connect(chatd.port, V2);
+  for (int i = 0; i < 3; i++) {
+    client_send(c, "login", "[\"alice\", \"wrong\"]");
+    expect_eq(c, "login_failed", "null");
+  }
+  client_send(c, "login", "[\"alice\", \"pw\"]");
+  expect_eq(c, "general_failure", "\"too many login attempts; try again later\"");
+  client_free(c);
+}

@@ -125,3 +125,25 @@ Test(rate_limit, default_bound_is_max_keys) {
   cr_assert(chatd_rate_limit_take(limit, "192.0.2.1", T0 + TOKEN_US));
   cr_assert_eq(chatd_rate_limit_size(limit), 1);
 }
+
+Test(rate_limit, refunds_give_back_one_token_up_to_the_burst) {
+  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(1, 2);
+  /* Successful attempts, each refunded: never refused. */
+  for (int i = 0; i < 100; i++) {
+    cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0), "attempt %d", i);
+    chatd_rate_limit_refund(limit, "addr:127.0.0.1");
+  }
+  /* Failures are not refunded: the burst of 2, then refused. */
+  cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
+  cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
+  cr_assert_not(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
+  /* Refunds never raise a bucket above the burst. */
+  chatd_rate_limit_refund(limit, "addr:127.0.0.1");
+  chatd_rate_limit_refund(limit, "addr:127.0.0.1");
+  chatd_rate_limit_refund(limit, "addr:127.0.0.1");
+  cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
+  cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
+  cr_assert_not(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
+  chatd_rate_limit_refund(limit, "unknown");  /* ignored */
+  cr_assert_eq(chatd_rate_limit_size(limit), 1);
+}
