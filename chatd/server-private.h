@@ -45,6 +45,7 @@ struct _ChatdServer {
   chat_arena arena;              /* for decoding one request at a time */
   chat_limits limits;
   gboolean stopping;
+  GSource *idle_sweep;           /* closes idle sessions (server.idle_timeout) */
 };
 
 G_END_DECLS

@@ -17,6 +17,8 @@
 /* Pending connections the kernel may queue before chatd accepts them (it
  * caps this at net.core.somaxconn). */
 #define CHATD_LISTEN_BACKLOG 4096
+/* How often per idle_timeout the idle sessions are looked for. */
+#define IDLE_SWEEPS_PER_TIMEOUT 2
 
 G_DEFINE_QUARK(chatd-server-error-quark, chatd_server_error)
 
@@ -225,6 +227,27 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *connecti
   return TRUE;
 }
 
+/* One timer for all sessions, not one per session: GLib's loop checks every
+ * source on every turn. It runs a few times per idle_timeout, so a session
+ * is closed between idle_timeout and 1.5 x idle_timeout after its last
+ * request. */
+static gboolean sweep_idle_sessions(gpointer user_data) {
+  ChatdServer *server = user_data;
+  gint64 limit = (gint64)server->config->idle_timeout * G_USEC_PER_SEC;
+  gint64 now = g_get_monotonic_time();
+  GList *next;
+  for (GList *l = server->sessions.head; l; l = next) {
+    next = l->next;
+    ChatdSession *s = l->data;
+    if (s->user && now - s->last_request_us > limit) {
+      g_autofree char *reason = g_strdup_printf("no request for %u s (server.idle_timeout)",
+                                                server->config->idle_timeout);
+      chatd_session_close(s, reason);
+    }
+  }
+  return G_SOURCE_CONTINUE;
+}
+
 gboolean chatd_server_start(ChatdServer *server, GError **error) {
   const ChatdConfig *config = server->config;
   g_autoptr(GSocketAddress) address =
@@ -251,6 +274,12 @@ gboolean chatd_server_start(ChatdServer *server, GError **error) {
   server->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
   g_signal_connect(server->service, "incoming", G_CALLBACK(on_incoming), server);
   g_socket_service_start(server->service);
+  if (config->idle_timeout > 0) {
+    guint period = MAX(1u, config->idle_timeout / IDLE_SWEEPS_PER_TIMEOUT);
+    server->idle_sweep = g_timeout_source_new_seconds(period);
+    g_source_set_callback(server->idle_sweep, sweep_idle_sessions, server, NULL);
+    g_source_attach(server->idle_sweep, server->context);
+  }
   g_message("listening on %s:%u (v2%s), key %s", config->bind_ip, server->port,
             config->allow_legacy ? " and seed" : "", server->fingerprint);
   return TRUE;
@@ -268,6 +297,10 @@ void chatd_server_stop(ChatdServer *server) {
   if (server->stopping)
     return;
   server->stopping = TRUE;
+  if (server->idle_sweep) {
+    g_source_destroy(server->idle_sweep);
+    g_clear_pointer(&server->idle_sweep, g_source_unref);
+  }
   if (server->service) {
     g_socket_service_stop(server->service);
     g_socket_listener_close(G_SOCKET_LISTENER(server->service));

@@ -205,6 +205,7 @@ static void on_message(ChatConnection *connection, gconstpointer data, gsize len
   (void)connection;
   if (s->closed)
     return;
+  s->last_request_us = g_get_monotonic_time();
   if (s->blocked == 0 && g_queue_is_empty(&s->inbox)) {
     handle_request(s, data, len);
     return;
@@ -346,6 +347,7 @@ ChatdSession *chatd_session_new(ChatdServer *server, ChatConnection *connection)
   s->server = server;
   s->connection = g_object_ref(connection);
   s->peer = g_strdup(chat_connection_get_peer_address(connection));
+  s->last_request_us = g_get_monotonic_time();
   s->link.data = s;
   g_queue_push_tail_link(&server->sessions, &s->link);
   g_signal_connect(connection, "established", G_CALLBACK(on_established), s);

@@ -45,6 +45,7 @@ struct _ChatdSession {
   GQueue outbox;              /* ChatdSlot* in sending order */
   guint open_slots;
   GSource *login_timeout;
+  gint64 last_request_us;     /* monotonic time of the last request */
   GList link;                 /* in the server's session list */
 };
 

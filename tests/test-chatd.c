@@ -591,3 +591,25 @@ Test(chatd_v2, only_failed_logins_count_against_the_rate_limit,
   expect_eq(c, "general_failure", "\"too many login attempts; try again later\"");
   client_free(c);
 }
+
+static void start_idle_timeout(void) {
+  chatd_start(&chatd, FALSE, "\"idle_timeout\": 2");
+}
+
+Test(chatd_v2, idle_logged_in_clients_are_dropped_after_idle_timeout, .init = start_idle_timeout,
+     .fini = finish) {
+  test_client *quiet = client_connect(chatd.port, V2);
+  client_register(quiet, "alice", "pw", "Alice");
+  test_client *busy = client_connect(chatd.port, V2);
+  client_register(busy, "bob", "pw", "Bob");
+  for (int i = 0; i < 8; i++) {
+    client_send(busy, "client_echo", "1");
+    g_free(client_expect(busy, "server_echo"));
+    harness_spin(500);
+  }
+  cr_assert(client_wait_closed(quiet, HARNESS_TIMEOUT_MS), "alice said nothing for 4 s");
+  cr_assert_not(busy->closed, "bob kept talking");
+  cr_assert(chatd_log_contains(&chatd, "server.idle_timeout"), "%s", chatd.log->str);
+  client_free(quiet);
+  client_free(busy);
+}
