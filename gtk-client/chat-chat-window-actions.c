@@ -1,6 +1,7 @@
 /* The chat window's win.* actions and keys: send (Ctrl+Enter in the
  * composer, where plain Enter is a new line), send an image (Ctrl+I), jump
- * to the newest message (Ctrl+End), close (Ctrl+W). */
+ * to the newest message (Ctrl+End) or to the oldest, paging in history
+ * (Ctrl+Home), close (Ctrl+W). */
 #include "gtk-client/chat-chat-window-private.h"
 
 #include <glib/gi18n.h>
@@ -44,16 +45,24 @@ static void jump_activated(GtkWidget *widget, const char *action, GVariant *para
   _chat_chat_window_scroll_to_newest(CHAT_CHAT_WINDOW(widget));
 }
 
+static void jump_oldest_activated(GtkWidget *widget, const char *action, GVariant *param) {
+  _chat_chat_window_scroll_to_oldest(CHAT_CHAT_WINDOW(widget));
+}
+
 void _chat_chat_window_class_actions_init(ChatChatWindowClass *klass) {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
   gtk_widget_class_install_action(widget_class, "win.send", NULL, send_activated);
   gtk_widget_class_install_action(widget_class, "win.send-image", NULL, send_image_activated);
   gtk_widget_class_install_action(widget_class, "win.jump-to-newest", NULL, jump_activated);
+  gtk_widget_class_install_action(widget_class, "win.jump-to-oldest", NULL,
+                                  jump_oldest_activated);
 
   gtk_widget_class_add_binding_action(widget_class, GDK_KEY_i, GDK_CONTROL_MASK,
                                       "win.send-image", NULL);
   gtk_widget_class_add_binding_action(widget_class, GDK_KEY_End, GDK_CONTROL_MASK,
                                       "win.jump-to-newest", NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Home, GDK_CONTROL_MASK,
+                                      "win.jump-to-oldest", NULL);
   gtk_widget_class_add_binding_action(widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close",
                                       NULL);
 }

@@ -28,6 +28,8 @@ struct _ChatChatWindow {
   GtkTextTag *style_tag;       /* the composer shows the chosen size and colour */
 
   gboolean stick_to_bottom;    /* follow new messages */
+  double last_scroll_value;
+  guint scroll_source;
   GPtrArray *transfers;        /* ChatMessageItem images being sent */
   guint pulse_source;
 
@@ -57,6 +59,8 @@ void _chat_chat_window_send_image_bytes(ChatChatWindow *self, GBytes *bytes);
 void _chat_chat_window_send_image_file(ChatChatWindow *self, GFile *file);
 /* Scrolls to the newest message and follows new ones again. */
 void _chat_chat_window_scroll_to_newest(ChatChatWindow *self);
+/* Scrolls to the oldest message shown and pages in older history. */
+void _chat_chat_window_scroll_to_oldest(ChatChatWindow *self);
 
 /* Installs the win.* actions and shortcuts. */
 void _chat_chat_window_class_actions_init(ChatChatWindowClass *klass);

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "gtk-client/chat-a11y.h"
-
 #include "gtk-client/chat-dialogs.h"
 #include "gtk-client/chat-image-viewer.h"
 #include "gtk-client/chat-message-row.h"
@@ -15,6 +14,8 @@
 #define PULSE_INTERVAL_MS 120
 /* How far back a progress report is looked for in the conversation. */
 #define TRANSFER_SCAN_MAX 200
+/* Messages of one sender closer than this share one sender and time line. */
+#define MESSAGE_GROUP_GAP_MS (3 * 60 * 1000)
 
 G_DEFINE_FINAL_TYPE(ChatChatWindow, chat_chat_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -65,19 +66,44 @@ static void maybe_load_older(ChatChatWindow *self) {
     chat_session_load_older(self->session, self->conversation);
 }
 
+static gboolean scroll_to_bottom_idle(gpointer data) {
+  ChatChatWindow *self = data;
+  self->scroll_source = 0;
+  GtkAdjustment *adj = vadjustment(self);
+  gtk_adjustment_set_value(adj, gtk_adjustment_get_upper(adj) - gtk_adjustment_get_page_size(adj));
+  return G_SOURCE_REMOVE;
+}
+
+/* The list ignores a new value set while it lays itself out (it keeps its
+ * own anchor), so the move waits until the layout is done. */
+static void schedule_scroll_to_bottom(ChatChatWindow *self) {
+  if (self->scroll_source == 0)
+    self->scroll_source = g_idle_add(scroll_to_bottom_idle, self);
+}
+
+void _chat_chat_window_scroll_to_oldest(ChatChatWindow *self) {
+  g_clear_handle_id(&self->scroll_source, g_source_remove);
+  self->stick_to_bottom = FALSE;
+  gtk_adjustment_set_value(vadjustment(self), 0);
+  maybe_load_older(self);
+}
+
 void _chat_chat_window_scroll_to_newest(ChatChatWindow *self) {
   self->stick_to_bottom = TRUE;
   gtk_revealer_set_reveal_child(self->jump_revealer, FALSE);
-  guint n = g_list_model_get_n_items(G_LIST_MODEL(self->rows));
-  if (n > 0)
-    gtk_widget_activate_action(GTK_WIDGET(self->messages_view), "list.scroll-to-item", "u", n - 1);
-  GtkAdjustment *adj = vadjustment(self);
-  gtk_adjustment_set_value(adj, gtk_adjustment_get_upper(adj) - gtk_adjustment_get_page_size(adj));
+  schedule_scroll_to_bottom(self);
 }
 
 static void on_scroll_value_changed(GtkAdjustment *adj, ChatChatWindow *self) {
+  double value = gtk_adjustment_get_value(adj);
+  /* The list reconfigures the adjustment when rows grow (a new upper, the
+   * same value) before "changed": only a move of the view itself says
+   * whether the user left the bottom. */
+  if (value == self->last_scroll_value)
+    return;
+  self->last_scroll_value = value;
   double bottom = gtk_adjustment_get_upper(adj) - gtk_adjustment_get_page_size(adj);
-  self->stick_to_bottom = gtk_adjustment_get_value(adj) >= bottom - BOTTOM_SLACK_PX;
+  self->stick_to_bottom = value >= bottom - BOTTOM_SLACK_PX;
   gtk_revealer_set_reveal_child(self->jump_revealer, !self->stick_to_bottom);
 }
 
@@ -87,8 +113,8 @@ static void on_scroll_value_changed(GtkAdjustment *adj, ChatChatWindow *self) {
 static void on_scroll_changed(GtkAdjustment *adj, ChatChatWindow *self) {
   double page = gtk_adjustment_get_page_size(adj);
   double upper = gtk_adjustment_get_upper(adj);
-  if (self->stick_to_bottom)
-    gtk_adjustment_set_value(adj, upper - page);
+  if (self->stick_to_bottom && gtk_adjustment_get_value(adj) < upper - page)
+    schedule_scroll_to_bottom(self);
   if (upper <= page + 1 && page > 0)
     maybe_load_older(self);
 }
@@ -141,13 +167,29 @@ static void setup_row(GtkSignalListItemFactory *factory, GtkListItem *item, Chat
   gtk_list_item_set_selectable(item, FALSE);
 }
 
+/* Whether a message follows one of the same sender closely. */
+static gboolean continues_previous(ChatChatWindow *self, guint position, ChatMessageItem *item) {
+  if (position == 0)
+    return FALSE;
+  g_autoptr(GObject) previous = g_list_model_get_item(G_LIST_MODEL(self->rows), position - 1);
+  if (!CHAT_IS_MESSAGE_ITEM(previous))
+    return FALSE;
+  ChatMessageItem *before = CHAT_MESSAGE_ITEM(previous);
+  gint64 gap = chat_message_item_get_time(item) - chat_message_item_get_time(before);
+  return chat_message_item_get_outgoing(before) == chat_message_item_get_outgoing(item) &&
+         chat_message_item_get_sender_id(before) == chat_message_item_get_sender_id(item) &&
+         gap >= 0 && gap < MESSAGE_GROUP_GAP_MS;
+}
+
 static void bind_row(GtkSignalListItemFactory *factory, GtkListItem *item, ChatChatWindow *self) {
   ChatMessageRow *row = CHAT_MESSAGE_ROW(gtk_list_item_get_child(item));
   gpointer object = gtk_list_item_get_item(item);
   if (CHAT_IS_CONVERSATION(object))
     chat_message_row_set_marker(row, object);
   else
-    chat_message_row_set_message(row, object, is_room(self));
+    chat_message_row_set_message(
+        row, object, is_room(self),
+        continues_previous(self, gtk_list_item_get_position(item), object));
 }
 
 static void unbind_row(GtkSignalListItemFactory *factory, GtkListItem *item,
@@ -177,6 +219,7 @@ static void update_transfers(ChatChatWindow *self) {
     self->pulse_source = g_timeout_add(PULSE_INTERVAL_MS, pulse, self);
   else if (!busy)
     g_clear_handle_id(&self->pulse_source, g_source_remove);
+  g_clear_handle_id(&self->scroll_source, g_source_remove);
 }
 
 static void on_transfer_delivery(ChatMessageItem *item, GParamSpec *pspec, ChatChatWindow *self) {
@@ -570,6 +613,11 @@ static void chat_chat_window_init(ChatChatWindow *self) {
   GtkTextBuffer *buffer = gtk_text_view_get_buffer(self->input_view);
   self->style_tag = gtk_text_buffer_create_tag(buffer, "chat-style", NULL);
   g_signal_connect(buffer, "changed", G_CALLBACK(on_buffer_changed), self);
+  /* GtkColorButton names itself, not the button inside it. */
+  GtkWidget *color_inner = gtk_widget_get_first_child(GTK_WIDGET(self->color_button));
+  if (GTK_IS_BUTTON(color_inner))
+    gtk_accessible_update_property(GTK_ACCESSIBLE(color_inner), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                   _("Text colour"), -1);
   GdkRGBA black = {0, 0, 0, 1};
   gtk_color_chooser_set_rgba(GTK_COLOR_CHOOSER(self->color_button), &black);
   on_style_changed(NULL, self);

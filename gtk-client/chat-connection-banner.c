@@ -9,7 +9,6 @@ struct _ChatConnectionBanner {
 
   ChatSession *session;
 
-  GtkRevealer *revealer;
   GtkWidget *box;
   GtkSpinner *spinner;
   GtkLabel *label;
@@ -44,7 +43,7 @@ static void update(ChatConnectionBanner *self) {
   gtk_spinner_set_spinning(self->spinner, text != NULL && working);
   gtk_widget_set_visible(GTK_WIDGET(self->spinner), working);
   gtk_widget_set_visible(self->log_in_button, !working);
-  gtk_revealer_set_reveal_child(self->revealer, text != NULL);
+  gtk_widget_set_visible(self->box, text != NULL);
   if (text)
     gtk_widget_add_css_class(self->box, working ? "warning" : "error");
   gtk_widget_remove_css_class(self->box, working ? "error" : "warning");
@@ -86,7 +85,6 @@ static void chat_connection_banner_class_init(ChatConnectionBannerClass *klass) 
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource(widget_class,
                                               "/org/example/Chat/chat-connection-banner.ui");
-  gtk_widget_class_bind_template_child(widget_class, ChatConnectionBanner, revealer);
   gtk_widget_class_bind_template_child(widget_class, ChatConnectionBanner, box);
   gtk_widget_class_bind_template_child(widget_class, ChatConnectionBanner, spinner);
   gtk_widget_class_bind_template_child(widget_class, ChatConnectionBanner, label);

@@ -16,9 +16,9 @@ struct _ChatContactsWindow {
   GtkLabel *self_avatar;
   GtkLabel *self_name_label;
   GtkLabel *self_detail_label;
-  GtkRevealer *requests_revealer;
+  GtkWidget *requests_bar;
   GtkLabel *requests_label;
-  GtkRevealer *notice_revealer;
+  GtkWidget *notice_bar;
   GtkLabel *notice_label;
   GtkStack *list_stack;
   GtkListView *contacts_view;

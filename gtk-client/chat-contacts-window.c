@@ -3,7 +3,6 @@
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-a11y.h"
-
 #include "gtk-client/chat-contact-row.h"
 #include "gtk-client/chat-format.h"
 #include "gtk-client/chat-reasons.h"
@@ -96,7 +95,7 @@ static void update_requests(ChatContactsWindow *self) {
         n);
     gtk_label_set_text(self->requests_label, text);
   }
-  gtk_revealer_set_reveal_child(self->requests_revealer, n > 0);
+  gtk_widget_set_visible(self->requests_bar, n > 0);
 }
 
 static void on_unread_total(ChatSession *session, GParamSpec *pspec, ChatContactsWindow *self) {
@@ -116,11 +115,11 @@ void chat_contacts_window_show_notice(ChatContactsWindow *self, const char *text
   g_return_if_fail(CHAT_IS_CONTACTS_WINDOW(self));
   g_autofree char *translated = chat_reasons_translate(text);
   gtk_label_set_text(self->notice_label, translated);
-  gtk_revealer_set_reveal_child(self->notice_revealer, TRUE);
+  gtk_widget_set_visible(self->notice_bar, TRUE);
 }
 
 static void on_notice_dismiss_clicked(GtkButton *button, ChatContactsWindow *self) {
-  gtk_revealer_set_reveal_child(self->notice_revealer, FALSE);
+  gtk_widget_set_visible(self->notice_bar, FALSE);
 }
 
 /* Closing the main window quits (the chat windows go with it). */
@@ -190,9 +189,9 @@ static void chat_contacts_window_class_init(ChatContactsWindowClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, self_avatar);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, self_name_label);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, self_detail_label);
-  gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, requests_revealer);
+  gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, requests_bar);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, requests_label);
-  gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, notice_revealer);
+  gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, notice_bar);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, notice_label);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, list_stack);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, contacts_view);

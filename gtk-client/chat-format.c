@@ -1,7 +1,6 @@
 #include "gtk-client/chat-format.h"
 
 #include <glib/gi18n.h>
-#include <string.h>
 
 #define DAYS_SHOWN_AS_WEEKDAY 6
 
@@ -70,19 +69,9 @@ const char *chat_format_avatar_class(gint64 id) {
   static const char *const classes[CHAT_AVATAR_COLORS] = {
     "color-0", "color-1", "color-2", "color-3", "color-4", "color-5", "color-6", "color-7",
   };
-  guint64 n = (guint64)(id < 0 ? -id : id);
-  return classes[n % CHAT_AVATAR_COLORS];
+  return classes[(guint64)id % CHAT_AVATAR_COLORS];
 }
 
-/* The core writes this placeholder for an image message. */
-#define CORE_IMAGE_PLACEHOLDER "[Image]"
-
 char *chat_format_preview(const char *preview) {
-  if (preview == NULL)
-    return g_strdup("");
-  const char *translated = _("[Image]");
-  if (strcmp(translated, CORE_IMAGE_PLACEHOLDER) == 0 || !strstr(preview, CORE_IMAGE_PLACEHOLDER))
-    return g_strdup(preview);
-  g_auto(GStrv) parts = g_strsplit(preview, CORE_IMAGE_PLACEHOLDER, -1);
-  return g_strjoinv(translated, parts);
+  return g_strdup(preview ? preview : "");
 }

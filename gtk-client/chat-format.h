@@ -20,12 +20,8 @@ char *chat_format_initial(const char *name);
 /* The style class of an avatar for an id: "color-0" ... */
 const char *chat_format_avatar_class(gint64 id);
 
-G_END_DECLS
-
-G_BEGIN_DECLS
-
-/* The core's last-message preview ready to show: "" for NULL, and the
- * image placeholder in the user's language. */
+/* The core's last-message preview (already in the user's language, see
+ * core/chat-preview.h) ready to show: "" for NULL. */
 char *chat_format_preview(const char *preview);
 
 G_END_DECLS

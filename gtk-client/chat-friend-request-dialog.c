@@ -3,7 +3,6 @@
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-a11y.h"
-
 #include "gtk-client/chat-format.h"
 
 struct _ChatFriendRequestDialog {

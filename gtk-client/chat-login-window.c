@@ -3,7 +3,6 @@
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-a11y.h"
-
 #include "gtk-client/chat-reasons.h"
 
 typedef enum {
@@ -23,7 +22,6 @@ struct _ChatLoginWindow {
   guint disconnect_check;
 
   GtkLabel *title_label;
-  GtkRevealer *status_revealer;
   GtkWidget *status_box;
   GtkSpinner *status_spinner;
   GtkLabel *status_label;
@@ -61,7 +59,7 @@ static void show_status(ChatLoginWindow *self, StatusKind kind, const char *text
     gtk_widget_add_css_class(self->status_box, "error");
   else
     gtk_widget_remove_css_class(self->status_box, "error");
-  gtk_revealer_set_reveal_child(self->status_revealer, TRUE);
+  gtk_widget_set_visible(self->status_box, TRUE);
   /* Screen readers hear about failures. */
   gtk_accessible_update_property(GTK_ACCESSIBLE(self->status_label),
                                  GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
@@ -69,7 +67,7 @@ static void show_status(ChatLoginWindow *self, StatusKind kind, const char *text
 
 static void hide_status(ChatLoginWindow *self) {
   gtk_spinner_set_spinning(self->status_spinner, FALSE);
-  gtk_revealer_set_reveal_child(self->status_revealer, FALSE);
+  gtk_widget_set_visible(self->status_box, FALSE);
 }
 
 static void set_busy(ChatLoginWindow *self, gboolean busy) {
@@ -249,7 +247,10 @@ static void on_state_changed(ChatSession *session, ChatLoginWindow *self) {
 static void on_error(ChatSession *session, const char *message, ChatLoginWindow *self) {
   if (!self->busy)
     return;
-  g_autofree char *text = g_strdup_printf("%s\n%s", message, _("Check that the server is running and that its address in the configuration is right."));
+  /* Translators: the session's reason, then the hint below. */
+  g_autofree char *text = g_strdup_printf(
+      _("%s. %s"), message,
+      _("Check that the server is running and that its address in the configuration is right."));
   chat_login_window_show_error(self, text, TRUE);
 }
 
@@ -334,7 +335,6 @@ static void chat_login_window_class_init(ChatLoginWindowClass *klass) {
   gtk_widget_class_set_template_from_resource(widget_class,
                                               "/org/example/Chat/chat-login-window.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatLoginWindow, title_label);
-  gtk_widget_class_bind_template_child(widget_class, ChatLoginWindow, status_revealer);
   gtk_widget_class_bind_template_child(widget_class, ChatLoginWindow, status_box);
   gtk_widget_class_bind_template_child(widget_class, ChatLoginWindow, status_spinner);
   gtk_widget_class_bind_template_child(widget_class, ChatLoginWindow, status_label);

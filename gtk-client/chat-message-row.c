@@ -3,7 +3,6 @@
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-a11y.h"
-
 #include "gtk-client/chat-format.h"
 
 struct _ChatMessageRow {
@@ -12,6 +11,7 @@ struct _ChatMessageRow {
   ChatMessageItem *item;
   ChatConversation *conversation;
   gboolean show_sender;
+  gboolean continued;
 
   GtkStack *stack;
   GtkWidget *message_box;
@@ -121,7 +121,11 @@ static void sync_message(ChatMessageRow *self) {
   else
     header = g_strdup(time_text);
   gtk_label_set_text(self->header_label, header);
-  gtk_widget_set_visible(GTK_WIDGET(self->header_label), *header != '\0');
+  gtk_widget_set_visible(GTK_WIDGET(self->header_label), *header != '\0' && !self->continued);
+  if (self->continued)
+    gtk_widget_add_css_class(self->message_box, "continued");
+  else
+    gtk_widget_remove_css_class(self->message_box, "continued");
 
   gboolean image = chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE;
   GdkTexture *texture = image ? chat_message_row_get_texture(item, TRUE) : NULL;
@@ -228,11 +232,12 @@ void chat_message_row_clear(ChatMessageRow *self) {
 }
 
 void chat_message_row_set_message(ChatMessageRow *self, ChatMessageItem *item,
-                                  gboolean show_sender) {
+                                  gboolean show_sender, gboolean continued) {
   g_return_if_fail(CHAT_IS_MESSAGE_ROW(self));
   chat_message_row_clear(self);
   self->item = g_object_ref(item);
   self->show_sender = show_sender;
+  self->continued = continued;
   g_signal_connect(item, "notify", G_CALLBACK(on_item_notify), self);
   gtk_stack_set_visible_child_name(self->stack, "message");
   sync_message(self);

@@ -57,6 +57,11 @@ ChatServerKeyDialog *chat_server_key_dialog_new(GtkWindow *parent, const char *h
       _("This is the first connection to the server %s. Its key fingerprint is:"), host_port);
   gtk_label_set_text(self->intro_label, intro);
   gtk_label_set_text(self->fingerprint_label, fingerprint);
+  /* A fingerprint wraps anywhere, without hyphens that are not in it. */
+  PangoAttrList *attrs = pango_attr_list_new();
+  pango_attr_list_insert(attrs, pango_attr_insert_hyphens_new(FALSE));
+  gtk_label_set_attributes(self->fingerprint_label, attrs);
+  pango_attr_list_unref(attrs);
   gtk_accessible_update_property(GTK_ACCESSIBLE(self->fingerprint_label),
                                  GTK_ACCESSIBLE_PROPERTY_LABEL, fingerprint, -1);
   gtk_window_set_default_widget(GTK_WINDOW(self), self->cancel_button);

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "chatd-harness.h"
+#include "protocol/gio/chat-dial.h"
 #include "run-program.h"
 
 static chatd_instance chatd;
@@ -612,4 +613,40 @@ Test(chatd_v2, idle_logged_in_clients_are_dropped_after_idle_timeout, .init = st
   cr_assert(chatd_log_contains(&chatd, "server.idle_timeout"), "%s", chatd.log->str);
   client_free(quiet);
   client_free(busy);
+}
+
+/* chat-dial (the clients' dialer): a quiet connection outlives the dial
+ * timeout, which bounds connecting only. */
+static void on_dial_message(ChatConnection *connection, gconstpointer data, gsize len,
+                            gpointer user_data) {
+  (void)connection;
+  (void)data;
+  (void)len;
+  (*(int *)user_data)++;
+}
+
+Test(chatd_v2, a_dialled_connection_stays_up_past_the_dial_timeout, .init = start_v2_only,
+     .fini = finish) {
+  g_autofree char *known_hosts = g_build_filename(chatd.dir, "known_hosts", NULL);
+  ChatDialOptions options = {
+    .host = "127.0.0.1",
+    .port = chatd.port,
+    .dialect = CHAT_DIALECT_V2,
+    .pin_policy = CHAT_PIN_ACCEPT_NEW,
+    .known_hosts_path = known_hosts,
+    .timeout_ms = 500,
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatConnection) connection = chat_dial_sync(&options, &error);
+  cr_assert_not_null(connection, "%s", error ? error->message : "?");
+  int received = 0;
+  g_signal_connect(connection, "message", G_CALLBACK(on_dial_message), &received);
+  harness_spin(1500);
+  const guint8 echo[] = {0, 0, 0, 3, 0}; /* v2 client_echo null */
+  cr_assert(chat_connection_send(connection, echo, sizeof echo, &error), "%s",
+            error ? error->message : "?");
+  for (int i = 0; i < 200 && received == 0; i++)
+    harness_spin(10);
+  cr_assert_eq(received, 1, "the echo came back after 1.5 s of quiet");
+  chat_connection_close(connection, FALSE);
 }

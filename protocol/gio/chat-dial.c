@@ -134,6 +134,10 @@ static void on_connected(GObject *source, GAsyncResult *result, gpointer user_da
     g_object_unref(task);
     return;
   }
+  /* The client's timeout bounds connecting only: GIO leaves it on the
+   * socket, where it would fail every read of a connection that is quiet
+   * for that long. The handshake has its own timeout. */
+  g_socket_set_timeout(g_socket_connection_get_socket(socket), 0);
   ChatClientSecurity security = {
     .dialect = st->options.dialect == CHAT_DIALECT_SEED ? CHAT_CONNECTION_DIALECT_SEED
                                                         : CHAT_CONNECTION_DIALECT_V2,

@@ -7,13 +7,26 @@ the virtual display and session bus that ci/test provides:
 
   xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- meson test --suite ui
 
-Alice uses the GUI; Bob uses chatctl. The test logs Alice in (confirming the
-server's key fingerprint), checks that Bob's messages show up as a red
-unread badge and a preview in the contacts list (one sent while Alice was
-offline, one live), opens the chat, checks the history, replies (Send
-button, then Ctrl+Enter after a multi-line Enter) and checks with
-`chatctl watch` that Bob receives the replies. Then it runs the client
-again in Simplified Chinese. Screenshots of every window go to --out.
+Alice uses the GUI; Bob (and Carol) use chatctl. The test checks that an
+unreachable server is reported with Retry; logs Alice in (confirming the
+server's key fingerprint; a wrong password first; a registration with a
+taken and a new name); checks that Bob's messages show up as a red unread
+badge and a preview in the contacts list (one sent while Alice was offline,
+one live) and in the title; opens the chat (history shown, marked read,
+opened only once), sees Bob come online, replies (Send button, then
+Enter for a new line and Ctrl+Enter to send) and checks with `chatctl
+watch` that Bob receives the replies; joins a room by number (preview with
+the sender, member list); accepts a friend request; is logged in elsewhere
+(dialog with address and time, windows closed). Then it runs the client
+again in Simplified Chinese: the translated windows, the [图片消息] preview,
+an inline image and its full-size viewer, and 55 messages of history paged
+in up to the start marker. Every window is checked for controls without an
+accessible name, and screenshotted into --out (printed).
+
+Debugging: CHAT_UI_TEST_TIMEOUT (seconds per wait), CHAT_UI_TEST_DEBUG
+(G_MESSAGES_DEBUG of the client), CHAT_UI_TEST_CLIENT_WRAPPER (e.g. "gdb
+-batch -ex run -ex bt --args"), CHAT_UI_TEST_CLIENT_G_DEBUG; the clients'
+logs are written next to the screenshots.
 
 Exit status: 0 passed, 1 failed (with the reason), 77 skipped (no display,
 no session bus, no AT-SPI).
@@ -33,7 +46,9 @@ import threading
 import time
 
 SKIP = 77
-TIMEOUT = 20.0          # seconds to wait for anything in the UI
+HISTORY_MESSAGES = 55   # more than the core's page of 50
+# Seconds to wait for anything in the UI (longer under sanitizers or valgrind).
+TIMEOUT = float(os.environ.get("CHAT_UI_TEST_TIMEOUT", "20"))
 CHATD_START_TIMEOUT = 15.0
 POLL = 0.1
 
@@ -54,11 +69,9 @@ def log(text):
 def import_pyatspi():
     """pyatspi is a Debian package (python3-pyatspi): if this interpreter
     cannot import it (a pyenv or venv python), run again with the system's."""
-    try:
-        import pyatspi  # noqa: F401
+    import importlib.util
+    if importlib.util.find_spec("pyatspi") is not None:
         return
-    except ImportError:
-        pass
     system = "/usr/bin/python3"
     if (os.path.exists(system) and not os.environ.get("CHAT_UI_TEST_REEXEC")
             and os.path.realpath(sys.executable) != os.path.realpath(system)):
@@ -346,6 +359,7 @@ class Client:
             env[var] = path
         env["HOME"] = home
         env["GTK_A11Y"] = "atspi"
+        env["G_MESSAGES_DEBUG"] = os.environ.get("CHAT_UI_TEST_DEBUG", "")
         env["GSETTINGS_BACKEND"] = "memory"
         env["GIO_USE_VFS"] = "local"
         env["CHAT_LOCALEDIR"] = localedir
@@ -427,12 +441,13 @@ class Client:
         except Failure as e:
             raise Failure(f"{e}; windows: {names()}")
 
-    def quit(self, contacts_frame=None):
-        """Closes the contacts window (which quits), else terminates the
-        process. Returns the criticals it logged."""
-        if self.process.poll() is None and contacts_frame is not None:
+    def quit(self, window=None):
+        """Closes the window (the contacts window, or the last one: either
+        quits), else terminates the process. Returns the criticals it
+        logged."""
+        if self.process.poll() is None and window is not None:
             try:
-                do_action(contacts_frame, "window.close")
+                do_action(window, "window.close")
             except Exception:
                 pass
             try:
@@ -467,6 +482,11 @@ class Screenshots:
         self.paths = []
 
     def take(self, name, settle=0.8):
+        try:  # the pointer out of the way: no hover, no tooltip
+            import pyatspi
+            pyatspi.Registry.generateMouseEvent(1, 1, "abs")
+        except Exception:
+            pass
         time.sleep(settle)  # let animations (revealers, list updates) finish
         path = os.path.join(self.dir, name + ".png")
         result = subprocess.run(["import", "-window", "root", path], capture_output=True,
@@ -478,6 +498,28 @@ class Screenshots:
 
 
 # ----------------------------------------------------------------- test --
+
+# Roles of controls: each must have a name (GTK falls back to the widget's
+# type name, "GtkButton", when it has none).
+CONTROL_ROLES = {"push button", "toggle button", "text", "password text", "spin button",
+                 "check box", "radio button", "combo box", "slider", "list", "link",
+                 "menu item", "page tab"}
+
+
+def audit_names(frame):
+    """Fails when a control in the window has no accessible name."""
+    bad = []
+    for node in descendants(frame):
+        r = role(node)
+        if r in CONTROL_ROLES:
+            n = node_name(node)
+            if not n.strip() or re.fullmatch(r"(Gtk|Chat)[A-Za-z]+", n):
+                bad.append(f"{r} {n!r}")
+    if bad:
+        raise Failure(f"controls without an accessible name in {node_name(frame)!r}: "
+                      + ", ".join(bad))
+    return frame
+
 
 def contact_item(contacts, name):
     """The list item of a contact in the contacts list."""
@@ -524,8 +566,11 @@ def english_run(args, world, shots):
     multi_line = ("First line", "second line")
     room_text = "Welcome to the book club!"
 
+    unreachable_run(args, world, shots)
+
     chatctl.run(None, "bob-password", "register", "bob", "Bob")
     chatctl.run(None, "alice-password", "register", "alice", "Alice")
+    chatctl.run(None, "carol-password", "register", "carol", "Carol")
     chatctl.run("bob", "bob-password", "friends", "add", "alice")
     chatctl.run("alice", "alice-password", "friends", "accept", "bob")
     chatctl.run("bob", "bob-password", "send", "--to-user", "alice", offline_text)
@@ -534,20 +579,48 @@ def english_run(args, world, shots):
     client = Client(args.client, world["gui_config"], world["dir"], args.localedir, args.out,
                     tag="en")
     contacts = None
+    last_window = None
     try:
-        login = client.frame("Log In")
+        login = audit_names(client.frame("Log In"))
+        last_window = login
         shots.take("01-login")
-        log_in(client, "alice", "alice-password", "Log In", "Log In")
+        log_in(client, "alice", "wrong-password", "Log In", "Log In")
 
         # First connection: the server's fingerprint, confirmed by the user.
-        dialog = client.frame("Trust This Server?")
-        if chatd.fingerprint and not has_label(dialog, chatd.fingerprint):
-            raise Failure(f"the key dialog does not show the fingerprint {chatd.fingerprint}")
+        dialog = audit_names(client.frame("Trust This Server?"))
+        if chatd.fingerprint:
+            wait_for(dialog, "label", chatd.fingerprint, "the fingerprint in the key dialog")
         shots.take("02-server-key")
         click(wait_for(dialog, "push button", "Trust and Connect"))
         log("confirmed the server key")
 
-        contacts = client.frame(re.compile(r"^Contacts"))
+        # A wrong password is said so; the right one logs in.
+        wait_for(login, "label", "Wrong username or password.", "the wrong password message")
+        shots.take("03-wrong-password")
+        log("a wrong password is reported")
+
+        # Registration (the second page): a taken name is refused, a new one
+        # is created and lands back on the login page with its name filled.
+        click(wait_for(login, "push button", "Create an Account…"))
+        page = wait_for(login, "panel", "Create an Account", "the registration page")
+        set_text(wait_for(page, "text", "Username"), "bob")
+        set_text(wait_for(page, "text", "Nickname"), "Robert")
+        set_text(wait_for(page, "password text", "Password"), "dave-password")
+        set_text(wait_for(page, "password text", "Confirm Password"), "dave-password")
+        click(wait_for(page, "push button", "Create Account"))
+        wait_for(login, "label", "That username is already taken.", "the taken-name message")
+        set_text(wait_for(page, "text", "Username"), "dave")
+        set_text(wait_for(page, "text", "Nickname"), "Dave")
+        click(wait_for(page, "push button", "Create Account"))
+        wait_for(login, "label", "Account created. Log in with your new password.",
+                 "the account created message")
+        wait_until("the new username on the login page",
+                   lambda: text_of(wait_for(login, "text", "Username")) == "dave")
+        log("registration: a taken name is refused, a new account is created")
+        log_in(client, "alice", "alice-password", "Log In", "Log In")
+
+        contacts = audit_names(client.frame(re.compile(r"^Contacts")))
+        last_window = contacts
         log(f"logged in: window {node_name(contacts)!r}")
 
         # The message that came while offline: badge 1 and its preview.
@@ -569,12 +642,12 @@ def english_run(args, world, shots):
         wait_until("the unread total 2 in the title",
                    lambda: node_name(contacts) == "Contacts (2)")
         log("contacts list: red badge 2, preview and title follow Bob's messages")
-        shots.take("03-contacts-unread")
+        shots.take("04-contacts-unread")
 
         # Open the chat: history restored, the conversation marked read.
         item = contact_item(contacts, "Bob")
         do_action(row_of(item), "contact.open")
-        chat = client.frame("Bob")
+        chat = audit_names(client.frame("Bob"))
         wait_for(chat, "label", offline_text, "the offline message in the chat")
         wait_for(chat, "label", live_text, "the live message in the chat")
         wait_until("the badge to clear", lambda: badge_text(contact_item(contacts, "Bob")) is None)
@@ -618,7 +691,7 @@ def english_run(args, world, shots):
             log("Enter made a new line and Ctrl+Enter sent the message")
         else:
             log("note: keyboard events could not be generated; Ctrl+Enter not exercised")
-        shots.take("04-chat")
+        shots.take("05-chat")
 
         # Rooms: Bob creates one, Alice joins it by its number through the
         # "Join a Room" dialog; the room's preview names the sender; the
@@ -626,7 +699,7 @@ def english_run(args, world, shots):
         room = json.loads(chatctl.run("bob", "bob-password", "rooms", "create", "Book Club",
                                       "--json"))
         do_action(contacts, "win.join-room")
-        dialog = client.frame("Join a Room")
+        dialog = audit_names(client.frame("Join a Room"))
         set_text(wait_for(dialog, "text", "Room number"), str(room["id"]))
         click(wait_for(dialog, "push button", "Join"))
         wait_until("the room in the contacts list", lambda: contact_item(contacts, "Book Club"))
@@ -634,22 +707,78 @@ def english_run(args, world, shots):
         wait_until("the room's preview with the sender's name",
                    lambda: has_label(contact_item(contacts, "Book Club"), "Bob: " + room_text))
         do_action(row_of(contact_item(contacts, "Book Club")), "contact.open")
-        room_window = client.frame("Book Club")
+        room_window = audit_names(client.frame("Book Club"))
         wait_for(room_window, "label", room_text, "the room message")
         wait_for(room_window, "label", "Alice (you)", "Alice in the member list")
         wait_for(room_window, "label", "Bob", "Bob in the member list")
-        wait_for(room_window, "label", re.compile(r"^Members \(\d of 2 online\)$"),
+        wait_for(room_window, "label", re.compile(r"^\d of 2 online$"),
                  "the members heading")
         log("rooms: joined by number, sender-prefixed preview, member list with online state")
-        shots.take("05-room")
+        shots.take("06-room")
+
+        # A friend request while online: Accept, and the friend is listed.
+        chatctl.run("carol", "carol-password", "friends", "add", "alice")
+        request = audit_names(client.frame("Friend Request"))
+        wait_for(request, "label", "Carol (@carol) wants to add you as a friend.",
+                 "the request's text")
+        shots.take("07-friend-request")
+        click(wait_for(request, "push button", "Accept"))
+        wait_until("Carol in the contacts list", lambda: contact_item(contacts, "Carol"))
+        log("friend request: asked, accepted, Carol listed")
+
+        # Logged in elsewhere: a dialog says from where, the windows close.
+        chatctl.run("alice", "alice-password", "whoami")
+        kicked = audit_names(client.frame("Logged In Elsewhere"))
+        wait_for(kicked, "label", re.compile(r"logged in from 127\.0\.0\.1:\d+ at "),
+                 "where and when")
+        login = client.frame("Log In")
+        contacts = None
+        last_window = login
+        shots.take("08-logged-in-elsewhere")
+        if any(node_name(f) in ("Bob", "Book Club") or node_name(f).startswith("Contacts")
+               for f in client.frames()):
+            raise Failure("the session's windows stayed open after the kick")
+        click(wait_for(kicked, "push button", "Close"))
+        log("logged in elsewhere: dialog with address and time, windows closed")
     except Exception:
         client.report_failure(shots, "failure-en")
         raise
     finally:
-        problems = client.quit(contacts)
+        problems = client.quit(last_window)
     if problems:
         raise Failure("chat-client logged criticals:\n" + "\n".join(problems))
     log("the English client quit cleanly")
+
+
+def unreachable_run(args, world, shots):
+    """A server that does not answer: the login window says so and offers
+    Retry."""
+    import socket
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = os.path.join(world["dir"], "unreachable.json")
+    with open(config, "w") as f:
+        json.dump({"crypto": world["chatd"].crypto,
+                   "client": {"server_ip": "127.0.0.1", "server_port": port, "dialect": "v2"}},
+                  f)
+    client = Client(args.client, config, world["dir"], args.localedir, args.out,
+                    tag="unreachable")
+    login = None
+    try:
+        login = client.frame("Log In")
+        log_in(client, "alice", "alice-password", "Log In", "Log In")
+        wait_for(login, "label", re.compile(r"^Cannot reach the server"), "the unreachable message")
+        wait_for(login, "push button", "Retry", "the Retry button")
+        shots.take("00-server-unreachable")
+        log("an unreachable server is reported, with Retry")
+    except Exception:
+        client.report_failure(shots, "failure-unreachable")
+        raise
+    finally:
+        problems = client.quit(login)
+    if problems:
+        raise Failure("chat-client logged criticals:\n" + "\n".join(problems))
 
 
 def chinese_run(args, world, shots):
@@ -660,32 +789,50 @@ def chinese_run(args, world, shots):
                     image], check=True)
     chatctl.run("bob", "bob-password", "send", "--to-user", "alice", "你好，爱丽丝！周末一起去爬山吗？")
     chatctl.run("bob", "bob-password", "send-image", "--to-user", "alice", image)
+    # More than one page of history (the core pages 50 at a time).
+    for n in range(1, HISTORY_MESSAGES + 1):
+        chatctl.run("carol", "carol-password", "send", "--to-user", "alice", f"第 {n} 条")
 
     client = Client(args.client, world["gui_config"], world["dir"], args.localedir, args.out,
                     language="zh_CN", tag="zh")
     contacts = None
     try:
         client.frame("登录")
-        shots.take("06-login-zh")
+        shots.take("09-login-zh")
         log_in(client, "alice", "alice-password", "登录", re.compile(r"^登录"))
-        contacts = client.frame(re.compile(r"^联系人"))
+        contacts = audit_names(client.frame(re.compile(r"^联系人")))
         wait_until("the Chinese title with the unread total",
-                   lambda: node_name(contacts) == "联系人（2）")
+                   lambda: node_name(contacts) == f"联系人（{2 + HISTORY_MESSAGES}）")
         wait_until("the image preview [图片消息]",
                    lambda: has_label(contact_item(contacts, "Bob"), "[图片消息]"))
         wait_until("the Chinese unread badge",
                    lambda: find_one(contact_item(contacts, "Bob"), "label", "2 条未读消息"))
-        shots.take("07-contacts-zh")
+        shots.take("10-contacts-zh")
         do_action(row_of(contact_item(contacts, "Bob")), "contact.open")
         chat = client.frame("Bob")
         wait_for(chat, "push button", re.compile(r"^发送"), "the Chinese Send button")
         wait_for(chat, "label", "你好，爱丽丝！周末一起去爬山吗？", "the Chinese message")
         picture = wait_for(chat, "push button", "来自 Bob 的图片，激活可查看原图", "the inline image")
-        shots.take("08-chat-zh")
+        shots.take("11-chat-zh")
         click(picture)
-        viewer = client.frame("来自 Bob 的图片")
-        shots.take("09-image-viewer-zh")
+        viewer = audit_names(client.frame("来自 Bob 的图片"))
+        shots.take("12-image-viewer-zh")
         do_action(viewer, "window.close")
+
+        # History pages in as the user goes up (Ctrl+Home: to the oldest),
+        # until the marker says it is all there.
+        do_action(row_of(contact_item(contacts, "Carol")), "contact.open")
+        carol = client.frame("Carol")
+        wait_for(carol, "label", f"第 {HISTORY_MESSAGES} 条", "the newest message of Carol")
+
+        def reached_start():
+            do_action(carol, "win.jump-to-oldest")
+            time.sleep(0.3)
+            return (find_one(carol, "label", "第 1 条") and
+                    find_one(carol, "label", "以上是全部聊天记录"))
+        wait_until("the start of the history", reached_start)
+        shots.take("13-history-start-zh")
+        log(f"history: {HISTORY_MESSAGES} messages paged in up to the start marker")
         log("the Chinese UI: login, contacts ([图片消息] preview) and chat (inline image, "
             "full-size viewer) windows translated")
     except Exception:
