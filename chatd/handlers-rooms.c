@@ -121,18 +121,27 @@ static void on_left(const GError *error, gpointer user_data) {
   room_job_finish(job);
 }
 
+/* The room a request names by id, when the session's user is a member of
+ * it; otherwise answers general_failure and returns NULL. */
+static ChatdRoom *member_room(ChatdSession *s, const chat_value *room_id) {
+  gint64 id = 0;
+  chat_value_get_i64(room_id, &id);
+  ChatdRoom *room = chatd_directory_room(s->server->directory, id);
+  if (!room || !chatd_room_has_member(room, s->user->id)) {
+    chatd_session_send_failure(s, "you are not a member of this room");
+    return NULL;
+  }
+  return room;
+}
+
 void chatd_handle_leave_room(ChatdSession *s, const chat_value *params, const guint8 *raw,
                              gsize raw_len) {
   (void)raw;
   (void)raw_len;
   ChatdServer *server = s->server;
-  gint64 id = 0;
-  chat_value_get_i64(params, &id);
-  ChatdRoom *room = chatd_directory_room(server->directory, id);
-  if (!room || !chatd_room_has_member(room, s->user->id)) {
-    chatd_session_send_failure(s, "you are not a member of this room");
+  ChatdRoom *room = member_room(s, params);
+  if (!room)
     return;
-  }
   gint64 first = chatd_room_first_message(room, s->user->id);
   chatd_directory_remove_member(server->directory, room, s->user);
   room_job *job = room_job_new(s, room->id);
@@ -163,13 +172,9 @@ void chatd_handle_query_room_users(ChatdSession *s, const chat_value *params, co
   (void)raw;
   (void)raw_len;
   ChatdServer *server = s->server;
-  gint64 id = 0;
-  chat_value_get_i64(params, &id);
-  ChatdRoom *room = chatd_directory_room(server->directory, id);
-  if (!room || !chatd_room_has_member(room, s->user->id)) {
-    chatd_session_send_failure(s, "you are not a member of this room");
+  ChatdRoom *room = member_room(s, params);
+  if (!room)
     return;
-  }
   chat_writer *w = chatd_session_begin(s, CHAT_MSG_QUERY_ROOM_USERS_RESULT);
   chat_write_list_begin(w);
   chat_write_list_begin(w);
