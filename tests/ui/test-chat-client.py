@@ -15,8 +15,13 @@ badge and a preview in the contacts list (one sent while Alice was offline,
 one live) and in the title; opens the chat (history shown, marked read,
 opened only once), sees Bob come online, replies (Send button, then
 Enter for a new line and Ctrl+Enter to send) and checks with `chatctl
-watch` that Bob receives the replies; joins a room by number (preview with
-the sender, member list); accepts a friend request; is logged in elsewhere
+watch` that Bob receives the replies; pastes an image (xclip, Ctrl+V: Bob
+receives an image message, the chat shows it inline); joins a room by
+number (preview with the sender, member list); accepts a friend request;
+creates a room (its number shown, Bob joins it and posts: "Bob: ..."
+preview); offers Dave, a room member who is not a friend, a friend request
+from the member list; answers Erin's request "Later" and is asked again
+after logging out and in (Accept); is logged in elsewhere
 (dialog with address and time, windows closed). Then it runs the client
 again in Simplified Chinese: the translated windows, the [图片消息] preview,
 an inline image and its full-size viewer, and 55 messages of history paged
@@ -693,6 +698,12 @@ def english_run(args, world, shots):
             log("note: keyboard events could not be generated; Ctrl+Enter not exercised")
         shots.take("05-chat")
 
+        # An image pasted into the composer (Ctrl+V of a PNG on the
+        # clipboard) is sent: Bob's chatctl watch gets an image message
+        # (body type 1) and the chat shows it inline.
+        paste_image(world, chat, message, watch)
+        shots.take("05a-image-sent")
+
         # Rooms: Bob creates one, Alice joins it by its number through the
         # "Join a Room" dialog; the room's preview names the sender; the
         # room window lists the members.
@@ -726,6 +737,10 @@ def english_run(args, world, shots):
         wait_until("Carol in the contacts list", lambda: contact_item(contacts, "Carol"))
         log("friend request: asked, accepted, Carol listed")
 
+        create_room(client, chatctl, contacts, shots)
+        contacts = later_friend_request(client, chatctl, contacts, shots)
+        last_window = contacts
+
         # Logged in elsewhere: a dialog says from where, the windows close.
         chatctl.run("alice", "alice-password", "whoami")
         kicked = audit_names(client.frame("Logged In Elsewhere"))
@@ -748,6 +763,157 @@ def english_run(args, world, shots):
     if problems:
         raise Failure("chat-client logged criticals:\n" + "\n".join(problems))
     log("the English client quit cleanly")
+
+
+def image_events(watch):
+    """The image messages (body type 1) chatctl watch received."""
+    found = []
+    for event in list(watch.events):
+        if event.get("name") != "on_new_message":
+            continue
+        body = (event.get("params") or {}).get("message") or {}
+        if body.get("type") == 1:
+            found.append(body)
+    return found
+
+
+def paste_image(world, chat, message, watch):
+    """Puts a PNG on the clipboard (xclip) and presses Ctrl+V in the
+    composer."""
+    if not shutil.which("xclip"):
+        raise Failure("xclip is not installed (ci/setup installs it)")
+    image = os.path.join(world["dir"], "pasted.png")
+    subprocess.run(["convert", "-size", "160x120", "gradient:#e66100-#f6d32d", image],
+                   check=True)
+    before = len(image_events(watch))
+    # -quiet: stays in the foreground, serving the selection until stopped.
+    xclip = subprocess.Popen(["xclip", "-quiet", "-selection", "clipboard", "-t", "image/png",
+                              "-i", image], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        wait_until("xclip to own the clipboard", lambda: subprocess.run(
+            ["xclip", "-o", "-selection", "clipboard", "-t", "TARGETS"], capture_output=True,
+            text=True, timeout=5).stdout.find("image/png") >= 0, 10)
+        set_text(message, "")
+        try:
+            message.queryComponent().grabFocus()
+        except Exception:
+            pass
+
+        def pasted():
+            if len(image_events(watch)) > before:
+                return True
+            if not press("v", control=True):
+                raise Failure("cannot generate the Ctrl+V key event")
+            # Give the client time to read the clipboard and upload.
+            return wait_or_none(lambda: len(image_events(watch)) > before, 5)
+        wait_until("chatctl watch to receive the pasted image", pasted, 30)
+    finally:
+        xclip.terminate()
+        try:
+            xclip.wait(5)
+        except subprocess.TimeoutExpired:
+            xclip.kill()
+    body = image_events(watch)[-1]
+    size = (body.get("data") or {}).get("$bytes_len", 0)
+    if not isinstance(size, int) or size <= 0:
+        raise Failure(f"the image Bob received has no bytes: {body}")
+    wait_for(chat, "push button", "Image, activate to view it full size",
+             "the sent image inline in the chat")
+    log(f"image: pasted with Ctrl+V, Bob received an image message ({size} bytes), "
+        "shown inline")
+
+
+def wait_or_none(check, timeout):
+    try:
+        return wait_until("", check, timeout)
+    except Failure:
+        return None
+
+
+def create_room(client, chatctl, contacts, shots):
+    """Creates a room from the contacts window, Bob joins and posts; then
+    Dave (not a friend) joins and Alice offers him a friend request from
+    the member list."""
+    room_name = "Garden Club"
+    room_text = "Tomatoes are ripe"
+    do_action(contacts, "win.create-room")
+    dialog = audit_names(client.frame("Create a Room"))
+    set_text(wait_for(dialog, "text", "Room name"), room_name)
+    click(wait_for(dialog, "push button", "Create"))
+    created = audit_names(client.frame("Room Created"))
+    body = wait_for(created, "label", re.compile(r"^The room .Garden Club. was created\. "
+                                                  r"Its number is \d+;"), "the room's number")
+    room_id = int(re.search(r"Its number is (\d+);", node_name(body)).group(1))
+    wait_until("the new room in the contacts list", lambda: contact_item(contacts, room_name))
+    shots.take("07a-room-created")
+    click(wait_for(created, "push button", "Close"))
+    chatctl.run("bob", "bob-password", "rooms", "join", str(room_id))
+    chatctl.run("bob", "bob-password", "send", "--to-room", str(room_id), room_text)
+    wait_until("the new room's preview with Bob's name",
+               lambda: has_label(contact_item(contacts, room_name), "Bob: " + room_text))
+    log(f"create a room: number {room_id} shown, listed; Bob joined and posted, preview "
+        "'Bob: ...'")
+
+    # A member who is not a friend: activating him offers a friend request.
+    chatctl.run("dave", "dave-password", "rooms", "join", str(room_id))
+    do_action(row_of(contact_item(contacts, room_name)), "contact.open")
+    room_window = audit_names(client.frame(room_name))
+    wait_for(room_window, "label", "Dave", "Dave in the member list")
+
+    def dave_row():
+        for node in descendants(room_window):
+            if node_name(node).startswith("Dave, ") and "member.open" in action_names(node):
+                return node
+        return None
+    do_action(wait_until("Dave's member row", dave_row), "member.open")
+    offer = audit_names(client.frame("Add a Friend?"))
+    wait_for(offer, "label", re.compile(r"^Dave \(@dave\) is not your friend yet\."),
+             "the friend request offer")
+    shots.take("07b-member-friend-offer")
+    click(wait_for(offer, "push button", "Send Request"))
+    wait_until("Dave to receive Alice's friend request",
+               lambda: "alice" in chatctl.run("dave", "dave-password", "friends", "requests"))
+    do_action(room_window, "window.close")
+    log("room members: activating a non-friend offered a friend request; Dave received it")
+
+
+def later_friend_request(client, chatctl, contacts, shots):
+    """Erin's friend request answered Later is asked again after logging
+    out and in; then accepted. Returns the new contacts window."""
+    chatctl.run(None, "erin-password", "register", "erin", "Erin")
+    chatctl.run("erin", "erin-password", "friends", "add", "alice")
+    request = audit_names(client.frame("Friend Request"))
+    wait_for(request, "label", "Erin (@erin) wants to add you as a friend.", "Erin's request")
+    click(wait_for(request, "push button", "Later"))
+    wait_until("the request dialog to close",
+               lambda: not any(node_name(f) == "Friend Request" for f in client.frames()))
+    wait_for(contacts, "label", "1 friend request is waiting for an answer.",
+             "the waiting request strip")
+    shots.take("07c-friend-request-later")
+    if contact_item(contacts, "Erin"):
+        raise Failure("Erin was listed although the request was left for later")
+
+    # Log Out, from the main menu.
+    def actionable(name):
+        for node in find_all(contacts, None, name):
+            if action_names(node):
+                return node
+        return None
+    menu = wait_until("the main menu button", lambda: actionable("Main menu"))
+    menu.queryAction().doAction(0)
+    item = wait_until("the Log Out menu item", lambda: actionable("Log Out"))
+    item.queryAction().doAction(0)
+    log_in(client, "alice", "alice-password", "Log In", "Log In")
+    contacts = audit_names(client.frame(re.compile(r"^Contacts")))
+    request = audit_names(client.frame("Friend Request"))
+    wait_for(request, "label", "Erin (@erin) wants to add you as a friend.",
+             "Erin's request asked again")
+    shots.take("07d-friend-request-again")
+    click(wait_for(request, "push button", "Accept"))
+    wait_until("Erin in the contacts list", lambda: contact_item(contacts, "Erin"))
+    log("friend request: Later, asked again after logging out and in, accepted")
+    return contacts
 
 
 def unreachable_run(args, world, shots):
@@ -846,7 +1012,7 @@ def chinese_run(args, world, shots):
 
 # Keyboard input through the AT-SPI registry (XTest under X11).
 
-KEYSYMS = {"Return": 0xff0d}
+KEYSYMS = {"Return": 0xff0d, "v": 0x76}
 CONTROL_MASK = 1 << 2
 
 
