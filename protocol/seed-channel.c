@@ -56,7 +56,16 @@ struct chat_seed_channel {
   size_t out_start;
   size_t out_end;
   size_t out_capacity;
-  size_t out_limit;                       /* most bytes ever waiting */
+
+  /* Plaintexts waiting to be encrypted, [queue_start, queue_end) of queue,
+   * each behind a native-endian u32 length. Wiped as it drains and freed
+   * once empty. */
+  uint8_t *queue;
+  size_t queue_start;
+  size_t queue_end;
+  size_t queue_capacity;
+  size_t queued_plaintext;                /* plaintext bytes in it (no prefixes) */
+  size_t max_queue;                       /* bound of queued_plaintext + output */
 
   /* Receiver. */
   recv_state recv;
@@ -84,11 +93,9 @@ static const struct {
 } seed_errors[] = {
   {CHAT_SEED_ERR_INVALID_ARGUMENT, false, "invalid_argument", "invalid argument"},
   {CHAT_SEED_ERR_STATE, false, "state", "call not allowed in the channel's state"},
-  {CHAT_SEED_ERR_CLIENT_FIRST, false, "client_first",
-   "server may not send before the client's first frame"},
   {CHAT_SEED_ERR_MESSAGE_EMPTY, false, "message_empty", "empty message"},
   {CHAT_SEED_ERR_MESSAGE_TOO_LARGE, false, "message_too_large", "message larger than max_frame"},
-  {CHAT_SEED_ERR_OUTPUT_FULL, false, "output_full", "output queue full"},
+  {CHAT_SEED_ERR_QUEUE_FULL, false, "queue_full", "outgoing queue full"},
   {CHAT_SEED_ERR_NOMEM, true, "nomem", "out of memory"},
   {CHAT_SEED_ERR_FRAME_EMPTY, true, "frame_empty", "frame length is zero"},
   {CHAT_SEED_ERR_FRAME_MISALIGNED, true, "frame_misaligned",
@@ -209,8 +216,7 @@ static chat_seed_channel *channel_alloc(size_t max_frame) {
   if (ch == NULL)
     return NULL;
   ch->max_frame = max_frame;
-  ch->out_limit = CHAT_SEED_OUTPUT_MAX_FRAMES * (CHAT_SEED_FRAME_HEADER_BYTES + max_frame) +
-                  CHAT_SEED_PUBLIC_READ_MAX;
+  ch->max_queue = CHAT_SEED_OUTPUT_MAX_FRAMES * (CHAT_SEED_FRAME_HEADER_BYTES + max_frame);
   ch->recv = RECV_HEADER;
   ch->message = MESSAGE_NONE;
   return ch;
@@ -292,23 +298,34 @@ static void release_output(chat_seed_channel *ch) {
   ch->out_start = ch->out_end = 0;
 }
 
+static void release_queue(chat_seed_channel *ch) {
+  if (ch->queue != NULL) {
+    explicit_bzero(ch->queue, ch->queue_capacity);
+    free(ch->queue);
+  }
+  ch->queue = NULL;
+  ch->queue_capacity = 0;
+  ch->queue_start = ch->queue_end = 0;
+  ch->queued_plaintext = 0;
+}
+
 void chat_seed_channel_free(chat_seed_channel *ch) {
   if (ch == NULL)
     return;
   wipe_handshake(ch);
   release_body(ch);
   release_output(ch);
+  release_queue(ch);
   explicit_bzero(ch, sizeof *ch);
   free(ch);
 }
 
 /* --- output queue ------------------------------------------------------ */
 
-/* Makes room for n more bytes at out_end. */
+/* Makes room for n more bytes at out_end (the queue bound was checked when
+ * the plaintext was queued). */
 static int output_reserve(chat_seed_channel *ch, size_t n) {
   size_t waiting = ch->out_end - ch->out_start;
-  if (n > ch->out_limit - waiting)
-    return CHAT_SEED_ERR_OUTPUT_FULL;
   if (ch->out_capacity - ch->out_end >= n)
     return 0;
   if (ch->out_start > 0) {  /* slide the waiting bytes to the front */
@@ -320,7 +337,7 @@ static int output_reserve(chat_seed_channel *ch, size_t n) {
   }
   size_t want = ch->out_capacity > 0 ? ch->out_capacity : CHAT_SEED_PUBLIC_READ_MAX;
   while (want < waiting + n)
-    want = want > ch->out_limit / 2 ? ch->out_limit : want * 2;
+    want *= 2;
   uint8_t *grown = realloc(ch->out, want);
   if (grown == NULL)
     return CHAT_SEED_ERR_NOMEM;
@@ -329,11 +346,16 @@ static int output_reserve(chat_seed_channel *ch, size_t n) {
   return 0;
 }
 
+static int encrypt_queued(chat_seed_channel *ch);
+
 int chat_seed_channel_output(chat_seed_channel *ch, const uint8_t **data, size_t *len) {
   if (ch == NULL || data == NULL || len == NULL)
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
   if (ch->error != 0)
     return ch->error;
+  int rc = encrypt_queued(ch);
+  if (rc != 0)
+    return rc;
   *data = ch->out == NULL ? NULL : ch->out + ch->out_start;
   *len = ch->out_end - ch->out_start;
   return 0;
@@ -350,6 +372,10 @@ int chat_seed_channel_output_consumed(chat_seed_channel *ch, size_t n) {
   if (ch->out_start == ch->out_end)
     release_output(ch);
   return 0;
+}
+
+bool chat_seed_channel_output_idle(const chat_seed_channel *ch) {
+  return ch == NULL || (ch->out_end == ch->out_start && ch->queue_end == ch->queue_start);
 }
 
 /* Queues the own public value (minimal big-endian, no framing). */
@@ -481,6 +507,42 @@ const char *chat_seed_channel_error_message(const chat_seed_channel *ch) {
 
 /* --- sending ----------------------------------------------------------- */
 
+int chat_seed_channel_set_max_queue(chat_seed_channel *ch, size_t max_queue) {
+  if (ch == NULL || max_queue < ch->max_frame)
+    return CHAT_SEED_ERR_INVALID_ARGUMENT;
+  ch->max_queue = max_queue;
+  return 0;
+}
+
+/* Appends one plaintext behind its length prefix (the bound was checked). */
+static int queue_push(chat_seed_channel *ch, const uint8_t *plaintext, size_t len) {
+  uint32_t prefix = (uint32_t)len;
+  size_t need = sizeof prefix + len;
+  size_t waiting = ch->queue_end - ch->queue_start;
+  if (ch->queue_capacity - ch->queue_end < need) {
+    size_t capacity = ch->queue_capacity > 0 ? ch->queue_capacity : CHAT_SEED_PUBLIC_READ_MAX;
+    while (capacity < waiting + need)
+      capacity *= 2;
+    /* A fresh buffer rather than realloc, so no unwiped copy is left. */
+    uint8_t *fresh = malloc(capacity);
+    if (fresh == NULL)
+      return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory queueing a %zu-byte message", len);
+    if (waiting > 0)
+      memcpy(fresh, ch->queue + ch->queue_start, waiting);
+    size_t plaintext_bytes = ch->queued_plaintext;
+    release_queue(ch);
+    ch->queue = fresh;
+    ch->queue_capacity = capacity;
+    ch->queue_end = waiting;
+    ch->queued_plaintext = plaintext_bytes;
+  }
+  memcpy(ch->queue + ch->queue_end, &prefix, sizeof prefix);
+  memcpy(ch->queue + ch->queue_end + sizeof prefix, plaintext, len);
+  ch->queue_end += need;
+  ch->queued_plaintext += len;
+  return 0;
+}
+
 int chat_seed_channel_send(chat_seed_channel *ch, const uint8_t *plaintext, size_t len) {
   if (ch == NULL || (plaintext == NULL && len > 0))
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
@@ -488,23 +550,40 @@ int chat_seed_channel_send(chat_seed_channel *ch, const uint8_t *plaintext, size
     return ch->error;
   if (ch->state != SEED_STATE_ESTABLISHED)
     return CHAT_SEED_ERR_STATE;
-  if (ch->role == CHAT_SEED_ROLE_SERVER && !ch->received_frame)
-    return CHAT_SEED_ERR_CLIENT_FIRST;
   if (len == 0)
     return CHAT_SEED_ERR_MESSAGE_EMPTY;
   if (len > ch->max_frame || padded_length(len) > ch->max_frame)
     return CHAT_SEED_ERR_MESSAGE_TOO_LARGE;
+  size_t used = ch->queued_plaintext + (ch->out_end - ch->out_start);
+  if (used > ch->max_queue || len > ch->max_queue - used)
+    return CHAT_SEED_ERR_QUEUE_FULL;
+  return queue_push(ch, plaintext, len);
+}
 
-  size_t frame_len = chat_seed_frame_size(len);
-  int rc = output_reserve(ch, frame_len);
-  if (rc == CHAT_SEED_ERR_NOMEM)
-    return fail(ch, rc, "out of memory queueing a %zu-byte frame", frame_len);
-  if (rc != 0)
-    return rc;
-  uint8_t iv[CHAT_SEED_IV_BYTES];
-  if (chat_dh_random_bytes(iv, sizeof iv) != 0)
-    return fail(ch, CHAT_DH_ERR_RANDOM, "getrandom() failed while making an IV");
-  ch->out_end += write_frame(&ch->encrypt_ctx, iv, plaintext, len, ch->out + ch->out_end);
+/* Encrypts queued plaintexts into frames while fewer than a batch of bytes
+ * wait, once sending is allowed (a server: after the client's first frame). */
+static int encrypt_queued(chat_seed_channel *ch) {
+  if (ch->state != SEED_STATE_ESTABLISHED ||
+      (ch->role == CHAT_SEED_ROLE_SERVER && !ch->received_frame))
+    return 0;
+  while (ch->queue_start < ch->queue_end &&
+         ch->out_end - ch->out_start < CHAT_SEED_OUTPUT_BATCH_BYTES) {
+    uint32_t len;
+    uint8_t *record = ch->queue + ch->queue_start;
+    memcpy(&len, record, sizeof len);
+    size_t frame_len = chat_seed_frame_size(len);
+    if (output_reserve(ch, frame_len) != 0)
+      return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory for a %zu-byte frame", frame_len);
+    uint8_t iv[CHAT_SEED_IV_BYTES];
+    if (chat_dh_random_bytes(iv, sizeof iv) != 0)
+      return fail(ch, CHAT_DH_ERR_RANDOM, "getrandom() failed while making an IV");
+    ch->out_end += write_frame(&ch->encrypt_ctx, iv, record + sizeof len, len, ch->out + ch->out_end);
+    explicit_bzero(record, sizeof len + len);
+    ch->queue_start += sizeof len + len;
+    ch->queued_plaintext -= len;
+  }
+  if (ch->queue_start == ch->queue_end && ch->queue != NULL)
+    release_queue(ch);
   return 0;
 }
 

@@ -18,10 +18,10 @@
  *   - the client sends A first; the server queues B only after it has
  *     received A;
  *   - neither side can send a frame before it has the peer's value;
- *   - a server cannot send a frame before it has received the client's first
- *     frame (CHAT_SEED_ERR_CLIENT_FIRST), since a client that is still
- *     reading B could get B and the frame in one read (a seed client would
- *     then compute a wrong key).
+ *   - a server does not send a frame before it has received the client's
+ *     first frame (what it sends earlier waits in its queue), since a client
+ *     that is still reading B could get B and the frame in one read (a seed
+ *     client would then compute a wrong key).
  * A public value split over two TCP segments would be read short; the seed
  * has the same weakness. The value is then usually still in range, the keys
  * differ, and the first frame fails its padding check or decrypts to garbage.
@@ -76,10 +76,14 @@
 /* Bounds for the max_frame given at creation (a limit on L). */
 #define CHAT_SEED_MAX_FRAME_MIN CHAT_SEED_BLOCK_BYTES
 #define CHAT_SEED_MAX_FRAME_LIMIT ((size_t)1 << 30)
-/* The output queue holds at most this many frames of max_frame bytes (plus
- * the public value); beyond that chat_seed_channel_send answers
- * CHAT_SEED_ERR_OUTPUT_FULL until the caller drains it. */
+/* Outgoing queue (plaintexts not yet encrypted + encrypted bytes not yet
+ * written): by default it holds this many frames of max_frame bytes; beyond
+ * its bound chat_seed_channel_send answers CHAT_SEED_ERR_QUEUE_FULL. */
 #define CHAT_SEED_OUTPUT_MAX_FRAMES 4
+/* chat_seed_channel_output encrypts queued plaintexts only while fewer than
+ * this many encrypted bytes wait to be written (a batch per write, not a
+ * copy of the whole queue). */
+#define CHAT_SEED_OUTPUT_BATCH_BYTES 16384
 /* No longer used by the channel; kept for source compatibility. The receive
  * buffer is now allocated at each frame's length L and freed, whatever its
  * size, once the frame's message is released; the output buffer is freed
@@ -98,10 +102,11 @@ typedef enum {
   /* Caller errors: the channel is unchanged. */
   CHAT_SEED_ERR_INVALID_ARGUMENT = -120, /* NULL pointer, bad max_frame, ... */
   CHAT_SEED_ERR_STATE = -121,            /* call not allowed in this state */
-  CHAT_SEED_ERR_CLIENT_FIRST = -122,     /* server send before the client's first frame */
+  /* -122 was "server send before the client's first frame": such sends are
+   * now queued until that frame comes. */
   CHAT_SEED_ERR_MESSAGE_EMPTY = -123,    /* send of zero bytes (L would be 0) */
   CHAT_SEED_ERR_MESSAGE_TOO_LARGE = -124,/* send whose padded length exceeds max_frame */
-  CHAT_SEED_ERR_OUTPUT_FULL = -125,      /* output queue at its bound: drain, retry */
+  CHAT_SEED_ERR_QUEUE_FULL = -125,       /* outgoing queue at its bound: drain, retry */
   /* Fatal errors. */
   CHAT_SEED_ERR_NOMEM = -126,            /* out of memory */
   CHAT_SEED_ERR_FRAME_EMPTY = -127,      /* received L == 0 */
@@ -179,19 +184,33 @@ ptrdiff_t chat_seed_channel_feed(chat_seed_channel *ch, const uint8_t *data, siz
  * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT, or the channel's fatal error. */
 int chat_seed_channel_next_message(chat_seed_channel *ch, const uint8_t **msg, size_t *len);
 
-/* Encrypts plaintext into one frame (fresh random IV) appended to the output.
+/* Sets the bound of the outgoing queue: queued plaintext plus encrypted
+ * bytes not yet consumed (default: CHAT_SEED_OUTPUT_MAX_FRAMES frames of
+ * max_frame). Must hold at least one frame of max_frame.
+ * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT. */
+int chat_seed_channel_set_max_queue(chat_seed_channel *ch, size_t max_queue);
+
+/* Copies plaintext into the outgoing queue; it becomes one frame (fresh
+ * random IV) when chat_seed_channel_output encrypts it. A server holds what
+ * it queues until the client's first frame has come (see the top of this
+ * file).
  * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT, CHAT_SEED_ERR_STATE (not
- * established), CHAT_SEED_ERR_CLIENT_FIRST (server, before the client's first
- * frame), CHAT_SEED_ERR_MESSAGE_EMPTY, CHAT_SEED_ERR_MESSAGE_TOO_LARGE,
- * CHAT_SEED_ERR_OUTPUT_FULL, and fatal: CHAT_SEED_ERR_NOMEM,
- * CHAT_DH_ERR_RANDOM, or the channel's fatal error. */
+ * established), CHAT_SEED_ERR_MESSAGE_EMPTY, CHAT_SEED_ERR_MESSAGE_TOO_LARGE,
+ * CHAT_SEED_ERR_QUEUE_FULL, and fatal: CHAT_SEED_ERR_NOMEM, or the
+ * channel's fatal error. */
 int chat_seed_channel_send(chat_seed_channel *ch, const uint8_t *plaintext, size_t len);
 
-/* The bytes waiting to be written to the peer (*len may be 0). They stay
- * valid until the next call that changes the channel. After writing some,
- * report them with chat_seed_channel_output_consumed.
- * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT, or the channel's fatal error. */
+/* The bytes waiting to be written to the peer (*len may be 0). While fewer
+ * than CHAT_SEED_OUTPUT_BATCH_BYTES wait and sending is allowed, it first
+ * encrypts further queued plaintexts. They stay valid until the next call
+ * that changes the channel. After writing some, report them with
+ * chat_seed_channel_output_consumed.
+ * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT, and fatal: CHAT_SEED_ERR_NOMEM,
+ * CHAT_DH_ERR_RANDOM, or the channel's fatal error. */
 int chat_seed_channel_output(chat_seed_channel *ch, const uint8_t **data, size_t *len);
+
+/* True when nothing waits: no output bytes and no queued plaintext. */
+bool chat_seed_channel_output_idle(const chat_seed_channel *ch);
 
 /* Drops the first n bytes of the output.
  * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT (n more than is waiting), or the

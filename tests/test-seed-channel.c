@@ -123,16 +123,22 @@ static struct criterion_test_params indices_of(const char *list) {
 
 /* --- channel helpers --------------------------------------------------- */
 
+/* Everything the channel has to write (output hands it out in batches). */
 static bytes take_output(chat_seed_channel *ch) {
-  const uint8_t *data;
-  size_t len;
-  cr_assert_eq(chat_seed_channel_output(ch, &data, &len), 0);
-  bytes b = {malloc(len + 1), len};
+  bytes b = {malloc(1), 0};
   cr_assert_not_null(b.data);
-  if (len > 0)
-    memcpy(b.data, data, len);
-  cr_assert_eq(chat_seed_channel_output_consumed(ch, len), 0);
-  return b;
+  for (;;) {
+    const uint8_t *data;
+    size_t len;
+    cr_assert_eq(chat_seed_channel_output(ch, &data, &len), 0);
+    if (len == 0)
+      return b;
+    b.data = realloc(b.data, b.len + len + 1);
+    cr_assert_not_null(b.data);
+    memcpy(b.data + b.len, data, len);
+    b.len += len;
+    cr_assert_eq(chat_seed_channel_output_consumed(ch, len), 0);
+  }
 }
 
 static size_t output_length(chat_seed_channel *ch) {
@@ -678,7 +684,7 @@ static void send_all(chat_seed_channel *from, chat_seed_channel *to, const bytes
   size_t next = 0;
   for (size_t i = 0; i < count; i++) {
     int rc = chat_seed_channel_send(from, msgs[i].data, msgs[i].len);
-    if (rc == CHAT_SEED_ERR_OUTPUT_FULL || (rc == 0 && rng_below(r, 4) == 0)) {
+    if (rc == CHAT_SEED_ERR_QUEUE_FULL || (rc == 0 && rng_below(r, 4) == 0)) {
       bytes wire = take_output(from);
       feed_and_check(to, wire.data, wire.len, r, max_chunk, msgs, count, &next);
       bytes_free(&wire);
@@ -713,9 +719,27 @@ Test(seed_pair, talk_both_ways_in_random_splits, .timeout = 120) {
   chat_seed_channel *client, *server;
   connect_pair(&group, TEST_MAX_FRAME, &client, &server);
 
-  /* The server may not speak before the client's first frame. */
-  cr_assert_eq(chat_seed_channel_send(server, (const uint8_t *)"hi", 2), CHAT_SEED_ERR_CLIENT_FIRST);
-  cr_assert_not(chat_seed_is_fatal(CHAT_SEED_ERR_CLIENT_FIRST));
+  /* The server does not speak before the client's first frame: what it
+   * sends waits in its queue until then. */
+  cr_assert_eq(chat_seed_channel_send(server, (const uint8_t *)"hi", 2), 0);
+  cr_assert_eq(output_length(server), 0, "held until the client's first frame");
+  cr_assert_not(chat_seed_channel_output_idle(server));
+  cr_assert_eq(chat_seed_channel_send(client, (const uint8_t *)"hello", 5), 0);
+  bytes first = take_output(client);
+  cr_assert_eq(chat_seed_channel_feed(server, first.data, first.len), (ptrdiff_t)first.len);
+  const uint8_t *got;
+  size_t got_len;
+  cr_assert_eq(chat_seed_channel_next_message(server, &got, &got_len), 1);
+  cr_assert_eq(got_len, 5);
+  bytes_free(&first);
+  bytes held = take_output(server);
+  cr_assert_eq(held.len, chat_seed_frame_size(2), "released by the client's frame");
+  cr_assert_eq(chat_seed_channel_feed(client, held.data, held.len), (ptrdiff_t)held.len);
+  cr_assert_eq(chat_seed_channel_next_message(client, &got, &got_len), 1);
+  cr_assert_eq(got_len, 2);
+  cr_assert_eq(memcmp(got, "hi", 2), 0);
+  bytes_free(&held);
+  cr_assert(chat_seed_channel_output_idle(server));
 
   size_t sizes[80] = {1, 2, 15, 16, 17, 31, 32, 33, 255, 256, 1000, 4096, 65535, 65536,
                       65537, 100000, 300 * 1024, 300 * 1024 - 1, 1, 7};
@@ -906,17 +930,22 @@ Test(seed_state, send_limits) {
   cr_assert_eq(chat_seed_channel_send(ch, big, 0), CHAT_SEED_ERR_MESSAGE_EMPTY);
   cr_assert_eq(chat_seed_channel_send(ch, big, 65), CHAT_SEED_ERR_MESSAGE_TOO_LARGE);
   cr_assert_eq(chat_seed_channel_send(ch, big, 64), 0, "exactly max_frame is allowed");
-  /* The output queue is bounded; a full queue is not fatal. */
+  /* The outgoing queue is bounded; a full queue is not fatal. */
+  cr_assert_eq(chat_seed_channel_set_max_queue(ch, 63), CHAT_SEED_ERR_INVALID_ARGUMENT,
+               "the queue must hold a frame of max_frame");
+  cr_assert_eq(chat_seed_channel_set_max_queue(ch, 4 * 64), 0);
   int rc;
   size_t sent = 1;
   while ((rc = chat_seed_channel_send(ch, big, 64)) == 0)
     sent++;
-  cr_assert_eq(rc, CHAT_SEED_ERR_OUTPUT_FULL);
-  cr_assert_geq(sent, CHAT_SEED_OUTPUT_MAX_FRAMES);
+  cr_assert_eq(rc, CHAT_SEED_ERR_QUEUE_FULL);
+  cr_assert_eq(sent, 4, "4 x 64 plaintext bytes fit a 256-byte queue");
   size_t waiting = output_length(ch);
   cr_assert_eq(waiting, sent * chat_seed_frame_size(64));
+  /* Encrypted frames count against the bound until they are written. */
+  cr_assert_eq(chat_seed_channel_send(ch, big, 1), CHAT_SEED_ERR_QUEUE_FULL);
   cr_assert_eq(chat_seed_channel_output_consumed(ch, waiting + 1), CHAT_SEED_ERR_INVALID_ARGUMENT);
-  cr_assert_eq(chat_seed_channel_output_consumed(ch, chat_seed_frame_size(64)), 0);
+  cr_assert_eq(chat_seed_channel_output_consumed(ch, 2 * chat_seed_frame_size(64)), 0);
   cr_assert_eq(chat_seed_channel_send(ch, big, 64), 0, "room again after draining");
   cr_assert_eq(chat_seed_channel_error(ch), 0);
   chat_seed_channel_free(ch);
@@ -1122,8 +1151,8 @@ Test(seed_hostile, bad_public_values_computed) {
 
 Test(seed_errors, every_code_has_a_distinct_name_and_text) {
   const int codes[] = {
-    CHAT_SEED_ERR_INVALID_ARGUMENT, CHAT_SEED_ERR_STATE, CHAT_SEED_ERR_CLIENT_FIRST,
-    CHAT_SEED_ERR_MESSAGE_EMPTY, CHAT_SEED_ERR_MESSAGE_TOO_LARGE, CHAT_SEED_ERR_OUTPUT_FULL,
+    CHAT_SEED_ERR_INVALID_ARGUMENT, CHAT_SEED_ERR_STATE,
+    CHAT_SEED_ERR_MESSAGE_EMPTY, CHAT_SEED_ERR_MESSAGE_TOO_LARGE, CHAT_SEED_ERR_QUEUE_FULL,
     CHAT_SEED_ERR_NOMEM, CHAT_SEED_ERR_FRAME_EMPTY, CHAT_SEED_ERR_FRAME_MISALIGNED,
     CHAT_SEED_ERR_FRAME_TOO_LARGE, CHAT_SEED_ERR_PAD_COUNT, CHAT_SEED_ERR_PADDING,
     CHAT_DH_ERR_INVALID_ARGUMENT, CHAT_DH_ERR_EMPTY, CHAT_DH_ERR_NOT_DECIMAL,
@@ -1146,6 +1175,6 @@ Test(seed_errors, every_code_has_a_distinct_name_and_text) {
   cr_assert_null(chat_seed_error_name(-9999));
   cr_assert(chat_seed_is_fatal(CHAT_SEED_ERR_PADDING));
   cr_assert(chat_seed_is_fatal(CHAT_DH_ERR_PUBLIC_RANGE));
-  cr_assert_not(chat_seed_is_fatal(CHAT_SEED_ERR_OUTPUT_FULL));
+  cr_assert_not(chat_seed_is_fatal(CHAT_SEED_ERR_QUEUE_FULL));
   cr_assert_not(chat_seed_is_fatal(CHAT_SEED_ERR_STATE));
 }

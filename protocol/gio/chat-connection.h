@@ -1,23 +1,14 @@
-/* ChatConnection: the GIO adapter over the sans-IO secure channels.
+/* ChatConnection: a GObject face on ChatIoConnection (protocol/io/), for
+ * programs built on a GMainContext (chatctl, the desktop client, tests).
  *
- * After BearSSL: the channel engines (protocol/seed-channel.h,
- * protocol/v2-channel.h) only move bytes between buffers; this object is the
- * optional I/O layer that moves them between a GIOStream and the engine, on
- * a GMainContext, without ever blocking the loop.
+ * The connection runs on the ChatIoLoop attached to the thread-default
+ * GMainContext of the thread that creates it (one epoll set per context,
+ * shared by all its connections, one GSource in all); see
+ * protocol/io/io-connection.h for reading, writing, the slow-reader drop
+ * and the graceful close. The stream must be a GSocketConnection (its
+ * socket is what the loop watches); the stream is closed when the
+ * connection ends.
  *
- *  - Reading: a pollable source on the input stream; each readiness gives
- *    one non-blocking read into a buffer shared by all connections of the
- *    thread (CHAT_CONNECTION_READ_BUFFER_BYTES), fed straight to the
- *    channel, which keeps only partial records. Messages come out through
- *    the `message` signal, pointing into the channel's memory: nothing is
- *    allocated per message on the read path.
- *  - Writing (after Redis): chat_connection_send only queues (into the
- *    channel's queue, or for the seed dialect into the adapter's own bounded
- *    queue of plaintexts). The bytes are written once per loop turn by a
- *    flusher shared by every connection of the GMainContext. A connection
- *    whose peer does not read is given max_queue_bytes, then dropped:
- *    send fails with CHAT_CONNECTION_ERROR_QUEUE_FULL and the connection is
- *    closed with the reason "peer does not read".
  *  - Server side: the dialect is told by the first byte: 0x00 starts the v2
  *    preamble; anything else is a seed client's DH value, refused (with
  *    CHAT_CONNECTION_ERROR_LEGACY_REFUSED) unless allow_legacy. Client side:
@@ -40,12 +31,11 @@
  *                                peer and the channel's reason: that is the
  *                                line a server logs. Drop the connection here.
  *
- * Threading: a connection belongs to the thread-default GMainContext of the
- * thread that created it; call it only from that thread.
+ * Threading: call a connection only from the thread that runs the
+ * GMainContext it was made in.
  *
- * Secrets: the channels wipe their keys and plaintexts; the adapter's seed
- * queue is wiped as it drains. The connection owns its channel until it is
- * finalized.
+ * Secrets: the channels wipe their keys and plaintexts. The connection owns
+ * its channel until it is finalized.
  */
 #pragma once
 
@@ -53,6 +43,7 @@
 #include <stdint.h>
 
 #include "protocol/dh-group.h"
+#include "protocol/io/io-connection.h"
 #include "protocol/keylog.h"
 #include "protocol/v2-channel.h"
 
@@ -64,45 +55,23 @@ G_BEGIN_DECLS
 #define CHAT_CONNECTION_DEFAULT_MAX_MESSAGE_BYTES CHAT_V2_DEFAULT_MAX_MESSAGE
 #define CHAT_CONNECTION_DEFAULT_MAX_QUEUE_BYTES CHAT_V2_DEFAULT_MAX_QUEUE_BYTES
 #define CHAT_CONNECTION_DEFAULT_REKEY_BYTES CHAT_V2_DEFAULT_REKEY_BYTES
-#define CHAT_CONNECTION_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000u
+#define CHAT_CONNECTION_DEFAULT_HANDSHAKE_TIMEOUT_MS CHAT_IO_DEFAULT_HANDSHAKE_TIMEOUT_MS
 /* Largest max_message_bytes: the smaller of the two channels' limits. */
 #define CHAT_CONNECTION_MAX_MESSAGE_LIMIT CHAT_V2_MAX_MESSAGE_LIMIT
-/* A graceful close waits this long for the queue to drain and for the
- * peer's end of the stream, then aborts. */
-#define CHAT_CONNECTION_CLOSE_TIMEOUT_MS 5000u
-/* Size of the read buffer shared by the connections of one thread, and so
- * the most bytes one read takes. */
-#define CHAT_CONNECTION_READ_BUFFER_BYTES 65536u
-/* Longest "ip:port" / "[ipv6]:port" peer address, with its NUL. */
-#define CHAT_CONNECTION_PEER_ADDRESS_MAX 64u
-/* The reason given when a peer is dropped because its queue is full. */
-#define CHAT_CONNECTION_SLOW_PEER_REASON "peer does not read"
+#define CHAT_CONNECTION_CLOSE_TIMEOUT_MS CHAT_IO_CLOSE_TIMEOUT_MS
+#define CHAT_CONNECTION_READ_BUFFER_BYTES CHAT_IO_READ_BUFFER_BYTES
+#define CHAT_CONNECTION_PEER_ADDRESS_MAX CHAT_IO_PEER_ADDRESS_MAX
 
 /* ---- Errors -------------------------------------------------------------- */
 
-#define CHAT_CONNECTION_ERROR (chat_connection_error_quark ())
-GQuark chat_connection_error_quark (void);
-
-typedef enum {
-  CHAT_CONNECTION_ERROR_HANDSHAKE,       /* the handshake failed (the channel's reason) */
-  CHAT_CONNECTION_ERROR_TIMEOUT,         /* handshake (or graceful close) took too long */
-  CHAT_CONNECTION_ERROR_PROTOCOL,        /* the peer broke the channel after the handshake */
-  CHAT_CONNECTION_ERROR_LEGACY_REFUSED,  /* a seed-dialect client, allow_legacy is off */
-  CHAT_CONNECTION_ERROR_QUEUE_FULL,      /* outgoing queue over max_queue_bytes: peer dropped */
-  CHAT_CONNECTION_ERROR_CLOSED,          /* send or close on a closed/closing connection */
-  CHAT_CONNECTION_ERROR_TRUNCATED,       /* v2 stream ended without a CLOSE record */
-  CHAT_CONNECTION_ERROR_PINNING,         /* verify_server_key refused the server's key */
-  CHAT_CONNECTION_ERROR_IO,              /* the stream failed (the GIO error's message) */
-  CHAT_CONNECTION_ERROR_NOT_ESTABLISHED, /* send before the handshake completed */
-  CHAT_CONNECTION_ERROR_MESSAGE_SIZE,    /* send of 0 bytes or over max_message_bytes */
-} ChatConnectionError;
+/* CHAT_CONNECTION_ERROR and its codes: protocol/io/io-connection.h. */
 
 /* ---- Configuration ------------------------------------------------------- */
 
 typedef enum {
-  CHAT_CONNECTION_DIALECT_UNKNOWN = 0, /* server, before the first byte */
-  CHAT_CONNECTION_DIALECT_SEED = 1,
-  CHAT_CONNECTION_DIALECT_V2 = 2,
+  CHAT_CONNECTION_DIALECT_UNKNOWN = CHAT_CHANNEL_DIALECT_UNKNOWN, /* server, before the first byte */
+  CHAT_CONNECTION_DIALECT_SEED = CHAT_CHANNEL_DIALECT_SEED,
+  CHAT_CONNECTION_DIALECT_V2 = CHAT_CHANNEL_DIALECT_V2,
 } ChatConnectionDialect;
 
 typedef struct _ChatConnection ChatConnection;
@@ -154,17 +123,16 @@ typedef struct {
 #define CHAT_TYPE_CONNECTION (chat_connection_get_type ())
 G_DECLARE_FINAL_TYPE (ChatConnection, chat_connection, CHAT, CONNECTION, GObject)
 
-/* A server-side connection over stream (a connected GSocketConnection, or
- * any GIOStream whose streams are pollable). It does nothing until
- * chat_connection_start. Returns NULL (with a critical) when stream is not
- * pollable or security is invalid: no static key, allow_legacy without a
+/* A server-side connection over stream (a connected GSocketConnection). It
+ * does nothing until chat_connection_start. Returns NULL (with a critical)
+ * when stream is not a socket connection or security is invalid: no static key, allow_legacy without a
  * group, server_info over CHAT_V2_MAX_SERVER_INFO, max_message_bytes over
  * CHAT_CONNECTION_MAX_MESSAGE_LIMIT, max_queue_bytes below max_message_bytes.
  * Errors: none (programmer errors only, as criticals). */
 ChatConnection *chat_connection_new_server (GIOStream *stream, const ChatServerSecurity *security);
 
-/* A client-side connection over a connected stream, speaking exactly
- * security->dialect. Returns NULL (with a critical) on a non-pollable stream
+/* A client-side connection over a connected GSocketConnection, speaking
+ * exactly security->dialect. Returns NULL (with a critical) on another stream
  * or invalid security (dialect not SEED/V2, SEED without a group, bad
  * limits, unknown suite).
  * Errors: none (programmer errors only, as criticals). */
@@ -242,9 +210,9 @@ gboolean chat_connection_get_server_key (ChatConnection *self, guint8 out[CHAT_V
  * handshake and after `closed`. Valid until `closed`. Errors: none. */
 const guint8 *chat_connection_get_server_info (ChatConnection *self, gsize *len);
 
-/* TESTS AND DIAGNOSTICS: write calls made on the output stream so far (each
- * g_pollable_output_stream_write_nonblocking, including ones that would
- * block), and loop turns in which the flusher visited the connection.
+/* TESTS AND DIAGNOSTICS: write system calls made on the socket so far
+ * (including ones that would block), and loop turns in which the
+ * connection was flushed.
  * Errors: none. */
 guint64 chat_connection_get_write_calls (ChatConnection *self);
 guint64 chat_connection_get_flushes (ChatConnection *self);
