@@ -82,6 +82,7 @@ static const KeySpec server_keys[] = {
      CHATD_CONFIG_MAX_HANDSHAKE_TIMEOUT, NULL},
     {"login_timeout", FIELD_UINT, FIELD(login_timeout), 1, CHATD_CONFIG_MAX_LOGIN_TIMEOUT, NULL},
     {"idle_timeout", FIELD_UINT, FIELD(idle_timeout), 0, CHATD_CONFIG_MAX_IDLE_TIMEOUT, NULL},
+    {"io_threads", FIELD_UINT, FIELD(io_threads), 0, CHATD_CONFIG_MAX_IO_THREADS, NULL},
     /* The lower bound is max_message_size, checked after the walk. */
     {"max_queue_bytes", FIELD_SIZE, FIELD(max_queue_bytes), CHATD_CONFIG_MIN_MAX_MESSAGE_SIZE,
      CHATD_CONFIG_MAX_MAX_QUEUE_BYTES, NULL},
@@ -135,6 +136,7 @@ void chatd_config_init_defaults(ChatdConfig *config) {
   config->handshake_timeout = CHATD_CONFIG_DEFAULT_HANDSHAKE_TIMEOUT;
   config->login_timeout = CHATD_CONFIG_DEFAULT_LOGIN_TIMEOUT;
   config->idle_timeout = CHATD_CONFIG_DEFAULT_IDLE_TIMEOUT;
+  config->io_threads = CHATD_CONFIG_DEFAULT_IO_THREADS;
   config->max_queue_bytes =
       (gsize)CHATD_CONFIG_QUEUE_MESSAGES_DEFAULT * CHATD_CONFIG_DEFAULT_MAX_MESSAGE_SIZE;
   chatd_password_cost_init_defaults(&config->password_cost);

@@ -21,6 +21,9 @@
  *   server.idle_timeout           seconds without a message from a logged-in
  *                                 client before it is dropped, 0 (never, the
  *                                 default) .. 7 days
+ *   server.io_threads             threads that run connections (chatd's
+ *                                 main thread is the first), 1..64; 0 (the
+ *                                 default): one per CPU
  *   server.max_queue_bytes        per-connection outgoing queue, bytes,
  *                                 max_message_size..1 GiB (default
  *                                 2 × max_message_size)
@@ -83,6 +86,9 @@ GQuark chatd_config_error_quark(void);
 #define CHATD_CONFIG_DEFAULT_IDLE_TIMEOUT 0   /* never */
 #define CHATD_CONFIG_MAX_IDLE_TIMEOUT (7 * 24 * 3600)
 
+#define CHATD_CONFIG_DEFAULT_IO_THREADS 0  /* one per CPU */
+#define CHATD_CONFIG_MAX_IO_THREADS 64
+
 /* The default queue is this many maximum-size messages. */
 #define CHATD_CONFIG_QUEUE_MESSAGES_DEFAULT 2
 #define CHATD_CONFIG_MAX_MAX_QUEUE_BYTES (1024u * 1024u * 1024u)
@@ -114,6 +120,7 @@ typedef struct {
   guint handshake_timeout;   /* seconds */
   guint login_timeout;       /* seconds */
   guint idle_timeout;        /* seconds, 0 = never */
+  guint io_threads;          /* 0 = one per CPU */
   gsize max_queue_bytes;     /* bytes */
   ChatdPasswordCost password_cost;
   guint login_rate_per_minute;

@@ -1,5 +1,13 @@
 /* What the server's parts share: the server object's fields. Only chatd's
- * own files include this. */
+ * own files include this.
+ *
+ * Threads: everything here belongs to chatd's main thread (the directory,
+ * the sessions, the tokens, the arena, the rate limiter), except
+ *  - io_loops[1..]: each runs on a thread of its own with its share of the
+ *    connections (session-io.h says how sessions reach them);
+ *  - io_settings: read by every I/O thread, never changed after start-up;
+ *  - the store's and the password pool's worker threads, which report back
+ *    through the main context (store.h, passwords.h). */
 #pragma once
 
 #include <gio/gio.h>
@@ -12,7 +20,9 @@
 #include "chatd/store.h"
 #include "protocol/arena.h"
 #include "protocol/dh-group.h"
-#include "protocol/gio/chat-connection.h"
+#include "protocol/io/io-connection.h"
+#include "protocol/io/io-listener.h"
+#include "protocol/io/io-loop.h"
 #include "protocol/keylog.h"
 #include "protocol/server-key.h"
 #include "protocol/value.h"
@@ -25,7 +35,11 @@ G_BEGIN_DECLS
 struct _ChatdServer {
   ChatdConfig *config;           /* our copy */
   GMainContext *context;
-  GSocketService *service;
+  ChatIoLoop *main_loop;         /* attached to context: I/O thread 0, timers, mailbox */
+  ChatIoLoop **io_loops;         /* [0] is main_loop, the others run threads */
+  guint n_io_loops;
+  guint next_io_loop;            /* round robin over io_loops */
+  ChatIoListener *listener;
   guint16 port;
   ChatdStore *store;
   ChatdPasswords *passwords;
@@ -37,15 +51,17 @@ struct _ChatdServer {
   guint8 server_public_key[32];
   char fingerprint[CHAT_FINGERPRINT_SIZE];
   chat_buffer server_info;       /* the v2 handshake's server-info value */
-  ChatServerSecurity security;
+  ChatIoSettings io_settings;    /* of every connection */
   chat_keylog *keylog;
   GHashTable *tokens;            /* token hash (32 bytes, GBytes) -> user id */
   GHashTable *pending_usernames; /* usernames being registered right now */
-  GQueue sessions;               /* ChatdSession*, via their link */
+  GQueue sessions;               /* ChatdSession* not closed, via their link */
+  GQueue live;                   /* ChatdSession* whose connection has not ended */
   chat_arena arena;              /* for decoding one request at a time */
   chat_limits limits;
   gboolean stopping;
-  GSource *idle_sweep;           /* closes idle sessions (server.idle_timeout) */
+  gint64 refused_logged_us;      /* last "max_connections" warning */
+  guint refused_since_log;
 };
 
 G_END_DECLS

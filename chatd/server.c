@@ -6,8 +6,10 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chatd/server-private.h"
+#include "chatd/session-io.h"
 #include "chatd/session.h"
 
 #ifndef CHAT_VERSION
@@ -17,8 +19,13 @@
 /* Pending connections the kernel may queue before chatd accepts them (it
  * caps this at net.core.somaxconn). */
 #define CHATD_LISTEN_BACKLOG 4096
-/* How often per idle_timeout the idle sessions are looked for. */
-#define IDLE_SWEEPS_PER_TIMEOUT 2
+/* At most one "max_connections" warning per this many microseconds; the
+ * connections refused meanwhile are counted in the next one. */
+#define REFUSAL_LOG_INTERVAL_US G_USEC_PER_SEC
+/* On shutdown, how long connections get to close gracefully (each one's
+ * own close timeout, plus a margin), then how long an abort may take. */
+#define SHUTDOWN_GRACE_MS (CHAT_IO_CLOSE_TIMEOUT_MS + 1000u)
+#define SHUTDOWN_ABORT_MS 1000u
 
 G_DEFINE_QUARK(chatd-server-error-quark, chatd_server_error)
 
@@ -136,7 +143,7 @@ static gboolean load_keys(ChatdServer *server, GError **error) {
   return TRUE;
 }
 
-static void build_security(ChatdServer *server) {
+static void build_io_settings(ChatdServer *server) {
   const ChatdConfig *config = server->config;
   chat_writer w;
   chat_buffer_init(&server->server_info);
@@ -149,18 +156,19 @@ static void build_security(ChatdServer *server) {
   chat_write_dict_end(&w);
   chat_writer_finish(&w);
 
-  ChatServerSecurity *sec = &server->security;
-  memset(sec, 0, sizeof *sec);
-  sec->allow_legacy = config->allow_legacy;
-  sec->seed_group = server->have_group ? &server->group : NULL;
-  sec->static_private_key = server->server_private_key;
-  sec->server_info = server->server_info.data;
-  sec->server_info_len = server->server_info.len;
-  sec->v2_suite = CHAT_V2_SUITE_ANY;
-  sec->max_message_bytes = config->max_message_size;
-  sec->max_queue_bytes = config->max_queue_bytes;
-  sec->handshake_timeout_ms = config->handshake_timeout * 1000u;
-  sec->keylog = server->keylog;
+  ChatIoSettings *settings = &server->io_settings;
+  memset(settings, 0, sizeof *settings);
+  chat_channel_config_init(&settings->channel);
+  settings->channel.max_message = config->max_message_size;
+  settings->channel.max_queue = config->max_queue_bytes;
+  settings->channel.v2_suite = CHAT_V2_SUITE_ANY;
+  settings->channel.server_private_key = server->server_private_key;
+  settings->channel.server_info = server->server_info.data;
+  settings->channel.server_info_len = server->server_info.len;
+  settings->channel.allow_seed = config->allow_legacy;
+  settings->channel.seed_group = server->have_group ? &server->group : NULL;
+  settings->handshake_timeout_ms = config->handshake_timeout * 1000u;
+  settings->keylog = server->keylog;
 
   chat_limits_init(&server->limits);
   server->limits.max_str_len = config->max_message_size;
@@ -188,6 +196,11 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
   server->pending_usernames = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   chat_arena_init(&server->arena);
   g_queue_init(&server->sessions);
+  g_queue_init(&server->live);
+  server->main_loop = chat_io_loop_new(error);
+  if (!server->main_loop)
+    return NULL;
+  chat_io_loop_attach(server->main_loop, server->context);
 
   if (!ensure_parent_dir(config->database, error))
     return NULL;
@@ -201,87 +214,81 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
   server->passwords = chatd_passwords_new(&config->password_cost, server->context);
   server->login_limit = chatd_rate_limit_new(config->login_rate_per_minute,
                                              config->login_rate_burst);
-  build_security(server);
+  build_io_settings(server);
   return g_steal_pointer(&server);
 }
 
 /* ---- connections ---- */
 
-static gboolean on_incoming(GSocketService *service, GSocketConnection *connection,
-                            GObject *source, gpointer user_data) {
-  ChatdServer *server = user_data;
-  (void)service;
-  (void)source;
-  if (server->stopping)
-    return FALSE;
-  if (g_queue_get_length(&server->sessions) >= server->config->max_connections) {
-    g_warning("refusing a connection: %u connections is the limit (server.max_connections)",
-              server->config->max_connections);
-    g_io_stream_close(G_IO_STREAM(connection), NULL, NULL);
-    return TRUE;
-  }
-  g_autoptr(ChatConnection) channel =
-      chat_connection_new_server(G_IO_STREAM(connection), &server->security);
-  chatd_session_new(server, channel);
-  chat_connection_start(channel);
-  return TRUE;
+/* Refusals past max_connections are logged once per interval, with a count:
+ * a flood of connections must not become a flood of log lines. */
+static void log_refusal(ChatdServer *server) {
+  server->refused_since_log++;
+  gint64 now = g_get_monotonic_time();
+  if (now - server->refused_logged_us < REFUSAL_LOG_INTERVAL_US)
+    return;
+  g_warning("refused %u connection(s): %u connections is the limit (server.max_connections)",
+            server->refused_since_log, server->config->max_connections);
+  server->refused_logged_us = now;
+  server->refused_since_log = 0;
 }
 
-/* One timer for all sessions, not one per session: GLib's loop checks every
- * source on every turn. It runs a few times per idle_timeout, so a session
- * is closed between idle_timeout and 1.5 x idle_timeout after its last
- * request. */
-static gboolean sweep_idle_sessions(gpointer user_data) {
+/* On the main thread, for each accepted socket: a session, and its
+ * connection on the next I/O thread in turn. */
+static void on_accept(int fd, const char *peer, gpointer user_data) {
   ChatdServer *server = user_data;
-  gint64 limit = (gint64)server->config->idle_timeout * G_USEC_PER_SEC;
-  gint64 now = g_get_monotonic_time();
-  GList *next;
-  for (GList *l = server->sessions.head; l; l = next) {
-    next = l->next;
-    ChatdSession *s = l->data;
-    if (s->user && now - s->last_request_us > limit) {
-      g_autofree char *reason = g_strdup_printf("no request for %u s (server.idle_timeout)",
-                                                server->config->idle_timeout);
-      chatd_session_close(s, reason);
-    }
+  if (server->stopping) {
+    close(fd);
+    return;
   }
-  return G_SOURCE_CONTINUE;
+  if (g_queue_get_length(&server->live) >= server->config->max_connections) {
+    close(fd);
+    log_refusal(server);
+    return;
+  }
+  ChatIoLoop *loop = server->io_loops[server->next_io_loop];
+  server->next_io_loop = (server->next_io_loop + 1) % server->n_io_loops;
+  ChatdSession *s = chatd_session_new(server, fd, peer, loop);
+  if (s)
+    chatd_session_io_start(s);
+}
+
+static gboolean start_io_threads(ChatdServer *server, GError **error) {
+  guint n = server->config->io_threads;
+  if (n == 0)
+    n = MAX(1u, g_get_num_processors());
+  server->io_loops = g_new0(ChatIoLoop *, n);
+  server->io_loops[0] = server->main_loop;
+  server->n_io_loops = 1;
+  for (guint i = 1; i < n; i++) {
+    ChatIoLoop *loop = chat_io_loop_new(error);
+    if (!loop)
+      return FALSE;
+    g_autofree char *name = g_strdup_printf("chatd-io-%u", i);
+    if (!chat_io_loop_spawn(loop, name, error)) {
+      chat_io_loop_free(loop);
+      return FALSE;
+    }
+    server->io_loops[server->n_io_loops++] = loop;
+  }
+  return TRUE;
 }
 
 gboolean chatd_server_start(ChatdServer *server, GError **error) {
   const ChatdConfig *config = server->config;
-  g_autoptr(GSocketAddress) address =
-      g_inet_socket_address_new_from_string(config->bind_ip, config->bind_port);
-  if (!address) {
-    g_set_error(error, CHATD_SERVER_ERROR, 0, "server.bind_ip: not an address: %s",
-                config->bind_ip);
-    return FALSE;
-  }
-  server->service = g_socket_service_new();
-  /* GLib's default backlog is 10: a burst of connections (a restart with
-   * thousands of clients coming back) would see SYNs dropped and retried
-   * after seconds. */
-  g_socket_listener_set_backlog(G_SOCKET_LISTENER(server->service), CHATD_LISTEN_BACKLOG);
-  g_autoptr(GSocketAddress) effective = NULL;
   g_autoptr(GError) local = NULL;
-  if (!g_socket_listener_add_address(G_SOCKET_LISTENER(server->service), address,
-                                     G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
-                                     &effective, &local)) {
-    g_set_error(error, local->domain, local->code, "cannot listen on %s:%u: %s",
-                config->bind_ip, config->bind_port, local->message);
+  server->listener = chat_io_listener_new(server->main_loop, config->bind_ip, config->bind_port,
+                                          CHATD_LISTEN_BACKLOG, on_accept, server, &local);
+  if (!server->listener) {
+    g_propagate_error(error, g_steal_pointer(&local));
     return FALSE;
   }
-  server->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
-  g_signal_connect(server->service, "incoming", G_CALLBACK(on_incoming), server);
-  g_socket_service_start(server->service);
-  if (config->idle_timeout > 0) {
-    guint period = MAX(1u, config->idle_timeout / IDLE_SWEEPS_PER_TIMEOUT);
-    server->idle_sweep = g_timeout_source_new_seconds(period);
-    g_source_set_callback(server->idle_sweep, sweep_idle_sessions, server, NULL);
-    g_source_attach(server->idle_sweep, server->context);
-  }
-  g_message("listening on %s:%u (v2%s), key %s", config->bind_ip, server->port,
-            config->allow_legacy ? " and seed" : "", server->fingerprint);
+  server->port = chat_io_listener_get_port(server->listener);
+  if (!start_io_threads(server, error))
+    return FALSE;
+  g_message("listening on %s:%u (v2%s), key %s, %u I/O thread%s", config->bind_ip, server->port,
+            config->allow_legacy ? " and seed" : "", server->fingerprint, server->n_io_loops,
+            server->n_io_loops == 1 ? "" : "s");
   return TRUE;
 }
 
@@ -293,34 +300,61 @@ const char *chatd_server_fingerprint(ChatdServer *server) {
   return server->fingerprint;
 }
 
+static gboolean wake_up(gpointer data) {
+  (void)data;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main context until every connection has ended or timeout_ms
+ * passed. */
+static void wait_for_connections(ChatdServer *server, guint timeout_ms) {
+  gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  GSource *tick = g_timeout_source_new(100);
+  g_source_set_callback(tick, wake_up, NULL, NULL);
+  g_source_attach(tick, server->context);
+  while (!g_queue_is_empty(&server->live) && g_get_monotonic_time() < deadline)
+    g_main_context_iteration(server->context, TRUE);
+  g_source_destroy(tick);
+  g_source_unref(tick);
+}
+
 void chatd_server_stop(ChatdServer *server) {
   if (server->stopping)
     return;
   server->stopping = TRUE;
-  if (server->idle_sweep) {
-    g_source_destroy(server->idle_sweep);
-    g_clear_pointer(&server->idle_sweep, g_source_unref);
-  }
-  if (server->service) {
-    g_socket_service_stop(server->service);
-    g_socket_listener_close(G_SOCKET_LISTENER(server->service));
-  }
+  g_clear_pointer(&server->listener, chat_io_listener_free);
   while (!g_queue_is_empty(&server->sessions)) {
     ChatdSession *s = g_queue_peek_head(&server->sessions);
     chatd_session_close(s, "the server is shutting down");
   }
   if (server->store)
     chatd_store_flush(server->store);
-  /* Let the closes and the last completions run. */
+  /* Every connection says goodbye (v2: a CLOSE record) and waits for its
+   * peer's; what is left after the grace period is cut. */
+  wait_for_connections(server, SHUTDOWN_GRACE_MS);
+  if (!g_queue_is_empty(&server->live)) {
+    g_message("%u connection(s) did not close in time; cutting them",
+              g_queue_get_length(&server->live));
+    for (GList *l = server->live.head; l; l = l->next)
+      chatd_session_io_close(l->data, FALSE);
+    wait_for_connections(server, SHUTDOWN_ABORT_MS);
+  }
+  /* Let the last completions and releases run, then stop the threads. */
   while (g_main_context_iteration(server->context, FALSE))
     ;
+  for (guint i = 1; i < server->n_io_loops; i++)
+    chat_io_loop_quit(server->io_loops[i]);
+  for (guint i = 1; i < server->n_io_loops; i++)
+    chat_io_loop_join(server->io_loops[i]);
 }
 
 void chatd_server_free(ChatdServer *server) {
   if (!server)
     return;
   chatd_server_stop(server);
-  g_clear_object(&server->service);
+  for (guint i = 1; i < server->n_io_loops; i++)
+    chat_io_loop_free(server->io_loops[i]);
+  g_free(server->io_loops);
   chatd_passwords_free(server->passwords);
   chatd_store_close(server->store);
   chatd_rate_limit_free(server->login_limit);
@@ -339,6 +373,7 @@ void chatd_server_free(ChatdServer *server) {
     chatd_config_clear(server->config);
     g_free(server->config);
   }
+  chat_io_loop_free(server->main_loop);
   if (server->context)
     g_main_context_unref(server->context);
   g_free(server);

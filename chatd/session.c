@@ -4,10 +4,12 @@
 #include "chatd/session.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "chatd/dispatch.h"
 #include "chatd/presence.h"
 #include "chatd/server-private.h"
+#include "chatd/session-io.h"
 #include "protocol/catalogue.h"
 
 struct _ChatdSlot {
@@ -45,11 +47,8 @@ chat_writer *chatd_session_begin(ChatdSession *session, guint32 type) {
 /* ---- outgoing order ---- */
 
 static void write_now(ChatdSession *s, const guint8 *data, gsize len) {
-  if (s->closed)
-    return;
-  g_autoptr(GError) error = NULL;
-  if (!chat_connection_send(s->connection, data, len, &error))
-    chatd_session_close(s, error->message);
+  if (!s->closed)
+    chatd_session_io_send(s, data, len);
 }
 
 static void slot_free(ChatdSlot *slot) {
@@ -95,6 +94,18 @@ void chatd_session_send_bytes(ChatdSession *s, const guint8 *data, gsize len) {
     g_queue_push_tail(&s->outbox, tail);
   }
   slot_append(tail, data, len);
+}
+
+void chatd_session_send_shared(ChatdSession *s, GBytes *message) {
+  if (s->closed)
+    return;
+  if (g_queue_is_empty(&s->outbox)) {
+    chatd_session_io_send_shared(s, message);
+    return;
+  }
+  gsize len;
+  const guint8 *data = g_bytes_get_data(message, &len);
+  chatd_session_send_bytes(s, data, len);
 }
 
 void chatd_reply_send(ChatdSession *s) {
@@ -199,10 +210,7 @@ void chatd_session_unblock(ChatdSession *s) {
     drain_inbox(s);
 }
 
-static void on_message(ChatConnection *connection, gconstpointer data, gsize len,
-                       gpointer user_data) {
-  ChatdSession *s = user_data;
-  (void)connection;
+void chatd_session_received(ChatdSession *s, const guint8 *data, gsize len) {
   if (s->closed)
     return;
   s->last_request_us = g_get_monotonic_time();
@@ -221,30 +229,46 @@ static void on_message(ChatConnection *connection, gconstpointer data, gsize len
 
 /* ---- lifetime ---- */
 
-static gboolean on_login_timeout(gpointer user_data) {
-  ChatdSession *s = user_data;
-  g_source_unref(s->login_timeout);
-  s->login_timeout = NULL;
+static ChatdSession *session_of_timer(ChatIoTimer *timer, gsize offset) {
+  return (ChatdSession *)((char *)timer - offset);
+}
+
+static void on_login_timeout(ChatIoTimer *timer) {
+  ChatdSession *s = session_of_timer(timer, G_STRUCT_OFFSET(ChatdSession, login_timer));
   if (!s->user) {
     g_autofree char *reason = g_strdup_printf("no login within %u s",
                                               s->server->config->login_timeout);
     chatd_session_close(s, reason);
   }
-  return G_SOURCE_REMOVE;
 }
 
-static void on_established(ChatConnection *connection, gpointer user_data) {
-  ChatdSession *s = user_data;
-  s->established = TRUE;
-  s->dialect = chat_connection_get_dialect(connection) == CHAT_CONNECTION_DIALECT_SEED
-                   ? CHAT_DIALECT_SEED
-                   : CHAT_DIALECT_V2;
-  g_debug("%s: established (%s dialect)", s->peer, chat_dialect_name(s->dialect));
-  if (s->server->config->login_timeout > 0) {
-    s->login_timeout = g_timeout_source_new_seconds(s->server->config->login_timeout);
-    g_source_set_callback(s->login_timeout, on_login_timeout, s, NULL);
-    g_source_attach(s->login_timeout, s->server->context);
+/* Fires idle_timeout after the login, then after each time it finds a
+ * later request: one heap operation per idle period, none per request. */
+static void on_idle_timeout(ChatIoTimer *timer) {
+  ChatdSession *s = session_of_timer(timer, G_STRUCT_OFFSET(ChatdSession, idle_timer));
+  if (!s->user)
+    return;
+  gint64 limit = (gint64)s->server->config->idle_timeout * G_USEC_PER_SEC;
+  gint64 idle = g_get_monotonic_time() - s->last_request_us;
+  if (idle < limit) {
+    chat_io_loop_start_timer(s->server->main_loop, &s->idle_timer,
+                             (guint)((limit - idle + 999) / 1000));
+    return;
   }
+  g_autofree char *reason = g_strdup_printf("no request for %u s (server.idle_timeout)",
+                                            s->server->config->idle_timeout);
+  chatd_session_close(s, reason);
+}
+
+void chatd_session_established(ChatdSession *s, chat_dialect dialect) {
+  if (s->closed)
+    return;
+  s->established = TRUE;
+  s->dialect = dialect;
+  g_debug("%s: established (%s dialect)", s->peer, chat_dialect_name(s->dialect));
+  if (s->server->config->login_timeout > 0)
+    chat_io_loop_start_timer(s->server->main_loop, &s->login_timer,
+                             s->server->config->login_timeout * 1000u);
 }
 
 static void detach_user(ChatdSession *s, gboolean announce) {
@@ -259,50 +283,36 @@ static void detach_user(ChatdSession *s, gboolean announce) {
   }
 }
 
+/* The session stops being a session: no user, off the server's list.
+ * Its connection may still be closing. */
 static void forget_session(ChatdSession *s) {
   if (s->closed)
     return;
   s->closed = TRUE;
-  if (s->login_timeout) {
-    g_source_destroy(s->login_timeout);
-    g_source_unref(s->login_timeout);
-    s->login_timeout = NULL;
-  }
+  chat_io_loop_stop_timer(s->server->main_loop, &s->login_timer);
+  chat_io_loop_stop_timer(s->server->main_loop, &s->idle_timer);
   detach_user(s, TRUE);
   g_queue_unlink(&s->server->sessions, &s->link);
-  g_signal_handlers_disconnect_by_data(s->connection, s);
   chatd_session_unref(s);  /* the server list's reference */
 }
 
-static void on_closed(ChatConnection *connection, const GError *error, gpointer user_data) {
-  ChatdSession *s = user_data;
-  (void)connection;
-  if (error)
-    g_message("%s: closed: %s", s->peer, error->message);
+void chatd_session_ended(ChatdSession *s, const GError *reason) {
+  if (reason)
+    g_message("%s: closed: %s", s->peer, reason->message);
   else
     g_debug("%s: closed by the peer", s->peer);
   forget_session(s);
-}
-
-/* A connection closing gracefully keeps itself alive until it is done. */
-static void release_closed_connection(ChatConnection *connection, const GError *reason,
-                                      gpointer data) {
-  (void)reason;
-  (void)data;
-  g_signal_handlers_disconnect_by_func(connection, release_closed_connection, NULL);
-  g_object_unref(connection);
+  g_queue_unlink(&s->server->live, &s->live_link);
+  chatd_session_io_release(s);
+  chatd_session_unref(s);  /* the connection's reference */
 }
 
 void chatd_session_close(ChatdSession *s, const char *reason) {
   if (s->closed)
     return;
   g_message("%s: closing: %s", s->peer, reason);
-  chatd_session_ref(s);
-  ChatConnection *connection = g_object_ref(s->connection);
   forget_session(s);
-  g_signal_connect(connection, "closed", G_CALLBACK(release_closed_connection), NULL);
-  chat_connection_close(connection, TRUE);
-  chatd_session_unref(s);
+  chatd_session_io_close(s, TRUE);
 }
 
 void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
@@ -334,25 +344,34 @@ void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
   }
   s->user = user;
   user->session = s;
-  if (s->login_timeout) {
-    g_source_destroy(s->login_timeout);
-    g_source_unref(s->login_timeout);
-    s->login_timeout = NULL;
-  }
+  chat_io_loop_stop_timer(s->server->main_loop, &s->login_timer);
+  if (s->server->config->idle_timeout > 0)
+    chat_io_loop_start_timer(s->server->main_loop, &s->idle_timer,
+                             s->server->config->idle_timeout * 1000u);
 }
 
-ChatdSession *chatd_session_new(ChatdServer *server, ChatConnection *connection) {
+ChatdSession *chatd_session_new(ChatdServer *server, int fd, const char *peer, ChatIoLoop *loop) {
   ChatdSession *s = g_new0(ChatdSession, 1);
-  s->ref_count = 1;  /* the server list's */
+  s->ref_count = 2;  /* the server list's and the connection's */
   s->server = server;
-  s->connection = g_object_ref(connection);
-  s->peer = g_strdup(chat_connection_get_peer_address(connection));
+  s->loop = loop;
+  s->peer = g_strdup(peer);
+  s->connection = chat_io_connection_new_server(loop, fd, TRUE, peer, &server->io_settings,
+                                                &chatd_session_io_callbacks, s);
+  if (!s->connection) {
+    g_warning("%s: cannot make a connection (out of memory?)", peer);
+    close(fd);
+    g_free(s->peer);
+    g_free(s);
+    return NULL;
+  }
   s->last_request_us = g_get_monotonic_time();
+  chat_io_timer_init(&s->login_timer, on_login_timeout);
+  chat_io_timer_init(&s->idle_timer, on_idle_timeout);
   s->link.data = s;
   g_queue_push_tail_link(&server->sessions, &s->link);
-  g_signal_connect(connection, "established", G_CALLBACK(on_established), s);
-  g_signal_connect(connection, "message", G_CALLBACK(on_message), s);
-  g_signal_connect(connection, "closed", G_CALLBACK(on_closed), s);
+  s->live_link.data = s;
+  g_queue_push_tail_link(&server->live, &s->live_link);
   return s;
 }
 
@@ -370,7 +389,7 @@ void chatd_session_unref(ChatdSession *s) {
   ChatdSlot *slot;
   while ((slot = g_queue_pop_head(&s->outbox)))
     slot_free(slot);
-  g_object_unref(s->connection);
+  g_warn_if_fail(s->connection == NULL);
   g_free(s->peer);
   g_free(s);
 }

@@ -13,7 +13,7 @@
 #include <glib.h>
 
 #include "chatd/directory.h"
-#include "protocol/gio/chat-connection.h"
+#include "protocol/io/io-connection.h"
 #include "protocol/message.h"
 #include "protocol/value.h"
 
@@ -27,10 +27,13 @@ typedef struct _ChatdSlot ChatdSlot;
 /* Reply slots that may be open at once. */
 #define CHATD_SESSION_MAX_OPEN_SLOTS 4096
 
+/* Everything here belongs to chatd's main thread, except connection,
+ * which lives on the I/O thread `loop` runs (session-io.h). */
 struct _ChatdSession {
   guint ref_count;
   ChatdServer *server;
-  ChatConnection *connection;
+  ChatIoConnection *connection; /* NULL once released */
+  ChatIoLoop *loop;           /* the connection's */
   char *peer;                 /* "ip:port", for logs */
   chat_dialect dialect;
   gboolean established;
@@ -44,12 +47,16 @@ struct _ChatdSession {
   gsize inbox_bytes;
   GQueue outbox;              /* ChatdSlot* in sending order */
   guint open_slots;
-  GSource *login_timeout;
+  ChatIoTimer login_timer;    /* server.login_timeout, until the login */
+  ChatIoTimer idle_timer;     /* server.idle_timeout, once logged in */
   gint64 last_request_us;     /* monotonic time of the last request */
-  GList link;                 /* in the server's session list */
+  GList link;                 /* in the server's session list, until closed */
+  GList live_link;            /* in the server's live list, until the connection ended */
 };
 
-ChatdSession *chatd_session_new(ChatdServer *server, ChatConnection *connection);
+/* A session for an accepted socket (fd, now the session's), whose
+ * connection will run on loop. Start it with chatd_session_io_start. */
+ChatdSession *chatd_session_new(ChatdServer *server, int fd, const char *peer, ChatIoLoop *loop);
 ChatdSession *chatd_session_ref(ChatdSession *session);
 void chatd_session_unref(ChatdSession *session);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChatdSession, chatd_session_unref)
@@ -89,6 +96,15 @@ void chatd_session_release(ChatdSession *session, ChatdSlot *slot);
 void chatd_session_block(ChatdSession *session);
 /* Undoes one block; when none is left, handles the waiting requests. */
 void chatd_session_unblock(ChatdSession *session);
+
+/* ---- what the connection says (main thread; see session-io.h) ---- */
+void chatd_session_established(ChatdSession *session, chat_dialect dialect);
+void chatd_session_received(ChatdSession *session, const guint8 *data, gsize len);
+/* The connection is over (reason NULL: cleanly); the session's last event. */
+void chatd_session_ended(ChatdSession *session, const GError *reason);
+
+/* Sends an encoded message shared by many sessions (fan-out). */
+void chatd_session_send_shared(ChatdSession *session, GBytes *message);
 
 /* ---- login state ---- */
 /* Makes `user` the session's user (kicking a connection that had it) and

@@ -134,20 +134,25 @@ void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra
   chatd->config_path = g_build_filename(chatd->dir, "config.json", NULL);
   chatd->allow_legacy = allow_legacy;
   chatd->log = g_string_new(NULL);
+  /* The tests log in often: a generous limit unless a test sets its own.
+   * CHATD_TEST_IO_THREADS runs chatd with that many I/O threads (meson
+   * runs the end-to-end suites with 1 and with 2). */
+  g_autoptr(GString) keys = g_string_new(NULL);
+  if (!extra_server_json || !strstr(extra_server_json, "\"login_rate\""))
+    g_string_append(keys, ", \"login_rate\": {\"per_minute\": 600, \"burst\": 100}");
+  const char *io_threads = g_getenv("CHATD_TEST_IO_THREADS");
+  if (io_threads && (!extra_server_json || !strstr(extra_server_json, "\"io_threads\"")))
+    g_string_append_printf(keys, ", \"io_threads\": %s", io_threads);
+  if (extra_server_json)
+    g_string_append_printf(keys, ", %s", extra_server_json);
   g_autofree char *config = g_strdup_printf(
       "{\"crypto\": {\"base\": %s, \"modulus\": %s},\n"
       " \"server\": {\"bind_ip\": \"127.0.0.1\", \"bind_port\": 0,\n"
       "   \"database\": \"chat.db\", \"key_file\": \"server.key\",\n"
       "   \"allow_legacy\": %s,\n"
-      "   \"password_hash\": {\"t_cost\": 1, \"m_cost_kib\": 64, \"parallelism\": 1},\n"
-      "   %s%s%s}}\n",
-      repo_base, repo_modulus, allow_legacy ? "true" : "false",
-      /* The tests log in often: a generous limit unless a test sets its own. */
-      extra_server_json && strstr(extra_server_json, "\"login_rate\"")
-          ? ""
-          : "\"login_rate\": {\"per_minute\": 600, \"burst\": 100}",
-      extra_server_json && !strstr(extra_server_json, "\"login_rate\"") ? ", " : "",
-      extra_server_json ? extra_server_json : "");
+      "   \"password_hash\": {\"t_cost\": 1, \"m_cost_kib\": 64, \"parallelism\": 1}\n"
+      "   %s}}\n",
+      repo_base, repo_modulus, allow_legacy ? "true" : "false", keys->str);
   cr_assert(g_file_set_contents(chatd->config_path, config, -1, &error), "%s",
             error ? error->message : "?");
   launch(chatd);
