@@ -1,95 +1,159 @@
-/* A load generator for chatd: persisted 1:1 messages per second with the
- * latency from send to acknowledgement (the sender's copy, sent after the
- * commit), and room fan-out deliveries per second.
+/* bench-chatd: a load generator for chatd, on its own epoll loop
+ * (protocol/io), so holding tens of thousands of connections costs it
+ * nothing per message.
  *
  *   bench-chatd --port P [--pairs N] [--messages M] [--window W]
- *               [--room-members K] [--room-messages R]
+ *               [--idle N] [--room-members K] [--room-messages R]
+ *               [--setup-window S] [--timeout SECONDS] [--hold]
  *
- * Start chatd first with a cheap password cost, e.g. the config written by
- * the test harness. Only loopback is targeted. */
-#include <gio/gio.h>
+ * Phases, each printing one summary line:
+ *   1:1       N pairs, each sender keeping W messages in flight; messages/s
+ *             and the latency from send to acknowledgement (the sender's
+ *             copy, which chatd sends after the commit). Every
+ *             acknowledgement is one sample.
+ *   idle      (with --idle N) N more clients connect, register and log in
+ *             (at most S at a time in setup); the login rate. They stay.
+ *   1:1       again while the idle clients are held, with its ratio to the
+ *             first run.
+ *   room      (with --room-members K) one sender posts R messages to a room
+ *             of K members; deliveries/s to the others.
+ *   --hold    keeps every connection until stdin ends (read chatd's RSS).
+ *
+ * Start chatd first with a cheap password cost and a generous login_rate
+ * (the config the README's benchmark section shows). Only loopback is
+ * targeted. Exit status 1 when a phase does not finish within --timeout. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "protocol/catalogue.h"
-#include "protocol/gio/chat-connection.h"
+#include "protocol/io/io-connection.h"
+#include "protocol/io/io-loop.h"
 #include "protocol/message.h"
 
-#define DEFAULT_PAIRS 50
+#define DEFAULT_PAIRS 10
 #define DEFAULT_MESSAGES 2000
-#define DEFAULT_WINDOW 64
-#define DEFAULT_ROOM_MEMBERS 200
+#define DEFAULT_WINDOW 8
 #define DEFAULT_ROOM_MESSAGES 500
-#define PASSWORD_BATCH 32
-#define CONNECT_BATCH 256
-#define BENCH_TIMEOUT_US (120 * G_USEC_PER_SEC)
+#define DEFAULT_SETUP_WINDOW 512
+#define DEFAULT_TIMEOUT_S 120
+/* Password hashes chatd runs at once are bounded (CHATD_PASSWORDS_MAX_IN_FLIGHT,
+ * 64; "busy" beyond): the bench keeps fewer in flight. */
+#define PASSWORD_WINDOW 48
+#define TEXT_BYTES 64
+#define CLIENT_MSG_ID_MAX 32
+/* A loop turn waits at most this long, so deadlines are checked. */
+#define TURN_WAIT_MS 50
+#define BENCH_PASSWORD "bench-password"
+#define LOOPBACK "127.0.0.1"
+#define LAST_LOGINS 1000u
+
+typedef enum {
+  SETUP_WAITING,      /* not connected yet */
+  SETUP_HANDSHAKE,
+  SETUP_NEED_REGISTER,
+  SETUP_REGISTERING,
+  SETUP_NEED_LOGIN,
+  SETUP_LOGGING_IN,
+  SETUP_READY,
+} SetupState;
 
 typedef struct {
-  ChatConnection *connection;
-  gint64 user_id;
+  ChatIoConnection *conn;
   char name[32];
-  guint32 last_type;
-  guint received;          /* on_new_message copies received as a receiver */
-  guint acked;             /* own copies (acks) received */
-  guint sent;
+  gint64 user_id;
+  SetupState setup;
   gboolean closed;
-  gint64 *sent_at;         /* per message index, monotonic us */
-  GArray *latencies;       /* gint64 us */
-  gint64 wanted;           /* friend / room target */
+  /* What came in. */
+  guint add_friend_results;
+  guint contacts;          /* contact_info messages */
   gint64 room_id;          /* the room this client created */
+  guint received;          /* on_new_message copies as a receiver */
+  guint acked;             /* own copies (acknowledgements) */
+  /* Sending. */
   int target_type;
+  gint64 target_id;
   guint total;
   guint window;
-} client;
+  guint sent;
+  guint run;               /* part of the client_msg_id, so runs never collide */
+  gint64 *sent_at;         /* per message index, monotonic us */
+  GArray *latencies;       /* gint64 us, one per acknowledgement */
+} Client;
 
-static guint8 scratch_data[256];
+static ChatIoLoop *loop;
+static ChatIoSettings settings;
+static struct sockaddr_in server_address;
+static guint8 text[TEXT_BYTES];
+static chat_arena arena;
+static gint64 phase_timeout_us;
 
-static void send_message(client *c, guint32 type, void (*write)(chat_writer *, gpointer),
+/* Setup pipeline. */
+static GQueue waiting_to_connect;   /* Client* */
+static GQueue waiting_for_password; /* Client* needing register / login */
+static guint in_setup;
+static guint setup_window = DEFAULT_SETUP_WINDOW;
+static guint passwords_in_flight;
+static guint busy_retries;
+static GArray *ready_at;            /* gint64 us, when each client became ready */
+
+static void pump(Client *c);
+static void setup_advance(void);
+
+/* ---- sending ---- */
+
+static void send_message(Client *c, guint32 type, void (*write)(chat_writer *, gpointer),
                          gpointer data) {
-  chat_buffer buf;
-  chat_buffer_init(&buf);
+  static chat_buffer buf;
+  chat_buffer_reset(&buf);
   chat_writer w;
   chat_writer_init(&w, &buf);
   chat_message_begin(&w, CHAT_DIALECT_V2, type);
   write(&w, data);
-  if (chat_writer_finish(&w) == 0)
-    chat_connection_send(c->connection, buf.data, buf.len, NULL);
-  chat_buffer_clear(&buf);
+  if (chat_writer_finish(&w) != 0) {
+    g_printerr("bench-chatd: cannot encode a message\n");
+    exit(1);
+  }
+  chat_io_connection_send(c->conn, buf.data, buf.len, NULL);
 }
 
 static void write_credentials(chat_writer *w, gpointer data) {
-  client *c = data;
+  Client *c = data;
   chat_write_list_begin(w);
   chat_write_cstr(w, c->name);
-  chat_write_cstr(w, "bench-password");
+  chat_write_cstr(w, BENCH_PASSWORD);
   chat_write_cstr(w, c->name);
   chat_write_list_end(w);
 }
 
 static void write_login(chat_writer *w, gpointer data) {
-  client *c = data;
+  Client *c = data;
   chat_write_list_begin(w);
   chat_write_cstr(w, c->name);
-  chat_write_cstr(w, "bench-password");
+  chat_write_cstr(w, BENCH_PASSWORD);
   chat_write_list_end(w);
 }
 
 static void write_text(chat_writer *w, gpointer data) {
-  client *c = data;
-  char id[32];
-  g_snprintf(id, sizeof id, "b%u", c->sent);
+  Client *c = data;
+  char id[CLIENT_MSG_ID_MAX];
+  g_snprintf(id, sizeof id, "r%u-%u", c->run, c->sent);
   chat_write_dict_begin(w);
   chat_write_key_cstr(w, "target_type");
   chat_write_int(w, c->target_type);
   chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, c->wanted);
+  chat_write_int(w, c->target_id);
   chat_write_key_cstr(w, "message");
   chat_write_dict_begin(w);
   chat_write_key_cstr(w, "type");
   chat_write_int(w, 0);
   chat_write_key_cstr(w, "data");
-  chat_write_str(w, (const char *)scratch_data, 64);
+  chat_write_str(w, (const char *)text, sizeof text);
   chat_write_key_cstr(w, "fontsize");
   chat_write_int(w, 12);
   chat_write_key_cstr(w, "fontcolor");
@@ -108,85 +172,15 @@ static void write_int(chat_writer *w, gpointer data) {
   chat_write_int(w, *(gint64 *)data);
 }
 
-static void write_resolve(chat_writer *w, gpointer data) {
+static void write_accept(chat_writer *w, gpointer data) {
   chat_write_list_begin(w);
   chat_write_int(w, *(gint64 *)data);
   chat_write_bool(w, TRUE);
   chat_write_list_end(w);
 }
 
-static void pump(client *c);
-
-static void on_message(ChatConnection *conn, gconstpointer data, gsize len, gpointer user) {
-  client *c = user;
-  (void)conn;
-  guint32 type = len >= 4 ? (guint32)((const guint8 *)data)[3] |
-                                ((guint32)((const guint8 *)data)[2] << 8)
-                          : 0;
-  c->last_type = type;
-  if (type == CHAT_MSG_REGISTER_SUCCESSFUL || type == CHAT_MSG_LOGIN_SUCCESSFUL) {
-    if (type == CHAT_MSG_LOGIN_SUCCESSFUL) {
-      chat_arena arena;
-      chat_arena_init(&arena);
-      guint32 t;
-      chat_value *params;
-      if (chat_message_decode(CHAT_DIALECT_V2, data, len, NULL, 0, &arena, &t, &params, NULL) ==
-          0)
-        chat_value_get_i64(chat_value_dict_get(params, "id"), &c->user_id);
-      chat_arena_clear(&arena);
-    }
-  } else if (type == CHAT_MSG_CONTACT_INFO) {
-    chat_arena arena;
-    chat_arena_init(&arena);
-    guint32 t;
-    chat_value *params;
-    if (chat_message_decode(CHAT_DIALECT_V2, data, len, NULL, 0, &arena, &t, &params, NULL) ==
-            0 &&
-        chat_value_dict_get(params, "room_name"))
-      chat_value_get_i64(chat_value_dict_get(params, "id"), &c->room_id);
-    chat_arena_clear(&arena);
-  } else if (type == CHAT_MSG_ON_NEW_MESSAGE) {
-    chat_arena arena;
-    chat_arena_init(&arena);
-    guint32 t;
-    chat_value *params;
-    if (chat_message_decode(CHAT_DIALECT_V2, data, len, NULL, CHAT_DECODE_BORROW, &arena, &t,
-                            &params, NULL) == 0) {
-      gint64 sender = 0;
-      chat_value_get_i64(chat_value_dict_get(params, "sender_id"), &sender);
-      const chat_value *cid = chat_value_dict_get(params, "client_msg_id");
-      if (sender == c->user_id && cid) {
-        guint index = (guint)g_ascii_strtoull((const char *)cid->as.blob.data + 1, NULL, 10);
-        if (index < c->total && c->sent_at) {
-          gint64 latency = g_get_monotonic_time() - c->sent_at[index];
-          g_array_append_val(c->latencies, latency);
-        }
-        c->acked++;
-        pump(c);
-      } else {
-        c->received++;
-      }
-    }
-    chat_arena_clear(&arena);
-  }
-}
-
-static void on_closed(ChatConnection *conn, const GError *reason, gpointer user) {
-  client *c = user;
-  (void)conn;
-  c->closed = TRUE;
-  if (reason)
-    g_printerr("%s: closed: %s\n", c->name, reason->message);
-}
-
-static gboolean accept_any(ChatConnection *connection, const guint8 key[CHAT_V2_KEY_LEN],
-                           const guint8 *info, gsize info_len, gpointer data, GError **error) {
-  (void)connection, (void)key, (void)info, (void)info_len, (void)data, (void)error;
-  return TRUE;
-}
-
 /* Keeps up to `window` messages in flight. */
-static void pump(client *c) {
+static void pump(Client *c) {
   while (c->sent < c->total && c->sent - c->acked < c->window) {
     c->sent_at[c->sent] = g_get_monotonic_time();
     send_message(c, CHAT_MSG_SEND_MESSAGE, write_text, c);
@@ -194,77 +188,267 @@ static void pump(client *c) {
   }
 }
 
-static void spin_until(gboolean (*done)(gpointer), gpointer data) {
-  gint64 end = g_get_monotonic_time() + BENCH_TIMEOUT_US;
-  while (!done(data) && g_get_monotonic_time() < end)
-    g_main_context_iteration(NULL, TRUE);
-  if (!done(data)) {
-    g_printerr("bench-chatd: timed out\n");
+/* ---- receiving ---- */
+
+static guint32 message_type(const guint8 *data, gsize len) {
+  return len >= 4 ? chat_load_u32be(data) : 0;
+}
+
+static const chat_value *decode(const guint8 *data, gsize len) {
+  guint32 type;
+  chat_value *params;
+  chat_arena_reset(&arena);
+  if (chat_message_decode(CHAT_DIALECT_V2, data, len, NULL, CHAT_DECODE_BORROW, &arena, &type,
+                          &params, NULL) != 0)
+    return NULL;
+  return params;
+}
+
+/* The index in "r<run>-<index>", read within the value's own bytes. */
+static gboolean parse_index(const chat_value *id, guint run, guint *index) {
+  char prefix[CLIENT_MSG_ID_MAX];
+  int prefix_len = g_snprintf(prefix, sizeof prefix, "r%u-", run);
+  gsize len = id->as.blob.len;
+  const char *p = (const char *)id->as.blob.data;
+  if (len <= (gsize)prefix_len || memcmp(p, prefix, (gsize)prefix_len) != 0)
+    return FALSE;
+  guint64 value = 0;
+  for (gsize i = (gsize)prefix_len; i < len; i++) {
+    if (p[i] < '0' || p[i] > '9' || value > G_MAXUINT / 10)
+      return FALSE;
+    value = value * 10 + (guint64)(p[i] - '0');
+  }
+  *index = (guint)value;
+  return TRUE;
+}
+
+static void on_new_message(Client *c, const guint8 *data, gsize len) {
+  if (c->sent_at == NULL) {
+    c->received++;  /* a receiver: no need to look inside */
+    return;
+  }
+  const chat_value *params = decode(data, len);
+  gint64 sender = 0;
+  if (params == NULL || !chat_value_get_i64(chat_value_dict_get(params, "sender_id"), &sender) ||
+      sender != c->user_id) {
+    c->received++;
+    return;
+  }
+  const chat_value *id = chat_value_dict_get(params, "client_msg_id");
+  guint index;
+  if (id == NULL || !parse_index(id, c->run, &index) || index >= c->sent) {
+    g_printerr("bench-chatd: %s: an acknowledgement without a known client_msg_id\n", c->name);
     exit(1);
+  }
+  gint64 latency = g_get_monotonic_time() - c->sent_at[index];
+  g_array_append_val(c->latencies, latency);
+  c->acked++;
+  pump(c);
+}
+
+static void client_ready(Client *c) {
+  c->setup = SETUP_READY;
+  in_setup--;
+  gint64 now = g_get_monotonic_time();
+  g_array_append_val(ready_at, now);
+}
+
+static void on_message(ChatIoConnection *conn, const guint8 *data, gsize len, gpointer user) {
+  Client *c = user;
+  (void)conn;
+  switch (message_type(data, len)) {
+  case CHAT_MSG_ON_NEW_MESSAGE:
+    on_new_message(c, data, len);
+    break;
+  case CHAT_MSG_REGISTER_SUCCESSFUL:
+    passwords_in_flight--;
+    c->setup = SETUP_NEED_LOGIN;
+    g_queue_push_tail(&waiting_for_password, c);
+    break;
+  case CHAT_MSG_LOGIN_SUCCESSFUL: {
+    passwords_in_flight--;
+    const chat_value *params = decode(data, len);
+    if (params)
+      chat_value_get_i64(chat_value_dict_get(params, "id"), &c->user_id);
+    break;
+  }
+  case CHAT_MSG_SESSION_BUNDLE:
+    if (c->setup == SETUP_LOGGING_IN)
+      client_ready(c);
+    break;
+  case CHAT_MSG_GENERAL_FAILURE:
+    if (c->setup == SETUP_REGISTERING || c->setup == SETUP_LOGGING_IN) {
+      /* "the server is busy": ask again when a slot frees */
+      passwords_in_flight--;
+      busy_retries++;
+      c->setup = c->setup == SETUP_REGISTERING ? SETUP_NEED_REGISTER : SETUP_NEED_LOGIN;
+      g_queue_push_tail(&waiting_for_password, c);
+    }
+    break;
+  case CHAT_MSG_ADD_FRIEND_RESULT:
+    c->add_friend_results++;
+    break;
+  case CHAT_MSG_CONTACT_INFO: {
+    c->contacts++;
+    const chat_value *params = decode(data, len);
+    if (params && chat_value_dict_get(params, "room_name"))
+      chat_value_get_i64(chat_value_dict_get(params, "id"), &c->room_id);
+    break;
+  }
+  case CHAT_MSG_LOGIN_FAILED:
+  case CHAT_MSG_USERNAME_TAKEN:
+    g_printerr("bench-chatd: %s: %s refused\n", c->name,
+               c->setup == SETUP_REGISTERING ? "registration" : "login");
+    exit(1);
+  default:
+    break;
+  }
+  setup_advance();
+}
+
+static void on_established(ChatIoConnection *conn, gpointer user) {
+  Client *c = user;
+  (void)conn;
+  c->setup = SETUP_NEED_REGISTER;
+  g_queue_push_tail(&waiting_for_password, c);
+  setup_advance();
+}
+
+/* Every client made, to close them all at the end; and how many closed. */
+static GPtrArray *all_clients;
+static gboolean finishing;
+static guint closed_count;
+
+static void on_closed(ChatIoConnection *conn, const GError *reason, gpointer user) {
+  Client *c = user;
+  (void)conn;
+  c->closed = TRUE;
+  closed_count++;
+  if (finishing)
+    return;
+  g_printerr("bench-chatd: %s: closed%s%s\n", c->name, reason ? ": " : "",
+             reason ? reason->message : "");
+  exit(1);
+}
+
+static const ChatIoCallbacks callbacks = {
+  .established = on_established,
+  .message = on_message,
+  .closed = on_closed,
+};
+
+/* ---- setup: connect, register, log in; a bounded number at a time ---- */
+
+static void connect_client(Client *c) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 || (connect(fd, (struct sockaddr *)&server_address, sizeof server_address) != 0 &&
+                 errno != EINPROGRESS)) {
+    g_printerr("bench-chatd: connect: %s\n", g_strerror(errno));
+    exit(1);
+  }
+  c->conn = chat_io_connection_new_client(loop, fd, TRUE, CHAT_CHANNEL_DIALECT_V2, &settings,
+                                          &callbacks, c);
+  c->latencies = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_ptr_array_add(all_clients, c);
+  c->setup = SETUP_HANDSHAKE;
+  in_setup++;
+  chat_io_connection_start(c->conn);
+}
+
+static void setup_advance(void) {
+  while (passwords_in_flight < PASSWORD_WINDOW && !g_queue_is_empty(&waiting_for_password)) {
+    Client *c = g_queue_pop_head(&waiting_for_password);
+    passwords_in_flight++;
+    if (c->setup == SETUP_NEED_REGISTER) {
+      c->setup = SETUP_REGISTERING;
+      send_message(c, CHAT_MSG_REGISTER, write_credentials, c);
+    } else {
+      c->setup = SETUP_LOGGING_IN;
+      send_message(c, CHAT_MSG_LOGIN, write_login, c);
+    }
+  }
+  while (in_setup < setup_window && !g_queue_is_empty(&waiting_to_connect))
+    connect_client(g_queue_pop_head(&waiting_to_connect));
+}
+
+/* ---- running ---- */
+
+typedef gboolean (*Predicate)(gpointer data);
+
+static void run_until(Predicate done, gpointer data, const char *what) {
+  gint64 deadline = g_get_monotonic_time() + phase_timeout_us;
+  while (!done(data)) {
+    if (g_get_monotonic_time() >= deadline) {
+      g_printerr("bench-chatd: %s did not finish within %" G_GINT64_FORMAT " s\n", what,
+                 phase_timeout_us / G_USEC_PER_SEC);
+      exit(1);
+    }
+    chat_io_loop_iterate(loop, TURN_WAIT_MS);
   }
 }
 
 typedef struct {
-  client *clients;
+  Client *clients;
   guint n;
-  guint32 type;
-} all_state;
+} Group;
 
-static gboolean all_established(gpointer data) {
-  all_state *st = data;
-  for (guint i = 0; i < st->n; i++)
-    if (!chat_connection_is_established(st->clients[i].connection))
+static gboolean all_closed(gpointer data) {
+  (void)data;
+  return closed_count == all_clients->len;
+}
+
+static gboolean all_ready(gpointer data) {
+  Group *g = data;
+  for (guint i = 0; i < g->n; i++)
+    if (g->clients[i].setup != SETUP_READY)
       return FALSE;
   return TRUE;
 }
 
-static gboolean all_got(gpointer data) {
-  all_state *st = data;
-  for (guint i = 0; i < st->n; i++)
-    if (st->clients[i].last_type != st->type)
-      return FALSE;
-  return TRUE;
-}
-
-/* Connects, registers and logs in n clients, CONNECT_BATCH at a time, so
- * none waits long enough for chatd's login timeout. */
-static void connect_all(client *clients, guint n, guint16 port, const char *prefix) {
-  g_autoptr(GSocketClient) sockets = g_socket_client_new();
-  for (guint first = 0; first < n; first += CONNECT_BATCH) {
-    guint count = MIN(CONNECT_BATCH, n - first);
-    for (guint i = first; i < first + count; i++) {
-      client *c = &clients[i];
-      g_snprintf(c->name, sizeof c->name, "%s%u", prefix, i);
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSocketConnection) socket =
-          g_socket_client_connect_to_host(sockets, "127.0.0.1", port, NULL, &error);
-      if (!socket) {
-        g_printerr("bench-chatd: %s\n", error->message);
-        exit(1);
-      }
-      ChatClientSecurity security = {.dialect = CHAT_CONNECTION_DIALECT_V2,
-                                     .verify_server_key = accept_any};
-      c->connection = chat_connection_new_client(G_IO_STREAM(socket), &security);
-      c->latencies = g_array_new(FALSE, FALSE, sizeof(gint64));
-      g_signal_connect(c->connection, "message", G_CALLBACK(on_message), c);
-      g_signal_connect(c->connection, "closed", G_CALLBACK(on_closed), c);
-      chat_connection_start(c->connection);
-    }
-    all_state batch = {clients + first, count, 0};
-    spin_until(all_established, &batch);
-    /* Password hashes in flight are bounded by chatd ("busy" beyond). */
-    for (guint sub = 0; sub < count; sub += PASSWORD_BATCH) {
-      all_state part = {clients + first + sub, MIN(PASSWORD_BATCH, count - sub), 0};
-      for (guint i = 0; i < part.n; i++)
-        send_message(&part.clients[i], CHAT_MSG_REGISTER, write_credentials, &part.clients[i]);
-      part.type = CHAT_MSG_REGISTER_SUCCESSFUL;
-      spin_until(all_got, &part);
-      for (guint i = 0; i < part.n; i++)
-        send_message(&part.clients[i], CHAT_MSG_LOGIN, write_login, &part.clients[i]);
-      part.type = CHAT_MSG_SESSION_BUNDLE;
-      spin_until(all_got, &part);
-    }
+/* Connects, registers and logs in n clients named prefix0, prefix1, ... */
+static void setup_clients(Group *g, const char *prefix) {
+  for (guint i = 0; i < g->n; i++) {
+    Client *c = &g->clients[i];
+    g_snprintf(c->name, sizeof c->name, "%s%u", prefix, i);
+    g_queue_push_tail(&waiting_to_connect, c);
   }
+  setup_advance();
+  run_until(all_ready, g, "connecting and logging in");
+}
+
+static gboolean first_got_results(gpointer data) {
+  Group *g = data;
+  for (guint i = 0; i < g->n; i += 2)
+    if (g->clients[i].add_friend_results == 0)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean pairs_are_friends(gpointer data) {
+  Group *g = data;
+  for (guint i = 0; i < g->n; i++)
+    if (g->clients[i].contacts == 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* Makes clients 2p and 2p+1 friends. */
+static void befriend_pairs(Group *g) {
+  for (guint i = 0; i + 1 < g->n; i += 2)
+    send_message(&g->clients[i], CHAT_MSG_ADD_FRIEND, write_name, g->clients[i + 1].name);
+  run_until(first_got_results, g, "friend requests");
+  for (guint i = 0; i + 1 < g->n; i += 2)
+    send_message(&g->clients[i + 1], CHAT_MSG_RESOLVE_FRIEND_REQUEST, write_accept,
+                 &g->clients[i].user_id);
+  run_until(pairs_are_friends, g, "accepting friend requests");
+}
+
+static gboolean all_acked(gpointer data) {
+  Group *g = data;
+  for (guint i = 0; i < g->n; i++)
+    if (g->clients[i].sent_at && g->clients[i].acked < g->clients[i].total)
+      return FALSE;
+  return TRUE;
 }
 
 static int compare_i64(gconstpointer a, gconstpointer b) {
@@ -272,158 +456,253 @@ static int compare_i64(gconstpointer a, gconstpointer b) {
   return x < y ? -1 : x > y;
 }
 
-static void report_latency(client *clients, guint n) {
+typedef struct {
+  double per_second;
+  double p50_ms, p99_ms;
+  guint samples, acks;
+} LoadResult;
+
+/* One 1:1 run: each pair's first client sends `messages` to the second. */
+static LoadResult run_one_to_one(Group *g, guint messages, guint window, guint run) {
+  for (guint i = 0; i + 1 < g->n; i += 2) {
+    Client *a = &g->clients[i];
+    a->target_type = 0;
+    a->target_id = g->clients[i + 1].user_id;
+    a->total = messages;
+    a->window = window;
+    a->sent = a->acked = 0;
+    a->run = run;
+    g_free(a->sent_at);
+    a->sent_at = g_new0(gint64, messages);
+    g_array_set_size(a->latencies, 0);
+  }
+  gint64 start = g_get_monotonic_time();
+  for (guint i = 0; i + 1 < g->n; i += 2)
+    pump(&g->clients[i]);
+  run_until(all_acked, g, "the 1:1 load");
+  double seconds = (g_get_monotonic_time() - start) / 1e6;
+
+  LoadResult r = {0};
   g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(gint64));
-  for (guint i = 0; i < n; i++)
-    g_array_append_vals(all, clients[i].latencies->data, clients[i].latencies->len);
-  if (all->len == 0)
-    return;
+  for (guint i = 0; i + 1 < g->n; i += 2) {
+    Client *a = &g->clients[i];
+    g_array_append_vals(all, a->latencies->data, a->latencies->len);
+    r.acks += a->acked;
+  }
   g_array_sort(all, compare_i64);
-  gint64 p50 = g_array_index(all, gint64, all->len / 2);
-  gint64 p99 = g_array_index(all, gint64, (guint)(all->len * 0.99));
-  printf("  latency send -> ack: p50 %.2f ms, p99 %.2f ms (%u samples)\n", p50 / 1000.0,
-         p99 / 1000.0, all->len);
+  r.samples = all->len;
+  r.per_second = (g->n / 2) * (double)messages / seconds;
+  if (all->len > 0) {
+    r.p50_ms = g_array_index(all, gint64, all->len / 2) / 1000.0;
+    r.p99_ms = g_array_index(all, gint64, (guint)(all->len * 0.99)) / 1000.0;
+  }
+  return r;
+}
+
+static void print_load(const char *label, guint pairs, guint messages, guint window, guint held,
+                       const LoadResult *r, const LoadResult *baseline) {
+  printf("%s: %u pairs x %u messages, window %u, %u idle held: %.0f messages/s, p50 %.2f ms, "
+         "p99 %.2f ms (%u samples of %u acks)",
+         label, pairs, messages, window, held, r->per_second, r->p50_ms, r->p99_ms, r->samples,
+         r->acks);
+  if (baseline)
+    printf(", %.0f%% of the run without idle connections",
+           100.0 * r->per_second / baseline->per_second);
+  printf("\n");
 }
 
 typedef struct {
-  client *clients;
+  Client *clients;
   guint n;
-} progress;
+  guint64 expected;
+} Fanout;
 
-static gboolean all_acked(gpointer data) {
-  progress *p = data;
-  for (guint i = 0; i < p->n; i++)
-    if (p->clients[i].sent_at && p->clients[i].acked < p->clients[i].total)
+static gboolean room_joined(gpointer data) {
+  Fanout *f = data;
+  if (f->clients[0].room_id == 0)
+    return FALSE;
+  for (guint i = 1; i < f->n; i++)
+    if (f->clients[i].contacts == 0)
       return FALSE;
   return TRUE;
 }
 
-static guint64 deliveries_expected;
+static gboolean room_created(gpointer data) {
+  return ((Fanout *)data)->clients[0].room_id != 0;
+}
+
 static gboolean all_delivered(gpointer data) {
-  progress *p = data;
+  Fanout *f = data;
   guint64 got = 0;
-  for (guint i = 0; i < p->n; i++)
-    got += p->clients[i].received;
-  return got >= deliveries_expected;
+  for (guint i = 1; i < f->n; i++)
+    got += f->clients[i].received;
+  return got >= f->expected && f->clients[0].acked >= f->clients[0].total;
+}
+
+static void run_room(guint members, guint messages, guint window, const char *prefix) {
+  Fanout f = {g_new0(Client, members), members, (guint64)(members - 1) * messages};
+  Group g = {f.clients, members};
+  setup_clients(&g, prefix);
+  send_message(&f.clients[0], CHAT_MSG_CREATE_ROOM, write_name, "bench room");
+  run_until(room_created, &f, "creating the room");
+  for (guint i = 1; i < members; i++)
+    send_message(&f.clients[i], CHAT_MSG_JOIN_ROOM, write_int, &f.clients[0].room_id);
+  run_until(room_joined, &f, "joining the room");
+  for (guint i = 0; i < members; i++)
+    f.clients[i].received = 0;
+  Client *sender = &f.clients[0];
+  sender->target_type = 1;
+  sender->target_id = sender->room_id;
+  sender->total = messages;
+  sender->window = window;
+  sender->sent_at = g_new0(gint64, messages);
+  gint64 start = g_get_monotonic_time();
+  pump(sender);
+  run_until(all_delivered, &f, "the room load");
+  double seconds = (g_get_monotonic_time() - start) / 1e6;
+  printf("room: %u members, %u messages, window %u: %" G_GUINT64_FORMAT
+         " deliveries in %.2f s: %.0f deliveries/s\n",
+         members, messages, window, f.expected, seconds, f.expected / seconds);
+}
+
+static guint parse_uint(const char *option, const char *text_value) {
+  char *end;
+  errno = 0;
+  guint64 v = g_ascii_strtoull(text_value, &end, 10);
+  if (errno != 0 || *end != '\0' || end == text_value || v > G_MAXUINT) {
+    g_printerr("bench-chatd: %s: not a number: %s\n", option, text_value);
+    exit(2);
+  }
+  return (guint)v;
 }
 
 int main(int argc, char **argv) {
-  guint16 port = 0;
-  guint pairs = DEFAULT_PAIRS, messages = DEFAULT_MESSAGES, window = DEFAULT_WINDOW;
-  guint members = DEFAULT_ROOM_MEMBERS, room_messages = DEFAULT_ROOM_MESSAGES;
-  guint idle = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    guint v = (guint)g_ascii_strtoull(argv[i + 1], NULL, 10);
-    if (!strcmp(argv[i], "--port"))
-      port = (guint16)v;
-    else if (!strcmp(argv[i], "--pairs"))
+  guint port = 0, pairs = DEFAULT_PAIRS, messages = DEFAULT_MESSAGES, window = DEFAULT_WINDOW;
+  guint members = 0, room_messages = DEFAULT_ROOM_MESSAGES, idle = 0;
+  guint timeout_s = DEFAULT_TIMEOUT_S;
+  gboolean hold = FALSE;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (!strcmp(arg, "--hold")) {
+      hold = TRUE;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      g_printerr("bench-chatd: %s needs a value\n", arg);
+      return 2;
+    }
+    guint v = parse_uint(arg, argv[++i]);
+    if (!strcmp(arg, "--port"))
+      port = v;
+    else if (!strcmp(arg, "--pairs"))
       pairs = v;
-    else if (!strcmp(argv[i], "--messages"))
+    else if (!strcmp(arg, "--messages"))
       messages = v;
-    else if (!strcmp(argv[i], "--window"))
+    else if (!strcmp(arg, "--window"))
       window = v;
-    else if (!strcmp(argv[i], "--room-members"))
+    else if (!strcmp(arg, "--room-members"))
       members = v;
-    else if (!strcmp(argv[i], "--room-messages"))
+    else if (!strcmp(arg, "--room-messages"))
       room_messages = v;
-    else if (!strcmp(argv[i], "--idle"))
+    else if (!strcmp(arg, "--idle"))
       idle = v;
+    else if (!strcmp(arg, "--setup-window"))
+      setup_window = MAX(1u, v);
+    else if (!strcmp(arg, "--timeout"))
+      timeout_s = MAX(1u, v);
+    else {
+      g_printerr("bench-chatd: unknown option %s\n", arg);
+      return 2;
+    }
   }
-  if (!port) {
-    g_printerr("usage: bench-chatd --port P [--pairs N] [--messages M] [--window W] "
-               "[--room-members K] [--room-messages R] | --idle N\n");
+  if (port == 0 || port > 65535 || window == 0) {
+    g_printerr("usage: bench-chatd --port P [--pairs N] [--messages M] [--window W] [--idle N]\n"
+               "                   [--room-members K] [--room-messages R] [--setup-window S]\n"
+               "                   [--timeout SECONDS] [--hold]\n");
     return 2;
   }
   setvbuf(stdout, NULL, _IONBF, 0);
-  memset(scratch_data, 'x', sizeof scratch_data);
+  phase_timeout_us = (gint64)timeout_s * G_USEC_PER_SEC;
+  memset(text, 'x', sizeof text);
+  chat_arena_init(&arena);
+  ready_at = g_array_new(FALSE, FALSE, sizeof(gint64));
+  all_clients = g_ptr_array_new();
+  server_address.sin_family = AF_INET;
+  server_address.sin_port = htons((guint16)port);
+  inet_pton(AF_INET, LOOPBACK, &server_address.sin_addr);
+  chat_channel_config_init(&settings.channel);
+  g_autoptr(GError) error = NULL;
+  loop = chat_io_loop_new(&error);
+  if (!loop) {
+    g_printerr("bench-chatd: %s\n", error->message);
+    return 1;
+  }
   char prefix[16];
-  g_snprintf(prefix, sizeof prefix, "u%x", g_random_int() & 0xffff);
+  g_snprintf(prefix, sizeof prefix, "b%x", g_random_int() & 0xffffff);
 
-  /* ---- idle: N logged-in connections that stay open until stdin closes ---- */
+  /* ---- 1:1 without idle connections ---- */
+  LoadResult baseline = {0};
+  Group g = {NULL, pairs * 2};
+  if (pairs > 0 && messages > 0) {
+    g.clients = g_new0(Client, g.n);
+    char pair_prefix[24];
+    g_snprintf(pair_prefix, sizeof pair_prefix, "%sp", prefix);
+    setup_clients(&g, pair_prefix);
+    befriend_pairs(&g);
+    baseline = run_one_to_one(&g, messages, window, 1);
+    print_load("1:1", pairs, messages, window, 0, &baseline, NULL);
+  }
+
+  /* ---- idle: N clients logged in and held ---- */
   if (idle > 0) {
-    client *idlers = g_new0(client, idle);
-    char iprefix[20];
-    g_snprintf(iprefix, sizeof iprefix, "%si", prefix);
-    gint64 t0 = g_get_monotonic_time();
-    connect_all(idlers, idle, port, iprefix);
-    printf("idle: %u connections logged in after %.1f s; holding them until stdin ends\n", idle,
-           (g_get_monotonic_time() - t0) / 1e6);
-    char line[16];
-    while (fgets(line, sizeof line, stdin))
-      ;
-    return 0;
+    Group idlers = {g_new0(Client, idle), idle};
+    char idle_prefix[24];
+    g_snprintf(idle_prefix, sizeof idle_prefix, "%si", prefix);
+    g_array_set_size(ready_at, 0);
+    gint64 start = g_get_monotonic_time();
+    setup_clients(&idlers, idle_prefix);
+    double seconds = (g_get_monotonic_time() - start) / 1e6;
+    double last = 0;
+    if (ready_at->len > LAST_LOGINS)
+      last = (g_array_index(ready_at, gint64, ready_at->len - 1) -
+              g_array_index(ready_at, gint64, ready_at->len - 1 - LAST_LOGINS)) /
+             1e6;
+    printf("idle: %u connections connected, registered and logged in in %.2f s: %.0f logins/s "
+           "(the last %u in %.2f s; %u busy retries)\n",
+           idle, seconds, idle / seconds, LAST_LOGINS, last, busy_retries);
+    if (pairs > 0 && messages > 0) {
+      LoadResult held = run_one_to_one(&g, messages, window, 2);
+      print_load("1:1", pairs, messages, window, idle, &held, &baseline);
+    }
   }
-
-  /* ---- 1:1 ---- */
-  guint n = pairs * 2;
-  client *clients = g_new0(client, n);
-  connect_all(clients, n, port, prefix);
-  for (guint p = 0; p < pairs; p++) {
-    client *a = &clients[2 * p], *b = &clients[2 * p + 1];
-    send_message(a, CHAT_MSG_ADD_FRIEND, write_name, b->name);
-  }
-  g_usleep(200000);
-  for (int k = 0; k < 50; k++)
-    g_main_context_iteration(NULL, FALSE);
-  for (guint p = 0; p < pairs; p++) {
-    client *a = &clients[2 * p], *b = &clients[2 * p + 1];
-    send_message(b, CHAT_MSG_RESOLVE_FRIEND_REQUEST, write_resolve, &a->user_id);
-  }
-  gint64 settle = g_get_monotonic_time() + G_USEC_PER_SEC;
-  while (g_get_monotonic_time() < settle)
-    g_main_context_iteration(NULL, FALSE);
-  for (guint p = 0; p < pairs; p++) {
-    client *a = &clients[2 * p], *b = &clients[2 * p + 1];
-    a->wanted = b->user_id;
-    a->target_type = 0;
-    a->total = messages;
-    a->window = window;
-    a->sent_at = g_new0(gint64, messages);
-  }
-  gint64 start = g_get_monotonic_time();
-  for (guint p = 0; p < pairs; p++)
-    pump(&clients[2 * p]);
-  progress pr = {clients, n};
-  spin_until(all_acked, &pr);
-  double seconds = (g_get_monotonic_time() - start) / 1e6;
-  guint64 total = (guint64)pairs * messages;
-  printf("1:1: %u pairs x %u messages = %" G_GUINT64_FORMAT " persisted messages in %.2f s: "
-         "%.0f messages/s (window %u per sender)\n",
-         pairs, messages, total, seconds, total / seconds, window);
-  report_latency(clients, n);
 
   /* ---- room fan-out ---- */
   if (members >= 2 && room_messages > 0) {
-    client *room = g_new0(client, members);
-    char rprefix[20];
-    g_snprintf(rprefix, sizeof rprefix, "%sr", prefix);
-    connect_all(room, members, port, rprefix);
-    send_message(&room[0], CHAT_MSG_CREATE_ROOM, write_name, "bench room");
-    gint64 until = g_get_monotonic_time() + G_USEC_PER_SEC / 2;
-    while (g_get_monotonic_time() < until)
-      g_main_context_iteration(NULL, FALSE);
-    gint64 room_id = room[0].room_id;
-    for (guint i = 1; i < members; i++)
-      send_message(&room[i], CHAT_MSG_JOIN_ROOM, write_int, &room_id);
-    until = g_get_monotonic_time() + G_USEC_PER_SEC;
-    while (g_get_monotonic_time() < until)
-      g_main_context_iteration(NULL, FALSE);
-    for (guint i = 0; i < members; i++)
-      room[i].received = 0;
-    room[0].wanted = room_id;
-    room[0].target_type = 1;
-    room[0].total = room_messages;
-    room[0].window = window;
-    room[0].sent_at = g_new0(gint64, room_messages);
-    deliveries_expected = (guint64)(members - 1) * room_messages;
-    start = g_get_monotonic_time();
-    pump(&room[0]);
-    progress rp = {room, members};
-    spin_until(all_delivered, &rp);
-    seconds = (g_get_monotonic_time() - start) / 1e6;
-    printf("room: %u members, %u messages = %" G_GUINT64_FORMAT " deliveries in %.2f s: "
-           "%.0f deliveries/s\n",
-           members, room_messages, deliveries_expected, seconds, deliveries_expected / seconds);
+    char room_prefix[24];
+    g_snprintf(room_prefix, sizeof room_prefix, "%sr", prefix);
+    run_room(members, room_messages, window, room_prefix);
   }
+
+  if (hold) {
+    printf("holding every connection until stdin ends\n");
+    /* The loop keeps answering (a CLOSE, a rekey) while we wait. */
+    int in = STDIN_FILENO;
+    char line[64];
+    for (;;) {
+      chat_io_loop_iterate(loop, 200);
+      fd_set set;
+      FD_ZERO(&set);
+      FD_SET(in, &set);
+      struct timeval now = {0, 0};
+      if (select(in + 1, &set, NULL, NULL, &now) > 0 && read(in, line, sizeof line) <= 0)
+        break;
+    }
+  }
+
+  /* Say goodbye properly, so chatd logs clean closes, not cut streams. */
+  finishing = TRUE;
+  for (guint i = 0; i < all_clients->len; i++)
+    chat_io_connection_close(((Client *)g_ptr_array_index(all_clients, i))->conn, TRUE);
+  run_until(all_closed, NULL, "closing");
   return 0;
 }
