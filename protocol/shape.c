@@ -24,13 +24,48 @@ typedef struct {
   chat_error *err;    /* where syntax errors go */
 } scanner;
 
-/* Outcome of checking one shape: matched, or a mismatch described in *why. */
+/* Where a value sits ("params.message.data", "params[2]"): a chain of
+ * segments on the stack, rendered into text only when a check fails, so a
+ * valid value costs no formatting. */
+typedef struct shape_path {
+  const struct shape_path *parent;
+  const char *name;       /* a key, or the root's whole text */
+  size_t name_len;
+  size_t index;           /* for a list item (name == NULL) */
+} shape_path;
+
+static void render_path(const shape_path *at, char *out, size_t size) {
+  if (at->parent == NULL) {
+    snprintf(out, size, "%.*s", (int)at->name_len, at->name);
+    return;
+  }
+  render_path(at->parent, out, size);
+  size_t used = strlen(out);
+  if (at->name != NULL)
+    snprintf(out + used, size - used, ".%.*s", (int)at->name_len, at->name);
+  else
+    snprintf(out + used, size - used, "[%zu]", at->index);
+}
+
+/* Outcome of checking one shape: matched, or a mismatch described in *why
+ * (why is set only by a mismatch and read only after one, so a verdict
+ * that matched never touches its message buffer). */
 typedef struct {
   bool matched;
   chat_error why;
 } verdict;
 
-static int check_alternatives(scanner *s, const chat_value *v, const char *path, verdict *out);
+#define VERDICT_MATCHED(name) \
+  verdict name;               \
+  name.matched = true
+
+static void verdict_take(verdict *dst, const verdict *src) {
+  dst->matched = src->matched;
+  if (!src->matched)
+    dst->why = src->why;
+}
+
+static int check_alternatives(scanner *s, const chat_value *v, const shape_path *at, verdict *out);
 
 static void skip_space(scanner *s) {
   while (*s->p && isspace((unsigned char)*s->p))
@@ -66,19 +101,34 @@ static size_t read_identifier(scanner *s, const char **start) {
 }
 
 __attribute__((format(printf, 3, 4)))
-static void mismatch(verdict *out, const char *path, const char *fmt, ...) {
+static void mismatch(verdict *out, const shape_path *at, const char *fmt, ...) {
   char detail[CHAT_ERROR_MESSAGE_MAX];
+  char where[SHAPE_PATH_MAX];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(detail, sizeof detail, fmt, ap);
   va_end(ap);
+  render_path(at, where, sizeof where);
   out->matched = false;
-  chat_error_set(&out->why, CHAT_ERR_SHAPE, 0, "%s: %s", path, detail);
+  chat_error_set(&out->why, CHAT_ERR_SHAPE, 0, "%s: %s", where, detail);
 }
 
-static void child_path(char *dst, const char *path, const char *sep, const char *name,
-                       size_t name_len, const char *close) {
-  snprintf(dst, SHAPE_PATH_MAX, "%s%s%.*s%s", path, sep, (int)name_len, name, close);
+static shape_path item_path(const shape_path *parent, size_t index) {
+  return (shape_path){.parent = parent, .name = NULL, .index = index};
+}
+
+static shape_path field_path(const shape_path *parent, const char *key, size_t key_len) {
+  return (shape_path){.parent = parent, .name = key, .name_len = key_len};
+}
+
+/* The value of key (key_len bytes, not NUL-terminated) in a dict. */
+static const chat_value *dict_lookup(const chat_value *dict, const char *key, size_t key_len) {
+  for (size_t i = 0; i < dict->as.dict.count; i++) {
+    const chat_dict_entry *e = &dict->as.dict.entries[i];
+    if (e->key_len == key_len && memcmp(e->key, key, key_len) == 0)
+      return &e->value;
+  }
+  return NULL;
 }
 
 static const char *kind_of(const chat_value *v) {
@@ -86,7 +136,7 @@ static const char *kind_of(const chat_value *v) {
 }
 
 static int check_primitive(const char *name, size_t len, const chat_value *v,
-                           const char *path, verdict *out, scanner *s) {
+                           const shape_path *at, verdict *out, scanner *s) {
   static const struct {
     const char *name;
     int kind; /* -1 = any */
@@ -100,13 +150,13 @@ static int check_primitive(const char *name, size_t len, const chat_value *v,
       continue;
     out->matched = true;
     if (v && primitives[i].kind >= 0 && (int)v->kind != primitives[i].kind)
-      mismatch(out, path, "expected %s, got %s", primitives[i].name, kind_of(v));
+      mismatch(out, at, "expected %s, got %s", primitives[i].name, kind_of(v));
     return 0;
   }
   return syntax_error(s, "unknown type name");
 }
 
-static int check_reference(scanner *s, const chat_value *v, const char *path, verdict *out) {
+static int check_reference(scanner *s, const chat_value *v, const shape_path *at, verdict *out) {
   const char *name;
   size_t len = read_identifier(s, &name);
   if (len == 0)
@@ -120,7 +170,7 @@ static int check_reference(scanner *s, const chat_value *v, const char *path, ve
   inner.text = text;
   inner.p = text;
   inner.reference_depth++;
-  int rc = check_alternatives(&inner, v, path, out);
+  int rc = check_alternatives(&inner, v, at, out);
   if (rc == 0) {
     skip_space(&inner);
     if (*inner.p)
@@ -139,25 +189,24 @@ static void skip_label(scanner *s) {
   s->p = save;
 }
 
-static int check_list(scanner *s, const chat_value *v, const char *path, verdict *out) {
-  char item_path[SHAPE_PATH_MAX];
+static int check_list(scanner *s, const chat_value *v, const shape_path *at, verdict *out) {
   out->matched = true;
   if (v && v->kind != CHAT_VALUE_LIST) {
-    mismatch(out, path, "expected %s, got %s", "list", kind_of(v));
+    mismatch(out, at, "expected %s, got %s", "list", kind_of(v));
     v = NULL; /* keep parsing to the end of the shape */
   }
   if (accept(s, "]")) {
     if (v && v->as.list.count != 0) {
-      mismatch(out, path, "expected an empty list, got %zu items", v->as.list.count);
+      mismatch(out, at, "expected an empty list, got %zu items", v->as.list.count);
     }
     return 0;
   }
   const char *first_item = s->p;
   skip_label(s);
-  verdict first = {.matched = true};
-  child_path(item_path, path, "[", "0", 1, "]");
+  VERDICT_MATCHED(first);
+  shape_path first_at = item_path(at, 0);
   int rc = check_alternatives(s, v && v->as.list.count > 0 ? &v->as.list.items[0] : NULL,
-                              item_path, &first);
+                              &first_at, &first);
   if (rc)
     return rc;
 
@@ -165,21 +214,19 @@ static int check_list(scanner *s, const chat_value *v, const char *path, verdict
     /* A list of any length, every item of the one shape. */
     const char *after = s->p;
     if (out->matched && v && v->as.list.count > 0 && !first.matched) {
-      *out = first;
+      verdict_take(out, &first);
     } else if (out->matched && v) {
       for (size_t i = 1; i < v->as.list.count; i++) {
         scanner again = *s;
         again.p = first_item;
         skip_label(&again);
-        char index[24];
-        int n = snprintf(index, sizeof index, "%zu", i);
-        child_path(item_path, path, "[", index, (size_t)n, "]");
-        verdict each = {.matched = true};
-        rc = check_alternatives(&again, &v->as.list.items[i], item_path, &each);
+        shape_path each_at = item_path(at, i);
+        VERDICT_MATCHED(each);
+        rc = check_alternatives(&again, &v->as.list.items[i], &each_at, &each);
         if (rc)
           return rc;
         if (!each.matched) {
-          *out = each;
+          verdict_take(out, &each);
           break;
         }
       }
@@ -192,34 +239,32 @@ static int check_list(scanner *s, const chat_value *v, const char *path, verdict
 
   /* A tuple: exactly these items. */
   if (out->matched && v && v->as.list.count > 0 && !first.matched)
-    *out = first;
+    verdict_take(out, &first);
   size_t count = 1;
   while (accept(s, ",")) {
     skip_label(s);
-    char index[24];
-    int n = snprintf(index, sizeof index, "%zu", count);
-    child_path(item_path, path, "[", index, (size_t)n, "]");
+    shape_path each_at = item_path(at, count);
     const chat_value *item = v && count < v->as.list.count ? &v->as.list.items[count] : NULL;
-    verdict each = {.matched = true};
-    rc = check_alternatives(s, out->matched ? item : NULL, item_path, &each);
+    VERDICT_MATCHED(each);
+    rc = check_alternatives(s, out->matched ? item : NULL, &each_at, &each);
     if (rc)
       return rc;
     if (out->matched && !each.matched)
-      *out = each;
+      verdict_take(out, &each);
     count++;
   }
   if (!accept(s, "]"))
     return syntax_error(s, "expected ',' or ']' in a list shape");
   if (out->matched && v && v->as.list.count != count) {
-    mismatch(out, path, "expected a list of %zu items, got %zu", count, v->as.list.count);
+    mismatch(out, at, "expected a list of %zu items, got %zu", count, v->as.list.count);
   }
   return 0;
 }
 
-static int check_dict(scanner *s, const chat_value *v, const char *path, verdict *out) {
+static int check_dict(scanner *s, const chat_value *v, const shape_path *at, verdict *out) {
   out->matched = true;
   if (v && v->kind != CHAT_VALUE_DICT) {
-    mismatch(out, path, "expected %s, got %s", "dict", kind_of(v));
+    mismatch(out, at, "expected %s, got %s", "dict", kind_of(v));
     v = NULL;
   }
   if (accept(s, "}"))
@@ -234,77 +279,77 @@ static int check_dict(scanner *s, const chat_value *v, const char *path, verdict
     bool optional = accept(s, "?");
     if (!accept(s, ":"))
       return syntax_error(s, "expected ':' after a key");
-    char field_path[SHAPE_PATH_MAX];
-    child_path(field_path, path, ".", key, key_len, "");
+    shape_path field_at = field_path(at, key, key_len);
     const chat_value *field = NULL;
     if (v && out->matched) {
-      char name[CHAT_DICT_KEY_MAX + 1];
-      snprintf(name, sizeof name, "%.*s", (int)key_len, key);
-      field = chat_value_dict_get(v, name);
+      field = dict_lookup(v, key, key_len);
       if (!field && !optional)
-        mismatch(out, field_path, "missing");
+        mismatch(out, &field_at, "missing");
     }
-    verdict each = {.matched = true};
-    int rc = check_alternatives(s, field, field_path, &each);
+    VERDICT_MATCHED(each);
+    int rc = check_alternatives(s, field, &field_at, &each);
     if (rc)
       return rc;
     if (out->matched && !each.matched)
-      *out = each;
+      verdict_take(out, &each);
   } while (accept(s, ","));
   if (!accept(s, "}"))
     return syntax_error(s, "expected ',' or '}' in a dict shape");
   return 0;
 }
 
-static int check_term(scanner *s, const chat_value *v, const char *path, verdict *out) {
+static int check_term(scanner *s, const chat_value *v, const shape_path *at, verdict *out) {
   skip_space(s);
   if (accept(s, "@"))
-    return check_reference(s, v, path, out);
+    return check_reference(s, v, at, out);
   if (accept(s, "["))
-    return check_list(s, v, path, out);
+    return check_list(s, v, at, out);
   if (accept(s, "{"))
-    return check_dict(s, v, path, out);
+    return check_dict(s, v, at, out);
   const char *name;
   size_t len = read_identifier(s, &name);
   if (len == 0)
     return syntax_error(s, "expected a shape");
-  return check_primitive(name, len, v, path, out, s);
+  return check_primitive(name, len, v, at, out, s);
 }
 
 /* v == NULL only parses (checks syntax). */
-static int check_alternatives(scanner *s, const chat_value *v, const char *path, verdict *out) {
-  verdict first = {.matched = true};
-  int rc = check_term(s, v, path, &first);
+static int check_alternatives(scanner *s, const chat_value *v, const shape_path *at, verdict *out) {
+  VERDICT_MATCHED(first);
+  int rc = check_term(s, v, at, &first);
   if (rc)
     return rc;
-  *out = first;
+  verdict_take(out, &first);
   unsigned alternatives = 1;
   while (accept(s, "|")) {
-    verdict next = {.matched = true};
-    rc = check_term(s, out->matched ? NULL : v, path, &next);
+    VERDICT_MATCHED(next);
+    rc = check_term(s, out->matched ? NULL : v, at, &next);
     if (rc)
       return rc;
     alternatives++;
     if (!out->matched && next.matched)
-      *out = next;
+      verdict_take(out, &next);
   }
   if (!out->matched && alternatives > 1) {
     char first_reason[CHAT_ERROR_MESSAGE_MAX];
+    char where[SHAPE_PATH_MAX];
     snprintf(first_reason, sizeof first_reason, "%s", first.why.message);
+    render_path(at, where, sizeof where);
     chat_error_set(&out->why, CHAT_ERR_SHAPE, 0,
-                   "%s: matches none of %u shapes (first: %s)", path, alternatives,
+                   "%s: matches none of %u shapes (first: %s)", where, alternatives,
                    first_reason);
   }
   return 0;
 }
 
-static int run(const char *shape, const chat_value *value, const char *path,
+static int run(const char *shape, const chat_value *value, const char *root,
                chat_shape_resolver resolve, void *resolve_data, chat_error *err) {
   scanner s = {
     .text = shape, .p = shape, .resolve = resolve, .resolve_data = resolve_data, .err = err,
   };
-  verdict result = {.matched = true};
-  int rc = check_alternatives(&s, value, path, &result);
+  shape_path at = {.parent = NULL, .name = root, .name_len = strlen(root)};
+  VERDICT_MATCHED(result);
+  int rc = check_alternatives(&s, value, &at, &result);
   if (rc)
     return rc;
   skip_space(&s);
@@ -318,9 +363,9 @@ static int run(const char *shape, const chat_value *value, const char *path,
   return 0;
 }
 
-int chat_shape_check(const char *shape, const chat_value *value, const char *path,
+int chat_shape_check(const char *shape, const chat_value *value, const char *root,
                      chat_shape_resolver resolve, void *resolve_data, chat_error *err) {
-  return run(shape, value, path, resolve, resolve_data, err);
+  return run(shape, value, root, resolve, resolve_data, err);
 }
 
 int chat_shape_validate(const char *shape, chat_shape_resolver resolve,
