@@ -45,7 +45,8 @@ static void send_notice(ChatdSession *to, const ChatdMessageRecord *r, const cha
 }
 
 /* Delivers a stored message to everyone who gets it live. Room messages are
- * encoded once per dialect and the same bytes go to every member. */
+ * encoded once per dialect and the same bytes go to every member (only the
+ * encryption is per member). */
 static void deliver(ChatdServer *server, const ChatdMessageRecord *r, const char *sender_name) {
   if (r->target_type == CHATD_STORE_TARGET_USER) {
     ChatdUser *receiver = chatd_directory_user(server->directory, r->target_id);
@@ -56,7 +57,7 @@ static void deliver(ChatdServer *server, const ChatdMessageRecord *r, const char
   ChatdRoom *room = chatd_directory_room(server->directory, r->target_id);
   if (!room)
     return;
-  GBytes *encoded[2] = {NULL, NULL};
+  GBytes *encoded[CHAT_DIALECT_COUNT] = {NULL};
   for (guint i = 0; i < room->members->len; i++) {
     gint64 member_id = g_array_index(room->members, gint64, i);
     if (member_id == r->sender_id)
@@ -74,13 +75,10 @@ static void deliver(ChatdServer *server, const ChatdMessageRecord *r, const char
         break;
       encoded[d] = g_bytes_new(data, len);
     }
-    gsize len;
-    const guint8 *data = g_bytes_get_data(encoded[d], &len);
-    chatd_session_send_bytes(member->session, data, len);
+    chatd_session_send_shared(member->session, encoded[d]);
   }
-  for (int d = 0; d < 2; d++)
-    if (encoded[d])
-      g_bytes_unref(encoded[d]);
+  for (int d = 0; d < CHAT_DIALECT_COUNT; d++)
+    g_clear_pointer(&encoded[d], g_bytes_unref);
 }
 
 static void on_stored_copy(const GError *error, const ChatdMessageRecord *record,

@@ -5,16 +5,21 @@
 #include "chatd/session.h"
 #include "protocol/catalogue.h"
 
-/* Encodes a message once per dialect (lazily) and sends it to sessions. */
+/* One presence note, encoded at most once per dialect (when the first
+ * recipient of that dialect needs it) and then shared by every recipient:
+ * only the encryption is per recipient. */
 typedef struct {
   guint32 type;
   gint64 a, b;
   gboolean online;
   gboolean is_room;
+  GBytes *encoded[CHAT_DIALECT_COUNT];
 } presence_note;
 
-static void send_note(ChatdSession *to, const presence_note *note) {
-  chat_writer *w = chatd_session_begin(to, note->type);
+static GBytes *encode_note(presence_note *note, chat_dialect dialect) {
+  if (note->encoded[dialect])
+    return note->encoded[dialect];
+  chat_writer *w = chatd_reply_begin(dialect, note->type);
   chat_write_list_begin(w);
   if (note->is_room) {
     chat_write_int(w, note->a);
@@ -25,7 +30,23 @@ static void send_note(ChatdSession *to, const presence_note *note) {
     chat_write_int(w, note->a);
   }
   chat_write_list_end(w);
-  chatd_reply_send(to);
+  const guint8 *data;
+  gsize len;
+  if (!chatd_reply_bytes(&data, &len))
+    return NULL;
+  note->encoded[dialect] = g_bytes_new(data, len);
+  return note->encoded[dialect];
+}
+
+static void send_note(ChatdSession *to, presence_note *note) {
+  GBytes *message = encode_note(note, to->dialect);
+  if (message)
+    chatd_session_send_shared(to, message);
+}
+
+static void note_clear(presence_note *note) {
+  for (int d = 0; d < CHAT_DIALECT_COUNT; d++)
+    g_clear_pointer(&note->encoded[d], g_bytes_unref);
 }
 
 void chatd_presence_announce(ChatdServer *server, ChatdUser *user, gboolean online) {
@@ -38,6 +59,7 @@ void chatd_presence_announce(ChatdServer *server, ChatdUser *user, gboolean onli
     if (friend && friend->session)
       send_note(friend->session, &note);
   }
+  note_clear(&note);
   for (guint i = 0; i < user->rooms->len; i++) {
     ChatdRoom *room = chatd_directory_room(server->directory, g_array_index(user->rooms, gint64, i));
     if (!room)
@@ -52,5 +74,6 @@ void chatd_presence_announce(ChatdServer *server, ChatdUser *user, gboolean onli
       if (member && member->session)
         send_note(member->session, &r);
     }
+    note_clear(&r);
   }
 }

@@ -16,6 +16,8 @@ typedef enum {
   CHAT_DIALECT_SEED,
   CHAT_DIALECT_V2,
 } chat_dialect;
+/* How many dialects there are (for arrays indexed by chat_dialect). */
+#define CHAT_DIALECT_COUNT 2
 
 /* The size of the message type field in a dialect: 1 or 4. */
 size_t chat_dialect_type_size(chat_dialect dialect);
