@@ -227,8 +227,8 @@ void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token)
   ChatdServer *server = s->server;
   chatd_session_attach_user(s, user);
   s->history_cutoff = chatd_directory_last_message_id(server->directory);
-  g_message("%s: %s logged in (%s dialect)", s->peer, user->username,
-            chat_dialect_name(s->dialect));
+  g_message("%s: %s logged in (%s dialect, I/O thread %u)", s->peer, user->username,
+            chat_dialect_name(s->dialect), s->io_thread);
 
   chat_writer *w = chatd_session_begin(s, CHAT_MSG_LOGIN_SUCCESSFUL);
   chatd_write_user(w, user);

@@ -20,14 +20,20 @@
 typedef struct {
   GMainLoop *loop;
   ChatdServer *server;
+  gboolean stopping;
 } running;
 
+/* The handlers stay installed while chatd stops: a second SIGTERM (from an
+ * impatient service manager) must not kill it halfway through. */
 static gboolean on_signal(gpointer data) {
   running *r = data;
+  if (r->stopping)
+    return G_SOURCE_CONTINUE;
+  r->stopping = TRUE;
   g_message("stopping");
   chatd_server_stop(r->server);
   g_main_loop_quit(r->loop);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
 static int import_seed(const ChatdConfig *config, const char *seed_path) {

@@ -291,7 +291,9 @@ static void forget_session(ChatdSession *s) {
   s->closed = TRUE;
   chat_io_loop_stop_timer(s->server->main_loop, &s->login_timer);
   chat_io_loop_stop_timer(s->server->main_loop, &s->idle_timer);
-  detach_user(s, TRUE);
+  /* At shutdown everyone goes: telling each one about all the others
+   * would cost members x members messages in a big room. */
+  detach_user(s, !s->server->stopping);
   g_queue_unlink(&s->server->sessions, &s->link);
   chatd_session_unref(s);  /* the server list's reference */
 }
@@ -355,6 +357,9 @@ ChatdSession *chatd_session_new(ChatdServer *server, int fd, const char *peer, C
   s->ref_count = 2;  /* the server list's and the connection's */
   s->server = server;
   s->loop = loop;
+  for (guint i = 0; i < server->n_io_loops; i++)
+    if (server->io_loops[i] == loop)
+      s->io_thread = i;
   s->peer = g_strdup(peer);
   s->connection = chat_io_connection_new_server(loop, fd, TRUE, peer, &server->io_settings,
                                                 &chatd_session_io_callbacks, s);

@@ -34,6 +34,7 @@ struct _ChatdSession {
   ChatdServer *server;
   ChatIoConnection *connection; /* NULL once released */
   ChatIoLoop *loop;           /* the connection's */
+  guint io_thread;            /* its index in server.io_threads (0: the main thread) */
   char *peer;                 /* "ip:port", for logs */
   chat_dialect dialect;
   gboolean established;

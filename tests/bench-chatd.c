@@ -22,53 +22,27 @@
  * Start chatd first with a cheap password cost and a generous login_rate
  * (the config the README's benchmark section shows). Only loopback is
  * targeted. Exit status 1 when a phase does not finish within --timeout. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/select.h>
 #include <unistd.h>
 
-#include "protocol/catalogue.h"
-#include "protocol/io/io-connection.h"
-#include "protocol/io/io-loop.h"
-#include "protocol/message.h"
+#include "load-clients.h"
 
 #define DEFAULT_PAIRS 10
 #define DEFAULT_MESSAGES 2000
 #define DEFAULT_WINDOW 8
 #define DEFAULT_ROOM_MESSAGES 500
-#define DEFAULT_SETUP_WINDOW 512
 #define DEFAULT_TIMEOUT_S 120
-/* Password hashes chatd runs at once are bounded (CHATD_PASSWORDS_MAX_IN_FLIGHT,
- * 64; "busy" beyond): the bench keeps fewer in flight. */
-#define PASSWORD_WINDOW 48
 #define TEXT_BYTES 64
 #define CLIENT_MSG_ID_MAX 32
-/* A loop turn waits at most this long, so deadlines are checked. */
-#define TURN_WAIT_MS 50
-#define BENCH_PASSWORD "bench-password"
-#define LOOPBACK "127.0.0.1"
 #define LAST_LOGINS 1000u
 
-typedef enum {
-  SETUP_WAITING,      /* not connected yet */
-  SETUP_HANDSHAKE,
-  SETUP_NEED_REGISTER,
-  SETUP_REGISTERING,
-  SETUP_NEED_LOGIN,
-  SETUP_LOGGING_IN,
-  SETUP_READY,
-} SetupState;
-
+/* What the bench keeps per client, beside its LoadClient. */
 typedef struct {
-  ChatIoConnection *conn;
-  char name[32];
-  gint64 user_id;
-  SetupState setup;
-  gboolean closed;
+  LoadClient *load;
   /* What came in. */
   guint add_friend_results;
   guint contacts;          /* contact_info messages */
@@ -87,56 +61,20 @@ typedef struct {
 } Client;
 
 static ChatIoLoop *loop;
-static ChatIoSettings settings;
-static struct sockaddr_in server_address;
+static LoadClients *load;
 static guint8 text[TEXT_BYTES];
-static chat_arena arena;
-static gint64 phase_timeout_us;
-
-/* Setup pipeline. */
-static GQueue waiting_to_connect;   /* Client* */
-static GQueue waiting_for_password; /* Client* needing register / login */
-static guint in_setup;
-static guint setup_window = DEFAULT_SETUP_WINDOW;
-static guint passwords_in_flight;
-static guint busy_retries;
+static guint timeout_ms;
 static GArray *ready_at;            /* gint64 us, when each client became ready */
+static GPtrArray *all_clients;      /* LoadClient*, to close them all at the end */
+static gboolean finishing;
 
 static void pump(Client *c);
-static void setup_advance(void);
 
 /* ---- sending ---- */
 
 static void send_message(Client *c, guint32 type, void (*write)(chat_writer *, gpointer),
                          gpointer data) {
-  static chat_buffer buf;
-  chat_buffer_reset(&buf);
-  chat_writer w;
-  chat_writer_init(&w, &buf);
-  chat_message_begin(&w, CHAT_DIALECT_V2, type);
-  write(&w, data);
-  if (chat_writer_finish(&w) != 0) {
-    g_printerr("bench-chatd: cannot encode a message\n");
-    exit(1);
-  }
-  chat_io_connection_send(c->conn, buf.data, buf.len, NULL);
-}
-
-static void write_credentials(chat_writer *w, gpointer data) {
-  Client *c = data;
-  chat_write_list_begin(w);
-  chat_write_cstr(w, c->name);
-  chat_write_cstr(w, BENCH_PASSWORD);
-  chat_write_cstr(w, c->name);
-  chat_write_list_end(w);
-}
-
-static void write_login(chat_writer *w, gpointer data) {
-  Client *c = data;
-  chat_write_list_begin(w);
-  chat_write_cstr(w, c->name);
-  chat_write_cstr(w, BENCH_PASSWORD);
-  chat_write_list_end(w);
+  load_client_send(c->load, type, write, data);
 }
 
 static void write_text(chat_writer *w, gpointer data) {
@@ -190,20 +128,6 @@ static void pump(Client *c) {
 
 /* ---- receiving ---- */
 
-static guint32 message_type(const guint8 *data, gsize len) {
-  return len >= 4 ? chat_load_u32be(data) : 0;
-}
-
-static const chat_value *decode(const guint8 *data, gsize len) {
-  guint32 type;
-  chat_value *params;
-  chat_arena_reset(&arena);
-  if (chat_message_decode(CHAT_DIALECT_V2, data, len, NULL, CHAT_DECODE_BORROW, &arena, &type,
-                          &params, NULL) != 0)
-    return NULL;
-  return params;
-}
-
 /* The index in "r<run>-<index>", read within the value's own bytes. */
 static gboolean parse_index(const chat_value *id, guint run, guint *index) {
   char prefix[CLIENT_MSG_ID_MAX];
@@ -227,17 +151,18 @@ static void on_new_message(Client *c, const guint8 *data, gsize len) {
     c->received++;  /* a receiver: no need to look inside */
     return;
   }
-  const chat_value *params = decode(data, len);
+  const chat_value *params = load_decode(load, data, len);
   gint64 sender = 0;
   if (params == NULL || !chat_value_get_i64(chat_value_dict_get(params, "sender_id"), &sender) ||
-      sender != c->user_id) {
+      sender != c->load->user_id) {
     c->received++;
     return;
   }
   const chat_value *id = chat_value_dict_get(params, "client_msg_id");
   guint index;
   if (id == NULL || !parse_index(id, c->run, &index) || index >= c->sent) {
-    g_printerr("bench-chatd: %s: an acknowledgement without a known client_msg_id\n", c->name);
+    g_printerr("bench-chatd: %s: an acknowledgement without a known client_msg_id\n",
+               c->load->name);
     exit(1);
   }
   gint64 latency = g_get_monotonic_time() - c->sent_at[index];
@@ -246,144 +171,46 @@ static void on_new_message(Client *c, const guint8 *data, gsize len) {
   pump(c);
 }
 
-static void client_ready(Client *c) {
-  c->setup = SETUP_READY;
-  in_setup--;
-  gint64 now = g_get_monotonic_time();
-  g_array_append_val(ready_at, now);
-}
-
-static void on_message(ChatIoConnection *conn, const guint8 *data, gsize len, gpointer user) {
-  Client *c = user;
-  (void)conn;
-  switch (message_type(data, len)) {
+static void on_message(LoadClient *lc, guint32 type, const guint8 *data, gsize len) {
+  Client *c = lc->data;
+  switch (type) {
   case CHAT_MSG_ON_NEW_MESSAGE:
     on_new_message(c, data, len);
     break;
-  case CHAT_MSG_REGISTER_SUCCESSFUL:
-    passwords_in_flight--;
-    c->setup = SETUP_NEED_LOGIN;
-    g_queue_push_tail(&waiting_for_password, c);
-    break;
-  case CHAT_MSG_LOGIN_SUCCESSFUL: {
-    passwords_in_flight--;
-    const chat_value *params = decode(data, len);
-    if (params)
-      chat_value_get_i64(chat_value_dict_get(params, "id"), &c->user_id);
+  case CHAT_MSG_SESSION_BUNDLE: {
+    gint64 now = g_get_monotonic_time();
+    g_array_append_val(ready_at, now);
     break;
   }
-  case CHAT_MSG_SESSION_BUNDLE:
-    if (c->setup == SETUP_LOGGING_IN)
-      client_ready(c);
-    break;
-  case CHAT_MSG_GENERAL_FAILURE:
-    if (c->setup == SETUP_REGISTERING || c->setup == SETUP_LOGGING_IN) {
-      /* "the server is busy": ask again when a slot frees */
-      passwords_in_flight--;
-      busy_retries++;
-      c->setup = c->setup == SETUP_REGISTERING ? SETUP_NEED_REGISTER : SETUP_NEED_LOGIN;
-      g_queue_push_tail(&waiting_for_password, c);
-    }
-    break;
   case CHAT_MSG_ADD_FRIEND_RESULT:
     c->add_friend_results++;
     break;
   case CHAT_MSG_CONTACT_INFO: {
     c->contacts++;
-    const chat_value *params = decode(data, len);
+    const chat_value *params = load_decode(load, data, len);
     if (params && chat_value_dict_get(params, "room_name"))
       chat_value_get_i64(chat_value_dict_get(params, "id"), &c->room_id);
     break;
   }
-  case CHAT_MSG_LOGIN_FAILED:
-  case CHAT_MSG_USERNAME_TAKEN:
-    g_printerr("bench-chatd: %s: %s refused\n", c->name,
-               c->setup == SETUP_REGISTERING ? "registration" : "login");
-    exit(1);
   default:
     break;
   }
-  setup_advance();
 }
 
-static void on_established(ChatIoConnection *conn, gpointer user) {
-  Client *c = user;
-  (void)conn;
-  c->setup = SETUP_NEED_REGISTER;
-  g_queue_push_tail(&waiting_for_password, c);
-  setup_advance();
-}
-
-/* Every client made, to close them all at the end; and how many closed. */
-static GPtrArray *all_clients;
-static gboolean finishing;
-static guint closed_count;
-
-static void on_closed(ChatIoConnection *conn, const GError *reason, gpointer user) {
-  Client *c = user;
-  (void)conn;
-  c->closed = TRUE;
-  closed_count++;
+static void on_closed(LoadClient *lc, const GError *reason) {
   if (finishing)
     return;
-  g_printerr("bench-chatd: %s: closed%s%s\n", c->name, reason ? ": " : "",
+  g_printerr("bench-chatd: %s: closed%s%s\n", lc->name, reason ? ": " : "",
              reason ? reason->message : "");
   exit(1);
 }
 
-static const ChatIoCallbacks callbacks = {
-  .established = on_established,
-  .message = on_message,
-  .closed = on_closed,
-};
-
-/* ---- setup: connect, register, log in; a bounded number at a time ---- */
-
-static void connect_client(Client *c) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0 || (connect(fd, (struct sockaddr *)&server_address, sizeof server_address) != 0 &&
-                 errno != EINPROGRESS)) {
-    g_printerr("bench-chatd: connect: %s\n", g_strerror(errno));
-    exit(1);
-  }
-  c->conn = chat_io_connection_new_client(loop, fd, TRUE, CHAT_CHANNEL_DIALECT_V2, &settings,
-                                          &callbacks, c);
-  c->latencies = g_array_new(FALSE, FALSE, sizeof(gint64));
-  g_ptr_array_add(all_clients, c);
-  c->setup = SETUP_HANDSHAKE;
-  in_setup++;
-  chat_io_connection_start(c->conn);
-}
-
-static void setup_advance(void) {
-  while (passwords_in_flight < PASSWORD_WINDOW && !g_queue_is_empty(&waiting_for_password)) {
-    Client *c = g_queue_pop_head(&waiting_for_password);
-    passwords_in_flight++;
-    if (c->setup == SETUP_NEED_REGISTER) {
-      c->setup = SETUP_REGISTERING;
-      send_message(c, CHAT_MSG_REGISTER, write_credentials, c);
-    } else {
-      c->setup = SETUP_LOGGING_IN;
-      send_message(c, CHAT_MSG_LOGIN, write_login, c);
-    }
-  }
-  while (in_setup < setup_window && !g_queue_is_empty(&waiting_to_connect))
-    connect_client(g_queue_pop_head(&waiting_to_connect));
-}
-
 /* ---- running ---- */
 
-typedef gboolean (*Predicate)(gpointer data);
-
-static void run_until(Predicate done, gpointer data, const char *what) {
-  gint64 deadline = g_get_monotonic_time() + phase_timeout_us;
-  while (!done(data)) {
-    if (g_get_monotonic_time() >= deadline) {
-      g_printerr("bench-chatd: %s did not finish within %" G_GINT64_FORMAT " s\n", what,
-                 phase_timeout_us / G_USEC_PER_SEC);
-      exit(1);
-    }
-    chat_io_loop_iterate(loop, TURN_WAIT_MS);
+static void run_until(gboolean (*done)(gpointer), gpointer data, const char *what) {
+  if (!load_run_until(loop, done, data, timeout_ms)) {
+    g_printerr("bench-chatd: %s did not finish within %u s\n", what, timeout_ms / 1000);
+    exit(1);
   }
 }
 
@@ -392,28 +219,27 @@ typedef struct {
   guint n;
 } Group;
 
-static gboolean all_closed(gpointer data) {
-  (void)data;
-  return closed_count == all_clients->len;
-}
-
 static gboolean all_ready(gpointer data) {
   Group *g = data;
   for (guint i = 0; i < g->n; i++)
-    if (g->clients[i].setup != SETUP_READY)
+    if (g->clients[i].load->state != LOAD_READY)
       return FALSE;
   return TRUE;
 }
 
-/* Connects, registers and logs in n clients named prefix0, prefix1, ... */
-static void setup_clients(Group *g, const char *prefix) {
-  for (guint i = 0; i < g->n; i++) {
-    Client *c = &g->clients[i];
-    g_snprintf(c->name, sizeof c->name, "%s%u", prefix, i);
-    g_queue_push_tail(&waiting_to_connect, c);
+/* n clients named prefix0, prefix1, ...: connected, registered, logged in. */
+static Group make_clients(guint n, const char *prefix) {
+  Group g = {g_new0(Client, n), n};
+  LoadClient *loads = g_new0(LoadClient, n);
+  for (guint i = 0; i < n; i++) {
+    g.clients[i].load = &loads[i];
+    g.clients[i].latencies = g_array_new(FALSE, FALSE, sizeof(gint64));
+    loads[i].data = &g.clients[i];
+    g_ptr_array_add(all_clients, &loads[i]);
   }
-  setup_advance();
-  run_until(all_ready, g, "connecting and logging in");
+  load_clients_add(load, loads, n, prefix, TRUE);
+  run_until(all_ready, &g, "connecting and logging in");
+  return g;
 }
 
 static gboolean first_got_results(gpointer data) {
@@ -435,11 +261,11 @@ static gboolean pairs_are_friends(gpointer data) {
 /* Makes clients 2p and 2p+1 friends. */
 static void befriend_pairs(Group *g) {
   for (guint i = 0; i + 1 < g->n; i += 2)
-    send_message(&g->clients[i], CHAT_MSG_ADD_FRIEND, write_name, g->clients[i + 1].name);
+    send_message(&g->clients[i], CHAT_MSG_ADD_FRIEND, write_name, g->clients[i + 1].load->name);
   run_until(first_got_results, g, "friend requests");
   for (guint i = 0; i + 1 < g->n; i += 2)
     send_message(&g->clients[i + 1], CHAT_MSG_RESOLVE_FRIEND_REQUEST, write_accept,
-                 &g->clients[i].user_id);
+                 &g->clients[i].load->user_id);
   run_until(pairs_are_friends, g, "accepting friend requests");
 }
 
@@ -467,7 +293,7 @@ static LoadResult run_one_to_one(Group *g, guint messages, guint window, guint r
   for (guint i = 0; i + 1 < g->n; i += 2) {
     Client *a = &g->clients[i];
     a->target_type = 0;
-    a->target_id = g->clients[i + 1].user_id;
+    a->target_id = g->clients[i + 1].load->user_id;
     a->total = messages;
     a->window = window;
     a->sent = a->acked = 0;
@@ -540,9 +366,8 @@ static gboolean all_delivered(gpointer data) {
 }
 
 static void run_room(guint members, guint messages, guint window, const char *prefix) {
-  Fanout f = {g_new0(Client, members), members, (guint64)(members - 1) * messages};
-  Group g = {f.clients, members};
-  setup_clients(&g, prefix);
+  Group g = make_clients(members, prefix);
+  Fanout f = {g.clients, members, (guint64)(members - 1) * messages};
   send_message(&f.clients[0], CHAT_MSG_CREATE_ROOM, write_name, "bench room");
   run_until(room_created, &f, "creating the room");
   for (guint i = 1; i < members; i++)
@@ -579,7 +404,7 @@ static guint parse_uint(const char *option, const char *text_value) {
 int main(int argc, char **argv) {
   guint port = 0, pairs = DEFAULT_PAIRS, messages = DEFAULT_MESSAGES, window = DEFAULT_WINDOW;
   guint members = 0, room_messages = DEFAULT_ROOM_MESSAGES, idle = 0;
-  guint timeout_s = DEFAULT_TIMEOUT_S;
+  guint timeout_s = DEFAULT_TIMEOUT_S, setup_window = LOAD_DEFAULT_SETUP_WINDOW;
   gboolean hold = FALSE;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -607,7 +432,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(arg, "--idle"))
       idle = v;
     else if (!strcmp(arg, "--setup-window"))
-      setup_window = MAX(1u, v);
+      setup_window = v;
     else if (!strcmp(arg, "--timeout"))
       timeout_s = MAX(1u, v);
     else {
@@ -622,32 +447,28 @@ int main(int argc, char **argv) {
     return 2;
   }
   setvbuf(stdout, NULL, _IONBF, 0);
-  phase_timeout_us = (gint64)timeout_s * G_USEC_PER_SEC;
+  timeout_ms = timeout_s * 1000u;
   memset(text, 'x', sizeof text);
-  chat_arena_init(&arena);
   ready_at = g_array_new(FALSE, FALSE, sizeof(gint64));
   all_clients = g_ptr_array_new();
-  server_address.sin_family = AF_INET;
-  server_address.sin_port = htons((guint16)port);
-  inet_pton(AF_INET, LOOPBACK, &server_address.sin_addr);
-  chat_channel_config_init(&settings.channel);
   g_autoptr(GError) error = NULL;
   loop = chat_io_loop_new(&error);
   if (!loop) {
     g_printerr("bench-chatd: %s\n", error->message);
     return 1;
   }
+  load = load_clients_new(loop, (guint16)port, on_message, on_closed);
+  load_clients_set_setup_window(load, setup_window);
   char prefix[16];
   g_snprintf(prefix, sizeof prefix, "b%x", g_random_int() & 0xffffff);
 
   /* ---- 1:1 without idle connections ---- */
   LoadResult baseline = {0};
-  Group g = {NULL, pairs * 2};
+  Group g = {NULL, 0};
   if (pairs > 0 && messages > 0) {
-    g.clients = g_new0(Client, g.n);
     char pair_prefix[24];
     g_snprintf(pair_prefix, sizeof pair_prefix, "%sp", prefix);
-    setup_clients(&g, pair_prefix);
+    g = make_clients(pairs * 2, pair_prefix);
     befriend_pairs(&g);
     baseline = run_one_to_one(&g, messages, window, 1);
     print_load("1:1", pairs, messages, window, 0, &baseline, NULL);
@@ -655,12 +476,11 @@ int main(int argc, char **argv) {
 
   /* ---- idle: N clients logged in and held ---- */
   if (idle > 0) {
-    Group idlers = {g_new0(Client, idle), idle};
     char idle_prefix[24];
     g_snprintf(idle_prefix, sizeof idle_prefix, "%si", prefix);
     g_array_set_size(ready_at, 0);
     gint64 start = g_get_monotonic_time();
-    setup_clients(&idlers, idle_prefix);
+    make_clients(idle, idle_prefix);
     double seconds = (g_get_monotonic_time() - start) / 1e6;
     double last = 0;
     if (ready_at->len > LAST_LOGINS)
@@ -669,7 +489,7 @@ int main(int argc, char **argv) {
              1e6;
     printf("idle: %u connections connected, registered and logged in in %.2f s: %.0f logins/s "
            "(the last %u in %.2f s; %u busy retries)\n",
-           idle, seconds, idle / seconds, LAST_LOGINS, last, busy_retries);
+           idle, seconds, idle / seconds, LAST_LOGINS, last, load_clients_busy_retries(load));
     if (pairs > 0 && messages > 0) {
       LoadResult held = run_one_to_one(&g, messages, window, 2);
       print_load("1:1", pairs, messages, window, idle, &held, &baseline);
@@ -686,23 +506,28 @@ int main(int argc, char **argv) {
   if (hold) {
     printf("holding every connection until stdin ends\n");
     /* The loop keeps answering (a CLOSE, a rekey) while we wait. */
-    int in = STDIN_FILENO;
     char line[64];
     for (;;) {
       chat_io_loop_iterate(loop, 200);
       fd_set set;
       FD_ZERO(&set);
-      FD_SET(in, &set);
+      FD_SET(STDIN_FILENO, &set);
       struct timeval now = {0, 0};
-      if (select(in + 1, &set, NULL, NULL, &now) > 0 && read(in, line, sizeof line) <= 0)
+      if (select(STDIN_FILENO + 1, &set, NULL, NULL, &now) > 0 &&
+          read(STDIN_FILENO, line, sizeof line) <= 0)
         break;
     }
   }
 
   /* Say goodbye properly, so chatd logs clean closes, not cut streams. */
   finishing = TRUE;
+  LoadGroup everyone = {NULL, 0};
   for (guint i = 0; i < all_clients->len; i++)
-    chat_io_connection_close(((Client *)g_ptr_array_index(all_clients, i))->conn, TRUE);
-  run_until(all_closed, NULL, "closing");
+    chat_io_connection_close(((LoadClient *)g_ptr_array_index(all_clients, i))->connection, TRUE);
+  for (guint i = 0; i < all_clients->len; i++) {
+    everyone.clients = g_ptr_array_index(all_clients, i);
+    everyone.n = 1;
+    run_until(load_group_all_closed, &everyone, "closing");
+  }
   return 0;
 }

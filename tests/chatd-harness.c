@@ -188,9 +188,13 @@ void chatd_stop(chatd_instance *chatd) {
   gboolean exited = g_subprocess_wait(chatd->process, NULL, &error);
   cr_assert(exited, "%s", error ? error->message : "?");
   finish_reader(chatd);  /* collects the last log lines */
-  cr_assert(g_subprocess_get_if_exited(chatd->process) &&
-                g_subprocess_get_exit_status(chatd->process) == 0,
-            "chatd did not stop cleanly; log:\n%s", chatd->log->str);
+  gboolean exited_cleanly = g_subprocess_get_if_exited(chatd->process) &&
+                            g_subprocess_get_exit_status(chatd->process) == 0;
+  cr_assert(exited_cleanly, "chatd did not stop cleanly (%s %d); log:\n%s",
+            g_subprocess_get_if_exited(chatd->process) ? "exit status" : "signal",
+            g_subprocess_get_if_exited(chatd->process) ? g_subprocess_get_exit_status(chatd->process)
+                                                       : g_subprocess_get_term_sig(chatd->process),
+            chatd->log->str);
   g_clear_object(&chatd->process);
 }
 
