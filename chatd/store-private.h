@@ -26,6 +26,8 @@ ChatdStoreError chatd_store_error_from_sqlite(int rc);
 sqlite3 *chatd_store_schema_open_writer(const char *path, int *version, GError **error);
 /* Opens a read-only connection on a database the writer has set up. */
 sqlite3 *chatd_store_schema_open_reader(const char *path, GError **error);
+/* Opens the checkpointer's connection (read-write, no schema work). */
+sqlite3 *chatd_store_schema_open_checkpointer(const char *path, GError **error);
 /* Brings db from its user_version to CHATD_STORE_SCHEMA_VERSION, one
  * transaction per migration. */
 gboolean chatd_store_schema_migrate(sqlite3 *db, int *version, GError **error);

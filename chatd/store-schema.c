@@ -311,6 +311,17 @@ sqlite3 *chatd_store_schema_open_writer(const char *path, int *version, GError *
   return db;
 }
 
+sqlite3 *chatd_store_schema_open_checkpointer(const char *path, GError **error) {
+  sqlite3 *db = open_connection(path, SQLITE_OPEN_READWRITE, error);
+  /* A connection learns that the database is in WAL mode when it first
+   * reads it; until then a checkpoint does nothing. */
+  if (db != NULL && !exec_expect(db, "PRAGMA journal_mode", "wal", error)) {
+    sqlite3_close(db);
+    return NULL;
+  }
+  return db;
+}
+
 sqlite3 *chatd_store_schema_open_reader(const char *path, GError **error) {
   sqlite3 *db = open_connection(path, SQLITE_OPEN_READONLY, error);
   if (db == NULL)

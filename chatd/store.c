@@ -1,5 +1,14 @@
-/* The store's public API: submission, the writer and reader threads, and
- * the completion source that runs callbacks on the store's GMainContext.
+/* The store's public API: submission, the writer, reader and checkpointer
+ * threads, and the completion source that runs callbacks on the store's
+ * GMainContext.
+ *
+ * Checkpoints (copying the WAL back into the database, with an fsync) run
+ * on a thread of their own, as PASSIVE checkpoints that never block the
+ * writer: done inside the writer's commits they stalled every write for
+ * milliseconds and were most of the send -> ack p99. The writer asks for
+ * one when the WAL passes STORE_CHECKPOINT_PAGES, and runs a blocking one
+ * itself only if the WAL still grows past STORE_WAL_LIMIT_PAGES (the
+ * checkpointer cannot finish while writes never pause).
  *
  * Requests travel on their embedded GList link through three queues, all
  * under store->lock: writes (to the writer thread), reads (to the reader
@@ -18,6 +27,14 @@
 
 G_DEFINE_QUARK(chatd-store-error-quark, chatd_store_error)
 
+/* WAL pages (of 4 KiB) after which the checkpointer is woken: SQLite's own
+ * automatic checkpoint threshold. */
+#define STORE_CHECKPOINT_PAGES 1000
+/* WAL pages after which the writer checkpoints itself (RESTART). */
+#define STORE_WAL_LIMIT_PAGES (16 * STORE_CHECKPOINT_PAGES)
+/* Checkpoints run back to back at most, while each copies more. */
+#define STORE_CHECKPOINT_ROUNDS 16
+
 struct _ChatdStore {
   GMainContext *context;
   GSource *completion_source;
@@ -29,12 +46,19 @@ struct _ChatdStore {
   GMutex reader_lock;
   GThread *writer_thread;
   GThread *reader_thread;
+  sqlite3 *checkpoint_db;    /* the checkpointer thread's */
+  GThread *checkpoint_thread;
+  int wal_pages;             /* writer thread only: the WAL's size after the last commit */
+  int wal_pages_at_request;  /* writer thread only: its size when a checkpoint was asked for */
   gboolean dispatching;      /* context thread only: callbacks are running */
 
   GMutex lock;               /* guards every field below */
   GCond writer_cond;
   GCond reader_cond;
   GCond finished_cond;       /* last_finished_seq moved */
+  GCond checkpoint_cond;
+  gboolean checkpoint_wanted;
+  gboolean checkpoint_running;
   GQueue writes;             /* StoreWrite waiting for the writer */
   GQueue reads;              /* StoreRead waiting for the reader */
   GQueue completions;        /* StoreJob waiting for the context */
@@ -348,6 +372,81 @@ static guint run_batch(StoreConnection *conn, GQueue *batch) {
   return commits;
 }
 
+/* ---- checkpoints ---- */
+
+/* SQLite calls this in the writer thread after each commit, with the WAL's
+ * size in pages. Installing it also turns SQLite's automatic (in-commit)
+ * checkpoints off. */
+static int on_wal_commit(void *data, sqlite3 *db, const char *name, int pages) {
+  ChatdStore *store = data;
+  (void)db, (void)name;
+  store->wal_pages = pages;
+  if (pages < store->wal_pages_at_request)
+    store->wal_pages_at_request = 0;  /* the WAL started over */
+  /* Once per STORE_CHECKPOINT_PAGES new pages, not after every commit:
+   * each checkpoint ends with an fsync. */
+  if (pages >= store->wal_pages_at_request + STORE_CHECKPOINT_PAGES) {
+    store->wal_pages_at_request = pages;
+    g_mutex_lock(&store->lock);
+    if (!store->checkpoint_wanted) {
+      store->checkpoint_wanted = TRUE;
+      g_cond_signal(&store->checkpoint_cond);
+    }
+    g_mutex_unlock(&store->lock);
+  }
+  return SQLITE_OK;
+}
+
+static gpointer checkpoint_main(gpointer data) {
+  ChatdStore *store = data;
+  for (;;) {
+    g_mutex_lock(&store->lock);
+    while (!store->stopping && !store->checkpoint_wanted)
+      g_cond_wait(&store->checkpoint_cond, &store->lock);
+    gboolean stop = store->stopping;
+    store->checkpoint_wanted = FALSE;
+    store->checkpoint_running = !stop;
+    g_mutex_unlock(&store->lock);
+    if (stop)
+      return NULL;
+    /* Again while it makes progress: the WAL is reused from its start only
+     * once everything in it is copied back, and the writer may have added
+     * frames meanwhile. */
+    int frames = 0, copied = 0, previous = -1;
+    for (int round = 0; round < STORE_CHECKPOINT_ROUNDS && copied != previous; round++) {
+      previous = copied;
+      int rc = sqlite3_wal_checkpoint_v2(store->checkpoint_db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                         &frames, &copied);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        g_warning("checkpoint: %s", sqlite3_errmsg(store->checkpoint_db));
+        break;
+      }
+      if (copied >= frames)
+        break;
+    }
+    g_mutex_lock(&store->lock);
+    store->stats.checkpoints++;
+    store->stats.wal_frames = (guint64)MAX(frames, 0);
+    store->stats.wal_frames_checkpointed = (guint64)MAX(copied, 0);
+    store->checkpoint_running = FALSE;
+    g_mutex_unlock(&store->lock);
+  }
+}
+
+/* The checkpointer could not keep the WAL small (writes never paused long
+ * enough): the writer waits for a full checkpoint once. */
+static void limit_wal(ChatdStore *store) {
+  if (store->wal_pages < STORE_WAL_LIMIT_PAGES)
+    return;
+  int rc = sqlite3_wal_checkpoint_v2(store->writer.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
+                                     NULL);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    g_warning("checkpoint of a %d-page WAL: %s", store->wal_pages,
+              sqlite3_errmsg(store->writer.db));
+  store->wal_pages = 0;
+  store->wal_pages_at_request = 0;
+}
+
 static gpointer writer_main(gpointer data) {
   ChatdStore *store = data;
   for (;;) {
@@ -367,6 +466,7 @@ static gpointer writer_main(gpointer data) {
       return NULL; /* stopping, and everything is written */
 
     guint commits = run_batch(&store->writer, &batch);
+    limit_wal(store);
 
     g_mutex_lock(&store->lock);
     store->stats.transactions += commits;
@@ -465,7 +565,10 @@ static void stop_threads(ChatdStore *store) {
   store->hold_count = 0;
   g_cond_signal(&store->writer_cond);
   g_cond_signal(&store->reader_cond);
+  g_cond_signal(&store->checkpoint_cond);
   g_mutex_unlock(&store->lock);
+  if (store->checkpoint_thread != NULL)
+    g_thread_join(g_steal_pointer(&store->checkpoint_thread));
   if (store->writer_thread != NULL)
     g_thread_join(g_steal_pointer(&store->writer_thread));
   if (store->reader_thread != NULL)
@@ -484,6 +587,7 @@ static void store_free(ChatdStore *store) {
   if (store->wake_fd >= 0)
     close(store->wake_fd);
   /* the writer last: closing the last connection checkpoints the WAL */
+  sqlite3_close(store->checkpoint_db);
   chatd_store_sql_close(&store->reader);
   chatd_store_sql_close(&store->writer);
   g_main_context_unref(store->context);
@@ -492,6 +596,7 @@ static void store_free(ChatdStore *store) {
   g_cond_clear(&store->writer_cond);
   g_cond_clear(&store->reader_cond);
   g_cond_clear(&store->finished_cond);
+  g_cond_clear(&store->checkpoint_cond);
   g_free(store);
 }
 
@@ -506,6 +611,7 @@ ChatdStore *chatd_store_open(const char *path, GMainContext *context, GError **e
   g_cond_init(&store->writer_cond);
   g_cond_init(&store->reader_cond);
   g_cond_init(&store->finished_cond);
+  g_cond_init(&store->checkpoint_cond);
   g_queue_init(&store->writes);
   g_queue_init(&store->reads);
   g_queue_init(&store->completions);
@@ -520,6 +626,10 @@ ChatdStore *chatd_store_open(const char *path, GMainContext *context, GError **e
   store->reader.db = chatd_store_schema_open_reader(path, error);
   if (store->reader.db == NULL || !chatd_store_sql_prepare(&store->reader, error))
     goto fail;
+  store->checkpoint_db = chatd_store_schema_open_checkpointer(path, error);
+  if (store->checkpoint_db == NULL)
+    goto fail;
+  sqlite3_wal_hook(store->writer.db, on_wal_commit, store);
 
   store->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (store->wake_fd < 0) {
@@ -537,7 +647,10 @@ ChatdStore *chatd_store_open(const char *path, GMainContext *context, GError **e
   store->writer_thread = g_thread_try_new("chatd-store-w", writer_main, store, &thread_error);
   if (store->writer_thread != NULL)
     store->reader_thread = g_thread_try_new("chatd-store-r", reader_main, store, &thread_error);
-  if (store->reader_thread == NULL) {
+  if (store->reader_thread != NULL)
+    store->checkpoint_thread =
+        g_thread_try_new("chatd-store-c", checkpoint_main, store, &thread_error);
+  if (store->checkpoint_thread == NULL) {
     g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_OPEN, "cannot start a thread: %s",
                 thread_error->message);
     goto fail;
@@ -604,6 +717,7 @@ void chatd_store_get_stats(ChatdStore *store, ChatdStoreStats *stats) {
   g_return_if_fail(store != NULL && stats != NULL);
   g_mutex_lock(&store->lock);
   *stats = store->stats;
+  stats->checkpoint_pending = store->checkpoint_wanted || store->checkpoint_running;
   g_mutex_unlock(&store->lock);
 }
 

@@ -12,7 +12,9 @@
  *    alone (its own SAVEPOINT when it has several statements, SQLite's
  *    statement rollback otherwise) and never undoes the others of its batch;
  *  - an asynchronous read path: one reader thread with its own read-only
- *    connection (WAL: readers never block the writer).
+ *    connection (WAL: readers never block the writer);
+ *  - a checkpointer thread that copies the WAL back into the database
+ *    (PASSIVE checkpoints), so that commits never wait for one.
  *
  * Completions (ChatdStoreDone & co.) run on the GMainContext given to
  * chatd_store_open(), in the order the store finished the requests; a write's
@@ -164,6 +166,10 @@ typedef struct {
   guint64 writes_rejected;    /* submissions refused because the store was saturated */
   guint64 largest_batch;      /* writes in the largest batch so far */
   guint64 reads;              /* reads completed */
+  guint64 checkpoints;        /* WAL checkpoints run by the checkpointer thread */
+  gboolean checkpoint_pending;/* one is asked for or running */
+  guint64 wal_frames;         /* the WAL's frames when the last one ended */
+  guint64 wal_frames_checkpointed; /* how many of them it had copied */
 } ChatdStoreStats;
 
 /* ---- callbacks (all run on the store's GMainContext) ---- */

@@ -586,6 +586,68 @@ Test(store, writes_are_committed_in_batches) {
   cr_assert_eq(all->len, N);
 }
 
+/* The checkpointer has nothing left to do and copied the whole WAL. */
+static gboolean checkpointer_caught_up(guint64 checkpoints_before) {
+  ChatdStoreStats stats;
+  chatd_store_get_stats(store, &stats);
+  return stats.checkpoints > checkpoints_before && !stats.checkpoint_pending &&
+         stats.wal_frames > 0 && stats.wal_frames_checkpointed == stats.wal_frames;
+}
+
+static goffset file_size(const char *path) {
+  GStatBuf st;
+  return g_stat(path, &st) == 0 ? (goffset)st.st_size : 0;
+}
+
+Test(store, the_wal_is_checkpointed_by_its_own_thread_and_reused) {
+  add_users();
+  enum { ROUNDS = 4, PER_ROUND = 2000, TEXT_BYTES = 2048 };
+  g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+  char *text = g_malloc(TEXT_BYTES + 1);
+  memset(text, 'x', TEXT_BYTES);
+  text[TEXT_BYTES] = '\0';
+  int completed = 0;
+  gint64 id = 0;
+  goffset largest_wal = 0;
+  guint64 first_round_frames = 0;
+  for (int round = 0; round < ROUNDS; round++) {
+    ChatdStoreStats before;
+    chatd_store_get_stats(store, &before);
+    for (int i = 0; i < PER_ROUND; i++) {
+      id++;
+      ChatdMessageRecord r = text_record(id, ALICE, CHATD_STORE_TARGET_USER, BOB, text);
+      pending++;
+      cr_assert(chatd_store_add_message(store, &r, NULL, 0, count_done, &completed));
+    }
+    chatd_store_flush(store);
+    settle();
+    /* Each round writes more than STORE_CHECKPOINT_PAGES: the checkpointer
+     * thread copies it all back without anyone waiting for it. */
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (!checkpointer_caught_up(before.checkpoints) && g_get_monotonic_time() < deadline)
+      g_usleep(1000);
+    cr_assert(checkpointer_caught_up(before.checkpoints), "round %d: the WAL was not copied back",
+              round);
+    largest_wal = MAX(largest_wal, file_size(wal));
+    if (round == 0) {
+      ChatdStoreStats first;
+      chatd_store_get_stats(store, &first);
+      first_round_frames = first.wal_frames;
+    }
+  }
+  cr_assert_eq(completed, ROUNDS * PER_ROUND);
+  /* Copied back, the WAL is written again from its start: its file stays
+   * the size of one round, not of all of them. */
+  goffset wal_size = file_size(wal);
+  cr_assert_leq(wal_size, largest_wal);
+  ChatdStoreStats after;
+  chatd_store_get_stats(store, &after);
+  cr_assert_lt(after.wal_frames, first_round_frames * 3 / 2,
+               "the WAL holds %" G_GUINT64_FORMAT " frames after %d rounds (%" G_GUINT64_FORMAT
+               " after the first)", after.wal_frames, ROUNDS, first_round_frames);
+  g_free(text);
+}
+
 Test(store, held_writes_form_full_batches) {
   add_users();
   ChatdStoreStats before;
