@@ -32,6 +32,8 @@ G_DEFINE_QUARK(chatd-store-error-quark, chatd_store_error)
 #define STORE_CHECKPOINT_PAGES 1000
 /* WAL pages after which the writer checkpoints itself (RESTART). */
 #define STORE_WAL_LIMIT_PAGES (16 * STORE_CHECKPOINT_PAGES)
+/* How long the writer stays idle before it has its last frames copied back. */
+#define STORE_IDLE_CHECKPOINT_MS 100
 /* Checkpoints run back to back at most, while each copies more. */
 #define STORE_CHECKPOINT_ROUNDS 16
 
@@ -48,7 +50,8 @@ struct _ChatdStore {
   GThread *reader_thread;
   sqlite3 *checkpoint_db;    /* the checkpointer thread's */
   GThread *checkpoint_thread;
-  int wal_pages;             /* writer thread only: the WAL's size after the last commit */
+  gint wal_pages;            /* the WAL's size after the last commit (written by the writer,
+                              * read atomically by get_stats) */
   int wal_pages_at_request;  /* writer thread only: its size when a checkpoint was asked for */
   gboolean dispatching;      /* context thread only: callbacks are running */
 
@@ -374,26 +377,37 @@ static guint run_batch(StoreConnection *conn, GQueue *batch) {
 
 /* ---- checkpoints ---- */
 
+/* The writer thread asks the checkpointer to copy the WAL back. */
+static void request_checkpoint(ChatdStore *store) {
+  store->wal_pages_at_request = g_atomic_int_get(&store->wal_pages);
+  g_mutex_lock(&store->lock);
+  if (!store->checkpoint_wanted) {
+    store->checkpoint_wanted = TRUE;
+    g_cond_signal(&store->checkpoint_cond);
+  }
+  g_mutex_unlock(&store->lock);
+}
+
+/* Frames written since the last request (writer thread). The writer asks
+ * for them when it has been idle STORE_IDLE_CHECKPOINT_MS: the next write
+ * can then start the WAL over (frames never copied back keep it growing). */
+static gboolean has_uncopied_pages(ChatdStore *store) {
+  return g_atomic_int_get(&store->wal_pages) > store->wal_pages_at_request;
+}
+
 /* SQLite calls this in the writer thread after each commit, with the WAL's
  * size in pages. Installing it also turns SQLite's automatic (in-commit)
  * checkpoints off. */
 static int on_wal_commit(void *data, sqlite3 *db, const char *name, int pages) {
   ChatdStore *store = data;
   (void)db, (void)name;
-  store->wal_pages = pages;
+  g_atomic_int_set(&store->wal_pages, pages);
   if (pages < store->wal_pages_at_request)
     store->wal_pages_at_request = 0;  /* the WAL started over */
   /* Once per STORE_CHECKPOINT_PAGES new pages, not after every commit:
    * each checkpoint ends with an fsync. */
-  if (pages >= store->wal_pages_at_request + STORE_CHECKPOINT_PAGES) {
-    store->wal_pages_at_request = pages;
-    g_mutex_lock(&store->lock);
-    if (!store->checkpoint_wanted) {
-      store->checkpoint_wanted = TRUE;
-      g_cond_signal(&store->checkpoint_cond);
-    }
-    g_mutex_unlock(&store->lock);
-  }
+  if (pages >= store->wal_pages_at_request + STORE_CHECKPOINT_PAGES)
+    request_checkpoint(store);
   return SQLITE_OK;
 }
 
@@ -426,7 +440,6 @@ static gpointer checkpoint_main(gpointer data) {
     }
     g_mutex_lock(&store->lock);
     store->stats.checkpoints++;
-    store->stats.wal_frames = (guint64)MAX(frames, 0);
     store->stats.wal_frames_checkpointed = (guint64)MAX(copied, 0);
     store->checkpoint_running = FALSE;
     g_mutex_unlock(&store->lock);
@@ -436,14 +449,14 @@ static gpointer checkpoint_main(gpointer data) {
 /* The checkpointer could not keep the WAL small (writes never paused long
  * enough): the writer waits for a full checkpoint once. */
 static void limit_wal(ChatdStore *store) {
-  if (store->wal_pages < STORE_WAL_LIMIT_PAGES)
+  if (g_atomic_int_get(&store->wal_pages) < STORE_WAL_LIMIT_PAGES)
     return;
   int rc = sqlite3_wal_checkpoint_v2(store->writer.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
                                      NULL);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     g_warning("checkpoint of a %d-page WAL: %s", store->wal_pages,
               sqlite3_errmsg(store->writer.db));
-  store->wal_pages = 0;
+  g_atomic_int_set(&store->wal_pages, 0);
   store->wal_pages_at_request = 0;
 }
 
@@ -454,7 +467,17 @@ static gpointer writer_main(gpointer data) {
     g_mutex_lock(&store->lock);
     while (!store->stopping && (g_queue_is_empty(&store->writes) || store->hold_count > 0)) {
       store->writer_waiting = TRUE;
-      g_cond_wait(&store->writer_cond, &store->lock);
+      if (has_uncopied_pages(store)) {
+        /* Idle with frames not copied back: after a pause, ask for them. */
+        gint64 until = g_get_monotonic_time() + STORE_IDLE_CHECKPOINT_MS * G_TIME_SPAN_MILLISECOND;
+        if (!g_cond_wait_until(&store->writer_cond, &store->lock, until)) {
+          g_mutex_unlock(&store->lock);
+          request_checkpoint(store);
+          g_mutex_lock(&store->lock);
+        }
+      } else {
+        g_cond_wait(&store->writer_cond, &store->lock);
+      }
       store->writer_waiting = FALSE;
     }
     GList *link;
@@ -718,6 +741,7 @@ void chatd_store_get_stats(ChatdStore *store, ChatdStoreStats *stats) {
   g_mutex_lock(&store->lock);
   *stats = store->stats;
   stats->checkpoint_pending = store->checkpoint_wanted || store->checkpoint_running;
+  stats->wal_frames = (guint64)g_atomic_int_get(&store->wal_pages);
   g_mutex_unlock(&store->lock);
 }
 

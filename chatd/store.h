@@ -168,8 +168,8 @@ typedef struct {
   guint64 reads;              /* reads completed */
   guint64 checkpoints;        /* WAL checkpoints run by the checkpointer thread */
   gboolean checkpoint_pending;/* one is asked for or running */
-  guint64 wal_frames;         /* the WAL's frames when the last one ended */
-  guint64 wal_frames_checkpointed; /* how many of them it had copied */
+  guint64 wal_frames;         /* the WAL's frames now */
+  guint64 wal_frames_checkpointed; /* frames the last checkpoint had copied back */
 } ChatdStoreStats;
 
 /* ---- callbacks (all run on the store's GMainContext) ---- */

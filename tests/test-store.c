@@ -586,7 +586,8 @@ Test(store, writes_are_committed_in_batches) {
   cr_assert_eq(all->len, N);
 }
 
-/* The checkpointer has nothing left to do and copied the whole WAL. */
+/* The checkpointer has nothing left to do and copied the whole WAL back
+ * (after the last write of a round the writer is idle and asks for it). */
 static gboolean checkpointer_caught_up(guint64 checkpoints_before) {
   ChatdStoreStats stats;
   chatd_store_get_stats(store, &stats);
@@ -626,8 +627,14 @@ Test(store, the_wal_is_checkpointed_by_its_own_thread_and_reused) {
     gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
     while (!checkpointer_caught_up(before.checkpoints) && g_get_monotonic_time() < deadline)
       g_usleep(1000);
-    cr_assert(checkpointer_caught_up(before.checkpoints), "round %d: the WAL was not copied back",
-              round);
+    ChatdStoreStats now;
+    chatd_store_get_stats(store, &now);
+    cr_assert(checkpointer_caught_up(before.checkpoints),
+              "round %d: the WAL was not copied back (%" G_GUINT64_FORMAT " checkpoints, %s, %"
+              G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " copied)",
+              round, now.checkpoints - before.checkpoints,
+              now.checkpoint_pending ? "one pending" : "none pending", now.wal_frames,
+              now.wal_frames_checkpointed);
     largest_wal = MAX(largest_wal, file_size(wal));
     if (round == 0) {
       ChatdStoreStats first;
