@@ -5,7 +5,11 @@
  * handlers, which write the same change through to the store. Ids are chosen
  * here (largest + 1). Lookups by id and by username are hash lookups; a
  * user's friends, requests and rooms and a room's members are small sets, so
- * no operation walks all users or all connections. */
+ * no operation walks all users or all connections.
+ *
+ * Threads: the directory belongs to chatd's main thread, like the sessions
+ * and the handlers that change it; the I/O threads never see it (they only
+ * carry bytes, see session-io.h). Nothing here locks. */
 #pragma once
 
 #include <glib.h>
