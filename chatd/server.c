@@ -286,9 +286,9 @@ gboolean chatd_server_start(ChatdServer *server, GError **error) {
   server->port = chat_io_listener_get_port(server->listener);
   if (!start_io_threads(server, error))
     return FALSE;
-  g_message("listening on %s:%u (v2%s), key %s, %u I/O thread%s", config->bind_ip, server->port,
-            config->allow_legacy ? " and seed" : "", server->fingerprint, server->n_io_loops,
-            server->n_io_loops == 1 ? "" : "s");
+  g_message("listening on %s:%u (v2%s) with %u I/O thread%s, key %s", config->bind_ip,
+            server->port, config->allow_legacy ? " and seed" : "", server->n_io_loops,
+            server->n_io_loops == 1 ? "" : "s", server->fingerprint);
   return TRUE;
 }
 
