@@ -68,6 +68,15 @@ static const KeySpec login_rate_keys[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
+static const KeySpec register_rate_keys[] = {
+    {"per_hour", FIELD_UINT, FIELD(register_per_hour), 1, CHATD_CONFIG_MAX_REGISTER_PER_HOUR,
+     NULL},
+    {"burst", FIELD_UINT, FIELD(register_burst), 1, CHATD_CONFIG_MAX_REGISTER_BURST, NULL},
+    {"total_per_minute", FIELD_UINT, FIELD(register_total_per_minute), 1,
+     CHATD_CONFIG_MAX_REGISTER_TOTAL_PER_MINUTE, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
 static const KeySpec server_keys[] = {
     {"bind_ip", FIELD_IP, FIELD(bind_ip), 0, 0, NULL},
     {"bind_port", FIELD_U16, FIELD(bind_port), 0, G_MAXUINT16, NULL},
@@ -88,6 +97,7 @@ static const KeySpec server_keys[] = {
      CHATD_CONFIG_MAX_MAX_QUEUE_BYTES, NULL},
     {"password_hash", FIELD_OBJECT, 0, 0, 0, password_hash_keys},
     {"login_rate", FIELD_OBJECT, 0, 0, 0, login_rate_keys},
+    {"register_rate", FIELD_OBJECT, 0, 0, 0, register_rate_keys},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -142,6 +152,9 @@ void chatd_config_init_defaults(ChatdConfig *config) {
   chatd_password_cost_init_defaults(&config->password_cost);
   config->login_rate_per_minute = CHATD_CONFIG_DEFAULT_LOGIN_RATE_PER_MINUTE;
   config->login_rate_burst = CHATD_CONFIG_DEFAULT_LOGIN_RATE_BURST;
+  config->register_per_hour = CHATD_CONFIG_DEFAULT_REGISTER_PER_HOUR;
+  config->register_burst = CHATD_CONFIG_DEFAULT_REGISTER_BURST;
+  config->register_total_per_minute = CHATD_CONFIG_DEFAULT_REGISTER_TOTAL_PER_MINUTE;
   config->warnings = g_ptr_array_new_with_free_func(g_free);
 }
 

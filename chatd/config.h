@@ -31,7 +31,13 @@
  *                                 cost (ranges and defaults in passwords.h)
  *   server.login_rate             {per_minute (1..10000, default 10),
  *                                 burst (1..1000, default 5)}: failed login
- *                                 attempts per source address and per account
+ *                                 attempts per source address and account;
+ *                                 an address as a whole gets 4 times that
+ *                                 (chatd/attempts.h)
+ *   server.register_rate          {per_hour (1..100000, default 20),
+ *                                 burst (1..10000, default 5): new accounts
+ *                                 per source address; total_per_minute
+ *                                 (1..100000, default 60): in all}
  *
  * Relative paths are relative to the config file's directory (the results
  * are absolute). Unknown keys and sections are ignored with a warning (a
@@ -98,6 +104,13 @@ GQuark chatd_config_error_quark(void);
 #define CHATD_CONFIG_DEFAULT_LOGIN_RATE_BURST 5
 #define CHATD_CONFIG_MAX_LOGIN_RATE_BURST 1000
 
+#define CHATD_CONFIG_DEFAULT_REGISTER_PER_HOUR 20
+#define CHATD_CONFIG_MAX_REGISTER_PER_HOUR 100000
+#define CHATD_CONFIG_DEFAULT_REGISTER_BURST 5
+#define CHATD_CONFIG_MAX_REGISTER_BURST 10000
+#define CHATD_CONFIG_DEFAULT_REGISTER_TOTAL_PER_MINUTE 60
+#define CHATD_CONFIG_MAX_REGISTER_TOTAL_PER_MINUTE 100000
+
 /* Longest crypto.base / crypto.modulus, in decimal digits (a 8192-bit
  * modulus has 2467). */
 #define CHATD_CONFIG_MAX_CRYPTO_DIGITS 4096
@@ -125,6 +138,9 @@ typedef struct {
   ChatdPasswordCost password_cost;
   guint login_rate_per_minute;
   guint login_rate_burst;
+  guint register_per_hour;
+  guint register_burst;
+  guint register_total_per_minute;
 
   /* One message per ignored unknown key ("PATH: server.colour: unknown key,
    * ignored"), in file order. Never NULL after init_defaults or load. */

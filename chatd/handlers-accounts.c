@@ -3,11 +3,18 @@
 
 #include <string.h>
 
+#include "chatd/attempts.h"
 #include "chatd/dispatch.h"
 #include "chatd/encode.h"
+#include "chatd/log-limit.h"
 #include "chatd/login.h"
 #include "chatd/server-private.h"
 #include "protocol/catalogue.h"
+
+/* Peers cause these lines: their number is bounded (log-limit.h). */
+static ChatdLogLimit refused_guesses = CHATD_LOG_LIMIT_INIT;
+static ChatdLogLimit failed_logins = CHATD_LOG_LIMIT_INIT;
+static ChatdLogLimit refused_accounts = CHATD_LOG_LIMIT_INIT;
 
 /* Bounds on what users choose (bytes, after trimming). */
 #define USERNAME_MAX 32
@@ -126,6 +133,20 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
     chatd_session_send_null(s, CHAT_MSG_USERNAME_TAKEN);
     return;
   }
+  guint retry_s = 0;
+  ChatdAttemptVerdict verdict = chatd_attempts_register(server->attempts, s->peer, &retry_s);
+  if (verdict != CHATD_ATTEMPT_ALLOWED) {
+    gboolean total = verdict == CHATD_ATTEMPT_TOTAL_LIMIT;
+    chatd_log_limited(&refused_accounts, G_LOG_LEVEL_MESSAGE,
+                      "%s: registration of %s refused: too many new accounts %s", s->peer,
+                      username, total ? "on the server (server.register_rate.total_per_minute)"
+                                      : "from this address (server.register_rate)");
+    g_autofree char *reason = g_strdup_printf(
+        "too many new accounts %s; try again in %u s",
+        total ? "right now" : "from your address", retry_s);
+    chatd_session_send_failure(s, reason);
+    return;
+  }
   register_job *job = g_new0(register_job, 1);
   job->session = chatd_session_ref(s);
   job->slot = chatd_session_reserve(s);
@@ -158,39 +179,26 @@ static void login_job_free(login_job *job) {
   g_free(job);
 }
 
-static char *limit_key(const char *kind, const char *value) {
-  return g_strdup_printf("%s:%s", kind, value);
+/* Whether the session's address may guess username's password now; when
+ * not, the session is told why and when to try again. */
+static gboolean guess_allowed(ChatdSession *s, const char *username) {
+  guint retry_s = 0;
+  ChatdAttemptVerdict verdict =
+      chatd_attempts_password_allowed(s->server->attempts, s->peer, username, &retry_s);
+  if (verdict == CHATD_ATTEMPT_ALLOWED)
+    return TRUE;
+  chatd_log_limited(&refused_guesses, G_LOG_LEVEL_MESSAGE,
+                    "%s: password of %s not checked: too many failures from this address%s",
+                    s->peer, username,
+                    verdict == CHATD_ATTEMPT_ACCOUNT_LIMIT ? " for this account" : "");
+  g_autofree char *reason =
+      g_strdup_printf("too many failed attempts from your address; try again in %u s", retry_s);
+  chatd_session_send_failure(s, reason);
+  return FALSE;
 }
 
-/* The address part of "ip:port". */
-static char *peer_host(const ChatdSession *s) {
-  const char *colon = strrchr(s->peer, ':');
-  return colon ? g_strndup(s->peer, (gsize)(colon - s->peer)) : g_strdup(s->peer);
-}
-
-/* Takes one attempt from the address's and the account's budgets. */
-static gboolean login_allowed(ChatdSession *s, const char *username) {
-  ChatdServer *server = s->server;
-  g_autofree char *host = peer_host(s);
-  g_autofree char *by_host = limit_key("addr", host);
-  g_autofree char *by_user = limit_key("user", username);
-  gint64 now = g_get_monotonic_time();
-  gboolean host_ok = chatd_rate_limit_take(server->login_limit, by_host, now);
-  gboolean user_ok = chatd_rate_limit_take(server->login_limit, by_user, now);
-  if (!host_ok || !user_ok) {
-    g_message("%s: login of %s refused: too many attempts", s->peer, username);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* A login that worked gives its attempt back: only failures count. */
-static void forgive(ChatdSession *s, const char *username) {
-  g_autofree char *host = peer_host(s);
-  g_autofree char *by_host = limit_key("addr", host);
-  g_autofree char *by_user = limit_key("user", username);
-  chatd_rate_limit_refund(s->server->login_limit, by_host);
-  chatd_rate_limit_refund(s->server->login_limit, by_user);
+static void guess_failed(ChatdSession *s, const char *username) {
+  chatd_attempts_password_failed(s->server->attempts, s->peer, username);
 }
 
 typedef struct {
@@ -222,10 +230,11 @@ static void on_login_verified(gboolean ok, gboolean needs_rehash, const GError *
   } else if (error && error->code == CHATD_PASSWORDS_ERROR_BUSY) {
     chatd_session_send_failure(s, "the server is busy; try again");
   } else if (!ok || !user) {
-    g_message("%s: login of %s failed", s->peer, job->username);
+    chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: login of %s failed", s->peer,
+                      job->username);
+    guess_failed(s, job->username);
     chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
   } else {
-    forgive(s, job->username);
     if (needs_rehash) {
       rehash_job *r = g_new0(rehash_job, 1);
       r->server = server;
@@ -246,10 +255,8 @@ void chatd_handle_login(ChatdSession *s, const chat_value *params, const guint8 
   const chat_value *items = params->as.list.items;
   g_autofree char *username = chatd_normalize_username((const char *)items[0].as.blob.data,
                                                        items[0].as.blob.len);
-  if (!login_allowed(s, username)) {
-    chatd_session_send_failure(s, "too many login attempts; try again later");
+  if (!guess_allowed(s, username))
     return;
-  }
   ChatdUser *user = chatd_directory_user_by_name(server->directory, username);
   login_job *job = g_new0(login_job, 1);
   job->session = chatd_session_ref(s);
@@ -273,10 +280,8 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
   const chat_value *token = chat_value_dict_get(params, "token");
   g_autofree char *username = chatd_normalize_username((const char *)name->as.blob.data,
                                                        name->as.blob.len);
-  if (!login_allowed(s, username)) {
-    chatd_session_send_failure(s, "too many login attempts; try again later");
+  if (!guess_allowed(s, username))
     return;
-  }
   ChatdUser *user = chatd_directory_user_by_name(server->directory, username);
   guint8 hash[32];
   chatd_token_hash(token->as.blob.data, token->as.blob.len, hash);
@@ -285,11 +290,12 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
   if (!user || token->as.blob.len != CHATD_TOKEN_LEN ||
       !g_hash_table_lookup_extended(server->tokens, key, NULL, &owner) ||
       (gint64)(gintptr)owner != user->id) {
-    g_message("%s: resume of %s refused", s->peer, username);
+    chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: resume of %s refused", s->peer,
+                      username);
+    guess_failed(s, username);
     chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
     return;
   }
-  forgive(s, username);
   chatd_store_touch_session(server->store, hash, chatd_now_ms(), NULL, NULL);
   chatd_login_complete(s, user, token->as.blob.data);
 }
@@ -453,10 +459,13 @@ static void on_old_password_checked(gboolean ok, gboolean needs_rehash, const GE
   ChatdSession *s = job->session;
   (void)needs_rehash;
   if (!ok || s->closed) {
+    gboolean busy = error && error->code == CHATD_PASSWORDS_ERROR_BUSY;
+    /* A wrong old password is a guess like a failed login: a stolen
+     * session must not be a way to try passwords without a limit. */
+    if (!busy && s->user)
+      guess_failed(s, s->user->username);
     chatd_slot_send_failure(s, job->slot,
-                            error && error->code == CHATD_PASSWORDS_ERROR_BUSY
-                                ? "the server is busy; try again"
-                                : "the old password is wrong");
+                            busy ? "the server is busy; try again" : "the old password is wrong");
     chatd_session_release(s, job->slot);
     chatd_session_unblock(s);
     password_job_free(job);
@@ -475,6 +484,8 @@ void chatd_handle_set_password(ChatdSession *s, const chat_value *params, const 
     chatd_session_send_failure(s, "the password must be 1 to 1024 bytes");
     return;
   }
+  if (!guess_allowed(s, s->user->username))
+    return;
   password_job *job = g_new0(password_job, 1);
   job->session = chatd_session_ref(s);
   job->slot = chatd_session_reserve(s);

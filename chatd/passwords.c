@@ -33,12 +33,14 @@ typedef struct {
   GMainContext *context;
   char *dummy_hash;  /* a PHC string at cost, for unknown users */
   gint in_flight;    /* submitted jobs whose callback has not run (atomic) */
+  gint hashes_in_flight; /* of which new hashes (atomic) */
   gint closed;       /* set by chatd_passwords_free (atomic) */
 } PasswordsShared;
 
 struct _ChatdPasswords {
   PasswordsShared *shared;
   GThreadPool *pool;
+  guint64 next_seq;  /* submission order, for the pool's sort */
 };
 
 typedef enum {
@@ -49,6 +51,7 @@ typedef enum {
 typedef struct {
   PasswordsShared *shared;  /* a reference */
   JobKind kind;
+  guint64 seq;              /* submission order */
   gboolean counted;         /* still counts in shared->in_flight */
   char *password;           /* wiped before it is freed */
   gsize password_len;
@@ -290,6 +293,8 @@ static void job_uncount(PasswordJob *job) {
   if (job->counted) {
     job->counted = FALSE;
     g_atomic_int_add(&job->shared->in_flight, -1);
+    if (job->kind == JOB_HASH)
+      g_atomic_int_add(&job->shared->hashes_in_flight, -1);
   }
 }
 
@@ -344,19 +349,47 @@ static void job_run(gpointer data, gpointer pool_data) {
   job_post(job);
 }
 
+/* Takes a place in flight for the job: one of CHATD_PASSWORDS_MAX_IN_FLIGHT,
+ * and for a new hash one of CHATD_PASSWORDS_MAX_HASHES_IN_FLIGHT, so new
+ * accounts cannot take every place from logins. */
+static gboolean job_count(PasswordsShared *shared, PasswordJob *job) {
+  if (job->kind == JOB_HASH &&
+      g_atomic_int_add(&shared->hashes_in_flight, 1) >= CHATD_PASSWORDS_MAX_HASHES_IN_FLIGHT) {
+    g_atomic_int_add(&shared->hashes_in_flight, -1);
+    return FALSE;
+  }
+  if (g_atomic_int_add(&shared->in_flight, 1) >= CHATD_PASSWORDS_MAX_IN_FLIGHT) {
+    g_atomic_int_add(&shared->in_flight, -1);
+    if (job->kind == JOB_HASH)
+      g_atomic_int_add(&shared->hashes_in_flight, -1);
+    return FALSE;
+  }
+  job->counted = TRUE;
+  return TRUE;
+}
+
+/* The pool's order: verifications (logins waiting) before new hashes, each
+ * kind in submission order. */
+static gint job_order(gconstpointer a, gconstpointer b, gpointer data) {
+  const PasswordJob *x = a, *y = b;
+  (void)data;
+  if (x->kind != y->kind)
+    return x->kind == JOB_VERIFY ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 /* Queues the job, or answers it "busy" when too many are in flight. */
 static void job_submit(ChatdPasswords *passwords, PasswordJob *job) {
   PasswordsShared *shared = passwords->shared;
-  if (g_atomic_int_add(&shared->in_flight, 1) >= CHATD_PASSWORDS_MAX_IN_FLIGHT) {
-    g_atomic_int_add(&shared->in_flight, -1);
+  job->seq = passwords->next_seq++;
+  if (!job_count(shared, job)) {
     g_set_error(&job->error, CHATD_PASSWORDS_ERROR, CHATD_PASSWORDS_ERROR_BUSY,
-                "busy: %d password jobs already pending", CHATD_PASSWORDS_MAX_IN_FLIGHT);
+                "busy: too many password jobs already pending");
     job->ok = FALSE;
     job->needs_rehash = FALSE;
     job_post(job);
     return;
   }
-  job->counted = TRUE;
   g_autoptr(GError) error = NULL;
   if (!g_thread_pool_push(passwords->pool, job, &error)) {
     /* A new worker thread could not be started. The pool has queued the job
@@ -393,6 +426,7 @@ ChatdPasswords *chatd_passwords_new(const ChatdPasswordCost *cost, GMainContext 
                                            CHATD_PASSWORDS_THREADS, FALSE, &error);
   if (passwords->pool == NULL)  /* not for a non-exclusive pool; kept for safety */
     g_error("chatd_passwords_new: cannot create the worker pool: %s", error->message);
+  g_thread_pool_set_sort_function(passwords->pool, job_order, NULL);
   return passwords;
 }
 

@@ -51,6 +51,10 @@ GQuark chatd_passwords_error_quark(void);
  * beyond that is answered CHATD_PASSWORDS_ERROR_BUSY at once (on the
  * context), so a login flood cannot queue unbounded work. */
 #define CHATD_PASSWORDS_MAX_IN_FLIGHT 64
+/* Of those, new hashes (new accounts, password changes) at most: the rest
+ * is kept for verifications, which also run first, so a flood of
+ * registrations cannot starve logins. */
+#define CHATD_PASSWORDS_MAX_HASHES_IN_FLIGHT (CHATD_PASSWORDS_MAX_IN_FLIGHT / 4)
 /* Salt and raw hash lengths of the hashes this module writes. */
 #define CHATD_PASSWORD_SALT_LEN 16
 #define CHATD_PASSWORD_HASH_LEN 32

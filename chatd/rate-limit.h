@@ -1,25 +1,24 @@
-/* Login attempt limiting: one token bucket per key.
+/* Rate limits: one token bucket per key.
  *
- * Keys are strings chosen by the caller, e.g. the source address
- * ("192.0.2.7") and the account ("user:alice"). Each bucket holds up to
- * `burst` tokens and refills at `per_minute` tokens per minute; an attempt
- * takes one token and is refused when none is left. A key not seen before
- * starts with a full bucket. Arithmetic is exact (integers: a token is
- * 60,000,000 units and each microsecond adds per_minute units), and the time
- * is a parameter (monotonic microseconds, g_get_monotonic_time()) so tests
- * are deterministic; a time earlier than a bucket's last one refills nothing.
+ * Keys are strings chosen by the caller, e.g. a source address ("a:192.0.2.7")
+ * or an address and an account ("u:192.0.2.7/alice"). Each bucket holds up
+ * to `burst` tokens and refills at `count` tokens per `period_s` seconds. The
+ * caller asks whether a key may act (chatd_rate_limit_allows: nothing is
+ * taken or created) and charges it when the act counts (a failed login, a
+ * registration): so a limiter of failures never stands in the way of an
+ * attempt that succeeds, and concurrent attempts do not borrow tokens.
+ * Arithmetic is exact (integers: a token is period_s × 10^6 units and each
+ * microsecond adds `count` units), and the time is a parameter (monotonic
+ * microseconds, g_get_monotonic_time()) so tests are deterministic; a time
+ * earlier than a bucket's last one refills nothing.
  *
- * Memory is bounded: at most max_keys buckets (CHATD_RATE_LIMIT_MAX_KEYS for
- * chatd_rate_limit_new). When a new key arrives and the table is full, the
- * buckets that have refilled completely are dropped (a full bucket is the
- * same as no bucket). If none has, the new key is DENIED — the limiter fails
- * closed: during a flood of distinct keys, new sources are refused until
- * buckets refill, while keys already tracked keep their normal budget. So
- * that a flood cannot make every attempt scan the table, a scan that finds
- * nothing to drop is not repeated before the earliest time a bucket can be
- * full again.
+ * Memory is bounded: at most max_keys buckets (CHATD_RATE_LIMIT_MAX_KEYS by
+ * default). When a charge needs a new bucket and the table is full, the
+ * bucket charged longest ago is forgotten (it is the most likely to be full
+ * again, and a full bucket is the same as none): a full table never refuses
+ * anyone, it only forgets the oldest history.
  *
- * Not thread-safe: use it from the event loop's thread. */
+ * Not thread-safe: use it from the main thread. */
 #pragma once
 
 #include <glib.h>
@@ -28,38 +27,39 @@ G_BEGIN_DECLS
 
 /* Buckets kept, at most, by chatd_rate_limit_new. */
 #define CHATD_RATE_LIMIT_MAX_KEYS 65536
-/* Longest per_minute and burst accepted (keeps the integer arithmetic far
- * from overflow). */
-#define CHATD_RATE_LIMIT_MAX_PER_MINUTE 1000000
+/* Largest count, period and burst accepted (keeps the integer arithmetic
+ * far from overflow). */
+#define CHATD_RATE_LIMIT_MAX_COUNT 1000000
+#define CHATD_RATE_LIMIT_MAX_PERIOD_S (7 * 24 * 3600)
 #define CHATD_RATE_LIMIT_MAX_BURST 1000000
 
 typedef struct _ChatdRateLimit ChatdRateLimit;
 
-/* A limiter allowing `burst` attempts at once and `per_minute` attempts per
- * minute in the long run, per key, with at most CHATD_RATE_LIMIT_MAX_KEYS
- * keys. per_minute and burst must be 1..their maximum (a critical and NULL
- * otherwise). */
-ChatdRateLimit *chatd_rate_limit_new(guint per_minute, guint burst);
+/* A limiter allowing `burst` acts at once and `count` per `period_s`
+ * seconds in the long run, per key, with at most max_keys keys. Each value
+ * must be 1..its maximum (a critical and NULL otherwise). */
+ChatdRateLimit *chatd_rate_limit_new_full(guint count, guint period_s, guint burst,
+                                          guint max_keys);
 
-/* The same with another bound on the number of keys (>= 1). */
-ChatdRateLimit *chatd_rate_limit_new_full(guint per_minute, guint burst, guint max_keys);
+/* The same with CHATD_RATE_LIMIT_MAX_KEYS keys. */
+ChatdRateLimit *chatd_rate_limit_new(guint count, guint period_s, guint burst);
 
 /* Frees the limiter; NULL is ignored. */
 void chatd_rate_limit_free(ChatdRateLimit *limit);
 
-/* Takes one token from key's bucket at time now_us (monotonic
- * microseconds). TRUE: the attempt is allowed. FALSE: the bucket is empty,
- * or key is new and the table is full of buckets that are not full (see
- * above). */
-gboolean chatd_rate_limit_take(ChatdRateLimit *limit, const char *key, gint64 now_us);
+/* Whether key has a token at now_us. A key never charged (or forgotten)
+ * has a full bucket. Changes nothing. */
+gboolean chatd_rate_limit_allows(ChatdRateLimit *limit, const char *key, gint64 now_us);
 
-/* Gives back one token taken from key's bucket (never above burst), e.g.
- * when the attempt it was taken for succeeded: only failures count.
- * Unknown keys are ignored. */
-void chatd_rate_limit_refund(ChatdRateLimit *limit, const char *key);
+/* Takes a token from key's bucket at now_us (making the bucket, which may
+ * forget the oldest one, see above). Returns FALSE when the bucket was
+ * already empty (it stays empty). */
+gboolean chatd_rate_limit_charge(ChatdRateLimit *limit, const char *key, gint64 now_us);
 
-/* Forgets key (its bucket is full again), e.g. after a successful login.
- * Unknown keys are ignored. */
+/* Microseconds until key has a token again (0 when it has one). */
+gint64 chatd_rate_limit_wait_us(ChatdRateLimit *limit, const char *key, gint64 now_us);
+
+/* Forgets key (its bucket is full again). Unknown keys are ignored. */
 void chatd_rate_limit_reset(ChatdRateLimit *limit, const char *key);
 
 /* Number of keys currently tracked (for tests and statistics). */

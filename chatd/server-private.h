@@ -12,10 +12,10 @@
 
 #include <gio/gio.h>
 
+#include "chatd/attempts.h"
 #include "chatd/config.h"
 #include "chatd/directory.h"
 #include "chatd/passwords.h"
-#include "chatd/rate-limit.h"
 #include "chatd/server.h"
 #include "chatd/store.h"
 #include "protocol/arena.h"
@@ -44,7 +44,7 @@ struct _ChatdServer {
   ChatdStore *store;
   ChatdPasswords *passwords;
   ChatdDirectory *directory;
-  ChatdRateLimit *login_limit;
+  ChatdAttempts *attempts;       /* password guesses, new accounts */
   chat_dh_group group;
   gboolean have_group;
   guint8 server_private_key[32];

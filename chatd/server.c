@@ -212,8 +212,7 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
   if (!load_directory(server, error) || !load_keys(server, error))
     return NULL;
   server->passwords = chatd_passwords_new(&config->password_cost, server->context);
-  server->login_limit = chatd_rate_limit_new(config->login_rate_per_minute,
-                                             config->login_rate_burst);
+  server->attempts = chatd_attempts_new(config);
   build_io_settings(server);
   return g_steal_pointer(&server);
 }
@@ -357,7 +356,7 @@ void chatd_server_free(ChatdServer *server) {
   g_free(server->io_loops);
   chatd_passwords_free(server->passwords);
   chatd_store_close(server->store);
-  chatd_rate_limit_free(server->login_limit);
+  chatd_attempts_free(server->attempts);
   chatd_directory_free(server->directory);
   if (server->tokens)
     g_hash_table_unref(server->tokens);

@@ -134,12 +134,16 @@ void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra
   chatd->config_path = g_build_filename(chatd->dir, "config.json", NULL);
   chatd->allow_legacy = allow_legacy;
   chatd->log = g_string_new(NULL);
-  /* The tests log in often: a generous limit unless a test sets its own.
+  /* The tests log in and register often: generous limits unless a test
+   * sets its own.
    * CHATD_TEST_IO_THREADS runs chatd with that many I/O threads (meson
    * runs the end-to-end suites with 1 and with 2). */
   g_autoptr(GString) keys = g_string_new(NULL);
   if (!extra_server_json || !strstr(extra_server_json, "\"login_rate\""))
     g_string_append(keys, ", \"login_rate\": {\"per_minute\": 600, \"burst\": 100}");
+  if (!extra_server_json || !strstr(extra_server_json, "\"register_rate\""))
+    g_string_append(keys, ", \"register_rate\": {\"per_hour\": 100000, \"burst\": 10000, "
+                          "\"total_per_minute\": 100000}");
   const char *io_threads = g_getenv("CHATD_TEST_IO_THREADS");
   if (io_threads && (!extra_server_json || !strstr(extra_server_json, "\"io_threads\"")))
     g_string_append_printf(keys, ", \"io_threads\": %s", io_threads);
@@ -267,8 +271,17 @@ static gboolean established_or_closed(gpointer data) {
 }
 
 test_client *client_try_connect(guint16 port, chat_dialect dialect, GError **error) {
+  return client_try_connect_from(NULL, port, dialect, error);
+}
+
+test_client *client_try_connect_from(const char *source_ip, guint16 port, chat_dialect dialect,
+                                     GError **error) {
   load_repo_crypto();
   g_autoptr(GSocketClient) sockets = g_socket_client_new();
+  if (source_ip) {
+    g_autoptr(GSocketAddress) local = g_inet_socket_address_new_from_string(source_ip, 0);
+    g_socket_client_set_local_address(sockets, local);
+  }
   g_autoptr(GSocketConnection) socket =
       g_socket_client_connect_to_host(sockets, "127.0.0.1", port, NULL, error);
   if (!socket)
@@ -299,10 +312,14 @@ test_client *client_try_connect(guint16 port, chat_dialect dialect, GError **err
 }
 
 test_client *client_connect(guint16 port, chat_dialect dialect) {
+  return client_connect_from(NULL, port, dialect);
+}
+
+test_client *client_connect_from(const char *source_ip, guint16 port, chat_dialect dialect) {
   g_autoptr(GError) error = NULL;
-  test_client *client = client_try_connect(port, dialect, &error);
-  cr_assert_not_null(client, "cannot connect (%s): %s", chat_dialect_name(dialect),
-                     error ? error->message : "?");
+  test_client *client = client_try_connect_from(source_ip, port, dialect, &error);
+  cr_assert_not_null(client, "cannot connect (%s) from %s: %s", chat_dialect_name(dialect),
+                     source_ip ? source_ip : "127.0.0.1", error ? error->message : "?");
   return client;
 }
 

@@ -55,6 +55,11 @@ extern chat_keylog *harness_client_keylog;
 test_client *client_connect(guint16 port, chat_dialect dialect);
 /* Same, without failing the test: NULL with *error when it fails. */
 test_client *client_try_connect(guint16 port, chat_dialect dialect, GError **error);
+/* The same from another loopback address (127.0.0.2, ...): chatd sees
+ * another peer address. */
+test_client *client_connect_from(const char *source_ip, guint16 port, chat_dialect dialect);
+test_client *client_try_connect_from(const char *source_ip, guint16 port, chat_dialect dialect,
+                                     GError **error);
 void client_free(test_client *client);
 
 /* Sends a message given as JSON parameters ("[\"alice\", \"pw\"]"). */

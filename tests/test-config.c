@@ -129,6 +129,10 @@ static void assert_defaults(const ChatdConfig *c) {
   cr_assert_eq(c->password_cost.parallelism, 1);
   cr_assert_eq(c->login_rate_per_minute, 10);
   cr_assert_eq(c->login_rate_burst, 5);
+  cr_assert_eq(c->register_per_hour, 20);
+  cr_assert_eq(c->register_burst, 5);
+  cr_assert_eq(c->register_total_per_minute, 60);
+  cr_assert_eq(c->io_threads, 0);
   cr_assert_not_null(c->warnings);
   cr_assert_eq(c->warnings->len, 0);
 }
@@ -207,7 +211,9 @@ Test(config, every_key_takes_a_good_value) {
                "    \"max_queue_bytes\": 1024,\n"
                "    \"password_hash\": {\"t_cost\": 2, \"m_cost_kib\": 19456, "
                "\"parallelism\": 2},\n"
-               "    \"login_rate\": {\"per_minute\": 30, \"burst\": 1}\n"
+               "    \"login_rate\": {\"per_minute\": 30, \"burst\": 1},\n"
+               "    \"register_rate\": {\"per_hour\": 7, \"burst\": 2, \"total_per_minute\": 9},\n"
+               "    \"io_threads\": 3\n"
                "  }\n"
                "}\n");
   cr_assert_str_eq(c.crypto_base, "5");
@@ -228,6 +234,10 @@ Test(config, every_key_takes_a_good_value) {
   cr_assert_eq(c.password_cost.parallelism, 2);
   cr_assert_eq(c.login_rate_per_minute, 30);
   cr_assert_eq(c.login_rate_burst, 1);
+  cr_assert_eq(c.register_per_hour, 7);
+  cr_assert_eq(c.register_burst, 2);
+  cr_assert_eq(c.register_total_per_minute, 9);
+  cr_assert_eq(c.io_threads, 3);
   cr_assert_eq(c.warnings->len, 0, "client keys are not chatd's business");
   cr_assert_eq(logged->len, 0);
   chatd_config_clear(&c);

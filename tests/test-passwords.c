@@ -362,6 +362,97 @@ Test(passwords, busy_past_max_in_flight) {
   result_clear(&r);
 }
 
+Test(passwords, new_hashes_cannot_take_the_places_of_logins) {
+  g_autofree char *phc = chatd_passwords_hash_sync(&cheap_cost, PASSWORD, NULL);
+  enum { HASHES = CHATD_PASSWORDS_MAX_HASHES_IN_FLIGHT + 5 };
+  Result hashes[HASHES];
+  Result verifies[CHATD_PASSWORDS_MAX_IN_FLIGHT];
+  memset(hashes, 0, sizeof hashes);
+  memset(verifies, 0, sizeof verifies);
+  /* The context is not iterated: nothing completes meanwhile. A flood of
+   * registrations takes only its share... */
+  for (int i = 0; i < HASHES; i++)
+    chatd_passwords_hash(passwords, PASSWORD, on_hashed, &hashes[i]);
+  /* ...and logins still get every other place. */
+  int verify_places = CHATD_PASSWORDS_MAX_IN_FLIGHT - CHATD_PASSWORDS_MAX_HASHES_IN_FLIGHT;
+  for (int i = 0; i < verify_places; i++)
+    chatd_passwords_verify(passwords, phc, PASSWORD, on_verified, &verifies[i]);
+  for (int i = 0; i < HASHES; i++)
+    wait_calls(context, &hashes[i].calls, 1);
+  for (int i = 0; i < verify_places; i++)
+    wait_calls(context, &verifies[i].calls, 1);
+  int busy = 0;
+  for (int i = 0; i < HASHES; i++)
+    busy += hashes[i].error != NULL &&
+            g_error_matches(hashes[i].error, CHATD_PASSWORDS_ERROR, CHATD_PASSWORDS_ERROR_BUSY);
+  cr_assert_eq(busy, HASHES - CHATD_PASSWORDS_MAX_HASHES_IN_FLIGHT);
+  for (int i = 0; i < verify_places; i++) {
+    cr_assert_null(verifies[i].error, "login %d: %s", i, verifies[i].error->message);
+    cr_assert(verifies[i].ok, "login %d", i);
+  }
+  for (int i = 0; i < HASHES; i++)
+    result_clear(&hashes[i]);
+  for (int i = 0; i < verify_places; i++)
+    result_clear(&verifies[i]);
+}
+
+/* Completion order, as the callbacks see it. */
+static int finished;
+typedef struct {
+  Result result;
+  int finished_as;
+} Ordered;
+
+static void on_hashed_in_order(const char *phc, const GError *error, gpointer data) {
+  Ordered *o = data;
+  on_hashed(phc, error, &o->result);
+  o->finished_as = finished++;
+}
+
+static void on_verified_in_order(gboolean ok, gboolean needs_rehash, const GError *error,
+                                 gpointer data) {
+  Ordered *o = data;
+  on_verified(ok, needs_rehash, error, &o->result);
+  o->finished_as = finished++;
+}
+
+Test(passwords, waiting_logins_run_before_waiting_new_hashes) {
+  chatd_passwords_free(passwords);
+  passwords = chatd_passwords_new(&timing_cost, context);
+  g_autofree char *phc = chatd_passwords_hash_sync(&timing_cost, PASSWORD, NULL);
+  enum { HASHES = CHATD_PASSWORDS_MAX_HASHES_IN_FLIGHT, LOGINS = CHATD_PASSWORDS_THREADS };
+  Ordered hashes[HASHES], logins[LOGINS];
+  memset(hashes, 0, sizeof hashes);
+  memset(logins, 0, sizeof logins);
+  finished = 0;
+  for (int i = 0; i < HASHES; i++)
+    chatd_passwords_hash(passwords, PASSWORD, on_hashed_in_order, &hashes[i]);
+  for (int i = 0; i < LOGINS; i++)
+    chatd_passwords_verify(passwords, phc, PASSWORD, on_verified_in_order, &logins[i]);
+  for (int i = 0; i < HASHES; i++)
+    wait_calls(context, &hashes[i].result.calls, 1);
+  for (int i = 0; i < LOGINS; i++)
+    wait_calls(context, &logins[i].result.calls, 1);
+  /* The logins came after every hash but overtook those still queued: at
+   * most the hashes the workers had already started (one round, plus one
+   * for a worker that took the next before the logins were queued) finish
+   * before them. */
+  int last_login = 0;
+  for (int i = 0; i < LOGINS; i++) {
+    cr_assert(logins[i].result.ok);
+    last_login = MAX(last_login, logins[i].finished_as);
+  }
+  int hashes_before = 0;
+  for (int i = 0; i < HASHES; i++)
+    hashes_before += hashes[i].finished_as < last_login;
+  cr_assert_leq(hashes_before, 2 * CHATD_PASSWORDS_THREADS,
+                "%d of %d queued hashes finished before the last login", hashes_before, HASHES);
+  for (int i = 0; i < HASHES; i++)
+    result_clear(&hashes[i].result);
+  for (int i = 0; i < LOGINS; i++)
+    result_clear(&logins[i].result);
+}
+
 Test(passwords, free_with_jobs_pending_runs_no_callback) {
   g_autoptr(GMainContext) own = g_main_context_new();
   ChatdPasswords *p = chatd_passwords_new(&cheap_cost, own);

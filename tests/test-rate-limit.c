@@ -1,149 +1,145 @@
-/* Tests of chatd's login attempt limiter (chatd/rate-limit.h): the bucket
- * arithmetic at exact microsecond boundaries, independence of keys, reset,
- * a clock going back, and the bound on the number of keys. */
+/* Tests of chatd's rate limiter (chatd/rate-limit.h): the bucket arithmetic
+ * at exact microsecond boundaries, asking without charging, independence of
+ * keys, reset, a clock going back, periods other than a minute, and a full
+ * table that forgets the oldest bucket instead of refusing anyone. */
 #include <criterion/criterion.h>
 
 #include "chatd/rate-limit.h"
 
 #define PER_MINUTE 10
+#define MINUTE_S 60
 #define BURST 5
 /* With PER_MINUTE 10, one token comes back every 6 seconds. */
 #define TOKEN_US (60 * G_USEC_PER_SEC / PER_MINUTE)
 #define T0 G_GINT64_CONSTANT(1000000000)
 
-/* Takes n tokens at now, asserting each is allowed. */
-static void take_n(ChatdRateLimit *limit, const char *key, int n, gint64 now) {
+/* Charges n tokens at now, asserting each was there. */
+static void charge_n(ChatdRateLimit *limit, const char *key, int n, gint64 now) {
   for (int i = 0; i < n; i++)
-    cr_assert(chatd_rate_limit_take(limit, key, now), "take %d of %d for %s", i + 1, n, key);
+    cr_assert(chatd_rate_limit_charge(limit, key, now), "charge %d of %d for %s", i + 1, n, key);
 }
 
-Test(rate_limit, new_key_gets_the_burst_then_is_refused) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(PER_MINUTE, BURST);
-  take_n(limit, "192.0.2.1", BURST, T0);
-  cr_assert_not(chatd_rate_limit_take(limit, "192.0.2.1", T0));
-  cr_assert_not(chatd_rate_limit_take(limit, "192.0.2.1", T0 + 1));
+static ChatdRateLimit *per_minute(void) {
+  return chatd_rate_limit_new(PER_MINUTE, MINUTE_S, BURST);
+}
+
+Test(rate_limit, a_key_allows_its_burst_of_charges_then_not) {
+  g_autoptr(ChatdRateLimit) limit = per_minute();
+  cr_assert(chatd_rate_limit_allows(limit, "a:192.0.2.1", T0));
+  charge_n(limit, "a:192.0.2.1", BURST, T0);
+  cr_assert_not(chatd_rate_limit_allows(limit, "a:192.0.2.1", T0));
+  cr_assert_not(chatd_rate_limit_charge(limit, "a:192.0.2.1", T0 + 1));
+  cr_assert_eq(chatd_rate_limit_wait_us(limit, "a:192.0.2.1", T0 + 1), TOKEN_US - 1);
+}
+
+Test(rate_limit, asking_changes_nothing_and_creates_no_key) {
+  g_autoptr(ChatdRateLimit) limit = per_minute();
+  for (int i = 0; i < 1000; i++)
+    cr_assert(chatd_rate_limit_allows(limit, "a:192.0.2.1", T0));
+  cr_assert_eq(chatd_rate_limit_size(limit), 0, "asking made a bucket");
+  charge_n(limit, "a:192.0.2.1", BURST, T0);
 }
 
 Test(rate_limit, one_token_comes_back_per_interval_exactly) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(PER_MINUTE, BURST);
-  take_n(limit, "k", BURST, T0);
-  cr_assert_not(chatd_rate_limit_take(limit, "k", T0 + TOKEN_US - 1));
-  cr_assert(chatd_rate_limit_take(limit, "k", T0 + TOKEN_US));
-  cr_assert_not(chatd_rate_limit_take(limit, "k", T0 + TOKEN_US));
-  /* The refused attempt at TOKEN_US - 1 did not lose the partial token. */
-  cr_assert_not(chatd_rate_limit_take(limit, "k", T0 + 2 * TOKEN_US - 1));
-  cr_assert(chatd_rate_limit_take(limit, "k", T0 + 2 * TOKEN_US));
+  g_autoptr(ChatdRateLimit) limit = per_minute();
+  charge_n(limit, "k", BURST, T0);
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", T0 + TOKEN_US - 1));
+  cr_assert_eq(chatd_rate_limit_wait_us(limit, "k", T0 + TOKEN_US - 1), 1);
+  cr_assert(chatd_rate_limit_charge(limit, "k", T0 + TOKEN_US));
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", T0 + TOKEN_US));
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", T0 + 2 * TOKEN_US - 1));
+  cr_assert(chatd_rate_limit_allows(limit, "k", T0 + 2 * TOKEN_US));
 }
 
-Test(rate_limit, long_run_rate_is_per_minute) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(PER_MINUTE, BURST);
+Test(rate_limit, a_charge_on_an_empty_bucket_keeps_it_empty_and_loses_no_partial_token) {
+  g_autoptr(ChatdRateLimit) limit = per_minute();
+  charge_n(limit, "k", BURST, T0);
+  cr_assert_not(chatd_rate_limit_charge(limit, "k", T0 + TOKEN_US - 1));
+  cr_assert(chatd_rate_limit_allows(limit, "k", T0 + TOKEN_US));
+}
+
+Test(rate_limit, long_run_rate_is_count_per_period) {
+  g_autoptr(ChatdRateLimit) limit = per_minute();
   int allowed = 0;
-  /* Ten minutes of an attempt every 100 ms. */
-  for (gint64 t = 0; t <= 10 * 60 * G_USEC_PER_SEC; t += 100 * 1000)
-    allowed += chatd_rate_limit_take(limit, "k", T0 + t);
+  /* Ten minutes of an attempt every 100 ms, charged only when allowed. */
+  for (gint64 t = 0; t <= 10 * 60 * G_USEC_PER_SEC; t += 100 * 1000) {
+    if (chatd_rate_limit_allows(limit, "k", T0 + t)) {
+      chatd_rate_limit_charge(limit, "k", T0 + t);
+      allowed++;
+    }
+  }
   cr_assert_eq(allowed, BURST + 10 * PER_MINUTE);
 }
 
+Test(rate_limit, periods_other_than_a_minute) {
+  /* 3 per hour, burst 2: after the burst one every 20 minutes. */
+  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(3, 3600, 2);
+  charge_n(limit, "k", 2, T0);
+  gint64 twenty_minutes = G_GINT64_CONSTANT(20) * 60 * G_USEC_PER_SEC;
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", T0 + twenty_minutes - 1));
+  cr_assert(chatd_rate_limit_allows(limit, "k", T0 + twenty_minutes));
+}
+
 Test(rate_limit, idle_bucket_refills_to_burst_only) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(PER_MINUTE, BURST);
-  take_n(limit, "k", BURST, T0);
+  g_autoptr(ChatdRateLimit) limit = per_minute();
+  charge_n(limit, "k", BURST, T0);
   gint64 later = T0 + G_GINT64_CONSTANT(24) * 3600 * G_USEC_PER_SEC;
-  take_n(limit, "k", BURST, later);
-  cr_assert_not(chatd_rate_limit_take(limit, "k", later));
+  charge_n(limit, "k", BURST, later);
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", later));
 }
 
 Test(rate_limit, keys_are_independent) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(PER_MINUTE, BURST);
-  take_n(limit, "user:alice", BURST, T0);
-  cr_assert_not(chatd_rate_limit_take(limit, "user:alice", T0));
-  take_n(limit, "user:bob", BURST, T0);
-  take_n(limit, "192.0.2.1", BURST, T0);
+  g_autoptr(ChatdRateLimit) limit = per_minute();
+  charge_n(limit, "u:192.0.2.1/alice", BURST, T0);
+  cr_assert_not(chatd_rate_limit_allows(limit, "u:192.0.2.1/alice", T0));
+  cr_assert(chatd_rate_limit_allows(limit, "u:192.0.2.2/alice", T0));
+  charge_n(limit, "u:192.0.2.1/bob", BURST, T0);
+  charge_n(limit, "a:192.0.2.1", BURST, T0);
   cr_assert_eq(chatd_rate_limit_size(limit), 3);
 }
 
 Test(rate_limit, reset_gives_a_full_bucket) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(PER_MINUTE, BURST);
-  take_n(limit, "user:alice", BURST, T0);
-  cr_assert_not(chatd_rate_limit_take(limit, "user:alice", T0));
-  chatd_rate_limit_reset(limit, "user:alice");
+  g_autoptr(ChatdRateLimit) limit = per_minute();
+  charge_n(limit, "k", BURST, T0);
+  chatd_rate_limit_reset(limit, "k");
   cr_assert_eq(chatd_rate_limit_size(limit), 0);
-  take_n(limit, "user:alice", BURST, T0);
-  cr_assert_not(chatd_rate_limit_take(limit, "user:alice", T0));
+  charge_n(limit, "k", BURST, T0);
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", T0));
   chatd_rate_limit_reset(limit, "never-seen");  /* ignored */
 }
 
 Test(rate_limit, clock_going_back_refills_nothing) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(PER_MINUTE, BURST);
-  take_n(limit, "k", BURST, T0);
-  cr_assert_not(chatd_rate_limit_take(limit, "k", T0 - 100 * TOKEN_US));
+  g_autoptr(ChatdRateLimit) limit = per_minute();
+  charge_n(limit, "k", BURST, T0);
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", T0 - 100 * TOKEN_US));
   /* Refill still counts from the latest time seen. */
-  cr_assert_not(chatd_rate_limit_take(limit, "k", T0 + TOKEN_US - 1));
-  cr_assert(chatd_rate_limit_take(limit, "k", T0 + TOKEN_US));
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", T0 + TOKEN_US - 1));
+  cr_assert(chatd_rate_limit_allows(limit, "k", T0 + TOKEN_US));
 }
 
-Test(rate_limit, full_table_denies_new_keys_until_a_bucket_is_full_again) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new_full(PER_MINUTE, BURST, 4);
-  const char *keys[] = {"a", "b", "c", "d"};
-  for (gsize i = 0; i < G_N_ELEMENTS(keys); i++)
-    take_n(limit, keys[i], 1, T0);
-  cr_assert_not(chatd_rate_limit_take(limit, "e", T0), "a new key when full is denied");
-  cr_assert_eq(chatd_rate_limit_size(limit), 4);
-  /* Known keys keep their budget meanwhile. */
-  take_n(limit, "a", BURST - 1, T0);
-  /* b, c, d are full again after one token interval: they are dropped. */
-  cr_assert_not(chatd_rate_limit_take(limit, "e", T0 + TOKEN_US - 1));
-  cr_assert(chatd_rate_limit_take(limit, "e", T0 + TOKEN_US));
-  cr_assert_eq(chatd_rate_limit_size(limit), 2, "a (not full) and e remain");
-  /* a kept its state: it has one token back, not a fresh burst. */
-  cr_assert(chatd_rate_limit_take(limit, "a", T0 + TOKEN_US));
-  cr_assert_not(chatd_rate_limit_take(limit, "a", T0 + TOKEN_US));
-}
-
-/* A bucket added after a fruitless scan may be full before the time that
- * scan noted: the limiter must not wait for the older time. */
-Test(rate_limit, bucket_added_after_a_fruitless_scan_is_pruned_in_time) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new_full(PER_MINUTE, BURST, 2);
-  take_n(limit, "a", BURST, T0);  /* full again at T0 + 5 tokens */
-  take_n(limit, "b", BURST, T0);
-  cr_assert_not(chatd_rate_limit_take(limit, "c", T0 + 1));
-  chatd_rate_limit_reset(limit, "b");
-  take_n(limit, "d", 1, T0 + 1);  /* full again at T0 + 1 + 1 token */
-  cr_assert(chatd_rate_limit_take(limit, "e", T0 + 1 + TOKEN_US));
+Test(rate_limit, a_full_table_forgets_the_bucket_charged_longest_ago_and_refuses_nobody) {
+  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new_full(PER_MINUTE, MINUTE_S, BURST, 3);
+  charge_n(limit, "a", BURST, T0);
+  charge_n(limit, "b", BURST, T0 + 1);
+  charge_n(limit, "c", BURST, T0 + 2);
+  /* A fourth key is charged: the oldest charge (a) is forgotten. */
+  cr_assert(chatd_rate_limit_charge(limit, "d", T0 + 4), "a full table refused a new key");
+  cr_assert_eq(chatd_rate_limit_size(limit), 3);
+  cr_assert(chatd_rate_limit_allows(limit, "a", T0 + 4), "a was forgotten");
+  cr_assert_not(chatd_rate_limit_allows(limit, "b", T0 + 4), "b keeps its history");
+  /* Charging b makes c the oldest. */
+  chatd_rate_limit_charge(limit, "b", T0 + 5);
+  cr_assert(chatd_rate_limit_charge(limit, "e", T0 + 6));
+  cr_assert(chatd_rate_limit_allows(limit, "c", T0 + 6), "c was forgotten");
+  cr_assert_not(chatd_rate_limit_allows(limit, "b", T0 + 6));
 }
 
 Test(rate_limit, default_bound_is_max_keys) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(PER_MINUTE, BURST);
+  g_autoptr(ChatdRateLimit) limit = per_minute();
   char key[32];
-  for (guint i = 0; i < CHATD_RATE_LIMIT_MAX_KEYS; i++) {
-    g_snprintf(key, sizeof key, "10.%u.%u.%u", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
-    cr_assert(chatd_rate_limit_take(limit, key, T0));
+  for (guint i = 0; i < CHATD_RATE_LIMIT_MAX_KEYS + 100; i++) {
+    g_snprintf(key, sizeof key, "a:10.%u.%u.%u", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+    cr_assert(chatd_rate_limit_charge(limit, key, T0));
   }
   cr_assert_eq(chatd_rate_limit_size(limit), CHATD_RATE_LIMIT_MAX_KEYS);
-  cr_assert_not(chatd_rate_limit_take(limit, "192.0.2.1", T0));
-  cr_assert_not(chatd_rate_limit_take(limit, "192.0.2.2", T0 + 1));
-  cr_assert_eq(chatd_rate_limit_size(limit), CHATD_RATE_LIMIT_MAX_KEYS);
-  cr_assert(chatd_rate_limit_take(limit, "192.0.2.1", T0 + TOKEN_US));
-  cr_assert_eq(chatd_rate_limit_size(limit), 1);
-}
-
-Test(rate_limit, refunds_give_back_one_token_up_to_the_burst) {
-  g_autoptr(ChatdRateLimit) limit = chatd_rate_limit_new(1, 2);
-  /* Successful attempts, each refunded: never refused. */
-  for (int i = 0; i < 100; i++) {
-    cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0), "attempt %d", i);
-    chatd_rate_limit_refund(limit, "addr:127.0.0.1");
-  }
-  /* Failures are not refunded: the burst of 2, then refused. */
-  cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
-  cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
-  cr_assert_not(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
-  /* Refunds never raise a bucket above the burst. */
-  chatd_rate_limit_refund(limit, "addr:127.0.0.1");
-  chatd_rate_limit_refund(limit, "addr:127.0.0.1");
-  chatd_rate_limit_refund(limit, "addr:127.0.0.1");
-  cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
-  cr_assert(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
-  cr_assert_not(chatd_rate_limit_take(limit, "addr:127.0.0.1", 0));
-  chatd_rate_limit_refund(limit, "unknown");  /* ignored */
-  cr_assert_eq(chatd_rate_limit_size(limit), 1);
 }

@@ -116,7 +116,9 @@ class Chatd:
                                   "allow_legacy": False,
                                   "password_hash": {"t_cost": 1, "m_cost_kib": 64,
                                                     "parallelism": 1},
-                                  "login_rate": {"per_minute": 600, "burst": 100}}}, f)
+                                  "login_rate": {"per_minute": 600, "burst": 100},
+                                  "register_rate": {"per_hour": 10000, "burst": 1000,
+                                                    "total_per_minute": 10000}}}, f)
         self.crypto = crypto
         self.log = []
         self.process = subprocess.Popen([exe, "--config", self.config], cwd=workdir,

@@ -1,0 +1,175 @@
+/* chatd under abuse (suite `abuse`): what a hostile peer does must not lock
+ * other users out, fill chatd's tables or its log, or cost it much. A real
+ * chatd; the attackers and the victims connect from different loopback
+ * addresses (127.0.0.2, 127.0.0.3, ...), which chatd sees as different
+ * peers. Each test states the attack at a small scale and checks that a
+ * probe user still logs in. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "chatd-harness.h"
+
+#define ATTACKER "127.0.0.2"
+#define VICTIM "127.0.0.3"
+#define OTHER "127.0.0.4"
+#define PASSWORD "right password"
+/* The failure budget these tests give chatd: 5 wrong passwords per address
+ * and account, 20 per address. */
+#define TIGHT_LOGIN_RATE "\"login_rate\": {\"per_minute\": 1, \"burst\": 5}"
+#define ACCOUNT_BUDGET 5
+#define ADDRESS_BUDGET 20
+
+/* The reply to a login: "login_successful ...", "login_failed null" or
+ * "general_failure \"reason\"". Reads past a successful login's bundle. */
+static char *try_login(test_client *c, const char *user, const char *password) {
+  g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\"]", user, password);
+  client_send(c, "login", params);
+  char *reply = client_next(c, HARNESS_TIMEOUT_MS);
+  cr_assert_not_null(reply, "no answer to a login");
+  if (g_str_has_prefix(reply, "login_successful ")) {
+    g_autofree char *bundle = client_next(c, HARNESS_TIMEOUT_MS);
+    cr_assert(bundle && g_str_has_prefix(bundle, "session_bundle "), "%s", bundle);
+  }
+  return reply;
+}
+
+static void register_user(guint16 port, const char *user) {
+  test_client *c = client_connect_from(OTHER, port, CHAT_DIALECT_V2);
+  client_register(c, user, PASSWORD, user);
+  client_free(c);
+}
+
+static gboolean logs_in(guint16 port, const char *from, const char *user) {
+  test_client *c = client_connect_from(from, port, CHAT_DIALECT_V2);
+  g_autofree char *reply = try_login(c, user, PASSWORD);
+  client_free(c);
+  return g_str_has_prefix(reply, "login_successful ");
+}
+
+static guint count_in_log(chatd_instance *chatd, const char *text) {
+  chatd_log_contains(chatd, "");
+  guint n = 0;
+  for (const char *p = chatd->log->str; (p = strstr(p, text)) != NULL; p += strlen(text))
+    n++;
+  return n;
+}
+
+/* Item 1: wrong passwords from one address made chatd refuse the real
+ * user's right password from another address. */
+Test(abuse, wrong_passwords_from_one_address_do_not_lock_the_account_elsewhere) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, TIGHT_LOGIN_RATE);
+  register_user(chatd.port, "alice");
+
+  test_client *attacker = client_connect_from(ATTACKER, chatd.port, CHAT_DIALECT_V2);
+  guint wrong = 0, refused = 0;
+  for (int i = 0; i < 2 * ACCOUNT_BUDGET; i++) {
+    g_autofree char *reply = try_login(attacker, "alice", "guess");
+    if (g_str_has_prefix(reply, "login_failed"))
+      wrong++;
+    else if (strstr(reply, "too many failed attempts from your address"))
+      refused++;
+    else
+      cr_assert_fail("unexpected reply %s", reply);
+  }
+  cr_assert_eq(wrong, ACCOUNT_BUDGET, "the attacker's guesses were checked %u times", wrong);
+  cr_assert_eq(refused, ACCOUNT_BUDGET);
+  /* Even the right password is not checked for the attacker's address. */
+  g_autofree char *again = try_login(attacker, "alice", PASSWORD);
+  cr_assert(strstr(again, "too many failed attempts"), "%s", again);
+  client_free(attacker);
+
+  cr_assert(logs_in(chatd.port, VICTIM, "alice"), "alice was locked out by someone else");
+  chatd_destroy(&chatd);
+}
+
+/* Item 2: one address sending logins for ever new usernames filled the
+ * limiter's table, then users nobody attacked were refused, and each
+ * refusal was a log line. */
+Test(abuse, a_flood_of_usernames_from_one_address_costs_nobody_else_and_the_log_stays_short,
+     .timeout = 120) {
+  enum { ATTEMPTS = 2000 };
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, TIGHT_LOGIN_RATE);
+  register_user(chatd.port, "bob");
+  test_client *attacker = client_connect_from(ATTACKER, chatd.port, CHAT_DIALECT_V2);
+  guint checked = 0;
+  for (int i = 0; i < ATTEMPTS; i++) {
+    char user[32];
+    g_snprintf(user, sizeof user, "nobody%d", i);
+    g_autofree char *reply = try_login(attacker, user, "guess");
+    checked += g_str_has_prefix(reply, "login_failed");
+  }
+  client_free(attacker);
+  cr_assert_eq(checked, ADDRESS_BUDGET, "%u passwords were checked for the flooding address",
+               checked);
+  cr_assert(logs_in(chatd.port, VICTIM, "bob"), "bob was refused after the flood");
+  /* A few lines and a summary, not one line per attempt. */
+  guint lines = count_in_log(&chatd, "too many failures from this address");
+  cr_assert_leq(lines, 25, "%u log lines for %d refused attempts", lines, ATTEMPTS);
+  /* The rest is summed up at the end of the period. */
+  gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+  while (!chatd_log_contains(&chatd, "left out of the log") && g_get_monotonic_time() < deadline)
+    harness_spin(100);
+  cr_assert(chatd_log_contains(&chatd, "more lines like"), "no summary:\n%s", chatd.log->str);
+  chatd_destroy(&chatd);
+}
+
+/* Item 3: four connections created 144,692 accounts in 25 s. */
+Test(abuse, new_accounts_are_limited_per_address_and_in_total) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE,
+              "\"register_rate\": {\"per_hour\": 1, \"burst\": 3, \"total_per_minute\": 5}");
+  test_client *flood = client_connect_from(ATTACKER, chatd.port, CHAT_DIALECT_V2);
+  guint created = 0;
+  for (int i = 0; i < 10; i++) {
+    char params[64];
+    g_snprintf(params, sizeof params, "[\"flood%d\", \"pw\", \"flood\"]", i);
+    client_send(flood, "register", params);
+    g_autofree char *reply = client_next(flood, HARNESS_TIMEOUT_MS);
+    cr_assert_not_null(reply);
+    if (g_str_has_prefix(reply, "register_successful "))
+      created++;
+    else
+      cr_assert(strstr(reply, "too many new accounts from your address"), "%s", reply);
+  }
+  client_free(flood);
+  cr_assert_eq(created, 3, "one address created %u accounts", created);
+  /* Other addresses still can, until the server's total for the minute. */
+  test_client *a = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
+  client_send(a, "register", "[\"carol\", \"pw\", \"Carol\"]");
+  g_free(client_expect(a, "register_successful"));
+  client_send(a, "register", "[\"dave\", \"pw\", \"Dave\"]");
+  g_free(client_expect(a, "register_successful"));
+  client_send(a, "register", "[\"erin\", \"pw\", \"Erin\"]");
+  g_autofree char *full = client_expect(a, "general_failure");
+  cr_assert(strstr(full, "too many new accounts right now"), "%s", full);
+  client_free(a);
+  chatd_destroy(&chatd);
+}
+
+/* Item 4: set_password checked every wrong old password: a stolen session
+ * could try passwords without a limit. */
+Test(abuse, wrong_old_passwords_count_like_failed_logins) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, TIGHT_LOGIN_RATE);
+  register_user(chatd.port, "frank");
+  test_client *thief = client_connect_from(ATTACKER, chatd.port, CHAT_DIALECT_V2);
+  client_login(thief, "frank", PASSWORD);
+  guint wrong = 0, refused = 0;
+  for (int i = 0; i < 2 * ACCOUNT_BUDGET; i++) {
+    client_send(thief, "set_password", "[\"guess\", \"new password\"]");
+    g_autofree char *reply = client_expect(thief, "general_failure");
+    if (strstr(reply, "the old password is wrong"))
+      wrong++;
+    else if (strstr(reply, "too many failed attempts"))
+      refused++;
+    else
+      cr_assert_fail("unexpected reply %s", reply);
+  }
+  cr_assert_eq(wrong, ACCOUNT_BUDGET);
+  cr_assert_eq(refused, ACCOUNT_BUDGET);
+  client_free(thief);
+  cr_assert(logs_in(chatd.port, VICTIM, "frank"));
+  chatd_destroy(&chatd);
+}
