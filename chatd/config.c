@@ -87,6 +87,8 @@ static const KeySpec server_keys[] = {
      CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE, NULL},
     {"max_connections", FIELD_UINT, FIELD(max_connections), 1,
      CHATD_CONFIG_MAX_MAX_CONNECTIONS, NULL},
+    {"max_connections_per_address", FIELD_UINT, FIELD(max_connections_per_address), 1,
+     CHATD_CONFIG_MAX_MAX_CONNECTIONS, NULL},
     {"handshake_timeout", FIELD_UINT, FIELD(handshake_timeout), 1,
      CHATD_CONFIG_MAX_HANDSHAKE_TIMEOUT, NULL},
     {"login_timeout", FIELD_UINT, FIELD(login_timeout), 1, CHATD_CONFIG_MAX_LOGIN_TIMEOUT, NULL},
@@ -143,6 +145,7 @@ void chatd_config_init_defaults(ChatdConfig *config) {
   config->allow_legacy = FALSE;
   config->max_message_size = CHATD_CONFIG_DEFAULT_MAX_MESSAGE_SIZE;
   config->max_connections = CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS;
+  config->max_connections_per_address = CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   config->handshake_timeout = CHATD_CONFIG_DEFAULT_HANDSHAKE_TIMEOUT;
   config->login_timeout = CHATD_CONFIG_DEFAULT_LOGIN_TIMEOUT;
   config->idle_timeout = CHATD_CONFIG_DEFAULT_IDLE_TIMEOUT;

@@ -14,7 +14,11 @@
  *   server.key_file               path (default $XDG_DATA_HOME/chat/server.key)
  *   server.allow_legacy           bool: serve the seed dialect (default false)
  *   server.max_message_size       bytes, 1 KiB..256 MiB (default 16 MiB)
- *   server.max_connections        1..1,000,000 (default 20000)
+ *   server.max_connections        1..1,000,000 (default 20000); lowered at
+ *                                 start to fit the file limit (ulimit -n)
+ *   server.max_connections_per_address
+ *                                 1..1,000,000 (default 128): from one IPv4
+ *                                 address or IPv6 /64
  *   server.handshake_timeout      seconds, 1..600 (default 10)
  *   server.login_timeout          seconds after the handshake to log in,
  *                                 1..3600 (default 60)
@@ -82,6 +86,7 @@ GQuark chatd_config_error_quark(void);
 
 #define CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS 20000
 #define CHATD_CONFIG_MAX_MAX_CONNECTIONS 1000000
+#define CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS_PER_ADDRESS 128
 
 #define CHATD_CONFIG_DEFAULT_HANDSHAKE_TIMEOUT 10
 #define CHATD_CONFIG_MAX_HANDSHAKE_TIMEOUT 600
@@ -130,6 +135,7 @@ typedef struct {
   gboolean allow_legacy;
   gsize max_message_size;    /* bytes */
   guint max_connections;
+  guint max_connections_per_address;
   guint handshake_timeout;   /* seconds */
   guint login_timeout;       /* seconds */
   guint idle_timeout;        /* seconds, 0 = never */

@@ -57,11 +57,20 @@ struct _ChatdServer {
   GHashTable *pending_usernames; /* usernames being registered right now */
   GQueue sessions;               /* ChatdSession* not closed, via their link */
   GQueue live;                   /* ChatdSession* whose connection has not ended */
+  GQueue prelogin;               /* ChatdSession* not closed and not logged in, oldest first */
+  GHashTable *connections_by_address; /* address key -> live connections (GUINT) */
   chat_arena arena;              /* for decoding one request at a time */
   chat_limits limits;
   gboolean stopping;
-  gint64 refused_logged_us;      /* last "max_connections" warning */
-  guint refused_since_log;
 };
+
+/* A server this full (percent of max_connections) gives a new connection
+ * CHATD_CROWDED_LOGIN_TIMEOUT_S to log in, not server.login_timeout. */
+#define CHATD_CROWDED_PERCENT 90
+#define CHATD_CROWDED_LOGIN_TIMEOUT_S 5
+
+gboolean chatd_server_crowded(ChatdServer *server);
+/* A session's connection ended: its slot of its address is free. */
+void chatd_server_connection_ended(ChatdServer *server, ChatdSession *session);
 
 G_END_DECLS

@@ -6,7 +6,10 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include "chatd/log-limit.h"
 
 #include "chatd/server-private.h"
 #include "chatd/session-io.h"
@@ -19,9 +22,10 @@
 /* Pending connections the kernel may queue before chatd accepts them (it
  * caps this at net.core.somaxconn). */
 #define CHATD_LISTEN_BACKLOG 4096
-/* At most one "max_connections" warning per this many microseconds; the
- * connections refused meanwhile are counted in the next one. */
-#define REFUSAL_LOG_INTERVAL_US G_USEC_PER_SEC
+/* File descriptors chatd needs besides its connections: the database
+ * (3 connections, each with its files), the listener, the password pool,
+ * standard streams, a key log; plus 2 per I/O thread (epoll, eventfd). */
+#define CHATD_RESERVED_FDS 64
 /* On shutdown, how long connections get to close gracefully (each one's
  * own close timeout, plus a margin), then how long an abort may take. */
 #define SHUTDOWN_GRACE_MS (CHAT_IO_CLOSE_TIMEOUT_MS + 1000u)
@@ -197,6 +201,8 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
   chat_arena_init(&server->arena);
   g_queue_init(&server->sessions);
   g_queue_init(&server->live);
+  g_queue_init(&server->prelogin);
+  server->connections_by_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   server->main_loop = chat_io_loop_new(error);
   if (!server->main_loop)
     return NULL;
@@ -219,17 +225,25 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
 
 /* ---- connections ---- */
 
-/* Refusals past max_connections are logged once per interval, with a count:
- * a flood of connections must not become a flood of log lines. */
-static void log_refusal(ChatdServer *server) {
-  server->refused_since_log++;
-  gint64 now = g_get_monotonic_time();
-  if (now - server->refused_logged_us < REFUSAL_LOG_INTERVAL_US)
-    return;
-  g_warning("refused %u connection(s): %u connections is the limit (server.max_connections)",
-            server->refused_since_log, server->config->max_connections);
-  server->refused_logged_us = now;
-  server->refused_since_log = 0;
+static ChatdLogLimit refused_connections = CHATD_LOG_LIMIT_INIT;
+
+/* Whether the server is so full that a new connection gets a shorter time
+ * to log in (server.max_connections x CHATD_CROWDED_PERCENT / 100). */
+gboolean chatd_server_crowded(ChatdServer *server) {
+  return (guint64)g_queue_get_length(&server->live) * 100 >=
+         (guint64)server->config->max_connections * CHATD_CROWDED_PERCENT;
+}
+
+/* Makes room at max_connections: the oldest connection that has not logged
+ * in goes (an idle crowd of those must not keep users out); never a
+ * logged-in user. FALSE when every connection is logged in. */
+static gboolean make_room(ChatdServer *server) {
+  ChatdSession *oldest = g_queue_peek_head(&server->prelogin);
+  if (!oldest)
+    return FALSE;
+  chatd_session_close(oldest, "the server is full: the oldest connection that has not logged "
+                              "in makes room for a new one");
+  return TRUE;
 }
 
 /* On the main thread, for each accepted socket: a session, and its
@@ -240,16 +254,69 @@ static void on_accept(int fd, const char *peer, gpointer user_data) {
     close(fd);
     return;
   }
-  if (g_queue_get_length(&server->live) >= server->config->max_connections) {
+  g_autofree char *address = chatd_attempts_address_key(peer);
+  guint from_address = GPOINTER_TO_UINT(g_hash_table_lookup(server->connections_by_address, address));
+  if (from_address >= server->config->max_connections_per_address) {
     close(fd);
-    log_refusal(server);
+    chatd_log_limited(&refused_connections, G_LOG_LEVEL_MESSAGE,
+                      "%s: connection refused: %u connections from this address is the limit "
+                      "(server.max_connections_per_address)",
+                      peer, server->config->max_connections_per_address);
+    return;
+  }
+  if (g_queue_get_length(&server->live) >= server->config->max_connections &&
+      !make_room(server)) {
+    close(fd);
+    chatd_log_limited(&refused_connections, G_LOG_LEVEL_WARNING,
+                      "%s: connection refused: %u connections is the limit "
+                      "(server.max_connections) and every one is logged in",
+                      peer, server->config->max_connections);
     return;
   }
   ChatIoLoop *loop = server->io_loops[server->next_io_loop];
   server->next_io_loop = (server->next_io_loop + 1) % server->n_io_loops;
   ChatdSession *s = chatd_session_new(server, fd, peer, loop);
-  if (s)
-    chatd_session_io_start(s);
+  if (!s)
+    return;
+  s->address = g_steal_pointer(&address);
+  g_hash_table_insert(server->connections_by_address, g_strdup(s->address),
+                      GUINT_TO_POINTER(from_address + 1));
+  chatd_session_io_start(s);
+}
+
+void chatd_server_connection_ended(ChatdServer *server, ChatdSession *s) {
+  if (!s->address)
+    return;
+  guint n = GPOINTER_TO_UINT(g_hash_table_lookup(server->connections_by_address, s->address));
+  if (n <= 1)
+    g_hash_table_remove(server->connections_by_address, s->address);
+  else
+    g_hash_table_insert(server->connections_by_address, g_strdup(s->address),
+                        GUINT_TO_POINTER(n - 1));
+}
+
+/* Each connection needs a file descriptor: past the process's limit,
+ * accept fails and clients time out. The soft limit is raised as far as
+ * allowed, and max_connections lowered to fit what is left. */
+static void fit_connections_to_fd_limit(ChatdServer *server) {
+  ChatdConfig *config = server->config;
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return;
+  rlim_t reserved = CHATD_RESERVED_FDS + 2 * (rlim_t)MAX(config->io_threads, 1u);
+  rlim_t wanted = (rlim_t)config->max_connections + reserved;
+  if (limit.rlim_cur < wanted) {
+    struct rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : MIN(wanted, limit.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      limit = raised;
+  }
+  if (limit.rlim_cur >= wanted)
+    return;
+  guint fitting = limit.rlim_cur > reserved ? (guint)(limit.rlim_cur - reserved) : 1;
+  g_warning("the file limit (ulimit -n) is %lu: server.max_connections is lowered from %u to %u",
+            (unsigned long)limit.rlim_cur, config->max_connections, fitting);
+  config->max_connections = fitting;
 }
 
 static gboolean start_io_threads(ChatdServer *server, GError **error) {
@@ -275,6 +342,7 @@ static gboolean start_io_threads(ChatdServer *server, GError **error) {
 
 gboolean chatd_server_start(ChatdServer *server, GError **error) {
   const ChatdConfig *config = server->config;
+  fit_connections_to_fd_limit(server);
   g_autoptr(GError) local = NULL;
   server->listener = chat_io_listener_new(server->main_loop, config->bind_ip, config->bind_port,
                                           CHATD_LISTEN_BACKLOG, on_accept, server, &local);
@@ -362,6 +430,8 @@ void chatd_server_free(ChatdServer *server) {
     g_hash_table_unref(server->tokens);
   if (server->pending_usernames)
     g_hash_table_unref(server->pending_usernames);
+  if (server->connections_by_address)
+    g_hash_table_unref(server->connections_by_address);
   if (server->have_group)
     chat_dh_group_clear(&server->group);
   chat_keylog_close(server->keylog);

@@ -236,8 +236,7 @@ static ChatdSession *session_of_timer(ChatIoTimer *timer, gsize offset) {
 static void on_login_timeout(ChatIoTimer *timer) {
   ChatdSession *s = session_of_timer(timer, G_STRUCT_OFFSET(ChatdSession, login_timer));
   if (!s->user) {
-    g_autofree char *reason = g_strdup_printf("no login within %u s",
-                                              s->server->config->login_timeout);
+    g_autofree char *reason = g_strdup_printf("no login within %u s", s->login_timeout_s);
     chatd_session_close(s, reason);
   }
 }
@@ -266,9 +265,20 @@ void chatd_session_established(ChatdSession *s, chat_dialect dialect) {
   s->established = TRUE;
   s->dialect = dialect;
   g_debug("%s: established (%s dialect)", s->peer, chat_dialect_name(s->dialect));
-  if (s->server->config->login_timeout > 0)
-    chat_io_loop_start_timer(s->server->main_loop, &s->login_timer,
-                             s->server->config->login_timeout * 1000u);
+  guint timeout_s = s->server->config->login_timeout;
+  /* Near max_connections a connection that does not log in soon gives
+   * its slot back sooner. */
+  if (chatd_server_crowded(s->server))
+    timeout_s = MIN(timeout_s, (guint)CHATD_CROWDED_LOGIN_TIMEOUT_S);
+  s->login_timeout_s = timeout_s;
+  chat_io_loop_start_timer(s->server->main_loop, &s->login_timer, timeout_s * 1000u);
+}
+
+static void leave_prelogin(ChatdSession *s) {
+  if (s->prelogin_link.data) {
+    g_queue_unlink(&s->server->prelogin, &s->prelogin_link);
+    s->prelogin_link.data = NULL;
+  }
 }
 
 static void detach_user(ChatdSession *s, gboolean announce) {
@@ -294,6 +304,7 @@ static void forget_session(ChatdSession *s) {
   /* At shutdown everyone goes: telling each one about all the others
    * would cost members x members messages in a big room. */
   detach_user(s, !s->server->stopping);
+  leave_prelogin(s);
   g_queue_unlink(&s->server->sessions, &s->link);
   chatd_session_unref(s);  /* the server list's reference */
 }
@@ -305,6 +316,7 @@ void chatd_session_ended(ChatdSession *s, const GError *reason) {
     g_debug("%s: closed by the peer", s->peer);
   forget_session(s);
   g_queue_unlink(&s->server->live, &s->live_link);
+  chatd_server_connection_ended(s->server, s);
   chatd_session_io_release(s);
   chatd_session_unref(s);  /* the connection's reference */
 }
@@ -346,6 +358,7 @@ void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
   }
   s->user = user;
   user->session = s;
+  leave_prelogin(s);
   chat_io_loop_stop_timer(s->server->main_loop, &s->login_timer);
   if (s->server->config->idle_timeout > 0)
     chat_io_loop_start_timer(s->server->main_loop, &s->idle_timer,
@@ -377,6 +390,8 @@ ChatdSession *chatd_session_new(ChatdServer *server, int fd, const char *peer, C
   g_queue_push_tail_link(&server->sessions, &s->link);
   s->live_link.data = s;
   g_queue_push_tail_link(&server->live, &s->live_link);
+  s->prelogin_link.data = s;
+  g_queue_push_tail_link(&server->prelogin, &s->prelogin_link);
   return s;
 }
 
@@ -396,5 +411,6 @@ void chatd_session_unref(ChatdSession *s) {
     slot_free(slot);
   g_warn_if_fail(s->connection == NULL);
   g_free(s->peer);
+  g_free(s->address);
   g_free(s);
 }

@@ -36,6 +36,7 @@ struct _ChatdSession {
   ChatIoLoop *loop;           /* the connection's */
   guint io_thread;            /* its index in server.io_threads (0: the main thread) */
   char *peer;                 /* "ip:port", for logs */
+  char *address;              /* the limiter's name of the peer's address (attempts.h) */
   chat_dialect dialect;
   gboolean established;
   gboolean closed;
@@ -49,10 +50,12 @@ struct _ChatdSession {
   GQueue outbox;              /* ChatdSlot* in sending order */
   guint open_slots;
   ChatIoTimer login_timer;    /* server.login_timeout, until the login */
+  guint login_timeout_s;      /* what login_timer was given */
   ChatIoTimer idle_timer;     /* server.idle_timeout, once logged in */
   gint64 last_request_us;     /* monotonic time of the last request */
   GList link;                 /* in the server's session list, until closed */
   GList live_link;            /* in the server's live list, until the connection ended */
+  GList prelogin_link;        /* in the server's pre-login list, until a login or the end */
 };
 
 /* A session for an accepted socket (fd, now the session's), whose

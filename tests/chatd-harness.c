@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "protocol/catalogue.h"
 #include "protocol/json.h"
@@ -99,11 +100,21 @@ static gboolean listening(gpointer data) {
   return strstr(chatd->log->str, "listening on 127.0.0.1:") != NULL || process_exited(data);
 }
 
+/* In the child, before chatd runs: its file limit, when the test set one. */
+static void set_child_limits(gpointer data) {
+  chatd_instance *chatd = data;
+  if (chatd->fd_limit > 0) {
+    struct rlimit limit = {chatd->fd_limit, chatd->fd_limit};
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 static void launch(chatd_instance *chatd) {
   const char *argv[] = {CHATD_PATH, "--config", chatd->config_path, NULL};
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocessLauncher) launcher =
       g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_child_setup(launcher, set_child_limits, chatd, NULL);
   g_subprocess_launcher_unsetenv(launcher, "CHAT_KEYLOGFILE");
   /* chatd warns on purpose (allow_legacy, refused peers): the tests' fatal
    * warnings are for the test process. */
@@ -126,8 +137,14 @@ static void launch(chatd_instance *chatd) {
 }
 
 void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json) {
+  chatd_start_with_fd_limit(chatd, allow_legacy, extra_server_json, 0);
+}
+
+void chatd_start_with_fd_limit(chatd_instance *chatd, gboolean allow_legacy,
+                               const char *extra_server_json, guint fd_limit) {
   load_repo_crypto();
   memset(chatd, 0, sizeof *chatd);
+  chatd->fd_limit = fd_limit;
   g_autoptr(GError) error = NULL;
   chatd->dir = g_dir_make_tmp("chatd-test-XXXXXX", &error);
   cr_assert_not_null(chatd->dir, "%s", error ? error->message : "?");
@@ -144,6 +161,8 @@ void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra
   if (!extra_server_json || !strstr(extra_server_json, "\"register_rate\""))
     g_string_append(keys, ", \"register_rate\": {\"per_hour\": 100000, \"burst\": 10000, "
                           "\"total_per_minute\": 100000}");
+  if (!extra_server_json || !strstr(extra_server_json, "\"max_connections_per_address\""))
+    g_string_append(keys, ", \"max_connections_per_address\": 100000");
   const char *io_threads = g_getenv("CHATD_TEST_IO_THREADS");
   if (io_threads && (!extra_server_json || !strstr(extra_server_json, "\"io_threads\"")))
     g_string_append_printf(keys, ", \"io_threads\": %s", io_threads);

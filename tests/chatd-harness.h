@@ -20,12 +20,16 @@ typedef struct {
   gboolean allow_legacy;
   GString *log;       /* chatd's stderr so far */
   gpointer reader;    /* reads the stderr pipe into log */
+  guint fd_limit;     /* RLIMIT_NOFILE given to chatd, 0: inherited */
 } chatd_instance;
 
 /* Writes a config (cheap password hashing, the repository's DH group) into
  * a new temp dir and starts chatd on an ephemeral port. extra_server_json
  * (may be NULL) is spliced into the "server" object, e.g. "\"login_timeout\": 2". */
 void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json);
+/* The same with chatd's file limit (ulimit -n) set to fd_limit. */
+void chatd_start_with_fd_limit(chatd_instance *chatd, gboolean allow_legacy,
+                               const char *extra_server_json, guint fd_limit);
 /* Starts it again on the same dir (same database and key). */
 void chatd_restart(chatd_instance *chatd);
 /* SIGTERM, then waits; the exit status must be 0. */

@@ -4,8 +4,13 @@
  * addresses (127.0.0.2, 127.0.0.3, ...), which chatd sees as different
  * peers. Each test states the attack at a small scale and checks that a
  * probe user still logs in. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "chatd-harness.h"
 
@@ -171,5 +176,92 @@ Test(abuse, wrong_old_passwords_count_like_failed_logins) {
   cr_assert_eq(refused, ACCOUNT_BUDGET);
   client_free(thief);
   cr_assert(logs_in(chatd.port, VICTIM, "frank"));
+  chatd_destroy(&chatd);
+}
+
+/* ---- connection slots ---- */
+
+/* A TCP connection from source_ip that says nothing. */
+static int raw_connect_from(const char *source_ip, guint16 port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  cr_assert_geq(fd, 0);
+  struct sockaddr_in local = {.sin_family = AF_INET};
+  inet_pton(AF_INET, source_ip, &local.sin_addr);
+  cr_assert_eq(bind(fd, (struct sockaddr *)&local, sizeof local), 0, "bind: %s",
+               g_strerror(errno));
+  struct sockaddr_in server = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&server, sizeof server), 0, "connect: %s",
+               g_strerror(errno));
+  return fd;
+}
+
+/* Whether chatd has closed fd (within timeout_ms). */
+static gboolean closed_by_server(int fd, guint timeout_ms) {
+  struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char byte;
+  ssize_t n = recv(fd, &byte, 1, 0);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Item 7: connections from one address are capped. */
+Test(abuse, one_address_holds_at_most_max_connections_per_address) {
+  enum { CAP = 10 };
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, "\"max_connections_per_address\": 10");
+  register_user(chatd.port, "gina");
+  int fds[CAP + 2];
+  for (int i = 0; i < CAP + 2; i++)
+    fds[i] = raw_connect_from(ATTACKER, chatd.port);
+  for (int i = 0; i < CAP; i++)
+    cr_assert_not(closed_by_server(fds[i], 50), "connection %d was refused", i);
+  cr_assert(closed_by_server(fds[CAP], 5000), "the 11th connection from one address was kept");
+  cr_assert(closed_by_server(fds[CAP + 1], 5000));
+  cr_assert(logs_in(chatd.port, VICTIM, "gina"));
+  cr_assert(chatd_log_contains(&chatd, "server.max_connections_per_address"));
+  for (int i = 0; i < CAP + 2; i++)
+    close(fds[i]);
+  chatd_destroy(&chatd);
+}
+
+/* Item 7: 498 idle connections that never logged in, against a limit of
+ * 500, made most real logins fail. */
+Test(abuse, a_crowd_that_never_logs_in_does_not_keep_users_out) {
+  enum { LIMIT = 30 };
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, "\"max_connections\": 30");
+  register_user(chatd.port, "hank");
+  int fds[LIMIT];
+  for (int i = 0; i < LIMIT; i++)
+    fds[i] = raw_connect_from(ATTACKER, chatd.port);
+  /* Every slot is taken by a connection that has not logged in... */
+  for (int round = 0; round < 3; round++)
+    cr_assert(logs_in(chatd.port, VICTIM, "hank"), "round %d: hank could not log in", round);
+  /* ...and the oldest of them made room, one per newcomer. */
+  cr_assert(closed_by_server(fds[0], 5000), "the oldest idle connection is still open");
+  cr_assert(chatd_log_contains(&chatd, "makes room for a new one"));
+  for (int i = 0; i < LIMIT; i++)
+    close(fds[i]);
+  chatd_destroy(&chatd);
+}
+
+/* Item 8: with a file limit of 256 and max_connections 20000 chatd started
+ * silently, then spun on accept and logged 200,000 lines. */
+Test(abuse, max_connections_is_fitted_to_the_file_limit, .timeout = 120) {
+  enum { FD_LIMIT = 256, FLOOD = 300 };
+  chatd_instance chatd;
+  chatd_start_with_fd_limit(&chatd, FALSE, NULL, FD_LIMIT);
+  cr_assert(chatd_log_contains(&chatd, "server.max_connections is lowered from 20000 to"),
+            "%s", chatd.log->str);
+  register_user(chatd.port, "iris");
+  int fds[FLOOD];
+  for (int i = 0; i < FLOOD; i++)
+    fds[i] = raw_connect_from(ATTACKER, chatd.port);
+  cr_assert(logs_in(chatd.port, VICTIM, "iris"), "iris could not log in past the flood");
+  cr_assert_not(chatd_log_contains(&chatd, "cannot accept connections"),
+                "chatd ran out of file descriptors");
+  for (int i = 0; i < FLOOD; i++)
+    close(fds[i]);
   chatd_destroy(&chatd);
 }

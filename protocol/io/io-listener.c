@@ -15,6 +15,8 @@
 struct _ChatIoListener {
   ChatIoWatch watch;
   ChatIoTimer pause;      /* re-listen after running out of descriptors */
+  gint64 logged_us;       /* when the last pause was logged */
+  guint pauses;           /* pauses since then */
   ChatIoLoop *loop;
   ChatIoAcceptFunc accept;
   gpointer user_data;
@@ -34,9 +36,15 @@ static void on_pause_over(ChatIoTimer *timer) {
 /* Out of descriptors: the backlog keeps the pending connections until
  * some close. Listening on would only spin. */
 static void pause_accepting(ChatIoListener *self, int error) {
-  g_warning("cannot accept connections for %u ms: %s (the file descriptor limit; see ulimit -n "
-            "and server.max_connections)",
-            CHAT_IO_ACCEPT_PAUSE_MS, g_strerror(error));
+  self->pauses++;
+  gint64 now = g_get_monotonic_time();
+  if (self->logged_us == 0 || now - self->logged_us >= CHAT_IO_ACCEPT_LOG_PERIOD_S * G_USEC_PER_SEC) {
+    g_warning("cannot accept connections: %s (the file descriptor limit; see ulimit -n and "
+              "server.max_connections); paused %u time(s) for %u ms since the last such line",
+              g_strerror(error), self->pauses, CHAT_IO_ACCEPT_PAUSE_MS);
+    self->logged_us = now;
+    self->pauses = 0;
+  }
   chat_io_loop_unwatch(self->loop, &self->watch);
   self->watching = FALSE;
   chat_io_loop_start_timer(self->loop, &self->pause, CHAT_IO_ACCEPT_PAUSE_MS);

@@ -6,7 +6,7 @@
  * is out of file descriptors it stops listening for
  * CHAT_IO_ACCEPT_PAUSE_MS (the pending connections wait in the kernel's
  * backlog) instead of spinning, and says so in the log at most once per
- * pause. Runs on its loop's thread. */
+ * CHAT_IO_ACCEPT_LOG_PERIOD_S. Runs on its loop's thread. */
 #pragma once
 
 #include <glib.h>
@@ -18,6 +18,7 @@ G_BEGIN_DECLS
 
 #define CHAT_IO_ACCEPT_BATCH 256u
 #define CHAT_IO_ACCEPT_PAUSE_MS 100u
+#define CHAT_IO_ACCEPT_LOG_PERIOD_S 10
 
 typedef struct _ChatIoListener ChatIoListener;
 
