@@ -314,8 +314,13 @@ static void fit_connections_to_fd_limit(ChatdServer *server) {
   if (limit.rlim_cur >= wanted)
     return;
   guint fitting = limit.rlim_cur > reserved ? (guint)(limit.rlim_cur - reserved) : 1;
-  g_warning("the file limit (ulimit -n) is %lu: server.max_connections is lowered from %u to %u",
-            (unsigned long)limit.rlim_cur, config->max_connections, fitting);
+  /* The default lowered is a fact to note; a value the operator chose is
+   * worth a warning. */
+  g_log(G_LOG_DOMAIN,
+        config->max_connections == CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS ? G_LOG_LEVEL_MESSAGE
+                                                                        : G_LOG_LEVEL_WARNING,
+        "the file limit (ulimit -n) is %lu: server.max_connections is lowered from %u to %u",
+        (unsigned long)limit.rlim_cur, config->max_connections, fitting);
   config->max_connections = fitting;
 }
 
