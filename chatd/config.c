@@ -97,6 +97,8 @@ static const KeySpec server_keys[] = {
     /* The lower bound is max_message_size, checked after the walk. */
     {"max_queue_bytes", FIELD_SIZE, FIELD(max_queue_bytes), CHATD_CONFIG_MIN_MAX_MESSAGE_SIZE,
      CHATD_CONFIG_MAX_MAX_QUEUE_BYTES, NULL},
+    {"max_transit_bytes", FIELD_SIZE, FIELD(max_transit_bytes), CHATD_CONFIG_MIN_MAX_TRANSIT_BYTES,
+     CHATD_CONFIG_MAX_MAX_TRANSIT_BYTES, NULL},
     {"password_hash", FIELD_OBJECT, 0, 0, 0, password_hash_keys},
     {"login_rate", FIELD_OBJECT, 0, 0, 0, login_rate_keys},
     {"register_rate", FIELD_OBJECT, 0, 0, 0, register_rate_keys},
@@ -150,6 +152,7 @@ void chatd_config_init_defaults(ChatdConfig *config) {
   config->login_timeout = CHATD_CONFIG_DEFAULT_LOGIN_TIMEOUT;
   config->idle_timeout = CHATD_CONFIG_DEFAULT_IDLE_TIMEOUT;
   config->io_threads = CHATD_CONFIG_DEFAULT_IO_THREADS;
+  config->max_transit_bytes = CHATD_CONFIG_DEFAULT_MAX_TRANSIT_BYTES;
   config->max_queue_bytes =
       (gsize)CHATD_CONFIG_QUEUE_MESSAGES_DEFAULT * CHATD_CONFIG_DEFAULT_MAX_MESSAGE_SIZE;
   chatd_password_cost_init_defaults(&config->password_cost);

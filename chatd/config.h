@@ -31,6 +31,10 @@
  *   server.max_queue_bytes        per-connection outgoing queue, bytes,
  *                                 max_message_size..1 GiB (default
  *                                 2 × max_message_size)
+ *   server.max_transit_bytes      bytes all connections together hold beyond
+ *                                 64 KiB each way of messages being received
+ *                                 or queued to send, 1 MiB..1 TiB (default
+ *                                 1 GiB; protocol/transit.h)
  *   server.password_hash          {t_cost, m_cost_kib, parallelism}: Argon2id
  *                                 cost (ranges and defaults in passwords.h)
  *   server.login_rate             {per_minute (1..10000, default 10),
@@ -98,6 +102,9 @@ GQuark chatd_config_error_quark(void);
 #define CHATD_CONFIG_MAX_IDLE_TIMEOUT (7 * 24 * 3600)
 
 #define CHATD_CONFIG_DEFAULT_IO_THREADS 0  /* one per CPU */
+#define CHATD_CONFIG_DEFAULT_MAX_TRANSIT_BYTES ((gsize)1 << 30)
+#define CHATD_CONFIG_MIN_MAX_TRANSIT_BYTES ((gsize)1 << 20)
+#define CHATD_CONFIG_MAX_MAX_TRANSIT_BYTES ((gsize)1 << 40)
 #define CHATD_CONFIG_MAX_IO_THREADS 64
 
 /* The default queue is this many maximum-size messages. */
@@ -141,6 +148,7 @@ typedef struct {
   guint idle_timeout;        /* seconds, 0 = never */
   guint io_threads;          /* 0 = one per CPU */
   gsize max_queue_bytes;     /* bytes */
+  gsize max_transit_bytes;   /* bytes */
   ChatdPasswordCost password_cost;
   guint login_rate_per_minute;
   guint login_rate_burst;

@@ -52,6 +52,7 @@ struct _ChatdServer {
   char fingerprint[CHAT_FINGERPRINT_SIZE];
   chat_buffer server_info;       /* the v2 handshake's server-info value */
   ChatIoSettings io_settings;    /* of every connection */
+  chat_transit *transit;         /* server.max_transit_bytes, shared by the I/O threads */
   chat_keylog *keylog;
   GHashTable *tokens;            /* token hash (32 bytes, GBytes) -> user id */
   GHashTable *pending_usernames; /* usernames being registered right now */
@@ -63,6 +64,12 @@ struct _ChatdServer {
   chat_limits limits;
   gboolean stopping;
 };
+
+/* Until a connection has logged in: the largest message either way, and
+ * its send queue (server.max_message_size and max_queue_bytes apply from
+ * the login on). */
+#define CHATD_PRELOGIN_MAX_MESSAGE (64u * 1024u)
+#define CHATD_PRELOGIN_MAX_QUEUE (256u * 1024u)
 
 /* A server this full (percent of max_connections) gives a new connection
  * CHATD_CROWDED_LOGIN_TIMEOUT_S to log in, not server.login_timeout. */

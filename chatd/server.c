@@ -163,8 +163,11 @@ static void build_io_settings(ChatdServer *server) {
   ChatIoSettings *settings = &server->io_settings;
   memset(settings, 0, sizeof *settings);
   chat_channel_config_init(&settings->channel);
-  settings->channel.max_message = config->max_message_size;
-  settings->channel.max_queue = config->max_queue_bytes;
+  /* Until a login, small limits: a stranger gets little of chatd's memory
+   * (the session raises them at the login, session-io.h). */
+  settings->channel.max_message = MIN(config->max_message_size, (gsize)CHATD_PRELOGIN_MAX_MESSAGE);
+  settings->channel.max_queue = MIN(config->max_queue_bytes, (gsize)CHATD_PRELOGIN_MAX_QUEUE);
+  settings->channel.transit = server->transit;
   settings->channel.v2_suite = CHAT_V2_SUITE_ANY;
   settings->channel.server_private_key = server->server_private_key;
   settings->channel.server_info = server->server_info.data;
@@ -219,6 +222,7 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
     return NULL;
   server->passwords = chatd_passwords_new(&config->password_cost, server->context);
   server->attempts = chatd_attempts_new(config);
+  server->transit = chat_transit_new(config->max_transit_bytes);
   build_io_settings(server);
   return g_steal_pointer(&server);
 }
@@ -430,6 +434,7 @@ void chatd_server_free(ChatdServer *server) {
   chatd_passwords_free(server->passwords);
   chatd_store_close(server->store);
   chatd_attempts_free(server->attempts);
+  chat_transit_free(server->transit);
   chatd_directory_free(server->directory);
   if (server->tokens)
     g_hash_table_unref(server->tokens);

@@ -142,6 +142,26 @@ void chatd_session_io_send_shared(ChatdSession *s, GBytes *message) {
   chat_io_loop_post(s->loop, task_send_shared, s->connection, &message, sizeof message);
 }
 
+typedef struct {
+  gsize max_message;
+  gsize max_queue;
+} Limits;
+
+static void task_raise_limits(gpointer target, const guint8 *data, gsize len) {
+  Limits limits;
+  (void)len;
+  memcpy(&limits, data, sizeof limits);
+  chat_io_connection_set_limits(target, limits.max_message, limits.max_queue);
+}
+
+void chatd_session_io_raise_limits(ChatdSession *s) {
+  Limits limits = {s->server->config->max_message_size, s->server->config->max_queue_bytes};
+  if (connection_on_main_thread(s))
+    chat_io_connection_set_limits(s->connection, limits.max_message, limits.max_queue);
+  else
+    chat_io_loop_post(s->loop, task_raise_limits, s->connection, &limits, sizeof limits);
+}
+
 static void task_close(gpointer target, const guint8 *data, gsize len) {
   (void)len;
   chat_io_connection_close(target, data[0]);

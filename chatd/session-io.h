@@ -36,6 +36,10 @@ void chatd_session_io_send(ChatdSession *session, const guint8 *data, gsize len)
 /* Queues an encoded message shared by many sessions (a room post): the
  * bytes are not copied across threads. */
 void chatd_session_io_send_shared(ChatdSession *session, GBytes *message);
+/* The peer logged in: its connection gets the configured limits
+ * (server.max_message_size, max_queue_bytes) instead of the pre-login ones,
+ * before anything sent after this call. */
+void chatd_session_io_raise_limits(ChatdSession *session);
 /* Closes the connection (gracefully: what is queued still goes out). */
 void chatd_session_io_close(ChatdSession *session, gboolean graceful);
 /* Drops the session's reference to its connection: the last call. */

@@ -359,6 +359,7 @@ void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
   s->user = user;
   user->session = s;
   leave_prelogin(s);
+  chatd_session_io_raise_limits(s);
   chat_io_loop_stop_timer(s->server->main_loop, &s->login_timer);
   if (s->server->config->idle_timeout > 0)
     chat_io_loop_start_timer(s->server->main_loop, &s->idle_timer,

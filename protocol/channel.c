@@ -69,6 +69,8 @@ static int map_seed(int rc) {
   switch (rc) {
   case CHAT_SEED_ERR_QUEUE_FULL:
     return CHAT_CHANNEL_ERR_QUEUE_FULL;
+  case CHAT_SEED_ERR_TRANSIT_FULL:
+    return CHAT_CHANNEL_ERR_TRANSIT_FULL;
   case CHAT_SEED_ERR_MESSAGE_EMPTY:
   case CHAT_SEED_ERR_MESSAGE_TOO_LARGE:
     return CHAT_CHANNEL_ERR_MESSAGE_SIZE;
@@ -85,6 +87,8 @@ static int map_v2(int rc) {
   switch (rc) {
   case CHAT_V2_ERR_QUEUE_FULL:
     return CHAT_CHANNEL_ERR_QUEUE_FULL;
+  case CHAT_V2_ERR_TRANSIT_FULL:
+    return CHAT_CHANNEL_ERR_TRANSIT_FULL;
   case CHAT_V2_ERR_MESSAGE_EMPTY:
   case CHAT_V2_ERR_MESSAGE_TOO_LARGE:
     return CHAT_CHANNEL_ERR_MESSAGE_SIZE;
@@ -322,6 +326,11 @@ static const channel_ops v2_ops = {
 
 /* ---- making the engines -------------------------------------------------- */
 
+/* The seed's max_frame caps L, the padded plaintext length. */
+static size_t seed_max_frame(size_t max_message) {
+  return (max_message + CHAT_SEED_BLOCK_BYTES - 1) / CHAT_SEED_BLOCK_BYTES * CHAT_SEED_BLOCK_BYTES;
+}
+
 static int make_engine(chat_channel *ch, chat_channel_dialect dialect) {
   const chat_channel_config *config = &ch->config;
   int rc;
@@ -332,6 +341,7 @@ static int make_engine(chat_channel *ch, chat_channel_dialect dialect) {
     v2.max_message = config->max_message;
     v2.max_queue_bytes = config->max_queue;
     v2.rekey_bytes = config->rekey_bytes;
+    v2.transit = config->transit;
     if (ch->is_server) {
       v2.server_private_key = config->server_private_key;
       v2.server_info = config->server_info;
@@ -344,15 +354,15 @@ static int make_engine(chat_channel *ch, chat_channel_dialect dialect) {
     ch->ops = &v2_ops;
     return 0;
   }
-  /* max_frame caps L, the padded plaintext length. */
-  size_t max_frame = (config->max_message + CHAT_SEED_BLOCK_BYTES - 1) / CHAT_SEED_BLOCK_BYTES *
-                     CHAT_SEED_BLOCK_BYTES;
+  size_t max_frame = seed_max_frame(config->max_message);
   rc = chat_seed_channel_new(ch->is_server ? CHAT_SEED_ROLE_SERVER : CHAT_SEED_ROLE_CLIENT,
                              config->seed_group, max_frame, &ch->engine.seed);
   if (rc == 0)
-    rc = chat_seed_channel_set_max_queue(ch->engine.seed,
-                                         config->max_queue > max_frame ? config->max_queue
-                                                                       : max_frame);
+    rc = chat_seed_channel_set_limits(ch->engine.seed, max_frame,
+                                      config->max_queue > max_frame ? config->max_queue
+                                                                    : max_frame);
+  if (rc == 0)
+    rc = chat_seed_channel_set_transit(ch->engine.seed, config->transit);
   if (rc < 0) {
     chat_seed_channel_free(ch->engine.seed);
     ch->engine.seed = NULL;
@@ -519,6 +529,22 @@ int chat_channel_next_message(chat_channel *ch, const uint8_t **msg, size_t *len
   return ch->ops->next_message(ch, msg, len);
 }
 
+int chat_channel_set_limits(chat_channel *ch, size_t max_message, size_t max_queue) {
+  if (ch == NULL || max_message == 0 || max_message > CHAT_V2_MAX_MESSAGE_LIMIT ||
+      max_queue < max_message)
+    return CHAT_CHANNEL_ERR_INVALID_ARGUMENT;
+  ch->config.max_message = max_message;
+  ch->config.max_queue = max_queue;
+  if (ch->ops == &v2_ops)
+    return map_v2(chat_v2_channel_set_limits(ch->engine.v2, max_message, max_queue));
+  if (ch->ops == &seed_ops) {
+    size_t max_frame = seed_max_frame(max_message);
+    return map_seed(chat_seed_channel_set_limits(ch->engine.seed, max_frame,
+                                                 max_queue > max_frame ? max_queue : max_frame));
+  }
+  return 0;
+}
+
 int chat_channel_send(chat_channel *ch, const uint8_t *msg, size_t len) {
   if (ch == NULL || (msg == NULL && len > 0))
     return CHAT_CHANNEL_ERR_INVALID_ARGUMENT;
@@ -625,6 +651,7 @@ static const struct {
   {CHAT_CHANNEL_ERR_LEGACY_REFUSED, "seed-dialect client refused"},
   {CHAT_CHANNEL_ERR_TRUNCATED, "truncated stream"},
   {CHAT_CHANNEL_ERR_EOF_IN_HANDSHAKE, "the stream ended during the handshake"},
+  {CHAT_CHANNEL_ERR_TRANSIT_FULL, "the memory for messages in transit is used up"},
 };
 
 const char *chat_channel_strerror(int code) {

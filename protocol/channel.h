@@ -31,7 +31,7 @@
  * the bytes of that read are consumed as the value.
  *
  * Errors: negative codes. The channel's own (CHAT_CHANNEL_ERR_*, -300 ..
- * -308) name what an adapter acts on; any other negative code is the
+ * -309) name what an adapter acts on; any other negative code is the
  * engine's fatal error (chat_seed_status / chat_dh_status / chat_v2_status),
  * passed through. After a fatal error every call returns it again and
  * chat_channel_error_message() has the detailed reason.
@@ -47,6 +47,7 @@
 
 #include "protocol/dh-group.h"
 #include "protocol/keylog.h"
+#include "protocol/transit.h"
 #include "protocol/v2-channel.h"
 
 typedef enum {
@@ -65,6 +66,7 @@ typedef enum {
   CHAT_CHANNEL_ERR_LEGACY_REFUSED = -306,   /* a seed client, the seed dialect is off (fatal) */
   CHAT_CHANNEL_ERR_TRUNCATED = -307,        /* the stream ended without v2's CLOSE (fatal) */
   CHAT_CHANNEL_ERR_EOF_IN_HANDSHAKE = -308, /* the stream ended during the handshake (fatal) */
+  CHAT_CHANNEL_ERR_TRANSIT_FULL = -309,     /* the transit budget is used up (not fatal) */
 } chat_channel_status;
 
 /* Both engines' settings. Every pointer is copied or used only during
@@ -82,6 +84,9 @@ typedef struct {
   /* seed */
   bool allow_seed;              /* server: accept seed clients */
   const chat_dh_group *seed_group; /* needed for the seed dialect */
+  /* both: optional shared budget of messages in transit (transit.h); must
+   * outlive the channel */
+  chat_transit *transit;
 } chat_channel_config;
 
 typedef struct chat_channel chat_channel;
@@ -131,10 +136,16 @@ chat_channel_dialect chat_channel_get_dialect(const chat_channel *ch);
  * or next_message), 0 when none waits, or the fatal error. */
 int chat_channel_next_message(chat_channel *ch, const uint8_t **msg, size_t *len);
 
+/* Changes max_message and max_queue of a live channel (both dialects), e.g.
+ * raised once the peer has logged in. Before the dialect is known (a
+ * server before its first byte) the config's values change instead.
+ * Errors: CHAT_CHANNEL_ERR_INVALID_ARGUMENT (max_queue < max_message, ...). */
+int chat_channel_set_limits(chat_channel *ch, size_t max_message, size_t max_queue);
+
 /* Copies one message into the outgoing queue.
  * Errors: CHAT_CHANNEL_ERR_STATE (not established), CHAT_CHANNEL_ERR_CLOSED,
- * CHAT_CHANNEL_ERR_MESSAGE_SIZE, CHAT_CHANNEL_ERR_QUEUE_FULL (none of them
- * fatal), or a fatal error. */
+ * CHAT_CHANNEL_ERR_MESSAGE_SIZE, CHAT_CHANNEL_ERR_QUEUE_FULL,
+ * CHAT_CHANNEL_ERR_TRANSIT_FULL (none of them fatal), or a fatal error. */
 int chat_channel_send(chat_channel *ch, const uint8_t *msg, size_t len);
 
 /* The bytes to write next (*len 0: nothing now), and how many were

@@ -66,6 +66,9 @@ struct chat_seed_channel {
   size_t queue_capacity;
   size_t queued_plaintext;                /* plaintext bytes in it (no prefixes) */
   size_t max_queue;                       /* bound of queued_plaintext + output */
+  chat_transit *transit;                  /* shared budget, or NULL */
+  size_t queue_held;                      /* bytes of it the queue holds */
+  size_t body_held;                       /* bytes of it the receive buffer holds */
 
   /* Receiver. */
   recv_state recv;
@@ -103,6 +106,10 @@ static const struct {
   {CHAT_SEED_ERR_FRAME_TOO_LARGE, true, "frame_too_large", "frame length over max_frame"},
   {CHAT_SEED_ERR_PAD_COUNT, true, "pad_count", "frame padding count over 15"},
   {CHAT_SEED_ERR_PADDING, true, "padding", "frame padding bytes are not zero"},
+  {CHAT_SEED_ERR_TRANSIT_FULL, false, "transit_full",
+   "the memory for messages in transit is used up: nothing queued"},
+  {CHAT_SEED_ERR_TRANSIT_EXHAUSTED, true, "transit_exhausted",
+   "the memory for messages in transit is used up"},
 };
 
 const char *chat_seed_channel_strerror(int code) {
@@ -289,6 +296,7 @@ static void release_body(chat_seed_channel *ch) {
   }
   ch->body = NULL;
   ch->body_capacity = 0;
+  chat_transit_cover(ch->transit, &ch->body_held, 0);
 }
 
 static void release_output(chat_seed_channel *ch) {
@@ -316,6 +324,7 @@ void chat_seed_channel_free(chat_seed_channel *ch) {
   release_body(ch);
   release_output(ch);
   release_queue(ch);
+  chat_transit_cover(ch->transit, &ch->queue_held, 0);
   explicit_bzero(ch, sizeof *ch);
   free(ch);
 }
@@ -371,6 +380,9 @@ int chat_seed_channel_output_consumed(chat_seed_channel *ch, size_t n) {
   ch->out_start += n;
   if (ch->out_start == ch->out_end)
     release_output(ch);
+  /* Written bytes give their share of the budget back. */
+  chat_transit_cover(ch->transit, &ch->queue_held,
+                     ch->queued_plaintext + (ch->out_end - ch->out_start));
   return 0;
 }
 
@@ -507,6 +519,21 @@ const char *chat_seed_channel_error_message(const chat_seed_channel *ch) {
 
 /* --- sending ----------------------------------------------------------- */
 
+int chat_seed_channel_set_limits(chat_seed_channel *ch, size_t max_frame, size_t max_queue) {
+  if (ch == NULL || !max_frame_ok(max_frame) || max_queue < max_frame)
+    return CHAT_SEED_ERR_INVALID_ARGUMENT;
+  ch->max_frame = max_frame;
+  ch->max_queue = max_queue;
+  return 0;
+}
+
+int chat_seed_channel_set_transit(chat_seed_channel *ch, chat_transit *transit) {
+  if (ch == NULL)
+    return CHAT_SEED_ERR_INVALID_ARGUMENT;
+  ch->transit = transit;
+  return 0;
+}
+
 int chat_seed_channel_set_max_queue(chat_seed_channel *ch, size_t max_queue) {
   if (ch == NULL || max_queue < ch->max_frame)
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
@@ -557,6 +584,8 @@ int chat_seed_channel_send(chat_seed_channel *ch, const uint8_t *plaintext, size
   size_t used = ch->queued_plaintext + (ch->out_end - ch->out_start);
   if (used > ch->max_queue || len > ch->max_queue - used)
     return CHAT_SEED_ERR_QUEUE_FULL;
+  if (!chat_transit_cover(ch->transit, &ch->queue_held, used + len))
+    return CHAT_SEED_ERR_TRANSIT_FULL;
   return queue_push(ch, plaintext, len);
 }
 
@@ -618,14 +647,35 @@ static int check_header(chat_seed_channel *ch, size_t had) {
   return 0;
 }
 
-/* Allocates the receive buffer for the frame whose header is in: exactly
- * its body_len bytes (L, already checked against max_frame). */
-static int ensure_body_buffer(chat_seed_channel *ch) {
-  release_body(ch);
-  ch->body = malloc(ch->body_len);
-  if (ch->body == NULL)
+/* First capacity of a frame's receive buffer. */
+#define BODY_INITIAL_BYTES 4096u
+
+/* Makes room for `need` bytes of the frame whose header is in: the buffer
+ * grows with what arrives (never past L), not to L at the header, and
+ * takes from the transit budget beyond its free share. */
+static int reserve_body(chat_seed_channel *ch, size_t need) {
+  if (need <= ch->body_capacity)
+    return 0;
+  size_t capacity = ch->body_capacity > 0 ? ch->body_capacity : BODY_INITIAL_BYTES;
+  while (capacity < need)
+    capacity *= 2;
+  if (capacity > ch->body_len)
+    capacity = ch->body_len;
+  if (!chat_transit_cover(ch->transit, &ch->body_held, capacity))
+    return fail(ch, CHAT_SEED_ERR_TRANSIT_EXHAUSTED,
+                "the memory for messages in transit is used up (a frame of %zu bytes)",
+                ch->body_len);
+  uint8_t *grown = malloc(capacity);
+  if (grown == NULL)
     return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory for a %zu-byte frame", ch->body_len);
-  ch->body_capacity = ch->body_len;
+  if (ch->body_have > 0)
+    memcpy(grown, ch->body, ch->body_have);
+  size_t held = ch->body_held;
+  ch->body_held = 0;  /* release_body must not give back what the new buffer keeps */
+  release_body(ch);
+  ch->body_held = held;
+  ch->body = grown;
+  ch->body_capacity = capacity;
   return 0;
 }
 
@@ -696,9 +746,7 @@ ptrdiff_t chat_seed_channel_feed(chat_seed_channel *ch, const uint8_t *data, siz
       if (rc != 0)
         return rc;
       if (ch->header_have == CHAT_SEED_FRAME_HEADER_BYTES) {
-        rc = ensure_body_buffer(ch);
-        if (rc != 0)
-          return rc;
+        release_body(ch);
         ch->recv = RECV_BODY;
         ch->body_have = 0;
       }
@@ -706,11 +754,14 @@ ptrdiff_t chat_seed_channel_feed(chat_seed_channel *ch, const uint8_t *data, siz
       size_t take = ch->body_len - ch->body_have;
       if (take > len - pos)
         take = len - pos;
+      int rc = reserve_body(ch, ch->body_have + take);
+      if (rc != 0)
+        return rc;
       memcpy(ch->body + ch->body_have, data + pos, take);
       ch->body_have += take;
       pos += take;
       if (ch->body_have == ch->body_len) {
-        int rc = finish_frame(ch);
+        rc = finish_frame(ch);
         if (rc != 0)
           return rc;
         break;  /* one message at a time */

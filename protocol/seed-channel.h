@@ -62,6 +62,7 @@
 #include <stdint.h>
 
 #include "protocol/dh-group.h"
+#include "protocol/transit.h"
 
 #define CHAT_SEED_LENGTH_BYTES 4     /* u32 BE L */
 #define CHAT_SEED_PAD_COUNT_BYTES 1  /* u8 n */
@@ -114,6 +115,9 @@ typedef enum {
   CHAT_SEED_ERR_FRAME_TOO_LARGE = -129,  /* received L > max_frame */
   CHAT_SEED_ERR_PAD_COUNT = -130,        /* received n > 15 */
   CHAT_SEED_ERR_PADDING = -131,          /* padding bytes not zero after decryption */
+  /* The shared transit budget (protocol/transit.h) is used up: */
+  CHAT_SEED_ERR_TRANSIT_FULL = -132,     /* ...a send is refused (not fatal) */
+  CHAT_SEED_ERR_TRANSIT_EXHAUSTED = -133,/* ...a frame being received cannot grow (fatal) */
 } chat_seed_status;
 
 typedef struct chat_seed_channel chat_seed_channel;
@@ -184,6 +188,17 @@ ptrdiff_t chat_seed_channel_feed(chat_seed_channel *ch, const uint8_t *data, siz
  * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT, or the channel's fatal error. */
 int chat_seed_channel_next_message(chat_seed_channel *ch, const uint8_t **msg, size_t *len);
 
+/* Changes max_frame (the limit on L, both ways; a frame already begun keeps
+ * its length) and the queue bound (at least max_frame) of a live channel,
+ * e.g. raised once a peer has logged in.
+ * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT. */
+int chat_seed_channel_set_limits(chat_seed_channel *ch, size_t max_frame, size_t max_queue);
+
+/* Makes big receive buffers and long send queues take their bytes from a
+ * shared budget (protocol/transit.h), which must outlive the channel.
+ * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT. */
+int chat_seed_channel_set_transit(chat_seed_channel *ch, chat_transit *transit);
+
 /* Sets the bound of the outgoing queue: queued plaintext plus encrypted
  * bytes not yet consumed (default: CHAT_SEED_OUTPUT_MAX_FRAMES frames of
  * max_frame). Must hold at least one frame of max_frame.
@@ -196,8 +211,8 @@ int chat_seed_channel_set_max_queue(chat_seed_channel *ch, size_t max_queue);
  * file).
  * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT, CHAT_SEED_ERR_STATE (not
  * established), CHAT_SEED_ERR_MESSAGE_EMPTY, CHAT_SEED_ERR_MESSAGE_TOO_LARGE,
- * CHAT_SEED_ERR_QUEUE_FULL, and fatal: CHAT_SEED_ERR_NOMEM, or the
- * channel's fatal error. */
+ * CHAT_SEED_ERR_QUEUE_FULL, CHAT_SEED_ERR_TRANSIT_FULL, and fatal:
+ * CHAT_SEED_ERR_NOMEM, or the channel's fatal error. */
 int chat_seed_channel_send(chat_seed_channel *ch, const uint8_t *plaintext, size_t len);
 
 /* The bytes waiting to be written to the peer (*len may be 0). While fewer

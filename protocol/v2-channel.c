@@ -105,6 +105,8 @@ struct chat_v2_channel {
   message_queue fragmented; /* longer ones; the head may be partly sent */
   bool last_was_whole;
   size_t queued_bytes;      /* unencrypted queued plaintext + waiting output */
+  chat_transit *transit;    /* the shared budget, or NULL */
+  size_t transit_held;      /* bytes of it the send queue holds */
   uint64_t since_rekey;     /* plaintext bytes under the current sending key */
   bool close_requested;
   bool close_sent;
@@ -168,6 +170,7 @@ static void wipe_all(chat_v2_channel *ch) {
     explicit_bzero(ch->out, ch->out_cap);
   ch->out_start = ch->out_end = 0;
   ch->queued_bytes = 0;
+  chat_transit_cover(ch->transit, &ch->transit_held, 0);
 }
 
 static int fail(chat_v2_channel *ch, int code, const char *fmt, ...)
@@ -236,6 +239,8 @@ int chat_v2_channel_new(chat_v2_role role, const chat_v2_config *config, chat_v2
   ch->rekey_bytes = config->rekey_bytes;
   ch->record_body_max = chat_v2_record_body_max(CHAT_V2_MAX_RECORD_LEN);
   chat_v2_reassembly_init(&ch->reasm, ch->max_message, ch->record_body_max);
+  ch->transit = config->transit;
+  ch->reasm.transit = config->transit;
   if (role == CHAT_V2_ROLE_SERVER) {
     memcpy(ch->static_priv, config->server_private_key, CHAT_V2_KEY_LEN);
     if (chat_noise_public_key(ch->static_priv, CHAT_V2_KEY_LEN, ch->static_pub,
@@ -698,14 +703,29 @@ static void release_message(chat_v2_channel *ch) {
   ch->msg_len = 0;
 }
 
-/* Allocates rec for the item being collected (need bytes). */
-static int rec_reserve(chat_v2_channel *ch) {
-  rec_release(ch);
-  ch->rec = malloc(ch->need);
-  if (ch->rec == NULL)
+/* First capacity of the buffer of the item being collected. */
+#define REC_INITIAL_BYTES 4096u
+
+/* Makes room in rec for `need` bytes of the item being collected (of
+ * ch->need in all): the buffer grows with what has arrived, not to the
+ * length the peer announced. */
+static int rec_reserve(chat_v2_channel *ch, size_t need) {
+  if (need <= ch->rec_cap)
+    return 0;
+  size_t cap = ch->rec_cap > 0 ? ch->rec_cap : REC_INITIAL_BYTES;
+  while (cap < need)
+    cap *= 2;
+  if (cap > ch->need)
+    cap = ch->need;
+  uint8_t *grown = malloc(cap);
+  if (grown == NULL)
     return fail(ch, CHAT_V2_ERR_NOMEM, "cannot allocate %zu bytes for the item at stream offset %"
-                PRIu64, ch->need, ch->item_offset);
-  ch->rec_cap = ch->need;
+                PRIu64, cap, ch->item_offset);
+  if (ch->have > 0)
+    memcpy(grown, ch->rec, ch->have);
+  rec_release(ch);
+  ch->rec = grown;
+  ch->rec_cap = cap;
   return 0;
 }
 
@@ -755,17 +775,18 @@ ptrdiff_t chat_v2_channel_feed(chat_v2_channel *ch, const uint8_t *data, size_t 
       dst = ch->prefix;
       break;
     default:
-      if (ch->rec_cap < ch->need) {
-        int rc = rec_reserve(ch);
-        if (rc < 0)
-          return rc;
-      }
-      dst = ch->rec;
+      dst = NULL;
       break;
     }
     size_t take = ch->need - ch->have;
     if (take > len - used)
       take = len - used;
+    if (dst == NULL) {
+      int rc = rec_reserve(ch, ch->have + take);
+      if (rc < 0)
+        return rc;
+      dst = ch->rec;
+    }
     memcpy(dst + ch->have, data + used, take);
     ch->have += take;
     used += take;
@@ -841,6 +862,8 @@ int chat_v2_channel_send(chat_v2_channel *ch, const uint8_t *msg, size_t len) {
     return CHAT_V2_ERR_MESSAGE_TOO_LARGE;
   if (ch->queued_bytes >= ch->max_queue_bytes || len > ch->max_queue_bytes - ch->queued_bytes)
     return CHAT_V2_ERR_QUEUE_FULL;
+  if (!chat_transit_cover(ch->transit, &ch->transit_held, ch->queued_bytes + len))
+    return CHAT_V2_ERR_TRANSIT_FULL;
   queued_message *m = malloc(sizeof *m + len);
   if (m == NULL)
     return fail(ch, CHAT_V2_ERR_NOMEM, "cannot queue a message of %zu bytes", len);
@@ -849,6 +872,16 @@ int chat_v2_channel_send(chat_v2_channel *ch, const uint8_t *msg, size_t len) {
   memcpy(m->data, msg, len);
   queue_push(len <= ch->record_body_max ? &ch->whole : &ch->fragmented, m);
   ch->queued_bytes += len;
+  return 0;
+}
+
+int chat_v2_channel_set_limits(chat_v2_channel *ch, size_t max_message, size_t max_queue_bytes) {
+  if (ch == NULL || max_message == 0 || max_message > CHAT_V2_MAX_MESSAGE_LIMIT ||
+      max_queue_bytes < max_message)
+    return CHAT_V2_ERR_INVALID_ARGUMENT;
+  ch->max_message = max_message;
+  ch->max_queue_bytes = max_queue_bytes;
+  ch->reasm.max_message = max_message;
   return 0;
 }
 
@@ -878,6 +911,7 @@ int chat_v2_channel_output_consumed(chat_v2_channel *ch, size_t n) {
     return CHAT_V2_ERR_INVALID_ARGUMENT;
   ch->out_start += n;
   ch->queued_bytes -= n;
+  chat_transit_cover(ch->transit, &ch->transit_held, ch->queued_bytes); /* gives back */
   if (ch->out_start == ch->out_end)
     out_release(ch);
   return 0;
@@ -1017,7 +1051,7 @@ size_t chat_v2_channel_test_buffered_bytes(const chat_v2_channel *ch) {
     return 0;
   size_t bytes = ch->rec_cap + ch->out_cap + ch->reasm.delivered_len;
   if (ch->reasm.buf != NULL)
-    bytes += ch->reasm.total;
+    bytes += ch->reasm.capacity;
   const message_queue *queues[] = {&ch->whole, &ch->fragmented};
   for (size_t i = 0; i < sizeof queues / sizeof queues[0]; i++)
     for (const queued_message *m = queues[i]->head; m != NULL; m = m->next)

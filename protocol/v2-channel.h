@@ -164,6 +164,7 @@
 #include <stdint.h>
 
 #include "protocol/noise.h"
+#include "protocol/transit.h"
 
 /* ---- Wire constants ------------------------------------------------------ */
 
@@ -246,6 +247,10 @@ typedef struct {
   const uint8_t *server_private_key;
   const uint8_t *server_info;
   size_t server_info_len;
+  /* Optional: the shared budget that big receive buffers and long send
+   * queues take their bytes from (protocol/transit.h). Must outlive the
+   * channel. */
+  chat_transit *transit;
 } chat_v2_config;
 
 /* Fills *config with the defaults: suite ANY, max_message
@@ -286,6 +291,9 @@ typedef enum {
   CHAT_V2_ERR_DATA_AFTER_CLOSE = -225,  /* bytes after the peer's CLOSE record */
   CHAT_V2_ERR_TRUNCATED = -226,         /* the transport ended without a CLOSE record */
   CHAT_V2_ERR_CRYPTO = -227,            /* the Noise core failed (random source, nonce exhausted) */
+  /* The shared transit budget (protocol/transit.h) is used up: */
+  CHAT_V2_ERR_TRANSIT_FULL = -228,      /* ...a send is refused (not fatal) */
+  CHAT_V2_ERR_TRANSIT_EXHAUSTED = -229, /* ...a message being received cannot grow (fatal) */
 } chat_v2_status;
 
 /* A short constant description of a code ("record authentication failed");
@@ -362,12 +370,19 @@ int chat_v2_channel_server_info(const chat_v2_channel *ch, const uint8_t **data,
  * Errors: CHAT_V2_ERR_INVALID_ARGUMENT, or the channel's fatal error. */
 int chat_v2_channel_next_message(chat_v2_channel *ch, const uint8_t **msg, size_t *len);
 
+/* Changes max_message and max_queue_bytes (max_queue_bytes >= max_message)
+ * of a live channel, e.g. raised once a peer has logged in. A smaller
+ * max_message applies to messages begun from now on.
+ * Errors: CHAT_V2_ERR_INVALID_ARGUMENT. */
+int chat_v2_channel_set_limits(chat_v2_channel *ch, size_t max_message, size_t max_queue_bytes);
+
 /* Copies a message into the outgoing queue (see "What this sender does").
  * Errors: CHAT_V2_ERR_INVALID_ARGUMENT (ch NULL, msg NULL with len > 0),
  * CHAT_V2_ERR_STATE (not established), CHAT_V2_ERR_CLOSED (after close),
  * CHAT_V2_ERR_MESSAGE_EMPTY, CHAT_V2_ERR_MESSAGE_TOO_LARGE (over
- * max_message), CHAT_V2_ERR_QUEUE_FULL, and fatal: CHAT_V2_ERR_NOMEM, or the
- * channel's fatal error. */
+ * max_message), CHAT_V2_ERR_QUEUE_FULL, CHAT_V2_ERR_TRANSIT_FULL (the queue
+ * would need more of the transit budget than is left), and fatal:
+ * CHAT_V2_ERR_NOMEM, or the channel's fatal error. */
 int chat_v2_channel_send(chat_v2_channel *ch, const uint8_t *msg, size_t len);
 
 /* The bytes to write to the peer next (*len may be 0). While fewer than

@@ -54,6 +54,10 @@ static const struct {
   {CHAT_V2_ERR_DATA_AFTER_CLOSE, true, "data_after_close", "data after the CLOSE record"},
   {CHAT_V2_ERR_TRUNCATED, true, "truncated", "truncated stream: ended without a CLOSE record"},
   {CHAT_V2_ERR_CRYPTO, true, "crypto", "cryptographic failure"},
+  {CHAT_V2_ERR_TRANSIT_FULL, false, "transit_full",
+   "the memory for messages in transit is used up: nothing queued"},
+  {CHAT_V2_ERR_TRANSIT_EXHAUSTED, true, "transit_exhausted",
+   "the memory for messages in transit is used up"},
 };
 
 #define V2_ERROR_COUNT (sizeof v2_errors / sizeof v2_errors[0])
@@ -168,16 +172,54 @@ void chat_v2_reassembly_release(chat_v2_reassembly *r) {
     r->delivered = NULL;
     r->delivered_len = 0;
   }
+  /* What the delivered message held of the budget goes back with it. */
+  if (!r->in_progress)
+    chat_transit_cover(r->transit, &r->transit_held, 0);
 }
 
 void chat_v2_reassembly_wipe(chat_v2_reassembly *r) {
   chat_v2_reassembly_release(r);
   if (r->buf != NULL) {
-    explicit_bzero(r->buf, r->total);
+    explicit_bzero(r->buf, r->capacity);
     free(r->buf);
   }
+  chat_transit_cover(r->transit, &r->transit_held, 0);
   size_t max_message = r->max_message, body_max = r->record_body_max;
+  chat_transit *transit = r->transit;
   chat_v2_reassembly_init(r, max_message, body_max);
+  r->transit = transit;
+}
+
+/* Makes room for `need` bytes of the message: the buffer grows with what
+ * arrives (doubling, never past the announced total), not at the BEGIN, so
+ * an announced size costs nothing until its bytes come; its capacity comes
+ * out of the transit budget. A fresh buffer rather than realloc, so no
+ * unwiped copy of the plaintext is left behind. */
+static int reserve(chat_v2_reassembly *r, size_t need, char *reason, size_t reason_cap) {
+  if (need <= r->capacity)
+    return 0;
+  size_t capacity = r->capacity > 0 ? r->capacity : need;
+  while (capacity < need)
+    capacity = capacity > r->total / 2 ? r->total : capacity * 2;
+  if (!chat_transit_cover(r->transit, &r->transit_held, capacity)) {
+    snprintf(reason, reason_cap,
+             "the memory for messages in transit is used up (a message of %zu bytes)", r->total);
+    return CHAT_V2_ERR_TRANSIT_EXHAUSTED;
+  }
+  uint8_t *grown = malloc(capacity);
+  if (grown == NULL) {
+    snprintf(reason, reason_cap, "cannot allocate %zu bytes for a message", capacity);
+    return CHAT_V2_ERR_NOMEM;
+  }
+  if (r->have > 0)
+    memcpy(grown, r->buf, r->have);
+  if (r->buf != NULL) {
+    explicit_bzero(r->buf, r->capacity);
+    free(r->buf);
+  }
+  r->buf = grown;
+  r->capacity = capacity;
+  return 0;
 }
 
 static int begin(chat_v2_reassembly *r, const uint8_t *body, size_t len, char *reason,
@@ -213,13 +255,14 @@ static int begin(chat_v2_reassembly *r, const uint8_t *body, size_t len, char *r
              fragment, total);
     return CHAT_V2_ERR_FRAGMENT_LENGTH;
   }
-  r->buf = malloc(total);
-  if (r->buf == NULL) {
-    snprintf(reason, reason_cap, "cannot allocate %" PRIu32 " bytes for a message", total);
-    return CHAT_V2_ERR_NOMEM;
+  r->total = total;
+  r->have = 0;
+  int rc = reserve(r, fragment, reason, reason_cap);
+  if (rc != 0) {
+    r->total = 0;
+    return rc;
   }
   memcpy(r->buf, body + CHAT_V2_TOTAL_LEN_BYTES, fragment);
-  r->total = total;
   r->have = fragment;
   r->in_progress = true;
   return 0;
@@ -249,12 +292,16 @@ static int fragment(chat_v2_reassembly *r, uint8_t type, const uint8_t *body, si
              after, r->total);
     return CHAT_V2_ERR_FRAGMENT_LENGTH;
   }
+  int rc = reserve(r, after, reason, reason_cap);
+  if (rc != 0)
+    return rc;
   memcpy(r->buf + r->have, body, len);
   r->have = after;
   if (type == CHAT_V2_RECORD_MESSAGE_END) {
     r->delivered = r->buf;
     r->delivered_len = r->total;
     r->buf = NULL;
+    r->capacity = 0;
     r->in_progress = false;
     r->total = r->have = 0;
     res->message = r->delivered;

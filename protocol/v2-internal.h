@@ -4,6 +4,7 @@
 #ifndef CHAT_PROTOCOL_V2_INTERNAL_H
 #define CHAT_PROTOCOL_V2_INTERNAL_H
 
+#include "protocol/transit.h"
 #include "protocol/v2-channel.h"
 
 /* The first CHAT_V2_MAGIC_LEN preamble bytes. */
@@ -32,9 +33,12 @@ typedef struct {
   size_t max_message;      /* T limit */
   size_t record_body_max;  /* largest body of one record (for T's lower bound) */
   bool in_progress;        /* a BEGIN was seen and its END not yet */
-  uint8_t *buf;            /* the message being reassembled, total bytes */
+  uint8_t *buf;            /* the message being reassembled: have of total bytes */
+  size_t capacity;         /* of buf: grows with what arrives, never past total */
   size_t total;
   size_t have;
+  chat_transit *transit;   /* the shared budget buf's capacity comes out of, or NULL */
+  size_t transit_held;     /* bytes of it that buf holds */
   uint8_t *delivered;      /* a reassembled message handed out, until released */
   size_t delivered_len;
   bool closed;             /* CLOSE processed */
@@ -55,7 +59,7 @@ void chat_v2_reassembly_init(chat_v2_reassembly *r, size_t max_message, size_t r
  * rekeys its cipher on CHAT_V2_RECORD_REKEY. Errors: UNKNOWN_RECORD,
  * EMPTY_BODY, UNEXPECTED_BODY, FRAGMENT_IN_PROGRESS, NO_FRAGMENT,
  * TOTAL_TOO_LARGE, TOTAL_TOO_SMALL, FRAGMENT_LENGTH, INCOMPLETE_MESSAGE,
- * NOMEM, with a reason written to reason. */
+ * NOMEM, TRANSIT_EXHAUSTED, with a reason written to reason. */
 int chat_v2_reassembly_record(chat_v2_reassembly *r, const uint8_t *pt, size_t pt_len,
                               chat_v2_record_result *res, char *reason, size_t reason_cap);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chatd-harness.h"
+#include "protocol/catalogue.h"
 
 #define ATTACKER "127.0.0.2"
 #define VICTIM "127.0.0.3"
@@ -263,5 +264,49 @@ Test(abuse, max_connections_is_fitted_to_the_file_limit, .timeout = 120) {
                 "chatd ran out of file descriptors");
   for (int i = 0; i < FLOOD; i++)
     close(fds[i]);
+  chatd_destroy(&chatd);
+}
+
+/* ---- memory ---- */
+
+/* A client_echo of a string of n bytes. */
+static void send_echo(test_client *c, gsize n) {
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  chat_writer w;
+  chat_writer_init(&w, &buf);
+  chat_message_begin(&w, CHAT_DIALECT_V2, CHAT_MSG_CLIENT_ECHO);
+  char *text = g_malloc(n);
+  memset(text, 'e', n);
+  chat_write_str(&w, text, n);
+  g_free(text);
+  cr_assert_eq(chat_writer_finish(&w), 0);
+  client_send_raw(c, buf.data, buf.len);
+  chat_buffer_clear(&buf);
+}
+
+/* Item 6: before login one connection made chatd hold 16 MiB with a single
+ * MESSAGE_BEGIN. Before login messages are at most 64 KiB; after it the
+ * configured limit applies. */
+Test(abuse, before_login_a_message_is_at_most_64_kib_after_it_the_configured_size) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, NULL);
+  register_user(chatd.port, "jack");
+
+  test_client *stranger = client_connect_from(ATTACKER, chatd.port, CHAT_DIALECT_V2);
+  send_echo(stranger, 100 * 1024);
+  cr_assert(client_wait_closed(stranger, HARNESS_TIMEOUT_MS), "a 100 KiB message before login");
+  cr_assert(chatd_log_contains(&chatd, "announces 102"), "%s", chatd.log->str);
+  cr_assert(chatd_log_contains(&chatd, "the limit is 65536"));
+  client_free(stranger);
+
+  test_client *user = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
+  send_echo(user, 1000);
+  g_free(client_expect(user, "server_echo"));
+  client_login(user, "jack", PASSWORD);
+  send_echo(user, 1024 * 1024);
+  g_autofree char *echo = client_expect(user, "server_echo");
+  cr_assert_gt(strlen(echo), 1000, "the echo of 1 MiB after the login");
+  client_free(user);
   chatd_destroy(&chatd);
 }

@@ -1155,6 +1155,7 @@ Test(seed_errors, every_code_has_a_distinct_name_and_text) {
     CHAT_SEED_ERR_MESSAGE_EMPTY, CHAT_SEED_ERR_MESSAGE_TOO_LARGE, CHAT_SEED_ERR_QUEUE_FULL,
     CHAT_SEED_ERR_NOMEM, CHAT_SEED_ERR_FRAME_EMPTY, CHAT_SEED_ERR_FRAME_MISALIGNED,
     CHAT_SEED_ERR_FRAME_TOO_LARGE, CHAT_SEED_ERR_PAD_COUNT, CHAT_SEED_ERR_PADDING,
+    CHAT_SEED_ERR_TRANSIT_FULL, CHAT_SEED_ERR_TRANSIT_EXHAUSTED,
     CHAT_DH_ERR_INVALID_ARGUMENT, CHAT_DH_ERR_EMPTY, CHAT_DH_ERR_NOT_DECIMAL,
     CHAT_DH_ERR_TOO_MANY_DIGITS, CHAT_DH_ERR_MODULUS_TOO_SMALL, CHAT_DH_ERR_MODULUS_TOO_LARGE,
     CHAT_DH_ERR_MODULUS_EVEN, CHAT_DH_ERR_BASE_RANGE, CHAT_DH_ERR_PUBLIC_EMPTY,
@@ -1177,4 +1178,71 @@ Test(seed_errors, every_code_has_a_distinct_name_and_text) {
   cr_assert(chat_seed_is_fatal(CHAT_DH_ERR_PUBLIC_RANGE));
   cr_assert_not(chat_seed_is_fatal(CHAT_SEED_ERR_QUEUE_FULL));
   cr_assert_not(chat_seed_is_fatal(CHAT_SEED_ERR_STATE));
+  cr_assert_not(chat_seed_is_fatal(CHAT_SEED_ERR_TRANSIT_FULL));
+  cr_assert(chat_seed_is_fatal(CHAT_SEED_ERR_TRANSIT_EXHAUSTED));
+}
+
+/* --- memory ------------------------------------------------------------- */
+
+/* A frame header: L = len, n = 0, an IV of zeros. */
+static void frame_header(uint8_t *out, uint32_t len) {
+  memset(out, 0, CHAT_SEED_FRAME_HEADER_BYTES);
+  out[0] = (uint8_t)(len >> 24);
+  out[1] = (uint8_t)(len >> 16);
+  out[2] = (uint8_t)(len >> 8);
+  out[3] = (uint8_t)len;
+}
+
+Test(seed_memory, a_frame_costs_only_the_bytes_that_arrived_and_the_budget_bounds_it) {
+  uint8_t key[CHAT_SEED_KEY_BYTES] = {7};
+  size_t max_frame = 4u << 20;
+  chat_transit *transit = chat_transit_new(100000);
+  chat_seed_channel *ch;
+  cr_assert_eq(chat_seed_channel_new_with_key(key, max_frame, &ch), 0);
+  cr_assert_eq(chat_seed_channel_set_transit(ch, transit), 0);
+  uint8_t header[CHAT_SEED_FRAME_HEADER_BYTES];
+  frame_header(header, 4u << 20);
+  cr_assert_eq(chat_seed_channel_feed(ch, header, sizeof header), (ptrdiff_t)sizeof header);
+  cr_assert_eq(chat_transit_used(transit), 0, "announced, nothing arrived: nothing taken");
+  /* The bytes come: past the free share they take from the budget, and
+   * past the budget the frame cannot grow. */
+  static uint8_t chunk[32768];
+  ptrdiff_t rc = 0;
+  size_t fed = 0;
+  while (rc >= 0 && fed < (4u << 20)) {
+    rc = chat_seed_channel_feed(ch, chunk, sizeof chunk);
+    if (rc > 0)
+      fed += (size_t)rc;
+  }
+  cr_assert_eq(rc, CHAT_SEED_ERR_TRANSIT_EXHAUSTED, "got %td after %zu bytes", rc, fed);
+  cr_assert_lt(fed, CHAT_TRANSIT_FREE_BYTES + 100000 + sizeof chunk);
+  chat_seed_channel_free(ch);
+  cr_assert_eq(chat_transit_used(transit), 0, "everything given back");
+
+  /* Sending: the queue past its free share takes from the budget too. */
+  cr_assert_eq(chat_seed_channel_new_with_key(key, max_frame, &ch), 0);
+  cr_assert_eq(chat_seed_channel_set_transit(ch, transit), 0);
+  cr_assert_eq(chat_seed_channel_set_max_queue(ch, max_frame), 0);
+  int sent = 0, send_rc;
+  while ((send_rc = chat_seed_channel_send(ch, chunk, sizeof chunk)) == 0)
+    sent++;
+  cr_assert_eq(send_rc, CHAT_SEED_ERR_TRANSIT_FULL);
+  cr_assert_eq(sent, (CHAT_TRANSIT_FREE_BYTES + 100000) / sizeof chunk);
+  bytes wire = take_output(ch);
+  bytes_free(&wire);
+  cr_assert_eq(chat_transit_used(transit), 0, "written, the queue gave its share back");
+  chat_seed_channel_free(ch);
+  chat_transit_free(transit);
+}
+
+Test(seed_memory, limits_can_be_raised_on_a_live_channel) {
+  uint8_t key[CHAT_SEED_KEY_BYTES] = {7};
+  chat_seed_channel *ch;
+  cr_assert_eq(chat_seed_channel_new_with_key(key, 64, &ch), 0);
+  static uint8_t big[4096];
+  cr_assert_eq(chat_seed_channel_send(ch, big, sizeof big), CHAT_SEED_ERR_MESSAGE_TOO_LARGE);
+  cr_assert_eq(chat_seed_channel_set_limits(ch, 8192, 4096), CHAT_SEED_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(chat_seed_channel_set_limits(ch, 8192, 16384), 0);
+  cr_assert_eq(chat_seed_channel_send(ch, big, sizeof big), 0);
+  chat_seed_channel_free(ch);
 }

@@ -697,10 +697,16 @@ Test(v2_channel, buffers_are_released_after_a_large_message) {
       cr_assert_eq(len, CHAT_V2_LENGTH_PREFIX_LEN + CHAT_V2_MAX_RECORD_LEN);
       cr_assert_eq(chat_v2_channel_feed(to, data, len), (ptrdiff_t)len);
       cr_assert_eq(chat_v2_channel_output_consumed(from, len), 0);
-      cr_assert_geq(chat_v2_channel_test_buffered_bytes(to),
-                    i == 0 ? CHAT_V2_MAX_RECORD_LEN : sizes[i],
+      /* The receiver holds the record, or what arrived of the message: not
+       * its announced size. */
+      size_t arrived = i == 0 ? CHAT_V2_MAX_RECORD_LEN
+                              : CHAT_V2_MAX_RECORD_BODY - CHAT_V2_TOTAL_LEN_BYTES;
+      cr_assert_geq(chat_v2_channel_test_buffered_bytes(to), arrived,
                     "the receiver holds the record or the reassembly buffer");
-      cr_assert_geq(heap_in_use(), idle + (i == 0 ? CHAT_V2_MAX_RECORD_LEN : sizes[i]));
+      if (i == 1)
+        cr_assert_lt(chat_v2_channel_test_buffered_bytes(to), sizes[i],
+                     "the whole message was allocated at its BEGIN");
+      cr_assert_geq(heap_in_use(), idle + arrived);
       for (;;) {
         int rc = transfer(from, to, SPLIT_RANDOM, in, NULL);
         cr_assert_eq(rc, 0, "%s", chat_v2_channel_error_message(to));
@@ -976,6 +982,79 @@ static size_t begin_body(uint8_t *body, uint32_t total, size_t fragment) {
   return 4 + fragment;
 }
 
+Test(v2_channel, an_announced_message_costs_only_the_bytes_that_arrived) {
+  pair p;
+  pair_ready(&p);
+  static uint8_t body[4 + 100];
+  size_t len = begin_body(body, 10u << 20, 100);
+  cr_assert_eq(raw_record(&p, CHAT_V2_RECORD_MESSAGE_BEGIN, body, len), 0);
+  /* 10 MiB announced, 100 bytes sent: the server holds about that. */
+  cr_assert_lt(chat_v2_channel_test_buffered_bytes(p.server), 8192, "%zu bytes held",
+               chat_v2_channel_test_buffered_bytes(p.server));
+  /* A record's buffer too grows with its bytes, not to its announced length. */
+  static const uint8_t prefix[] = {0xff, 0xff, 0x42};
+  cr_assert_eq(chat_v2_channel_feed(p.server, prefix, sizeof prefix), (ptrdiff_t)sizeof prefix);
+  cr_assert_lt(chat_v2_channel_test_buffered_bytes(p.server), 16384, "%zu bytes held",
+               chat_v2_channel_test_buffered_bytes(p.server));
+  pair_free(&p);
+}
+
+Test(v2_channel, limits_can_be_raised_on_a_live_channel) {
+  chat_v2_config c, s;
+  chat_v2_config_init(&c);
+  chat_v2_config_init(&s);
+  s.max_message = 100;
+  s.max_queue_bytes = 200;
+  pair p;
+  pair_new_with(&p, &c, &s);
+  pair_handshake(&p, SPLIT_WHOLE);
+  static uint8_t big[70000];
+  static uint8_t body[4 + 100];
+  size_t len = begin_body(body, sizeof big, 100);
+  cr_assert_eq(chat_v2_channel_set_limits(p.server, 100, 99), CHAT_V2_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(chat_v2_channel_send(p.server, big, 101), CHAT_V2_ERR_MESSAGE_TOO_LARGE);
+  cr_assert_eq(chat_v2_channel_set_limits(p.server, 1 << 20, 2 << 20), 0);
+  cr_assert_eq(chat_v2_channel_send(p.server, big, sizeof big), 0, "raised for sending");
+  cr_assert_eq(raw_record(&p, CHAT_V2_RECORD_MESSAGE_BEGIN, body, len), 0, "raised for receiving");
+  pair_free(&p);
+}
+
+Test(v2_channel, the_transit_budget_bounds_receive_buffers_and_send_queues) {
+  enum { BUDGET = 100000 };
+  chat_transit *transit = chat_transit_new(BUDGET);
+  chat_v2_config c, s;
+  chat_v2_config_init(&c);
+  chat_v2_config_init(&s);
+  s.transit = transit;
+  pair p;
+  pair_new_with(&p, &c, &s);
+  pair_handshake(&p, SPLIT_WHOLE);
+  /* Sending: CHAT_TRANSIT_FREE_BYTES free, then the budget, then refused
+   * without killing the channel. */
+  static uint8_t chunk[60000];
+  int sent = 0, rc;
+  while ((rc = chat_v2_channel_send(p.server, chunk, sizeof chunk)) == 0)
+    sent++;
+  cr_assert_eq(rc, CHAT_V2_ERR_TRANSIT_FULL);
+  cr_assert_eq(sent, (CHAT_TRANSIT_FREE_BYTES + BUDGET) / sizeof chunk);
+  cr_assert_not(chat_v2_is_fatal(rc));
+  cr_assert_gt(chat_transit_used(transit), 0);
+  /* Written out, the queue gives its bytes back. */
+  pair_pump(&p, SPLIT_WHOLE);
+  cr_assert_eq(chat_transit_used(transit), 0);
+  /* Receiving: a message growing past the budget kills the channel. */
+  static uint8_t body[4 + 60000];
+  size_t len = begin_body(body, 1u << 20, 60000);
+  cr_assert_eq(raw_record(&p, CHAT_V2_RECORD_MESSAGE_BEGIN, body, len), 0);
+  int got = 0;
+  for (int i = 0; i < 10 && got == 0; i++)
+    got = raw_record(&p, CHAT_V2_RECORD_MESSAGE_CONTINUE, body + 4, 60000);
+  assert_server_error(&p, got, CHAT_V2_ERR_TRANSIT_EXHAUSTED, "in transit is used up");
+  cr_assert_eq(chat_transit_used(transit), 0, "a dead channel gives its share back");
+  pair_free(&p);
+  chat_transit_free(transit);
+}
+
 Test(v2_channel, continue_or_end_without_begin) {
   static const uint8_t x[] = "x";
   pair p;
@@ -1244,17 +1323,18 @@ Test(v2_channel, config_and_argument_checks) {
 }
 
 Test(v2_channel, every_error_code_has_a_distinct_name_and_text) {
-  for (int code = CHAT_V2_ERR_CRYPTO; code <= CHAT_V2_ERR_INVALID_ARGUMENT; code++) {
+  for (int code = CHAT_V2_ERR_TRANSIT_EXHAUSTED; code <= CHAT_V2_ERR_INVALID_ARGUMENT; code++) {
     const char *name = chat_v2_error_name(code);
     cr_assert_not_null(name, "code %d", code);
     cr_assert_str_neq(chat_v2_strerror(code), "unknown error");
     for (int other = code + 1; other <= CHAT_V2_ERR_INVALID_ARGUMENT; other++)
       cr_assert_str_neq(name, chat_v2_error_name(other));
-    cr_assert_eq(chat_v2_is_fatal(code), code <= CHAT_V2_ERR_NOMEM, "code %d", code);
+    gboolean caller_error = code >= CHAT_V2_ERR_CLOSED || code == CHAT_V2_ERR_TRANSIT_FULL;
+    cr_assert_eq(chat_v2_is_fatal(code), !caller_error, "code %d", code);
   }
   cr_assert_null(chat_v2_error_name(-199));
   cr_assert_null(chat_v2_error_name(CHAT_NOISE_ERR_MAC_FAILURE));
-  cr_assert_str_eq(chat_v2_strerror(-228), "unknown error");
+  cr_assert_str_eq(chat_v2_strerror(CHAT_V2_ERR_TRANSIT_EXHAUSTED - 1), "unknown error");
 }
 
 /* ---- man in the middle --------------------------------------------------- */

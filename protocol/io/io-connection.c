@@ -39,6 +39,8 @@ struct _ChatIoConnection {
   const ChatIoCallbacks *callbacks;  /* NULL once detached */
   gpointer user_data;
   GError *close_reason;      /* for `closed`, until it is called */
+  gsize max_message;         /* the channel's limits now (set_limits may change them) */
+  gsize max_queue;
   guint64 write_calls;
   guint64 flushes;
   ConnectionState state;
@@ -491,6 +493,8 @@ static ChatIoConnection *connection_new(ChatIoLoop *loop, int fd, gboolean owns_
   chat_io_timer_init(&self->timer, on_handshake_timeout);
   chat_io_deferred_init(&self->dirty, on_dirty);
   self->settings = settings;
+  self->max_message = settings->channel.max_message;
+  self->max_queue = settings->channel.max_queue;
   self->callbacks = callbacks;
   self->user_data = user_data;
   self->is_server = is_server;
@@ -589,7 +593,7 @@ static gboolean drop_slow_peer(ChatIoConnection *self, gsize len, GError **error
   GError *reason = connection_error(
       self, CHAT_CONNECTION_ERROR_QUEUE_FULL,
       "%s: %" G_GSIZE_FORMAT " more bytes would pass the limit of %" G_GSIZE_FORMAT " queued",
-      CHAT_CONNECTION_SLOW_PEER_REASON, len, self->settings->channel.max_queue);
+      CHAT_CONNECTION_SLOW_PEER_REASON, len, self->max_queue);
   if (error != NULL)
     *error = g_error_copy(reason);
   finish(self, reason);
@@ -618,11 +622,22 @@ gboolean chat_io_connection_send(ChatIoConnection *self, const guint8 *data, gsi
   if (rc == CHAT_CHANNEL_ERR_MESSAGE_SIZE) {
     g_set_error(error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_MESSAGE_SIZE,
                 "%s: cannot send a message of %" G_GSIZE_FORMAT " bytes (1 .. %" G_GSIZE_FORMAT ")",
-                self->peer, len, self->settings->channel.max_message);
+                self->peer, len, self->max_message);
     return FALSE;
   }
   if (rc == CHAT_CHANNEL_ERR_QUEUE_FULL)
     return drop_slow_peer(self, len, error);
+  if (rc == CHAT_CHANNEL_ERR_TRANSIT_FULL) {
+    /* Everyone's queues and partial messages together hold the whole
+     * budget: this connection gives its share back and reconnects. */
+    GError *reason = connection_error(self, CHAT_CONNECTION_ERROR_QUEUE_FULL,
+                                      "%s: %" G_GSIZE_FORMAT " more bytes do not fit",
+                                      CHAT_CONNECTION_TRANSIT_REASON, len);
+    if (error != NULL)
+      *error = g_error_copy(reason);
+    finish(self, reason);
+    return FALSE;
+  }
   if (rc < 0) {
     fail_channel(self, rc);
     g_set_error(error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_PROTOCOL,
@@ -630,6 +645,15 @@ gboolean chat_io_connection_send(ChatIoConnection *self, const guint8 *data, gsi
     return FALSE;
   }
   schedule_flush(self);
+  return TRUE;
+}
+
+gboolean chat_io_connection_set_limits(ChatIoConnection *self, gsize max_message,
+                                       gsize max_queue) {
+  if (chat_channel_set_limits(self->channel, max_message, max_queue) != 0)
+    return FALSE;
+  self->max_message = max_message;
+  self->max_queue = max_queue;
   return TRUE;
 }
 

@@ -58,6 +58,8 @@ G_BEGIN_DECLS
 #define CHAT_IO_PEER_ADDRESS_MAX 64u
 /* The reason given when a peer is dropped because its queue is full. */
 #define CHAT_CONNECTION_SLOW_PEER_REASON "peer does not read"
+/* ...and when the process's budget of messages in transit is used up. */
+#define CHAT_CONNECTION_TRANSIT_REASON "the memory for messages in transit is used up"
 
 /* ---- errors ---- */
 
@@ -135,9 +137,16 @@ void chat_io_connection_detach(ChatIoConnection *connection);
 /* Queues one message (copied); it is written at the end of the turn.
  * Errors: CHAT_CONNECTION_ERROR_NOT_ESTABLISHED, _CLOSED, _MESSAGE_SIZE (the
  * connection is unchanged), _QUEUE_FULL (the connection is closed as a slow
- * reader; closed follows), _PROTOCOL (the channel failed: closed follows). */
+ * reader, or because the process's transit budget is used up; closed
+ * follows), _PROTOCOL (the channel failed: closed follows). */
 gboolean chat_io_connection_send(ChatIoConnection *connection, const guint8 *data, gsize len,
                                  GError **error);
+
+/* Changes the largest message either way and the send queue's bound (see
+ * chat_channel_set_limits); e.g. raised once the peer has logged in.
+ * FALSE for invalid values. */
+gboolean chat_io_connection_set_limits(ChatIoConnection *connection, gsize max_message,
+                                       gsize max_queue);
 
 /* Closes. graceful: what is queued is still written, then (v2) a CLOSE
  * record, then the write side is shut down and the socket closed once the
