@@ -35,6 +35,7 @@ typedef enum {
   FIELD_U16,     /* guint16 in [min, max] */
   FIELD_UINT,    /* guint in [min, max] */
   FIELD_SIZE,    /* gsize in [min, max] */
+  FIELD_CHOICE,  /* guint: the index of the string in choices */
   FIELD_OBJECT,  /* a nested section */
 } FieldType;
 
@@ -47,68 +48,73 @@ struct KeySpec {
   guint64 min;
   guint64 max;
   const KeySpec *keys;  /* FIELD_OBJECT: the nested section's keys */
+  const char *const *choices; /* FIELD_CHOICE: the strings, NULL-terminated */
 };
+
+/* server.durability, in ChatdStoreDurability order. */
+static const char *const durability_choices[] = {"fsync", "os", NULL};
 
 #define FIELD(member) offsetof(ChatdConfig, member)
 
 static const KeySpec password_hash_keys[] = {
     {"t_cost", FIELD_UINT, FIELD(password_cost.t_cost), CHATD_PASSWORD_T_COST_MIN,
-     CHATD_PASSWORD_T_COST_MAX, NULL},
+     CHATD_PASSWORD_T_COST_MAX, NULL, NULL},
     {"m_cost_kib", FIELD_UINT, FIELD(password_cost.m_cost_kib), CHATD_PASSWORD_M_COST_KIB_MIN,
-     CHATD_PASSWORD_M_COST_KIB_MAX, NULL},
+     CHATD_PASSWORD_M_COST_KIB_MAX, NULL, NULL},
     {"parallelism", FIELD_UINT, FIELD(password_cost.parallelism),
-     CHATD_PASSWORD_PARALLELISM_MIN, CHATD_PASSWORD_PARALLELISM_MAX, NULL},
-    {NULL, 0, 0, 0, 0, NULL},
+     CHATD_PASSWORD_PARALLELISM_MIN, CHATD_PASSWORD_PARALLELISM_MAX, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 static const KeySpec login_rate_keys[] = {
     {"per_minute", FIELD_UINT, FIELD(login_rate_per_minute), 1,
-     CHATD_CONFIG_MAX_LOGIN_RATE_PER_MINUTE, NULL},
-    {"burst", FIELD_UINT, FIELD(login_rate_burst), 1, CHATD_CONFIG_MAX_LOGIN_RATE_BURST, NULL},
-    {NULL, 0, 0, 0, 0, NULL},
+     CHATD_CONFIG_MAX_LOGIN_RATE_PER_MINUTE, NULL, NULL},
+    {"burst", FIELD_UINT, FIELD(login_rate_burst), 1, CHATD_CONFIG_MAX_LOGIN_RATE_BURST, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 static const KeySpec register_rate_keys[] = {
     {"per_hour", FIELD_UINT, FIELD(register_per_hour), 1, CHATD_CONFIG_MAX_REGISTER_PER_HOUR,
-     NULL},
-    {"burst", FIELD_UINT, FIELD(register_burst), 1, CHATD_CONFIG_MAX_REGISTER_BURST, NULL},
+     NULL, NULL},
+    {"burst", FIELD_UINT, FIELD(register_burst), 1, CHATD_CONFIG_MAX_REGISTER_BURST, NULL, NULL},
     {"total_per_minute", FIELD_UINT, FIELD(register_total_per_minute), 1,
-     CHATD_CONFIG_MAX_REGISTER_TOTAL_PER_MINUTE, NULL},
-    {NULL, 0, 0, 0, 0, NULL},
+     CHATD_CONFIG_MAX_REGISTER_TOTAL_PER_MINUTE, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 static const KeySpec server_keys[] = {
-    {"bind_ip", FIELD_IP, FIELD(bind_ip), 0, 0, NULL},
-    {"bind_port", FIELD_U16, FIELD(bind_port), 0, G_MAXUINT16, NULL},
-    {"database", FIELD_PATH, FIELD(database), 0, 0, NULL},
-    {"key_file", FIELD_PATH, FIELD(key_file), 0, 0, NULL},
-    {"allow_legacy", FIELD_BOOL, FIELD(allow_legacy), 0, 0, NULL},
+    {"bind_ip", FIELD_IP, FIELD(bind_ip), 0, 0, NULL, NULL},
+    {"bind_port", FIELD_U16, FIELD(bind_port), 0, G_MAXUINT16, NULL, NULL},
+    {"database", FIELD_PATH, FIELD(database), 0, 0, NULL, NULL},
+    {"key_file", FIELD_PATH, FIELD(key_file), 0, 0, NULL, NULL},
+    {"allow_legacy", FIELD_BOOL, FIELD(allow_legacy), 0, 0, NULL, NULL},
     {"max_message_size", FIELD_SIZE, FIELD(max_message_size), CHATD_CONFIG_MIN_MAX_MESSAGE_SIZE,
-     CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE, NULL},
+     CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE, NULL, NULL},
     {"max_connections", FIELD_UINT, FIELD(max_connections), 1,
-     CHATD_CONFIG_MAX_MAX_CONNECTIONS, NULL},
+     CHATD_CONFIG_MAX_MAX_CONNECTIONS, NULL, NULL},
     {"max_connections_per_address", FIELD_UINT, FIELD(max_connections_per_address), 1,
-     CHATD_CONFIG_MAX_MAX_CONNECTIONS, NULL},
+     CHATD_CONFIG_MAX_MAX_CONNECTIONS, NULL, NULL},
     {"handshake_timeout", FIELD_UINT, FIELD(handshake_timeout), 1,
-     CHATD_CONFIG_MAX_HANDSHAKE_TIMEOUT, NULL},
-    {"login_timeout", FIELD_UINT, FIELD(login_timeout), 1, CHATD_CONFIG_MAX_LOGIN_TIMEOUT, NULL},
-    {"idle_timeout", FIELD_UINT, FIELD(idle_timeout), 0, CHATD_CONFIG_MAX_IDLE_TIMEOUT, NULL},
-    {"io_threads", FIELD_UINT, FIELD(io_threads), 0, CHATD_CONFIG_MAX_IO_THREADS, NULL},
+     CHATD_CONFIG_MAX_HANDSHAKE_TIMEOUT, NULL, NULL},
+    {"login_timeout", FIELD_UINT, FIELD(login_timeout), 1, CHATD_CONFIG_MAX_LOGIN_TIMEOUT, NULL, NULL},
+    {"idle_timeout", FIELD_UINT, FIELD(idle_timeout), 0, CHATD_CONFIG_MAX_IDLE_TIMEOUT, NULL, NULL},
+    {"io_threads", FIELD_UINT, FIELD(io_threads), 0, CHATD_CONFIG_MAX_IO_THREADS, NULL, NULL},
+    {"durability", FIELD_CHOICE, FIELD(durability), 0, 0, NULL, durability_choices},
     /* The lower bound is max_message_size, checked after the walk. */
     {"max_queue_bytes", FIELD_SIZE, FIELD(max_queue_bytes), CHATD_CONFIG_MIN_MAX_MESSAGE_SIZE,
-     CHATD_CONFIG_MAX_MAX_QUEUE_BYTES, NULL},
+     CHATD_CONFIG_MAX_MAX_QUEUE_BYTES, NULL, NULL},
     {"max_transit_bytes", FIELD_SIZE, FIELD(max_transit_bytes), CHATD_CONFIG_MIN_MAX_TRANSIT_BYTES,
-     CHATD_CONFIG_MAX_MAX_TRANSIT_BYTES, NULL},
-    {"password_hash", FIELD_OBJECT, 0, 0, 0, password_hash_keys},
-    {"login_rate", FIELD_OBJECT, 0, 0, 0, login_rate_keys},
-    {"register_rate", FIELD_OBJECT, 0, 0, 0, register_rate_keys},
-    {NULL, 0, 0, 0, 0, NULL},
+     CHATD_CONFIG_MAX_MAX_TRANSIT_BYTES, NULL, NULL},
+    {"password_hash", FIELD_OBJECT, 0, 0, 0, password_hash_keys, NULL},
+    {"login_rate", FIELD_OBJECT, 0, 0, 0, login_rate_keys, NULL},
+    {"register_rate", FIELD_OBJECT, 0, 0, 0, register_rate_keys, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 static const KeySpec crypto_keys[] = {
-    {"base", FIELD_DIGITS, FIELD(crypto_base), 0, 0, NULL},
-    {"modulus", FIELD_DIGITS, FIELD(crypto_modulus), 0, 0, NULL},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"base", FIELD_DIGITS, FIELD(crypto_base), 0, 0, NULL, NULL},
+    {"modulus", FIELD_DIGITS, FIELD(crypto_modulus), 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 /* Keys checked against others after the walk, and the keys they depend on. */
@@ -124,9 +130,9 @@ static const KeySpec crypto_keys[] = {
 #define CLIENT_SECTION "client"
 
 static const KeySpec top_keys[] = {
-    {"crypto", FIELD_OBJECT, 0, 0, 0, crypto_keys},
-    {"server", FIELD_OBJECT, 0, 0, 0, server_keys},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"crypto", FIELD_OBJECT, 0, 0, 0, crypto_keys, NULL},
+    {"server", FIELD_OBJECT, 0, 0, 0, server_keys, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 /* ---- defaults ---- */
@@ -325,6 +331,22 @@ static gboolean read_path(Loader *l, const KeySpec *spec, const char *key,
   return TRUE;
 }
 
+static gboolean read_choice(Loader *l, const KeySpec *spec, const char *key,
+                            const chat_json *value) {
+  g_autoptr(GString) expected = g_string_new("one of");
+  for (guint i = 0; spec->choices[i]; i++)
+    g_string_append_printf(expected, "%s \"%s\"", i ? "," : "", spec->choices[i]);
+  if (is_plain_string(value)) {
+    for (guint i = 0; spec->choices[i]; i++) {
+      if (strcmp(value->as.string.data, spec->choices[i]) == 0) {
+        *(guint *)G_STRUCT_MEMBER_P(l->config, spec->offset) = i;
+        return TRUE;
+      }
+    }
+  }
+  return fail_value(l, key, expected->str, value);
+}
+
 static gboolean read_bool(Loader *l, const KeySpec *spec, const char *key,
                           const chat_json *value) {
   if (value->kind != CHAT_JSON_BOOL)
@@ -376,6 +398,8 @@ static gboolean read_key(Loader *l, const KeySpec *spec, const char *key,
   case FIELD_UINT:
   case FIELD_SIZE:
     return read_integer(l, spec, key, value);
+  case FIELD_CHOICE:
+    return read_choice(l, spec, key, value);
   case FIELD_OBJECT:
     return read_section(l, key, value, spec->keys);
   }

@@ -31,6 +31,10 @@
  *   server.max_queue_bytes        per-connection outgoing queue, bytes,
  *                                 max_message_size..1 GiB (default
  *                                 2 × max_message_size)
+ *   server.durability             "fsync" (the default): an acknowledged message
+ *                                 is on disk (an fsync per batch); "os": in
+ *                                 the kernel, lost in a power cut
+ *                                 (ChatdStoreDurability, store.h)
  *   server.max_transit_bytes      bytes all connections together hold beyond
  *                                 64 KiB each way of messages being received
  *                                 or queued to send, 1 MiB..1 TiB (default
@@ -147,6 +151,7 @@ typedef struct {
   guint login_timeout;       /* seconds */
   guint idle_timeout;        /* seconds, 0 = never */
   guint io_threads;          /* 0 = one per CPU */
+  guint durability;          /* ChatdStoreDurability */
   gsize max_queue_bytes;     /* bytes */
   gsize max_transit_bytes;   /* bytes */
   ChatdPasswordCost password_cost;

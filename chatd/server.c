@@ -213,11 +213,15 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
 
   if (!ensure_parent_dir(config->database, error))
     return NULL;
-  server->store = chatd_store_open(config->database, server->context, error);
+  server->store = chatd_store_open_with(config->database, server->context,
+                                        (ChatdStoreDurability)config->durability, error);
   if (!server->store)
     return NULL;
-  g_message("database %s (schema %d)", config->database,
-            chatd_store_schema_version(server->store));
+  g_message("database %s (schema %d), %s", config->database,
+            chatd_store_schema_version(server->store),
+            config->durability == CHATD_STORE_DURABILITY_OS
+                ? "durability \"os\": acknowledged messages are lost if the machine loses power"
+                : "every acknowledged message is on disk");
   if (!load_directory(server, error) || !load_keys(server, error))
     return NULL;
   server->passwords = chatd_passwords_new(&config->password_cost, server->context);

@@ -21,9 +21,10 @@ ChatdStoreError chatd_store_error_from_sqlite(int rc);
 /* ---- connections and schema (store-schema.c) ---- */
 
 /* Opens the read-write connection: creates the file with mode 0600 when
- * missing, sets WAL, synchronous=NORMAL, foreign_keys=ON and the busy
+ * missing, sets WAL, synchronous (FULL or NORMAL), foreign_keys=ON and the busy
  * timeout, then migrates. *version gets the schema version. */
-sqlite3 *chatd_store_schema_open_writer(const char *path, int *version, GError **error);
+sqlite3 *chatd_store_schema_open_writer(const char *path, ChatdStoreDurability durability,
+                                        int *version, GError **error);
 /* Opens a read-only connection on a database the writer has set up. */
 sqlite3 *chatd_store_schema_open_reader(const char *path, GError **error);
 /* Opens the checkpointer's connection (read-write, no schema work). */

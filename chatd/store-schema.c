@@ -2,13 +2,13 @@
  * connections are opened and configured here, and the schema is migrated
  * here with PRAGMA user_version.
  *
- * Why synchronous=NORMAL: in WAL mode a commit appends to the WAL file and
- * the WAL is fsync'ed only at checkpoints. A commit therefore survives a
- * crash of chatd (the data is in the file, only the kernel's cache is
- * between it and the disk); a power loss or kernel crash may undo the last
- * transactions but never corrupts the database. synchronous=FULL would fsync
- * at every commit, which with batched commits would be affordable but buys
- * durability against power loss only, at a latency cost on every batch. */
+ * Durability: with synchronous=FULL (CHATD_STORE_DURABILITY_FSYNC, the
+ * default) every commit fsyncs the WAL, so a completed write survives a power
+ * cut; the writer commits a batch at a time, so that is one fsync per batch.
+ * With synchronous=NORMAL (_OS) the WAL is fsync'ed only at checkpoints: a
+ * commit survives a crash of chatd (the data is in the file, only the
+ * kernel's cache is between it and the disk), but a power loss or kernel
+ * crash may undo the last transactions (never corrupting the database). */
 #define G_LOG_DOMAIN "chatd-store"
 
 #include <errno.h>
@@ -290,7 +290,8 @@ gboolean chatd_store_schema_migrate(sqlite3 *db, int *version, GError **error) {
   return TRUE;
 }
 
-sqlite3 *chatd_store_schema_open_writer(const char *path, int *version, GError **error) {
+sqlite3 *chatd_store_schema_open_writer(const char *path, ChatdStoreDurability durability,
+                                        int *version, GError **error) {
   if (!create_private_file(path, error))
     return NULL;
   sqlite3 *db = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error);
@@ -298,7 +299,10 @@ sqlite3 *chatd_store_schema_open_writer(const char *path, int *version, GError *
     return NULL;
   /* journal_mode answers the mode it is in: "wal" or the failure to switch. */
   if (!exec_expect(db, "PRAGMA journal_mode = WAL", "wal", error) ||
-      !exec_expect(db, "PRAGMA synchronous = NORMAL", NULL, error) ||
+      !exec_expect(db,
+                   durability == CHATD_STORE_DURABILITY_OS ? "PRAGMA synchronous = NORMAL"
+                                                           : "PRAGMA synchronous = FULL",
+                   NULL, error) ||
       !exec_expect(db, "PRAGMA foreign_keys = ON", NULL, error) ||
       !exec_expect(db, "PRAGMA foreign_keys", "1", error) ||
       /* savepoint journals and sorts stay in memory: one per write */

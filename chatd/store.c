@@ -624,6 +624,11 @@ static void store_free(ChatdStore *store) {
 }
 
 ChatdStore *chatd_store_open(const char *path, GMainContext *context, GError **error) {
+  return chatd_store_open_with(path, context, CHATD_STORE_DURABILITY_FSYNC, error);
+}
+
+ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
+                                  ChatdStoreDurability durability, GError **error) {
   g_return_val_if_fail(path != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
@@ -643,7 +648,8 @@ ChatdStore *chatd_store_open(const char *path, GMainContext *context, GError **e
   store->writer.role = STORE_ROLE_WRITER;
   store->reader.role = STORE_ROLE_READER;
 
-  store->writer.db = chatd_store_schema_open_writer(path, &store->schema_version, error);
+  store->writer.db =
+      chatd_store_schema_open_writer(path, durability, &store->schema_version, error);
   if (store->writer.db == NULL || !chatd_store_sql_prepare(&store->writer, error))
     goto fail;
   store->reader.db = chatd_store_schema_open_reader(path, error);

@@ -29,10 +29,9 @@
  * closing: the server answers "busy" instead of growing a queue without bound.
  *
  * Errors are GErrors in the CHATD_STORE_ERROR domain; nothing above the store
- * sees SQLite. Durability: the database runs in WAL mode with
- * synchronous=NORMAL — a completed write survives a crash of chatd, but the
- * last transactions before a power loss or kernel crash may be lost (the
- * database itself stays consistent). */
+ * sees SQLite. Durability: the database runs in WAL mode; ChatdStoreDurability
+ * says what a completed write survives (by default everything: an fsync per
+ * batch). */
 #pragma once
 
 #include <glib.h>
@@ -206,6 +205,18 @@ typedef struct _ChatdStore ChatdStore;
 
 /* ---- lifetime ---- */
 
+/* What an acknowledged write survives. */
+typedef enum {
+  /* FULL: each batch's commit is fsync'ed before its completions run: a
+   * write that completed survives a power cut or a kernel crash. One fsync
+   * per batch (group commit) keeps the rate high. The default. */
+  CHATD_STORE_DURABILITY_FSYNC,
+  /* NORMAL: commits reach the kernel, not the disk, until a checkpoint: a
+   * completed write survives a crash of chatd, but a power cut or kernel
+   * crash may undo the last transactions (never corrupting the database). */
+  CHATD_STORE_DURABILITY_OS,
+} ChatdStoreDurability;
+
 /* Opens (creating it with mode 0600 if missing) the database at path,
  * migrates it to CHATD_STORE_SCHEMA_VERSION and starts the writer and
  * reader threads. Completions run on context (NULL: the global default
@@ -214,6 +225,9 @@ typedef struct _ChatdStore ChatdStore;
  * _TOO_NEW (the file's schema is newer than this code), _SCHEMA (a migration
  * or a statement failed to compile), _CORRUPT (not a database), _BUSY, _IO. */
 ChatdStore *chatd_store_open(const char *path, GMainContext *context, GError **error);
+/* The same with another durability than CHATD_STORE_DURABILITY_FSYNC. */
+ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
+                                  ChatdStoreDurability durability, GError **error);
 
 /* Commits every queued write, stops the threads, runs the completions still
  * pending (on the calling thread, which must own or be able to acquire the

@@ -539,6 +539,17 @@ Test(chatd_process, a_taken_port_is_a_clear_error_and_status_1, .init = start_v2
   program_result_clear(&r);
 }
 
+Test(chatd_process, durability_is_fsync_unless_configured_and_says_so) {
+  chatd_start(&chatd, FALSE, NULL);
+  cr_assert(chatd_log_contains(&chatd, "every acknowledged message is on disk"), "%s",
+            chatd.log->str);
+  chatd_destroy(&chatd);
+  chatd_start(&chatd, FALSE, "\"durability\": \"os\"");
+  cr_assert(chatd_log_contains(&chatd, "acknowledged messages are lost if the machine loses power"),
+            "%s", chatd.log->str);
+  chatd_destroy(&chatd);
+}
+
 Test(chatd_process, a_bad_config_value_names_the_key) {
   g_autofree char *dir = g_dir_make_tmp("chatd-config-XXXXXX", NULL);
   g_autofree char *path = g_build_filename(dir, "config.json", NULL);

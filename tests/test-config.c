@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "chatd/config.h"
+#include "chatd/store.h"
 
 #ifndef CHAT_SOURCE_ROOT
 #error "CHAT_SOURCE_ROOT must name the source tree"
@@ -133,6 +134,7 @@ static void assert_defaults(const ChatdConfig *c) {
   cr_assert_eq(c->register_burst, 5);
   cr_assert_eq(c->register_total_per_minute, 60);
   cr_assert_eq(c->io_threads, 0);
+  cr_assert_eq(c->durability, CHATD_STORE_DURABILITY_FSYNC, "acknowledged means on disk");
   cr_assert_not_null(c->warnings);
   cr_assert_eq(c->warnings->len, 0);
 }
@@ -213,7 +215,8 @@ Test(config, every_key_takes_a_good_value) {
                "\"parallelism\": 2},\n"
                "    \"login_rate\": {\"per_minute\": 30, \"burst\": 1},\n"
                "    \"register_rate\": {\"per_hour\": 7, \"burst\": 2, \"total_per_minute\": 9},\n"
-               "    \"io_threads\": 3\n"
+               "    \"io_threads\": 3,\n"
+               "    \"durability\": \"os\"\n"
                "  }\n"
                "}\n");
   cr_assert_str_eq(c.crypto_base, "5");
@@ -238,6 +241,7 @@ Test(config, every_key_takes_a_good_value) {
   cr_assert_eq(c.register_burst, 2);
   cr_assert_eq(c.register_total_per_minute, 9);
   cr_assert_eq(c.io_threads, 3);
+  cr_assert_eq(c.durability, CHATD_STORE_DURABILITY_OS);
   cr_assert_eq(c.warnings->len, 0, "client keys are not chatd's business");
   cr_assert_eq(logged->len, 0);
   chatd_config_clear(&c);
@@ -340,6 +344,10 @@ static const BadCase bad_cases[] = {
      "server.idle_timeout: expected an integer 0..604800, got 604801", INVALID},
     {"{\"server\": {\"idle_timeout\": true}}",
      "server.idle_timeout: expected an integer 0..604800, got true", INVALID},
+    {"{\"server\": {\"durability\": \"maybe\"}}",
+     "server.durability: expected one of \"fsync\", \"os\", got \"maybe\"", INVALID},
+    {"{\"server\": {\"durability\": 1}}",
+     "server.durability: expected one of \"fsync\", \"os\", got 1", INVALID},
     {"{\"server\": {\"max_queue_bytes\": 1073741825}}",
      "server.max_queue_bytes: expected an integer 1024..1073741824, got 1073741825", INVALID},
     {"{\"server\": {\"max_queue_bytes\": 2048, \"max_message_size\": 4096}}",
