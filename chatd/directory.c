@@ -95,6 +95,14 @@ ChatdUser *chatd_directory_add_user(ChatdDirectory *d, gint64 id, const char *us
   return u;
 }
 
+gint64 chatd_directory_reserve_user_id(ChatdDirectory *d) {
+  return ++d->last_user_id;
+}
+
+gint64 chatd_directory_reserve_room_id(ChatdDirectory *d) {
+  return ++d->last_room_id;
+}
+
 void chatd_user_set_nickname(ChatdUser *user, const char *nickname) {
   g_free(user->nickname);
   user->nickname = g_strdup(nickname);

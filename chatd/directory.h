@@ -2,8 +2,11 @@
  * requests, rooms and memberships, in memory.
  *
  * It is loaded from the store once at start and then changed by the
- * handlers, which write the same change through to the store. Ids are chosen
- * here (largest + 1). Lookups by id and by username are hash lookups; a
+ * handlers, so that it never disagrees with the database: a new user, room,
+ * nickname or password comes in once its write is committed; a change that
+ * must be visible at once (a friend request, a membership, so that a second
+ * request sees it) is made first and undone if its write fails. Ids are
+ * chosen here (largest + 1; reserved before the write). Lookups by id and by username are hash lookups; a
  * user's friends, requests and rooms and a room's members are small sets, so
  * no operation walks all users or all connections.
  *
@@ -28,6 +31,7 @@ typedef struct {
   GHashTable *outgoing;      /* set of user ids this user asked to be friends */
   GArray *rooms;             /* gint64 room ids, in joining order */
   ChatdSession *session;     /* the logged-in connection, or NULL */
+  guint password_writes;     /* writes of password_hash not yet committed */
 } ChatdUser;
 
 typedef struct {
@@ -54,6 +58,10 @@ ChatdUser *chatd_directory_user_by_name(ChatdDirectory *d, const char *username)
  * username must not exist. */
 ChatdUser *chatd_directory_add_user(ChatdDirectory *d, gint64 id, const char *username,
                                     const char *nickname, const char *password_hash);
+/* An id for a user (or room) that is added once the store has it: no other
+ * user (room) will get it, even if that write fails. */
+gint64 chatd_directory_reserve_user_id(ChatdDirectory *d);
+gint64 chatd_directory_reserve_room_id(ChatdDirectory *d);
 void chatd_user_set_nickname(ChatdUser *user, const char *nickname);
 void chatd_user_set_password_hash(ChatdUser *user, const char *password_hash);
 guint chatd_directory_user_count(ChatdDirectory *d);

@@ -57,6 +57,7 @@ typedef struct {
   ChatdSlot *slot;
   char *username;
   char *nickname;
+  char *password_hash;
   gint64 user_id;
 } register_job;
 
@@ -65,7 +66,18 @@ static void register_job_free(register_job *job) {
   chatd_session_unref(job->session);
   g_free(job->username);
   g_free(job->nickname);
+  g_free(job->password_hash);
   g_free(job);
+}
+
+/* The registering session waits until the account exists (or not), so a
+ * login right behind the register finds it. */
+static void register_done(register_job *job) {
+  ChatdSession *s = chatd_session_ref(job->session);
+  chatd_session_release(s, job->slot);
+  register_job_free(job);
+  chatd_session_unblock(s);
+  chatd_session_unref(s);
 }
 
 static void on_user_stored(const GError *error, gpointer user_data) {
@@ -75,40 +87,35 @@ static void on_user_stored(const GError *error, gpointer user_data) {
     g_warning("%s: cannot store user %s: %s", s->peer, job->username, error->message);
     chatd_slot_send_failure(s, job->slot, "the account could not be saved; try again");
   } else {
+    /* Committed: now the account exists for everyone. */
+    chatd_directory_add_user(s->server->directory, job->user_id, job->username, job->nickname,
+                             job->password_hash);
     g_message("%s: registered %s (id %" G_GINT64_FORMAT ")", s->peer, job->username,
               job->user_id);
     chat_write_int(chatd_session_begin(s, CHAT_MSG_REGISTER_SUCCESSFUL), job->user_id);
     chatd_reply_send_to_slot(s, job->slot);
   }
-  chatd_session_release(s, job->slot);
-  register_job_free(job);
+  register_done(job);
 }
 
 static void on_register_hashed(const char *phc, const GError *error, gpointer user_data) {
   register_job *job = user_data;
   ChatdSession *s = job->session;
   ChatdServer *server = s->server;
-  chatd_session_ref(s);
   if (!phc) {
     chatd_slot_send_failure(s, job->slot, error && error->code == CHATD_PASSWORDS_ERROR_BUSY
                                               ? "the server is busy; try again"
                                               : "the account could not be created");
-    chatd_session_release(s, job->slot);
-    register_job_free(job);
-  } else {
-    ChatdUser *user = chatd_directory_add_user(server->directory, 0, job->username,
-                                               job->nickname, phc);
-    job->user_id = user->id;
-    if (!chatd_store_add_user(server->store, user->id, user->username, user->nickname, phc,
-                              chatd_now_ms(), on_user_stored, job)) {
-      chatd_reply_busy(s, job->slot);
-      chatd_session_release(s, job->slot);
-      register_job_free(job);
-    }
+    register_done(job);
+    return;
   }
-  /* The user exists now: requests that waited (a login) may go on. */
-  chatd_session_unblock(s);
-  chatd_session_unref(s);
+  job->password_hash = g_strdup(phc);
+  job->user_id = chatd_directory_reserve_user_id(server->directory);
+  if (!chatd_store_add_user(server->store, job->user_id, job->username, job->nickname, phc,
+                            chatd_now_ms(), on_user_stored, job)) {
+    chatd_reply_busy(s, job->slot);
+    register_done(job);
+  }
 }
 
 void chatd_handle_register(ChatdSession *s, const chat_value *params, const guint8 *raw,
@@ -204,19 +211,49 @@ static void guess_failed(ChatdSession *s, const char *username) {
 typedef struct {
   ChatdServer *server;
   gint64 user_id;
+  char *old_hash;   /* the hash being replaced */
+  char *new_hash;
 } rehash_job;
 
-static void on_upgrade_hashed(const char *phc, const GError *error, gpointer user_data) {
+static void rehash_job_free(rehash_job *job) {
+  g_free(job->old_hash);
+  g_free(job->new_hash);
+  g_free(job);
+}
+
+static void on_upgrade_stored(const GError *error, gpointer user_data) {
   rehash_job *job = user_data;
   ChatdUser *user = chatd_directory_user(job->server->directory, job->user_id);
-  if (phc && user) {
-    chatd_user_set_password_hash(user, phc);
-    chatd_store_set_password_hash(job->server->store, user->id, phc, NULL, NULL);
+  if (user)
+    user->password_writes--;
+  if (error) {
+    g_message("cannot store an upgraded password hash: %s", error->message);
+  } else if (user && g_strcmp0(user->password_hash, job->old_hash) == 0) {
+    chatd_user_set_password_hash(user, job->new_hash);
     g_message("%s: password hash upgraded", user->username);
-  } else if (error) {
-    g_message("cannot upgrade a password hash: %s", error->message);
   }
-  g_free(job);
+  rehash_job_free(job);
+}
+
+/* The same password at the configured cost: stored, then in memory, unless
+ * the password changed meanwhile (a change in flight wins). */
+static void on_upgrade_hashed(const char *phc, const GError *error, gpointer user_data) {
+  rehash_job *job = user_data;
+  ChatdServer *server = job->server;
+  ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
+  if (!phc || !user || user->password_writes > 0 ||
+      g_strcmp0(user->password_hash, job->old_hash) != 0) {
+    if (error)
+      g_message("cannot upgrade a password hash: %s", error->message);
+    rehash_job_free(job);
+    return;
+  }
+  job->new_hash = g_strdup(phc);
+  user->password_writes++;
+  if (!chatd_store_set_password_hash(server->store, user->id, phc, on_upgrade_stored, job)) {
+    user->password_writes--;
+    rehash_job_free(job);
+  }
 }
 
 static void on_login_verified(gboolean ok, gboolean needs_rehash, const GError *error,
@@ -239,6 +276,7 @@ static void on_login_verified(gboolean ok, gboolean needs_rehash, const GError *
       rehash_job *r = g_new0(rehash_job, 1);
       r->server = server;
       r->user_id = user->id;
+      r->old_hash = g_strdup(user->password_hash);
       chatd_passwords_hash(server->passwords, job->password, on_upgrade_hashed, r);
     }
     chatd_login_complete(s, user, NULL);
@@ -302,21 +340,56 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
 
 /* ---- logout (v2) ---- */
 
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+  guint8 token_hash[CHATD_TOKEN_LEN];
+} logout_job;
+
+static void on_logout_stored(const GError *error, gpointer user_data) {
+  logout_job *job = user_data;
+  ChatdSession *s = job->session;
+  if (error) {
+    chatd_slot_send_failure(s, job->slot, "the logout could not be saved; try again");
+  } else {
+    /* Revoked in the database: now in memory too. */
+    g_autoptr(GBytes) key = g_bytes_new(job->token_hash, sizeof job->token_hash);
+    g_hash_table_remove(s->server->tokens, key);
+    chat_write_null(chatd_session_begin(s, CHAT_MSG_LOGGED_OUT));
+    chatd_reply_send_to_slot(s, job->slot);
+  }
+  chatd_session_release(s, job->slot);
+  if (!error && !s->closed) {
+    g_autofree char *reason = g_strdup_printf("%s logged out", s->user->username);
+    chatd_session_close(s, reason);
+  }
+  chatd_session_unref(s);
+  g_free(job);
+}
+
 void chatd_handle_logout(ChatdSession *s, const chat_value *params, const guint8 *raw,
                          gsize raw_len) {
   (void)params;
   (void)raw;
   (void)raw_len;
-  ChatdServer *server = s->server;
-  if (s->has_token) {
-    g_autoptr(GBytes) key = g_bytes_new(s->token_hash, sizeof s->token_hash);
-    g_hash_table_remove(server->tokens, key);
-    chatd_store_revoke_session(server->store, s->token_hash, NULL, NULL);
-    s->has_token = FALSE;
+  if (!s->has_token) {
+    chatd_session_send_null(s, CHAT_MSG_LOGGED_OUT);
+    g_autofree char *reason = g_strdup_printf("%s logged out", s->user->username);
+    chatd_session_close(s, reason);
+    return;
   }
-  chatd_session_send_null(s, CHAT_MSG_LOGGED_OUT);
-  g_autofree char *reason = g_strdup_printf("%s logged out", s->user->username);
-  chatd_session_close(s, reason);
+  logout_job *job = g_new0(logout_job, 1);
+  job->session = chatd_session_ref(s);
+  job->slot = chatd_session_reserve(s);
+  memcpy(job->token_hash, s->token_hash, sizeof job->token_hash);
+  s->has_token = FALSE;
+  if (!chatd_store_revoke_session(s->server->store, job->token_hash, on_logout_stored, job)) {
+    s->has_token = TRUE;
+    chatd_reply_busy(s, job->slot);
+    chatd_session_release(s, job->slot);
+    chatd_session_unref(s);
+    g_free(job);
+  }
 }
 
 /* ---- set_nickname (v2) ---- */
@@ -326,30 +399,40 @@ typedef struct {
   ChatdSlot *slot;
 } slot_job;
 
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+  gint64 user_id;
+  char *nickname;
+} nickname_job;
+
 static void on_nickname_stored(const GError *error, gpointer user_data) {
-  slot_job *job = user_data;
+  nickname_job *job = user_data;
   ChatdSession *s = job->session;
   ChatdServer *server = s->server;
-  if (error) {
+  ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
+  if (error || !user) {
     chatd_slot_send_failure(s, job->slot, "the nickname could not be saved");
-  } else if (s->user) {
-    chatd_write_user(chatd_session_begin(s, CHAT_MSG_PROFILE_UPDATED), s->user);
+  } else {
+    chatd_user_set_nickname(user, job->nickname);  /* committed: now in memory */
+    chatd_write_user(chatd_session_begin(s, CHAT_MSG_PROFILE_UPDATED), user);
     chatd_reply_send_to_slot(s, job->slot);
     /* Friends see the new name in their contact lists. */
     GHashTableIter it;
     gpointer key;
-    g_hash_table_iter_init(&it, s->user->friends);
+    g_hash_table_iter_init(&it, user->friends);
     while (g_hash_table_iter_next(&it, &key, NULL)) {
       ChatdUser *friend = chatd_directory_user(server->directory, (gint64)(gintptr)key);
       if (friend && friend->session) {
         chatd_write_friend_contact(chatd_session_begin(friend->session, CHAT_MSG_CONTACT_INFO),
-                                   s->user);
+                                   user);
         chatd_reply_send(friend->session);
       }
     }
   }
   chatd_session_release(s, job->slot);
   chatd_session_unref(s);
+  g_free(job->nickname);
   g_free(job);
 }
 
@@ -363,15 +446,17 @@ void chatd_handle_set_nickname(ChatdSession *s, const chat_value *params, const 
     chatd_session_send_failure(s, problem);
     return;
   }
-  chatd_user_set_nickname(s->user, nickname);
-  slot_job *job = g_new0(slot_job, 1);
+  nickname_job *job = g_new0(nickname_job, 1);
   job->session = chatd_session_ref(s);
   job->slot = chatd_session_reserve(s);
-  if (!chatd_store_set_nickname(s->server->store, s->user->id, nickname, on_nickname_stored,
+  job->user_id = s->user->id;
+  job->nickname = g_steal_pointer(&nickname);
+  if (!chatd_store_set_nickname(s->server->store, s->user->id, job->nickname, on_nickname_stored,
                                 job)) {
     chatd_reply_busy(s, job->slot);
     chatd_session_release(s, job->slot);
     chatd_session_unref(s);
+    g_free(job->nickname);
     g_free(job);
   }
 }
@@ -383,6 +468,7 @@ typedef struct {
   ChatdSlot *slot;
   gint64 user_id;
   char *new_password;
+  char *new_hash;
 } password_job;
 
 static void password_job_free(password_job *job) {
@@ -390,41 +476,67 @@ static void password_job_free(password_job *job) {
     explicit_bzero(job->new_password, strlen(job->new_password));
     g_free(job->new_password);
   }
+  g_free(job->new_hash);
   chatd_session_unref(job->session);
   g_free(job);
 }
 
-static void on_password_stored(const GError *error, gpointer user_data) {
-  password_job *job = user_data;
-  ChatdSession *s = job->session;
-  if (error) {
-    chatd_slot_send_failure(s, job->slot, "the password could not be saved");
-  } else {
-    chat_write_null(chatd_session_begin(s, CHAT_MSG_PASSWORD_CHANGED));
-    chatd_reply_send_to_slot(s, job->slot);
+typedef struct {
+  ChatdServer *server;
+  guint8 hash[CHATD_TOKEN_LEN];
+} revoke_job;
+
+static void on_token_revoked(const GError *error, gpointer user_data) {
+  revoke_job *job = user_data;
+  if (!error) {
+    g_autoptr(GBytes) key = g_bytes_new(job->hash, sizeof job->hash);
+    g_hash_table_remove(job->server->tokens, key);
   }
-  chatd_session_release(s, job->slot);
-  password_job_free(job);
+  g_free(job);
 }
 
-/* Revokes every resume token of the user except the session's own. */
-static void revoke_other_tokens(ChatdSession *s) {
-  ChatdServer *server = s->server;
+/* Revokes every resume token of the user except keep (NULL: all): each
+ * leaves memory once its revocation is committed. */
+static void revoke_tokens_except(ChatdServer *server, gint64 user_id, const guint8 *keep) {
   GHashTableIter it;
   gpointer key, owner;
   g_hash_table_iter_init(&it, server->tokens);
   /* Tokens of one user are few, but the table holds everyone's: this walk is
    * rare (a password change) and touches no connection. */
   while (g_hash_table_iter_next(&it, &key, &owner)) {
-    if ((gint64)(gintptr)owner != s->user->id)
+    if ((gint64)(gintptr)owner != user_id)
       continue;
     gsize len;
     const guint8 *hash = g_bytes_get_data(key, &len);
-    if (s->has_token && memcmp(hash, s->token_hash, len) == 0)
+    if (len != CHATD_TOKEN_LEN || (keep && memcmp(hash, keep, len) == 0))
       continue;
-    chatd_store_revoke_session(server->store, hash, NULL, NULL);
-    g_hash_table_iter_remove(&it);
+    revoke_job *job = g_new0(revoke_job, 1);
+    job->server = server;
+    memcpy(job->hash, hash, sizeof job->hash);
+    if (!chatd_store_revoke_session(server->store, job->hash, on_token_revoked, job))
+      g_free(job);
   }
+}
+
+static void on_password_stored(const GError *error, gpointer user_data) {
+  password_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
+  if (user)
+    user->password_writes--;
+  if (error || !user) {
+    chatd_slot_send_failure(s, job->slot, "the password could not be saved");
+  } else {
+    /* Committed: the new password works from now on, and the other
+     * sessions' resume tokens go. */
+    chatd_user_set_password_hash(user, job->new_hash);
+    revoke_tokens_except(server, user->id, s->has_token ? s->token_hash : NULL);
+    chat_write_null(chatd_session_begin(s, CHAT_MSG_PASSWORD_CHANGED));
+    chatd_reply_send_to_slot(s, job->slot);
+  }
+  chatd_session_release(s, job->slot);
+  password_job_free(job);
 }
 
 static void on_new_password_hashed(const char *phc, const GError *error, gpointer user_data) {
@@ -440,10 +552,10 @@ static void on_new_password_hashed(const char *phc, const GError *error, gpointe
     chatd_session_release(s, job->slot);
     password_job_free(job);
   } else {
-    chatd_user_set_password_hash(user, phc);
-    if (s->user == user)
-      revoke_other_tokens(s);
+    job->new_hash = g_strdup(phc);
+    user->password_writes++;
     if (!chatd_store_set_password_hash(server->store, user->id, phc, on_password_stored, job)) {
+      user->password_writes--;
       chatd_reply_busy(s, job->slot);
       chatd_session_release(s, job->slot);
       password_job_free(job);

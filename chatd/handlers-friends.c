@@ -46,6 +46,11 @@ static void on_request_stored(const GError *error, gpointer user_data) {
   ChatdServer *server = s->server;
   if (error) {
     g_warning("%s: cannot store a friend request: %s", s->peer, error->message);
+    /* Memory goes back to what the database holds. */
+    ChatdUser *from = chatd_directory_user(server->directory, job->from_id);
+    ChatdUser *to = chatd_directory_user(server->directory, job->to_id);
+    if (from && to)
+      chatd_directory_remove_request(server->directory, from, to);
     send_add_result(s, job->slot, FALSE, "the request could not be saved; try again");
   } else {
     send_add_result(s, job->slot, TRUE, "");
@@ -102,6 +107,13 @@ static void on_resolution_stored(const GError *error, gpointer user_data) {
   ChatdUser *accepter = chatd_directory_user(server->directory, job->to_id);
   if (error) {
     g_warning("%s: cannot store a friend request's answer: %s", s->peer, error->message);
+    /* Memory goes back to what the database holds: the request waits. */
+    if (requester && accepter) {
+      if (job->accept)
+        chatd_directory_remove_friendship(server->directory, requester, accepter);
+      if (!chatd_user_has_asked(requester, accepter->id))
+        chatd_directory_add_request(server->directory, requester, accepter);
+    }
     chatd_slot_send_failure(s, job->slot, "the answer could not be saved; try again");
   } else if (job->accept && requester && accepter) {
     chatd_write_friend_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), requester);
@@ -113,6 +125,19 @@ static void on_resolution_stored(const GError *error, gpointer user_data) {
     }
   }
   friend_job_finish(job);
+}
+
+/* The request the other way, answered by an acceptance: if its deletion
+ * fails it is still in the database, so it comes back in memory. */
+static void on_reverse_request_deleted(const GError *error, gpointer user_data) {
+  friend_job *job = user_data;
+  ChatdServer *server = job->session->server;
+  ChatdUser *from = chatd_directory_user(server->directory, job->from_id);
+  ChatdUser *to = chatd_directory_user(server->directory, job->to_id);
+  if (error && from && to && !chatd_user_has_asked(from, to->id))
+    chatd_directory_add_request(server->directory, from, to);
+  chatd_session_unref(job->session);
+  g_free(job);
 }
 
 void chatd_handle_resolve_friend_request(ChatdSession *s, const chat_value *params,
@@ -138,8 +163,18 @@ void chatd_handle_resolve_friend_request(ChatdSession *s, const chat_value *para
     queued = chatd_store_accept_friend_request(server->store, from->id, me->id, chatd_now_ms(),
                                                on_resolution_stored, job);
     /* A request the other way is answered by this too. */
-    if (queued && chatd_directory_remove_request(server->directory, me, from))
-      chatd_store_delete_friend_request(server->store, me->id, from->id, NULL, NULL);
+    if (queued && chatd_directory_remove_request(server->directory, me, from)) {
+      friend_job *reverse = g_new0(friend_job, 1);
+      reverse->session = chatd_session_ref(s);
+      reverse->from_id = me->id;
+      reverse->to_id = from->id;
+      if (!chatd_store_delete_friend_request(server->store, me->id, from->id,
+                                             on_reverse_request_deleted, reverse)) {
+        chatd_directory_add_request(server->directory, me, from);
+        chatd_session_unref(s);
+        g_free(reverse);
+      }
+    }
   } else {
     queued = chatd_store_delete_friend_request(server->store, from->id, me->id,
                                                on_resolution_stored, job);

@@ -15,7 +15,9 @@ typedef struct {
   ChatdSession *session;
   ChatdSlot *slot;
   gint64 room_id;
-  gboolean created;
+  gint64 user_id;
+  gint64 first_message;   /* join: the member's first message; leave: what it was */
+  char *room_name;        /* create */
 } room_job;
 
 static room_job *room_job_new(ChatdSession *s, gint64 room_id) {
@@ -23,27 +25,34 @@ static room_job *room_job_new(ChatdSession *s, gint64 room_id) {
   job->session = chatd_session_ref(s);
   job->slot = chatd_session_reserve(s);
   job->room_id = room_id;
+  job->user_id = s->user->id;
   return job;
 }
 
 static void room_job_finish(room_job *job) {
   chatd_session_release(job->session, job->slot);
   chatd_session_unref(job->session);
+  g_free(job->room_name);
   g_free(job);
 }
 
 static void on_membership_stored(const GError *error, gpointer user_data) {
   room_job *job = user_data;
   ChatdSession *s = job->session;
-  ChatdRoom *room = chatd_directory_room(s->server->directory, job->room_id);
+  ChatdServer *server = s->server;
+  ChatdRoom *room = chatd_directory_room(server->directory, job->room_id);
+  ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
   if (error || !room) {
     g_warning("%s: cannot store a room membership: %s", s->peer,
               error ? error->message : "the room is gone");
+    /* Memory goes back to what the database holds. */
+    if (room && user)
+      chatd_directory_remove_member(server->directory, room, user);
     chatd_slot_send_failure(s, job->slot, "the room could not be saved; try again");
   } else {
     chatd_write_room_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), room);
     chatd_reply_send_to_slot(s, job->slot);
-    if (job->created) {
+    if (job->room_name) {
       g_autofree char *text = g_strdup_printf("Room \"%s\" created: its number is %" G_GINT64_FORMAT,
                                               room->name, room->id);
       chat_write_cstr(chatd_session_begin(s, CHAT_MSG_GENERAL_MSG), text);
@@ -53,8 +62,9 @@ static void on_membership_stored(const GError *error, gpointer user_data) {
   room_job_finish(job);
 }
 
-/* Adds the user to the room in memory and in the store; the job's slot gets
- * the answer. */
+/* Adds the user to the room in memory (so a second join sees it at once)
+ * and in the store, undone if the store fails; the job's slot gets the
+ * answer. */
 static void join(ChatdSession *s, ChatdRoom *room, room_job *job) {
   ChatdServer *server = s->server;
   gint64 first = chatd_directory_last_message_id(server->directory) + 1;
@@ -65,6 +75,23 @@ static void join(ChatdSession *s, ChatdRoom *room, room_job *job) {
     chatd_reply_busy(s, job->slot);
     room_job_finish(job);
   }
+}
+
+/* The room is in the database: now in memory, and its creator joins it. */
+static void on_room_stored(const GError *error, gpointer user_data) {
+  room_job *job = user_data;
+  ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
+  if (error || s->closed || !s->user) {
+    if (error)
+      g_warning("%s: cannot store a room: %s", s->peer, error->message);
+    chatd_slot_send_failure(s, job->slot, "the room could not be saved; try again");
+    room_job_finish(job);
+    return;
+  }
+  ChatdRoom *room = chatd_directory_add_room(server->directory, job->room_id, job->room_name);
+  g_message("%s: %s created room %" G_GINT64_FORMAT, s->peer, s->user->username, room->id);
+  join(s, room, job);
 }
 
 void chatd_handle_create_room(ChatdSession *s, const chat_value *params, const guint8 *raw,
@@ -78,17 +105,13 @@ void chatd_handle_create_room(ChatdSession *s, const chat_value *params, const g
     chatd_session_send_failure(s, "a room name must be 1 to 64 bytes");
     return;
   }
-  ChatdRoom *room = chatd_directory_add_room(server->directory, 0, name);
-  room_job *job = room_job_new(s, room->id);
-  job->created = TRUE;
-  if (!chatd_store_add_room(server->store, room->id, room->name, s->user->id, chatd_now_ms(),
-                            NULL, NULL)) {
+  room_job *job = room_job_new(s, chatd_directory_reserve_room_id(server->directory));
+  job->room_name = g_strdup(name);
+  if (!chatd_store_add_room(server->store, job->room_id, job->room_name, s->user->id,
+                            chatd_now_ms(), on_room_stored, job)) {
     chatd_reply_busy(s, job->slot);
     room_job_finish(job);
-    return;
   }
-  g_message("%s: %s created room %" G_GINT64_FORMAT, s->peer, s->user->username, room->id);
-  join(s, room, job);
 }
 
 void chatd_handle_join_room(ChatdSession *s, const chat_value *params, const guint8 *raw,
@@ -112,7 +135,13 @@ void chatd_handle_join_room(ChatdSession *s, const chat_value *params, const gui
 static void on_left(const GError *error, gpointer user_data) {
   room_job *job = user_data;
   ChatdSession *s = job->session;
+  ChatdServer *server = s->server;
   if (error) {
+    /* Still a member in the database: a member in memory again. */
+    ChatdRoom *room = chatd_directory_room(server->directory, job->room_id);
+    ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
+    if (room && user && !chatd_room_has_member(room, user->id))
+      chatd_directory_add_member(server->directory, room, user, job->first_message);
     chatd_slot_send_failure(s, job->slot, "leaving the room could not be saved; try again");
   } else {
     chat_write_int(chatd_session_begin(s, CHAT_MSG_LEFT_ROOM), job->room_id);
@@ -145,6 +174,7 @@ void chatd_handle_leave_room(ChatdSession *s, const chat_value *params, const gu
   gint64 first = chatd_room_first_message(room, s->user->id);
   chatd_directory_remove_member(server->directory, room, s->user);
   room_job *job = room_job_new(s, room->id);
+  job->first_message = first;
   if (!chatd_store_remove_member(server->store, room->id, s->user->id, on_left, job)) {
     chatd_directory_add_member(server->directory, room, s->user, first);
     chatd_reply_busy(s, job->slot);

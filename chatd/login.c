@@ -223,6 +223,22 @@ static void on_barrier(const GError *error, gpointer user_data) {
   }
 }
 
+typedef struct {
+  ChatdServer *server;
+  gint64 user_id;
+  guint8 hash[32];
+} token_job;
+
+static void on_token_stored(const GError *error, gpointer user_data) {
+  token_job *t = user_data;
+  if (error)
+    g_warning("cannot store a resume token: %s", error->message);
+  else
+    g_hash_table_insert(t->server->tokens, g_bytes_new(t->hash, sizeof t->hash),
+                        (gpointer)(gintptr)t->user_id);
+  g_free(t);
+}
+
 void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token) {
   ChatdServer *server = s->server;
   chatd_session_attach_user(s, user);
@@ -251,11 +267,15 @@ void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token)
     if (token) {
       memcpy(job->token, token, CHATD_TOKEN_LEN);
     } else if (random_bytes(job->token, CHATD_TOKEN_LEN)) {
-      guint8 hash[32];
-      chatd_token_hash(job->token, CHATD_TOKEN_LEN, hash);
-      g_hash_table_insert(server->tokens, g_bytes_new(hash, sizeof hash),
-                          (gpointer)(gintptr)user->id);
-      chatd_store_add_session(server->store, hash, user->id, chatd_now_ms(), NULL, NULL);
+      token_job *t = g_new0(token_job, 1);
+      t->server = server;
+      t->user_id = user->id;
+      chatd_token_hash(job->token, CHATD_TOKEN_LEN, t->hash);
+      /* The bundle carries the token after the barrier below, so after this
+       * write's commit: the token is in memory once it is in the database. */
+      if (!chatd_store_add_session(server->store, t->hash, user->id, chatd_now_ms(),
+                                   on_token_stored, t))
+        g_free(t);
     }
     chatd_token_hash(job->token, CHATD_TOKEN_LEN, s->token_hash);
     s->has_token = TRUE;

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "chatd"
 
 #include <glib-unix.h>
+#include <signal.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,9 @@ static int import_seed(const ChatdConfig *config, const char *seed_path) {
 
 int main(int argc, char **argv) {
   setlocale(LC_ALL, "");
+  /* Past RLIMIT_FSIZE a write fails with EFBIG, which the store reports
+   * like a full disk; the signal would kill chatd instead. */
+  signal(SIGXFSZ, SIG_IGN);
   g_autofree char *config_path = NULL;
   g_autofree char *database = NULL;
   g_autofree char *key_file = NULL;
@@ -144,16 +148,22 @@ int main(int argc, char **argv) {
     return status;
   }
 
+  /* The handlers go in before chatd says it is listening: a SIGTERM sent
+   * the moment that line appears must stop it cleanly, not kill it. */
+  running r = {.loop = g_main_loop_new(NULL, FALSE)};
+  guint sigint_source = g_unix_signal_add(SIGINT, on_signal, &r);
+  guint sigterm_source = g_unix_signal_add(SIGTERM, on_signal, &r);
   ChatdServer *server = chatd_server_new(&config, &error);
   if (!server || !chatd_server_start(server, &error)) {
     fprintf(stderr, "chatd: %s\n", error->message);
+    g_source_remove(sigint_source);
+    g_source_remove(sigterm_source);
+    g_main_loop_unref(r.loop);
     chatd_server_free(server);
     chatd_config_clear(&config);
     return 1;
   }
-  running r = {.loop = g_main_loop_new(NULL, FALSE), .server = server};
-  g_unix_signal_add(SIGINT, on_signal, &r);
-  g_unix_signal_add(SIGTERM, on_signal, &r);
+  r.server = server;
   g_main_loop_run(r.loop);
   g_main_loop_unref(r.loop);
   chatd_server_free(server);

@@ -297,6 +297,16 @@ sqlite3 *chatd_store_schema_open_writer(const char *path, ChatdStoreDurability d
   sqlite3 *db = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error);
   if (db == NULL)
     return NULL;
+  /* SQLite falls back to read-only when it may not write the file: every
+   * write would then fail later. Say so now. */
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_OPEN,
+                "cannot write %s (check its permissions and its directory's): chatd needs "
+                "to write its database",
+                path);
+    sqlite3_close(db);
+    return NULL;
+  }
   /* journal_mode answers the mode it is in: "wal" or the failure to switch. */
   if (!exec_expect(db, "PRAGMA journal_mode = WAL", "wal", error) ||
       !exec_expect(db,

@@ -32,6 +32,8 @@ G_DEFINE_QUARK(chatd-store-error-quark, chatd_store_error)
 #define STORE_CHECKPOINT_PAGES 1000
 /* WAL pages after which the writer checkpoints itself (RESTART). */
 #define STORE_WAL_LIMIT_PAGES (16 * STORE_CHECKPOINT_PAGES)
+/* At most one log line about failed reads and writes per this long. */
+#define STORE_FAILURE_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
 /* How long the writer stays idle before it has its last frames copied back. */
 #define STORE_IDLE_CHECKPOINT_MS 100
 /* Checkpoints run back to back at most, while each copies more. */
@@ -54,6 +56,8 @@ struct _ChatdStore {
                               * read atomically by get_stats) */
   int wal_pages_at_request;  /* writer thread only: its size when a checkpoint was asked for */
   gboolean dispatching;      /* context thread only: callbacks are running */
+  gint64 failure_logged_us;  /* context thread only: the last failure logged */
+  guint failures_unlogged;
 
   GMutex lock;               /* guards every field below */
   GCond writer_cond;
@@ -249,6 +253,28 @@ static void push_completion_locked(ChatdStore *store, StoreJob *job) {
     wake_context(store);
 }
 
+/* A read or write that failed for the database's sake (an I/O error, a
+ * full disk, a damaged page, a lock held too long) is worth a line in the
+ * log, whatever the caller does with it: at most one per
+ * STORE_FAILURE_LOG_INTERVAL_US, with the count of the others. A broken
+ * rule (constraint, missing row) is the caller's answer, not the disk's. */
+static void log_failed_job(ChatdStore *store, StoreJob *job) {
+  const GError *error = job->type == STORE_JOB_WRITE ? ((StoreWrite *)job)->error
+                                                     : ((StoreRead *)job)->error;
+  if (error == NULL || g_error_matches(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_CONSTRAINT) ||
+      g_error_matches(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_NOT_FOUND))
+    return;
+  store->failures_unlogged++;
+  gint64 now = g_get_monotonic_time();
+  if (store->failure_logged_us != 0 && now - store->failure_logged_us < STORE_FAILURE_LOG_INTERVAL_US)
+    return;
+  g_warning("a database %s failed: %s (%u failure%s since the last such line)",
+            job->type == STORE_JOB_WRITE ? "write" : "read", error->message,
+            store->failures_unlogged, store->failures_unlogged == 1 ? "" : "s");
+  store->failure_logged_us = now;
+  store->failures_unlogged = 0;
+}
+
 /* Takes every pending completion and runs the callbacks in order. Runs on
  * the context's thread. */
 static void deliver_completions(ChatdStore *store) {
@@ -272,8 +298,10 @@ static void deliver_completions(ChatdStore *store) {
   store->dispatching = TRUE;
   GList *link;
   while ((link = g_queue_pop_head_link(&ready)) != NULL) {
-    job_complete(link->data);
-    job_free(link->data);
+    StoreJob *job = link->data;
+    log_failed_job(store, job);
+    job_complete(job);
+    job_free(job);
   }
   store->dispatching = FALSE;
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "protocol/catalogue.h"
 #include "protocol/json.h"
@@ -106,6 +107,14 @@ static void set_child_limits(gpointer data) {
   if (chatd->fd_limit > 0) {
     struct rlimit limit = {chatd->fd_limit, chatd->fd_limit};
     setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (chatd->file_size_limit > 0) {
+    struct rlimit limit = {chatd->file_size_limit, chatd->file_size_limit};
+    setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  if (chatd->run_as_uid > 0 && getuid() == 0) {
+    if (setgid(chatd->run_as_uid) != 0 || setuid(chatd->run_as_uid) != 0)
+      _exit(126);
   }
 }
 

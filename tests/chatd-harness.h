@@ -21,6 +21,8 @@ typedef struct {
   GString *log;       /* chatd's stderr so far */
   gpointer reader;    /* reads the stderr pipe into log */
   guint fd_limit;     /* RLIMIT_NOFILE given to chatd, 0: inherited */
+  gulong file_size_limit; /* RLIMIT_FSIZE given to chatd (set before a restart), 0: none */
+  guint run_as_uid;   /* when the tests run as root: chatd runs as this user (0: root) */
 } chatd_instance;
 
 /* Writes a config (cheap password hashing, the repository's DH group) into

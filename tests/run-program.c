@@ -6,8 +6,27 @@
 #include <unistd.h>
 #include <string.h>
 
+/* In the child: become uid (only when the tests run as root). */
+static void drop_to_uid(gpointer data) {
+  guint uid = GPOINTER_TO_UINT(data);
+  if (uid > 0 && getuid() == 0 && (setgid(uid) != 0 || setuid(uid) != 0))
+    _exit(126);
+}
+
+static void run_program_with(const char *const *argv, const char *input, gsize input_len,
+                             const char *const *env, guint uid, program_result *result);
+
 void run_program(const char *const *argv, const char *input, gsize input_len,
                  const char *const *env, program_result *result) {
+  run_program_with(argv, input, input_len, env, 0, result);
+}
+
+void run_program_as(const char *const *argv, guint uid, program_result *result) {
+  run_program_with(argv, NULL, 0, NULL, uid, result);
+}
+
+static void run_program_with(const char *const *argv, const char *input, gsize input_len,
+                             const char *const *env, guint uid, program_result *result) {
   /* The input comes from a file, not a pipe: a program that exits before
    * reading all of it (a usage error) must not make the test fail on a
    * broken pipe. */
@@ -22,6 +41,11 @@ void run_program(const char *const *argv, const char *input, gsize input_len,
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
       G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_stdin_file_path(launcher, input_path);
+  if (uid > 0) {
+    /* the input file must be readable by that user */
+    g_chmod(input_path, 0644);
+    g_subprocess_launcher_set_child_setup(launcher, drop_to_uid, GUINT_TO_POINTER(uid), NULL);
+  }
   for (const char *const *e = env; e && *e; e++) {
     g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
     g_subprocess_launcher_setenv(launcher, kv[0], kv[1] ? kv[1] : "", TRUE);

@@ -18,6 +18,10 @@ typedef struct {
 void run_program(const char *const *argv, const char *input, gsize input_len,
                  const char *const *env, program_result *result);
 
+/* The same with no input, as user uid when the tests run as root (0: as
+ * the tests). */
+void run_program_as(const char *const *argv, guint uid, program_result *result);
+
 void program_result_clear(program_result *result);
 
 /* Standard error has exactly one line (one '\n', at the end). */

@@ -261,7 +261,7 @@ Test(abuse, max_connections_is_fitted_to_the_file_limit, .timeout = 120) {
     fds[i] = raw_connect_from(ATTACKER, chatd.port);
   cr_assert(logs_in(chatd.port, VICTIM, "iris"), "iris could not log in past the flood");
   cr_assert_not(chatd_log_contains(&chatd, "cannot accept connections"),
-                "chatd ran out of file descriptors");
+                "chatd ran out of file descriptors:\n%s", chatd.log->str);
   for (int i = 0; i < FLOOD; i++)
     close(fds[i]);
   chatd_destroy(&chatd);
