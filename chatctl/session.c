@@ -573,16 +573,20 @@ int chatctl_session_resume(chatctl_session *s, gboolean *resumed) {
   chat_write_key_cstr(w, "token");
   chat_write_bytes(w, token.data, token.len);
   chat_write_dict_end(w);
-  chatctl_token_clear(&token);
   int status = chatctl_session_send(s);
   if (status == 0)
     status = finish_login(s, resumed);
+  /* A token works once (the bundle brings the next), so a refusal may only
+   * mean another chatctl used it first and cached a newer one: that one
+   * stays. */
   if (status == 0 && !*resumed) {
-    chatctl_token_cache_remove(s->token_path);
-    fprintf(stderr, "chatctl: the server refused the cached session of %s (logged out or "
-                    "revoked); removed it\n",
-            s->username);
+    gboolean removed = chatctl_token_cache_remove_if(s->token_path, &token);
+    fprintf(stderr,
+            "chatctl: the server refused the cached session of %s (used, expired, logged out "
+            "or revoked)%s\n",
+            s->username, removed ? "; removed it" : "");
   }
+  chatctl_token_clear(&token);
   return status;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <nettle/memops.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -121,4 +122,13 @@ gboolean chatctl_token_cache_store(const char *path, const guint8 *token, gsize 
 
 gboolean chatctl_token_cache_remove(const char *path) {
   return g_unlink(path) == 0;
+}
+
+gboolean chatctl_token_cache_remove_if(const char *path, const chatctl_token *token) {
+  chatctl_token cached;
+  if (!chatctl_token_cache_load(path, &cached))
+    return FALSE;
+  gboolean same = cached.len == token->len && memeql_sec(cached.data, token->data, token->len);
+  chatctl_token_clear(&cached);
+  return same && chatctl_token_cache_remove(path);
 }

@@ -43,6 +43,10 @@ gboolean chatctl_token_cache_store(const char *path, const guint8 *token, gsize 
 /* Removes the file; TRUE when there was one. */
 gboolean chatctl_token_cache_remove(const char *path);
 
+/* Removes the file if it still holds `token` (another chatctl may have
+ * replaced it with a newer one meanwhile); TRUE when it was removed. */
+gboolean chatctl_token_cache_remove_if(const char *path, const chatctl_token *token);
+
 /* Wipes and frees a token; a zeroed one is fine. */
 void chatctl_token_clear(chatctl_token *token);
 

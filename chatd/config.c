@@ -105,6 +105,8 @@ static const KeySpec server_keys[] = {
      CHATD_CONFIG_MAX_MAX_QUEUE_BYTES, NULL, NULL},
     {"max_transit_bytes", FIELD_SIZE, FIELD(max_transit_bytes), CHATD_CONFIG_MIN_MAX_TRANSIT_BYTES,
      CHATD_CONFIG_MAX_MAX_TRANSIT_BYTES, NULL, NULL},
+    {"resume_token_days", FIELD_UINT, FIELD(resume_token_days), 1,
+     CHATD_CONFIG_MAX_RESUME_TOKEN_DAYS, NULL, NULL},
     {"password_hash", FIELD_OBJECT, 0, 0, 0, password_hash_keys, NULL},
     {"login_rate", FIELD_OBJECT, 0, 0, 0, login_rate_keys, NULL},
     {"register_rate", FIELD_OBJECT, 0, 0, 0, register_rate_keys, NULL},
@@ -159,6 +161,7 @@ void chatd_config_init_defaults(ChatdConfig *config) {
   config->idle_timeout = CHATD_CONFIG_DEFAULT_IDLE_TIMEOUT;
   config->io_threads = CHATD_CONFIG_DEFAULT_IO_THREADS;
   config->max_transit_bytes = CHATD_CONFIG_DEFAULT_MAX_TRANSIT_BYTES;
+  config->resume_token_days = CHATD_CONFIG_DEFAULT_RESUME_TOKEN_DAYS;
   config->max_queue_bytes =
       (gsize)CHATD_CONFIG_QUEUE_MESSAGES_DEFAULT * CHATD_CONFIG_DEFAULT_MAX_MESSAGE_SIZE;
   chatd_password_cost_init_defaults(&config->password_cost);

@@ -39,6 +39,9 @@
  *                                 64 KiB each way of messages being received
  *                                 or queued to send, 1 MiB..1 TiB (default
  *                                 1 GiB; protocol/transit.h)
+ *   server.resume_token_days      days a resume token stays valid when it is
+ *                                 not used, 1..3650 (default 30); using one
+ *                                 replaces it (chatd/resume-tokens.h)
  *   server.password_hash          {t_cost, m_cost_kib, parallelism}: Argon2id
  *                                 cost (ranges and defaults in passwords.h)
  *   server.login_rate             {per_minute (1..10000, default 10),
@@ -111,6 +114,9 @@ GQuark chatd_config_error_quark(void);
 #define CHATD_CONFIG_MAX_MAX_TRANSIT_BYTES ((gsize)1 << 40)
 #define CHATD_CONFIG_MAX_IO_THREADS 64
 
+#define CHATD_CONFIG_DEFAULT_RESUME_TOKEN_DAYS 30
+#define CHATD_CONFIG_MAX_RESUME_TOKEN_DAYS 3650
+
 /* The default queue is this many maximum-size messages. */
 #define CHATD_CONFIG_QUEUE_MESSAGES_DEFAULT 2
 #define CHATD_CONFIG_MAX_MAX_QUEUE_BYTES (1024u * 1024u * 1024u)
@@ -154,6 +160,7 @@ typedef struct {
   guint durability;          /* ChatdStoreDurability */
   gsize max_queue_bytes;     /* bytes */
   gsize max_transit_bytes;   /* bytes */
+  guint resume_token_days;
   ChatdPasswordCost password_cost;
   guint login_rate_per_minute;
   guint login_rate_burst;

@@ -9,6 +9,7 @@
 #include "chatd/log-limit.h"
 #include "chatd/login.h"
 #include "chatd/server-private.h"
+#include "chatd/tokens.h"
 #include "protocol/catalogue.h"
 
 /* Peers cause these lines: their number is bounded (log-limit.h). */
@@ -321,21 +322,17 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
   if (!guess_allowed(s, username))
     return;
   ChatdUser *user = chatd_directory_user_by_name(server->directory, username);
-  guint8 hash[32];
+  guint8 hash[CHATD_TOKEN_LEN];
   chatd_token_hash(token->as.blob.data, token->as.blob.len, hash);
-  g_autoptr(GBytes) key = g_bytes_new(hash, sizeof hash);
-  gpointer owner;
   if (!user || token->as.blob.len != CHATD_TOKEN_LEN ||
-      !g_hash_table_lookup_extended(server->tokens, key, NULL, &owner) ||
-      (gint64)(gintptr)owner != user->id) {
+      chatd_resume_tokens_owner(server->tokens, hash, chatd_now_ms()) != user->id) {
     chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: resume of %s refused", s->peer,
                       username);
     guess_failed(s, username);
     chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
     return;
   }
-  chatd_store_touch_session(server->store, hash, chatd_now_ms(), NULL, NULL);
-  chatd_login_complete(s, user, token->as.blob.data);
+  chatd_tokens_resume(s, user, hash);
 }
 
 /* ---- logout (v2) ---- */
@@ -349,12 +346,14 @@ typedef struct {
 static void on_logout_stored(const GError *error, gpointer user_data) {
   logout_job *job = user_data;
   ChatdSession *s = job->session;
+  /* NOT_FOUND: revoked already (a password change elsewhere). */
+  if (error && g_error_matches(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_NOT_FOUND))
+    error = NULL;
   if (error) {
     chatd_slot_send_failure(s, job->slot, "the logout could not be saved; try again");
   } else {
     /* Revoked in the database: now in memory too. */
-    g_autoptr(GBytes) key = g_bytes_new(job->token_hash, sizeof job->token_hash);
-    g_hash_table_remove(s->server->tokens, key);
+    chatd_resume_tokens_remove(s->server->tokens, job->token_hash);
     chat_write_null(chatd_session_begin(s, CHAT_MSG_LOGGED_OUT));
     chatd_reply_send_to_slot(s, job->slot);
   }
@@ -481,43 +480,6 @@ static void password_job_free(password_job *job) {
   g_free(job);
 }
 
-typedef struct {
-  ChatdServer *server;
-  guint8 hash[CHATD_TOKEN_LEN];
-} revoke_job;
-
-static void on_token_revoked(const GError *error, gpointer user_data) {
-  revoke_job *job = user_data;
-  if (!error) {
-    g_autoptr(GBytes) key = g_bytes_new(job->hash, sizeof job->hash);
-    g_hash_table_remove(job->server->tokens, key);
-  }
-  g_free(job);
-}
-
-/* Revokes every resume token of the user except keep (NULL: all): each
- * leaves memory once its revocation is committed. */
-static void revoke_tokens_except(ChatdServer *server, gint64 user_id, const guint8 *keep) {
-  GHashTableIter it;
-  gpointer key, owner;
-  g_hash_table_iter_init(&it, server->tokens);
-  /* Tokens of one user are few, but the table holds everyone's: this walk is
-   * rare (a password change) and touches no connection. */
-  while (g_hash_table_iter_next(&it, &key, &owner)) {
-    if ((gint64)(gintptr)owner != user_id)
-      continue;
-    gsize len;
-    const guint8 *hash = g_bytes_get_data(key, &len);
-    if (len != CHATD_TOKEN_LEN || (keep && memcmp(hash, keep, len) == 0))
-      continue;
-    revoke_job *job = g_new0(revoke_job, 1);
-    job->server = server;
-    memcpy(job->hash, hash, sizeof job->hash);
-    if (!chatd_store_revoke_session(server->store, job->hash, on_token_revoked, job))
-      g_free(job);
-  }
-}
-
 static void on_password_stored(const GError *error, gpointer user_data) {
   password_job *job = user_data;
   ChatdSession *s = job->session;
@@ -531,7 +493,7 @@ static void on_password_stored(const GError *error, gpointer user_data) {
     /* Committed: the new password works from now on, and the other
      * sessions' resume tokens go. */
     chatd_user_set_password_hash(user, job->new_hash);
-    revoke_tokens_except(server, user->id, s->has_token ? s->token_hash : NULL);
+    chatd_tokens_revoke_except(server, user->id, s->has_token ? s->token_hash : NULL);
     chat_write_null(chatd_session_begin(s, CHAT_MSG_PASSWORD_CHANGED));
     chatd_reply_send_to_slot(s, job->slot);
   }

@@ -2,14 +2,13 @@
 
 #include "chatd/login.h"
 
-#include <nettle/sha2.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "chatd/dispatch.h"
 #include "chatd/encode.h"
 #include "chatd/presence.h"
 #include "chatd/server-private.h"
+#include "chatd/tokens.h"
 #include "protocol/catalogue.h"
 
 typedef struct {
@@ -24,24 +23,6 @@ static void bundle_job_free(bundle_job *job) {
   explicit_bzero(job->token, sizeof job->token);
   chatd_session_unref(job->session);
   g_free(job);
-}
-
-void chatd_token_hash(const guint8 *token, gsize len, guint8 hash[32]) {
-  struct sha256_ctx ctx;
-  sha256_init(&ctx);
-  sha256_update(&ctx, len, token);
-  sha256_digest(&ctx, SHA256_DIGEST_SIZE, hash);
-}
-
-static gboolean random_bytes(guint8 *out, gsize len) {
-  gsize done = 0;
-  while (done < len) {
-    ssize_t n = getrandom(out + done, len - done, 0);
-    if (n < 0)
-      return FALSE;
-    done += (gsize)n;
-  }
-  return TRUE;
 }
 
 /* The user as ChatdUser for a sender id; its nickname for notices. */
@@ -223,22 +204,6 @@ static void on_barrier(const GError *error, gpointer user_data) {
   }
 }
 
-typedef struct {
-  ChatdServer *server;
-  gint64 user_id;
-  guint8 hash[32];
-} token_job;
-
-static void on_token_stored(const GError *error, gpointer user_data) {
-  token_job *t = user_data;
-  if (error)
-    g_warning("cannot store a resume token: %s", error->message);
-  else
-    g_hash_table_insert(t->server->tokens, g_bytes_new(t->hash, sizeof t->hash),
-                        (gpointer)(gintptr)t->user_id);
-  g_free(t);
-}
-
 void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token) {
   ChatdServer *server = s->server;
   chatd_session_attach_user(s, user);
@@ -264,19 +229,12 @@ void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token)
   job->user_id = user->id;
   job->cutoff = s->history_cutoff;
   if (s->dialect == CHAT_DIALECT_V2) {
-    if (token) {
+    /* A resume's token is already stored; a new one is committed before the
+     * barrier below completes, so before the bundle carries it. */
+    if (token)
       memcpy(job->token, token, CHATD_TOKEN_LEN);
-    } else if (random_bytes(job->token, CHATD_TOKEN_LEN)) {
-      token_job *t = g_new0(token_job, 1);
-      t->server = server;
-      t->user_id = user->id;
-      chatd_token_hash(job->token, CHATD_TOKEN_LEN, t->hash);
-      /* The bundle carries the token after the barrier below, so after this
-       * write's commit: the token is in memory once it is in the database. */
-      if (!chatd_store_add_session(server->store, t->hash, user->id, chatd_now_ms(),
-                                   on_token_stored, t))
-        g_free(t);
-    }
+    else if (!chatd_tokens_issue(server, user->id, job->token))
+      g_warning("no randomness for a resume token: the bundle carries an unusable one");
     chatd_token_hash(job->token, CHATD_TOKEN_LEN, s->token_hash);
     s->has_token = TRUE;
   }

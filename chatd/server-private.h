@@ -16,6 +16,7 @@
 #include "chatd/config.h"
 #include "chatd/directory.h"
 #include "chatd/passwords.h"
+#include "chatd/resume-tokens.h"
 #include "chatd/server.h"
 #include "chatd/store.h"
 #include "protocol/arena.h"
@@ -28,9 +29,6 @@
 #include "protocol/value.h"
 
 G_BEGIN_DECLS
-
-/* Length of a resume token, and of its SHA-256. */
-#define CHATD_TOKEN_LEN 32
 
 struct _ChatdServer {
   ChatdConfig *config;           /* our copy */
@@ -54,7 +52,8 @@ struct _ChatdServer {
   ChatIoSettings io_settings;    /* of every connection */
   chat_transit *transit;         /* server.max_transit_bytes, shared by the I/O threads */
   chat_keylog *keylog;
-  GHashTable *tokens;            /* token hash (32 bytes, GBytes) -> user id */
+  ChatdResumeTokens *tokens;     /* the live resume tokens */
+  guint token_sweep;             /* source id of the expiry sweep */
   GHashTable *pending_usernames; /* usernames being registered right now */
   GQueue sessions;               /* ChatdSession* not closed, via their link */
   GQueue live;                   /* ChatdSession* whose connection has not ended */

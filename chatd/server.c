@@ -14,6 +14,7 @@
 #include "chatd/server-private.h"
 #include "chatd/session-io.h"
 #include "chatd/session.h"
+#include "chatd/tokens.h"
 
 #ifndef CHAT_VERSION
 #define CHAT_VERSION "unknown"
@@ -72,10 +73,11 @@ static void load_member(const ChatdStoreMember *m, gpointer data) {
     chatd_directory_add_member(server->directory, room, user, m->first_message_id);
 }
 
+/* Expired ones are left out (and forgotten by the first sweep). */
 static void load_session(const ChatdStoreSession *s, gpointer data) {
   ChatdServer *server = data;
-  g_hash_table_insert(server->tokens, g_bytes_new(s->token_hash, sizeof s->token_hash),
-                      (gpointer)(gintptr)s->user_id);
+  if (chatd_directory_user(server->directory, s->user_id))
+    chatd_resume_tokens_add(server->tokens, s->token_hash, s->user_id, s->created_ms);
 }
 
 static gboolean load_directory(ChatdServer *server, GError **error) {
@@ -90,7 +92,7 @@ static gboolean load_directory(ChatdServer *server, GError **error) {
     return FALSE;
   chatd_directory_set_last_message_id(server->directory, last_message);
   g_message("loaded %u users, %u resume sessions; last message id %" G_GINT64_FORMAT,
-            chatd_directory_user_count(server->directory), g_hash_table_size(server->tokens),
+            chatd_directory_user_count(server->directory), chatd_resume_tokens_count(server->tokens),
             last_message);
   return TRUE;
 }
@@ -198,8 +200,8 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
   config_copy(server->config, config);
   server->context = g_main_context_ref_thread_default();
   server->directory = chatd_directory_new();
-  server->tokens = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
-                                         (GDestroyNotify)g_bytes_unref, NULL);
+  server->tokens = chatd_resume_tokens_new(
+      (gint64)config->resume_token_days * 24 * 3600 * 1000, CHATD_RESUME_TOKENS_PER_USER);
   server->pending_usernames = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   chat_arena_init(&server->arena);
   g_queue_init(&server->sessions);
@@ -364,6 +366,7 @@ gboolean chatd_server_start(ChatdServer *server, GError **error) {
     return FALSE;
   }
   server->port = chat_io_listener_get_port(server->listener);
+  server->token_sweep = chatd_tokens_start_sweeping(server);
   if (!start_io_threads(server, error))
     return FALSE;
   g_message("listening on %s:%u (v2%s) with %u I/O thread%s, key %s", config->bind_ip,
@@ -440,8 +443,9 @@ void chatd_server_free(ChatdServer *server) {
   chatd_attempts_free(server->attempts);
   chat_transit_free(server->transit);
   chatd_directory_free(server->directory);
-  if (server->tokens)
-    g_hash_table_unref(server->tokens);
+  if (server->token_sweep)
+    g_source_remove(server->token_sweep);
+  chatd_resume_tokens_free(server->tokens);
   if (server->pending_usernames)
     g_hash_table_unref(server->pending_usernames);
   if (server->connections_by_address)

@@ -73,11 +73,14 @@ static const StoreStmtDef statement_defs[STORE_STMT_COUNT] = {
   [STORE_STMT_TOUCH_SESSION] = {
     "touch session",
     "UPDATE sessions SET last_used_ms = ?2 WHERE token_hash = ?1 AND revoked = 0" },
+  /* A revoked session serves nothing: its row goes. (Rows of older chatds
+   * may still carry revoked = 1; they are never loaded and are forgotten.) */
   [STORE_STMT_REVOKE_SESSION] = {
-    "revoke session", "UPDATE sessions SET revoked = 1 WHERE token_hash = ?1" },
+    "revoke session", "DELETE FROM sessions WHERE token_hash = ?1 AND revoked = 0" },
   [STORE_STMT_REVOKE_USER_SESSIONS] = {
-    "revoke user sessions",
-    "UPDATE sessions SET revoked = 1 WHERE user_id = ?1 AND revoked = 0" },
+    "revoke user sessions", "DELETE FROM sessions WHERE user_id = ?1" },
+  [STORE_STMT_FORGET_SESSIONS_BEFORE] = {
+    "forget old sessions", "DELETE FROM sessions WHERE revoked = 1 OR created_ms <= ?1" },
   [STORE_STMT_UPSERT_READ_MARKER] = {
     "mark read",
     "INSERT INTO read_markers (user_id, target_type, target_id, last_read_id) "
@@ -433,6 +436,19 @@ static gboolean write_session(StoreConnection *conn, StoreStmtId id, StoreWrite 
   return id == STORE_STMT_INSERT_SESSION || require_changes(conn, id, error);
 }
 
+/* The old session goes (NOT_FOUND when it already has) and the new one
+ * takes its place, in one step. */
+static gboolean write_rotate_session(StoreConnection *conn, StoreWrite *w, GError **error) {
+  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_REVOKE_SESSION);
+  Binder b = { stmt, SQLITE_OK };
+  bind_blob(&b, 1, w->op.session.old_hash, sizeof w->op.session.old_hash);
+  if (!bind_check(conn, STORE_STMT_REVOKE_SESSION, &b, error) ||
+      !step_done(conn, STORE_STMT_REVOKE_SESSION, stmt, error) ||
+      !require_changes(conn, STORE_STMT_REVOKE_SESSION, error))
+    return FALSE;
+  return write_session(conn, STORE_STMT_INSERT_SESSION, w, error);
+}
+
 static gboolean write_mark_read(StoreConnection *conn, StoreWrite *w, GError **error) {
   g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_UPSERT_READ_MARKER);
   Binder b = { stmt, SQLITE_OK };
@@ -544,6 +560,10 @@ gboolean chatd_store_sql_apply_write(StoreConnection *conn, StoreWrite *w, GErro
   case STORE_WRITE_REVOKE_USER_SESSIONS:
     return run_ints(conn, STORE_STMT_REVOKE_USER_SESSIONS, 1, w->op.session.user_id, 0, 0,
                     error);
+  case STORE_WRITE_ROTATE_SESSION:
+    return write_rotate_session(conn, w, error);
+  case STORE_WRITE_FORGET_SESSIONS_BEFORE:
+    return run_ints(conn, STORE_STMT_FORGET_SESSIONS_BEFORE, 1, w->op.session.ms, 0, 0, error);
   case STORE_WRITE_MARK_READ:
     return write_mark_read(conn, w, error);
   case STORE_WRITE_CLEAR_OFFLINE:

@@ -1005,6 +1005,26 @@ gboolean chatd_store_revoke_user_sessions(ChatdStore *store, gint64 user_id,
                         user_data);
 }
 
+gboolean chatd_store_rotate_session(ChatdStore *store,
+                                    const guint8 old_hash[CHATD_STORE_TOKEN_HASH_LEN],
+                                    const guint8 new_hash[CHATD_STORE_TOKEN_HASH_LEN],
+                                    gint64 user_id, gint64 created_ms, ChatdStoreDone done,
+                                    gpointer user_data) {
+  g_return_val_if_fail(store != NULL && old_hash != NULL && new_hash != NULL, FALSE);
+  StoreWrite *w = write_new(STORE_WRITE_ROTATE_SESSION, done, user_data);
+  memcpy(w->op.session.old_hash, old_hash, CHATD_STORE_TOKEN_HASH_LEN);
+  memcpy(w->op.session.token_hash, new_hash, CHATD_STORE_TOKEN_HASH_LEN);
+  w->op.session.user_id = user_id;
+  w->op.session.ms = created_ms;
+  return submit_write(store, w);
+}
+
+gboolean chatd_store_forget_sessions_before(ChatdStore *store, gint64 created_ms,
+                                            ChatdStoreDone done, gpointer user_data) {
+  return submit_session(store, STORE_WRITE_FORGET_SESSIONS_BEFORE, NULL, 0, created_ms, done,
+                        user_data);
+}
+
 gboolean chatd_store_mark_read(ChatdStore *store, gint64 user_id, int target_type,
                                gint64 target_id, gint64 last_read_id, ChatdStoreDone done,
                                gpointer user_data) {

@@ -339,7 +339,19 @@ gboolean chatd_store_touch_session(ChatdStore *store,
                                    const guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN],
                                    gint64 last_used_ms, ChatdStoreDone done,
                                    gpointer user_data);
-/* Revokes one session. NOT_FOUND: unknown hash. */
+/* Replaces a session with a new one of the same user, created at
+ * created_ms, in one step. NOT_FOUND: old_hash is unknown or revoked (the
+ * new one is not stored). */
+gboolean chatd_store_rotate_session(ChatdStore *store,
+                                    const guint8 old_hash[CHATD_STORE_TOKEN_HASH_LEN],
+                                    const guint8 new_hash[CHATD_STORE_TOKEN_HASH_LEN],
+                                    gint64 user_id, gint64 created_ms, ChatdStoreDone done,
+                                    gpointer user_data);
+/* Forgets every session created at or before created_ms (expired), and any
+ * revoked row an older chatd kept. */
+gboolean chatd_store_forget_sessions_before(ChatdStore *store, gint64 created_ms,
+                                            ChatdStoreDone done, gpointer user_data);
+/* Revokes (deletes) one session. NOT_FOUND: unknown hash. */
 gboolean chatd_store_revoke_session(ChatdStore *store,
                                     const guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN],
                                     ChatdStoreDone done, gpointer user_data);

@@ -392,7 +392,7 @@ static gboolean has_message(gpointer data) {
   return !g_queue_is_empty(&client->inbox) || client->closed;
 }
 
-char *client_next(test_client *client, guint timeout_ms) {
+static char *next_message(test_client *client, guint timeout_ms, int json_flags) {
   spin_until(has_message, client, timeout_ms);
   GBytes *message = g_queue_pop_head(&client->inbox);
   if (!message)
@@ -413,12 +413,20 @@ char *client_next(test_client *client, guint timeout_ms) {
                err.message);
   chat_buffer json;
   chat_buffer_init(&json);
-  cr_assert_eq(chat_value_write_json(params, CHAT_JSON_BYTES_SUMMARY, &json), 0);
+  cr_assert_eq(chat_value_write_json(params, json_flags, &json), 0);
   char *out = g_strdup_printf("%s %.*s", info->name, (int)json.len, json.data);
   chat_buffer_clear(&json);
   chat_arena_clear(&arena);
   g_bytes_unref(message);
   return out;
+}
+
+char *client_next(test_client *client, guint timeout_ms) {
+  return next_message(client, timeout_ms, CHAT_JSON_BYTES_SUMMARY);
+}
+
+char *client_next_full(test_client *client, guint timeout_ms) {
+  return next_message(client, timeout_ms, 0);
 }
 
 char *client_expect(test_client *client, const char *name) {

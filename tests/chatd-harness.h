@@ -78,6 +78,8 @@ char *client_expect(test_client *client, const char *name);
 /* Waits for the next message and returns "name params-json" (free it), or
  * NULL when none comes within timeout_ms. */
 char *client_next(test_client *client, guint timeout_ms);
+/* The same with bytes in full ({"$bytes": "<base64>"}). */
+char *client_next_full(test_client *client, guint timeout_ms);
 /* Waits until the server closes the connection; FALSE on timeout. */
 gboolean client_wait_closed(test_client *client, guint timeout_ms);
 /* TRUE when no message arrives within ms. */

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "chatd-harness.h"
 #include "protocol/catalogue.h"
 
@@ -177,6 +179,153 @@ Test(abuse, wrong_old_passwords_count_like_failed_logins) {
   cr_assert_eq(refused, ACCOUNT_BUDGET);
   client_free(thief);
   cr_assert(logs_in(chatd.port, VICTIM, "frank"));
+  chatd_destroy(&chatd);
+}
+
+/* ---- resume tokens ---- */
+
+/* The resume token (base64) in the session_bundle that comes next. */
+static char *bundle_token(test_client *c) {
+  g_autofree char *bundle = client_next_full(c, HARNESS_TIMEOUT_MS);
+  cr_assert(bundle && g_str_has_prefix(bundle, "session_bundle "), "%s", bundle);
+  static const char key[] = "\"token\": {\"$bytes\": \"";
+  const char *start = strstr(bundle, key);
+  cr_assert_not_null(start, "%s", bundle);
+  start += strlen(key);
+  const char *end = strchr(start, '"');
+  cr_assert_not_null(end);
+  return g_strndup(start, (gsize)(end - start));
+}
+
+static char *login_for_token(guint16 port, const char *user) {
+  test_client *c = client_connect_from(VICTIM, port, CHAT_DIALECT_V2);
+  g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\"]", user, PASSWORD);
+  client_send(c, "login", params);
+  g_free(client_expect(c, "login_successful"));
+  char *token = bundle_token(c);
+  client_free(c);
+  return token;
+}
+
+/* The next token when chatd accepts the resume, NULL when it answers
+ * login_failed. */
+static char *resume_with(guint16 port, const char *user, const char *token) {
+  test_client *c = client_connect_from(VICTIM, port, CHAT_DIALECT_V2);
+  g_autofree char *params = g_strdup_printf(
+      "{\"username\": \"%s\", \"token\": {\"$bytes\": \"%s\"}}", user, token);
+  client_send(c, "resume", params);
+  g_autofree char *reply = client_next(c, HARNESS_TIMEOUT_MS);
+  cr_assert_not_null(reply, "no answer to a resume");
+  char *next = NULL;
+  if (g_str_has_prefix(reply, "login_successful "))
+    next = bundle_token(c);
+  else
+    cr_assert_str_eq(reply, "login_failed null");
+  client_free(c);
+  return next;
+}
+
+/* Item 5: a resume token worked for ever, and the bundle gave back the
+ * same one. */
+Test(abuse, a_resume_token_works_once_and_the_bundle_carries_the_next) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, NULL);
+  register_user(chatd.port, "gina");
+  g_autofree char *first = login_for_token(chatd.port, "gina");
+  g_autofree char *second = resume_with(chatd.port, "gina", first);
+  cr_assert_not_null(second, "a fresh token was refused");
+  cr_assert_str_neq(first, second, "the resume gave back the same token");
+  g_autofree char *again = resume_with(chatd.port, "gina", first);
+  cr_assert_null(again, "a used token worked a second time");
+  g_autofree char *third = resume_with(chatd.port, "gina", second);
+  cr_assert_not_null(third, "the token of the last bundle was refused");
+  chatd_destroy(&chatd);
+}
+
+/* Shifts a token's issue time back by `days` in chatd's database (chatd
+ * stopped). */
+static void age_token(chatd_instance *chatd, const char *token_b64, int days) {
+  gsize len = 0;
+  g_autofree guchar *token = g_base64_decode(token_b64, &len);
+  guint8 hash[32];
+  gsize hash_len = sizeof hash;
+  g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA256);
+  g_checksum_update(sha, token, len);
+  g_checksum_get_digest(sha, hash, &hash_len);
+  g_autofree char *path = g_build_filename(chatd->dir, "chat.db", NULL);
+  sqlite3 *db = NULL;
+  cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_stmt *stmt = NULL;
+  cr_assert_eq(sqlite3_prepare_v2(db,
+                                  "UPDATE sessions SET created_ms = created_ms - ?2, "
+                                  "last_used_ms = last_used_ms - ?2 WHERE token_hash = ?1",
+                                  -1, &stmt, NULL),
+               SQLITE_OK, "%s", sqlite3_errmsg(db));
+  sqlite3_bind_blob(stmt, 1, hash, sizeof hash, SQLITE_STATIC);
+  sqlite3_bind_int64(stmt, 2, (sqlite3_int64)days * 24 * 3600 * 1000);
+  cr_assert_eq(sqlite3_step(stmt), SQLITE_DONE, "%s", sqlite3_errmsg(db));
+  cr_assert_eq(sqlite3_changes(db), 1, "the token is not in the database");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+static int count_sessions(chatd_instance *chatd) {
+  g_autofree char *path = g_build_filename(chatd->dir, "chat.db", NULL);
+  sqlite3 *db = NULL;
+  cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_stmt *stmt = NULL;
+  cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &stmt, NULL),
+               SQLITE_OK);
+  cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
+  int n = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+/* Item 5: resume tokens never expired. */
+Test(abuse, resume_tokens_expire_after_resume_token_days) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, "\"resume_token_days\": 2");
+  register_user(chatd.port, "hilda");
+  g_autofree char *old = login_for_token(chatd.port, "hilda");
+  g_autofree char *recent = login_for_token(chatd.port, "hilda");
+  chatd_stop(&chatd);
+  age_token(&chatd, old, 2);
+  age_token(&chatd, recent, 1);
+  chatd_restart(&chatd);
+  g_autofree char *refused = resume_with(chatd.port, "hilda", old);
+  cr_assert_null(refused, "a token issued 2 days ago worked with resume_token_days 2");
+  g_autofree char *next = resume_with(chatd.port, "hilda", recent);
+  cr_assert_not_null(next, "a token issued a day ago was refused");
+  chatd_stop(&chatd);
+  /* Left: the token of register_user's login, and the one that replaced
+   * `recent`. */
+  int stored = count_sessions(&chatd);
+  cr_assert_eq(stored, 2, "%d tokens stored: the expired one (or the used one) is still there",
+               stored);
+  chatd_destroy(&chatd);
+}
+
+/* Item 5 (a limit on every table): each password login adds a token, so an
+ * account keeps only its newest CHATD_RESUME_TOKENS_PER_USER. */
+Test(abuse, an_account_keeps_its_16_newest_resume_tokens) {
+  enum { PER_USER = 16 };
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, NULL);
+  register_user(chatd.port, "ida");
+  char *tokens[PER_USER + 1];
+  for (int i = 0; i <= PER_USER; i++)
+    tokens[i] = login_for_token(chatd.port, "ida");
+  /* register_user logged in once too: 18 tokens issued, the 2 oldest went. */
+  g_autofree char *oldest = resume_with(chatd.port, "ida", tokens[0]);
+  cr_assert_null(oldest, "18 logins left the second oldest token working");
+  g_autofree char *second = resume_with(chatd.port, "ida", tokens[1]);
+  cr_assert_not_null(second, "the second oldest token was refused");
+  for (int i = 0; i <= PER_USER; i++)
+    g_free(tokens[i]);
+  chatd_stop(&chatd);
+  cr_assert_eq(count_sessions(&chatd), PER_USER);
   chatd_destroy(&chatd);
 }
 

@@ -1492,6 +1492,40 @@ Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once,
   client_free(bob);
 }
 
+/* chatd replaces the token at every resume: the session (and the file the
+ * next start reads) must follow, or the second reconnect would need the
+ * password. */
+Test(client_e2e, each_resume_keeps_the_token_the_server_just_gave,
+     .init = start_v2_server, .fini = stop_server) {
+  test_client *setup = client_connect(chatd.port, V2);
+  client_register(setup, "alice", "secret", "Alice");
+  client_free(setup);
+
+  fx.dialect = V2;
+  fx.session = new_session(V2, "127.0.0.1", chatd.port, CHAT_PIN_ACCEPT_NEW);
+  chat_session_test_capture(fx.session, &fx.sent, FALSE);
+  chat_session_test_set_backoff(fx.session, TEST_BACKOFF_INITIAL_MS, TEST_BACKOFF_MAX_MS);
+  chat_session_login(fx.session, "alice", "secret");
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  for (int round = 0; round < 3; round++) {
+    g_queue_clear_full(&fx.sent, (GDestroyNotify)g_bytes_unref);
+    chat_session_test_drop_connection(fx.session);
+    cr_assert(chat_session_test_reconnect_now(fx.session));
+    wait_state(fx.session, CHAT_SESSION_ONLINE);
+    cr_assert(sent_queue_has("resume"), "round %d: no resume", round);
+    cr_assert_not(sent_queue_has("login"), "round %d: the password was needed", round);
+  }
+  /* A new start of the client resumes from the saved (newest) token. */
+  g_clear_object(&fx.session);
+  g_queue_clear_full(&fx.sent, (GDestroyNotify)g_bytes_unref);
+  fx.session = new_session(V2, "127.0.0.1", chatd.port, CHAT_PIN_ACCEPT_NEW);
+  chat_session_test_capture(fx.session, &fx.sent, FALSE);
+  cr_assert(chat_session_resume(fx.session, "alice"));
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  cr_assert_eq(chatd_log_contains(&chatd, "resume of alice refused"), FALSE, "%s",
+               chatd.log->str);
+}
+
 Test(client_e2e, policy_ask_confirms_the_key_then_logs_in, .init = start_v2_server,
      .fini = stop_server) {
   test_client *setup = client_connect(chatd.port, V2);

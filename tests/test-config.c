@@ -135,6 +135,7 @@ static void assert_defaults(const ChatdConfig *c) {
   cr_assert_eq(c->register_total_per_minute, 60);
   cr_assert_eq(c->io_threads, 0);
   cr_assert_eq(c->durability, CHATD_STORE_DURABILITY_FSYNC, "acknowledged means on disk");
+  cr_assert_eq(c->resume_token_days, 30);
   cr_assert_not_null(c->warnings);
   cr_assert_eq(c->warnings->len, 0);
 }
@@ -216,7 +217,8 @@ Test(config, every_key_takes_a_good_value) {
                "    \"login_rate\": {\"per_minute\": 30, \"burst\": 1},\n"
                "    \"register_rate\": {\"per_hour\": 7, \"burst\": 2, \"total_per_minute\": 9},\n"
                "    \"io_threads\": 3,\n"
-               "    \"durability\": \"os\"\n"
+               "    \"durability\": \"os\",\n"
+               "    \"resume_token_days\": 3650\n"
                "  }\n"
                "}\n");
   cr_assert_str_eq(c.crypto_base, "5");
@@ -242,6 +244,7 @@ Test(config, every_key_takes_a_good_value) {
   cr_assert_eq(c.register_total_per_minute, 9);
   cr_assert_eq(c.io_threads, 3);
   cr_assert_eq(c.durability, CHATD_STORE_DURABILITY_OS);
+  cr_assert_eq(c.resume_token_days, 3650);
   cr_assert_eq(c.warnings->len, 0, "client keys are not chatd's business");
   cr_assert_eq(logged->len, 0);
   chatd_config_clear(&c);

@@ -1070,6 +1070,31 @@ Test(store, sessions_are_added_touched_revoked_and_loaded) {
   cr_assert_str_eq(s->str, "10:1:1:50;");
 }
 
+/* A resume replaces its token in one step: the old one is gone the moment
+ * the new one exists, and a token that is already gone is not replaced. */
+Test(store, a_session_is_rotated_and_old_ones_are_forgotten) {
+  add_users();
+  guint8 a1[CHATD_STORE_TOKEN_HASH_LEN], a2[CHATD_STORE_TOKEN_HASH_LEN];
+  guint8 a3[CHATD_STORE_TOKEN_HASH_LEN], b1[CHATD_STORE_TOKEN_HASH_LEN];
+  hash_of(a1, 0x10);
+  hash_of(a2, 0x20);
+  hash_of(a3, 0x30);
+  hash_of(b1, 0x40);
+  SUBMIT_OK(chatd_store_add_session, a1, ALICE, T0 + 1);
+  SUBMIT_OK(chatd_store_add_session, b1, BOB, T0 + 2);
+  settle();
+  EXPECT_CODE(-1, chatd_store_rotate_session, a1, a2, ALICE, T0 + 10);
+  EXPECT_CODE(CHATD_STORE_ERROR_NOT_FOUND, chatd_store_rotate_session, a1, a3, ALICE, T0 + 11);
+  g_autoptr(GString) s = g_string_new(NULL);
+  DUMP(chatd_store_foreach_session, dump_session, s);
+  cr_assert_str_eq(s->str, "20:1:10:10;40:2:2:2;");
+  /* Issued at or before T0 + 2: forgotten. */
+  EXPECT_CODE(-1, chatd_store_forget_sessions_before, T0 + 2);
+  g_string_truncate(s, 0);
+  DUMP(chatd_store_foreach_session, dump_session, s);
+  cr_assert_str_eq(s->str, "20:1:10:10;");
+}
+
 Test(store, a_read_after_a_completion_sees_the_write) {
   add_users();
   for (gint64 id = 1; id <= 50; id++) {
