@@ -36,9 +36,9 @@ static int chatctl_forget_host(const chatctl_command *self, int argc, char **arg
     return status;
   }
   if (rc == 1)
-    printf("removed %s from %s\n", host_port, path);
+    chatctl_human_line("removed %s from %s", host_port, path);
   else
-    printf("%s was not in %s\n", host_port, path);
+    chatctl_human_line("%s was not in %s", host_port, path);
   return 0;
 }
 

@@ -24,7 +24,7 @@ static int print_users(const chatctl_globals *globals, const chat_value *const *
   }
   for (size_t i = 0; i < count; i++) {
     g_autofree char *line = chatctl_format_user(users[i]);
-    printf("%s\n", line);
+    chatctl_human_line("%s", line);
   }
   return 0;
 }
@@ -67,7 +67,7 @@ static int add_friend(chatctl_session *session, const chatctl_globals *globals,
     chat_arena_clear(&arena);
     return status;
   }
-  printf("friend request sent to %s\n", name);
+  chatctl_human_line("friend request sent to %s", name);
   return 0;
 }
 
@@ -112,7 +112,7 @@ static int resolve_request(chatctl_session *session, const chatctl_globals *glob
     if (status)
       return status;
     if (!globals->json) {
-      printf("rejected the friend request from %s\n", name);
+      chatctl_human_line("rejected the friend request from %s", name);
       return 0;
     }
     chat_arena arena;
@@ -133,7 +133,7 @@ static int resolve_request(chatctl_session *session, const chatctl_globals *glob
   if (globals->json)
     return chatctl_print_json(contact->params, FALSE);
   g_autofree char *line = chatctl_format_user(contact->params);
-  printf("now friends with %s\n", line);
+  chatctl_human_line("now friends with %s", line);
   return 0;
 }
 

@@ -28,16 +28,16 @@ static int print_page(const chatctl_globals *globals, const history_query *q,
   /* Oldest first, as a conversation reads. */
   for (size_t i = messages->as.list.count; i > 0; i--) {
     g_autofree char *line = chatctl_format_notice(&messages->as.list.items[i - 1]);
-    printf("%s\n", line);
+    chatctl_human_line("%s", line);
   }
   const chat_value *more = chat_value_dict_get(page, "more");
   if (more && more->as.boolean && messages->as.list.count > 0) {
     const chat_value *oldest = &messages->as.list.items[messages->as.list.count - 1];
     if (chat_value_dict_get(oldest, "id"))
-      printf("(older messages remain: add --before %" G_GINT64_FORMAT ")\n",
+      chatctl_human_line("(older messages remain: add --before %" G_GINT64_FORMAT ")",
              chatctl_dict_int(oldest, "id"));
     else
-      printf("(older messages remain: raise --limit)\n");
+      chatctl_human_line("(older messages remain: raise --limit)");
   }
   return 0;
 }

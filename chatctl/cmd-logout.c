@@ -10,7 +10,7 @@
 static int print_result(const chatctl_globals *globals, const char *username, gboolean revoked,
                         const char *human) {
   if (!globals->json) {
-    printf("%s\n", human);
+    chatctl_human_line("%s", human);
     return 0;
   }
   chat_arena arena;

@@ -29,7 +29,7 @@ static int chatctl_nick(const chatctl_command *self, int argc, char **argv,
     status = chatctl_print_json(reply->params, FALSE);
   } else if (status == 0) {
     g_autofree char *line = chatctl_format_user(reply->params);
-    printf("%s\n", line);
+    chatctl_human_line("%s", line);
   }
   chatctl_session_close(session);
   return status;

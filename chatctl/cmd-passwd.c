@@ -84,7 +84,7 @@ static int chatctl_passwd(const chatctl_command *self, int argc, char **argv,
       status = chatctl_print_json(doc, FALSE);
       chat_arena_clear(&arena);
     } else {
-      printf("password of %s changed; its other sessions are logged out\n",
+      chatctl_human_line("password of %s changed; its other sessions are logged out",
              chatctl_session_username(session));
     }
   }

@@ -67,7 +67,7 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
       status = chatctl_print_json(doc, FALSE);
       chat_arena_clear(&arena);
     } else {
-      printf("%" G_GINT64_FORMAT "\n", id);
+      chatctl_human_line("%" G_GINT64_FORMAT, id);
     }
   }
   chatctl_session_close(session);

@@ -22,10 +22,10 @@ static int print_room(const chatctl_globals *globals, const char *verb,
     return status;
   }
   if (verb)
-    printf("%s room %" G_GINT64_FORMAT " (%s)\n", verb, chatctl_dict_int(room, "id"),
+    chatctl_human_line("%s room %" G_GINT64_FORMAT " (%s)", verb, chatctl_dict_int(room, "id"),
            chatctl_dict_str(room, "room_name"));
   else
-    printf("%" G_GINT64_FORMAT "\n", chatctl_dict_int(room, "id"));
+    chatctl_human_line("%" G_GINT64_FORMAT, chatctl_dict_int(room, "id"));
   return 0;
 }
 
@@ -47,7 +47,7 @@ static int list_rooms(chatctl_session *session, const chatctl_globals *globals) 
     return status;
   }
   for (size_t i = 0; rooms && i < rooms->as.list.count; i++)
-    printf("%" G_GINT64_FORMAT " %s\n", chatctl_dict_int(&rooms->as.list.items[i], "id"),
+    chatctl_human_line("%" G_GINT64_FORMAT " %s", chatctl_dict_int(&rooms->as.list.items[i], "id"),
            chatctl_dict_str(&rooms->as.list.items[i], "room_name"));
   return 0;
 }
@@ -96,7 +96,7 @@ static int leave(chatctl_session *session, const chatctl_globals *globals, gint6
   if (status)
     return status;
   if (!globals->json) {
-    printf("left room %" G_GINT64_FORMAT "\n", id);
+    chatctl_human_line("left room %" G_GINT64_FORMAT, id);
     return 0;
   }
   chat_arena arena;
@@ -147,7 +147,7 @@ static int members(chatctl_session *session, const chatctl_globals *globals, gin
   } else {
     for (size_t i = 0; i < users->as.list.count; i++) {
       g_autofree char *line = chatctl_format_user(&users->as.list.items[i]);
-      printf("%s\n", line);
+      chatctl_human_line("%s", line);
     }
   }
   chat_arena_clear(&arena);

@@ -70,6 +70,13 @@ static int chatctl_send_image(const chatctl_command *self, int argc, char **argv
   status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
   if (status)
     return status;
+  gsize max_image = chatctl_session_max_image(session);
+  if (max_image > 0 && g_bytes_get_size(image) > max_image) {
+    chatctl_session_close(session);
+    return chatctl_fail(CHATCTL_EXIT_USAGE,
+                        "%s is %zu bytes, over the server's image limit of %zu bytes", args[0],
+                        g_bytes_get_size(image), max_image);
+  }
   chatctl_target target;
   status = chatctl_target_resolve(self, session, to_user, to_room, &target);
   if (status == 0) {
@@ -95,9 +102,9 @@ const chatctl_command chatctl_command_send_image = {
     "send-image --user NAME (--to-user FRIEND | --to-room ID) FILE",
     "Logs in and sends the image FILE as the seed client does: the file's bytes\n"
     "as they are, in a message body of type 1. FILE must be an image that\n"
-    "gdk-pixbuf recognises (PNG, JPEG, GIF, ...), and the message must fit the\n"
-    "server's limit: in v2 the max_message the server announces in the\n"
-    "handshake, in seed 16 MiB. Like send, it exits 0 once the server has\n"
+    "gdk-pixbuf recognises (PNG, JPEG, GIF, ...), no larger than the max_image\n"
+    "a v2 server announces in the handshake, and the message must fit the\n"
+    "server's limit: in v2 the max_message it announces, in seed 16 MiB. Like send, it exits 0 once the server has\n"
     "stored the message.\n"
     "\n"
     "Options:\n"

@@ -56,10 +56,10 @@ static int print_counts(chatctl_session *session, const chatctl_globals *globals
     const char *name = chatctl_session_contact_name(session, c->target_type, c->target_id);
     if (!globals->json) {
       if (c->target_type == CHATCTL_TARGET_ROOM)
-        printf("room %" G_GINT64_FORMAT " (%s): %" G_GINT64_FORMAT " unread\n", c->target_id,
+        chatctl_human_line("room %" G_GINT64_FORMAT " (%s): %" G_GINT64_FORMAT " unread", c->target_id,
                name ? name : "?", c->unread);
       else
-        printf("%s (user %" G_GINT64_FORMAT "): %" G_GINT64_FORMAT " unread\n",
+        chatctl_human_line("%s (user %" G_GINT64_FORMAT "): %" G_GINT64_FORMAT " unread",
                name ? name : "?", c->target_id, c->unread);
       continue;
     }
@@ -73,7 +73,7 @@ static int print_counts(chatctl_session *session, const chatctl_globals *globals
   if (globals->json)
     return chatctl_print_json(list, FALSE);
   if (counts->len == 0)
-    printf("no unread messages\n");
+    chatctl_human_line("no unread messages");
   return 0;
 }
 

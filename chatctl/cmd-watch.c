@@ -32,8 +32,8 @@ static char *describe_message(chatctl_session *session, const chat_value *notice
       chat_value_dict_get(notice, "id")
           ? g_strdup_printf(" #%" G_GINT64_FORMAT, chatctl_dict_int(notice, "id"))
           : g_strdup("");
-  return g_strdup_printf("message%s from %s (id %" G_GINT64_FORMAT ") %s: %s", number,
-                         chatctl_dict_str(notice, "sender_name"), sender, where, body);
+  g_autofree char *from = chatctl_format_sender(notice);
+  return g_strdup_printf("message%s from %s %s: %s", number, from, where, body);
 }
 
 /* A human line for an event (without the time). */
@@ -99,7 +99,7 @@ static int print_event(chatctl_session *session, const chatctl_globals *globals,
   }
   g_autofree char *when = chatctl_format_time(m->received_ms);
   g_autofree char *line = describe_event(session, m);
-  printf("%s %s\n", when, line);
+  chatctl_human_line("%s %s", when, line);
   fflush(stdout);
   return 0;
 }

@@ -19,7 +19,7 @@ static int chatctl_whoami(const chatctl_command *self, int argc, char **argv,
     status = chatctl_print_json(user, FALSE);
   } else {
     g_autofree char *line = chatctl_format_user(user);
-    printf("%s\n", line);
+    chatctl_human_line("%s", line);
   }
   chatctl_session_close(session);
   return status;

@@ -1,6 +1,7 @@
 /* Output helpers (see output.h). */
 #include "chatctl/output.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #include "chatctl/command.h"
@@ -148,6 +149,13 @@ char *chatctl_format_time(gint64 ms) {
 
 char *chatctl_format_body(const chat_value *body) {
   const chat_value *data = body ? chat_value_dict_get(body, "data") : NULL;
+  const chat_value *size = body ? chat_value_dict_get(body, "size") : NULL;
+  if (!data && size) {
+    const char *format = chatctl_dict_str(body, "format");
+    return g_strdup_printf("[image%s%s%s, %" G_GINT64_FORMAT " bytes, not sent]",
+                           *format ? " (" : "", format, *format ? ")" : "",
+                           chatctl_dict_int(body, "size"));
+  }
   if (!data)
     return g_strdup("[no body]");
   if (data->kind == CHAT_VALUE_BYTES)
@@ -163,12 +171,71 @@ char *chatctl_format_user(const chat_value *user) {
                          !online ? "" : online->as.boolean ? ", online" : ", offline");
 }
 
+char *chatctl_format_sender(const chat_value *notice) {
+  const char *nickname = chatctl_dict_str(notice, "sender_name");
+  const char *username = chatctl_dict_str(notice, "sender_username");
+  if (*username)
+    return g_strdup_printf("%s (%s)", nickname, username);
+  return g_strdup_printf("%s (id %" G_GINT64_FORMAT ")", nickname,
+                         chatctl_dict_int(notice, "sender_id"));
+}
+
 char *chatctl_format_notice(const chat_value *notice) {
   g_autofree char *when = chatctl_format_date_time(chatctl_dict_int(notice, "time"));
   g_autofree char *body = chatctl_format_body(chat_value_dict_get(notice, "message"));
+  g_autofree char *sender = chatctl_format_sender(notice);
   const chat_value *id = chat_value_dict_get(notice, "id");
   g_autofree char *number =
       id ? g_strdup_printf(" #%" G_GINT64_FORMAT, chatctl_dict_int(notice, "id")) : g_strdup("");
-  return g_strdup_printf("%s%s %s: %s", when, number, chatctl_dict_str(notice, "sender_name"),
-                         body);
+  return g_strdup_printf("%s%s %s: %s", when, number, sender, body);
+}
+
+/* ---- printing ---- */
+
+/* Separators and bidi controls: they move or hide text around them. */
+static gboolean is_invisible_control(gunichar c) {
+  return c == 0x2028 || c == 0x2029 || c == 0x200E || c == 0x200F ||
+         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+char *chatctl_escape_text(const char *s, gsize len) {
+  GString *out = g_string_sized_new(len + 8);
+  const char *p = s, *end = s + len;
+  while (p < end) {
+    gunichar c = g_utf8_get_char_validated(p, end - p);
+    if (c == (gunichar)-1 || c == (gunichar)-2) {
+      g_string_append_printf(out, "\\x%02x", (guchar)*p);
+      p++;
+      continue;
+    }
+    const char *next = g_utf8_next_char(p);
+    if (c == '\\')
+      g_string_append(out, "\\\\");
+    else if (c == '\n')
+      g_string_append(out, "\\n");
+    else if (c == '\t')
+      g_string_append(out, "\\t");
+    else if (c == '\r')
+      g_string_append(out, "\\r");
+    else if (c == 0x1b)
+      g_string_append(out, "\\e");
+    else if (c < 0x20 || c == 0x7f)
+      g_string_append_printf(out, "\\x%02x", c);
+    else if ((c >= 0x80 && c <= 0x9f) || is_invisible_control(c))
+      g_string_append_printf(out, "\\u{%04X}", c);
+    else
+      g_string_append_len(out, p, next - p);
+    p = next;
+  }
+  return g_string_free(out, FALSE);
+}
+
+void chatctl_human_line(const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  g_autofree char *line = g_strdup_vprintf(fmt, args);
+  va_end(args);
+  g_autofree char *safe = chatctl_escape_text(line, strlen(line));
+  fputs(safe, stdout);
+  fputc('\n', stdout);
 }

@@ -43,11 +43,28 @@ gboolean chatctl_dict_bool(const chat_value *dict, const char *key);
 char *chatctl_format_date_time(gint64 ms);
 /* "12:00:03". */
 char *chatctl_format_time(gint64 ms);
-/* A message body: the text, or "[image, N bytes]". */
+/* A message body: the text, "[image, N bytes]", or for a preview
+ * "[image (png), N bytes, not sent]". */
 char *chatctl_format_body(const chat_value *body);
 /* A @user / friend contact: "alice (id 1, nickname "Alice", online)". */
 char *chatctl_format_user(const chat_value *user);
-/* A history line of a @notice: "2024-05-01 12:00:03 #12 Alice: hello". */
+/* Who sent a @notice: "Alice (alice)" with the sender_username of a v2
+ * server, else "Alice (id 3)": a nickname alone is not unique. */
+char *chatctl_format_sender(const chat_value *notice);
+/* A history line of a @notice: "2024-05-01 12:00:03 #12 Alice (alice): hello". */
 char *chatctl_format_notice(const chat_value *notice);
+
+/* ---- printing human-readable lines ---- */
+
+/* s with everything that could break or disguise a line of a terminal
+ * escaped: C0 and C1 controls and DEL as \n, \t, \r, \e or \xNN, line
+ * and paragraph separators and bidi controls as \u{XXXX}, bytes that are
+ * not UTF-8 as \xNN, and the backslash as \\. Free it. */
+char *chatctl_escape_text(const char *s, gsize len);
+
+/* Prints one human-readable line (printf-style, no newline in fmt) on
+ * stdout with what the server sent in it escaped (chatctl_escape_text), and
+ * a newline. */
+void chatctl_human_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 #endif

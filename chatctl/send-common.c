@@ -101,9 +101,9 @@ int chatctl_send_finish(const chatctl_command *command, chatctl_session *session
   if (globals->json)
     return chatctl_print_json(ack->params, FALSE);
   if (v2)
-    printf("sent message #%" G_GINT64_FORMAT " to %s\n", chatctl_dict_int(ack->params, "id"),
+    chatctl_human_line("sent message #%" G_GINT64_FORMAT " to %s", chatctl_dict_int(ack->params, "id"),
            target->label);
   else
-    printf("sent to %s\n", target->label);
+    chatctl_human_line("sent to %s", target->label);
   return 0;
 }

@@ -50,6 +50,7 @@ struct chatctl_session {
   GPtrArray *requests;       /* chatctl_message*: incoming_friend_request at login */
   GPtrArray *request_users;  /* const chat_value*: their parameters */
   gsize server_max_message;
+  gsize server_max_image;  /* 0: not announced */
 };
 
 void chatctl_message_free(chatctl_message *message) {
@@ -187,6 +188,10 @@ static void read_server_info(chatctl_session *s) {
       value->kind == CHAT_VALUE_DICT &&
       chat_value_get_u64(chat_value_dict_get(value, "max_message"), &max) && max > 0)
     s->server_max_message = (gsize)MIN(max, (guint64)G_MAXSIZE);
+  guint64 max_image = 0;
+  if (value && value->kind == CHAT_VALUE_DICT &&
+      chat_value_get_u64(chat_value_dict_get(value, "max_image"), &max_image))
+    s->server_max_image = (gsize)MIN(max_image, (guint64)G_MAXSIZE);
   chat_arena_clear(&arena);
 }
 
@@ -344,6 +349,10 @@ const char *chatctl_session_token_path(const chatctl_session *s) {
 
 gsize chatctl_session_max_message(const chatctl_session *s) {
   return s->server_max_message;
+}
+
+gsize chatctl_session_max_image(const chatctl_session *s) {
+  return s->server_max_image;
 }
 
 /* ---- requests and answers ---- */

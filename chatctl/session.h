@@ -108,6 +108,9 @@ const char *chatctl_session_contact_name(const chatctl_session *session, gint64 
 /* The largest message the server takes: v2, the server-info's max_message
  * from the handshake; seed, CHATCTL_SEED_MAX_MESSAGE_BYTES. */
 gsize chatctl_session_max_message(const chatctl_session *session);
+/* The largest image the server takes (v2 server-info max_image), 0 when the
+ * server does not say. */
+gsize chatctl_session_max_image(const chatctl_session *session);
 
 /* ---- requests ---- */
 

@@ -90,6 +90,9 @@ static const KeySpec server_keys[] = {
     {"allow_legacy", FIELD_BOOL, FIELD(allow_legacy), 0, 0, NULL, NULL},
     {"max_message_size", FIELD_SIZE, FIELD(max_message_size), CHATD_CONFIG_MIN_MAX_MESSAGE_SIZE,
      CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE, NULL, NULL},
+    /* The upper bound is max_message_size / 2, checked after the walk. */
+    {"max_image_size", FIELD_SIZE, FIELD(max_image_size), CHATD_CONFIG_MIN_MAX_IMAGE_SIZE,
+     CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE / 2, NULL, NULL},
     {"max_connections", FIELD_UINT, FIELD(max_connections), 1,
      CHATD_CONFIG_MAX_MAX_CONNECTIONS, NULL, NULL},
     {"max_connections_per_address", FIELD_UINT, FIELD(max_connections_per_address), 1,
@@ -121,6 +124,7 @@ static const KeySpec crypto_keys[] = {
 
 /* Keys checked against others after the walk, and the keys they depend on. */
 #define KEY_MAX_QUEUE_BYTES "server.max_queue_bytes"
+#define KEY_MAX_IMAGE_SIZE "server.max_image_size"
 #define KEY_MAX_MESSAGE_SIZE "server.max_message_size"
 #define KEY_M_COST_KIB "server.password_hash.m_cost_kib"
 #define KEY_PARALLELISM "server.password_hash.parallelism"
@@ -154,6 +158,7 @@ void chatd_config_init_defaults(ChatdConfig *config) {
   config->key_file = default_data_path(CHATD_CONFIG_DEFAULT_KEY_FILE_NAME);
   config->allow_legacy = FALSE;
   config->max_message_size = CHATD_CONFIG_DEFAULT_MAX_MESSAGE_SIZE;
+  config->max_image_size = CHATD_CONFIG_DEFAULT_MAX_IMAGE_SIZE;
   config->max_connections = CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS;
   config->max_connections_per_address = CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   config->handshake_timeout = CHATD_CONFIG_DEFAULT_HANDSHAKE_TIMEOUT;
@@ -192,6 +197,7 @@ typedef struct {
   char *base_dir;               /* absolute directory of the file */
   ChatdConfig *config;          /* being filled */
   const chat_json *queue_bytes; /* server.max_queue_bytes, when given */
+  const chat_json *image_size;  /* server.max_image_size, when given */
   const chat_json *m_cost;      /* server.password_hash.m_cost_kib, when given */
   GError **error;
 } Loader;
@@ -445,6 +451,8 @@ static gboolean read_section(Loader *l, const char *prefix, const chat_json *sec
       return FALSE;
     if (strcmp(key, KEY_MAX_QUEUE_BYTES) == 0)
       l->queue_bytes = &member->value;
+    else if (strcmp(key, KEY_MAX_IMAGE_SIZE) == 0)
+      l->image_size = &member->value;
     else if (strcmp(key, KEY_M_COST_KIB) == 0)
       l->m_cost = &member->value;
   }
@@ -461,6 +469,16 @@ static gboolean check_relations(Loader *l) {
         "an integer " KEY_MAX_MESSAGE_SIZE " (%" G_GSIZE_FORMAT ")..%u", c->max_message_size,
         CHATD_CONFIG_MAX_MAX_QUEUE_BYTES);
     return fail_value(l, KEY_MAX_QUEUE_BYTES, expected, l->queue_bytes);
+  }
+  /* An image and its notice fit in one message, with room to spare. */
+  gsize image_limit = c->max_message_size / 2;
+  if (l->image_size == NULL) {
+    c->max_image_size = MIN(c->max_image_size, image_limit);
+  } else if (c->max_image_size > image_limit) {
+    g_autofree char *expected = g_strdup_printf(
+        "an integer %u..half of " KEY_MAX_MESSAGE_SIZE " (%" G_GSIZE_FORMAT ")",
+        CHATD_CONFIG_MIN_MAX_IMAGE_SIZE, image_limit);
+    return fail_value(l, KEY_MAX_IMAGE_SIZE, expected, l->image_size);
   }
   const ChatdPasswordCost *cost = &c->password_cost;
   if (cost->m_cost_kib < CHATD_PASSWORD_M_COST_KIB_PER_LANE * cost->parallelism) {

@@ -14,6 +14,10 @@
  *   server.key_file               path (default $XDG_DATA_HOME/chat/server.key)
  *   server.allow_legacy           bool: serve the seed dialect (default false)
  *   server.max_message_size       bytes, 1 KiB..256 MiB (default 16 MiB)
+ *   server.max_image_size         bytes, 1 KiB..max_message_size / 2 (default
+ *                                 8 MiB, or max_message_size / 2 when that is
+ *                                 smaller): the largest image a send_message
+ *                                 may carry
  *   server.max_connections        1..1,000,000 (default 20000); lowered at
  *                                 start to fit the file limit (ulimit -n)
  *   server.max_connections_per_address
@@ -95,6 +99,9 @@ GQuark chatd_config_error_quark(void);
 #define CHATD_CONFIG_MIN_MAX_MESSAGE_SIZE 1024u
 #define CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE (256u * 1024u * 1024u)
 
+#define CHATD_CONFIG_DEFAULT_MAX_IMAGE_SIZE (8u * 1024u * 1024u)
+#define CHATD_CONFIG_MIN_MAX_IMAGE_SIZE 1024u
+
 #define CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS 20000
 #define CHATD_CONFIG_MAX_MAX_CONNECTIONS 1000000
 #define CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS_PER_ADDRESS 128
@@ -151,6 +158,7 @@ typedef struct {
   char *key_file;            /* absolute path */
   gboolean allow_legacy;
   gsize max_message_size;    /* bytes */
+  gsize max_image_size;      /* bytes */
   guint max_connections;
   guint max_connections_per_address;
   guint handshake_timeout;   /* seconds */

@@ -2,6 +2,9 @@
 
 #include "chatd/encode.h"
 
+#include <string.h>
+
+#include "chatd/names.h"
 #include "chatd/session.h"
 #include "protocol/catalogue.h"
 
@@ -45,17 +48,41 @@ void chatd_write_room_contact(chat_writer *w, const ChatdRoom *room) {
   chat_write_dict_end(w);
 }
 
-static void write_body(chat_writer *w, const ChatdMessageRecord *r) {
+/* Whether a record's image goes as a preview. */
+static gboolean as_preview(const ChatdMessageRecord *r, chat_dialect dialect, ChatdBodyForm form) {
+  return r->kind == CHATD_STORE_KIND_IMAGE && dialect == CHAT_DIALECT_V2 &&
+         (form == CHATD_BODY_PREVIEW || r->image == NULL);
+}
+
+/* The first bytes of a text, cut at a character boundary. */
+static gsize preview_text_len(const char *text, gsize len) {
+  if (len <= CHATD_PREVIEW_TEXT_MAX)
+    return len;
+  const char *end = g_utf8_find_prev_char(text, text + CHATD_PREVIEW_TEXT_MAX + 1);
+  return end ? (gsize)(end - text) : 0;
+}
+
+static void write_body(chat_writer *w, const ChatdMessageRecord *r, gboolean preview,
+                       ChatdBodyForm form) {
   chat_write_dict_begin(w);
   chat_write_key_cstr(w, "type");
   chat_write_int(w, r->kind);
-  chat_write_key_cstr(w, "data");
-  if (r->kind == CHATD_STORE_KIND_IMAGE) {
+  if (preview) {
+    chat_write_key_cstr(w, "format");
+    chat_write_cstr(w, r->image_format ? r->image_format : "");
+    chat_write_key_cstr(w, "size");
+    chat_write_uint(w, r->image ? g_bytes_get_size(r->image) : r->image_size);
+  } else if (r->kind == CHATD_STORE_KIND_IMAGE) {
+    chat_write_key_cstr(w, "data");
     gsize len = 0;
     const guint8 *data = r->image ? g_bytes_get_data(r->image, &len) : NULL;
     chat_write_bytes(w, data, len);
   } else {
-    chat_write_str(w, r->text ? r->text : "", r->text ? r->text_len : 0);
+    chat_write_key_cstr(w, "data");
+    gsize len = r->text ? r->text_len : 0;
+    if (form == CHATD_BODY_PREVIEW)
+      len = preview_text_len(r->text, len);
+    chat_write_str(w, r->text ? r->text : "", len);
     chat_write_key_cstr(w, "fontsize");
     chat_write_int(w, r->font_size);
     chat_write_key_cstr(w, "fontcolor");
@@ -65,15 +92,16 @@ static void write_body(chat_writer *w, const ChatdMessageRecord *r) {
 }
 
 void chatd_write_notice(chat_writer *w, chat_dialect dialect, const ChatdMessageRecord *r,
-                        const char *sender_name, gint64 viewer_id) {
+                        const ChatdUser *sender, gint64 viewer_id, ChatdBodyForm form) {
   gboolean receivers_copy = r->target_type == CHATD_STORE_TARGET_USER && viewer_id != r->sender_id;
+  const char *nickname = sender ? sender->nickname : r->sender_nickname;
   chat_write_dict_begin(w);
   chat_write_key_cstr(w, "message");
-  write_body(w, r);
+  write_body(w, r, as_preview(r, dialect, form), form);
   chat_write_key_cstr(w, "sender_id");
   chat_write_int(w, r->sender_id);
   chat_write_key_cstr(w, "sender_name");
-  chat_write_cstr(w, sender_name ? sender_name : "");
+  chat_write_cstr(w, nickname ? nickname : "");
   chat_write_key_cstr(w, "target_type");
   chat_write_int(w, r->target_type);
   chat_write_key_cstr(w, "time");
@@ -87,6 +115,31 @@ void chatd_write_notice(chat_writer *w, chat_dialect dialect, const ChatdMessage
       chat_write_key_cstr(w, "client_msg_id");
       chat_write_cstr(w, r->client_msg_id);
     }
+    if (sender) {
+      chat_write_key_cstr(w, "sender_username");
+      chat_write_cstr(w, sender->username);
+    }
   }
   chat_write_dict_end(w);
+}
+
+static gsize at_least(const char *s, gsize floor) {
+  return MAX(s ? strlen(s) : 0, floor);
+}
+
+gsize chatd_notice_size_bound(const ChatdMessageRecord *r, const ChatdUser *sender,
+                              chat_dialect dialect, ChatdBodyForm form) {
+  /* Names may change after the message is stored, up to their maximum. */
+  gsize size = CHATD_NOTICE_FIXED_BOUND +
+               at_least(sender ? sender->nickname : r->sender_nickname, CHATD_DISPLAY_NAME_MAX) +
+               at_least(sender ? sender->username : NULL, CHATD_USERNAME_MAX) +
+               at_least(r->client_msg_id, 0) + at_least(r->font_color, 0) +
+               at_least(r->image_format, 0);
+  if (r->kind == CHATD_STORE_KIND_TEXT)
+    return size + (r->text ? (form == CHATD_BODY_PREVIEW ? preview_text_len(r->text, r->text_len)
+                                                         : r->text_len)
+                           : 0);
+  if (as_preview(r, dialect, form))
+    return size;
+  return size + (r->image ? g_bytes_get_size(r->image) : 0);
 }

@@ -8,6 +8,7 @@
 #include "chatd/encode.h"
 #include "chatd/log-limit.h"
 #include "chatd/login.h"
+#include "chatd/names.h"
 #include "chatd/server-private.h"
 #include "chatd/tokens.h"
 #include "protocol/catalogue.h"
@@ -17,34 +18,15 @@ static ChatdLogLimit refused_guesses = CHATD_LOG_LIMIT_INIT;
 static ChatdLogLimit failed_logins = CHATD_LOG_LIMIT_INIT;
 static ChatdLogLimit refused_accounts = CHATD_LOG_LIMIT_INIT;
 
-/* Bounds on what users choose (bytes, after trimming). */
-#define USERNAME_MAX 32
-#define NICKNAME_MAX 64
+/* The longest password, in bytes (names: names.h). */
 #define PASSWORD_MAX 1024
 
-/* Checks a new username; NULL when fine, else the reason. */
-static const char *username_problem(const char *name) {
-  if (name[0] == '\0')
-    return "the username is empty";
-  if (strlen(name) > USERNAME_MAX)
-    return "the username is longer than 32 bytes";
-  for (const char *p = name; *p; p = g_utf8_next_char(p)) {
-    gunichar c = g_utf8_get_char(p);
-    if (g_unichar_isspace(c) || g_unichar_iscntrl(c))
-      return "the username contains spaces or control characters";
-  }
-  return NULL;
-}
-
+/* A nickname from a request's str value, trimmed; *problem as in names.h. */
 static char *clean_nickname(const chat_value *v, const char **problem) {
-  g_autofree char *raw = chatd_param_string(v);
-  char *nick = g_strdup(g_strstrip(raw));
-  *problem = NULL;
-  if (nick[0] == '\0')
-    *problem = "the nickname is empty";
-  else if (strlen(nick) > NICKNAME_MAX)
-    *problem = "the nickname is longer than 64 bytes";
-  return nick;
+  if (!v || v->kind != CHAT_VALUE_STR)
+    return chatd_display_name_clean("", 0, CHATD_NAME_NICKNAME, problem);
+  return chatd_display_name_clean((const char *)v->as.blob.data, v->as.blob.len,
+                                  CHATD_NAME_NICKNAME, problem);
 }
 
 static gboolean password_ok(const chat_value *v) {
@@ -127,7 +109,7 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
   const chat_value *items = params->as.list.items;
   g_autofree char *username = chatd_normalize_username((const char *)items[0].as.blob.data,
                                                        items[0].as.blob.len);
-  const char *problem = username_problem(username);
+  const char *problem = chatd_username_problem(username);
   const char *nick_problem;
   g_autofree char *nickname = clean_nickname(&items[2], &nick_problem);
   if (problem || nick_problem || !password_ok(&items[1])) {

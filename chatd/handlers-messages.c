@@ -34,10 +34,10 @@ static gboolean gets_live(const ChatdUser *user, gint64 message_id) {
          user->session->history_cutoff < message_id;
 }
 
-static void send_notice(ChatdSession *to, const ChatdMessageRecord *r, const char *sender_name,
+static void send_notice(ChatdSession *to, const ChatdMessageRecord *r, const ChatdUser *sender,
                         gint64 viewer_id, ChatdSlot *slot) {
-  chatd_write_notice(chatd_session_begin(to, CHAT_MSG_ON_NEW_MESSAGE), to->dialect, r,
-                     sender_name, viewer_id);
+  chatd_write_notice(chatd_session_begin(to, CHAT_MSG_ON_NEW_MESSAGE), to->dialect, r, sender,
+                     viewer_id, CHATD_BODY_FULL);
   if (slot)
     chatd_reply_send_to_slot(to, slot);
   else
@@ -47,11 +47,11 @@ static void send_notice(ChatdSession *to, const ChatdMessageRecord *r, const cha
 /* Delivers a stored message to everyone who gets it live. Room messages are
  * encoded once per dialect and the same bytes go to every member (only the
  * encryption is per member). */
-static void deliver(ChatdServer *server, const ChatdMessageRecord *r, const char *sender_name) {
+static void deliver(ChatdServer *server, const ChatdMessageRecord *r, const ChatdUser *sender) {
   if (r->target_type == CHATD_STORE_TARGET_USER) {
     ChatdUser *receiver = chatd_directory_user(server->directory, r->target_id);
     if (gets_live(receiver, r->id))
-      send_notice(receiver->session, r, sender_name, receiver->id, NULL);
+      send_notice(receiver->session, r, sender, receiver->id, NULL);
     return;
   }
   ChatdRoom *room = chatd_directory_room(server->directory, r->target_id);
@@ -67,8 +67,8 @@ static void deliver(ChatdServer *server, const ChatdMessageRecord *r, const char
       continue;
     chat_dialect d = member->session->dialect;
     if (!encoded[d]) {
-      chatd_write_notice(chatd_reply_begin(d, CHAT_MSG_ON_NEW_MESSAGE), d, r, sender_name,
-                         member_id);
+      chatd_write_notice(chatd_reply_begin(d, CHAT_MSG_ON_NEW_MESSAGE), d, r, sender, member_id,
+                         CHATD_BODY_FULL);
       const guint8 *data;
       gsize len;
       if (!chatd_reply_bytes(&data, &len))
@@ -91,8 +91,7 @@ static void on_stored_copy(const GError *error, const ChatdMessageRecord *record
     ChatdMessageRecord copy = *record;
     copy.client_msg_id = job->record->client_msg_id;
     ChatdUser *sender = chatd_directory_user(s->server->directory, record->sender_id);
-    send_notice(s, &copy, sender ? sender->nickname : record->sender_nickname, record->sender_id,
-                job->slot);
+    send_notice(s, &copy, sender, record->sender_id, job->slot);
   }
   send_job_finish(job);
 }
@@ -120,17 +119,19 @@ static void on_message_stored(const GError *error, gboolean inserted, gint64 sto
     return;
   }
   ChatdUser *sender = chatd_directory_user(server->directory, job->record->sender_id);
-  const char *name = sender ? sender->nickname : "";
-  deliver(server, job->record, name);
+  deliver(server, job->record, sender);
   if (!s->closed && s->user == sender)
-    send_notice(s, job->record, name, job->record->sender_id, job->slot);
+    send_notice(s, job->record, sender, job->record->sender_id, job->slot);
   send_job_finish(job);
 }
 
-static const char *body_problem(const chat_value *body, ChatdMessageRecord *r) {
+static const char *body_problem(ChatdServer *server, const chat_value *body,
+                                ChatdMessageRecord *r) {
   gint64 type = -1;
   chat_value_get_i64(chat_value_dict_get(body, "type"), &type);
   const chat_value *data = chat_value_dict_get(body, "data");
+  if (!data) /* an image preview: the server sends those, clients do not */
+    return "a message body is text (type 0) or an image (type 1)";
   if (type == CHATD_STORE_KIND_TEXT && data->kind == CHAT_VALUE_STR) {
     gint64 size = 0;
     const chat_value *font_size = chat_value_dict_get(body, "fontsize");
@@ -151,6 +152,8 @@ static const char *body_problem(const chat_value *body, ChatdMessageRecord *r) {
   if (type == CHATD_STORE_KIND_IMAGE && data->kind == CHAT_VALUE_BYTES) {
     if (data->as.blob.len == 0)
       return "the image is empty";
+    if (data->as.blob.len > server->config->max_image_size)
+      return "the image is larger than the server accepts (server-info max_image)";
     r->kind = CHATD_STORE_KIND_IMAGE;
     r->image = g_bytes_new(data->as.blob.data, data->as.blob.len);
     return NULL;
@@ -208,7 +211,12 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
   g_autofree char *client_msg_id =
       client_id ? g_strndup((const char *)client_id->as.blob.data, client_id->as.blob.len) : NULL;
   r.client_msg_id = client_msg_id;
-  const char *problem = body_problem(chat_value_dict_get(params, "message"), &r);
+  const char *problem = body_problem(server, chat_value_dict_get(params, "message"), &r);
+  /* Never store what could not be sent back: its notice must fit in a
+   * message, with a history page around it. */
+  if (!problem && chatd_notice_size_bound(&r, me, CHAT_DIALECT_V2, CHATD_BODY_FULL) >
+                      chatd_page_budget(server))
+    problem = "the message is larger than the server accepts";
   if (problem) {
     chatd_session_send_failure(s, problem);
     g_free((char *)r.font_color);
@@ -262,7 +270,8 @@ static void history_job_finish(history_job *job) {
   g_free(job);
 }
 
-static void on_history(const GError *error, GPtrArray *records, gpointer user_data) {
+static void on_history(const GError *error, GPtrArray *records, gboolean more,
+                       gpointer user_data) {
   history_job *job = user_data;
   ChatdSession *s = job->session;
   if (error || !s->user) {
@@ -270,8 +279,19 @@ static void on_history(const GError *error, GPtrArray *records, gpointer user_da
     history_job_finish(job);
     return;
   }
-  gboolean more = records->len > (guint)job->limit;
-  guint n = more ? (guint)job->limit : records->len;
+  /* The store's bound counted each notice's names at their longest; this is
+   * the exact check (which a sender's longer legacy name could still fail). */
+  ChatdDirectory *directory = s->server->directory;
+  gsize budget = chatd_page_budget(s->server), used = 0;
+  guint n = 0;
+  for (; n < records->len; n++) {
+    const ChatdMessageRecord *r = g_ptr_array_index(records, n);
+    used += chatd_notice_size_bound(r, chatd_directory_user(directory, r->sender_id), s->dialect,
+                                    CHATD_BODY_FULL);
+    if (n > 0 && used > budget)
+      break;
+  }
+  more = more || n < records->len;
   chat_writer *w = chatd_session_begin(s, CHAT_MSG_HISTORY_PAGE);
   chat_write_dict_begin(w);
   chat_write_key_cstr(w, "target_type");
@@ -282,9 +302,8 @@ static void on_history(const GError *error, GPtrArray *records, gpointer user_da
   chat_write_list_begin(w);
   for (guint i = 0; i < n; i++) {
     const ChatdMessageRecord *r = g_ptr_array_index(records, i);
-    ChatdUser *sender = chatd_directory_user(s->server->directory, r->sender_id);
-    chatd_write_notice(w, s->dialect, r, sender ? sender->nickname : r->sender_nickname,
-                       s->user->id);
+    chatd_write_notice(w, s->dialect, r, chatd_directory_user(directory, r->sender_id),
+                       s->user->id, CHATD_BODY_FULL);
   }
   chat_write_list_end(w);
   chat_write_key_cstr(w, "more");
@@ -317,9 +336,16 @@ void chatd_handle_fetch_history(ChatdSession *s, const chat_value *params, const
   job->target_type = target_type;
   job->target_id = target_id;
   job->limit = limit;
-  /* One more than asked, to know whether older messages remain. */
+  const ChatdConfig *config = s->server->config;
+  ChatdStorePageBound bound = {
+      .limit = (guint)limit,
+      .max_bytes = chatd_page_budget(s->server),
+      .record_overhead = CHATD_NOTICE_RECORD_OVERHEAD,
+      /* a larger image is from before the limit: it goes as a preview */
+      .max_image_bytes = config->max_image_size,
+  };
   if (!chatd_store_history(s->server->store, s->user->id, (int)target_type, target_id, before,
-                           (guint)limit + 1, on_history, job)) {
+                           &bound, on_history, job)) {
     chatd_reply_busy(s, job->slot);
     history_job_finish(job);
   }

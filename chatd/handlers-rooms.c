@@ -5,11 +5,11 @@
 
 #include "chatd/dispatch.h"
 #include "chatd/encode.h"
+#include "chatd/names.h"
 #include "chatd/server-private.h"
 #include "protocol/catalogue.h"
 
 /* Longest room name, in bytes after trimming. */
-#define ROOM_NAME_MAX 64
 
 typedef struct {
   ChatdSession *session;
@@ -99,10 +99,11 @@ void chatd_handle_create_room(ChatdSession *s, const chat_value *params, const g
   (void)raw;
   (void)raw_len;
   ChatdServer *server = s->server;
-  g_autofree char *raw_name = chatd_param_string(params);
-  const char *name = g_strstrip(raw_name);
-  if (name[0] == '\0' || strlen(name) > ROOM_NAME_MAX) {
-    chatd_session_send_failure(s, "a room name must be 1 to 64 bytes");
+  const char *problem = NULL;
+  g_autofree char *name = chatd_display_name_clean((const char *)params->as.blob.data,
+                                                   params->as.blob.len, CHATD_NAME_ROOM, &problem);
+  if (problem) {
+    chatd_session_send_failure(s, problem);
     return;
   }
   room_job *job = room_job_new(s, chatd_directory_reserve_room_id(server->directory));

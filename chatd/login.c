@@ -25,12 +25,6 @@ static void bundle_job_free(bundle_job *job) {
   g_free(job);
 }
 
-/* The user as ChatdUser for a sender id; its nickname for notices. */
-static const char *nickname_of(ChatdServer *server, gint64 user_id, const char *fallback) {
-  ChatdUser *u = chatd_directory_user(server->directory, user_id);
-  return u ? u->nickname : fallback;
-}
-
 static gboolean still_current(const bundle_job *job) {
   return !job->session->closed && job->session->user &&
          job->session->user->id == job->user_id;
@@ -71,9 +65,31 @@ static void write_contacts(chat_writer *w, ChatdServer *server, ChatdUser *user,
   chat_write_list_end(w);
 }
 
-/* ---- seed: login_bundle with the whole history ---- */
+/* ---- seed: login_bundle with the newest history that fits ---- */
 
-static void on_full_history(const GError *error, GPtrArray *records, gpointer user_data) {
+/* What a login_bundle holds besides its messages (the contact lists),
+ * encoded: the messages get the rest of one message. */
+static gsize bundle_room_for_messages(ChatdServer *server, ChatdUser *user) {
+  chat_buffer scratch;
+  chat_buffer_init(&scratch);
+  chat_writer w;
+  chat_writer_init(&w, &scratch);
+  chat_write_list_begin(&w);
+  write_contacts(&w, server, user, TRUE);
+  write_contacts(&w, server, user, FALSE);
+  chat_write_list_end(&w);
+  gsize contacts = chat_writer_finish(&w) == 0 ? scratch.len : G_MAXSIZE / 2;
+  chat_buffer_clear(&scratch);
+  gsize budget = chatd_page_budget(server);
+  return contacts < budget ? budget - contacts : 0;
+}
+
+/* Each message of a login_bundle is [bytes, int]: its notice's encoding
+ * and the sent flag, in at most this much besides the notice. */
+#define BUNDLE_ITEM_OVERHEAD 32
+
+static void on_full_history(const GError *error, GPtrArray *records, gboolean more,
+                            gpointer user_data) {
   bundle_job *job = user_data;
   ChatdSession *s = job->session;
   ChatdServer *server = s->server;
@@ -83,26 +99,43 @@ static void on_full_history(const GError *error, GPtrArray *records, gpointer us
   } else if (still_current(job)) {
     ChatdUser *user = s->user;
     /* Each stored message goes as the encoding of its notice: encode the
-     * notices first into one buffer, then the bundle around them. */
+     * notices first into one buffer (newest first, while they fit; one that
+     * could never fit is passed over), then the bundle around them. */
     chat_buffer notices;
     chat_buffer_init(&notices);
     g_autoptr(GArray) ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+    g_autoptr(GPtrArray) carried = g_ptr_array_new();
+    gsize room = bundle_room_for_messages(server, user);
     gint64 last_offline = 0;
-    for (guint i = 0; i < records->len; i++) {
+    for (guint i = records->len; i-- > 0;) {
       const ChatdMessageRecord *r = g_ptr_array_index(records, i);
       if (r->id > job->cutoff)
         continue;
+      gsize before = notices.len;
       chat_writer nw;
       chat_writer_init(&nw, &notices);
       chatd_write_notice(&nw, CHAT_DIALECT_SEED, r,
-                         nickname_of(server, r->sender_id, r->sender_nickname), user->id);
+                         chatd_directory_user(server->directory, r->sender_id), user->id,
+                         CHATD_BODY_FULL);
       if (chat_writer_finish(&nw) != 0)
         break;
-      gsize end = notices.len;
-      g_array_append_val(ends, end);
+      gsize size = notices.len - before + BUNDLE_ITEM_OVERHEAD;
+      if (size > room) {
+        notices.len = before;
+        more = TRUE;
+        if (size > chatd_page_budget(server))
+          continue; /* a legacy message too large for any bundle */
+        break;
+      }
+      room -= size;
+      g_array_append_val(ends, notices.len);
+      g_ptr_array_add(carried, (gpointer)r);
       if (r->offline && r->id > last_offline)
         last_offline = r->id;
     }
+    if (more)
+      g_message("%s: the login bundle of %s carries its newest %u messages; older ones do not "
+                "fit in one message", s->peer, user->username, carried->len);
     chat_writer *w = chatd_session_begin(s, CHAT_MSG_LOGIN_BUNDLE);
     chat_write_dict_begin(w);
     chat_write_key_cstr(w, "rooms");
@@ -111,18 +144,15 @@ static void on_full_history(const GError *error, GPtrArray *records, gpointer us
     write_contacts(w, server, user, FALSE);
     chat_write_key_cstr(w, "messages");
     chat_write_list_begin(w);
-    gsize start = 0;
-    guint k = 0;
-    for (guint i = 0; i < records->len && k < ends->len; i++) {
-      const ChatdMessageRecord *r = g_ptr_array_index(records, i);
-      if (r->id > job->cutoff)
-        continue;
-      gsize end = g_array_index(ends, gsize, k++);
+    /* oldest first, as the seed sends them */
+    for (guint k = carried->len; k-- > 0;) {
+      const ChatdMessageRecord *r = g_ptr_array_index(carried, k);
+      gsize start = k > 0 ? g_array_index(ends, gsize, k - 1) : 0;
+      gsize end = g_array_index(ends, gsize, k);
       chat_write_list_begin(w);
       chat_write_bytes(w, notices.data + start, end - start);
       chat_write_int(w, r->offline ? 0 : 1);
       chat_write_list_end(w);
-      start = end;
     }
     chat_write_list_end(w);
     chat_write_dict_end(w);
@@ -168,8 +198,8 @@ static void on_conversations(const GError *error, GPtrArray *conversations, gpoi
       chat_write_key_cstr(w, "last");
       if (c->last)
         chatd_write_notice(w, CHAT_DIALECT_V2, c->last,
-                           nickname_of(server, c->last->sender_id, c->last->sender_nickname),
-                           user->id);
+                           chatd_directory_user(server->directory, c->last->sender_id), user->id,
+                           CHATD_BODY_PREVIEW);
       else
         chat_write_null(w);
       chat_write_key_cstr(w, "unread");
@@ -193,10 +223,18 @@ static void on_barrier(const GError *error, gpointer user_data) {
   ChatdSession *s = job->session;
   ChatdServer *server = s->server;
   (void)error;
-  gboolean queued = s->dialect == CHAT_DIALECT_SEED
-                        ? chatd_store_full_history(server->store, job->user_id, on_full_history, job)
-                        : chatd_store_conversations(server->store, job->user_id, on_conversations,
-                                                    job);
+  gboolean queued;
+  if (s->dialect == CHAT_DIALECT_SEED && still_current(job)) {
+    ChatdStorePageBound bound = {
+        .limit = 0,
+        .max_bytes = bundle_room_for_messages(server, s->user),
+        .record_overhead = CHATD_NOTICE_RECORD_OVERHEAD + BUNDLE_ITEM_OVERHEAD,
+        .max_image_bytes = G_MAXSIZE, /* the seed has no previews */
+    };
+    queued = chatd_store_full_history(server->store, job->user_id, &bound, on_full_history, job);
+  } else {
+    queued = chatd_store_conversations(server->store, job->user_id, on_conversations, job);
+  }
   if (!queued) {
     chatd_reply_busy(s, job->slot);
     chatd_session_release(s, job->slot);

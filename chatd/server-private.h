@@ -75,6 +75,16 @@ struct _ChatdServer {
 #define CHATD_CROWDED_PERCENT 90
 #define CHATD_CROWDED_LOGIN_TIMEOUT_S 5
 
+/* Room kept, in a message of notices (a history page, a login bundle), for
+ * what surrounds them: keys, ids, the `more` flag. */
+#define CHATD_PAGE_HEADER_BOUND 4096
+
+/* How many bytes of notices one message may carry (history_page); a stored
+ * message's notice never needs more (spec 5.6, "Sizes"). */
+static inline gsize chatd_page_budget(const ChatdServer *server) {
+  return server->config->max_message_size - CHATD_PAGE_HEADER_BOUND;
+}
+
 gboolean chatd_server_crowded(ChatdServer *server);
 /* A session's connection ended: its slot of its address is free. */
 void chatd_server_connection_ended(ChatdServer *server, ChatdSession *session);

@@ -159,6 +159,8 @@ static void build_io_settings(ChatdServer *server) {
   chat_write_cstr(&w, "chatd " CHAT_VERSION);
   chat_write_key_cstr(&w, "max_message");
   chat_write_uint(&w, config->max_message_size);
+  chat_write_key_cstr(&w, "max_image");
+  chat_write_uint(&w, config->max_image_size);
   chat_write_dict_end(&w);
   chat_writer_finish(&w);
 

@@ -76,6 +76,7 @@ typedef enum {
   STORE_STMT_FULL_HISTORY,
   STORE_STMT_CONVERSATIONS,
   STORE_STMT_MESSAGE_BY_ID,
+  STORE_STMT_MESSAGE_META_BY_ID,
   STORE_STMT_COUNT,
 } StoreStmtId;
 
@@ -201,7 +202,7 @@ typedef struct {
   int target_type;    /* HISTORY */
   gint64 target_id;   /* HISTORY */
   gint64 before_id;   /* HISTORY, 0 = newest */
-  guint limit;        /* HISTORY */
+  ChatdStorePageBound bound; /* HISTORY, FULL_HISTORY */
   gint64 message_id;  /* MESSAGE */
   union {
     ChatdStoreMessagesDone messages;
@@ -212,6 +213,7 @@ typedef struct {
   /* results, set by the reader thread */
   GError *error;
   GPtrArray *results;          /* of ChatdMessageRecord * or ChatdConversation * */
+  gboolean more;               /* HISTORY, FULL_HISTORY: the bound left some out */
   ChatdMessageRecord *record;  /* MESSAGE */
 } StoreRead;
 

@@ -150,8 +150,24 @@ static const char migration_1[] =
   "CREATE INDEX sessions_by_user ON sessions (user_id);\n"
   "PRAGMA user_version = 1;\n";
 
+/* Images get their size and format (protocol/image-format.h: the same
+ * signatures) so that previews need not read the bytes. */
+static const char migration_2[] =
+  "ALTER TABLE messages ADD COLUMN image_size INTEGER;\n"
+  "ALTER TABLE messages ADD COLUMN image_format TEXT;\n"
+  "UPDATE messages SET image_size = length(image), image_format = CASE\n"
+  "  WHEN substr(image, 1, 8) = x'89504E470D0A1A0A' THEN 'png'\n"
+  "  WHEN substr(image, 1, 3) = x'FFD8FF' THEN 'jpeg'\n"
+  "  WHEN substr(image, 1, 4) = x'47494638' THEN 'gif'\n"
+  "  WHEN substr(image, 1, 4) = x'52494646' AND substr(image, 9, 4) = x'57454250' THEN 'webp'\n"
+  "  WHEN substr(image, 1, 2) = x'424D' THEN 'bmp'\n"
+  "  ELSE '' END\n"
+  "WHERE kind = 1;\n"
+  "PRAGMA user_version = 2;\n";
+
 static const char *const migrations[] = {
   migration_1,
+  migration_2,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CHATD_STORE_SCHEMA_VERSION);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chatd/store-private.h"
+#include "protocol/image-format.h"
 
 typedef struct {
   const char *name; /* for error messages: "insert message: ..." */
@@ -14,9 +15,13 @@ typedef struct {
 
 /* The columns of a message record, in MessageColumn order; m is messages,
  * u the sender's users row. */
-#define MESSAGE_COLUMNS                                                                 \
+#define MESSAGE_COLUMNS_WITH_IMAGE(image)                                               \
   "m.id, m.sender_id, m.target_type, m.target_id, m.sent_ms, m.kind, m.text, "          \
-  "m.font_size, m.font_color, m.image, m.client_msg_id, u.nickname"
+  "m.font_size, m.font_color, " image ", m.client_msg_id, u.nickname, "                  \
+  "coalesce(m.image_size, 0), coalesce(m.image_format, '')"
+#define MESSAGE_COLUMNS MESSAGE_COLUMNS_WITH_IMAGE("m.image")
+/* The same without the image's bytes. */
+#define MESSAGE_META_COLUMNS MESSAGE_COLUMNS_WITH_IMAGE("NULL")
 
 typedef enum {
   COL_ID,
@@ -31,6 +36,8 @@ typedef enum {
   COL_IMAGE,
   COL_CLIENT_MSG_ID,
   COL_SENDER_NICKNAME,
+  COL_IMAGE_SIZE,
+  COL_IMAGE_FORMAT,
   COL_AFTER_MESSAGE, /* first extra column of a statement */
 } MessageColumn;
 
@@ -96,8 +103,8 @@ static const StoreStmtDef statement_defs[STORE_STMT_COUNT] = {
   [STORE_STMT_INSERT_MESSAGE] = {
     "add message",
     "INSERT INTO messages (id, sender_id, target_type, target_id, sent_ms, kind, text, "
-    "font_size, font_color, image, client_msg_id) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)" },
+    "font_size, font_color, image, client_msg_id, image_size, image_format) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)" },
   [STORE_STMT_INSERT_OFFLINE] = {
     "add offline delivery",
     "INSERT INTO offline_deliveries (user_id, message_id) VALUES (?1, ?2) "
@@ -164,7 +171,7 @@ static const StoreStmtDef statement_defs[STORE_STMT_COUNT] = {
     " SELECT m2.id FROM room_members rm JOIN messages m2 ON m2.target_type = 1"
     "  AND m2.target_id = rm.room_id AND m2.id >= rm.first_message_id"
     "  WHERE rm.user_id = ?1) "
-    "ORDER BY m.id" },
+    "ORDER BY m.id DESC" },
   /* ?1 user. Per friend: the newest message of each direction and the
    * incoming ones past the marker; per room: the newest visible message and
    * the others' messages past max(marker, first_message_id - 1). All index
@@ -203,6 +210,10 @@ static const StoreStmtDef statement_defs[STORE_STMT_COUNT] = {
   [STORE_STMT_MESSAGE_BY_ID] = {
     "message",
     "SELECT " MESSAGE_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
+    "WHERE m.id = ?1" },
+  [STORE_STMT_MESSAGE_META_BY_ID] = {
+    "message without its image",
+    "SELECT " MESSAGE_META_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
     "WHERE m.id = ?1" },
 };
 
@@ -494,6 +505,8 @@ static gboolean insert_message(StoreConnection *conn, const ChatdMessageRecord *
     gconstpointer data = g_bytes_get_data(r->image, &size);
     /* an empty image still has to be a (zero-length) blob, not NULL */
     bind_blob(&b, 10, data != NULL ? data : "", size);
+    bind_int64(&b, 12, (gint64) size);
+    bind_string(&b, 13, chat_image_format(data, size));
   }
   bind_string(&b, 11, r->client_msg_id);
   return bind_check(conn, STORE_STMT_INSERT_MESSAGE, &b, error) &&
@@ -583,8 +596,9 @@ static const char *column_string(sqlite3_stmt *stmt, int column) {
   return (const char *) sqlite3_column_text(stmt, column);
 }
 
-/* A record from the MESSAGE_COLUMNS of the current row. */
-static ChatdMessageRecord *record_from_row(sqlite3_stmt *stmt) {
+/* A record from the MESSAGE_COLUMNS (or MESSAGE_META_COLUMNS) of the
+ * current row; an image larger than max_image_bytes is left out. */
+static ChatdMessageRecord *record_from_row(sqlite3_stmt *stmt, gsize max_image_bytes) {
   ChatdMessageRecord row = {
     .id = sqlite3_column_int64(stmt, COL_ID),
     .sender_id = sqlite3_column_int64(stmt, COL_SENDER_ID),
@@ -596,12 +610,14 @@ static ChatdMessageRecord *record_from_row(sqlite3_stmt *stmt) {
     .font_color = column_string(stmt, COL_FONT_COLOR),
     .client_msg_id = column_string(stmt, COL_CLIENT_MSG_ID),
     .sender_nickname = column_string(stmt, COL_SENDER_NICKNAME),
+    .image_size = (gsize) sqlite3_column_int64(stmt, COL_IMAGE_SIZE),
+    .image_format = column_string(stmt, COL_IMAGE_FORMAT),
   };
   /* text before bytes: the pointer stays valid (SQLite's documented order) */
   row.text = column_string(stmt, COL_TEXT);
   row.text_len = row.text != NULL ? (gsize) sqlite3_column_bytes(stmt, COL_TEXT) : 0;
   g_autoptr(GBytes) image = NULL;
-  if (sqlite3_column_type(stmt, COL_IMAGE) != SQLITE_NULL) {
+  if (sqlite3_column_type(stmt, COL_IMAGE) != SQLITE_NULL && row.image_size <= max_image_bytes) {
     gconstpointer data = sqlite3_column_blob(stmt, COL_IMAGE);
     image = g_bytes_new(data, (gsize) sqlite3_column_bytes(stmt, COL_IMAGE));
   }
@@ -618,17 +634,37 @@ void chatd_store_conversation_free(gpointer conversation) {
   conversation_free(conversation);
 }
 
-/* Appends every row of a message query (history queries) to records;
- * offline_column >= 0 reads the offline flag from that column. */
-static gboolean collect_records(StoreConnection *conn, StoreStmtId id, sqlite3_stmt *stmt,
-                                int offline_column, GPtrArray *records, GError **error) {
+/* What a row costs against a ChatdStorePageBound. */
+static gsize row_cost(sqlite3_stmt *stmt, const ChatdStorePageBound *bound) {
+  gsize cost = bound->record_overhead;
+  if (sqlite3_column_int(stmt, COL_KIND) == CHATD_STORE_KIND_TEXT)
+    return cost + (gsize) sqlite3_column_bytes(stmt, COL_TEXT);
+  gsize image = (gsize) sqlite3_column_int64(stmt, COL_IMAGE_SIZE);
+  return image <= bound->max_image_bytes ? cost + image : cost;
+}
+
+/* Appends the rows of a message query (newest first) to records while they
+ * fit the bound; *more when one was left out. offline_column >= 0 reads the
+ * offline flag from that column. */
+static gboolean collect_page(StoreConnection *conn, StoreStmtId id, sqlite3_stmt *stmt,
+                             int offline_column, const ChatdStorePageBound *bound,
+                             GPtrArray *records, gboolean *more, GError **error) {
+  gsize used = 0;
+  *more = FALSE;
   for (;;) {
     gboolean row = FALSE;
     if (!step_row(conn, id, stmt, &row, error))
       return FALSE;
     if (!row)
       return TRUE;
-    ChatdMessageRecord *record = record_from_row(stmt);
+    gsize cost = row_cost(stmt, bound);
+    if ((bound->limit > 0 && records->len >= bound->limit) ||
+        (bound->max_bytes > 0 && records->len > 0 && used + cost > bound->max_bytes)) {
+      *more = TRUE;
+      return TRUE;
+    }
+    used += cost;
+    ChatdMessageRecord *record = record_from_row(stmt, bound->max_image_bytes);
     if (offline_column >= 0)
       record->offline = sqlite3_column_int(stmt, offline_column) != 0;
     g_ptr_array_add(records, record);
@@ -647,9 +683,11 @@ static gboolean read_history(StoreConnection *conn, StoreRead *read, GError **er
   bind_int64(&b, 1, read->viewer_id);
   bind_int64(&b, 2, read->target_id);
   bind_int64(&b, 3, read->before_id > 0 ? read->before_id : G_MAXINT64);
-  bind_int64(&b, 4, read->limit);
+  /* One more than the limit: whether older ones remain. */
+  bind_int64(&b, 4, (gint64) read->bound.limit + 1);
   g_autoptr(GPtrArray) records = new_record_array();
-  if (!bind_check(conn, id, &b, error) || !collect_records(conn, id, stmt, -1, records, error))
+  if (!bind_check(conn, id, &b, error) ||
+      !collect_page(conn, id, stmt, -1, &read->bound, records, &read->more, error))
     return FALSE;
   read->results = g_steal_pointer(&records);
   return TRUE;
@@ -661,23 +699,30 @@ static gboolean read_full_history(StoreConnection *conn, StoreRead *read, GError
   bind_int64(&b, 1, read->viewer_id);
   g_autoptr(GPtrArray) records = new_record_array();
   if (!bind_check(conn, STORE_STMT_FULL_HISTORY, &b, error) ||
-      !collect_records(conn, STORE_STMT_FULL_HISTORY, stmt, COL_AFTER_MESSAGE, records, error))
+      !collect_page(conn, STORE_STMT_FULL_HISTORY, stmt, COL_AFTER_MESSAGE, &read->bound, records,
+                    &read->more, error))
     return FALSE;
+  /* Read newest first (the ones that fit), handed out oldest first. */
+  for (guint i = 0, j = records->len; i + 1 < j; i++, j--) {
+    gpointer t = records->pdata[i];
+    records->pdata[i] = records->pdata[j - 1];
+    records->pdata[j - 1] = t;
+  }
   read->results = g_steal_pointer(&records);
   return TRUE;
 }
 
-/* The message with that id into *record (NULL if none). */
-static gboolean read_message_by_id(StoreConnection *conn, gint64 message_id,
+/* The message with that id into *record (NULL if none); id is
+ * STORE_STMT_MESSAGE_BY_ID or (without the image) _META_BY_ID. */
+static gboolean read_message_by_id(StoreConnection *conn, StoreStmtId id, gint64 message_id,
                                    ChatdMessageRecord **record, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_MESSAGE_BY_ID);
+  g_auto(StoreStatement) stmt = statement(conn, id);
   Binder b = { stmt, SQLITE_OK };
   bind_int64(&b, 1, message_id);
   gboolean row = FALSE;
-  if (!bind_check(conn, STORE_STMT_MESSAGE_BY_ID, &b, error) ||
-      !step_row(conn, STORE_STMT_MESSAGE_BY_ID, stmt, &row, error))
+  if (!bind_check(conn, id, &b, error) || !step_row(conn, id, stmt, &row, error))
     return FALSE;
-  *record = row ? record_from_row(stmt) : NULL;
+  *record = row ? record_from_row(stmt, G_MAXSIZE) : NULL;
   return TRUE;
 }
 
@@ -704,7 +749,8 @@ static gboolean read_conversations(StoreConnection *conn, StoreRead *read, GErro
     gint64 last_id = sqlite3_column_int64(stmt, CONV_LAST_ID);
     ChatdMessageRecord *last = NULL;
     /* same read transaction: the statement above is still active */
-    if (last_id > 0 && !read_message_by_id(conn, last_id, &last, error))
+    if (last_id > 0 &&
+        !read_message_by_id(conn, STORE_STMT_MESSAGE_META_BY_ID, last_id, &last, error))
       return FALSE;
     conversation->last = last;
   }
@@ -721,7 +767,8 @@ gboolean chatd_store_sql_run_read(StoreConnection *conn, StoreRead *read, GError
   case STORE_READ_CONVERSATIONS:
     return read_conversations(conn, read, error);
   case STORE_READ_MESSAGE:
-    return read_message_by_id(conn, read->message_id, &read->record, error);
+    return read_message_by_id(conn, STORE_STMT_MESSAGE_BY_ID, read->message_id, &read->record,
+                              error);
   }
   g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED, "unknown read kind %d",
               (int) read->kind);

@@ -112,8 +112,9 @@ ChatdMessageRecord *chatd_message_record_copy(const ChatdMessageRecord *record) 
   gsize color_size = string_size(record->font_color);
   gsize client_id_size = string_size(record->client_msg_id);
   gsize nickname_size = string_size(record->sender_nickname);
+  gsize format_size = string_size(record->image_format);
   gsize total = sizeof(ChatdMessageRecord) + (record->text != NULL ? text_len + 1 : 0) +
-                color_size + client_id_size + nickname_size;
+                color_size + client_id_size + nickname_size + format_size;
   ChatdMessageRecord *copy = g_malloc(total);
   *copy = *record;
   char *cursor = (char *) (copy + 1);
@@ -122,6 +123,7 @@ ChatdMessageRecord *chatd_message_record_copy(const ChatdMessageRecord *record) 
   copy->font_color = pack_string(&cursor, record->font_color, color_size - 1);
   copy->client_msg_id = pack_string(&cursor, record->client_msg_id, client_id_size - 1);
   copy->sender_nickname = pack_string(&cursor, record->sender_nickname, nickname_size - 1);
+  copy->image_format = pack_string(&cursor, record->image_format, format_size - 1);
   copy->image = record->image != NULL ? g_bytes_ref(record->image) : NULL;
   return copy;
 }
@@ -210,7 +212,7 @@ static void job_complete(StoreJob *job) {
   switch (r->kind) {
   case STORE_READ_HISTORY:
   case STORE_READ_FULL_HISTORY:
-    r->callback.messages(r->error, r->results, r->user_data);
+    r->callback.messages(r->error, r->results, r->more, r->user_data);
     break;
   case STORE_READ_CONVERSATIONS:
     r->callback.conversations(r->error, r->results, r->user_data);
@@ -1073,9 +1075,13 @@ gboolean chatd_store_add_message(ChatdStore *store, const ChatdMessageRecord *re
 
 /* ---- reads ---- */
 
+/* No bound: every message, every image. */
+static const ChatdStorePageBound unbounded = {0, 0, 0, G_MAXSIZE};
+
 gboolean chatd_store_history(ChatdStore *store, gint64 viewer_id, int target_type,
-                             gint64 target_id, gint64 before_id, guint limit,
-                             ChatdStoreMessagesDone callback, gpointer user_data) {
+                             gint64 target_id, gint64 before_id,
+                             const ChatdStorePageBound *bound, ChatdStoreMessagesDone callback,
+                             gpointer user_data) {
   g_return_val_if_fail(store != NULL && callback != NULL, FALSE);
   g_return_val_if_fail(target_type == CHATD_STORE_TARGET_USER ||
                          target_type == CHATD_STORE_TARGET_ROOM,
@@ -1085,16 +1091,20 @@ gboolean chatd_store_history(ChatdStore *store, gint64 viewer_id, int target_typ
   r->target_type = target_type;
   r->target_id = target_id;
   r->before_id = before_id;
-  r->limit = MIN(limit, CHATD_STORE_MAX_HISTORY_PAGE);
+  r->bound = bound ? *bound : unbounded;
+  if (r->bound.limit == 0 || r->bound.limit > CHATD_STORE_MAX_HISTORY_PAGE)
+    r->bound.limit = CHATD_STORE_MAX_HISTORY_PAGE;
   r->callback.messages = callback;
   return submit_read(store, r);
 }
 
 gboolean chatd_store_full_history(ChatdStore *store, gint64 user_id,
+                                  const ChatdStorePageBound *bound,
                                   ChatdStoreMessagesDone callback, gpointer user_data) {
   g_return_val_if_fail(store != NULL && callback != NULL, FALSE);
   StoreRead *r = read_new(STORE_READ_FULL_HISTORY, user_data);
   r->viewer_id = user_id;
+  r->bound = bound ? *bound : unbounded;
   r->callback.messages = callback;
   return submit_read(store, r);
 }

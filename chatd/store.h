@@ -59,7 +59,7 @@ GQuark chatd_store_error_quark(void);
 /* ---- limits ---- */
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define CHATD_STORE_SCHEMA_VERSION 1
+#define CHATD_STORE_SCHEMA_VERSION 2
 /* Writes committed in one transaction, at most. */
 #define CHATD_STORE_MAX_BATCH_WRITES 1024
 /* Writes submitted whose completion has not run yet, at most (about one
@@ -103,10 +103,13 @@ typedef struct {
   gsize text_len;
   int font_size;              /* kind TEXT */
   const char *font_color;     /* kind TEXT, "#rrggbb", may be NULL */
-  GBytes *image;              /* kind IMAGE: required; kind TEXT: NULL */
+  GBytes *image;              /* kind IMAGE: required to add; in records read, NULL
+                                 when the read left the bytes out (see image_size) */
   const char *client_msg_id;  /* the sender's retransmission key, may be NULL */
   /* Filled by reads, ignored by chatd_store_add_message(): */
   const char *sender_nickname; /* the sender's current nickname */
+  gsize image_size;            /* kind IMAGE: the image's size, even when left out */
+  const char *image_format;    /* kind IMAGE: chat_image_format() of it, "" if unknown */
   gboolean offline;            /* chatd_store_full_history(): the viewer got it while offline */
 } ChatdMessageRecord;
 
@@ -181,9 +184,22 @@ typedef void (*ChatdStoreDone)(const GError *error, gpointer user_data);
 typedef void (*ChatdStoreMessageDone)(const GError *error, gboolean inserted,
                                       gint64 stored_id, gpointer user_data);
 /* A list of messages (ChatdMessageRecord *). The array is freed when the
- * callback returns unless the callback takes a reference. NULL on error. */
-typedef void (*ChatdStoreMessagesDone)(const GError *error, GPtrArray *records,
+ * callback returns unless the callback takes a reference. NULL on error.
+ * more: the bound (ChatdStorePageBound) left older messages out. */
+typedef void (*ChatdStoreMessagesDone)(const GError *error, GPtrArray *records, gboolean more,
                                        gpointer user_data);
+
+/* How much one history read returns: the newest messages that fit.
+ * A message costs record_overhead plus its text, or plus its image when the
+ * image is at most max_image_bytes (a larger one is left out of the record:
+ * image NULL, image_size and image_format set, and it costs only the
+ * overhead). The first message always goes. */
+typedef struct {
+  guint limit;           /* messages, at most; 0: no limit (full history only) */
+  gsize max_bytes;       /* their cost, at most; 0: no limit */
+  gsize record_overhead; /* what each costs besides its text or image */
+  gsize max_image_bytes; /* larger images are left out; G_MAXSIZE: none is */
+} ChatdStorePageBound;
 /* The conversations (ChatdConversation *), same ownership rule. */
 typedef void (*ChatdStoreConversationsDone)(const GError *error, GPtrArray *conversations,
                                             gpointer user_data);
@@ -382,21 +398,27 @@ gboolean chatd_store_add_message(ChatdStore *store, const ChatdMessageRecord *re
  * store is saturated or closing. Errors given to the callback: _IO, _BUSY,
  * _CORRUPT, _FAILED. */
 
-/* Up to limit (clamped to CHATD_STORE_MAX_HISTORY_PAGE) messages of one
- * conversation of viewer with id < before_id (0: from the newest), newest
- * first. A 1:1 conversation holds both directions; a room only messages
- * with id >= the viewer's first_message_id (none if not a member). */
+/* The newest messages of one conversation of viewer with id < before_id
+ * (0: from the newest) that fit the bound (limit clamped to
+ * CHATD_STORE_MAX_HISTORY_PAGE), newest first; more when older ones remain.
+ * A 1:1 conversation holds both directions; a room only messages with id >=
+ * the viewer's first_message_id (none if not a member). */
 gboolean chatd_store_history(ChatdStore *store, gint64 viewer_id, int target_type,
-                             gint64 target_id, gint64 before_id, guint limit,
-                             ChatdStoreMessagesDone callback, gpointer user_data);
-/* Everything in user's history, oldest first: 1:1 messages sent or received,
+                             gint64 target_id, gint64 before_id,
+                             const ChatdStorePageBound *bound, ChatdStoreMessagesDone callback,
+                             gpointer user_data);
+/* The newest messages of user's whole history that fit the bound, oldest
+ * first (more: older ones were left out): 1:1 messages sent or received,
  * room messages since first_message_id of each room the user is in; each
  * record's offline flag says whether it is an offline delivery of the user
  * (the seed's login_bundle messages, sent = !offline). */
 gboolean chatd_store_full_history(ChatdStore *store, gint64 user_id,
+                                  const ChatdStorePageBound *bound,
                                   ChatdStoreMessagesDone callback, gpointer user_data);
 /* The user's conversations: each friend with at least one message, each room
- * the user is in; newest activity first, rooms without messages last. */
+ * the user is in; newest activity first, rooms without messages last. The
+ * last messages leave their images out (image NULL, image_size and
+ * image_format set). */
 gboolean chatd_store_conversations(ChatdStore *store, gint64 user_id,
                                    ChatdStoreConversationsDone callback, gpointer user_data);
 /* The message with that id, or NULL. */

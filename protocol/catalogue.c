@@ -11,13 +11,16 @@ static const chat_shape_definition shapes[] = {
    "a user as others see it"},
   {"room", "{id:int, room_name:str}", "a room"},
   {"body",
-   "{type:int, data:str, fontsize:int, fontcolor:str} | {type:int, data:bytes}",
-   "a message body: text (type 0, font size, colour \"#rrggbb\") or image (type 1, the file's bytes)"},
+   "{type:int, data:str, fontsize:int, fontcolor:str} | {type:int, data:bytes}"
+   " | {type:int, format:str, size:int}",
+   "a message body: text (type 0, font size, colour \"#rrggbb\"), image (type 1, the file's "
+   "bytes) or, from a v2 server only, an image preview (type 1, the image's format and size)"},
   {"notice",
    "{message:@body, sender_id:int, sender_name:str, target_type:int, time:int, target_id:int,"
-   " id?:int, client_msg_id?:str}",
+   " id?:int, client_msg_id?:str, sender_username?:str}",
    "a delivered message: target_type 0 = user, 1 = room; time in ms since the epoch; "
-   "v2 adds the server's message id and, on the sender's copy, its client_msg_id"},
+   "v2 adds the server's message id, on the sender's copy its client_msg_id, and the "
+   "sender's username"},
   {"contact",
    "{id:int, username:str, nickname:str, online:bool, type:int} | {id:int, room_name:str, type:int}",
    "a friend (@user plus type 0) or a room (@room plus type 1)"},

@@ -459,3 +459,269 @@ Test(abuse, before_login_a_message_is_at_most_64_kib_after_it_the_configured_siz
   client_free(user);
   chatd_destroy(&chatd);
 }
+
+/* ---- sizes: a server never stores what it could not send back ---- */
+
+#define KIB 1024
+/* chatd with 1 MiB messages: images up to 512 KiB. */
+#define SMALL_MESSAGES "\"max_message_size\": 1048576"
+
+/* A send_message of an image of n bytes (a PNG signature, then filler). */
+static void send_image(test_client *c, int target_type, gint64 target_id, gsize n) {
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  chat_writer w;
+  chat_writer_init(&w, &buf);
+  chat_message_begin(&w, CHAT_DIALECT_V2, CHAT_MSG_SEND_MESSAGE);
+  guint8 *image = g_malloc(n);
+  memset(image, 0x42, n);
+  memcpy(image, "\x89PNG\r\n\x1a\n", MIN(n, 8));
+  chat_write_dict_begin(&w);
+  chat_write_key_cstr(&w, "target_type");
+  chat_write_int(&w, target_type);
+  chat_write_key_cstr(&w, "target_id");
+  chat_write_int(&w, target_id);
+  chat_write_key_cstr(&w, "message");
+  chat_write_dict_begin(&w);
+  chat_write_key_cstr(&w, "type");
+  chat_write_int(&w, 1);
+  chat_write_key_cstr(&w, "data");
+  chat_write_bytes(&w, image, n);
+  chat_write_dict_end(&w);
+  chat_write_dict_end(&w);
+  g_free(image);
+  cr_assert_eq(chat_writer_finish(&w), 0);
+  client_send_raw(c, buf.data, buf.len);
+  chat_buffer_clear(&buf);
+}
+
+/* The next message that is not presence or a friend's profile. */
+static char *next_skipping_presence(test_client *c) {
+  for (;;) {
+    char *next = client_next(c, HARNESS_TIMEOUT_MS);
+    cr_assert_not_null(next, "nothing came");
+    if (!g_str_has_prefix(next, "friend_on_off_line ") && !g_str_has_prefix(next, "contact_info "))
+      return next;
+    g_free(next);
+  }
+}
+
+/* alice and bob, friends, both logged in (ids 1 and 2). */
+static void two_friends(guint16 port, test_client **alice, test_client **bob) {
+  *alice = client_connect_from(VICTIM, port, CHAT_DIALECT_V2);
+  client_register(*alice, "alice", PASSWORD, "Alice");
+  *bob = client_connect_from(OTHER, port, CHAT_DIALECT_V2);
+  client_register(*bob, "bob", PASSWORD, "Bob");
+  client_send(*alice, "add_friend", "\"bob\"");
+  g_free(client_expect(*alice, "add_friend_result"));
+  g_free(client_expect(*bob, "incoming_friend_request"));
+  client_send(*bob, "resolve_friend_request", "[1, true]");
+  g_free(client_expect(*bob, "contact_info"));
+  g_free(client_expect(*alice, "contact_info"));
+}
+
+/* Item 9: a 16 MiB send_message was stored, then could not be sent back. */
+Test(abuse, an_image_over_max_image_size_is_refused_and_not_stored) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, SMALL_MESSAGES);
+  test_client *alice, *bob;
+  two_friends(chatd.port, &alice, &bob);
+  send_image(bob, 0, 1, 600 * KIB);
+  g_autofree char *refused = next_skipping_presence(bob);
+  cr_assert(g_str_has_prefix(refused, "general_failure ") &&
+                strstr(refused, "the image is larger than the server accepts"),
+            "%s", refused);
+  cr_assert(client_quiet_for(alice, 200), "alice got the refused image");
+  send_image(bob, 0, 1, 500 * KIB);
+  g_autofree char *copy = next_skipping_presence(bob);
+  cr_assert(g_str_has_prefix(copy, "on_new_message "), "%s", copy);
+  g_autofree char *delivered = next_skipping_presence(alice);
+  cr_assert(strstr(delivered, "\"$bytes_len\": 512000"), "%s", delivered);
+  client_send(alice, "fetch_history",
+              "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}");
+  g_autofree char *page = client_expect(alice, "history_page");
+  cr_assert(strstr(page, "\"$bytes_len\": 512000") && !strstr(page, "614400"), "%s", page);
+  client_free(alice);
+  client_free(bob);
+  chatd_destroy(&chatd);
+}
+
+/* Item 9: a text whose notice would not fit in a message is refused. */
+Test(abuse, a_text_too_large_to_send_back_is_refused) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, "\"max_message_size\": 65536");
+  test_client *alice, *bob;
+  two_friends(chatd.port, &alice, &bob);
+  g_autofree char *text = g_strnfill(63 * KIB, 'x');
+  g_autofree char *params = g_strdup_printf(
+      "{\"target_type\": 0, \"target_id\": 1, \"message\": {\"type\": 0, \"data\": \"%s\", "
+      "\"fontsize\": 12, \"fontcolor\": \"#000000\"}}",
+      text);
+  client_send(bob, "send_message", params);
+  g_autofree char *refused = next_skipping_presence(bob);
+  cr_assert(strstr(refused, "the message is larger than the server accepts"), "%.200s", refused);
+  client_free(alice);
+  client_free(bob);
+  chatd_destroy(&chatd);
+}
+
+/* Item 9: two 9 MiB images made every later session_bundle of the receiver
+ * 18.9 MB: it never logged in again. Bundles carry previews. */
+Test(abuse, a_session_bundle_carries_image_previews_not_images) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, SMALL_MESSAGES);
+  test_client *alice, *bob;
+  two_friends(chatd.port, &alice, &bob);
+  for (int i = 0; i < 3; i++) {
+    send_image(bob, 0, 1, 500 * KIB);
+    g_free(next_skipping_presence(bob));
+  }
+  client_free(alice);
+  client_free(bob);
+  for (int round = 0; round < 2; round++) {
+    test_client *c = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
+    client_send(c, "login", "[\"alice\", \"" PASSWORD "\"]");
+    g_free(client_expect(c, "login_successful"));
+    g_autofree char *bundle = client_expect(c, "session_bundle");
+    cr_assert(strstr(bundle, "\"message\": {\"type\": 1, \"format\": \"png\", \"size\": 512000}"),
+              "%s", bundle);
+    cr_assert_lt(strlen(bundle), 4096, "%s", bundle);
+    client_free(c);
+  }
+  chatd_destroy(&chatd);
+}
+
+/* Item 9: a history page of 200 messages could overflow a message. Pages
+ * hold what fits, and `more` brings the rest. */
+Test(abuse, history_pages_are_bounded_in_bytes) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, SMALL_MESSAGES);
+  test_client *alice, *bob;
+  two_friends(chatd.port, &alice, &bob);
+  enum { IMAGES = 5 };
+  for (int i = 0; i < IMAGES; i++) {
+    send_image(bob, 0, 1, 400 * KIB);
+    g_free(next_skipping_presence(bob));
+  }
+  gint64 before = 0;
+  guint seen = 0, pages = 0;
+  for (;;) {
+    g_autofree char *ask = g_strdup_printf(
+        "{\"target_type\": 0, \"target_id\": 2, \"before_id\": %" G_GINT64_FORMAT
+        ", \"limit\": 200}",
+        before);
+    client_send(alice, "fetch_history", ask);
+    g_autofree char *page = NULL;
+    while (!page) {
+      char *next = next_skipping_presence(alice);
+      if (g_str_has_prefix(next, "history_page "))
+        page = next;
+      else
+        g_free(next);
+    }
+    pages++;
+    guint in_page = 0;
+    for (const char *p = page; (p = strstr(p, "\"id\": ")) != NULL; p++) {
+      before = g_ascii_strtoll(p + 6, NULL, 10);
+      in_page++;
+    }
+    cr_assert_leq(in_page, 2, "a page of 1 MiB holds two images of 400 KiB: %u", in_page);
+    seen += in_page;
+    if (strstr(page, "\"more\": false"))
+      break;
+    cr_assert(strstr(page, "\"more\": true"), "%s", page);
+    cr_assert_lt(pages, 10);
+  }
+  cr_assert_eq(seen, IMAGES);
+  cr_assert_eq(pages, 3);
+  client_free(alice);
+  client_free(bob);
+  chatd_destroy(&chatd);
+}
+
+/* Item 9: a message stored before the limits (a 900 KiB image, over the
+ * 512 KiB limit) goes as a preview, and logins still work. */
+Test(abuse, a_legacy_image_too_large_to_send_goes_as_a_preview) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, SMALL_MESSAGES);
+  test_client *alice, *bob;
+  two_friends(chatd.port, &alice, &bob);
+  client_free(alice);
+  client_free(bob);
+  chatd_stop(&chatd);
+  g_autofree char *path = g_build_filename(chatd.dir, "chat.db", NULL);
+  sqlite3 *db = NULL;
+  cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+  cr_assert_eq(sqlite3_exec(db,
+                            "INSERT INTO messages (id, sender_id, target_type, target_id, sent_ms,"
+                            " kind, image, image_size, image_format)"
+                            " VALUES (1, 2, 0, 1, 0, 1, zeroblob(921600), 921600, 'jpeg')",
+                            NULL, NULL, NULL),
+               SQLITE_OK, "%s", sqlite3_errmsg(db));
+  sqlite3_close(db);
+  chatd_restart(&chatd);
+  alice = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
+  client_login(alice, "alice", PASSWORD);
+  client_send(alice, "fetch_history",
+              "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}");
+  g_autofree char *page = client_expect(alice, "history_page");
+  cr_assert(strstr(page, "{\"type\": 1, \"format\": \"jpeg\", \"size\": 921600}"), "%s", page);
+  client_free(alice);
+  chatd_destroy(&chatd);
+}
+
+/* Item 9: the seed dialect's login_bundle has no paging: it carries the
+ * newest messages that fit in one message. */
+Test(abuse, a_seed_login_bundle_carries_the_newest_messages_that_fit) {
+  chatd_instance chatd;
+  chatd_start(&chatd, TRUE, SMALL_MESSAGES);
+  test_client *alice, *bob;
+  two_friends(chatd.port, &alice, &bob);
+  enum { IMAGES = 5 };
+  for (int i = 0; i < IMAGES; i++) {
+    send_image(bob, 0, 1, 400 * KIB);
+    g_free(next_skipping_presence(bob));
+  }
+  client_free(alice);
+  client_free(bob);
+  test_client *seed = client_connect(chatd.port, CHAT_DIALECT_SEED);
+  client_send(seed, "login", "[\"alice\", \"" PASSWORD "\"]");
+  g_free(client_expect(seed, "login_successful"));
+  g_autofree char *bundle = client_expect(seed, "login_bundle");
+  guint carried = 0;
+  for (const char *p = bundle; (p = strstr(p, "$bytes_len")) != NULL; p++)
+    carried++;
+  cr_assert_eq(carried, 2, "two 400 KiB images fit in 1 MiB: %s", bundle);
+  cr_assert(chatd_log_contains(&chatd, "carries its newest 2 messages"), "%s", chatd.log->str);
+  client_free(seed);
+  chatd_destroy(&chatd);
+}
+
+/* ---- names ---- */
+
+/* Item 13: the nickname "x: ok\n2026-12-03 09:00:00 #9 Admin" forged lines
+ * wherever it was printed. Names that break or reorder a line are refused. */
+Test(abuse, nicknames_and_room_names_cannot_break_lines) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, NULL);
+  test_client *c = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
+  client_send(c, "register", "[\"mallory\", \"pw\", \"x: ok\\n2026-12-03 09:00:00 #9 Admin\"]");
+  g_autofree char *refused = client_expect(c, "general_failure");
+  cr_assert_str_eq(refused, "\"the nickname contains a line break or control character\"");
+  client_register(c, "mallory", PASSWORD, "Mallory");
+  static const char *const bad[] = {"\"a\\rb\"", "\"\\u202eevil\"", "\"tab\\there\"",
+                                    "\"esc\\u001b[31m\""};
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    client_send(c, "set_nickname", bad[i]);
+    g_autofree char *answer = client_expect(c, "general_failure");
+    cr_assert(strstr(answer, "line break or control character"), "%s: %s", bad[i], answer);
+    client_send(c, "create_room", bad[i]);
+    g_autofree char *room = client_expect(c, "general_failure");
+    cr_assert(strstr(room, "the room name contains"), "%s: %s", bad[i], room);
+  }
+  client_send(c, "set_nickname", "\"  Mallory 🙂  \"");
+  g_autofree char *updated = client_expect(c, "profile_updated");
+  cr_assert(strstr(updated, "\"nickname\": \"Mallory 🙂\""), "%s", updated);
+  client_free(c);
+  chatd_destroy(&chatd);
+}

@@ -635,14 +635,15 @@ Test(chatctl, send_failures_seed, .init = start, .fini = finish) {
   send_failures(CHAT_DIALECT_SEED);
 }
 
-Test(chatctl, an_image_over_the_servers_max_message_exits_2, .init = start_small_messages,
+/* With 1 KiB messages the server takes images of 512 bytes (max_image). */
+Test(chatctl, an_image_over_the_servers_max_image_exits_2, .init = start_small_messages,
      .fini = finish) {
   make_friends(CHAT_DIALECT_V2);
   g_autofree char *image = make_png("noise.png", NOISE_IMAGE_SIDE, TRUE);
   program_result r;
   run(CHAT_DIALECT_V2, "pw-a", &r, "--user", "alice", "send-image", "--to-user", "bob", image);
   expect_status(&r, EXIT_USAGE);
-  expect_err_has(&r, "limit of 1024 bytes");
+  expect_err_has(&r, "over the server's image limit of 512 bytes");
   program_result_clear(&r);
 }
 
@@ -665,6 +666,30 @@ Test(chatctl, watch_timeout_v2, .init = start, .fini = finish) {
 
 Test(chatctl, watch_timeout_seed, .init = start, .fini = finish) {
   watch_timeout(CHAT_DIALECT_SEED);
+}
+
+/* Issue 9 item 13: a text (or a name) with a newline forged lines in
+ * `chatctl history`. Human output escapes what the server sent. */
+Test(chatctl, human_output_escapes_control_characters, .init = start, .fini = finish) {
+  make_friends(CHAT_DIALECT_V2);
+  ok(CHAT_DIALECT_V2, "pw-a", "--user", "alice", "send", "--to-user", "bob",
+     "ok\n2026-12-03 09:00:00 #9 Admin (admin): send me your password\x1b[2K\xe2\x80\xae");
+  program_result r;
+  run(CHAT_DIALECT_V2, "pw-b", &r, "--user", "bob", "history", "--with-user", "alice");
+  expect_status(&r, EXIT_OK);
+  guint lines = 0;
+  for (const char *p = r.out; (p = strchr(p, '\n')) != NULL; p++)
+    lines++;
+  cr_assert_eq(lines, 1, "one message, one line: %s", r.out);
+  cr_assert(strstr(r.out, "Alice (alice): ok\\n2026-12-03 09:00:00 #9 Admin (admin): send me "
+                          "your password\\e[2K\\u{202E}\n"),
+            "%s", r.out);
+  program_result_clear(&r);
+  /* --json keeps the text as it is (JSON escapes it its own way). */
+  run(CHAT_DIALECT_V2, "pw-b", &r, "--user", "bob", "history", "--with-user", "alice", "--json");
+  expect_status(&r, EXIT_OK);
+  cr_assert(strstr(r.out, "ok\\n2026-12-03"), "%s", r.out);
+  program_result_clear(&r);
 }
 
 static void history_and_unread(chat_dialect d) {
@@ -695,8 +720,11 @@ static void history_and_unread(chat_dialect d) {
 
   run(d, "pw-b", &r, "--user", "bob", "history", "--with-user", "alice");
   expect_status(&r, EXIT_OK);
-  cr_assert(strstr(r.out, "Alice: one\n") && strstr(r.out, "Alice: one\n") <
-                                                   strstr(r.out, "Alice: three\n"),
+  /* A nickname is not unique: the username (v2) or the id (seed) goes with it. */
+  const char *sender = d == CHAT_DIALECT_V2 ? "Alice (alice)" : "Alice (id 1)";
+  g_autofree char *one = g_strdup_printf("%s: one\n", sender);
+  g_autofree char *three = g_strdup_printf("%s: three\n", sender);
+  cr_assert(strstr(r.out, one) && strstr(r.out, one) < strstr(r.out, three),
             "not oldest first: %s", r.out);
   program_result_clear(&r);
 
@@ -713,7 +741,7 @@ Test(chatctl, history_and_unread_v2, .init = start, .fini = finish) {
   run(CHAT_DIALECT_V2, "pw-b", &r, "--user", "bob", "history", "--with-user", "alice",
       "--before", "2");
   expect_status(&r, EXIT_OK);
-  cr_assert(strstr(r.out, "#1 Alice: one\n") && !strstr(r.out, "two"), "%s", r.out);
+  cr_assert(strstr(r.out, "#1 Alice (alice): one\n") && !strstr(r.out, "two"), "%s", r.out);
   program_result_clear(&r);
 }
 

@@ -408,13 +408,18 @@ Test(chatd_v2, a_resent_message_is_stored_and_delivered_once, .init = start_v2_o
       "\"fontsize\": 12, \"fontcolor\": \"#000000\"}, \"client_msg_id\": \"m-1\"}";
   client_send(a, "send_message", once);
   g_autofree char *ack = client_expect(a, "on_new_message");
-  cr_assert(g_str_has_suffix(ack, "\"id\": 1, \"client_msg_id\": \"m-1\"}"), "%s", ack);
+  cr_assert(g_str_has_suffix(ack, "\"id\": 1, \"client_msg_id\": \"m-1\", "
+                                 "\"sender_username\": \"alice\"}"),
+            "%s", ack);
   g_autofree char *got = client_expect(b, "on_new_message");
-  cr_assert(g_str_has_suffix(got, "\"target_id\": 1, \"id\": 1}"), "no client id for bob: %s", got);
+  cr_assert(g_str_has_suffix(got, "\"target_id\": 1, \"id\": 1, \"sender_username\": \"alice\"}"),
+            "no client id for bob: %s", got);
   /* The ack was lost; the client sends again. */
   client_send(a, "send_message", once);
   g_autofree char *ack2 = client_expect(a, "on_new_message");
-  cr_assert(g_str_has_suffix(ack2, "\"id\": 1, \"client_msg_id\": \"m-1\"}"), "%s", ack2);
+  cr_assert(g_str_has_suffix(ack2, "\"id\": 1, \"client_msg_id\": \"m-1\", "
+                                  "\"sender_username\": \"alice\"}"),
+            "%s", ack2);
   cr_assert(client_quiet_for(b, 300), "bob does not get it twice");
   client_send(a, "fetch_history", "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, "
                                   "\"limit\": 10}");

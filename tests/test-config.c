@@ -136,6 +136,7 @@ static void assert_defaults(const ChatdConfig *c) {
   cr_assert_eq(c->io_threads, 0);
   cr_assert_eq(c->durability, CHATD_STORE_DURABILITY_FSYNC, "acknowledged means on disk");
   cr_assert_eq(c->resume_token_days, 30);
+  cr_assert_eq(c->max_image_size, 8 * MIB, "an image is at most half of a message");
   cr_assert_not_null(c->warnings);
   cr_assert_eq(c->warnings->len, 0);
 }
@@ -285,6 +286,16 @@ Test(config, queue_default_follows_max_message_size) {
   chatd_config_clear(&c);
 }
 
+Test(config, an_image_is_at_most_half_a_message) {
+  ChatdConfig c;
+  assert_loads(&c, "{\"server\": {\"max_message_size\": 1048576}}");
+  cr_assert_eq(c.max_image_size, MIB / 2, "the default follows a smaller max_message_size");
+  chatd_config_clear(&c);
+  assert_loads(&c, "{\"server\": {\"max_image_size\": 2097152}}");
+  cr_assert_eq(c.max_image_size, 2 * MIB);
+  chatd_config_clear(&c);
+}
+
 /* ---- bad values ---- */
 
 typedef struct {
@@ -297,6 +308,9 @@ typedef struct {
 #define MISSING CHATD_CONFIG_ERROR_MISSING
 
 static const BadCase bad_cases[] = {
+    {"{\"server\": {\"max_message_size\": 1048576, \"max_image_size\": 1048576}}",
+     "server.max_image_size: expected an integer 1024..half of server.max_message_size "
+     "(524288), got 1048576", INVALID},
     {"{\"server\": {\"bind_port\": \"abc\"}}",
      "server.bind_port: expected an integer 0..65535, got \"abc\"", INVALID},
     {"{\"server\": {\"bind_port\": 65536}}",

@@ -347,7 +347,8 @@ typedef struct {
   GPtrArray *records;
 } Records;
 
-static void on_records(const GError *error, GPtrArray *records, gpointer data) {
+static void on_records(const GError *error, GPtrArray *records, gboolean more, gpointer data) {
+  (void)more;
   Records *r = data;
   cr_assert_null(error, "%s", error != NULL ? error->message : "");
   r->records = g_ptr_array_ref(records);
@@ -362,14 +363,15 @@ static GPtrArray *wait_records(Records *r) {
 
 static GPtrArray *full_history(gint64 user_id) {
   Records r = { 0 };
-  cr_assert(chatd_store_full_history(store, user_id, on_records, &r));
+  cr_assert(chatd_store_full_history(store, user_id, NULL, on_records, &r));
   return wait_records(&r);
 }
 
 static GPtrArray *history(gint64 viewer_id, int target_type, gint64 target_id) {
   Records r = { 0 };
-  cr_assert(chatd_store_history(store, viewer_id, target_type, target_id, 0, HISTORY_PAGE,
-                                on_records, &r));
+  ChatdStorePageBound bound = {.limit = HISTORY_PAGE, .max_image_bytes = G_MAXSIZE};
+  cr_assert(chatd_store_history(store, viewer_id, target_type, target_id, 0, &bound, on_records,
+                                &r));
   return wait_records(&r);
 }
 

@@ -11,7 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 #include "chatd/store.h"
+#include "protocol/image-format.h"
 
 /* Offset and size of user_version in a SQLite file header (file format
  * spec, "The Database Header"). */
@@ -180,18 +183,20 @@ static void add_text(gint64 id, gint64 sender, int target_type, gint64 target,
 typedef struct {
   gboolean done;
   GPtrArray *items;
+  gboolean more;
   ChatdMessageRecord *record;
 } ReadOutcome;
 
-static void records_done(const GError *error, GPtrArray *records, gpointer data) {
+static void records_done(const GError *error, GPtrArray *records, gboolean more, gpointer data) {
   ReadOutcome *outcome = data;
   cr_assert_null(error, "read: %s", error != NULL ? error->message : "");
   outcome->items = g_ptr_array_ref(records);
+  outcome->more = more;
   outcome->done = TRUE;
 }
 
 static void conversations_done(const GError *error, GPtrArray *conversations, gpointer data) {
-  records_done(error, conversations, data);
+  records_done(error, conversations, FALSE, data);
 }
 
 static void record_done(const GError *error, const ChatdMessageRecord *record, gpointer data) {
@@ -209,7 +214,8 @@ static void wait_read(ReadOutcome *outcome) {
 static GPtrArray *history(gint64 viewer, int target_type, gint64 target, gint64 before,
                           guint limit) {
   ReadOutcome o = { 0 };
-  cr_assert(chatd_store_history(store, viewer, target_type, target, before, limit,
+  ChatdStorePageBound bound = {.limit = limit, .max_image_bytes = G_MAXSIZE};
+  cr_assert(chatd_store_history(store, viewer, target_type, target, before, &bound,
                                 records_done, &o));
   wait_read(&o);
   return o.items;
@@ -217,7 +223,7 @@ static GPtrArray *history(gint64 viewer, int target_type, gint64 target, gint64 
 
 static GPtrArray *full_history(gint64 user) {
   ReadOutcome o = { 0 };
-  cr_assert(chatd_store_full_history(store, user, records_done, &o));
+  cr_assert(chatd_store_full_history(store, user, NULL, records_done, &o));
   wait_read(&o);
   return o.items;
 }
@@ -1068,6 +1074,95 @@ Test(store, sessions_are_added_touched_revoked_and_loaded) {
   EXPECT_CODE(-1, chatd_store_revoke_user_sessions, CAROL); /* none: fine */
   DUMP(chatd_store_foreach_session, dump_session, s);
   cr_assert_str_eq(s->str, "10:1:1:50;");
+}
+
+static void add_image(gint64 id, const guint8 *data, gsize len) {
+  g_autoptr(GBytes) image = g_bytes_new(data, len);
+  ChatdMessageRecord r = {
+    .id = id, .sender_id = ALICE, .target_type = CHATD_STORE_TARGET_USER, .target_id = BOB,
+    .sent_ms = T0 + id, .kind = CHATD_STORE_KIND_IMAGE, .image = image,
+  };
+  MessageOutcome o = add_message_wait(&r, NULL, 0);
+  cr_assert_eq(o.code, -1);
+}
+
+/* Images carry their size and format (for previews), from the store's
+ * writes and, for a database of schema 1, from the migration: both name the
+ * same formats. */
+Test(store, images_have_a_size_and_format_after_a_write_or_the_migration) {
+  add_users();
+  static const struct { const char *bytes; gsize len; } images[] = {
+    {"\x89PNG\r\n\x1a\n....", 12}, {"\xff\xd8\xff\xe0....", 8}, {"GIF89a..", 8},
+    {"RIFF\0\0\0\0WEBPVP8 ", 16}, {"BM......", 8}, {"plain bytes", 11}, {"RIFF....AVI ", 12},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(images); i++)
+    add_image(i + 1, (const guint8 *)images[i].bytes, images[i].len);
+  for (int round = 0; round < 2; round++) {
+    g_autoptr(GPtrArray) page = history(ALICE, CHATD_STORE_TARGET_USER, BOB, 0, 50);
+    cr_assert_eq(page->len, G_N_ELEMENTS(images));
+    for (guint i = 0; i < page->len; i++) {
+      const ChatdMessageRecord *r = g_ptr_array_index(page, i);
+      guint k = (guint)r->id - 1;
+      cr_assert_eq(r->image_size, images[k].len, "round %d, image %u", round, k);
+      cr_assert_str_eq(r->image_format,
+                       chat_image_format((const guint8 *)images[k].bytes, images[k].len),
+                       "round %d, image %u", round, k);
+    }
+    if (round == 1)
+      break;
+    /* Back to schema 1, as an older chatd left it; the next open migrates. */
+    g_clear_pointer(&store, chatd_store_close);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "ALTER TABLE messages DROP COLUMN image_size;"
+                              "ALTER TABLE messages DROP COLUMN image_format;"
+                              "PRAGMA user_version = 1;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    store = open_store_at(db_path, context);
+  }
+}
+
+/* A page holds what fits: each record costs the overhead plus its text or
+ * (when not left out) its image; the first always goes. */
+Test(store, a_history_page_is_bounded_in_bytes) {
+  add_users();
+  guint8 big[1000];
+  memset(big, 'x', sizeof big);
+  for (gint64 id = 1; id <= 4; id++)
+    add_image(id, big, sizeof big);
+  ChatdStorePageBound bound = {.limit = 50, .max_bytes = 2500, .record_overhead = 100,
+                               .max_image_bytes = G_MAXSIZE};
+  ReadOutcome o = {0};
+  cr_assert(chatd_store_history(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 0, &bound,
+                                records_done, &o));
+  wait_read(&o);
+  cr_assert_eq(o.items->len, 2, "2 × 1100 fit in 2500, not 3");
+  cr_assert(o.more);
+  g_ptr_array_unref(o.items);
+  /* Images over max_image_bytes are left out and cost only the overhead. */
+  bound.max_image_bytes = 999;
+  o = (ReadOutcome){0};
+  cr_assert(chatd_store_history(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 0, &bound,
+                                records_done, &o));
+  wait_read(&o);
+  cr_assert_eq(o.items->len, 4);
+  cr_assert_not(o.more);
+  const ChatdMessageRecord *r = g_ptr_array_index(o.items, 0);
+  cr_assert_null(r->image);
+  cr_assert_eq(r->image_size, 1000);
+  g_ptr_array_unref(o.items);
+  /* The first always goes, however large. */
+  bound = (ChatdStorePageBound){.limit = 50, .max_bytes = 10, .max_image_bytes = G_MAXSIZE};
+  o = (ReadOutcome){0};
+  cr_assert(chatd_store_history(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 0, &bound,
+                                records_done, &o));
+  wait_read(&o);
+  cr_assert_eq(o.items->len, 1);
+  cr_assert(o.more);
+  g_ptr_array_unref(o.items);
 }
 
 /* A resume replaces its token in one step: the old one is gone the moment

@@ -729,13 +729,24 @@ CATALOGUE.update(CATALOGUE_V2_ONLY)
 CODE = {name: code for code, name in CATALOGUE.items()}
 
 
+USERNAMES = {1: "alice", 2: "bob", 3: "carol"}
+
+
 def v2_notice(message, sender_id, sender_name, target_type, time, target_id, mid,
               client_msg_id=None):
     n = notice(message, sender_id, sender_name, target_type, time, target_id)
     n["id"] = mid
     if client_msg_id is not None:
         n["client_msg_id"] = client_msg_id
+    n["sender_username"] = USERNAMES[sender_id]
     return n
+
+
+def image_preview(data):
+    # What a v2 server sends instead of an image in a session_bundle (and for
+    # an image too large to send): its format and size.
+    return {"type": 1, "format": "png" if data.startswith(b"\x89PNG\r\n\x1a\n") else "",
+            "size": len(data)}
 
 
 TOKEN = bytes(range(0xa0, 0xc0))
@@ -744,7 +755,7 @@ TOKEN = bytes(range(0xa0, 0xc0))
 def session_bundle_params():
     last_bob = v2_notice(text_body("明天见！See you tomorrow.", 14, "#0000ff"),
                          2, "鲍勃", 0, T0 + 60000, 1, 41)
-    last_room = v2_notice(image_body(PNG), 3, "小红 🌸", 1, T0 + 120000, 1, 57)
+    last_room = v2_notice(image_preview(PNG), 3, "小红 🌸", 1, T0 + 120000, 1, 57)
     return {
         "token": TOKEN,
         "friends": [friend_contact(BOB), friend_contact(CAROL)],
@@ -872,6 +883,9 @@ def message_vectors():
             v2_notice(text_body("second"), 2, "鲍勃", 0, T0 + 2000, 1, 12),
             v2_notice(text_body("first"), 1, "Alice", 0, T0 + 1000, 2, 11)], "more": False}),
         ("history_page", {"target_type": 1, "target_id": 1, "messages": [], "more": False}),
+        ("history_page", {"target_type": 1, "target_id": 1, "messages": [
+            v2_notice({"type": 1, "format": "jpeg", "size": 20971520}, 3, "小红 🌸", 1,
+                      T0 + 3000, 1, 7)], "more": True}),
         ("read_marker", {"target_type": 0, "target_id": 2, "last_read_id": 1042, "unread": 0}),
         ("logged_out", None),
         ("left_room", 4),
@@ -886,7 +900,8 @@ def message_vectors():
                 ("on_new_message", 1): "the sender's copy, the acknowledgement",
                 ("server_kick", 1): "with the reason",
                 ("fetch_history", 1): "older than an id",
-                ("history_page", 1): "empty"}
+                ("history_page", 1): "empty",
+                ("history_page", 2): "an image stored before the size limit, as a preview"}
 
     out = []
     for dialect, items, extra in (("seed", seed, notes), ("v2", v2, v2_notes)):
