@@ -11,6 +11,7 @@
 #include "gtk-client/chat-friend-request-dialog.h"
 #include "gtk-client/chat-login-window.h"
 #include "gtk-client/chat-server-key-dialog.h"
+#include "gtk-client/core/chat-names.h"
 
 #define DEFAULT_CONFIG_PATH "config.json"
 #define RESOURCE_BASE_PATH "/org/example/Chat"
@@ -258,10 +259,11 @@ static void on_server_key_changed(ChatSession *session, const char *message, gpo
 static void on_room_created(ChatSession *session, ChatContact *room, gpointer data) {
   ChatApplication *self = data;
   g_autofree char *number = g_strdup_printf("%" G_GINT64_FORMAT, chat_contact_get_id(room));
+  g_autofree char *name = chat_name_single_line(chat_contact_get_name(room));
   g_autofree char *body = g_strdup_printf(
       /* Translators: the first %s is a room name, the second its number. */
       _("The room “%s” was created. Its number is %s; others can join it with this number."),
-      chat_contact_get_name(room), number);
+      name, number);
   chat_dialogs_show_message(dialog_parent(self), _("Room Created"), body);
 }
 
@@ -300,9 +302,13 @@ static char *notification_body(ChatContact *contact, ChatMessageItem *item) {
       text = g_strconcat(shortened, "…", NULL);
     }
   }
-  if (chat_contact_get_kind(contact) == CHAT_CONTACT_ROOM)
+  if (chat_contact_get_kind(contact) == CHAT_CONTACT_ROOM) {
+    g_autofree char *label = chat_sender_label(chat_message_item_get_sender_name(item),
+                                               chat_message_item_get_sender_username(item));
+    g_autofree char *sender = chat_name_single_line(label);
     /* Translators: a room message in a notification: "sender: message". */
-    return g_strdup_printf(_("%s: %s"), chat_message_item_get_sender_name(item), text);
+    return g_strdup_printf(_("%s: %s"), sender, text);
+  }
   return g_steal_pointer(&text);
 }
 
@@ -316,7 +322,8 @@ static void on_new_message(ChatSession *session, ChatContact *contact, ChatMessa
     return;
   g_autofree char *key = _chat_application_contact_key(contact);
   g_autofree char *body = notification_body(contact, item);
-  g_autoptr(GNotification) notification = g_notification_new(chat_contact_get_name(contact));
+  g_autofree char *title = chat_name_single_line(chat_contact_get_name(contact));
+  g_autoptr(GNotification) notification = g_notification_new(title);
   g_notification_set_body(notification, body);
   g_notification_set_category(notification, "im.received");
   g_notification_set_default_action_and_target(notification, "app.open-conversation", "(ix)",

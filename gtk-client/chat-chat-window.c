@@ -7,6 +7,7 @@
 #include "gtk-client/chat-dialogs.h"
 #include "gtk-client/chat-image-viewer.h"
 #include "gtk-client/chat-message-row.h"
+#include "gtk-client/core/chat-names.h"
 
 /* Within this many pixels of the bottom counts as "at the newest". */
 #define BOTTOM_SLACK_PX 48
@@ -31,7 +32,7 @@ static gboolean is_room(ChatChatWindow *self) {
 /* ---- title ---- */
 
 static void update_title(ChatChatWindow *self) {
-  const char *name = chat_contact_get_name(self->contact);
+  g_autofree char *name = chat_name_single_line(chat_contact_get_name(self->contact));
   gtk_window_set_title(GTK_WINDOW(self), name);
   gtk_label_set_text(self->title_label, name);
   g_autofree char *subtitle = NULL;
@@ -40,10 +41,9 @@ static void update_title(ChatChatWindow *self) {
         g_strdup_printf("%" G_GINT64_FORMAT, chat_contact_get_id(self->contact));
     subtitle = g_strdup_printf(_("Room number %s"), number);
   } else {
-    const char *username = chat_contact_get_username(self->contact);
+    g_autofree char *username = chat_name_single_line(chat_contact_get_username(self->contact));
     const char *state = chat_contact_get_online(self->contact) ? _("Online") : _("Offline");
-    subtitle = username && *username ? g_strdup_printf(_("@%s · %s"), username, state)
-                                     : g_strdup(state);
+    subtitle = *username ? g_strdup_printf(_("@%s · %s"), username, state) : g_strdup(state);
   }
   gtk_label_set_text(self->subtitle_label, subtitle);
 }
@@ -144,8 +144,10 @@ static void on_row_image(ChatMessageRow *row, ChatMessageItem *item, ChatChatWin
   GdkTexture *texture = chat_message_row_get_texture(item, FALSE);
   if (texture == NULL)
     return;
-  const char *sender = chat_message_item_get_sender_name(item);
-  g_autofree char *title = !chat_message_item_get_outgoing(item) && sender && *sender
+  g_autofree char *label = chat_sender_label(chat_message_item_get_sender_name(item),
+                                             chat_message_item_get_sender_username(item));
+  g_autofree char *sender = chat_name_single_line(label);
+  g_autofree char *title = !chat_message_item_get_outgoing(item) && *sender
                                ? g_strdup_printf(_("Image from %s"), sender)
                                : g_strdup(_("Image"));
   ChatImageViewer *viewer = chat_image_viewer_new(GTK_WINDOW(self), texture,
@@ -309,12 +311,13 @@ static void on_member_activated(ChatRoomMembers *members, ChatRoomMember *member
         CHAT_APPLICATION(gtk_window_get_application(GTK_WINDOW(self))), friend);
     return;
   }
-  const char *nickname = chat_room_member_get_nickname(member);
   const char *username = chat_room_member_get_username(member);
+  g_autofree char *nickname = chat_name_single_line(chat_room_member_get_nickname(member));
+  g_autofree char *shown_username = chat_name_single_line(username);
   g_autofree char *body = g_strdup_printf(
       _("%s (@%s) is not your friend yet. Send a friend request? You can chat once it is "
         "accepted."),
-      nickname, username);
+      nickname, shown_username);
   FriendRequestOffer *offer = g_new0(FriendRequestOffer, 1);
   offer->session = g_object_ref(self->session);
   offer->username = g_strdup(username);
@@ -442,7 +445,15 @@ static gboolean is_image(GBytes *bytes) {
 
 void _chat_chat_window_send_image_bytes(ChatChatWindow *self, GBytes *bytes) {
   gsize size = g_bytes_get_size(bytes);
-  if (size > CHAT_IMAGE_MAX_BYTES) {
+  gsize server_limit = chat_session_get_max_image(self->session);
+  if (server_limit > 0 && size > server_limit) {
+    /* The session refuses it at once: a failed message saying the
+     * server's limit, like any other send the server would refuse. */
+    chat_session_send_image(self->session, self->contact, bytes);
+    _chat_chat_window_scroll_to_newest(self);
+    return;
+  }
+  if (server_limit == 0 && size > CHAT_IMAGE_MAX_BYTES) {
     g_autofree char *have = g_format_size(size);
     g_autofree char *limit = g_format_size(CHAT_IMAGE_MAX_BYTES);
     /* Translators: the first %s is the image's size, the second the limit ("8.4 MB"). */

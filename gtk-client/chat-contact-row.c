@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-format.h"
+#include "gtk-client/core/chat-names.h"
 
 struct _ChatContactRow {
   GtkWidget parent_instance;
@@ -35,8 +36,8 @@ static void sync_row(ChatContactRow *self) {
   if (contact == NULL)
     return;
   gboolean room = chat_contact_get_kind(contact) == CHAT_CONTACT_ROOM;
-  const char *name = chat_contact_get_name(contact);
-  gtk_label_set_text(self->name_label, name ? name : "");
+  g_autofree char *name = chat_name_single_line(chat_contact_get_name(contact));
+  gtk_label_set_text(self->name_label, name);
 
   g_autofree char *initial = chat_format_initial(name);
   gtk_label_set_text(self->avatar, initial);

@@ -6,6 +6,7 @@
 #include "gtk-client/chat-contact-row.h"
 #include "gtk-client/chat-format.h"
 #include "gtk-client/chat-reasons.h"
+#include "gtk-client/core/chat-names.h"
 
 G_DEFINE_FINAL_TYPE(ChatContactsWindow, chat_contacts_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -57,10 +58,12 @@ static void update_title(ChatContactsWindow *self) {
 }
 
 static void update_self_card(ChatContactsWindow *self) {
-  const char *nickname = chat_session_get_nickname(self->session);
-  const char *username = chat_session_get_username(self->session);
-  if (nickname == NULL || *nickname == '\0')
-    nickname = username ? username : "";
+  g_autofree char *nickname = chat_name_single_line(chat_session_get_nickname(self->session));
+  g_autofree char *username = chat_name_single_line(chat_session_get_username(self->session));
+  if (*nickname == '\0') {
+    g_free(nickname);
+    nickname = g_strdup(username);
+  }
   gtk_label_set_text(self->self_name_label, nickname);
   g_autofree char *initial = chat_format_initial(nickname);
   gtk_label_set_text(self->self_avatar, initial);
@@ -78,7 +81,7 @@ static void update_self_card(ChatContactsWindow *self) {
     state = _("Connecting…");
     break;
   }
-  g_autofree char *detail = username && *username
+  g_autofree char *detail = *username
       /* Translators: "@username · Online" under the user's own name. */
       ? g_strdup_printf(_("@%s · %s"), username, state)
       : g_strdup(state);

@@ -4,6 +4,7 @@
 
 #include "gtk-client/chat-a11y.h"
 #include "gtk-client/chat-format.h"
+#include "gtk-client/core/chat-names.h"
 
 struct _ChatFriendRequestDialog {
   GtkWindow parent_instance;
@@ -58,18 +59,18 @@ ChatFriendRequestDialog *chat_friend_request_dialog_new(GtkWindow *parent,
   ChatFriendRequestDialog *self =
       g_object_new(CHAT_TYPE_FRIEND_REQUEST_DIALOG, "transient-for", parent, NULL);
   self->requester = g_object_ref(requester);
-  const char *name = chat_contact_get_name(requester);
-  const char *username = chat_contact_get_username(requester);
+  g_autofree char *name = chat_name_single_line(chat_contact_get_name(requester));
+  g_autofree char *username = chat_name_single_line(chat_contact_get_username(requester));
   g_autofree char *initial = chat_format_initial(name);
   gtk_label_set_text(self->avatar, initial);
   gtk_widget_add_css_class(GTK_WIDGET(self->avatar),
                            chat_format_avatar_class(chat_contact_get_id(requester)));
   g_autofree char *message = NULL;
-  if (username && *username && g_strcmp0(username, name) != 0)
+  if (*username && g_strcmp0(username, name) != 0)
     /* Translators: "Bob (@bob) wants to ..." */
     message = g_strdup_printf(_("%s (@%s) wants to add you as a friend."), name, username);
   else
-    message = g_strdup_printf(_("%s wants to add you as a friend."), name ? name : "");
+    message = g_strdup_printf(_("%s wants to add you as a friend."), name);
   gtk_label_set_text(self->message_label, message);
   gtk_window_set_default_widget(GTK_WINDOW(self), self->accept_button);
   gtk_widget_grab_focus(self->accept_button);

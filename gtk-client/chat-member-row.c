@@ -2,6 +2,8 @@
 
 #include <glib/gi18n.h>
 
+#include "gtk-client/core/chat-names.h"
+
 struct _ChatMemberRow {
   GtkWidget parent_instance;
 
@@ -19,19 +21,23 @@ G_DEFINE_FINAL_TYPE(ChatMemberRow, chat_member_row, GTK_TYPE_WIDGET)
 static void sync_row(ChatMemberRow *self) {
   if (self->member == NULL)
     return;
-  const char *nickname = chat_room_member_get_nickname(self->member);
-  const char *username = chat_room_member_get_username(self->member);
-  if (nickname == NULL || *nickname == '\0')
-    nickname = username ? username : "";
+  g_autofree char *nickname = chat_name_single_line(chat_room_member_get_nickname(self->member));
+  g_autofree char *username = chat_name_single_line(chat_room_member_get_username(self->member));
+  if (*nickname == '\0') {
+    g_free(nickname);
+    nickname = g_strdup(username);
+  }
   gboolean online = chat_room_member_get_online(self->member);
   g_autofree char *name = self->is_self
       /* Translators: the user in a room's member list: "Alice (you)". */
       ? g_strdup_printf(_("%s (you)"), nickname)
       : g_strdup(nickname);
   gtk_label_set_text(self->name_label, name);
-  if (username && *username) {
+  if (*username) {
     g_autofree char *tooltip = g_strdup_printf("@%s", username);
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->name_label), tooltip);
+  } else {
+    gtk_widget_set_tooltip_text(GTK_WIDGET(self->name_label), NULL);
   }
   const char *state = online ? _("Online") : _("Offline");
   gtk_widget_add_css_class(self->presence, online ? "online" : "offline");

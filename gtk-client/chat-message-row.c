@@ -4,6 +4,7 @@
 
 #include "gtk-client/chat-a11y.h"
 #include "gtk-client/chat-format.h"
+#include "gtk-client/core/chat-names.h"
 
 struct _ChatMessageRow {
   GtkWidget parent_instance;
@@ -113,10 +114,13 @@ static void sync_message(ChatMessageRow *self) {
   gtk_widget_set_halign(self->status_box, align);
 
   g_autofree char *time_text = chat_format_message_time(chat_message_item_get_time(item));
-  const char *sender = chat_message_item_get_sender_name(item);
+  /* "Alice (alice)": the nickname alone could be anyone's. */
+  g_autofree char *sender_label = chat_sender_label(chat_message_item_get_sender_name(item),
+                                                    chat_message_item_get_sender_username(item));
+  g_autofree char *sender = chat_name_single_line(sender_label);
   g_autofree char *header = NULL;
-  if (self->show_sender && !outgoing && sender && *sender)
-    /* Translators: above a room message: "sender · time". */
+  if (self->show_sender && !outgoing && *sender)
+    /* Translators: above a room message: "sender · time" ("Alice (alice) · 12:03"). */
     header = g_strdup_printf(_("%s · %s"), sender, time_text);
   else
     header = g_strdup(time_text);
@@ -133,7 +137,7 @@ static void sync_message(ChatMessageRow *self) {
     gtk_picture_set_paintable(self->picture, GDK_PAINTABLE(texture));
     gtk_widget_set_size_request(GTK_WIDGET(self->picture), gdk_texture_get_width(texture),
                                 gdk_texture_get_height(texture));
-    g_autofree char *name = outgoing || !sender
+    g_autofree char *name = outgoing || !*sender
         ? g_strdup(_("Image, activate to view it full size"))
         : g_strdup_printf(_("Image from %s, activate to view it full size"), sender);
     gtk_accessible_update_property(GTK_ACCESSIBLE(self->image_button),
@@ -146,7 +150,15 @@ static void sync_message(ChatMessageRow *self) {
     gtk_widget_set_visible(self->image_button, FALSE);
     gtk_widget_set_visible(GTK_WIDGET(self->text_label), TRUE);
     gtk_widget_remove_css_class(self->bubble, "image");
-    if (image) {
+    gtk_widget_remove_css_class(GTK_WIDGET(self->text_label), "image-placeholder");
+    if (image && chat_message_item_is_image_preview(item)) {
+      /* The server sent only its format and size (an image too large). */
+      g_autofree char *placeholder = chat_image_preview_text(
+          chat_message_item_get_image_format(item), chat_message_item_get_image_size(item));
+      gtk_label_set_attributes(self->text_label, NULL);
+      gtk_label_set_text(self->text_label, placeholder);
+      gtk_widget_add_css_class(GTK_WIDGET(self->text_label), "image-placeholder");
+    } else if (image) {
       gtk_label_set_attributes(self->text_label, NULL);
       gtk_label_set_text(self->text_label, _("[This image cannot be shown]"));
     } else {

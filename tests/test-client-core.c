@@ -10,9 +10,11 @@
 
 #include "chatd-harness.h"
 #include "gtk-client/core/chat-backoff.h"
+#include "gtk-client/core/chat-names.h"
 #include "gtk-client/core/chat-preview.h"
 #include "gtk-client/core/chat-room-member.h"
 #include "gtk-client/core/chat-session-private.h"
+#include "gtk-client/core/chat-wire.h"
 #include "protocol/catalogue.h"
 #include "protocol/json.h"
 
@@ -203,6 +205,26 @@ static void feed_notice(gint64 id, gint64 sender, const char *sender_name, int t
   feed("on_new_message", n);
 }
 
+/* notice_json (a @notice) with the sender's username added, as a v2
+ * server sends it. */
+static char *with_username(const char *notice_json, const char *username) {
+  size_t len = strlen(notice_json);
+  cr_assert(len > 0 && notice_json[len - 1] == '}', "%s", notice_json);
+  return g_strdup_printf("%.*s, \"sender_username\": \"%s\"}", (int)(len - 1), notice_json,
+                         username);
+}
+
+/* A @notice whose body is an image preview (v2: the image's format and
+ * size, no bytes). */
+static char *preview_notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
+                            gint64 target_id, gint64 time, const char *format, gint64 size) {
+  return g_strdup_printf("{\"message\": {\"type\": 1, \"format\": \"%s\", "
+                         "\"size\": %" G_GINT64_FORMAT "}, \"sender_id\": %" G_GINT64_FORMAT
+                         ", \"sender_name\": \"%s\", \"target_type\": %d, \"time\": %" G_GINT64_FORMAT
+                         ", \"target_id\": %" G_GINT64_FORMAT ", \"id\": %" G_GINT64_FORMAT "}",
+                         format, size, sender, sender_name, target_type, time, target_id, id);
+}
+
 #define USER_ALICE "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"Alice\", \"online\": true}"
 #define FRIENDS                                                                                   \
   "[{\"id\": 2, \"username\": \"bob\", \"nickname\": \"Bob\", \"online\": true, \"type\": 0}, "  \
@@ -355,39 +377,39 @@ static void on_progress(ChatSession *session, ChatMessageItem *item, double frac
  * The preview line
  * ====================================================================== */
 
-static void expect_preview(ChatContactKind kind, const char *sender, gboolean image,
-                           const char *text, const char *expected) {
-  g_autofree char *got = chat_preview_text(kind, sender, image, text);
+static void expect_preview(ChatContactKind kind, const char *sender, const char *username,
+                           gboolean image, const char *text, const char *expected) {
+  g_autofree char *got = chat_preview_text(kind, sender, username, image, text);
   cr_assert_str_eq(got, expected, "preview of \"%s\"", text ? text : "(null)");
 }
 
 Test(client_preview, a_room_shows_the_sender_a_friend_does_not) {
-  expect_preview(CHAT_CONTACT_ROOM, "Bob", FALSE, "hi there", "Bob: hi there");
-  expect_preview(CHAT_CONTACT_FRIEND, "Bob", FALSE, "hi there", "hi there");
-  expect_preview(CHAT_CONTACT_ROOM, "小明", FALSE, "你好", "小明: 你好");
+  expect_preview(CHAT_CONTACT_ROOM, "Bob", NULL, FALSE, "hi there", "Bob: hi there");
+  expect_preview(CHAT_CONTACT_FRIEND, "Bob", NULL, FALSE, "hi there", "hi there");
+  expect_preview(CHAT_CONTACT_ROOM, "小明", NULL, FALSE, "你好", "小明: 你好");
 }
 
 Test(client_preview, an_image_is_shown_as_a_marker) {
   /* C locale: the untranslated marker (zh_CN.po makes it [图片消息]). */
-  expect_preview(CHAT_CONTACT_FRIEND, "Bob", TRUE, "ignored", "[Image]");
-  expect_preview(CHAT_CONTACT_ROOM, "Bob", TRUE, NULL, "Bob: [Image]");
+  expect_preview(CHAT_CONTACT_FRIEND, "Bob", NULL, TRUE, "ignored", "[Image]");
+  expect_preview(CHAT_CONTACT_ROOM, "Bob", NULL, TRUE, NULL, "Bob: [Image]");
 }
 
 Test(client_preview, line_breaks_and_tabs_fold_into_one_space) {
-  expect_preview(CHAT_CONTACT_FRIEND, NULL, FALSE, "  line one\n\n line two\r\n\tend  ",
+  expect_preview(CHAT_CONTACT_FRIEND, NULL, NULL, FALSE, "  line one\n\n line two\r\n\tend  ",
                  "line one line two end");
-  expect_preview(CHAT_CONTACT_FRIEND, NULL, FALSE, "你好\n世界", "你好 世界");
-  expect_preview(CHAT_CONTACT_ROOM, "Bob\nB.", FALSE, "\n\nhi\n", "Bob B.: hi");
-  expect_preview(CHAT_CONTACT_FRIEND, NULL, FALSE, NULL, "");
-  expect_preview(CHAT_CONTACT_FRIEND, NULL, FALSE, " \n\t ", "");
+  expect_preview(CHAT_CONTACT_FRIEND, NULL, NULL, FALSE, "你好\n世界", "你好 世界");
+  expect_preview(CHAT_CONTACT_ROOM, "Bob\nB.", NULL, FALSE, "\n\nhi\n", "Bob B.: hi");
+  expect_preview(CHAT_CONTACT_FRIEND, NULL, NULL, FALSE, NULL, "");
+  expect_preview(CHAT_CONTACT_FRIEND, NULL, NULL, FALSE, " \n\t ", "");
 }
 
 Test(client_preview, long_text_is_cut_with_an_ellipsis) {
   g_autofree char *exact = g_strnfill(CHAT_PREVIEW_MAX_CHARS, 'a');
-  expect_preview(CHAT_CONTACT_FRIEND, NULL, FALSE, exact, exact);
+  expect_preview(CHAT_CONTACT_FRIEND, NULL, NULL, FALSE, exact, exact);
 
   g_autofree char *longer = g_strnfill(CHAT_PREVIEW_MAX_CHARS + 1, 'a');
-  g_autofree char *cut = chat_preview_text(CHAT_CONTACT_FRIEND, NULL, FALSE, longer);
+  g_autofree char *cut = chat_preview_text(CHAT_CONTACT_FRIEND, NULL, NULL, FALSE, longer);
   cr_assert_eq(g_utf8_strlen(cut, -1), CHAT_PREVIEW_MAX_CHARS);
   cr_assert(g_str_has_suffix(cut, CHAT_PREVIEW_ELLIPSIS), "%s", cut);
   cr_assert(strncmp(cut, longer, CHAT_PREVIEW_MAX_CHARS - 1) == 0, "%s", cut);
@@ -396,7 +418,8 @@ Test(client_preview, long_text_is_cut_with_an_ellipsis) {
   g_autoptr(GString) chinese = g_string_new(NULL);
   for (int i = 0; i < 2 * CHAT_PREVIEW_MAX_CHARS; i++)
     g_string_append(chinese, "中");
-  g_autofree char *cut_zh = chat_preview_text(CHAT_CONTACT_ROOM, "小明", FALSE, chinese->str);
+  g_autofree char *cut_zh =
+      chat_preview_text(CHAT_CONTACT_ROOM, "小明", NULL, FALSE, chinese->str);
   cr_assert(g_utf8_validate(cut_zh, -1, NULL));
   cr_assert_eq(g_utf8_strlen(cut_zh, -1), CHAT_PREVIEW_MAX_CHARS, "%s", cut_zh);
   cr_assert(g_str_has_prefix(cut_zh, "小明: 中中"), "%s", cut_zh);
@@ -405,8 +428,128 @@ Test(client_preview, long_text_is_cut_with_an_ellipsis) {
   /* No space left dangling before the ellipsis. */
   g_autofree char *run = g_strnfill(CHAT_PREVIEW_MAX_CHARS - 2, 'a');
   g_autofree char *words = g_strdup_printf("%s b", run);
-  g_autofree char *cut_words = chat_preview_text(CHAT_CONTACT_FRIEND, NULL, FALSE, words);
+  g_autofree char *cut_words = chat_preview_text(CHAT_CONTACT_FRIEND, NULL, NULL, FALSE, words);
   cr_assert(!strstr(cut_words, " " CHAT_PREVIEW_ELLIPSIS), "%s", cut_words);
+}
+
+Test(client_preview, a_room_message_names_its_sender_by_nickname_and_username) {
+  expect_preview(CHAT_CONTACT_ROOM, "Alice", "alice", FALSE, "hi", "Alice (alice): hi");
+  /* Taking alice's nickname does not make mallory pass for her. */
+  expect_preview(CHAT_CONTACT_ROOM, "Alice", "mallory", FALSE, "hi", "Alice (mallory): hi");
+  /* The same text once. */
+  expect_preview(CHAT_CONTACT_ROOM, "alice", "alice", TRUE, NULL, "alice: [Image]");
+  expect_preview(CHAT_CONTACT_ROOM, "", "bob", FALSE, "yo", "bob: yo");
+  expect_preview(CHAT_CONTACT_FRIEND, "Alice", "alice", FALSE, "hi", "hi");
+  /* A nickname can neither break the line nor reorder what follows it. */
+  expect_preview(CHAT_CONTACT_ROOM, "Eve\n\xe2\x80\xae" "ecila", "eve", FALSE, "hi",
+                 "Eve \xef\xbf\xbd" "ecila (eve): hi");
+}
+
+/* ======================================================================
+ * Names and image previews as the windows show them
+ * ====================================================================== */
+
+static void expect_single_line(const char *name, const char *expected) {
+  g_autofree char *got = chat_name_single_line(name);
+  cr_assert_str_eq(got, expected, "one line of \"%s\"", name ? name : "(null)");
+}
+
+#define FFFD "\xef\xbf\xbd"
+/* g_format_size puts a no-break space before a unit ("48.2 kB"). */
+#define NBSP "\xc2\xa0"
+
+Test(client_names, a_sender_is_the_nickname_beside_the_username_once) {
+  const char *cases[][3] = {
+    {"Alice", "alice", "Alice (alice)"},
+    {"alice", "alice", "alice"},
+    {"Alice", NULL, "Alice"},
+    {"Alice", "", "Alice"},
+    {"", "alice", "alice"},
+    {NULL, "alice", "alice"},
+    {NULL, NULL, ""},
+    {"小明", "xiaoming", "小明 (xiaoming)"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *got = chat_sender_label(cases[i][0], cases[i][1]);
+    cr_assert_str_eq(got, cases[i][2], "case %zu", i);
+  }
+}
+
+Test(client_names, a_name_on_one_line_shows_what_would_break_or_reorder_it) {
+  expect_single_line("Alice", "Alice");
+  expect_single_line("小明 (xiaoming) 🙂", "小明 (xiaoming) 🙂");
+  expect_single_line(NULL, "");
+  expect_single_line("Bob\nThe server says: hi", "Bob" FFFD "The server says: hi");
+  expect_single_line("a\r\tb\x7f" "c", "a" FFFD FFFD "b" FFFD "c");
+  /* C1 controls (NEL), line and paragraph separators. */
+  expect_single_line("a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "d",
+                     "a" FFFD "b" FFFD "c" FFFD "d");
+  /* Bidi controls: RLO, LRM, RLI, PDI. */
+  expect_single_line("\xe2\x80\xae" "ecila", FFFD "ecila");
+  expect_single_line("x\xe2\x80\x8e" "y\xe2\x81\xa7" "z\xe2\x81\xa9",
+                     "x" FFFD "y" FFFD "z" FFFD);
+  /* Invalid UTF-8 is repaired. */
+  expect_single_line("ab\xff" "cd", "ab" FFFD "cd");
+}
+
+Test(client_names, an_image_preview_says_its_format_and_size) {
+  /* C locale: the untranslated text. */
+  const struct {
+    const char *format;
+    gint64 size;
+    const char *expected;
+  } cases[] = {
+    {"png", 48213, "Image (PNG, 48.2" NBSP "kB) – too large to show"},
+    {"jpeg", 9000000, "Image (JPEG, 9.0" NBSP "MB) – too large to show"},
+    {"", 48213, "Image (48.2" NBSP "kB) – too large to show"},
+    {NULL, 1, "Image (1 byte) – too large to show"},
+    /* Not a plain name: not shown. */
+    {"p\nng", 1000, "Image (1.0" NBSP "kB) – too large to show"},
+    {"averyveryverylongformat", 1000, "Image (1.0" NBSP "kB) – too large to show"},
+    {"webp", -5, "Image (WEBP, 0 bytes) – too large to show"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *got = chat_image_preview_text(cases[i].format, cases[i].size);
+    cr_assert_str_eq(got, cases[i].expected, "case %zu", i);
+  }
+}
+
+/* The layer-3 encoding of a value given as JSON. */
+static GBytes *encode_value(const char *json) {
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_value *value;
+  chat_error err;
+  cr_assert_eq(chat_value_parse_json(json, strlen(json), &arena, &value, &err), 0, "%s: %s",
+               json, err.message);
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  cr_assert_eq(chat_value_encode(value, &buf), 0);
+  GBytes *bytes = g_bytes_new(buf.data, buf.len);
+  chat_buffer_clear(&buf);
+  chat_arena_clear(&arena);
+  return bytes;
+}
+
+static gsize max_image_of(const char *json) {
+  g_autoptr(GBytes) info = encode_value(json);
+  gsize len;
+  const guint8 *data = g_bytes_get_data(info, &len);
+  return chat_wire_server_info_max_image(data, len);
+}
+
+Test(client_names, the_server_info_says_the_largest_image_or_nothing) {
+  cr_assert_eq(max_image_of("{\"server\": \"chatd 0.1.0\", \"max_message\": 16777216, "
+                            "\"max_image\": 8388608}"),
+               8388608);
+  cr_assert_eq(max_image_of("{\"server\": \"chatd 0.1.0\", \"max_message\": 16777216}"), 0,
+               "not announced: no check");
+  cr_assert_eq(max_image_of("{\"max_image\": -1}"), 0);
+  cr_assert_eq(max_image_of("{\"max_image\": \"8 MB\"}"), 0);
+  cr_assert_eq(max_image_of("[1, 2]"), 0);
+  cr_assert_eq(chat_wire_server_info_max_image(NULL, 0), 0, "seed: no server info");
+  const guint8 garbage[] = {0xff, 0x00, 0x13};
+  cr_assert_eq(chat_wire_server_info_max_image(garbage, sizeof garbage), 0);
 }
 
 /* ======================================================================
@@ -448,7 +591,9 @@ Test(client_contacts, the_bundle_sorts_and_new_messages_move_one_item, .init = s
   login_v2();
   g_autofree char *order = contact_order();
   cr_assert_str_eq(order, "Hikers,Carol,Bob,Dave");
-  cr_assert_str_eq(chat_contact_get_preview(contact(CHAT_CONTACT_ROOM, ROOM)), "Bob: hey all");
+  /* The bundle's notice names no username: bob's comes from the friends. */
+  cr_assert_str_eq(chat_contact_get_preview(contact(CHAT_CONTACT_ROOM, ROOM)),
+                   "Bob (bob): hey all");
   cr_assert_str_eq(chat_contact_get_preview(contact(CHAT_CONTACT_FRIEND, CAROL)), "see you");
   cr_assert_eq(chat_contact_get_last_time(contact(CHAT_CONTACT_FRIEND, BOB)), 0);
 
@@ -478,7 +623,8 @@ Test(client_contacts, the_bundle_sorts_and_new_messages_move_one_item, .init = s
 
   /* A room message shows its sender. */
   feed_notice(23, DAVE, "Dave", 1, ROOM, 5000, "multi\\n\\tline", NULL);
-  cr_assert_str_eq(chat_contact_get_preview(contact(CHAT_CONTACT_ROOM, ROOM)), "Dave: multi line");
+  cr_assert_str_eq(chat_contact_get_preview(contact(CHAT_CONTACT_ROOM, ROOM)),
+                   "Dave (dave): multi line");
   g_autofree char *order4 = contact_order();
   cr_assert_str_eq(order4, "Hikers,Bob,Dave,Carol");
 }
@@ -517,6 +663,41 @@ Test(client_contacts, contact_info_adds_and_left_room_removes, .init = setup_v2,
   cr_assert_str_eq(left, "Carol,Aaa,Bob,Dave");
   cr_assert_null(chat_session_find_contact(fx.session, CHAT_CONTACT_ROOM, ROOM));
   cr_assert_eq(chat_session_get_unread_total(fx.session), 2, "the room's unread went with it");
+}
+
+Test(client_contacts, a_bundle_whose_last_message_is_an_image_preview_keeps_it,
+     .init = setup_v2, .fini = teardown) {
+  chat_session_login(fx.session, "alice", "secret");
+  g_free(expect_sent("login"));
+  feed("login_successful", USER_ALICE);
+  /* chatd puts every image in a bundle as a preview (format and size). */
+  g_autofree char *last_carol = preview_notice(5, CAROL, "Carol", 0, ALICE, 2000, "png", 48213);
+  g_autofree char *room_plain = preview_notice(6, BOB, "Bob", 1, ROOM, 3000, "", 123);
+  g_autofree char *last_room = with_username(room_plain, "bob");
+  g_autofree char *bundle = g_strdup_printf(
+      "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS ", \"rooms\": " ROOMS
+      ", \"conversations\": [{\"target_type\": 0, \"target_id\": 3, \"last\": %s, \"unread\": 2, "
+      "\"last_read_id\": 3}, {\"target_type\": 1, \"target_id\": 7, \"last\": %s, \"unread\": 1, "
+      "\"last_read_id\": 5}]}",
+      last_carol, last_room);
+  feed("session_bundle", bundle);
+  cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_ONLINE);
+
+  ChatContact *carol = contact(CHAT_CONTACT_FRIEND, CAROL);
+  ChatContact *room = contact(CHAT_CONTACT_ROOM, ROOM);
+  g_autofree char *order = contact_order();
+  cr_assert_str_eq(order, "Hikers,Carol,Bob,Dave", "the previews' times order the list");
+  cr_assert_str_eq(chat_contact_get_preview(carol), "[Image]");
+  cr_assert_eq(chat_contact_get_last_time(carol), 2000);
+  cr_assert_str_eq(chat_contact_get_preview(room), "Bob (bob): [Image]");
+  cr_assert_eq(chat_contact_get_unread(carol), 2);
+  cr_assert_eq(chat_contact_get_unread(room), 1);
+  cr_assert_eq(chat_session_get_unread_total(fx.session), 3);
+
+  /* Its id counts as seen: reading marks up to it. */
+  chat_session_mark_read(fx.session, carol);
+  g_autofree char *mark = expect_sent("mark_read");
+  cr_assert_str_eq(mark, "{\"target_type\": 0, \"target_id\": 3, \"up_to_id\": 5}");
 }
 
 /* ======================================================================
@@ -664,7 +845,7 @@ Test(client_outbox, an_image_reports_queued_and_acknowledged, .init = setup_v2,
   ChatMessageItem *item = message_at(conv, 0);
   cr_assert_eq(progress.object, item);
   cr_assert_eq(chat_message_item_get_kind(item), CHAT_MESSAGE_IMAGE);
-  cr_assert_str_eq(chat_contact_get_preview(room), "Alice: [Image]");
+  cr_assert_str_eq(chat_contact_get_preview(room), "Alice (alice): [Image]");
   g_autofree char *send = expect_sent("send_message");
   cr_assert(strstr(send, "\"message\": {\"type\": 1, \"data\": {\"$bytes_len\": 7}}"), "%s", send);
   g_autofree char *cmid = client_msg_id_of(send);
@@ -859,6 +1040,78 @@ Test(client_outbox, an_expired_token_asks_for_the_password, .init = setup_v2,
   recorder_clear(&failed);
 }
 
+/* Offline mode: the server-info of the "next" handshake. */
+static void set_server_info(const char *json) {
+  g_autoptr(GBytes) info = encode_value(json);
+  gsize len;
+  const guint8 *data = g_bytes_get_data(info, &len);
+  chat_session_test_set_server_info(fx.session, data, len);
+}
+
+#define IMAGE_LIMIT_INFO \
+  "{\"server\": \"chatd 0.1.0\", \"max_message\": 16777216, \"max_image\": 16}"
+#define IMAGE_LIMIT_REASON "The image is larger than the server accepts (16 bytes)."
+
+Test(client_outbox, an_image_over_the_announced_max_image_is_refused_here, .init = setup_v2,
+     .fini = teardown) {
+  set_server_info(IMAGE_LIMIT_INFO);
+  cr_assert_eq(chat_session_get_max_image(fx.session), 16);
+  login_v2();
+  ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
+  ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
+  g_free(expect_sent("fetch_history"));
+  const guint8 bytes[17] = {0x89, 'P', 'N', 'G'};
+  g_autoptr(GBytes) too_large = g_bytes_new(bytes, 17);
+  chat_session_send_image(fx.session, bob, too_large);
+  expect_nothing_sent();
+  cr_assert_eq(message_count(conv), 1);
+  ChatMessageItem *item = message_at(conv, 0);
+  cr_assert_eq(chat_message_item_get_delivery(item), CHAT_DELIVERY_FAILED);
+  cr_assert_str_eq(chat_message_item_get_error(item), IMAGE_LIMIT_REASON);
+  cr_assert_eq(chat_session_test_get_outbox_length(fx.session), 0);
+  /* Retrying cannot help. */
+  chat_session_retry(fx.session, item);
+  expect_nothing_sent();
+  cr_assert_eq(chat_message_item_get_delivery(item), CHAT_DELIVERY_FAILED);
+
+  /* One at the limit goes. */
+  g_autoptr(GBytes) at_limit = g_bytes_new(bytes, 16);
+  chat_session_send_image(fx.session, bob, at_limit);
+  g_autofree char *send = expect_sent("send_message");
+  cr_assert(strstr(send, "\"data\": {\"$bytes_len\": 16}"), "%s", send);
+  cr_assert_eq(chat_message_item_get_delivery(message_at(conv, 1)), CHAT_DELIVERY_PENDING);
+}
+
+Test(client_outbox, an_image_queued_before_the_limit_was_known_fails_instead_of_going,
+     .init = setup_v2, .fini = teardown) {
+  login_v2();
+  cr_assert_eq(chat_session_get_max_image(fx.session), 0, "not announced: no check");
+  ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
+  ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
+  g_free(expect_sent("fetch_history"));
+  feed("history_page", "{\"target_type\": 0, \"target_id\": 2, \"messages\": [], \"more\": false}");
+  chat_session_test_drop_connection(fx.session);
+  const guint8 bytes[17] = {0x89, 'P', 'N', 'G'};
+  g_autoptr(GBytes) image = g_bytes_new(bytes, sizeof bytes);
+  chat_session_send_image(fx.session, bob, image);
+  ChatMessageItem *item = message_at(conv, 0);
+  cr_assert_eq(chat_message_item_get_delivery(item), CHAT_DELIVERY_PENDING);
+  expect_nothing_sent();
+
+  /* The next connection's server announces 16 bytes. */
+  set_server_info(IMAGE_LIMIT_INFO);
+  cr_assert(chat_session_test_reconnect_now(fx.session));
+  g_free(expect_sent("resume"));
+  feed("login_successful", USER_ALICE);
+  feed("session_bundle", "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS
+                         ", \"rooms\": " ROOMS ", \"conversations\": []}");
+  g_free(expect_sent("fetch_history"));
+  expect_nothing_sent();
+  cr_assert_eq(chat_message_item_get_delivery(item), CHAT_DELIVERY_FAILED);
+  cr_assert_str_eq(chat_message_item_get_error(item), IMAGE_LIMIT_REASON);
+  cr_assert_eq(chat_session_test_get_outbox_length(fx.session), 0);
+}
+
 /* ======================================================================
  * History pages
  * ====================================================================== */
@@ -909,6 +1162,111 @@ Test(client_history, pages_load_on_open_and_on_demand, .init = setup_v2, .fini =
   chat_session_load_older(fx.session, conv);
   expect_nothing_sent();
   cr_assert_eq(chat_contact_get_unread(carol), 3, "2 from the bundle, 1 live; pages do not count");
+}
+
+Test(client_history, an_image_preview_in_a_page_or_live_is_a_placeholder, .init = setup_v2,
+     .fini = teardown) {
+  login_v2();
+  ChatContact *carol = contact(CHAT_CONTACT_FRIEND, CAROL);
+  ChatConversation *conv = chat_session_get_conversation(fx.session, carol);
+  g_free(expect_sent("fetch_history"));
+  /* A legacy image too large to send: its format and size only. */
+  g_autofree char *m7 = preview_notice(7, CAROL, "Carol", 0, ALICE, 2200, "png", 48213);
+  g_autofree char *m6 = notice(6, ALICE, "Alice", 0, CAROL, 2100, "send me the photo", NULL);
+  g_autofree char *page = g_strdup_printf("{\"target_type\": 0, \"target_id\": 3, "
+                                          "\"messages\": [%s, %s], \"more\": false}", m7, m6);
+  feed("history_page", page);
+  cr_assert_eq(message_count(conv), 2);
+  cr_assert_not(chat_message_item_is_image_preview(message_at(conv, 0)));
+  ChatMessageItem *item = message_at(conv, 1);
+  cr_assert_eq(chat_message_item_get_id(item), 7);
+  cr_assert_eq(chat_message_item_get_kind(item), CHAT_MESSAGE_IMAGE);
+  cr_assert(chat_message_item_is_image_preview(item));
+  cr_assert_null(chat_message_item_get_image(item));
+  cr_assert_str_eq(chat_message_item_get_image_format(item), "png");
+  cr_assert_eq(chat_message_item_get_image_size(item), 48213);
+  g_autofree char *format = NULL;
+  gint64 size = 0;
+  g_object_get(item, "image-format", &format, "image-size", &size, NULL);
+  cr_assert_str_eq(format, "png");
+  cr_assert_eq(size, 48213);
+  g_autofree char *placeholder = chat_image_preview_text(format, size);
+  cr_assert_str_eq(placeholder, "Image (PNG, 48.2" NBSP "kB) – too large to show");
+  cr_assert_str_eq(chat_contact_get_preview(carol), "[Image]");
+
+  /* Live, of no known format: counted and previewed like any image. */
+  g_autofree char *m8 = preview_notice(8, CAROL, "Carol", 0, ALICE, 2300, "", 20000000);
+  feed("on_new_message", m8);
+  cr_assert_eq(message_count(conv), 3);
+  ChatMessageItem *live = message_at(conv, 2);
+  cr_assert(chat_message_item_is_image_preview(live));
+  cr_assert_str_eq(chat_message_item_get_image_format(live), "");
+  cr_assert_eq(chat_message_item_get_image_size(live), 20000000);
+  cr_assert_eq(chat_contact_get_unread(carol), 3);
+  cr_assert_str_eq(chat_contact_get_preview(carol), "[Image]");
+
+  /* An image with its bytes is no preview. */
+  feed("on_new_message", "{\"message\": {\"type\": 1, \"data\": {\"$bytes\": \"AAEC\"}}, "
+                         "\"sender_id\": 3, \"sender_name\": \"Carol\", \"target_type\": 0, "
+                         "\"time\": 2400, \"target_id\": 1, \"id\": 9}");
+  ChatMessageItem *full = message_at(conv, 3);
+  cr_assert_not(chat_message_item_is_image_preview(full));
+  cr_assert_null(chat_message_item_get_image_format(full));
+  cr_assert_eq(chat_message_item_get_image_size(full), 3);
+}
+
+/* ======================================================================
+ * Senders: the nickname and, beside it, the username
+ * ====================================================================== */
+
+Test(client_senders, the_username_is_read_exposed_and_shown_beside_the_nickname,
+     .init = setup_v2, .fini = teardown) {
+  login_v2();
+  ChatContact *room = contact(CHAT_CONTACT_ROOM, ROOM);
+  ChatConversation *conv = chat_session_get_conversation(fx.session, room);
+  g_free(expect_sent("fetch_history"));
+  feed("history_page", "{\"target_type\": 1, \"target_id\": 7, \"messages\": [], \"more\": false}");
+
+  /* A v2 notice names the sender's username: a stranger calling himself
+   * Bob is shown as who he is. */
+  g_autofree char *plain = notice(30, 9, "Bob", 1, ROOM, 6000, "it is me, Bob", NULL);
+  g_autofree char *fake = with_username(plain, "mallory");
+  feed("on_new_message", fake);
+  ChatMessageItem *item = message_at(conv, 0);
+  cr_assert_str_eq(chat_message_item_get_sender_name(item), "Bob");
+  cr_assert_str_eq(chat_message_item_get_sender_username(item), "mallory");
+  g_autofree char *property = NULL;
+  g_object_get(item, "sender-username", &property, NULL);
+  cr_assert_str_eq(property, "mallory");
+  cr_assert_str_eq(chat_contact_get_preview(room), "Bob (mallory): it is me, Bob");
+
+  /* The same text once. */
+  g_autofree char *same_plain = notice(31, 12, "erin", 1, ROOM, 6050, "hi", NULL);
+  g_autofree char *same = with_username(same_plain, "erin");
+  feed("on_new_message", same);
+  cr_assert_str_eq(chat_contact_get_preview(room), "erin: hi");
+
+  /* Without it (seed, an older chatd): a friend's username, by id... */
+  feed_notice(32, BOB, "Bob", 1, ROOM, 6100, "the real one", NULL);
+  cr_assert_str_eq(chat_message_item_get_sender_username(message_at(conv, 2)), "bob");
+  cr_assert_str_eq(chat_contact_get_preview(room), "Bob (bob): the real one");
+  /* ... a known room member's... */
+  chat_session_query_members(fx.session, room);
+  g_free(expect_sent("query_room_users"));
+  feed("query_room_users_result", "[[[9, \"Bob\", true, \"mallory\"], [2, \"Bob\", true, \"bob\"], "
+                                  "[1, \"Alice\", true, \"alice\"]], 7]");
+  feed_notice(33, 9, "Bob", 1, ROOM, 6200, "again", NULL);
+  cr_assert_str_eq(chat_message_item_get_sender_username(message_at(conv, 3)), "mallory");
+  /* ... or nothing: the nickname alone, as before. */
+  feed_notice(34, 11, "Zed", 1, ROOM, 6300, "hello", NULL);
+  cr_assert_null(chat_message_item_get_sender_username(message_at(conv, 4)));
+  cr_assert_str_eq(chat_contact_get_preview(room), "Zed: hello");
+
+  /* Our own messages: the account's. */
+  chat_session_send_text(fx.session, room, "mine", 0, NULL);
+  g_free(expect_sent("send_message"));
+  cr_assert_str_eq(chat_message_item_get_sender_username(message_at(conv, 5)), "alice");
+  cr_assert_str_eq(chat_contact_get_preview(room), "Alice (alice): mine");
 }
 
 /* ======================================================================
@@ -1143,7 +1501,7 @@ Test(client_seed, the_bundle_fills_conversations_unread_and_previews, .init = se
   cr_assert_eq(chat_session_get_unread_total(fx.session), 3);
   cr_assert_str_eq(chat_contact_get_preview(bob), "yo");
   cr_assert_str_eq(chat_contact_get_preview(carol), "again");
-  cr_assert_str_eq(chat_contact_get_preview(room), "Bob: room talk");
+  cr_assert_str_eq(chat_contact_get_preview(room), "Bob (bob): room talk");
   g_autofree char *order = contact_order();
   cr_assert_str_eq(order, "Bob,Hikers,Carol,Dave");
 

@@ -28,18 +28,36 @@ GType chat_delivery_get_type(void);
 #define CHAT_TYPE_MESSAGE_ITEM (chat_message_item_get_type())
 G_DECLARE_FINAL_TYPE(ChatMessageItem, chat_message_item, CHAT, MESSAGE_ITEM, GObject)
 
-/* Properties: id (gint64, 0 while pending), sender-id, sender-name, outgoing
- * (gboolean), kind, text, font-size, font-color, image (GBytes), time (ms),
- * delivery (ChatDelivery), error (string). */
+/* Properties: id (gint64, 0 while pending), sender-id, sender-name,
+ * sender-username, outgoing (gboolean), kind, text, font-size, font-color,
+ * image (GBytes), image-format, image-size (gint64), time (ms), delivery
+ * (ChatDelivery), error (string). */
 gint64 chat_message_item_get_id(ChatMessageItem *self);
 gint64 chat_message_item_get_sender_id(ChatMessageItem *self);
+/* The sender's nickname: chosen freely, so not unique. */
 const char *chat_message_item_get_sender_name(ChatMessageItem *self);
+/* The sender's username (unique): from the message (a v2 server sends it)
+ * or, when it does not say, from the contacts and room members the
+ * session knows; NULL when unknown. Show it beside the nickname
+ * (chat_sender_label in chat-names.h) wherever a message is attributed. */
+const char *chat_message_item_get_sender_username(ChatMessageItem *self);
 gboolean chat_message_item_get_outgoing(ChatMessageItem *self);
 ChatMessageKind chat_message_item_get_kind(ChatMessageItem *self);
 const char *chat_message_item_get_text(ChatMessageItem *self);
 int chat_message_item_get_font_size(ChatMessageItem *self);
 const char *chat_message_item_get_font_color(ChatMessageItem *self);
+/* An image message's bytes; NULL for an image preview. */
 GBytes *chat_message_item_get_image(ChatMessageItem *self);
+/* An image preview: the server sent only the image's format and size
+ * (v2: an image too large to send); the item stands for it with
+ * chat_image_preview_text (chat-names.h). */
+gboolean chat_message_item_is_image_preview(ChatMessageItem *self);
+/* An image preview's format as the server named it ("png", "jpeg", "gif",
+ * "webp", "bmp", or "" when unknown); NULL for other messages. */
+const char *chat_message_item_get_image_format(ChatMessageItem *self);
+/* An image's size in bytes (a preview's as the server announced it); 0
+ * for text. */
+gint64 chat_message_item_get_image_size(ChatMessageItem *self);
 gint64 chat_message_item_get_time(ChatMessageItem *self);
 ChatDelivery chat_message_item_get_delivery(ChatMessageItem *self);
 /* Why the server refused it (delivery FAILED), else NULL. */

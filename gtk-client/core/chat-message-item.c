@@ -17,12 +17,15 @@ struct _ChatMessageItem {
   gint64 id;
   gint64 sender_id;
   char *sender_name;
+  char *sender_username;
   gboolean outgoing;
   ChatMessageKind kind;
   char *text;
   int font_size;
   char *font_color;
   GBytes *image;
+  char *image_format;
+  gint64 image_size;
   gint64 time_ms;
   ChatDelivery delivery;
   char *error;
@@ -39,12 +42,15 @@ enum {
   PROP_ID,
   PROP_SENDER_ID,
   PROP_SENDER_NAME,
+  PROP_SENDER_USERNAME,
   PROP_OUTGOING,
   PROP_KIND,
   PROP_TEXT,
   PROP_FONT_SIZE,
   PROP_FONT_COLOR,
   PROP_IMAGE,
+  PROP_IMAGE_FORMAT,
+  PROP_IMAGE_SIZE,
   PROP_TIME,
   PROP_DELIVERY,
   PROP_ERROR,
@@ -56,9 +62,11 @@ static GParamSpec *properties[N_PROPS];
 static void chat_message_item_finalize(GObject *object) {
   ChatMessageItem *self = CHAT_MESSAGE_ITEM(object);
   g_free(self->sender_name);
+  g_free(self->sender_username);
   g_free(self->text);
   g_free(self->font_color);
   g_clear_pointer(&self->image, g_bytes_unref);
+  g_free(self->image_format);
   g_free(self->error);
   g_free(self->client_msg_id);
   G_OBJECT_CLASS(chat_message_item_parent_class)->finalize(object);
@@ -77,6 +85,9 @@ static void chat_message_item_get_property(GObject *object, guint prop_id, GValu
   case PROP_SENDER_NAME:
     g_value_set_string(value, self->sender_name);
     break;
+  case PROP_SENDER_USERNAME:
+    g_value_set_string(value, self->sender_username);
+    break;
   case PROP_OUTGOING:
     g_value_set_boolean(value, self->outgoing);
     break;
@@ -94,6 +105,12 @@ static void chat_message_item_get_property(GObject *object, guint prop_id, GValu
     break;
   case PROP_IMAGE:
     g_value_set_boxed(value, self->image);
+    break;
+  case PROP_IMAGE_FORMAT:
+    g_value_set_string(value, self->image_format);
+    break;
+  case PROP_IMAGE_SIZE:
+    g_value_set_int64(value, self->image_size);
     break;
   case PROP_TIME:
     g_value_set_int64(value, self->time_ms);
@@ -118,6 +135,8 @@ static void chat_message_item_class_init(ChatMessageItemClass *klass) {
   properties[PROP_SENDER_ID] =
       g_param_spec_int64("sender-id", NULL, NULL, G_MININT64, G_MAXINT64, 0, flags);
   properties[PROP_SENDER_NAME] = g_param_spec_string("sender-name", NULL, NULL, NULL, flags);
+  properties[PROP_SENDER_USERNAME] =
+      g_param_spec_string("sender-username", NULL, NULL, NULL, flags);
   properties[PROP_OUTGOING] = g_param_spec_boolean("outgoing", NULL, NULL, FALSE, flags);
   properties[PROP_KIND] = g_param_spec_enum("kind", NULL, NULL, CHAT_TYPE_MESSAGE_KIND,
                                             CHAT_MESSAGE_TEXT, flags);
@@ -126,6 +145,9 @@ static void chat_message_item_class_init(ChatMessageItemClass *klass) {
       g_param_spec_int("font-size", NULL, NULL, 0, G_MAXINT, 0, flags);
   properties[PROP_FONT_COLOR] = g_param_spec_string("font-color", NULL, NULL, NULL, flags);
   properties[PROP_IMAGE] = g_param_spec_boxed("image", NULL, NULL, G_TYPE_BYTES, flags);
+  properties[PROP_IMAGE_FORMAT] = g_param_spec_string("image-format", NULL, NULL, NULL, flags);
+  properties[PROP_IMAGE_SIZE] =
+      g_param_spec_int64("image-size", NULL, NULL, 0, G_MAXINT64, 0, flags);
   properties[PROP_TIME] =
       g_param_spec_int64("time", NULL, NULL, G_MININT64, G_MAXINT64, 0, flags);
   properties[PROP_DELIVERY] = g_param_spec_enum("delivery", NULL, NULL, CHAT_TYPE_DELIVERY,
@@ -143,12 +165,23 @@ ChatMessageItem *chat_message_item_new(const ChatMessageItemFields *fields) {
   self->id = fields->id;
   self->sender_id = fields->sender_id;
   self->sender_name = g_strdup(fields->sender_name ? fields->sender_name : "");
+  self->sender_username =
+      fields->sender_username && *fields->sender_username ? g_strdup(fields->sender_username)
+                                                          : NULL;
   self->outgoing = fields->outgoing;
   self->kind = fields->kind;
   self->text = g_strdup(fields->text);
   self->font_size = MAX(fields->font_size, 0);
   self->font_color = g_strdup(fields->font_color);
   self->image = fields->image ? g_bytes_ref(fields->image) : NULL;
+  if (self->kind == CHAT_MESSAGE_IMAGE) {
+    if (self->image) {
+      self->image_size = (gint64)MIN(g_bytes_get_size(self->image), (gsize)G_MAXINT64);
+    } else {
+      self->image_format = g_strdup(fields->image_format ? fields->image_format : "");
+      self->image_size = MAX(fields->image_size, 0);
+    }
+  }
   self->time_ms = fields->time_ms;
   self->delivery = fields->delivery;
   return self;
@@ -167,6 +200,11 @@ gint64 chat_message_item_get_sender_id(ChatMessageItem *self) {
 const char *chat_message_item_get_sender_name(ChatMessageItem *self) {
   g_return_val_if_fail(CHAT_IS_MESSAGE_ITEM(self), NULL);
   return self->sender_name;
+}
+
+const char *chat_message_item_get_sender_username(ChatMessageItem *self) {
+  g_return_val_if_fail(CHAT_IS_MESSAGE_ITEM(self), NULL);
+  return self->sender_username;
 }
 
 gboolean chat_message_item_get_outgoing(ChatMessageItem *self) {
@@ -197,6 +235,21 @@ const char *chat_message_item_get_font_color(ChatMessageItem *self) {
 GBytes *chat_message_item_get_image(ChatMessageItem *self) {
   g_return_val_if_fail(CHAT_IS_MESSAGE_ITEM(self), NULL);
   return self->image;
+}
+
+gboolean chat_message_item_is_image_preview(ChatMessageItem *self) {
+  g_return_val_if_fail(CHAT_IS_MESSAGE_ITEM(self), FALSE);
+  return self->kind == CHAT_MESSAGE_IMAGE && self->image == NULL;
+}
+
+const char *chat_message_item_get_image_format(ChatMessageItem *self) {
+  g_return_val_if_fail(CHAT_IS_MESSAGE_ITEM(self), NULL);
+  return self->image_format;
+}
+
+gint64 chat_message_item_get_image_size(ChatMessageItem *self) {
+  g_return_val_if_fail(CHAT_IS_MESSAGE_ITEM(self), 0);
+  return self->image_size;
 }
 
 gint64 chat_message_item_get_time(ChatMessageItem *self) {

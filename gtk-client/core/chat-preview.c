@@ -2,13 +2,17 @@
 
 #include "gtk-client/core/chat-preview.h"
 
+#include "gtk-client/core/chat-names.h"
+
 #include <glib/gi18n-lib.h>
 
 /* Appends text with every run of white space / control characters folded
  * into one space. *pending_space carries a run across calls; a space is
  * only written before the next visible character, so the result is never
- * padded at either end. */
-static void append_folded(GString *out, const char *text, gboolean *pending_space) {
+ * padded at either end. name: a bidi control shows as U+FFFD (a name must
+ * not reorder what follows it). */
+static void append_folded(GString *out, const char *text, gboolean name,
+                          gboolean *pending_space) {
   g_autofree char *valid = g_utf8_make_valid(text, -1);
   for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
     gunichar c = g_utf8_get_char(p);
@@ -16,6 +20,8 @@ static void append_folded(GString *out, const char *text, gboolean *pending_spac
       *pending_space = TRUE;
       continue;
     }
+    if (name && chat_unichar_is_bidi_control(c))
+      c = 0xFFFD;
     if (*pending_space && out->len > 0)
       g_string_append_c(out, ' ');
     *pending_space = FALSE;
@@ -23,18 +29,19 @@ static void append_folded(GString *out, const char *text, gboolean *pending_spac
   }
 }
 
-char *chat_preview_text(ChatContactKind kind, const char *sender_name, gboolean image,
-                        const char *text) {
+char *chat_preview_text(ChatContactKind kind, const char *sender_name,
+                        const char *sender_username, gboolean image, const char *text) {
   g_autoptr(GString) out = g_string_new(NULL);
   gboolean pending_space = FALSE;
-  if (kind == CHAT_CONTACT_ROOM && sender_name && *sender_name) {
-    append_folded(out, sender_name, &pending_space);
+  g_autofree char *sender = chat_sender_label(sender_name, sender_username);
+  if (kind == CHAT_CONTACT_ROOM && *sender) {
+    append_folded(out, sender, TRUE, &pending_space);
     if (out->len > 0) {
       g_string_append_c(out, ':');
       pending_space = TRUE;
     }
   }
-  append_folded(out, image ? _("[Image]") : (text ? text : ""), &pending_space);
+  append_folded(out, image ? _("[Image]") : (text ? text : ""), FALSE, &pending_space);
 
   if (g_utf8_strlen(out->str, -1) <= CHAT_PREVIEW_MAX_CHARS)
     return g_string_free(g_steal_pointer(&out), FALSE);

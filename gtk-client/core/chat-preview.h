@@ -15,17 +15,21 @@ G_BEGIN_DECLS
 #define CHAT_PREVIEW_ELLIPSIS "…"
 
 /* The preview line of a message:
- *  - a room's message starts with the sender's nickname and ": "
- *    ("Bob: hi"); a friend's does not;
- *  - an image is shown as _("[Image]") (zh_CN: "[图片消息]"), its text is
+ *  - a room's message starts with its sender, the nickname beside the
+ *    username as chat_sender_label() writes them, and ": "
+ *    ("Bob (bob): hi"; "bob: hi" when they are the same; "Bob: hi" when
+ *    the username is unknown); a friend's does not;
+ *  - an image (its bytes or, from a v2 server, only its format and size)
+ *    is shown as _("[Image]") (zh_CN: "[图片消息]"), its text is
  *    ignored;
  *  - every run of white space or control characters (line breaks, tabs)
- *    becomes one space, and the line is trimmed;
+ *    becomes one space, and the line is trimmed; in the sender, a bidi
+ *    control shows as U+FFFD (chat_unichar_is_bidi_control);
  *  - a line over CHAT_PREVIEW_MAX_CHARS characters is cut to that many,
  *    the last one being CHAT_PREVIEW_ELLIPSIS.
- * sender_name and text may be NULL (empty). Invalid UTF-8 is repaired
- * (U+FFFD). Returns a newly allocated string. */
-char *chat_preview_text(ChatContactKind kind, const char *sender_name, gboolean image,
-                        const char *text);
+ * sender_name, sender_username and text may be NULL (empty). Invalid
+ * UTF-8 is repaired (U+FFFD). Returns a newly allocated string. */
+char *chat_preview_text(ChatContactKind kind, const char *sender_name,
+                        const char *sender_username, gboolean image, const char *text);
 
 G_END_DECLS

@@ -33,6 +33,10 @@ void chat_session_test_set_backoff(ChatSession *self, guint initial_ms, guint ma
 /* The delay of the reconnect attempt now scheduled, 0 when none. */
 guint chat_session_test_get_reconnect_delay(ChatSession *self);
 
+/* Offline mode: the server-info blob of a v2 handshake (a layer-3 dict),
+ * as a connection would have received it; NULL / 0 for none. */
+void chat_session_test_set_server_info(ChatSession *self, const guint8 *info, gsize len);
+
 /* How many messages wait in the outbox (pending or in flight). */
 guint chat_session_test_get_outbox_length(ChatSession *self);
 

@@ -159,6 +159,7 @@ struct _ChatSession {
   guint reconnect_source;
   guint reconnect_delay;
   GBytes *resume_token;  /* v2, from the last session_bundle */
+  gsize max_image;       /* v2 server-info max_image, last connection; 0: not said */
 
   /* tests */
   GQueue *test_outgoing;
@@ -585,17 +586,46 @@ static ChatConversation *ensure_conversation(ChatSession *self, ContactState *st
   return st->conversation;
 }
 
+/* The username of a notice's sender when the notice does not carry it
+ * (seed, an older chatd): the sender's id is the server's word, so the
+ * account's own, a friend's or a known room member's username is theirs.
+ * NULL when none of these. */
+static char *known_username(ChatSession *self, const ChatWireNotice *n) {
+  if (self->user_id != 0 && n->sender_id == self->user_id)
+    return g_strdup(self->username);
+  ContactState *friend = find_state(self, CHAT_CONTACT_FRIEND, n->sender_id);
+  if (friend)
+    return g_strdup(chat_contact_get_username(friend->contact));
+  if (n->target_kind != CHAT_CONTACT_ROOM)
+    return NULL;
+  ContactState *room = find_state(self, CHAT_CONTACT_ROOM, n->target_id);
+  if (!room)
+    return NULL;
+  GListModel *members = chat_contact_get_members(room->contact);
+  for (guint i = 0; i < g_list_model_get_n_items(members); i++) {
+    g_autoptr(ChatRoomMember) member = g_list_model_get_item(members, i);
+    if (chat_room_member_get_user_id(member) == n->sender_id)
+      return g_strdup(chat_room_member_get_username(member));
+  }
+  return NULL;
+}
+
 static ChatMessageItem *item_from_notice(ChatSession *self, const ChatWireNotice *n) {
+  gboolean named = n->sender_username && *n->sender_username;
+  g_autofree char *resolved = named ? NULL : known_username(self, n);
   ChatMessageItemFields fields = {
     .id = n->id,
     .sender_id = n->sender_id,
     .sender_name = n->sender_name,
+    .sender_username = named ? n->sender_username : resolved,
     .outgoing = self->user_id != 0 && n->sender_id == self->user_id,
     .kind = n->kind,
     .text = n->text,
     .font_size = n->font_size,
     .font_color = n->font_color,
     .image = n->image,
+    .image_format = n->image_format,
+    .image_size = n->image_size,
     .time_ms = n->time_ms,
     .delivery = CHAT_DELIVERY_SENT,
   };
@@ -605,6 +635,7 @@ static ChatMessageItem *item_from_notice(ChatSession *self, const ChatWireNotice
 static char *preview_of_item(ContactState *st, ChatMessageItem *item) {
   return chat_preview_text(chat_contact_get_kind(st->contact),
                            chat_message_item_get_sender_name(item),
+                           chat_message_item_get_sender_username(item),
                            chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE,
                            chat_message_item_get_text(item));
 }
@@ -697,8 +728,27 @@ static void queue_item(ChatSession *self, ChatMessageItem *item) {
   flush_outbox(self);
 }
 
+/* An image over the server's announced limit: chatd would refuse it. */
+static gboolean over_server_limit(ChatSession *self, ChatMessageItem *item) {
+  GBytes *image = chat_message_item_get_image(item);
+  return chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE && image &&
+         self->max_image > 0 && g_bytes_get_size(image) > self->max_image;
+}
+
+static char *server_limit_reason(ChatSession *self) {
+  g_autofree char *limit = g_format_size(self->max_image);
+  /* Translators: %s is the server's limit, as in "8.4 MB". */
+  return g_strdup_printf(_("The image is larger than the server accepts (%s)."), limit);
+}
+
 static void send_entry(ChatSession *self, OutboxEntry *entry) {
   ChatMessageItem *item = entry->item;
+  if (over_server_limit(self, item)) {
+    /* Queued before this server's limit was known. */
+    g_autofree char *reason = server_limit_reason(self);
+    fail_entry(self, entry, reason);
+    return;
+  }
   GBytes *message = chat_wire_send_message(
       self->dialect, chat_message_item_get_target_kind(item),
       chat_message_item_get_target_id(item), chat_message_item_get_kind(item),
@@ -1483,6 +1533,9 @@ static void on_dial_done(GObject *source, GAsyncResult *result, gpointer user_da
     return;
   }
   self->connection = connection;
+  gsize info_len = 0;
+  const guint8 *info = chat_connection_get_server_info(connection, &info_len);
+  self->max_image = chat_wire_server_info_max_image(info, info_len);
   g_signal_connect(connection, "message", G_CALLBACK(on_connection_message), self);
   g_signal_connect(connection, "closed", G_CALLBACK(on_connection_closed), self);
   connection_ready(self);
@@ -1864,6 +1917,11 @@ ChatConversation *chat_session_get_conversation(ChatSession *self, ChatContact *
   return ensure_conversation(self, st);
 }
 
+gsize chat_session_get_max_image(ChatSession *self) {
+  g_return_val_if_fail(CHAT_IS_SESSION(self), 0);
+  return self->max_image;
+}
+
 GListModel *chat_session_get_friend_requests(ChatSession *self) {
   g_return_val_if_fail(CHAT_IS_SESSION(self), NULL);
   return G_LIST_MODEL(self->friend_requests);
@@ -1892,6 +1950,7 @@ void chat_session_send_text(ChatSession *self, ChatContact *to, const char *text
   ChatMessageItemFields fields = {
     .sender_id = self->user_id,
     .sender_name = self->nickname,
+    .sender_username = self->username,
     .outgoing = TRUE,
     .kind = CHAT_MESSAGE_TEXT,
     .text = text,
@@ -1914,6 +1973,7 @@ void chat_session_send_image(ChatSession *self, ChatContact *to, GBytes *image) 
   ChatMessageItemFields fields = {
     .sender_id = self->user_id,
     .sender_name = self->nickname,
+    .sender_username = self->username,
     .outgoing = TRUE,
     .kind = CHAT_MESSAGE_IMAGE,
     .image = image,
@@ -1921,8 +1981,13 @@ void chat_session_send_image(ChatSession *self, ChatContact *to, GBytes *image) 
     .delivery = CHAT_DELIVERY_PENDING,
   };
   g_autoptr(ChatMessageItem) item = chat_message_item_new(&fields);
-  if (g_bytes_get_size(image) > CHAT_MAX_IMAGE_BYTES) {
-    chat_message_item_set_failed(item, _("The image is too large to send."));
+  g_autofree char *refused = NULL;
+  if (over_server_limit(self, item))
+    refused = server_limit_reason(self);
+  else if (g_bytes_get_size(image) > CHAT_MAX_IMAGE_BYTES)
+    refused = g_strdup(_("The image is too large to send."));
+  if (refused) {
+    chat_message_item_set_failed(item, refused);
     chat_conversation_append(ensure_conversation(self, st), item);
     return;
   }
@@ -1938,7 +2003,8 @@ void chat_session_retry(ChatSession *self, ChatMessageItem *item) {
       g_hash_table_contains(self->outbox_by_id, chat_message_item_get_client_msg_id(item)))
     return;
   if (chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE &&
-      g_bytes_get_size(chat_message_item_get_image(item)) > CHAT_MAX_IMAGE_BYTES)
+      (g_bytes_get_size(chat_message_item_get_image(item)) > CHAT_MAX_IMAGE_BYTES ||
+       over_server_limit(self, item)))
     return;
   chat_message_item_set_pending(item);
   queue_item(self, item);
@@ -2086,6 +2152,11 @@ void chat_session_test_set_backoff(ChatSession *self, guint initial_ms, guint ma
 guint chat_session_test_get_reconnect_delay(ChatSession *self) {
   g_return_val_if_fail(CHAT_IS_SESSION(self), 0);
   return self->reconnect_source ? self->reconnect_delay : 0;
+}
+
+void chat_session_test_set_server_info(ChatSession *self, const guint8 *info, gsize len) {
+  g_return_if_fail(CHAT_IS_SESSION(self));
+  self->max_image = chat_wire_server_info_max_image(info, len);
 }
 
 guint chat_session_test_get_outbox_length(ChatSession *self) {

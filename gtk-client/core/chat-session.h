@@ -105,10 +105,18 @@ ChatConversation *chat_session_get_conversation(ChatSession *self, ChatContact *
  * friends), oldest first. */
 GListModel *chat_session_get_friend_requests(ChatSession *self);
 
+/* The largest image the server accepts in a message, in bytes, as its
+ * v2 handshake announced it (server-info max_image) on the last
+ * connection; 0 when it did not say (seed, an older server): then only
+ * the protocol's own limit applies. */
+gsize chat_session_get_max_image(ChatSession *self);
+
 /* ---- actions ---- */
 /* Queues a text / an image for a contact: it appears at once in the
  * conversation as pending, goes out when online, and becomes sent when the
- * server's acknowledgement arrives. */
+ * server's acknowledgement arrives. An image larger than
+ * chat_session_get_max_image() (when announced) is refused here: it
+ * appears as FAILED, its error saying the server's limit. */
 void chat_session_send_text(ChatSession *self, ChatContact *to, const char *text,
                             int font_size, const char *font_color);
 void chat_session_send_image(ChatSession *self, ChatContact *to, GBytes *image);

@@ -187,10 +187,12 @@ static gint64 get_int(const chat_value *dict, const char *key) {
 
 void chat_wire_notice_clear(ChatWireNotice *notice) {
   g_free(notice->sender_name);
+  g_free(notice->sender_username);
   g_free(notice->client_msg_id);
   g_free(notice->text);
   g_free(notice->font_color);
   g_clear_pointer(&notice->image, g_bytes_unref);
+  g_free(notice->image_format);
   memset(notice, 0, sizeof *notice);
 }
 
@@ -210,6 +212,7 @@ gboolean chat_wire_notice_read(const chat_value *value, ChatWireNotice *out) {
   out->target_id = get_int(value, "target_id");
   out->sender_id = get_int(value, "sender_id");
   out->sender_name = chat_wire_dup_str(chat_value_dict_get(value, "sender_name"));
+  out->sender_username = chat_wire_dup_str(chat_value_dict_get(value, "sender_username"));
   out->time_ms = get_int(value, "time");
   out->id = get_int(value, "id");
   out->client_msg_id = chat_wire_dup_str(chat_value_dict_get(value, "client_msg_id"));
@@ -224,10 +227,33 @@ gboolean chat_wire_notice_read(const chat_value *value, ChatWireNotice *out) {
   } else if (body_type == CHAT_MESSAGE_IMAGE && data && data->kind == CHAT_VALUE_BYTES) {
     out->kind = CHAT_MESSAGE_IMAGE;
     out->image = g_bytes_new(data->as.blob.data, data->as.blob.len);
+    out->image_size = (gint64)MIN(data->as.blob.len, (gsize)G_MAXINT64);
     return TRUE;
+  } else if (body_type == CHAT_MESSAGE_IMAGE && !data) {
+    /* A preview: the format and size of an image the server kept. */
+    out->kind = CHAT_MESSAGE_IMAGE;
+    out->image_format = chat_wire_dup_str(chat_value_dict_get(body, "format"));
+    out->image_size = MAX(get_int(body, "size"), 0);
+    if (out->image_format && g_utf8_validate(out->image_format, -1, NULL))
+      return TRUE;
   }
   chat_wire_notice_clear(out);
   return FALSE;
+}
+
+gsize chat_wire_server_info_max_image(const guint8 *info, gsize len) {
+  if (!info || len == 0)
+    return 0;
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_value *value = NULL;
+  guint64 max = 0;
+  if (chat_value_decode(info, len, NULL, 0, &arena, &value, NULL) != 0 ||
+      value->kind != CHAT_VALUE_DICT ||
+      !chat_value_get_u64(chat_value_dict_get(value, "max_image"), &max))
+    max = 0;
+  chat_arena_clear(&arena);
+  return (gsize)MIN(max, (guint64)G_MAXSIZE);
 }
 
 static const char *resolve_named_shape(const char *name, size_t len, void *data) {

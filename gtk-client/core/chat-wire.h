@@ -45,6 +45,7 @@ typedef struct {
   gint64 target_id;
   gint64 sender_id;
   char *sender_name;
+  char *sender_username;   /* NULL when absent (seed) */
   gint64 time_ms;
   gint64 id;               /* 0 when absent (seed) */
   char *client_msg_id;     /* NULL when absent */
@@ -52,18 +53,26 @@ typedef struct {
   char *text;              /* text */
   int font_size;
   char *font_color;
-  GBytes *image;           /* image */
+  GBytes *image;           /* image: its bytes; NULL for a preview */
+  char *image_format;      /* image preview (v2): "png", ... or "" */
+  gint64 image_size;       /* image: its size in bytes (a preview's as announced) */
 } ChatWireNotice;
 
 /* Reads a value already checked against @notice. FALSE (and *out cleared)
  * when it does not hold a usable notice: a body type other than 0 / 1, a
- * target_type other than 0 / 1, a text that is not valid UTF-8. */
+ * target_type other than 0 / 1, a text that is not valid UTF-8. An image
+ * preview ({type: 1, format, size}, no data) is an image without bytes. */
 gboolean chat_wire_notice_read(const chat_value *value, ChatWireNotice *out);
 void chat_wire_notice_clear(ChatWireNotice *notice);
 
 /* Decodes the layer-3 encoding of a @notice (a seed login_bundle stores
  * each message that way) and reads it. */
 gboolean chat_wire_notice_decode(const guint8 *data, gsize len, ChatWireNotice *out);
+
+/* The largest image a send_message may carry, from the v2 handshake's
+ * server-info (a layer-3 dict: max_image); 0 when the server does not say
+ * (seed, an older chatd) or the blob does not decode. */
+gsize chat_wire_server_info_max_image(const guint8 *info, gsize len);
 
 /* The text of a str value, copied (NULL when value is not a str). */
 char *chat_wire_dup_str(const chat_value *value);

@@ -17,8 +17,9 @@ opened only once), sees Bob come online, replies (Send button, then
 Enter for a new line and Ctrl+Enter to send) and checks with `chatctl
 watch` that Bob receives the replies; pastes an image (xclip, Ctrl+V: Bob
 receives an image message, the chat shows it inline); joins a room by
-number (preview with the sender, member list); accepts a friend request;
-creates a room (its number shown, Bob joins it and posts: "Bob: ..."
+number (preview and message header naming the sender by nickname and
+username, "Bob (bob)"; member list); accepts a friend request;
+creates a room (its number shown, Bob joins it and posts: "Bob (bob): ..."
 preview); offers Dave, a room member who is not a friend, a friend request
 from the member list; answers Erin's request "Later" and is asked again
 after logging out and in (Accept); is logged in elsewhere
@@ -707,8 +708,9 @@ def english_run(args, world, shots):
         shots.take("05a-image-sent")
 
         # Rooms: Bob creates one, Alice joins it by its number through the
-        # "Join a Room" dialog; the room's preview names the sender; the
-        # room window lists the members.
+        # "Join a Room" dialog; the room's preview and the message's header
+        # name the sender by nickname and (unique) username; the room window
+        # lists the members.
         room = json.loads(chatctl.run("bob", "bob-password", "rooms", "create", "Book Club",
                                       "--json"))
         do_action(contacts, "win.join-room")
@@ -718,15 +720,19 @@ def english_run(args, world, shots):
         wait_until("the room in the contacts list", lambda: contact_item(contacts, "Book Club"))
         chatctl.run("bob", "bob-password", "send", "--to-room", str(room["id"]), room_text)
         wait_until("the room's preview with the sender's name",
-                   lambda: has_label(contact_item(contacts, "Book Club"), "Bob: " + room_text))
+                   lambda: has_label(contact_item(contacts, "Book Club"),
+                                     "Bob (bob): " + room_text))
         do_action(row_of(contact_item(contacts, "Book Club")), "contact.open")
         room_window = audit_names(client.frame("Book Club"))
         wait_for(room_window, "label", room_text, "the room message")
+        wait_for(room_window, "label", re.compile(r"^Bob \(bob\) · \d\d:\d\d$"),
+                 "the message's header: nickname, username and time")
         wait_for(room_window, "label", "Alice (you)", "Alice in the member list")
         wait_for(room_window, "label", "Bob", "Bob in the member list")
         wait_for(room_window, "label", re.compile(r"^\d of 2 online$"),
                  "the members heading")
-        log("rooms: joined by number, sender-prefixed preview, member list with online state")
+        log("rooms: joined by number, preview and header name 'Bob (bob)', member list with "
+            "online state")
         shots.take("06-room")
 
         # A friend request while online: Accept, and the friend is listed.
@@ -853,9 +859,9 @@ def create_room(client, chatctl, contacts, shots):
     chatctl.run("bob", "bob-password", "rooms", "join", str(room_id))
     chatctl.run("bob", "bob-password", "send", "--to-room", str(room_id), room_text)
     wait_until("the new room's preview with Bob's name",
-               lambda: has_label(contact_item(contacts, room_name), "Bob: " + room_text))
+               lambda: has_label(contact_item(contacts, room_name), "Bob (bob): " + room_text))
     log(f"create a room: number {room_id} shown, listed; Bob joined and posted, preview "
-        "'Bob: ...'")
+        "'Bob (bob): ...'")
 
     # A member who is not a friend: activating him offers a friend request.
     chatctl.run("dave", "dave-password", "rooms", "join", str(room_id))
@@ -980,10 +986,11 @@ def chinese_run(args, world, shots):
         chat = client.frame("Bob")
         wait_for(chat, "push button", re.compile(r"^发送"), "the Chinese Send button")
         wait_for(chat, "label", "你好，爱丽丝！周末一起去爬山吗？", "the Chinese message")
-        picture = wait_for(chat, "push button", "来自 Bob 的图片，激活可查看原图", "the inline image")
+        picture = wait_for(chat, "push button", "来自 Bob（bob） 的图片，激活可查看原图",
+                           "the inline image, from its sender's nickname and username")
         shots.take("11-chat-zh")
         click(picture)
-        viewer = audit_names(client.frame("来自 Bob 的图片"))
+        viewer = audit_names(client.frame("来自 Bob（bob） 的图片"))
         shots.take("12-image-viewer-zh")
         do_action(viewer, "window.close")
 
