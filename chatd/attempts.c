@@ -69,8 +69,8 @@ static guint seconds_of(gint64 us) {
   return (guint)MIN((us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC, (gint64)G_MAXUINT);
 }
 
-ChatdAttemptVerdict chatd_attempts_password_allowed(ChatdAttempts *attempts, const char *peer,
-                                                    const char *username, guint *retry_s) {
+ChatdAttemptVerdict chatd_attempts_password_begin(ChatdAttempts *attempts, const char *peer,
+                                                  const char *username, guint *retry_s) {
   g_autofree char *address = chatd_attempts_address_key(peer);
   g_autofree char *account = g_strdup_printf("%s/%s", address, username);
   gint64 now = g_get_monotonic_time();
@@ -85,16 +85,20 @@ ChatdAttemptVerdict chatd_attempts_password_allowed(ChatdAttempts *attempts, con
   }
   if (retry_s)
     *retry_s = seconds_of(wait);
+  if (verdict == CHATD_ATTEMPT_ALLOWED) {
+    chatd_rate_limit_charge(attempts->guesses_by_address, address, now);
+    chatd_rate_limit_charge(attempts->guesses_by_account, account, now);
+  }
   return verdict;
 }
 
-void chatd_attempts_password_failed(ChatdAttempts *attempts, const char *peer,
+void chatd_attempts_password_refund(ChatdAttempts *attempts, const char *peer,
                                     const char *username) {
   g_autofree char *address = chatd_attempts_address_key(peer);
   g_autofree char *account = g_strdup_printf("%s/%s", address, username);
   gint64 now = g_get_monotonic_time();
-  chatd_rate_limit_charge(attempts->guesses_by_address, address, now);
-  chatd_rate_limit_charge(attempts->guesses_by_account, account, now);
+  chatd_rate_limit_refund(attempts->guesses_by_address, address, now);
+  chatd_rate_limit_refund(attempts->guesses_by_account, account, now);
 }
 
 ChatdAttemptVerdict chatd_attempts_register(ChatdAttempts *attempts, const char *peer,

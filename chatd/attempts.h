@@ -3,9 +3,10 @@
  * Password guesses (failed logins, and wrong old passwords in
  * set_password) are limited per source address and per address + account,
  * never per account alone: a guesser elsewhere cannot lock a user out, and
- * an attempt with the right password is never counted (only failures
- * charge a bucket), so it goes through from any address that has not been
- * failing itself. server.login_rate is the budget of one address + account;
+ * an attempt with the right password is never counted, so it goes through
+ * from any address that has not been failing itself. Each guess is charged
+ * when it starts (so guesses in flight at once cannot exceed the budget)
+ * and refunded when it turns out right (or was never checked). server.login_rate is the budget of one address + account;
  * an address as a whole gets CHATD_ATTEMPTS_ADDRESS_FACTOR times it (a
  * shared address, a NAT, has many honest users).
  *
@@ -41,12 +42,14 @@ void chatd_attempts_free(ChatdAttempts *attempts);
  * "2001:db8:1:2::/64". Newly allocated. */
 char *chatd_attempts_address_key(const char *peer);
 
-/* May this address guess this account's password now? *retry_s (may be
- * NULL) gets the seconds until it may, when it may not. Charges nothing. */
-ChatdAttemptVerdict chatd_attempts_password_allowed(ChatdAttempts *attempts, const char *peer,
-                                                    const char *username, guint *retry_s);
-/* A guess was wrong: charges the address and the address + account. */
-void chatd_attempts_password_failed(ChatdAttempts *attempts, const char *peer,
+/* May this address guess this account's password now? When it may, the
+ * guess is charged to the address and the address + account; when not,
+ * *retry_s (may be NULL) gets the seconds until it may. */
+ChatdAttemptVerdict chatd_attempts_password_begin(ChatdAttempts *attempts, const char *peer,
+                                                  const char *username, guint *retry_s);
+/* A guess charged by _begin did not count (the password was right, or the
+ * server was too busy to check it): its charge is given back. */
+void chatd_attempts_password_refund(ChatdAttempts *attempts, const char *peer,
                                     const char *username);
 
 /* May this address create an account now? When it may, the attempt is

@@ -20,6 +20,11 @@ static ChatdLogLimit refused_accounts = CHATD_LOG_LIMIT_INIT;
 
 /* The longest password, in bytes (names: names.h). */
 #define PASSWORD_MAX 1024
+/* A connection whose attempt was refused (too many failures or new
+ * accounts from its address) waits this long before its next request is
+ * handled: a flood of refused attempts costs one request per connection
+ * per pause. */
+#define REFUSED_PAUSE_MS 1000
 
 /* A nickname from a request's str value, trimmed; *problem as in names.h. */
 static char *clean_nickname(const chat_value *v, const char **problem) {
@@ -135,6 +140,7 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
         "too many new accounts %s; try again in %u s",
         total ? "right now" : "from your address", retry_s);
     chatd_session_send_failure(s, reason);
+    chatd_session_pause(s, REFUSED_PAUSE_MS);
     return;
   }
   register_job *job = g_new0(register_job, 1);
@@ -146,7 +152,8 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
   g_autofree char *password = g_strndup((const char *)items[1].as.blob.data,
                                         items[1].as.blob.len);
   chatd_session_block(s);
-  chatd_passwords_hash(server->passwords, password, on_register_hashed, job);
+  g_autofree char *who = chatd_attempts_address_key(s->peer);
+  chatd_passwords_hash_for(server->passwords, who, password, on_register_hashed, job);
   explicit_bzero(password, strlen(password));
 }
 
@@ -174,7 +181,7 @@ static void login_job_free(login_job *job) {
 static gboolean guess_allowed(ChatdSession *s, const char *username) {
   guint retry_s = 0;
   ChatdAttemptVerdict verdict =
-      chatd_attempts_password_allowed(s->server->attempts, s->peer, username, &retry_s);
+      chatd_attempts_password_begin(s->server->attempts, s->peer, username, &retry_s);
   if (verdict == CHATD_ATTEMPT_ALLOWED)
     return TRUE;
   chatd_log_limited(&refused_guesses, G_LOG_LEVEL_MESSAGE,
@@ -184,11 +191,14 @@ static gboolean guess_allowed(ChatdSession *s, const char *username) {
   g_autofree char *reason =
       g_strdup_printf("too many failed attempts from your address; try again in %u s", retry_s);
   chatd_session_send_failure(s, reason);
+  chatd_session_pause(s, REFUSED_PAUSE_MS);
   return FALSE;
 }
 
-static void guess_failed(ChatdSession *s, const char *username) {
-  chatd_attempts_password_failed(s->server->attempts, s->peer, username);
+/* A guess that guess_allowed charged did not count: the password was
+ * right, or it was never checked. */
+static void guess_refund(ChatdSession *s, const char *username) {
+  chatd_attempts_password_refund(s->server->attempts, s->peer, username);
 }
 
 typedef struct {
@@ -248,13 +258,14 @@ static void on_login_verified(gboolean ok, gboolean needs_rehash, const GError *
   if (s->closed) {
     /* nothing to answer */
   } else if (error && error->code == CHATD_PASSWORDS_ERROR_BUSY) {
+    guess_refund(s, job->username);
     chatd_session_send_failure(s, "the server is busy; try again");
   } else if (!ok || !user) {
     chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: login of %s failed", s->peer,
                       job->username);
-    guess_failed(s, job->username);
     chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
   } else {
+    guess_refund(s, job->username);
     if (needs_rehash) {
       rehash_job *r = g_new0(rehash_job, 1);
       r->server = server;
@@ -286,8 +297,9 @@ void chatd_handle_login(ChatdSession *s, const chat_value *params, const guint8 
   job->user_id = user ? user->id : 0;
   chatd_session_block(s);
   /* An unknown user costs the same: the hasher verifies against a dummy. */
-  chatd_passwords_verify(server->passwords, user ? user->password_hash : NULL, job->password,
-                         on_login_verified, job);
+  g_autofree char *who = chatd_attempts_address_key(s->peer);
+  chatd_passwords_verify_for(server->passwords, who, user ? user->password_hash : NULL,
+                             job->password, on_login_verified, job);
 }
 
 /* ---- resume (v2) ---- */
@@ -310,10 +322,10 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
       chatd_resume_tokens_owner(server->tokens, hash, chatd_now_ms()) != user->id) {
     chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: resume of %s refused", s->peer,
                       username);
-    guess_failed(s, username);
     chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
     return;
   }
+  guess_refund(s, username);
   chatd_tokens_resume(s, user, hash);
 }
 
@@ -516,10 +528,11 @@ static void on_old_password_checked(gboolean ok, gboolean needs_rehash, const GE
   (void)needs_rehash;
   if (!ok || s->closed) {
     gboolean busy = error && error->code == CHATD_PASSWORDS_ERROR_BUSY;
-    /* A wrong old password is a guess like a failed login: a stolen
-     * session must not be a way to try passwords without a limit. */
-    if (!busy && s->user)
-      guess_failed(s, s->user->username);
+    /* A wrong old password is a guess like a failed login (charged when
+     * it started): a stolen session must not be a way to try passwords
+     * without a limit. One the busy server never checked is given back. */
+    if (busy && s->user)
+      guess_refund(s, s->user->username);
     chatd_slot_send_failure(s, job->slot,
                             busy ? "the server is busy; try again" : "the old password is wrong");
     chatd_session_release(s, job->slot);
@@ -527,8 +540,12 @@ static void on_old_password_checked(gboolean ok, gboolean needs_rehash, const GE
     password_job_free(job);
     return;
   }
+  if (s->user)
+    guess_refund(s, s->user->username);
   /* Still blocked: the hash of the new password comes next. */
-  chatd_passwords_hash(s->server->passwords, job->new_password, on_new_password_hashed, job);
+  g_autofree char *who = chatd_attempts_address_key(s->peer);
+  chatd_passwords_hash_for(s->server->passwords, who, job->new_password, on_new_password_hashed,
+                           job);
 }
 
 void chatd_handle_set_password(ChatdSession *s, const chat_value *params, const guint8 *raw,
@@ -549,7 +566,8 @@ void chatd_handle_set_password(ChatdSession *s, const chat_value *params, const 
   job->new_password = g_strndup((const char *)items[1].as.blob.data, items[1].as.blob.len);
   g_autofree char *old = g_strndup((const char *)items[0].as.blob.data, items[0].as.blob.len);
   chatd_session_block(s);
-  chatd_passwords_verify(s->server->passwords, s->user->password_hash, old,
-                         on_old_password_checked, job);
+  g_autofree char *who = chatd_attempts_address_key(s->peer);
+  chatd_passwords_verify_for(s->server->passwords, who, s->user->password_hash, old,
+                             on_old_password_checked, job);
   explicit_bzero(old, strlen(old));
 }

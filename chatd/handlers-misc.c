@@ -6,6 +6,12 @@
 #include "chatd/dispatch.h"
 #include "protocol/catalogue.h"
 
+/* Before login an echo costs its connection a pause: at least
+ * PRELOGIN_ECHO_PAUSE_MS, and a millisecond per PRELOGIN_ECHO_BYTES_PER_MS
+ * bytes, so strangers cannot keep chatd encrypting for them. */
+#define PRELOGIN_ECHO_PAUSE_MS 100
+#define PRELOGIN_ECHO_BYTES_PER_MS 64
+
 void chatd_handle_client_echo(ChatdSession *s, const chat_value *params, const guint8 *raw,
                               gsize raw_len) {
   (void)params;
@@ -19,6 +25,8 @@ void chatd_handle_client_echo(ChatdSession *s, const chat_value *params, const g
   memcpy(message, header, header_len);
   memcpy(message + header_len, raw, raw_len);
   chatd_session_send_bytes(s, message, header_len + raw_len);
+  if (!s->user)
+    chatd_session_pause(s, MAX(PRELOGIN_ECHO_PAUSE_MS, (guint)(raw_len / PRELOGIN_ECHO_BYTES_PER_MS)));
 }
 
 void chatd_handle_bad(ChatdSession *s, const chat_value *params, const guint8 *raw,

@@ -35,12 +35,19 @@ typedef struct {
   gint in_flight;    /* submitted jobs whose callback has not run (atomic) */
   gint hashes_in_flight; /* of which new hashes (atomic) */
   gint closed;       /* set by chatd_passwords_free (atomic) */
+  GMutex rank_lock;
+  guint64 started_rank; /* the highest rank a worker has started (under rank_lock) */
 } PasswordsShared;
+
+/* Owners remembered for fair queuing, at most; past it they are all
+ * forgotten (each starts again from the current rank). */
+#define MAX_OWNERS 4096
 
 struct _ChatdPasswords {
   PasswordsShared *shared;
   GThreadPool *pool;
   guint64 next_seq;  /* submission order, for the pool's sort */
+  GHashTable *next_rank; /* owner -> the rank its next job gets (submitting thread) */
 };
 
 typedef enum {
@@ -52,6 +59,7 @@ typedef struct {
   PasswordsShared *shared;  /* a reference */
   JobKind kind;
   guint64 seq;              /* submission order */
+  guint64 rank;             /* its turn among its owner's jobs (fair queuing) */
   gboolean counted;         /* still counts in shared->in_flight */
   char *password;           /* wiped before it is freed */
   gsize password_len;
@@ -272,6 +280,7 @@ static void shared_clear(gpointer data) {
   PasswordsShared *shared = data;
   g_main_context_unref(shared->context);
   g_free(shared->dummy_hash);
+  g_mutex_clear(&shared->rank_lock);
 }
 
 static void shared_unref(PasswordsShared *shared) {
@@ -337,6 +346,9 @@ static void job_post(PasswordJob *job) {
 static void job_run(gpointer data, gpointer pool_data) {
   PasswordJob *job = data;
   (void)pool_data;
+  g_mutex_lock(&job->shared->rank_lock);
+  job->shared->started_rank = MAX(job->shared->started_rank, job->rank);
+  g_mutex_unlock(&job->shared->rank_lock);
   if (job->kind == JOB_HASH) {
     job->phc = hash_password(&job->shared->cost, job->password, job->password_len,
                              &job->error);
@@ -368,14 +380,36 @@ static gboolean job_count(PasswordsShared *shared, PasswordJob *job) {
   return TRUE;
 }
 
-/* The pool's order: verifications (logins waiting) before new hashes, each
- * kind in submission order. */
+/* The pool's order: verifications (logins waiting) before new hashes; then
+ * by rank (an owner's n-th waiting job has rank "now" + n, so owners take
+ * turns); then in submission order. */
 static gint job_order(gconstpointer a, gconstpointer b, gpointer data) {
   const PasswordJob *x = a, *y = b;
   (void)data;
   if (x->kind != y->kind)
     return x->kind == JOB_VERIFY ? -1 : 1;
+  if (x->rank != y->rank)
+    return x->rank < y->rank ? -1 : 1;
   return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Start-time fair queuing: the job's rank is its owner's next one, but
+ * never behind the rank the workers have reached. */
+static void job_rank(ChatdPasswords *passwords, PasswordJob *job, const char *who) {
+  PasswordsShared *shared = passwords->shared;
+  g_mutex_lock(&shared->rank_lock);
+  guint64 now = shared->started_rank;
+  g_mutex_unlock(&shared->rank_lock);
+  if (g_hash_table_size(passwords->next_rank) >= MAX_OWNERS)
+    g_hash_table_remove_all(passwords->next_rank);
+  const char *key = who ? who : "";
+  guint64 *next = g_hash_table_lookup(passwords->next_rank, key);
+  if (!next) {
+    next = g_new0(guint64, 1);
+    g_hash_table_insert(passwords->next_rank, g_strdup(key), next);
+  }
+  job->rank = MAX(*next, now);
+  *next = job->rank + 1;
 }
 
 /* Queues the job, or answers it "busy" when too many are in flight. */
@@ -415,6 +449,7 @@ ChatdPasswords *chatd_passwords_new(const ChatdPasswordCost *cost, GMainContext 
     g_error("chatd_passwords_new: cannot make the dummy hash: %s", error->message);
 
   PasswordsShared *shared = g_atomic_rc_box_new0(PasswordsShared);
+  g_mutex_init(&shared->rank_lock);
   shared->cost = *cost;
   shared->context = context != NULL ? g_main_context_ref(context)
                                     : g_main_context_ref_thread_default();
@@ -427,6 +462,7 @@ ChatdPasswords *chatd_passwords_new(const ChatdPasswordCost *cost, GMainContext 
   if (passwords->pool == NULL)  /* not for a non-exclusive pool; kept for safety */
     g_error("chatd_passwords_new: cannot create the worker pool: %s", error->message);
   g_thread_pool_set_sort_function(passwords->pool, job_order, NULL);
+  passwords->next_rank = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   return passwords;
 }
 
@@ -436,6 +472,7 @@ void chatd_passwords_free(ChatdPasswords *passwords) {
   g_atomic_int_set(&passwords->shared->closed, TRUE);
   /* immediate: queued jobs are dropped (job_free); wait: running ones end. */
   g_thread_pool_free(passwords->pool, TRUE, TRUE);
+  g_hash_table_unref(passwords->next_rank);
   shared_unref(passwords->shared);
   g_free(passwords);
 }
@@ -445,24 +482,37 @@ const ChatdPasswordCost *chatd_passwords_get_cost(ChatdPasswords *passwords) {
   return &passwords->shared->cost;
 }
 
-void chatd_passwords_hash(ChatdPasswords *passwords, const char *password,
-                          ChatdPasswordHashDone cb, gpointer user_data) {
+void chatd_passwords_hash_for(ChatdPasswords *passwords, const char *who, const char *password,
+                              ChatdPasswordHashDone cb, gpointer user_data) {
   g_return_if_fail(passwords != NULL);
   g_return_if_fail(password != NULL);
   g_return_if_fail(cb != NULL);
   PasswordJob *job = job_new(passwords->shared, JOB_HASH, password, user_data);
   job->hash_done = cb;
+  job_rank(passwords, job, who);
   job_submit(passwords, job);
 }
 
-void chatd_passwords_verify(ChatdPasswords *passwords, const char *stored,
-                            const char *password, ChatdPasswordVerifyDone cb,
-                            gpointer user_data) {
+void chatd_passwords_verify_for(ChatdPasswords *passwords, const char *who, const char *stored,
+                                const char *password, ChatdPasswordVerifyDone cb,
+                                gpointer user_data) {
   g_return_if_fail(passwords != NULL);
   g_return_if_fail(password != NULL);
   g_return_if_fail(cb != NULL);
   PasswordJob *job = job_new(passwords->shared, JOB_VERIFY, password, user_data);
   job->stored = g_strdup(stored);
   job->verify_done = cb;
+  job_rank(passwords, job, who);
   job_submit(passwords, job);
+}
+
+void chatd_passwords_hash(ChatdPasswords *passwords, const char *password,
+                          ChatdPasswordHashDone cb, gpointer user_data) {
+  chatd_passwords_hash_for(passwords, NULL, password, cb, user_data);
+}
+
+void chatd_passwords_verify(ChatdPasswords *passwords, const char *stored,
+                            const char *password, ChatdPasswordVerifyDone cb,
+                            gpointer user_data) {
+  chatd_passwords_verify_for(passwords, NULL, stored, password, cb, user_data);
 }

@@ -156,6 +156,16 @@ void chatd_passwords_verify(ChatdPasswords *passwords, const char *stored,
                             const char *password, ChatdPasswordVerifyDone cb,
                             gpointer user_data);
 
+/* The same on behalf of `who` (a source address; NULL: anyone): jobs
+ * waiting for workers are taken from each `who` in turn (fair queuing), so
+ * one address with many jobs waiting delays another one by at most about
+ * one job per worker. Verifications still go before new hashes. */
+void chatd_passwords_hash_for(ChatdPasswords *passwords, const char *who, const char *password,
+                              ChatdPasswordHashDone cb, gpointer user_data);
+void chatd_passwords_verify_for(ChatdPasswords *passwords, const char *who, const char *stored,
+                                const char *password, ChatdPasswordVerifyDone cb,
+                                gpointer user_data);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChatdPasswords, chatd_passwords_free)
 
 G_END_DECLS

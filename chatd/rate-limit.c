@@ -111,6 +111,15 @@ gboolean chatd_rate_limit_charge(ChatdRateLimit *limit, const char *key, gint64 
   return TRUE;
 }
 
+void chatd_rate_limit_refund(ChatdRateLimit *limit, const char *key, gint64 now_us) {
+  g_return_if_fail(limit != NULL && key != NULL);
+  Bucket *bucket = g_hash_table_lookup(limit->buckets, key);
+  if (bucket == NULL)
+    return; /* forgotten: full anyway */
+  refill(limit, bucket, now_us);
+  bucket->units = MIN(bucket->units + limit->units_per_token, limit->capacity);
+}
+
 void chatd_rate_limit_reset(ChatdRateLimit *limit, const char *key) {
   g_return_if_fail(limit != NULL && key != NULL);
   Bucket *bucket = g_hash_table_lookup(limit->buckets, key);

@@ -56,6 +56,10 @@ gboolean chatd_rate_limit_allows(ChatdRateLimit *limit, const char *key, gint64 
  * already empty (it stays empty). */
 gboolean chatd_rate_limit_charge(ChatdRateLimit *limit, const char *key, gint64 now_us);
 
+/* Gives back a token charged earlier (an attempt charged up front that
+ * turned out not to count); the bucket never holds more than burst. */
+void chatd_rate_limit_refund(ChatdRateLimit *limit, const char *key, gint64 now_us);
+
 /* Microseconds until key has a token again (0 when it has one). */
 gint64 chatd_rate_limit_wait_us(ChatdRateLimit *limit, const char *key, gint64 now_us);
 

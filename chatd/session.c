@@ -233,6 +233,20 @@ static ChatdSession *session_of_timer(ChatIoTimer *timer, gsize offset) {
   return (ChatdSession *)((char *)timer - offset);
 }
 
+static void on_pause_over(ChatIoTimer *timer) {
+  ChatdSession *s = session_of_timer(timer, G_STRUCT_OFFSET(ChatdSession, pause_timer));
+  s->paused = FALSE;
+  chatd_session_unblock(s);
+}
+
+void chatd_session_pause(ChatdSession *s, guint ms) {
+  if (s->paused || s->closed)
+    return;
+  s->paused = TRUE;
+  chatd_session_block(s);
+  chat_io_loop_start_timer(s->server->main_loop, &s->pause_timer, ms);
+}
+
 static void on_login_timeout(ChatIoTimer *timer) {
   ChatdSession *s = session_of_timer(timer, G_STRUCT_OFFSET(ChatdSession, login_timer));
   if (!s->user) {
@@ -301,6 +315,7 @@ static void forget_session(ChatdSession *s) {
   s->closed = TRUE;
   chat_io_loop_stop_timer(s->server->main_loop, &s->login_timer);
   chat_io_loop_stop_timer(s->server->main_loop, &s->idle_timer);
+  chat_io_loop_stop_timer(s->server->main_loop, &s->pause_timer);
   /* At shutdown everyone goes: telling each one about all the others
    * would cost members x members messages in a big room. */
   detach_user(s, !s->server->stopping);
@@ -387,6 +402,7 @@ ChatdSession *chatd_session_new(ChatdServer *server, int fd, const char *peer, C
   s->last_request_us = g_get_monotonic_time();
   chat_io_timer_init(&s->login_timer, on_login_timeout);
   chat_io_timer_init(&s->idle_timer, on_idle_timeout);
+  chat_io_timer_init(&s->pause_timer, on_pause_over);
   s->link.data = s;
   g_queue_push_tail_link(&server->sessions, &s->link);
   s->live_link.data = s;

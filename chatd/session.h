@@ -52,6 +52,8 @@ struct _ChatdSession {
   ChatIoTimer login_timer;    /* server.login_timeout, until the login */
   guint login_timeout_s;      /* what login_timer was given */
   ChatIoTimer idle_timer;     /* server.idle_timeout, once logged in */
+  ChatIoTimer pause_timer;    /* chatd_session_pause: ends the pause */
+  gboolean paused;
   gint64 last_request_us;     /* monotonic time of the last request */
   GList link;                 /* in the server's session list, until closed */
   GList live_link;            /* in the server's live list, until the connection ended */
@@ -98,6 +100,11 @@ void chatd_session_release(ChatdSession *session, ChatdSlot *slot);
 
 /* ---- request order ---- */
 void chatd_session_block(ChatdSession *session);
+/* Handles none of the session's requests for ms (they wait in its bounded
+ * inbox): what a peer whose attempts were refused gets, so that a flood of
+ * them costs chatd one request per pause per connection. A pause already
+ * running is not extended. */
+void chatd_session_pause(ChatdSession *session, guint ms);
 /* Undoes one block; when none is left, handles the waiting requests. */
 void chatd_session_unblock(ChatdSession *session);
 

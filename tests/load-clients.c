@@ -19,6 +19,7 @@ struct _LoadClients {
   ChatIoLoop *loop;
   ChatIoSettings settings;
   struct sockaddr_in address;
+  struct sockaddr_in source;   /* sin_family 0: any */
   LoadMessageFunc on_message;
   LoadClosedFunc on_closed;
   GQueue waiting_to_connect;   /* LoadClient* */
@@ -132,6 +133,8 @@ static void on_message(ChatIoConnection *connection, const guint8 *data, gsize l
     break;
   case CHAT_MSG_LOGIN_FAILED:
   case CHAT_MSG_USERNAME_TAKEN:
+    if (c->state != LOAD_REGISTERING && c->state != LOAD_LOGGING_IN)
+      break; /* the caller's own request */
     fprintf(stderr, "load-clients: %s: %s refused\n", c->name,
             c->state == LOAD_REGISTERING ? "registration" : "login");
     abort();
@@ -186,6 +189,11 @@ static const ChatIoCallbacks callbacks = {
 static void connect_client(LoadClients *self, LoadClient *c) {
   c->connect_us = g_get_monotonic_time();
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && self->source.sin_family == AF_INET &&
+      bind(fd, (struct sockaddr *)&self->source, sizeof self->source) != 0) {
+    fprintf(stderr, "load-clients: bind: %s\n", g_strerror(errno));
+    abort();
+  }
   if (fd < 0 || (connect(fd, (struct sockaddr *)&self->address, sizeof self->address) != 0 &&
                  errno != EINPROGRESS)) {
     fprintf(stderr, "load-clients: connect: %s\n", g_strerror(errno));
@@ -224,6 +232,25 @@ void load_clients_add(LoadClients *self, LoadClient *array, guint n, const char 
     g_queue_push_tail(&self->waiting_to_connect, c);
   }
   advance(self);
+}
+
+void load_clients_add_named(LoadClients *self, LoadClient *c, const char *name,
+                            gboolean register_first) {
+  c->owner = self;
+  c->register_first = register_first;
+  c->state = LOAD_WAITING;
+  g_strlcpy(c->name, name, sizeof c->name);
+  g_queue_push_tail(&self->waiting_to_connect, c);
+  advance(self);
+}
+
+void load_clients_set_source(LoadClients *self, const char *ipv4) {
+  memset(&self->source, 0, sizeof self->source);
+  self->source.sin_family = AF_INET;
+  if (inet_pton(AF_INET, ipv4, &self->source.sin_addr) != 1) {
+    fprintf(stderr, "load-clients: not an IPv4 address: %s\n", ipv4);
+    abort();
+  }
 }
 
 void load_clients_add_unauthenticated(LoadClients *self, LoadClient *c) {

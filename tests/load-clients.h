@@ -66,6 +66,13 @@ void load_clients_set_setup_window(LoadClients *clients, guint window);
  * load_clients_all_ready. */
 void load_clients_add(LoadClients *clients, LoadClient *array, guint n, const char *prefix,
                       gboolean register_first);
+/* One client with the given name (the same account as others of that name:
+ * a login kicks an earlier one). */
+void load_clients_add_named(LoadClients *clients, LoadClient *client, const char *name,
+                            gboolean register_first);
+/* Connections made from now on come from this local IPv4 address (chatd
+ * counts per address; any 127.x.y.z works on loopback). */
+void load_clients_set_source(LoadClients *clients, const char *ipv4);
 /* A client that only connects and does the handshake (no login); it is
  * LOAD_READY once established. */
 void load_clients_add_unauthenticated(LoadClients *clients, LoadClient *client);

@@ -96,19 +96,29 @@ Test(abuse, wrong_passwords_from_one_address_do_not_lock_the_account_elsewhere) 
  * refusal was a log line. */
 Test(abuse, a_flood_of_usernames_from_one_address_costs_nobody_else_and_the_log_stays_short,
      .timeout = 120) {
-  enum { ATTEMPTS = 2000 };
+  /* A refused attempt pauses its connection for a second: the flood comes
+   * over many connections, one attempt in flight on each. */
+  enum { CONNECTIONS = 100, ROUNDS = 4, ATTEMPTS = CONNECTIONS * ROUNDS };
   chatd_instance chatd;
   chatd_start(&chatd, FALSE, TIGHT_LOGIN_RATE);
   register_user(chatd.port, "bob");
-  test_client *attacker = client_connect_from(ATTACKER, chatd.port, CHAT_DIALECT_V2);
+  test_client *attackers[CONNECTIONS];
+  for (int i = 0; i < CONNECTIONS; i++)
+    attackers[i] = client_connect_from(ATTACKER, chatd.port, CHAT_DIALECT_V2);
   guint checked = 0;
-  for (int i = 0; i < ATTEMPTS; i++) {
-    char user[32];
-    g_snprintf(user, sizeof user, "nobody%d", i);
-    g_autofree char *reply = try_login(attacker, user, "guess");
-    checked += g_str_has_prefix(reply, "login_failed");
+  for (int round = 0; round < ROUNDS; round++) {
+    for (int i = 0; i < CONNECTIONS; i++) {
+      g_autofree char *params = g_strdup_printf("[\"nobody%d-%d\", \"guess\"]", round, i);
+      client_send(attackers[i], "login", params);
+    }
+    for (int i = 0; i < CONNECTIONS; i++) {
+      g_autofree char *reply = client_next(attackers[i], HARNESS_TIMEOUT_MS);
+      cr_assert_not_null(reply, "no answer to a login");
+      checked += g_str_has_prefix(reply, "login_failed");
+    }
   }
-  client_free(attacker);
+  for (int i = 0; i < CONNECTIONS; i++)
+    client_free(attackers[i]);
   cr_assert_eq(checked, ADDRESS_BUDGET, "%u passwords were checked for the flooding address",
                checked);
   cr_assert(logs_in(chatd.port, VICTIM, "bob"), "bob was refused after the flood");
@@ -153,6 +163,32 @@ Test(abuse, new_accounts_are_limited_per_address_and_in_total) {
   g_autofree char *full = client_expect(a, "general_failure");
   cr_assert(strstr(full, "too many new accounts right now"), "%s", full);
   client_free(a);
+  chatd_destroy(&chatd);
+}
+
+/* Item 2 at full size: 80 connections from one address sent 24,000 refused
+ * logins a second, and the probe user's logins took seconds. A refused
+ * attempt pauses its connection: the next request waits REFUSED_PAUSE_MS. */
+Test(abuse, a_refused_attempt_pauses_the_connection) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, TIGHT_LOGIN_RATE);
+  test_client *attacker = client_connect_from(ATTACKER, chatd.port, CHAT_DIALECT_V2);
+  for (int i = 0; i < ADDRESS_BUDGET; i++)
+    g_free(try_login(attacker, "nobody", "guess"));
+  enum { MORE = 3 };
+  gint64 start = g_get_monotonic_time();
+  for (int i = 0; i < MORE; i++)
+    client_send(attacker, "login", "[\"nobody\", \"guess\"]");
+  for (int i = 0; i < MORE; i++) {
+    g_autofree char *reply = client_next(attacker, 10000);
+    cr_assert(reply && strstr(reply, "too many failed attempts"), "%s", reply);
+  }
+  gint64 took_ms = (g_get_monotonic_time() - start) / 1000;
+  cr_assert_geq(took_ms, 2000, "3 refused requests answered in %" G_GINT64_FORMAT " ms", took_ms);
+  /* Another address is not slowed down. */
+  register_user(chatd.port, "kate");
+  cr_assert(logs_in(chatd.port, VICTIM, "kate"));
+  client_free(attacker);
   chatd_destroy(&chatd);
 }
 
@@ -723,5 +759,36 @@ Test(abuse, nicknames_and_room_names_cannot_break_lines) {
   g_autofree char *updated = client_expect(c, "profile_updated");
   cr_assert(strstr(updated, "\"nickname\": \"Mallory 🙂\""), "%s", updated);
   client_free(c);
+  chatd_destroy(&chatd);
+}
+
+/* Item 6 at full size: 80 connections that never logged in had chatd echo
+ * 5,700 messages of 60 KiB a second. Before login an echo pauses its
+ * connection (100 ms, and a millisecond per 64 bytes); after it, none. */
+Test(abuse, echoes_before_login_are_paced) {
+  chatd_instance chatd;
+  chatd_start(&chatd, FALSE, NULL);
+  register_user(chatd.port, "lena");
+  test_client *stranger = client_connect_from(ATTACKER, chatd.port, CHAT_DIALECT_V2);
+  enum { ECHOES = 3, SIZE = 60 * 1024 };
+  gint64 start = g_get_monotonic_time();
+  for (int i = 0; i < ECHOES; i++)
+    send_echo(stranger, SIZE);
+  for (int i = 0; i < ECHOES; i++)
+    g_free(client_expect(stranger, "server_echo"));
+  gint64 took_ms = (g_get_monotonic_time() - start) / 1000;
+  cr_assert_geq(took_ms, 2 * SIZE / 64, "%d echoes of 60 KiB in %" G_GINT64_FORMAT " ms", ECHOES,
+                took_ms);
+  client_free(stranger);
+  test_client *user = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
+  client_login(user, "lena", PASSWORD);
+  start = g_get_monotonic_time();
+  for (int i = 0; i < ECHOES; i++)
+    send_echo(user, SIZE);
+  for (int i = 0; i < ECHOES; i++)
+    g_free(client_expect(user, "server_echo"));
+  took_ms = (g_get_monotonic_time() - start) / 1000;
+  cr_assert_lt(took_ms, 2 * SIZE / 64, "a logged-in user's echoes were paced too");
+  client_free(user);
   chatd_destroy(&chatd);
 }

@@ -453,6 +453,36 @@ Test(passwords, waiting_logins_run_before_waiting_new_hashes) {
     result_clear(&logins[i].result);
 }
 
+/* One address with many logins waiting (a guesser's burst) does not make
+ * another address's login wait for all of them: the pool takes the
+ * addresses in turn. */
+Test(passwords, a_busy_address_does_not_delay_another_one) {
+  chatd_passwords_free(passwords);
+  passwords = chatd_passwords_new(&timing_cost, context);
+  g_autofree char *phc = chatd_passwords_hash_sync(&timing_cost, PASSWORD, NULL);
+  enum { FLOOD = 8 * CHATD_PASSWORDS_THREADS };
+  Ordered flood[FLOOD], probe;
+  memset(flood, 0, sizeof flood);
+  memset(&probe, 0, sizeof probe);
+  finished = 0;
+  for (int i = 0; i < FLOOD; i++)
+    chatd_passwords_verify_for(passwords, "192.0.2.1", phc, PASSWORD, on_verified_in_order,
+                               &flood[i]);
+  chatd_passwords_verify_for(passwords, "198.51.100.7", phc, PASSWORD, on_verified_in_order,
+                             &probe);
+  wait_calls(context, &probe.result.calls, 1);
+  for (int i = 0; i < FLOOD; i++)
+    wait_calls(context, &flood[i].result.calls, 1);
+  cr_assert(probe.result.ok);
+  /* In arrival order it would finish last; in turn, within the first two
+   * rounds of the workers. */
+  cr_assert_leq(probe.finished_as, 2 * CHATD_PASSWORDS_THREADS,
+                "the other address finished as %d of %d", probe.finished_as, FLOOD + 1);
+  for (int i = 0; i < FLOOD; i++)
+    result_clear(&flood[i].result);
+  result_clear(&probe.result);
+}
+
 Test(passwords, free_with_jobs_pending_runs_no_callback) {
   g_autoptr(GMainContext) own = g_main_context_new();
   ChatdPasswords *p = chatd_passwords_new(&cheap_cost, own);

@@ -143,3 +143,21 @@ Test(rate_limit, default_bound_is_max_keys) {
   }
   cr_assert_eq(chatd_rate_limit_size(limit), CHATD_RATE_LIMIT_MAX_KEYS);
 }
+
+/* A charge taken up front and given back leaves the bucket as it was, and a
+ * refund never fills a bucket past its burst. */
+Test(rate_limit, a_refund_gives_back_one_token_up_to_the_burst) {
+  g_autoptr(ChatdRateLimit) limit = per_minute();
+  charge_n(limit, "k", BURST, T0);
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", T0));
+  chatd_rate_limit_refund(limit, "k", T0);
+  cr_assert(chatd_rate_limit_allows(limit, "k", T0));
+  charge_n(limit, "k", 1, T0);
+  cr_assert_not(chatd_rate_limit_allows(limit, "k", T0));
+  for (int i = 0; i < 2 * BURST; i++)
+    chatd_rate_limit_refund(limit, "k", T0);
+  charge_n(limit, "k", BURST, T0);
+  cr_assert_not(chatd_rate_limit_charge(limit, "k", T0), "more than the burst after refunds");
+  chatd_rate_limit_refund(limit, "unknown", T0);
+  cr_assert_eq(chatd_rate_limit_size(limit), 1, "a refund creates no key");
+}
