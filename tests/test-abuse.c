@@ -556,6 +556,15 @@ static void two_friends(guint16 port, test_client **alice, test_client **bob) {
   g_free(client_expect(*alice, "contact_info"));
 }
 
+/* bob sends alice (user 1) n images of size bytes, each acknowledged. */
+static void bob_sends_images(test_client *bob, int n, gsize size) {
+  for (int i = 0; i < n; i++) {
+    send_image(bob, 0, 1, size);
+    g_autofree char *ack = next_skipping_presence(bob);
+    cr_assert(g_str_has_prefix(ack, "on_new_message "), "%s", ack);
+  }
+}
+
 /* Item 9: a 16 MiB send_message was stored, then could not be sent back. */
 Test(abuse, an_image_over_max_image_size_is_refused_and_not_stored) {
   chatd_instance chatd;
@@ -608,10 +617,7 @@ Test(abuse, a_session_bundle_carries_image_previews_not_images) {
   chatd_start(&chatd, FALSE, SMALL_MESSAGES);
   test_client *alice, *bob;
   two_friends(chatd.port, &alice, &bob);
-  for (int i = 0; i < 3; i++) {
-    send_image(bob, 0, 1, 500 * KIB);
-    g_free(next_skipping_presence(bob));
-  }
+  bob_sends_images(bob, 3, 500 * KIB);
   client_free(alice);
   client_free(bob);
   for (int round = 0; round < 2; round++) {
@@ -635,10 +641,7 @@ Test(abuse, history_pages_are_bounded_in_bytes) {
   test_client *alice, *bob;
   two_friends(chatd.port, &alice, &bob);
   enum { IMAGES = 5 };
-  for (int i = 0; i < IMAGES; i++) {
-    send_image(bob, 0, 1, 400 * KIB);
-    g_free(next_skipping_presence(bob));
-  }
+  bob_sends_images(bob, IMAGES, 400 * KIB);
   gint64 before = 0;
   guint seen = 0, pages = 0;
   for (;;) {
@@ -714,10 +717,7 @@ Test(abuse, a_seed_login_bundle_carries_the_newest_messages_that_fit) {
   test_client *alice, *bob;
   two_friends(chatd.port, &alice, &bob);
   enum { IMAGES = 5 };
-  for (int i = 0; i < IMAGES; i++) {
-    send_image(bob, 0, 1, 400 * KIB);
-    g_free(next_skipping_presence(bob));
-  }
+  bob_sends_images(bob, IMAGES, 400 * KIB);
   client_free(alice);
   client_free(bob);
   test_client *seed = client_connect(chatd.port, CHAT_DIALECT_SEED);
