@@ -53,10 +53,10 @@
  *                                 attempts per source address and account;
  *                                 an address as a whole gets 4 times that
  *                                 (chatd/attempts.h)
- *   server.register_rate          {per_hour (1..100000, default 20),
- *                                 burst (1..10000, default 5): new accounts
+ *   server.register_rate          {per_hour (1..1000000, default 20),
+ *                                 burst (1..1000000, default 5): new accounts
  *                                 per source address; total_per_minute
- *                                 (1..100000, default 60): in all}
+ *                                 (1..1000000, default 60): in all}
  *
  * Relative paths are relative to the config file's directory (the results
  * are absolute). Unknown keys and sections are ignored with a warning (a
@@ -134,11 +134,11 @@ GQuark chatd_config_error_quark(void);
 #define CHATD_CONFIG_MAX_LOGIN_RATE_BURST 1000
 
 #define CHATD_CONFIG_DEFAULT_REGISTER_PER_HOUR 20
-#define CHATD_CONFIG_MAX_REGISTER_PER_HOUR 100000
+#define CHATD_CONFIG_MAX_REGISTER_PER_HOUR 1000000
 #define CHATD_CONFIG_DEFAULT_REGISTER_BURST 5
-#define CHATD_CONFIG_MAX_REGISTER_BURST 10000
+#define CHATD_CONFIG_MAX_REGISTER_BURST 1000000
 #define CHATD_CONFIG_DEFAULT_REGISTER_TOTAL_PER_MINUTE 60
-#define CHATD_CONFIG_MAX_REGISTER_TOTAL_PER_MINUTE 100000
+#define CHATD_CONFIG_MAX_REGISTER_TOTAL_PER_MINUTE 1000000
 
 /* Longest crypto.base / crypto.modulus, in decimal digits (a 8192-bit
  * modulus has 2467). */

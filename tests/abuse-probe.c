@@ -16,6 +16,10 @@
  *                   nothing (item 7)
  *   echo-flood      60 KiB client_echo requests, 4 in flight per connection,
  *                   before login (item 6)
+ *
+ * Past ATTACKER_PER_ADDRESS connections the attacker uses more addresses
+ * (127.0.0.10, 127.0.0.11, ...): with --connections 498 and a chatd with
+ * max_connections 500, `idle` is item 7's crowd.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +28,7 @@
 #include "load-clients.h"
 
 #define ATTACKER_ADDRESS "127.0.0.2"
+#define ATTACKER_PER_ADDRESS 120
 #define PROBE_ADDRESS "127.0.0.3"
 #define PROBE_USER "probe"
 #define PROBE_TIMEOUT_US (30 * G_USEC_PER_SEC)
@@ -235,9 +240,14 @@ int main(int argc, char **argv) {
   load_client_clear(&first->client);
 
   /* The attack. */
-  LoadClients *attackers = load_clients_new(loop, (guint16)port, on_attacker_message,
-                                            on_attacker_closed);
-  load_clients_set_source(attackers, ATTACKER_ADDRESS);
+  guint n_sources = (connections + ATTACKER_PER_ADDRESS - 1) / ATTACKER_PER_ADDRESS;
+  LoadClients **attackers = g_new0(LoadClients *, MAX(1u, n_sources));
+  for (guint i = 0; i < MAX(1u, n_sources); i++) {
+    attackers[i] = load_clients_new(loop, (guint16)port, on_attacker_message, on_attacker_closed);
+    g_autofree char *source =
+        i == 0 ? g_strdup(ATTACKER_ADDRESS) : g_strdup_printf("127.0.0.%u", 9 + i);
+    load_clients_set_source(attackers[i], source);
+  }
   LoadClient *attack_array = attack == ATTACK_NONE ? NULL : g_new0(LoadClient, connections);
   guint started = 0;
   gint64 start = g_get_monotonic_time();
@@ -248,7 +258,8 @@ int main(int argc, char **argv) {
   while (g_get_monotonic_time() < end) {
     /* Attackers connect gradually (the server limits per address). */
     while (attack_array && started < connections) {
-      load_clients_add_unauthenticated(attackers, &attack_array[started]);
+      load_clients_add_unauthenticated(attackers[started / ATTACKER_PER_ADDRESS],
+                                       &attack_array[started]);
       started++;
     }
     for (guint i = 0; attack_array && i < started; i++) {
@@ -288,9 +299,10 @@ int main(int argc, char **argv) {
   }
   gboolean stop = FALSE;
   load_run_until(loop, done_flag, &stop, 500);
-  printf("attack %s: %u connections from %s, %u s: %" G_GUINT64_FORMAT " requests, %"
+  printf("attack %s: %u connections from %u address%s, %u s: %" G_GUINT64_FORMAT " requests, %"
          G_GUINT64_FORMAT " replies, %" G_GUINT64_FORMAT " connections closed by chatd\n",
-         kind, attack_array ? connections : 0, ATTACKER_ADDRESS, seconds, attack_requests,
+         kind, attack_array ? connections : 0, MAX(1u, n_sources), n_sources > 1 ? "es" : "",
+         seconds, attack_requests,
          attack_replies, attack_closed);
   report("probe login (connect to session_bundle)", login_us);
   report("probe room post (send to acknowledgement)", message_us);
