@@ -7,10 +7,29 @@
 #include <unistd.h>
 
 #include "chatd/dispatch.h"
+#include "chatd/log-limit.h"
 #include "chatd/presence.h"
 #include "chatd/server-private.h"
 #include "chatd/session-io.h"
 #include "protocol/catalogue.h"
+
+/* Peers cause these lines (a bad request, a closed connection): their
+ * number is bounded (log-limit.h), each kind of reason on its own, so a
+ * flood of one kind does not hide the others. */
+static ChatdLogLimit bad_requests = CHATD_LOG_LIMIT_INIT;
+
+static const char *const close_kinds[] = {"handshake", "no login within", "no request for",
+                                          "the server is full"};
+static ChatdLogLimit close_lines[G_N_ELEMENTS(close_kinds) + 1] = {
+    CHATD_LOG_LIMIT_INIT, CHATD_LOG_LIMIT_INIT, CHATD_LOG_LIMIT_INIT, CHATD_LOG_LIMIT_INIT,
+    CHATD_LOG_LIMIT_INIT};
+
+static ChatdLogLimit *close_limit(const char *reason) {
+  for (guint i = 0; i < G_N_ELEMENTS(close_kinds); i++)
+    if (strstr(reason, close_kinds[i]))
+      return &close_lines[i];
+  return &close_lines[G_N_ELEMENTS(close_kinds)];
+}
 
 struct _ChatdSlot {
   GByteArray *messages; /* each: u32 length (host order), then the bytes */
@@ -177,7 +196,8 @@ static void handle_request(ChatdSession *s, const guint8 *data, gsize len) {
     return;
   }
   if (chat_catalogue_check(type, params, &err) != 0) {
-    g_message("%s: %s %s", s->peer, info->name, err.message);
+    chatd_log_limited(&bad_requests, G_LOG_LEVEL_MESSAGE, "%s: %s %s", s->peer, info->name,
+                      err.message);
     g_autofree char *reason = g_strdup_printf("%s: %s", info->name, err.message);
     chatd_session_send_failure(s, reason);
     return;
@@ -326,7 +346,8 @@ static void forget_session(ChatdSession *s) {
 
 void chatd_session_ended(ChatdSession *s, const GError *reason) {
   if (reason)
-    g_message("%s: closed: %s", s->peer, reason->message);
+    chatd_log_limited(close_limit(reason->message), G_LOG_LEVEL_MESSAGE, "%s: closed: %s",
+                      s->peer, reason->message);
   else
     g_debug("%s: closed by the peer", s->peer);
   forget_session(s);
@@ -339,7 +360,8 @@ void chatd_session_ended(ChatdSession *s, const GError *reason) {
 void chatd_session_close(ChatdSession *s, const char *reason) {
   if (s->closed)
     return;
-  g_message("%s: closing: %s", s->peer, reason);
+  chatd_log_limited(close_limit(reason), G_LOG_LEVEL_MESSAGE, "%s: closing: %s", s->peer,
+                    reason);
   forget_session(s);
   chatd_session_io_close(s, TRUE);
 }
