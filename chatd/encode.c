@@ -8,44 +8,43 @@
 #include "chatd/session.h"
 #include "protocol/catalogue.h"
 
+gboolean chatd_params_refused(ChatdSession *s, int rc, const chat_error *err) {
+  if (rc == 0)
+    return FALSE;
+  chatd_session_send_failure(s, err->message);
+  return TRUE;
+}
+
 gboolean chatd_user_online(const ChatdUser *user) {
   return user->session != NULL;
 }
 
-static void write_user_keys(chat_writer *w, const ChatdUser *user) {
-  chat_write_key_cstr(w, "id");
-  chat_write_int(w, user->id);
-  chat_write_key_cstr(w, "username");
-  chat_write_cstr(w, user->username);
-  chat_write_key_cstr(w, "nickname");
-  chat_write_cstr(w, user->nickname);
-  chat_write_key_cstr(w, "online");
-  chat_write_bool(w, chatd_user_online(user));
+static chat_msg_user user_of(const ChatdUser *user) {
+  return (chat_msg_user){
+    .id = user->id,
+    .username = chat_span_cstr(user->username),
+    .nickname = chat_span_cstr(user->nickname),
+    .online = chatd_user_online(user),
+  };
 }
 
 void chatd_write_user(chat_writer *w, const ChatdUser *user) {
-  chat_write_dict_begin(w);
-  write_user_keys(w, user);
-  chat_write_dict_end(w);
+  chat_msg_user x = user_of(user);
+  chat_msg_user_write(w, &x);
 }
 
 void chatd_write_friend_contact(chat_writer *w, const ChatdUser *user) {
-  chat_write_dict_begin(w);
-  write_user_keys(w, user);
-  chat_write_key_cstr(w, "type");
-  chat_write_int(w, CHATD_STORE_TARGET_USER);
-  chat_write_dict_end(w);
+  chat_msg_contact x = {.user = user_of(user), .type = CHAT_CONTACT_TYPE_FRIEND};
+  chat_msg_contact_write(w, &x);
 }
 
 void chatd_write_room_contact(chat_writer *w, const ChatdRoom *room) {
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "id");
-  chat_write_int(w, room->id);
-  chat_write_key_cstr(w, "room_name");
-  chat_write_cstr(w, room->name);
-  chat_write_key_cstr(w, "type");
-  chat_write_int(w, CHATD_STORE_TARGET_ROOM);
-  chat_write_dict_end(w);
+  chat_msg_contact x = {
+    .is_room = TRUE,
+    .room = {.id = room->id, .room_name = chat_span_cstr(room->name)},
+    .type = CHAT_CONTACT_TYPE_ROOM,
+  };
+  chat_msg_contact_write(w, &x);
 }
 
 /* Whether a record's image goes as a preview. */
@@ -62,65 +61,54 @@ static gsize preview_text_len(const char *text, gsize len) {
   return end ? (gsize)(end - text) : 0;
 }
 
-static void write_body(chat_writer *w, const ChatdMessageRecord *r, gboolean preview,
-                       ChatdBodyForm form) {
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "type");
-  chat_write_int(w, r->kind);
+static chat_msg_body body_of(const ChatdMessageRecord *r, gboolean preview, ChatdBodyForm form) {
+  chat_msg_body body = {.type = r->kind};
   if (preview) {
-    chat_write_key_cstr(w, "format");
-    chat_write_cstr(w, r->image_format ? r->image_format : "");
-    chat_write_key_cstr(w, "size");
-    chat_write_uint(w, r->image ? g_bytes_get_size(r->image) : r->image_size);
+    body.form = CHAT_BODY_PREVIEW;
+    body.format = chat_span_cstr(r->image_format);
+    body.size = (gint64)(r->image ? g_bytes_get_size(r->image) : r->image_size);
   } else if (r->kind == CHATD_STORE_KIND_IMAGE) {
-    chat_write_key_cstr(w, "data");
+    body.form = CHAT_BODY_IMAGE;
     gsize len = 0;
     const guint8 *data = r->image ? g_bytes_get_data(r->image, &len) : NULL;
-    chat_write_bytes(w, data, len);
+    body.data = chat_span_bytes(data, len);
   } else {
-    chat_write_key_cstr(w, "data");
+    body.form = CHAT_BODY_TEXT;
     gsize len = r->text ? r->text_len : 0;
     if (form == CHATD_BODY_PREVIEW)
       len = preview_text_len(r->text, len);
-    chat_write_str(w, r->text ? r->text : "", len);
-    chat_write_key_cstr(w, "fontsize");
-    chat_write_int(w, r->font_size);
-    chat_write_key_cstr(w, "fontcolor");
-    chat_write_cstr(w, r->font_color ? r->font_color : "#000000");
+    body.data = (chat_span){r->text ? r->text : "", len};
+    body.font_size = r->font_size;
+    body.font_color = chat_span_cstr(r->font_color ? r->font_color : "#000000");
   }
-  chat_write_dict_end(w);
+  return body;
+}
+
+chat_msg_notice chatd_notice_of(chat_dialect dialect, const ChatdMessageRecord *r,
+                                const ChatdUser *sender, gint64 viewer_id, ChatdBodyForm form) {
+  gboolean receivers_copy = r->target_type == CHATD_STORE_TARGET_USER && viewer_id != r->sender_id;
+  gboolean v2 = dialect == CHAT_DIALECT_V2;
+  chat_msg_notice x = {
+    .message = body_of(r, as_preview(r, dialect, form), form),
+    .sender_id = r->sender_id,
+    .sender_name = chat_span_cstr(sender ? sender->nickname : r->sender_nickname),
+    .target_type = r->target_type,
+    .time = r->sent_ms,
+    .target_id = receivers_copy ? r->sender_id : r->target_id,
+    .has_id = v2,
+    .id = r->id,
+    .has_client_msg_id = v2 && viewer_id == r->sender_id && r->client_msg_id,
+    .client_msg_id = chat_span_cstr(r->client_msg_id),
+    .has_sender_username = v2 && sender,
+    .sender_username = chat_span_cstr(sender ? sender->username : NULL),
+  };
+  return x;
 }
 
 void chatd_write_notice(chat_writer *w, chat_dialect dialect, const ChatdMessageRecord *r,
                         const ChatdUser *sender, gint64 viewer_id, ChatdBodyForm form) {
-  gboolean receivers_copy = r->target_type == CHATD_STORE_TARGET_USER && viewer_id != r->sender_id;
-  const char *nickname = sender ? sender->nickname : r->sender_nickname;
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "message");
-  write_body(w, r, as_preview(r, dialect, form), form);
-  chat_write_key_cstr(w, "sender_id");
-  chat_write_int(w, r->sender_id);
-  chat_write_key_cstr(w, "sender_name");
-  chat_write_cstr(w, nickname ? nickname : "");
-  chat_write_key_cstr(w, "target_type");
-  chat_write_int(w, r->target_type);
-  chat_write_key_cstr(w, "time");
-  chat_write_int(w, r->sent_ms);
-  chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, receivers_copy ? r->sender_id : r->target_id);
-  if (dialect == CHAT_DIALECT_V2) {
-    chat_write_key_cstr(w, "id");
-    chat_write_int(w, r->id);
-    if (viewer_id == r->sender_id && r->client_msg_id) {
-      chat_write_key_cstr(w, "client_msg_id");
-      chat_write_cstr(w, r->client_msg_id);
-    }
-    if (sender) {
-      chat_write_key_cstr(w, "sender_username");
-      chat_write_cstr(w, sender->username);
-    }
-  }
-  chat_write_dict_end(w);
+  chat_msg_notice x = chatd_notice_of(dialect, r, sender, viewer_id, form);
+  chat_msg_notice_write(w, &x);
 }
 
 static gsize at_least(const char *s, gsize floor) {

@@ -6,8 +6,10 @@
 #include <glib.h>
 
 #include "chatd/directory.h"
+#include "chatd/session.h"
 #include "chatd/store.h"
 #include "protocol/message.h"
+#include "protocol/messages.h"
 #include "protocol/value.h"
 
 G_BEGIN_DECLS
@@ -32,7 +34,11 @@ typedef enum {
  * receiver's copy names the sender as target. sender is the sender's user
  * (NULL: the record's sender_nickname and no username). The v2 dialect adds
  * the id, the client_msg_id on the sender's own copy and the sender's
- * username; the seed dialect always gets image bytes (it has no previews). */
+ * username; the seed dialect always gets image bytes (it has no previews).
+ * The struct borrows from record and sender. */
+chat_msg_notice chatd_notice_of(chat_dialect dialect, const ChatdMessageRecord *record,
+                                const ChatdUser *sender, gint64 viewer_id, ChatdBodyForm form);
+/* The same, written: the notice's spans point into record and sender. */
 void chatd_write_notice(chat_writer *w, chat_dialect dialect, const ChatdMessageRecord *record,
                         const ChatdUser *sender, gint64 viewer_id, ChatdBodyForm form);
 
@@ -49,6 +55,11 @@ void chatd_write_notice(chat_writer *w, chat_dialect dialect, const ChatdMessage
  * viewer and whatever the sender's names become. */
 gsize chatd_notice_size_bound(const ChatdMessageRecord *record, const ChatdUser *sender,
                               chat_dialect dialect, ChatdBodyForm form);
+
+/* For a handler: a typed reader's result rc on a request's params. The
+ * catalogue has checked them, so only an int outside int64 fails; then the
+ * session gets general_failure with err's reason and this returns TRUE. */
+gboolean chatd_params_refused(ChatdSession *session, int rc, const chat_error *err);
 
 /* True when the user has a live, logged-in connection. */
 gboolean chatd_user_online(const ChatdUser *user);

@@ -26,16 +26,14 @@ static ChatdLogLimit refused_accounts = CHATD_LOG_LIMIT_INIT;
  * per pause. */
 #define REFUSED_PAUSE_MS 1000
 
-/* A nickname from a request's str value, trimmed; *problem as in names.h. */
-static char *clean_nickname(const chat_value *v, const char **problem) {
-  if (!v || v->kind != CHAT_VALUE_STR)
-    return chatd_display_name_clean("", 0, CHATD_NAME_NICKNAME, problem);
-  return chatd_display_name_clean((const char *)v->as.blob.data, v->as.blob.len,
+/* A nickname from a request, trimmed; *problem as in names.h. */
+static char *clean_nickname(chat_span nickname, const char **problem) {
+  return chatd_display_name_clean(nickname.ptr ? nickname.ptr : "", nickname.len,
                                   CHATD_NAME_NICKNAME, problem);
 }
 
-static gboolean password_ok(const chat_value *v) {
-  return v->as.blob.len > 0 && v->as.blob.len <= PASSWORD_MAX;
+static gboolean password_ok(chat_span password) {
+  return password.len > 0 && password.len <= PASSWORD_MAX;
 }
 
 /* ---- register ---- */
@@ -111,13 +109,15 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
   (void)raw;
   (void)raw_len;
   ChatdServer *server = s->server;
-  const chat_value *items = params->as.list.items;
-  g_autofree char *username = chatd_normalize_username((const char *)items[0].as.blob.data,
-                                                       items[0].as.blob.len);
+  chat_msg_register req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_register_read(params, &req, &err), &err))
+    return;
+  g_autofree char *username = chatd_normalize_username(req.username.ptr, req.username.len);
   const char *problem = chatd_username_problem(username);
   const char *nick_problem;
-  g_autofree char *nickname = clean_nickname(&items[2], &nick_problem);
-  if (problem || nick_problem || !password_ok(&items[1])) {
+  g_autofree char *nickname = clean_nickname(req.nickname, &nick_problem);
+  if (problem || nick_problem || !password_ok(req.password)) {
     chatd_session_send_failure(s, problem ? problem
                                   : nick_problem ? nick_problem
                                                  : "the password must be 1 to 1024 bytes");
@@ -149,8 +149,7 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
   job->username = g_steal_pointer(&username);
   job->nickname = g_steal_pointer(&nickname);
   g_hash_table_add(server->pending_usernames, g_strdup(job->username));
-  g_autofree char *password = g_strndup((const char *)items[1].as.blob.data,
-                                        items[1].as.blob.len);
+  g_autofree char *password = g_strndup(req.password.ptr, req.password.len);
   chatd_session_block(s);
   g_autofree char *who = chatd_attempts_address_key(s->peer);
   chatd_passwords_hash_for(server->passwords, who, password, on_register_hashed, job);
@@ -284,16 +283,18 @@ void chatd_handle_login(ChatdSession *s, const chat_value *params, const guint8 
   (void)raw;
   (void)raw_len;
   ChatdServer *server = s->server;
-  const chat_value *items = params->as.list.items;
-  g_autofree char *username = chatd_normalize_username((const char *)items[0].as.blob.data,
-                                                       items[0].as.blob.len);
+  chat_msg_login req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_login_read(params, &req, &err), &err))
+    return;
+  g_autofree char *username = chatd_normalize_username(req.username.ptr, req.username.len);
   if (!guess_allowed(s, username))
     return;
   ChatdUser *user = chatd_directory_user_by_name(server->directory, username);
   login_job *job = g_new0(login_job, 1);
   job->session = chatd_session_ref(s);
   job->username = g_steal_pointer(&username);
-  job->password = g_strndup((const char *)items[1].as.blob.data, items[1].as.blob.len);
+  job->password = g_strndup(req.password.ptr, req.password.len);
   job->user_id = user ? user->id : 0;
   chatd_session_block(s);
   /* An unknown user costs the same: the hasher verifies against a dummy. */
@@ -309,16 +310,17 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
   (void)raw;
   (void)raw_len;
   ChatdServer *server = s->server;
-  const chat_value *name = chat_value_dict_get(params, "username");
-  const chat_value *token = chat_value_dict_get(params, "token");
-  g_autofree char *username = chatd_normalize_username((const char *)name->as.blob.data,
-                                                       name->as.blob.len);
+  chat_msg_resume req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_resume_read(params, &req, &err), &err))
+    return;
+  g_autofree char *username = chatd_normalize_username(req.username.ptr, req.username.len);
   if (!guess_allowed(s, username))
     return;
   ChatdUser *user = chatd_directory_user_by_name(server->directory, username);
   guint8 hash[CHATD_TOKEN_LEN];
-  chatd_token_hash(token->as.blob.data, token->as.blob.len, hash);
-  if (!user || token->as.blob.len != CHATD_TOKEN_LEN ||
+  chatd_token_hash((const guint8 *)req.token.ptr, req.token.len, hash);
+  if (!user || req.token.len != CHATD_TOKEN_LEN ||
       chatd_resume_tokens_owner(server->tokens, hash, chatd_now_ms()) != user->id) {
     chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: resume of %s refused", s->peer,
                       username);
@@ -433,8 +435,12 @@ void chatd_handle_set_nickname(ChatdSession *s, const chat_value *params, const 
                                gsize raw_len) {
   (void)raw;
   (void)raw_len;
+  chat_msg_str req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_str_read(params, &req, &err), &err))
+    return;
   const char *problem;
-  g_autofree char *nickname = clean_nickname(params, &problem);
+  g_autofree char *nickname = clean_nickname(req.value, &problem);
   if (problem) {
     chatd_session_send_failure(s, problem);
     return;
@@ -552,8 +558,11 @@ void chatd_handle_set_password(ChatdSession *s, const chat_value *params, const 
                                gsize raw_len) {
   (void)raw;
   (void)raw_len;
-  const chat_value *items = params->as.list.items;
-  if (!password_ok(&items[1])) {
+  chat_msg_set_password req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_set_password_read(params, &req, &err), &err))
+    return;
+  if (!password_ok(req.new_password)) {
     chatd_session_send_failure(s, "the password must be 1 to 1024 bytes");
     return;
   }
@@ -563,8 +572,8 @@ void chatd_handle_set_password(ChatdSession *s, const chat_value *params, const 
   job->session = chatd_session_ref(s);
   job->slot = chatd_session_reserve(s);
   job->user_id = s->user->id;
-  job->new_password = g_strndup((const char *)items[1].as.blob.data, items[1].as.blob.len);
-  g_autofree char *old = g_strndup((const char *)items[0].as.blob.data, items[0].as.blob.len);
+  job->new_password = g_strndup(req.new_password.ptr, req.new_password.len);
+  g_autofree char *old = g_strndup(req.old_password.ptr, req.old_password.len);
   chatd_session_block(s);
   g_autofree char *who = chatd_attempts_address_key(s->peer);
   chatd_passwords_verify_for(s->server->passwords, who, s->user->password_hash, old,

@@ -29,11 +29,8 @@ static void friend_job_finish(friend_job *job) {
 }
 
 static void send_add_result(ChatdSession *s, ChatdSlot *slot, gboolean ok, const char *reason) {
-  chat_writer *w = chatd_session_begin(s, CHAT_MSG_ADD_FRIEND_RESULT);
-  chat_write_list_begin(w);
-  chat_write_bool(w, ok);
-  chat_write_cstr(w, reason);
-  chat_write_list_end(w);
+  chat_msg_add_friend_result result = {.ok = ok, .reason = chat_span_cstr(reason)};
+  chat_msg_add_friend_result_write(chatd_session_begin(s, CHAT_MSG_ADD_FRIEND_RESULT), &result);
   if (slot)
     chatd_reply_send_to_slot(s, slot);
   else
@@ -69,8 +66,11 @@ void chatd_handle_add_friend(ChatdSession *s, const chat_value *params, const gu
   (void)raw;
   (void)raw_len;
   ChatdServer *server = s->server;
-  g_autofree char *name = chatd_normalize_username((const char *)params->as.blob.data,
-                                                   params->as.blob.len);
+  chat_msg_str req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_str_read(params, &req, &err), &err))
+    return;
+  g_autofree char *name = chatd_normalize_username(req.value.ptr, req.value.len);
   ChatdUser *me = s->user;
   ChatdUser *target = chatd_directory_user_by_name(server->directory, name);
   if (!target) {
@@ -145,9 +145,12 @@ void chatd_handle_resolve_friend_request(ChatdSession *s, const chat_value *para
   (void)raw;
   (void)raw_len;
   ChatdServer *server = s->server;
-  gint64 from_id = 0;
-  chat_value_get_i64(&params->as.list.items[0], &from_id);
-  gboolean accept = params->as.list.items[1].as.boolean;
+  chat_msg_resolve_friend_request req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_resolve_friend_request_read(params, &req, &err), &err))
+    return;
+  gint64 from_id = req.from_user_id;
+  gboolean accept = req.accept;
   ChatdUser *me = s->user;
   ChatdUser *from = chatd_directory_user(server->directory, from_id);
   if (!from || !chatd_user_has_asked(from, me->id)) {

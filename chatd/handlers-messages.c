@@ -125,39 +125,32 @@ static void on_message_stored(const GError *error, gboolean inserted, gint64 sto
   send_job_finish(job);
 }
 
-static const char *body_problem(ChatdServer *server, const chat_value *body,
+static const char *body_problem(ChatdServer *server, const chat_msg_body *body,
                                 ChatdMessageRecord *r) {
-  gint64 type = -1;
-  chat_value_get_i64(chat_value_dict_get(body, "type"), &type);
-  const chat_value *data = chat_value_dict_get(body, "data");
-  if (!data) /* an image preview: the server sends those, clients do not */
-    return "a message body is text (type 0) or an image (type 1)";
-  if (type == CHATD_STORE_KIND_TEXT && data->kind == CHAT_VALUE_STR) {
-    gint64 size = 0;
-    const chat_value *font_size = chat_value_dict_get(body, "fontsize");
-    const chat_value *font_color = chat_value_dict_get(body, "fontcolor");
-    if (!chat_value_get_i64(font_size, &size) || size < 1 || size > FONT_SIZE_MAX)
+  if (body->type == CHATD_STORE_KIND_TEXT && body->form == CHAT_BODY_TEXT) {
+    if (body->font_size < 1 || body->font_size > FONT_SIZE_MAX)
       return "the font size must be 1 to 1000";
-    if (font_color->as.blob.len > FONT_COLOR_MAX)
+    if (body->font_color.len > FONT_COLOR_MAX)
       return "the font colour is too long";
-    if (data->as.blob.len == 0)
+    if (body->data.len == 0)
       return "the message is empty";
     r->kind = CHATD_STORE_KIND_TEXT;
-    r->text = (const char *)data->as.blob.data;
-    r->text_len = data->as.blob.len;
-    r->font_size = (int)size;
-    r->font_color = g_strndup((const char *)font_color->as.blob.data, font_color->as.blob.len);
+    r->text = body->data.ptr;
+    r->text_len = body->data.len;
+    r->font_size = (int)body->font_size;
+    r->font_color = g_strndup(body->font_color.ptr, body->font_color.len);
     return NULL;
   }
-  if (type == CHATD_STORE_KIND_IMAGE && data->kind == CHAT_VALUE_BYTES) {
-    if (data->as.blob.len == 0)
+  if (body->type == CHATD_STORE_KIND_IMAGE && body->form == CHAT_BODY_IMAGE) {
+    if (body->data.len == 0)
       return "the image is empty";
-    if (data->as.blob.len > server->config->max_image_size)
+    if (body->data.len > server->config->max_image_size)
       return "the image is larger than the server accepts (server-info max_image)";
     r->kind = CHATD_STORE_KIND_IMAGE;
-    r->image = g_bytes_new(data->as.blob.data, data->as.blob.len);
+    r->image = g_bytes_new(body->data.ptr, body->data.len);
     return NULL;
   }
+  /* an image preview: the server sends those, clients do not */
   return "a message body is text (type 0) or an image (type 1)";
 }
 
@@ -167,11 +160,13 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
   (void)raw_len;
   ChatdServer *server = s->server;
   ChatdUser *me = s->user;
-  gint64 target_type = -1, target_id = 0;
-  chat_value_get_i64(chat_value_dict_get(params, "target_type"), &target_type);
-  chat_value_get_i64(chat_value_dict_get(params, "target_id"), &target_id);
-  const chat_value *client_id = chat_value_dict_get(params, "client_msg_id");
-  if (client_id && (client_id->as.blob.len == 0 || client_id->as.blob.len > CLIENT_MSG_ID_MAX)) {
+  chat_msg_send_message req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_send_message_read(params, &req, &err), &err))
+    return;
+  gint64 target_type = req.target_type, target_id = req.target_id;
+  if (req.has_client_msg_id &&
+      (req.client_msg_id.len == 0 || req.client_msg_id.len > CLIENT_MSG_ID_MAX)) {
     chatd_session_send_failure(s, "client_msg_id must be 1 to 64 bytes");
     return;
   }
@@ -209,9 +204,9 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
     .sent_ms = chatd_now_ms(),
   };
   g_autofree char *client_msg_id =
-      client_id ? g_strndup((const char *)client_id->as.blob.data, client_id->as.blob.len) : NULL;
+      req.has_client_msg_id ? g_strndup(req.client_msg_id.ptr, req.client_msg_id.len) : NULL;
   r.client_msg_id = client_msg_id;
-  const char *problem = body_problem(server, chat_value_dict_get(params, "message"), &r);
+  const char *problem = body_problem(server, &req.message, &r);
   /* Never store what could not be sent back: its notice must fit in a
    * message, with a history page around it. */
   if (!problem && chatd_notice_size_bound(&r, me, CHAT_DIALECT_V2, CHATD_BODY_FULL) >
@@ -270,6 +265,21 @@ static void history_job_finish(history_job *job) {
   g_free(job);
 }
 
+/* The notices of a history page, as its viewer sees them. */
+typedef struct {
+  ChatdDirectory *directory;
+  GPtrArray *records;
+  chat_dialect dialect;
+  gint64 viewer_id;
+} history_items;
+
+static void write_history_item(chat_writer *w, size_t i, const void *data) {
+  const history_items *items = data;
+  const ChatdMessageRecord *r = g_ptr_array_index(items->records, i);
+  chatd_write_notice(w, items->dialect, r, chatd_directory_user(items->directory, r->sender_id),
+                     items->viewer_id, CHATD_BODY_FULL);
+}
+
 static void on_history(const GError *error, GPtrArray *records, gboolean more,
                        gpointer user_data) {
   history_job *job = user_data;
@@ -292,23 +302,14 @@ static void on_history(const GError *error, GPtrArray *records, gboolean more,
       break;
   }
   more = more || n < records->len;
-  chat_writer *w = chatd_session_begin(s, CHAT_MSG_HISTORY_PAGE);
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "target_type");
-  chat_write_int(w, job->target_type);
-  chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, job->target_id);
-  chat_write_key_cstr(w, "messages");
-  chat_write_list_begin(w);
-  for (guint i = 0; i < n; i++) {
-    const ChatdMessageRecord *r = g_ptr_array_index(records, i);
-    chatd_write_notice(w, s->dialect, r, chatd_directory_user(directory, r->sender_id),
-                       s->user->id, CHATD_BODY_FULL);
-  }
-  chat_write_list_end(w);
-  chat_write_key_cstr(w, "more");
-  chat_write_bool(w, more);
-  chat_write_dict_end(w);
+  history_items items = {directory, records, s->dialect, s->user->id};
+  chat_msg_history_page page = {
+    .target_type = job->target_type,
+    .target_id = job->target_id,
+    .messages = {.count = n, .write_item = write_history_item, .data = &items},
+    .more = more,
+  };
+  chat_msg_history_page_write(chatd_session_begin(s, CHAT_MSG_HISTORY_PAGE), &page);
   chatd_reply_send_to_slot(s, job->slot);
   history_job_finish(job);
 }
@@ -317,11 +318,12 @@ void chatd_handle_fetch_history(ChatdSession *s, const chat_value *params, const
                                 gsize raw_len) {
   (void)raw;
   (void)raw_len;
-  gint64 target_type = -1, target_id = 0, before = 0, limit = 0;
-  chat_value_get_i64(chat_value_dict_get(params, "target_type"), &target_type);
-  chat_value_get_i64(chat_value_dict_get(params, "target_id"), &target_id);
-  chat_value_get_i64(chat_value_dict_get(params, "before_id"), &before);
-  chat_value_get_i64(chat_value_dict_get(params, "limit"), &limit);
+  chat_msg_fetch_history req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_fetch_history_read(params, &req, &err), &err))
+    return;
+  gint64 target_type = req.target_type, target_id = req.target_id, before = req.before_id,
+         limit = req.limit;
   const char *problem = conversation_problem(s, target_type, target_id);
   if (problem) {
     chatd_session_send_failure(s, problem);
@@ -367,17 +369,13 @@ static void on_marker_counted(const GError *error, GPtrArray *conversations, gpo
       unread = c->unread;
     }
   }
-  chat_writer *w = chatd_session_begin(s, CHAT_MSG_READ_MARKER);
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "target_type");
-  chat_write_int(w, job->target_type);
-  chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, job->target_id);
-  chat_write_key_cstr(w, "last_read_id");
-  chat_write_int(w, last_read);
-  chat_write_key_cstr(w, "unread");
-  chat_write_int(w, unread);
-  chat_write_dict_end(w);
+  chat_msg_read_marker marker = {
+    .target_type = job->target_type,
+    .target_id = job->target_id,
+    .last_read_id = last_read,
+    .unread = unread,
+  };
+  chat_msg_read_marker_write(chatd_session_begin(s, CHAT_MSG_READ_MARKER), &marker);
   chatd_reply_send_to_slot(s, job->slot);
   history_job_finish(job);
 }
@@ -396,10 +394,11 @@ void chatd_handle_mark_read(ChatdSession *s, const chat_value *params, const gui
                             gsize raw_len) {
   (void)raw;
   (void)raw_len;
-  gint64 target_type = -1, target_id = 0, up_to = 0;
-  chat_value_get_i64(chat_value_dict_get(params, "target_type"), &target_type);
-  chat_value_get_i64(chat_value_dict_get(params, "target_id"), &target_id);
-  chat_value_get_i64(chat_value_dict_get(params, "up_to_id"), &up_to);
+  chat_msg_mark_read req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_mark_read_read(params, &req, &err), &err))
+    return;
+  gint64 target_type = req.target_type, target_id = req.target_id, up_to = req.up_to_id;
   const char *problem = conversation_problem(s, target_type, target_id);
   if (problem) {
     chatd_session_send_failure(s, problem);

@@ -99,9 +99,13 @@ void chatd_handle_create_room(ChatdSession *s, const chat_value *params, const g
   (void)raw;
   (void)raw_len;
   ChatdServer *server = s->server;
+  chat_msg_str req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_str_read(params, &req, &err), &err))
+    return;
   const char *problem = NULL;
-  g_autofree char *name = chatd_display_name_clean((const char *)params->as.blob.data,
-                                                   params->as.blob.len, CHATD_NAME_ROOM, &problem);
+  g_autofree char *name = chatd_display_name_clean(req.value.ptr, req.value.len, CHATD_NAME_ROOM,
+                                                   &problem);
   if (problem) {
     chatd_session_send_failure(s, problem);
     return;
@@ -119,9 +123,11 @@ void chatd_handle_join_room(ChatdSession *s, const chat_value *params, const gui
                             gsize raw_len) {
   (void)raw;
   (void)raw_len;
-  gint64 id = 0;
-  chat_value_get_i64(params, &id);
-  ChatdRoom *room = chatd_directory_room(s->server->directory, id);
+  chat_msg_int req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_int_read(params, &req, &err), &err))
+    return;
+  ChatdRoom *room = chatd_directory_room(s->server->directory, req.value);
   if (!room) {
     chatd_session_send_failure(s, "there is no such room");
     return;
@@ -151,12 +157,14 @@ static void on_left(const GError *error, gpointer user_data) {
   room_job_finish(job);
 }
 
-/* The room a request names by id, when the session's user is a member of
- * it; otherwise answers general_failure and returns NULL. */
-static ChatdRoom *member_room(ChatdSession *s, const chat_value *room_id) {
-  gint64 id = 0;
-  chat_value_get_i64(room_id, &id);
-  ChatdRoom *room = chatd_directory_room(s->server->directory, id);
+/* The room a request names by id (its params), when the session's user is
+ * a member of it; otherwise answers general_failure and returns NULL. */
+static ChatdRoom *member_room(ChatdSession *s, const chat_value *params) {
+  chat_msg_int req;
+  chat_error err;
+  if (chatd_params_refused(s, chat_msg_int_read(params, &req, &err), &err))
+    return NULL;
+  ChatdRoom *room = chatd_directory_room(s->server->directory, req.value);
   if (!room || !chatd_room_has_member(room, s->user->id)) {
     chatd_session_send_failure(s, "you are not a member of this room");
     return NULL;
@@ -188,14 +196,32 @@ void chatd_handle_leave_room(ChatdSession *s, const chat_value *params, const gu
                                              g_array_index(room->members, gint64, i));
     if (!member || !member->session)
       continue;
-    chat_writer *w = chatd_session_begin(member->session, CHAT_MSG_ROOM_USER_ON_OFF_LINE);
-    chat_write_list_begin(w);
-    chat_write_int(w, room->id);
-    chat_write_int(w, s->user->id);
-    chat_write_bool(w, FALSE);
-    chat_write_list_end(w);
+    chat_msg_room_user_on_off_line note = {.room_id = room->id, .user_id = s->user->id};
+    chat_msg_room_user_on_off_line_write(
+        chatd_session_begin(member->session, CHAT_MSG_ROOM_USER_ON_OFF_LINE), &note);
     chatd_reply_send(member->session);
   }
+}
+
+typedef struct {
+  ChatdDirectory *directory;
+  const ChatdRoom *room;
+} member_source;
+
+/* Member i of a room; nothing for one that is gone. */
+static void write_member(chat_writer *w, size_t i, const void *data) {
+  const member_source *src = data;
+  ChatdUser *member = chatd_directory_user(src->directory,
+                                           g_array_index(src->room->members, gint64, i));
+  if (!member)
+    return;
+  chat_msg_room_member x = {
+    .user_id = member->id,
+    .nickname = chat_span_cstr(member->nickname),
+    .online = chatd_user_online(member),
+    .username = chat_span_cstr(member->username),
+  };
+  chat_msg_room_member_write(w, &x);
 }
 
 void chatd_handle_query_room_users(ChatdSession *s, const chat_value *params, const guint8 *raw,
@@ -206,23 +232,12 @@ void chatd_handle_query_room_users(ChatdSession *s, const chat_value *params, co
   ChatdRoom *room = member_room(s, params);
   if (!room)
     return;
-  chat_writer *w = chatd_session_begin(s, CHAT_MSG_QUERY_ROOM_USERS_RESULT);
-  chat_write_list_begin(w);
-  chat_write_list_begin(w);
-  for (guint i = 0; i < room->members->len; i++) {
-    ChatdUser *member = chatd_directory_user(server->directory,
-                                             g_array_index(room->members, gint64, i));
-    if (!member)
-      continue;
-    chat_write_list_begin(w);
-    chat_write_int(w, member->id);
-    chat_write_cstr(w, member->nickname);
-    chat_write_bool(w, chatd_user_online(member));
-    chat_write_cstr(w, member->username);
-    chat_write_list_end(w);
-  }
-  chat_write_list_end(w);
-  chat_write_int(w, room->id);
-  chat_write_list_end(w);
+  member_source source = {server->directory, room};
+  chat_msg_query_room_users_result result = {
+    .members = {.count = room->members->len, .write_item = write_member, .data = &source},
+    .room_id = room->id,
+  };
+  chat_msg_query_room_users_result_write(chatd_session_begin(s, CHAT_MSG_QUERY_ROOM_USERS_RESULT),
+                                         &result);
   chatd_reply_send(s);
 }

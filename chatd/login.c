@@ -35,34 +35,57 @@ static gint compare_ids(gconstpointer a, gconstpointer b) {
   return x < y ? -1 : x > y;
 }
 
-static void write_contacts(chat_writer *w, ChatdServer *server, ChatdUser *user,
-                           gboolean rooms) {
-  chat_write_list_begin(w);
+/* A user's rooms or friends, as a list a bundle writes. */
+typedef struct {
+  ChatdServer *server;
+  GArray *ids;        /* room or user ids, in the order they go */
+  gboolean rooms;
+  gboolean own_ids;   /* ids is this source's (friends, sorted) */
+} contact_source;
+
+static void contact_source_init(contact_source *src, ChatdServer *server, ChatdUser *user,
+                                gboolean rooms) {
+  src->server = server;
+  src->rooms = rooms;
+  src->own_ids = !rooms;
   if (rooms) {
-    for (guint i = 0; i < user->rooms->len; i++) {
-      ChatdRoom *room = chatd_directory_room(server->directory,
-                                             g_array_index(user->rooms, gint64, i));
-      if (room)
-        chatd_write_room_contact(w, room);
-    }
-  } else {
-    /* Friends in id order, so bundles are stable. */
-    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
-    GHashTableIter it;
-    gpointer key;
-    g_hash_table_iter_init(&it, user->friends);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-      gint64 id = (gint64)(gintptr)key;
-      g_array_append_val(ids, id);
-    }
-    g_array_sort(ids, compare_ids);
-    for (guint i = 0; i < ids->len; i++) {
-      ChatdUser *friend = chatd_directory_user(server->directory, g_array_index(ids, gint64, i));
-      if (friend)
-        chatd_write_friend_contact(w, friend);
-    }
+    src->ids = user->rooms;
+    return;
   }
-  chat_write_list_end(w);
+  /* Friends in id order, so bundles are stable. */
+  src->ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, user->friends);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    gint64 id = (gint64)(gintptr)key;
+    g_array_append_val(src->ids, id);
+  }
+  g_array_sort(src->ids, compare_ids);
+}
+
+static void contact_source_clear(contact_source *src) {
+  if (src->own_ids)
+    g_array_unref(src->ids);
+}
+
+/* Item i of a contact list; nothing for one that is gone. */
+static void write_contact_item(chat_writer *w, size_t i, const void *data) {
+  const contact_source *src = data;
+  gint64 id = g_array_index(src->ids, gint64, i);
+  if (src->rooms) {
+    ChatdRoom *room = chatd_directory_room(src->server->directory, id);
+    if (room)
+      chatd_write_room_contact(w, room);
+  } else {
+    ChatdUser *friend = chatd_directory_user(src->server->directory, id);
+    if (friend)
+      chatd_write_friend_contact(w, friend);
+  }
+}
+
+static chat_msg_list contact_list(const contact_source *src) {
+  return (chat_msg_list){.count = src->ids->len, .write_item = write_contact_item, .data = src};
 }
 
 /* ---- seed: login_bundle with the newest history that fits ---- */
@@ -74,10 +97,20 @@ static gsize bundle_room_for_messages(ChatdServer *server, ChatdUser *user) {
   chat_buffer_init(&scratch);
   chat_writer w;
   chat_writer_init(&w, &scratch);
+  contact_source rooms, friends;
+  contact_source_init(&rooms, server, user, TRUE);
+  contact_source_init(&friends, server, user, FALSE);
   chat_write_list_begin(&w);
-  write_contacts(&w, server, user, TRUE);
-  write_contacts(&w, server, user, FALSE);
+  for (int k = 0; k < 2; k++) {
+    const contact_source *src = k == 0 ? &rooms : &friends;
+    chat_write_list_begin(&w);
+    for (guint i = 0; i < src->ids->len; i++)
+      write_contact_item(&w, i, src);
+    chat_write_list_end(&w);
+  }
   chat_write_list_end(&w);
+  contact_source_clear(&rooms);
+  contact_source_clear(&friends);
   gsize contacts = chat_writer_finish(&w) == 0 ? scratch.len : G_MAXSIZE / 2;
   chat_buffer_clear(&scratch);
   gsize budget = chatd_page_budget(server);
@@ -87,6 +120,28 @@ static gsize bundle_room_for_messages(ChatdServer *server, ChatdUser *user) {
 /* Each message of a login_bundle is [bytes, int]: its notice's encoding
  * and the sent flag, in at most this much besides the notice. */
 #define BUNDLE_ITEM_OVERHEAD 32
+
+/* The messages a login_bundle carries: notices[ends[k-1] .. ends[k]) is the
+ * encoding of carried[k], newest first. */
+typedef struct {
+  const chat_buffer *notices;
+  GArray *ends;
+  GPtrArray *carried;
+} bundle_messages;
+
+/* Item i, oldest first, as the seed sends them. */
+static void write_bundle_message(chat_writer *w, size_t i, const void *data) {
+  const bundle_messages *m = data;
+  guint k = m->carried->len - 1 - (guint)i;
+  const ChatdMessageRecord *r = g_ptr_array_index(m->carried, k);
+  gsize start = k > 0 ? g_array_index(m->ends, gsize, k - 1) : 0;
+  gsize end = g_array_index(m->ends, gsize, k);
+  chat_msg_stored_message x = {
+    .data = chat_span_bytes(m->notices->data + start, end - start),
+    .sent = r->offline ? 0 : 1,
+  };
+  chat_msg_stored_message_write(w, &x);
+}
 
 static void on_full_history(const GError *error, GPtrArray *records, gboolean more,
                             gpointer user_data) {
@@ -136,26 +191,18 @@ static void on_full_history(const GError *error, GPtrArray *records, gboolean mo
     if (more)
       g_message("%s: the login bundle of %s carries its newest %u messages; older ones do not "
                 "fit in one message", s->peer, user->username, carried->len);
-    chat_writer *w = chatd_session_begin(s, CHAT_MSG_LOGIN_BUNDLE);
-    chat_write_dict_begin(w);
-    chat_write_key_cstr(w, "rooms");
-    write_contacts(w, server, user, TRUE);
-    chat_write_key_cstr(w, "friends");
-    write_contacts(w, server, user, FALSE);
-    chat_write_key_cstr(w, "messages");
-    chat_write_list_begin(w);
-    /* oldest first, as the seed sends them */
-    for (guint k = carried->len; k-- > 0;) {
-      const ChatdMessageRecord *r = g_ptr_array_index(carried, k);
-      gsize start = k > 0 ? g_array_index(ends, gsize, k - 1) : 0;
-      gsize end = g_array_index(ends, gsize, k);
-      chat_write_list_begin(w);
-      chat_write_bytes(w, notices.data + start, end - start);
-      chat_write_int(w, r->offline ? 0 : 1);
-      chat_write_list_end(w);
-    }
-    chat_write_list_end(w);
-    chat_write_dict_end(w);
+    contact_source rooms, friends;
+    contact_source_init(&rooms, server, user, TRUE);
+    contact_source_init(&friends, server, user, FALSE);
+    bundle_messages messages = {&notices, ends, carried};
+    chat_msg_login_bundle bundle = {
+      .rooms = contact_list(&rooms),
+      .friends = contact_list(&friends),
+      .messages = {.count = carried->len, .write_item = write_bundle_message, .data = &messages},
+    };
+    chat_msg_login_bundle_write(chatd_session_begin(s, CHAT_MSG_LOGIN_BUNDLE), &bundle);
+    contact_source_clear(&rooms);
+    contact_source_clear(&friends);
     chatd_reply_send_to_slot(s, job->slot);
     chat_buffer_clear(&notices);
     /* The client has counted the offline ones as unread: next time they
@@ -169,6 +216,29 @@ static void on_full_history(const GError *error, GPtrArray *records, gboolean mo
 
 /* ---- v2: session_bundle with conversations ---- */
 
+typedef struct {
+  ChatdServer *server;
+  ChatdUser *user;
+  GPtrArray *conversations;   /* of ChatdConversation */
+} conversation_source;
+
+static void write_conversation(chat_writer *w, size_t i, const void *data) {
+  const conversation_source *src = data;
+  const ChatdConversation *c = g_ptr_array_index(src->conversations, i);
+  chat_msg_conversation x = {
+    .target_type = c->target_type,
+    .target_id = c->target_id,
+    .has_last = c->last != NULL,
+    .unread = c->unread,
+    .last_read_id = c->last_read_id,
+  };
+  if (c->last)
+    x.last = chatd_notice_of(CHAT_DIALECT_V2, c->last,
+                             chatd_directory_user(src->server->directory, c->last->sender_id),
+                             src->user->id, CHATD_BODY_PREVIEW);
+  chat_msg_conversation_write(w, &x);
+}
+
 static void on_conversations(const GError *error, GPtrArray *conversations, gpointer user_data) {
   bundle_job *job = user_data;
   ChatdSession *s = job->session;
@@ -178,38 +248,20 @@ static void on_conversations(const GError *error, GPtrArray *conversations, gpoi
     chatd_slot_send_failure(s, job->slot, "cannot read your conversations; try again later");
   } else if (still_current(job)) {
     ChatdUser *user = s->user;
-    chat_writer *w = chatd_session_begin(s, CHAT_MSG_SESSION_BUNDLE);
-    chat_write_dict_begin(w);
-    chat_write_key_cstr(w, "token");
-    chat_write_bytes(w, job->token, sizeof job->token);
-    chat_write_key_cstr(w, "friends");
-    write_contacts(w, server, user, FALSE);
-    chat_write_key_cstr(w, "rooms");
-    write_contacts(w, server, user, TRUE);
-    chat_write_key_cstr(w, "conversations");
-    chat_write_list_begin(w);
-    for (guint i = 0; i < conversations->len; i++) {
-      const ChatdConversation *c = g_ptr_array_index(conversations, i);
-      chat_write_dict_begin(w);
-      chat_write_key_cstr(w, "target_type");
-      chat_write_int(w, c->target_type);
-      chat_write_key_cstr(w, "target_id");
-      chat_write_int(w, c->target_id);
-      chat_write_key_cstr(w, "last");
-      if (c->last)
-        chatd_write_notice(w, CHAT_DIALECT_V2, c->last,
-                           chatd_directory_user(server->directory, c->last->sender_id), user->id,
-                           CHATD_BODY_PREVIEW);
-      else
-        chat_write_null(w);
-      chat_write_key_cstr(w, "unread");
-      chat_write_int(w, c->unread);
-      chat_write_key_cstr(w, "last_read_id");
-      chat_write_int(w, c->last_read_id);
-      chat_write_dict_end(w);
-    }
-    chat_write_list_end(w);
-    chat_write_dict_end(w);
+    contact_source rooms, friends;
+    contact_source_init(&rooms, server, user, TRUE);
+    contact_source_init(&friends, server, user, FALSE);
+    conversation_source source = {server, user, conversations};
+    chat_msg_session_bundle bundle = {
+      .token = chat_span_bytes(job->token, sizeof job->token),
+      .friends = contact_list(&friends),
+      .rooms = contact_list(&rooms),
+      .conversations = {.count = conversations->len, .write_item = write_conversation,
+                        .data = &source},
+    };
+    chat_msg_session_bundle_write(chatd_session_begin(s, CHAT_MSG_SESSION_BUNDLE), &bundle);
+    contact_source_clear(&rooms);
+    contact_source_clear(&friends);
     chatd_reply_send_to_slot(s, job->slot);
   }
   chatd_session_release(s, job->slot);
