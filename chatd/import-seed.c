@@ -23,6 +23,7 @@
 
 #include "protocol/arena.h"
 #include "protocol/error.h"
+#include "protocol/messages.h"
 #include "protocol/value.h"
 
 G_DEFINE_QUARK(chatd-import-error-quark, chatd_import_error)
@@ -919,66 +920,43 @@ typedef struct {
   SeedNotice notice;
 } HistoryRow;
 
-static const chat_value *dict_member(const chat_value *dict, const char *key,
-                                     chat_value_kind kind) {
-  const chat_value *value = chat_value_dict_get(dict, key);
-  return value != NULL && value->kind == kind ? value : NULL;
-}
-
-static gboolean dict_int(const chat_value *dict, const char *key, gint64 min, gint64 max,
-                         gint64 *out) {
-  int64_t value = 0;
-  if (!chat_value_get_i64(dict_member(dict, key, CHAT_VALUE_INT), &value) || value < min ||
-      value > max)
-    return FALSE;
-  *out = value;
-  return TRUE;
-}
-
-/* Checks the shape of N = {message: M, sender_id, sender_name, target_type,
- * time, target_id}, M = {type: 0, data: str, fontsize, fontcolor} or
- * {type: 1, data: bytes}. Returns NULL, or why it does not fit. Keys the
- * import does not use (sender_name) are not required. */
-static const char *parse_notice(const chat_value *n, SeedNotice *out) {
-  gint64 value = 0;
-  if (n->kind != CHAT_VALUE_DICT)
+/* Reads N, a @notice (protocol/messages.h), and checks what the import
+ * needs of it: positive sender and target ids, a target_type 0 or 1, a
+ * non-negative time, and M = {type: 0, data: str, fontsize, fontcolor} or
+ * {type: 1, data: bytes}. Returns NULL, or why it does not fit (in err's
+ * message when the notice does not read). */
+static const char *parse_notice(const chat_value *value, SeedNotice *out, chat_error *err) {
+  chat_msg_notice n;
+  if (value->kind != CHAT_VALUE_DICT)
     return "the data is not a dict";
-  if (!dict_int(n, "sender_id", 1, G_MAXINT64, &out->sender_id))
+  if (chat_msg_notice_read(value, &n, err) != CHAT_OK)
+    return err->message;
+  if (n.sender_id < 1)
     return "no positive integer sender_id";
-  if (!dict_int(n, "target_type", SEED_TARGET_USER, SEED_TARGET_ROOM, &value))
+  if (n.target_type != SEED_TARGET_USER && n.target_type != SEED_TARGET_ROOM)
     return "no target_type 0 or 1";
-  out->target_type = (int) value;
-  if (!dict_int(n, "target_id", 1, G_MAXINT64, &out->target_id))
+  if (n.target_id < 1)
     return "no positive integer target_id";
-  if (!dict_int(n, "time", 0, G_MAXINT64, &out->time_ms))
+  if (n.time < 0)
     return "no time (a non-negative integer)";
-  const chat_value *m = dict_member(n, "message", CHAT_VALUE_DICT);
-  if (m == NULL)
-    return "no message dict";
-  if (!dict_int(m, "type", SEED_BODY_TEXT, SEED_BODY_IMAGE, &value))
+  out->sender_id = n.sender_id;
+  out->target_type = (int) n.target_type;
+  out->target_id = n.target_id;
+  out->time_ms = n.time;
+  if (n.message.type != SEED_BODY_TEXT && n.message.type != SEED_BODY_IMAGE)
     return "the message's type is not 0 or 1";
-  out->kind = (int) value;
-  if (out->kind == SEED_BODY_IMAGE) {
-    const chat_value *data = dict_member(m, "data", CHAT_VALUE_BYTES);
-    if (data == NULL)
-      return "an image message without bytes data";
-    out->body = data->as.blob.data;
-    out->body_len = data->as.blob.len;
-    return NULL;
-  }
-  const chat_value *data = dict_member(m, "data", CHAT_VALUE_STR);
-  if (data == NULL)
-    return "a text message without str data";
-  out->body = data->as.blob.data;
-  out->body_len = data->as.blob.len;
-  if (!dict_int(m, "fontsize", 0, G_MAXINT, &value))
-    return "a text message without an integer fontsize";
-  out->font_size = (int) value;
-  const chat_value *color = dict_member(m, "fontcolor", CHAT_VALUE_STR);
-  if (color == NULL)
-    return "a text message without a str fontcolor";
-  out->font_color = (const char *) color->as.blob.data;
-  out->font_color_len = color->as.blob.len;
+  out->kind = (int) n.message.type;
+  out->body = (const guint8 *) n.message.data.ptr;
+  out->body_len = n.message.data.len;
+  if (out->kind == SEED_BODY_IMAGE)
+    return n.message.form == CHAT_BODY_IMAGE ? NULL : "an image message without bytes data";
+  if (n.message.form != CHAT_BODY_TEXT)
+    return "a text message without str data, fontsize and fontcolor";
+  if (n.message.font_size < 0 || n.message.font_size > G_MAXINT)
+    return "a text message without a font size in 0 .. 2^31 - 1";
+  out->font_size = (int) n.message.font_size;
+  out->font_color = n.message.font_color.ptr;
+  out->font_color_len = n.message.font_color.len;
   return NULL;
 }
 
@@ -1011,7 +989,8 @@ static char *read_history_row(ImportState *st, sqlite3_stmt *stmt, guint64 ordin
   if (rc != CHAT_OK)
     return g_strdup_printf("%s %" G_GINT64_FORMAT ": the data does not decode: %s (at byte %zu)",
                            prefix, row->seed_id, decode_error.message, decode_error.offset);
-  const char *shape = parse_notice(value, &row->notice);
+  chat_error notice_error = { 0 };
+  const char *shape = parse_notice(value, &row->notice, &notice_error);
   if (shape != NULL)
     return g_strdup_printf("%s %" G_GINT64_FORMAT ": %s", prefix, row->seed_id, shape);
 
