@@ -6,7 +6,7 @@
 
 #include "gtk-client/core/chat-util-private.h"
 #include "protocol/catalogue.h"
-#include "protocol/shape.h"
+#include "protocol/messages.h"
 
 /* Finishes a message written into buf: hands the bytes to a GBytes, or
  * returns NULL when the writer failed. secret: the copy is wiped when
@@ -31,10 +31,8 @@ GBytes *chat_wire_login(chat_dialect dialect, const char *username, const char *
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, CHAT_MSG_LOGIN);
-  chat_write_list_begin(&w);
-  chat_write_cstr(&w, username);
-  chat_write_cstr(&w, password);
-  chat_write_list_end(&w);
+  chat_msg_login x = {chat_span_cstr(username), chat_span_cstr(password)};
+  chat_msg_login_write(&w, &x);
   return finish(&w, &buf, TRUE);
 }
 
@@ -43,11 +41,9 @@ GBytes *chat_wire_register(chat_dialect dialect, const char *username, const cha
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, CHAT_MSG_REGISTER);
-  chat_write_list_begin(&w);
-  chat_write_cstr(&w, username);
-  chat_write_cstr(&w, password);
-  chat_write_cstr(&w, nickname);
-  chat_write_list_end(&w);
+  chat_msg_register x = {chat_span_cstr(username), chat_span_cstr(password),
+                         chat_span_cstr(nickname)};
+  chat_msg_register_write(&w, &x);
   return finish(&w, &buf, TRUE);
 }
 
@@ -57,12 +53,8 @@ GBytes *chat_wire_resume(chat_dialect dialect, const char *username, GBytes *tok
   gsize len;
   const guint8 *data = g_bytes_get_data(token, &len);
   begin(&w, &buf, dialect, CHAT_MSG_RESUME);
-  chat_write_dict_begin(&w);
-  chat_write_key_cstr(&w, "username");
-  chat_write_cstr(&w, username);
-  chat_write_key_cstr(&w, "token");
-  chat_write_bytes(&w, data, len);
-  chat_write_dict_end(&w);
+  chat_msg_resume x = {chat_span_cstr(username), chat_span_bytes(data, len)};
+  chat_msg_resume_write(&w, &x);
   return finish(&w, &buf, TRUE);
 }
 
@@ -70,7 +62,7 @@ GBytes *chat_wire_null(chat_dialect dialect, guint32 type) {
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, type);
-  chat_write_null(&w);
+  chat_msg_null_write(&w, &(chat_msg_null){0});
   return finish(&w, &buf, FALSE);
 }
 
@@ -78,7 +70,7 @@ GBytes *chat_wire_int(chat_dialect dialect, guint32 type, gint64 value) {
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, type);
-  chat_write_int(&w, value);
+  chat_msg_int_write(&w, &(chat_msg_int){value});
   return finish(&w, &buf, FALSE);
 }
 
@@ -86,7 +78,7 @@ GBytes *chat_wire_str(chat_dialect dialect, guint32 type, const char *value) {
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, type);
-  chat_write_cstr(&w, value);
+  chat_msg_str_write(&w, &(chat_msg_str){chat_span_cstr(value)});
   return finish(&w, &buf, FALSE);
 }
 
@@ -95,18 +87,9 @@ GBytes *chat_wire_resolve_friend_request(chat_dialect dialect, gint64 from_user_
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, CHAT_MSG_RESOLVE_FRIEND_REQUEST);
-  chat_write_list_begin(&w);
-  chat_write_int(&w, from_user_id);
-  chat_write_bool(&w, accept);
-  chat_write_list_end(&w);
+  chat_msg_resolve_friend_request x = {from_user_id, accept};
+  chat_msg_resolve_friend_request_write(&w, &x);
   return finish(&w, &buf, FALSE);
-}
-
-static void write_target(chat_writer *w, ChatContactKind kind, gint64 target_id) {
-  chat_write_key_cstr(w, "target_type");
-  chat_write_int(w, kind);
-  chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, target_id);
 }
 
 GBytes *chat_wire_send_message(chat_dialect dialect, ChatContactKind kind, gint64 target_id,
@@ -116,30 +99,25 @@ GBytes *chat_wire_send_message(chat_dialect dialect, ChatContactKind kind, gint6
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, CHAT_MSG_SEND_MESSAGE);
-  chat_write_dict_begin(&w);
-  write_target(&w, kind, target_id);
-  chat_write_key_cstr(&w, "message");
-  chat_write_dict_begin(&w);
-  chat_write_key_cstr(&w, "type");
-  chat_write_int(&w, body_kind);
-  chat_write_key_cstr(&w, "data");
+  chat_msg_send_message x = {
+    .target_type = kind,
+    .target_id = target_id,
+    .message = {.type = body_kind},
+    .has_client_msg_id = client_msg_id != NULL,
+    .client_msg_id = chat_span_cstr(client_msg_id),
+  };
   if (body_kind == CHAT_MESSAGE_IMAGE) {
     gsize len = 0;
     const guint8 *data = image ? g_bytes_get_data(image, &len) : NULL;
-    chat_write_bytes(&w, data, len);
+    x.message.form = CHAT_BODY_IMAGE;
+    x.message.data = chat_span_bytes(data, len);
   } else {
-    chat_write_cstr(&w, text ? text : "");
-    chat_write_key_cstr(&w, "fontsize");
-    chat_write_int(&w, font_size);
-    chat_write_key_cstr(&w, "fontcolor");
-    chat_write_cstr(&w, font_color ? font_color : "");
+    x.message.form = CHAT_BODY_TEXT;
+    x.message.data = chat_span_cstr(text);
+    x.message.font_size = font_size;
+    x.message.font_color = chat_span_cstr(font_color);
   }
-  chat_write_dict_end(&w);
-  if (client_msg_id) {
-    chat_write_key_cstr(&w, "client_msg_id");
-    chat_write_cstr(&w, client_msg_id);
-  }
-  chat_write_dict_end(&w);
+  chat_msg_send_message_write(&w, &x);
   return finish(&w, &buf, FALSE);
 }
 
@@ -148,13 +126,8 @@ GBytes *chat_wire_fetch_history(chat_dialect dialect, ChatContactKind kind, gint
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, CHAT_MSG_FETCH_HISTORY);
-  chat_write_dict_begin(&w);
-  write_target(&w, kind, target_id);
-  chat_write_key_cstr(&w, "before_id");
-  chat_write_int(&w, before_id);
-  chat_write_key_cstr(&w, "limit");
-  chat_write_int(&w, limit);
-  chat_write_dict_end(&w);
+  chat_msg_fetch_history x = {kind, target_id, before_id, limit};
+  chat_msg_fetch_history_write(&w, &x);
   return finish(&w, &buf, FALSE);
 }
 
@@ -163,11 +136,8 @@ GBytes *chat_wire_mark_read(chat_dialect dialect, ChatContactKind kind, gint64 t
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, CHAT_MSG_MARK_READ);
-  chat_write_dict_begin(&w);
-  write_target(&w, kind, target_id);
-  chat_write_key_cstr(&w, "up_to_id");
-  chat_write_int(&w, up_to_id);
-  chat_write_dict_end(&w);
+  chat_msg_mark_read x = {kind, target_id, up_to_id};
+  chat_msg_mark_read_write(&w, &x);
   return finish(&w, &buf, FALSE);
 }
 
@@ -179,10 +149,8 @@ char *chat_wire_dup_str(const chat_value *value) {
   return g_strndup((const char *)value->as.blob.data, value->as.blob.len);
 }
 
-static gint64 get_int(const chat_value *dict, const char *key) {
-  int64_t v = 0;
-  chat_value_get_i64(chat_value_dict_get(dict, key), &v);
-  return v;
+static char *dup_span(chat_span s) {
+  return g_strndup(s.ptr ? s.ptr : "", s.len);
 }
 
 void chat_wire_notice_clear(ChatWireNotice *notice) {
@@ -196,49 +164,51 @@ void chat_wire_notice_clear(ChatWireNotice *notice) {
   memset(notice, 0, sizeof *notice);
 }
 
-gboolean chat_wire_notice_read(const chat_value *value, ChatWireNotice *out) {
+/* Copies a notice that was read out of its value. */
+static gboolean notice_copy(const chat_msg_notice *n, ChatWireNotice *out) {
   memset(out, 0, sizeof *out);
-  if (!value || value->kind != CHAT_VALUE_DICT)
+  if (n->target_type != CHAT_CONTACT_FRIEND && n->target_type != CHAT_CONTACT_ROOM)
     return FALSE;
-  gint64 target_type = get_int(value, "target_type");
-  if (target_type != CHAT_CONTACT_FRIEND && target_type != CHAT_CONTACT_ROOM)
-    return FALSE;
-  const chat_value *body = chat_value_dict_get(value, "message");
-  if (!body || body->kind != CHAT_VALUE_DICT)
-    return FALSE;
-  gint64 body_type = get_int(body, "type");
-  const chat_value *data = chat_value_dict_get(body, "data");
-  out->target_kind = (ChatContactKind)target_type;
-  out->target_id = get_int(value, "target_id");
-  out->sender_id = get_int(value, "sender_id");
-  out->sender_name = chat_wire_dup_str(chat_value_dict_get(value, "sender_name"));
-  out->sender_username = chat_wire_dup_str(chat_value_dict_get(value, "sender_username"));
-  out->time_ms = get_int(value, "time");
-  out->id = get_int(value, "id");
-  out->client_msg_id = chat_wire_dup_str(chat_value_dict_get(value, "client_msg_id"));
-  if (body_type == CHAT_MESSAGE_TEXT && data && data->kind == CHAT_VALUE_STR) {
+  const chat_msg_body *body = &n->message;
+  out->target_kind = (ChatContactKind)n->target_type;
+  out->target_id = n->target_id;
+  out->sender_id = n->sender_id;
+  out->sender_name = dup_span(n->sender_name);
+  out->sender_username = n->has_sender_username ? dup_span(n->sender_username) : NULL;
+  out->time_ms = n->time;
+  out->id = n->has_id ? n->id : 0;
+  out->client_msg_id = n->has_client_msg_id ? dup_span(n->client_msg_id) : NULL;
+  if (body->type == CHAT_MESSAGE_TEXT && body->form == CHAT_BODY_TEXT) {
     out->kind = CHAT_MESSAGE_TEXT;
-    out->text = chat_wire_dup_str(data);
-    out->font_size = (int)CLAMP(get_int(body, "fontsize"), 0, G_MAXINT);
-    out->font_color = chat_wire_dup_str(chat_value_dict_get(body, "fontcolor"));
+    out->text = dup_span(body->data);
+    out->font_size = (int)CLAMP(body->font_size, 0, G_MAXINT);
+    out->font_color = dup_span(body->font_color);
     /* A str may hold U+0000; the item keeps the text up to it. */
-    if (out->text && g_utf8_validate(out->text, -1, NULL))
+    if (g_utf8_validate(out->text, -1, NULL))
       return TRUE;
-  } else if (body_type == CHAT_MESSAGE_IMAGE && data && data->kind == CHAT_VALUE_BYTES) {
+  } else if (body->type == CHAT_MESSAGE_IMAGE && body->form == CHAT_BODY_IMAGE) {
     out->kind = CHAT_MESSAGE_IMAGE;
-    out->image = g_bytes_new(data->as.blob.data, data->as.blob.len);
-    out->image_size = (gint64)MIN(data->as.blob.len, (gsize)G_MAXINT64);
+    out->image = g_bytes_new(body->data.ptr, body->data.len);
+    out->image_size = (gint64)MIN(body->data.len, (gsize)G_MAXINT64);
     return TRUE;
-  } else if (body_type == CHAT_MESSAGE_IMAGE && !data) {
+  } else if (body->type == CHAT_MESSAGE_IMAGE && body->form == CHAT_BODY_PREVIEW) {
     /* A preview: the format and size of an image the server kept. */
     out->kind = CHAT_MESSAGE_IMAGE;
-    out->image_format = chat_wire_dup_str(chat_value_dict_get(body, "format"));
-    out->image_size = MAX(get_int(body, "size"), 0);
-    if (out->image_format && g_utf8_validate(out->image_format, -1, NULL))
+    out->image_format = dup_span(body->format);
+    out->image_size = MAX(body->size, 0);
+    if (g_utf8_validate(out->image_format, -1, NULL))
       return TRUE;
   }
   chat_wire_notice_clear(out);
   return FALSE;
+}
+
+gboolean chat_wire_notice_read(const chat_value *value, ChatWireNotice *out) {
+  chat_msg_notice n;
+  memset(out, 0, sizeof *out);
+  if (!value || chat_msg_notice_read(value, &n, NULL) != 0)
+    return FALSE;
+  return notice_copy(&n, out);
 }
 
 gsize chat_wire_server_info_max_image(const guint8 *info, gsize len) {
@@ -256,27 +226,17 @@ gsize chat_wire_server_info_max_image(const guint8 *info, gsize len) {
   return (gsize)MIN(max, (guint64)G_MAXSIZE);
 }
 
-static const char *resolve_named_shape(const char *name, size_t len, void *data) {
-  (void)data;
-  g_autofree char *key = g_strndup(name, len);
-  const chat_shape_definition *def = chat_catalogue_shape_by_name(key);
-  return def ? def->shape : NULL;
-}
-
 gboolean chat_wire_notice_decode(const guint8 *data, gsize len, ChatWireNotice *out) {
   memset(out, 0, sizeof *out);
   chat_arena arena;
   chat_arena_init(&arena);
-  chat_value *value = NULL;
+  chat_msg_notice n;
   chat_error err;
   gboolean ok = FALSE;
-  if (chat_value_decode(data, len, NULL, 0, &arena, &value, &err) != 0) {
-    g_debug("a stored message does not decode: %s", err.message);
-  } else if (chat_shape_check("@notice", value, "notice", resolve_named_shape, NULL, &err) != 0) {
+  if (chat_msg_notice_decode(data, len, &arena, &n, &err) != 0)
     g_debug("a stored message is not a notice: %s", err.message);
-  } else {
-    ok = chat_wire_notice_read(value, out);
-  }
+  else
+    ok = notice_copy(&n, out);
   chat_arena_clear(&arena);
   return ok;
 }

@@ -58,7 +58,7 @@ typedef struct {
   gint64 image_size;       /* image: its size in bytes (a preview's as announced) */
 } ChatWireNotice;
 
-/* Reads a value already checked against @notice. FALSE (and *out cleared)
+/* Reads a @notice with protocol/messages.h's reader. FALSE (and *out cleared)
  * when it does not hold a usable notice: a body type other than 0 / 1, a
  * target_type other than 0 / 1, a text that is not valid UTF-8. An image
  * preview ({type: 1, format, size}, no data) is an image without bytes. */
