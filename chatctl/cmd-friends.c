@@ -7,8 +7,6 @@
 #include "chatctl/output.h"
 #include "chatctl/session.h"
 
-#define FRIEND_CONTACT 0
-
 /* Prints @user values, one per line, or as one JSON array. */
 static int print_users(const chatctl_globals *globals, const chat_value *const *users,
                        size_t count) {
@@ -30,10 +28,11 @@ static int print_users(const chatctl_globals *globals, const chat_value *const *
 }
 
 static int list_friends(chatctl_session *session, const chatctl_globals *globals) {
-  const chat_value *friends = chat_value_dict_get(chatctl_session_bundle(session), "friends");
+  chat_msg_list friends;
   g_autoptr(GPtrArray) users = g_ptr_array_new();
-  for (size_t i = 0; friends && i < friends->as.list.count; i++)
-    g_ptr_array_add(users, &friends->as.list.items[i]);
+  if (chatctl_bundle_contacts(chatctl_session_bundle(session), FALSE, &friends))
+    for (size_t i = 0; i < friends.count; i++)
+      g_ptr_array_add(users, &friends.decoded->as.list.items[i]);
   return print_users(globals, (const chat_value *const *)users->pdata, users->len);
 }
 
@@ -53,11 +52,11 @@ static int add_friend(chatctl_session *session, const chatctl_globals *globals,
   }
   if (status)
     return status;
-  const chat_value *ok = &reply->params->as.list.items[0];
-  const chat_value *reason = &reply->params->as.list.items[1];
-  if (!ok->as.boolean)
+  chat_msg_add_friend_result result;
+  chat_msg_add_friend_result_read(reply->params, &result, NULL);
+  if (!result.ok)
     return chatctl_fail(CHATCTL_EXIT_REFUSED, "cannot add %s: %.*s", name,
-                        (int)reason->as.blob.len, (const char *)reason->as.blob.data);
+                        (int)result.reason.len, result.reason.ptr);
   if (globals->json) {
     chat_arena arena;
     chat_arena_init(&arena);
@@ -76,9 +75,10 @@ static gboolean find_request(chatctl_session *session, const char *name, gint64 
   g_autofree char *wanted = chatctl_normalize_username(name);
   GPtrArray *requests = chatctl_session_friend_requests(session);
   for (guint i = 0; wanted && i < requests->len; i++) {
-    const chat_value *user = g_ptr_array_index(requests, i);
-    if (strcmp(chatctl_dict_str(user, "username"), wanted) == 0) {
-      *id = chatctl_dict_int(user, "id");
+    chat_msg_user user;
+    if (chat_msg_user_read(g_ptr_array_index(requests, i), &user, NULL) == 0 &&
+        chat_span_eq(user.username, wanted)) {
+      *id = user.id;
       return TRUE;
     }
   }
@@ -87,8 +87,9 @@ static gboolean find_request(chatctl_session *session, const char *name, gint64 
 
 static gboolean is_new_friend(const chatctl_message *m, gpointer data) {
   const gint64 *id = data;
-  return chatctl_dict_int(m->params, "type") == FRIEND_CONTACT &&
-         chatctl_dict_int(m->params, "id") == *id;
+  chat_msg_contact contact;
+  return chat_msg_contact_read(m->params, &contact, NULL) == 0 &&
+         contact.type == CHAT_CONTACT_TYPE_FRIEND && !contact.is_room && contact.user.id == *id;
 }
 
 static int resolve_request(chatctl_session *session, const chatctl_globals *globals,
@@ -98,11 +99,9 @@ static int resolve_request(chatctl_session *session, const chatctl_globals *glob
     return chatctl_fail(CHATCTL_EXIT_REFUSED,
                         "there is no friend request from %s (see chatctl friends requests)",
                         name);
-  chat_writer *w = chatctl_session_begin(session, CHAT_MSG_RESOLVE_FRIEND_REQUEST);
-  chat_write_list_begin(w);
-  chat_write_int(w, id);
-  chat_write_bool(w, accept);
-  chat_write_list_end(w);
+  chat_msg_resolve_friend_request request = {id, accept};
+  chat_msg_resolve_friend_request_write(
+      chatctl_session_begin(session, CHAT_MSG_RESOLVE_FRIEND_REQUEST), &request);
   int status = chatctl_session_send(session);
   if (status)
     return status;

@@ -19,23 +19,25 @@ typedef struct {
   gboolean with_data;
 } history_query;
 
-/* Prints a page {target_type, target_id, messages (newest first), more}. */
+/* Prints a history_page (messages newest first). */
 static int print_page(const chatctl_globals *globals, const history_query *q,
-                      const chat_value *page) {
+                      const chat_value *value) {
   if (globals->json)
-    return chatctl_print_json(page, q->with_data);
-  const chat_value *messages = chat_value_dict_get(page, "messages");
+    return chatctl_print_json(value, q->with_data);
+  chat_msg_history_page page;
+  if (chat_msg_history_page_read(value, &page, NULL) != 0)
+    return 0;
+  const chat_value *messages = page.messages.decoded;
   /* Oldest first, as a conversation reads. */
-  for (size_t i = messages->as.list.count; i > 0; i--) {
+  for (size_t i = page.messages.count; i > 0; i--) {
     g_autofree char *line = chatctl_format_notice(&messages->as.list.items[i - 1]);
     chatctl_human_line("%s", line);
   }
-  const chat_value *more = chat_value_dict_get(page, "more");
-  if (more && more->as.boolean && messages->as.list.count > 0) {
-    const chat_value *oldest = &messages->as.list.items[messages->as.list.count - 1];
-    if (chat_value_dict_get(oldest, "id"))
-      chatctl_human_line("(older messages remain: add --before %" G_GINT64_FORMAT ")",
-             chatctl_dict_int(oldest, "id"));
+  if (page.more && page.messages.count > 0) {
+    chat_msg_notice oldest;
+    chat_msg_notice_at(&page.messages, page.messages.count - 1, &oldest);
+    if (oldest.has_id)
+      chatctl_human_line("(older messages remain: add --before %" G_GINT64_FORMAT ")", oldest.id);
     else
       chatctl_human_line("(older messages remain: raise --limit)");
   }
@@ -44,23 +46,15 @@ static int print_page(const chatctl_globals *globals, const history_query *q,
 
 static gboolean is_our_page(const chatctl_message *m, gpointer data) {
   const history_query *q = data;
-  return chatctl_dict_int(m->params, "target_type") == q->target_type &&
-         chatctl_dict_int(m->params, "target_id") == q->target_id;
+  chat_msg_history_page page;
+  return chat_msg_history_page_read(m->params, &page, NULL) == 0 &&
+         page.target_type == q->target_type && page.target_id == q->target_id;
 }
 
 static int fetch_v2(chatctl_session *session, const chatctl_globals *globals,
                     const history_query *q) {
-  chat_writer *w = chatctl_session_begin(session, CHAT_MSG_FETCH_HISTORY);
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "target_type");
-  chat_write_int(w, q->target_type);
-  chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, q->target_id);
-  chat_write_key_cstr(w, "before_id");
-  chat_write_int(w, q->before);
-  chat_write_key_cstr(w, "limit");
-  chat_write_int(w, q->limit);
-  chat_write_dict_end(w);
+  chat_msg_fetch_history request = {q->target_type, q->target_id, q->before, q->limit};
+  chat_msg_fetch_history_write(chatctl_session_begin(session, CHAT_MSG_FETCH_HISTORY), &request);
   int status = chatctl_session_send(session);
   if (status)
     return status;
@@ -69,6 +63,13 @@ static int fetch_v2(chatctl_session *session, const chatctl_globals *globals,
   status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_our_page,
                                 (gpointer)q, &page);
   return status ? status : print_page(globals, q, page->params);
+}
+
+/* Item i of a page built from stored notices (newest first). */
+static void write_stored_notice(chat_writer *w, size_t i, const void *data) {
+  const GPtrArray *newest_first = data;
+  chat_msg_any notice = {g_ptr_array_index(newest_first, i)};
+  chat_msg_any_write(w, &notice);
 }
 
 /* Seed: the login bundle's messages of the conversation, as a v2 page. */
@@ -83,22 +84,35 @@ static int filter_seed(chatctl_session *session, const chatctl_globals *globals,
     g_autoptr(GPtrArray) matching = g_ptr_array_new();
     for (guint i = 0; i < stored->len; i++) {
       const chat_value *notice = g_array_index(stored, chatctl_stored_message, i).notice;
-      if (chatctl_dict_int(notice, "target_type") == q->target_type &&
-          chatctl_dict_int(notice, "target_id") == q->target_id)
+      chat_msg_notice n;
+      if (chat_msg_notice_read(notice, &n, NULL) == 0 && n.target_type == q->target_type &&
+          n.target_id == q->target_id)
         g_ptr_array_add(matching, (gpointer)notice);
     }
-    chat_value *page = chatctl_new_dict(&arena);
-    chatctl_dict_add_int(&arena, page, "target_type", q->target_type);
-    chatctl_dict_add_int(&arena, page, "target_id", q->target_id);
-    chat_value *messages = chatctl_new_list(&arena);
     guint shown = MIN(matching->len, (guint)q->limit);
+    g_autoptr(GPtrArray) newest_first = g_ptr_array_new();
     for (guint i = 0; i < shown; i++)
-      chatctl_list_add(&arena, messages, g_ptr_array_index(matching, matching->len - 1 - i));
-    chatctl_dict_add(&arena, page, "messages", messages);
-    chat_value more;
-    chat_value_set_bool(&more, matching->len > shown);
-    chatctl_dict_add(&arena, page, "more", &more);
-    status = print_page(globals, q, page);
+      g_ptr_array_add(newest_first, g_ptr_array_index(matching, matching->len - 1 - i));
+    chat_msg_history_page page = {
+      .target_type = q->target_type,
+      .target_id = q->target_id,
+      .messages = {.count = shown, .write_item = write_stored_notice, .data = newest_first},
+      .more = matching->len > shown,
+    };
+    /* Written and read back: the page is printed as a v2 server's would be. */
+    chat_buffer encoded;
+    chat_buffer_init(&encoded);
+    chat_writer w;
+    chat_writer_init(&w, &encoded);
+    chat_msg_history_page_write(&w, &page);
+    chat_value *value = NULL;
+    chat_error err;
+    if (chat_writer_finish(&w) != 0 ||
+        chat_value_decode(encoded.data, encoded.len, NULL, 0, &arena, &value, &err) != 0)
+      status = chatctl_fail(CHATCTL_EXIT_USAGE, "cannot build the history page");
+    else
+      status = print_page(globals, q, value);
+    chat_buffer_clear(&encoded);
   }
   chat_arena_clear(&arena);
   return status;

@@ -6,6 +6,7 @@
 #include "chatctl/output.h"
 #include "chatctl/password.h"
 #include "chatctl/session.h"
+#include "protocol/messages.h"
 
 static int read_passwords(const chatctl_globals *globals, const char *new_file, char **old,
                           char **new_password) {
@@ -58,11 +59,8 @@ static int chatctl_passwd(const chatctl_command *self, int argc, char **argv,
     status = chatctl_session_open_with_password(
         self, globals, CHATCTL_SESSION_LOGIN | CHATCTL_SESSION_V2_ONLY, old, &session);
   if (status == 0) {
-    chat_writer *w = chatctl_session_begin(session, CHAT_MSG_SET_PASSWORD);
-    chat_write_list_begin(w);
-    chat_write_cstr(w, old);
-    chat_write_cstr(w, new_password);
-    chat_write_list_end(w);
+    chat_msg_set_password request = {chat_span_cstr(old), chat_span_cstr(new_password)};
+    chat_msg_set_password_write(chatctl_session_begin(session, CHAT_MSG_SET_PASSWORD), &request);
     status = chatctl_session_send(session);
   }
   chatctl_password_free(old);

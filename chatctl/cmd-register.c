@@ -7,6 +7,7 @@
 #include "chatctl/output.h"
 #include "chatctl/password.h"
 #include "chatctl/session.h"
+#include "protocol/messages.h"
 
 static int chatctl_register(const chatctl_command *self, int argc, char **argv,
                             const chatctl_globals *globals) {
@@ -38,12 +39,9 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
   chatctl_session *session = NULL;
   status = chatctl_session_open(self, globals, 0, &session);
   if (status == 0) {
-    chat_writer *w = chatctl_session_begin(session, CHAT_MSG_REGISTER);
-    chat_write_list_begin(w);
-    chat_write_cstr(w, username);
-    chat_write_cstr(w, password);
-    chat_write_cstr(w, args[1]);
-    chat_write_list_end(w);
+    chat_msg_register request = {chat_span_cstr(username), chat_span_cstr(password),
+                                 chat_span_cstr(args[1])};
+    chat_msg_register_write(chatctl_session_begin(session, CHAT_MSG_REGISTER), &request);
     status = chatctl_session_send(session);
   }
   chatctl_password_free(password);

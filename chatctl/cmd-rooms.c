@@ -7,56 +7,49 @@
 #include "chatctl/output.h"
 #include "chatctl/session.h"
 
-#define ROOM_CONTACT 1
-
 static int print_room(const chatctl_globals *globals, const char *verb,
-                      const chat_value *room) {
+                      const chat_msg_room *room) {
   if (globals->json) {
     chat_arena arena;
     chat_arena_init(&arena);
-    chat_value *doc = chatctl_new_dict(&arena);
-    chatctl_dict_add_int(&arena, doc, "id", chatctl_dict_int(room, "id"));
-    chatctl_dict_add_str(&arena, doc, "room_name", chatctl_dict_str(room, "room_name"));
-    int status = chatctl_print_json(doc, FALSE);
+    int status = chatctl_print_json(chatctl_room_document(&arena, room), FALSE);
     chat_arena_clear(&arena);
     return status;
   }
   if (verb)
-    chatctl_human_line("%s room %" G_GINT64_FORMAT " (%s)", verb, chatctl_dict_int(room, "id"),
-           chatctl_dict_str(room, "room_name"));
+    chatctl_human_line("%s room %" G_GINT64_FORMAT " (%.*s)", verb, room->id,
+                       (int)room->room_name.len, room->room_name.ptr);
   else
-    chatctl_human_line("%" G_GINT64_FORMAT, chatctl_dict_int(room, "id"));
+    chatctl_human_line("%" G_GINT64_FORMAT, room->id);
   return 0;
 }
 
 static int list_rooms(chatctl_session *session, const chatctl_globals *globals) {
-  const chat_value *rooms = chat_value_dict_get(chatctl_session_bundle(session), "rooms");
-  if (globals->json) {
-    chat_arena arena;
-    chat_arena_init(&arena);
-    chat_value *list = chatctl_new_list(&arena);
-    for (size_t i = 0; rooms && i < rooms->as.list.count; i++) {
-      chat_value *room = chatctl_new_dict(&arena);
-      chatctl_dict_add_int(&arena, room, "id", chatctl_dict_int(&rooms->as.list.items[i], "id"));
-      chatctl_dict_add_str(&arena, room, "room_name",
-                           chatctl_dict_str(&rooms->as.list.items[i], "room_name"));
-      chatctl_list_add(&arena, list, room);
-    }
-    int status = chatctl_print_json(list, FALSE);
-    chat_arena_clear(&arena);
-    return status;
+  chat_msg_list rooms;
+  chatctl_bundle_contacts(chatctl_session_bundle(session), TRUE, &rooms);
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_value *list = chatctl_new_list(&arena);
+  for (size_t i = 0; i < rooms.count; i++) {
+    chat_msg_contact room;
+    chat_msg_contact_at(&rooms, i, &room);
+    if (globals->json)
+      chatctl_list_add(&arena, list, chatctl_room_document(&arena, &room.room));
+    else
+      chatctl_human_line("%" G_GINT64_FORMAT " %.*s", room.room.id,
+                         (int)room.room.room_name.len, room.room.room_name.ptr);
   }
-  for (size_t i = 0; rooms && i < rooms->as.list.count; i++)
-    chatctl_human_line("%" G_GINT64_FORMAT " %s", chatctl_dict_int(&rooms->as.list.items[i], "id"),
-           chatctl_dict_str(&rooms->as.list.items[i], "room_name"));
-  return 0;
+  int status = globals->json ? chatctl_print_json(list, FALSE) : 0;
+  chat_arena_clear(&arena);
+  return status;
 }
 
 /* A room contact_info; data: the room id wanted, or 0 for any (create). */
 static gboolean is_room_contact(const chatctl_message *m, gpointer data) {
   const gint64 *id = data;
-  return chatctl_dict_int(m->params, "type") == ROOM_CONTACT &&
-         (*id == 0 || chatctl_dict_int(m->params, "id") == *id);
+  chat_msg_contact contact;
+  return chat_msg_contact_read(m->params, &contact, NULL) == 0 && contact.is_room &&
+         contact.type == CHAT_CONTACT_TYPE_ROOM && (*id == 0 || contact.room.id == *id);
 }
 
 static int create_or_join(chatctl_session *session, const chatctl_globals *globals,
@@ -75,7 +68,9 @@ static int create_or_join(chatctl_session *session, const chatctl_globals *globa
   if (status)
     return status;
   /* create prints the new room's number alone, for scripts. */
-  return print_room(globals, name ? NULL : "joined", room->params);
+  chat_msg_contact contact;
+  chat_msg_contact_read(room->params, &contact, NULL);
+  return print_room(globals, name ? NULL : "joined", &contact.room);
 }
 
 static gboolean is_left_room(const chatctl_message *m, gpointer data) {
@@ -109,9 +104,9 @@ static int leave(chatctl_session *session, const chatctl_globals *globals, gint6
 }
 
 static gboolean is_member_list(const chatctl_message *m, gpointer data) {
-  gint64 id = 0;
-  chat_value_get_i64(&m->params->as.list.items[1], &id);
-  return id == *(const gint64 *)data;
+  chat_msg_query_room_users_result result;
+  return chat_msg_query_room_users_result_read(m->params, &result, NULL) == 0 &&
+         result.room_id == *(const gint64 *)data;
 }
 
 static int members(chatctl_session *session, const chatctl_globals *globals, gint64 id) {
@@ -125,19 +120,17 @@ static int members(chatctl_session *session, const chatctl_globals *globals, gin
                                 &result);
   if (status)
     return status;
-  /* Each member is [user_id, nickname, online, username]. */
-  const chat_value *list = &result->params->as.list.items[0];
+  /* Each member goes as a @user. */
+  chat_msg_query_room_users_result list;
+  chat_msg_query_room_users_result_read(result->params, &list, NULL);
   chat_arena arena;
   chat_arena_init(&arena);
   chat_value *users = chatctl_new_list(&arena);
-  for (size_t i = 0; i < list->as.list.count; i++) {
-    const chat_value *m = list->as.list.items[i].as.list.items;
-    chat_value *user = chatctl_new_dict(&arena);
-    chatctl_dict_add(&arena, user, "id", &m[0]);
-    chatctl_dict_add(&arena, user, "username", &m[3]);
-    chatctl_dict_add(&arena, user, "nickname", &m[1]);
-    chatctl_dict_add(&arena, user, "online", &m[2]);
-    chatctl_list_add(&arena, users, user);
+  for (size_t i = 0; i < list.members.count; i++) {
+    chat_msg_room_member m;
+    chat_msg_room_member_at(&list.members, i, &m);
+    chat_msg_user user = {m.user_id, m.username, m.nickname, m.online};
+    chatctl_list_add(&arena, users, chatctl_user_document(&arena, &user));
   }
   if (globals->json) {
     chat_value *doc = chatctl_new_dict(&arena);

@@ -9,8 +9,6 @@
 #include "chatctl/exit-status.h"
 #include "chatctl/send-common.h"
 
-#define IMAGE_KIND 1
-
 /* Checks that path is an image gdk-pixbuf knows, no larger than `limit`
  * bytes, and reads it. */
 static int read_image(const chatctl_command *self, const char *path, gsize limit,
@@ -82,14 +80,12 @@ static int chatctl_send_image(const chatctl_command *self, int argc, char **argv
   if (status == 0) {
     gsize len;
     const guint8 *data = g_bytes_get_data(image, &len);
-    chat_writer *w = chatctl_send_begin(session, &target);
-    chat_write_dict_begin(w);
-    chat_write_key_cstr(w, "type");
-    chat_write_int(w, IMAGE_KIND);
-    chat_write_key_cstr(w, "data");
-    chat_write_bytes(w, data, len);
-    chat_write_dict_end(w);
-    status = chatctl_send_finish(self, session, &target, globals, what);
+    chat_msg_body body = {
+      .form = CHAT_BODY_IMAGE,
+      .type = CHAT_BODY_TYPE_IMAGE,
+      .data = chat_span_bytes(data, len),
+    };
+    status = chatctl_send_message(self, session, &target, &body, globals, what);
   }
   chatctl_target_clear(&target);
   chatctl_session_close(session);

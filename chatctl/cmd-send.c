@@ -14,7 +14,6 @@
 #define FONT_SIZE_MAX 1000
 /* "#rrggbb" */
 #define FONT_COLOR_LEN 7
-#define TEXT_KIND 0
 
 static gboolean color_valid(const char *color) {
   if (strlen(color) != FONT_COLOR_LEN || color[0] != '#')
@@ -92,18 +91,14 @@ static int chatctl_send(const chatctl_command *self, int argc, char **argv,
   chatctl_target target;
   status = chatctl_target_resolve(self, session, to_user, to_room, &target);
   if (status == 0) {
-    chat_writer *w = chatctl_send_begin(session, &target);
-    chat_write_dict_begin(w);
-    chat_write_key_cstr(w, "type");
-    chat_write_int(w, TEXT_KIND);
-    chat_write_key_cstr(w, "data");
-    chat_write_cstr(w, text);
-    chat_write_key_cstr(w, "fontsize");
-    chat_write_int(w, font_size);
-    chat_write_key_cstr(w, "fontcolor");
-    chat_write_cstr(w, font_color);
-    chat_write_dict_end(w);
-    status = chatctl_send_finish(self, session, &target, globals, "the text");
+    chat_msg_body body = {
+      .form = CHAT_BODY_TEXT,
+      .type = CHAT_BODY_TYPE_TEXT,
+      .data = chat_span_cstr(text),
+      .font_size = font_size,
+      .font_color = chat_span_cstr(font_color),
+    };
+    status = chatctl_send_message(self, session, &target, &body, globals, "the text");
   }
   chatctl_target_clear(&target);
   chatctl_session_close(session);

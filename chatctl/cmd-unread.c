@@ -24,14 +24,14 @@ static void add_count(GArray *counts, gint64 target_type, gint64 target_id, gint
 
 /* v2: the session_bundle counts them against the stored read markers. */
 static void count_v2(chatctl_session *session, GArray *counts) {
-  const chat_value *conversations =
-      chat_value_dict_get(chatctl_session_bundle(session), "conversations");
-  for (size_t i = 0; conversations && i < conversations->as.list.count; i++) {
-    const chat_value *c = &conversations->as.list.items[i];
-    gint64 unread = chatctl_dict_int(c, "unread");
-    if (unread > 0)
-      add_count(counts, chatctl_dict_int(c, "target_type"), chatctl_dict_int(c, "target_id"),
-                unread);
+  chat_msg_session_bundle bundle;
+  if (chat_msg_session_bundle_read(chatctl_session_bundle(session), &bundle, NULL) != 0)
+    return;
+  for (size_t i = 0; i < bundle.conversations.count; i++) {
+    chat_msg_conversation c;
+    chat_msg_conversation_at(&bundle.conversations, i, &c);
+    if (c.unread > 0)
+      add_count(counts, c.target_type, c.target_id, c.unread);
   }
 }
 
@@ -41,9 +41,9 @@ static int count_seed(chatctl_session *session, chat_arena *arena, GArray *count
   int status = chatctl_seed_stored_messages(chatctl_session_bundle(session), arena, stored);
   for (guint i = 0; status == 0 && i < stored->len; i++) {
     const chatctl_stored_message *m = &g_array_index(stored, chatctl_stored_message, i);
-    if (!m->delivered)
-      add_count(counts, chatctl_dict_int(m->notice, "target_type"),
-                chatctl_dict_int(m->notice, "target_id"), 1);
+    chat_msg_notice n;
+    if (!m->delivered && chat_msg_notice_read(m->notice, &n, NULL) == 0)
+      add_count(counts, n.target_type, n.target_id, 1);
   }
   return status;
 }

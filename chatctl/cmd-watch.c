@@ -16,23 +16,21 @@
 #define MAX_TIMEOUT_S (7 * 24 * 3600)
 #define US_PER_S G_USEC_PER_SEC
 
-static char *describe_message(chatctl_session *session, const chat_value *notice) {
-  g_autofree char *body = chatctl_format_body(chat_value_dict_get(notice, "message"));
-  gint64 target_type = chatctl_dict_int(notice, "target_type");
-  gint64 target_id = chatctl_dict_int(notice, "target_id");
-  gint64 sender = chatctl_dict_int(notice, "sender_id");
+static char *describe_message(chatctl_session *session, const chat_value *params) {
+  chat_msg_notice notice;
+  if (chat_msg_notice_read(params, &notice, NULL) != 0)
+    memset(&notice, 0, sizeof notice);
+  g_autofree char *body = chatctl_format_body(&notice.message);
   g_autofree char *where = NULL;
-  if (target_type == CHATCTL_TARGET_ROOM)
-    where = g_strdup_printf("in room %" G_GINT64_FORMAT, target_id);
-  else if (sender == chatctl_session_user_id(session))
-    where = g_strdup_printf("to user %" G_GINT64_FORMAT, target_id);
+  if (notice.target_type == CHATCTL_TARGET_ROOM)
+    where = g_strdup_printf("in room %" G_GINT64_FORMAT, notice.target_id);
+  else if (notice.sender_id == chatctl_session_user_id(session))
+    where = g_strdup_printf("to user %" G_GINT64_FORMAT, notice.target_id);
   else
     where = g_strdup("to you");
   g_autofree char *number =
-      chat_value_dict_get(notice, "id")
-          ? g_strdup_printf(" #%" G_GINT64_FORMAT, chatctl_dict_int(notice, "id"))
-          : g_strdup("");
-  g_autofree char *from = chatctl_format_sender(notice);
+      notice.has_id ? g_strdup_printf(" #%" G_GINT64_FORMAT, notice.id) : g_strdup("");
+  g_autofree char *from = chatctl_format_sender(&notice);
   return g_strdup_printf("message%s from %s %s: %s", number, from, where, body);
 }
 
@@ -43,27 +41,27 @@ static char *describe_event(chatctl_session *session, const chatctl_message *m) 
   case CHAT_MSG_ON_NEW_MESSAGE:
     return describe_message(session, p);
   case CHAT_MSG_FRIEND_ON_OFF_LINE: {
-    gint64 id = 0;
-    chat_value_get_i64(&p->as.list.items[1], &id);
-    const char *name = chatctl_session_contact_name(session, CHATCTL_TARGET_USER, id);
-    return g_strdup_printf("friend %s (id %" G_GINT64_FORMAT ") is %s", name ? name : "?", id,
-                           p->as.list.items[0].as.boolean ? "online" : "offline");
+    chat_msg_friend_on_off_line note;
+    chat_msg_friend_on_off_line_read(p, &note, NULL);
+    const char *name = chatctl_session_contact_name(session, CHATCTL_TARGET_USER, note.user_id);
+    return g_strdup_printf("friend %s (id %" G_GINT64_FORMAT ") is %s", name ? name : "?",
+                           note.user_id, note.online ? "online" : "offline");
   }
   case CHAT_MSG_ROOM_USER_ON_OFF_LINE: {
-    gint64 room = 0, user = 0;
-    chat_value_get_i64(&p->as.list.items[0], &room);
-    chat_value_get_i64(&p->as.list.items[1], &user);
-    return g_strdup_printf("user %" G_GINT64_FORMAT " is %s in room %" G_GINT64_FORMAT, user,
-                           p->as.list.items[2].as.boolean ? "online" : "offline", room);
+    chat_msg_room_user_on_off_line note;
+    chat_msg_room_user_on_off_line_read(p, &note, NULL);
+    return g_strdup_printf("user %" G_GINT64_FORMAT " is %s in room %" G_GINT64_FORMAT,
+                           note.user_id, note.online ? "online" : "offline", note.room_id);
   }
   case CHAT_MSG_INCOMING_FRIEND_REQUEST: {
     g_autofree char *user = chatctl_format_user(p);
     return g_strdup_printf("friend request from %s", user);
   }
   case CHAT_MSG_CONTACT_INFO: {
-    if (chatctl_dict_int(p, "type") == CHATCTL_TARGET_ROOM)
-      return g_strdup_printf("new room %" G_GINT64_FORMAT " (%s)", chatctl_dict_int(p, "id"),
-                             chatctl_dict_str(p, "room_name"));
+    chat_msg_contact contact;
+    if (chat_msg_contact_read(p, &contact, NULL) == 0 && contact.is_room)
+      return g_strdup_printf("new room %" G_GINT64_FORMAT " (%.*s)", contact.room.id,
+                             (int)contact.room.room_name.len, contact.room.room_name.ptr);
     g_autofree char *user = chatctl_format_user(p);
     return g_strdup_printf("contact %s", user);
   }

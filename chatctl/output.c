@@ -7,6 +7,7 @@
 #include "chatctl/command.h"
 #include "chatctl/exit-status.h"
 #include "protocol/json.h"
+#include "protocol/messages.h"
 
 /* A container's first allocation; it doubles when full. */
 #define FIRST_CAPACITY 4
@@ -108,27 +109,49 @@ void chatctl_list_add(chat_arena *arena, chat_value *list, const chat_value *val
   list->as.list.count = n + 1;
 }
 
+/* What w wrote into buf, decoded into arena (out of memory aborts). */
+static chat_value *decode_written(chat_arena *arena, chat_writer *w, chat_buffer *buf) {
+  chat_value *value = NULL;
+  if (chat_writer_finish(w) != 0 ||
+      chat_value_decode(buf->data, buf->len, NULL, 0, arena, &value, NULL) != 0)
+    g_error("out of memory");
+  chat_buffer_clear(buf);
+  return value;
+}
+
+chat_value *chatctl_room_document(chat_arena *arena, const chat_msg_room *room) {
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  chat_writer w;
+  chat_writer_init(&w, &buf);
+  chat_msg_room_write(&w, room);
+  return decode_written(arena, &w, &buf);
+}
+
+chat_value *chatctl_user_document(chat_arena *arena, const chat_msg_user *user) {
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  chat_writer w;
+  chat_writer_init(&w, &buf);
+  chat_msg_user_write(&w, user);
+  return decode_written(arena, &w, &buf);
+}
+
 /* ---- reading ---- */
 
-gint64 chatctl_dict_int(const chat_value *dict, const char *key) {
-  gint64 i = 0;
-  if (dict && dict->kind == CHAT_VALUE_DICT)
-    chat_value_get_i64(chat_value_dict_get(dict, key), &i);
-  return i;
-}
-
-const char *chatctl_dict_str(const chat_value *dict, const char *key) {
-  const chat_value *v =
-      dict && dict->kind == CHAT_VALUE_DICT ? chat_value_dict_get(dict, key) : NULL;
-  if (!v || v->kind != CHAT_VALUE_STR || !v->as.blob.data)
-    return "";
-  return (const char *)v->as.blob.data;
-}
-
-gboolean chatctl_dict_bool(const chat_value *dict, const char *key) {
-  const chat_value *v =
-      dict && dict->kind == CHAT_VALUE_DICT ? chat_value_dict_get(dict, key) : NULL;
-  return v && v->kind == CHAT_VALUE_BOOL && v->as.boolean;
+gboolean chatctl_bundle_contacts(const chat_value *bundle, gboolean rooms, chat_msg_list *out) {
+  chat_msg_session_bundle v2;
+  chat_msg_login_bundle seed;
+  memset(out, 0, sizeof *out);
+  if (!bundle)
+    return FALSE;
+  if (chat_msg_session_bundle_read(bundle, &v2, NULL) == 0)
+    *out = rooms ? v2.rooms : v2.friends;
+  else if (chat_msg_login_bundle_read(bundle, &seed, NULL) == 0)
+    *out = rooms ? seed.rooms : seed.friends;
+  else
+    return FALSE;
+  return TRUE;
 }
 
 /* ---- human-readable ---- */
@@ -147,46 +170,51 @@ char *chatctl_format_time(gint64 ms) {
   return format_ms(ms, "%H:%M:%S");
 }
 
-char *chatctl_format_body(const chat_value *body) {
-  const chat_value *data = body ? chat_value_dict_get(body, "data") : NULL;
-  const chat_value *size = body ? chat_value_dict_get(body, "size") : NULL;
-  if (!data && size) {
-    const char *format = chatctl_dict_str(body, "format");
-    return g_strdup_printf("[image%s%s%s, %" G_GINT64_FORMAT " bytes, not sent]",
-                           *format ? " (" : "", format, *format ? ")" : "",
-                           chatctl_dict_int(body, "size"));
+char *chatctl_format_body(const chat_msg_body *b) {
+  chat_msg_body body = *b;
+  switch (body.form) {
+  case CHAT_BODY_PREVIEW:
+    return g_strdup_printf("[image%s%.*s%s, %" G_GINT64_FORMAT " bytes, not sent]",
+                           body.format.len ? " (" : "", (int)body.format.len,
+                           body.format.ptr ? body.format.ptr : "", body.format.len ? ")" : "",
+                           body.size);
+  case CHAT_BODY_IMAGE:
+    return g_strdup_printf("[image, %zu bytes]", body.data.len);
+  case CHAT_BODY_TEXT:
+    break;
   }
-  if (!data)
-    return g_strdup("[no body]");
-  if (data->kind == CHAT_VALUE_BYTES)
-    return g_strdup_printf("[image, %zu bytes]", data->as.blob.len);
-  return g_strndup((const char *)data->as.blob.data, data->as.blob.len);
+  return g_strndup(body.data.ptr ? body.data.ptr : "", body.data.len);
 }
 
-char *chatctl_format_user(const chat_value *user) {
-  const chat_value *online = chat_value_dict_get(user, "online");
-  return g_strdup_printf("%s (id %" G_GINT64_FORMAT ", nickname \"%s\"%s)",
-                         chatctl_dict_str(user, "username"), chatctl_dict_int(user, "id"),
-                         chatctl_dict_str(user, "nickname"),
-                         !online ? "" : online->as.boolean ? ", online" : ", offline");
+char *chatctl_format_user(const chat_value *value) {
+  chat_msg_user user;
+  gboolean ok = value && chat_msg_user_read(value, &user, NULL) == 0;
+  if (!ok)
+    memset(&user, 0, sizeof user);
+  return g_strdup_printf("%.*s (id %" G_GINT64_FORMAT ", nickname \"%.*s\"%s)",
+                         (int)user.username.len, user.username.ptr ? user.username.ptr : "",
+                         user.id, (int)user.nickname.len,
+                         user.nickname.ptr ? user.nickname.ptr : "",
+                         !ok ? "" : user.online ? ", online" : ", offline");
 }
 
-char *chatctl_format_sender(const chat_value *notice) {
-  const char *nickname = chatctl_dict_str(notice, "sender_name");
-  const char *username = chatctl_dict_str(notice, "sender_username");
-  if (*username)
-    return g_strdup_printf("%s (%s)", nickname, username);
-  return g_strdup_printf("%s (id %" G_GINT64_FORMAT ")", nickname,
-                         chatctl_dict_int(notice, "sender_id"));
+char *chatctl_format_sender(const chat_msg_notice *n) {
+  if (n->has_sender_username && n->sender_username.len > 0)
+    return g_strdup_printf("%.*s (%.*s)", (int)n->sender_name.len, n->sender_name.ptr,
+                           (int)n->sender_username.len, n->sender_username.ptr);
+  return g_strdup_printf("%.*s (id %" G_GINT64_FORMAT ")", (int)n->sender_name.len,
+                         n->sender_name.ptr ? n->sender_name.ptr : "", n->sender_id);
 }
 
-char *chatctl_format_notice(const chat_value *notice) {
-  g_autofree char *when = chatctl_format_date_time(chatctl_dict_int(notice, "time"));
-  g_autofree char *body = chatctl_format_body(chat_value_dict_get(notice, "message"));
-  g_autofree char *sender = chatctl_format_sender(notice);
-  const chat_value *id = chat_value_dict_get(notice, "id");
+char *chatctl_format_notice(const chat_value *value) {
+  chat_msg_notice n;
+  if (chat_msg_notice_read(value, &n, NULL) != 0)
+    memset(&n, 0, sizeof n);
+  g_autofree char *when = chatctl_format_date_time(n.time);
+  g_autofree char *body = chatctl_format_body(&n.message);
+  g_autofree char *sender = chatctl_format_sender(&n);
   g_autofree char *number =
-      id ? g_strdup_printf(" #%" G_GINT64_FORMAT, chatctl_dict_int(notice, "id")) : g_strdup("");
+      n.has_id ? g_strdup_printf(" #%" G_GINT64_FORMAT, n.id) : g_strdup("");
   return g_strdup_printf("%s%s %s: %s", when, number, sender, body);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "protocol/arena.h"
+#include "protocol/messages.h"
 #include "protocol/value.h"
 
 /* Prints value as one line of JSON on stdout and flushes. Bytes (images)
@@ -29,13 +30,16 @@ void chatctl_dict_add_int(chat_arena *arena, chat_value *dict, const char *key, 
 void chatctl_dict_add_str(chat_arena *arena, chat_value *dict, const char *key, const char *s);
 void chatctl_list_add(chat_arena *arena, chat_value *list, const chat_value *value);
 
+/* A @room / @user as a document: {id, room_name} / {id, username,
+ * nickname, online}. */
+chat_value *chatctl_room_document(chat_arena *arena, const chat_msg_room *room);
+chat_value *chatctl_user_document(chat_arena *arena, const chat_msg_user *user);
+
 /* ---- reading what the server sent ---- */
 
-/* The integer under key, or 0. */
-gint64 chatctl_dict_int(const chat_value *dict, const char *key);
-/* The string under key (NUL-terminated: decoded strings are), or "". */
-const char *chatctl_dict_str(const chat_value *dict, const char *key);
-gboolean chatctl_dict_bool(const chat_value *dict, const char *key);
+/* The rooms or the friends (lists of @contact) of a login_bundle or a
+ * session_bundle; FALSE when bundle is neither. */
+gboolean chatctl_bundle_contacts(const chat_value *bundle, gboolean rooms, chat_msg_list *out);
 
 /* ---- human-readable forms ---- */
 
@@ -45,12 +49,12 @@ char *chatctl_format_date_time(gint64 ms);
 char *chatctl_format_time(gint64 ms);
 /* A message body: the text, "[image, N bytes]", or for a preview
  * "[image (png), N bytes, not sent]". */
-char *chatctl_format_body(const chat_value *body);
+char *chatctl_format_body(const chat_msg_body *body);
 /* A @user / friend contact: "alice (id 1, nickname "Alice", online)". */
 char *chatctl_format_user(const chat_value *user);
-/* Who sent a @notice: "Alice (alice)" with the sender_username of a v2
+/* Who sent a notice: "Alice (alice)" with the sender_username of a v2
  * server, else "Alice (id 3)": a nickname alone is not unique. */
-char *chatctl_format_sender(const chat_value *notice);
+char *chatctl_format_sender(const chat_msg_notice *notice);
 /* A history line of a @notice: "2024-05-01 12:00:03 #12 Alice (alice): hello". */
 char *chatctl_format_notice(const chat_value *notice);
 

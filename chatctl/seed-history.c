@@ -5,33 +5,26 @@
 
 #include "chatctl/command.h"
 #include "chatctl/exit-status.h"
-#include "protocol/catalogue.h"
-#include "protocol/shape.h"
-
-static const char *named_shape(const char *name, size_t len, void *data) {
-  (void)data;
-  g_autofree char *key = g_strndup(name, len);
-  const chat_shape_definition *shape = chat_catalogue_shape_by_name(key);
-  return shape ? shape->shape : NULL;
-}
+#include "protocol/messages.h"
 
 int chatctl_seed_stored_messages(const chat_value *bundle, chat_arena *arena, GArray *out) {
-  const chat_value *messages = bundle ? chat_value_dict_get(bundle, "messages") : NULL;
-  for (size_t i = 0; messages && i < messages->as.list.count; i++) {
-    const chat_value *pair = messages->as.list.items[i].as.list.items;
+  chat_msg_login_bundle b;
+  if (!bundle || chat_msg_login_bundle_read(bundle, &b, NULL) != 0)
+    return 0;
+  for (size_t i = 0; i < b.messages.count; i++) {
+    chat_msg_stored_message m;
+    chat_msg_stored_message_at(&b.messages, i, &m);
     chat_value *notice = NULL;
+    chat_msg_notice checked;
     chat_error err;
-    g_autofree char *path = g_strdup_printf("messages[%zu][0]", i);
-    gint64 sent = 0;
-    chat_value_get_i64(&pair[1], &sent);
-    if (chat_value_decode(pair[0].as.blob.data, pair[0].as.blob.len, NULL, 0, arena, &notice,
+    if (chat_value_decode((const uint8_t *)m.data.ptr, m.data.len, NULL, 0, arena, &notice,
                           &err) != 0 ||
-        chat_shape_check("@notice", notice, path, named_shape, NULL, &err) != 0)
+        chat_msg_notice_read(notice, &checked, &err) != 0)
       return chatctl_fail(CHATCTL_EXIT_CONNECTION,
                           "the server sent a bad stored message (number %zu of the login "
                           "bundle): %s",
                           i + 1, err.message);
-    chatctl_stored_message stored = {notice, sent != 0};
+    chatctl_stored_message stored = {notice, m.sent != 0};
     g_array_append_val(out, stored);
   }
   return 0;

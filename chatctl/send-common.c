@@ -41,17 +41,6 @@ void chatctl_target_clear(chatctl_target *target) {
   memset(target, 0, sizeof *target);
 }
 
-chat_writer *chatctl_send_begin(chatctl_session *session, const chatctl_target *target) {
-  chat_writer *w = chatctl_session_begin(session, CHAT_MSG_SEND_MESSAGE);
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "target_type");
-  chat_write_int(w, target->type);
-  chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, target->id);
-  chat_write_key_cstr(w, "message");
-  return w;
-}
-
 typedef struct {
   const char *client_msg_id;  /* v2 */
   gint64 sender_id;           /* seed */
@@ -60,27 +49,31 @@ typedef struct {
 
 static gboolean is_acknowledgement(const chatctl_message *m, gpointer data) {
   const ack_key *key = data;
+  chat_msg_notice n;
+  if (chat_msg_notice_read(m->params, &n, NULL) != 0)
+    return FALSE;
   if (key->client_msg_id)
-    return strcmp(chatctl_dict_str(m->params, "client_msg_id"), key->client_msg_id) == 0;
+    return n.has_client_msg_id && chat_span_eq(n.client_msg_id, key->client_msg_id);
   /* Seed: one connection per account, one send in flight: the sender's own
    * copy of a message to this target is ours. */
-  return chatctl_dict_int(m->params, "sender_id") == key->sender_id &&
-         chatctl_dict_int(m->params, "target_type") == key->target->type &&
-         chatctl_dict_int(m->params, "target_id") == key->target->id;
+  return n.sender_id == key->sender_id && n.target_type == key->target->type &&
+         n.target_id == key->target->id;
 }
 
-int chatctl_send_finish(const chatctl_command *command, chatctl_session *session,
-                        const chatctl_target *target, const chatctl_globals *globals,
-                        const char *what) {
+int chatctl_send_message(const chatctl_command *command, chatctl_session *session,
+                         const chatctl_target *target, const chat_msg_body *body,
+                         const chatctl_globals *globals, const char *what) {
   (void)command;
   gboolean v2 = chatctl_session_dialect(session) == CHAT_DIALECT_V2;
   g_autofree char *client_msg_id = v2 ? g_uuid_string_random() : NULL;
-  chat_writer *w = chatctl_session_writer(session);
-  if (client_msg_id) {
-    chat_write_key_cstr(w, "client_msg_id");
-    chat_write_cstr(w, client_msg_id);
-  }
-  chat_write_dict_end(w);
+  chat_msg_send_message request = {
+    .target_type = target->type,
+    .target_id = target->id,
+    .message = *body,
+    .has_client_msg_id = client_msg_id != NULL,
+    .client_msg_id = chat_span_cstr(client_msg_id),
+  };
+  chat_msg_send_message_write(chatctl_session_begin(session, CHAT_MSG_SEND_MESSAGE), &request);
   gsize len = chatctl_session_request_len(session);
   gsize max = chatctl_session_max_message(session);
   if (len > max)
@@ -100,9 +93,11 @@ int chatctl_send_finish(const chatctl_command *command, chatctl_session *session
     return status;
   if (globals->json)
     return chatctl_print_json(ack->params, FALSE);
-  if (v2)
-    chatctl_human_line("sent message #%" G_GINT64_FORMAT " to %s", chatctl_dict_int(ack->params, "id"),
-           target->label);
+  chat_msg_notice n;
+  if (v2 && chat_msg_notice_read(ack->params, &n, NULL) == 0)
+    chatctl_human_line("sent message #%" G_GINT64_FORMAT " to %s", n.id, target->label);
+  else if (v2)
+    chatctl_human_line("sent message #0 to %s", target->label);
   else
     chatctl_human_line("sent to %s", target->label);
   return 0;

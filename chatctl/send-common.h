@@ -7,10 +7,11 @@
 
 #include "chatctl/command.h"
 #include "chatctl/session.h"
+#include "protocol/messages.h"
 
 /* target_type values of spec/protocol.md 5.2. */
-#define CHATCTL_TARGET_USER 0
-#define CHATCTL_TARGET_ROOM 1
+#define CHATCTL_TARGET_USER CHAT_TARGET_USER
+#define CHATCTL_TARGET_ROOM CHAT_TARGET_ROOM
 
 typedef struct {
   gint64 type;   /* CHATCTL_TARGET_USER or _ROOM */
@@ -29,17 +30,14 @@ int chatctl_target_resolve(const chatctl_command *command, chatctl_session *sess
                            const char *to_user, const char *to_room, chatctl_target *target);
 void chatctl_target_clear(chatctl_target *target);
 
-/* Starts send_message up to its body: the caller writes the body dict with
- * the returned writer, then calls chatctl_send_finish. */
-chat_writer *chatctl_send_begin(chatctl_session *session, const chatctl_target *target);
-
-/* Ends the request (v2: with a random client_msg_id), refuses it when it is
- * larger than the server takes (a usage error that names `what`), sends it
- * and waits for the acknowledgement: in v2 the server's copy carrying the
- * client_msg_id, in seed the sender's own on_new_message copy. Prints the
- * result (--json: the acknowledged notice). */
-int chatctl_send_finish(const chatctl_command *command, chatctl_session *session,
-                        const chatctl_target *target, const chatctl_globals *globals,
-                        const char *what);
+/* Sends send_message with body to the target (v2: with a random
+ * client_msg_id), refusing it when it is larger than the server takes (a
+ * usage error that names `what`), and waits for the acknowledgement: in v2
+ * the server's copy carrying the client_msg_id, in seed the sender's own
+ * on_new_message copy. Prints the result (--json: the acknowledged
+ * notice). */
+int chatctl_send_message(const chatctl_command *command, chatctl_session *session,
+                         const chatctl_target *target, const chat_msg_body *body,
+                         const chatctl_globals *globals, const char *what);
 
 #endif

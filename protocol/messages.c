@@ -11,7 +11,7 @@ chat_span chat_span_cstr(const char *s) {
 }
 
 chat_span chat_span_bytes(const uint8_t *data, size_t len) {
-  return (chat_span){(const char *)data, len};
+  return (chat_span){data ? (const char *)data : "", len};
 }
 
 bool chat_span_eq(chat_span a, const char *s) {

@@ -30,13 +30,14 @@
 
 #include "protocol/value.h"
 
-/* A borrowed str or bytes: ptr may be NULL when len is 0. */
+/* A borrowed str or bytes. A reader never leaves ptr NULL (an empty one
+ * points to ""); a writer takes NULL with len 0. */
 typedef struct {
   const char *ptr;
   size_t len;
 } chat_span;
 
-/* A span over a NUL-terminated string (NULL reads as ""). */
+/* A span over a NUL-terminated string, or over len bytes (NULL reads as ""). */
 chat_span chat_span_cstr(const char *s);
 chat_span chat_span_bytes(const uint8_t *data, size_t len);
 /* True when the span holds exactly the bytes of the NUL-terminated s. */
