@@ -12,6 +12,7 @@
 #include "chatd/server-private.h"
 #include "chatd/session-io.h"
 #include "protocol/catalogue.h"
+#include "protocol/messages.h"
 
 /* Peers cause these lines (a bad request, a closed connection): their
  * number is bounded (log-limit.h), each kind of reason on its own, so a
@@ -376,19 +377,13 @@ void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
      * longer owns the user, so its closing announces nothing. */
     old->user = NULL;
     user->session = NULL;
-    chat_writer *w = chatd_session_begin(old, CHAT_MSG_SERVER_KICK);
-    if (old->dialect == CHAT_DIALECT_SEED) {
-      chat_write_null(w);
-    } else {
-      chat_write_dict_begin(w);
-      chat_write_key_cstr(w, "reason");
-      chat_write_cstr(w, "logged in elsewhere");
-      chat_write_key_cstr(w, "address");
-      chat_write_cstr(w, s->peer);
-      chat_write_key_cstr(w, "time");
-      chat_write_int(w, g_get_real_time() / 1000);
-      chat_write_dict_end(w);
-    }
+    chat_msg_server_kick kick = {
+      .has_details = old->dialect != CHAT_DIALECT_SEED,
+      .reason = chat_span_cstr("logged in elsewhere"),
+      .address = chat_span_cstr(s->peer),
+      .time = g_get_real_time() / 1000,
+    };
+    chat_msg_server_kick_write(chatd_session_begin(old, CHAT_MSG_SERVER_KICK), &kick);
     chatd_reply_send(old);
     g_autofree char *reason = g_strdup_printf("%s logged in again from %s", user->username, s->peer);
     chatd_session_close(old, reason);
