@@ -109,32 +109,32 @@ void chatctl_list_add(chat_arena *arena, chat_value *list, const chat_value *val
   list->as.list.count = n + 1;
 }
 
-/* What w wrote into buf, decoded into arena (out of memory aborts). */
-static chat_value *decode_written(chat_arena *arena, chat_writer *w, chat_buffer *buf) {
+/* A @room or (room NULL) a @user, written and decoded into arena (out of
+ * memory aborts). */
+static chat_value *document(chat_arena *arena, const chat_msg_room *room,
+                            const chat_msg_user *user) {
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  chat_writer w;
+  chat_writer_init(&w, &buf);
+  if (room)
+    chat_msg_room_write(&w, room);
+  else
+    chat_msg_user_write(&w, user);
   chat_value *value = NULL;
-  if (chat_writer_finish(w) != 0 ||
-      chat_value_decode(buf->data, buf->len, NULL, 0, arena, &value, NULL) != 0)
+  if (chat_writer_finish(&w) != 0 ||
+      chat_value_decode(buf.data, buf.len, NULL, 0, arena, &value, NULL) != 0)
     g_error("out of memory");
-  chat_buffer_clear(buf);
+  chat_buffer_clear(&buf);
   return value;
 }
 
 chat_value *chatctl_room_document(chat_arena *arena, const chat_msg_room *room) {
-  chat_buffer buf;
-  chat_buffer_init(&buf);
-  chat_writer w;
-  chat_writer_init(&w, &buf);
-  chat_msg_room_write(&w, room);
-  return decode_written(arena, &w, &buf);
+  return document(arena, room, NULL);
 }
 
 chat_value *chatctl_user_document(chat_arena *arena, const chat_msg_user *user) {
-  chat_buffer buf;
-  chat_buffer_init(&buf);
-  chat_writer w;
-  chat_writer_init(&w, &buf);
-  chat_msg_user_write(&w, user);
-  return decode_written(arena, &w, &buf);
+  return document(arena, NULL, user);
 }
 
 /* ---- reading ---- */

@@ -127,8 +127,9 @@ typedef struct {
 
 /* A list of items of one shape. Read: `decoded` is the checked list value,
  * its items read with the item type's _at function. Written: `write_item`
- * writes item i (a caller's callback, so a sender need not build an array),
- * or, without it, the decoded items are written back. */
+ * writes item i with the item type's writer (a caller's callback, so a
+ * sender need not build an array; writing nothing skips the item), or,
+ * without it, the decoded items are written back. */
 typedef struct chat_msg_list {
   size_t count;
   const chat_value *decoded;

@@ -70,6 +70,13 @@ static const char *text_of(const char *name, size_t len) {
 
 static void generate(generator *g, chat_value *out);
 
+/* Skips an optional "label:" before a list item. */
+static void skip_label(generator *g) {
+  const char *save = g->p, *label;
+  if (!(ident(g, &label) > 0 && eat(g, ":")))
+    g->p = save;
+}
+
 /* One term; out NULL parses it without generating. */
 static void term(generator *g, chat_value *out) {
   chat_value scratch;
@@ -93,9 +100,7 @@ static void term(generator *g, chat_value *out) {
     const char *first = g->p;
     size_t count = 0;
     for (;;) {
-      const char *save = g->p, *label;
-      if (!(ident(g, &label) > 0 && eat(g, ":")))
-        g->p = save;
+      skip_label(g);
       generate(g, &v->as.list.items[count++]);
       if (eat(g, "...")) {
         /* a list of any length: 0, 1 or 2 items */
@@ -103,9 +108,7 @@ static void term(generator *g, chat_value *out) {
         const char *after = g->p;
         for (size_t i = 1; i < want; i++) {
           g->p = first;
-          const char *s2 = g->p, *l2;
-          if (!(ident(g, &l2) > 0 && eat(g, ":")))
-            g->p = s2;
+          skip_label(g);
           generate(g, &v->as.list.items[i]);
         }
         g->p = after;
