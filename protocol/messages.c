@@ -249,8 +249,7 @@ void chat_msg_body_write(chat_writer *w, const chat_msg_body *x) {
   chat_write_dict_end(w);
 }
 
-static bool has_kind(const chat_value *dict, const char *key, chat_value_kind kind) {
-  const chat_value *v = chat_value_dict_get(dict, key);
+static bool is_kind(const chat_value *v, chat_value_kind kind) {
   return v && v->kind == kind;
 }
 
@@ -260,22 +259,27 @@ int chat_msg_body_read(const chat_value *v, chat_msg_body *x, chat_error *err) {
   RC(want_dict(v, "body", err));
   RC(field_int(v, "body", "type", &x->type, err));
   const chat_value *data = chat_value_dict_get(v, "data");
-  if (data && data->kind == CHAT_VALUE_STR && has_kind(v, "fontsize", CHAT_VALUE_INT) &&
-      has_kind(v, "fontcolor", CHAT_VALUE_STR)) {
-    x->form = CHAT_BODY_TEXT;
-    x->data = chat_span_bytes(data->as.blob.data, data->as.blob.len);
-    RC(field_int(v, "body", "fontsize", &x->font_size, err));
-    return field_str(v, "body", "fontcolor", &x->font_color, err);
+  if (is_kind(data, CHAT_VALUE_STR)) {
+    const chat_value *size = chat_value_dict_get(v, "fontsize");
+    const chat_value *color = chat_value_dict_get(v, "fontcolor");
+    if (is_kind(size, CHAT_VALUE_INT) && is_kind(color, CHAT_VALUE_STR)) {
+      x->form = CHAT_BODY_TEXT;
+      x->data = chat_span_bytes(data->as.blob.data, data->as.blob.len);
+      x->font_color = chat_span_bytes(color->as.blob.data, color->as.blob.len);
+      return as_int(size, "body", "fontsize", &x->font_size, err);
+    }
   }
-  if (data && data->kind == CHAT_VALUE_BYTES) {
+  if (is_kind(data, CHAT_VALUE_BYTES)) {
     x->form = CHAT_BODY_IMAGE;
     x->data = chat_span_bytes(data->as.blob.data, data->as.blob.len);
     return 0;
   }
-  if (has_kind(v, "format", CHAT_VALUE_STR) && has_kind(v, "size", CHAT_VALUE_INT)) {
+  const chat_value *format = chat_value_dict_get(v, "format");
+  const chat_value *size = chat_value_dict_get(v, "size");
+  if (is_kind(format, CHAT_VALUE_STR) && is_kind(size, CHAT_VALUE_INT)) {
     x->form = CHAT_BODY_PREVIEW;
-    RC(field_str(v, "body", "format", &x->format, err));
-    return field_int(v, "body", "size", &x->size, err);
+    x->format = chat_span_bytes(format->as.blob.data, format->as.blob.len);
+    return as_int(size, "body", "size", &x->size, err);
   }
   return chat_error_set(err, CHAT_ERR_SHAPE, 0,
                         "body: neither text {type, data:str, fontsize, fontcolor}, image "
