@@ -88,52 +88,17 @@ struct chat_seed_channel {
 
 /* --- errors ------------------------------------------------------------ */
 
-static const struct {
-  int code;
-  bool fatal;
-  const char *name;
-  const char *text;
-} seed_errors[] = {
-  {CHAT_SEED_ERR_INVALID_ARGUMENT, false, "invalid_argument", "invalid argument"},
-  {CHAT_SEED_ERR_STATE, false, "state", "call not allowed in the channel's state"},
-  {CHAT_SEED_ERR_MESSAGE_EMPTY, false, "message_empty", "empty message"},
-  {CHAT_SEED_ERR_MESSAGE_TOO_LARGE, false, "message_too_large", "message larger than max_frame"},
-  {CHAT_SEED_ERR_QUEUE_FULL, false, "queue_full", "outgoing queue full"},
-  {CHAT_SEED_ERR_NOMEM, true, "nomem", "out of memory"},
-  {CHAT_SEED_ERR_FRAME_EMPTY, true, "frame_empty", "frame length is zero"},
-  {CHAT_SEED_ERR_FRAME_MISALIGNED, true, "frame_misaligned",
-   "frame length is not a multiple of 16"},
-  {CHAT_SEED_ERR_FRAME_TOO_LARGE, true, "frame_too_large", "frame length over max_frame"},
-  {CHAT_SEED_ERR_PAD_COUNT, true, "pad_count", "frame padding count over 15"},
-  {CHAT_SEED_ERR_PADDING, true, "padding", "frame padding bytes are not zero"},
-  {CHAT_SEED_ERR_TRANSIT_FULL, false, "transit_full",
-   "the memory for messages in transit is used up: nothing queued"},
-  {CHAT_SEED_ERR_TRANSIT_EXHAUSTED, true, "transit_exhausted",
-   "the memory for messages in transit is used up"},
-};
-
-const char *chat_seed_channel_strerror(int code) {
-  if (code == 0)
-    return "success";
-  for (size_t i = 0; i < sizeof seed_errors / sizeof seed_errors[0]; i++)
-    if (seed_errors[i].code == code)
-      return seed_errors[i].text;
-  const char *dh = chat_dh_strerror(code);
-  return dh != NULL ? dh : "unknown error";
-}
-
-const char *chat_seed_error_name(int code) {
-  for (size_t i = 0; i < sizeof seed_errors / sizeof seed_errors[0]; i++)
-    if (seed_errors[i].code == code)
-      return seed_errors[i].name;
-  return chat_dh_error_name(code);
-}
-
+/* Names and descriptions: protocol/error.c. */
 bool chat_seed_is_fatal(int code) {
-  for (size_t i = 0; i < sizeof seed_errors / sizeof seed_errors[0]; i++)
-    if (seed_errors[i].code == code)
-      return seed_errors[i].fatal;
   switch (code) {
+  case CHAT_SEED_ERR_NOMEM:
+  case CHAT_SEED_ERR_FRAME_EMPTY:
+  case CHAT_SEED_ERR_FRAME_MISALIGNED:
+  case CHAT_SEED_ERR_FRAME_TOO_LARGE:
+  case CHAT_SEED_ERR_PAD_COUNT:
+  case CHAT_SEED_ERR_PADDING:
+  case CHAT_SEED_ERR_TRANSIT_EXHAUSTED:
+  case CHAT_SEED_ERR_TRUNCATED:
   case CHAT_DH_ERR_PUBLIC_EMPTY:
   case CHAT_DH_ERR_PUBLIC_TOO_LONG:
   case CHAT_DH_ERR_PUBLIC_RANGE:

@@ -191,7 +191,7 @@ static int fail(chat_v2_channel *ch, int code, const char *fmt, ...) {
 /* A failure of the Noise core outside authentication. */
 static int noise_fail(chat_v2_channel *ch, int rc, const char *what) {
   int code = rc == CHAT_NOISE_ERR_NOMEM ? CHAT_V2_ERR_NOMEM : CHAT_V2_ERR_CRYPTO;
-  return fail(ch, code, "%s: %s", what, chat_noise_strerror(rc));
+  return fail(ch, code, "%s: %s", what, chat_strerror(rc));
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -584,7 +584,7 @@ static int on_message1(chat_v2_channel *ch) {
                                              &payload_len);
   if (rc != CHAT_NOISE_OK)
     return fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED, "handshake message 1 at stream offset %" PRIu64
-                ": %s", ch->item_offset, chat_noise_strerror(rc));
+                ": %s", ch->item_offset, chat_strerror(rc));
   if (payload_len != 0)
     return fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, "handshake message 1 carries a payload");
   memcpy(ch->session_id, ch->rec, CHAT_V2_SESSION_ID_LEN);
@@ -623,7 +623,7 @@ static int on_message2(chat_v2_channel *ch) {
                 ch->item_offset);
   if (rc != CHAT_NOISE_OK)
     return fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED, "handshake message 2 at stream offset %" PRIu64
-                ": %s", ch->item_offset, chat_noise_strerror(rc));
+                ": %s", ch->item_offset, chat_strerror(rc));
   if (payload_len > 0) {
     ch->server_info = malloc(payload_len);
     if (ch->server_info == NULL) {

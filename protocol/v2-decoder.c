@@ -251,7 +251,7 @@ static int on_record(chat_v2_stream_decoder *dec) {
                                         CHAT_V2_KEY_LEN, &dec->cs);
     if (rc != CHAT_NOISE_OK)
       return dec_fail(dec, rc == CHAT_NOISE_ERR_NOMEM ? CHAT_V2_ERR_NOMEM : CHAT_V2_ERR_CRYPTO,
-                      dec->item_offset, "cannot set up the cipher: %s", chat_noise_strerror(rc));
+                      dec->item_offset, "cannot set up the cipher: %s", chat_strerror(rc));
   }
   size_t pt_len = 0;
   rc = chat_noise_cipher_decrypt(dec->cs, NULL, 0, dec->rec, len, dec->rec, len, &pt_len);
@@ -262,7 +262,7 @@ static int on_record(chat_v2_stream_decoder *dec) {
                     dec->item_offset, len);
   if (rc != CHAT_NOISE_OK)
     return dec_fail(dec, CHAT_V2_ERR_CRYPTO, dec->item_offset, "offset %" PRIu64 ": %s",
-                    dec->item_offset, chat_noise_strerror(rc));
+                    dec->item_offset, chat_strerror(rc));
   dec->rec_plain = pt_len;
   chat_v2_record_result res;
   char reason[CHAT_V2_REASON_MAX];
@@ -276,7 +276,7 @@ static int on_record(chat_v2_stream_decoder *dec) {
     rc = chat_noise_cipher_rekey(dec->cs);
     if (rc != CHAT_NOISE_OK)
       return dec_fail(dec, CHAT_V2_ERR_CRYPTO, dec->item_offset, "rekey: %s",
-                      chat_noise_strerror(rc));
+                      chat_strerror(rc));
   } else if (res.type == CHAT_V2_RECORD_CLOSE) {
     dec->closed = true;
   }

@@ -182,6 +182,17 @@ static tcp_verdict not_chat(dump_conn *c, uint64_t time, const char *why) {
   return TCP_STOP_CONNECTION;
 }
 
+/* The name of a decoder's error as a note shows it: without the prefix the
+ * one error space gives the generic names of a band ("truncated", not
+ * "v2_truncated"), the dialect being known from the connection. */
+static const char *decode_error_name(int code, const char *band_prefix) {
+  const char *name = chat_error_name(code);
+  if (name == NULL)
+    return "error";
+  size_t n = strlen(band_prefix);
+  return strncmp(name, band_prefix, n) == 0 ? name + n : name;
+}
+
 /* ---- v2 ----------------------------------------------------------------- */
 
 static void v2_error(dump_conn *c, tcp_direction dir, uint64_t time, chat_v2_stream_decoder *dec) {
@@ -194,8 +205,8 @@ static void v2_error(dump_conn *c, tcp_direction dir, uint64_t time, chat_v2_str
     return;
   }
   emit_note(c, dir, time, "decode_error", &ex, "cannot decode further (%s): %s",
-            chat_v2_error_name(code) ? chat_v2_error_name(code) : "error",
-            reason[0] ? reason : chat_v2_strerror(code));
+            decode_error_name(code, "v2_"),
+            reason[0] ? reason : chat_strerror(code));
   c->done[dir] = true;
 }
 
@@ -292,7 +303,7 @@ static chat_v2_stream_decoder *v2_decoder(dump_conn *c, tcp_direction dir, uint6
                                                                   : CHAT_V2_SERVER_TO_CLIENT,
                                       suite, key, 0, &c->v2[dir]);
   if (rc < 0) {
-    emit_note(c, dir, time, "decode_error", NULL, "cannot decode: %s", chat_v2_strerror(rc));
+    emit_note(c, dir, time, "decode_error", NULL, "cannot decode: %s", chat_strerror(rc));
     c->done[dir] = true;
     return NULL;
   }
@@ -403,9 +414,9 @@ static void seed_server_public_done(dump_conn *c, uint64_t time) {
 static void seed_error(dump_conn *c, tcp_direction dir, uint64_t time, seed_frame_decoder *dec) {
   int code = seed_frame_decoder_error(dec);
   note_extras ex = {.has_offset = true, .offset = seed_frame_decoder_error_offset(dec)};
-  const char *name = code == SEED_FRAMES_ERR_TRUNCATED ? "truncated" : chat_seed_error_name(code);
-  emit_note(c, dir, time, "decode_error", &ex, "cannot decode further (%s): %s",
-            name ? name : "error", seed_frame_decoder_error_message(dec));
+  const char *name = code == SEED_FRAMES_ERR_TRUNCATED ? "truncated" : decode_error_name(code, "seed_");
+  emit_note(c, dir, time, "decode_error", &ex, "cannot decode further (%s): %s", name,
+            seed_frame_decoder_error_message(dec));
   c->done[dir] = true;
 }
 
