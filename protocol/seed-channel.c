@@ -11,6 +11,9 @@
 #include <nettle/aes.h>
 #include <nettle/cbc.h>
 
+#include "protocol/buffer.h"
+#include "protocol/seed-internal.h"
+
 typedef enum {
   SEED_STATE_NEW,          /* client: before start; server: before A */
   SEED_STATE_STARTED,      /* start was called; waiting for the peer's value */
@@ -128,14 +131,10 @@ static int fail(chat_seed_channel *ch, int code, const char *fmt, ...) {
 
 /* --- cipher helpers ---------------------------------------------------- */
 
-/* nettle_cipher_func adapters (a cast of aes256_encrypt would be undefined
- * behaviour and trips -Wcast-function-type). */
+/* nettle_cipher_func adapter (a cast of aes256_encrypt would be undefined
+ * behaviour and trips -Wcast-function-type). Decryption: seed-common.c. */
 static void aes256_encrypt_blocks(const void *ctx, size_t length, uint8_t *dst, const uint8_t *src) {
   aes256_encrypt(ctx, length, dst, src);
-}
-
-static void aes256_decrypt_blocks(const void *ctx, size_t length, uint8_t *dst, const uint8_t *src) {
-  aes256_decrypt(ctx, length, dst, src);
 }
 
 static size_t padded_length(size_t len) {
@@ -155,10 +154,7 @@ static size_t write_frame(const struct aes256_ctx *enc, const uint8_t iv[CHAT_SE
   uint8_t chain[CHAT_SEED_IV_BYTES];
   uint8_t *body = out + CHAT_SEED_FRAME_HEADER_BYTES;
 
-  out[0] = (uint8_t)(body_len >> 24);
-  out[1] = (uint8_t)(body_len >> 16);
-  out[2] = (uint8_t)(body_len >> 8);
-  out[3] = (uint8_t)body_len;
+  chat_store_u32be(out, (uint32_t)body_len);
   out[CHAT_SEED_LENGTH_BYTES] = (uint8_t)pad;
   memcpy(out + CHAT_SEED_LENGTH_BYTES + CHAT_SEED_PAD_COUNT_BYTES, iv, CHAT_SEED_IV_BYTES);
   memmove(body, plaintext, len);
@@ -587,24 +583,27 @@ static int encrypt_queued(chat_seed_channel *ch) {
  * its byte is in. Runs before anything is allocated for the frame. */
 static int check_header(chat_seed_channel *ch, size_t had) {
   if (had < CHAT_SEED_LENGTH_BYTES && ch->header_have >= CHAT_SEED_LENGTH_BYTES) {
-    uint32_t body_len = ((uint32_t)ch->header[0] << 24) | ((uint32_t)ch->header[1] << 16) |
-                        ((uint32_t)ch->header[2] << 8) | ch->header[3];
-    if (body_len == 0)
+    uint32_t body_len = chat_seed_header_length(ch->header);
+    switch (chat_seed_check_frame_length(body_len, ch->max_frame)) {
+    case CHAT_SEED_ERR_FRAME_EMPTY:
       return fail(ch, CHAT_SEED_ERR_FRAME_EMPTY, "frame length L is 0");
-    if (body_len % CHAT_SEED_BLOCK_BYTES != 0)
+    case CHAT_SEED_ERR_FRAME_MISALIGNED:
       return fail(ch, CHAT_SEED_ERR_FRAME_MISALIGNED,
                   "frame length L = %" PRIu32 " is not a multiple of %d",
                   body_len, CHAT_SEED_BLOCK_BYTES);
-    if (body_len > ch->max_frame)
+    case CHAT_SEED_ERR_FRAME_TOO_LARGE:
       return fail(ch, CHAT_SEED_ERR_FRAME_TOO_LARGE,
                   "frame length L = %" PRIu32 " is over max_frame = %zu",
                   body_len, ch->max_frame);
+    default:
+      break;
+    }
     ch->body_len = body_len;
   }
   size_t pad_at = CHAT_SEED_LENGTH_BYTES;
   if (had <= pad_at && ch->header_have > pad_at) {
-    unsigned pad = ch->header[pad_at];
-    if (pad > CHAT_SEED_PAD_MAX)
+    unsigned pad = chat_seed_header_pad_count(ch->header);
+    if (chat_seed_check_pad_count(pad) != 0)
       return fail(ch, CHAT_SEED_ERR_PAD_COUNT, "frame padding count n = %u is over %d",
                   pad, CHAT_SEED_PAD_MAX);
     ch->pad_count = pad;
@@ -612,20 +611,13 @@ static int check_header(chat_seed_channel *ch, size_t had) {
   return 0;
 }
 
-/* First capacity of a frame's receive buffer. */
-#define BODY_INITIAL_BYTES 4096u
-
 /* Makes room for `need` bytes of the frame whose header is in: the buffer
  * grows with what arrives (never past L), not to L at the header, and
  * takes from the transit budget beyond its free share. */
 static int reserve_body(chat_seed_channel *ch, size_t need) {
   if (need <= ch->body_capacity)
     return 0;
-  size_t capacity = ch->body_capacity > 0 ? ch->body_capacity : BODY_INITIAL_BYTES;
-  while (capacity < need)
-    capacity *= 2;
-  if (capacity > ch->body_len)
-    capacity = ch->body_len;
+  size_t capacity = chat_seed_body_capacity(ch->body_capacity, need, ch->body_len);
   if (!chat_transit_cover(ch->transit, &ch->body_held, capacity))
     return fail(ch, CHAT_SEED_ERR_TRANSIT_EXHAUSTED,
                 "the memory for messages in transit is used up (a frame of %zu bytes)",
@@ -646,17 +638,8 @@ static int reserve_body(chat_seed_channel *ch, size_t need) {
 
 /* Decrypts the complete frame in place and checks its padding. */
 static int finish_frame(chat_seed_channel *ch) {
-  uint8_t chain[CHAT_SEED_IV_BYTES];
-  memcpy(chain, ch->header + CHAT_SEED_LENGTH_BYTES + CHAT_SEED_PAD_COUNT_BYTES, sizeof chain);
-  cbc_decrypt(&ch->decrypt_ctx, aes256_decrypt_blocks, CHAT_SEED_BLOCK_BYTES, chain,
-              ch->body_len, ch->body, ch->body);
-  explicit_bzero(chain, sizeof chain);
-
   size_t message_len = ch->body_len - ch->pad_count;
-  uint8_t nonzero = 0;
-  for (size_t i = message_len; i < ch->body_len; i++)
-    nonzero |= ch->body[i];
-  if (nonzero != 0) {
+  if (chat_seed_decrypt_frame(&ch->decrypt_ctx, ch->header, ch->body, ch->body_len) != 0) {
     release_body(ch);
     return fail(ch, CHAT_SEED_ERR_PADDING,
                 "frame padding (n = %u) decrypts to non-zero bytes: wrong key or tampered",

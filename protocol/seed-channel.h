@@ -85,11 +85,10 @@
  * this many encrypted bytes wait to be written (a batch per write, not a
  * copy of the whole queue). */
 #define CHAT_SEED_OUTPUT_BATCH_BYTES 16384
-/* No longer used by the channel; kept for source compatibility. The receive
- * buffer is now allocated at each frame's length L and freed, whatever its
- * size, once the frame's message is released; the output buffer is freed
- * once drained. So an idle channel holds no buffer at all, and in particular
- * none larger than this. */
+/* The passive decoder (seed-decoder.h) keeps a frame buffer up to this size
+ * between frames. The channel keeps none: its receive buffer is freed,
+ * whatever its size, once the frame's message is released, and its output
+ * buffer once drained, so an idle channel holds no buffer at all. */
 #define CHAT_SEED_RECEIVE_RETAIN_BYTES 65536
 /* Longest detailed error reason, including the NUL. */
 #define CHAT_SEED_REASON_MAX 160

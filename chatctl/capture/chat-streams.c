@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatctl/capture/seed-frames.h"
 #include "protocol/keylog.h"
-#include "protocol/seed-channel.h"
+#include "protocol/seed-decoder.h"
 #include "protocol/v2-channel.h"
 
 /* The session id as hex, with its NUL. */
@@ -62,7 +61,7 @@ typedef struct {
   bool server_public_reported;
   bool have_seed_key;
   uint8_t seed_key[CHAT_SEED_KEY_BYTES];
-  seed_frame_decoder *seed[2];
+  chat_seed_decoder *seed[2];
 } dump_conn;
 
 /* Optional numbers of a note. */
@@ -411,19 +410,18 @@ static void seed_server_public_done(dump_conn *c, uint64_t time) {
             c->server_public_len);
 }
 
-static void seed_error(dump_conn *c, tcp_direction dir, uint64_t time, seed_frame_decoder *dec) {
-  int code = seed_frame_decoder_error(dec);
-  note_extras ex = {.has_offset = true, .offset = seed_frame_decoder_error_offset(dec)};
-  const char *name = code == SEED_FRAMES_ERR_TRUNCATED ? "truncated" : decode_error_name(code, "seed_");
-  emit_note(c, dir, time, "decode_error", &ex, "cannot decode further (%s): %s", name,
-            seed_frame_decoder_error_message(dec));
+static void seed_error(dump_conn *c, tcp_direction dir, uint64_t time, chat_seed_decoder *dec) {
+  int code = chat_seed_decoder_error(dec);
+  note_extras ex = {.has_offset = true, .offset = chat_seed_decoder_error_offset(dec)};
+  emit_note(c, dir, time, "decode_error", &ex, "cannot decode further (%s): %s",
+            decode_error_name(code, "seed_"), chat_seed_decoder_error_message(dec));
   c->done[dir] = true;
 }
 
-static void seed_event(dump_conn *c, tcp_direction dir, uint64_t time, const seed_frame_event *ev) {
+static void seed_event(dump_conn *c, tcp_direction dir, uint64_t time, const chat_seed_event *ev) {
   note_extras ex = {.has_length = true, .length = ev->wire_len, .has_offset = true,
                     .offset = ev->offset};
-  if (ev->kind == SEED_EVENT_FRAME) {
+  if (ev->kind == CHAT_SEED_EVENT_FRAME) {
     if (!ev->decrypted)
       emit_note(c, dir, time, "frame", &ex,
                 "frame: %zu bytes of ciphertext, %u padding (%zu bytes on the wire)",
@@ -435,17 +433,17 @@ static void seed_event(dump_conn *c, tcp_direction dir, uint64_t time, const see
 
 static void seed_feed(dump_conn *c, tcp_direction dir, uint64_t time, const uint8_t *data,
                       size_t len) {
-  seed_frame_decoder *dec = c->seed[dir];
+  chat_seed_decoder *dec = c->seed[dir];
   while (dec != NULL && !c->done[dir]) {
-    ptrdiff_t n = seed_frame_decoder_feed(dec, data, len);
+    ptrdiff_t n = chat_seed_decoder_feed(dec, data, len);
     if (n < 0) {
       seed_error(c, dir, time, dec);
       return;
     }
-    seed_frame_event ev;
+    chat_seed_event ev;
     int rc;
     size_t events = 0;
-    while ((rc = seed_frame_decoder_next_event(dec, &ev)) == 1) {
+    while ((rc = chat_seed_decoder_next_event(dec, &ev)) == 1) {
       seed_event(c, dir, time, &ev);
       events++;
     }
@@ -467,7 +465,7 @@ static void seed_start_frames(dump_conn *c, uint64_t time) {
     if (c->done[d])
       continue;
     uint64_t start = d == TCP_CLIENT_TO_SERVER ? c->client_public_len : c->server_public_len;
-    c->seed[d] = seed_frame_decoder_new(c->have_seed_key ? c->seed_key : NULL, 0, start);
+    c->seed[d] = chat_seed_decoder_new(c->have_seed_key ? c->seed_key : NULL, 0, start);
     if (c->seed[d] == NULL) {
       emit_note(c, d, time, "decode_error", NULL, "out of memory");
       c->done[d] = true;
@@ -530,11 +528,11 @@ static void seed_end(dump_conn *c, tcp_direction dir, uint64_t time, char *detai
     seed_server_public_done(c, time);
     return;
   }
-  seed_frame_decoder *dec = c->seed[dir];
+  chat_seed_decoder *dec = c->seed[dir];
   if (c->phase != PHASE_SEED_FRAMES || dec == NULL || c->done[dir])
     return;
-  if (seed_frame_decoder_finish(dec) < 0)
-    snprintf(detail, detail_size, "%s", seed_frame_decoder_error_message(dec));
+  if (chat_seed_decoder_finish(dec) < 0)
+    snprintf(detail, detail_size, "%s", chat_seed_decoder_error_message(dec));
   c->done[dir] = true;
 }
 
@@ -695,7 +693,7 @@ static void on_close(void *user, void *ctx, uint64_t time) {
     emit_note(c, -1, time, "no_data", NULL, "the connection ended before the client sent anything");
   for (int d = 0; d < 2; d++) {
     chat_v2_stream_decoder_free(c->v2[d]);
-    seed_frame_decoder_free(c->seed[d]);
+    chat_seed_decoder_free(c->seed[d]);
   }
   explicit_bzero(c, sizeof *c);
   free(c);
