@@ -52,21 +52,14 @@ struct chat_seed_channel {
   struct aes256_ctx decrypt_ctx;
   bool received_frame;                    /* a whole frame came from the peer */
 
-  /* Output queue: bytes [out_start, out_end) of out are waiting. Grown on
-   * demand and freed as soon as it is drained, so an idle channel holds no
-   * output buffer. Only public values and ciphertext are in it. */
-  uint8_t *out;
-  size_t out_start;
-  size_t out_end;
-  size_t out_capacity;
+  /* Output: its unread bytes are waiting. Grown on demand and freed as soon
+   * as it is drained, so an idle channel holds no output buffer. Only public
+   * values and ciphertext are in it. */
+  chat_buffer out;
 
-  /* Plaintexts waiting to be encrypted, [queue_start, queue_end) of queue,
-   * each behind a native-endian u32 length. Wiped as it drains and freed
-   * once empty. */
-  uint8_t *queue;
-  size_t queue_start;
-  size_t queue_end;
-  size_t queue_capacity;
+  /* Plaintexts waiting to be encrypted, each behind a big-endian u32
+   * length. Wiped as it drains (buffer.wipe) and freed once empty. */
+  chat_buffer queue;
   size_t queued_plaintext;                /* plaintext bytes in it (no prefixes) */
   size_t max_queue;                       /* bound of queued_plaintext + output */
   chat_transit *transit;                  /* shared budget, or NULL */
@@ -187,6 +180,9 @@ static chat_seed_channel *channel_alloc(size_t max_frame) {
   ch->max_queue = CHAT_SEED_OUTPUT_MAX_FRAMES * (CHAT_SEED_FRAME_HEADER_BYTES + max_frame);
   ch->recv = RECV_HEADER;
   ch->message = MESSAGE_NONE;
+  ch->out.first_capacity = CHAT_SEED_PUBLIC_READ_MAX;
+  ch->queue.first_capacity = CHAT_SEED_PUBLIC_READ_MAX;
+  ch->queue.wipe = true;
   return ch;
 }
 
@@ -261,20 +257,11 @@ static void release_body(chat_seed_channel *ch) {
 }
 
 static void release_output(chat_seed_channel *ch) {
-  free(ch->out);  /* only public values and ciphertext */
-  ch->out = NULL;
-  ch->out_capacity = 0;
-  ch->out_start = ch->out_end = 0;
+  chat_buffer_clear(&ch->out);  /* only public values and ciphertext */
 }
 
 static void release_queue(chat_seed_channel *ch) {
-  if (ch->queue != NULL) {
-    explicit_bzero(ch->queue, ch->queue_capacity);
-    free(ch->queue);
-  }
-  ch->queue = NULL;
-  ch->queue_capacity = 0;
-  ch->queue_start = ch->queue_end = 0;
+  chat_buffer_clear(&ch->queue);  /* wiped: queue.wipe */
   ch->queued_plaintext = 0;
 }
 
@@ -292,30 +279,6 @@ void chat_seed_channel_free(chat_seed_channel *ch) {
 
 /* --- output queue ------------------------------------------------------ */
 
-/* Makes room for n more bytes at out_end (the queue bound was checked when
- * the plaintext was queued). */
-static int output_reserve(chat_seed_channel *ch, size_t n) {
-  size_t waiting = ch->out_end - ch->out_start;
-  if (ch->out_capacity - ch->out_end >= n)
-    return 0;
-  if (ch->out_start > 0) {  /* slide the waiting bytes to the front */
-    memmove(ch->out, ch->out + ch->out_start, waiting);
-    ch->out_start = 0;
-    ch->out_end = waiting;
-    if (ch->out_capacity - ch->out_end >= n)
-      return 0;
-  }
-  size_t want = ch->out_capacity > 0 ? ch->out_capacity : CHAT_SEED_PUBLIC_READ_MAX;
-  while (want < waiting + n)
-    want *= 2;
-  uint8_t *grown = realloc(ch->out, want);
-  if (grown == NULL)
-    return CHAT_SEED_ERR_NOMEM;
-  ch->out = grown;
-  ch->out_capacity = want;
-  return 0;
-}
-
 static int encrypt_queued(chat_seed_channel *ch);
 
 int chat_seed_channel_output(chat_seed_channel *ch, const uint8_t **data, size_t *len) {
@@ -326,8 +289,8 @@ int chat_seed_channel_output(chat_seed_channel *ch, const uint8_t **data, size_t
   int rc = encrypt_queued(ch);
   if (rc != 0)
     return rc;
-  *data = ch->out == NULL ? NULL : ch->out + ch->out_start;
-  *len = ch->out_end - ch->out_start;
+  *data = chat_buffer_unread(&ch->out);
+  *len = chat_buffer_unread_len(&ch->out);
   return 0;
 }
 
@@ -336,30 +299,28 @@ int chat_seed_channel_output_consumed(chat_seed_channel *ch, size_t n) {
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
   if (ch->error != 0)
     return ch->error;
-  if (n > ch->out_end - ch->out_start)
+  if (n > chat_buffer_unread_len(&ch->out))
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
-  ch->out_start += n;
-  if (ch->out_start == ch->out_end)
+  chat_buffer_consume(&ch->out, n);
+  if (chat_buffer_unread_len(&ch->out) == 0)
     release_output(ch);
   /* Written bytes give their share of the budget back. */
   chat_transit_cover(ch->transit, &ch->queue_held,
-                     ch->queued_plaintext + (ch->out_end - ch->out_start));
+                     ch->queued_plaintext + chat_buffer_unread_len(&ch->out));
   return 0;
 }
 
 bool chat_seed_channel_output_idle(const chat_seed_channel *ch) {
-  return ch == NULL || (ch->out_end == ch->out_start && ch->queue_end == ch->queue_start);
+  return ch == NULL ||
+         (chat_buffer_unread_len(&ch->out) == 0 && chat_buffer_unread_len(&ch->queue) == 0);
 }
 
 /* Queues the own public value (minimal big-endian, no framing). */
 static int queue_own_public(chat_seed_channel *ch) {
   uint8_t encoded[CHAT_DH_MODULUS_MAX_BYTES];
   size_t len = chat_dh_encode_minimal(ch->own_public, encoded, sizeof encoded);
-  int rc = output_reserve(ch, len);
-  if (rc != 0)  /* the queue is empty before the handshake: only NOMEM */
+  if (chat_buffer_append(&ch->out, encoded, len) != 0)
     return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory queueing the public value");
-  memcpy(ch->out + ch->out_end, encoded, len);
-  ch->out_end += len;
   return 0;
 }
 
@@ -504,29 +465,10 @@ int chat_seed_channel_set_max_queue(chat_seed_channel *ch, size_t max_queue) {
 
 /* Appends one plaintext behind its length prefix (the bound was checked). */
 static int queue_push(chat_seed_channel *ch, const uint8_t *plaintext, size_t len) {
-  uint32_t prefix = (uint32_t)len;
-  size_t need = sizeof prefix + len;
-  size_t waiting = ch->queue_end - ch->queue_start;
-  if (ch->queue_capacity - ch->queue_end < need) {
-    size_t capacity = ch->queue_capacity > 0 ? ch->queue_capacity : CHAT_SEED_PUBLIC_READ_MAX;
-    while (capacity < waiting + need)
-      capacity *= 2;
-    /* A fresh buffer rather than realloc, so no unwiped copy is left. */
-    uint8_t *fresh = malloc(capacity);
-    if (fresh == NULL)
-      return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory queueing a %zu-byte message", len);
-    if (waiting > 0)
-      memcpy(fresh, ch->queue + ch->queue_start, waiting);
-    size_t plaintext_bytes = ch->queued_plaintext;
-    release_queue(ch);
-    ch->queue = fresh;
-    ch->queue_capacity = capacity;
-    ch->queue_end = waiting;
-    ch->queued_plaintext = plaintext_bytes;
-  }
-  memcpy(ch->queue + ch->queue_end, &prefix, sizeof prefix);
-  memcpy(ch->queue + ch->queue_end + sizeof prefix, plaintext, len);
-  ch->queue_end += need;
+  if (chat_buffer_reserve(&ch->queue, CHAT_SEED_LENGTH_BYTES + len) != 0)
+    return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory queueing a %zu-byte message", len);
+  chat_buffer_append_u32be(&ch->queue, (uint32_t)len);  /* room reserved: cannot fail */
+  chat_buffer_append(&ch->queue, plaintext, len);
   ch->queued_plaintext += len;
   return 0;
 }
@@ -542,7 +484,7 @@ int chat_seed_channel_send(chat_seed_channel *ch, const uint8_t *plaintext, size
     return CHAT_SEED_ERR_MESSAGE_EMPTY;
   if (len > ch->max_frame || padded_length(len) > ch->max_frame)
     return CHAT_SEED_ERR_MESSAGE_TOO_LARGE;
-  size_t used = ch->queued_plaintext + (ch->out_end - ch->out_start);
+  size_t used = ch->queued_plaintext + chat_buffer_unread_len(&ch->out);
   if (used > ch->max_queue || len > ch->max_queue - used)
     return CHAT_SEED_ERR_QUEUE_FULL;
   if (!chat_transit_cover(ch->transit, &ch->queue_held, used + len))
@@ -556,23 +498,22 @@ static int encrypt_queued(chat_seed_channel *ch) {
   if (ch->state != SEED_STATE_ESTABLISHED ||
       (ch->role == CHAT_SEED_ROLE_SERVER && !ch->received_frame))
     return 0;
-  while (ch->queue_start < ch->queue_end &&
-         ch->out_end - ch->out_start < CHAT_SEED_OUTPUT_BATCH_BYTES) {
-    uint32_t len;
-    uint8_t *record = ch->queue + ch->queue_start;
-    memcpy(&len, record, sizeof len);
+  while (chat_buffer_unread_len(&ch->queue) > 0 &&
+         chat_buffer_unread_len(&ch->out) < CHAT_SEED_OUTPUT_BATCH_BYTES) {
+    const uint8_t *record = chat_buffer_unread(&ch->queue);
+    uint32_t len = chat_load_u32be(record);
     size_t frame_len = chat_seed_frame_size(len);
-    if (output_reserve(ch, frame_len) != 0)
+    if (chat_buffer_reserve(&ch->out, frame_len) != 0)
       return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory for a %zu-byte frame", frame_len);
     uint8_t iv[CHAT_SEED_IV_BYTES];
     if (chat_dh_random_bytes(iv, sizeof iv) != 0)
       return fail(ch, CHAT_DH_ERR_RANDOM, "getrandom() failed while making an IV");
-    ch->out_end += write_frame(&ch->encrypt_ctx, iv, record + sizeof len, len, ch->out + ch->out_end);
-    explicit_bzero(record, sizeof len + len);
-    ch->queue_start += sizeof len + len;
+    ch->out.len += write_frame(&ch->encrypt_ctx, iv, record + CHAT_SEED_LENGTH_BYTES, len,
+                               ch->out.data + ch->out.len);
+    chat_buffer_consume(&ch->queue, CHAT_SEED_LENGTH_BYTES + len);  /* wipes */
     ch->queued_plaintext -= len;
   }
-  if (ch->queue_start == ch->queue_end && ch->queue != NULL)
+  if (chat_buffer_unread_len(&ch->queue) == 0 && ch->queue.data != NULL)
     release_queue(ch);
   return 0;
 }

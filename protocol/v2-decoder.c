@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/buffer.h"
 #include "protocol/v2-internal.h"
 
-#define BITS_PER_BYTE 8u
 /* One item gives at most a RECORD event and a MESSAGE event. */
 #define MAX_PENDING_EVENTS 2u
 #define HANDSHAKE_MESSAGE_1 1u
@@ -186,7 +186,7 @@ static int on_preamble(chat_v2_stream_decoder *dec) {
 }
 
 static int on_handshake_length(chat_v2_stream_decoder *dec) {
-  size_t len = ((size_t)dec->prefix[0] << BITS_PER_BYTE) | dec->prefix[1];
+  size_t len = chat_load_u16be(dec->prefix);
   if (dec->dir == CHAT_V2_CLIENT_TO_SERVER) {
     if (len < CHAT_V2_HANDSHAKE1_LEN)
       return dec_fail(dec, CHAT_V2_ERR_HANDSHAKE_LENGTH, dec->item_offset,
@@ -226,7 +226,7 @@ static void on_handshake(chat_v2_stream_decoder *dec) {
 }
 
 static int on_record_length(chat_v2_stream_decoder *dec) {
-  size_t len = ((size_t)dec->prefix[0] << BITS_PER_BYTE) | dec->prefix[1];
+  size_t len = chat_load_u16be(dec->prefix);
   if (len < CHAT_V2_MIN_RECORD_LEN)
     return dec_fail(dec, CHAT_V2_ERR_RECORD_TOO_SHORT, dec->item_offset,
                     "offset %" PRIu64 ": record length %zu; the minimum is %u", dec->item_offset,
