@@ -563,17 +563,8 @@ static int reserve_body(chat_seed_channel *ch, size_t need) {
     return fail(ch, CHAT_SEED_ERR_TRANSIT_EXHAUSTED,
                 "the memory for messages in transit is used up (a frame of %zu bytes)",
                 ch->body_len);
-  uint8_t *grown = malloc(capacity);
-  if (grown == NULL)
+  if (!chat_seed_body_grow(&ch->body, &ch->body_capacity, ch->body_have, capacity))
     return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory for a %zu-byte frame", ch->body_len);
-  if (ch->body_have > 0)
-    memcpy(grown, ch->body, ch->body_have);
-  size_t held = ch->body_held;
-  ch->body_held = 0;  /* release_body must not give back what the new buffer keeps */
-  release_body(ch);
-  ch->body_held = held;
-  ch->body = grown;
-  ch->body_capacity = capacity;
   return 0;
 }
 

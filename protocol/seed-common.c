@@ -2,6 +2,7 @@
  * decoder. See protocol/seed-internal.h. */
 #include "protocol/seed-internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <nettle/cbc.h>
@@ -37,6 +38,20 @@ size_t chat_seed_body_capacity(size_t capacity, size_t need, size_t body_len) {
   while (cap < need)
     cap = cap > body_len / 2 ? body_len : 2 * cap;
   return cap > body_len ? body_len : cap;
+}
+
+bool chat_seed_body_grow(uint8_t **body, size_t *capacity, size_t have, size_t new_capacity) {
+  uint8_t *grown = malloc(new_capacity);
+  if (grown == NULL)
+    return false;
+  if (*body != NULL) {
+    memcpy(grown, *body, have);
+    explicit_bzero(*body, *capacity);
+    free(*body);
+  }
+  *body = grown;
+  *capacity = new_capacity;
+  return true;
 }
 
 /* nettle_cipher_func adapter (a cast of aes256_decrypt would be undefined

@@ -129,17 +129,9 @@ static int reserve(chat_seed_decoder *dec, size_t need) {
   if (need <= dec->body_capacity)
     return 0;
   size_t cap = chat_seed_body_capacity(dec->body_capacity, need, dec->body_len);
-  uint8_t *bigger = malloc(cap);
-  if (bigger == NULL)
+  if (!chat_seed_body_grow(&dec->body, &dec->body_capacity, dec->body_have, cap))
     return fail(dec, CHAT_SEED_ERR_NOMEM, dec->frame_offset,
                 "out of memory for a frame of %zu bytes", dec->body_len);
-  if (dec->body != NULL) {
-    memcpy(bigger, dec->body, dec->body_have);
-    explicit_bzero(dec->body, dec->body_capacity);
-    free(dec->body);
-  }
-  dec->body = bigger;
-  dec->body_capacity = cap;
   return 0;
 }
 

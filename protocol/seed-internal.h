@@ -30,6 +30,12 @@ int chat_seed_check_pad_count(unsigned pad);
  * doubling from CHAT_SEED_BODY_INITIAL_BYTES, never past body_len. */
 size_t chat_seed_body_capacity(size_t capacity, size_t need, size_t body_len);
 
+/* Moves the `have` bytes of *body (of *capacity bytes, or NULL) to a fresh
+ * block of new_capacity bytes, wiping and freeing the old one (no realloc:
+ * no unwiped copy is left). Returns false, changing nothing, when out of
+ * memory. */
+bool chat_seed_body_grow(uint8_t **body, size_t *capacity, size_t have, size_t new_capacity);
+
 /* Decrypts a whole frame body (body_len bytes, a multiple of 16) in place
  * with the header's IV, and checks that its n padding bytes are zero (in
  * constant time). Returns 0 or CHAT_SEED_ERR_PADDING. */
