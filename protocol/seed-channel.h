@@ -44,7 +44,8 @@
  *
  * Errors: functions return 0 (or a count) on success and a negative code on
  * failure: a chat_seed_status below or a chat_dh_status (protocol/
- * dh-group.h). Fatal errors (chat_seed_is_fatal: everything the peer's bytes
+ * dh-group.h), two bands of the one error space (protocol/error.h:
+ * chat_strerror and chat_error_name name them). Fatal errors (chat_seed_is_fatal: everything the peer's bytes
  * can cause, plus out-of-memory and random-generator failures) kill the
  * channel: every later call returns the same code, and
  * chat_seed_channel_error_message gives a detailed reason. Caller errors
