@@ -60,7 +60,6 @@ typedef enum {
   CHAT_KEYLOG_ERR_NOMEM = CHAT_ERR_BAND_KEYLOG - 4,        /* out of memory */
 } chat_keylog_status;
 
-
 typedef struct chat_keylog chat_keylog;
 
 /* Opens (creates) a key log at path (see the top of this file). No warning

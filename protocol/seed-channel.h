@@ -45,9 +45,9 @@
  * Errors: functions return 0 (or a count) on success and a negative code on
  * failure: a chat_seed_status below or a chat_dh_status (protocol/
  * dh-group.h), two bands of the one error space (protocol/error.h:
- * chat_strerror and chat_error_name name them). Fatal errors (chat_seed_is_fatal: everything the peer's bytes
- * can cause, plus out-of-memory and random-generator failures) kill the
- * channel: every later call returns the same code, and
+ * chat_strerror and chat_error_name name them). Fatal errors
+ * (chat_seed_is_fatal: everything the peer's bytes can cause, plus
+ * out-of-memory and random-generator failures) kill the channel: every later call returns the same code, and
  * chat_seed_channel_error_message gives a detailed reason. Caller errors
  * (invalid argument, wrong state, output full, message too large) leave the
  * channel as it was.
@@ -103,8 +103,8 @@ typedef enum {
   /* Caller errors: the channel is unchanged. */
   CHAT_SEED_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_SEED,       /* NULL pointer, bad max_frame, ... */
   CHAT_SEED_ERR_STATE = CHAT_ERR_BAND_SEED - 1,              /* call not allowed in this state */
-  /* -122 was "server send before the client's first frame": such sends are
-   * now queued until that frame comes. */
+  /* CHAT_ERR_BAND_SEED - 2 was "server send before the client's first
+   * frame": such sends are now queued until that frame comes. */
   CHAT_SEED_ERR_MESSAGE_EMPTY = CHAT_ERR_BAND_SEED - 3,      /* send of zero bytes (L would be 0) */
   CHAT_SEED_ERR_MESSAGE_TOO_LARGE = CHAT_ERR_BAND_SEED - 4,  /* send whose padded length exceeds max_frame */
   CHAT_SEED_ERR_QUEUE_FULL = CHAT_ERR_BAND_SEED - 5,         /* outgoing queue at its bound: drain, retry */

@@ -145,9 +145,9 @@
  * Functions return 0 (or a count) on success and a negative
  * chat_v2_status on failure: the band CHAT_ERR_BAND_V2 of the one error
  * space (protocol/error.h), so they are disjoint from every other module's
- * codes; chat_strerror and chat_error_name name them. Caller errors (INVALID_ARGUMENT, STATE,
- * MESSAGE_EMPTY, MESSAGE_TOO_LARGE, QUEUE_FULL, CLOSED) leave the channel as
- * it was. Every other code is fatal (chat_v2_is_fatal): the channel is dead,
+ * codes; chat_strerror and chat_error_name name them. Caller errors
+ * (INVALID_ARGUMENT, STATE, MESSAGE_EMPTY, MESSAGE_TOO_LARGE, QUEUE_FULL,
+ * CLOSED) leave the channel as it was. Every other code is fatal (chat_v2_is_fatal): the channel is dead,
  * its secrets are wiped, and every later call returns the same code;
  * chat_v2_channel_error_message gives the detailed reason with the stream
  * offset.
