@@ -8,6 +8,7 @@
 #include "chatctl/input.h"
 #include "chatctl/options.h"
 #include "protocol/catalogue.h"
+#include "protocol/gio/chat-autocleanups.h"
 #include "protocol/hex.h"
 #include "protocol/json.h"
 
@@ -27,12 +28,10 @@ static int chatctl_decode(const chatctl_command *self, int argc, char **argv,
   if (status)
     return status;
 
-  chat_buffer text, bytes, out;
-  chat_buffer_init(&text);
-  chat_buffer_init(&bytes);
-  chat_buffer_init(&out);
-  chat_arena arena;
-  chat_arena_init(&arena);
+  g_auto(chat_buffer) text = {0};
+  g_auto(chat_buffer) bytes = {0};
+  g_auto(chat_buffer) out = {0};
+  g_auto(chat_arena) arena = {0};
   const char *reason;
   chat_error err;
   uint32_t type;
@@ -77,10 +76,6 @@ static int chatctl_decode(const chatctl_command *self, int argc, char **argv,
       }
     }
   }
-  chat_arena_clear(&arena);
-  chat_buffer_clear(&text);
-  chat_buffer_clear(&bytes);
-  chat_buffer_clear(&out);
   return status;
 }
 

@@ -5,6 +5,7 @@
 #include "chatctl/command.h"
 #include "chatctl/output.h"
 #include "chatctl/session.h"
+#include "protocol/gio/chat-autocleanups.h"
 #include "protocol/json.h"
 
 static int chatctl_echo(const chatctl_command *self, int argc, char **argv,
@@ -17,14 +18,11 @@ static int chatctl_echo(const chatctl_command *self, int argc, char **argv,
                                   &n);
   if (status)
     return status;
-  chat_arena arena;
-  chat_arena_init(&arena);
+  g_auto(chat_arena) arena = {0};
   chat_value *value = NULL;
   chat_error err;
-  if (chat_value_parse_json(args[0], strlen(args[0]), &arena, &value, &err) != 0) {
-    chat_arena_clear(&arena);
+  if (chat_value_parse_json(args[0], strlen(args[0]), &arena, &value, &err) != 0)
     return chatctl_usage_error(self, "JSON: %s", err.message);
-  }
   chatctl_session *session = NULL;
   status = chatctl_session_open(self, globals, 0, &session);
   if (status == 0) {
@@ -33,7 +31,6 @@ static int chatctl_echo(const chatctl_command *self, int argc, char **argv,
     status = rc ? chatctl_usage_error(self, "JSON: cannot encode it: %s", chat_strerror(rc))
                 : chatctl_session_send(session);
   }
-  chat_arena_clear(&arena);
   g_autoptr(chatctl_message) reply = NULL;
   if (status == 0) {
     static const guint32 answers[] = {CHAT_MSG_SERVER_ECHO};

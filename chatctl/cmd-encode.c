@@ -8,6 +8,7 @@
 #include "chatctl/input.h"
 #include "chatctl/options.h"
 #include "protocol/catalogue.h"
+#include "protocol/gio/chat-autocleanups.h"
 #include "protocol/hex.h"
 #include "protocol/json.h"
 
@@ -98,12 +99,10 @@ static int chatctl_encode(const chatctl_command *self, int argc, char **argv,
   if (status)
     return status;
 
-  chat_buffer text, bytes, hex;
-  chat_buffer_init(&text);
-  chat_buffer_init(&bytes);
-  chat_buffer_init(&hex);
-  chat_arena arena;
-  chat_arena_init(&arena);
+  g_auto(chat_buffer) text = {0};
+  g_auto(chat_buffer) bytes = {0};
+  g_auto(chat_buffer) hex = {0};
+  g_auto(chat_arena) arena = {0};
   const char *reason;
   chat_error err;
   chat_json *doc;
@@ -119,10 +118,6 @@ static int chatctl_encode(const chatctl_command *self, int argc, char **argv,
       fputc('\n', stdout);
     }
   }
-  chat_arena_clear(&arena);
-  chat_buffer_clear(&text);
-  chat_buffer_clear(&bytes);
-  chat_buffer_clear(&hex);
   return status;
 }
 

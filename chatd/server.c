@@ -103,7 +103,7 @@ static gboolean ensure_parent_dir(const char *path, GError **error) {
   g_autofree char *dir = g_path_get_dirname(path);
   if (g_mkdir_with_parents(dir, 0700) != 0) {
     int e = errno;
-    g_set_error(error, CHATD_SERVER_ERROR, 0, "cannot create %s: %s", dir, g_strerror(e));
+    g_set_error(error, CHATD_SERVER_ERROR, CHATD_SERVER_ERROR_DATA_DIR, "cannot create %s: %s", dir, g_strerror(e));
     return FALSE;
   }
   return TRUE;
@@ -117,8 +117,8 @@ static gboolean load_keys(ChatdServer *server, GError **error) {
   chat_error err;
   if (chat_server_key_load_or_create(config->key_file, server->server_private_key,
                                      server->server_public_key, &created, &err) != 0) {
-    g_set_error(error, CHATD_SERVER_ERROR, 0, "server.key_file %s: %s", config->key_file,
-                err.message);
+    g_set_error(error, CHATD_SERVER_ERROR, CHATD_SERVER_ERROR_KEY, "server.key_file %s: %s",
+                config->key_file, err.message);
     return FALSE;
   }
   chat_fingerprint(server->server_public_key, server->fingerprint);
@@ -127,13 +127,13 @@ static gboolean load_keys(ChatdServer *server, GError **error) {
 
   if (config->allow_legacy) {
     if (!config->crypto_base || !config->crypto_modulus) {
-      g_set_error(error, CHATD_SERVER_ERROR, 0,
+      g_set_error(error, CHATD_SERVER_ERROR, CHATD_SERVER_ERROR_CRYPTO,
                   "server.allow_legacy needs crypto.base and crypto.modulus");
       return FALSE;
     }
     if (chat_dh_group_init(&server->group, config->crypto_base, config->crypto_modulus, &err) !=
         0) {
-      g_set_error(error, CHATD_SERVER_ERROR, 0, "crypto: %s", err.message);
+      g_set_error(error, CHATD_SERVER_ERROR, CHATD_SERVER_ERROR_CRYPTO, "crypto: %s", err.message);
       return FALSE;
     }
     server->have_group = TRUE;
@@ -143,7 +143,7 @@ static gboolean load_keys(ChatdServer *server, GError **error) {
   }
 
   if (chat_keylog_open_from_env(&server->keylog, &err) != 0) {
-    g_set_error(error, CHATD_SERVER_ERROR, 0, "CHAT_KEYLOGFILE: %s", err.message);
+    g_set_error(error, CHATD_SERVER_ERROR, CHATD_SERVER_ERROR_KEYLOG, "CHAT_KEYLOGFILE: %s", err.message);
     return FALSE;
   }
   return TRUE;

@@ -350,7 +350,7 @@ static int make_engine(chat_channel *ch, chat_channel_dialect dialect) {
     rc = chat_v2_channel_new(ch->is_server ? CHAT_V2_ROLE_SERVER : CHAT_V2_ROLE_CLIENT, &v2,
                              &ch->engine.v2);
     if (rc < 0)
-      return fail(ch, map_v2(rc), "cannot create the v2 channel: %s", chat_v2_strerror(rc));
+      return fail(ch, map_v2(rc), "cannot create the v2 channel: %s", chat_strerror(rc));
     ch->ops = &v2_ops;
     return 0;
   }
@@ -367,7 +367,7 @@ static int make_engine(chat_channel *ch, chat_channel_dialect dialect) {
     chat_seed_channel_free(ch->engine.seed);
     ch->engine.seed = NULL;
     return fail(ch, map_seed(rc), "cannot create the seed channel: %s",
-                chat_seed_channel_strerror(rc));
+                chat_strerror(rc));
   }
   ch->ops = &seed_ops;
   return 0;
@@ -458,7 +458,7 @@ const char *chat_channel_error_message(const chat_channel *ch) {
     return ch->reason;
   const char *reason = ch->ops->error_message(ch);
   int code = ch->ops->error(ch);
-  return reason[0] != '\0' || code == 0 ? reason : chat_channel_strerror(code);
+  return reason[0] != '\0' || code == 0 ? reason : chat_strerror(code);
 }
 
 int chat_channel_start(chat_channel *ch) {
@@ -636,31 +636,4 @@ int chat_channel_log_keys(const chat_channel *ch, chat_keylog *keylog) {
   if (!chat_channel_is_established(ch))
     return CHAT_CHANNEL_ERR_STATE;
   return ch->ops->log_keys(ch, keylog);
-}
-
-static const struct {
-  int code;
-  const char *text;
-} channel_errors[] = {
-  {CHAT_CHANNEL_ERR_INVALID_ARGUMENT, "invalid argument"},
-  {CHAT_CHANNEL_ERR_STATE, "call not allowed in the channel's state"},
-  {CHAT_CHANNEL_ERR_QUEUE_FULL, "outgoing queue full"},
-  {CHAT_CHANNEL_ERR_CLOSED, "the channel is closed"},
-  {CHAT_CHANNEL_ERR_MESSAGE_SIZE, "message empty or over max_message"},
-  {CHAT_CHANNEL_ERR_NOMEM, "out of memory"},
-  {CHAT_CHANNEL_ERR_LEGACY_REFUSED, "seed-dialect client refused"},
-  {CHAT_CHANNEL_ERR_TRUNCATED, "truncated stream"},
-  {CHAT_CHANNEL_ERR_EOF_IN_HANDSHAKE, "the stream ended during the handshake"},
-  {CHAT_CHANNEL_ERR_TRANSIT_FULL, "the memory for messages in transit is used up"},
-};
-
-const char *chat_channel_strerror(int code) {
-  if (code == 0)
-    return "success";
-  for (size_t i = 0; i < sizeof channel_errors / sizeof channel_errors[0]; i++)
-    if (channel_errors[i].code == code)
-      return channel_errors[i].text;
-  if (code <= CHAT_V2_ERR_INVALID_ARGUMENT && code >= CHAT_V2_ERR_CRYPTO)
-    return chat_v2_strerror(code);
-  return chat_seed_channel_strerror(code);
 }

@@ -30,8 +30,9 @@
  * CHAT_SEED_PUBLIC_READ_MAX bytes; chat_channel_read_limit() says so, and
  * the bytes of that read are consumed as the value.
  *
- * Errors: negative codes. The channel's own (CHAT_CHANNEL_ERR_*, -300 ..
- * -309) name what an adapter acts on; any other negative code is the
+ * Errors: negative codes of the one error space (protocol/error.h). The
+ * channel's own (CHAT_CHANNEL_ERR_*, band CHAT_ERR_BAND_CHANNEL) name what
+ * an adapter acts on; any other negative code is the
  * engine's fatal error (chat_seed_status / chat_dh_status / chat_v2_status),
  * passed through. After a fatal error every call returns it again and
  * chat_channel_error_message() has the detailed reason.
@@ -57,16 +58,16 @@ typedef enum {
 } chat_channel_dialect;
 
 typedef enum {
-  CHAT_CHANNEL_ERR_INVALID_ARGUMENT = -300, /* NULL pointer, bad config value */
-  CHAT_CHANNEL_ERR_STATE = -301,            /* not allowed now (send before established, ...) */
-  CHAT_CHANNEL_ERR_QUEUE_FULL = -302,       /* the outgoing queue is at its bound (not fatal) */
-  CHAT_CHANNEL_ERR_CLOSED = -303,           /* send or close after close (not fatal) */
-  CHAT_CHANNEL_ERR_MESSAGE_SIZE = -304,     /* send of 0 bytes or over max_message (not fatal) */
-  CHAT_CHANNEL_ERR_NOMEM = -305,            /* out of memory (fatal) */
-  CHAT_CHANNEL_ERR_LEGACY_REFUSED = -306,   /* a seed client, the seed dialect is off (fatal) */
-  CHAT_CHANNEL_ERR_TRUNCATED = -307,        /* the stream ended without v2's CLOSE (fatal) */
-  CHAT_CHANNEL_ERR_EOF_IN_HANDSHAKE = -308, /* the stream ended during the handshake (fatal) */
-  CHAT_CHANNEL_ERR_TRANSIT_FULL = -309,     /* the transit budget is used up (not fatal) */
+  CHAT_CHANNEL_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_CHANNEL,     /* NULL pointer, bad config value */
+  CHAT_CHANNEL_ERR_STATE = CHAT_ERR_BAND_CHANNEL - 1,            /* not allowed now (send before established, ...) */
+  CHAT_CHANNEL_ERR_QUEUE_FULL = CHAT_ERR_BAND_CHANNEL - 2,       /* the outgoing queue is at its bound (not fatal) */
+  CHAT_CHANNEL_ERR_CLOSED = CHAT_ERR_BAND_CHANNEL - 3,           /* send or close after close (not fatal) */
+  CHAT_CHANNEL_ERR_MESSAGE_SIZE = CHAT_ERR_BAND_CHANNEL - 4,     /* send of 0 bytes or over max_message (not fatal) */
+  CHAT_CHANNEL_ERR_NOMEM = CHAT_ERR_BAND_CHANNEL - 5,            /* out of memory (fatal) */
+  CHAT_CHANNEL_ERR_LEGACY_REFUSED = CHAT_ERR_BAND_CHANNEL - 6,   /* a seed client, the seed dialect is off (fatal) */
+  CHAT_CHANNEL_ERR_TRUNCATED = CHAT_ERR_BAND_CHANNEL - 7,        /* the stream ended without v2's CLOSE (fatal) */
+  CHAT_CHANNEL_ERR_EOF_IN_HANDSHAKE = CHAT_ERR_BAND_CHANNEL - 8, /* the stream ended during the handshake (fatal) */
+  CHAT_CHANNEL_ERR_TRANSIT_FULL = CHAT_ERR_BAND_CHANNEL - 9,     /* the transit budget is used up (not fatal) */
 } chat_channel_status;
 
 /* Both engines' settings. Every pointer is copied or used only during
@@ -185,8 +186,5 @@ int chat_channel_log_keys(const chat_channel *ch, chat_keylog *keylog);
 /* The fatal error (0 while alive), and its detailed reason ("" if none). */
 int chat_channel_error(const chat_channel *ch);
 const char *chat_channel_error_message(const chat_channel *ch);
-
-/* A short constant description of any code a channel returns. */
-const char *chat_channel_strerror(int code);
 
 #endif

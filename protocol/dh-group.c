@@ -271,37 +271,3 @@ void chat_dh_derive_key(const chat_dh_group *group, const mpz_t x,
   chat_dh_wipe(shared);
   mpz_clear(shared);
 }
-
-static const struct {
-  int code;
-  const char *name;
-  const char *text;
-} dh_errors[] = {
-  {CHAT_DH_ERR_INVALID_ARGUMENT, "dh_invalid_argument", "invalid DH group argument"},
-  {CHAT_DH_ERR_EMPTY, "dh_empty", "empty number"},
-  {CHAT_DH_ERR_NOT_DECIMAL, "dh_not_decimal", "not a decimal number"},
-  {CHAT_DH_ERR_TOO_MANY_DIGITS, "dh_too_many_digits", "number has too many digits"},
-  {CHAT_DH_ERR_MODULUS_TOO_SMALL, "modulus_too_small", "DH modulus too small"},
-  {CHAT_DH_ERR_MODULUS_TOO_LARGE, "modulus_too_large", "DH modulus too large"},
-  {CHAT_DH_ERR_MODULUS_EVEN, "modulus_even", "DH modulus is even"},
-  {CHAT_DH_ERR_BASE_RANGE, "base_range", "DH base outside 2..p-2"},
-  {CHAT_DH_ERR_PUBLIC_EMPTY, "public_empty", "peer's public value is empty"},
-  {CHAT_DH_ERR_PUBLIC_TOO_LONG, "public_too_long", "peer's public value is longer than the modulus"},
-  {CHAT_DH_ERR_PUBLIC_RANGE, "public_range", "public value outside 2..p-2"},
-  {CHAT_DH_ERR_PRIVATE_RANGE, "private_range", "private exponent outside 2..p-2"},
-  {CHAT_DH_ERR_RANDOM, "random", "system random number generator failed"},
-};
-
-const char *chat_dh_strerror(int code) {
-  for (size_t i = 0; i < sizeof dh_errors / sizeof dh_errors[0]; i++)
-    if (dh_errors[i].code == code)
-      return dh_errors[i].text;
-  return NULL;
-}
-
-const char *chat_dh_error_name(int code) {
-  for (size_t i = 0; i < sizeof dh_errors / sizeof dh_errors[0]; i++)
-    if (dh_errors[i].code == code)
-      return dh_errors[i].name;
-  return NULL;
-}

@@ -13,9 +13,9 @@
  * wiped (explicit_bzero) when cleared; GMP's internal scratch space is not
  * under our control and is not wiped.
  *
- * Error codes of this file are negative and lie in -100..-119, apart from the
- * library-wide chat_status codes (protocol/error.h) and the seed channel's
- * (protocol/seed-channel.h); chat_dh_strerror names them. */
+ * Error codes of this file are negative and lie in the band
+ * CHAT_ERR_BAND_DH of the one error space (protocol/error.h); chat_strerror
+ * and chat_error_name name them. */
 #ifndef CHAT_PROTOCOL_DH_GROUP_H
 #define CHAT_PROTOCOL_DH_GROUP_H
 
@@ -42,19 +42,19 @@
 #define CHAT_DH_KEYGEN_ATTEMPTS 8
 
 typedef enum {
-  CHAT_DH_ERR_INVALID_ARGUMENT = -100, /* a NULL pointer */
-  CHAT_DH_ERR_EMPTY = -101,            /* base or modulus: empty string */
-  CHAT_DH_ERR_NOT_DECIMAL = -102,      /* base or modulus: a non-digit character */
-  CHAT_DH_ERR_TOO_MANY_DIGITS = -103,  /* over CHAT_DH_DECIMAL_MAX_DIGITS digits */
-  CHAT_DH_ERR_MODULUS_TOO_SMALL = -104,/* p < 2^64 */
-  CHAT_DH_ERR_MODULUS_TOO_LARGE = -105,/* p longer than CHAT_DH_MODULUS_MAX_BYTES */
-  CHAT_DH_ERR_MODULUS_EVEN = -106,     /* p even */
-  CHAT_DH_ERR_BASE_RANGE = -107,       /* g outside 2..p-2 */
-  CHAT_DH_ERR_PUBLIC_EMPTY = -108,     /* peer value: zero bytes */
-  CHAT_DH_ERR_PUBLIC_TOO_LONG = -109,  /* peer value: more bytes than the modulus */
-  CHAT_DH_ERR_PUBLIC_RANGE = -110,     /* peer value (or own g^x) outside 2..p-2 */
-  CHAT_DH_ERR_PRIVATE_RANGE = -111,    /* injected private exponent outside 2..p-2 */
-  CHAT_DH_ERR_RANDOM = -112,           /* getrandom() failed */
+  CHAT_DH_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_DH,      /* a NULL pointer */
+  CHAT_DH_ERR_EMPTY = CHAT_ERR_BAND_DH - 1,             /* base or modulus: empty string */
+  CHAT_DH_ERR_NOT_DECIMAL = CHAT_ERR_BAND_DH - 2,       /* base or modulus: a non-digit character */
+  CHAT_DH_ERR_TOO_MANY_DIGITS = CHAT_ERR_BAND_DH - 3,   /* over CHAT_DH_DECIMAL_MAX_DIGITS digits */
+  CHAT_DH_ERR_MODULUS_TOO_SMALL = CHAT_ERR_BAND_DH - 4, /* p < 2^64 */
+  CHAT_DH_ERR_MODULUS_TOO_LARGE = CHAT_ERR_BAND_DH - 5, /* p longer than CHAT_DH_MODULUS_MAX_BYTES */
+  CHAT_DH_ERR_MODULUS_EVEN = CHAT_ERR_BAND_DH - 6,      /* p even */
+  CHAT_DH_ERR_BASE_RANGE = CHAT_ERR_BAND_DH - 7,        /* g outside 2..p-2 */
+  CHAT_DH_ERR_PUBLIC_EMPTY = CHAT_ERR_BAND_DH - 8,      /* peer value: zero bytes */
+  CHAT_DH_ERR_PUBLIC_TOO_LONG = CHAT_ERR_BAND_DH - 9,   /* peer value: more bytes than the modulus */
+  CHAT_DH_ERR_PUBLIC_RANGE = CHAT_ERR_BAND_DH - 10,     /* peer value (or own g^x) outside 2..p-2 */
+  CHAT_DH_ERR_PRIVATE_RANGE = CHAT_ERR_BAND_DH - 11,    /* injected private exponent outside 2..p-2 */
+  CHAT_DH_ERR_RANDOM = CHAT_ERR_BAND_DH - 12,           /* getrandom() failed */
 } chat_dh_status;
 
 typedef struct {
@@ -134,13 +134,5 @@ size_t chat_dh_encode_minimal(const mpz_t v, uint8_t *out, size_t cap);
 /* Overwrites the limbs of v with zeros, then sets v = 0 (v stays
  * initialised). */
 void chat_dh_wipe(mpz_t v);
-
-/* A short constant description of a chat_dh_status code; NULL if the code is
- * not one of them. */
-const char *chat_dh_strerror(int code);
-
-/* The stable machine name of a code ("public_range", ...), as used in
- * spec/vectors; NULL if the code is not one of them. */
-const char *chat_dh_error_name(int code);
 
 #endif

@@ -38,18 +38,6 @@ static const struct {
 
 #define LABEL_COUNT (sizeof labels / sizeof labels[0])
 
-const char *chat_keylog_strerror(int code) {
-  switch (code) {
-  case 0: return "success";
-  case CHAT_KEYLOG_ERR_INVALID_ARGUMENT: return "invalid argument";
-  case CHAT_KEYLOG_ERR_IO: return "key log input/output error";
-  case CHAT_KEYLOG_ERR_PERMISSIONS: return "key log file accessible by group or others";
-  case CHAT_KEYLOG_ERR_MALFORMED: return "malformed key log line";
-  case CHAT_KEYLOG_ERR_NOMEM: return "out of memory";
-  default: return "unknown error";
-  }
-}
-
 int chat_keylog_open(const char *path, chat_keylog **out, chat_error *err) {
   if (out == NULL)
     return chat_error_set(err, CHAT_KEYLOG_ERR_INVALID_ARGUMENT, 0, "invalid argument");

@@ -53,15 +53,12 @@
   (CHAT_KEYLOG_LABEL_MAX + 2u * CHAT_KEYLOG_ID_LEN + 2u * CHAT_KEYLOG_SECRET_LEN + 3u)
 
 typedef enum {
-  CHAT_KEYLOG_ERR_INVALID_ARGUMENT = -260, /* NULL, unknown label, wrong id/secret length */
-  CHAT_KEYLOG_ERR_IO = -261,               /* open/fstat/write failed, or a short write */
-  CHAT_KEYLOG_ERR_PERMISSIONS = -262,      /* existing file accessible by group/others */
-  CHAT_KEYLOG_ERR_MALFORMED = -263,        /* a line that does not parse */
-  CHAT_KEYLOG_ERR_NOMEM = -264,            /* out of memory */
+  CHAT_KEYLOG_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_KEYLOG, /* NULL, unknown label, wrong id/secret length */
+  CHAT_KEYLOG_ERR_IO = CHAT_ERR_BAND_KEYLOG - 1,           /* open/fstat/write failed, or a short write */
+  CHAT_KEYLOG_ERR_PERMISSIONS = CHAT_ERR_BAND_KEYLOG - 2,  /* existing file accessible by group/others */
+  CHAT_KEYLOG_ERR_MALFORMED = CHAT_ERR_BAND_KEYLOG - 3,    /* a line that does not parse */
+  CHAT_KEYLOG_ERR_NOMEM = CHAT_ERR_BAND_KEYLOG - 4,        /* out of memory */
 } chat_keylog_status;
-
-/* A short constant description of a chat_keylog_status. */
-const char *chat_keylog_strerror(int code);
 
 typedef struct chat_keylog chat_keylog;
 

@@ -36,30 +36,6 @@ struct chat_noise_handshake {
   uint8_t fixed_e[CHAT_NOISE_DH_LEN];
 };
 
-const char *chat_noise_strerror(int code) {
-  switch (code) {
-  case CHAT_NOISE_OK: return "success";
-  case CHAT_NOISE_ERR_INVALID_ARGUMENT: return "invalid argument";
-  case CHAT_NOISE_ERR_NOMEM: return "out of memory";
-  case CHAT_NOISE_ERR_UNKNOWN_PROTOCOL: return "malformed Noise protocol name";
-  case CHAT_NOISE_ERR_UNSUPPORTED_PATTERN: return "unsupported Noise handshake pattern";
-  case CHAT_NOISE_ERR_UNSUPPORTED_DH: return "unsupported Noise DH function";
-  case CHAT_NOISE_ERR_UNSUPPORTED_CIPHER: return "unsupported Noise cipher";
-  case CHAT_NOISE_ERR_UNSUPPORTED_HASH: return "unsupported Noise hash";
-  case CHAT_NOISE_ERR_INVALID_STATE: return "operation not valid in this state";
-  case CHAT_NOISE_ERR_NOT_APPLICABLE: return "the pattern does not use this key";
-  case CHAT_NOISE_ERR_MISSING_KEY: return "a key the pattern needs is missing";
-  case CHAT_NOISE_ERR_MAC_FAILURE: return "message authentication failed";
-  case CHAT_NOISE_ERR_SHORT_BUFFER: return "output buffer too small";
-  case CHAT_NOISE_ERR_MESSAGE_TOO_LARGE: return "Noise message over 65535 bytes";
-  case CHAT_NOISE_ERR_MESSAGE_TOO_SHORT: return "Noise message too short";
-  case CHAT_NOISE_ERR_NONCE_EXHAUSTED: return "nonce exhausted";
-  case CHAT_NOISE_ERR_RANDOM: return "random number generator failed";
-  case CHAT_NOISE_ERR_FAILED: return "handshake failed earlier";
-  default: return "unknown noise error";
-  }
-}
-
 /* ---- keys and randomness -------------------------------------------------- */
 
 /* Fills buf from getrandom(), retrying on EINTR and short reads. */

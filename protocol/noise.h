@@ -44,6 +44,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/error.h"
+
 /* Largest Noise message (handshake or transport), in bytes (spec section 3). */
 #define CHAT_NOISE_MAX_MESSAGE 65535u
 /* Authentication tag appended by every AEAD encryption. */
@@ -61,32 +63,28 @@
 /* The nonce value 2^64-1 is reserved (used by Rekey); reaching it is an error. */
 #define CHAT_NOISE_NONCE_RESERVED UINT64_MAX
 
-/* Error codes. They are disjoint from the chat_status codes of error.h so the
- * two can travel through the same int. */
+/* Error codes: the band CHAT_ERR_BAND_NOISE of the one error space
+ * (protocol/error.h; chat_strerror names them). */
 typedef enum {
   CHAT_NOISE_OK = 0,
-  CHAT_NOISE_ERR_INVALID_ARGUMENT = -100,    /* NULL pointer, bad role, wrong key length, overlap */
-  CHAT_NOISE_ERR_NOMEM = -101,               /* out of memory */
-  CHAT_NOISE_ERR_UNKNOWN_PROTOCOL = -102,    /* not a well-formed "Noise_P_D_C_H" name */
-  CHAT_NOISE_ERR_UNSUPPORTED_PATTERN = -103, /* pattern not in the table (PSK, fallback, ...) */
-  CHAT_NOISE_ERR_UNSUPPORTED_DH = -104,      /* DH other than 25519 */
-  CHAT_NOISE_ERR_UNSUPPORTED_CIPHER = -105,  /* cipher other than AESGCM / ChaChaPoly */
-  CHAT_NOISE_ERR_UNSUPPORTED_HASH = -106,    /* hash other than SHA256 / SHA512 (e.g. BLAKE2) */
-  CHAT_NOISE_ERR_INVALID_STATE = -107,       /* the call is not valid now (e.g. write when a read is due) */
-  CHAT_NOISE_ERR_NOT_APPLICABLE = -108,      /* the pattern/role does not use this key */
-  CHAT_NOISE_ERR_MISSING_KEY = -109,         /* the pattern needs a key that was not set */
-  CHAT_NOISE_ERR_MAC_FAILURE = -110,         /* authentication failed (tampered, wrong key/order) */
-  CHAT_NOISE_ERR_SHORT_BUFFER = -111,        /* the output buffer is too small */
-  CHAT_NOISE_ERR_MESSAGE_TOO_LARGE = -112,   /* over CHAT_NOISE_MAX_MESSAGE */
-  CHAT_NOISE_ERR_MESSAGE_TOO_SHORT = -113,   /* shorter than the tokens / the tag require */
-  CHAT_NOISE_ERR_NONCE_EXHAUSTED = -114,     /* the nonce reached 2^64-1 */
-  CHAT_NOISE_ERR_RANDOM = -115,              /* getrandom() failed */
-  CHAT_NOISE_ERR_FAILED = -116,              /* the handshake failed earlier and is unusable */
+  CHAT_NOISE_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_NOISE,        /* NULL pointer, bad role, wrong key length, overlap */
+  CHAT_NOISE_ERR_NOMEM = CHAT_ERR_BAND_NOISE - 1,               /* out of memory */
+  CHAT_NOISE_ERR_UNKNOWN_PROTOCOL = CHAT_ERR_BAND_NOISE - 2,    /* not a well-formed "Noise_P_D_C_H" name */
+  CHAT_NOISE_ERR_UNSUPPORTED_PATTERN = CHAT_ERR_BAND_NOISE - 3, /* pattern not in the table (PSK, fallback, ...) */
+  CHAT_NOISE_ERR_UNSUPPORTED_DH = CHAT_ERR_BAND_NOISE - 4,      /* DH other than 25519 */
+  CHAT_NOISE_ERR_UNSUPPORTED_CIPHER = CHAT_ERR_BAND_NOISE - 5,  /* cipher other than AESGCM / ChaChaPoly */
+  CHAT_NOISE_ERR_UNSUPPORTED_HASH = CHAT_ERR_BAND_NOISE - 6,    /* hash other than SHA256 / SHA512 (e.g. BLAKE2) */
+  CHAT_NOISE_ERR_INVALID_STATE = CHAT_ERR_BAND_NOISE - 7,       /* the call is not valid now (e.g. write when a read is due) */
+  CHAT_NOISE_ERR_NOT_APPLICABLE = CHAT_ERR_BAND_NOISE - 8,      /* the pattern/role does not use this key */
+  CHAT_NOISE_ERR_MISSING_KEY = CHAT_ERR_BAND_NOISE - 9,         /* the pattern needs a key that was not set */
+  CHAT_NOISE_ERR_MAC_FAILURE = CHAT_ERR_BAND_NOISE - 10,        /* authentication failed (tampered, wrong key/order) */
+  CHAT_NOISE_ERR_SHORT_BUFFER = CHAT_ERR_BAND_NOISE - 11,       /* the output buffer is too small */
+  CHAT_NOISE_ERR_MESSAGE_TOO_LARGE = CHAT_ERR_BAND_NOISE - 12,  /* over CHAT_NOISE_MAX_MESSAGE */
+  CHAT_NOISE_ERR_MESSAGE_TOO_SHORT = CHAT_ERR_BAND_NOISE - 13,  /* shorter than the tokens / the tag require */
+  CHAT_NOISE_ERR_NONCE_EXHAUSTED = CHAT_ERR_BAND_NOISE - 14,    /* the nonce reached 2^64-1 */
+  CHAT_NOISE_ERR_RANDOM = CHAT_ERR_BAND_NOISE - 15,             /* getrandom() failed */
+  CHAT_NOISE_ERR_FAILED = CHAT_ERR_BAND_NOISE - 16,             /* the handshake failed earlier and is unusable */
 } chat_noise_status;
-
-/* A short constant English description of a code (never NULL; unknown codes
- * give "unknown noise error"). */
-const char *chat_noise_strerror(int code);
 
 typedef enum {
   CHAT_NOISE_ROLE_INITIATOR = 1,

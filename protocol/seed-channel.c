@@ -11,6 +11,9 @@
 #include <nettle/aes.h>
 #include <nettle/cbc.h>
 
+#include "protocol/buffer.h"
+#include "protocol/seed-internal.h"
+
 typedef enum {
   SEED_STATE_NEW,          /* client: before start; server: before A */
   SEED_STATE_STARTED,      /* start was called; waiting for the peer's value */
@@ -49,21 +52,14 @@ struct chat_seed_channel {
   struct aes256_ctx decrypt_ctx;
   bool received_frame;                    /* a whole frame came from the peer */
 
-  /* Output queue: bytes [out_start, out_end) of out are waiting. Grown on
-   * demand and freed as soon as it is drained, so an idle channel holds no
-   * output buffer. Only public values and ciphertext are in it. */
-  uint8_t *out;
-  size_t out_start;
-  size_t out_end;
-  size_t out_capacity;
+  /* Output: its unread bytes are waiting. Grown on demand and freed as soon
+   * as it is drained, so an idle channel holds no output buffer. Only public
+   * values and ciphertext are in it. */
+  chat_buffer out;
 
-  /* Plaintexts waiting to be encrypted, [queue_start, queue_end) of queue,
-   * each behind a native-endian u32 length. Wiped as it drains and freed
-   * once empty. */
-  uint8_t *queue;
-  size_t queue_start;
-  size_t queue_end;
-  size_t queue_capacity;
+  /* Plaintexts waiting to be encrypted, each behind a big-endian u32
+   * length. Wiped as it drains (buffer.wipe) and freed once empty. */
+  chat_buffer queue;
   size_t queued_plaintext;                /* plaintext bytes in it (no prefixes) */
   size_t max_queue;                       /* bound of queued_plaintext + output */
   chat_transit *transit;                  /* shared budget, or NULL */
@@ -88,52 +84,17 @@ struct chat_seed_channel {
 
 /* --- errors ------------------------------------------------------------ */
 
-static const struct {
-  int code;
-  bool fatal;
-  const char *name;
-  const char *text;
-} seed_errors[] = {
-  {CHAT_SEED_ERR_INVALID_ARGUMENT, false, "invalid_argument", "invalid argument"},
-  {CHAT_SEED_ERR_STATE, false, "state", "call not allowed in the channel's state"},
-  {CHAT_SEED_ERR_MESSAGE_EMPTY, false, "message_empty", "empty message"},
-  {CHAT_SEED_ERR_MESSAGE_TOO_LARGE, false, "message_too_large", "message larger than max_frame"},
-  {CHAT_SEED_ERR_QUEUE_FULL, false, "queue_full", "outgoing queue full"},
-  {CHAT_SEED_ERR_NOMEM, true, "nomem", "out of memory"},
-  {CHAT_SEED_ERR_FRAME_EMPTY, true, "frame_empty", "frame length is zero"},
-  {CHAT_SEED_ERR_FRAME_MISALIGNED, true, "frame_misaligned",
-   "frame length is not a multiple of 16"},
-  {CHAT_SEED_ERR_FRAME_TOO_LARGE, true, "frame_too_large", "frame length over max_frame"},
-  {CHAT_SEED_ERR_PAD_COUNT, true, "pad_count", "frame padding count over 15"},
-  {CHAT_SEED_ERR_PADDING, true, "padding", "frame padding bytes are not zero"},
-  {CHAT_SEED_ERR_TRANSIT_FULL, false, "transit_full",
-   "the memory for messages in transit is used up: nothing queued"},
-  {CHAT_SEED_ERR_TRANSIT_EXHAUSTED, true, "transit_exhausted",
-   "the memory for messages in transit is used up"},
-};
-
-const char *chat_seed_channel_strerror(int code) {
-  if (code == 0)
-    return "success";
-  for (size_t i = 0; i < sizeof seed_errors / sizeof seed_errors[0]; i++)
-    if (seed_errors[i].code == code)
-      return seed_errors[i].text;
-  const char *dh = chat_dh_strerror(code);
-  return dh != NULL ? dh : "unknown error";
-}
-
-const char *chat_seed_error_name(int code) {
-  for (size_t i = 0; i < sizeof seed_errors / sizeof seed_errors[0]; i++)
-    if (seed_errors[i].code == code)
-      return seed_errors[i].name;
-  return chat_dh_error_name(code);
-}
-
+/* Names and descriptions: protocol/error.c. */
 bool chat_seed_is_fatal(int code) {
-  for (size_t i = 0; i < sizeof seed_errors / sizeof seed_errors[0]; i++)
-    if (seed_errors[i].code == code)
-      return seed_errors[i].fatal;
   switch (code) {
+  case CHAT_SEED_ERR_NOMEM:
+  case CHAT_SEED_ERR_FRAME_EMPTY:
+  case CHAT_SEED_ERR_FRAME_MISALIGNED:
+  case CHAT_SEED_ERR_FRAME_TOO_LARGE:
+  case CHAT_SEED_ERR_PAD_COUNT:
+  case CHAT_SEED_ERR_PADDING:
+  case CHAT_SEED_ERR_TRANSIT_EXHAUSTED:
+  case CHAT_SEED_ERR_TRUNCATED:
   case CHAT_DH_ERR_PUBLIC_EMPTY:
   case CHAT_DH_ERR_PUBLIC_TOO_LONG:
   case CHAT_DH_ERR_PUBLIC_RANGE:
@@ -163,14 +124,10 @@ static int fail(chat_seed_channel *ch, int code, const char *fmt, ...) {
 
 /* --- cipher helpers ---------------------------------------------------- */
 
-/* nettle_cipher_func adapters (a cast of aes256_encrypt would be undefined
- * behaviour and trips -Wcast-function-type). */
+/* nettle_cipher_func adapter (a cast of aes256_encrypt would be undefined
+ * behaviour and trips -Wcast-function-type). Decryption: seed-common.c. */
 static void aes256_encrypt_blocks(const void *ctx, size_t length, uint8_t *dst, const uint8_t *src) {
   aes256_encrypt(ctx, length, dst, src);
-}
-
-static void aes256_decrypt_blocks(const void *ctx, size_t length, uint8_t *dst, const uint8_t *src) {
-  aes256_decrypt(ctx, length, dst, src);
 }
 
 static size_t padded_length(size_t len) {
@@ -190,10 +147,7 @@ static size_t write_frame(const struct aes256_ctx *enc, const uint8_t iv[CHAT_SE
   uint8_t chain[CHAT_SEED_IV_BYTES];
   uint8_t *body = out + CHAT_SEED_FRAME_HEADER_BYTES;
 
-  out[0] = (uint8_t)(body_len >> 24);
-  out[1] = (uint8_t)(body_len >> 16);
-  out[2] = (uint8_t)(body_len >> 8);
-  out[3] = (uint8_t)body_len;
+  chat_store_u32be(out, (uint32_t)body_len);
   out[CHAT_SEED_LENGTH_BYTES] = (uint8_t)pad;
   memcpy(out + CHAT_SEED_LENGTH_BYTES + CHAT_SEED_PAD_COUNT_BYTES, iv, CHAT_SEED_IV_BYTES);
   memmove(body, plaintext, len);
@@ -226,6 +180,9 @@ static chat_seed_channel *channel_alloc(size_t max_frame) {
   ch->max_queue = CHAT_SEED_OUTPUT_MAX_FRAMES * (CHAT_SEED_FRAME_HEADER_BYTES + max_frame);
   ch->recv = RECV_HEADER;
   ch->message = MESSAGE_NONE;
+  ch->out.first_capacity = CHAT_SEED_PUBLIC_READ_MAX;
+  ch->queue.first_capacity = CHAT_SEED_PUBLIC_READ_MAX;
+  ch->queue.wipe = true;
   return ch;
 }
 
@@ -300,20 +257,11 @@ static void release_body(chat_seed_channel *ch) {
 }
 
 static void release_output(chat_seed_channel *ch) {
-  free(ch->out);  /* only public values and ciphertext */
-  ch->out = NULL;
-  ch->out_capacity = 0;
-  ch->out_start = ch->out_end = 0;
+  chat_buffer_clear(&ch->out);  /* only public values and ciphertext */
 }
 
 static void release_queue(chat_seed_channel *ch) {
-  if (ch->queue != NULL) {
-    explicit_bzero(ch->queue, ch->queue_capacity);
-    free(ch->queue);
-  }
-  ch->queue = NULL;
-  ch->queue_capacity = 0;
-  ch->queue_start = ch->queue_end = 0;
+  chat_buffer_clear(&ch->queue);  /* wiped: queue.wipe */
   ch->queued_plaintext = 0;
 }
 
@@ -331,30 +279,6 @@ void chat_seed_channel_free(chat_seed_channel *ch) {
 
 /* --- output queue ------------------------------------------------------ */
 
-/* Makes room for n more bytes at out_end (the queue bound was checked when
- * the plaintext was queued). */
-static int output_reserve(chat_seed_channel *ch, size_t n) {
-  size_t waiting = ch->out_end - ch->out_start;
-  if (ch->out_capacity - ch->out_end >= n)
-    return 0;
-  if (ch->out_start > 0) {  /* slide the waiting bytes to the front */
-    memmove(ch->out, ch->out + ch->out_start, waiting);
-    ch->out_start = 0;
-    ch->out_end = waiting;
-    if (ch->out_capacity - ch->out_end >= n)
-      return 0;
-  }
-  size_t want = ch->out_capacity > 0 ? ch->out_capacity : CHAT_SEED_PUBLIC_READ_MAX;
-  while (want < waiting + n)
-    want *= 2;
-  uint8_t *grown = realloc(ch->out, want);
-  if (grown == NULL)
-    return CHAT_SEED_ERR_NOMEM;
-  ch->out = grown;
-  ch->out_capacity = want;
-  return 0;
-}
-
 static int encrypt_queued(chat_seed_channel *ch);
 
 int chat_seed_channel_output(chat_seed_channel *ch, const uint8_t **data, size_t *len) {
@@ -365,8 +289,8 @@ int chat_seed_channel_output(chat_seed_channel *ch, const uint8_t **data, size_t
   int rc = encrypt_queued(ch);
   if (rc != 0)
     return rc;
-  *data = ch->out == NULL ? NULL : ch->out + ch->out_start;
-  *len = ch->out_end - ch->out_start;
+  *data = chat_buffer_unread(&ch->out);
+  *len = chat_buffer_unread_len(&ch->out);
   return 0;
 }
 
@@ -375,30 +299,28 @@ int chat_seed_channel_output_consumed(chat_seed_channel *ch, size_t n) {
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
   if (ch->error != 0)
     return ch->error;
-  if (n > ch->out_end - ch->out_start)
+  if (n > chat_buffer_unread_len(&ch->out))
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
-  ch->out_start += n;
-  if (ch->out_start == ch->out_end)
+  chat_buffer_consume(&ch->out, n);
+  if (chat_buffer_unread_len(&ch->out) == 0)
     release_output(ch);
   /* Written bytes give their share of the budget back. */
   chat_transit_cover(ch->transit, &ch->queue_held,
-                     ch->queued_plaintext + (ch->out_end - ch->out_start));
+                     ch->queued_plaintext + chat_buffer_unread_len(&ch->out));
   return 0;
 }
 
 bool chat_seed_channel_output_idle(const chat_seed_channel *ch) {
-  return ch == NULL || (ch->out_end == ch->out_start && ch->queue_end == ch->queue_start);
+  return ch == NULL ||
+         (chat_buffer_unread_len(&ch->out) == 0 && chat_buffer_unread_len(&ch->queue) == 0);
 }
 
 /* Queues the own public value (minimal big-endian, no framing). */
 static int queue_own_public(chat_seed_channel *ch) {
   uint8_t encoded[CHAT_DH_MODULUS_MAX_BYTES];
   size_t len = chat_dh_encode_minimal(ch->own_public, encoded, sizeof encoded);
-  int rc = output_reserve(ch, len);
-  if (rc != 0)  /* the queue is empty before the handshake: only NOMEM */
+  if (chat_buffer_append(&ch->out, encoded, len) != 0)
     return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory queueing the public value");
-  memcpy(ch->out + ch->out_end, encoded, len);
-  ch->out_end += len;
   return 0;
 }
 
@@ -543,29 +465,10 @@ int chat_seed_channel_set_max_queue(chat_seed_channel *ch, size_t max_queue) {
 
 /* Appends one plaintext behind its length prefix (the bound was checked). */
 static int queue_push(chat_seed_channel *ch, const uint8_t *plaintext, size_t len) {
-  uint32_t prefix = (uint32_t)len;
-  size_t need = sizeof prefix + len;
-  size_t waiting = ch->queue_end - ch->queue_start;
-  if (ch->queue_capacity - ch->queue_end < need) {
-    size_t capacity = ch->queue_capacity > 0 ? ch->queue_capacity : CHAT_SEED_PUBLIC_READ_MAX;
-    while (capacity < waiting + need)
-      capacity *= 2;
-    /* A fresh buffer rather than realloc, so no unwiped copy is left. */
-    uint8_t *fresh = malloc(capacity);
-    if (fresh == NULL)
-      return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory queueing a %zu-byte message", len);
-    if (waiting > 0)
-      memcpy(fresh, ch->queue + ch->queue_start, waiting);
-    size_t plaintext_bytes = ch->queued_plaintext;
-    release_queue(ch);
-    ch->queue = fresh;
-    ch->queue_capacity = capacity;
-    ch->queue_end = waiting;
-    ch->queued_plaintext = plaintext_bytes;
-  }
-  memcpy(ch->queue + ch->queue_end, &prefix, sizeof prefix);
-  memcpy(ch->queue + ch->queue_end + sizeof prefix, plaintext, len);
-  ch->queue_end += need;
+  if (chat_buffer_reserve(&ch->queue, CHAT_SEED_LENGTH_BYTES + len) != 0)
+    return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory queueing a %zu-byte message", len);
+  chat_buffer_append_u32be(&ch->queue, (uint32_t)len);  /* room reserved: cannot fail */
+  chat_buffer_append(&ch->queue, plaintext, len);
   ch->queued_plaintext += len;
   return 0;
 }
@@ -581,7 +484,7 @@ int chat_seed_channel_send(chat_seed_channel *ch, const uint8_t *plaintext, size
     return CHAT_SEED_ERR_MESSAGE_EMPTY;
   if (len > ch->max_frame || padded_length(len) > ch->max_frame)
     return CHAT_SEED_ERR_MESSAGE_TOO_LARGE;
-  size_t used = ch->queued_plaintext + (ch->out_end - ch->out_start);
+  size_t used = ch->queued_plaintext + chat_buffer_unread_len(&ch->out);
   if (used > ch->max_queue || len > ch->max_queue - used)
     return CHAT_SEED_ERR_QUEUE_FULL;
   if (!chat_transit_cover(ch->transit, &ch->queue_held, used + len))
@@ -595,23 +498,22 @@ static int encrypt_queued(chat_seed_channel *ch) {
   if (ch->state != SEED_STATE_ESTABLISHED ||
       (ch->role == CHAT_SEED_ROLE_SERVER && !ch->received_frame))
     return 0;
-  while (ch->queue_start < ch->queue_end &&
-         ch->out_end - ch->out_start < CHAT_SEED_OUTPUT_BATCH_BYTES) {
-    uint32_t len;
-    uint8_t *record = ch->queue + ch->queue_start;
-    memcpy(&len, record, sizeof len);
+  while (chat_buffer_unread_len(&ch->queue) > 0 &&
+         chat_buffer_unread_len(&ch->out) < CHAT_SEED_OUTPUT_BATCH_BYTES) {
+    const uint8_t *record = chat_buffer_unread(&ch->queue);
+    uint32_t len = chat_load_u32be(record);
     size_t frame_len = chat_seed_frame_size(len);
-    if (output_reserve(ch, frame_len) != 0)
+    if (chat_buffer_reserve(&ch->out, frame_len) != 0)
       return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory for a %zu-byte frame", frame_len);
     uint8_t iv[CHAT_SEED_IV_BYTES];
     if (chat_dh_random_bytes(iv, sizeof iv) != 0)
       return fail(ch, CHAT_DH_ERR_RANDOM, "getrandom() failed while making an IV");
-    ch->out_end += write_frame(&ch->encrypt_ctx, iv, record + sizeof len, len, ch->out + ch->out_end);
-    explicit_bzero(record, sizeof len + len);
-    ch->queue_start += sizeof len + len;
+    ch->out.len += write_frame(&ch->encrypt_ctx, iv, record + CHAT_SEED_LENGTH_BYTES, len,
+                               ch->out.data + ch->out.len);
+    chat_buffer_consume(&ch->queue, CHAT_SEED_LENGTH_BYTES + len);  /* wipes */
     ch->queued_plaintext -= len;
   }
-  if (ch->queue_start == ch->queue_end && ch->queue != NULL)
+  if (chat_buffer_unread_len(&ch->queue) == 0 && ch->queue.data != NULL)
     release_queue(ch);
   return 0;
 }
@@ -622,24 +524,27 @@ static int encrypt_queued(chat_seed_channel *ch) {
  * its byte is in. Runs before anything is allocated for the frame. */
 static int check_header(chat_seed_channel *ch, size_t had) {
   if (had < CHAT_SEED_LENGTH_BYTES && ch->header_have >= CHAT_SEED_LENGTH_BYTES) {
-    uint32_t body_len = ((uint32_t)ch->header[0] << 24) | ((uint32_t)ch->header[1] << 16) |
-                        ((uint32_t)ch->header[2] << 8) | ch->header[3];
-    if (body_len == 0)
+    uint32_t body_len = chat_seed_header_length(ch->header);
+    switch (chat_seed_check_frame_length(body_len, ch->max_frame)) {
+    case CHAT_SEED_ERR_FRAME_EMPTY:
       return fail(ch, CHAT_SEED_ERR_FRAME_EMPTY, "frame length L is 0");
-    if (body_len % CHAT_SEED_BLOCK_BYTES != 0)
+    case CHAT_SEED_ERR_FRAME_MISALIGNED:
       return fail(ch, CHAT_SEED_ERR_FRAME_MISALIGNED,
                   "frame length L = %" PRIu32 " is not a multiple of %d",
                   body_len, CHAT_SEED_BLOCK_BYTES);
-    if (body_len > ch->max_frame)
+    case CHAT_SEED_ERR_FRAME_TOO_LARGE:
       return fail(ch, CHAT_SEED_ERR_FRAME_TOO_LARGE,
                   "frame length L = %" PRIu32 " is over max_frame = %zu",
                   body_len, ch->max_frame);
+    default:
+      break;
+    }
     ch->body_len = body_len;
   }
   size_t pad_at = CHAT_SEED_LENGTH_BYTES;
   if (had <= pad_at && ch->header_have > pad_at) {
-    unsigned pad = ch->header[pad_at];
-    if (pad > CHAT_SEED_PAD_MAX)
+    unsigned pad = chat_seed_header_pad_count(ch->header);
+    if (chat_seed_check_pad_count(pad) != 0)
       return fail(ch, CHAT_SEED_ERR_PAD_COUNT, "frame padding count n = %u is over %d",
                   pad, CHAT_SEED_PAD_MAX);
     ch->pad_count = pad;
@@ -647,51 +552,26 @@ static int check_header(chat_seed_channel *ch, size_t had) {
   return 0;
 }
 
-/* First capacity of a frame's receive buffer. */
-#define BODY_INITIAL_BYTES 4096u
-
 /* Makes room for `need` bytes of the frame whose header is in: the buffer
  * grows with what arrives (never past L), not to L at the header, and
  * takes from the transit budget beyond its free share. */
 static int reserve_body(chat_seed_channel *ch, size_t need) {
   if (need <= ch->body_capacity)
     return 0;
-  size_t capacity = ch->body_capacity > 0 ? ch->body_capacity : BODY_INITIAL_BYTES;
-  while (capacity < need)
-    capacity *= 2;
-  if (capacity > ch->body_len)
-    capacity = ch->body_len;
+  size_t capacity = chat_seed_body_capacity(ch->body_capacity, need, ch->body_len);
   if (!chat_transit_cover(ch->transit, &ch->body_held, capacity))
     return fail(ch, CHAT_SEED_ERR_TRANSIT_EXHAUSTED,
                 "the memory for messages in transit is used up (a frame of %zu bytes)",
                 ch->body_len);
-  uint8_t *grown = malloc(capacity);
-  if (grown == NULL)
+  if (!chat_seed_body_grow(&ch->body, &ch->body_capacity, ch->body_have, capacity))
     return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory for a %zu-byte frame", ch->body_len);
-  if (ch->body_have > 0)
-    memcpy(grown, ch->body, ch->body_have);
-  size_t held = ch->body_held;
-  ch->body_held = 0;  /* release_body must not give back what the new buffer keeps */
-  release_body(ch);
-  ch->body_held = held;
-  ch->body = grown;
-  ch->body_capacity = capacity;
   return 0;
 }
 
 /* Decrypts the complete frame in place and checks its padding. */
 static int finish_frame(chat_seed_channel *ch) {
-  uint8_t chain[CHAT_SEED_IV_BYTES];
-  memcpy(chain, ch->header + CHAT_SEED_LENGTH_BYTES + CHAT_SEED_PAD_COUNT_BYTES, sizeof chain);
-  cbc_decrypt(&ch->decrypt_ctx, aes256_decrypt_blocks, CHAT_SEED_BLOCK_BYTES, chain,
-              ch->body_len, ch->body, ch->body);
-  explicit_bzero(chain, sizeof chain);
-
   size_t message_len = ch->body_len - ch->pad_count;
-  uint8_t nonzero = 0;
-  for (size_t i = message_len; i < ch->body_len; i++)
-    nonzero |= ch->body[i];
-  if (nonzero != 0) {
+  if (chat_seed_decrypt_frame(&ch->decrypt_ctx, ch->header, ch->body, ch->body_len) != 0) {
     release_body(ch);
     return fail(ch, CHAT_SEED_ERR_PADDING,
                 "frame padding (n = %u) decrypts to non-zero bytes: wrong key or tampered",

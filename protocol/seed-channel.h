@@ -44,9 +44,10 @@
  *
  * Errors: functions return 0 (or a count) on success and a negative code on
  * failure: a chat_seed_status below or a chat_dh_status (protocol/
- * dh-group.h). Fatal errors (chat_seed_is_fatal: everything the peer's bytes
- * can cause, plus out-of-memory and random-generator failures) kill the
- * channel: every later call returns the same code, and
+ * dh-group.h), two bands of the one error space (protocol/error.h:
+ * chat_strerror and chat_error_name name them). Fatal errors
+ * (chat_seed_is_fatal: everything the peer's bytes can cause, plus
+ * out-of-memory and random-generator failures) kill the channel: every later call returns the same code, and
  * chat_seed_channel_error_message gives a detailed reason. Caller errors
  * (invalid argument, wrong state, output full, message too large) leave the
  * channel as it was.
@@ -85,11 +86,10 @@
  * this many encrypted bytes wait to be written (a batch per write, not a
  * copy of the whole queue). */
 #define CHAT_SEED_OUTPUT_BATCH_BYTES 16384
-/* No longer used by the channel; kept for source compatibility. The receive
- * buffer is now allocated at each frame's length L and freed, whatever its
- * size, once the frame's message is released; the output buffer is freed
- * once drained. So an idle channel holds no buffer at all, and in particular
- * none larger than this. */
+/* The passive decoder (seed-decoder.h) keeps a frame buffer up to this size
+ * between frames. The channel keeps none: its receive buffer is freed,
+ * whatever its size, once the frame's message is released, and its output
+ * buffer once drained, so an idle channel holds no buffer at all. */
 #define CHAT_SEED_RECEIVE_RETAIN_BYTES 65536
 /* Longest detailed error reason, including the NUL. */
 #define CHAT_SEED_REASON_MAX 160
@@ -101,23 +101,25 @@ typedef enum {
 
 typedef enum {
   /* Caller errors: the channel is unchanged. */
-  CHAT_SEED_ERR_INVALID_ARGUMENT = -120, /* NULL pointer, bad max_frame, ... */
-  CHAT_SEED_ERR_STATE = -121,            /* call not allowed in this state */
-  /* -122 was "server send before the client's first frame": such sends are
-   * now queued until that frame comes. */
-  CHAT_SEED_ERR_MESSAGE_EMPTY = -123,    /* send of zero bytes (L would be 0) */
-  CHAT_SEED_ERR_MESSAGE_TOO_LARGE = -124,/* send whose padded length exceeds max_frame */
-  CHAT_SEED_ERR_QUEUE_FULL = -125,       /* outgoing queue at its bound: drain, retry */
+  CHAT_SEED_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_SEED,       /* NULL pointer, bad max_frame, ... */
+  CHAT_SEED_ERR_STATE = CHAT_ERR_BAND_SEED - 1,              /* call not allowed in this state */
+  /* CHAT_ERR_BAND_SEED - 2 was "server send before the client's first
+   * frame": such sends are now queued until that frame comes. */
+  CHAT_SEED_ERR_MESSAGE_EMPTY = CHAT_ERR_BAND_SEED - 3,      /* send of zero bytes (L would be 0) */
+  CHAT_SEED_ERR_MESSAGE_TOO_LARGE = CHAT_ERR_BAND_SEED - 4,  /* send whose padded length exceeds max_frame */
+  CHAT_SEED_ERR_QUEUE_FULL = CHAT_ERR_BAND_SEED - 5,         /* outgoing queue at its bound: drain, retry */
   /* Fatal errors. */
-  CHAT_SEED_ERR_NOMEM = -126,            /* out of memory */
-  CHAT_SEED_ERR_FRAME_EMPTY = -127,      /* received L == 0 */
-  CHAT_SEED_ERR_FRAME_MISALIGNED = -128, /* received L not a multiple of 16 */
-  CHAT_SEED_ERR_FRAME_TOO_LARGE = -129,  /* received L > max_frame */
-  CHAT_SEED_ERR_PAD_COUNT = -130,        /* received n > 15 */
-  CHAT_SEED_ERR_PADDING = -131,          /* padding bytes not zero after decryption */
+  CHAT_SEED_ERR_NOMEM = CHAT_ERR_BAND_SEED - 6,              /* out of memory */
+  CHAT_SEED_ERR_FRAME_EMPTY = CHAT_ERR_BAND_SEED - 7,        /* received L == 0 */
+  CHAT_SEED_ERR_FRAME_MISALIGNED = CHAT_ERR_BAND_SEED - 8,   /* received L not a multiple of 16 */
+  CHAT_SEED_ERR_FRAME_TOO_LARGE = CHAT_ERR_BAND_SEED - 9,    /* received L > max_frame */
+  CHAT_SEED_ERR_PAD_COUNT = CHAT_ERR_BAND_SEED - 10,         /* received n > 15 */
+  CHAT_SEED_ERR_PADDING = CHAT_ERR_BAND_SEED - 11,           /* padding bytes not zero after decryption */
   /* The shared transit budget (protocol/transit.h) is used up: */
-  CHAT_SEED_ERR_TRANSIT_FULL = -132,     /* ...a send is refused (not fatal) */
-  CHAT_SEED_ERR_TRANSIT_EXHAUSTED = -133,/* ...a frame being received cannot grow (fatal) */
+  CHAT_SEED_ERR_TRANSIT_FULL = CHAT_ERR_BAND_SEED - 12,      /* ...a send is refused (not fatal) */
+  CHAT_SEED_ERR_TRANSIT_EXHAUSTED = CHAT_ERR_BAND_SEED - 13, /* ...a frame being received cannot grow (fatal) */
+  /* The seed decoder (protocol/seed-decoder.h): */
+  CHAT_SEED_ERR_TRUNCATED = CHAT_ERR_BAND_SEED - 14,         /* the stream ended inside a frame */
 } chat_seed_status;
 
 typedef struct chat_seed_channel chat_seed_channel;
@@ -246,14 +248,6 @@ int chat_seed_channel_error(const chat_seed_channel *ch);
 /* A detailed reason for the fatal error (with the offending numbers), or ""
  * when there is none. Valid while the channel lives. */
 const char *chat_seed_channel_error_message(const chat_seed_channel *ch);
-
-/* A short constant description of any code this file's functions return
- * (chat_seed_status or chat_dh_status); "unknown error" otherwise. */
-const char *chat_seed_channel_strerror(int code);
-
-/* The stable machine name of such a code ("frame_misaligned",
- * "public_range", ...), as used in spec/vectors; NULL if unknown. */
-const char *chat_seed_error_name(int code);
 
 /* True for the codes that kill a channel (see the top of this file). */
 bool chat_seed_is_fatal(int code);

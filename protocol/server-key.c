@@ -26,33 +26,6 @@ _Static_assert(CHAT_SERVER_KEY_LEN == CHAT_NOISE_DH_LEN, "server keys are X25519
 /* The permission bits of st_mode, as printed in messages. */
 #define MODE_PERMISSION_BITS 07777
 
-static const struct {
-  int code;
-  const char *text;
-} key_errors[] = {
-  {CHAT_KEY_ERR_INVALID_ARGUMENT, "invalid argument"},
-  {CHAT_KEY_ERR_IO, "file input/output error"},
-  {CHAT_KEY_ERR_PERMISSIONS, "unprotected private key file"},
-  {CHAT_KEY_ERR_MALFORMED, "malformed file"},
-  {CHAT_KEY_ERR_RANDOM, "random number source failed"},
-  {CHAT_KEY_ERR_EXISTS, "the host already has a different key"},
-  {CHAT_KEY_ERR_NOMEM, "out of memory"},
-  {CHAT_KEY_ERR_NO_PATH, "no usable data directory (XDG_DATA_HOME / HOME)"},
-  {CHAT_PIN_ERR_CHANGED, "the server's key has changed"},
-  {CHAT_PIN_ERR_MISMATCH, "the server's key is not the configured one"},
-  {CHAT_PIN_ERR_NOT_CONFIGURED, "no server key configured (policy strict)"},
-  {CHAT_PIN_ERR_BAD_CONFIGURED, "configured server key is not a fingerprint or a key"},
-};
-
-const char *chat_key_strerror(int code) {
-  if (code == 0)
-    return "success";
-  for (size_t i = 0; i < sizeof key_errors / sizeof key_errors[0]; i++)
-    if (key_errors[i].code == code)
-      return key_errors[i].text;
-  return "unknown error";
-}
-
 /* ---- base64 and fingerprints --------------------------------------------- */
 
 static bool is_base64_char(char c) {

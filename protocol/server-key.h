@@ -18,7 +18,7 @@
  * Users compare and pin these (protocol/known-hosts.h).
  *
  * Errors of this file and of known-hosts.h are the chat_key_status codes
- * below (-240 .. -251); functions that take a chat_error fill it with the
+ * below (band CHAT_ERR_BAND_KEY of protocol/error.h); functions that take a chat_error fill it with the
  * code and a one-line reason (path, line number, errno text).
  */
 #ifndef CHAT_PROTOCOL_SERVER_KEY_H
@@ -48,23 +48,20 @@
 #define CHAT_FINGERPRINT_SIZE (CHAT_FINGERPRINT_PREFIX_LEN + CHAT_FINGERPRINT_DIGEST_CHARS + 1u)
 
 typedef enum {
-  CHAT_KEY_ERR_INVALID_ARGUMENT = -240, /* NULL pointer, bad host:port or fingerprint text */
-  CHAT_KEY_ERR_IO = -241,               /* open/read/write/rename/mkdir failed (errno in the reason) */
-  CHAT_KEY_ERR_PERMISSIONS = -242,      /* key file accessible by group or others */
-  CHAT_KEY_ERR_MALFORMED = -243,        /* key file or known_hosts line malformed (line in the reason) */
-  CHAT_KEY_ERR_RANDOM = -244,           /* getrandom() failed */
-  CHAT_KEY_ERR_EXISTS = -245,           /* known_hosts already has another key for the host */
-  CHAT_KEY_ERR_NOMEM = -246,            /* out of memory */
-  CHAT_KEY_ERR_NO_PATH = -247,          /* no XDG_DATA_HOME and no HOME, or a path too long */
-  CHAT_PIN_ERR_CHANGED = -248,          /* the known host offered a different key */
-  CHAT_PIN_ERR_MISMATCH = -249,         /* the offered key is not the configured one */
-  CHAT_PIN_ERR_NOT_CONFIGURED = -250,   /* policy strict without a configured key */
-  CHAT_PIN_ERR_BAD_CONFIGURED = -251,   /* configured key is neither a fingerprint nor a key */
+  CHAT_KEY_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_KEY,    /* NULL pointer, bad host:port or fingerprint text */
+  CHAT_KEY_ERR_IO = CHAT_ERR_BAND_KEY - 1,              /* open/read/write/rename/mkdir failed (errno in the reason) */
+  CHAT_KEY_ERR_PERMISSIONS = CHAT_ERR_BAND_KEY - 2,     /* key file accessible by group or others */
+  CHAT_KEY_ERR_MALFORMED = CHAT_ERR_BAND_KEY - 3,       /* key file or known_hosts line malformed (line in the reason) */
+  CHAT_KEY_ERR_RANDOM = CHAT_ERR_BAND_KEY - 4,          /* getrandom() failed */
+  CHAT_KEY_ERR_EXISTS = CHAT_ERR_BAND_KEY - 5,          /* known_hosts already has another key for the host */
+  CHAT_KEY_ERR_NOMEM = CHAT_ERR_BAND_KEY - 6,           /* out of memory */
+  CHAT_KEY_ERR_NO_PATH = CHAT_ERR_BAND_KEY - 7,         /* no XDG_DATA_HOME and no HOME, or a path too long */
+  CHAT_PIN_ERR_CHANGED = CHAT_ERR_BAND_KEY - 8,         /* the known host offered a different key */
+  CHAT_PIN_ERR_MISMATCH = CHAT_ERR_BAND_KEY - 9,        /* the offered key is not the configured one */
+  CHAT_PIN_ERR_NOT_CONFIGURED = CHAT_ERR_BAND_KEY - 10, /* policy strict without a configured key */
+  CHAT_PIN_ERR_BAD_CONFIGURED = CHAT_ERR_BAND_KEY - 11, /* configured key is neither a fingerprint nor a key */
 } chat_key_status;
 
-/* A short constant description of a chat_key_status; "unknown error" for
- * other codes, "success" for 0. */
-const char *chat_key_strerror(int code);
 
 /* Loads the server key from path; when the file does not exist, creates it
  * with a fresh key from getrandom() (open with O_CREAT|O_EXCL, fchmod 0600,

@@ -14,8 +14,6 @@
 /* First allocation of the output buffer: grown on demand, freed as soon as
  * all its bytes were written (an idle channel holds no output buffer). */
 #define OUTPUT_INITIAL_CAPACITY 4096u
-#define OUTPUT_GROWTH_FACTOR 2u
-#define BITS_PER_BYTE 8u
 
 typedef enum {
   IN_IDLE,       /* client before start */
@@ -95,12 +93,9 @@ struct chat_v2_channel {
   bool msg_fragmented;
   bool peer_closed;
 
-  /* Output: bytes [out_start, out_end) of out wait to be written. It holds
-   * only handshake messages and ciphertext (records are encrypted in place). */
-  uint8_t *out;
-  size_t out_start;
-  size_t out_end;
-  size_t out_cap;
+  /* Output: its unread bytes wait to be written. It holds only handshake
+   * messages and ciphertext (records are encrypted in place). */
+  chat_buffer out;
   message_queue whole;      /* messages that fit one record */
   message_queue fragmented; /* longer ones; the head may be partly sent */
   bool last_was_whole;
@@ -137,10 +132,7 @@ static void rec_release(chat_v2_channel *ch) {
 
 /* Frees the output buffer (it holds no secret: see the struct). */
 static void out_release(chat_v2_channel *ch) {
-  free(ch->out);
-  ch->out = NULL;
-  ch->out_cap = 0;
-  ch->out_start = ch->out_end = 0;
+  chat_buffer_clear(&ch->out);
 }
 
 /* Wipes every secret and drops the queues and the session. */
@@ -166,9 +158,9 @@ static void wipe_all(chat_v2_channel *ch) {
   queue_free(&ch->fragmented);
   /* Wiped but kept until free, like a taken message: a caller may still
    * hold a pointer from chat_v2_channel_output. */
-  if (ch->out != NULL)
-    explicit_bzero(ch->out, ch->out_cap);
-  ch->out_start = ch->out_end = 0;
+  if (ch->out.data != NULL)
+    explicit_bzero(ch->out.data, ch->out.capacity);
+  chat_buffer_reset(&ch->out);
   ch->queued_bytes = 0;
   chat_transit_cover(ch->transit, &ch->transit_held, 0);
 }
@@ -191,7 +183,7 @@ static int fail(chat_v2_channel *ch, int code, const char *fmt, ...) {
 /* A failure of the Noise core outside authentication. */
 static int noise_fail(chat_v2_channel *ch, int rc, const char *what) {
   int code = rc == CHAT_NOISE_ERR_NOMEM ? CHAT_V2_ERR_NOMEM : CHAT_V2_ERR_CRYPTO;
-  return fail(ch, code, "%s: %s", what, chat_noise_strerror(rc));
+  return fail(ch, code, "%s: %s", what, chat_strerror(rc));
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -232,6 +224,7 @@ int chat_v2_channel_new(chat_v2_role role, const chat_v2_config *config, chat_v2
   chat_v2_channel *ch = calloc(1, sizeof *ch);
   if (ch == NULL)
     return CHAT_V2_ERR_NOMEM;
+  ch->out.first_capacity = OUTPUT_INITIAL_CAPACITY;
   ch->role = role;
   ch->suite = config->suite;
   ch->max_message = config->max_message;
@@ -279,37 +272,20 @@ void chat_v2_channel_free(chat_v2_channel *ch) {
 
 /* ---- output buffer ------------------------------------------------------- */
 
-/* Makes room for n more bytes at out_end. */
-static int out_reserve(chat_v2_channel *ch, size_t n) {
-  if (ch->out_start == ch->out_end)
-    ch->out_start = ch->out_end = 0;
-  if (ch->out_cap - ch->out_end >= n)
-    return 0;
-  if (ch->out_start > 0) {
-    memmove(ch->out, ch->out + ch->out_start, ch->out_end - ch->out_start);
-    ch->out_end -= ch->out_start;
-    ch->out_start = 0;
-    if (ch->out_cap - ch->out_end >= n)
-      return 0;
+/* Makes room for n more bytes at the end of the output; returns where they
+ * go (the caller then calls out_commit), or NULL when the channel failed. */
+static uint8_t *out_reserve(chat_v2_channel *ch, size_t n) {
+  if (chat_buffer_reserve(&ch->out, n) != 0) {
+    fail(ch, CHAT_V2_ERR_NOMEM, "cannot grow the output buffer by %zu bytes", n);
+    return NULL;
   }
-  size_t cap = ch->out_cap > 0 ? ch->out_cap * OUTPUT_GROWTH_FACTOR : OUTPUT_INITIAL_CAPACITY;
-  if (cap < ch->out_end + n)
-    cap = ch->out_end + n;
-  uint8_t *p = realloc(ch->out, cap);
-  if (p == NULL)
-    return fail(ch, CHAT_V2_ERR_NOMEM, "cannot grow the output buffer to %zu bytes", cap);
-  ch->out = p;
-  ch->out_cap = cap;
-  return 0;
+  return ch->out.data + ch->out.len;
 }
 
-static void store_u16be(uint8_t *p, size_t v) {
-  p[0] = (uint8_t)(v >> BITS_PER_BYTE);
-  p[1] = (uint8_t)v;
-}
-
-static size_t load_u16be(const uint8_t *p) {
-  return ((size_t)p[0] << BITS_PER_BYTE) | p[1];
+/* n bytes written at out_reserve's pointer are now output. */
+static void out_commit(chat_v2_channel *ch, size_t n) {
+  ch->out.len += n;
+  ch->queued_bytes += n;
 }
 
 /* Encrypts the record `type || total (when not NULL) || body` into the
@@ -319,25 +295,23 @@ static int emit_record(chat_v2_channel *ch, uint8_t type, const uint8_t *total,
   size_t head = CHAT_V2_RECORD_TYPE_LEN + (total != NULL ? CHAT_V2_TOTAL_LEN_BYTES : 0);
   size_t pt_len = head + body_len;
   size_t ct_len = pt_len + CHAT_V2_TAG_LEN;
-  int rc = out_reserve(ch, CHAT_V2_LENGTH_PREFIX_LEN + ct_len);
-  if (rc < 0)
-    return rc;
-  uint8_t *p = ch->out + ch->out_end;
+  uint8_t *p = out_reserve(ch, CHAT_V2_LENGTH_PREFIX_LEN + ct_len);
+  if (p == NULL)
+    return ch->error;
   uint8_t *pt = p + CHAT_V2_LENGTH_PREFIX_LEN;
-  store_u16be(p, ct_len);
+  chat_store_u16be(p, (uint16_t)ct_len);
   pt[0] = type;
   if (total != NULL)
     memcpy(pt + CHAT_V2_RECORD_TYPE_LEN, total, CHAT_V2_TOTAL_LEN_BYTES);
   if (body_len > 0)
     memcpy(pt + head, body, body_len);
   size_t n = 0;
-  rc = chat_noise_cipher_encrypt(ch->send_cs, NULL, 0, pt, pt_len, pt, ct_len, &n);
+  int rc = chat_noise_cipher_encrypt(ch->send_cs, NULL, 0, pt, pt_len, pt, ct_len, &n);
   if (rc != CHAT_NOISE_OK) {
     explicit_bzero(pt, pt_len);
     return noise_fail(ch, rc, "encrypting a record");
   }
-  ch->out_end += CHAT_V2_LENGTH_PREFIX_LEN + ct_len;
-  ch->queued_bytes += CHAT_V2_LENGTH_PREFIX_LEN + ct_len;
+  out_commit(ch, CHAT_V2_LENGTH_PREFIX_LEN + ct_len);
   if (counted)
     ch->since_rekey += pt_len;
   return 0;
@@ -513,10 +487,9 @@ int chat_v2_channel_start(chat_v2_channel *ch) {
   if (rc < 0)
     return rc;
   size_t total = CHAT_V2_PREAMBLE_LEN + CHAT_V2_LENGTH_PREFIX_LEN + CHAT_V2_HANDSHAKE1_LEN;
-  rc = out_reserve(ch, total);
-  if (rc < 0)
-    return rc;
-  uint8_t *p = ch->out + ch->out_end;
+  uint8_t *p = out_reserve(ch, total);
+  if (p == NULL)
+    return ch->error;
   uint8_t *msg = p + CHAT_V2_PREAMBLE_LEN + CHAT_V2_LENGTH_PREFIX_LEN;
   size_t n = 0;
   static const uint8_t no_payload[1];
@@ -527,10 +500,9 @@ int chat_v2_channel_start(chat_v2_channel *ch) {
     return fail(ch, CHAT_V2_ERR_CRYPTO, "handshake message 1 has %zu bytes, expected %u", n,
                 CHAT_V2_HANDSHAKE1_LEN);
   memcpy(p, ch->preamble, CHAT_V2_PREAMBLE_LEN);
-  store_u16be(p + CHAT_V2_PREAMBLE_LEN, n);
+  chat_store_u16be(p + CHAT_V2_PREAMBLE_LEN, (uint16_t)n);
   memcpy(ch->session_id, msg, CHAT_V2_SESSION_ID_LEN);
-  ch->out_end += total;
-  ch->queued_bytes += total;
+  out_commit(ch, total);
   expect(ch, IN_HS_LENGTH, CHAT_V2_LENGTH_PREFIX_LEN);
   return 0;
 }
@@ -550,7 +522,7 @@ static int on_preamble(chat_v2_channel *ch) {
 }
 
 static int on_handshake_length(chat_v2_channel *ch) {
-  size_t len = load_u16be(ch->prefix);
+  size_t len = chat_load_u16be(ch->prefix);
   if (ch->role == CHAT_V2_ROLE_SERVER) {
     if (len < CHAT_V2_HANDSHAKE1_LEN)
       return fail(ch, CHAT_V2_ERR_HANDSHAKE_LENGTH,
@@ -584,17 +556,16 @@ static int on_message1(chat_v2_channel *ch) {
                                              &payload_len);
   if (rc != CHAT_NOISE_OK)
     return fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED, "handshake message 1 at stream offset %" PRIu64
-                ": %s", ch->item_offset, chat_noise_strerror(rc));
+                ": %s", ch->item_offset, chat_strerror(rc));
   if (payload_len != 0)
     return fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, "handshake message 1 carries a payload");
   memcpy(ch->session_id, ch->rec, CHAT_V2_SESSION_ID_LEN);
   rec_release(ch);
 
   size_t cap = CHAT_V2_HANDSHAKE2_MIN_LEN + ch->server_info_len;
-  rc = out_reserve(ch, CHAT_V2_LENGTH_PREFIX_LEN + cap);
-  if (rc < 0)
-    return rc;
-  uint8_t *p = ch->out + ch->out_end;
+  uint8_t *p = out_reserve(ch, CHAT_V2_LENGTH_PREFIX_LEN + cap);
+  if (p == NULL)
+    return ch->error;
   static const uint8_t no_payload[1];
   const uint8_t *info = ch->server_info != NULL ? ch->server_info : no_payload;
   size_t n = 0;
@@ -602,9 +573,8 @@ static int on_message1(chat_v2_channel *ch) {
                                           p + CHAT_V2_LENGTH_PREFIX_LEN, cap, &n);
   if (rc != CHAT_NOISE_OK)
     return noise_fail(ch, rc, "writing handshake message 2");
-  store_u16be(p, n);
-  ch->out_end += CHAT_V2_LENGTH_PREFIX_LEN + n;
-  ch->queued_bytes += CHAT_V2_LENGTH_PREFIX_LEN + n;
+  chat_store_u16be(p, (uint16_t)n);
+  out_commit(ch, CHAT_V2_LENGTH_PREFIX_LEN + n);
   return handshake_finish(ch);
 }
 
@@ -623,7 +593,7 @@ static int on_message2(chat_v2_channel *ch) {
                 ch->item_offset);
   if (rc != CHAT_NOISE_OK)
     return fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED, "handshake message 2 at stream offset %" PRIu64
-                ": %s", ch->item_offset, chat_noise_strerror(rc));
+                ": %s", ch->item_offset, chat_strerror(rc));
   if (payload_len > 0) {
     ch->server_info = malloc(payload_len);
     if (ch->server_info == NULL) {
@@ -640,7 +610,7 @@ static int on_message2(chat_v2_channel *ch) {
 /* ---- records ------------------------------------------------------------- */
 
 static int on_record_length(chat_v2_channel *ch) {
-  size_t len = load_u16be(ch->prefix);
+  size_t len = chat_load_u16be(ch->prefix);
   if (len < CHAT_V2_MIN_RECORD_LEN)
     return fail(ch, CHAT_V2_ERR_RECORD_TOO_SHORT,
                 "record at stream offset %" PRIu64 " has length %zu; the minimum is %u",
@@ -890,15 +860,15 @@ int chat_v2_channel_output(chat_v2_channel *ch, const uint8_t **data, size_t *le
     return CHAT_V2_ERR_INVALID_ARGUMENT;
   if (ch->error != 0)
     return ch->error;
-  while (ch->out_end - ch->out_start < CHAT_V2_OUTPUT_BATCH_BYTES) {
+  while (chat_buffer_unread_len(&ch->out) < CHAT_V2_OUTPUT_BATCH_BYTES) {
     int rc = produce_one(ch);
     if (rc < 0)
       return rc;
     if (rc == 0)
       break;
   }
-  *data = ch->out != NULL ? ch->out + ch->out_start : NULL;
-  *len = ch->out_end - ch->out_start;
+  *data = chat_buffer_unread(&ch->out);
+  *len = chat_buffer_unread_len(&ch->out);
   return 0;
 }
 
@@ -907,12 +877,12 @@ int chat_v2_channel_output_consumed(chat_v2_channel *ch, size_t n) {
     return CHAT_V2_ERR_INVALID_ARGUMENT;
   if (ch->error != 0)
     return ch->error;
-  if (n > ch->out_end - ch->out_start)
+  if (n > chat_buffer_unread_len(&ch->out))
     return CHAT_V2_ERR_INVALID_ARGUMENT;
-  ch->out_start += n;
+  chat_buffer_consume(&ch->out, n);
   ch->queued_bytes -= n;
   chat_transit_cover(ch->transit, &ch->transit_held, ch->queued_bytes); /* gives back */
-  if (ch->out_start == ch->out_end)
+  if (chat_buffer_unread_len(&ch->out) == 0)
     out_release(ch);
   return 0;
 }
@@ -920,7 +890,7 @@ int chat_v2_channel_output_consumed(chat_v2_channel *ch, size_t n) {
 bool chat_v2_channel_output_idle(const chat_v2_channel *ch) {
   if (ch == NULL || ch->error != 0)
     return true;
-  return ch->out_start == ch->out_end && ch->whole.head == NULL && ch->fragmented.head == NULL &&
+  return chat_buffer_unread_len(&ch->out) == 0 && ch->whole.head == NULL && ch->fragmented.head == NULL &&
          (!ch->close_requested || ch->close_sent);
 }
 
@@ -1049,7 +1019,7 @@ int chat_v2_channel_test_send_record(chat_v2_channel *ch, uint8_t type, const ui
 size_t chat_v2_channel_test_buffered_bytes(const chat_v2_channel *ch) {
   if (ch == NULL)
     return 0;
-  size_t bytes = ch->rec_cap + ch->out_cap + ch->reasm.delivered_len;
+  size_t bytes = ch->rec_cap + ch->out.capacity + ch->reasm.delivered_len;
   if (ch->reasm.buf != NULL)
     bytes += ch->reasm.capacity;
   const message_queue *queues[] = {&ch->whole, &ch->fragmented};

@@ -143,11 +143,11 @@
  * ==== Errors ==============================================================
  *
  * Functions return 0 (or a count) on success and a negative
- * chat_v2_status on failure. The codes are -200 .. -227, disjoint from the
- * core's chat_status (0 .. -17), the Noise core's (-100 .. -116) and the
- * seed channel's (-120 .. -131). Caller errors (INVALID_ARGUMENT, STATE,
- * MESSAGE_EMPTY, MESSAGE_TOO_LARGE, QUEUE_FULL, CLOSED) leave the channel as
- * it was. Every other code is fatal (chat_v2_is_fatal): the channel is dead,
+ * chat_v2_status on failure: the band CHAT_ERR_BAND_V2 of the one error
+ * space (protocol/error.h), so they are disjoint from every other module's
+ * codes; chat_strerror and chat_error_name name them. Caller errors
+ * (INVALID_ARGUMENT, STATE, MESSAGE_EMPTY, MESSAGE_TOO_LARGE, QUEUE_FULL,
+ * CLOSED) leave the channel as it was. Every other code is fatal (chat_v2_is_fatal): the channel is dead,
  * its secrets are wiped, and every later call returns the same code;
  * chat_v2_channel_error_message gives the detailed reason with the stream
  * offset.
@@ -262,47 +262,39 @@ void chat_v2_config_init(chat_v2_config *config);
 
 typedef enum {
   /* Caller errors: the channel is unchanged. */
-  CHAT_V2_ERR_INVALID_ARGUMENT = -200,  /* NULL pointer, bad config value, ... */
-  CHAT_V2_ERR_STATE = -201,             /* call not allowed in this state */
-  CHAT_V2_ERR_MESSAGE_EMPTY = -202,     /* send of zero bytes */
-  CHAT_V2_ERR_MESSAGE_TOO_LARGE = -203, /* send of more than max_message bytes */
-  CHAT_V2_ERR_QUEUE_FULL = -204,        /* outgoing queue would exceed max_queue_bytes */
-  CHAT_V2_ERR_CLOSED = -205,            /* send or close after close */
+  CHAT_V2_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_V2,          /* NULL pointer, bad config value, ... */
+  CHAT_V2_ERR_STATE = CHAT_ERR_BAND_V2 - 1,                 /* call not allowed in this state */
+  CHAT_V2_ERR_MESSAGE_EMPTY = CHAT_ERR_BAND_V2 - 2,         /* send of zero bytes */
+  CHAT_V2_ERR_MESSAGE_TOO_LARGE = CHAT_ERR_BAND_V2 - 3,     /* send of more than max_message bytes */
+  CHAT_V2_ERR_QUEUE_FULL = CHAT_ERR_BAND_V2 - 4,            /* outgoing queue would exceed max_queue_bytes */
+  CHAT_V2_ERR_CLOSED = CHAT_ERR_BAND_V2 - 5,                /* send or close after close */
   /* Fatal errors: the channel is dead. */
-  CHAT_V2_ERR_NOMEM = -206,             /* out of memory */
-  CHAT_V2_ERR_BAD_MAGIC = -207,         /* preamble does not start with 00 "CHAT" */
-  CHAT_V2_ERR_BAD_VERSION = -208,       /* preamble version is not 2 */
-  CHAT_V2_ERR_BAD_SUITE = -209,         /* unknown suite, or not the accepted one */
-  CHAT_V2_ERR_BAD_RESERVED = -210,      /* preamble reserved byte is not 0 */
-  CHAT_V2_ERR_HANDSHAKE_LENGTH = -211,  /* handshake message too short */
-  CHAT_V2_ERR_HANDSHAKE_PAYLOAD = -212, /* payload in message 1, server info over 1024 */
-  CHAT_V2_ERR_HANDSHAKE_FAILED = -213,  /* Noise handshake failed (authentication, low-order key) */
-  CHAT_V2_ERR_RECORD_TOO_SHORT = -214,  /* record length L < 17 */
-  CHAT_V2_ERR_BAD_TAG = -215,           /* record authentication failed */
-  CHAT_V2_ERR_UNKNOWN_RECORD = -216,    /* record type not 1..6 */
-  CHAT_V2_ERR_EMPTY_BODY = -217,        /* MESSAGE/BEGIN/CONTINUE/END without content */
-  CHAT_V2_ERR_UNEXPECTED_BODY = -218,   /* REKEY or CLOSE with a body */
-  CHAT_V2_ERR_FRAGMENT_IN_PROGRESS = -219, /* BEGIN while a fragmented message is open */
-  CHAT_V2_ERR_NO_FRAGMENT = -220,       /* CONTINUE or END without BEGIN */
-  CHAT_V2_ERR_TOTAL_TOO_LARGE = -221,   /* BEGIN announces more than max_message */
-  CHAT_V2_ERR_TOTAL_TOO_SMALL = -222,   /* BEGIN announces a message that fits one record */
-  CHAT_V2_ERR_FRAGMENT_LENGTH = -223,   /* fragments do not add up to the announced total */
-  CHAT_V2_ERR_INCOMPLETE_MESSAGE = -224,/* CLOSE while a fragmented message is open */
-  CHAT_V2_ERR_DATA_AFTER_CLOSE = -225,  /* bytes after the peer's CLOSE record */
-  CHAT_V2_ERR_TRUNCATED = -226,         /* the transport ended without a CLOSE record */
-  CHAT_V2_ERR_CRYPTO = -227,            /* the Noise core failed (random source, nonce exhausted) */
+  CHAT_V2_ERR_NOMEM = CHAT_ERR_BAND_V2 - 6,                 /* out of memory */
+  CHAT_V2_ERR_BAD_MAGIC = CHAT_ERR_BAND_V2 - 7,             /* preamble does not start with 00 "CHAT" */
+  CHAT_V2_ERR_BAD_VERSION = CHAT_ERR_BAND_V2 - 8,           /* preamble version is not 2 */
+  CHAT_V2_ERR_BAD_SUITE = CHAT_ERR_BAND_V2 - 9,             /* unknown suite, or not the accepted one */
+  CHAT_V2_ERR_BAD_RESERVED = CHAT_ERR_BAND_V2 - 10,         /* preamble reserved byte is not 0 */
+  CHAT_V2_ERR_HANDSHAKE_LENGTH = CHAT_ERR_BAND_V2 - 11,     /* handshake message too short */
+  CHAT_V2_ERR_HANDSHAKE_PAYLOAD = CHAT_ERR_BAND_V2 - 12,    /* payload in message 1, server info over 1024 */
+  CHAT_V2_ERR_HANDSHAKE_FAILED = CHAT_ERR_BAND_V2 - 13,     /* Noise handshake failed (authentication, low-order key) */
+  CHAT_V2_ERR_RECORD_TOO_SHORT = CHAT_ERR_BAND_V2 - 14,     /* record length L < 17 */
+  CHAT_V2_ERR_BAD_TAG = CHAT_ERR_BAND_V2 - 15,              /* record authentication failed */
+  CHAT_V2_ERR_UNKNOWN_RECORD = CHAT_ERR_BAND_V2 - 16,       /* record type not 1..6 */
+  CHAT_V2_ERR_EMPTY_BODY = CHAT_ERR_BAND_V2 - 17,           /* MESSAGE/BEGIN/CONTINUE/END without content */
+  CHAT_V2_ERR_UNEXPECTED_BODY = CHAT_ERR_BAND_V2 - 18,      /* REKEY or CLOSE with a body */
+  CHAT_V2_ERR_FRAGMENT_IN_PROGRESS = CHAT_ERR_BAND_V2 - 19, /* BEGIN while a fragmented message is open */
+  CHAT_V2_ERR_NO_FRAGMENT = CHAT_ERR_BAND_V2 - 20,          /* CONTINUE or END without BEGIN */
+  CHAT_V2_ERR_TOTAL_TOO_LARGE = CHAT_ERR_BAND_V2 - 21,      /* BEGIN announces more than max_message */
+  CHAT_V2_ERR_TOTAL_TOO_SMALL = CHAT_ERR_BAND_V2 - 22,      /* BEGIN announces a message that fits one record */
+  CHAT_V2_ERR_FRAGMENT_LENGTH = CHAT_ERR_BAND_V2 - 23,      /* fragments do not add up to the announced total */
+  CHAT_V2_ERR_INCOMPLETE_MESSAGE = CHAT_ERR_BAND_V2 - 24,   /* CLOSE while a fragmented message is open */
+  CHAT_V2_ERR_DATA_AFTER_CLOSE = CHAT_ERR_BAND_V2 - 25,     /* bytes after the peer's CLOSE record */
+  CHAT_V2_ERR_TRUNCATED = CHAT_ERR_BAND_V2 - 26,            /* the transport ended without a CLOSE record */
+  CHAT_V2_ERR_CRYPTO = CHAT_ERR_BAND_V2 - 27,               /* the Noise core failed (random source, nonce exhausted) */
   /* The shared transit budget (protocol/transit.h) is used up: */
-  CHAT_V2_ERR_TRANSIT_FULL = -228,      /* ...a send is refused (not fatal) */
-  CHAT_V2_ERR_TRANSIT_EXHAUSTED = -229, /* ...a message being received cannot grow (fatal) */
+  CHAT_V2_ERR_TRANSIT_FULL = CHAT_ERR_BAND_V2 - 28,         /* ...a send is refused (not fatal) */
+  CHAT_V2_ERR_TRANSIT_EXHAUSTED = CHAT_ERR_BAND_V2 - 29,    /* ...a message being received cannot grow (fatal) */
 } chat_v2_status;
-
-/* A short constant description of a code ("record authentication failed");
- * "success" for 0, "unknown error" for a code not listed above. */
-const char *chat_v2_strerror(int code);
-
-/* The stable machine name of a code ("bad_tag", "truncated", ...) for
- * vectors and logs; NULL for an unknown code. */
-const char *chat_v2_error_name(int code);
 
 /* True for the codes that kill a channel (see "Errors" above). */
 bool chat_v2_is_fatal(int code);

@@ -13,76 +13,21 @@ const uint8_t chat_v2_magic[CHAT_V2_MAGIC_LEN] = {0x00, 'C', 'H', 'A', 'T'};
 
 /* ---- errors -------------------------------------------------------------- */
 
-static const struct {
-  int code;
-  bool fatal;
-  const char *name;
-  const char *text;
-} v2_errors[] = {
-  {CHAT_V2_ERR_INVALID_ARGUMENT, false, "invalid_argument", "invalid argument"},
-  {CHAT_V2_ERR_STATE, false, "state", "call not allowed in the channel's state"},
-  {CHAT_V2_ERR_MESSAGE_EMPTY, false, "message_empty", "empty message"},
-  {CHAT_V2_ERR_MESSAGE_TOO_LARGE, false, "message_too_large", "message larger than max_message"},
-  {CHAT_V2_ERR_QUEUE_FULL, false, "queue_full", "outgoing queue full"},
-  {CHAT_V2_ERR_CLOSED, false, "closed", "the channel was closed for sending"},
-  {CHAT_V2_ERR_NOMEM, true, "nomem", "out of memory"},
-  {CHAT_V2_ERR_BAD_MAGIC, true, "bad_magic", "not a v2 preamble (expected 00 \"CHAT\")"},
-  {CHAT_V2_ERR_BAD_VERSION, true, "bad_version", "unsupported protocol version"},
-  {CHAT_V2_ERR_BAD_SUITE, true, "bad_suite", "unsupported cipher suite"},
-  {CHAT_V2_ERR_BAD_RESERVED, true, "bad_reserved", "preamble reserved byte is not zero"},
-  {CHAT_V2_ERR_HANDSHAKE_LENGTH, true, "handshake_length", "handshake message has a wrong length"},
-  {CHAT_V2_ERR_HANDSHAKE_PAYLOAD, true, "handshake_payload",
-   "handshake payload not allowed or too large"},
-  {CHAT_V2_ERR_HANDSHAKE_FAILED, true, "handshake_failed", "handshake failed"},
-  {CHAT_V2_ERR_RECORD_TOO_SHORT, true, "record_too_short", "record shorter than 17 bytes"},
-  {CHAT_V2_ERR_BAD_TAG, true, "bad_tag", "record authentication failed"},
-  {CHAT_V2_ERR_UNKNOWN_RECORD, true, "unknown_record", "unknown record type"},
-  {CHAT_V2_ERR_EMPTY_BODY, true, "empty_body", "record body missing"},
-  {CHAT_V2_ERR_UNEXPECTED_BODY, true, "unexpected_body", "record must have an empty body"},
-  {CHAT_V2_ERR_FRAGMENT_IN_PROGRESS, true, "fragment_in_progress",
-   "MESSAGE_BEGIN while a fragmented message is in progress"},
-  {CHAT_V2_ERR_NO_FRAGMENT, true, "no_fragment",
-   "MESSAGE_CONTINUE or MESSAGE_END without MESSAGE_BEGIN"},
-  {CHAT_V2_ERR_TOTAL_TOO_LARGE, true, "total_too_large",
-   "announced message length over max_message"},
-  {CHAT_V2_ERR_TOTAL_TOO_SMALL, true, "total_too_small",
-   "announced message length fits in one record"},
-  {CHAT_V2_ERR_FRAGMENT_LENGTH, true, "fragment_length",
-   "fragments do not add up to the announced length"},
-  {CHAT_V2_ERR_INCOMPLETE_MESSAGE, true, "incomplete_message",
-   "CLOSE while a fragmented message is incomplete"},
-  {CHAT_V2_ERR_DATA_AFTER_CLOSE, true, "data_after_close", "data after the CLOSE record"},
-  {CHAT_V2_ERR_TRUNCATED, true, "truncated", "truncated stream: ended without a CLOSE record"},
-  {CHAT_V2_ERR_CRYPTO, true, "crypto", "cryptographic failure"},
-  {CHAT_V2_ERR_TRANSIT_FULL, false, "transit_full",
-   "the memory for messages in transit is used up: nothing queued"},
-  {CHAT_V2_ERR_TRANSIT_EXHAUSTED, true, "transit_exhausted",
-   "the memory for messages in transit is used up"},
-};
-
-#define V2_ERROR_COUNT (sizeof v2_errors / sizeof v2_errors[0])
-
-const char *chat_v2_strerror(int code) {
-  if (code == 0)
-    return "success";
-  for (size_t i = 0; i < V2_ERROR_COUNT; i++)
-    if (v2_errors[i].code == code)
-      return v2_errors[i].text;
-  return "unknown error";
-}
-
-const char *chat_v2_error_name(int code) {
-  for (size_t i = 0; i < V2_ERROR_COUNT; i++)
-    if (v2_errors[i].code == code)
-      return v2_errors[i].name;
-  return NULL;
-}
-
+/* Names and descriptions: protocol/error.c. The caller errors leave the
+ * channel as it was; every other code of the band is fatal. */
 bool chat_v2_is_fatal(int code) {
-  for (size_t i = 0; i < V2_ERROR_COUNT; i++)
-    if (v2_errors[i].code == code)
-      return v2_errors[i].fatal;
-  return false;
+  switch (code) {
+  case CHAT_V2_ERR_INVALID_ARGUMENT:
+  case CHAT_V2_ERR_STATE:
+  case CHAT_V2_ERR_MESSAGE_EMPTY:
+  case CHAT_V2_ERR_MESSAGE_TOO_LARGE:
+  case CHAT_V2_ERR_QUEUE_FULL:
+  case CHAT_V2_ERR_CLOSED:
+  case CHAT_V2_ERR_TRANSIT_FULL:
+    return false;
+  default:
+    return chat_error_band(code) == CHAT_ERR_BAND_V2 && chat_error_name(code) != NULL;
+  }
 }
 
 /* ---- suites and preamble ------------------------------------------------- */

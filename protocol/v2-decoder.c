@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/buffer.h"
 #include "protocol/v2-internal.h"
 
-#define BITS_PER_BYTE 8u
 /* One item gives at most a RECORD event and a MESSAGE event. */
 #define MAX_PENDING_EVENTS 2u
 #define HANDSHAKE_MESSAGE_1 1u
@@ -186,7 +186,7 @@ static int on_preamble(chat_v2_stream_decoder *dec) {
 }
 
 static int on_handshake_length(chat_v2_stream_decoder *dec) {
-  size_t len = ((size_t)dec->prefix[0] << BITS_PER_BYTE) | dec->prefix[1];
+  size_t len = chat_load_u16be(dec->prefix);
   if (dec->dir == CHAT_V2_CLIENT_TO_SERVER) {
     if (len < CHAT_V2_HANDSHAKE1_LEN)
       return dec_fail(dec, CHAT_V2_ERR_HANDSHAKE_LENGTH, dec->item_offset,
@@ -226,7 +226,7 @@ static void on_handshake(chat_v2_stream_decoder *dec) {
 }
 
 static int on_record_length(chat_v2_stream_decoder *dec) {
-  size_t len = ((size_t)dec->prefix[0] << BITS_PER_BYTE) | dec->prefix[1];
+  size_t len = chat_load_u16be(dec->prefix);
   if (len < CHAT_V2_MIN_RECORD_LEN)
     return dec_fail(dec, CHAT_V2_ERR_RECORD_TOO_SHORT, dec->item_offset,
                     "offset %" PRIu64 ": record length %zu; the minimum is %u", dec->item_offset,
@@ -251,7 +251,7 @@ static int on_record(chat_v2_stream_decoder *dec) {
                                         CHAT_V2_KEY_LEN, &dec->cs);
     if (rc != CHAT_NOISE_OK)
       return dec_fail(dec, rc == CHAT_NOISE_ERR_NOMEM ? CHAT_V2_ERR_NOMEM : CHAT_V2_ERR_CRYPTO,
-                      dec->item_offset, "cannot set up the cipher: %s", chat_noise_strerror(rc));
+                      dec->item_offset, "cannot set up the cipher: %s", chat_strerror(rc));
   }
   size_t pt_len = 0;
   rc = chat_noise_cipher_decrypt(dec->cs, NULL, 0, dec->rec, len, dec->rec, len, &pt_len);
@@ -262,7 +262,7 @@ static int on_record(chat_v2_stream_decoder *dec) {
                     dec->item_offset, len);
   if (rc != CHAT_NOISE_OK)
     return dec_fail(dec, CHAT_V2_ERR_CRYPTO, dec->item_offset, "offset %" PRIu64 ": %s",
-                    dec->item_offset, chat_noise_strerror(rc));
+                    dec->item_offset, chat_strerror(rc));
   dec->rec_plain = pt_len;
   chat_v2_record_result res;
   char reason[CHAT_V2_REASON_MAX];
@@ -276,7 +276,7 @@ static int on_record(chat_v2_stream_decoder *dec) {
     rc = chat_noise_cipher_rekey(dec->cs);
     if (rc != CHAT_NOISE_OK)
       return dec_fail(dec, CHAT_V2_ERR_CRYPTO, dec->item_offset, "rekey: %s",
-                      chat_noise_strerror(rc));
+                      chat_strerror(rc));
   } else if (res.type == CHAT_V2_RECORD_CLOSE) {
     dec->closed = true;
   }

@@ -114,7 +114,7 @@ static bool apply_key(JsonObject *v, const char *prefix, const char *name, key_s
   int rc = setter(p->hs, key.data, key.len);
   g_free(key.data);
   if (rc != CHAT_NOISE_OK) {
-    snprintf(err, ERROR_TEXT_MAX, "%s: setting %s: %s", p->side, field, chat_noise_strerror(rc));
+    snprintf(err, ERROR_TEXT_MAX, "%s: setting %s: %s", p->side, field, chat_strerror(rc));
     return false;
   }
   return true;
@@ -131,7 +131,7 @@ static vector_result setup_party(JsonObject *v, const char *name, chat_noise_rol
       rc == CHAT_NOISE_ERR_UNSUPPORTED_CIPHER || rc == CHAT_NOISE_ERR_UNSUPPORTED_HASH)
     return VECTOR_SKIPPED;
   if (rc != CHAT_NOISE_OK) {
-    snprintf(err, ERROR_TEXT_MAX, "%s: handshake_new: %s", p->side, chat_noise_strerror(rc));
+    snprintf(err, ERROR_TEXT_MAX, "%s: handshake_new: %s", p->side, chat_strerror(rc));
     return VECTOR_FAILED;
   }
 
@@ -147,7 +147,7 @@ static vector_result setup_party(JsonObject *v, const char *name, chat_noise_rol
     rc = chat_noise_handshake_set_prologue(p->hs, prologue.data, prologue.len);
     g_free(prologue.data);
     if (rc != CHAT_NOISE_OK) {
-      snprintf(err, ERROR_TEXT_MAX, "%s: set_prologue: %s", p->side, chat_noise_strerror(rc));
+      snprintf(err, ERROR_TEXT_MAX, "%s: set_prologue: %s", p->side, chat_strerror(rc));
       return VECTOR_FAILED;
     }
   }
@@ -157,7 +157,7 @@ static vector_result setup_party(JsonObject *v, const char *name, chat_noise_rol
     return VECTOR_FAILED;
   rc = chat_noise_handshake_start(p->hs);
   if (rc != CHAT_NOISE_OK) {
-    snprintf(err, ERROR_TEXT_MAX, "%s: start: %s", p->side, chat_noise_strerror(rc));
+    snprintf(err, ERROR_TEXT_MAX, "%s: start: %s", p->side, chat_strerror(rc));
     return VECTOR_FAILED;
   }
   return VECTOR_PASSED;
@@ -183,13 +183,13 @@ static bool finish_handshake(JsonObject *v, party *init, party *resp, char *err)
     size_t hlen = 0;
     int rc = chat_noise_handshake_get_hash(p->hs, h, sizeof h, &hlen);
     if (rc != CHAT_NOISE_OK) {
-      snprintf(err, ERROR_TEXT_MAX, "%s: get_hash: %s", p->side, chat_noise_strerror(rc));
+      snprintf(err, ERROR_TEXT_MAX, "%s: get_hash: %s", p->side, chat_strerror(rc));
       ok = false;
     } else if (present && !same_bytes(h, hlen, &want)) {
       snprintf(err, ERROR_TEXT_MAX, "%s: handshake_hash mismatch", p->side);
       ok = false;
     } else if ((rc = chat_noise_handshake_split(p->hs, &p->send, &p->recv)) != CHAT_NOISE_OK) {
-      snprintf(err, ERROR_TEXT_MAX, "%s: split: %s", p->side, chat_noise_strerror(rc));
+      snprintf(err, ERROR_TEXT_MAX, "%s: split: %s", p->side, chat_strerror(rc));
       ok = false;
     }
   }
@@ -210,7 +210,7 @@ static bool handshake_message(size_t index, party *writer, party *reader, const 
                                               CHAT_NOISE_MAX_MESSAGE, &len);
   if (rc != CHAT_NOISE_OK) {
     snprintf(err, ERROR_TEXT_MAX, "message %zu: %s write: %s", index, writer->side,
-             chat_noise_strerror(rc));
+             chat_strerror(rc));
     return false;
   }
   if (!same_bytes(buf, len, ciphertext)) {
@@ -222,7 +222,7 @@ static bool handshake_message(size_t index, party *writer, party *reader, const 
   rc = chat_noise_handshake_read_message(reader->hs, buf, len, plain, CHAT_NOISE_MAX_MESSAGE, &plen);
   if (rc != CHAT_NOISE_OK) {
     snprintf(err, ERROR_TEXT_MAX, "message %zu: %s read: %s", index, reader->side,
-             chat_noise_strerror(rc));
+             chat_strerror(rc));
     return false;
   }
   if (!same_bytes(plain, plen, payload)) {
@@ -245,7 +245,7 @@ static bool transport_message(size_t index, party *writer, party *reader, const 
                                      CHAT_NOISE_MAX_MESSAGE, &len);
   if (rc != CHAT_NOISE_OK) {
     snprintf(err, ERROR_TEXT_MAX, "message %zu: %s encrypt: %s", index, writer->side,
-             chat_noise_strerror(rc));
+             chat_strerror(rc));
     return false;
   }
   if (!same_bytes(buf, len, ciphertext)) {
@@ -257,7 +257,7 @@ static bool transport_message(size_t index, party *writer, party *reader, const 
   rc = chat_noise_cipher_decrypt(reader->recv, NULL, 0, buf, len, plain, CHAT_NOISE_MAX_MESSAGE, &plen);
   if (rc != CHAT_NOISE_OK) {
     snprintf(err, ERROR_TEXT_MAX, "message %zu: %s decrypt: %s", index, reader->side,
-             chat_noise_strerror(rc));
+             chat_strerror(rc));
     return false;
   }
   if (!same_bytes(plain, plen, payload)) {

@@ -494,7 +494,7 @@ Test(noise, unknown_protocol_names_rejected) {
     chat_noise_handshake *hs = (chat_noise_handshake *)(void *)&cases; /* must be reset to NULL */
     int rc = chat_noise_handshake_new(cases[i].name, CHAT_NOISE_ROLE_INITIATOR, &hs);
     cr_expect_eq(rc, cases[i].code, "\"%s\": got %d (%s), want %d", cases[i].name, rc,
-                 chat_noise_strerror(rc), cases[i].code);
+                 chat_strerror(rc), cases[i].code);
     cr_expect_null(hs, "\"%s\"", cases[i].name);
   }
   /* Over 255 bytes. */
@@ -585,13 +585,13 @@ Test(noise, zero_dh_output_is_exposed) {
 
 Test(noise, strerror_covers_codes) {
   for (int code = 0; code >= CHAT_NOISE_ERR_FAILED - 1; code--) {
-    const char *s = chat_noise_strerror(code);
+    const char *s = chat_strerror(code);
     cr_assert_not_null(s);
     if (code == 0 || code <= CHAT_NOISE_ERR_INVALID_ARGUMENT)
       cr_assert_str_neq(s, "", "code %d", code);
   }
-  cr_assert_str_eq(chat_noise_strerror(CHAT_NOISE_ERR_FAILED - 1), "unknown noise error");
-  cr_assert_str_neq(chat_noise_strerror(CHAT_NOISE_ERR_MAC_FAILURE), "unknown noise error");
+  cr_assert_str_eq(chat_strerror(CHAT_NOISE_ERR_FAILED - 1), "unknown error");
+  cr_assert_str_neq(chat_strerror(CHAT_NOISE_ERR_MAC_FAILURE), "unknown error");
 }
 
 Test(noise, cipher_argument_checks) {

@@ -507,5 +507,5 @@ Test(pinning, policy_names) {
   cr_assert(chat_pin_policy_parse("ask", &p));
   cr_assert_eq(p, CHAT_PIN_ASK);
   cr_assert_not(chat_pin_policy_parse("yes", &p));
-  cr_assert_str_neq(chat_key_strerror(CHAT_PIN_ERR_CHANGED), "unknown error");
+  cr_assert_str_neq(chat_strerror(CHAT_PIN_ERR_CHANGED), "unknown error");
 }

@@ -154,7 +154,7 @@ static void assert_bytes_eq(const uint8_t *got, size_t got_len, const bytes *wan
 }
 
 static void assert_error_named(int rc, const char *name, const char *what) {
-  const char *got = chat_seed_error_name(rc);
+  const char *got = chat_error_name(rc);
   cr_assert_not_null(got, "%s: code %d has no name", what, rc);
   cr_assert_str_eq(got, name, "%s: got %s (%d), want %s", what, got, rc, name);
 }
@@ -165,7 +165,7 @@ static void assert_dead(chat_seed_channel *ch, int code) {
   const uint8_t *data;
   size_t len;
   uint8_t key[CHAT_SEED_KEY_BYTES];
-  cr_assert(chat_seed_is_fatal(code), "%s is not fatal", chat_seed_error_name(code));
+  cr_assert(chat_seed_is_fatal(code), "%s is not fatal", chat_error_name(code));
   cr_assert_eq(chat_seed_channel_error(ch), code);
   cr_assert_neq(chat_seed_channel_error_message(ch)[0], '\0', "no reason text");
   cr_assert_not(chat_seed_channel_is_established(ch));
@@ -217,7 +217,7 @@ static void feed_and_check(chat_seed_channel *ch, const uint8_t *data, size_t le
     size_t done = 0;
     while (done < chunk) {
       ptrdiff_t used = chat_seed_channel_feed(ch, data + pos + done, chunk - done);
-      cr_assert_geq(used, 0, "feed: %s (%s)", chat_seed_channel_strerror((int)used),
+      cr_assert_geq(used, 0, "feed: %s (%s)", chat_strerror((int)used),
                     chat_seed_channel_error_message(ch));
       done += (size_t)used;
       const uint8_t *msg;
@@ -514,7 +514,7 @@ static int group_init_error(const char *base, const char *modulus, chat_error *e
   cr_assert_neq(rc, 0, "accepted base=%.20s modulus=%.20s", base, modulus);
   cr_assert_eq((int)err->code, rc);
   cr_assert_neq(err->message[0], '\0');
-  cr_assert_not_null(chat_dh_strerror(rc));
+  cr_assert_not_null(chat_strerror(rc));
   chat_dh_group_clear(&group); /* harmless after a failure */
   return rc;
 }
@@ -691,7 +691,7 @@ static void send_all(chat_seed_channel *from, chat_seed_channel *to, const bytes
       if (rc != 0)
         rc = chat_seed_channel_send(from, msgs[i].data, msgs[i].len);
     }
-    cr_assert_eq(rc, 0, "send %zu (%zu bytes): %s", i, msgs[i].len, chat_seed_channel_strerror(rc));
+    cr_assert_eq(rc, 0, "send %zu (%zu bytes): %s", i, msgs[i].len, chat_strerror(rc));
   }
   bytes wire = take_output(from);
   feed_and_check(to, wire.data, wire.len, r, max_chunk, msgs, count, &next);
@@ -1164,16 +1164,16 @@ Test(seed_errors, every_code_has_a_distinct_name_and_text) {
   };
   size_t n = sizeof codes / sizeof codes[0];
   for (size_t i = 0; i < n; i++) {
-    cr_assert_not_null(chat_seed_error_name(codes[i]), "code %d", codes[i]);
-    cr_assert_str_neq(chat_seed_channel_strerror(codes[i]), "unknown error");
+    cr_assert_not_null(chat_error_name(codes[i]), "code %d", codes[i]);
+    cr_assert_str_neq(chat_strerror(codes[i]), "unknown error");
     for (size_t j = 0; j < i; j++) {
       cr_assert_neq(codes[i], codes[j]);
-      cr_assert_str_neq(chat_seed_error_name(codes[i]), chat_seed_error_name(codes[j]));
-      cr_assert_str_neq(chat_seed_channel_strerror(codes[i]), chat_seed_channel_strerror(codes[j]));
+      cr_assert_str_neq(chat_error_name(codes[i]), chat_error_name(codes[j]));
+      cr_assert_str_neq(chat_strerror(codes[i]), chat_strerror(codes[j]));
     }
   }
-  cr_assert_str_eq(chat_seed_channel_strerror(-9999), "unknown error");
-  cr_assert_null(chat_seed_error_name(-9999));
+  cr_assert_str_eq(chat_strerror(-9999), "unknown error");
+  cr_assert_null(chat_error_name(-9999));
   cr_assert(chat_seed_is_fatal(CHAT_SEED_ERR_PADDING));
   cr_assert(chat_seed_is_fatal(CHAT_DH_ERR_PUBLIC_RANGE));
   cr_assert_not(chat_seed_is_fatal(CHAT_SEED_ERR_QUEUE_FULL));

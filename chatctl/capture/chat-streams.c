@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatctl/capture/seed-frames.h"
 #include "protocol/keylog.h"
-#include "protocol/seed-channel.h"
+#include "protocol/seed-decoder.h"
 #include "protocol/v2-channel.h"
 
 /* The session id as hex, with its NUL. */
@@ -62,7 +61,7 @@ typedef struct {
   bool server_public_reported;
   bool have_seed_key;
   uint8_t seed_key[CHAT_SEED_KEY_BYTES];
-  seed_frame_decoder *seed[2];
+  chat_seed_decoder *seed[2];
 } dump_conn;
 
 /* Optional numbers of a note. */
@@ -182,6 +181,17 @@ static tcp_verdict not_chat(dump_conn *c, uint64_t time, const char *why) {
   return TCP_STOP_CONNECTION;
 }
 
+/* The name of a decoder's error as a note shows it: without the prefix the
+ * one error space gives the generic names of a band ("truncated", not
+ * "v2_truncated"), the dialect being known from the connection. */
+static const char *decode_error_name(int code, const char *band_prefix) {
+  const char *name = chat_error_name(code);
+  if (name == NULL)
+    return "error";
+  size_t n = strlen(band_prefix);
+  return strncmp(name, band_prefix, n) == 0 ? name + n : name;
+}
+
 /* ---- v2 ----------------------------------------------------------------- */
 
 static void v2_error(dump_conn *c, tcp_direction dir, uint64_t time, chat_v2_stream_decoder *dec) {
@@ -194,8 +204,8 @@ static void v2_error(dump_conn *c, tcp_direction dir, uint64_t time, chat_v2_str
     return;
   }
   emit_note(c, dir, time, "decode_error", &ex, "cannot decode further (%s): %s",
-            chat_v2_error_name(code) ? chat_v2_error_name(code) : "error",
-            reason[0] ? reason : chat_v2_strerror(code));
+            decode_error_name(code, "v2_"),
+            reason[0] ? reason : chat_strerror(code));
   c->done[dir] = true;
 }
 
@@ -292,7 +302,7 @@ static chat_v2_stream_decoder *v2_decoder(dump_conn *c, tcp_direction dir, uint6
                                                                   : CHAT_V2_SERVER_TO_CLIENT,
                                       suite, key, 0, &c->v2[dir]);
   if (rc < 0) {
-    emit_note(c, dir, time, "decode_error", NULL, "cannot decode: %s", chat_v2_strerror(rc));
+    emit_note(c, dir, time, "decode_error", NULL, "cannot decode: %s", chat_strerror(rc));
     c->done[dir] = true;
     return NULL;
   }
@@ -400,19 +410,18 @@ static void seed_server_public_done(dump_conn *c, uint64_t time) {
             c->server_public_len);
 }
 
-static void seed_error(dump_conn *c, tcp_direction dir, uint64_t time, seed_frame_decoder *dec) {
-  int code = seed_frame_decoder_error(dec);
-  note_extras ex = {.has_offset = true, .offset = seed_frame_decoder_error_offset(dec)};
-  const char *name = code == SEED_FRAMES_ERR_TRUNCATED ? "truncated" : chat_seed_error_name(code);
+static void seed_error(dump_conn *c, tcp_direction dir, uint64_t time, chat_seed_decoder *dec) {
+  int code = chat_seed_decoder_error(dec);
+  note_extras ex = {.has_offset = true, .offset = chat_seed_decoder_error_offset(dec)};
   emit_note(c, dir, time, "decode_error", &ex, "cannot decode further (%s): %s",
-            name ? name : "error", seed_frame_decoder_error_message(dec));
+            decode_error_name(code, "seed_"), chat_seed_decoder_error_message(dec));
   c->done[dir] = true;
 }
 
-static void seed_event(dump_conn *c, tcp_direction dir, uint64_t time, const seed_frame_event *ev) {
+static void seed_event(dump_conn *c, tcp_direction dir, uint64_t time, const chat_seed_event *ev) {
   note_extras ex = {.has_length = true, .length = ev->wire_len, .has_offset = true,
                     .offset = ev->offset};
-  if (ev->kind == SEED_EVENT_FRAME) {
+  if (ev->kind == CHAT_SEED_EVENT_FRAME) {
     if (!ev->decrypted)
       emit_note(c, dir, time, "frame", &ex,
                 "frame: %zu bytes of ciphertext, %u padding (%zu bytes on the wire)",
@@ -424,17 +433,17 @@ static void seed_event(dump_conn *c, tcp_direction dir, uint64_t time, const see
 
 static void seed_feed(dump_conn *c, tcp_direction dir, uint64_t time, const uint8_t *data,
                       size_t len) {
-  seed_frame_decoder *dec = c->seed[dir];
+  chat_seed_decoder *dec = c->seed[dir];
   while (dec != NULL && !c->done[dir]) {
-    ptrdiff_t n = seed_frame_decoder_feed(dec, data, len);
+    ptrdiff_t n = chat_seed_decoder_feed(dec, data, len);
     if (n < 0) {
       seed_error(c, dir, time, dec);
       return;
     }
-    seed_frame_event ev;
+    chat_seed_event ev;
     int rc;
     size_t events = 0;
-    while ((rc = seed_frame_decoder_next_event(dec, &ev)) == 1) {
+    while ((rc = chat_seed_decoder_next_event(dec, &ev)) == 1) {
       seed_event(c, dir, time, &ev);
       events++;
     }
@@ -456,7 +465,7 @@ static void seed_start_frames(dump_conn *c, uint64_t time) {
     if (c->done[d])
       continue;
     uint64_t start = d == TCP_CLIENT_TO_SERVER ? c->client_public_len : c->server_public_len;
-    c->seed[d] = seed_frame_decoder_new(c->have_seed_key ? c->seed_key : NULL, 0, start);
+    c->seed[d] = chat_seed_decoder_new(c->have_seed_key ? c->seed_key : NULL, 0, start);
     if (c->seed[d] == NULL) {
       emit_note(c, d, time, "decode_error", NULL, "out of memory");
       c->done[d] = true;
@@ -519,11 +528,11 @@ static void seed_end(dump_conn *c, tcp_direction dir, uint64_t time, char *detai
     seed_server_public_done(c, time);
     return;
   }
-  seed_frame_decoder *dec = c->seed[dir];
+  chat_seed_decoder *dec = c->seed[dir];
   if (c->phase != PHASE_SEED_FRAMES || dec == NULL || c->done[dir])
     return;
-  if (seed_frame_decoder_finish(dec) < 0)
-    snprintf(detail, detail_size, "%s", seed_frame_decoder_error_message(dec));
+  if (chat_seed_decoder_finish(dec) < 0)
+    snprintf(detail, detail_size, "%s", chat_seed_decoder_error_message(dec));
   c->done[dir] = true;
 }
 
@@ -684,7 +693,7 @@ static void on_close(void *user, void *ctx, uint64_t time) {
     emit_note(c, -1, time, "no_data", NULL, "the connection ended before the client sent anything");
   for (int d = 0; d < 2; d++) {
     chat_v2_stream_decoder_free(c->v2[d]);
-    seed_frame_decoder_free(c->seed[d]);
+    chat_seed_decoder_free(c->seed[d]);
   }
   explicit_bzero(c, sizeof *c);
   free(c);

@@ -17,7 +17,7 @@
  *    server's first byte) is its DH value; SHA-256 of those bytes is the
  *    session id of CHAT_SEED_KEY. The server's first flight (its bytes
  *    before the client's next ones) is the server's value. Then both
- *    directions are frames (seed-frames.h).
+ *    directions are frames (protocol/seed-decoder.h).
  *
  * The results go to a sink as items: notes (new connection, preamble,
  * handshake messages, DH values, keys found or not, record and frame sizes

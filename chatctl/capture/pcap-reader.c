@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/buffer.h"
+
 /* Link-layer header sizes and offsets. */
 #define ETHER_HEADER_LEN 14u
 #define ETHER_TYPE_OFFSET 12u
@@ -70,14 +72,6 @@ struct capture_reader {
   char error[CAPTURE_ERROR_MAX];
 };
 
-static uint16_t load_u16be(const uint8_t *p) {
-  return (uint16_t)(((unsigned)p[0] << 8) | p[1]);
-}
-
-static uint32_t load_u32be(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 static uint32_t load_u32le(const uint8_t *p) {
   return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
 }
@@ -113,10 +107,10 @@ static capture_packet_kind parse_tcp(const uint8_t *p, size_t len, size_t ip_pay
   size_t header_len = (size_t)(p[TCP_DATA_OFFSET_OFFSET] >> 4) * 4u;
   if (header_len < TCP_MIN_HEADER_LEN || header_len > len || header_len > ip_payload_wire)
     return CAPTURE_PACKET_MALFORMED;
-  seg->src.port = load_u16be(p);
-  seg->dst.port = load_u16be(p + 2);
-  seg->seq = load_u32be(p + TCP_SEQ_OFFSET);
-  seg->ack = load_u32be(p + TCP_ACK_OFFSET);
+  seg->src.port = chat_load_u16be(p);
+  seg->dst.port = chat_load_u16be(p + 2);
+  seg->seq = chat_load_u32be(p + TCP_SEQ_OFFSET);
+  seg->ack = chat_load_u32be(p + TCP_ACK_OFFSET);
   seg->flags = p[TCP_FLAGS_OFFSET];
   seg->payload = p + header_len;
   seg->payload_len = len - header_len;
@@ -130,14 +124,14 @@ static capture_packet_kind parse_ipv4(const uint8_t *p, size_t len, capture_segm
   size_t header_len = (size_t)(p[0] & 0x0Fu) * 4u;
   if (header_len < IPV4_MIN_HEADER_LEN || header_len > len)
     return CAPTURE_PACKET_MALFORMED;
-  size_t total = load_u16be(p + IPV4_TOTAL_LEN_OFFSET);
+  size_t total = chat_load_u16be(p + IPV4_TOTAL_LEN_OFFSET);
   /* A total length of 0 is what a capture of a TSO segment shows: use what
    * was captured. */
   if (total == 0)
     total = len;
   if (total < header_len)
     return CAPTURE_PACKET_MALFORMED;
-  if ((load_u16be(p + IPV4_FRAG_OFFSET) & IPV4_FRAG_MASK) != 0)
+  if ((chat_load_u16be(p + IPV4_FRAG_OFFSET) & IPV4_FRAG_MASK) != 0)
     return CAPTURE_PACKET_FRAGMENT;
   if (p[IPV4_PROTOCOL_OFFSET] != IP_PROTO_TCP)
     return CAPTURE_PACKET_NOT_TCP;
@@ -154,7 +148,7 @@ static capture_packet_kind parse_ipv4(const uint8_t *p, size_t len, capture_segm
 static capture_packet_kind parse_ipv6(const uint8_t *p, size_t len, capture_segment *seg) {
   if (len < IPV6_HEADER_LEN || (p[0] >> 4) != 6)
     return CAPTURE_PACKET_MALFORMED;
-  size_t payload_wire = load_u16be(p + IPV6_PAYLOAD_LEN_OFFSET);
+  size_t payload_wire = chat_load_u16be(p + IPV6_PAYLOAD_LEN_OFFSET);
   size_t have = len - IPV6_HEADER_LEN;
   if (payload_wire == 0)  /* a jumbogram, or a TSO capture */
     payload_wire = have;
@@ -241,14 +235,14 @@ capture_packet_kind capture_parse_packet(int linktype, const uint8_t *data, size
     if (caplen < ETHER_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
     size_t off = ETHER_TYPE_OFFSET;
-    unsigned type = load_u16be(data + off);
+    unsigned type = chat_load_u16be(data + off);
     for (unsigned tags = 0; (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ ||
                              type == ETHERTYPE_QINQ_OLD);
          tags++) {
       if (tags == MAX_VLAN_TAGS || caplen < off + VLAN_TAG_LEN + 2u)
         return CAPTURE_PACKET_MALFORMED;
       off += VLAN_TAG_LEN;
-      type = load_u16be(data + off);
+      type = chat_load_u16be(data + off);
     }
     off += 2u;
     return parse_ethertype(type, data + off, caplen - off, seg);
@@ -256,13 +250,13 @@ capture_packet_kind capture_parse_packet(int linktype, const uint8_t *data, size
   case DLT_LINUX_SLL:
     if (caplen < SLL_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
-    return parse_ethertype(load_u16be(data + SLL_PROTOCOL_OFFSET), data + SLL_HEADER_LEN,
+    return parse_ethertype(chat_load_u16be(data + SLL_PROTOCOL_OFFSET), data + SLL_HEADER_LEN,
                            caplen - SLL_HEADER_LEN, seg);
 #ifdef DLT_LINUX_SLL2
   case DLT_LINUX_SLL2:
     if (caplen < SLL2_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
-    return parse_ethertype(load_u16be(data + SLL2_PROTOCOL_OFFSET), data + SLL2_HEADER_LEN,
+    return parse_ethertype(chat_load_u16be(data + SLL2_PROTOCOL_OFFSET), data + SLL2_HEADER_LEN,
                            caplen - SLL2_HEADER_LEN, seg);
 #endif
   case DLT_NULL: {
@@ -271,13 +265,13 @@ capture_packet_kind capture_parse_packet(int linktype, const uint8_t *data, size
     /* Written in the capturing host's byte order: a small number either way. */
     uint32_t family = load_u32le(data);
     if (family > 0xFFFFu)
-      family = load_u32be(data);
+      family = chat_load_u32be(data);
     return parse_bsd_family(family, data + NULL_HEADER_LEN, caplen - NULL_HEADER_LEN, seg);
   }
   case DLT_LOOP:
     if (caplen < NULL_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
-    return parse_bsd_family(load_u32be(data), data + NULL_HEADER_LEN,
+    return parse_bsd_family(chat_load_u32be(data), data + NULL_HEADER_LEN,
                             caplen - NULL_HEADER_LEN, seg);
   case DLT_RAW:
 #ifdef DLT_IPV4

@@ -6,10 +6,27 @@
 
 #include "protocol/server-key.h"
 
-G_DEFINE_QUARK(chat-dial-error-quark, chat_dial_error)
+/* A CHAT_DIAL_ERROR carries the fingerprint it is about (for the dialog)
+ * as private data of the error itself (G_DEFINE_EXTENDED_ERROR): copies
+ * keep it, and nothing is looked up by message text. */
+typedef struct {
+  char *fingerprint;
+} ChatDialErrorPrivate;
 
-/* Errors remember the fingerprint they are about, for the dialog. */
-static GHashTable *fingerprints_by_message;
+static void chat_dial_error_private_init(ChatDialErrorPrivate *priv) {
+  priv->fingerprint = NULL;
+}
+
+static void chat_dial_error_private_copy(const ChatDialErrorPrivate *src,
+                                         ChatDialErrorPrivate *dest) {
+  dest->fingerprint = g_strdup(src->fingerprint);
+}
+
+static void chat_dial_error_private_clear(ChatDialErrorPrivate *priv) {
+  g_clear_pointer(&priv->fingerprint, g_free);
+}
+
+G_DEFINE_EXTENDED_ERROR(ChatDialError, chat_dial_error)
 
 typedef struct {
   ChatDialOptions options;
@@ -44,15 +61,16 @@ static void dial_state_free(dial_state *st) {
 }
 
 const char *chat_dial_error_fingerprint(const GError *error) {
-  if (!error || error->domain != CHAT_DIAL_ERROR || !fingerprints_by_message)
+  if (!error || error->domain != CHAT_DIAL_ERROR)
     return NULL;
-  return g_hash_table_lookup(fingerprints_by_message, error->message);
+  ChatDialErrorPrivate *priv = chat_dial_error_get_private(error);
+  return priv ? priv->fingerprint : NULL;
 }
 
-static void remember_fingerprint(const GError *error, const char *fingerprint) {
-  if (!fingerprints_by_message)
-    fingerprints_by_message = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  g_hash_table_replace(fingerprints_by_message, g_strdup(error->message), g_strdup(fingerprint));
+static void set_fingerprint(GError *error, const char *fingerprint) {
+  ChatDialErrorPrivate *priv = chat_dial_error_get_private(error);
+  g_free(priv->fingerprint);
+  priv->fingerprint = g_strdup(fingerprint);
 }
 
 static gboolean verify_key(ChatConnection *connection, const guint8 key[CHAT_V2_KEY_LEN],
@@ -79,8 +97,8 @@ static gboolean verify_key(ChatConnection *connection, const guint8 key[CHAT_V2_
   } else {
     st->pin_error = g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_PINNING, "%s", result.message);
   }
-  remember_fingerprint(st->pin_error, st->offered);
-  g_set_error_literal(error, CHAT_DIAL_ERROR, st->pin_error->code, st->pin_error->message);
+  set_fingerprint(st->pin_error, st->offered);
+  g_propagate_error(error, g_error_copy(st->pin_error));
   return FALSE;
 }
 

@@ -55,7 +55,8 @@ ChatConnection *chat_dial_finish(GAsyncResult *result, GError **error);
 ChatConnection *chat_dial_sync(const ChatDialOptions *options, GError **error);
 
 /* The fingerprint of the server a NEEDS_CONFIRMATION or PINNING error was
- * about ("SHA256:..."), or NULL. */
+ * about ("SHA256:..."), or NULL. The error carries it (copies of the error
+ * too), so it is valid as long as the error. */
 const char *chat_dial_error_fingerprint(const GError *error);
 
 /* Records fingerprint as the key of host:port in the known-hosts file

@@ -200,7 +200,7 @@ static void fail_channel(ChatIoConnection *self, int code) {
   gboolean handshake = self->state == STATE_HANDSHAKE;
   const char *reason = chat_channel_error_message(self->channel);
   if (reason[0] == '\0')
-    reason = chat_channel_strerror(code);
+    reason = chat_strerror(code);
   if (code == CHAT_CHANNEL_ERR_LEGACY_REFUSED) {
     finish(self, connection_error(self, CHAT_CONNECTION_ERROR_LEGACY_REFUSED, "%s", reason));
     return;
@@ -326,9 +326,7 @@ static gboolean handshake_done(ChatIoConnection *self) {
   if (self->settings->keylog != NULL) {
     int rc = chat_channel_log_keys(self->channel, self->settings->keylog);
     if (rc < 0)
-      g_message("%s: cannot write the key log: %s", self->peer,
-                rc <= CHAT_CHANNEL_ERR_INVALID_ARGUMENT ? chat_channel_strerror(rc)
-                                                        : chat_keylog_strerror(rc));
+      g_message("%s: cannot write the key log: %s", self->peer, chat_strerror(rc));
   }
   if (!self->is_server && chat_channel_get_dialect(self->channel) == CHAT_CHANNEL_DIALECT_V2 &&
       self->callbacks != NULL && self->callbacks->verify_server_key != NULL) {
@@ -641,7 +639,7 @@ gboolean chat_io_connection_send(ChatIoConnection *self, const guint8 *data, gsi
   if (rc < 0) {
     fail_channel(self, rc);
     g_set_error(error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_PROTOCOL,
-                "%s: send failed: %s", self->peer, chat_channel_strerror(rc));
+                "%s: send failed: %s", self->peer, chat_strerror(rc));
     return FALSE;
   }
   schedule_flush(self);

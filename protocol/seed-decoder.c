@@ -1,23 +1,20 @@
-/* Passive seed frame decoder. See seed-frames.h. */
-#include "chatctl/capture/seed-frames.h"
+/* Passive seed frame decoder. See protocol/seed-decoder.h. */
+#include "protocol/seed-decoder.h"
 
 #include <inttypes.h>
-#include <nettle/aes.h>
-#include <nettle/cbc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/buffer.h"
+#include "protocol/seed-internal.h"
 
 /* One frame gives a FRAME event and, with a key, a MESSAGE event. */
 #define MAX_PENDING_EVENTS 2u
-/* The frame buffer starts this small and doubles as the frame's bytes
- * arrive: memory follows the bytes in the capture, not the length field. */
-#define MIN_BODY_CAPACITY 4096u
+/* A frame buffer larger than this is freed once its message was taken. */
+#define RETAIN_BYTES CHAT_SEED_RECEIVE_RETAIN_BYTES
 
-struct seed_frame_decoder {
+struct chat_seed_decoder {
   bool have_key;
   struct aes256_ctx aes;
   size_t max_frame;
@@ -33,26 +30,19 @@ struct seed_frame_decoder {
   uint64_t consumed;
   uint64_t frame_offset;
 
-  seed_frame_event events[MAX_PENDING_EVENTS];
+  chat_seed_event events[MAX_PENDING_EVENTS];
   size_t nevents, next_event;
   size_t plain_len;     /* plaintext bytes left in body by the last frame */
 
   int error;
   uint64_t error_offset;
-  char reason[SEED_FRAMES_REASON_MAX];
+  char reason[CHAT_SEED_DECODER_REASON_MAX];
 };
 
-/* nettle_cipher_func adapter (calling aes256_decrypt through a cast
- * function pointer would be undefined). */
-static void aes256_decrypt_blocks(const void *ctx, size_t length, uint8_t *dst,
-                                  const uint8_t *src) {
-  aes256_decrypt(ctx, length, dst, src);
-}
-
-static int fail(seed_frame_decoder *dec, int code, uint64_t offset, const char *fmt, ...)
+static int fail(chat_seed_decoder *dec, int code, uint64_t offset, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int fail(seed_frame_decoder *dec, int code, uint64_t offset, const char *fmt, ...) {
+static int fail(chat_seed_decoder *dec, int code, uint64_t offset, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(dec->reason, sizeof dec->reason, fmt, ap);
@@ -65,13 +55,13 @@ static int fail(seed_frame_decoder *dec, int code, uint64_t offset, const char *
   return code;
 }
 
-seed_frame_decoder *seed_frame_decoder_new(const uint8_t *key, size_t max_frame,
+chat_seed_decoder *chat_seed_decoder_new(const uint8_t *key, size_t max_frame,
                                            uint64_t stream_offset) {
-  seed_frame_decoder *dec = calloc(1, sizeof *dec);
+  chat_seed_decoder *dec = calloc(1, sizeof *dec);
   if (dec == NULL)
     return NULL;
   dec->consumed = stream_offset;
-  dec->max_frame = max_frame != 0 ? max_frame : SEED_FRAMES_DEFAULT_MAX_FRAME;
+  dec->max_frame = max_frame != 0 ? max_frame : CHAT_SEED_DECODER_DEFAULT_MAX_FRAME;
   if (key != NULL) {
     aes256_set_decrypt_key(&dec->aes, key);
     dec->have_key = true;
@@ -79,7 +69,7 @@ seed_frame_decoder *seed_frame_decoder_new(const uint8_t *key, size_t max_frame,
   return dec;
 }
 
-void seed_frame_decoder_free(seed_frame_decoder *dec) {
+void chat_seed_decoder_free(chat_seed_decoder *dec) {
   if (dec == NULL)
     return;
   if (dec->body != NULL)
@@ -91,13 +81,13 @@ void seed_frame_decoder_free(seed_frame_decoder *dec) {
 
 /* Once every pending event was taken: wipes the plaintext they pointed to,
  * and lets go of a big buffer. */
-static void release_events(seed_frame_decoder *dec) {
+static void release_events(chat_seed_decoder *dec) {
   if (dec->nevents == 0 || dec->next_event < dec->nevents)
     return;
   dec->nevents = dec->next_event = 0;
   if (dec->body != NULL) {
     explicit_bzero(dec->body, dec->plain_len);
-    if (dec->body_capacity > SEED_FRAMES_RETAIN_BYTES) {
+    if (dec->body_capacity > RETAIN_BYTES) {
       free(dec->body);
       dec->body = NULL;
       dec->body_capacity = 0;
@@ -106,21 +96,25 @@ static void release_events(seed_frame_decoder *dec) {
   dec->plain_len = 0;
 }
 
-static int on_header(seed_frame_decoder *dec) {
-  uint32_t len = chat_load_u32be(dec->header);
-  unsigned pad = dec->header[CHAT_SEED_LENGTH_BYTES];
+static int on_header(chat_seed_decoder *dec) {
+  uint32_t len = chat_seed_header_length(dec->header);
+  unsigned pad = chat_seed_header_pad_count(dec->header);
   uint64_t at = dec->frame_offset;
-  if (len == 0)
+  switch (chat_seed_check_frame_length(len, dec->max_frame)) {
+  case CHAT_SEED_ERR_FRAME_EMPTY:
     return fail(dec, CHAT_SEED_ERR_FRAME_EMPTY, at, "offset %" PRIu64 ": frame of length 0", at);
-  if (len % CHAT_SEED_BLOCK_BYTES != 0)
+  case CHAT_SEED_ERR_FRAME_MISALIGNED:
     return fail(dec, CHAT_SEED_ERR_FRAME_MISALIGNED, at,
                 "offset %" PRIu64 ": frame length %" PRIu32 " is not a multiple of %d", at, len,
                 CHAT_SEED_BLOCK_BYTES);
-  if (len > dec->max_frame)
+  case CHAT_SEED_ERR_FRAME_TOO_LARGE:
     return fail(dec, CHAT_SEED_ERR_FRAME_TOO_LARGE, at,
                 "offset %" PRIu64 ": frame length %" PRIu32 " is over the limit of %zu bytes", at,
                 len, dec->max_frame);
-  if (pad > CHAT_SEED_PAD_MAX)
+  default:
+    break;
+  }
+  if (chat_seed_check_pad_count(pad) != 0)
     return fail(dec, CHAT_SEED_ERR_PAD_COUNT, at,
                 "offset %" PRIu64 ": padding count %u is over %d", at, pad, CHAT_SEED_PAD_MAX);
   dec->in_body = true;
@@ -131,32 +125,20 @@ static int on_header(seed_frame_decoder *dec) {
 }
 
 /* Room for `need` bytes of the current frame (need <= body_len). */
-static int reserve(seed_frame_decoder *dec, size_t need) {
+static int reserve(chat_seed_decoder *dec, size_t need) {
   if (need <= dec->body_capacity)
     return 0;
-  size_t cap = dec->body_capacity < MIN_BODY_CAPACITY ? MIN_BODY_CAPACITY : dec->body_capacity;
-  while (cap < need)
-    cap = cap > dec->body_len / 2 ? dec->body_len : 2 * cap;
-  if (cap > dec->body_len)
-    cap = dec->body_len;
-  uint8_t *bigger = malloc(cap);
-  if (bigger == NULL)
+  size_t cap = chat_seed_body_capacity(dec->body_capacity, need, dec->body_len);
+  if (!chat_seed_body_grow(&dec->body, &dec->body_capacity, dec->body_have, cap))
     return fail(dec, CHAT_SEED_ERR_NOMEM, dec->frame_offset,
                 "out of memory for a frame of %zu bytes", dec->body_len);
-  if (dec->body != NULL) {
-    memcpy(bigger, dec->body, dec->body_have);
-    explicit_bzero(dec->body, dec->body_capacity);
-    free(dec->body);
-  }
-  dec->body = bigger;
-  dec->body_capacity = cap;
   return 0;
 }
 
-static int on_body(seed_frame_decoder *dec) {
-  seed_frame_event *frame = &dec->events[dec->nevents++];
+static int on_body(chat_seed_decoder *dec) {
+  chat_seed_event *frame = &dec->events[dec->nevents++];
   memset(frame, 0, sizeof *frame);
-  frame->kind = SEED_EVENT_FRAME;
+  frame->kind = CHAT_SEED_EVENT_FRAME;
   frame->offset = dec->frame_offset;
   frame->wire_len = CHAT_SEED_FRAME_HEADER_BYTES + dec->body_len;
   frame->cipher_len = dec->body_len;
@@ -165,27 +147,22 @@ static int on_body(seed_frame_decoder *dec) {
   dec->header_have = 0;
   if (!dec->have_key)
     return 0;
-  uint8_t iv[CHAT_SEED_IV_BYTES];
-  memcpy(iv, dec->header + CHAT_SEED_LENGTH_BYTES + CHAT_SEED_PAD_COUNT_BYTES, sizeof iv);
-  cbc_decrypt(&dec->aes, aes256_decrypt_blocks, CHAT_SEED_BLOCK_BYTES, iv, dec->body_len,
-              dec->body, dec->body);
   dec->plain_len = dec->body_len;
-  for (size_t i = dec->body_len - dec->pad; i < dec->body_len; i++)
-    if (dec->body[i] != 0)
-      return fail(dec, CHAT_SEED_ERR_PADDING, dec->frame_offset,
-                  "offset %" PRIu64 ": the %u padding bytes of a frame of %zu bytes are not "
-                  "zero after decryption (wrong key, or a damaged frame)",
-                  dec->frame_offset, dec->pad, dec->body_len);
+  if (chat_seed_decrypt_frame(&dec->aes, dec->header, dec->body, dec->body_len) != 0)
+    return fail(dec, CHAT_SEED_ERR_PADDING, dec->frame_offset,
+                "offset %" PRIu64 ": the %u padding bytes of a frame of %zu bytes are not "
+                "zero after decryption (wrong key, or a damaged frame)",
+                dec->frame_offset, dec->pad, dec->body_len);
   frame->decrypted = true;
-  seed_frame_event *msg = &dec->events[dec->nevents++];
+  chat_seed_event *msg = &dec->events[dec->nevents++];
   *msg = *frame;
-  msg->kind = SEED_EVENT_MESSAGE;
+  msg->kind = CHAT_SEED_EVENT_MESSAGE;
   msg->data = dec->body;
   msg->len = dec->body_len - dec->pad;
   return 0;
 }
 
-ptrdiff_t seed_frame_decoder_feed(seed_frame_decoder *dec, const uint8_t *data, size_t len) {
+ptrdiff_t chat_seed_decoder_feed(chat_seed_decoder *dec, const uint8_t *data, size_t len) {
   if (dec == NULL || (data == NULL && len > 0))
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
   if (dec->error != 0)
@@ -234,7 +211,7 @@ ptrdiff_t seed_frame_decoder_feed(seed_frame_decoder *dec, const uint8_t *data, 
   return (ptrdiff_t)used;
 }
 
-int seed_frame_decoder_next_event(seed_frame_decoder *dec, seed_frame_event *event) {
+int chat_seed_decoder_next_event(chat_seed_decoder *dec, chat_seed_event *event) {
   if (dec == NULL || event == NULL)
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
   if (dec->error != 0)
@@ -246,31 +223,31 @@ int seed_frame_decoder_next_event(seed_frame_decoder *dec, seed_frame_event *eve
   return 1;
 }
 
-int seed_frame_decoder_finish(seed_frame_decoder *dec) {
+int chat_seed_decoder_finish(chat_seed_decoder *dec) {
   if (dec == NULL)
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
   if (dec->error != 0)
     return dec->error;
   if (dec->in_body)
-    return fail(dec, SEED_FRAMES_ERR_TRUNCATED, dec->frame_offset,
+    return fail(dec, CHAT_SEED_ERR_TRUNCATED, dec->frame_offset,
                 "offset %" PRIu64 ": the stream ends inside a frame (%zu of %zu bytes)",
                 dec->frame_offset, CHAT_SEED_FRAME_HEADER_BYTES + dec->body_have,
                 CHAT_SEED_FRAME_HEADER_BYTES + dec->body_len);
   if (dec->header_have > 0)
-    return fail(dec, SEED_FRAMES_ERR_TRUNCATED, dec->frame_offset,
+    return fail(dec, CHAT_SEED_ERR_TRUNCATED, dec->frame_offset,
                 "offset %" PRIu64 ": the stream ends inside a frame header (%zu of %d bytes)",
                 dec->frame_offset, dec->header_have, CHAT_SEED_FRAME_HEADER_BYTES);
   return 0;
 }
 
-int seed_frame_decoder_error(const seed_frame_decoder *dec) {
+int chat_seed_decoder_error(const chat_seed_decoder *dec) {
   return dec != NULL ? dec->error : CHAT_SEED_ERR_INVALID_ARGUMENT;
 }
 
-uint64_t seed_frame_decoder_error_offset(const seed_frame_decoder *dec) {
+uint64_t chat_seed_decoder_error_offset(const chat_seed_decoder *dec) {
   return dec != NULL ? dec->error_offset : 0;
 }
 
-const char *seed_frame_decoder_error_message(const seed_frame_decoder *dec) {
+const char *chat_seed_decoder_error_message(const chat_seed_decoder *dec) {
   return dec != NULL && dec->error != 0 ? dec->reason : "";
 }
