@@ -14,6 +14,7 @@
 
 #include "protocol/dh-group.h"
 #include "protocol/seed-channel.h"
+#include "test-util.h"
 
 #ifndef CHAT_SPEC_VECTORS_DIR
 #error "CHAT_SPEC_VECTORS_DIR must name the spec/vectors directory"
@@ -62,27 +63,10 @@ typedef struct {
   size_t len;
 } bytes;
 
-static int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Decodes hex; the result is freed with bytes_free (data is never NULL). */
 static bytes from_hex(const char *hex) {
-  size_t n = strlen(hex);
-  cr_assert_eq(n % 2, 0, "odd hex length");
-  bytes b = {malloc(n / 2 + 1), n / 2};
-  cr_assert_not_null(b.data);
-  for (size_t i = 0; i < b.len; i++) {
-    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-    cr_assert(hi >= 0 && lo >= 0, "bad hex");
-    b.data[i] = (uint8_t)(hi << 4 | lo);
-  }
+  bytes b;
+  cr_assert(test_hex_decode(hex, &b.data, &b.len), "bad hex");
   return b;
 }
 
