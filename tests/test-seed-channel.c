@@ -3,7 +3,6 @@
  * spec/vectors/seed-channel.json (made by
  * spec/vectors/tools/make-seed-channel-vectors.py, independently of this
  * code), a client and a server talking in process, and the rejections. */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -795,20 +794,6 @@ Test(seed_pair, feed_stops_after_each_message) {
   chat_dh_group_clear(&group);
 }
 
-/* Heap bytes in use: AddressSanitizer's allocator under ASan (mallinfo2
- * does not see it), glibc's otherwise. */
-#if defined(__SANITIZE_ADDRESS__)
-size_t __sanitizer_get_current_allocated_bytes(void);
-static size_t heap_in_use(void) {
-  return __sanitizer_get_current_allocated_bytes();
-}
-#else
-static size_t heap_in_use(void) {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
-#endif
-
 /* An idle channel keeps no buffer: the receive buffer is freed once its
  * message is released and the output once drained, for a frame under the
  * old 64 KiB retention limit as well as for one over it. */
@@ -825,24 +810,24 @@ Test(seed_pair, buffers_are_released_after_a_large_message) {
   send_all(client, server, msgs, 1, &r, 1000);
   send_all(server, client, msgs, 1, &r, 1000);
 
-  size_t idle = heap_in_use();
+  size_t idle = test_heap_in_use();
   for (size_t i = 1; i < count; i++) {
     for (int dir = 0; dir < 2; dir++) {
       chat_seed_channel *from = dir == 0 ? client : server;
       chat_seed_channel *to = dir == 0 ? server : client;
       cr_assert_eq(chat_seed_channel_send(from, msgs[i].data, msgs[i].len), 0);
-      cr_assert_geq(heap_in_use(), idle + msgs[i].len, "the frame waits in the output");
+      cr_assert_geq(test_heap_in_use(), idle + msgs[i].len, "the frame waits in the output");
       bytes wire = take_output(from);
       cr_assert_eq(chat_seed_channel_feed(to, wire.data, wire.len), (ptrdiff_t)wire.len);
       /* The received frame is held (with the copy of the wire bytes). */
-      cr_assert_geq(heap_in_use(), idle + wire.len + msgs[i].len);
+      cr_assert_geq(test_heap_in_use(), idle + wire.len + msgs[i].len);
       const uint8_t *got;
       size_t got_len;
       cr_assert_eq(chat_seed_channel_next_message(to, &got, &got_len), 1);
       assert_bytes_eq(got, got_len, &msgs[i], "large message");
       cr_assert_eq(chat_seed_channel_next_message(to, &got, &got_len), 0);
       bytes_free(&wire);
-      size_t now = heap_in_use();
+      size_t now = test_heap_in_use();
       cr_assert_leq(now, idle + IDLE_HEAP_SLACK,
                     "%zu bytes more on the heap after a %zu-byte message went %s",
                     now - idle, msgs[i].len, dir == 0 ? "client -> server" : "server -> client");

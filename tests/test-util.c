@@ -2,6 +2,7 @@
 
 #include <criterion/criterion.h>
 #include <glib/gstdio.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,3 +120,15 @@ bool test_hex_decode(const char *hex, uint8_t **data, size_t *len) {
   *len = n / 2;
   return true;
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+size_t __sanitizer_get_current_allocated_bytes(void);
+size_t test_heap_in_use(void) {
+  return __sanitizer_get_current_allocated_bytes();
+}
+#else
+size_t test_heap_in_use(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+#endif

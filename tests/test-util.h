@@ -1,5 +1,6 @@
 /* Helpers the test programs share: waiting for a condition, temporary
- * directories, reading files, hex. Linked into every test (tests/meson.build). */
+ * directories, reading files, hex, heap use. Linked into every test
+ * (tests/meson.build). */
 #ifndef CHAT_TESTS_TEST_UTIL_H
 #define CHAT_TESTS_TEST_UTIL_H
 
@@ -33,5 +34,9 @@ char *test_read_text(const char *path);
 /* Decodes a string of hex digits (either case) into *data (free it) and
  * *len; false, with *data NULL, when it is not hex. */
 bool test_hex_decode(const char *hex, uint8_t **data, size_t *len);
+
+/* Heap bytes in use: AddressSanitizer's allocator under ASan (mallinfo2
+ * does not see it), glibc's otherwise. */
+size_t test_heap_in_use(void);
 
 #endif
