@@ -186,13 +186,13 @@ int main(int argc, char **argv) {
     return status;
   }
 
-  /* The handlers go in before chatd says it is listening: a SIGTERM sent
-   * the moment that line appears must stop it cleanly, not kill it. */
   test_clock clock = {0};
   if (!read_test_clock(&clock)) {
     chatd_config_clear(&config);
     return 1;
   }
+  /* The handlers go in before chatd says it is listening: a SIGTERM sent
+   * the moment that line appears must stop it cleanly, not kill it. */
   running r = {.loop = g_main_loop_new(NULL, FALSE)};
   guint sigint_source = g_unix_signal_add(SIGINT, on_signal, &r);
   guint sigterm_source = g_unix_signal_add(SIGTERM, on_signal, &r);
