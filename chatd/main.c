@@ -11,12 +11,26 @@
 #include "chatd/import-seed.h"
 #include "chatd/server.h"
 #include "chatd/store.h"
+#include "protocol/io/io-loop.h"
 
 #ifndef CHAT_VERSION
 #define CHAT_VERSION "unknown"
 #endif
 
 #define DEFAULT_CONFIG "config.json"
+
+/* FOR TESTS ONLY: with CHATD_TEST_CLOCK_STEP_MS=N in the environment, each
+ * SIGUSR1 moves the timers' clock (chat_io_clock_advance_for_tests) N ms
+ * forward and logs "test clock advanced to +T ms", so a test sees a timeout
+ * fire without waiting for it. Without the variable SIGUSR1 keeps its
+ * default action (it ends the process). */
+#define TEST_CLOCK_ENV "CHATD_TEST_CLOCK_STEP_MS"
+#define TEST_CLOCK_MAX_STEP_MS (7 * 24 * 3600 * 1000u)
+
+typedef struct {
+  gint64 step_us;
+  gint64 total_us;
+} test_clock;
 
 typedef struct {
   GMainLoop *loop;
@@ -35,6 +49,30 @@ static gboolean on_signal(gpointer data) {
   chatd_server_stop(r->server);
   g_main_loop_quit(r->loop);
   return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_test_clock_signal(gpointer data) {
+  test_clock *clock = data;
+  chat_io_clock_advance_for_tests(clock->step_us);
+  clock->total_us += clock->step_us;
+  g_message("test clock advanced to +%" G_GINT64_FORMAT " ms", clock->total_us / 1000);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Reads TEST_CLOCK_ENV into *clock; FALSE when it is set but not a step. */
+static gboolean read_test_clock(test_clock *clock) {
+  const char *step = g_getenv(TEST_CLOCK_ENV);
+  guint64 ms = 0;
+  if (step && !g_ascii_string_to_unsigned(step, 10, 1, TEST_CLOCK_MAX_STEP_MS, &ms, NULL)) {
+    fprintf(stderr, "chatd: %s: expected 1..%u, got %s\n", TEST_CLOCK_ENV, TEST_CLOCK_MAX_STEP_MS,
+            step);
+    return FALSE;
+  }
+  clock->step_us = (gint64)ms * 1000;
+  if (step)
+    g_warning("%s is set: each SIGUSR1 moves the timers %s ms forward (for tests only: "
+              "timeouts fire early)", TEST_CLOCK_ENV, step);
+  return TRUE;
 }
 
 static int import_seed(const ChatdConfig *config, const char *seed_path) {
@@ -148,16 +186,25 @@ int main(int argc, char **argv) {
     return status;
   }
 
+  test_clock clock = {0};
+  if (!read_test_clock(&clock)) {
+    chatd_config_clear(&config);
+    return 1;
+  }
   /* The handlers go in before chatd says it is listening: a SIGTERM sent
    * the moment that line appears must stop it cleanly, not kill it. */
   running r = {.loop = g_main_loop_new(NULL, FALSE)};
   guint sigint_source = g_unix_signal_add(SIGINT, on_signal, &r);
   guint sigterm_source = g_unix_signal_add(SIGTERM, on_signal, &r);
+  guint clock_source = clock.step_us > 0 ? g_unix_signal_add(SIGUSR1, on_test_clock_signal, &clock)
+                                         : 0;
   ChatdServer *server = chatd_server_new(&config, &error);
   if (!server || !chatd_server_start(server, &error)) {
     fprintf(stderr, "chatd: %s\n", error->message);
     g_source_remove(sigint_source);
     g_source_remove(sigterm_source);
+    if (clock_source)
+      g_source_remove(clock_source);
     g_main_loop_unref(r.loop);
     chatd_server_free(server);
     chatd_config_clear(&config);

@@ -234,7 +234,7 @@ void chatd_session_unblock(ChatdSession *s) {
 void chatd_session_received(ChatdSession *s, const guint8 *data, gsize len) {
   if (s->closed)
     return;
-  s->last_request_us = g_get_monotonic_time();
+  s->last_request_us = chat_io_now();
   if (s->blocked == 0 && g_queue_is_empty(&s->inbox)) {
     handle_request(s, data, len);
     return;
@@ -283,7 +283,7 @@ static void on_idle_timeout(ChatIoTimer *timer) {
   if (!s->user)
     return;
   gint64 limit = (gint64)s->server->config->idle_timeout * G_USEC_PER_SEC;
-  gint64 idle = g_get_monotonic_time() - s->last_request_us;
+  gint64 idle = chat_io_now() - s->last_request_us;
   if (idle < limit) {
     chat_io_loop_start_timer(s->server->main_loop, &s->idle_timer,
                              (guint)((limit - idle + 999) / 1000));
@@ -416,7 +416,7 @@ ChatdSession *chatd_session_new(ChatdServer *server, int fd, const char *peer, C
     g_free(s);
     return NULL;
   }
-  s->last_request_us = g_get_monotonic_time();
+  s->last_request_us = chat_io_now();
   chat_io_timer_init(&s->login_timer, on_login_timeout);
   chat_io_timer_init(&s->idle_timer, on_idle_timeout);
   chat_io_timer_init(&s->pause_timer, on_pause_over);

@@ -9,7 +9,7 @@
 
 #include "protocol/catalogue.h"
 #include "protocol/json.h"
-#include "vectors.h"
+#include "test-util.h"
 
 #ifndef CHATD_PATH
 #error "meson passes CHATD_PATH"
@@ -49,24 +49,17 @@ static void load_repo_crypto(void) {
   free(text);
 }
 
+char *harness_repo_crypto_json(void) {
+  load_repo_crypto();
+  return g_strdup_printf("{\"base\": %s, \"modulus\": %s}", repo_base, repo_modulus);
+}
+
 void harness_spin(guint ms) {
   gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
   while (g_get_monotonic_time() < end) {
     g_main_context_iteration(NULL, FALSE);
     g_usleep(1000);
   }
-}
-
-/* Spins until done() or the timeout; returns done(). */
-static gboolean spin_until(gboolean (*done)(gpointer), gpointer data, guint timeout_ms) {
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  while (!done(data)) {
-    if (g_get_monotonic_time() >= end)
-      return FALSE;
-    if (!g_main_context_iteration(NULL, FALSE))
-      g_usleep(500);
-  }
-  return TRUE;
 }
 
 /* ---- chatd ---- */
@@ -128,16 +121,23 @@ static void launch(chatd_instance *chatd) {
   /* chatd warns on purpose (allow_legacy, refused peers): the tests' fatal
    * warnings are for the test process. */
   g_subprocess_launcher_unsetenv(launcher, "G_DEBUG");
+  if (chatd->clock_step_ms > 0) {
+    g_autofree char *step = g_strdup_printf("%u", chatd->clock_step_ms);
+    g_subprocess_launcher_setenv(launcher, "CHATD_TEST_CLOCK_STEP_MS", step, TRUE);
+  } else {
+    g_subprocess_launcher_unsetenv(launcher, "CHATD_TEST_CLOCK_STEP_MS");
+  }
   chatd->process = g_subprocess_launcher_spawnv(launcher, argv, &error);
   cr_assert_not_null(chatd->process, "cannot start chatd: %s", error ? error->message : "?");
   g_string_truncate(chatd->log, 0);
+  chatd->clock_steps = 0;  /* a new process starts its clock afresh */
   log_reader *reader = g_new0(log_reader, 1);  /* until the pipe ends */
   reader->chatd = chatd;
   chatd->reader = reader;
   reader->stream = g_subprocess_get_stderr_pipe(chatd->process);
   g_input_stream_read_async(reader->stream, reader->buffer, sizeof reader->buffer,
                             G_PRIORITY_DEFAULT, NULL, on_log_read, reader);
-  cr_assert(spin_until(listening, chatd, HARNESS_TIMEOUT_MS), "chatd did not start; log:\n%s",
+  cr_assert(test_spin_until(listening, chatd, HARNESS_TIMEOUT_MS), "chatd did not start; log:\n%s",
             chatd->log->str);
   const char *at = strstr(chatd->log->str, "listening on 127.0.0.1:");
   cr_assert_not_null(at, "chatd exited; log:\n%s", chatd->log->str);
@@ -145,18 +145,14 @@ static void launch(chatd_instance *chatd) {
   cr_assert_gt(chatd->port, 0);
 }
 
-void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json) {
-  chatd_start_with_fd_limit(chatd, allow_legacy, extra_server_json, 0);
-}
-
-void chatd_start_with_fd_limit(chatd_instance *chatd, gboolean allow_legacy,
-                               const char *extra_server_json, guint fd_limit) {
+static void start(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json,
+                  guint fd_limit, guint clock_step_ms) {
   load_repo_crypto();
   memset(chatd, 0, sizeof *chatd);
   chatd->fd_limit = fd_limit;
+  chatd->clock_step_ms = clock_step_ms;
   g_autoptr(GError) error = NULL;
-  chatd->dir = g_dir_make_tmp("chatd-test-XXXXXX", &error);
-  cr_assert_not_null(chatd->dir, "%s", error ? error->message : "?");
+  chatd->dir = test_make_tmp_dir("chatd-test-XXXXXX");
   chatd->config_path = g_build_filename(chatd->dir, "config.json", NULL);
   chatd->allow_legacy = allow_legacy;
   chatd->log = g_string_new(NULL);
@@ -190,6 +186,43 @@ void chatd_start_with_fd_limit(chatd_instance *chatd, gboolean allow_legacy,
   launch(chatd);
 }
 
+void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json) {
+  start(chatd, allow_legacy, extra_server_json, 0, 0);
+}
+
+void chatd_start_with_fd_limit(chatd_instance *chatd, gboolean allow_legacy,
+                               const char *extra_server_json, guint fd_limit) {
+  start(chatd, allow_legacy, extra_server_json, fd_limit, 0);
+}
+
+void chatd_start_with_test_clock(chatd_instance *chatd, gboolean allow_legacy,
+                                 const char *extra_server_json, guint step_ms) {
+  start(chatd, allow_legacy, extra_server_json, 0, step_ms);
+}
+
+typedef struct {
+  chatd_instance *chatd;
+  const char *text;
+} log_wait;
+
+static gboolean logged_or_exited(gpointer data) {
+  log_wait *wait = data;
+  return strstr(wait->chatd->log->str, wait->text) != NULL || process_exited(wait->chatd);
+}
+
+void chatd_advance_clock(chatd_instance *chatd) {
+  cr_assert_gt(chatd->clock_step_ms, 0, "chatd was not started with a test clock");
+  chatd->clock_steps++;
+  g_autofree char *line =
+      g_strdup_printf("test clock advanced to +%" G_GUINT64_FORMAT " ms\n",
+                      (guint64)chatd->clock_steps * chatd->clock_step_ms);
+  g_subprocess_send_signal(chatd->process, SIGUSR1);
+  log_wait wait = {chatd, line};
+  cr_assert(test_spin_until(logged_or_exited, &wait, HARNESS_TIMEOUT_MS) &&
+                strstr(chatd->log->str, line) != NULL,
+            "chatd did not log \"%s\"; log:\n%s", line, chatd->log->str);
+}
+
 static gboolean reader_done(gpointer data) {
   return ((log_reader *)data)->done;
 }
@@ -199,7 +232,7 @@ static void finish_reader(chatd_instance *chatd) {
   log_reader *reader = chatd->reader;
   if (!reader)
     return;
-  spin_until(reader_done, reader, HARNESS_TIMEOUT_MS);
+  test_spin_until(reader_done, reader, HARNESS_TIMEOUT_MS);
   if (reader->done)
     g_free(reader);
   else
@@ -230,16 +263,6 @@ void chatd_stop(chatd_instance *chatd) {
   g_clear_object(&chatd->process);
 }
 
-static void remove_tree(const char *dir) {
-  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name(d))) {
-    g_autofree char *path = g_build_filename(dir, name, NULL);
-    g_remove(path);
-  }
-  g_rmdir(dir);
-}
-
 void chatd_destroy(chatd_instance *chatd) {
   if (chatd->process) {
     g_subprocess_force_exit(chatd->process);
@@ -247,8 +270,7 @@ void chatd_destroy(chatd_instance *chatd) {
     finish_reader(chatd);
     g_clear_object(&chatd->process);
   }
-  if (chatd->dir)
-    remove_tree(chatd->dir);
+  test_remove_tree(chatd->dir);
   g_free(chatd->dir);
   g_free(chatd->config_path);
   if (chatd->log)
@@ -329,7 +351,7 @@ test_client *client_try_connect_from(const char *source_ip, guint16 port, chat_d
   g_signal_connect(client->connection, "message", G_CALLBACK(on_client_message), client);
   g_signal_connect(client->connection, "closed", G_CALLBACK(on_client_closed), client);
   chat_connection_start(client->connection);
-  spin_until(established_or_closed, client, HARNESS_TIMEOUT_MS);
+  test_spin_until(established_or_closed, client, HARNESS_TIMEOUT_MS);
   if (!chat_connection_is_established(client->connection)) {
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "handshake failed: %s",
                 client->close_reason ? client->close_reason->message : "timeout");
@@ -393,7 +415,7 @@ static gboolean has_message(gpointer data) {
 }
 
 static char *next_message(test_client *client, guint timeout_ms, int json_flags) {
-  spin_until(has_message, client, timeout_ms);
+  test_spin_until(has_message, client, timeout_ms);
   GBytes *message = g_queue_pop_head(&client->inbox);
   if (!message)
     return NULL;
@@ -446,7 +468,7 @@ static gboolean is_closed(gpointer data) {
 }
 
 gboolean client_wait_closed(test_client *client, guint timeout_ms) {
-  return spin_until(is_closed, client, timeout_ms);
+  return test_spin_until(is_closed, client, timeout_ms);
 }
 
 gboolean client_quiet_for(test_client *client, guint ms) {

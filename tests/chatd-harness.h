@@ -23,6 +23,8 @@ typedef struct {
   guint fd_limit;     /* RLIMIT_NOFILE given to chatd, 0: inherited */
   gulong file_size_limit; /* RLIMIT_FSIZE given to chatd (set before a restart), 0: none */
   guint run_as_uid;   /* when the tests run as root: chatd runs as this user (0: root) */
+  guint clock_step_ms; /* chatd's test clock step (CHATD_TEST_CLOCK_STEP_MS), 0: none */
+  guint clock_steps;  /* how many times chatd_advance_clock moved it */
 } chatd_instance;
 
 /* Writes a config (cheap password hashing, the repository's DH group) into
@@ -32,6 +34,13 @@ void chatd_start(chatd_instance *chatd, gboolean allow_legacy, const char *extra
 /* The same with chatd's file limit (ulimit -n) set to fd_limit. */
 void chatd_start_with_fd_limit(chatd_instance *chatd, gboolean allow_legacy,
                                const char *extra_server_json, guint fd_limit);
+/* The same with chatd's test clock (chatd/main.c): each chatd_advance_clock
+ * moves chatd's timers step_ms forward. */
+void chatd_start_with_test_clock(chatd_instance *chatd, gboolean allow_legacy,
+                                 const char *extra_server_json, guint step_ms);
+/* Moves chatd's test clock one step forward; returns once chatd has (its
+ * timers due by then fire right after). */
+void chatd_advance_clock(chatd_instance *chatd);
 /* Starts it again on the same dir (same database and key). */
 void chatd_restart(chatd_instance *chatd);
 /* SIGTERM, then waits; the exit status must be 0. */
@@ -93,5 +102,9 @@ void client_login(test_client *client, const char *user, const char *password);
 
 /* Runs the default main context for ms milliseconds. */
 void harness_spin(guint ms);
+
+/* The repository's DH group (config.json) as a "crypto" object:
+ * {"base": ..., "modulus": ...} (free it). */
+char *harness_repo_crypto_json(void);
 
 #endif

@@ -16,6 +16,7 @@
 #include "chatd-harness.h"
 #include "protocol/json.h"
 #include "run-program.h"
+#include "test-util.h"
 #include "vectors.h"
 
 #ifndef CHATCTL_PATH
@@ -50,29 +51,8 @@ static char *config_v2, *config_seed;
 
 /* ---- fixture ---- */
 
-/* The repository's DH group, as the digits of config.json. */
-static char *crypto_json(void) {
-  size_t len;
-  char *text = read_whole_file(CHAT_SOURCE_ROOT "/config.json", &len);
-  cr_assert_not_null(text);
-  chat_arena arena;
-  chat_arena_init(&arena);
-  chat_json *doc;
-  chat_error err;
-  cr_assert_eq(chat_json_parse(text, len, &arena, &doc, &err), 0, "%s", err.message);
-  const chat_json *crypto = chat_json_object_get(doc, "crypto");
-  const chat_json *base = chat_json_object_get(crypto, "base");
-  const chat_json *modulus = chat_json_object_get(crypto, "modulus");
-  char *out = g_strdup_printf("{\"base\": %.*s, \"modulus\": %.*s}", (int)base->as.number.len,
-                              base->as.number.text, (int)modulus->as.number.len,
-                              modulus->as.number.text);
-  chat_arena_clear(&arena);
-  free(text);
-  return out;
-}
-
 static char *write_client_config(const char *name, const char *dialect, const char *extra) {
-  g_autofree char *crypto = crypto_json();
+  g_autofree char *crypto = harness_repo_crypto_json();
   g_autofree char *text = g_strdup_printf(
       "{\"crypto\": %s,\n \"client\": {\"server_ip\": \"127.0.0.1\", \"server_port\": %u, "
       "\"dialect\": \"%s\"%s%s}}\n",
@@ -83,8 +63,7 @@ static char *write_client_config(const char *name, const char *dialect, const ch
 }
 
 static void start_client_side(void) {
-  client_dir = g_dir_make_tmp("chatctl-test-XXXXXX", NULL);
-  cr_assert_not_null(client_dir);
+  client_dir = test_make_tmp_dir("chatctl-test-XXXXXX");
   data_home = g_build_filename(client_dir, "data", NULL);
   cache_home = g_build_filename(client_dir, "cache", NULL);
   config_v2 = write_client_config("client-v2.json", "v2", NULL);
@@ -101,25 +80,9 @@ static void start_small_messages(void) {
   start_client_side();
 }
 
-static void remove_tree(const char *path) {
-  GDir *dir = g_dir_open(path, 0, NULL);
-  if (dir) {
-    const char *name;
-    while ((name = g_dir_read_name(dir))) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-      remove_tree(child);
-    }
-    g_dir_close(dir);
-    g_rmdir(path);
-  } else {
-    g_remove(path);
-  }
-}
-
 static void finish(void) {
   chatd_destroy(&chatd);
-  if (client_dir)
-    remove_tree(client_dir);
+  test_remove_tree(client_dir);
   g_clear_pointer(&client_dir, g_free);
   g_clear_pointer(&data_home, g_free);
   g_clear_pointer(&cache_home, g_free);

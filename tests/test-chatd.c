@@ -611,8 +611,16 @@ Test(chatd_v2, only_failed_logins_count_against_the_rate_limit,
   client_free(c);
 }
 
+/* chatd's timers run on a test clock that the test moves forward by
+ * IDLE_CLOCK_STEP_MS at a time (chatd_advance_clock): 2 steps pass the idle
+ * timeout, 1 step (plus the real time the test takes, far below the margin
+ * of 20 s) does not. */
+#define IDLE_TIMEOUT_S 60
+#define IDLE_CLOCK_STEP_MS 40000
+
 static void start_idle_timeout(void) {
-  chatd_start(&chatd, FALSE, "\"idle_timeout\": 2");
+  g_autofree char *keys = g_strdup_printf("\"idle_timeout\": %d", IDLE_TIMEOUT_S);
+  chatd_start_with_test_clock(&chatd, FALSE, keys, IDLE_CLOCK_STEP_MS);
 }
 
 Test(chatd_v2, idle_logged_in_clients_are_dropped_after_idle_timeout, .init = start_idle_timeout,
@@ -621,13 +629,15 @@ Test(chatd_v2, idle_logged_in_clients_are_dropped_after_idle_timeout, .init = st
   client_register(quiet, "alice", "pw", "Alice");
   test_client *busy = client_connect(chatd.port, V2);
   client_register(busy, "bob", "pw", "Bob");
-  for (int i = 0; i < 8; i++) {
-    client_send(busy, "client_echo", "1");
-    g_free(client_expect(busy, "server_echo"));
-    harness_spin(500);
-  }
-  cr_assert(client_wait_closed(quiet, HARNESS_TIMEOUT_MS), "alice said nothing for 4 s");
-  cr_assert_not(busy->closed, "bob kept talking");
+  chatd_advance_clock(&chatd);  /* 40 s: both quiet so far, neither dropped */
+  client_send(busy, "client_echo", "1");
+  g_free(client_expect(busy, "server_echo"));
+  cr_assert_not(quiet->closed, "alice was dropped before idle_timeout");
+  chatd_advance_clock(&chatd);  /* 80 s: alice quiet for 80 s, bob for 40 s */
+  cr_assert(client_wait_closed(quiet, HARNESS_TIMEOUT_MS), "alice said nothing for 80 s");
+  client_send(busy, "client_echo", "2");
+  g_free(client_expect(busy, "server_echo"));
+  cr_assert_not(busy->closed, "bob spoke 40 s ago");
   cr_assert(chatd_log_contains(&chatd, "server.idle_timeout"), "%s", chatd.log->str);
   client_free(quiet);
   client_free(busy);

@@ -17,6 +17,7 @@
 #include "gtk-client/core/chat-wire.h"
 #include "protocol/catalogue.h"
 #include "protocol/json.h"
+#include "test-util.h"
 
 #define SEED CHAT_DIALECT_SEED
 #define V2 CHAT_DIALECT_V2
@@ -46,20 +47,6 @@ typedef struct {
 
 static fixture fx;
 
-static void remove_tree(const char *path) {
-  if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-    while (dir && (name = g_dir_read_name(dir))) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-      remove_tree(child);
-    }
-    g_rmdir(path);
-  } else {
-    g_remove(path);
-  }
-}
-
 static ChatSession *new_session(chat_dialect dialect, const char *host, guint16 port,
                                 chat_pin_policy policy) {
   g_autofree char *state = g_build_filename(fx.dir, "state", NULL);
@@ -78,9 +65,7 @@ static ChatSession *new_session(chat_dialect dialect, const char *host, guint16 
 static void setup_dir(void) {
   memset(&fx, 0, sizeof fx);
   g_queue_init(&fx.sent);
-  g_autoptr(GError) error = NULL;
-  fx.dir = g_dir_make_tmp("client-core-XXXXXX", &error);
-  cr_assert_not_null(fx.dir, "%s", error ? error->message : "?");
+  fx.dir = test_make_tmp_dir("client-core-XXXXXX");
 }
 
 static void setup_offline(chat_dialect dialect) {
@@ -96,8 +81,7 @@ static void setup_seed(void) { setup_offline(SEED); }
 static void teardown(void) {
   g_clear_object(&fx.session);
   g_queue_clear_full(&fx.sent, (GDestroyNotify)g_bytes_unref);
-  if (fx.dir)
-    remove_tree(fx.dir);
+  test_remove_tree(fx.dir);
   g_free(fx.dir);
   memset(&fx, 0, sizeof fx);
 }
@@ -1672,17 +1656,6 @@ typedef struct {
   ChatSessionState state;
 } state_wait;
 
-static gboolean spin_until(gboolean (*done)(gpointer), gpointer data, guint timeout_ms) {
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  while (!done(data)) {
-    if (g_get_monotonic_time() >= end)
-      return FALSE;
-    if (!g_main_context_iteration(NULL, FALSE))
-      g_usleep(1000);
-  }
-  return TRUE;
-}
-
 static gboolean in_state(gpointer data) {
   state_wait *w = data;
   return chat_session_get_state(w->session) == w->state;
@@ -1690,7 +1663,7 @@ static gboolean in_state(gpointer data) {
 
 static void wait_state(ChatSession *session, ChatSessionState state) {
   state_wait w = {session, state};
-  cr_assert(spin_until(in_state, &w, HARNESS_TIMEOUT_MS), "state %d, waited for %d (%s)",
+  cr_assert(test_spin_until(in_state, &w, HARNESS_TIMEOUT_MS), "state %d, waited for %d (%s)",
             chat_session_get_state(session), state,
             chat_session_get_last_error(session) ? chat_session_get_last_error(session) : "");
 }
@@ -1799,7 +1772,7 @@ Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once,
   cr_assert(chat_contact_get_online(c_bob));
 
   send_text_as(bob, alice_id, "hello\\nthere");
-  cr_assert(spin_until(has_unread, c_bob, HARNESS_TIMEOUT_MS), "bob's message arrives");
+  cr_assert(test_spin_until(has_unread, c_bob, HARNESS_TIMEOUT_MS), "bob's message arrives");
   g_autofree char *order2 = contact_order();
   cr_assert_str_eq(order2, "Bob,Carol");
   cr_assert_str_eq(chat_contact_get_preview(c_bob), "hello there");
@@ -1828,7 +1801,7 @@ Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once,
   wait_state(fx.session, CHAT_SESSION_ONLINE);
   cr_assert(sent_queue_has("resume"), "the session resumed with its token");
   cr_assert_not(sent_queue_has("login"), "no password was sent again");
-  cr_assert(spin_until(is_sent, offline, HARNESS_TIMEOUT_MS), "the queued message is acknowledged");
+  cr_assert(test_spin_until(is_sent, offline, HARNESS_TIMEOUT_MS), "the queued message is acknowledged");
   cr_assert_gt(chat_message_item_get_id(offline), 0);
 
   /* Bob sees it exactly once. */
@@ -1894,7 +1867,7 @@ Test(client_e2e, policy_ask_confirms_the_key_then_logs_in, .init = start_v2_serv
   recorder confirm = {0};
   g_signal_connect(fx.session, "confirm-server-key", G_CALLBACK(on_two_strings), &confirm);
   chat_session_login(fx.session, "alice", "secret");
-  cr_assert(spin_until(recorded, &confirm, HARNESS_TIMEOUT_MS), "confirm-server-key");
+  cr_assert(test_spin_until(recorded, &confirm, HARNESS_TIMEOUT_MS), "confirm-server-key");
   g_autofree char *host_port = g_strdup_printf("127.0.0.1:%u", chatd.port);
   cr_assert_str_eq(confirm.text, host_port);
   cr_assert(g_str_has_prefix(confirm.text2, "SHA256:"), "%s", confirm.text2);
@@ -1918,7 +1891,7 @@ Test(client_e2e, policy_ask_confirms_the_key_then_logs_in, .init = start_v2_serv
   recorder changed = {0};
   g_signal_connect(fx.session, "server-key-changed", G_CALLBACK(on_string), &changed);
   chat_session_login(fx.session, "alice", "secret");
-  cr_assert(spin_until(recorded, &changed, HARNESS_TIMEOUT_MS), "server-key-changed");
+  cr_assert(test_spin_until(recorded, &changed, HARNESS_TIMEOUT_MS), "server-key-changed");
   cr_assert(strstr(changed.text, other) && strstr(changed.text, confirm.text2), "%s",
             changed.text);
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_DISCONNECTED);
@@ -1942,7 +1915,7 @@ Test(client_e2e, an_unreachable_server_is_reported, .init = setup_dir, .fini = t
   g_signal_connect(fx.session, "error", G_CALLBACK(on_string), &errors);
   chat_session_login(fx.session, "alice", "secret");
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_CONNECTING);
-  cr_assert(spin_until(recorded, &errors, HARNESS_TIMEOUT_MS), "error");
+  cr_assert(test_spin_until(recorded, &errors, HARNESS_TIMEOUT_MS), "error");
   cr_assert(g_str_has_prefix(errors.text, "Cannot reach the server"), "%s", errors.text);
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_DISCONNECTED);
   cr_assert_str_eq(chat_session_get_last_error(fx.session), errors.text);
@@ -1991,7 +1964,7 @@ Test(client_e2e, a_seed_login_shows_offline_messages_as_unread, .init = start_le
 
   chat_session_send_text(fx.session, c_bob, "back now", 0, NULL);
   ChatMessageItem *item = message_at(conv, 1);
-  cr_assert(spin_until(is_sent, item, HARNESS_TIMEOUT_MS), "acknowledged by the own copy");
+  cr_assert(test_spin_until(is_sent, item, HARNESS_TIMEOUT_MS), "acknowledged by the own copy");
   g_autofree char *got = expect_skipping(bob, "on_new_message");
   cr_assert(strstr(got, "\"data\": \"back now\""), "%s", got);
   cr_assert_eq(message_count(conv), 2);

@@ -13,6 +13,7 @@
 
 #include "chatd/config.h"
 #include "chatd/store.h"
+#include "test-util.h"
 
 #ifndef CHAT_SOURCE_ROOT
 #error "CHAT_SOURCE_ROOT must name the source tree"
@@ -60,26 +61,11 @@ static void setup(void) {
   }
   logged = g_ptr_array_new_with_free_func(g_free);
   g_setenv("XDG_DATA_HOME", XDG_DATA_HOME_FOR_TESTS, TRUE);
-  GError *error = NULL;
-  tmpdir = g_dir_make_tmp("chatd-config-XXXXXX", &error);
-  cr_assert_not_null(tmpdir, "%s", error ? error->message : "");
-}
-
-static void remove_tree(const char *path) {
-  GDir *dir = g_dir_open(path, 0, NULL);
-  if (dir != NULL) {
-    const char *name;
-    while ((name = g_dir_read_name(dir)) != NULL) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-      remove_tree(child);
-    }
-    g_dir_close(dir);
-  }
-  g_remove(path);
+  tmpdir = test_make_tmp_dir("chatd-config-XXXXXX");
 }
 
 static void teardown(void) {
-  remove_tree(tmpdir);
+  test_remove_tree(tmpdir);
   g_clear_pointer(&tmpdir, g_free);
   g_clear_pointer(&logged, g_ptr_array_unref);
 }

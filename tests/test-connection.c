@@ -870,7 +870,7 @@ Test(connection, slow_reader_is_dropped_with_queue_full_and_the_loop_never_block
   cr_log_info("slow reader: %" G_GUINT64_FORMAT " bytes accepted before the drop; worst loop gap "
               "%" G_GINT64_FORMAT " us, worst turn %" G_GINT64_FORMAT " us",
               f.sent, ticker.max_gap, worst_turn);
-  printf("slow reader: %" G_GUINT64_FORMAT " bytes queued before the drop, worst loop gap %"
+  fprintf(stderr, "slow reader: %" G_GUINT64_FORMAT " bytes queued before the drop, worst loop gap %"
          G_GINT64_FORMAT " us\n", f.sent, ticker.max_gap);
   cr_assert(f.refused);
   cr_assert_gt(f.sent, SLOW_QUEUE_BYTES, "megabytes were sent before the drop");
@@ -1125,7 +1125,7 @@ static void batching(ChatConnectionDialect dialect) {
   cr_assert_eq(expect.mismatches, 0, "%s", expect.first_mismatch);
   guint64 writes = chat_connection_get_write_calls(client.conn) - writes_before;
   guint64 flushes = chat_connection_get_flushes(client.conn) - flushes_before;
-  printf("%s: %u messages of %u bytes left in %" G_GUINT64_FORMAT " writes, %" G_GUINT64_FORMAT
+  fprintf(stderr, "%s: %u messages of %u bytes left in %" G_GUINT64_FORMAT " writes, %" G_GUINT64_FORMAT
          " flush(es)\n", dialect == CHAT_CONNECTION_DIALECT_V2 ? "v2" : "seed", BATCH_MESSAGES,
          BATCH_MESSAGE_BYTES, writes, flushes);
   /* ... leave in a few writes, not 1000. */
@@ -1388,9 +1388,9 @@ static gboolean rerun_with_plain_malloc(void) {
   cr_assert(g_spawn_sync(NULL, argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
                          &error),
             "%s", error ? error->message : "");
-  /* Its figure goes to our stdout; its report only when it failed (its
-   * Synthesis line would be counted twice by ci/test). */
-  fputs(out, stdout);
+  /* Its figure goes to our stderr (our stdout is the TAP report); its
+   * report only when it failed (it would repeat ours). */
+  fputs(out, stderr);
   gboolean passed = g_spawn_check_wait_status(status, NULL) && strstr(err, "Passing: 1") != NULL;
   if (!passed)
     fputs(err, stderr);
@@ -1463,12 +1463,12 @@ Test(connection, memory_of_2000_idle_established_v2_connections) {
   gboolean measured = TRUE;
 #endif
   if (measured)
-    printf("memory: %u idle established v2 connections, server side: %.0f bytes each "
+    fprintf(stderr, "memory: %u idle established v2 connections, server side: %.0f bytes each "
            "(v2 channel core %.0f, accepted GSocketConnection %.0f, adapter object + read "
            "source %.0f; bound %.0f)\n",
            MEMORY_CONNECTIONS, per_connection, channel, socket_end, adapter, SERVER_SIDE_BOUND);
   else
-    printf("memory: %u idle established v2 connections; not measured under AddressSanitizer "
+    fprintf(stderr, "memory: %u idle established v2 connections; not measured under AddressSanitizer "
            "(mallinfo2 does not see its heap)\n", MEMORY_CONNECTIONS);
   cr_log_info("server side per connection: %.0f bytes (channel %.0f, socket %.0f, adapter %.0f)",
               per_connection, channel, socket_end, adapter);

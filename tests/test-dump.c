@@ -14,6 +14,7 @@
 #include "protocol/json.h"
 #include "protocol/keylog.h"
 #include "run-program.h"
+#include "test-util.h"
 
 #ifndef CHATCTL_PATH
 #error "meson passes CHATCTL_PATH"
@@ -33,9 +34,7 @@ static char *keylog_path;
 
 static void setup(void) {
   g_unsetenv(CHAT_KEYLOG_ENV);
-  g_autoptr(GError) error = NULL;
-  work_dir = g_dir_make_tmp("dump-test-XXXXXX", &error);
-  cr_assert_not_null(work_dir, "%s", error ? error->message : "?");
+  work_dir = test_make_tmp_dir("dump-test-XXXXXX");
   keylog_path = g_build_filename(work_dir, "keys.log", NULL);
   chat_error err;
   cr_assert_eq(chat_keylog_open(keylog_path, &harness_client_keylog, &err), 0, "%s",
@@ -56,13 +55,7 @@ static void teardown(void) {
     g_clear_pointer(&keylog_path, g_free);
     return;
   }
-  g_autoptr(GDir) d = g_dir_open(work_dir, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name(d))) {
-    g_autofree char *path = g_build_filename(work_dir, name, NULL);
-    g_remove(path);
-  }
-  g_rmdir(work_dir);
+  test_remove_tree(work_dir);
   g_clear_pointer(&work_dir, g_free);
   g_clear_pointer(&keylog_path, g_free);
 }

@@ -14,6 +14,7 @@
 #include "chatd/store.h"
 #include "protocol/buffer.h"
 #include "protocol/value.h"
+#include "test-util.h"
 
 /* The seed's tables as its README gives them, with the columns the README
  * cuts off (users, room_user) as the seed's code uses them. */
@@ -73,8 +74,7 @@ static ChatdStore *store;
 
 static void setup(void) {
   g_autoptr(GError) error = NULL;
-  tmp_dir = g_dir_make_tmp("chatd-import-XXXXXX", &error);
-  cr_assert_not_null(tmp_dir, "%s", error != NULL ? error->message : "?");
+  tmp_dir = test_make_tmp_dir("chatd-import-XXXXXX");
   store_path = g_build_filename(tmp_dir, "chatd.db", NULL);
   seed_path = g_build_filename(tmp_dir, "database.db", NULL);
   context = g_main_context_new();
@@ -83,24 +83,11 @@ static void setup(void) {
   cr_assert_not_null(store, "open: %s", error != NULL ? error->message : "?");
 }
 
-static void remove_tree(const char *dir) {
-  GDir *d = g_dir_open(dir, 0, NULL);
-  if (d == NULL)
-    return;
-  const char *name;
-  while ((name = g_dir_read_name(d)) != NULL) {
-    g_autofree char *path = g_build_filename(dir, name, NULL);
-    g_unlink(path);
-  }
-  g_dir_close(d);
-  g_rmdir(dir);
-}
-
 static void teardown(void) {
   g_clear_pointer(&store, chatd_store_close);
   g_main_context_pop_thread_default(context);
   g_clear_pointer(&context, g_main_context_unref);
-  remove_tree(tmp_dir);
+  test_remove_tree(tmp_dir);
   g_clear_pointer(&store_path, g_free);
   g_clear_pointer(&seed_path, g_free);
   g_clear_pointer(&tmp_dir, g_free);

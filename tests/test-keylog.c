@@ -10,36 +10,25 @@
 
 #include "protocol/keylog.h"
 #include "protocol/v2-channel.h"
+#include "test-util.h"
 
 #define WRITERS 4
 #define LINES_PER_WRITER 250
 
-static char dir[64];
+static char *dir;
 static char path[256];
 
 static void make_dir(void) {
-  snprintf(dir, sizeof dir, "/tmp/chat-keylog-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
+  dir = test_make_tmp_dir("chat-keylog-XXXXXX");
   snprintf(path, sizeof path, "%s/keys.log", dir);
 }
 
 static void remove_dir(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  cr_assert_eq(system(cmd), 0);
+  cr_assert(test_remove_tree(dir), "cannot remove %s", dir);
+  g_clear_pointer(&dir, g_free);
 }
 
 TestSuite(keylog, .init = make_dir, .fini = remove_dir);
-
-static char *read_text(const char *p) {
-  FILE *f = fopen(p, "rb");
-  cr_assert_not_null(f);
-  static char buf[1 << 20];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
 
 static void fill(uint8_t *p, size_t n, uint8_t start) {
   for (size_t i = 0; i < n; i++)
@@ -89,7 +78,7 @@ Test(keylog, lines_have_the_nss_format_and_are_appended) {
   chat_keylog_close(log);
   /* SHA-256("abc") is the FIPS 180-2 example digest ba7816bf...f20015ad. */
   cr_assert_str_eq(
-      read_text(path),
+      test_read_text(path),
       "# earlier\n"
       "CHAT_V2_C2S_KEY 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f "
       "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\n"
@@ -111,7 +100,7 @@ Test(keylog, only_the_known_labels_and_lengths_are_written) {
                CHAT_KEYLOG_ERR_INVALID_ARGUMENT);
   cr_assert_eq(chat_keylog_write_seed(log, NULL, 0, secret), CHAT_KEYLOG_ERR_INVALID_ARGUMENT);
   chat_keylog_close(log);
-  cr_assert_str_eq(read_text(path), "");
+  cr_assert_str_eq(test_read_text(path), "");
 }
 
 Test(keylog, concurrent_writers_never_interleave_lines) {
@@ -138,7 +127,7 @@ Test(keylog, concurrent_writers_never_interleave_lines) {
     cr_assert_gt(wait(&status), 0);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
-  char *text = read_text(path);
+  char *text = test_read_text(path);
   size_t lines = 0;
   int per_writer[WRITERS] = {0};
   for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -186,7 +175,7 @@ Test(keylog, parse_round_trip_of_a_real_session) {
   cr_assert_eq(chat_keylog_write_v2(log, id, c2s, s2c), 0);
   chat_keylog_close(log);
 
-  char *text = read_text(path);
+  char *text = test_read_text(path);
   char *second = strchr(text, '\n') + 1;
   chat_keylog_entry e;
   chat_error err;
@@ -255,7 +244,7 @@ static char *open_from_env_capturing(chat_keylog **log, int *rc) {
   fflush(stderr);
   dup2(saved, 2);
   close(saved);
-  return read_text(errpath);
+  return test_read_text(errpath);
 }
 
 Test(keylog, open_from_env_warns_and_does_nothing_when_unset) {
@@ -278,5 +267,5 @@ Test(keylog, open_from_env_warns_and_does_nothing_when_unset) {
   uint8_t id[32] = {1}, secret[32] = {2};
   cr_assert_eq(chat_keylog_write(log, CHAT_KEYLOG_LABEL_V2_C2S, id, 32, secret, 32), 0);
   chat_keylog_close(log);
-  cr_assert_eq(strncmp(read_text(path), "CHAT_V2_C2S_KEY 01", 18), 0);
+  cr_assert_eq(strncmp(test_read_text(path), "CHAT_V2_C2S_KEY 01", 18), 0);
 }

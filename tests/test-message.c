@@ -12,6 +12,7 @@
 #include "protocol/json.h"
 #include "protocol/message.h"
 #include "protocol/shape.h"
+#include "test-util.h"
 #include "vectors.h"
 
 #define MESSAGES "messages.json"

@@ -8,9 +8,11 @@
 #include <criterion/criterion.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "protocol/noise.h"
+#include "test-util.h"
 
 #ifndef CHAT_DEFAULT_NOISE_VECTORS
 #define CHAT_DEFAULT_NOISE_VECTORS "../shared/vectors/noise/cacophony.txt"
@@ -45,35 +47,9 @@ static const char *vectors_path(void) {
   return env != NULL && env[0] != '\0' ? env : CHAT_DEFAULT_NOISE_VECTORS;
 }
 
-static int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Decodes a hex string; false if malformed. */
 static bool hex_decode(const char *hex, bytes *out) {
-  size_t n = strlen(hex);
-  out->data = NULL;
-  out->len = 0;
-  if (n % 2 != 0)
-    return false;
-  out->data = g_malloc(n / 2 + 1);
-  for (size_t i = 0; i < n / 2; i++) {
-    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      g_free(out->data);
-      out->data = NULL;
-      return false;
-    }
-    out->data[i] = (uint8_t)(hi * 16 + lo);
-  }
-  out->len = n / 2;
-  return true;
+  return test_hex_decode(hex, &out->data, &out->len);
 }
 
 /* The decoded hex member `field` of v; *present tells whether it exists. */
@@ -112,7 +88,7 @@ static bool apply_key(JsonObject *v, const char *prefix, const char *name, key_s
   if (!present)
     return true;
   int rc = setter(p->hs, key.data, key.len);
-  g_free(key.data);
+  free(key.data);
   if (rc != CHAT_NOISE_OK) {
     snprintf(err, ERROR_TEXT_MAX, "%s: setting %s: %s", p->side, field, chat_strerror(rc));
     return false;
@@ -145,7 +121,7 @@ static vector_result setup_party(JsonObject *v, const char *name, chat_noise_rol
   }
   if (present) {
     rc = chat_noise_handshake_set_prologue(p->hs, prologue.data, prologue.len);
-    g_free(prologue.data);
+    free(prologue.data);
     if (rc != CHAT_NOISE_OK) {
       snprintf(err, ERROR_TEXT_MAX, "%s: set_prologue: %s", p->side, chat_strerror(rc));
       return VECTOR_FAILED;
@@ -193,7 +169,7 @@ static bool finish_handshake(JsonObject *v, party *init, party *resp, char *err)
       ok = false;
     }
   }
-  g_free(want.data);
+  free(want.data);
   return ok;
 }
 
@@ -311,8 +287,8 @@ static vector_result run_vector(JsonObject *v, const char *name, char *err) {
         ok = transport_message(i, writer, reader, &payload, &ciphertext, buf, plain, err);
       }
     }
-    g_free(payload.data);
-    g_free(ciphertext.data);
+    free(payload.data);
+    free(ciphertext.data);
   }
   if (ok && handshaking) {
     snprintf(err, ERROR_TEXT_MAX, "handshake did not finish within the messages");

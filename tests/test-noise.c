@@ -764,7 +764,7 @@ Test(noise, gcm_cache_hits_and_misses_micro_benchmark) {
     miss_ns = run == 0 || miss < miss_ns ? miss : miss_ns;
     chacha_ns = run == 0 || cha < chacha_ns ? cha : chacha_ns;
   }
-  printf("gcm cache: %u-byte records, best of %u x %u: AES-GCM one cipher (hits) %.0f ns/record, "
+  fprintf(stderr, "gcm cache: %u-byte records, best of %u x %u: AES-GCM one cipher (hits) %.0f ns/record, "
          "two ciphers in turn (misses) %.0f ns/record, so a miss costs %.0f ns; ChaChaPoly "
          "(never cached) %.0f ns/record\n",
          BENCH_RECORD_LEN, BENCH_RUNS, BENCH_RECORDS, hit_ns, miss_ns, miss_ns - hit_ns,

@@ -14,6 +14,7 @@
 #include "protocol/known-hosts.h"
 #include "protocol/noise.h"
 #include "protocol/server-key.h"
+#include "test-util.h"
 
 /* RFC 7748, section 6.1: Alice's X25519 private and public key. */
 static const uint8_t rfc7748_alice_private[32] = {
@@ -35,19 +36,17 @@ static const uint8_t rfc7748_alice_public[32] = {
 /* Another valid fingerprint (SHA-256 of the empty string, "47DEQ..."). */
 #define OTHER_FINGERPRINT "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
 
-static char dir[64];
+static char *dir;
 static char path[256];
 
 static void make_dir(void) {
-  snprintf(dir, sizeof dir, "/tmp/chat-pinning-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
+  dir = test_make_tmp_dir("chat-pinning-XXXXXX");
   snprintf(path, sizeof path, "%s/server.key", dir);
 }
 
 static void remove_dir(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  cr_assert_eq(system(cmd), 0);
+  cr_assert(test_remove_tree(dir), "cannot remove %s", dir);
+  g_clear_pointer(&dir, g_free);
 }
 
 TestSuite(pinning, .init = make_dir, .fini = remove_dir);
@@ -58,16 +57,6 @@ static void write_file(const char *p, const char *text, mode_t mode) {
   cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
   cr_assert_eq(fchmod(fd, mode), 0);
   close(fd);
-}
-
-static char *read_text(const char *p) {
-  FILE *f = fopen(p, "rb");
-  cr_assert_not_null(f, "%s", p);
-  static char buf[65536];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
 }
 
 static mode_t file_mode(const char *p) {
@@ -91,7 +80,7 @@ Test(pinning, key_file_is_created_0600_and_loaded_again) {
   cr_assert(memcmp(pub, expect, 32) == 0);
 
   /* The text: the header, then 44 base64 characters and a newline. */
-  const char *text = read_text(path);
+  const char *text = test_read_text(path);
   cr_assert(strncmp(text, CHAT_SERVER_KEY_FILE_HEADER, strlen(CHAT_SERVER_KEY_FILE_HEADER)) == 0);
   const char *line = text + strlen(CHAT_SERVER_KEY_FILE_HEADER);
   cr_assert_eq(strlen(line), 45);
@@ -256,7 +245,7 @@ Test(pinning, known_hosts_add_lookup_remove) {
   cr_assert_eq(file_mode(parent), 0700);
   snprintf(parent, sizeof parent, "%s/data", dir);
   cr_assert_eq(file_mode(parent), 0700);
-  cr_assert_str_eq(read_text(kh), "a.example:7000 " ALICE_FINGERPRINT "\n");
+  cr_assert_str_eq(test_read_text(kh), "a.example:7000 " ALICE_FINGERPRINT "\n");
 
   cr_assert_eq(chat_known_hosts_lookup(kh, "a.example:7000", fp, &err), 1);
   cr_assert_str_eq(fp, ALICE_FINGERPRINT);
@@ -269,7 +258,7 @@ Test(pinning, known_hosts_add_lookup_remove) {
                CHAT_KEY_ERR_EXISTS);
   cr_assert(strstr(err.message, "forget-host") != NULL, "%s", err.message);
   cr_assert_eq(chat_known_hosts_add(kh, "[::1]:7000", OTHER_FINGERPRINT, &err), 0);
-  cr_assert_str_eq(read_text(kh), "a.example:7000 " ALICE_FINGERPRINT "\n[::1]:7000 " OTHER_FINGERPRINT
+  cr_assert_str_eq(test_read_text(kh), "a.example:7000 " ALICE_FINGERPRINT "\n[::1]:7000 " OTHER_FINGERPRINT
                                   "\n");
 
   cr_assert_eq(chat_known_hosts_remove(kh, "a.example:7000", &err), 1);
@@ -295,16 +284,14 @@ Test(pinning, known_hosts_rewrite_is_atomic_and_keeps_comments) {
   cr_assert_eq(stat(kh, &before), 0);
   chat_error err;
   cr_assert_eq(chat_known_hosts_remove(kh, "a.example:7000", &err), 1, "%s", err.message);
-  cr_assert_str_eq(read_text(kh), "# my servers\n\n   # indented comment\nb.example:7000 " OTHER_FINGERPRINT
+  cr_assert_str_eq(test_read_text(kh), "# my servers\n\n   # indented comment\nb.example:7000 " OTHER_FINGERPRINT
                                   "\n");
   struct stat after;
   cr_assert_eq(stat(kh, &after), 0);
   cr_assert_neq(before.st_ino, after.st_ino, "replaced by rename, not rewritten in place");
   cr_assert_eq(after.st_mode & 07777, 0600, "the rewrite is 0600");
   /* No temporary file is left behind. */
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 1", dir);
-  cr_assert_eq(system(cmd), 0);
+  cr_assert_eq(test_count_entries(dir), 1);
 
   /* A failed rewrite (here: writes over 16 bytes fail with EFBIG) leaves
    * the old file intact and no temporary file behind. */
@@ -314,8 +301,8 @@ Test(pinning, known_hosts_rewrite_is_atomic_and_keeps_comments) {
   cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
   int rc = chat_known_hosts_add(kh, "c.example:7000", ALICE_FINGERPRINT, &err);
   cr_assert_eq(rc, CHAT_KEY_ERR_IO, "%d %s", rc, err.message);
-  cr_assert_str_eq(read_text(kh), old_text);
-  cr_assert_eq(system(cmd), 0);
+  cr_assert_str_eq(test_read_text(kh), old_text);
+  cr_assert_eq(test_count_entries(dir), 1);
 }
 
 Test(pinning, malformed_known_hosts_lines_are_errors_with_the_line) {

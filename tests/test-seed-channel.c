@@ -3,7 +3,6 @@
  * spec/vectors/seed-channel.json (made by
  * spec/vectors/tools/make-seed-channel-vectors.py, independently of this
  * code), a client and a server talking in process, and the rejections. */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "protocol/dh-group.h"
 #include "protocol/seed-channel.h"
+#include "test-util.h"
 
 #ifndef CHAT_SPEC_VECTORS_DIR
 #error "CHAT_SPEC_VECTORS_DIR must name the spec/vectors directory"
@@ -62,27 +62,10 @@ typedef struct {
   size_t len;
 } bytes;
 
-static int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Decodes hex; the result is freed with bytes_free (data is never NULL). */
 static bytes from_hex(const char *hex) {
-  size_t n = strlen(hex);
-  cr_assert_eq(n % 2, 0, "odd hex length");
-  bytes b = {malloc(n / 2 + 1), n / 2};
-  cr_assert_not_null(b.data);
-  for (size_t i = 0; i < b.len; i++) {
-    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-    cr_assert(hi >= 0 && lo >= 0, "bad hex");
-    b.data[i] = (uint8_t)(hi << 4 | lo);
-  }
+  bytes b;
+  cr_assert(test_hex_decode(hex, &b.data, &b.len), "bad hex");
   return b;
 }
 
@@ -811,20 +794,6 @@ Test(seed_pair, feed_stops_after_each_message) {
   chat_dh_group_clear(&group);
 }
 
-/* Heap bytes in use: AddressSanitizer's allocator under ASan (mallinfo2
- * does not see it), glibc's otherwise. */
-#if defined(__SANITIZE_ADDRESS__)
-size_t __sanitizer_get_current_allocated_bytes(void);
-static size_t heap_in_use(void) {
-  return __sanitizer_get_current_allocated_bytes();
-}
-#else
-static size_t heap_in_use(void) {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
-#endif
-
 /* An idle channel keeps no buffer: the receive buffer is freed once its
  * message is released and the output once drained, for a frame under the
  * old 64 KiB retention limit as well as for one over it. */
@@ -841,24 +810,24 @@ Test(seed_pair, buffers_are_released_after_a_large_message) {
   send_all(client, server, msgs, 1, &r, 1000);
   send_all(server, client, msgs, 1, &r, 1000);
 
-  size_t idle = heap_in_use();
+  size_t idle = test_heap_in_use();
   for (size_t i = 1; i < count; i++) {
     for (int dir = 0; dir < 2; dir++) {
       chat_seed_channel *from = dir == 0 ? client : server;
       chat_seed_channel *to = dir == 0 ? server : client;
       cr_assert_eq(chat_seed_channel_send(from, msgs[i].data, msgs[i].len), 0);
-      cr_assert_geq(heap_in_use(), idle + msgs[i].len, "the frame waits in the output");
+      cr_assert_geq(test_heap_in_use(), idle + msgs[i].len, "the frame waits in the output");
       bytes wire = take_output(from);
       cr_assert_eq(chat_seed_channel_feed(to, wire.data, wire.len), (ptrdiff_t)wire.len);
       /* The received frame is held (with the copy of the wire bytes). */
-      cr_assert_geq(heap_in_use(), idle + wire.len + msgs[i].len);
+      cr_assert_geq(test_heap_in_use(), idle + wire.len + msgs[i].len);
       const uint8_t *got;
       size_t got_len;
       cr_assert_eq(chat_seed_channel_next_message(to, &got, &got_len), 1);
       assert_bytes_eq(got, got_len, &msgs[i], "large message");
       cr_assert_eq(chat_seed_channel_next_message(to, &got, &got_len), 0);
       bytes_free(&wire);
-      size_t now = heap_in_use();
+      size_t now = test_heap_in_use();
       cr_assert_leq(now, idle + IDLE_HEAP_SLACK,
                     "%zu bytes more on the heap after a %zu-byte message went %s",
                     now - idle, msgs[i].len, dir == 0 ? "client -> server" : "server -> client");

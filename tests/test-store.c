@@ -15,6 +15,7 @@
 
 #include "chatd/store.h"
 #include "protocol/image-format.h"
+#include "test-util.h"
 
 /* Offset and size of user_version in a SQLite file header (file format
  * spec, "The Database Header"). */
@@ -40,31 +41,17 @@ static ChatdStore *open_store_at(const char *path, GMainContext *ctx) {
 
 static void setup(void) {
   g_autoptr(GError) error = NULL;
-  tmp_dir = g_dir_make_tmp("chatd-store-XXXXXX", &error);
-  cr_assert_not_null(tmp_dir, "%s", error != NULL ? error->message : "?");
+  tmp_dir = test_make_tmp_dir("chatd-store-XXXXXX");
   db_path = g_build_filename(tmp_dir, "chatd.db", NULL);
   context = g_main_context_new();
   store = open_store_at(db_path, context);
   pending = 0;
 }
 
-static void remove_tree(const char *dir) {
-  GDir *d = g_dir_open(dir, 0, NULL);
-  if (d == NULL)
-    return;
-  const char *name;
-  while ((name = g_dir_read_name(d)) != NULL) {
-    g_autofree char *path = g_build_filename(dir, name, NULL);
-    g_unlink(path);
-  }
-  g_dir_close(d);
-  g_rmdir(dir);
-}
-
 static void teardown(void) {
   g_clear_pointer(&store, chatd_store_close);
   g_clear_pointer(&context, g_main_context_unref);
-  remove_tree(tmp_dir);
+  test_remove_tree(tmp_dir);
   g_clear_pointer(&db_path, g_free);
   g_clear_pointer(&tmp_dir, g_free);
 }

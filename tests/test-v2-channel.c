@@ -4,7 +4,6 @@
  * spec/vectors/tools/make-v2-vectors.py with Python `cryptography`). */
 #include <criterion/criterion.h>
 #include <json-glib/json-glib.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "protocol/v2-channel.h"
 #include "protocol/v2-internal.h"
 #include "protocol/value.h"
+#include "test-util.h"
 
 #ifndef CHAT_SPEC_VECTORS_DIR
 #error "meson passes CHAT_SPEC_VECTORS_DIR"
@@ -612,20 +612,6 @@ Test(v2_channel, rekey_every_100_bytes_keeps_both_sides_in_sync) {
 
 /* ---- memory of idle channels --------------------------------------------- */
 
-/* Heap bytes in use: AddressSanitizer's allocator under ASan (mallinfo2
- * does not see it), glibc's otherwise. */
-#if defined(__SANITIZE_ADDRESS__)
-size_t __sanitizer_get_current_allocated_bytes(void);
-static size_t heap_in_use(void) {
-  return __sanitizer_get_current_allocated_bytes();
-}
-#else
-static size_t heap_in_use(void) {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
-#endif
-
 static void assert_idle(pair *p, const char *when) {
   cr_assert_eq(chat_v2_channel_test_buffered_bytes(p->client), 0, "client %s: %zu bytes buffered",
                when, chat_v2_channel_test_buffered_bytes(p->client));
@@ -678,7 +664,7 @@ Test(v2_channel, buffers_are_released_after_a_large_message) {
   pair_pump(&p, SPLIT_WHOLE);
   forget_traffic(&p);
   assert_idle(&p, "after the warm-up");
-  size_t idle = heap_in_use();
+  size_t idle = test_heap_in_use();
 
   size_t sizes[] = {TEST_RECORD_BODY, LARGE_TEST_MESSAGE};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -706,7 +692,7 @@ Test(v2_channel, buffers_are_released_after_a_large_message) {
       if (i == 1)
         cr_assert_lt(chat_v2_channel_test_buffered_bytes(to), sizes[i],
                      "the whole message was allocated at its BEGIN");
-      cr_assert_geq(heap_in_use(), idle + arrived);
+      cr_assert_geq(test_heap_in_use(), idle + arrived);
       for (;;) {
         int rc = transfer(from, to, SPLIT_RANDOM, in, NULL);
         cr_assert_eq(rc, 0, "%s", chat_v2_channel_error_message(to));
@@ -719,7 +705,7 @@ Test(v2_channel, buffers_are_released_after_a_large_message) {
       free(msg);
       forget_traffic(&p);
       assert_idle(&p, "after a large message");
-      size_t now = heap_in_use();
+      size_t now = test_heap_in_use();
       cr_assert_leq(now, idle + IDLE_HEAP_SLACK,
                     "%zu bytes more on the heap after a %zu-byte message went %s", now - idle,
                     sizes[i], dir == 0 ? "client -> server" : "server -> client");

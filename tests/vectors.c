@@ -6,33 +6,11 @@
 #include <string.h>
 
 #include "protocol/hex.h"
+#include "test-util.h"
 
 #ifndef CHAT_SPEC_VECTORS_DIR
 #error "meson passes CHAT_SPEC_VECTORS_DIR"
 #endif
-
-char *read_whole_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  chat_buffer buf;
-  chat_buffer_init(&buf);
-  char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    chat_buffer_append(&buf, chunk, n);
-  fclose(f);
-  chat_buffer_append_byte(&buf, 0);
-  if (buf.failed) {
-    chat_buffer_clear(&buf);
-    return NULL;
-  }
-  size_t total;
-  char *text = (char *)chat_buffer_steal(&buf, &total);
-  if (len)
-    *len = total - 1;
-  return text;
-}
 
 static const chat_json *load(const char *file, chat_arena *arena, bool must_exist) {
   char path[4096];

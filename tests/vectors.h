@@ -35,7 +35,4 @@ int64_t vector_int(const chat_json *vector, const char *key);
 /* Decodes the vector's "hex" member into buf (reset first). */
 void vector_hex(const chat_json *vector, const char *key, chat_buffer *buf);
 
-/* The whole of a file as a NUL-terminated string (free it). NULL if absent. */
-char *read_whole_file(const char *path, size_t *len);
-
 #endif

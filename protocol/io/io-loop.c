@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -165,10 +166,22 @@ void chat_io_loop_unwatch(ChatIoLoop *loop, ChatIoWatch *watch) {
 
 /* ---- timers ---- */
 
+/* Only chat_io_clock_advance_for_tests() moves it. */
+static _Atomic gint64 clock_offset_us;
+
+gint64 chat_io_now(void) {
+  return g_get_monotonic_time() + atomic_load_explicit(&clock_offset_us, memory_order_relaxed);
+}
+
+void chat_io_clock_advance_for_tests(gint64 us) {
+  g_return_if_fail(us >= 0);
+  atomic_fetch_add_explicit(&clock_offset_us, us, memory_order_relaxed);
+}
+
 void chat_io_loop_start_timer(ChatIoLoop *loop, ChatIoTimer *timer, guint delay_ms) {
-  gboolean earlier = (gint64)delay_ms * 1000 + g_get_monotonic_time() <
-                     chat_io_timers_next(&loop->timers);
-  chat_io_timers_arm(&loop->timers, timer, g_get_monotonic_time() + (gint64)delay_ms * 1000);
+  gint64 deadline = chat_io_now() + (gint64)delay_ms * 1000;
+  gboolean earlier = deadline < chat_io_timers_next(&loop->timers);
+  chat_io_timers_arm(&loop->timers, timer, deadline);
   if (earlier)
     wake(loop);
 }
@@ -197,7 +210,7 @@ static int timer_wait_ms(ChatIoLoop *loop) {
   gint64 next = chat_io_timers_next(&loop->timers);
   if (next == G_MAXINT64)
     return -1;
-  gint64 wait = next - g_get_monotonic_time();
+  gint64 wait = next - chat_io_now();
   if (wait <= 0)
     return 0;
   gint64 ms = (wait + 999) / 1000;
@@ -233,7 +246,7 @@ void chat_io_loop_iterate(ChatIoLoop *loop, int timeout_ms) {
   loop->events = NULL;
   loop->event_count = loop->event_next = 0;
 
-  chat_io_timers_run(&loop->timers, g_get_monotonic_time());
+  chat_io_timers_run(&loop->timers, chat_io_now());
   run_deferred(loop);
   current_loop = outer;
 }

@@ -112,6 +112,16 @@ void chat_io_loop_unwatch(ChatIoLoop *loop, ChatIoWatch *watch);
 void chat_io_loop_start_timer(ChatIoLoop *loop, ChatIoTimer *timer, guint delay_ms);
 void chat_io_loop_stop_timer(ChatIoLoop *loop, ChatIoTimer *timer);
 
+/* The timers' clock, in microseconds: g_get_monotonic_time() plus an offset
+ * that only chat_io_clock_advance_for_tests() moves (0 otherwise). Code that
+ * measures time against these timers (an idle period) reads this clock. */
+gint64 chat_io_now(void);
+/* FOR TESTS ONLY: moves the clock forward by us for every loop of the
+ * process, so a test sees a timeout fire without waiting for it. Timers
+ * never fire later for it, only sooner. A loop notices at its next turn
+ * (an attached one when its context next prepares it). */
+void chat_io_clock_advance_for_tests(gint64 us);
+
 /* Runs deferred->run once at the end of this turn (or of the next one when
  * called during the deferred phase). No-op when already pending. Never
  * allocates. */
