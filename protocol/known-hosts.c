@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Suffix of the temporary file of an atomic rewrite (mkstemp template). */
-#define TEMP_SUFFIX ".tmp.XXXXXX"
+#include "protocol/secret-file.h"
+
 #define DECIMAL_BASE 10u
 /* Digits of the largest port, 65535. */
 #define PORT_MAX_DIGITS 5u
@@ -257,24 +257,11 @@ static int make_dirs(char *dir, chat_error *err) {
   return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-/* Replaces the file's content with data: temp file, fsync, rename. */
+/* Makes the file's directory, then replaces its content with data (see
+ * protocol/secret-file.h). */
 static int write_atomic(const char *path, const char *data, size_t len, chat_error *err) {
   char dir[CHAT_KNOWN_HOSTS_PATH_MAX];
-  char temp[CHAT_KNOWN_HOSTS_PATH_MAX];
-  if (snprintf(temp, sizeof temp, "%s%s", path, TEMP_SUFFIX) >= (int)sizeof temp)
+  if (strlen(path) + sizeof CHAT_SECRET_FILE_TEMP_SUFFIX > sizeof dir)
     return chat_error_set(err, CHAT_KEY_ERR_NO_PATH, 0, "%s: path too long", path);
   const char *slash = strrchr(path, '/');
   if (slash == NULL)
@@ -286,32 +273,9 @@ static int write_atomic(const char *path, const char *data, size_t len, chat_err
   int rc = make_dirs(dir, err);
   if (rc < 0)
     return rc;
-
-  int fd = mkstemp(temp);
-  if (fd < 0)
-    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "cannot create a temporary file next to %s: %s",
-                          path, strerror(errno));
-  bool ok = fchmod(fd, CHAT_KNOWN_HOSTS_FILE_MODE) == 0 && write_all(fd, data, len) == 0 &&
-            fsync(fd) == 0;
-  int e = errno;
-  if (close(fd) != 0 && ok) {
-    ok = false;
-    e = errno;
-  }
-  if (ok && rename(temp, path) != 0) {
-    ok = false;
-    e = errno;
-  }
-  if (!ok) {
-    unlink(temp);
-    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "cannot rewrite %s: %s", path, strerror(e));
-  }
-  /* Make the rename itself durable. */
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
+  rc = chat_secret_file_write(path, data, len, 0);
+  if (rc != 0)
+    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "cannot rewrite %s: %s", path, strerror(-rc));
   return 0;
 }
 

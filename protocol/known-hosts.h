@@ -47,8 +47,8 @@
 #include "protocol/error.h"
 #include "protocol/server-key.h"
 
-#define CHAT_KNOWN_HOSTS_FILE_MODE 0600
-#define CHAT_KNOWN_HOSTS_DIR_MODE 0700
+#define CHAT_KNOWN_HOSTS_FILE_MODE CHAT_SECRET_FILE_MODE
+#define CHAT_KNOWN_HOSTS_DIR_MODE CHAT_SECRET_DIR_MODE
 /* Path below $XDG_DATA_HOME, and below $HOME when that is not set. */
 #define CHAT_KNOWN_HOSTS_XDG_RELATIVE "chat/known_hosts"
 #define CHAT_KNOWN_HOSTS_HOME_RELATIVE ".local/share/chat/known_hosts"

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "protocol/error.h"
+#include "protocol/secret-file.h"
 
 #define CHAT_SERVER_KEY_LEN 32u
 #define CHAT_SERVER_KEY_FILE_HEADER "# chat server key (X25519 private key, base64)\n"
@@ -37,7 +38,7 @@
 /* Larger key files are refused as malformed. */
 #define CHAT_SERVER_KEY_FILE_MAX 4096u
 /* Mode of a created key file; any group/other bit makes loading fail. */
-#define CHAT_SERVER_KEY_FILE_MODE 0600
+#define CHAT_SERVER_KEY_FILE_MODE CHAT_SECRET_FILE_MODE
 #define CHAT_SERVER_KEY_FORBIDDEN_MODE_BITS 0077
 
 #define CHAT_FINGERPRINT_PREFIX "SHA256:"
