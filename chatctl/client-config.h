@@ -29,10 +29,6 @@
 /* A command-line tool cannot ask interactively in the middle of a script:
  * trust on first use, refuse a changed key. */
 #define CHATCTL_DEFAULT_PIN CHAT_PIN_ACCEPT_NEW
-/* Larger config files are refused. */
-#define CHATCTL_CONFIG_MAX_FILE (1024 * 1024)
-/* Longest crypto.base / crypto.modulus, in digits. */
-#define CHATCTL_CONFIG_MAX_DIGITS CHAT_DH_DECIMAL_MAX_DIGITS
 
 typedef struct {
   char *path;           /* the file read, or NULL when the defaults were used */

@@ -71,6 +71,7 @@
 #include <glib.h>
 
 #include "chatd/passwords.h"
+#include "protocol/config-file.h"
 
 G_BEGIN_DECLS
 
@@ -142,7 +143,7 @@ GQuark chatd_config_error_quark(void);
 
 /* Longest crypto.base / crypto.modulus, in decimal digits (a 8192-bit
  * modulus has 2467). */
-#define CHATD_CONFIG_MAX_CRYPTO_DIGITS 4096
+#define CHATD_CONFIG_MAX_CRYPTO_DIGITS CHAT_CONFIG_CRYPTO_DIGITS_MAX
 
 /* ---- the configuration ---- */
 
