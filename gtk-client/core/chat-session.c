@@ -38,6 +38,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "common/username.h"
 #include "gtk-client/core/chat-backoff.h"
 #include "gtk-client/core/chat-contact-private.h"
 #include "gtk-client/core/chat-conversation-private.h"
@@ -277,12 +278,6 @@ static void pending_set(ChatSession *self, ActionKind kind, const char *username
   self->pending.username = g_strdup(username);
   self->pending.password = g_strdup(password);
   self->pending.nickname = g_strdup(nickname);
-}
-
-/* Usernames as the server keeps them: trimmed, lower case. */
-static char *normalize_username(const char *username) {
-  g_autofree char *copy = g_strstrip(g_strdup(username ? username : ""));
-  return g_utf8_strdown(copy, -1);
 }
 
 static gboolean is_connected(ChatSession *self) {
@@ -1800,7 +1795,8 @@ gboolean chat_session_resume(ChatSession *self, const char *username) {
   if (self->options.dialect != CHAT_DIALECT_V2 || self->state == CHAT_SESSION_ONLINE ||
       self->phase != PHASE_NONE)
     return FALSE;
-  g_autofree char *normalized = normalize_username(username);
+  /* The name as the server keeps it (common/username.h). */
+  g_autofree char *normalized = chat_username_normalize(username, -1);
   g_autoptr(GError) error = NULL;
   GBytes *token = chat_resume_store_load(self->state_dir, self->host_port, normalized, &error);
   if (!token) {
