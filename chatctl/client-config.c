@@ -7,6 +7,7 @@
 #include "chatctl/exit-status.h"
 #include "protocol/arena.h"
 #include "protocol/config-file.h"
+#include "protocol/host-port.h"
 #include "protocol/json.h"
 
 #define DECIMAL_BASE 10
@@ -121,8 +122,10 @@ int chatctl_client_config_seed_group(const chatctl_client_config *config, chat_d
 }
 
 char *chatctl_client_config_host_port(const chatctl_client_config *config) {
-  gboolean v6 = strchr(config->host, ':') != NULL;
-  return g_strdup_printf(v6 ? "[%s]:%u" : "%s:%u", config->host, (unsigned)config->port);
+  char *host_port = chat_host_port_new(config->host, config->port);
+  if (host_port == NULL)
+    g_error("out of memory");
+  return host_port;
 }
 
 void chatctl_client_config_clear(chatctl_client_config *config) {

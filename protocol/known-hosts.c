@@ -12,45 +12,6 @@
 
 #include "protocol/secret-file.h"
 
-#define DECIMAL_BASE 10u
-/* Digits of the largest port, 65535. */
-#define PORT_MAX_DIGITS 5u
-/* Bytes above ASCII: host names here are plain ASCII. */
-#define ASCII_DEL 0x7F
-
-/* ---- host:port ----------------------------------------------------------- */
-
-bool chat_host_port_valid(const char *host_port) {
-  if (host_port == NULL)
-    return false;
-  size_t len = strnlen(host_port, CHAT_HOST_PORT_MAX + 1);
-  if (len == 0 || len > CHAT_HOST_PORT_MAX || host_port[0] == '#')
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)host_port[i];
-    if (c <= ' ' || c >= ASCII_DEL)
-      return false;
-  }
-  const char *colon = strrchr(host_port, ':');
-  if (colon == NULL || colon == host_port)
-    return false;
-  const char *port = colon + 1;
-  size_t digits = strlen(port);
-  if (digits == 0 || digits > PORT_MAX_DIGITS || port[0] == '0')
-    return false;
-  unsigned long value = 0;
-  for (size_t i = 0; i < digits; i++) {
-    if (port[i] < '0' || port[i] > '9')
-      return false;
-    value = value * DECIMAL_BASE + (unsigned long)(port[i] - '0');
-  }
-  if (value > CHAT_PORT_MAX)
-    return false;
-  /* A bracketed IPv6 host must close its bracket right before the port. */
-  if (host_port[0] == '[' && colon[-1] != ']')
-    return false;
-  return true;
-}
 
 int chat_known_hosts_default_path(char *out, size_t cap, chat_error *err) {
   if (out == NULL || cap == 0)

@@ -50,6 +50,7 @@
 #include "gtk-client/core/chat-wire.h"
 #include "protocol/catalogue.h"
 #include "protocol/gio/chat-dial.h"
+#include "protocol/host-port.h"
 
 /* Messages per fetch_history page. */
 #define CHAT_HISTORY_PAGE_SIZE 50u
@@ -1750,8 +1751,7 @@ ChatSession *chat_session_new(const ChatSessionOptions *options) {
                                  : g_build_filename(g_get_user_data_dir(),
                                                     CHAT_STATE_DIR_RELATIVE, NULL);
   const char *host = o->host ? o->host : "";
-  g_snprintf(self->host_port, sizeof self->host_port, strchr(host, ':') ? "[%s]:%u" : "%s:%u",
-             host, o->port);
+  chat_host_port_format(host, o->port, self->host_port, sizeof self->host_port);
   if (o->crypto_base && o->crypto_modulus) {
     chat_error err;
     if (chat_dh_group_init(&self->seed_group, o->crypto_base, o->crypto_modulus, &err) == 0)
