@@ -72,6 +72,7 @@
 
 #include "chatd/passwords.h"
 #include "protocol/config-file.h"
+#include "protocol/chat-limits.h"
 
 G_BEGIN_DECLS
 
@@ -91,16 +92,16 @@ GQuark chatd_config_error_quark(void);
 /* ---- defaults and ranges ---- */
 
 #define CHATD_CONFIG_DEFAULT_BIND_IP "127.0.0.1"
-#define CHATD_CONFIG_DEFAULT_BIND_PORT 8111
+#define CHATD_CONFIG_DEFAULT_BIND_PORT CHAT_DEFAULT_PORT
 #define CHATD_CONFIG_DATA_SUBDIR "chat"   /* under g_get_user_data_dir() */
 #define CHATD_CONFIG_DEFAULT_DATABASE_NAME "chatd.db"
 #define CHATD_CONFIG_DEFAULT_KEY_FILE_NAME "server.key"
 
-#define CHATD_CONFIG_DEFAULT_MAX_MESSAGE_SIZE (16u * 1024u * 1024u)
+#define CHATD_CONFIG_DEFAULT_MAX_MESSAGE_SIZE ((guint)CHAT_MAX_MESSAGE_DEFAULT)
 #define CHATD_CONFIG_MIN_MAX_MESSAGE_SIZE 1024u
 #define CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE (256u * 1024u * 1024u)
 
-#define CHATD_CONFIG_DEFAULT_MAX_IMAGE_SIZE (8u * 1024u * 1024u)
+#define CHATD_CONFIG_DEFAULT_MAX_IMAGE_SIZE ((guint)CHAT_MAX_IMAGE_DEFAULT)
 #define CHATD_CONFIG_MIN_MAX_IMAGE_SIZE 1024u
 
 #define CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS 20000

@@ -49,20 +49,12 @@
 #include "gtk-client/core/chat-util-private.h"
 #include "gtk-client/core/chat-wire.h"
 #include "protocol/catalogue.h"
+#include "protocol/chat-limits.h"
 #include "protocol/gio/chat-dial.h"
 #include "protocol/host-port.h"
 
 /* Messages per fetch_history page. */
 #define CHAT_HISTORY_PAGE_SIZE 50u
-/* A text message's font when the caller gives none. */
-#define CHAT_DEFAULT_FONT_SIZE 12
-#define CHAT_DEFAULT_FONT_COLOR "#000000"
-/* The largest image sent: the protocol's default message limit is 16 MiB
- * (spec/protocol.md 2.4); the rest of send_message must fit beside it. */
-#define CHAT_MAX_IMAGE_BYTES ((gsize)16 * 1024 * 1024 - 64 * 1024)
-/* The largest message received on a seed connection: its login_bundle
- * carries the whole history, images included. */
-#define CHAT_SEED_MAX_MESSAGE_BYTES ((gsize)256 * 1024 * 1024)
 /* What the fence after resolve_friend_request echoes. */
 #define CHAT_FENCE_TEXT "fence"
 /* server_kick in the seed dialect says nothing; this is its meaning. */
@@ -729,6 +721,14 @@ static gboolean over_server_limit(ChatSession *self, ChatMessageItem *item) {
   GBytes *image = chat_message_item_get_image(item);
   return chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE && image &&
          self->max_image > 0 && g_bytes_get_size(image) > self->max_image;
+}
+
+/* An image over CHAT_MAX_IMAGE_DEFAULT when the server announced no limit
+ * of its own (seed, an older server). */
+static gboolean over_default_limit(ChatSession *self, ChatMessageItem *item) {
+  GBytes *image = chat_message_item_get_image(item);
+  return chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE && image &&
+         self->max_image == 0 && g_bytes_get_size(image) > CHAT_MAX_IMAGE_DEFAULT;
 }
 
 static char *server_limit_reason(ChatSession *self) {
@@ -1546,7 +1546,7 @@ static void fill_dial_options(ChatSession *self, ChatDialOptions *o) {
   o->pin_policy = self->options.pin_policy ? self->options.pin_policy : CHAT_PIN_ASK;
   o->pinned_key = self->options.pinned_key;
   o->known_hosts_path = self->options.known_hosts_path;
-  o->max_message_bytes = self->options.dialect == CHAT_DIALECT_SEED ? CHAT_SEED_MAX_MESSAGE_BYTES
+  o->max_message_bytes = self->options.dialect == CHAT_DIALECT_SEED ? CHAT_SEED_MAX_MESSAGE_RECEIVED
                                                                     : 0;
 }
 
@@ -1950,8 +1950,8 @@ void chat_session_send_text(ChatSession *self, ChatContact *to, const char *text
     .outgoing = TRUE,
     .kind = CHAT_MESSAGE_TEXT,
     .text = text,
-    .font_size = font_size > 0 ? font_size : CHAT_DEFAULT_FONT_SIZE,
-    .font_color = font_color && *font_color ? font_color : CHAT_DEFAULT_FONT_COLOR,
+    .font_size = font_size > 0 ? font_size : CHAT_FONT_SIZE_DEFAULT,
+    .font_color = font_color && *font_color ? font_color : CHAT_FONT_COLOR_DEFAULT,
     .time_ms = now_ms(),
     .delivery = CHAT_DELIVERY_PENDING,
   };
@@ -1980,7 +1980,7 @@ void chat_session_send_image(ChatSession *self, ChatContact *to, GBytes *image) 
   g_autofree char *refused = NULL;
   if (over_server_limit(self, item))
     refused = server_limit_reason(self);
-  else if (g_bytes_get_size(image) > CHAT_MAX_IMAGE_BYTES)
+  else if (over_default_limit(self, item))
     refused = g_strdup(_("The image is too large to send."));
   if (refused) {
     chat_message_item_set_failed(item, refused);
@@ -1999,8 +1999,7 @@ void chat_session_retry(ChatSession *self, ChatMessageItem *item) {
       g_hash_table_contains(self->outbox_by_id, chat_message_item_get_client_msg_id(item)))
     return;
   if (chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE &&
-      (g_bytes_get_size(chat_message_item_get_image(item)) > CHAT_MAX_IMAGE_BYTES ||
-       over_server_limit(self, item)))
+      (over_default_limit(self, item) || over_server_limit(self, item)))
     return;
   chat_message_item_set_pending(item);
   queue_item(self, item);
