@@ -710,10 +710,12 @@ Test(config, the_shared_reader_refuses_leading_zeros_like_the_server) {
     {"{\"client\": 1}", "client: expected an object, got 1"},
     {"{\"client\": {\"server_ip\": \"\"}}",
      "client.server_ip: expected a host name or address string, got \"\""},
-    {"{\"client\": {\"server_port\": 0}}", "client.server_port: expected an integer 1..65535, got 0"},
+    {"{\"client\": {\"server_port\": 0}}",
+     "client.server_port: expected an integer 1..65535, got 0"},
     {"{\"client\": {\"server_port\": 65536}}",
      "client.server_port: expected an integer 1..65535, got 65536"},
-    {"{\"client\": {\"dialect\": \"v3\"}}", "client.dialect: expected \"v2\" or \"seed\", got \"v3\""},
+    {"{\"client\": {\"dialect\": \"v3\"}}",
+     "client.dialect: expected \"v2\" or \"seed\", got \"v3\""},
     {"{\"client\": {\"pin\": \"maybe\"}}",
      "client.pin: expected \"strict\", \"accept-new\" or \"ask\", got \"maybe\""},
     {"{\"client\": {\"server_key\": \"\"}}",
@@ -755,7 +757,8 @@ Test(config, quoting_escapes_and_cuts_on_a_character_boundary) {
   chat_config_quote("a\"b\\c\n", 6, out);
   cr_assert_str_eq(out, "a\\\"b\\\\c\\u000a");
   /* 47 ASCII bytes then a 3-byte character: the cut falls before it. */
-  g_autofree char *long_text = g_strconcat("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "你好", NULL);
+  g_autofree char *long_text =
+      g_strconcat("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "你好", NULL);
   chat_config_quote(long_text, strlen(long_text), out);
   cr_assert_str_eq(out, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...");
 }

@@ -1546,8 +1546,8 @@ static void fill_dial_options(ChatSession *self, ChatDialOptions *o) {
   o->pin_policy = self->options.pin_policy ? self->options.pin_policy : CHAT_PIN_ASK;
   o->pinned_key = self->options.pinned_key;
   o->known_hosts_path = self->options.known_hosts_path;
-  o->max_message_bytes = self->options.dialect == CHAT_DIALECT_SEED ? CHAT_SEED_MAX_MESSAGE_RECEIVED
-                                                                    : 0;
+  o->max_message_bytes =
+      self->options.dialect == CHAT_DIALECT_SEED ? CHAT_SEED_MAX_MESSAGE_RECEIVED : 0;
 }
 
 static void start_dial(ChatSession *self) {
