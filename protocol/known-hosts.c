@@ -181,13 +181,19 @@ static int find_host(const char *text, size_t len, const char *path, const char 
   return rc < 0 ? rc : found;
 }
 
-int chat_known_hosts_lookup(const char *path, const char *host_port,
-                            char fingerprint_out[CHAT_FINGERPRINT_SIZE], chat_error *err) {
+/* Checks the arguments of a lookup or removal and reads the file. */
+static int read_for_host(const char *path, const char *host_port, char **text, size_t *len,
+                         chat_error *err) {
   if (path == NULL || !chat_host_port_valid(host_port))
     return chat_error_set(err, CHAT_KEY_ERR_INVALID_ARGUMENT, 0, "invalid path or host:port");
+  return read_file(path, text, len, err);
+}
+
+int chat_known_hosts_lookup(const char *path, const char *host_port,
+                            char fingerprint_out[CHAT_FINGERPRINT_SIZE], chat_error *err) {
   char *text;
   size_t len;
-  int rc = read_file(path, &text, &len, err);
+  int rc = read_for_host(path, host_port, &text, &len, err);
   if (rc < 0)
     return rc;
   rc = find_host(text, len, path, host_port, fingerprint_out, err);
@@ -288,11 +294,9 @@ int chat_known_hosts_add(const char *path, const char *host_port, const char *fi
 }
 
 int chat_known_hosts_remove(const char *path, const char *host_port, chat_error *err) {
-  if (path == NULL || !chat_host_port_valid(host_port))
-    return chat_error_set(err, CHAT_KEY_ERR_INVALID_ARGUMENT, 0, "invalid path or host:port");
   char *text;
   size_t len;
-  int rc = read_file(path, &text, &len, err);
+  int rc = read_for_host(path, host_port, &text, &len, err);
   if (rc < 0)
     return rc;
   char *data = malloc(len + 1);

@@ -268,8 +268,7 @@ int chat_server_key_load_or_create(const char *path, uint8_t priv[CHAT_SERVER_KE
     return chat_error_set(err, CHAT_KEY_ERR_INVALID_ARGUMENT, 0, "invalid argument");
   if (created != NULL)
     *created = false;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) {
+  if (access(path, F_OK) != 0 && errno == ENOENT) {
     int rc = create_key_file(path, priv, err);
     if (rc < 0)
       return rc;
@@ -282,13 +281,6 @@ int chat_server_key_load_or_create(const char *path, uint8_t priv[CHAT_SERVER_KE
       return 0;
     }
     /* Someone else created it meanwhile: load theirs. */
-    return chat_server_key_load(path, priv, pub, err);
   }
-  if (fd < 0)
-    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
-  int rc = load_fd(fd, path, priv, pub, err);
-  close(fd);
-  if (rc < 0)
-    explicit_bzero(priv, CHAT_SERVER_KEY_LEN);
-  return rc;
+  return chat_server_key_load(path, priv, pub, err);
 }

@@ -68,9 +68,10 @@ typedef enum {
 const char *chat_key_strerror(int code);
 
 /* Loads the server key from path; when the file does not exist, creates it
- * with a fresh key from getrandom() (open with O_CREAT|O_EXCL, fchmod 0600,
- * written and fsynced; removed again if writing fails). The directory must
- * exist. *created tells which happened (may be NULL). pub gets the X25519
+ * with a fresh key from getrandom() (chat_secret_file_write with
+ * CHAT_SECRET_FILE_NO_REPLACE: mode 0600 from the start, fsynced, renamed
+ * into place only if no other process created the file meanwhile, whose
+ * key is then loaded). The directory must exist. *created tells which happened (may be NULL). pub gets the X25519
  * public key.
  * Errors: CHAT_KEY_ERR_INVALID_ARGUMENT, CHAT_KEY_ERR_IO (cannot open, read,
  * create or write), CHAT_KEY_ERR_PERMISSIONS (group/other bits set: "chmod
