@@ -6,126 +6,36 @@
 
 #include "chatctl/exit-status.h"
 #include "protocol/arena.h"
+#include "protocol/config-file.h"
+#include "protocol/host-port.h"
 #include "protocol/json.h"
 
-/* Longest piece of a bad value quoted in a message, in bytes. */
-#define QUOTE_MAX 48
 #define DECIMAL_BASE 10
 
-#define CLIENT_SECTION "client"
-#define CRYPTO_SECTION "crypto"
-
-/* What a bad value was, for "got ...". */
-static char *describe(const chat_json *value) {
-  switch (value->kind) {
-  case CHAT_JSON_STRING:
-    return g_strdup_printf("\"%.*s\"", (int)MIN(value->as.string.len, QUOTE_MAX),
-                           value->as.string.data);
-  case CHAT_JSON_NUMBER:
-    return g_strdup_printf("%.*s", (int)MIN(value->as.number.len, QUOTE_MAX),
-                           value->as.number.text);
-  case CHAT_JSON_BOOL:
-    return g_strdup(value->as.boolean ? "true" : "false");
-  case CHAT_JSON_NULL:
-    return g_strdup("null");
-  case CHAT_JSON_ARRAY:
-    return g_strdup("an array");
-  case CHAT_JSON_OBJECT:
-    return g_strdup("an object");
-  }
-  return g_strdup("?");
-}
-
-static int bad_value(const char *path, const char *key, const char *expected,
-                     const chat_json *value) {
-  g_autofree char *got = describe(value);
-  return chatctl_fail(CHATCTL_EXIT_USAGE, "%s: %s: expected %s, got %s", path, key, expected,
-                      got);
-}
-
-/* A string value without NUL bytes, or NULL. */
-static const char *plain_string(const chat_json *value) {
-  if (!value || value->kind != CHAT_JSON_STRING ||
-      strlen(value->as.string.data) != value->as.string.len)
-    return NULL;
-  return value->as.string.data;
-}
-
-/* crypto.base / crypto.modulus: digits from a bare number or a string. */
-static int read_digits(const char *path, const char *key, const chat_json *value, char **out) {
-  static const char expected[] =
-      "a positive decimal integer (a JSON number or a string of digits)";
-  const char *digits;
-  size_t len;
-  if (value->kind == CHAT_JSON_NUMBER) {
-    digits = value->as.number.text;
-    len = value->as.number.len;
-  } else if (value->kind == CHAT_JSON_STRING) {
-    digits = value->as.string.data;
-    len = value->as.string.len;
-  } else {
-    return bad_value(path, key, expected, value);
-  }
-  if (len == 0 || len > CHATCTL_CONFIG_MAX_DIGITS || digits[0] < '1' || digits[0] > '9')
-    return bad_value(path, key, expected, value);
-  for (size_t i = 1; i < len; i++)
-    if (!g_ascii_isdigit(digits[i]))
-      return bad_value(path, key, expected, value);
-  g_free(*out);
-  *out = g_strndup(digits, len);
-  return 0;
-}
-
-static int read_client_section(const char *path, const chat_json *client,
-                               chatctl_client_config *config) {
-  if (client->kind != CHAT_JSON_OBJECT)
-    return bad_value(path, CLIENT_SECTION, "an object", client);
-  const chat_json *v;
-  if ((v = chat_json_object_get(client, "server_ip"))) {
-    const char *s = plain_string(v);
-    if (!s || s[0] == '\0')
-      return bad_value(path, "client.server_ip", "a host name or address string", v);
+/* Takes over the shared keys the file gave (protocol/config-file.h). */
+static void apply_file(chat_client_config *file, chatctl_client_config *config) {
+  if (file->host) {
     g_free(config->host);
-    config->host = g_strdup(s);
+    config->host = g_strdup(file->host);
   }
-  if ((v = chat_json_object_get(client, "server_port"))) {
-    uint64_t port;
-    if (!chat_json_get_u64(v, &port) || port < 1 || port > CHAT_PORT_MAX)
-      return bad_value(path, "client.server_port", "an integer 1..65535", v);
-    config->port = (guint16)port;
-  }
-  if ((v = chat_json_object_get(client, "dialect"))) {
-    const char *s = plain_string(v);
-    if (!s || !chat_dialect_parse(s, &config->dialect))
-      return bad_value(path, "client.dialect", "\"v2\" or \"seed\"", v);
-  }
-  if ((v = chat_json_object_get(client, "pin"))) {
-    const char *s = plain_string(v);
-    if (!s || !chat_pin_policy_parse(s, &config->pin))
-      return bad_value(path, "client.pin", "\"strict\", \"accept-new\" or \"ask\"", v);
-  }
-  if ((v = chat_json_object_get(client, "server_key")) && v->kind != CHAT_JSON_NULL) {
-    const char *s = plain_string(v);
-    if (!s || s[0] == '\0')
-      return bad_value(path, "client.server_key",
-                       "a SHA256: fingerprint or a base64 public key", v);
+  if (file->has_port)
+    config->port = file->port;
+  if (file->has_dialect)
+    config->dialect = file->dialect;
+  if (file->has_pin)
+    config->pin = file->pin;
+  if (file->server_key) {
     g_free(config->server_key);
-    config->server_key = g_strdup(s);
+    config->server_key = g_strdup(file->server_key);
   }
-  return 0;
-}
-
-static int read_crypto_section(const char *path, const chat_json *crypto,
-                               chatctl_client_config *config) {
-  if (crypto->kind != CHAT_JSON_OBJECT)
-    return bad_value(path, CRYPTO_SECTION, "an object", crypto);
-  const chat_json *v;
-  int status = 0;
-  if ((v = chat_json_object_get(crypto, "base")))
-    status = read_digits(path, "crypto.base", v, &config->crypto_base);
-  if (status == 0 && (v = chat_json_object_get(crypto, "modulus")))
-    status = read_digits(path, "crypto.modulus", v, &config->crypto_modulus);
-  return status;
+  if (file->crypto_base) {
+    g_free(config->crypto_base);
+    config->crypto_base = g_strdup(file->crypto_base);
+  }
+  if (file->crypto_modulus) {
+    g_free(config->crypto_modulus);
+    config->crypto_modulus = g_strdup(file->crypto_modulus);
+  }
 }
 
 static int read_file(const char *path, chatctl_client_config *config) {
@@ -134,25 +44,25 @@ static int read_file(const char *path, chatctl_client_config *config) {
   g_autoptr(GError) error = NULL;
   if (!g_file_get_contents(path, &text, &len, &error))
     return chatctl_fail(CHATCTL_EXIT_USAGE, "cannot read the config: %s", error->message);
-  if (len > CHATCTL_CONFIG_MAX_FILE)
+  if (len > CHAT_CONFIG_FILE_MAX)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s: larger than %d bytes, not a config file", path,
-                        CHATCTL_CONFIG_MAX_FILE);
+                        CHAT_CONFIG_FILE_MAX);
   chat_arena arena;
   chat_arena_init(&arena);
   chat_json *root = NULL;
   chat_error err;
+  chat_client_config file;
+  chat_config_problem problem;
   int status = 0;
   if (chat_json_parse(text, len, &arena, &root, &err) != 0) {
     status = chatctl_fail(CHATCTL_EXIT_USAGE, "%s: %s", path, err.message);
-  } else if (root->kind != CHAT_JSON_OBJECT) {
-    status = bad_value(path, "the top level", "an object", root);
+  } else if (!chat_client_config_read(root, &file, &problem)) {
+    char message[CHAT_CONFIG_MESSAGE_SIZE];
+    chat_config_problem_format(&problem, message, sizeof message);
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "%s: %s", path, message);
   } else {
-    const chat_json *client = chat_json_object_get(root, CLIENT_SECTION);
-    const chat_json *crypto = chat_json_object_get(root, CRYPTO_SECTION);
-    if (client)
-      status = read_client_section(path, client, config);
-    if (status == 0 && crypto)
-      status = read_crypto_section(path, crypto, config);
+    apply_file(&file, config);
+    chat_client_config_clear(&file);
   }
   chat_arena_clear(&arena);
   return status;
@@ -212,8 +122,10 @@ int chatctl_client_config_seed_group(const chatctl_client_config *config, chat_d
 }
 
 char *chatctl_client_config_host_port(const chatctl_client_config *config) {
-  gboolean v6 = strchr(config->host, ':') != NULL;
-  return g_strdup_printf(v6 ? "[%s]:%u" : "%s:%u", config->host, (unsigned)config->port);
+  char *host_port = chat_host_port_new(config->host, config->port);
+  if (host_port == NULL)
+    g_error("out of memory");
+  return host_port;
 }
 
 void chatctl_client_config_clear(chatctl_client_config *config) {

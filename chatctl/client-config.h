@@ -21,18 +21,15 @@
 #include "chatctl/command.h"
 #include "protocol/dh-group.h"
 #include "protocol/known-hosts.h"
+#include "protocol/chat-limits.h"
 #include "protocol/message.h"
 
 #define CHATCTL_DEFAULT_CONFIG "config.json"
 #define CHATCTL_DEFAULT_HOST "127.0.0.1"
-#define CHATCTL_DEFAULT_PORT 8111
+#define CHATCTL_DEFAULT_PORT CHAT_DEFAULT_PORT
 /* A command-line tool cannot ask interactively in the middle of a script:
  * trust on first use, refuse a changed key. */
 #define CHATCTL_DEFAULT_PIN CHAT_PIN_ACCEPT_NEW
-/* Larger config files are refused. */
-#define CHATCTL_CONFIG_MAX_FILE (1024 * 1024)
-/* Longest crypto.base / crypto.modulus, in digits. */
-#define CHATCTL_CONFIG_MAX_DIGITS CHAT_DH_DECIMAL_MAX_DIGITS
 
 typedef struct {
   char *path;           /* the file read, or NULL when the defaults were used */

@@ -8,10 +8,11 @@
 #include "chatctl/seed-history.h"
 #include "chatctl/send-common.h"
 #include "chatctl/session.h"
+#include "protocol/chat-limits.h"
 
 #define DEFAULT_LIMIT "20"
 /* The server's largest page. */
-#define MAX_LIMIT 200
+#define MAX_LIMIT CHAT_HISTORY_PAGE_MAX
 
 typedef struct {
   gint64 target_type, target_id;

@@ -6,12 +6,13 @@
 #include "chatctl/exit-status.h"
 #include "chatctl/input.h"
 #include "chatctl/send-common.h"
+#include "protocol/chat-limits.h"
 
-#define DEFAULT_FONT_SIZE "12"
-#define DEFAULT_FONT_COLOR "#000000"
+#define DEFAULT_FONT_SIZE G_STRINGIFY(CHAT_FONT_SIZE_DEFAULT)
+#define DEFAULT_FONT_COLOR CHAT_FONT_COLOR_DEFAULT
 /* The server's bounds on a font size. */
-#define FONT_SIZE_MIN 1
-#define FONT_SIZE_MAX 1000
+#define FONT_SIZE_MIN CHAT_FONT_SIZE_LOWEST
+#define FONT_SIZE_MAX CHAT_FONT_SIZE_HIGHEST
 /* "#rrggbb" */
 #define FONT_COLOR_LEN 7
 

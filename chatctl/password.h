@@ -6,8 +6,10 @@
 
 #include <stdbool.h>
 
+#include "protocol/chat-limits.h"
+
 /* The server accepts passwords of 1 to this many bytes. */
-#define CHATCTL_PASSWORD_MAX 1024
+#define CHATCTL_PASSWORD_MAX CHAT_PASSWORD_MAX
 /* Larger password files are refused (a password and a line end fit). */
 #define CHATCTL_PASSWORD_FILE_MAX (CHATCTL_PASSWORD_MAX + 2)
 

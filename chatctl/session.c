@@ -8,6 +8,7 @@
 #include "chatctl/exit-status.h"
 #include "chatctl/password.h"
 #include "chatctl/token-cache.h"
+#include "common/username.h"
 #include "protocol/gio/chat-dial.h"
 #include "protocol/keylog.h"
 
@@ -236,10 +237,10 @@ static int dial(chatctl_session *s) {
 char *chatctl_normalize_username(const char *name) {
   if (!name || !g_utf8_validate(name, -1, NULL))
     return NULL;
-  g_autofree char *trimmed = g_strstrip(g_strdup(name));
-  if (trimmed[0] == '\0')
-    return NULL;
-  return g_utf8_strdown(trimmed, -1);
+  char *normalized = chat_username_normalize(name, -1);
+  if (normalized[0] == '\0')
+    g_clear_pointer(&normalized, g_free);
+  return normalized;
 }
 
 int chatctl_session_open(const chatctl_command *command, const chatctl_globals *globals,

@@ -22,13 +22,14 @@
 #include "chatctl/client-config.h"
 #include "chatctl/command.h"
 #include "protocol/catalogue.h"
+#include "protocol/chat-limits.h"
 #include "protocol/value.h"
 
 /* How long to wait for an answer of the server. */
 #define CHATCTL_REPLY_TIMEOUT_MS 10000u
 /* The largest message accepted from the server (the largest a chatd can be
  * configured to send: a seed login_bundle carries the whole history). */
-#define CHATCTL_MAX_MESSAGE_BYTES ((gsize)256 << 20)
+#define CHATCTL_MAX_MESSAGE_BYTES ((gsize)CHAT_SEED_MAX_MESSAGE_RECEIVED)
 /* The largest message a seed server takes: its decoder's bytes limit. */
 #define CHATCTL_SEED_MAX_MESSAGE_BYTES ((gsize)CHAT_DEFAULT_MAX_BYTES_LEN)
 /* No deadline, for chatctl_session_next_event. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+
 /* Permission bits a secret file must not have. */
 #define FORBIDDEN_MODE_BITS 0077
 #define PERMISSION_BITS 0777
@@ -107,17 +108,14 @@ gboolean chatctl_token_cache_store(const char *path, const guint8 *token, gsize 
   char *text = g_base64_encode(token, len);
   size_t text_len = strlen(text);
   char *line = g_strconcat(text, "\n", NULL);
-  g_autoptr(GError) error = NULL;
-  gboolean ok = g_file_set_contents_full(path, line, (gssize)(text_len + 1),
-                                         G_FILE_SET_CONTENTS_CONSISTENT,
-                                         CHATCTL_TOKEN_CACHE_FILE_MODE, &error);
+  int rc = chat_secret_file_write(path, line, text_len + 1, 0);
   explicit_bzero(text, text_len);
   explicit_bzero(line, text_len + 1);
   g_free(text);
   g_free(line);
-  if (!ok)
-    fprintf(stderr, "chatctl: cannot cache the token: %s\n", error->message);
-  return ok;
+  if (rc != 0)
+    fprintf(stderr, "chatctl: cannot cache the token in %s: %s\n", path, g_strerror(-rc));
+  return rc == 0;
 }
 
 gboolean chatctl_token_cache_remove(const char *path) {

@@ -13,10 +13,12 @@
 
 #include <glib.h>
 
+#include "protocol/secret-file.h"
+
 #define CHATCTL_TOKEN_CACHE_SUBDIR "chat"
 #define CHATCTL_TOKEN_CACHE_TOKENS "tokens"
-#define CHATCTL_TOKEN_CACHE_DIR_MODE 0700
-#define CHATCTL_TOKEN_CACHE_FILE_MODE 0600
+#define CHATCTL_TOKEN_CACHE_DIR_MODE CHAT_SECRET_DIR_MODE
+#define CHATCTL_TOKEN_CACHE_FILE_MODE CHAT_SECRET_FILE_MODE
 /* Longest token kept (the server's are 32 bytes). */
 #define CHATCTL_TOKEN_MAX 256
 /* Larger token files are not read. */

@@ -15,13 +15,12 @@
 #include <gio/gio.h>
 
 #include "protocol/arena.h"
+#include "protocol/config-file.h"
 #include "protocol/error.h"
 #include "protocol/json.h"
 
 /* Largest config file read, in bytes. */
-#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
-/* Longest piece of a value or key quoted in a message, in bytes. */
-#define QUOTE_MAX 48
+#define CONFIG_MAX_FILE_SIZE CHAT_CONFIG_FILE_MAX
 
 G_DEFINE_QUARK(chatd-config-error-quark, chatd_config_error)
 
@@ -133,10 +132,10 @@ static const KeySpec crypto_keys[] = {
 #define KEY_CRYPTO_MODULUS "crypto.modulus"
 
 /* Top-level sections. "client" belongs to the client: skipped silently. */
-#define CLIENT_SECTION "client"
+#define CLIENT_SECTION CHAT_CONFIG_SECTION_CLIENT
 
 static const KeySpec top_keys[] = {
-    {"crypto", FIELD_OBJECT, 0, 0, 0, crypto_keys, NULL},
+    {CHAT_CONFIG_SECTION_CRYPTO, FIELD_OBJECT, 0, 0, 0, crypto_keys, NULL},
     {"server", FIELD_OBJECT, 0, 0, 0, server_keys, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
@@ -202,68 +201,22 @@ typedef struct {
   GError **error;
 } Loader;
 
-/* Appends s[0..len) to out for a message: at most QUOTE_MAX bytes (cut on a
- * character boundary, "..." added), control characters, quotes and
- * backslashes escaped. */
-static void append_quoted_piece(GString *out, const char *s, gsize len) {
-  gsize n = MIN(len, QUOTE_MAX);
-  while (n < len && n > 0 && ((guchar)s[n] & 0xC0) == 0x80)
-    n--;
-  for (gsize i = 0; i < n; i++) {
-    guchar c = (guchar)s[i];
-    if (c == '"' || c == '\\')
-      g_string_append_printf(out, "\\%c", c);
-    else if (c < 0x20 || c == 0x7F)
-      g_string_append_printf(out, "\\u%04x", c);
-    else
-      g_string_append_c(out, (char)c);
-  }
-  if (n < len)
-    g_string_append(out, "...");
-}
-
 /* The dotted name of a key, for messages: "server.bind_port". */
 static char *key_path(const char *prefix, const chat_json_member *member) {
   GString *out = g_string_new(prefix);
   if (prefix[0] != '\0')
     g_string_append_c(out, '.');
-  append_quoted_piece(out, member->key, member->key_len);
-  return g_string_free(out, FALSE);
-}
-
-/* What a value is, for "got ...": "\"abc\"", "8111.5", "true", "null", "an
- * array", "an object". */
-static char *describe_value(const chat_json *value) {
-  GString *out = g_string_new(NULL);
-  switch (value->kind) {
-  case CHAT_JSON_STRING:
-    g_string_append_c(out, '"');
-    append_quoted_piece(out, value->as.string.data, value->as.string.len);
-    g_string_append_c(out, '"');
-    break;
-  case CHAT_JSON_NUMBER:
-    append_quoted_piece(out, value->as.number.text, value->as.number.len);
-    break;
-  case CHAT_JSON_BOOL:
-    g_string_append(out, value->as.boolean ? "true" : "false");
-    break;
-  case CHAT_JSON_NULL:
-    g_string_append(out, "null");
-    break;
-  case CHAT_JSON_ARRAY:
-    g_string_append(out, "an array");
-    break;
-  case CHAT_JSON_OBJECT:
-    g_string_append(out, "an object");
-    break;
-  }
+  char quoted[CHAT_CONFIG_QUOTE_SIZE];
+  chat_config_quote(member->key, member->key_len, quoted);
+  g_string_append(out, quoted);
   return g_string_free(out, FALSE);
 }
 
 /* Fails the load: "PATH: KEY: expected EXPECTED, got VALUE". */
 static gboolean fail_value(Loader *l, const char *key, const char *expected,
                            const chat_json *value) {
-  g_autofree char *got = describe_value(value);
+  char got[CHAT_CONFIG_DESCRIBE_SIZE];
+  chat_config_describe(value, got);
   g_set_error(l->error, CHATD_CONFIG_ERROR, CHATD_CONFIG_ERROR_INVALID,
               "%s: %s: expected %s, got %s", l->display_path, key, expected, got);
   return FALSE;
@@ -290,32 +243,14 @@ static void set_string_field(Loader *l, const KeySpec *spec, char *value) {
   *field = value;
 }
 
+/* crypto.base / crypto.modulus, by the shared rule (protocol/config-file.h). */
 static gboolean read_digits(Loader *l, const KeySpec *spec, const char *key,
                             const chat_json *value) {
-  static const char expected[] =
-      "a positive decimal integer (a JSON number or a string of digits)";
+  chat_config_problem problem;
   const char *digits;
-  gsize len;
-  if (value->kind == CHAT_JSON_NUMBER) {
-    digits = value->as.number.text;
-    len = value->as.number.len;
-  } else if (value->kind == CHAT_JSON_STRING) {
-    digits = value->as.string.data;
-    len = value->as.string.len;
-  } else {
-    return fail_value(l, key, expected, value);
-  }
-  /* [1-9][0-9]*: no sign, fraction, exponent, leading zero or zero. */
-  if (len == 0 || digits[0] < '1' || digits[0] > '9')
-    return fail_value(l, key, expected, value);
-  for (gsize i = 1; i < len; i++) {
-    if (!g_ascii_isdigit(digits[i]))
-      return fail_value(l, key, expected, value);
-  }
-  if (len > CHATD_CONFIG_MAX_CRYPTO_DIGITS) {
-    g_autofree char *what = g_strdup_printf("at most %d digits", CHATD_CONFIG_MAX_CRYPTO_DIGITS);
-    return fail_value(l, key, what, value);
-  }
+  size_t len;
+  if (!chat_config_read_digits(key, value, &digits, &len, &problem))
+    return fail_value(l, key, problem.expected, value);
   set_string_field(l, spec, g_strndup(digits, len));
   return TRUE;
 }
@@ -430,7 +365,8 @@ static gboolean read_section(Loader *l, const char *prefix, const chat_json *sec
                              const KeySpec *keys) {
   if (section->kind != CHAT_JSON_OBJECT) {
     if (prefix[0] == '\0') {
-      g_autofree char *got = describe_value(section);
+      char got[CHAT_CONFIG_DESCRIBE_SIZE];
+      chat_config_describe(section, got);
       g_set_error(l->error, CHATD_CONFIG_ERROR, CHATD_CONFIG_ERROR_INVALID,
                   "%s: expected a JSON object at the top level, got %s", l->display_path, got);
       return FALSE;

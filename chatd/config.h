@@ -71,6 +71,8 @@
 #include <glib.h>
 
 #include "chatd/passwords.h"
+#include "protocol/config-file.h"
+#include "protocol/chat-limits.h"
 
 G_BEGIN_DECLS
 
@@ -90,16 +92,16 @@ GQuark chatd_config_error_quark(void);
 /* ---- defaults and ranges ---- */
 
 #define CHATD_CONFIG_DEFAULT_BIND_IP "127.0.0.1"
-#define CHATD_CONFIG_DEFAULT_BIND_PORT 8111
+#define CHATD_CONFIG_DEFAULT_BIND_PORT CHAT_DEFAULT_PORT
 #define CHATD_CONFIG_DATA_SUBDIR "chat"   /* under g_get_user_data_dir() */
 #define CHATD_CONFIG_DEFAULT_DATABASE_NAME "chatd.db"
 #define CHATD_CONFIG_DEFAULT_KEY_FILE_NAME "server.key"
 
-#define CHATD_CONFIG_DEFAULT_MAX_MESSAGE_SIZE (16u * 1024u * 1024u)
+#define CHATD_CONFIG_DEFAULT_MAX_MESSAGE_SIZE ((guint)CHAT_MAX_MESSAGE_DEFAULT)
 #define CHATD_CONFIG_MIN_MAX_MESSAGE_SIZE 1024u
 #define CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE (256u * 1024u * 1024u)
 
-#define CHATD_CONFIG_DEFAULT_MAX_IMAGE_SIZE (8u * 1024u * 1024u)
+#define CHATD_CONFIG_DEFAULT_MAX_IMAGE_SIZE ((guint)CHAT_MAX_IMAGE_DEFAULT)
 #define CHATD_CONFIG_MIN_MAX_IMAGE_SIZE 1024u
 
 #define CHATD_CONFIG_DEFAULT_MAX_CONNECTIONS 20000
@@ -142,7 +144,7 @@ GQuark chatd_config_error_quark(void);
 
 /* Longest crypto.base / crypto.modulus, in decimal digits (a 8192-bit
  * modulus has 2467). */
-#define CHATD_CONFIG_MAX_CRYPTO_DIGITS 4096
+#define CHATD_CONFIG_MAX_CRYPTO_DIGITS CHAT_CONFIG_CRYPTO_DIGITS_MAX
 
 /* ---- the configuration ---- */
 

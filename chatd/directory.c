@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "common/username.h"
+
 G_STATIC_ASSERT(sizeof(gpointer) >= sizeof(gint64));
 
 #define ID_KEY(id) ((gpointer)(gintptr)(id))
@@ -61,9 +63,7 @@ void chatd_directory_free(ChatdDirectory *d) {
 }
 
 char *chatd_normalize_username(const char *name, gsize len) {
-  g_autofree char *copy = g_strndup(name, len);
-  g_strstrip(copy);
-  return g_utf8_strdown(copy, -1);
+  return chat_username_normalize(name, (gssize)len);
 }
 
 ChatdUser *chatd_directory_user(ChatdDirectory *d, gint64 id) {

@@ -47,8 +47,8 @@ ChatdDirectory *chatd_directory_new(void);
 void chatd_directory_free(ChatdDirectory *directory);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChatdDirectory, chatd_directory_free)
 
-/* Trims surrounding white space and lower-cases (ASCII and Unicode), as the
- * seed does at register, login and add_friend. Returns a new string. */
+/* The username rule (common/username.h) for name[0..len): trimmed, lower
+ * case. Returns a new string. */
 char *chatd_normalize_username(const char *name, gsize len);
 
 /* ---- users ---- */

@@ -12,6 +12,7 @@
 #include "chatd/server-private.h"
 #include "chatd/tokens.h"
 #include "protocol/catalogue.h"
+#include "protocol/chat-limits.h"
 
 /* Peers cause these lines: their number is bounded (log-limit.h). */
 static ChatdLogLimit refused_guesses = CHATD_LOG_LIMIT_INIT;
@@ -19,7 +20,7 @@ static ChatdLogLimit failed_logins = CHATD_LOG_LIMIT_INIT;
 static ChatdLogLimit refused_accounts = CHATD_LOG_LIMIT_INIT;
 
 /* The longest password, in bytes (names: names.h). */
-#define PASSWORD_MAX 1024
+#define PASSWORD_MAX CHAT_PASSWORD_MAX
 /* A connection whose attempt was refused (too many failures or new
  * accounts from its address) waits this long before its next request is
  * handled: a flood of refused attempts costs one request per connection

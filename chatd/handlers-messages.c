@@ -7,12 +7,13 @@
 #include "chatd/encode.h"
 #include "chatd/server-private.h"
 #include "protocol/catalogue.h"
+#include "protocol/chat-limits.h"
 
 /* Bounds on what a client sends (besides the message size limit). */
-#define FONT_SIZE_MAX 1000
-#define FONT_COLOR_MAX 16
-#define CLIENT_MSG_ID_MAX 64
-#define HISTORY_PAGE_MAX 200
+#define FONT_SIZE_MAX CHAT_FONT_SIZE_HIGHEST
+#define FONT_COLOR_MAX CHAT_FONT_COLOR_MAX
+#define CLIENT_MSG_ID_MAX CHAT_CLIENT_MSG_ID_MAX
+#define HISTORY_PAGE_MAX CHAT_HISTORY_PAGE_MAX
 
 typedef struct {
   ChatdSession *session;     /* the sender's */

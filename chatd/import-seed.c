@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "common/username.h"
 #include "protocol/arena.h"
 #include "protocol/error.h"
 #include "protocol/messages.h"
@@ -611,15 +612,6 @@ static gboolean is_legacy_hash(const char *hash) {
   return i == LEGACY_HASH_HEX_LEN;
 }
 
-/* Trims surrounding white space and lower-cases, exactly as
- * chatd_normalize_username() (directory.c) does at login, so an imported
- * user logs in with the name they used in the seed. name is valid UTF-8. */
-static char *normalize_username(const char *name) {
-  g_autofree char *copy = g_strdup(name);
-  g_strstrip(copy);
-  return g_utf8_strdown(copy, -1);
-}
-
 static gboolean data_error(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean data_error(GError **error, const char *format, ...) {
@@ -641,7 +633,9 @@ static gboolean read_user(sqlite3_stmt *stmt, guint64 ordinal, SeedUser *user,
   if (username == NULL || !g_utf8_validate(username, -1, NULL))
     return data_error(error, "user %" G_GINT64_FORMAT ": the username is %s", user->id,
                       username == NULL ? "NULL" : "not valid UTF-8");
-  user->username = normalize_username(username);
+  /* The rule of login (common/username.h), so an imported user logs in
+   * with the name they used in the seed. */
+  user->username = chat_username_normalize(username, -1);
   if (user->username[0] == '\0')
     return data_error(error, "user %" G_GINT64_FORMAT ": the username is empty", user->id);
   const char *password = column_text(stmt, USER_PASSWORD);

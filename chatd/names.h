@@ -12,10 +12,12 @@
 
 #include <glib.h>
 
+#include "protocol/chat-limits.h"
+
 G_BEGIN_DECLS
 
-#define CHATD_USERNAME_MAX 32
-#define CHATD_DISPLAY_NAME_MAX 64
+#define CHATD_USERNAME_MAX CHAT_USERNAME_MAX
+#define CHATD_DISPLAY_NAME_MAX CHAT_DISPLAY_NAME_MAX
 
 typedef enum {
   CHATD_NAME_NICKNAME,

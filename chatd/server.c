@@ -15,6 +15,7 @@
 #include "chatd/session-io.h"
 #include "chatd/session.h"
 #include "chatd/tokens.h"
+#include "protocol/host-port.h"
 
 #ifndef CHAT_VERSION
 #define CHAT_VERSION "unknown"
@@ -371,8 +372,10 @@ gboolean chatd_server_start(ChatdServer *server, GError **error) {
   server->token_sweep = chatd_tokens_start_sweeping(server);
   if (!start_io_threads(server, error))
     return FALSE;
-  g_message("listening on %s:%u (v2%s) with %u I/O thread%s, key %s", config->bind_ip,
-            server->port, config->allow_legacy ? " and seed" : "", server->n_io_loops,
+  char where[CHAT_HOST_PORT_MAX + 1];
+  chat_host_port_format(config->bind_ip, server->port, where, sizeof where);
+  g_message("listening on %s (v2%s) with %u I/O thread%s, key %s", where,
+            config->allow_legacy ? " and seed" : "", server->n_io_loops,
             server->n_io_loops == 1 ? "" : "s", server->fingerprint);
   return TRUE;
 }

@@ -12,6 +12,7 @@
 #include "gtk-client/chat-login-window.h"
 #include "gtk-client/chat-server-key-dialog.h"
 #include "gtk-client/core/chat-names.h"
+#include "protocol/host-port.h"
 
 #define DEFAULT_CONFIG_PATH "config.json"
 #define RESOURCE_BASE_PATH "/org/example/Chat"
@@ -347,9 +348,10 @@ static void connect_session(ChatApplication *self) {
 /* ---- GApplication ---- */
 
 static char *format_host_port(const char *host, guint16 port) {
-  if (host && strchr(host, ':'))
-    return g_strdup_printf("[%s]:%u", host, port);
-  return g_strdup_printf("%s:%u", host ? host : "", port);
+  char *host_port = chat_host_port_new(host, port);
+  if (host_port == NULL)
+    g_error("out of memory");
+  return host_port;
 }
 
 static void load_configuration(ChatApplication *self) {

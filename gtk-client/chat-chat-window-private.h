@@ -4,15 +4,14 @@
 #include "gtk-client/chat-chat-window.h"
 #include "gtk-client/chat-connection-banner.h"
 #include "gtk-client/chat-room-members.h"
+#include "protocol/chat-limits.h"
 
 G_BEGIN_DECLS
 
-/* The default font size of outgoing text (points). */
-#define CHAT_DEFAULT_FONT_SIZE 11
-/* Larger images are refused before sending (the protocol's limit for one
- * bytes value is 16 MiB) when the server does not announce its own limit
- * (v2 server-info max_image: then the session refuses larger ones). */
-#define CHAT_IMAGE_MAX_BYTES (8u << 20)
+/* Larger images are refused before sending when the server does not
+ * announce its own limit (v2 server-info max_image: then the session
+ * refuses larger ones). */
+#define CHAT_IMAGE_MAX_BYTES CHAT_MAX_IMAGE_DEFAULT
 /* Longer texts are refused before sending. */
 #define CHAT_TEXT_MAX_BYTES (64u << 10)
 

@@ -631,6 +631,8 @@ static void chat_chat_window_init(ChatChatWindow *self) {
                                    _("Text colour"), -1);
   GdkRGBA black = {0, 0, 0, 1};
   gtk_color_chooser_set_rgba(GTK_COLOR_CHOOSER(self->color_button), &black);
+  /* The spec's default font size (protocol/chat-limits.h), not the .ui's. */
+  gtk_spin_button_set_value(self->size_spin, CHAT_FONT_SIZE_DEFAULT);
   on_style_changed(NULL, self);
 
   GtkAdjustment *adj = vadjustment(self);

@@ -10,47 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Suffix of the temporary file of an atomic rewrite (mkstemp template). */
-#define TEMP_SUFFIX ".tmp.XXXXXX"
-#define DECIMAL_BASE 10u
-/* Digits of the largest port, 65535. */
-#define PORT_MAX_DIGITS 5u
-/* Bytes above ASCII: host names here are plain ASCII. */
-#define ASCII_DEL 0x7F
+#include "protocol/secret-file.h"
 
-/* ---- host:port ----------------------------------------------------------- */
-
-bool chat_host_port_valid(const char *host_port) {
-  if (host_port == NULL)
-    return false;
-  size_t len = strnlen(host_port, CHAT_HOST_PORT_MAX + 1);
-  if (len == 0 || len > CHAT_HOST_PORT_MAX || host_port[0] == '#')
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)host_port[i];
-    if (c <= ' ' || c >= ASCII_DEL)
-      return false;
-  }
-  const char *colon = strrchr(host_port, ':');
-  if (colon == NULL || colon == host_port)
-    return false;
-  const char *port = colon + 1;
-  size_t digits = strlen(port);
-  if (digits == 0 || digits > PORT_MAX_DIGITS || port[0] == '0')
-    return false;
-  unsigned long value = 0;
-  for (size_t i = 0; i < digits; i++) {
-    if (port[i] < '0' || port[i] > '9')
-      return false;
-    value = value * DECIMAL_BASE + (unsigned long)(port[i] - '0');
-  }
-  if (value > CHAT_PORT_MAX)
-    return false;
-  /* A bracketed IPv6 host must close its bracket right before the port. */
-  if (host_port[0] == '[' && colon[-1] != ']')
-    return false;
-  return true;
-}
 
 int chat_known_hosts_default_path(char *out, size_t cap, chat_error *err) {
   if (out == NULL || cap == 0)
@@ -220,13 +181,19 @@ static int find_host(const char *text, size_t len, const char *path, const char 
   return rc < 0 ? rc : found;
 }
 
-int chat_known_hosts_lookup(const char *path, const char *host_port,
-                            char fingerprint_out[CHAT_FINGERPRINT_SIZE], chat_error *err) {
+/* Checks the arguments of a lookup or removal and reads the file. */
+static int read_for_host(const char *path, const char *host_port, char **text, size_t *len,
+                         chat_error *err) {
   if (path == NULL || !chat_host_port_valid(host_port))
     return chat_error_set(err, CHAT_KEY_ERR_INVALID_ARGUMENT, 0, "invalid path or host:port");
+  return read_file(path, text, len, err);
+}
+
+int chat_known_hosts_lookup(const char *path, const char *host_port,
+                            char fingerprint_out[CHAT_FINGERPRINT_SIZE], chat_error *err) {
   char *text;
   size_t len;
-  int rc = read_file(path, &text, &len, err);
+  int rc = read_for_host(path, host_port, &text, &len, err);
   if (rc < 0)
     return rc;
   rc = find_host(text, len, path, host_port, fingerprint_out, err);
@@ -257,24 +224,11 @@ static int make_dirs(char *dir, chat_error *err) {
   return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-/* Replaces the file's content with data: temp file, fsync, rename. */
+/* Makes the file's directory, then replaces its content with data (see
+ * protocol/secret-file.h). */
 static int write_atomic(const char *path, const char *data, size_t len, chat_error *err) {
   char dir[CHAT_KNOWN_HOSTS_PATH_MAX];
-  char temp[CHAT_KNOWN_HOSTS_PATH_MAX];
-  if (snprintf(temp, sizeof temp, "%s%s", path, TEMP_SUFFIX) >= (int)sizeof temp)
+  if (strlen(path) + sizeof CHAT_SECRET_FILE_TEMP_SUFFIX > sizeof dir)
     return chat_error_set(err, CHAT_KEY_ERR_NO_PATH, 0, "%s: path too long", path);
   const char *slash = strrchr(path, '/');
   if (slash == NULL)
@@ -286,32 +240,9 @@ static int write_atomic(const char *path, const char *data, size_t len, chat_err
   int rc = make_dirs(dir, err);
   if (rc < 0)
     return rc;
-
-  int fd = mkstemp(temp);
-  if (fd < 0)
-    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "cannot create a temporary file next to %s: %s",
-                          path, strerror(errno));
-  bool ok = fchmod(fd, CHAT_KNOWN_HOSTS_FILE_MODE) == 0 && write_all(fd, data, len) == 0 &&
-            fsync(fd) == 0;
-  int e = errno;
-  if (close(fd) != 0 && ok) {
-    ok = false;
-    e = errno;
-  }
-  if (ok && rename(temp, path) != 0) {
-    ok = false;
-    e = errno;
-  }
-  if (!ok) {
-    unlink(temp);
-    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "cannot rewrite %s: %s", path, strerror(e));
-  }
-  /* Make the rename itself durable. */
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
+  rc = chat_secret_file_write(path, data, len, 0);
+  if (rc != 0)
+    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "cannot rewrite %s: %s", path, strerror(-rc));
   return 0;
 }
 
@@ -363,11 +294,9 @@ int chat_known_hosts_add(const char *path, const char *host_port, const char *fi
 }
 
 int chat_known_hosts_remove(const char *path, const char *host_port, chat_error *err) {
-  if (path == NULL || !chat_host_port_valid(host_port))
-    return chat_error_set(err, CHAT_KEY_ERR_INVALID_ARGUMENT, 0, "invalid path or host:port");
   char *text;
   size_t len;
-  int rc = read_file(path, &text, &len, err);
+  int rc = read_for_host(path, host_port, &text, &len, err);
   if (rc < 0)
     return rc;
   char *data = malloc(len + 1);

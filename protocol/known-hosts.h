@@ -45,29 +45,20 @@
 #include <stddef.h>
 
 #include "protocol/error.h"
+#include "protocol/host-port.h"
 #include "protocol/server-key.h"
 
-#define CHAT_KNOWN_HOSTS_FILE_MODE 0600
-#define CHAT_KNOWN_HOSTS_DIR_MODE 0700
+#define CHAT_KNOWN_HOSTS_FILE_MODE CHAT_SECRET_FILE_MODE
+#define CHAT_KNOWN_HOSTS_DIR_MODE CHAT_SECRET_DIR_MODE
 /* Path below $XDG_DATA_HOME, and below $HOME when that is not set. */
 #define CHAT_KNOWN_HOSTS_XDG_RELATIVE "chat/known_hosts"
 #define CHAT_KNOWN_HOSTS_HOME_RELATIVE ".local/share/chat/known_hosts"
 /* Larger known_hosts files are refused as malformed. */
 #define CHAT_KNOWN_HOSTS_MAX_FILE ((size_t)1 << 20)
-/* Longest host:port: a 253-character DNS name (or a bracketed IPv6
- * address), ':' and 5 digits. */
-#define CHAT_HOST_PORT_MAX 261u
-#define CHAT_PORT_MAX 65535u
 /* Longest path this module builds, including the NUL. */
 #define CHAT_KNOWN_HOSTS_PATH_MAX 4096u
 /* Longest pin decision message, including the NUL. */
 #define CHAT_PIN_MESSAGE_MAX 1024u
-
-/* True for "host:port": a non-empty host of printable ASCII characters
- * without spaces, not starting with '#' (an IPv6 host in brackets), ':' and
- * a decimal port 1..65535 without leading zeros; at most CHAT_HOST_PORT_MAX
- * characters. */
-bool chat_host_port_valid(const char *host_port);
 
 /* Writes the default known_hosts path (see above) to out.
  * Errors: CHAT_KEY_ERR_INVALID_ARGUMENT (NULL), CHAT_KEY_ERR_NO_PATH (no

@@ -14,6 +14,7 @@
 #include <nettle/sha2.h>
 
 #include "protocol/noise.h"
+#include "protocol/secret-file.h"
 
 _Static_assert(BASE64_ENCODE_RAW_LENGTH(CHAT_SERVER_KEY_LEN) == CHAT_SERVER_KEY_BASE64_LEN,
                "base64 of a key is 44 characters");
@@ -213,57 +214,24 @@ static int fill_random(uint8_t *buf, size_t len) {
   return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* Creates the file with a new key. Returns 1 when it already existed (a
  * concurrent start), 0 when created, or an error. */
 static int create_key_file(const char *path, uint8_t priv[CHAT_SERVER_KEY_LEN], chat_error *err) {
   if (fill_random(priv, CHAT_SERVER_KEY_LEN) != 0)
     return chat_error_set(err, CHAT_KEY_ERR_RANDOM, 0, "getrandom failed: %s", strerror(errno));
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                CHAT_SERVER_KEY_FILE_MODE);
-  if (fd < 0 && errno == EEXIST) {
-    explicit_bzero(priv, CHAT_SERVER_KEY_LEN);
-    return 1;
-  }
-  if (fd < 0) {
-    int e = errno;
-    explicit_bzero(priv, CHAT_SERVER_KEY_LEN);
-    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "%s: cannot create: %s", path, strerror(e));
-  }
   char text[KEY_FILE_TEXT_MAX];
   size_t header = strlen(CHAT_SERVER_KEY_FILE_HEADER);
   memcpy(text, CHAT_SERVER_KEY_FILE_HEADER, header);
   base64_encode_raw(text + header, CHAT_SERVER_KEY_LEN, priv);
   text[header + CHAT_SERVER_KEY_BASE64_LEN] = '\n';
   size_t len = header + CHAT_SERVER_KEY_BASE64_LEN + 1;
-  /* fchmod: the mode given to open is reduced by the umask; make it exact. */
-  bool ok = fchmod(fd, CHAT_SERVER_KEY_FILE_MODE) == 0 && write_all(fd, text, len) == 0 &&
-            fsync(fd) == 0;
-  int e = errno;
+  int rc = chat_secret_file_write(path, text, len, CHAT_SECRET_FILE_NO_REPLACE);
   explicit_bzero(text, sizeof text);
-  if (close(fd) != 0 && ok) {
-    ok = false;
-    e = errno;
-  }
-  if (!ok) {
-    unlink(path);
+  if (rc != 0)
     explicit_bzero(priv, CHAT_SERVER_KEY_LEN);
-    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "%s: cannot write the new key: %s", path,
-                          strerror(e));
-  }
-  return 0;
+  if (rc < 0)
+    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "%s: cannot create: %s", path, strerror(-rc));
+  return rc;
 }
 
 int chat_server_key_load_or_create(const char *path, uint8_t priv[CHAT_SERVER_KEY_LEN],
@@ -273,8 +241,7 @@ int chat_server_key_load_or_create(const char *path, uint8_t priv[CHAT_SERVER_KE
     return chat_error_set(err, CHAT_KEY_ERR_INVALID_ARGUMENT, 0, "invalid argument");
   if (created != NULL)
     *created = false;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) {
+  if (access(path, F_OK) != 0 && errno == ENOENT) {
     int rc = create_key_file(path, priv, err);
     if (rc < 0)
       return rc;
@@ -287,13 +254,6 @@ int chat_server_key_load_or_create(const char *path, uint8_t priv[CHAT_SERVER_KE
       return 0;
     }
     /* Someone else created it meanwhile: load theirs. */
-    return chat_server_key_load(path, priv, pub, err);
   }
-  if (fd < 0)
-    return chat_error_set(err, CHAT_KEY_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
-  int rc = load_fd(fd, path, priv, pub, err);
-  close(fd);
-  if (rc < 0)
-    explicit_bzero(priv, CHAT_SERVER_KEY_LEN);
-  return rc;
+  return chat_server_key_load(path, priv, pub, err);
 }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "protocol/error.h"
+#include "protocol/secret-file.h"
 
 #define CHAT_SERVER_KEY_LEN 32u
 #define CHAT_SERVER_KEY_FILE_HEADER "# chat server key (X25519 private key, base64)\n"
@@ -37,7 +38,7 @@
 /* Larger key files are refused as malformed. */
 #define CHAT_SERVER_KEY_FILE_MAX 4096u
 /* Mode of a created key file; any group/other bit makes loading fail. */
-#define CHAT_SERVER_KEY_FILE_MODE 0600
+#define CHAT_SERVER_KEY_FILE_MODE CHAT_SECRET_FILE_MODE
 #define CHAT_SERVER_KEY_FORBIDDEN_MODE_BITS 0077
 
 #define CHAT_FINGERPRINT_PREFIX "SHA256:"
@@ -64,9 +65,10 @@ typedef enum {
 
 
 /* Loads the server key from path; when the file does not exist, creates it
- * with a fresh key from getrandom() (open with O_CREAT|O_EXCL, fchmod 0600,
- * written and fsynced; removed again if writing fails). The directory must
- * exist. *created tells which happened (may be NULL). pub gets the X25519
+ * with a fresh key from getrandom() (chat_secret_file_write with
+ * CHAT_SECRET_FILE_NO_REPLACE: mode 0600 from the start, fsynced, renamed
+ * into place only if no other process created the file meanwhile, whose
+ * key is then loaded). The directory must exist. *created tells which happened (may be NULL). pub gets the X25519
  * public key.
  * Errors: CHAT_KEY_ERR_INVALID_ARGUMENT, CHAT_KEY_ERR_IO (cannot open, read,
  * create or write), CHAT_KEY_ERR_PERMISSIONS (group/other bits set: "chmod

@@ -163,6 +163,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/chat-limits.h"
 #include "protocol/noise.h"
 #include "protocol/transit.h"
 
@@ -216,7 +217,7 @@ typedef enum {
 
 /* ---- Configuration ------------------------------------------------------- */
 
-#define CHAT_V2_DEFAULT_MAX_MESSAGE ((size_t)16 << 20)      /* 16 MiB */
+#define CHAT_V2_DEFAULT_MAX_MESSAGE CHAT_MAX_MESSAGE_DEFAULT  /* 16 MiB */
 #define CHAT_V2_MAX_MESSAGE_LIMIT ((size_t)1 << 30)         /* largest max_message */
 #define CHAT_V2_DEFAULT_MAX_QUEUE_BYTES ((size_t)32 << 20)  /* 32 MiB */
 #define CHAT_V2_DEFAULT_REKEY_BYTES ((uint64_t)256 << 20)   /* 256 MiB */

@@ -16,6 +16,7 @@
 #include "gtk-client/core/chat-session-private.h"
 #include "gtk-client/core/chat-wire.h"
 #include "protocol/catalogue.h"
+#include "protocol/chat-limits.h"
 #include "protocol/json.h"
 #include "test-util.h"
 
@@ -1064,6 +1065,44 @@ Test(client_outbox, an_image_over_the_announced_max_image_is_refused_here, .init
   g_autofree char *send = expect_sent("send_message");
   cr_assert(strstr(send, "\"data\": {\"$bytes_len\": 16}"), "%s", send);
   cr_assert_eq(chat_message_item_get_delivery(message_at(conv, 1)), CHAT_DELIVERY_PENDING);
+}
+
+/* Logs in to a v2 server announcing server_info and sends Bob an image one
+ * byte over CHAT_MAX_IMAGE_DEFAULT; returns Bob's conversation. */
+static ChatConversation *send_image_over_the_default(const char *server_info) {
+  set_server_info(server_info);
+  login_v2();
+  ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
+  ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
+  g_free(expect_sent("fetch_history"));
+  guint8 *big = g_malloc0(CHAT_MAX_IMAGE_DEFAULT + 1);
+  big[0] = 0x89;
+  g_autoptr(GBytes) over_default = g_bytes_new_take(big, CHAT_MAX_IMAGE_DEFAULT + 1);
+  chat_session_send_image(fx.session, bob, over_default);
+  return conv;
+}
+
+/* Without an announced max_image the core falls back to the one default
+ * (protocol/chat-limits.h: chatd's server.max_image_size default). */
+Test(client_outbox, without_an_announced_max_image_the_default_applies, .init = setup_v2,
+     .fini = teardown) {
+  ChatConversation *conv =
+      send_image_over_the_default("{\"server\": \"chatd 0.1.0\", \"max_message\": 33554432}");
+  cr_assert_eq(chat_session_get_max_image(fx.session), 0);
+  expect_nothing_sent();
+  cr_assert_eq(chat_message_item_get_delivery(message_at(conv, 0)), CHAT_DELIVERY_FAILED);
+  cr_assert_str_eq(chat_message_item_get_error(message_at(conv, 0)),
+                   "The image is too large to send.");
+}
+
+/* An announced limit above the default is used as it is. */
+Test(client_outbox, an_announced_max_image_above_the_default_is_used, .init = setup_v2,
+     .fini = teardown) {
+  ChatConversation *conv = send_image_over_the_default(
+      "{\"server\": \"chatd 0.1.0\", \"max_message\": 33554432, \"max_image\": 16777216}");
+  g_autofree char *send = expect_sent("send_message");
+  cr_assert(strstr(send, "\"data\": {\"$bytes_len\": 8388609}"), "%.200s", send);
+  cr_assert_eq(chat_message_item_get_delivery(message_at(conv, 0)), CHAT_DELIVERY_PENDING);
 }
 
 Test(client_outbox, an_image_queued_before_the_limit_was_known_fails_instead_of_going,

@@ -2,7 +2,8 @@
  * good and a bad value of every key (the message names the key and says
  * what was expected), unknown keys warned about, relative paths, JSON syntax
  * errors with their position, and the shared config.json with its 617-digit
- * modulus kept exactly. */
+ * modulus kept exactly; and the shared reader of the client and crypto
+ * sections (protocol/config-file.h) that chatctl and the desktop client use. */
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,9 @@
 #include "chatd/config.h"
 #include "chatd/store.h"
 #include "test-util.h"
+#include "protocol/arena.h"
+#include "protocol/config-file.h"
+#include "protocol/json.h"
 
 #ifndef CHAT_SOURCE_ROOT
 #error "CHAT_SOURCE_ROOT must name the source tree"
@@ -607,4 +611,140 @@ Test(config, relative_config_path_gives_absolute_paths) {
   cr_assert_str_eq(c.database, database);
   cr_assert_str_eq(c.key_file, "/k", "absolute paths are kept");
   chatd_config_clear(&c);
+}
+
+/* ---- the shared reader of client and crypto (protocol/config-file.h) ----
+ *
+ * chatd, chatctl and the desktop client read crypto.* with one rule (the
+ * server's): [1-9][0-9]*, from a bare number or a string, no leading zero. */
+
+/* Parses text and reads it with chat_client_config_read. */
+static gboolean read_client_text(const char *text, chat_client_config *c,
+                                 chat_config_problem *problem, chat_arena *arena) {
+  chat_json *root = NULL;
+  chat_error err;
+  cr_assert_eq(chat_json_parse(text, strlen(text), arena, &root, &err), 0, "%s", err.message);
+  return chat_client_config_read(root, c, problem);
+}
+
+/* The message chat_client_config_read gives for text, or NULL when it
+ * reads. */
+static char *client_problem(const char *text) {
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_client_config c;
+  chat_config_problem problem;
+  char *message = NULL;
+  if (!read_client_text(text, &c, &problem, &arena)) {
+    char buf[CHAT_CONFIG_MESSAGE_SIZE];
+    chat_config_problem_format(&problem, buf, sizeof buf);
+    message = g_strdup(buf);
+    cr_assert_null(c.host, "a failed read leaves nothing");
+  }
+  chat_client_config_clear(&c);
+  chat_arena_clear(&arena);
+  return message;
+}
+
+Test(config, the_shared_reader_reads_client_and_crypto) {
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_client_config c;
+  chat_config_problem problem;
+  cr_assert(read_client_text(
+      "{\"crypto\": {\"base\": 2, \"modulus\": \"340282366920938463463374607431768211507\"},"
+      " \"server\": {\"bind_port\": 1},"
+      " \"client\": {\"server_ip\": \"::1\", \"server_port\": 8112, \"dialect\": \"seed\","
+      " \"pin\": \"strict\", \"server_key\": null, \"other\": 1}}",
+      &c, &problem, &arena));
+  cr_assert_str_eq(c.host, "::1");
+  cr_assert(c.has_port);
+  cr_assert_eq(c.port, 8112);
+  cr_assert(c.has_dialect);
+  cr_assert_eq(c.dialect, CHAT_DIALECT_SEED);
+  cr_assert(c.has_pin);
+  cr_assert_eq(c.pin, CHAT_PIN_STRICT);
+  cr_assert_null(c.server_key, "null is no key");
+  cr_assert_str_eq(c.crypto_base, "2");
+  cr_assert_str_eq(c.crypto_modulus, "340282366920938463463374607431768211507");
+  chat_client_config_clear(&c);
+
+  cr_assert(read_client_text("{}", &c, &problem, &arena));
+  cr_assert_null(c.host);
+  cr_assert_not(c.has_port || c.has_dialect || c.has_pin);
+  cr_assert_null(c.crypto_base);
+  chat_client_config_clear(&c);
+  chat_arena_clear(&arena);
+}
+
+Test(config, the_shared_reader_refuses_leading_zeros_like_the_server) {
+  static const char *const refused[][2] = {
+    {"{\"crypto\": {\"modulus\": \"023\"}}", "crypto.modulus: expected " CHAT_CONFIG_DIGITS_EXPECTED
+                                             ", got \"023\""},
+    {"{\"crypto\": {\"base\": \"0\"}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
+                                        ", got \"0\""},
+    {"{\"crypto\": {\"base\": 0}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
+                                    ", got 0"},
+    {"{\"crypto\": {\"base\": -2}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
+                                     ", got -2"},
+    {"{\"crypto\": {\"base\": 2.0}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
+                                      ", got 2.0"},
+    {"{\"crypto\": {\"base\": \" 2\"}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
+                                         ", got \" 2\""},
+    {"{\"crypto\": []}", "crypto: expected an object, got an array"},
+    {"[]", "the top level: expected an object, got an array"},
+    {"{\"client\": 1}", "client: expected an object, got 1"},
+    {"{\"client\": {\"server_ip\": \"\"}}",
+     "client.server_ip: expected a host name or address string, got \"\""},
+    {"{\"client\": {\"server_port\": 0}}",
+     "client.server_port: expected an integer 1..65535, got 0"},
+    {"{\"client\": {\"server_port\": 65536}}",
+     "client.server_port: expected an integer 1..65535, got 65536"},
+    {"{\"client\": {\"dialect\": \"v3\"}}",
+     "client.dialect: expected \"v2\" or \"seed\", got \"v3\""},
+    {"{\"client\": {\"pin\": \"maybe\"}}",
+     "client.pin: expected \"strict\", \"accept-new\" or \"ask\", got \"maybe\""},
+    {"{\"client\": {\"server_key\": \"\"}}",
+     "client.server_key: expected a SHA256: fingerprint or a base64 public key, got \"\""},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(refused); i++) {
+    g_autofree char *message = client_problem(refused[i][0]);
+    cr_assert_not_null(message, "%s was read", refused[i][0]);
+    cr_assert_str_eq(message, refused[i][1]);
+  }
+}
+
+Test(config, the_shared_reader_and_the_server_agree_on_digits) {
+  static const char *const cases[] = {"\"023\"", "\"0\"", "0", "\"7\"", "7", "\"100\"", "\"1a\""};
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *text = g_strdup_printf("{\"crypto\": {\"base\": %s}}", cases[i]);
+    g_autofree char *client = client_problem(text);
+    ChatdConfig c;
+    g_autoptr(GError) error = NULL;
+    gboolean server_ok = load_text(&c, text, &error);
+    cr_assert_eq(server_ok, client == NULL, "%s: server %d, client %s", cases[i], server_ok,
+                 client ? client : "ok");
+    chatd_config_clear(&c);
+  }
+}
+
+Test(config, the_shared_reader_bounds_the_digits) {
+  g_autofree char *huge = g_strnfill(CHAT_CONFIG_CRYPTO_DIGITS_MAX + 1, '9');
+  g_autofree char *text = g_strdup_printf("{\"crypto\": {\"base\": \"%s\"}}", huge);
+  g_autofree char *message = client_problem(text);
+  cr_assert_not_null(message);
+  cr_assert(g_str_has_prefix(message, "crypto.base: expected at most 4096 digits, got \"9999"),
+            "%s", message);
+  cr_assert(g_str_has_suffix(message, "...\""), "a bounded prefix is quoted: %s", message);
+}
+
+Test(config, quoting_escapes_and_cuts_on_a_character_boundary) {
+  char out[CHAT_CONFIG_QUOTE_SIZE];
+  chat_config_quote("a\"b\\c\n", 6, out);
+  cr_assert_str_eq(out, "a\\\"b\\\\c\\u000a");
+  /* 47 ASCII bytes then a 3-byte character: the cut falls before it. */
+  g_autofree char *long_text =
+      g_strconcat("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "你好", NULL);
+  chat_config_quote(long_text, strlen(long_text), out);
+  cr_assert_str_eq(out, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...");
 }

@@ -33,9 +33,10 @@
 #include "chatctl/capture/keylog-table.h"
 #include "chatctl/capture/pcap-reader.h"
 #include "chatctl/capture/tcp-streams.h"
+#include "protocol/chat-limits.h"
 
 /* The default chat port (config.json's server port). */
-#define CHAT_DUMP_DEFAULT_PORT 8111u
+#define CHAT_DUMP_DEFAULT_PORT ((unsigned)CHAT_DEFAULT_PORT)
 /* Room for "client -> server" with its NUL. */
 #define CHAT_DUMP_CONNECTION_TEXT_MAX (2u * CAPTURE_ENDPOINT_TEXT_MAX + 8u)
 /* Longest note text, with its NUL. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "protocol/buffer.h"
+#include "protocol/host-port.h"
 
 /* Link-layer header sizes and offsets. */
 #define ETHER_HEADER_LEN 14u
@@ -383,10 +384,10 @@ void capture_endpoint_format(const capture_endpoint *ep, char out[CAPTURE_ENDPOI
   char addr[INET6_ADDRSTRLEN] = "?";
   if (ep->family == CAPTURE_FAMILY_IPV6) {
     inet_ntop(AF_INET6, ep->addr, addr, sizeof addr);
-    snprintf(out, CAPTURE_ENDPOINT_TEXT_MAX, "[%s]:%u", addr, (unsigned)ep->port);
+    chat_host_port_format(addr, ep->port, out, CAPTURE_ENDPOINT_TEXT_MAX);
   } else {
     inet_ntop(AF_INET, ep->addr, addr, sizeof addr);
-    snprintf(out, CAPTURE_ENDPOINT_TEXT_MAX, "%s:%u", addr, (unsigned)ep->port);
+    chat_host_port_format(addr, ep->port, out, CAPTURE_ENDPOINT_TEXT_MAX);
   }
 }
 

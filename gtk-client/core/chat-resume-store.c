@@ -38,12 +38,15 @@ gboolean chat_resume_store_save(const char *state_dir, const char *host_port,
   gsize text_len;
   char *text = g_key_file_to_data(file, &text_len, NULL);
   g_autofree char *path = chat_resume_store_path(state_dir, host_port, username);
-  gboolean ok = g_file_set_contents_full(path, text, (gssize)text_len,
-                                         G_FILE_SET_CONTENTS_CONSISTENT, CHAT_RESUME_FILE_MODE,
-                                         error);
+  int rc = chat_secret_file_write(path, text, text_len, 0);
   explicit_bzero(text, text_len);
   g_free(text);
-  return ok;
+  if (rc != 0) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-rc), "cannot write %s: %s", path,
+                g_strerror(-rc));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 GBytes *chat_resume_store_load(const char *state_dir, const char *host_port,

@@ -6,10 +6,12 @@
 
 #include <gio/gio.h>
 
+#include "protocol/secret-file.h"
+
 G_BEGIN_DECLS
 
-#define CHAT_STATE_DIR_MODE 0700
-#define CHAT_RESUME_FILE_MODE 0600
+#define CHAT_STATE_DIR_MODE CHAT_SECRET_DIR_MODE
+#define CHAT_RESUME_FILE_MODE CHAT_SECRET_FILE_MODE
 /* The state directory below the XDG data dir when none is configured. */
 #define CHAT_STATE_DIR_RELATIVE "chat"
 /* The longest token file read back. */

@@ -38,6 +38,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "common/username.h"
 #include "gtk-client/core/chat-backoff.h"
 #include "gtk-client/core/chat-contact-private.h"
 #include "gtk-client/core/chat-conversation-private.h"
@@ -48,19 +49,12 @@
 #include "gtk-client/core/chat-util-private.h"
 #include "gtk-client/core/chat-wire.h"
 #include "protocol/catalogue.h"
+#include "protocol/chat-limits.h"
 #include "protocol/gio/chat-dial.h"
+#include "protocol/host-port.h"
 
 /* Messages per fetch_history page. */
 #define CHAT_HISTORY_PAGE_SIZE 50u
-/* A text message's font when the caller gives none. */
-#define CHAT_DEFAULT_FONT_SIZE 12
-#define CHAT_DEFAULT_FONT_COLOR "#000000"
-/* The largest image sent: the protocol's default message limit is 16 MiB
- * (spec/protocol.md 2.4); the rest of send_message must fit beside it. */
-#define CHAT_MAX_IMAGE_BYTES ((gsize)16 * 1024 * 1024 - 64 * 1024)
-/* The largest message received on a seed connection: its login_bundle
- * carries the whole history, images included. */
-#define CHAT_SEED_MAX_MESSAGE_BYTES ((gsize)256 * 1024 * 1024)
 /* What the fence after resolve_friend_request echoes. */
 #define CHAT_FENCE_TEXT "fence"
 /* server_kick in the seed dialect says nothing; this is its meaning. */
@@ -277,12 +271,6 @@ static void pending_set(ChatSession *self, ActionKind kind, const char *username
   self->pending.username = g_strdup(username);
   self->pending.password = g_strdup(password);
   self->pending.nickname = g_strdup(nickname);
-}
-
-/* Usernames as the server keeps them: trimmed, lower case. */
-static char *normalize_username(const char *username) {
-  g_autofree char *copy = g_strstrip(g_strdup(username ? username : ""));
-  return g_utf8_strdown(copy, -1);
 }
 
 static gboolean is_connected(ChatSession *self) {
@@ -733,6 +721,14 @@ static gboolean over_server_limit(ChatSession *self, ChatMessageItem *item) {
   GBytes *image = chat_message_item_get_image(item);
   return chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE && image &&
          self->max_image > 0 && g_bytes_get_size(image) > self->max_image;
+}
+
+/* An image over CHAT_MAX_IMAGE_DEFAULT when the server announced no limit
+ * of its own (seed, an older server). */
+static gboolean over_default_limit(ChatSession *self, ChatMessageItem *item) {
+  GBytes *image = chat_message_item_get_image(item);
+  return chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE && image &&
+         self->max_image == 0 && g_bytes_get_size(image) > CHAT_MAX_IMAGE_DEFAULT;
 }
 
 static char *server_limit_reason(ChatSession *self) {
@@ -1550,8 +1546,8 @@ static void fill_dial_options(ChatSession *self, ChatDialOptions *o) {
   o->pin_policy = self->options.pin_policy ? self->options.pin_policy : CHAT_PIN_ASK;
   o->pinned_key = self->options.pinned_key;
   o->known_hosts_path = self->options.known_hosts_path;
-  o->max_message_bytes = self->options.dialect == CHAT_DIALECT_SEED ? CHAT_SEED_MAX_MESSAGE_BYTES
-                                                                    : 0;
+  o->max_message_bytes =
+      self->options.dialect == CHAT_DIALECT_SEED ? CHAT_SEED_MAX_MESSAGE_RECEIVED : 0;
 }
 
 static void start_dial(ChatSession *self) {
@@ -1755,8 +1751,7 @@ ChatSession *chat_session_new(const ChatSessionOptions *options) {
                                  : g_build_filename(g_get_user_data_dir(),
                                                     CHAT_STATE_DIR_RELATIVE, NULL);
   const char *host = o->host ? o->host : "";
-  g_snprintf(self->host_port, sizeof self->host_port, strchr(host, ':') ? "[%s]:%u" : "%s:%u",
-             host, o->port);
+  chat_host_port_format(host, o->port, self->host_port, sizeof self->host_port);
   if (o->crypto_base && o->crypto_modulus) {
     chat_error err;
     if (chat_dh_group_init(&self->seed_group, o->crypto_base, o->crypto_modulus, &err) == 0)
@@ -1800,7 +1795,8 @@ gboolean chat_session_resume(ChatSession *self, const char *username) {
   if (self->options.dialect != CHAT_DIALECT_V2 || self->state == CHAT_SESSION_ONLINE ||
       self->phase != PHASE_NONE)
     return FALSE;
-  g_autofree char *normalized = normalize_username(username);
+  /* The name as the server keeps it (common/username.h). */
+  g_autofree char *normalized = chat_username_normalize(username, -1);
   g_autoptr(GError) error = NULL;
   GBytes *token = chat_resume_store_load(self->state_dir, self->host_port, normalized, &error);
   if (!token) {
@@ -1954,8 +1950,8 @@ void chat_session_send_text(ChatSession *self, ChatContact *to, const char *text
     .outgoing = TRUE,
     .kind = CHAT_MESSAGE_TEXT,
     .text = text,
-    .font_size = font_size > 0 ? font_size : CHAT_DEFAULT_FONT_SIZE,
-    .font_color = font_color && *font_color ? font_color : CHAT_DEFAULT_FONT_COLOR,
+    .font_size = font_size > 0 ? font_size : CHAT_FONT_SIZE_DEFAULT,
+    .font_color = font_color && *font_color ? font_color : CHAT_FONT_COLOR_DEFAULT,
     .time_ms = now_ms(),
     .delivery = CHAT_DELIVERY_PENDING,
   };
@@ -1984,7 +1980,7 @@ void chat_session_send_image(ChatSession *self, ChatContact *to, GBytes *image) 
   g_autofree char *refused = NULL;
   if (over_server_limit(self, item))
     refused = server_limit_reason(self);
-  else if (g_bytes_get_size(image) > CHAT_MAX_IMAGE_BYTES)
+  else if (over_default_limit(self, item))
     refused = g_strdup(_("The image is too large to send."));
   if (refused) {
     chat_message_item_set_failed(item, refused);
@@ -2003,8 +1999,7 @@ void chat_session_retry(ChatSession *self, ChatMessageItem *item) {
       g_hash_table_contains(self->outbox_by_id, chat_message_item_get_client_msg_id(item)))
     return;
   if (chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE &&
-      (g_bytes_get_size(chat_message_item_get_image(item)) > CHAT_MAX_IMAGE_BYTES ||
-       over_server_limit(self, item)))
+      (over_default_limit(self, item) || over_server_limit(self, item)))
     return;
   chat_message_item_set_pending(item);
   queue_item(self, item);

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "protocol/host-port.h"
 #include "protocol/server-key.h"
 
 /* A CHAT_DIAL_ERROR carries the fingerprint it is about (for the dialog)
@@ -200,9 +201,7 @@ void chat_dial_async(const ChatDialOptions *options, GCancellable *cancellable,
       st->known_hosts_path = g_strdup(path);
   }
   st->options.known_hosts_path = st->known_hosts_path;
-  gboolean v6 = strchr(options->host, ':') != NULL;
-  g_snprintf(st->host_port, sizeof st->host_port, v6 ? "[%s]:%u" : "%s:%u", options->host,
-             options->port);
+  chat_host_port_format(options->host, options->port, st->host_port, sizeof st->host_port);
   g_task_set_task_data(task, st, (GDestroyNotify)dial_state_free);
   g_autoptr(GSocketClient) client = g_socket_client_new();
   g_socket_client_set_timeout(client, (st->options.timeout_ms + 999) / 1000);
@@ -242,9 +241,7 @@ gboolean chat_dial_trust(const ChatDialOptions *options, const char *fingerprint
     file = path;
   }
   char host_port[300];
-  gboolean v6 = strchr(options->host, ':') != NULL;
-  g_snprintf(host_port, sizeof host_port, v6 ? "[%s]:%u" : "%s:%u", options->host,
-             options->port);
+  chat_host_port_format(options->host, options->port, host_port, sizeof host_port);
   if (chat_known_hosts_add(file, host_port, fingerprint, &err) != 0) {
     g_set_error(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_PINNING, "%s", err.message);
     return FALSE;

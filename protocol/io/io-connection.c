@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "protocol/host-port.h"
 #include "protocol/seed-channel.h"
 
 G_STATIC_ASSERT(CHAT_IO_READ_BUFFER_BYTES >= CHAT_SEED_PUBLIC_READ_MAX);
@@ -90,11 +91,11 @@ void chat_io_format_address(const struct sockaddr *address, char out[CHAT_IO_PEE
   if (address->sa_family == AF_INET) {
     const struct sockaddr_in *in = (const struct sockaddr_in *)address;
     inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-    g_snprintf(out, CHAT_IO_PEER_ADDRESS_MAX, "%s:%u", ip, ntohs(in->sin_port));
+    chat_host_port_format(ip, ntohs(in->sin_port), out, CHAT_IO_PEER_ADDRESS_MAX);
   } else if (address->sa_family == AF_INET6) {
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)address;
     inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-    g_snprintf(out, CHAT_IO_PEER_ADDRESS_MAX, "[%s]:%u", ip, ntohs(in6->sin6_port));
+    chat_host_port_format(ip, ntohs(in6->sin6_port), out, CHAT_IO_PEER_ADDRESS_MAX);
   } else {
     g_strlcpy(out, "unknown", CHAT_IO_PEER_ADDRESS_MAX);
   }

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "protocol/host-port.h"
+
 struct _ChatIoListener {
   ChatIoWatch watch;
   ChatIoTimer pause;      /* re-listen after running out of descriptors */
@@ -96,9 +98,10 @@ ChatIoListener *chat_io_listener_new(ChatIoLoop *loop, const char *ip, guint16 p
     int e = errno;
     if (fd >= 0)
       close(fd);
-    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "cannot listen on %s%s%s:%u: %s",
-                address.ss_family == AF_INET6 ? "[" : "", ip,
-                address.ss_family == AF_INET6 ? "]" : "", port, g_strerror(e));
+    char where[CHAT_HOST_PORT_MAX + 1];
+    chat_host_port_format(ip, port, where, sizeof where);
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "cannot listen on %s: %s", where,
+                g_strerror(e));
     return NULL;
   }
   struct sockaddr_storage bound;
