@@ -9,16 +9,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "build-config.h"
 #include "chatd/log-limit.h"
 
 #include "chatd/server-private.h"
 #include "chatd/session-io.h"
 #include "chatd/session.h"
 #include "chatd/tokens.h"
-
-#ifndef CHAT_VERSION
-#define CHAT_VERSION "unknown"
-#endif
 
 /* Pending connections the kernel may queue before chatd accepts them (it
  * caps this at net.core.somaxconn). */
