@@ -106,8 +106,8 @@ static void json_item_start(printer *p, const chat_dump_item *item) {
     append_json_member(&p->line, "connection", item->connection->text);
   if (item->has_direction)
     append_json_member(&p->line, "direction", direction_text(item->direction));
-  if (item->dialect != CHAT_DUMP_DIALECT_UNKNOWN)
-    append_json_member(&p->line, "dialect", chat_dump_dialect_name(item->dialect));
+  if (item->dialect != CHAT_DIALECT_UNKNOWN)
+    append_json_member(&p->line, "dialect", chat_dialect_name(item->dialect));
 }
 
 /* The start of a text line: time, #connection, direction, dialect. */
@@ -116,7 +116,7 @@ static void text_item_start(printer *p, const chat_dump_item *item) {
   format_time(item->time_usec, when);
   if (item->has_direction)
     snprintf(head, sizeof head, "%s #%" PRIu64 " %s %s ", when, item->connection->number,
-             direction_text(item->direction), chat_dump_dialect_name(item->dialect));
+             direction_text(item->direction), chat_dialect_name(item->dialect));
   else
     snprintf(head, sizeof head, "%s #%" PRIu64 " ", when, item->connection->number);
   append_text(&p->line, head);
@@ -147,8 +147,7 @@ static void print_note(printer *p, const chat_dump_item *item) {
 }
 
 static void print_message(printer *p, const chat_dump_item *item) {
-  chat_dialect dialect = item->dialect == CHAT_DUMP_DIALECT_SEED ? CHAT_DIALECT_SEED
-                                                                 : CHAT_DIALECT_V2;
+  chat_dialect dialect = item->dialect;
   chat_direction to = item->direction == TCP_CLIENT_TO_SERVER ? CHAT_TO_SERVER : CHAT_TO_CLIENT;
   uint32_t type;
   chat_value *params;

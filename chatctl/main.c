@@ -8,13 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build-config.h"
 #include "chatctl/command.h"
 #include "chatctl/exit-status.h"
 #include "chatctl/options.h"
-
-#ifndef CHAT_VERSION
-#define CHAT_VERSION "unknown"
-#endif
 
 /* Every subcommand; each is defined in its own cmd-*.c file. */
 static const chatctl_command *const commands[] = {

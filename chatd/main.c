@@ -7,15 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "build-config.h"
 #include "chatd/config.h"
 #include "chatd/import-seed.h"
 #include "chatd/server.h"
 #include "chatd/store.h"
 #include "protocol/io/io-loop.h"
-
-#ifndef CHAT_VERSION
-#define CHAT_VERSION "unknown"
-#endif
 
 #define DEFAULT_CONFIG "config.json"
 

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "build-config.h"
 #include "chatd/log-limit.h"
 
 #include "chatd/server-private.h"
@@ -16,10 +17,6 @@
 #include "chatd/session.h"
 #include "chatd/tokens.h"
 #include "protocol/host-port.h"
-
-#ifndef CHAT_VERSION
-#define CHAT_VERSION "unknown"
-#endif
 
 /* Pending connections the kernel may queue before chatd accepts them (it
  * caps this at net.core.somaxconn). */

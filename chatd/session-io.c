@@ -28,9 +28,7 @@ static void task_established(gpointer target, const guint8 *data, gsize len) {
 
 static void on_io_established(ChatIoConnection *connection, gpointer user_data) {
   ChatdSession *s = user_data;
-  guint8 dialect = chat_io_connection_get_dialect(connection) == CHAT_CHANNEL_DIALECT_SEED
-                       ? CHAT_DIALECT_SEED
-                       : CHAT_DIALECT_V2;
+  guint8 dialect = chat_io_connection_get_dialect(connection);
   if (connection_on_main_thread(s))
     chatd_session_established(s, dialect);
   else

@@ -2,6 +2,8 @@
  * notification), review friend requests. */
 #include "gtk-client/chat-application-private.h"
 
+#include "build-config.h"
+
 #include <glib/gi18n.h>
 
 static void quit_activated(GSimpleAction *action, GVariant *param, gpointer data) {

@@ -1,5 +1,7 @@
 #include "gtk-client/chat-application-private.h"
 
+#include "build-config.h"
+
 #include <glib/gi18n.h>
 #include <string.h>
 

@@ -1,5 +1,7 @@
 #include "gtk-client/chat-contact-row.h"
 
+#include "build-config.h"
+
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-format.h"

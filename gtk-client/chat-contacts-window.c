@@ -1,5 +1,7 @@
 #include "gtk-client/chat-contacts-window-private.h"
 
+#include "build-config.h"
+
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-a11y.h"

@@ -1,5 +1,7 @@
 #include "gtk-client/chat-i18n.h"
 
+#include "build-config.h"
+
 #include <glib/gi18n.h>
 #include <locale.h>
 

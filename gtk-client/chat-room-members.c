@@ -1,5 +1,7 @@
 #include "gtk-client/chat-room-members.h"
 
+#include "build-config.h"
+
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-member-row.h"

@@ -35,7 +35,7 @@ typedef struct {
 
 struct chat_channel {
   const channel_ops *ops;  /* NULL: a server before its first byte */
-  chat_channel_dialect dialect; /* known from creation or the first byte */
+  chat_dialect dialect; /* known from creation or the first byte */
   bool is_server;
   bool started;
   bool closed;             /* close was called */
@@ -331,10 +331,10 @@ static size_t seed_max_frame(size_t max_message) {
   return (max_message + CHAT_SEED_BLOCK_BYTES - 1) / CHAT_SEED_BLOCK_BYTES * CHAT_SEED_BLOCK_BYTES;
 }
 
-static int make_engine(chat_channel *ch, chat_channel_dialect dialect) {
+static int make_engine(chat_channel *ch, chat_dialect dialect) {
   const chat_channel_config *config = &ch->config;
   int rc;
-  if (dialect == CHAT_CHANNEL_DIALECT_V2) {
+  if (dialect == CHAT_DIALECT_V2) {
     chat_v2_config v2;
     chat_v2_config_init(&v2);
     v2.suite = config->v2_suite;
@@ -396,6 +396,7 @@ static chat_channel *channel_alloc(const chat_channel_config *config, bool is_se
     return NULL;
   ch->config = *config;
   ch->is_server = is_server;
+  ch->dialect = CHAT_DIALECT_UNKNOWN;
   return ch;
 }
 
@@ -410,14 +411,14 @@ int chat_channel_new_server(const chat_channel_config *config, chat_channel **ou
   return *out == NULL ? CHAT_CHANNEL_ERR_NOMEM : 0;
 }
 
-int chat_channel_new_client(chat_channel_dialect dialect, const chat_channel_config *config,
+int chat_channel_new_client(chat_dialect dialect, const chat_channel_config *config,
                             chat_channel **out) {
   if (out == NULL)
     return CHAT_CHANNEL_ERR_INVALID_ARGUMENT;
   *out = NULL;
   if (config == NULL || !config_valid(config) ||
-      (dialect != CHAT_CHANNEL_DIALECT_SEED && dialect != CHAT_CHANNEL_DIALECT_V2) ||
-      (dialect == CHAT_CHANNEL_DIALECT_SEED && config->seed_group == NULL))
+      (dialect != CHAT_DIALECT_SEED && dialect != CHAT_DIALECT_V2) ||
+      (dialect == CHAT_DIALECT_SEED && config->seed_group == NULL))
     return CHAT_CHANNEL_ERR_INVALID_ARGUMENT;
   chat_channel *ch = channel_alloc(config, false);
   if (ch == NULL)
@@ -483,16 +484,16 @@ size_t chat_channel_read_limit(const chat_channel *ch) {
 
 /* A server's first bytes: pick the engine. */
 static int pick_dialect(chat_channel *ch, uint8_t first_byte) {
-  ch->dialect = first_byte == V2_PREAMBLE_FIRST_BYTE ? CHAT_CHANNEL_DIALECT_V2
-                                                     : CHAT_CHANNEL_DIALECT_SEED;
-  if (ch->dialect == CHAT_CHANNEL_DIALECT_V2)
-    return make_engine(ch, CHAT_CHANNEL_DIALECT_V2);
+  ch->dialect = first_byte == V2_PREAMBLE_FIRST_BYTE ? CHAT_DIALECT_V2
+                                                     : CHAT_DIALECT_SEED;
+  if (ch->dialect == CHAT_DIALECT_V2)
+    return make_engine(ch, CHAT_DIALECT_V2);
   if (!ch->config.allow_seed)
     return fail(ch, CHAT_CHANNEL_ERR_LEGACY_REFUSED,
                 "seed-dialect client refused (first byte 0x%02x, not a v2 preamble): the "
                 "legacy dialect is disabled (allow_legacy is false)",
                 first_byte);
-  return make_engine(ch, CHAT_CHANNEL_DIALECT_SEED);
+  return make_engine(ch, CHAT_DIALECT_SEED);
 }
 
 ptrdiff_t chat_channel_feed(chat_channel *ch, const uint8_t *data, size_t len) {
@@ -515,8 +516,8 @@ bool chat_channel_is_established(const chat_channel *ch) {
   return ch != NULL && ch->error == 0 && ch->ops != NULL && ch->ops->is_established(ch);
 }
 
-chat_channel_dialect chat_channel_get_dialect(const chat_channel *ch) {
-  return ch == NULL ? CHAT_CHANNEL_DIALECT_UNKNOWN : ch->dialect;
+chat_dialect chat_channel_get_dialect(const chat_channel *ch) {
+  return ch == NULL ? CHAT_DIALECT_UNKNOWN : ch->dialect;
 }
 
 int chat_channel_next_message(chat_channel *ch, const uint8_t **msg, size_t *len) {

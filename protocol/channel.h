@@ -47,15 +47,10 @@
 #include <stdint.h>
 
 #include "protocol/dh-group.h"
+#include "protocol/dialect.h"
 #include "protocol/keylog.h"
 #include "protocol/transit.h"
 #include "protocol/v2-channel.h"
-
-typedef enum {
-  CHAT_CHANNEL_DIALECT_UNKNOWN = 0, /* a server channel before its first byte */
-  CHAT_CHANNEL_DIALECT_SEED = 1,
-  CHAT_CHANNEL_DIALECT_V2 = 2,
-} chat_channel_dialect;
 
 typedef enum {
   CHAT_CHANNEL_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_CHANNEL,     /* NULL pointer, bad config value */
@@ -104,7 +99,7 @@ int chat_channel_new_server(const chat_channel_config *config, chat_channel **ou
 /* A client channel of the given dialect (SEED or V2).
  * Errors: CHAT_CHANNEL_ERR_INVALID_ARGUMENT, CHAT_CHANNEL_ERR_NOMEM, or the
  * engine's error. */
-int chat_channel_new_client(chat_channel_dialect dialect, const chat_channel_config *config,
+int chat_channel_new_client(chat_dialect dialect, const chat_channel_config *config,
                             chat_channel **out);
 
 /* Wipes and frees; NULL is allowed. */
@@ -131,7 +126,7 @@ bool chat_channel_is_established(const chat_channel *ch);
 
 /* The dialect (UNKNOWN on a server before its first byte; SEED once a seed
  * client was refused). */
-chat_channel_dialect chat_channel_get_dialect(const chat_channel *ch);
+chat_dialect chat_channel_get_dialect(const chat_channel *ch);
 
 /* The next received message: 1 (with *msg, *len valid until the next feed
  * or next_message), 0 when none waits, or the fatal error. */

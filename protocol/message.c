@@ -1,30 +1,12 @@
 /* Layer 2: message type + one value, in the seed and v2 dialects. */
 #include "protocol/message.h"
 
-#include <string.h>
-
 #define SEED_TYPE_SIZE 1
 #define V2_TYPE_SIZE 4
 #define SEED_TYPE_MAX 0xFFu
 
 size_t chat_dialect_type_size(chat_dialect dialect) {
   return dialect == CHAT_DIALECT_SEED ? SEED_TYPE_SIZE : V2_TYPE_SIZE;
-}
-
-const char *chat_dialect_name(chat_dialect dialect) {
-  return dialect == CHAT_DIALECT_SEED ? "seed" : "v2";
-}
-
-bool chat_dialect_parse(const char *name, chat_dialect *out) {
-  if (strcmp(name, "seed") == 0) {
-    *out = CHAT_DIALECT_SEED;
-    return true;
-  }
-  if (strcmp(name, "v2") == 0) {
-    *out = CHAT_DIALECT_V2;
-    return true;
-  }
-  return false;
 }
 
 int chat_message_decode(chat_dialect dialect, const uint8_t *data, size_t len,

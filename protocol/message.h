@@ -10,21 +10,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "protocol/dialect.h"
 #include "protocol/value.h"
-
-typedef enum {
-  CHAT_DIALECT_SEED,
-  CHAT_DIALECT_V2,
-} chat_dialect;
-/* How many dialects there are (for arrays indexed by chat_dialect). */
-#define CHAT_DIALECT_COUNT 2
 
 /* The size of the message type field in a dialect: 1 or 4. */
 size_t chat_dialect_type_size(chat_dialect dialect);
-/* "seed" / "v2". */
-const char *chat_dialect_name(chat_dialect dialect);
-/* Parses "seed" or "v2"; false for anything else. */
-bool chat_dialect_parse(const char *name, chat_dialect *out);
 
 /* Decodes one plaintext message. Offsets in *err count from data[0].
  * Errors: CHAT_ERR_BAD_MESSAGE (shorter than the type field), every error of

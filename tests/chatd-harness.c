@@ -340,8 +340,7 @@ test_client *client_try_connect_from(const char *source_ip, guint16 port, chat_d
   client->dialect = dialect;
   g_queue_init(&client->inbox);
   ChatClientSecurity security = {
-    .dialect = dialect == CHAT_DIALECT_SEED ? CHAT_CONNECTION_DIALECT_SEED
-                                            : CHAT_CONNECTION_DIALECT_V2,
+    .dialect = dialect,
     .seed_group = &repo_group,
     .verify_server_key = accept_key,
     .verify_user_data = client,

@@ -199,7 +199,7 @@ static void connect_client(LoadClients *self, LoadClient *c) {
     fprintf(stderr, "load-clients: connect: %s\n", g_strerror(errno));
     abort();
   }
-  c->connection = chat_io_connection_new_client(self->loop, fd, TRUE, CHAT_CHANNEL_DIALECT_V2,
+  c->connection = chat_io_connection_new_client(self->loop, fd, TRUE, CHAT_DIALECT_V2,
                                                 &self->settings, &callbacks, c);
   c->state = LOAD_HANDSHAKE;
   self->in_setup++;

@@ -223,11 +223,11 @@ static gboolean verify_equals(ChatConnection *c, const guint8 key[CHAT_V2_KEY_LE
   return FALSE;
 }
 
-static ChatClientSecurity client_security(ChatConnectionDialect dialect, const KeyPair *server) {
+static ChatClientSecurity client_security(chat_dialect dialect, const KeyPair *server) {
   ChatClientSecurity s = {0};
   s.dialect = dialect;
-  s.seed_group = dialect == CHAT_CONNECTION_DIALECT_SEED ? group() : NULL;
-  s.verify_server_key = dialect == CHAT_CONNECTION_DIALECT_V2 ? verify_equals : NULL;
+  s.seed_group = dialect == CHAT_DIALECT_SEED ? group() : NULL;
+  s.verify_server_key = dialect == CHAT_DIALECT_V2 ? verify_equals : NULL;
   s.verify_user_data = (gpointer)server->pub;
   return s;
 }
@@ -428,7 +428,7 @@ static void send_all(ChatConnection *c, const gsize *sizes, guint count) {
   g_free(buf);
 }
 
-static void round_trip(ChatConnectionDialect dialect, guint8 suite) {
+static void round_trip(chat_dialect dialect, guint8 suite) {
   Listener l;
   KeyPair key;
   Peer server = {0}, client = {0};
@@ -448,7 +448,7 @@ static void round_trip(ChatConnectionDialect dialect, guint8 suite) {
   cr_assert_eq(chat_connection_get_dialect(server.conn), dialect);
   cr_assert_eq(chat_connection_get_dialect(client.conn), dialect);
 
-  gboolean v2 = dialect == CHAT_CONNECTION_DIALECT_V2;
+  gboolean v2 = dialect == CHAT_DIALECT_V2;
   Expect to_server = {.sizes = sizes, .count = count, .per_kind_order = v2};
   Expect to_client = {.sizes = sizes, .count = count, .per_kind_order = v2};
   server.expect = &to_server;
@@ -478,15 +478,15 @@ static void round_trip(ChatConnectionDialect dialect, guint8 suite) {
 }
 
 Test(connection, seed_round_trip_both_ways_1_byte_to_5_mb) {
-  round_trip(CHAT_CONNECTION_DIALECT_SEED, CHAT_V2_SUITE_ANY);
+  round_trip(CHAT_DIALECT_SEED, CHAT_V2_SUITE_ANY);
 }
 
 Test(connection, v2_round_trip_both_ways_1_byte_to_5_mb) {
-  round_trip(CHAT_CONNECTION_DIALECT_V2, CHAT_V2_SUITE_ANY);
+  round_trip(CHAT_DIALECT_V2, CHAT_V2_SUITE_ANY);
 }
 
 Test(connection, v2_chachapoly_round_trip) {
-  round_trip(CHAT_CONNECTION_DIALECT_V2, CHAT_V2_SUITE_CHACHAPOLY);
+  round_trip(CHAT_DIALECT_V2, CHAT_V2_SUITE_CHACHAPOLY);
 }
 
 Test(connection, handshake_async_getters_and_caller_errors) {
@@ -500,7 +500,7 @@ Test(connection, handshake_async_getters_and_caller_errors) {
   listener_open(&l);
   keypair_make(&key);
   ChatServerSecurity ss = server_security(&key, FALSE);
-  ChatClientSecurity cs = client_security(CHAT_CONNECTION_DIALECT_V2, &key);
+  ChatClientSecurity cs = client_security(CHAT_DIALECT_V2, &key);
   cs.max_message_bytes = 1000;
   make_pair(&l, &ss, &cs, &server, &client);
 
@@ -509,7 +509,7 @@ Test(connection, handshake_async_getters_and_caller_errors) {
   cr_assert(g_error_matches(error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_NOT_ESTABLISHED));
   g_clear_error(&error);
   cr_assert_not(chat_connection_get_server_key(client.conn, got));
-  cr_assert_eq(chat_connection_get_dialect(server.conn), CHAT_CONNECTION_DIALECT_UNKNOWN);
+  cr_assert_eq(chat_connection_get_dialect(server.conn), CHAT_DIALECT_UNKNOWN);
 
   GAsyncResult *result = NULL;
   chat_connection_handshake_async(client.conn, NULL, store_result, &result);
@@ -524,7 +524,7 @@ Test(connection, handshake_async_getters_and_caller_errors) {
   cr_assert(chat_connection_is_established(client.conn));
   cr_assert(chat_connection_is_server(server.conn));
   cr_assert_not(chat_connection_is_server(client.conn));
-  cr_assert_eq(chat_connection_get_dialect(server.conn), CHAT_CONNECTION_DIALECT_V2);
+  cr_assert_eq(chat_connection_get_dialect(server.conn), CHAT_DIALECT_V2);
   cr_assert(chat_connection_get_server_key(client.conn, got));
   cr_assert_eq(memcmp(got, key.pub, sizeof got), 0);
   const guint8 *info = chat_connection_get_server_info(client.conn, &info_len);
@@ -598,7 +598,7 @@ Test(connection, seed_client_refused_when_legacy_is_off_with_logged_reason) {
   listener_open(&l);
   keypair_make(&key);
   ChatServerSecurity ss = server_security(&key, FALSE);
-  ChatClientSecurity cs = client_security(CHAT_CONNECTION_DIALECT_SEED, &key);
+  ChatClientSecurity cs = client_security(CHAT_DIALECT_SEED, &key);
   make_pair(&l, &ss, &cs, &server, &client);
   PeerPair pp = {&server, &client, 0};
   cr_assert(run_until(both_closed, &pp, WAIT_MS));
@@ -610,7 +610,7 @@ Test(connection, seed_client_refused_when_legacy_is_off_with_logged_reason) {
   const char *reason = server.closed_error->message;
   cr_assert(strstr(reason, "allow_legacy") != NULL, "%s", reason);
   cr_assert(g_str_has_prefix(reason, chat_connection_get_peer_address(server.conn)), "%s", reason);
-  cr_assert_eq(chat_connection_get_dialect(server.conn), CHAT_CONNECTION_DIALECT_SEED);
+  cr_assert_eq(chat_connection_get_dialect(server.conn), CHAT_DIALECT_SEED);
   /* The adapter logged exactly that message. */
   cr_assert(strstr(captured_log->str, reason) != NULL, "log: %s", captured_log->str);
   /* The client never got B: its handshake failed. */
@@ -657,7 +657,7 @@ Test(connection, garbage_is_refused_and_other_connections_are_unaffected) {
   keypair_make(&key);
   ChatServerSecurity strict = server_security(&key, FALSE);
   ChatServerSecurity legacy = server_security(&key, TRUE);
-  ChatClientSecurity cs = client_security(CHAT_CONNECTION_DIALECT_V2, &key);
+  ChatClientSecurity cs = client_security(CHAT_DIALECT_V2, &key);
   establish_pair(&l, &strict, &cs, &good_server, &good_client);
 
   struct {
@@ -909,7 +909,7 @@ static void send_numbered(ChatConnection *c, guint count) {
   }
 }
 
-static void graceful_close(ChatConnectionDialect dialect, gboolean server_closes) {
+static void graceful_close(chat_dialect dialect, gboolean server_closes) {
   Listener l;
   KeyPair key;
   Peer server = {0}, client = {0};
@@ -922,7 +922,7 @@ static void graceful_close(ChatConnectionDialect dialect, gboolean server_closes
 
   Peer *closer = server_closes ? &server : &client;
   Peer *other = server_closes ? &client : &server;
-  if (server_closes && dialect == CHAT_CONNECTION_DIALECT_SEED) {
+  if (server_closes && dialect == CHAT_DIALECT_SEED) {
     /* A seed server speaks only after the client's first frame. */
     cr_assert(chat_connection_send(client.conn, (const guint8 *)"hi", 2, NULL));
     PeerPair first = {&client, &server, 1};
@@ -955,16 +955,16 @@ static void graceful_close(ChatConnectionDialect dialect, gboolean server_closes
 }
 
 Test(connection, v2_graceful_close_by_client_is_clean_on_both_ends) {
-  graceful_close(CHAT_CONNECTION_DIALECT_V2, FALSE);
+  graceful_close(CHAT_DIALECT_V2, FALSE);
 }
 
 Test(connection, v2_graceful_close_by_server_is_clean_on_both_ends) {
-  graceful_close(CHAT_CONNECTION_DIALECT_V2, TRUE);
+  graceful_close(CHAT_DIALECT_V2, TRUE);
 }
 
 Test(connection, seed_graceful_close_is_clean_on_both_ends) {
-  graceful_close(CHAT_CONNECTION_DIALECT_SEED, FALSE);
-  graceful_close(CHAT_CONNECTION_DIALECT_SEED, TRUE);
+  graceful_close(CHAT_DIALECT_SEED, FALSE);
+  graceful_close(CHAT_DIALECT_SEED, TRUE);
 }
 
 Test(connection, v2_abrupt_close_is_truncated_on_the_peer) {
@@ -975,7 +975,7 @@ Test(connection, v2_abrupt_close_is_truncated_on_the_peer) {
   listener_open(&l);
   keypair_make(&key);
   ChatServerSecurity ss = server_security(&key, FALSE);
-  ChatClientSecurity cs = client_security(CHAT_CONNECTION_DIALECT_V2, &key);
+  ChatClientSecurity cs = client_security(CHAT_DIALECT_V2, &key);
   establish_pair(&l, &ss, &cs, &server, &client);
 
   chat_connection_close(client.conn, FALSE);
@@ -1034,7 +1034,7 @@ static void pinned_client(const KeyPair *server_key, const KeyPair *pinned_key,
   g_snprintf(pin.host_port, sizeof pin.host_port, LOOPBACK ":%u", l.port);
   chat_fingerprint(pinned_key->pub, pin.pinned);
   ChatServerSecurity ss = server_security(server_key, FALSE);
-  ChatClientSecurity cs = {.dialect = CHAT_CONNECTION_DIALECT_V2,
+  ChatClientSecurity cs = {.dialect = CHAT_DIALECT_V2,
                            .verify_server_key = verify_pin,
                            .verify_user_data = &pin};
   make_pair(&l, &ss, &cs, &server, &client);
@@ -1095,7 +1095,7 @@ Test(connection, v2_client_accepting_the_pinned_key_sends) {
 
 /* ---- batching ----------------------------------------------------------------- */
 
-static void batching(ChatConnectionDialect dialect) {
+static void batching(chat_dialect dialect) {
   Listener l;
   KeyPair key;
   Peer server = {0}, client = {0};
@@ -1126,7 +1126,7 @@ static void batching(ChatConnectionDialect dialect) {
   guint64 writes = chat_connection_get_write_calls(client.conn) - writes_before;
   guint64 flushes = chat_connection_get_flushes(client.conn) - flushes_before;
   fprintf(stderr, "%s: %u messages of %u bytes left in %" G_GUINT64_FORMAT " writes, %" G_GUINT64_FORMAT
-         " flush(es)\n", dialect == CHAT_CONNECTION_DIALECT_V2 ? "v2" : "seed", BATCH_MESSAGES,
+          " flush(es)\n", chat_dialect_name(dialect), BATCH_MESSAGES,
          BATCH_MESSAGE_BYTES, writes, flushes);
   /* ... leave in a few writes, not 1000. */
   cr_assert_leq(writes, BATCH_MAX_WRITES);
@@ -1138,10 +1138,10 @@ static void batching(ChatConnectionDialect dialect) {
   group_clear();
 }
 
-Test(connection, v2_writes_are_batched_once_per_loop_turn) { batching(CHAT_CONNECTION_DIALECT_V2); }
+Test(connection, v2_writes_are_batched_once_per_loop_turn) { batching(CHAT_DIALECT_V2); }
 
 Test(connection, seed_writes_are_batched_once_per_loop_turn) {
-  batching(CHAT_CONNECTION_DIALECT_SEED);
+  batching(CHAT_DIALECT_SEED);
 }
 
 /* ---- key log ------------------------------------------------------------------ */
@@ -1162,10 +1162,10 @@ Test(connection, keylog_lines_are_written_for_both_dialects) {
   keypair_make(&key);
   ChatServerSecurity ss = server_security(&key, TRUE);
   ss.keylog = log;
-  for (int dialect = CHAT_CONNECTION_DIALECT_SEED; dialect <= CHAT_CONNECTION_DIALECT_V2;
+  for (int dialect = CHAT_DIALECT_SEED; dialect <= CHAT_DIALECT_V2;
        dialect++) {
     Peer server = {0}, client = {0};
-    ChatClientSecurity cs = client_security((ChatConnectionDialect)dialect, &key);
+    ChatClientSecurity cs = client_security((chat_dialect)dialect, &key);
     cs.keylog = log;
     establish_pair(&l, &ss, &cs, &server, &client);
     close_pair(&server, &client);
@@ -1239,7 +1239,7 @@ G_GNUC_NORETURN static void memory_client_process(guint16 port, int command_fd, 
   g_main_context_push_thread_default(child_ctx);
   ctx = child_ctx;
   GPtrArray *conns = g_ptr_array_new();
-  ChatClientSecurity cs = {.dialect = CHAT_CONNECTION_DIALECT_V2,
+  ChatClientSecurity cs = {.dialect = CHAT_DIALECT_V2,
                            .v2_suite = CHAT_V2_SUITE_AESGCM};
   for (guint i = 0; i < MEMORY_CONNECTIONS; i++) {
     GSocketConnection *s = connect_stream(port);
@@ -1415,7 +1415,7 @@ Test(connection, memory_of_2000_idle_established_v2_connections) {
   keypair_make(&key);
   ChatServerSecurity ss = server_security(&key, FALSE);
   ss.v2_suite = CHAT_V2_SUITE_AESGCM;  /* the default suite, and the larger cipher state */
-  ChatClientSecurity cs = client_security(CHAT_CONNECTION_DIALECT_V2, &key);
+  ChatClientSecurity cs = client_security(CHAT_DIALECT_V2, &key);
   /* Warm up: types, quarks and GLib's first allocations are not counted. */
   establish_pair(&l, &ss, &cs, &warm_server, &warm_client);
   close_pair(&warm_server, &warm_client);

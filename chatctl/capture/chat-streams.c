@@ -46,7 +46,7 @@ typedef struct {
   bool candidate;   /* not on the port: followed while it may be v2 */
   bool announced;
   conn_phase phase;
-  chat_dump_dialect dialect;
+  chat_dialect dialect;
   bool done[2];     /* nothing more is decoded in that direction */
   uint64_t bytes[2];
   /* v2 */
@@ -74,17 +74,6 @@ typedef struct {
   uint64_t missing;
   const char *session_id;
 } note_extras;
-
-const char *chat_dump_dialect_name(chat_dump_dialect dialect) {
-  switch (dialect) {
-  case CHAT_DUMP_DIALECT_SEED:
-    return "seed";
-  case CHAT_DUMP_DIALECT_V2:
-    return "v2";
-  default:
-    return "?";
-  }
-}
 
 static const char *suite_name(uint8_t suite) {
   switch (suite) {
@@ -171,7 +160,7 @@ static void announce(dump_conn *c, uint64_t time) {
 
 /* The connection is not chat: say why (when it was shown) and stop. */
 static tcp_verdict not_chat(dump_conn *c, uint64_t time, const char *why) {
-  c->dialect = CHAT_DUMP_DIALECT_UNKNOWN;
+  c->dialect = CHAT_DIALECT_UNKNOWN;
   if (c->announced) {
     c->dump->stats.not_chat++;
     emit_note(c, -1, time, "not_chat", NULL, "not a chat connection: %s", why);
@@ -376,7 +365,7 @@ static bool seed_client_public_done(dump_conn *c, uint64_t time) {
     not_chat(c, time, why);
     return false;
   }
-  c->dialect = CHAT_DUMP_DIALECT_SEED;
+  c->dialect = CHAT_DIALECT_SEED;
   c->dump->stats.seed++;
   uint8_t id[CHAT_KEYLOG_ID_LEN];
   char id_hex[SESSION_ID_HEX_MAX];
@@ -486,7 +475,7 @@ static tcp_verdict seed_data(dump_conn *c, tcp_direction dir, uint64_t time, con
     }
     if (c->done[TCP_CLIENT_TO_SERVER]) {
       /* The client's value broke off: no session id (already noted). */
-      c->dialect = CHAT_DUMP_DIALECT_SEED;
+      c->dialect = CHAT_DIALECT_SEED;
     } else if (!seed_client_public_done(c, time)) {
       return TCP_STOP_CONNECTION;
     }
@@ -556,6 +545,7 @@ static void *on_open(void *user, const tcp_connection_info *info, uint64_t time)
     return NULL;
   c->dump = d;
   c->info = info;
+  c->dialect = CHAT_DIALECT_UNKNOWN;
   c->conn.number = info->number;
   char client[CAPTURE_ENDPOINT_TEXT_MAX], server[CAPTURE_ENDPOINT_TEXT_MAX];
   capture_endpoint_format(&info->client, client);
@@ -588,11 +578,11 @@ static tcp_verdict start(dump_conn *c, tcp_direction dir, uint64_t time, const u
   }
   if (data[0] == v2_magic[0]) {
     c->phase = PHASE_V2;
-    c->dialect = CHAT_DUMP_DIALECT_V2;
+    c->dialect = CHAT_DIALECT_V2;
     return TCP_CONTINUE;
   }
   c->phase = PHASE_SEED_CLIENT_PUBLIC;
-  c->dialect = CHAT_DUMP_DIALECT_SEED;
+  c->dialect = CHAT_DIALECT_SEED;
   return TCP_CONTINUE;
 }
 

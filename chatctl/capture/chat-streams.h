@@ -34,6 +34,7 @@
 #include "chatctl/capture/pcap-reader.h"
 #include "chatctl/capture/tcp-streams.h"
 #include "protocol/chat-limits.h"
+#include "protocol/dialect.h"
 
 /* The default chat port (config.json's server port). */
 #define CHAT_DUMP_DEFAULT_PORT ((unsigned)CHAT_DEFAULT_PORT)
@@ -41,12 +42,6 @@
 #define CHAT_DUMP_CONNECTION_TEXT_MAX (2u * CAPTURE_ENDPOINT_TEXT_MAX + 8u)
 /* Longest note text, with its NUL. */
 #define CHAT_DUMP_NOTE_MAX 512u
-
-typedef enum {
-  CHAT_DUMP_DIALECT_UNKNOWN = 0,
-  CHAT_DUMP_DIALECT_SEED,
-  CHAT_DUMP_DIALECT_V2,
-} chat_dump_dialect;
 
 typedef struct {
   uint64_t number;                             /* #1, #2, ... */
@@ -64,7 +59,7 @@ typedef struct {
   const chat_dump_connection *connection;
   bool has_direction;
   tcp_direction direction;
-  chat_dump_dialect dialect;
+  chat_dialect dialect;
   /* MESSAGE: the plaintext (layer 2), valid during the call. */
   const uint8_t *data;
   size_t len;
@@ -116,7 +111,5 @@ const chat_dump_stats *chat_dump_get_stats(const chat_dump *dump);
 const tcp_streams_stats *chat_dump_get_tcp_stats(const chat_dump *dump);
 
 void chat_dump_free(chat_dump *dump);
-
-const char *chat_dump_dialect_name(chat_dump_dialect dialect);
 
 #endif

@@ -2,6 +2,8 @@
 
 #include "gtk-client/core/chat-names.h"
 
+#include "build-config.h"
+
 #include <glib/gi18n-lib.h>
 #include <string.h>
 

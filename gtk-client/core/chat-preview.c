@@ -2,6 +2,8 @@
 
 #include "gtk-client/core/chat-preview.h"
 
+#include "build-config.h"
+
 #include "gtk-client/core/chat-names.h"
 
 #include <glib/gi18n-lib.h>

@@ -35,6 +35,8 @@
 
 #include "gtk-client/core/chat-session.h"
 
+#include "build-config.h"
+
 #include <glib/gi18n-lib.h>
 #include <string.h>
 

@@ -8,16 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "protocol/gio/chat-marshal.h"
 #include "protocol/seed-channel.h"
 
-/* The gsize parameter of `message`, as a GType of the same width. */
-#if GLIB_SIZEOF_SIZE_T == GLIB_SIZEOF_LONG
-#define CHAT_TYPE_SIZE G_TYPE_ULONG
-#define chat_value_get_size(v) ((gsize)g_value_get_ulong(v))
-#else
-#define CHAT_TYPE_SIZE G_TYPE_UINT64
-#define chat_value_get_size(v) ((gsize)g_value_get_uint64(v))
-#endif
+/* The gsize parameter of `message` is a G_TYPE_ULONG (VOID:POINTER,ULONG). */
+G_STATIC_ASSERT(sizeof(gsize) == sizeof(gulong));
 
 G_STATIC_ASSERT(CHAT_CONNECTION_MAX_MESSAGE_LIMIT <= G_MAXUINT32);
 G_STATIC_ASSERT(CHAT_CONNECTION_MAX_MESSAGE_LIMIT <= CHAT_SEED_MAX_FRAME_LIMIT);
@@ -94,7 +89,7 @@ static void on_io_established(ChatIoConnection *io, gpointer user_data) {
 
 static void on_io_message(ChatIoConnection *io, const guint8 *data, gsize len, gpointer user_data) {
   (void)io;
-  g_signal_emit(user_data, signals[SIGNAL_MESSAGE], 0, (gconstpointer)data, len);
+  g_signal_emit(user_data, signals[SIGNAL_MESSAGE], 0, (gconstpointer)data, (gulong)len);
 }
 
 static void on_io_closed(ChatIoConnection *io, const GError *reason, gpointer user_data) {
@@ -203,9 +198,9 @@ void chat_connection_close(ChatConnection *self, gboolean graceful) {
   chat_io_connection_close(self->io, graceful);
 }
 
-ChatConnectionDialect chat_connection_get_dialect(ChatConnection *self) {
-  g_return_val_if_fail(CHAT_IS_CONNECTION(self), CHAT_CONNECTION_DIALECT_UNKNOWN);
-  return (ChatConnectionDialect)chat_io_connection_get_dialect(self->io);
+chat_dialect chat_connection_get_dialect(ChatConnection *self) {
+  g_return_val_if_fail(CHAT_IS_CONNECTION(self), CHAT_DIALECT_UNKNOWN);
+  return chat_io_connection_get_dialect(self->io);
 }
 
 const char *chat_connection_get_peer_address(ChatConnection *self) {
@@ -319,10 +314,10 @@ ChatConnection *chat_connection_new_server(GIOStream *stream, const ChatServerSe
 ChatConnection *chat_connection_new_client(GIOStream *stream, const ChatClientSecurity *security) {
   g_return_val_if_fail(socket_fd(stream) >= 0, NULL);
   g_return_val_if_fail(security != NULL, NULL);
-  g_return_val_if_fail(security->dialect == CHAT_CONNECTION_DIALECT_SEED ||
-                           security->dialect == CHAT_CONNECTION_DIALECT_V2,
+  g_return_val_if_fail(security->dialect == CHAT_DIALECT_SEED ||
+                           security->dialect == CHAT_DIALECT_V2,
                        NULL);
-  g_return_val_if_fail(security->dialect != CHAT_CONNECTION_DIALECT_SEED ||
+  g_return_val_if_fail(security->dialect != CHAT_DIALECT_SEED ||
                            security->seed_group != NULL,
                        NULL);
   ChatIoSettings settings;
@@ -337,7 +332,7 @@ ChatConnection *chat_connection_new_client(GIOStream *stream, const ChatClientSe
   self->verify_server_key = security->verify_server_key;
   self->verify_user_data = security->verify_user_data;
   self->io = chat_io_connection_new_client(self->loop, socket_fd(stream), FALSE,
-                                           (chat_channel_dialect)security->dialect,
+                                           security->dialect,
                                            &self->settings, &io_callbacks, self);
   if (self->io == NULL) {
     g_critical("cannot make a client channel (out of memory?)");
@@ -373,41 +368,6 @@ static void chat_connection_dispose(GObject *object) {
   G_OBJECT_CLASS(chat_connection_parent_class)->dispose(object);
 }
 
-/* ---- signal marshallers ---- */
-
-typedef void (*MessageHandler)(gpointer instance, gconstpointer data, gsize len, gpointer user_data);
-
-static void marshal_message(GClosure *closure, GValue *return_value, guint n_param_values,
-                            const GValue *param_values, gpointer invocation_hint,
-                            gpointer marshal_data) {
-  GCClosure *cclosure = (GCClosure *)closure;
-  gpointer instance = g_value_peek_pointer(param_values + 0);
-  gpointer data1 = G_CCLOSURE_SWAP_DATA(closure) ? closure->data : instance;
-  gpointer data2 = G_CCLOSURE_SWAP_DATA(closure) ? instance : closure->data;
-  MessageHandler handler = (MessageHandler)(marshal_data != NULL ? marshal_data : cclosure->callback);
-  (void)return_value, (void)invocation_hint;
-
-  g_return_if_fail(n_param_values == 3);
-  handler(data1, g_value_get_pointer(param_values + 1), chat_value_get_size(param_values + 2),
-          data2);
-}
-
-static void marshal_message_va(GClosure *closure, GValue *return_value, gpointer instance,
-                               va_list args, gpointer marshal_data, int n_params,
-                               GType *param_types) {
-  GCClosure *cclosure = (GCClosure *)closure;
-  va_list copy;
-  G_VA_COPY(copy, args);
-  gconstpointer data = va_arg(copy, gconstpointer);
-  gsize len = va_arg(copy, gsize);
-  va_end(copy);
-  gpointer data1 = G_CCLOSURE_SWAP_DATA(closure) ? closure->data : instance;
-  gpointer data2 = G_CCLOSURE_SWAP_DATA(closure) ? instance : closure->data;
-  MessageHandler handler = (MessageHandler)(marshal_data != NULL ? marshal_data : cclosure->callback);
-  (void)return_value, (void)n_params, (void)param_types;
-  handler(data1, data, len, data2);
-}
-
 static void chat_connection_class_init(ChatConnectionClass *klass) {
   GObjectClass *object_class = G_OBJECT_CLASS(klass);
 
@@ -423,9 +383,10 @@ static void chat_connection_class_init(ChatConnectionClass *klass) {
   /* One received message; data is valid only during the emission. */
   signals[SIGNAL_MESSAGE] =
       g_signal_new("message", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                   marshal_message, G_TYPE_NONE, 2, G_TYPE_POINTER, CHAT_TYPE_SIZE);
+                   chat_marshal_VOID__POINTER_ULONG, G_TYPE_NONE, 2, G_TYPE_POINTER,
+                   G_TYPE_ULONG);
   g_signal_set_va_marshaller(signals[SIGNAL_MESSAGE], G_TYPE_FROM_CLASS(klass),
-                             marshal_message_va);
+                             chat_marshal_VOID__POINTER_ULONGv);
 
   /* The connection is over; the GError is NULL for a clean close. */
   signals[SIGNAL_CLOSED] =

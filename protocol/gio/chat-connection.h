@@ -68,12 +68,6 @@ G_BEGIN_DECLS
 
 /* ---- Configuration ------------------------------------------------------- */
 
-typedef enum {
-  CHAT_CONNECTION_DIALECT_UNKNOWN = CHAT_CHANNEL_DIALECT_UNKNOWN, /* server, before the first byte */
-  CHAT_CONNECTION_DIALECT_SEED = CHAT_CHANNEL_DIALECT_SEED,
-  CHAT_CONNECTION_DIALECT_V2 = CHAT_CHANNEL_DIALECT_V2,
-} ChatConnectionDialect;
-
 typedef struct _ChatConnection ChatConnection;
 
 /* Called on a v2 client right after the handshake, before `established` and
@@ -106,7 +100,7 @@ typedef struct {
 /* The struct is copied by chat_connection_new_client; what its pointers
  * point to must stay valid for the life of the connection. */
 typedef struct {
-  ChatConnectionDialect dialect;       /* SEED or V2: the only one tried */
+  chat_dialect dialect;               /* SEED or V2: the only one tried */
   const chat_dh_group *seed_group;     /* required for SEED */
   guint8 v2_suite;                     /* CHAT_V2_SUITE_ANY: CHAT_V2_SUITE_DEFAULT */
   gsize max_message_bytes;             /* 0: default */
@@ -186,7 +180,7 @@ void chat_connection_close (ChatConnection *self, gboolean graceful);
 
 /* The dialect: configured (client), or known from the first byte (server;
  * UNKNOWN before). Errors: none. */
-ChatConnectionDialect chat_connection_get_dialect (ChatConnection *self);
+chat_dialect chat_connection_get_dialect (ChatConnection *self);
 
 /* "ip:port" ("[ip]:port" for IPv6) of the peer, for logs; "unknown" when
  * the stream is not a socket connection. Valid while the connection lives.

@@ -158,8 +158,7 @@ static void on_connected(GObject *source, GAsyncResult *result, gpointer user_da
    * for that long. The handshake has its own timeout. */
   g_socket_set_timeout(g_socket_connection_get_socket(socket), 0);
   ChatClientSecurity security = {
-    .dialect = st->options.dialect == CHAT_DIALECT_SEED ? CHAT_CONNECTION_DIALECT_SEED
-                                                        : CHAT_CONNECTION_DIALECT_V2,
+    .dialect = st->options.dialect,
     .seed_group = st->options.seed_group,
     .max_message_bytes = st->options.max_message_bytes,
     .handshake_timeout_ms = st->options.timeout_ms,

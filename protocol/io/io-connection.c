@@ -126,10 +126,6 @@ static GError *connection_error(ChatIoConnection *self, ChatConnectionError code
   return g_error_new(CHAT_CONNECTION_ERROR, code, "%s: %s", self->peer, text);
 }
 
-static const char *dialect_name(ChatIoConnection *self) {
-  return chat_channel_get_dialect(self->channel) == CHAT_CHANNEL_DIALECT_SEED ? "seed" : "v2";
-}
-
 static void schedule_flush(ChatIoConnection *self) {
   /* While a write would block, EPOLLOUT drives the writes. */
   if (self->write_blocked && self->state != STATE_CLOSED)
@@ -209,7 +205,8 @@ static void fail_channel(ChatIoConnection *self, int code) {
   ChatConnectionError error_code = code == CHAT_CHANNEL_ERR_TRUNCATED ? CHAT_CONNECTION_ERROR_TRUNCATED
                                    : handshake                        ? CHAT_CONNECTION_ERROR_HANDSHAKE
                                                                       : CHAT_CONNECTION_ERROR_PROTOCOL;
-  finish(self, connection_error(self, error_code, "%s %s failed: %s", dialect_name(self),
+  finish(self, connection_error(self, error_code, "%s %s failed: %s",
+                                chat_dialect_name(chat_channel_get_dialect(self->channel)),
                                 handshake ? "handshake" : "channel", reason));
 }
 
@@ -329,7 +326,7 @@ static gboolean handshake_done(ChatIoConnection *self) {
     if (rc < 0)
       g_message("%s: cannot write the key log: %s", self->peer, chat_strerror(rc));
   }
-  if (!self->is_server && chat_channel_get_dialect(self->channel) == CHAT_CHANNEL_DIALECT_V2 &&
+  if (!self->is_server && chat_channel_get_dialect(self->channel) == CHAT_DIALECT_V2 &&
       self->callbacks != NULL && self->callbacks->verify_server_key != NULL) {
     guint8 key[CHAT_V2_KEY_LEN];
     const uint8_t *info = NULL;
@@ -522,7 +519,7 @@ ChatIoConnection *chat_io_connection_new_server(ChatIoLoop *loop, int fd, gboole
 }
 
 ChatIoConnection *chat_io_connection_new_client(ChatIoLoop *loop, int fd, gboolean owns_fd,
-                                                chat_channel_dialect dialect,
+                                                chat_dialect dialect,
                                                 const ChatIoSettings *settings,
                                                 const ChatIoCallbacks *callbacks,
                                                 gpointer user_data) {
@@ -693,7 +690,7 @@ void chat_io_connection_close(ChatIoConnection *self, gboolean graceful) {
 
 /* ---- getters ---- */
 
-chat_channel_dialect chat_io_connection_get_dialect(ChatIoConnection *self) {
+chat_dialect chat_io_connection_get_dialect(ChatIoConnection *self) {
   return chat_channel_get_dialect(self->channel);
 }
 

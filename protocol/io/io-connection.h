@@ -118,7 +118,7 @@ ChatIoConnection *chat_io_connection_new_server(ChatIoLoop *loop, int fd, gboole
                                                 const ChatIoCallbacks *callbacks,
                                                 gpointer user_data);
 ChatIoConnection *chat_io_connection_new_client(ChatIoLoop *loop, int fd, gboolean owns_fd,
-                                                chat_channel_dialect dialect,
+                                                chat_dialect dialect,
                                                 const ChatIoSettings *settings,
                                                 const ChatIoCallbacks *callbacks,
                                                 gpointer user_data);
@@ -157,7 +157,7 @@ void chat_io_connection_close(ChatIoConnection *connection, gboolean graceful);
 
 /* ---- getters ---- */
 
-chat_channel_dialect chat_io_connection_get_dialect(ChatIoConnection *connection);
+chat_dialect chat_io_connection_get_dialect(ChatIoConnection *connection);
 const char *chat_io_connection_get_peer_address(ChatIoConnection *connection);
 gboolean chat_io_connection_is_established(ChatIoConnection *connection);
 /* Closing or closed (after chat_io_connection_close, the peer's CLOSE, or
