@@ -1,6 +1,6 @@
 /* Runs the public cacophony Noise test vectors against the Noise core.
  *
- * The vector file (JSON, {"vectors": [...]}, see shared/vectors/noise/README.md)
+ * The vector file (JSON, {"vectors": [...]}, see spec/vectors/noise/README.md)
  * is named by $CHAT_NOISE_VECTORS, else by the compile-time default
  * CHAT_DEFAULT_NOISE_VECTORS. Every vector whose protocol the core supports is
  * run from both sides: each handshake and transport ciphertext is compared
@@ -15,7 +15,7 @@
 #include "test-util.h"
 
 #ifndef CHAT_DEFAULT_NOISE_VECTORS
-#define CHAT_DEFAULT_NOISE_VECTORS "../shared/vectors/noise/cacophony.txt"
+#define CHAT_DEFAULT_NOISE_VECTORS "spec/vectors/noise/cacophony.txt"
 #endif
 
 #define ERROR_TEXT_MAX 512
