@@ -230,17 +230,23 @@ gboolean chatd_store_sql_run_read(StoreConnection *conn, StoreRead *read, GError
 gboolean chatd_store_sql_exec(StoreConnection *conn, StoreStmtId id, GError **error);
 
 /* Loader backends: run on the reader connection by the caller thread. */
-gboolean chatd_store_sql_foreach_user(StoreConnection *conn, ChatdStoreUserFunc func,
-                                      gpointer user_data, GError **error);
-gboolean chatd_store_sql_foreach_pair(StoreConnection *conn, StoreStmtId id,
-                                      ChatdStorePairFunc func, gpointer user_data,
-                                      GError **error);
-gboolean chatd_store_sql_foreach_room(StoreConnection *conn, ChatdStoreRoomFunc func,
-                                      gpointer user_data, GError **error);
-gboolean chatd_store_sql_foreach_member(StoreConnection *conn, ChatdStoreMemberFunc func,
-                                        gpointer user_data, GError **error);
-gboolean chatd_store_sql_foreach_session(StoreConnection *conn, ChatdStoreSessionFunc func,
-                                         gpointer user_data, GError **error);
+typedef enum {
+  STORE_LOAD_USERS,           /* ChatdStoreUserFunc */
+  STORE_LOAD_FRIENDS,         /* ChatdStorePairFunc */
+  STORE_LOAD_FRIEND_REQUESTS, /* ChatdStorePairFunc */
+  STORE_LOAD_ROOMS,           /* ChatdStoreRoomFunc */
+  STORE_LOAD_MEMBERS,         /* ChatdStoreMemberFunc */
+  STORE_LOAD_SESSIONS,        /* ChatdStoreSessionFunc */
+  STORE_LOAD_COUNT,
+} StoreLoad;
+
+/* Any of the loader callbacks (ChatdStoreUserFunc, ...), as one type. */
+typedef void (*StoreLoadFunc)(void);
+
+/* Calls func (of the type listed with load, cast to StoreLoadFunc) once per
+ * row, in the order of the loader's statement. */
+gboolean chatd_store_sql_load(StoreConnection *conn, StoreLoad load, StoreLoadFunc func,
+                              gpointer user_data, GError **error);
 gboolean chatd_store_sql_max_ids(StoreConnection *conn, gint64 *max_user_id,
                                  gint64 *max_room_id, gint64 *max_message_id, GError **error);
 

@@ -71,60 +71,48 @@ static gboolean submit_read(ChatdStore *store, StoreRead *r) {
  * the reader thread shares: reader_lock keeps them apart. A loader's func
  * must not call another loader. */
 
+static gboolean load(ChatdStore *store, StoreLoad what, StoreLoadFunc func, gpointer user_data,
+                     GError **error) {
+  g_mutex_lock(&store->reader_lock);
+  gboolean ok = chatd_store_sql_load(&store->reader, what, func, user_data, error);
+  g_mutex_unlock(&store->reader_lock);
+  return ok;
+}
+
 gboolean chatd_store_foreach_user(ChatdStore *store, ChatdStoreUserFunc func,
                                   gpointer user_data, GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  g_mutex_lock(&store->reader_lock);
-  gboolean ok = chatd_store_sql_foreach_user(&store->reader, func, user_data, error);
-  g_mutex_unlock(&store->reader_lock);
-  return ok;
+  return load(store, STORE_LOAD_USERS, (StoreLoadFunc) func, user_data, error);
 }
 
 gboolean chatd_store_foreach_friend(ChatdStore *store, ChatdStorePairFunc func,
                                     gpointer user_data, GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  g_mutex_lock(&store->reader_lock);
-  gboolean ok = chatd_store_sql_foreach_pair(&store->reader, STORE_STMT_SELECT_FRIENDS,
-                                             func, user_data, error);
-  g_mutex_unlock(&store->reader_lock);
-  return ok;
+  return load(store, STORE_LOAD_FRIENDS, (StoreLoadFunc) func, user_data, error);
 }
 
 gboolean chatd_store_foreach_friend_request(ChatdStore *store, ChatdStorePairFunc func,
                                             gpointer user_data, GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  g_mutex_lock(&store->reader_lock);
-  gboolean ok = chatd_store_sql_foreach_pair(&store->reader, STORE_STMT_SELECT_FRIEND_REQUESTS,
-                                             func, user_data, error);
-  g_mutex_unlock(&store->reader_lock);
-  return ok;
+  return load(store, STORE_LOAD_FRIEND_REQUESTS, (StoreLoadFunc) func, user_data, error);
 }
 
 gboolean chatd_store_foreach_room(ChatdStore *store, ChatdStoreRoomFunc func,
                                   gpointer user_data, GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  g_mutex_lock(&store->reader_lock);
-  gboolean ok = chatd_store_sql_foreach_room(&store->reader, func, user_data, error);
-  g_mutex_unlock(&store->reader_lock);
-  return ok;
+  return load(store, STORE_LOAD_ROOMS, (StoreLoadFunc) func, user_data, error);
 }
 
 gboolean chatd_store_foreach_member(ChatdStore *store, ChatdStoreMemberFunc func,
                                     gpointer user_data, GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  g_mutex_lock(&store->reader_lock);
-  gboolean ok = chatd_store_sql_foreach_member(&store->reader, func, user_data, error);
-  g_mutex_unlock(&store->reader_lock);
-  return ok;
+  return load(store, STORE_LOAD_MEMBERS, (StoreLoadFunc) func, user_data, error);
 }
 
 gboolean chatd_store_foreach_session(ChatdStore *store, ChatdStoreSessionFunc func,
                                      gpointer user_data, GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  g_mutex_lock(&store->reader_lock);
-  gboolean ok = chatd_store_sql_foreach_session(&store->reader, func, user_data, error);
-  g_mutex_unlock(&store->reader_lock);
-  return ok;
+  return load(store, STORE_LOAD_SESSIONS, (StoreLoadFunc) func, user_data, error);
 }
 
 gboolean chatd_store_max_ids(ChatdStore *store, gint64 *max_user_id, gint64 *max_room_id,

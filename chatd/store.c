@@ -303,9 +303,11 @@ ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
   g_source_add_unix_fd(store->completion_source, store->wake_fd, G_IO_IN);
   g_source_attach(store->completion_source, store->context);
 
-  store->writer_thread = g_thread_try_new("chatd-store-w", chatd_store_writer_main, store, &thread_error);
+  store->writer_thread =
+      g_thread_try_new("chatd-store-w", chatd_store_writer_main, store, &thread_error);
   if (store->writer_thread != NULL)
-    store->reader_thread = g_thread_try_new("chatd-store-r", chatd_store_reader_main, store, &thread_error);
+    store->reader_thread =
+        g_thread_try_new("chatd-store-r", chatd_store_reader_main, store, &thread_error);
   if (store->reader_thread != NULL)
     store->checkpoint_thread =
         g_thread_try_new("chatd-store-c", chatd_store_checkpoint_main, store, &thread_error);
