@@ -1,9 +1,9 @@
-/* Internals shared by chatd/store*.c; the only header that includes
- * sqlite3.h. store.c owns the lifetime and the completions, store-writer.c
- * the write queue, the writer and checkpointer threads, store-reader.c the
- * read queue, the reader thread and the loaders; store-schema.c opens
- * connections and migrates, store-statements.c holds every SQL statement
- * and runs the requests. */
+/* Internals shared by chatd/store*.c; with import-seed-private.h, the only
+ * headers that include sqlite3.h. store.c owns the lifetime and the
+ * completions, store-writer.c the write queue, the writer and checkpointer
+ * threads, store-reader.c the read queue, the reader thread and the
+ * loaders; store-schema.c opens connections and migrates,
+ * store-statements.c holds every SQL statement and runs the requests. */
 #pragma once
 
 #include <sqlite3.h>

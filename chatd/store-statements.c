@@ -1,6 +1,7 @@
 /* Every SQL statement of the store, prepared once per connection and reused
  * with bound parameters, and the code that runs one write or one read on a
- * connection. Threads and queues are store.c's business. */
+ * connection. Threads and queues are the business of store.c, store-writer.c
+ * and store-reader.c. */
 #define G_LOG_DOMAIN "chatd-store"
 
 #include <string.h>
