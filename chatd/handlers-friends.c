@@ -7,24 +7,21 @@
 #include "protocol/catalogue.h"
 
 typedef struct {
-  ChatdSession *session;
-  ChatdSlot *slot;
+  ChatdPendingReply reply;
   gint64 from_id, to_id;
   gboolean accept;
 } friend_job;
 
 static friend_job *friend_job_new(ChatdSession *s, gint64 from_id, gint64 to_id) {
   friend_job *job = g_new0(friend_job, 1);
-  job->session = chatd_session_ref(s);
-  job->slot = chatd_session_reserve(s);
+  chatd_pending_reply_init(&job->reply, s);
   job->from_id = from_id;
   job->to_id = to_id;
   return job;
 }
 
 static void friend_job_finish(friend_job *job) {
-  chatd_session_release(job->session, job->slot);
-  chatd_session_unref(job->session);
+  chatd_pending_reply_clear(&job->reply);
   g_free(job);
 }
 
@@ -39,7 +36,7 @@ static void send_add_result(ChatdSession *s, ChatdSlot *slot, gboolean ok, const
 
 static void on_request_stored(const GError *error, gpointer user_data) {
   friend_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   ChatdServer *server = s->server;
   if (error) {
     g_warning("%s: cannot store a friend request: %s", s->peer, error->message);
@@ -48,9 +45,9 @@ static void on_request_stored(const GError *error, gpointer user_data) {
     ChatdUser *to = chatd_directory_user(server->directory, job->to_id);
     if (from && to)
       chatd_directory_remove_request(server->directory, from, to);
-    send_add_result(s, job->slot, FALSE, "the request could not be saved; try again");
+    send_add_result(s, job->reply.slot, FALSE, "the request could not be saved; try again");
   } else {
-    send_add_result(s, job->slot, TRUE, "");
+    send_add_result(s, job->reply.slot, TRUE, "");
     ChatdUser *from = chatd_directory_user(server->directory, job->from_id);
     ChatdUser *to = chatd_directory_user(server->directory, job->to_id);
     if (from && to && to->session) {
@@ -94,14 +91,14 @@ void chatd_handle_add_friend(ChatdSession *s, const chat_value *params, const gu
   if (!chatd_store_add_friend_request(server->store, me->id, target->id, chatd_now_ms(),
                                       on_request_stored, job)) {
     chatd_directory_remove_request(server->directory, me, target);
-    chatd_reply_busy(s, job->slot);
+    chatd_reply_busy(s, job->reply.slot);
     friend_job_finish(job);
   }
 }
 
 static void on_resolution_stored(const GError *error, gpointer user_data) {
   friend_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   ChatdServer *server = s->server;
   ChatdUser *requester = chatd_directory_user(server->directory, job->from_id);
   ChatdUser *accepter = chatd_directory_user(server->directory, job->to_id);
@@ -114,10 +111,10 @@ static void on_resolution_stored(const GError *error, gpointer user_data) {
       if (!chatd_user_has_asked(requester, accepter->id))
         chatd_directory_add_request(server->directory, requester, accepter);
     }
-    chatd_slot_send_failure(s, job->slot, "the answer could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, "the answer could not be saved; try again");
   } else if (job->accept && requester && accepter) {
     chatd_write_friend_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), requester);
-    chatd_reply_send_to_slot(s, job->slot);
+    chatd_reply_send_to_slot(s, job->reply.slot);
     if (requester->session) {
       chatd_write_friend_contact(
           chatd_session_begin(requester->session, CHAT_MSG_CONTACT_INFO), accepter);
@@ -131,12 +128,12 @@ static void on_resolution_stored(const GError *error, gpointer user_data) {
  * fails it is still in the database, so it comes back in memory. */
 static void on_reverse_request_deleted(const GError *error, gpointer user_data) {
   friend_job *job = user_data;
-  ChatdServer *server = job->session->server;
+  ChatdServer *server = job->reply.session->server;
   ChatdUser *from = chatd_directory_user(server->directory, job->from_id);
   ChatdUser *to = chatd_directory_user(server->directory, job->to_id);
   if (error && from && to && !chatd_user_has_asked(from, to->id))
     chatd_directory_add_request(server->directory, from, to);
-  chatd_session_unref(job->session);
+  chatd_session_unref(job->reply.session);
   g_free(job);
 }
 
@@ -168,7 +165,7 @@ void chatd_handle_resolve_friend_request(ChatdSession *s, const chat_value *para
     /* A request the other way is answered by this too. */
     if (queued && chatd_directory_remove_request(server->directory, me, from)) {
       friend_job *reverse = g_new0(friend_job, 1);
-      reverse->session = chatd_session_ref(s);
+      reverse->reply.session = chatd_session_ref(s); /* no reply: no slot */
       reverse->from_id = me->id;
       reverse->to_id = from->id;
       if (!chatd_store_delete_friend_request(server->store, me->id, from->id,
@@ -187,7 +184,7 @@ void chatd_handle_resolve_friend_request(ChatdSession *s, const chat_value *para
     if (accept)
       chatd_directory_remove_friendship(server->directory, from, me);
     chatd_directory_add_request(server->directory, from, me);
-    chatd_reply_busy(s, job->slot);
+    chatd_reply_busy(s, job->reply.slot);
     friend_job_finish(job);
   }
 }

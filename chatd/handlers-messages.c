@@ -16,14 +16,12 @@
 #define HISTORY_PAGE_MAX CHAT_HISTORY_PAGE_MAX
 
 typedef struct {
-  ChatdSession *session;     /* the sender's */
-  ChatdSlot *slot;
+  ChatdPendingReply reply; /* the sender's session */
   ChatdMessageRecord *record;
 } send_job;
 
 static void send_job_finish(send_job *job) {
-  chatd_session_release(job->session, job->slot);
-  chatd_session_unref(job->session);
+  chatd_pending_reply_clear(&job->reply);
   chatd_message_record_free(job->record);
   g_free(job);
 }
@@ -85,14 +83,14 @@ static void deliver(ChatdServer *server, const ChatdMessageRecord *r, const Chat
 static void on_stored_copy(const GError *error, const ChatdMessageRecord *record,
                            gpointer user_data) {
   send_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   if (error || !record) {
-    chatd_slot_send_failure(s, job->slot, "the message could not be read back");
+    chatd_slot_send_failure(s, job->reply.slot, "the message could not be read back");
   } else {
     ChatdMessageRecord copy = *record;
     copy.client_msg_id = job->record->client_msg_id;
     ChatdUser *sender = chatd_directory_user(s->server->directory, record->sender_id);
-    send_notice(s, &copy, sender, record->sender_id, job->slot);
+    send_notice(s, &copy, sender, record->sender_id, job->reply.slot);
   }
   send_job_finish(job);
 }
@@ -100,11 +98,11 @@ static void on_stored_copy(const GError *error, const ChatdMessageRecord *record
 static void on_message_stored(const GError *error, gboolean inserted, gint64 stored_id,
                               gpointer user_data) {
   send_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   ChatdServer *server = s->server;
   if (error) {
     g_warning("%s: cannot store a message: %s", s->peer, error->message);
-    chatd_slot_send_failure(s, job->slot, "the message could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, "the message could not be saved; try again");
     send_job_finish(job);
     return;
   }
@@ -114,7 +112,7 @@ static void on_message_stored(const GError *error, gboolean inserted, gint64 sto
     g_debug("%s: message %s already stored as %" G_GINT64_FORMAT, s->peer,
             job->record->client_msg_id, stored_id);
     if (!chatd_store_message(server->store, stored_id, on_stored_copy, job)) {
-      chatd_reply_busy(s, job->slot);
+      chatd_reply_busy(s, job->reply.slot);
       send_job_finish(job);
     }
     return;
@@ -122,7 +120,7 @@ static void on_message_stored(const GError *error, gboolean inserted, gint64 sto
   ChatdUser *sender = chatd_directory_user(server->directory, job->record->sender_id);
   deliver(server, job->record, sender);
   if (!s->closed && s->user == sender)
-    send_notice(s, job->record, sender, job->record->sender_id, job->slot);
+    send_notice(s, job->record, sender, job->record->sender_id, job->reply.slot);
   send_job_finish(job);
 }
 
@@ -222,14 +220,13 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
   r.id = chatd_directory_next_message_id(server->directory);
 
   send_job *job = g_new0(send_job, 1);
-  job->session = chatd_session_ref(s);
-  job->slot = chatd_session_reserve(s);
+  chatd_pending_reply_init(&job->reply, s);
   job->record = chatd_message_record_copy(&r);
   g_free((char *)r.font_color);
   g_clear_pointer(&r.image, g_bytes_unref);
   if (!chatd_store_add_message(server->store, job->record, (const gint64 *)(void *)offline->data,
                                offline->len, on_message_stored, job)) {
-    chatd_reply_busy(s, job->slot);
+    chatd_reply_busy(s, job->reply.slot);
     send_job_finish(job);
   }
 }
@@ -255,14 +252,12 @@ static const char *conversation_problem(ChatdSession *s, gint64 target_type, gin
 }
 
 typedef struct {
-  ChatdSession *session;
-  ChatdSlot *slot;
+  ChatdPendingReply reply;
   gint64 target_type, target_id, limit;
 } history_job;
 
 static void history_job_finish(history_job *job) {
-  chatd_session_release(job->session, job->slot);
-  chatd_session_unref(job->session);
+  chatd_pending_reply_clear(&job->reply);
   g_free(job);
 }
 
@@ -284,9 +279,9 @@ static void write_history_item(chat_writer *w, size_t i, const void *data) {
 static void on_history(const GError *error, GPtrArray *records, gboolean more,
                        gpointer user_data) {
   history_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   if (error || !s->user) {
-    chatd_slot_send_failure(s, job->slot, "the history could not be read; try again");
+    chatd_slot_send_failure(s, job->reply.slot, "the history could not be read; try again");
     history_job_finish(job);
     return;
   }
@@ -311,7 +306,7 @@ static void on_history(const GError *error, GPtrArray *records, gboolean more,
     .more = more,
   };
   chat_msg_history_page_write(chatd_session_begin(s, CHAT_MSG_HISTORY_PAGE), &page);
-  chatd_reply_send_to_slot(s, job->slot);
+  chatd_reply_send_to_slot(s, job->reply.slot);
   history_job_finish(job);
 }
 
@@ -334,8 +329,7 @@ void chatd_handle_fetch_history(ChatdSession *s, const chat_value *params, const
     before = 0;
   limit = CLAMP(limit, 1, HISTORY_PAGE_MAX);
   history_job *job = g_new0(history_job, 1);
-  job->session = chatd_session_ref(s);
-  job->slot = chatd_session_reserve(s);
+  chatd_pending_reply_init(&job->reply, s);
   job->target_type = target_type;
   job->target_id = target_id;
   job->limit = limit;
@@ -349,16 +343,16 @@ void chatd_handle_fetch_history(ChatdSession *s, const chat_value *params, const
   };
   if (!chatd_store_history(s->server->store, s->user->id, (int)target_type, target_id, before,
                            &bound, on_history, job)) {
-    chatd_reply_busy(s, job->slot);
+    chatd_reply_busy(s, job->reply.slot);
     history_job_finish(job);
   }
 }
 
 static void on_marker_counted(const GError *error, GPtrArray *conversations, gpointer user_data) {
   history_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   if (error) {
-    chatd_slot_send_failure(s, job->slot, "the read marker could not be read back");
+    chatd_slot_send_failure(s, job->reply.slot, "the read marker could not be read back");
     history_job_finish(job);
     return;
   }
@@ -377,16 +371,16 @@ static void on_marker_counted(const GError *error, GPtrArray *conversations, gpo
     .unread = unread,
   };
   chat_msg_read_marker_write(chatd_session_begin(s, CHAT_MSG_READ_MARKER), &marker);
-  chatd_reply_send_to_slot(s, job->slot);
+  chatd_reply_send_to_slot(s, job->reply.slot);
   history_job_finish(job);
 }
 
 static void on_marker_stored(const GError *error, gpointer user_data) {
   history_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   if (error || !s->user ||
       !chatd_store_conversations(s->server->store, s->user->id, on_marker_counted, job)) {
-    chatd_slot_send_failure(s, job->slot, "the read marker could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, "the read marker could not be saved; try again");
     history_job_finish(job);
   }
 }
@@ -408,14 +402,13 @@ void chatd_handle_mark_read(ChatdSession *s, const chat_value *params, const gui
   /* Nobody marks read what the server has not handed out. */
   up_to = CLAMP(up_to, 0, chatd_directory_last_message_id(s->server->directory));
   history_job *job = g_new0(history_job, 1);
-  job->session = chatd_session_ref(s);
-  job->slot = chatd_session_reserve(s);
+  chatd_pending_reply_init(&job->reply, s);
   job->target_type = target_type;
   job->target_id = target_id;
   job->limit = up_to; /* the marker, if the conversation has no row yet */
   if (!chatd_store_mark_read(s->server->store, s->user->id, (int)target_type, target_id, up_to,
                              on_marker_stored, job)) {
-    chatd_reply_busy(s, job->slot);
+    chatd_reply_busy(s, job->reply.slot);
     history_job_finish(job);
   }
 }

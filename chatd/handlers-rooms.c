@@ -12,8 +12,7 @@
 /* Longest room name, in bytes after trimming. */
 
 typedef struct {
-  ChatdSession *session;
-  ChatdSlot *slot;
+  ChatdPendingReply reply;
   gint64 room_id;
   gint64 user_id;
   gint64 first_message;   /* join: the member's first message; leave: what it was */
@@ -22,23 +21,21 @@ typedef struct {
 
 static room_job *room_job_new(ChatdSession *s, gint64 room_id) {
   room_job *job = g_new0(room_job, 1);
-  job->session = chatd_session_ref(s);
-  job->slot = chatd_session_reserve(s);
+  chatd_pending_reply_init(&job->reply, s);
   job->room_id = room_id;
   job->user_id = s->user->id;
   return job;
 }
 
 static void room_job_finish(room_job *job) {
-  chatd_session_release(job->session, job->slot);
-  chatd_session_unref(job->session);
+  chatd_pending_reply_clear(&job->reply);
   g_free(job->room_name);
   g_free(job);
 }
 
 static void on_membership_stored(const GError *error, gpointer user_data) {
   room_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   ChatdServer *server = s->server;
   ChatdRoom *room = chatd_directory_room(server->directory, job->room_id);
   ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
@@ -48,15 +45,15 @@ static void on_membership_stored(const GError *error, gpointer user_data) {
     /* Memory goes back to what the database holds. */
     if (room && user)
       chatd_directory_remove_member(server->directory, room, user);
-    chatd_slot_send_failure(s, job->slot, "the room could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, "the room could not be saved; try again");
   } else {
     chatd_write_room_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), room);
-    chatd_reply_send_to_slot(s, job->slot);
+    chatd_reply_send_to_slot(s, job->reply.slot);
     if (job->room_name) {
       g_autofree char *text = g_strdup_printf("Room \"%s\" created: its number is %" G_GINT64_FORMAT,
                                               room->name, room->id);
       chat_write_cstr(chatd_session_begin(s, CHAT_MSG_GENERAL_MSG), text);
-      chatd_reply_send_to_slot(s, job->slot);
+      chatd_reply_send_to_slot(s, job->reply.slot);
     }
   }
   room_job_finish(job);
@@ -72,7 +69,7 @@ static void join(ChatdSession *s, ChatdRoom *room, room_job *job) {
   if (!chatd_store_add_member(server->store, room->id, s->user->id, first, chatd_now_ms(),
                               on_membership_stored, job)) {
     chatd_directory_remove_member(server->directory, room, s->user);
-    chatd_reply_busy(s, job->slot);
+    chatd_reply_busy(s, job->reply.slot);
     room_job_finish(job);
   }
 }
@@ -80,12 +77,12 @@ static void join(ChatdSession *s, ChatdRoom *room, room_job *job) {
 /* The room is in the database: now in memory, and its creator joins it. */
 static void on_room_stored(const GError *error, gpointer user_data) {
   room_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   ChatdServer *server = s->server;
   if (error || s->closed || !s->user) {
     if (error)
       g_warning("%s: cannot store a room: %s", s->peer, error->message);
-    chatd_slot_send_failure(s, job->slot, "the room could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, "the room could not be saved; try again");
     room_job_finish(job);
     return;
   }
@@ -114,7 +111,7 @@ void chatd_handle_create_room(ChatdSession *s, const chat_value *params, const g
   job->room_name = g_strdup(name);
   if (!chatd_store_add_room(server->store, job->room_id, job->room_name, s->user->id,
                             chatd_now_ms(), on_room_stored, job)) {
-    chatd_reply_busy(s, job->slot);
+    chatd_reply_busy(s, job->reply.slot);
     room_job_finish(job);
   }
 }
@@ -141,7 +138,7 @@ void chatd_handle_join_room(ChatdSession *s, const chat_value *params, const gui
 
 static void on_left(const GError *error, gpointer user_data) {
   room_job *job = user_data;
-  ChatdSession *s = job->session;
+  ChatdSession *s = job->reply.session;
   ChatdServer *server = s->server;
   if (error) {
     /* Still a member in the database: a member in memory again. */
@@ -149,10 +146,10 @@ static void on_left(const GError *error, gpointer user_data) {
     ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
     if (room && user && !chatd_room_has_member(room, user->id))
       chatd_directory_add_member(server->directory, room, user, job->first_message);
-    chatd_slot_send_failure(s, job->slot, "leaving the room could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, "leaving the room could not be saved; try again");
   } else {
     chat_write_int(chatd_session_begin(s, CHAT_MSG_LEFT_ROOM), job->room_id);
-    chatd_reply_send_to_slot(s, job->slot);
+    chatd_reply_send_to_slot(s, job->reply.slot);
   }
   room_job_finish(job);
 }
@@ -186,7 +183,7 @@ void chatd_handle_leave_room(ChatdSession *s, const chat_value *params, const gu
   job->first_message = first;
   if (!chatd_store_remove_member(server->store, room->id, s->user->id, on_left, job)) {
     chatd_directory_add_member(server->directory, room, s->user, first);
-    chatd_reply_busy(s, job->slot);
+    chatd_reply_busy(s, job->reply.slot);
     room_job_finish(job);
     return;
   }

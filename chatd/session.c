@@ -174,6 +174,16 @@ void chatd_session_release(ChatdSession *s, ChatdSlot *slot) {
   flush_outbox(s);
 }
 
+void chatd_pending_reply_init(ChatdPendingReply *reply, ChatdSession *s) {
+  reply->session = chatd_session_ref(s);
+  reply->slot = chatd_session_reserve(s);
+}
+
+void chatd_pending_reply_clear(ChatdPendingReply *reply) {
+  chatd_session_release(reply->session, reply->slot);
+  chatd_session_unref(reply->session);
+}
+
 /* ---- incoming order ---- */
 
 static void handle_request(ChatdSession *s, const guint8 *data, gsize len) {

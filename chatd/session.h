@@ -98,6 +98,18 @@ void chatd_slot_send_failure(ChatdSession *session, ChatdSlot *slot, const char 
 /* The slot is complete: it and what waits behind it go out. */
 void chatd_session_release(ChatdSession *session, ChatdSlot *slot);
 
+/* What a handler keeps while the store works on a request: a reference to
+ * the session and the slot its reply goes into. */
+typedef struct {
+  ChatdSession *session;
+  ChatdSlot *slot;
+} ChatdPendingReply;
+
+/* Takes a reference to session and reserves a slot. */
+void chatd_pending_reply_init(ChatdPendingReply *reply, ChatdSession *session);
+/* Releases the slot (chatd_session_release()) and drops the reference. */
+void chatd_pending_reply_clear(ChatdPendingReply *reply);
+
 /* ---- request order ---- */
 void chatd_session_block(ChatdSession *session);
 /* Handles none of the session's requests for ms (they wait in its bounded

@@ -1,7 +1,9 @@
-/* Internals shared by chatd/store*.c; the only header that includes
- * sqlite3.h. store.c owns the threads and queues, store-schema.c opens
- * connections and migrates, store-statements.c holds every SQL statement
- * and runs the requests. */
+/* Internals shared by chatd/store*.c; with import-seed-private.h, the only
+ * headers that include sqlite3.h. store.c owns the lifetime and the
+ * completions, store-writer.c the write queue, the writer and checkpointer
+ * threads, store-reader.c the read queue, the reader thread and the
+ * loaders; store-schema.c opens connections and migrates,
+ * store-statements.c holds every SQL statement and runs the requests. */
 #pragma once
 
 #include <sqlite3.h>
@@ -228,21 +230,90 @@ gboolean chatd_store_sql_run_read(StoreConnection *conn, StoreRead *read, GError
 gboolean chatd_store_sql_exec(StoreConnection *conn, StoreStmtId id, GError **error);
 
 /* Loader backends: run on the reader connection by the caller thread. */
-gboolean chatd_store_sql_foreach_user(StoreConnection *conn, ChatdStoreUserFunc func,
-                                      gpointer user_data, GError **error);
-gboolean chatd_store_sql_foreach_pair(StoreConnection *conn, StoreStmtId id,
-                                      ChatdStorePairFunc func, gpointer user_data,
-                                      GError **error);
-gboolean chatd_store_sql_foreach_room(StoreConnection *conn, ChatdStoreRoomFunc func,
-                                      gpointer user_data, GError **error);
-gboolean chatd_store_sql_foreach_member(StoreConnection *conn, ChatdStoreMemberFunc func,
-                                        gpointer user_data, GError **error);
-gboolean chatd_store_sql_foreach_session(StoreConnection *conn, ChatdStoreSessionFunc func,
-                                         gpointer user_data, GError **error);
+typedef enum {
+  STORE_LOAD_USERS,           /* ChatdStoreUserFunc */
+  STORE_LOAD_FRIENDS,         /* ChatdStorePairFunc */
+  STORE_LOAD_FRIEND_REQUESTS, /* ChatdStorePairFunc */
+  STORE_LOAD_ROOMS,           /* ChatdStoreRoomFunc */
+  STORE_LOAD_MEMBERS,         /* ChatdStoreMemberFunc */
+  STORE_LOAD_SESSIONS,        /* ChatdStoreSessionFunc */
+  STORE_LOAD_COUNT,
+} StoreLoad;
+
+/* Any of the loader callbacks (ChatdStoreUserFunc, ...), as one type. */
+typedef void (*StoreLoadFunc)(void);
+
+/* Calls func (of the type listed with load, cast to StoreLoadFunc) once per
+ * row, in the order of the loader's statement. */
+gboolean chatd_store_sql_load(StoreConnection *conn, StoreLoad load, StoreLoadFunc func,
+                              gpointer user_data, GError **error);
 gboolean chatd_store_sql_max_ids(StoreConnection *conn, gint64 *max_user_id,
                                  gint64 *max_room_id, gint64 *max_message_id, GError **error);
 
 /* Frees a ChatdConversation made by the reader (GPtrArray free func). */
 void chatd_store_conversation_free(gpointer conversation);
+
+/* ---- the store ---- */
+
+struct _ChatdStore {
+  GMainContext *context;
+  GSource *completion_source;
+  int wake_fd; /* eventfd: the workers wake the context through it */
+  int schema_version;
+
+  StoreConnection writer;    /* the writer thread's */
+  StoreConnection reader;    /* the reader thread's and the loaders', under reader_lock */
+  GMutex reader_lock;
+  GThread *writer_thread;
+  GThread *reader_thread;
+  sqlite3 *checkpoint_db;    /* the checkpointer thread's */
+  GThread *checkpoint_thread;
+  gint wal_pages;            /* the WAL's size after the last commit (written by the writer,
+                              * read atomically by get_stats) */
+  int wal_pages_at_request;  /* writer thread only: its size when a checkpoint was asked for */
+  gboolean dispatching;      /* context thread only: callbacks are running */
+  gint64 failure_logged_us;  /* context thread only: the last failure logged */
+  guint failures_unlogged;
+
+  GMutex lock;               /* guards every field below */
+  GCond writer_cond;
+  GCond reader_cond;
+  GCond finished_cond;       /* last_finished_seq moved */
+  GCond checkpoint_cond;
+  gboolean checkpoint_wanted;
+  gboolean checkpoint_running;
+  GQueue writes;             /* StoreWrite waiting for the writer */
+  GQueue reads;              /* StoreRead waiting for the reader */
+  GQueue completions;        /* StoreJob waiting for the context */
+  gboolean writer_waiting;
+  gboolean reader_waiting;
+  gboolean closing;          /* refuse submissions */
+  gboolean stopping;         /* the threads exit once their queue is empty */
+  guint hold_count;
+  guint64 last_submitted_seq;
+  guint64 last_finished_seq; /* every write up to it is committed or failed */
+  gsize writes_in_flight;    /* submitted, completion not yet taken by the context */
+  gsize write_bytes_in_flight;
+  gsize reads_in_flight;
+  ChatdStoreStats stats;
+};
+
+/* store.c: appends a finished job to the completions and wakes the
+ * context when the queue was empty. store->lock held. */
+void chatd_store_push_completion_locked(ChatdStore *store, StoreJob *job);
+
+/* store-writer.c */
+void chatd_store_write_free(StoreWrite *w);
+/* The writer thread: commits queued writes in batches until stopping. */
+gpointer chatd_store_writer_main(gpointer store);
+/* The checkpointer thread. */
+gpointer chatd_store_checkpoint_main(gpointer store);
+/* SQLite's WAL hook on the writer connection (data: the store). */
+int chatd_store_on_wal_commit(void *data, sqlite3 *db, const char *name, int pages);
+
+/* store-reader.c */
+void chatd_store_read_free(StoreRead *r);
+/* The reader thread: runs queued reads until stopping. */
+gpointer chatd_store_reader_main(gpointer store);
 
 G_END_DECLS

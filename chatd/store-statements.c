@@ -1,6 +1,7 @@
 /* Every SQL statement of the store, prepared once per connection and reused
  * with bound parameters, and the code that runs one write or one read on a
- * connection. Threads and queues are store.c's business. */
+ * connection. Threads and queues are the business of store.c, store-writer.c
+ * and store-reader.c. */
 #define G_LOG_DOMAIN "chatd-store"
 
 #include <string.h>
@@ -222,96 +223,100 @@ enum { CONV_TARGET_TYPE, CONV_TARGET_ID, CONV_LAST_ID, CONV_MARKER, CONV_UNREAD 
 
 /* ---- statement use ---- */
 
-/* A statement in use: g_auto(StoreStatement) resets it and clears its
- * bindings on every way out of the scope, so no statement keeps a read
- * transaction open or a pointer to freed parameters. */
-typedef sqlite3_stmt *StoreStatement;
+/* A statement in use, from call_start(): it collects the first bind
+ * failure, so a run of binds is checked once, and g_auto(StoreCall) resets
+ * the statement and clears its bindings on every way out of the scope, so
+ * no statement keeps a read transaction open or a pointer to freed
+ * parameters. */
+typedef struct {
+  StoreConnection *conn;
+  StoreStmtId id;
+  sqlite3_stmt *stmt;
+  int rc; /* the first bind failure */
+} StoreCall;
 
-static void statement_release(sqlite3_stmt *stmt) {
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
+static void call_release(StoreCall *call) {
+  if (call->stmt == NULL)
+    return;
+  sqlite3_reset(call->stmt);
+  sqlite3_clear_bindings(call->stmt);
 }
 
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC(StoreStatement, statement_release, NULL)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(StoreCall, call_release)
 
-/* Collects the first bind failure, so a run of binds is checked once. */
-typedef struct {
-  sqlite3_stmt *stmt;
-  int rc;
-} Binder;
+static StoreCall call_start(StoreConnection *conn, StoreStmtId id) {
+  g_assert((guint) id < STORE_STMT_COUNT && conn->stmts[id] != NULL);
+  return (StoreCall) { conn, id, conn->stmts[id], SQLITE_OK };
+}
 
-static void bind_int64(Binder *b, int index, gint64 value) {
-  if (b->rc == SQLITE_OK)
-    b->rc = sqlite3_bind_int64(b->stmt, index, value);
+static void bind_int64(StoreCall *call, int index, gint64 value) {
+  if (call->rc == SQLITE_OK)
+    call->rc = sqlite3_bind_int64(call->stmt, index, value);
 }
 
 /* Binds NULL for 0: optional references such as a room's creator. */
-static void bind_id_or_null(Binder *b, int index, gint64 value) {
-  if (b->rc == SQLITE_OK)
-    b->rc = value != 0 ? sqlite3_bind_int64(b->stmt, index, value)
-                       : sqlite3_bind_null(b->stmt, index);
+static void bind_id_or_null(StoreCall *call, int index, gint64 value) {
+  if (call->rc == SQLITE_OK)
+    call->rc = value != 0 ? sqlite3_bind_int64(call->stmt, index, value)
+                          : sqlite3_bind_null(call->stmt, index);
 }
 
 /* The statement runs (and is reset) before the bound memory is freed, so
  * SQLITE_STATIC: no copy. NULL binds NULL. */
-static void bind_text(Binder *b, int index, const char *text, gsize len) {
-  if (b->rc != SQLITE_OK)
+static void bind_text(StoreCall *call, int index, const char *text, gsize len) {
+  if (call->rc != SQLITE_OK)
     return;
   if (text == NULL)
-    b->rc = sqlite3_bind_null(b->stmt, index);
+    call->rc = sqlite3_bind_null(call->stmt, index);
   else
-    b->rc = sqlite3_bind_text64(b->stmt, index, text, len, SQLITE_STATIC, SQLITE_UTF8);
+    call->rc = sqlite3_bind_text64(call->stmt, index, text, len, SQLITE_STATIC, SQLITE_UTF8);
 }
 
-static void bind_string(Binder *b, int index, const char *text) {
-  bind_text(b, index, text, text != NULL ? strlen(text) : 0);
+static void bind_string(StoreCall *call, int index, const char *text) {
+  bind_text(call, index, text, text != NULL ? strlen(text) : 0);
 }
 
-static void bind_blob(Binder *b, int index, gconstpointer data, gsize len) {
-  if (b->rc != SQLITE_OK)
+static void bind_blob(StoreCall *call, int index, gconstpointer data, gsize len) {
+  if (call->rc != SQLITE_OK)
     return;
   if (data == NULL)
-    b->rc = sqlite3_bind_null(b->stmt, index);
+    call->rc = sqlite3_bind_null(call->stmt, index);
   else
-    b->rc = sqlite3_bind_blob64(b->stmt, index, data, len, SQLITE_STATIC);
+    call->rc = sqlite3_bind_blob64(call->stmt, index, data, len, SQLITE_STATIC);
 }
 
-static sqlite3_stmt *statement(StoreConnection *conn, StoreStmtId id) {
-  g_assert((guint) id < STORE_STMT_COUNT && conn->stmts[id] != NULL);
-  return conn->stmts[id];
-}
-
-static gboolean bind_check(StoreConnection *conn, StoreStmtId id, const Binder *b,
-                           GError **error) {
-  if (b->rc == SQLITE_OK)
-    return TRUE;
-  chatd_store_set_sqlite_error(error, conn->db, b->rc, statement_defs[id].name);
+/* "name: sqlite message" for result code rc. */
+static gboolean call_fail(const StoreCall *call, int rc, GError **error) {
+  chatd_store_set_sqlite_error(error, call->conn->db, rc, statement_defs[call->id].name);
   return FALSE;
 }
 
-/* Steps a statement that returns no row to completion. */
-static gboolean step_done(StoreConnection *conn, StoreStmtId id, sqlite3_stmt *stmt,
-                          GError **error) {
-  int rc = sqlite3_step(stmt);
+typedef enum {
+  STEP_FAILED, /* *error is set */
+  STEP_DONE,
+  STEP_ROW,
+} StepResult;
+
+/* Steps a query (after checking its binds). */
+static StepResult call_step(StoreCall *call, GError **error) {
+  int rc = call->rc != SQLITE_OK ? call->rc : sqlite3_step(call->stmt);
+  if (rc == SQLITE_ROW)
+    return STEP_ROW;
   if (rc == SQLITE_DONE)
-    return TRUE;
-  chatd_store_set_sqlite_error(error, conn->db, rc == SQLITE_ROW ? SQLITE_MISUSE : rc,
-                               statement_defs[id].name);
-  return FALSE;
+    return STEP_DONE;
+  call_fail(call, rc, error);
+  return STEP_FAILED;
 }
 
-/* Steps a query: TRUE with *row set (TRUE: a row, FALSE: done), or FALSE
- * with *error. */
-static gboolean step_row(StoreConnection *conn, StoreStmtId id, sqlite3_stmt *stmt,
-                         gboolean *row, GError **error) {
-  int rc = sqlite3_step(stmt);
-  *row = rc == SQLITE_ROW;
-  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-    return TRUE;
-  chatd_store_set_sqlite_error(error, conn->db, rc, statement_defs[id].name);
-  return FALSE;
+/* Runs a statement that returns no row to completion. */
+static gboolean call_done(StoreCall *call, GError **error) {
+  StepResult step = call_step(call, error);
+  if (step == STEP_ROW)
+    return call_fail(call, SQLITE_MISUSE, error);
+  return step == STEP_DONE;
 }
 
+/* Fails with NOT_FOUND unless the statement just run changed a row. */
 static gboolean require_changes(StoreConnection *conn, StoreStmtId id, GError **error) {
   if (sqlite3_changes(conn->db) > 0)
     return TRUE;
@@ -321,8 +326,8 @@ static gboolean require_changes(StoreConnection *conn, StoreStmtId id, GError **
 }
 
 gboolean chatd_store_sql_exec(StoreConnection *conn, StoreStmtId id, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, id);
-  return step_done(conn, id, stmt, error);
+  g_auto(StoreCall) call = call_start(conn, id);
+  return call_done(&call, error);
 }
 
 /* ---- preparing ---- */
@@ -363,37 +368,35 @@ void chatd_store_sql_close(StoreConnection *conn) {
 
 /* ---- writes: one function per kind ---- */
 
-/* Runs statement id with 1..3 integer parameters (fewer: pass n). */
-static gboolean run_ints(StoreConnection *conn, StoreStmtId id, int n, gint64 a, gint64 b,
-                         gint64 c, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, id);
-  Binder binder = { stmt, SQLITE_OK };
-  const gint64 values[] = { a, b, c };
-  for (int i = 0; i < n && i < (int) G_N_ELEMENTS(values); i++)
-    bind_int64(&binder, i + 1, values[i]);
-  return bind_check(conn, id, &binder, error) && step_done(conn, id, stmt, error);
+/* Runs statement id with the integer parameters values[0 .. n - 1] (as
+ * ?1 .. ?n); INTS(a, b, ...) gives both. */
+static gboolean run_ints(StoreConnection *conn, StoreStmtId id, const gint64 *values, gsize n,
+                         GError **error) {
+  g_auto(StoreCall) call = call_start(conn, id);
+  for (gsize i = 0; i < n; i++)
+    bind_int64(&call, (int) i + 1, values[i]);
+  return call_done(&call, error);
 }
 
+#define INTS(...) \
+  ((const gint64[]) { __VA_ARGS__ }), G_N_ELEMENTS(((const gint64[]) { __VA_ARGS__ }))
+
 static gboolean write_add_user(StoreConnection *conn, StoreWrite *w, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_INSERT_USER);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, w->op.add_user.id);
-  bind_string(&b, 2, w->op.add_user.username);
-  bind_string(&b, 3, w->op.add_user.nickname);
-  bind_string(&b, 4, w->op.add_user.password_hash);
-  bind_int64(&b, 5, w->op.add_user.created_ms);
-  return bind_check(conn, STORE_STMT_INSERT_USER, &b, error) &&
-         step_done(conn, STORE_STMT_INSERT_USER, stmt, error);
+  g_auto(StoreCall) call = call_start(conn, STORE_STMT_INSERT_USER);
+  bind_int64(&call, 1, w->op.add_user.id);
+  bind_string(&call, 2, w->op.add_user.username);
+  bind_string(&call, 3, w->op.add_user.nickname);
+  bind_string(&call, 4, w->op.add_user.password_hash);
+  bind_int64(&call, 5, w->op.add_user.created_ms);
+  return call_done(&call, error);
 }
 
 static gboolean write_set_user_text(StoreConnection *conn, StoreStmtId id, StoreWrite *w,
                                     GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, id);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, w->op.set_user_text.user_id);
-  bind_string(&b, 2, w->op.set_user_text.value);
-  return bind_check(conn, id, &b, error) && step_done(conn, id, stmt, error) &&
-         require_changes(conn, id, error);
+  g_auto(StoreCall) call = call_start(conn, id);
+  bind_int64(&call, 1, w->op.set_user_text.user_id);
+  bind_string(&call, 2, w->op.set_user_text.value);
+  return call_done(&call, error) && require_changes(conn, id, error);
 }
 
 static gboolean write_accept_friend_request(StoreConnection *conn, StoreWrite *w,
@@ -402,47 +405,33 @@ static gboolean write_accept_friend_request(StoreConnection *conn, StoreWrite *w
   gint64 to = w->op.friend_request.to_user_id;
   gint64 ms = w->op.friend_request.ms;
   /* The caller's savepoint makes the three statements one step. */
-  return run_ints(conn, STORE_STMT_DELETE_FRIEND_REQUEST, 2, from, to, 0, error) &&
+  return run_ints(conn, STORE_STMT_DELETE_FRIEND_REQUEST, INTS(from, to), error) &&
          require_changes(conn, STORE_STMT_DELETE_FRIEND_REQUEST, error) &&
-         run_ints(conn, STORE_STMT_INSERT_FRIEND, 3, from, to, ms, error) &&
-         run_ints(conn, STORE_STMT_INSERT_FRIEND, 3, to, from, ms, error);
+         run_ints(conn, STORE_STMT_INSERT_FRIEND, INTS(from, to, ms), error) &&
+         run_ints(conn, STORE_STMT_INSERT_FRIEND, INTS(to, from, ms), error);
 }
 
 static gboolean write_add_room(StoreConnection *conn, StoreWrite *w, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_INSERT_ROOM);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, w->op.add_room.id);
-  bind_string(&b, 2, w->op.add_room.room_name);
-  bind_int64(&b, 3, w->op.add_room.created_ms);
-  bind_id_or_null(&b, 4, w->op.add_room.creator_id);
-  return bind_check(conn, STORE_STMT_INSERT_ROOM, &b, error) &&
-         step_done(conn, STORE_STMT_INSERT_ROOM, stmt, error);
-}
-
-static gboolean write_add_member(StoreConnection *conn, StoreWrite *w, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_INSERT_MEMBER);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, w->op.member.room_id);
-  bind_int64(&b, 2, w->op.member.user_id);
-  bind_int64(&b, 3, w->op.member.joined_ms);
-  bind_int64(&b, 4, w->op.member.first_message_id);
-  return bind_check(conn, STORE_STMT_INSERT_MEMBER, &b, error) &&
-         step_done(conn, STORE_STMT_INSERT_MEMBER, stmt, error);
+  g_auto(StoreCall) call = call_start(conn, STORE_STMT_INSERT_ROOM);
+  bind_int64(&call, 1, w->op.add_room.id);
+  bind_string(&call, 2, w->op.add_room.room_name);
+  bind_int64(&call, 3, w->op.add_room.created_ms);
+  bind_id_or_null(&call, 4, w->op.add_room.creator_id);
+  return call_done(&call, error);
 }
 
 /* ADD_SESSION, TOUCH_SESSION (the hash, then ms) and REVOKE_SESSION. */
 static gboolean write_session(StoreConnection *conn, StoreStmtId id, StoreWrite *w,
                               GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, id);
-  Binder b = { stmt, SQLITE_OK };
-  bind_blob(&b, 1, w->op.session.token_hash, sizeof w->op.session.token_hash);
+  g_auto(StoreCall) call = call_start(conn, id);
+  bind_blob(&call, 1, w->op.session.token_hash, sizeof w->op.session.token_hash);
   if (id == STORE_STMT_INSERT_SESSION) {
-    bind_int64(&b, 2, w->op.session.user_id);
-    bind_int64(&b, 3, w->op.session.ms);
+    bind_int64(&call, 2, w->op.session.user_id);
+    bind_int64(&call, 3, w->op.session.ms);
   } else if (id == STORE_STMT_TOUCH_SESSION) {
-    bind_int64(&b, 2, w->op.session.ms);
+    bind_int64(&call, 2, w->op.session.ms);
   }
-  if (!bind_check(conn, id, &b, error) || !step_done(conn, id, stmt, error))
+  if (!call_done(&call, error))
     return FALSE;
   return id == STORE_STMT_INSERT_SESSION || require_changes(conn, id, error);
 }
@@ -450,67 +439,49 @@ static gboolean write_session(StoreConnection *conn, StoreStmtId id, StoreWrite 
 /* The old session goes (NOT_FOUND when it already has) and the new one
  * takes its place, in one step. */
 static gboolean write_rotate_session(StoreConnection *conn, StoreWrite *w, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_REVOKE_SESSION);
-  Binder b = { stmt, SQLITE_OK };
-  bind_blob(&b, 1, w->op.session.old_hash, sizeof w->op.session.old_hash);
-  if (!bind_check(conn, STORE_STMT_REVOKE_SESSION, &b, error) ||
-      !step_done(conn, STORE_STMT_REVOKE_SESSION, stmt, error) ||
-      !require_changes(conn, STORE_STMT_REVOKE_SESSION, error))
+  g_auto(StoreCall) call = call_start(conn, STORE_STMT_REVOKE_SESSION);
+  bind_blob(&call, 1, w->op.session.old_hash, sizeof w->op.session.old_hash);
+  if (!call_done(&call, error) || !require_changes(conn, STORE_STMT_REVOKE_SESSION, error))
     return FALSE;
   return write_session(conn, STORE_STMT_INSERT_SESSION, w, error);
-}
-
-static gboolean write_mark_read(StoreConnection *conn, StoreWrite *w, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_UPSERT_READ_MARKER);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, w->op.mark_read.user_id);
-  bind_int64(&b, 2, w->op.mark_read.target_type);
-  bind_int64(&b, 3, w->op.mark_read.target_id);
-  bind_int64(&b, 4, w->op.mark_read.last_read_id);
-  return bind_check(conn, STORE_STMT_UPSERT_READ_MARKER, &b, error) &&
-         step_done(conn, STORE_STMT_UPSERT_READ_MARKER, stmt, error);
 }
 
 /* The id stored under (sender, client_msg_id), or 0. */
 static gboolean find_client_message(StoreConnection *conn, const ChatdMessageRecord *r,
                                     gint64 *existing_id, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_FIND_CLIENT_MSG);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, r->sender_id);
-  bind_string(&b, 2, r->client_msg_id);
-  gboolean row = FALSE;
-  if (!bind_check(conn, STORE_STMT_FIND_CLIENT_MSG, &b, error) ||
-      !step_row(conn, STORE_STMT_FIND_CLIENT_MSG, stmt, &row, error))
+  g_auto(StoreCall) call = call_start(conn, STORE_STMT_FIND_CLIENT_MSG);
+  bind_int64(&call, 1, r->sender_id);
+  bind_string(&call, 2, r->client_msg_id);
+  StepResult step = call_step(&call, error);
+  if (step == STEP_FAILED)
     return FALSE;
-  *existing_id = row ? sqlite3_column_int64(stmt, 0) : 0;
+  *existing_id = step == STEP_ROW ? sqlite3_column_int64(call.stmt, 0) : 0;
   return TRUE;
 }
 
 static gboolean insert_message(StoreConnection *conn, const ChatdMessageRecord *r,
                                GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_INSERT_MESSAGE);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, r->id);
-  bind_int64(&b, 2, r->sender_id);
-  bind_int64(&b, 3, r->target_type);
-  bind_int64(&b, 4, r->target_id);
-  bind_int64(&b, 5, r->sent_ms);
-  bind_int64(&b, 6, r->kind);
-  bind_text(&b, 7, r->text, r->text_len);
+  g_auto(StoreCall) call = call_start(conn, STORE_STMT_INSERT_MESSAGE);
+  bind_int64(&call, 1, r->id);
+  bind_int64(&call, 2, r->sender_id);
+  bind_int64(&call, 3, r->target_type);
+  bind_int64(&call, 4, r->target_id);
+  bind_int64(&call, 5, r->sent_ms);
+  bind_int64(&call, 6, r->kind);
+  bind_text(&call, 7, r->text, r->text_len);
   if (r->kind == CHATD_STORE_KIND_TEXT)
-    bind_int64(&b, 8, r->font_size);
-  bind_string(&b, 9, r->font_color);
+    bind_int64(&call, 8, r->font_size);
+  bind_string(&call, 9, r->font_color);
   if (r->image != NULL) {
     gsize size = 0;
     gconstpointer data = g_bytes_get_data(r->image, &size);
     /* an empty image still has to be a (zero-length) blob, not NULL */
-    bind_blob(&b, 10, data != NULL ? data : "", size);
-    bind_int64(&b, 12, (gint64) size);
-    bind_string(&b, 13, chat_image_format(data, size));
+    bind_blob(&call, 10, data != NULL ? data : "", size);
+    bind_int64(&call, 12, (gint64) size);
+    bind_string(&call, 13, chat_image_format(data, size));
   }
-  bind_string(&b, 11, r->client_msg_id);
-  return bind_check(conn, STORE_STMT_INSERT_MESSAGE, &b, error) &&
-         step_done(conn, STORE_STMT_INSERT_MESSAGE, stmt, error);
+  bind_string(&call, 11, r->client_msg_id);
+  return call_done(&call, error);
 }
 
 static gboolean write_add_message(StoreConnection *conn, StoreWrite *w, GError **error) {
@@ -528,8 +499,8 @@ static gboolean write_add_message(StoreConnection *conn, StoreWrite *w, GError *
   if (!insert_message(conn, r, error))
     return FALSE;
   for (gsize i = 0; i < w->op.message.n_offline; i++) {
-    if (!run_ints(conn, STORE_STMT_INSERT_OFFLINE, 2, w->op.message.offline_recipients[i],
-                  r->id, 0, error))
+    if (!run_ints(conn, STORE_STMT_INSERT_OFFLINE,
+                  INTS(w->op.message.offline_recipients[i], r->id), error))
       return FALSE;
   }
   w->inserted = TRUE;
@@ -546,23 +517,25 @@ gboolean chatd_store_sql_apply_write(StoreConnection *conn, StoreWrite *w, GErro
   case STORE_WRITE_SET_NICKNAME:
     return write_set_user_text(conn, STORE_STMT_UPDATE_NICKNAME, w, error);
   case STORE_WRITE_ADD_FRIEND_REQUEST:
-    return run_ints(conn, STORE_STMT_INSERT_FRIEND_REQUEST, 3,
-                    w->op.friend_request.from_user_id, w->op.friend_request.to_user_id,
-                    w->op.friend_request.ms, error);
+    return run_ints(conn, STORE_STMT_INSERT_FRIEND_REQUEST,
+                    INTS(w->op.friend_request.from_user_id, w->op.friend_request.to_user_id,
+                         w->op.friend_request.ms), error);
   case STORE_WRITE_ACCEPT_FRIEND_REQUEST:
     return write_accept_friend_request(conn, w, error);
   case STORE_WRITE_DELETE_FRIEND_REQUEST:
-    return run_ints(conn, STORE_STMT_DELETE_FRIEND_REQUEST, 2,
-                    w->op.friend_request.from_user_id, w->op.friend_request.to_user_id, 0,
+    return run_ints(conn, STORE_STMT_DELETE_FRIEND_REQUEST,
+                    INTS(w->op.friend_request.from_user_id, w->op.friend_request.to_user_id),
                     error) &&
            require_changes(conn, STORE_STMT_DELETE_FRIEND_REQUEST, error);
   case STORE_WRITE_ADD_ROOM:
     return write_add_room(conn, w, error);
   case STORE_WRITE_ADD_MEMBER:
-    return write_add_member(conn, w, error);
+    return run_ints(conn, STORE_STMT_INSERT_MEMBER,
+                    INTS(w->op.member.room_id, w->op.member.user_id, w->op.member.joined_ms,
+                         w->op.member.first_message_id), error);
   case STORE_WRITE_REMOVE_MEMBER:
-    return run_ints(conn, STORE_STMT_DELETE_MEMBER, 2, w->op.member.room_id,
-                    w->op.member.user_id, 0, error) &&
+    return run_ints(conn, STORE_STMT_DELETE_MEMBER,
+                    INTS(w->op.member.room_id, w->op.member.user_id), error) &&
            require_changes(conn, STORE_STMT_DELETE_MEMBER, error);
   case STORE_WRITE_ADD_SESSION:
     return write_session(conn, STORE_STMT_INSERT_SESSION, w, error);
@@ -571,17 +544,19 @@ gboolean chatd_store_sql_apply_write(StoreConnection *conn, StoreWrite *w, GErro
   case STORE_WRITE_REVOKE_SESSION:
     return write_session(conn, STORE_STMT_REVOKE_SESSION, w, error);
   case STORE_WRITE_REVOKE_USER_SESSIONS:
-    return run_ints(conn, STORE_STMT_REVOKE_USER_SESSIONS, 1, w->op.session.user_id, 0, 0,
-                    error);
+    return run_ints(conn, STORE_STMT_REVOKE_USER_SESSIONS, INTS(w->op.session.user_id), error);
   case STORE_WRITE_ROTATE_SESSION:
     return write_rotate_session(conn, w, error);
   case STORE_WRITE_FORGET_SESSIONS_BEFORE:
-    return run_ints(conn, STORE_STMT_FORGET_SESSIONS_BEFORE, 1, w->op.session.ms, 0, 0, error);
+    return run_ints(conn, STORE_STMT_FORGET_SESSIONS_BEFORE, INTS(w->op.session.ms), error);
   case STORE_WRITE_MARK_READ:
-    return write_mark_read(conn, w, error);
+    return run_ints(conn, STORE_STMT_UPSERT_READ_MARKER,
+                    INTS(w->op.mark_read.user_id, w->op.mark_read.target_type,
+                         w->op.mark_read.target_id, w->op.mark_read.last_read_id), error);
   case STORE_WRITE_CLEAR_OFFLINE:
-    return run_ints(conn, STORE_STMT_DELETE_OFFLINE, 2, w->op.clear_offline.user_id,
-                    w->op.clear_offline.up_to_message_id, 0, error);
+    return run_ints(conn, STORE_STMT_DELETE_OFFLINE,
+                    INTS(w->op.clear_offline.user_id, w->op.clear_offline.up_to_message_id),
+                    error);
   case STORE_WRITE_ADD_MESSAGE:
     return write_add_message(conn, w, error);
   }
@@ -646,29 +621,26 @@ static gsize row_cost(sqlite3_stmt *stmt, const ChatdStorePageBound *bound) {
 /* Appends the rows of a message query (newest first) to records while they
  * fit the bound; *more when one was left out. offline_column >= 0 reads the
  * offline flag from that column. */
-static gboolean collect_page(StoreConnection *conn, StoreStmtId id, sqlite3_stmt *stmt,
-                             int offline_column, const ChatdStorePageBound *bound,
-                             GPtrArray *records, gboolean *more, GError **error) {
+static gboolean collect_page(StoreCall *call, int offline_column,
+                             const ChatdStorePageBound *bound, GPtrArray *records,
+                             gboolean *more, GError **error) {
   gsize used = 0;
   *more = FALSE;
-  for (;;) {
-    gboolean row = FALSE;
-    if (!step_row(conn, id, stmt, &row, error))
-      return FALSE;
-    if (!row)
-      return TRUE;
-    gsize cost = row_cost(stmt, bound);
+  StepResult step;
+  while ((step = call_step(call, error)) == STEP_ROW) {
+    gsize cost = row_cost(call->stmt, bound);
     if ((bound->limit > 0 && records->len >= bound->limit) ||
         (bound->max_bytes > 0 && records->len > 0 && used + cost > bound->max_bytes)) {
       *more = TRUE;
       return TRUE;
     }
     used += cost;
-    ChatdMessageRecord *record = record_from_row(stmt, bound->max_image_bytes);
+    ChatdMessageRecord *record = record_from_row(call->stmt, bound->max_image_bytes);
     if (offline_column >= 0)
-      record->offline = sqlite3_column_int(stmt, offline_column) != 0;
+      record->offline = sqlite3_column_int(call->stmt, offline_column) != 0;
     g_ptr_array_add(records, record);
   }
+  return step == STEP_DONE;
 }
 
 static GPtrArray *new_record_array(void) {
@@ -678,29 +650,24 @@ static GPtrArray *new_record_array(void) {
 static gboolean read_history(StoreConnection *conn, StoreRead *read, GError **error) {
   StoreStmtId id = read->target_type == CHATD_STORE_TARGET_ROOM ? STORE_STMT_HISTORY_ROOM
                                                                   : STORE_STMT_HISTORY_DIRECT;
-  g_auto(StoreStatement) stmt = statement(conn, id);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, read->viewer_id);
-  bind_int64(&b, 2, read->target_id);
-  bind_int64(&b, 3, read->before_id > 0 ? read->before_id : G_MAXINT64);
+  g_auto(StoreCall) call = call_start(conn, id);
+  bind_int64(&call, 1, read->viewer_id);
+  bind_int64(&call, 2, read->target_id);
+  bind_int64(&call, 3, read->before_id > 0 ? read->before_id : G_MAXINT64);
   /* One more than the limit: whether older ones remain. */
-  bind_int64(&b, 4, (gint64) read->bound.limit + 1);
+  bind_int64(&call, 4, (gint64) read->bound.limit + 1);
   g_autoptr(GPtrArray) records = new_record_array();
-  if (!bind_check(conn, id, &b, error) ||
-      !collect_page(conn, id, stmt, -1, &read->bound, records, &read->more, error))
+  if (!collect_page(&call, -1, &read->bound, records, &read->more, error))
     return FALSE;
   read->results = g_steal_pointer(&records);
   return TRUE;
 }
 
 static gboolean read_full_history(StoreConnection *conn, StoreRead *read, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_FULL_HISTORY);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, read->viewer_id);
+  g_auto(StoreCall) call = call_start(conn, STORE_STMT_FULL_HISTORY);
+  bind_int64(&call, 1, read->viewer_id);
   g_autoptr(GPtrArray) records = new_record_array();
-  if (!bind_check(conn, STORE_STMT_FULL_HISTORY, &b, error) ||
-      !collect_page(conn, STORE_STMT_FULL_HISTORY, stmt, COL_AFTER_MESSAGE, &read->bound, records,
-                    &read->more, error))
+  if (!collect_page(&call, COL_AFTER_MESSAGE, &read->bound, records, &read->more, error))
     return FALSE;
   /* Read newest first (the ones that fit), handed out oldest first. */
   for (guint i = 0, j = records->len; i + 1 < j; i++, j--) {
@@ -716,30 +683,23 @@ static gboolean read_full_history(StoreConnection *conn, StoreRead *read, GError
  * STORE_STMT_MESSAGE_BY_ID or (without the image) _META_BY_ID. */
 static gboolean read_message_by_id(StoreConnection *conn, StoreStmtId id, gint64 message_id,
                                    ChatdMessageRecord **record, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, id);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, message_id);
-  gboolean row = FALSE;
-  if (!bind_check(conn, id, &b, error) || !step_row(conn, id, stmt, &row, error))
+  g_auto(StoreCall) call = call_start(conn, id);
+  bind_int64(&call, 1, message_id);
+  StepResult step = call_step(&call, error);
+  if (step == STEP_FAILED)
     return FALSE;
-  *record = row ? record_from_row(stmt, G_MAXSIZE) : NULL;
+  *record = step == STEP_ROW ? record_from_row(call.stmt, G_MAXSIZE) : NULL;
   return TRUE;
 }
 
 static gboolean read_conversations(StoreConnection *conn, StoreRead *read, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_CONVERSATIONS);
-  Binder b = { stmt, SQLITE_OK };
-  bind_int64(&b, 1, read->viewer_id);
-  if (!bind_check(conn, STORE_STMT_CONVERSATIONS, &b, error))
-    return FALSE;
+  g_auto(StoreCall) call = call_start(conn, STORE_STMT_CONVERSATIONS);
+  bind_int64(&call, 1, read->viewer_id);
   g_autoptr(GPtrArray) conversations = g_ptr_array_new_with_free_func(
     chatd_store_conversation_free);
-  for (;;) {
-    gboolean row = FALSE;
-    if (!step_row(conn, STORE_STMT_CONVERSATIONS, stmt, &row, error))
-      return FALSE;
-    if (!row)
-      break;
+  StepResult step;
+  while ((step = call_step(&call, error)) == STEP_ROW) {
+    sqlite3_stmt *stmt = call.stmt;
     ChatdConversation *conversation = g_new0(ChatdConversation, 1);
     conversation->target_type = sqlite3_column_int(stmt, CONV_TARGET_TYPE);
     conversation->target_id = sqlite3_column_int64(stmt, CONV_TARGET_ID);
@@ -754,6 +714,8 @@ static gboolean read_conversations(StoreConnection *conn, StoreRead *read, GErro
       return FALSE;
     conversation->last = last;
   }
+  if (step == STEP_FAILED)
+    return FALSE;
   read->results = g_steal_pointer(&conversations);
   return TRUE;
 }
@@ -777,119 +739,112 @@ gboolean chatd_store_sql_run_read(StoreConnection *conn, StoreRead *read, GError
 
 /* ---- start-up loaders ---- */
 
-gboolean chatd_store_sql_foreach_user(StoreConnection *conn, ChatdStoreUserFunc func,
-                                      gpointer user_data, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_USERS);
-  for (;;) {
-    gboolean row = FALSE;
-    if (!step_row(conn, STORE_STMT_SELECT_USERS, stmt, &row, error))
-      return FALSE;
-    if (!row)
-      return TRUE;
-    ChatdStoreUser user = {
-      .id = sqlite3_column_int64(stmt, 0),
-      .username = column_string(stmt, 1),
-      .nickname = column_string(stmt, 2),
-      .password_hash = column_string(stmt, 3),
-      .created_ms = sqlite3_column_int64(stmt, 4),
-    };
-    func(&user, user_data);
-  }
+/* Hands the current row of a loader's statement to the caller's func (of
+ * the loader's type); FALSE with *error when the row is damaged. */
+typedef gboolean (*LoadRowFunc)(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
+                                GError **error);
+
+static gboolean load_user(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
+                          GError **error) {
+  ChatdStoreUser user = {
+    .id = sqlite3_column_int64(stmt, 0),
+    .username = column_string(stmt, 1),
+    .nickname = column_string(stmt, 2),
+    .password_hash = column_string(stmt, 3),
+    .created_ms = sqlite3_column_int64(stmt, 4),
+  };
+  ((ChatdStoreUserFunc) func)(&user, user_data);
+  return TRUE;
 }
 
-gboolean chatd_store_sql_foreach_pair(StoreConnection *conn, StoreStmtId id,
-                                      ChatdStorePairFunc func, gpointer user_data,
-                                      GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, id);
-  for (;;) {
-    gboolean row = FALSE;
-    if (!step_row(conn, id, stmt, &row, error))
-      return FALSE;
-    if (!row)
-      return TRUE;
-    func(sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
-         sqlite3_column_int64(stmt, 2), user_data);
-  }
+static gboolean load_pair(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
+                          GError **error) {
+  ((ChatdStorePairFunc) func)(sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+                              sqlite3_column_int64(stmt, 2), user_data);
+  return TRUE;
 }
 
-gboolean chatd_store_sql_foreach_room(StoreConnection *conn, ChatdStoreRoomFunc func,
-                                      gpointer user_data, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_ROOMS);
-  for (;;) {
-    gboolean row = FALSE;
-    if (!step_row(conn, STORE_STMT_SELECT_ROOMS, stmt, &row, error))
-      return FALSE;
-    if (!row)
-      return TRUE;
-    ChatdStoreRoom room = {
-      .id = sqlite3_column_int64(stmt, 0),
-      .room_name = column_string(stmt, 1),
-      .creator_id = sqlite3_column_int64(stmt, 2),
-      .created_ms = sqlite3_column_int64(stmt, 3),
-    };
-    func(&room, user_data);
-  }
+static gboolean load_room(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
+                          GError **error) {
+  ChatdStoreRoom room = {
+    .id = sqlite3_column_int64(stmt, 0),
+    .room_name = column_string(stmt, 1),
+    .creator_id = sqlite3_column_int64(stmt, 2),
+    .created_ms = sqlite3_column_int64(stmt, 3),
+  };
+  ((ChatdStoreRoomFunc) func)(&room, user_data);
+  return TRUE;
 }
 
-gboolean chatd_store_sql_foreach_member(StoreConnection *conn, ChatdStoreMemberFunc func,
-                                        gpointer user_data, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_MEMBERS);
-  for (;;) {
-    gboolean row = FALSE;
-    if (!step_row(conn, STORE_STMT_SELECT_MEMBERS, stmt, &row, error))
-      return FALSE;
-    if (!row)
-      return TRUE;
-    ChatdStoreMember member = {
-      .room_id = sqlite3_column_int64(stmt, 0),
-      .user_id = sqlite3_column_int64(stmt, 1),
-      .first_message_id = sqlite3_column_int64(stmt, 2),
-      .joined_ms = sqlite3_column_int64(stmt, 3),
-    };
-    func(&member, user_data);
-  }
+static gboolean load_member(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
+                            GError **error) {
+  ChatdStoreMember member = {
+    .room_id = sqlite3_column_int64(stmt, 0),
+    .user_id = sqlite3_column_int64(stmt, 1),
+    .first_message_id = sqlite3_column_int64(stmt, 2),
+    .joined_ms = sqlite3_column_int64(stmt, 3),
+  };
+  ((ChatdStoreMemberFunc) func)(&member, user_data);
+  return TRUE;
 }
 
-gboolean chatd_store_sql_foreach_session(StoreConnection *conn, ChatdStoreSessionFunc func,
-                                         gpointer user_data, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_SESSIONS);
-  for (;;) {
-    gboolean row = FALSE;
-    if (!step_row(conn, STORE_STMT_SELECT_SESSIONS, stmt, &row, error))
-      return FALSE;
-    if (!row)
-      return TRUE;
-    ChatdStoreSession session = {
-      .user_id = sqlite3_column_int64(stmt, 1),
-      .created_ms = sqlite3_column_int64(stmt, 2),
-      .last_used_ms = sqlite3_column_int64(stmt, 3),
-    };
-    const void *hash = sqlite3_column_blob(stmt, 0);
-    if (hash == NULL || sqlite3_column_bytes(stmt, 0) != CHATD_STORE_TOKEN_HASH_LEN) {
-      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_CORRUPT,
-                  "load sessions: a token hash is not %d bytes", CHATD_STORE_TOKEN_HASH_LEN);
-      return FALSE;
-    }
-    memcpy(session.token_hash, hash, CHATD_STORE_TOKEN_HASH_LEN);
-    func(&session, user_data);
+static gboolean load_session(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
+                             GError **error) {
+  ChatdStoreSession session = {
+    .user_id = sqlite3_column_int64(stmt, 1),
+    .created_ms = sqlite3_column_int64(stmt, 2),
+    .last_used_ms = sqlite3_column_int64(stmt, 3),
+  };
+  const void *hash = sqlite3_column_blob(stmt, 0);
+  if (hash == NULL || sqlite3_column_bytes(stmt, 0) != CHATD_STORE_TOKEN_HASH_LEN) {
+    g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_CORRUPT,
+                "load sessions: a token hash is not %d bytes", CHATD_STORE_TOKEN_HASH_LEN);
+    return FALSE;
   }
+  memcpy(session.token_hash, hash, CHATD_STORE_TOKEN_HASH_LEN);
+  ((ChatdStoreSessionFunc) func)(&session, user_data);
+  return TRUE;
+}
+
+static const struct {
+  StoreStmtId id;
+  LoadRowFunc row;
+} loaders[STORE_LOAD_COUNT] = {
+  [STORE_LOAD_USERS] = { STORE_STMT_SELECT_USERS, load_user },
+  [STORE_LOAD_FRIENDS] = { STORE_STMT_SELECT_FRIENDS, load_pair },
+  [STORE_LOAD_FRIEND_REQUESTS] = { STORE_STMT_SELECT_FRIEND_REQUESTS, load_pair },
+  [STORE_LOAD_ROOMS] = { STORE_STMT_SELECT_ROOMS, load_room },
+  [STORE_LOAD_MEMBERS] = { STORE_STMT_SELECT_MEMBERS, load_member },
+  [STORE_LOAD_SESSIONS] = { STORE_STMT_SELECT_SESSIONS, load_session },
+};
+
+gboolean chatd_store_sql_load(StoreConnection *conn, StoreLoad load, StoreLoadFunc func,
+                              gpointer user_data, GError **error) {
+  g_assert((guint) load < STORE_LOAD_COUNT);
+  g_auto(StoreCall) call = call_start(conn, loaders[load].id);
+  StepResult step;
+  while ((step = call_step(&call, error)) == STEP_ROW) {
+    if (!loaders[load].row(call.stmt, func, user_data, error))
+      return FALSE;
+  }
+  return step == STEP_DONE;
 }
 
 gboolean chatd_store_sql_max_ids(StoreConnection *conn, gint64 *max_user_id,
                                  gint64 *max_room_id, gint64 *max_message_id, GError **error) {
-  g_auto(StoreStatement) stmt = statement(conn, STORE_STMT_SELECT_MAX_IDS);
-  gboolean row = FALSE;
-  if (!step_row(conn, STORE_STMT_SELECT_MAX_IDS, stmt, &row, error))
+  g_auto(StoreCall) call = call_start(conn, STORE_STMT_SELECT_MAX_IDS);
+  StepResult step = call_step(&call, error);
+  if (step == STEP_FAILED)
     return FALSE;
-  if (!row) {
+  if (step == STEP_DONE) {
     g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED, "load max ids: no row");
     return FALSE;
   }
   if (max_user_id != NULL)
-    *max_user_id = sqlite3_column_int64(stmt, 0);
+    *max_user_id = sqlite3_column_int64(call.stmt, 0);
   if (max_room_id != NULL)
-    *max_room_id = sqlite3_column_int64(stmt, 1);
+    *max_room_id = sqlite3_column_int64(call.stmt, 1);
   if (max_message_id != NULL)
-    *max_message_id = sqlite3_column_int64(stmt, 2);
+    *max_message_id = sqlite3_column_int64(call.stmt, 2);
   return TRUE;
 }
