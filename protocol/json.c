@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/hex.h"
 #include "protocol/utf8.h"
 
 /* First capacity of the scratch stack, in members. */
@@ -184,19 +185,6 @@ static void skip_space(json_parser *p) {
   }
 }
 
-static int hex_digit_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 /* Reads the four hex digits of a \u escape at q (just after "\u"). */
 static int read_unicode_digits(json_parser *p, const char *q, uint32_t *unit) {
   uint32_t v = 0;
@@ -205,7 +193,7 @@ static int read_unicode_digits(json_parser *p, const char *q, uint32_t *unit) {
       return parse_fail(p, CHAT_ERR_SYNTAX, q + i,
                         "expected 4 hex digits after \\u, got end of input");
     }
-    int d = hex_digit_value(q[i]);
+    int d = chat_hex_digit(q[i]);
     if (d < 0) {
       char found[JSON_FOUND_SIZE];
       return parse_fail(p, CHAT_ERR_SYNTAX, q + i, "expected 4 hex digits after \\u, got %s",
@@ -546,40 +534,69 @@ static int enter_container(json_parser *p) {
   return 0;
 }
 
-static int parse_array(json_parser *p, chat_json *node) {
+/* Reads one item of an array or object into *item; `expected` names what
+ * must start here, for the message when it does not. */
+typedef int (*json_item_parser)(json_parser *p, chat_json_member *item, const char *expected);
+
+/* Parses a container at p->pos (its opening bracket): the items, separated
+ * by ',', up to `close`, each read by parse_item and pushed on the parser's
+ * stack from *base on. `first` and `next` name what the first item and an
+ * item after ',' must be; `after` what must follow an item. The caller
+ * takes the items and calls leave_container. */
+static int parse_items(json_parser *p, char close, json_item_parser parse_item,
+                       const char *first, const char *next, const char *after, size_t *base) {
   int rc = enter_container(p);
   if (rc != 0) {
     return rc;
   }
-  size_t base = p->stack_len;
-  p->pos++;  /* '[' */
+  *base = p->stack_len;
+  p->pos++;  /* the opening bracket */
   skip_space(p);
-  if (p->pos < p->end && *p->pos == ']') {
+  if (p->pos < p->end && *p->pos == close) {
     p->pos++;
-  } else {
-    const char *expected = "a value or ']' after '['";
-    for (;;) {
-      chat_json_member item = {0};
-      rc = parse_value(p, &item.value, expected);
-      if (rc == 0) {
-        rc = stack_push(p, &item);
-      }
-      if (rc != 0) {
-        return rc;
-      }
-      skip_space(p);
-      if (p->pos < p->end && *p->pos == ',') {
-        p->pos++;
-        skip_space(p);
-        expected = "a value after ','";
-        continue;
-      }
-      if (p->pos < p->end && *p->pos == ']') {
-        p->pos++;
-        break;
-      }
-      return parse_expected(p, "',' or ']' after array item");
+    return 0;
+  }
+  const char *expected = first;
+  for (;;) {
+    chat_json_member item = {0};
+    rc = parse_item(p, &item, expected);
+    if (rc == 0) {
+      rc = stack_push(p, &item);
     }
+    if (rc != 0) {
+      return rc;
+    }
+    skip_space(p);
+    if (p->pos < p->end && *p->pos == ',') {
+      p->pos++;
+      skip_space(p);
+      expected = next;
+      continue;
+    }
+    if (p->pos < p->end && *p->pos == close) {
+      p->pos++;
+      return 0;
+    }
+    return parse_expected(p, after);
+  }
+}
+
+/* Drops a finished container's items from the stack. */
+static void leave_container(json_parser *p, size_t base) {
+  p->stack_len = base;
+  p->depth--;
+}
+
+static int parse_array_item(json_parser *p, chat_json_member *item, const char *expected) {
+  return parse_value(p, &item->value, expected);
+}
+
+static int parse_array(json_parser *p, chat_json *node) {
+  size_t base;
+  int rc = parse_items(p, ']', parse_array_item, "a value or ']' after '['",
+                       "a value after ','", "',' or ']' after array item", &base);
+  if (rc != 0) {
+    return rc;
   }
   size_t count = p->stack_len - base;
   node->kind = CHAT_JSON_ARRAY;
@@ -595,59 +612,34 @@ static int parse_array(json_parser *p, chat_json *node) {
     }
     node->as.array.items = items;
   }
-  p->stack_len = base;
-  p->depth--;
+  leave_container(p, base);
   return 0;
 }
 
-static int parse_object(json_parser *p, chat_json *node) {
-  int rc = enter_container(p);
+static int parse_member(json_parser *p, chat_json_member *member, const char *expected) {
+  if (p->pos >= p->end || *p->pos != '"') {
+    return parse_expected(p, expected);
+  }
+  member->key_offset = (size_t)(p->pos - p->start);
+  int rc = parse_string(p, &member->key, &member->key_len);
   if (rc != 0) {
     return rc;
   }
-  size_t base = p->stack_len;
-  p->pos++;  /* '{' */
   skip_space(p);
-  if (p->pos < p->end && *p->pos == '}') {
-    p->pos++;
-  } else {
-    const char *expected = "a string key or '}' after '{'";
-    for (;;) {
-      chat_json_member member = {0};
-      if (p->pos >= p->end || *p->pos != '"') {
-        return parse_expected(p, expected);
-      }
-      member.key_offset = (size_t)(p->pos - p->start);
-      rc = parse_string(p, &member.key, &member.key_len);
-      if (rc != 0) {
-        return rc;
-      }
-      skip_space(p);
-      if (p->pos >= p->end || *p->pos != ':') {
-        return parse_expected(p, "':' after object key");
-      }
-      p->pos++;
-      skip_space(p);
-      rc = parse_value(p, &member.value, "a value after ':'");
-      if (rc == 0) {
-        rc = stack_push(p, &member);
-      }
-      if (rc != 0) {
-        return rc;
-      }
-      skip_space(p);
-      if (p->pos < p->end && *p->pos == ',') {
-        p->pos++;
-        skip_space(p);
-        expected = "a string key after ','";
-        continue;
-      }
-      if (p->pos < p->end && *p->pos == '}') {
-        p->pos++;
-        break;
-      }
-      return parse_expected(p, "',' or '}' after object member");
-    }
+  if (p->pos >= p->end || *p->pos != ':') {
+    return parse_expected(p, "':' after object key");
+  }
+  p->pos++;
+  skip_space(p);
+  return parse_value(p, &member->value, "a value after ':'");
+}
+
+static int parse_object(json_parser *p, chat_json *node) {
+  size_t base;
+  int rc = parse_items(p, '}', parse_member, "a string key or '}' after '{'",
+                       "a string key after ','", "',' or '}' after object member", &base);
+  if (rc != 0) {
+    return rc;
   }
   size_t count = p->stack_len - base;
   size_t duplicate;
@@ -673,8 +665,7 @@ static int parse_object(json_parser *p, chat_json *node) {
     memcpy(members, p->stack + base, count * sizeof *members);
     node->as.object.members = members;
   }
-  p->stack_len = base;
-  p->depth--;
+  leave_container(p, base);
   return 0;
 }
 
