@@ -319,15 +319,27 @@ static int produce_one(chat_v2_channel *ch) {
 
 /* ---- sending ------------------------------------------------------------- */
 
+/* Common checks of the calls that need an established channel. */
+static int check_established(const chat_v2_channel *ch) {
+  if (ch->error != 0)
+    return ch->error;
+  return ch->established ? 0 : CHAT_V2_ERR_STATE;
+}
+
+/* Whether messages may be queued: established and not closed. */
+static int check_may_send(const chat_v2_channel *ch) {
+  int rc = check_established(ch);
+  if (rc != 0)
+    return rc;
+  return ch->close_requested ? CHAT_V2_ERR_CLOSED : 0;
+}
+
 int chat_v2_channel_send(chat_v2_channel *ch, const uint8_t *msg, size_t len) {
   if (ch == NULL || (msg == NULL && len > 0))
     return CHAT_V2_ERR_INVALID_ARGUMENT;
-  if (ch->error != 0)
-    return ch->error;
-  if (!ch->established)
-    return CHAT_V2_ERR_STATE;
-  if (ch->close_requested)
-    return CHAT_V2_ERR_CLOSED;
+  int rc = check_may_send(ch);
+  if (rc != 0)
+    return rc;
   if (len == 0)
     return CHAT_V2_ERR_MESSAGE_EMPTY;
   if (len > ch->max_message)
@@ -399,12 +411,9 @@ bool chat_v2_channel_output_idle(const chat_v2_channel *ch) {
 int chat_v2_channel_close(chat_v2_channel *ch) {
   if (ch == NULL)
     return CHAT_V2_ERR_INVALID_ARGUMENT;
-  if (ch->error != 0)
-    return ch->error;
-  if (!ch->established)
-    return CHAT_V2_ERR_STATE;
-  if (ch->close_requested)
-    return CHAT_V2_ERR_CLOSED;
+  int rc = check_may_send(ch);
+  if (rc != 0)
+    return rc;
   ch->close_requested = true;
   return 0;
 }
@@ -425,13 +434,6 @@ uint8_t chat_v2_channel_suite(const chat_v2_channel *ch) {
 
 bool chat_v2_channel_peer_closed(const chat_v2_channel *ch) {
   return ch != NULL && ch->peer_closed;
-}
-
-/* Common checks of the accessors that need an established channel. */
-static int check_established(const chat_v2_channel *ch) {
-  if (ch->error != 0)
-    return ch->error;
-  return ch->established ? 0 : CHAT_V2_ERR_STATE;
 }
 
 int chat_v2_channel_server_static(const chat_v2_channel *ch, uint8_t out[CHAT_V2_KEY_LEN]) {
