@@ -2,14 +2,14 @@
  * primitives. See protocol/dh-group.h. */
 #include "protocol/dh-group.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <nettle/sha2.h>
+
+#include "protocol/random.h"
 
 /* Sets *err without depending on error.c (this unit builds on its own). */
 static int dh_fail(chat_error *err, int code, size_t offset, const char *fmt, ...)
@@ -136,21 +136,6 @@ size_t chat_dh_group_modulus_bytes(const chat_dh_group *group) {
   return group == NULL ? 0 : group->modulus_bytes;
 }
 
-int chat_dh_random_bytes(void *buf, size_t len) {
-  uint8_t *p = buf;
-  while (len > 0) {
-    ssize_t got = getrandom(p, len, 0);
-    if (got < 0) {
-      if (errno == EINTR)
-        continue;
-      return CHAT_DH_ERR_RANDOM;
-    }
-    p += got;
-    len -= (size_t)got;
-  }
-  return 0;
-}
-
 void chat_dh_wipe(mpz_t v) {
   size_t n = mpz_size(v);
   if (n > 0)
@@ -182,9 +167,10 @@ int chat_dh_keypair_generate(const chat_dh_group *group, mpz_t x, mpz_t pub) {
   /* Room for the whole value up front, so no reallocation leaves copies. */
   mpz_realloc2(x, (mp_bitcnt_t)group->modulus_bits + GMP_NUMB_BITS);
   for (int attempt = 0; attempt < CHAT_DH_KEYGEN_ATTEMPTS; attempt++) {
-    rc = chat_dh_random_bytes(random, nbytes);
-    if (rc != 0)
+    if (chat_random_bytes(random, nbytes) != 0) {
+      rc = CHAT_DH_ERR_RANDOM;
       break;
+    }
     random[0] &= (uint8_t)(0xffu >> excess_bits); /* exactly modulus_bits bits */
     mpz_import(x, nbytes, 1, 1, 1, 0, random);
     mpz_mod(x, x, span);

@@ -93,10 +93,6 @@ size_t chat_dh_group_modulus_bytes(const chat_dh_group *group);
 
 /* --- DH primitives (used by the seed channel; public for tests) --------- */
 
-/* Fills buf with len bytes from getrandom(), looping on EINTR and short
- * reads. Errors: CHAT_DH_ERR_RANDOM. */
-int chat_dh_random_bytes(void *buf, size_t len);
-
 /* A fresh key pair: x = modulus_bits random bits reduced into [2, p-2],
  * pub = g^x mod p; retried (up to CHAT_DH_KEYGEN_ATTEMPTS) while pub is not
  * in 2..p-2. x and pub must be initialised; on failure x is wiped.

@@ -6,7 +6,7 @@
 /* Bytes converted in a local array between appends. */
 #define HEX_CHUNK 256
 
-static int hex_digit(char c) {
+int chat_hex_digit(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
   }
@@ -32,7 +32,7 @@ int chat_hex_decode(const char *text, size_t len, chat_buffer *out, chat_error *
     if (is_hex_space(text[i])) {
       continue;
     }
-    if (hex_digit(text[i]) < 0) {
+    if (chat_hex_digit(text[i]) < 0) {
       unsigned char b = (unsigned char)text[i];
       if (b > 0x20 && b < 0x7F) {
         return chat_error_set(err, CHAT_ERR_SYNTAX, i,
@@ -58,7 +58,7 @@ int chat_hex_decode(const char *text, size_t len, chat_buffer *out, chat_error *
     if (is_hex_space(text[i])) {
       continue;
     }
-    int d = hex_digit(text[i]);
+    int d = chat_hex_digit(text[i]);
     if (high < 0) {
       high = d;
       continue;
@@ -80,17 +80,21 @@ int chat_hex_decode(const char *text, size_t len, chat_buffer *out, chat_error *
   return 0;
 }
 
-void chat_hex_encode(const uint8_t *data, size_t len, chat_buffer *out) {
+void chat_hex_format(char *out, const uint8_t *data, size_t len) {
   static const char digits[] = "0123456789abcdef";
-  char chunk[2 * HEX_CHUNK];
-  size_t filled = 0;
   for (size_t i = 0; i < len; i++) {
-    chunk[filled++] = digits[data[i] >> 4];
-    chunk[filled++] = digits[data[i] & 0x0F];
-    if (filled == sizeof chunk) {
-      chat_buffer_append(out, chunk, filled);
-      filled = 0;
-    }
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 0x0F];
   }
-  chat_buffer_append(out, chunk, filled);
+}
+
+void chat_hex_encode(const uint8_t *data, size_t len, chat_buffer *out) {
+  char chunk[2 * HEX_CHUNK];
+  size_t done = 0;
+  do {
+    size_t n = len - done < HEX_CHUNK ? len - done : HEX_CHUNK;
+    chat_hex_format(chunk, data + done, n);
+    chat_buffer_append(out, chunk, 2 * n);
+    done += n;
+  } while (done < len);
 }

@@ -1,5 +1,6 @@
-/* A strict RFC 8259 JSON parser into an arena tree, plus JSON string and
- * number writing helpers. See json.h.
+/* A strict RFC 8259 JSON parser into an arena tree, and the tree's
+ * accessors. See json.h; writing JSON strings and numbers is in
+ * json-write.c.
  *
  * The parser reads with (pos, end) pointers and checks `pos < end` before
  * every byte it looks at. Children of the container being parsed are
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/hex.h"
+#include "protocol/json-internal.h"
 #include "protocol/utf8.h"
 
 /* First capacity of the scratch stack, in members. */
@@ -25,16 +28,8 @@
 #define JSON_QUOTE_MAX 40
 /* Room for "byte 0xNN" / "'c'" / "end of input". */
 #define JSON_FOUND_SIZE 16
-/* Most significant digits a binary64 / binary32 needs to round-trip. */
-#define JSON_DOUBLE_MAX_PRECISION 17
-#define JSON_FLOAT_MAX_PRECISION 9
-/* Largest decimal exponent written in fixed notation ("1000000000000000.0");
- * from 10^16 on numbers get an exponent ("1e+16"), as in Python's repr. */
-#define JSON_FIXED_EXPONENT_MAX 15
 /* Digits of \uXXXX. */
 #define JSON_UNICODE_ESCAPE_DIGITS 4
-/* Unescaped bytes written to the buffer in one append by write_string. */
-#define JSON_WRITE_RUN_MAX 4096
 
 /* ---- UTF-8 -------------------------------------------------------------- */
 
@@ -69,15 +64,7 @@ static size_t utf8_encode(uint32_t cp, uint8_t *dst) {
 
 /* ---- The C locale ------------------------------------------------------- */
 
-/* strtod and printf follow LC_NUMERIC, which a GTK program sets from the
- * environment (a ',' decimal point in many languages); JSON numbers always
- * use '.'. These switch the calling thread to the C locale for one call. */
-typedef struct {
-  locale_t c_locale;
-  locale_t previous;
-} c_locale_scope;
-
-static void c_locale_enter(c_locale_scope *scope) {
+void chat_json_c_locale_enter(chat_json_c_locale *scope) {
   scope->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
   scope->previous = (locale_t)0;
   if (scope->c_locale != (locale_t)0) {
@@ -86,7 +73,7 @@ static void c_locale_enter(c_locale_scope *scope) {
   /* If newlocale failed (out of memory), carry on in the current locale. */
 }
 
-static void c_locale_leave(c_locale_scope *scope) {
+void chat_json_c_locale_leave(chat_json_c_locale *scope) {
   if (scope->c_locale != (locale_t)0) {
     uselocale(scope->previous);
     freelocale(scope->c_locale);
@@ -184,19 +171,6 @@ static void skip_space(json_parser *p) {
   }
 }
 
-static int hex_digit_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 /* Reads the four hex digits of a \u escape at q (just after "\u"). */
 static int read_unicode_digits(json_parser *p, const char *q, uint32_t *unit) {
   uint32_t v = 0;
@@ -205,7 +179,7 @@ static int read_unicode_digits(json_parser *p, const char *q, uint32_t *unit) {
       return parse_fail(p, CHAT_ERR_SYNTAX, q + i,
                         "expected 4 hex digits after \\u, got end of input");
     }
-    int d = hex_digit_value(q[i]);
+    int d = chat_hex_digit(q[i]);
     if (d < 0) {
       char found[JSON_FOUND_SIZE];
       return parse_fail(p, CHAT_ERR_SYNTAX, q + i, "expected 4 hex digits after \\u, got %s",
@@ -546,40 +520,69 @@ static int enter_container(json_parser *p) {
   return 0;
 }
 
-static int parse_array(json_parser *p, chat_json *node) {
+/* Reads one item of an array or object into *item; `expected` names what
+ * must start here, for the message when it does not. */
+typedef int (*json_item_parser)(json_parser *p, chat_json_member *item, const char *expected);
+
+/* Parses a container at p->pos (its opening bracket): the items, separated
+ * by ',', up to `close`, each read by parse_item and pushed on the parser's
+ * stack from *base on. `first` and `next` name what the first item and an
+ * item after ',' must be; `after` what must follow an item. The caller
+ * takes the items and calls leave_container. */
+static int parse_items(json_parser *p, char close, json_item_parser parse_item,
+                       const char *first, const char *next, const char *after, size_t *base) {
   int rc = enter_container(p);
   if (rc != 0) {
     return rc;
   }
-  size_t base = p->stack_len;
-  p->pos++;  /* '[' */
+  *base = p->stack_len;
+  p->pos++;  /* the opening bracket */
   skip_space(p);
-  if (p->pos < p->end && *p->pos == ']') {
+  if (p->pos < p->end && *p->pos == close) {
     p->pos++;
-  } else {
-    const char *expected = "a value or ']' after '['";
-    for (;;) {
-      chat_json_member item = {0};
-      rc = parse_value(p, &item.value, expected);
-      if (rc == 0) {
-        rc = stack_push(p, &item);
-      }
-      if (rc != 0) {
-        return rc;
-      }
-      skip_space(p);
-      if (p->pos < p->end && *p->pos == ',') {
-        p->pos++;
-        skip_space(p);
-        expected = "a value after ','";
-        continue;
-      }
-      if (p->pos < p->end && *p->pos == ']') {
-        p->pos++;
-        break;
-      }
-      return parse_expected(p, "',' or ']' after array item");
+    return 0;
+  }
+  const char *expected = first;
+  for (;;) {
+    chat_json_member item = {0};
+    rc = parse_item(p, &item, expected);
+    if (rc == 0) {
+      rc = stack_push(p, &item);
     }
+    if (rc != 0) {
+      return rc;
+    }
+    skip_space(p);
+    if (p->pos < p->end && *p->pos == ',') {
+      p->pos++;
+      skip_space(p);
+      expected = next;
+      continue;
+    }
+    if (p->pos < p->end && *p->pos == close) {
+      p->pos++;
+      return 0;
+    }
+    return parse_expected(p, after);
+  }
+}
+
+/* Drops a finished container's items from the stack. */
+static void leave_container(json_parser *p, size_t base) {
+  p->stack_len = base;
+  p->depth--;
+}
+
+static int parse_array_item(json_parser *p, chat_json_member *item, const char *expected) {
+  return parse_value(p, &item->value, expected);
+}
+
+static int parse_array(json_parser *p, chat_json *node) {
+  size_t base;
+  int rc = parse_items(p, ']', parse_array_item, "a value or ']' after '['",
+                       "a value after ','", "',' or ']' after array item", &base);
+  if (rc != 0) {
+    return rc;
   }
   size_t count = p->stack_len - base;
   node->kind = CHAT_JSON_ARRAY;
@@ -595,59 +598,34 @@ static int parse_array(json_parser *p, chat_json *node) {
     }
     node->as.array.items = items;
   }
-  p->stack_len = base;
-  p->depth--;
+  leave_container(p, base);
   return 0;
 }
 
-static int parse_object(json_parser *p, chat_json *node) {
-  int rc = enter_container(p);
+static int parse_member(json_parser *p, chat_json_member *member, const char *expected) {
+  if (p->pos >= p->end || *p->pos != '"') {
+    return parse_expected(p, expected);
+  }
+  member->key_offset = (size_t)(p->pos - p->start);
+  int rc = parse_string(p, &member->key, &member->key_len);
   if (rc != 0) {
     return rc;
   }
-  size_t base = p->stack_len;
-  p->pos++;  /* '{' */
   skip_space(p);
-  if (p->pos < p->end && *p->pos == '}') {
-    p->pos++;
-  } else {
-    const char *expected = "a string key or '}' after '{'";
-    for (;;) {
-      chat_json_member member = {0};
-      if (p->pos >= p->end || *p->pos != '"') {
-        return parse_expected(p, expected);
-      }
-      member.key_offset = (size_t)(p->pos - p->start);
-      rc = parse_string(p, &member.key, &member.key_len);
-      if (rc != 0) {
-        return rc;
-      }
-      skip_space(p);
-      if (p->pos >= p->end || *p->pos != ':') {
-        return parse_expected(p, "':' after object key");
-      }
-      p->pos++;
-      skip_space(p);
-      rc = parse_value(p, &member.value, "a value after ':'");
-      if (rc == 0) {
-        rc = stack_push(p, &member);
-      }
-      if (rc != 0) {
-        return rc;
-      }
-      skip_space(p);
-      if (p->pos < p->end && *p->pos == ',') {
-        p->pos++;
-        skip_space(p);
-        expected = "a string key after ','";
-        continue;
-      }
-      if (p->pos < p->end && *p->pos == '}') {
-        p->pos++;
-        break;
-      }
-      return parse_expected(p, "',' or '}' after object member");
-    }
+  if (p->pos >= p->end || *p->pos != ':') {
+    return parse_expected(p, "':' after object key");
+  }
+  p->pos++;
+  skip_space(p);
+  return parse_value(p, &member->value, "a value after ':'");
+}
+
+static int parse_object(json_parser *p, chat_json *node) {
+  size_t base;
+  int rc = parse_items(p, '}', parse_member, "a string key or '}' after '{'",
+                       "a string key after ','", "',' or '}' after object member", &base);
+  if (rc != 0) {
+    return rc;
   }
   size_t count = p->stack_len - base;
   size_t duplicate;
@@ -673,8 +651,7 @@ static int parse_object(json_parser *p, chat_json *node) {
     memcpy(members, p->stack + base, count * sizeof *members);
     node->as.object.members = members;
   }
-  p->stack_len = base;
-  p->depth--;
+  leave_container(p, base);
   return 0;
 }
 
@@ -862,10 +839,10 @@ bool chat_json_get_double(const chat_json *json, double *out) {
   if (json == NULL || json->kind != CHAT_JSON_NUMBER) {
     return false;
   }
-  c_locale_scope scope;
-  c_locale_enter(&scope);
+  chat_json_c_locale scope;
+  chat_json_c_locale_enter(&scope);
   double d = strtod(json->as.number.text, NULL);  /* the lexeme is NUL-terminated */
-  c_locale_leave(&scope);
+  chat_json_c_locale_leave(&scope);
   if (isinf(d)) {
     return false;
   }
@@ -877,124 +854,13 @@ bool chat_json_get_float32(const chat_json *json, float *out) {
   if (json == NULL || json->kind != CHAT_JSON_NUMBER) {
     return false;
   }
-  c_locale_scope scope;
-  c_locale_enter(&scope);
+  chat_json_c_locale scope;
+  chat_json_c_locale_enter(&scope);
   float f = strtof(json->as.number.text, NULL);
-  c_locale_leave(&scope);
+  chat_json_c_locale_leave(&scope);
   if (isinf(f)) {
     return false;
   }
   *out = f;
   return true;
-}
-
-/* ---- Writing ------------------------------------------------------------ */
-
-int chat_json_write_string(chat_buffer *out, const char *s, size_t len) {
-  if (!chat_utf8_valid((const uint8_t *)s, len)) {
-    return CHAT_ERR_UTF8;
-  }
-  static const char hex[] = "0123456789abcdef";
-  int rc = chat_buffer_append_byte(out, '"');
-  const char *run = s;  /* start of bytes not yet written */
-  for (size_t i = 0; i < len && rc == 0; i++) {
-    uint8_t b = (uint8_t)s[i];
-    char esc[6];
-    size_t esc_len = 2;
-    esc[0] = '\\';
-    switch (b) {
-    case '"': esc[1] = '"'; break;
-    case '\\': esc[1] = '\\'; break;
-    case '\b': esc[1] = 'b'; break;
-    case '\f': esc[1] = 'f'; break;
-    case '\n': esc[1] = 'n'; break;
-    case '\r': esc[1] = 'r'; break;
-    case '\t': esc[1] = 't'; break;
-    default:
-      if (b >= 0x20) {
-        if ((size_t)(s + i + 1 - run) >= JSON_WRITE_RUN_MAX) {
-          rc = chat_buffer_append(out, run, (size_t)(s + i + 1 - run));
-          run = s + i + 1;
-        }
-        continue;
-      }
-      memcpy(esc, "\\u00", 4);
-      esc[4] = hex[b >> 4];
-      esc[5] = hex[b & 0xF];
-      esc_len = 6;
-      break;
-    }
-    if (s + i > run) {
-      rc = chat_buffer_append(out, run, (size_t)(s + i - run));
-    }
-    if (rc == 0) {
-      rc = chat_buffer_append(out, esc, esc_len);
-    }
-    run = s + i + 1;
-  }
-  if (rc == 0 && s + len > run) {
-    rc = chat_buffer_append(out, run, (size_t)(s + len - run));
-  }
-  if (rc == 0) {
-    rc = chat_buffer_append_byte(out, '"');
-  }
-  return rc;
-}
-
-/* Writes the shortest "%.*g" form of d (at most max_precision digits) that
- * reads back as the same double, or with `single` as the same float once
- * rounded by strtof; then picks the notation and makes sure it reads as a
- * float (".0"). */
-static size_t format_shortest(double d, int max_precision, bool single,
-                              char out[CHAT_JSON_NUMBER_BUFFER_SIZE]) {
-  if (isnan(d)) {
-    return (size_t)snprintf(out, CHAT_JSON_NUMBER_BUFFER_SIZE, "NaN");
-  }
-  if (isinf(d)) {
-    return (size_t)snprintf(out, CHAT_JSON_NUMBER_BUFFER_SIZE, "%s",
-                            d < 0 ? "-Infinity" : "Infinity");
-  }
-  c_locale_scope scope;
-  c_locale_enter(&scope);
-  int n = 0;
-  for (int precision = 1; precision <= max_precision; precision++) {
-    n = snprintf(out, CHAT_JSON_NUMBER_BUFFER_SIZE, "%.*g", precision, d);
-    bool same;
-    if (single) {
-      float back = strtof(out, NULL);
-      float want = (float)d;
-      same = memcmp(&back, &want, sizeof back) == 0;
-    } else {
-      double back = strtod(out, NULL);
-      same = memcmp(&back, &d, sizeof back) == 0;
-    }
-    if (same) {
-      break;
-    }
-  }
-  /* "%g" switches to an exponent as soon as the exponent reaches the number
-   * of digits ("1e+02"); write fixed notation for exponents up to
-   * JSON_FIXED_EXPONENT_MAX, as Python's repr does ("100.0"). Here the value
-   * is an integer below 10^16 that "%.0f" prints exactly. */
-  const char *e = strchr(out, 'e');
-  if (e != NULL) {
-    long exponent = strtol(e + 1, NULL, 10);
-    if (exponent >= 0 && exponent <= JSON_FIXED_EXPONENT_MAX) {
-      n = snprintf(out, CHAT_JSON_NUMBER_BUFFER_SIZE, "%.0f", d);
-    }
-  }
-  c_locale_leave(&scope);
-  if (strpbrk(out, ".e") == NULL && n + 2 < CHAT_JSON_NUMBER_BUFFER_SIZE) {
-    memcpy(out + n, ".0", 3);
-    n += 2;
-  }
-  return (size_t)n;
-}
-
-size_t chat_json_format_double(double d, char out[CHAT_JSON_NUMBER_BUFFER_SIZE]) {
-  return format_shortest(d, JSON_DOUBLE_MAX_PRECISION, false, out);
-}
-
-size_t chat_json_format_float32(float f, char out[CHAT_JSON_NUMBER_BUFFER_SIZE]) {
-  return format_shortest((double)f, JSON_FLOAT_MAX_PRECISION, true, out);
 }

@@ -11,12 +11,12 @@
 
 #include <nettle/sha2.h>
 
+#include "protocol/hex.h"
+
 _Static_assert(SHA256_DIGEST_SIZE == CHAT_KEYLOG_ID_LEN, "seed session id is a SHA-256");
 
 #define HEX_DIGITS_PER_BYTE 2u
 #define NIBBLE_BITS 4u
-#define NIBBLE_MASK 0x0Fu
-#define HEX_LETTER_BASE 10
 /* The permission bits of st_mode, as printed in messages. */
 #define MODE_PERMISSION_BITS 07777
 /* A line is a label and two values; one more field is looked for to report it. */
@@ -95,15 +95,8 @@ void chat_keylog_close(chat_keylog *log) {
   free(log);
 }
 
-static char hex_digit(unsigned v) {
-  return (char)(v < HEX_LETTER_BASE ? '0' + v : 'a' + (v - HEX_LETTER_BASE));
-}
-
 static size_t put_hex(char *out, const uint8_t *data, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    out[HEX_DIGITS_PER_BYTE * i] = hex_digit(data[i] >> NIBBLE_BITS);
-    out[HEX_DIGITS_PER_BYTE * i + 1] = hex_digit(data[i] & NIBBLE_MASK);
-  }
+  chat_hex_format(out, data, len);
   return HEX_DIGITS_PER_BYTE * len;
 }
 
@@ -172,16 +165,6 @@ static bool is_space(char c) {
   return c == ' ' || c == '\t';
 }
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + HEX_LETTER_BASE;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + HEX_LETTER_BASE;
-  return -1;
-}
-
 /* Decodes the hex field [start, end) of exactly out_len bytes. */
 static int parse_hex_field(const char *line, size_t start, size_t end, uint8_t *out,
                            size_t out_len, const char *what, size_t line_number, chat_error *err) {
@@ -191,7 +174,7 @@ static int parse_hex_field(const char *line, size_t start, size_t end, uint8_t *
                           end - start, HEX_DIGITS_PER_BYTE * out_len);
   for (size_t i = 0; i < out_len; i++) {
     size_t at = start + HEX_DIGITS_PER_BYTE * i;
-    int hi = hex_value(line[at]), lo = hex_value(line[at + 1]);
+    int hi = chat_hex_digit(line[at]), lo = chat_hex_digit(line[at + 1]);
     if (hi < 0 || lo < 0) {
       explicit_bzero(out, out_len);
       return chat_error_set(err, CHAT_KEYLOG_ERR_MALFORMED, hi < 0 ? at : at + 1,

@@ -153,9 +153,11 @@ static void make_nonce(chat_noise_cipher_id id, uint64_t n, uint8_t nonce[CHAT_N
   }
 }
 
-/* ENCRYPT(k, n, ad, plaintext): len bytes of ciphertext then the tag. */
-static void aead_encrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad,
-                         size_t ad_len, const uint8_t *plaintext, size_t len, uint8_t *out) {
+/* The AEAD pass ENCRYPT and DECRYPT share: with nonce n and the associated
+ * data, len bytes of in are encrypted (or decrypted) to out and the tag is
+ * written to tag. */
+static void aead_run(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad, size_t ad_len,
+                     bool encrypt, const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag) {
   uint8_t nonce[CHAT_NOISE_NONCE_LEN];
   make_nonce(cs->id, n, nonce);
   if (cs->id == CHAT_NOISE_CIPHER_AESGCM) {
@@ -164,35 +166,7 @@ static void aead_encrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t 
     if (ad_len > 0)
       gcm_aes256_update(gcm, ad_len, ad);
     if (len > 0)
-      gcm_aes256_encrypt(gcm, len, out, plaintext);
-    gcm_aes256_digest(gcm, GCM_DIGEST_SIZE, out + len);
-  } else {
-    struct chacha_poly1305_ctx chacha;
-    chacha_poly1305_set_key(&chacha, cs->k);
-    chacha_poly1305_set_nonce(&chacha, nonce);
-    if (ad_len > 0)
-      chacha_poly1305_update(&chacha, ad_len, ad);
-    if (len > 0)
-      chacha_poly1305_encrypt(&chacha, len, out, plaintext);
-    chacha_poly1305_digest(&chacha, CHACHA_POLY1305_DIGEST_SIZE, out + len);
-    explicit_bzero(&chacha, sizeof chacha);
-  }
-}
-
-/* DECRYPT(k, n, ad, ciphertext || tag): writes pt_len bytes to out, then
- * checks the tag in constant time; on failure out is wiped. */
-static int aead_decrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad,
-                        size_t ad_len, const uint8_t *ciphertext, size_t pt_len, uint8_t *out) {
-  uint8_t nonce[CHAT_NOISE_NONCE_LEN];
-  uint8_t tag[CHAT_NOISE_TAG_LEN];
-  make_nonce(cs->id, n, nonce);
-  if (cs->id == CHAT_NOISE_CIPHER_AESGCM) {
-    struct gcm_aes256_ctx *gcm = gcm_context(cs);
-    gcm_aes256_set_iv(gcm, GCM_IV_SIZE, nonce);
-    if (ad_len > 0)
-      gcm_aes256_update(gcm, ad_len, ad);
-    if (pt_len > 0)
-      gcm_aes256_decrypt(gcm, pt_len, out, ciphertext);
+      (encrypt ? gcm_aes256_encrypt : gcm_aes256_decrypt)(gcm, len, out, in);
     gcm_aes256_digest(gcm, GCM_DIGEST_SIZE, tag);
   } else {
     struct chacha_poly1305_ctx chacha;
@@ -200,11 +174,25 @@ static int aead_decrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *
     chacha_poly1305_set_nonce(&chacha, nonce);
     if (ad_len > 0)
       chacha_poly1305_update(&chacha, ad_len, ad);
-    if (pt_len > 0)
-      chacha_poly1305_decrypt(&chacha, pt_len, out, ciphertext);
+    if (len > 0)
+      (encrypt ? chacha_poly1305_encrypt : chacha_poly1305_decrypt)(&chacha, len, out, in);
     chacha_poly1305_digest(&chacha, CHACHA_POLY1305_DIGEST_SIZE, tag);
     explicit_bzero(&chacha, sizeof chacha);
   }
+}
+
+/* ENCRYPT(k, n, ad, plaintext): len bytes of ciphertext then the tag. */
+static void aead_encrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad,
+                         size_t ad_len, const uint8_t *plaintext, size_t len, uint8_t *out) {
+  aead_run(cs, n, ad, ad_len, true, plaintext, len, out, out + len);
+}
+
+/* DECRYPT(k, n, ad, ciphertext || tag): writes pt_len bytes to out, then
+ * checks the tag in constant time; on failure out is wiped. */
+static int aead_decrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad,
+                        size_t ad_len, const uint8_t *ciphertext, size_t pt_len, uint8_t *out) {
+  uint8_t tag[CHAT_NOISE_TAG_LEN];
+  aead_run(cs, n, ad, ad_len, false, ciphertext, pt_len, out, tag);
   /* In place, out == ciphertext: the tag after the body is still intact. */
   int ok = memeql_sec(tag, ciphertext + pt_len, CHAT_NOISE_TAG_LEN);
   explicit_bzero(tag, sizeof tag);
@@ -216,36 +204,39 @@ static int aead_decrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *
   return CHAT_NOISE_OK;
 }
 
-int chat_noise_cipher_encrypt_raw(chat_noise_cipher *cs, const uint8_t *ad, size_t ad_len,
-                                  const uint8_t *plaintext, size_t len, uint8_t *out) {
+/* EncryptWithAd / DecryptWithAd (spec section 5.1): without a key the input
+ * is copied through; with one, nonce n is used and then incremented (not
+ * when decryption fails). */
+static int crypt_with_ad(chat_noise_cipher *cs, bool encrypt, const uint8_t *ad, size_t ad_len,
+                         const uint8_t *in, size_t len, uint8_t *out) {
   if (!cs->has_key) {
-    if (len > 0 && out != plaintext)
-      memmove(out, plaintext, len);
+    if (len > 0 && out != in)
+      memmove(out, in, len);
     return CHAT_NOISE_OK;
   }
   if (cs->n == CHAT_NOISE_NONCE_RESERVED)
     return CHAT_NOISE_ERR_NONCE_EXHAUSTED;
-  aead_encrypt(cs, cs->n, ad, ad_len, plaintext, len, out);
+  if (encrypt) {
+    aead_encrypt(cs, cs->n, ad, ad_len, in, len, out);
+  } else {
+    if (len < CHAT_NOISE_TAG_LEN)
+      return CHAT_NOISE_ERR_MESSAGE_TOO_SHORT;
+    int rc = aead_decrypt(cs, cs->n, ad, ad_len, in, len - CHAT_NOISE_TAG_LEN, out);
+    if (rc != CHAT_NOISE_OK)
+      return rc;
+  }
   cs->n++;
   return CHAT_NOISE_OK;
 }
 
+int chat_noise_cipher_encrypt_raw(chat_noise_cipher *cs, const uint8_t *ad, size_t ad_len,
+                                  const uint8_t *plaintext, size_t len, uint8_t *out) {
+  return crypt_with_ad(cs, true, ad, ad_len, plaintext, len, out);
+}
+
 int chat_noise_cipher_decrypt_raw(chat_noise_cipher *cs, const uint8_t *ad, size_t ad_len,
                                   const uint8_t *ciphertext, size_t len, uint8_t *out) {
-  if (!cs->has_key) {
-    if (len > 0 && out != ciphertext)
-      memmove(out, ciphertext, len);
-    return CHAT_NOISE_OK;
-  }
-  if (cs->n == CHAT_NOISE_NONCE_RESERVED)
-    return CHAT_NOISE_ERR_NONCE_EXHAUSTED;
-  if (len < CHAT_NOISE_TAG_LEN)
-    return CHAT_NOISE_ERR_MESSAGE_TOO_SHORT;
-  int rc = aead_decrypt(cs, cs->n, ad, ad_len, ciphertext, len - CHAT_NOISE_TAG_LEN, out);
-  if (rc != CHAT_NOISE_OK)
-    return rc; /* n is not incremented on failure (spec section 5.1) */
-  cs->n++;
-  return CHAT_NOISE_OK;
+  return crypt_with_ad(cs, false, ad, ad_len, ciphertext, len, out);
 }
 
 /* ---- public API ---------------------------------------------------------- */

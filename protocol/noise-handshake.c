@@ -2,12 +2,12 @@
  * table-driven token engine, Split(), Curve25519 DH and key generation. */
 #include "protocol/noise-internal.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <nettle/curve25519.h>
+
+#include "protocol/random.h"
 
 _Static_assert(CURVE25519_SIZE == CHAT_NOISE_DH_LEN, "Curve25519 keys are 32 bytes");
 
@@ -38,20 +38,9 @@ struct chat_noise_handshake {
 
 /* ---- keys and randomness -------------------------------------------------- */
 
-/* Fills buf from getrandom(), retrying on EINTR and short reads. */
+/* Fills buf with random bytes (wiped on failure). */
 static int fill_random(uint8_t *buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t r = getrandom(buf + got, len - got, 0);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0) {
-      explicit_bzero(buf, len);
-      return CHAT_NOISE_ERR_RANDOM;
-    }
-    got += (size_t)r;
-  }
-  return CHAT_NOISE_OK;
+  return chat_random_bytes(buf, len) == 0 ? CHAT_NOISE_OK : CHAT_NOISE_ERR_RANDOM;
 }
 
 int chat_noise_public_key(const uint8_t *priv, size_t priv_len, uint8_t *pub, size_t pub_cap) {

@@ -12,6 +12,7 @@
 #include <nettle/cbc.h>
 
 #include "protocol/buffer.h"
+#include "protocol/random.h"
 #include "protocol/seed-internal.h"
 
 typedef enum {
@@ -506,7 +507,7 @@ static int encrypt_queued(chat_seed_channel *ch) {
     if (chat_buffer_reserve(&ch->out, frame_len) != 0)
       return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory for a %zu-byte frame", frame_len);
     uint8_t iv[CHAT_SEED_IV_BYTES];
-    if (chat_dh_random_bytes(iv, sizeof iv) != 0)
+    if (chat_random_bytes(iv, sizeof iv) != 0)
       return fail(ch, CHAT_DH_ERR_RANDOM, "getrandom() failed while making an IV");
     ch->out.len += write_frame(&ch->encrypt_ctx, iv, record + CHAT_SEED_LENGTH_BYTES, len,
                                ch->out.data + ch->out.len);

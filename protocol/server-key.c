@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <nettle/sha2.h>
 
 #include "protocol/noise.h"
+#include "protocol/random.h"
 #include "protocol/secret-file.h"
 
 _Static_assert(BASE64_ENCODE_RAW_LENGTH(CHAT_SERVER_KEY_LEN) == CHAT_SERVER_KEY_BASE64_LEN,
@@ -201,23 +201,10 @@ int chat_server_key_load(const char *path, uint8_t priv[CHAT_SERVER_KEY_LEN],
   return rc;
 }
 
-static int fill_random(uint8_t *buf, size_t len) {
-  size_t have = 0;
-  while (have < len) {
-    ssize_t n = getrandom(buf + have, len - have, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    have += (size_t)n;
-  }
-  return 0;
-}
-
 /* Creates the file with a new key. Returns 1 when it already existed (a
  * concurrent start), 0 when created, or an error. */
 static int create_key_file(const char *path, uint8_t priv[CHAT_SERVER_KEY_LEN], chat_error *err) {
-  if (fill_random(priv, CHAT_SERVER_KEY_LEN) != 0)
+  if (chat_random_bytes(priv, CHAT_SERVER_KEY_LEN) != 0)
     return chat_error_set(err, CHAT_KEY_ERR_RANDOM, 0, "getrandom failed: %s", strerror(errno));
   char text[KEY_FILE_TEXT_MAX];
   size_t header = strlen(CHAT_SERVER_KEY_FILE_HEADER);

@@ -187,6 +187,30 @@ static int decode_float(decoder *d, const uint8_t *pos, const uint8_t *body, uin
                         "float at offset %zu has %u bytes, not 4 or 8", offset_of(d, pos), len);
 }
 
+/* The limit on the items of the list or dict at pos (`count` read so far). */
+static int check_item_limit(decoder *d, const uint8_t *pos, size_t count, const char *container,
+                            const char *items) {
+  if (count < d->limits.max_items)
+    return 0;
+  return chat_error_set(d->err, CHAT_ERR_LIMIT, offset_of(d, pos),
+                        "%s at offset %zu has more than %zu %s", container, offset_of(d, pos),
+                        d->limits.max_items, items);
+}
+
+/* Copies a container's `count` items of `size` bytes from the scratch stack
+ * into the arena; *dst is NULL when there are none. */
+static int copy_items(decoder *d, const uint8_t *pos, const void *src, size_t count, size_t size,
+                      void **dst) {
+  *dst = NULL;
+  if (count == 0)
+    return 0;
+  *dst = chat_arena_alloc(d->arena, count, size);
+  if (*dst == NULL)
+    return no_memory(d, pos);
+  memcpy(*dst, src, count * size);
+  return 0;
+}
+
 static int decode_list(decoder *d, const uint8_t *pos, const uint8_t *body,
                        const uint8_t *body_end, size_t depth, chat_value *out) {
   size_t first = d->values_len;
@@ -194,12 +218,9 @@ static int decode_list(decoder *d, const uint8_t *pos, const uint8_t *body,
   int rc = 0;
   const uint8_t *p = body;
   while (p < body_end) {
-    if (count == d->limits.max_items) {
-      rc = chat_error_set(d->err, CHAT_ERR_LIMIT, offset_of(d, pos),
-                          "list at offset %zu has more than %zu items", offset_of(d, pos),
-                          d->limits.max_items);
+    rc = check_item_limit(d, pos, count, "list", "items");
+    if (rc)
       goto out;
-    }
     chat_value item;
     rc = decode_value(d, p, body_end, depth + 1, &item, &p);
     if (rc)
@@ -210,17 +231,13 @@ static int decode_list(decoder *d, const uint8_t *pos, const uint8_t *body,
     }
     count++;
   }
+  void *items;
+  rc = copy_items(d, pos, d->values + first, count, sizeof(chat_value), &items);
+  if (rc)
+    goto out;
   out->kind = CHAT_VALUE_LIST;
   out->as.list.count = count;
-  out->as.list.items = NULL;
-  if (count) {
-    out->as.list.items = chat_arena_alloc(d->arena, count, sizeof(chat_value));
-    if (!out->as.list.items) {
-      rc = no_memory(d, pos);
-      goto out;
-    }
-    memcpy(out->as.list.items, d->values + first, count * sizeof(chat_value));
-  }
+  out->as.list.items = items;
 out:
   d->values_len = first;
   return rc;
@@ -233,12 +250,9 @@ static int decode_dict(decoder *d, const uint8_t *pos, const uint8_t *body,
   int rc = 0;
   const uint8_t *p = body;
   while (p < body_end) {
-    if (count == d->limits.max_items) {
-      rc = chat_error_set(d->err, CHAT_ERR_LIMIT, offset_of(d, pos),
-                          "dict at offset %zu has more than %zu entries", offset_of(d, pos),
-                          d->limits.max_items);
+    rc = check_item_limit(d, pos, count, "dict", "entries");
+    if (rc)
       goto out;
-    }
     key_ref key = {.key = p + 1, .len = *p, .offset = offset_of(d, p)};
     if (key.len > (size_t)(body_end - p - 1)) {
       rc = chat_error_set(d->err, CHAT_ERR_TRUNCATED, key.offset,
@@ -279,17 +293,13 @@ static int decode_dict(decoder *d, const uint8_t *pos, const uint8_t *body,
     rc = no_memory(d, pos);
     goto out;
   }
+  void *entries;
+  rc = copy_items(d, pos, d->entries + first, count, sizeof(chat_dict_entry), &entries);
+  if (rc)
+    goto out;
   out->kind = CHAT_VALUE_DICT;
   out->as.dict.count = count;
-  out->as.dict.entries = NULL;
-  if (count) {
-    out->as.dict.entries = chat_arena_alloc(d->arena, count, sizeof(chat_dict_entry));
-    if (!out->as.dict.entries) {
-      rc = no_memory(d, pos);
-      goto out;
-    }
-    memcpy(out->as.dict.entries, d->entries + first, count * sizeof(chat_dict_entry));
-  }
+  out->as.dict.entries = entries;
 out:
   d->entries_len = first;
   return rc;

@@ -281,6 +281,19 @@ static ChatConnection *connection_new(GIOStream *stream, gboolean is_server) {
   return self;
 }
 
+/* Gives self its I/O connection; NULL (self unreffed) when it could not
+ * be made. */
+static ChatConnection *connection_take_io(ChatConnection *self, ChatIoConnection *io,
+                                          const char *role) {
+  self->io = io;
+  if (self->io == NULL) {
+    g_critical("cannot make a %s channel (out of memory?)", role);
+    g_object_unref(self);
+    return NULL;
+  }
+  return self;
+}
+
 ChatConnection *chat_connection_new_server(GIOStream *stream, const ChatServerSecurity *security) {
   g_return_val_if_fail(socket_fd(stream) >= 0, NULL);
   g_return_val_if_fail(security != NULL, NULL);
@@ -301,14 +314,11 @@ ChatConnection *chat_connection_new_server(GIOStream *stream, const ChatServerSe
 
   ChatConnection *self = connection_new(stream, TRUE);
   self->settings = settings;
-  self->io = chat_io_connection_new_server(self->loop, socket_fd(stream), FALSE, NULL,
-                                           &self->settings, &io_callbacks, self);
-  if (self->io == NULL) {
-    g_critical("cannot make a server channel (out of memory?)");
-    g_object_unref(self);
-    return NULL;
-  }
-  return self;
+  return connection_take_io(self,
+                             chat_io_connection_new_server(self->loop, socket_fd(stream), FALSE,
+                                                           NULL, &self->settings, &io_callbacks,
+                                                           self),
+                             "server");
 }
 
 ChatConnection *chat_connection_new_client(GIOStream *stream, const ChatClientSecurity *security) {
@@ -331,15 +341,11 @@ ChatConnection *chat_connection_new_client(GIOStream *stream, const ChatClientSe
   self->settings = settings;
   self->verify_server_key = security->verify_server_key;
   self->verify_user_data = security->verify_user_data;
-  self->io = chat_io_connection_new_client(self->loop, socket_fd(stream), FALSE,
-                                           security->dialect,
-                                           &self->settings, &io_callbacks, self);
-  if (self->io == NULL) {
-    g_critical("cannot make a client channel (out of memory?)");
-    g_object_unref(self);
-    return NULL;
-  }
-  return self;
+  return connection_take_io(self,
+                             chat_io_connection_new_client(self->loop, socket_fd(stream), FALSE,
+                                                           security->dialect, &self->settings,
+                                                           &io_callbacks, self),
+                             "client");
 }
 
 static void chat_connection_init(ChatConnection *self) {
