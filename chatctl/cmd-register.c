@@ -53,8 +53,9 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
   if (status == 0 && reply->type == CHAT_MSG_USERNAME_TAKEN) {
     status = chatctl_fail(CHATCTL_EXIT_REFUSED, "username taken: %s", username);
   } else if (status == 0) {
-    gint64 id = 0;
-    chat_value_get_i64(reply->params, &id);
+    chat_msg_int registered;
+    chat_msg_int_read(reply->params, &registered, NULL);
+    gint64 id = registered.value;
     if (globals->json) {
       chat_arena arena;
       chat_arena_init(&arena);

@@ -74,9 +74,8 @@ static int create_or_join(chatctl_session *session, const chatctl_globals *globa
 }
 
 static gboolean is_left_room(const chatctl_message *m, gpointer data) {
-  gint64 id = 0;
-  chat_value_get_i64(m->params, &id);
-  return id == *(const gint64 *)data;
+  chat_msg_int left;
+  return chat_msg_int_read(m->params, &left, NULL) == 0 && left.value == *(const gint64 *)data;
 }
 
 static int leave(chatctl_session *session, const chatctl_globals *globals, gint64 id) {

@@ -66,9 +66,11 @@ static char *describe_event(chatctl_session *session, const chatctl_message *m) 
     return g_strdup_printf("contact %s", user);
   }
   case CHAT_MSG_GENERAL_MSG:
-  case CHAT_MSG_GENERAL_FAILURE:
-    return g_strdup_printf("%s: %.*s", m->info->name, (int)p->as.blob.len,
-                           (const char *)p->as.blob.data);
+  case CHAT_MSG_GENERAL_FAILURE: {
+    chat_msg_str text;
+    chat_msg_str_read(p, &text, NULL);
+    return g_strdup_printf("%s: %.*s", m->info->name, (int)text.value.len, text.value.ptr);
+  }
   default: {
     chat_buffer json;
     chat_buffer_init(&json);
