@@ -49,6 +49,12 @@ int chatctl_parse_args(const chatctl_command *command, int argc, char **argv,
   return 0;
 }
 
+int chatctl_parse_operands(const chatctl_command *command, int argc, char **argv,
+                           const char **operands, int n_operands) {
+  int n;
+  return chatctl_parse_args(command, argc, argv, NULL, 0, operands, n_operands, n_operands, &n);
+}
+
 int chatctl_parse_int(const chatctl_command *command, const char *what, const char *text,
                       gint64 min, gint64 max, gint64 *out) {
   char *end = NULL;

@@ -25,6 +25,12 @@ int chatctl_parse_args(const chatctl_command *command, int argc, char **argv,
                        const char **positional, int min_positional, int max_positional,
                        int *n_positional);
 
+/* For a subcommand without options of its own: exactly n_operands
+ * positional arguments, into operands[] (NULL when n_operands is 0). Returns
+ * 0 or a usage error, as chatctl_parse_args. */
+int chatctl_parse_operands(const chatctl_command *command, int argc, char **argv,
+                           const char **operands, int n_operands);
+
 /* Reads a decimal integer in [min, max] for a message ("--limit", "ROOM").
  * Returns 0, or a usage error. */
 int chatctl_parse_int(const chatctl_command *command, const char *what, const char *text,

@@ -9,20 +9,17 @@
 
 static int chatctl_fingerprint_run(const chatctl_command *self, int argc, char **argv,
                                    const chatctl_globals *globals) {
-  const char *args[1];
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 1, 1, &n);
+  const char *path;
+  int status = chatctl_parse_operands(self, argc, argv, &path, 1);
   if (status)
     return status;
   uint8_t priv[CHAT_SERVER_KEY_LEN], pub[CHAT_SERVER_KEY_LEN];
   chat_error err;
-  int rc = chat_server_key_load(args[0], priv, pub, &err);
+  int rc = chat_server_key_load(path, priv, pub, &err);
   explicit_bzero(priv, sizeof priv);
   if (rc != 0)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", err.message);
-  char fingerprint[CHAT_FINGERPRINT_SIZE];
-  chat_fingerprint(pub, fingerprint);
-  return chatctl_print_fingerprint(globals->json, args[0], fingerprint);
+  return chatctl_print_fingerprint(globals->json, path, pub);
 }
 
 const chatctl_command chatctl_command_fingerprint = {

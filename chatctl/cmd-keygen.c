@@ -11,12 +11,10 @@
 
 static int chatctl_keygen(const chatctl_command *self, int argc, char **argv,
                           const chatctl_globals *globals) {
-  const char *args[1];
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 1, 1, &n);
+  const char *path;
+  int status = chatctl_parse_operands(self, argc, argv, &path, 1);
   if (status)
     return status;
-  const char *path = args[0];
   struct stat st;
   if (lstat(path, &st) == 0)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s exists: not overwritten (a server key is not "
@@ -33,9 +31,7 @@ static int chatctl_keygen(const chatctl_command *self, int argc, char **argv,
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", err.message);
   if (!created) /* made by someone else in the meantime: it was only read */
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s exists: not overwritten", path);
-  char fingerprint[CHAT_FINGERPRINT_SIZE];
-  chat_fingerprint(pub, fingerprint);
-  return chatctl_print_fingerprint(globals->json, path, fingerprint);
+  return chatctl_print_fingerprint(globals->json, path, pub);
 }
 
 const chatctl_command chatctl_command_keygen = {

@@ -294,6 +294,17 @@ int chatctl_session_open_with_password(const chatctl_command *command,
   return 0;
 }
 
+int chatctl_session_run(const chatctl_command *command, const chatctl_globals *globals,
+                        unsigned flags, chatctl_session_job job, gpointer data) {
+  chatctl_session *session = NULL;
+  int status = chatctl_session_open(command, globals, flags, &session);
+  if (status)
+    return status;
+  status = job(session, globals, data);
+  chatctl_session_close(session);
+  return status;
+}
+
 void chatctl_session_close(chatctl_session *s) {
   if (!s)
     return;

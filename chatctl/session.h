@@ -72,6 +72,16 @@ int chatctl_session_open_with_password(const chatctl_command *command,
  * when it is not UTF-8 or empty. Free it. */
 char *chatctl_normalize_username(const char *name);
 
+/* What a command does once connected (and logged in): returns 0 or an exit
+ * status. */
+typedef int (*chatctl_session_job)(chatctl_session *session, const chatctl_globals *globals,
+                                   gpointer data);
+
+/* chatctl_session_open, then job, then chatctl_session_close: returns the
+ * status of the open that failed, else job's. */
+int chatctl_session_run(const chatctl_command *command, const chatctl_globals *globals,
+                        unsigned flags, chatctl_session_job job, gpointer data);
+
 /* Closes the connection gracefully (queued messages are written first),
  * waits for the close to complete and frees everything. NULL is fine. */
 void chatctl_session_close(chatctl_session *session);
