@@ -72,15 +72,11 @@ static int chatctl_passwd(const chatctl_command *self, int argc, char **argv,
   }
   if (status == 0) {
     if (globals->json) {
-      chat_arena arena;
-      chat_arena_init(&arena);
-      chat_value *doc = chatctl_new_dict(&arena);
-      chatctl_dict_add_str(&arena, doc, "username", chatctl_session_username(session));
-      chat_value yes;
-      chat_value_set_bool(&yes, true);
-      chatctl_dict_add(&arena, doc, "password_changed", &yes);
-      status = chatctl_print_json(doc, FALSE);
-      chat_arena_clear(&arena);
+      const chatctl_field fields[] = {
+        CHATCTL_STR("username", chatctl_session_username(session)),
+        CHATCTL_BOOL("password_changed", TRUE),
+      };
+      status = chatctl_print_fields(fields, G_N_ELEMENTS(fields));
     } else {
       chatctl_human_line("password of %s changed; its other sessions are logged out",
              chatctl_session_username(session));
