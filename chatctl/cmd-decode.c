@@ -6,7 +6,6 @@
 #include "chatctl/dialect-option.h"
 #include "chatctl/exit-status.h"
 #include "chatctl/input.h"
-#include "chatctl/options.h"
 #include "protocol/catalogue.h"
 #include "protocol/gio/chat-autocleanups.h"
 #include "protocol/hex.h"
@@ -15,16 +14,10 @@
 static int chatctl_decode(const chatctl_command *self, int argc, char **argv,
                    const chatctl_globals *globals) {
   bool pretty = false, lenient = false;
-  for (int i = 1; i < argc; i++) {
-    if (chatctl_option_flag(argv, i, "--pretty"))
-      pretty = true;
-    else if (chatctl_option_flag(argv, i, "--lenient"))
-      lenient = true;
-    else
-      return chatctl_usage_error(self, "unexpected argument '%s'", argv[i]);
-  }
+  const chatctl_arg_option flags[] = {{"--pretty", NULL, &pretty}, {"--lenient", NULL, &lenient}};
   chat_dialect dialect;
-  int status = chatctl_dialect_option(self, globals, &dialect);
+  int status =
+      chatctl_offline_args(self, argc, argv, globals, flags, G_N_ELEMENTS(flags), &dialect);
   if (status)
     return status;
 
@@ -32,14 +25,13 @@ static int chatctl_decode(const chatctl_command *self, int argc, char **argv,
   g_auto(chat_buffer) bytes = {0};
   g_auto(chat_buffer) out = {0};
   g_auto(chat_arena) arena = {0};
-  const char *reason;
   chat_error err;
   uint32_t type;
   chat_value *params;
 
-  if (chatctl_read_all(stdin, &text, &reason) != 0) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
-  } else if (chat_hex_decode((const char *)text.data, text.len, &bytes, &err) != 0) {
+  if ((status = chatctl_read_stdin(&text)) != 0)
+    return status;
+  if (chat_hex_decode((const char *)text.data, text.len, &bytes, &err) != 0) {
     status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad hex: %s", err.message);
   } else if (chat_message_decode(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW,
                                  &arena, &type, &params, &err) != 0) {

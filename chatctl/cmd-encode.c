@@ -6,7 +6,6 @@
 #include "chatctl/dialect-option.h"
 #include "chatctl/exit-status.h"
 #include "chatctl/input.h"
-#include "chatctl/options.h"
 #include "protocol/catalogue.h"
 #include "protocol/gio/chat-autocleanups.h"
 #include "protocol/hex.h"
@@ -88,14 +87,10 @@ static int encode_document(const chat_json *doc, chat_dialect dialect, bool leni
 static int chatctl_encode(const chatctl_command *self, int argc, char **argv,
                    const chatctl_globals *globals) {
   bool lenient = false;
-  for (int i = 1; i < argc; i++) {
-    if (chatctl_option_flag(argv, i, "--lenient"))
-      lenient = true;
-    else
-      return chatctl_usage_error(self, "unexpected argument '%s'", argv[i]);
-  }
+  const chatctl_arg_option flags[] = {{"--lenient", NULL, &lenient}};
   chat_dialect dialect;
-  int status = chatctl_dialect_option(self, globals, &dialect);
+  int status =
+      chatctl_offline_args(self, argc, argv, globals, flags, G_N_ELEMENTS(flags), &dialect);
   if (status)
     return status;
 
@@ -103,12 +98,11 @@ static int chatctl_encode(const chatctl_command *self, int argc, char **argv,
   g_auto(chat_buffer) bytes = {0};
   g_auto(chat_buffer) hex = {0};
   g_auto(chat_arena) arena = {0};
-  const char *reason;
   chat_error err;
   chat_json *doc;
-  if (chatctl_read_all(stdin, &text, &reason) != 0) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
-  } else if (chat_json_parse((const char *)text.data, text.len, &arena, &doc, &err) != 0) {
+  if ((status = chatctl_read_stdin(&text)) != 0)
+    return status;
+  if (chat_json_parse((const char *)text.data, text.len, &arena, &doc, &err) != 0) {
     status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad JSON: %s", err.message);
   } else {
     status = encode_document(doc, dialect, lenient, &arena, &bytes);

@@ -32,10 +32,10 @@ static int read_text(const chatctl_command *self, const char *arg, char **text) 
   } else {
     chat_buffer in;
     chat_buffer_init(&in);
-    const char *reason;
-    if (chatctl_read_all(stdin, &in, &reason) != 0) {
+    int status = chatctl_read_stdin(&in);
+    if (status) {
       chat_buffer_clear(&in);
-      return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
+      return status;
     }
     size_t len = in.len;
     if (len > 0 && in.data[len - 1] == '\n')
