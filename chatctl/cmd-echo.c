@@ -19,14 +19,10 @@ static int echo(chatctl_session *session, const chatctl_globals *globals, gpoint
   const echo_request *r = data;
   chat_writer *w = chatctl_session_begin(session, CHAT_MSG_CLIENT_ECHO);
   int rc = chat_value_encode(r->value, w->out);
-  int status = rc ? chatctl_usage_error(r->command, "JSON: cannot encode it: %s",
-                                        chat_strerror(rc))
-                  : chatctl_session_send(session);
+  if (rc)
+    return chatctl_usage_error(r->command, "JSON: cannot encode it: %s", chat_strerror(rc));
   g_autoptr(chatctl_message) reply = NULL;
-  if (status == 0) {
-    static const guint32 answers[] = {CHAT_MSG_SERVER_ECHO};
-    status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
-  }
+  int status = chatctl_session_ask(session, CHAT_MSG_SERVER_ECHO, NULL, NULL, &reply);
   return status ? status : chatctl_print_json(reply->params, r->with_data);
 }
 

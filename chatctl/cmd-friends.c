@@ -41,12 +41,8 @@ static int add_friend(chatctl_session *session, const chatctl_globals *globals,
                       const char *name) {
   chat_msg_str request = {chat_span_cstr(name)};
   chat_msg_str_write(chatctl_session_begin(session, CHAT_MSG_ADD_FRIEND), &request);
-  int status = chatctl_session_send(session);
   g_autoptr(chatctl_message) reply = NULL;
-  if (status == 0) {
-    static const guint32 answers[] = {CHAT_MSG_ADD_FRIEND_RESULT};
-    status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
-  }
+  int status = chatctl_session_ask(session, CHAT_MSG_ADD_FRIEND_RESULT, NULL, NULL, &reply);
   if (status)
     return status;
   chat_msg_add_friend_result result;

@@ -58,13 +58,9 @@ static int fetch_v2(chatctl_session *session, const chatctl_globals *globals,
                     const history_query *q) {
   chat_msg_fetch_history request = {q->target_type, q->target_id, q->before, q->limit};
   chat_msg_fetch_history_write(chatctl_session_begin(session, CHAT_MSG_FETCH_HISTORY), &request);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
-  static const guint32 answers[] = {CHAT_MSG_HISTORY_PAGE};
   g_autoptr(chatctl_message) page = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_our_page,
-                                (gpointer)q, &page);
+  int status =
+      chatctl_session_ask(session, CHAT_MSG_HISTORY_PAGE, is_our_page, (gpointer)q, &page);
   return status ? status : print_page(globals, q, page->params);
 }
 

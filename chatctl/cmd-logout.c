@@ -69,12 +69,8 @@ static int chatctl_logout(const chatctl_command *self, int argc, char **argv,
   } else if (status == 0) {
     chat_msg_null request = {0};
     chat_msg_null_write(chatctl_session_begin(session, CHAT_MSG_LOGOUT), &request);
-    status = chatctl_session_send(session);
     g_autoptr(chatctl_message) reply = NULL;
-    if (status == 0) {
-      static const guint32 answers[] = {CHAT_MSG_LOGGED_OUT};
-      status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
-    }
+    status = chatctl_session_ask(session, CHAT_MSG_LOGGED_OUT, NULL, NULL, &reply);
     if (status == 0) {
       chatctl_token_cache_remove(path);
       g_autofree char *text = g_strdup_printf("logged out %s; the resume token is revoked",

@@ -8,12 +8,8 @@ static int set_nickname(chatctl_session *session, const chatctl_globals *globals
                         gpointer nickname) {
   chat_msg_str request = {chat_span_cstr(nickname)};
   chat_msg_str_write(chatctl_session_begin(session, CHAT_MSG_SET_NICKNAME), &request);
-  int status = chatctl_session_send(session);
   g_autoptr(chatctl_message) reply = NULL;
-  if (status == 0) {
-    static const guint32 answers[] = {CHAT_MSG_PROFILE_UPDATED};
-    status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
-  }
+  int status = chatctl_session_ask(session, CHAT_MSG_PROFILE_UPDATED, NULL, NULL, &reply);
   return status ? status : chatctl_print_user(globals->json, reply->params);
 }
 

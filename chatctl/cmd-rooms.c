@@ -58,13 +58,8 @@ static int create_or_join(chatctl_session *session, const chatctl_globals *globa
     chat_msg_str_write(chatctl_session_begin(session, CHAT_MSG_CREATE_ROOM), &create);
   else
     chat_msg_int_write(chatctl_session_begin(session, CHAT_MSG_JOIN_ROOM), &join);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
-  static const guint32 answers[] = {CHAT_MSG_CONTACT_INFO};
   g_autoptr(chatctl_message) room = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_room_contact, &id,
-                                &room);
+  int status = chatctl_session_ask(session, CHAT_MSG_CONTACT_INFO, is_room_contact, &id, &room);
   if (status)
     return status;
   /* create prints the new room's number alone, for scripts. */
@@ -81,13 +76,8 @@ static gboolean is_left_room(const chatctl_message *m, gpointer data) {
 static int leave(chatctl_session *session, const chatctl_globals *globals, gint64 id) {
   chat_msg_int request = {id};
   chat_msg_int_write(chatctl_session_begin(session, CHAT_MSG_LEAVE_ROOM), &request);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
-  static const guint32 answers[] = {CHAT_MSG_LEFT_ROOM};
   g_autoptr(chatctl_message) left = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_left_room, &id,
-                                &left);
+  int status = chatctl_session_ask(session, CHAT_MSG_LEFT_ROOM, is_left_room, &id, &left);
   if (status)
     return status;
   if (!globals->json) {
@@ -107,13 +97,9 @@ static gboolean is_member_list(const chatctl_message *m, gpointer data) {
 static int members(chatctl_session *session, const chatctl_globals *globals, gint64 id) {
   chat_msg_int request = {id};
   chat_msg_int_write(chatctl_session_begin(session, CHAT_MSG_QUERY_ROOM_USERS), &request);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
-  static const guint32 answers[] = {CHAT_MSG_QUERY_ROOM_USERS_RESULT};
   g_autoptr(chatctl_message) result = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_member_list, &id,
-                                &result);
+  int status =
+      chatctl_session_ask(session, CHAT_MSG_QUERY_ROOM_USERS_RESULT, is_member_list, &id, &result);
   if (status)
     return status;
   /* Each member goes as a @user. */

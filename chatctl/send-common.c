@@ -87,14 +87,10 @@ static int send_message(chatctl_session *session, const chatctl_target *target,
                         "%s is too large: the message would be %zu bytes, over the server's "
                         "limit of %zu bytes",
                         what, len, max);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
   ack_key key = {client_msg_id, chatctl_session_user_id(session), target};
-  static const guint32 answers[] = {CHAT_MSG_ON_NEW_MESSAGE};
   g_autoptr(chatctl_message) ack = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_acknowledgement,
-                                &key, &ack);
+  int status =
+      chatctl_session_ask(session, CHAT_MSG_ON_NEW_MESSAGE, is_acknowledgement, &key, &ack);
   if (status)
     return status;
   if (globals->json)

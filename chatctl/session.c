@@ -485,15 +485,19 @@ static gboolean is_our_echo(const chatctl_message *m, gpointer data) {
   return chat_msg_str_read(m->params, &echoed, NULL) == 0 && chat_span_eq(echoed.value, data);
 }
 
+int chatctl_session_ask(chatctl_session *s, guint32 answer, chatctl_match_func match,
+                        gpointer data, chatctl_message **reply) {
+  *reply = NULL;
+  int status = chatctl_session_send(s);
+  return status ? status : chatctl_session_wait(s, &answer, 1, match, data, reply);
+}
+
 int chatctl_session_barrier(chatctl_session *s) {
   g_autofree char *nonce = g_uuid_string_random();
-  chat_write_cstr(chatctl_session_begin(s, CHAT_MSG_CLIENT_ECHO), nonce);
-  int status = chatctl_session_send(s);
-  if (status)
-    return status;
-  static const guint32 types[] = {CHAT_MSG_SERVER_ECHO};
+  chat_msg_str request = {chat_span_cstr(nonce)};
+  chat_msg_str_write(chatctl_session_begin(s, CHAT_MSG_CLIENT_ECHO), &request);
   g_autoptr(chatctl_message) echo = NULL;
-  return chatctl_session_wait(s, types, G_N_ELEMENTS(types), is_our_echo, nonce, &echo);
+  return chatctl_session_ask(s, CHAT_MSG_SERVER_ECHO, is_our_echo, nonce, &echo);
 }
 
 int chatctl_session_next_event(chatctl_session *s, gint64 deadline_us, const gboolean *stop,

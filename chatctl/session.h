@@ -147,6 +147,12 @@ typedef gboolean (*chatctl_match_func)(const chatctl_message *message, gpointer 
 int chatctl_session_wait(chatctl_session *session, const guint32 *types, size_t n_types,
                          chatctl_match_func match, gpointer data, chatctl_message **reply);
 
+/* chatctl_session_send, then chatctl_session_wait for a message of type
+ * answer that match accepts. Returns 0 and *reply, or a status (*reply
+ * NULL). */
+int chatctl_session_ask(chatctl_session *session, guint32 answer, chatctl_match_func match,
+                        gpointer data, chatctl_message **reply);
+
 /* A client_echo round trip: the server answers in order, so when the echo
  * comes back every earlier request is done. For requests that answer
  * nothing on success (rejecting a friend request). Returns 0 or a status. */
