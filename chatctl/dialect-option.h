@@ -1,4 +1,6 @@
-/* The --dialect option of the offline subcommands (decode, encode, dump). */
+/* The offline subcommands' common parts: the --dialect option (decode, encode,
+ * dump) and the frame of decode and encode (flags, standard input, one line
+ * out). */
 #ifndef CHATCTL_DIALECT_OPTION_H
 #define CHATCTL_DIALECT_OPTION_H
 
@@ -10,11 +12,18 @@
 int chatctl_dialect_option(const chatctl_command *command, const chatctl_globals *globals,
                            chat_dialect *out);
 
-/* The arguments of decode and encode: only the flags of flags[0..n_flags)
- * (anything else: "unexpected argument", a usage error), then the dialect
- * as chatctl_dialect_option. Returns 0 or a usage-error status. */
-int chatctl_offline_args(const chatctl_command *command, int argc, char **argv,
-                         const chatctl_globals *globals, const chatctl_arg_option *flags,
-                         size_t n_flags, chat_dialect *dialect);
+/* Turns all of standard input into one line of output (without the line
+ * end). Returns 0 or an exit status (the reason printed). */
+typedef int (*chatctl_convert_func)(chat_dialect dialect, const chat_buffer *input,
+                                    chat_buffer *output, const void *options);
+
+/* decode and encode: reads the arguments (only the flags of
+ * flags[0..n_flags); anything else is "unexpected argument", a usage
+ * error) and the dialect (chatctl_dialect_option), then standard input,
+ * converts it and prints the output and a line end. Returns 0 or an exit
+ * status. */
+int chatctl_convert_stdin(const chatctl_command *command, int argc, char **argv,
+                          const chatctl_globals *globals, const chatctl_arg_option *flags,
+                          size_t n_flags, chatctl_convert_func convert, const void *options);
 
 #endif
