@@ -11,13 +11,6 @@
 static int read_passwords(const chatctl_globals *globals, const char *new_file, char **old,
                           char **new_password) {
   g_autofree char *old_prompt = g_strdup_printf("Current password of %s: ", globals->user);
-  chatctl_password_source old_source = {
-    .file = globals->password_file,
-    .file_option = "--password-file",
-    .env = CHATCTL_PASSWORD_ENV,
-    .prompt = old_prompt,
-    .confirm = false,
-  };
   chatctl_password_source new_source = {
     .file = new_file,
     .file_option = "--new-password-file",
@@ -25,7 +18,7 @@ static int read_passwords(const chatctl_globals *globals, const char *new_file, 
     .prompt = "New password: ",
     .confirm = true,
   };
-  int status = chatctl_password_read(&old_source, old);
+  int status = chatctl_password_read_account(globals->password_file, old_prompt, false, old);
   if (status == 0)
     status = chatctl_password_read(&new_source, new_password);
   return status;

@@ -23,15 +23,8 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
 
   /* The password first: a prompt does not keep a connection waiting. */
   g_autofree char *prompt = g_strdup_printf("Password for the new account %s: ", username);
-  chatctl_password_source source = {
-    .file = globals->password_file,
-    .file_option = "--password-file",
-    .env = CHATCTL_PASSWORD_ENV,
-    .prompt = prompt,
-    .confirm = true,
-  };
   char *password = NULL;
-  status = chatctl_password_read(&source, &password);
+  status = chatctl_password_read_account(globals->password_file, prompt, true, &password);
   if (status)
     return status;
 

@@ -618,18 +618,11 @@ int chatctl_session_login(chatctl_session *s) {
     return status;
   g_autofree char *prompt = g_strdup_printf("Password for %s at %s: ", s->username,
                                             s->host_port);
-  chatctl_password_source source = {
-    .file = s->globals->password_file,
-    .file_option = "--password-file",
-    .env = CHATCTL_PASSWORD_ENV,
-    .prompt = prompt,
-    .confirm = false,
-  };
   char *password = NULL;
   if (s->password)
     password = g_strdup(s->password);
   else
-    status = chatctl_password_read(&source, &password);
+    status = chatctl_password_read_account(s->globals->password_file, prompt, false, &password);
   if (status)
     return status;
   chat_msg_login request = {chat_span_cstr(s->username), chat_span_cstr(password)};
