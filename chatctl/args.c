@@ -49,6 +49,38 @@ int chatctl_parse_args(const chatctl_command *command, int argc, char **argv,
   return 0;
 }
 
+int chatctl_parse_operands(const chatctl_command *command, int argc, char **argv,
+                           const char **operands, int n_operands) {
+  int n;
+  return chatctl_parse_args(command, argc, argv, NULL, 0, operands, n_operands, n_operands, &n);
+}
+
+int chatctl_parse_verb(const chatctl_command *command, int argc, char **argv,
+                       const chatctl_verb *verbs, size_t n_verbs, size_t *verb,
+                       const char **operand) {
+  const char *args[2] = {NULL, NULL};
+  int n;
+  int status = chatctl_parse_args(command, argc, argv, NULL, 0, args, 1, 2, &n);
+  if (status)
+    return status;
+  size_t k = 0;
+  while (k < n_verbs && strcmp(args[0], verbs[k].name) != 0)
+    k++;
+  if (k == n_verbs) {
+    g_autoptr(GString) names = g_string_new(NULL);
+    for (size_t i = 0; i < n_verbs; i++)
+      g_string_append_printf(names, "%s%s", i ? ", " : "", verbs[i].name);
+    return chatctl_usage_error(command, "unknown verb '%s' (%s)", args[0], names->str);
+  }
+  if (verbs[k].operand && n != 2)
+    return chatctl_usage_error(command, "%s needs %s", args[0], verbs[k].operand);
+  if (!verbs[k].operand && n != 1)
+    return chatctl_usage_error(command, "unexpected argument '%s'", args[1]);
+  *verb = k;
+  *operand = args[1];
+  return 0;
+}
+
 int chatctl_parse_int(const chatctl_command *command, const char *what, const char *text,
                       gint64 min, gint64 max, gint64 *out) {
   char *end = NULL;

@@ -25,6 +25,25 @@ int chatctl_parse_args(const chatctl_command *command, int argc, char **argv,
                        const char **positional, int min_positional, int max_positional,
                        int *n_positional);
 
+/* For a subcommand without options of its own: exactly n_operands
+ * positional arguments, into operands[] (NULL when n_operands is 0). Returns
+ * 0 or a usage error, as chatctl_parse_args. */
+int chatctl_parse_operands(const chatctl_command *command, int argc, char **argv,
+                           const char **operands, int n_operands);
+
+/* A verb of a subcommand with verbs ("friends add NAME"). */
+typedef struct {
+  const char *name;     /* "add" */
+  const char *operand;  /* what it takes, for the error ("a username"), or NULL: nothing */
+} chatctl_verb;
+
+/* Reads VERB [OPERAND] (no options of its own): the verb one of
+ * verbs[0..n_verbs), with its operand exactly when it takes one. Returns 0
+ * with *verb (its index) and *operand (NULL for none), or a usage error. */
+int chatctl_parse_verb(const chatctl_command *command, int argc, char **argv,
+                       const chatctl_verb *verbs, size_t n_verbs, size_t *verb,
+                       const char **operand);
+
 /* Reads a decimal integer in [min, max] for a message ("--limit", "ROOM").
  * Returns 0, or a usage error. */
 int chatctl_parse_int(const chatctl_command *command, const char *what, const char *text,

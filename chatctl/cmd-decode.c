@@ -5,78 +5,61 @@
 #include "chatctl/command.h"
 #include "chatctl/dialect-option.h"
 #include "chatctl/exit-status.h"
-#include "chatctl/input.h"
-#include "chatctl/options.h"
 #include "protocol/catalogue.h"
 #include "protocol/gio/chat-autocleanups.h"
 #include "protocol/hex.h"
 #include "protocol/json.h"
 
-static int chatctl_decode(const chatctl_command *self, int argc, char **argv,
-                   const chatctl_globals *globals) {
-  bool pretty = false, lenient = false;
-  for (int i = 1; i < argc; i++) {
-    if (chatctl_option_flag(argv, i, "--pretty"))
-      pretty = true;
-    else if (chatctl_option_flag(argv, i, "--lenient"))
-      lenient = true;
-    else
-      return chatctl_usage_error(self, "unexpected argument '%s'", argv[i]);
-  }
-  chat_dialect dialect;
-  int status = chatctl_dialect_option(self, globals, &dialect);
-  if (status)
-    return status;
+typedef struct {
+  bool pretty, lenient;
+} decode_options;
 
-  g_auto(chat_buffer) text = {0};
+/* Hex of a message -> {"type": N, "name": ..., "params": ...}. */
+static int decode_hex(chat_dialect dialect, const chat_buffer *text, chat_buffer *out,
+                      const void *options) {
+  const decode_options *o = options;
   g_auto(chat_buffer) bytes = {0};
-  g_auto(chat_buffer) out = {0};
   g_auto(chat_arena) arena = {0};
-  const char *reason;
   chat_error err;
   uint32_t type;
   chat_value *params;
+  if (chat_hex_decode((const char *)text->data, text->len, &bytes, &err) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "bad hex: %s", err.message);
+  if (chat_message_decode(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW, &arena,
+                          &type, &params, &err) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message (%s dialect): %s",
+                        chat_dialect_name(dialect), err.message);
+  const chat_message_info *info = chat_catalogue_by_code(type);
+  if (!o->lenient && !info)
+    return chatctl_fail(CHATCTL_EXIT_USAGE,
+                        "bad message: unknown message type %u (--lenient prints it anyway)",
+                        (unsigned)type);
+  if (!o->lenient && chat_catalogue_check(type, params, &err) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: %s %s (--lenient prints it anyway)",
+                        info->name, err.message);
+  /* {"type": N, "name": ..., "params": ...} as one value, so that
+   * --pretty indents it all alike. */
+  chat_dict_entry entries[3] = {{.key = "type", .key_len = 4},
+                                {.key = "name", .key_len = 4},
+                                {.key = "params", .key_len = 6, .value = *params}};
+  chat_value_set_uint(&entries[0].value, type);
+  if (info)
+    chat_value_set_str(&entries[1].value, info->name, strlen(info->name));
+  else
+    chat_value_set_null(&entries[1].value);
+  chat_value message = {.kind = CHAT_VALUE_DICT, .as.dict = {.entries = entries, .count = 3}};
+  if (chat_value_write_json(&message, o->pretty ? CHAT_JSON_PRETTY : 0, out) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "cannot write the message as JSON");
+  return CHATCTL_EXIT_OK;
+}
 
-  if (chatctl_read_all(stdin, &text, &reason) != 0) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
-  } else if (chat_hex_decode((const char *)text.data, text.len, &bytes, &err) != 0) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad hex: %s", err.message);
-  } else if (chat_message_decode(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW,
-                                 &arena, &type, &params, &err) != 0) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad message (%s dialect): %s",
-                          chat_dialect_name(dialect), err.message);
-  } else {
-    const chat_message_info *info = chat_catalogue_by_code(type);
-    if (!lenient && !info) {
-      status = chatctl_fail(CHATCTL_EXIT_USAGE,
-                            "bad message: unknown message type %u (--lenient prints it anyway)",
-                            (unsigned)type);
-    } else if (!lenient && chat_catalogue_check(type, params, &err) != 0) {
-      status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: %s %s (--lenient prints it anyway)",
-                            info->name, err.message);
-    } else {
-      /* {"type": N, "name": ..., "params": ...} as one value, so that
-       * --pretty indents it all alike. */
-      chat_dict_entry entries[3] = {{.key = "type", .key_len = 4},
-                                    {.key = "name", .key_len = 4},
-                                    {.key = "params", .key_len = 6, .value = *params}};
-      chat_value_set_uint(&entries[0].value, type);
-      if (info)
-        chat_value_set_str(&entries[1].value, info->name, strlen(info->name));
-      else
-        chat_value_set_null(&entries[1].value);
-      chat_value message = {.kind = CHAT_VALUE_DICT,
-                            .as.dict = {.entries = entries, .count = 3}};
-      if (chat_value_write_json(&message, pretty ? CHAT_JSON_PRETTY : 0, &out) != 0) {
-        status = chatctl_fail(CHATCTL_EXIT_USAGE, "cannot write the message as JSON");
-      } else {
-        fwrite(out.data, 1, out.len, stdout);
-        fputc('\n', stdout);
-        status = CHATCTL_EXIT_OK;
-      }
-    }
-  }
-  return status;
+static int chatctl_decode(const chatctl_command *self, int argc, char **argv,
+                   const chatctl_globals *globals) {
+  decode_options o = {false, false};
+  const chatctl_arg_option flags[] = {{"--pretty", NULL, &o.pretty},
+                                      {"--lenient", NULL, &o.lenient}};
+  return chatctl_convert_stdin(self, argc, argv, globals, flags, G_N_ELEMENTS(flags), decode_hex,
+                               &o);
 }
 
 const chatctl_command chatctl_command_decode = {

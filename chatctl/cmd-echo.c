@@ -8,6 +8,24 @@
 #include "protocol/gio/chat-autocleanups.h"
 #include "protocol/json.h"
 
+typedef struct {
+  const chatctl_command *command;
+  const chat_value *value;
+  bool with_data;
+} echo_request;
+
+static int echo(chatctl_session *session, const chatctl_globals *globals, gpointer data) {
+  (void)globals;
+  const echo_request *r = data;
+  chat_writer *w = chatctl_session_begin(session, CHAT_MSG_CLIENT_ECHO);
+  int rc = chat_value_encode(r->value, w->out);
+  if (rc)
+    return chatctl_usage_error(r->command, "JSON: cannot encode it: %s", chat_strerror(rc));
+  g_autoptr(chatctl_message) reply = NULL;
+  int status = chatctl_session_ask(session, CHAT_MSG_SERVER_ECHO, NULL, NULL, &reply);
+  return status ? status : chatctl_print_json(reply->params, r->with_data);
+}
+
 static int chatctl_echo(const chatctl_command *self, int argc, char **argv,
                         const chatctl_globals *globals) {
   const char *args[1];
@@ -23,23 +41,8 @@ static int chatctl_echo(const chatctl_command *self, int argc, char **argv,
   chat_error err;
   if (chat_value_parse_json(args[0], strlen(args[0]), &arena, &value, &err) != 0)
     return chatctl_usage_error(self, "JSON: %s", err.message);
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, 0, &session);
-  if (status == 0) {
-    chat_writer *w = chatctl_session_begin(session, CHAT_MSG_CLIENT_ECHO);
-    int rc = chat_value_encode(value, w->out);
-    status = rc ? chatctl_usage_error(self, "JSON: cannot encode it: %s", chat_strerror(rc))
-                : chatctl_session_send(session);
-  }
-  g_autoptr(chatctl_message) reply = NULL;
-  if (status == 0) {
-    static const guint32 answers[] = {CHAT_MSG_SERVER_ECHO};
-    status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
-  }
-  if (status == 0)
-    status = chatctl_print_json(reply->params, with_data);
-  chatctl_session_close(session);
-  return status;
+  echo_request r = {self, value, with_data};
+  return chatctl_session_run(self, globals, 0, echo, &r);
 }
 
 const chatctl_command chatctl_command_echo = {

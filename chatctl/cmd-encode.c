@@ -5,8 +5,6 @@
 #include "chatctl/command.h"
 #include "chatctl/dialect-option.h"
 #include "chatctl/exit-status.h"
-#include "chatctl/input.h"
-#include "chatctl/options.h"
 #include "protocol/catalogue.h"
 #include "protocol/gio/chat-autocleanups.h"
 #include "protocol/hex.h"
@@ -85,40 +83,28 @@ static int encode_document(const chat_json *doc, chat_dialect dialect, bool leni
   return 0;
 }
 
+/* A message as JSON -> the hex of its encoding. */
+static int encode_json(chat_dialect dialect, const chat_buffer *text, chat_buffer *hex,
+                       const void *options) {
+  const bool *lenient = options;
+  g_auto(chat_arena) arena = {0};
+  g_auto(chat_buffer) bytes = {0};
+  chat_json *doc;
+  chat_error err;
+  if (chat_json_parse((const char *)text->data, text->len, &arena, &doc, &err) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "bad JSON: %s", err.message);
+  int status = encode_document(doc, dialect, *lenient, &arena, &bytes);
+  if (status == 0)
+    chat_hex_encode(bytes.data, bytes.len, hex);
+  return status;
+}
+
 static int chatctl_encode(const chatctl_command *self, int argc, char **argv,
                    const chatctl_globals *globals) {
   bool lenient = false;
-  for (int i = 1; i < argc; i++) {
-    if (chatctl_option_flag(argv, i, "--lenient"))
-      lenient = true;
-    else
-      return chatctl_usage_error(self, "unexpected argument '%s'", argv[i]);
-  }
-  chat_dialect dialect;
-  int status = chatctl_dialect_option(self, globals, &dialect);
-  if (status)
-    return status;
-
-  g_auto(chat_buffer) text = {0};
-  g_auto(chat_buffer) bytes = {0};
-  g_auto(chat_buffer) hex = {0};
-  g_auto(chat_arena) arena = {0};
-  const char *reason;
-  chat_error err;
-  chat_json *doc;
-  if (chatctl_read_all(stdin, &text, &reason) != 0) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
-  } else if (chat_json_parse((const char *)text.data, text.len, &arena, &doc, &err) != 0) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "bad JSON: %s", err.message);
-  } else {
-    status = encode_document(doc, dialect, lenient, &arena, &bytes);
-    if (status == 0) {
-      chat_hex_encode(bytes.data, bytes.len, &hex);
-      fwrite(hex.data, 1, hex.len, stdout);
-      fputc('\n', stdout);
-    }
-  }
-  return status;
+  const chatctl_arg_option flags[] = {{"--lenient", NULL, &lenient}};
+  return chatctl_convert_stdin(self, argc, argv, globals, flags, G_N_ELEMENTS(flags), encode_json,
+                               &lenient);
 }
 
 const chatctl_command chatctl_command_encode = {

@@ -7,12 +7,10 @@
 
 static int chatctl_forget_host(const chatctl_command *self, int argc, char **argv,
                                const chatctl_globals *globals) {
-  const char *args[1];
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 1, 1, &n);
+  const char *host_port;
+  int status = chatctl_parse_operands(self, argc, argv, &host_port, 1);
   if (status)
     return status;
-  const char *host_port = args[0];
   if (!chat_host_port_valid(host_port))
     return chatctl_usage_error(self, "'%s' is not HOST:PORT (IPv6 as [ADDRESS]:PORT)",
                                host_port);
@@ -24,16 +22,11 @@ static int chatctl_forget_host(const chatctl_command *self, int argc, char **arg
   if (rc < 0)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", err.message);
   if (globals->json) {
-    chat_arena arena;
-    chat_arena_init(&arena);
-    chat_value *doc = chatctl_new_dict(&arena);
-    chatctl_dict_add_str(&arena, doc, "host", host_port);
-    chat_value removed;
-    chat_value_set_bool(&removed, rc == 1);
-    chatctl_dict_add(&arena, doc, "removed", &removed);
-    status = chatctl_print_json(doc, FALSE);
-    chat_arena_clear(&arena);
-    return status;
+    const chatctl_field fields[] = {
+      CHATCTL_STR("host", host_port),
+      CHATCTL_BOOL("removed", rc == 1),
+    };
+    return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
   }
   if (rc == 1)
     chatctl_human_line("removed %s from %s", host_port, path);

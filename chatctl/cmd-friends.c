@@ -1,6 +1,4 @@
 /* chatctl friends list | requests | add NAME | accept NAME | reject NAME. */
-#include <string.h>
-
 #include "chatctl/args.h"
 #include "chatctl/command.h"
 #include "chatctl/exit-status.h"
@@ -10,21 +8,19 @@
 /* Prints @user values, one per line, or as one JSON array. */
 static int print_users(const chatctl_globals *globals, const chat_value *const *users,
                        size_t count) {
-  if (globals->json) {
-    chat_arena arena;
-    chat_arena_init(&arena);
-    chat_value *list = chatctl_new_list(&arena);
+  if (!globals->json) {
     for (size_t i = 0; i < count; i++)
-      chatctl_list_add(&arena, list, users[i]);
-    int status = chatctl_print_json(list, FALSE);
-    chat_arena_clear(&arena);
-    return status;
+      chatctl_print_user(FALSE, users[i]);
+    return 0;
   }
-  for (size_t i = 0; i < count; i++) {
-    g_autofree char *line = chatctl_format_user(users[i]);
-    chatctl_human_line("%s", line);
-  }
-  return 0;
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_value *list = chatctl_new_list(&arena);
+  for (size_t i = 0; i < count; i++)
+    chatctl_list_add(&arena, list, users[i]);
+  int status = chatctl_print_json(list, FALSE);
+  chat_arena_clear(&arena);
+  return status;
 }
 
 static int list_friends(chatctl_session *session, const chatctl_globals *globals) {
@@ -43,13 +39,10 @@ static int list_requests(chatctl_session *session, const chatctl_globals *global
 
 static int add_friend(chatctl_session *session, const chatctl_globals *globals,
                       const char *name) {
-  chat_write_cstr(chatctl_session_begin(session, CHAT_MSG_ADD_FRIEND), name);
-  int status = chatctl_session_send(session);
+  chat_msg_str request = {chat_span_cstr(name)};
+  chat_msg_str_write(chatctl_session_begin(session, CHAT_MSG_ADD_FRIEND), &request);
   g_autoptr(chatctl_message) reply = NULL;
-  if (status == 0) {
-    static const guint32 answers[] = {CHAT_MSG_ADD_FRIEND_RESULT};
-    status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
-  }
+  int status = chatctl_session_ask(session, CHAT_MSG_ADD_FRIEND_RESULT, NULL, NULL, &reply);
   if (status)
     return status;
   chat_msg_add_friend_result result;
@@ -58,13 +51,8 @@ static int add_friend(chatctl_session *session, const chatctl_globals *globals,
     return chatctl_fail(CHATCTL_EXIT_REFUSED, "cannot add %s: %.*s", name,
                         (int)result.reason.len, result.reason.ptr);
   if (globals->json) {
-    chat_arena arena;
-    chat_arena_init(&arena);
-    chat_value *doc = chatctl_new_dict(&arena);
-    chatctl_dict_add_str(&arena, doc, "requested", name);
-    status = chatctl_print_json(doc, FALSE);
-    chat_arena_clear(&arena);
-    return status;
+    const chatctl_field fields[] = {CHATCTL_STR("requested", name)};
+    return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
   }
   chatctl_human_line("friend request sent to %s", name);
   return 0;
@@ -114,14 +102,8 @@ static int resolve_request(chatctl_session *session, const chatctl_globals *glob
       chatctl_human_line("rejected the friend request from %s", name);
       return 0;
     }
-    chat_arena arena;
-    chat_arena_init(&arena);
-    chat_value *doc = chatctl_new_dict(&arena);
-    chatctl_dict_add_str(&arena, doc, "rejected", name);
-    chatctl_dict_add_int(&arena, doc, "id", id);
-    status = chatctl_print_json(doc, FALSE);
-    chat_arena_clear(&arena);
-    return status;
+    const chatctl_field fields[] = {CHATCTL_STR("rejected", name), CHATCTL_INT("id", id)};
+    return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
   }
   static const guint32 answers[] = {CHAT_MSG_CONTACT_INFO};
   g_autoptr(chatctl_message) contact = NULL;
@@ -136,39 +118,42 @@ static int resolve_request(chatctl_session *session, const chatctl_globals *glob
   return 0;
 }
 
+enum { VERB_LIST, VERB_REQUESTS, VERB_ADD, VERB_ACCEPT, VERB_REJECT };
+
+static const chatctl_verb verbs[] = {
+  [VERB_LIST] = {"list", NULL},
+  [VERB_REQUESTS] = {"requests", NULL},
+  [VERB_ADD] = {"add", "a username"},
+  [VERB_ACCEPT] = {"accept", "a username"},
+  [VERB_REJECT] = {"reject", "a username"},
+};
+
+typedef struct {
+  size_t verb;
+  const char *name;
+} friends_request;
+
+static int run_verb(chatctl_session *session, const chatctl_globals *globals, gpointer data) {
+  const friends_request *r = data;
+  switch (r->verb) {
+  case VERB_LIST:
+    return list_friends(session, globals);
+  case VERB_REQUESTS:
+    return list_requests(session, globals);
+  case VERB_ADD:
+    return add_friend(session, globals, r->name);
+  default:
+    return resolve_request(session, globals, r->name, r->verb == VERB_ACCEPT);
+  }
+}
+
 static int chatctl_friends(const chatctl_command *self, int argc, char **argv,
                            const chatctl_globals *globals) {
-  const char *args[2] = {NULL, NULL};
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 1, 2, &n);
+  friends_request r;
+  int status = chatctl_parse_verb(self, argc, argv, verbs, G_N_ELEMENTS(verbs), &r.verb, &r.name);
   if (status)
     return status;
-  const char *verb = args[0];
-  gboolean takes_name = strcmp(verb, "add") == 0 || strcmp(verb, "accept") == 0 ||
-                        strcmp(verb, "reject") == 0;
-  gboolean lists = strcmp(verb, "list") == 0 || strcmp(verb, "requests") == 0;
-  if (!takes_name && !lists)
-    return chatctl_usage_error(self, "unknown verb '%s' (list, requests, add, accept, reject)",
-                               verb);
-  if (takes_name && n != 2)
-    return chatctl_usage_error(self, "%s needs a username", verb);
-  if (lists && n != 1)
-    return chatctl_usage_error(self, "unexpected argument '%s'", args[1]);
-
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
-  if (status)
-    return status;
-  if (strcmp(verb, "list") == 0)
-    status = list_friends(session, globals);
-  else if (strcmp(verb, "requests") == 0)
-    status = list_requests(session, globals);
-  else if (strcmp(verb, "add") == 0)
-    status = add_friend(session, globals, args[1]);
-  else
-    status = resolve_request(session, globals, args[1], strcmp(verb, "accept") == 0);
-  chatctl_session_close(session);
-  return status;
+  return chatctl_session_run(self, globals, CHATCTL_SESSION_LOGIN, run_verb, &r);
 }
 
 const chatctl_command chatctl_command_friends = {

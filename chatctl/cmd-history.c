@@ -15,8 +15,10 @@
 #define MAX_LIMIT CHAT_HISTORY_PAGE_MAX
 
 typedef struct {
+  const chatctl_command *command;
+  const char *with_user;  /* or target_id is the room */
   gint64 target_type, target_id;
-  gint64 limit, before;
+  gint64 limit, before;   /* before: 0 for none */
   gboolean with_data;
 } history_query;
 
@@ -56,13 +58,9 @@ static int fetch_v2(chatctl_session *session, const chatctl_globals *globals,
                     const history_query *q) {
   chat_msg_fetch_history request = {q->target_type, q->target_id, q->before, q->limit};
   chat_msg_fetch_history_write(chatctl_session_begin(session, CHAT_MSG_FETCH_HISTORY), &request);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
-  static const guint32 answers[] = {CHAT_MSG_HISTORY_PAGE};
   g_autoptr(chatctl_message) page = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_our_page,
-                                (gpointer)q, &page);
+  int status =
+      chatctl_session_ask(session, CHAT_MSG_HISTORY_PAGE, is_our_page, (gpointer)q, &page);
   return status ? status : print_page(globals, q, page->params);
 }
 
@@ -119,6 +117,19 @@ static int filter_seed(chatctl_session *session, const chatctl_globals *globals,
   return status;
 }
 
+static int fetch(chatctl_session *session, const chatctl_globals *globals, gpointer data) {
+  history_query *q = data;
+  gboolean seed = chatctl_session_dialect(session) == CHAT_DIALECT_SEED;
+  if (q->with_user && !chatctl_session_find_friend(session, q->with_user, &q->target_id))
+    return chatctl_fail(CHATCTL_EXIT_REFUSED, "%s is not your friend", q->with_user);
+  if (seed && q->before)
+    return chatctl_usage_error(q->command, "--before needs the v2 dialect (seed messages have "
+                                           "no ids)");
+  if (seed)
+    return filter_seed(session, globals, q);
+  return fetch_v2(session, globals, q);
+}
+
 static int chatctl_history(const chatctl_command *self, int argc, char **argv,
                            const chatctl_globals *globals) {
   const char *with_user = NULL, *room = NULL, *limit = DEFAULT_LIMIT, *before = NULL;
@@ -135,7 +146,7 @@ static int chatctl_history(const chatctl_command *self, int argc, char **argv,
                                   &n);
   if (status)
     return status;
-  history_query q = {.with_data = with_data};
+  history_query q = {.command = self, .with_user = with_user, .with_data = with_data};
   if ((with_user == NULL) == (room == NULL))
     return chatctl_usage_error(self, "give exactly one of --with-user NAME and --room ID");
   if ((status = chatctl_parse_int(self, "--limit", limit, 1, MAX_LIMIT, &q.limit)))
@@ -145,23 +156,7 @@ static int chatctl_history(const chatctl_command *self, int argc, char **argv,
   if (room && (status = chatctl_parse_int(self, "--room", room, 1, G_MAXINT64, &q.target_id)))
     return status;
   q.target_type = room ? CHATCTL_TARGET_ROOM : CHATCTL_TARGET_USER;
-
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
-  if (status)
-    return status;
-  gboolean seed = chatctl_session_dialect(session) == CHAT_DIALECT_SEED;
-  if (with_user && !chatctl_session_find_friend(session, with_user, &q.target_id))
-    status = chatctl_fail(CHATCTL_EXIT_REFUSED, "%s is not your friend", with_user);
-  else if (seed && before)
-    status = chatctl_usage_error(self, "--before needs the v2 dialect (seed messages have no "
-                                       "ids)");
-  else if (seed)
-    status = filter_seed(session, globals, &q);
-  else
-    status = fetch_v2(session, globals, &q);
-  chatctl_session_close(session);
-  return status;
+  return chatctl_session_run(self, globals, CHATCTL_SESSION_LOGIN, fetch, &q);
 }
 
 const chatctl_command chatctl_command_history = {

@@ -13,16 +13,11 @@ static int print_result(const chatctl_globals *globals, const char *username, gb
     chatctl_human_line("%s", human);
     return 0;
   }
-  chat_arena arena;
-  chat_arena_init(&arena);
-  chat_value *doc = chatctl_new_dict(&arena);
-  chatctl_dict_add_str(&arena, doc, "username", username);
-  chat_value flag;
-  chat_value_set_bool(&flag, revoked);
-  chatctl_dict_add(&arena, doc, "revoked", &flag);
-  int status = chatctl_print_json(doc, FALSE);
-  chat_arena_clear(&arena);
-  return status;
+  const chatctl_field fields[] = {
+    CHATCTL_STR("username", username),
+    CHATCTL_BOOL("revoked", revoked),
+  };
+  return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
 }
 
 /* The cache file of --user at the configured server, or an exit status. */
@@ -45,8 +40,7 @@ static int token_path(const chatctl_command *self, const chatctl_globals *global
 
 static int chatctl_logout(const chatctl_command *self, int argc, char **argv,
                           const chatctl_globals *globals) {
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, NULL, 0, 0, &n);
+  int status = chatctl_parse_operands(self, argc, argv, NULL, 0);
   if (status)
     return status;
   if (!globals->user)
@@ -73,13 +67,10 @@ static int chatctl_logout(const chatctl_command *self, int argc, char **argv,
     status = print_result(globals, username, FALSE,
                           "the cached session had already ended; removed it");
   } else if (status == 0) {
-    chat_write_null(chatctl_session_begin(session, CHAT_MSG_LOGOUT));
-    status = chatctl_session_send(session);
+    chat_msg_null request = {0};
+    chat_msg_null_write(chatctl_session_begin(session, CHAT_MSG_LOGOUT), &request);
     g_autoptr(chatctl_message) reply = NULL;
-    if (status == 0) {
-      static const guint32 answers[] = {CHAT_MSG_LOGGED_OUT};
-      status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
-    }
+    status = chatctl_session_ask(session, CHAT_MSG_LOGGED_OUT, NULL, NULL, &reply);
     if (status == 0) {
       chatctl_token_cache_remove(path);
       g_autofree char *text = g_strdup_printf("logged out %s; the resume token is revoked",

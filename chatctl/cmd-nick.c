@@ -4,35 +4,25 @@
 #include "chatctl/output.h"
 #include "chatctl/session.h"
 
+static int set_nickname(chatctl_session *session, const chatctl_globals *globals,
+                        gpointer nickname) {
+  chat_msg_str request = {chat_span_cstr(nickname)};
+  chat_msg_str_write(chatctl_session_begin(session, CHAT_MSG_SET_NICKNAME), &request);
+  g_autoptr(chatctl_message) reply = NULL;
+  int status = chatctl_session_ask(session, CHAT_MSG_PROFILE_UPDATED, NULL, NULL, &reply);
+  return status ? status : chatctl_print_user(globals->json, reply->params);
+}
+
 static int chatctl_nick(const chatctl_command *self, int argc, char **argv,
                         const chatctl_globals *globals) {
-  const char *args[1];
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 1, 1, &n);
+  const char *nickname;
+  int status = chatctl_parse_operands(self, argc, argv, &nickname, 1);
   if (status)
     return status;
-  if (!g_utf8_validate(args[0], -1, NULL))
+  if (!g_utf8_validate(nickname, -1, NULL))
     return chatctl_usage_error(self, "NEW must be UTF-8 text");
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN | CHATCTL_SESSION_V2_ONLY,
-                                &session);
-  if (status)
-    return status;
-  chat_write_cstr(chatctl_session_begin(session, CHAT_MSG_SET_NICKNAME), args[0]);
-  status = chatctl_session_send(session);
-  g_autoptr(chatctl_message) reply = NULL;
-  if (status == 0) {
-    static const guint32 answers[] = {CHAT_MSG_PROFILE_UPDATED};
-    status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
-  }
-  if (status == 0 && globals->json) {
-    status = chatctl_print_json(reply->params, FALSE);
-  } else if (status == 0) {
-    g_autofree char *line = chatctl_format_user(reply->params);
-    chatctl_human_line("%s", line);
-  }
-  chatctl_session_close(session);
-  return status;
+  return chatctl_session_run(self, globals, CHATCTL_SESSION_LOGIN | CHATCTL_SESSION_V2_ONLY,
+                             set_nickname, (gpointer)nickname);
 }
 
 const chatctl_command chatctl_command_nick = {

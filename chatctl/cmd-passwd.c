@@ -11,13 +11,6 @@
 static int read_passwords(const chatctl_globals *globals, const char *new_file, char **old,
                           char **new_password) {
   g_autofree char *old_prompt = g_strdup_printf("Current password of %s: ", globals->user);
-  chatctl_password_source old_source = {
-    .file = globals->password_file,
-    .file_option = "--password-file",
-    .env = CHATCTL_PASSWORD_ENV,
-    .prompt = old_prompt,
-    .confirm = false,
-  };
   chatctl_password_source new_source = {
     .file = new_file,
     .file_option = "--new-password-file",
@@ -25,7 +18,7 @@ static int read_passwords(const chatctl_globals *globals, const char *new_file, 
     .prompt = "New password: ",
     .confirm = true,
   };
-  int status = chatctl_password_read(&old_source, old);
+  int status = chatctl_password_read_account(globals->password_file, old_prompt, false, old);
   if (status == 0)
     status = chatctl_password_read(&new_source, new_password);
   return status;
@@ -72,15 +65,11 @@ static int chatctl_passwd(const chatctl_command *self, int argc, char **argv,
   }
   if (status == 0) {
     if (globals->json) {
-      chat_arena arena;
-      chat_arena_init(&arena);
-      chat_value *doc = chatctl_new_dict(&arena);
-      chatctl_dict_add_str(&arena, doc, "username", chatctl_session_username(session));
-      chat_value yes;
-      chat_value_set_bool(&yes, true);
-      chatctl_dict_add(&arena, doc, "password_changed", &yes);
-      status = chatctl_print_json(doc, FALSE);
-      chat_arena_clear(&arena);
+      const chatctl_field fields[] = {
+        CHATCTL_STR("username", chatctl_session_username(session)),
+        CHATCTL_BOOL("password_changed", TRUE),
+      };
+      status = chatctl_print_fields(fields, G_N_ELEMENTS(fields));
     } else {
       chatctl_human_line("password of %s changed; its other sessions are logged out",
              chatctl_session_username(session));

@@ -12,8 +12,7 @@
 static int chatctl_register(const chatctl_command *self, int argc, char **argv,
                             const chatctl_globals *globals) {
   const char *args[2];
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 2, 2, &n);
+  int status = chatctl_parse_operands(self, argc, argv, args, 2);
   if (status)
     return status;
   g_autofree char *username = chatctl_normalize_username(args[0]);
@@ -24,15 +23,8 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
 
   /* The password first: a prompt does not keep a connection waiting. */
   g_autofree char *prompt = g_strdup_printf("Password for the new account %s: ", username);
-  chatctl_password_source source = {
-    .file = globals->password_file,
-    .file_option = "--password-file",
-    .env = CHATCTL_PASSWORD_ENV,
-    .prompt = prompt,
-    .confirm = true,
-  };
   char *password = NULL;
-  status = chatctl_password_read(&source, &password);
+  status = chatctl_password_read_account(globals->password_file, prompt, true, &password);
   if (status)
     return status;
 
@@ -53,17 +45,16 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
   if (status == 0 && reply->type == CHAT_MSG_USERNAME_TAKEN) {
     status = chatctl_fail(CHATCTL_EXIT_REFUSED, "username taken: %s", username);
   } else if (status == 0) {
-    gint64 id = 0;
-    chat_value_get_i64(reply->params, &id);
+    chat_msg_int registered;
+    chat_msg_int_read(reply->params, &registered, NULL);
+    gint64 id = registered.value;
     if (globals->json) {
-      chat_arena arena;
-      chat_arena_init(&arena);
-      chat_value *doc = chatctl_new_dict(&arena);
-      chatctl_dict_add_int(&arena, doc, "id", id);
-      chatctl_dict_add_str(&arena, doc, "username", username);
-      chatctl_dict_add_str(&arena, doc, "nickname", args[1]);
-      status = chatctl_print_json(doc, FALSE);
-      chat_arena_clear(&arena);
+      const chatctl_field fields[] = {
+        CHATCTL_INT("id", id),
+        CHATCTL_STR("username", username),
+        CHATCTL_STR("nickname", args[1]),
+      };
+      status = chatctl_print_fields(fields, G_N_ELEMENTS(fields));
     } else {
       chatctl_human_line("%" G_GINT64_FORMAT, id);
     }

@@ -1,6 +1,4 @@
 /* chatctl rooms list | create NAME | join ID | leave ID | members ID. */
-#include <string.h>
-
 #include "chatctl/args.h"
 #include "chatctl/command.h"
 #include "chatctl/exit-status.h"
@@ -54,17 +52,14 @@ static gboolean is_room_contact(const chatctl_message *m, gpointer data) {
 
 static int create_or_join(chatctl_session *session, const chatctl_globals *globals,
                           const char *name, gint64 id) {
+  chat_msg_str create = {chat_span_cstr(name)};
+  chat_msg_int join = {id};
   if (name)
-    chat_write_cstr(chatctl_session_begin(session, CHAT_MSG_CREATE_ROOM), name);
+    chat_msg_str_write(chatctl_session_begin(session, CHAT_MSG_CREATE_ROOM), &create);
   else
-    chat_write_int(chatctl_session_begin(session, CHAT_MSG_JOIN_ROOM), id);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
-  static const guint32 answers[] = {CHAT_MSG_CONTACT_INFO};
+    chat_msg_int_write(chatctl_session_begin(session, CHAT_MSG_JOIN_ROOM), &join);
   g_autoptr(chatctl_message) room = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_room_contact, &id,
-                                &room);
+  int status = chatctl_session_ask(session, CHAT_MSG_CONTACT_INFO, is_room_contact, &id, &room);
   if (status)
     return status;
   /* create prints the new room's number alone, for scripts. */
@@ -74,33 +69,23 @@ static int create_or_join(chatctl_session *session, const chatctl_globals *globa
 }
 
 static gboolean is_left_room(const chatctl_message *m, gpointer data) {
-  gint64 id = 0;
-  chat_value_get_i64(m->params, &id);
-  return id == *(const gint64 *)data;
+  chat_msg_int left;
+  return chat_msg_int_read(m->params, &left, NULL) == 0 && left.value == *(const gint64 *)data;
 }
 
 static int leave(chatctl_session *session, const chatctl_globals *globals, gint64 id) {
-  chat_write_int(chatctl_session_begin(session, CHAT_MSG_LEAVE_ROOM), id);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
-  static const guint32 answers[] = {CHAT_MSG_LEFT_ROOM};
+  chat_msg_int request = {id};
+  chat_msg_int_write(chatctl_session_begin(session, CHAT_MSG_LEAVE_ROOM), &request);
   g_autoptr(chatctl_message) left = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_left_room, &id,
-                                &left);
+  int status = chatctl_session_ask(session, CHAT_MSG_LEFT_ROOM, is_left_room, &id, &left);
   if (status)
     return status;
   if (!globals->json) {
     chatctl_human_line("left room %" G_GINT64_FORMAT, id);
     return 0;
   }
-  chat_arena arena;
-  chat_arena_init(&arena);
-  chat_value *doc = chatctl_new_dict(&arena);
-  chatctl_dict_add_int(&arena, doc, "left", id);
-  status = chatctl_print_json(doc, FALSE);
-  chat_arena_clear(&arena);
-  return status;
+  const chatctl_field fields[] = {CHATCTL_INT("left", id)};
+  return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
 }
 
 static gboolean is_member_list(const chatctl_message *m, gpointer data) {
@@ -110,14 +95,11 @@ static gboolean is_member_list(const chatctl_message *m, gpointer data) {
 }
 
 static int members(chatctl_session *session, const chatctl_globals *globals, gint64 id) {
-  chat_write_int(chatctl_session_begin(session, CHAT_MSG_QUERY_ROOM_USERS), id);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
-  static const guint32 answers[] = {CHAT_MSG_QUERY_ROOM_USERS_RESULT};
+  chat_msg_int request = {id};
+  chat_msg_int_write(chatctl_session_begin(session, CHAT_MSG_QUERY_ROOM_USERS), &request);
   g_autoptr(chatctl_message) result = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_member_list, &id,
-                                &result);
+  int status =
+      chatctl_session_ask(session, CHAT_MSG_QUERY_ROOM_USERS_RESULT, is_member_list, &id, &result);
   if (status)
     return status;
   /* Each member goes as a @user. */
@@ -138,59 +120,61 @@ static int members(chatctl_session *session, const chatctl_globals *globals, gin
     chatctl_dict_add(&arena, doc, "members", users);
     status = chatctl_print_json(doc, FALSE);
   } else {
-    for (size_t i = 0; i < users->as.list.count; i++) {
-      g_autofree char *line = chatctl_format_user(&users->as.list.items[i]);
-      chatctl_human_line("%s", line);
-    }
+    for (size_t i = 0; i < users->as.list.count; i++)
+      chatctl_print_user(FALSE, &users->as.list.items[i]);
   }
   chat_arena_clear(&arena);
   return status;
 }
 
+enum { VERB_LIST, VERB_CREATE, VERB_JOIN, VERB_LEAVE, VERB_MEMBERS };
+
+static const chatctl_verb verbs[] = {
+  [VERB_LIST] = {"list", NULL},
+  [VERB_CREATE] = {"create", "a room name"},
+  [VERB_JOIN] = {"join", "a room ID"},
+  [VERB_LEAVE] = {"leave", "a room ID"},
+  [VERB_MEMBERS] = {"members", "a room ID"},
+};
+
+typedef struct {
+  size_t verb;
+  const char *operand;
+  gint64 id;   /* join, leave, members */
+} rooms_request;
+
+static int run_verb(chatctl_session *session, const chatctl_globals *globals, gpointer data) {
+  const rooms_request *r = data;
+  switch (r->verb) {
+  case VERB_LIST:
+    return list_rooms(session, globals);
+  case VERB_CREATE:
+    return create_or_join(session, globals, r->operand, 0);
+  case VERB_JOIN:
+    return create_or_join(session, globals, NULL, r->id);
+  case VERB_LEAVE:
+    return leave(session, globals, r->id);
+  default:
+    return members(session, globals, r->id);
+  }
+}
+
 static int chatctl_rooms(const chatctl_command *self, int argc, char **argv,
                          const chatctl_globals *globals) {
-  const char *args[2] = {NULL, NULL};
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, args, 1, 2, &n);
+  rooms_request r = {0};
+  int status =
+      chatctl_parse_verb(self, argc, argv, verbs, G_N_ELEMENTS(verbs), &r.verb, &r.operand);
   if (status)
     return status;
-  const char *verb = args[0];
-  gboolean by_id = strcmp(verb, "join") == 0 || strcmp(verb, "leave") == 0 ||
-                   strcmp(verb, "members") == 0;
-  gboolean create = strcmp(verb, "create") == 0;
-  gboolean list = strcmp(verb, "list") == 0;
-  if (!by_id && !create && !list)
-    return chatctl_usage_error(self, "unknown verb '%s' (list, create, join, leave, members)",
-                               verb);
-  if (list && n != 1)
-    return chatctl_usage_error(self, "unexpected argument '%s'", args[1]);
-  if (!list && n != 2)
-    return chatctl_usage_error(self, "%s needs %s", verb, create ? "a room name" : "a room ID");
-  gint64 id = 0;
-  if (by_id && (status = chatctl_parse_int(self, "the room ID", args[1], 1, G_MAXINT64, &id)))
+  gboolean by_id = r.verb == VERB_JOIN || r.verb == VERB_LEAVE || r.verb == VERB_MEMBERS;
+  if (by_id && (status = chatctl_parse_int(self, "the room ID", r.operand, 1, G_MAXINT64, &r.id)))
     return status;
-  if (create && !g_utf8_validate(args[1], -1, NULL))
+  if (r.verb == VERB_CREATE && !g_utf8_validate(r.operand, -1, NULL))
     return chatctl_usage_error(self, "the room name must be UTF-8 text");
   unsigned flags = CHATCTL_SESSION_LOGIN;
-  if (strcmp(verb, "leave") == 0)
+  if (r.verb == VERB_LEAVE)
     flags |= CHATCTL_SESSION_V2_ONLY;
-
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, flags, &session);
-  if (status)
-    return status;
-  if (list)
-    status = list_rooms(session, globals);
-  else if (create)
-    status = create_or_join(session, globals, args[1], 0);
-  else if (strcmp(verb, "join") == 0)
-    status = create_or_join(session, globals, NULL, id);
-  else if (strcmp(verb, "leave") == 0)
-    status = leave(session, globals, id);
-  else
-    status = members(session, globals, id);
-  chatctl_session_close(session);
-  return status;
+  return chatctl_session_run(self, globals, flags, run_verb, &r);
 }
 
 const chatctl_command chatctl_command_rooms = {

@@ -64,32 +64,15 @@ static int chatctl_send_image(const chatctl_command *self, int argc, char **argv
   if (status)
     return status;
 
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
-  if (status)
-    return status;
-  gsize max_image = chatctl_session_max_image(session);
-  if (max_image > 0 && g_bytes_get_size(image) > max_image) {
-    chatctl_session_close(session);
-    return chatctl_fail(CHATCTL_EXIT_USAGE,
-                        "%s is %zu bytes, over the server's image limit of %zu bytes", args[0],
-                        g_bytes_get_size(image), max_image);
-  }
-  chatctl_target target;
-  status = chatctl_target_resolve(self, session, to_user, to_room, &target);
-  if (status == 0) {
-    gsize len;
-    const guint8 *data = g_bytes_get_data(image, &len);
-    chat_msg_body body = {
-      .form = CHAT_BODY_IMAGE,
-      .type = CHAT_BODY_TYPE_IMAGE,
-      .data = chat_span_bytes(data, len),
-    };
-    status = chatctl_send_message(self, session, &target, &body, globals, what);
-  }
-  chatctl_target_clear(&target);
-  chatctl_session_close(session);
-  return status;
+  gsize len;
+  const guint8 *data = g_bytes_get_data(image, &len);
+  chat_msg_body body = {
+    .form = CHAT_BODY_IMAGE,
+    .type = CHAT_BODY_TYPE_IMAGE,
+    .data = chat_span_bytes(data, len),
+  };
+  chatctl_send_request request = {to_user, to_room, &body, what, args[0]};
+  return chatctl_send_body(self, globals, &request);
 }
 
 const chatctl_command chatctl_command_send_image = {

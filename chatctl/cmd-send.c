@@ -32,10 +32,10 @@ static int read_text(const chatctl_command *self, const char *arg, char **text) 
   } else {
     chat_buffer in;
     chat_buffer_init(&in);
-    const char *reason;
-    if (chatctl_read_all(stdin, &in, &reason) != 0) {
+    int status = chatctl_read_stdin(&in);
+    if (status) {
       chat_buffer_clear(&in);
-      return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
+      return status;
     }
     size_t len = in.len;
     if (len > 0 && in.data[len - 1] == '\n')
@@ -85,25 +85,15 @@ static int chatctl_send(const chatctl_command *self, int argc, char **argv,
   if (status)
     return status;
 
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
-  if (status)
-    return status;
-  chatctl_target target;
-  status = chatctl_target_resolve(self, session, to_user, to_room, &target);
-  if (status == 0) {
-    chat_msg_body body = {
-      .form = CHAT_BODY_TEXT,
-      .type = CHAT_BODY_TYPE_TEXT,
-      .data = chat_span_cstr(text),
-      .font_size = font_size,
-      .font_color = chat_span_cstr(font_color),
-    };
-    status = chatctl_send_message(self, session, &target, &body, globals, "the text");
-  }
-  chatctl_target_clear(&target);
-  chatctl_session_close(session);
-  return status;
+  chat_msg_body body = {
+    .form = CHAT_BODY_TEXT,
+    .type = CHAT_BODY_TYPE_TEXT,
+    .data = chat_span_cstr(text),
+    .font_size = font_size,
+    .font_color = chat_span_cstr(font_color),
+  };
+  chatctl_send_request request = {to_user, to_room, &body, "the text", NULL};
+  return chatctl_send_body(self, globals, &request);
 }
 
 const chatctl_command chatctl_command_send = {

@@ -77,19 +77,13 @@ static int print_counts(chatctl_session *session, const chatctl_globals *globals
   return 0;
 }
 
-static int chatctl_unread(const chatctl_command *self, int argc, char **argv,
-                          const chatctl_globals *globals) {
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, NULL, 0, 0, &n);
-  if (status)
-    return status;
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
-  if (status)
-    return status;
+static int count_and_print(chatctl_session *session, const chatctl_globals *globals,
+                           gpointer data) {
+  (void)data;
   chat_arena arena;
   chat_arena_init(&arena);
   g_autoptr(GArray) counts = g_array_new(FALSE, FALSE, sizeof(unread_count));
+  int status = 0;
   if (chatctl_session_dialect(session) == CHAT_DIALECT_V2)
     count_v2(session, counts);
   else
@@ -97,8 +91,15 @@ static int chatctl_unread(const chatctl_command *self, int argc, char **argv,
   if (status == 0)
     status = print_counts(session, globals, &arena, counts);
   chat_arena_clear(&arena);
-  chatctl_session_close(session);
   return status;
+}
+
+static int chatctl_unread(const chatctl_command *self, int argc, char **argv,
+                          const chatctl_globals *globals) {
+  int status = chatctl_parse_operands(self, argc, argv, NULL, 0);
+  if (status)
+    return status;
+  return chatctl_session_run(self, globals, CHATCTL_SESSION_LOGIN, count_and_print, NULL);
 }
 
 const chatctl_command chatctl_command_unread = {

@@ -66,9 +66,11 @@ static char *describe_event(chatctl_session *session, const chatctl_message *m) 
     return g_strdup_printf("contact %s", user);
   }
   case CHAT_MSG_GENERAL_MSG:
-  case CHAT_MSG_GENERAL_FAILURE:
-    return g_strdup_printf("%s: %.*s", m->info->name, (int)p->as.blob.len,
-                           (const char *)p->as.blob.data);
+  case CHAT_MSG_GENERAL_FAILURE: {
+    chat_msg_str text;
+    chat_msg_str_read(p, &text, NULL);
+    return g_strdup_printf("%s: %.*s", m->info->name, (int)text.value.len, text.value.ptr);
+  }
   default: {
     chat_buffer json;
     chat_buffer_init(&json);
@@ -107,6 +109,42 @@ static gboolean on_stop_signal(gpointer data) {
   return G_SOURCE_CONTINUE;
 }
 
+typedef struct {
+  gint64 count, timeout_s;
+  gboolean with_data;
+} watch_options;
+
+static int watch(chatctl_session *session, const chatctl_globals *globals, gpointer data) {
+  const watch_options *o = data;
+  gint64 count = o->count, timeout_s = o->timeout_s;
+  gboolean stop = FALSE;
+  guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &stop);
+  guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &stop);
+  gint64 deadline = timeout_s ? g_get_monotonic_time() + timeout_s * US_PER_S
+                              : CHATCTL_NO_DEADLINE;
+  gint64 seen = 0;
+  int status = 0;
+  while (status == 0 && (count == 0 || seen < count)) {
+    g_autoptr(chatctl_message) event = NULL;
+    status = chatctl_session_next_event(session, deadline, &stop, &event);
+    if (status == 0 && !event)
+      break; /* a signal: a normal end */
+    if (status == 0) {
+      status = print_event(session, globals, event, o->with_data);
+      seen++;
+    }
+  }
+  if (status == CHATCTL_EXIT_TIMEOUT && count == 0)
+    status = CHATCTL_EXIT_OK; /* --timeout alone: watch for that long */
+  else if (status == CHATCTL_EXIT_TIMEOUT)
+    chatctl_fail(status, "%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                 " events within %" G_GINT64_FORMAT " s",
+                 seen, count, timeout_s);
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
+  return status;
+}
+
 static int chatctl_watch(const chatctl_command *self, int argc, char **argv,
                          const chatctl_globals *globals) {
   const char *count_text = NULL, *timeout_text = NULL;
@@ -119,44 +157,14 @@ static int chatctl_watch(const chatctl_command *self, int argc, char **argv,
   int n;
   int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), NULL, 0, 0,
                                   &n);
-  gint64 count = 0, timeout_s = 0;
+  watch_options o = {.with_data = with_data};
   if (status == 0 && count_text)
-    status = chatctl_parse_int(self, "--count", count_text, 1, MAX_COUNT, &count);
+    status = chatctl_parse_int(self, "--count", count_text, 1, MAX_COUNT, &o.count);
   if (status == 0 && timeout_text)
-    status = chatctl_parse_int(self, "--timeout", timeout_text, 1, MAX_TIMEOUT_S, &timeout_s);
+    status = chatctl_parse_int(self, "--timeout", timeout_text, 1, MAX_TIMEOUT_S, &o.timeout_s);
   if (status)
     return status;
-
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
-  if (status)
-    return status;
-  gboolean stop = FALSE;
-  guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &stop);
-  guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &stop);
-  gint64 deadline = timeout_s ? g_get_monotonic_time() + timeout_s * US_PER_S
-                              : CHATCTL_NO_DEADLINE;
-  gint64 seen = 0;
-  while (status == 0 && (count == 0 || seen < count)) {
-    g_autoptr(chatctl_message) event = NULL;
-    status = chatctl_session_next_event(session, deadline, &stop, &event);
-    if (status == 0 && !event)
-      break; /* a signal: a normal end */
-    if (status == 0) {
-      status = print_event(session, globals, event, with_data);
-      seen++;
-    }
-  }
-  if (status == CHATCTL_EXIT_TIMEOUT && count == 0)
-    status = CHATCTL_EXIT_OK; /* --timeout alone: watch for that long */
-  else if (status == CHATCTL_EXIT_TIMEOUT)
-    chatctl_fail(status, "%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
-                 " events within %" G_GINT64_FORMAT " s",
-                 seen, count, timeout_s);
-  g_source_remove(sigint);
-  g_source_remove(sigterm);
-  chatctl_session_close(session);
-  return status;
+  return chatctl_session_run(self, globals, CHATCTL_SESSION_LOGIN, watch, &o);
 }
 
 const chatctl_command chatctl_command_watch = {

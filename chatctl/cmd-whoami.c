@@ -4,25 +4,18 @@
 #include "chatctl/output.h"
 #include "chatctl/session.h"
 
+static int print_self(chatctl_session *session, const chatctl_globals *globals,
+                      gpointer data) {
+  (void)data;
+  return chatctl_print_user(globals->json, chatctl_session_user(session));
+}
+
 static int chatctl_whoami(const chatctl_command *self, int argc, char **argv,
                           const chatctl_globals *globals) {
-  int n;
-  int status = chatctl_parse_args(self, argc, argv, NULL, 0, NULL, 0, 0, &n);
+  int status = chatctl_parse_operands(self, argc, argv, NULL, 0);
   if (status)
     return status;
-  chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals, CHATCTL_SESSION_LOGIN, &session);
-  if (status)
-    return status;
-  const chat_value *user = chatctl_session_user(session);
-  if (globals->json) {
-    status = chatctl_print_json(user, FALSE);
-  } else {
-    g_autofree char *line = chatctl_format_user(user);
-    chatctl_human_line("%s", line);
-  }
-  chatctl_session_close(session);
-  return status;
+  return chatctl_session_run(self, globals, CHATCTL_SESSION_LOGIN, print_self, NULL);
 }
 
 const chatctl_command chatctl_command_whoami = {

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "chatctl/command.h"
+#include "chatctl/exit-status.h"
 #include "protocol/error.h"
 
 #define READ_CHUNK 65536
@@ -20,5 +22,12 @@ int chatctl_read_all(FILE *f, chat_buffer *out, const char **reason) {
     *reason = "read error on standard input";
     return -1;
   }
+  return 0;
+}
+
+int chatctl_read_stdin(chat_buffer *out) {
+  const char *reason;
+  if (chatctl_read_all(stdin, out, &reason) != 0)
+    return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", reason);
   return 0;
 }

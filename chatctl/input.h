@@ -14,4 +14,8 @@
  * *reason (a read error, or input over CHATCTL_MAX_INPUT). */
 int chatctl_read_all(FILE *f, chat_buffer *out, const char **reason);
 
+/* chatctl_read_all of standard input. Returns 0, or prints the reason and
+ * returns CHATCTL_EXIT_USAGE. */
+int chatctl_read_stdin(chat_buffer *out);
+
 #endif

@@ -8,6 +8,7 @@
 #include "chatctl/exit-status.h"
 #include "protocol/json.h"
 #include "protocol/messages.h"
+#include "protocol/server-key.h"
 
 /* A container's first allocation; it doubles when full. */
 #define FIRST_CAPACITY 4
@@ -29,19 +30,46 @@ int chatctl_print_json(const chat_value *value, gboolean with_data) {
   return status;
 }
 
-int chatctl_print_fingerprint(gboolean json, const char *path, const char *fingerprint) {
+int chatctl_print_fields(const chatctl_field *fields, size_t n_fields) {
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_value *doc = chatctl_new_dict(&arena);
+  for (size_t i = 0; i < n_fields; i++) {
+    const chatctl_field *f = &fields[i];
+    chat_value v;
+    if (f->kind == CHATCTL_FIELD_STR)
+      chat_value_set_str(&v, f->s, strlen(f->s));
+    else if (f->kind == CHATCTL_FIELD_INT)
+      chat_value_set_int(&v, f->i);
+    else
+      chat_value_set_bool(&v, f->i != 0);
+    chatctl_dict_add(&arena, doc, f->key, &v);
+  }
+  int status = chatctl_print_json(doc, FALSE);
+  chat_arena_clear(&arena);
+  return status;
+}
+
+int chatctl_print_user(gboolean json, const chat_value *user) {
+  if (json)
+    return chatctl_print_json(user, FALSE);
+  g_autofree char *line = chatctl_format_user(user);
+  chatctl_human_line("%s", line);
+  return 0;
+}
+
+int chatctl_print_fingerprint(gboolean json, const char *path, const uint8_t *public_key) {
+  char fingerprint[CHAT_FINGERPRINT_SIZE];
+  chat_fingerprint(public_key, fingerprint);
   if (!json) {
     printf("%s\n", fingerprint);
     return 0;
   }
-  chat_arena arena;
-  chat_arena_init(&arena);
-  chat_value *doc = chatctl_new_dict(&arena);
-  chatctl_dict_add_str(&arena, doc, "file", path);
-  chatctl_dict_add_str(&arena, doc, "fingerprint", fingerprint);
-  int status = chatctl_print_json(doc, FALSE);
-  chat_arena_clear(&arena);
-  return status;
+  const chatctl_field fields[] = {
+    CHATCTL_STR("file", path),
+    CHATCTL_STR("fingerprint", fingerprint),
+  };
+  return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
 }
 
 /* ---- building ---- */

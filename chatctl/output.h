@@ -15,9 +15,28 @@
  * CHATCTL_EXIT_USAGE when the value cannot be written. */
 int chatctl_print_json(const chat_value *value, gboolean with_data);
 
-/* A key's fingerprint: the line "SHA256:...", or with --json
- * {"file": path, "fingerprint": ...}. Returns 0 or an exit status. */
-int chatctl_print_fingerprint(gboolean json, const char *path, const char *fingerprint);
+/* One member of a small --json result document. */
+typedef struct {
+  const char *key;   /* not copied */
+  enum { CHATCTL_FIELD_STR, CHATCTL_FIELD_INT, CHATCTL_FIELD_BOOL } kind;
+  const char *s;
+  gint64 i;          /* an int, or a bool (0 or not) */
+} chatctl_field;
+
+#define CHATCTL_STR(key, value) {(key), CHATCTL_FIELD_STR, (value), 0}
+#define CHATCTL_INT(key, value) {(key), CHATCTL_FIELD_INT, NULL, (value)}
+#define CHATCTL_BOOL(key, value) {(key), CHATCTL_FIELD_BOOL, NULL, (value) ? 1 : 0}
+
+/* Prints {fields[0].key: ..., ...} as chatctl_print_json does. */
+int chatctl_print_fields(const chatctl_field *fields, size_t n_fields);
+
+/* A @user: as JSON with json, else the line of chatctl_format_user.
+ * Returns 0 or an exit status. */
+int chatctl_print_user(gboolean json, const chat_value *user);
+
+/* The fingerprint of a server's public key: the line "SHA256:...", or with
+ * --json {"file": path, "fingerprint": ...}. Returns 0 or an exit status. */
+int chatctl_print_fingerprint(gboolean json, const char *path, const uint8_t *public_key);
 
 /* ---- building documents in an arena (out of memory aborts) ---- */
 

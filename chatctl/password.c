@@ -16,6 +16,18 @@
 /* A prompted line: the password, its line end and a NUL. */
 #define PROMPT_BUFFER_SIZE (CHATCTL_PASSWORD_MAX + 2)
 
+int chatctl_password_read_account(const char *password_file, const char *prompt, bool confirm,
+                                  char **out) {
+  chatctl_password_source source = {
+    .file = password_file,
+    .file_option = "--password-file",
+    .env = CHATCTL_PASSWORD_ENV,
+    .prompt = prompt,
+    .confirm = confirm,
+  };
+  return chatctl_password_read(&source, out);
+}
+
 void chatctl_password_free(char *password) {
   if (!password)
     return;

@@ -32,6 +32,12 @@ typedef struct {
  * CHATCTL_EXIT_USAGE. */
 int chatctl_password_read(const chatctl_password_source *source, char **out);
 
+/* The account's password: chatctl_password_read from the --password-file
+ * FILE (password_file, or NULL), CHAT_PASSWORD, or the prompt (asked twice
+ * with confirm). */
+int chatctl_password_read_account(const char *password_file, const char *prompt, bool confirm,
+                                  char **out);
+
 /* Wipes and frees a password; NULL is fine. */
 void chatctl_password_free(char *password);
 

@@ -17,8 +17,15 @@ int chatctl_target_check(const chatctl_command *command, const char *to_user,
   return 0;
 }
 
-int chatctl_target_resolve(const chatctl_command *command, chatctl_session *session,
-                           const char *to_user, const char *to_room, chatctl_target *target) {
+typedef struct {
+  gint64 type;   /* CHATCTL_TARGET_USER or _ROOM */
+  gint64 id;
+  char *label;   /* "bob", "room 3" */
+} chatctl_target;
+
+/* After the login: the user must be a friend. Returns 0 or the status. */
+static int target_resolve(const chatctl_command *command, chatctl_session *session,
+                          const char *to_user, const char *to_room, chatctl_target *target) {
   memset(target, 0, sizeof *target);
   if (to_room) {
     target->type = CHATCTL_TARGET_ROOM;
@@ -36,7 +43,7 @@ int chatctl_target_resolve(const chatctl_command *command, chatctl_session *sess
   return 0;
 }
 
-void chatctl_target_clear(chatctl_target *target) {
+static void target_clear(chatctl_target *target) {
   g_free(target->label);
   memset(target, 0, sizeof *target);
 }
@@ -60,10 +67,9 @@ static gboolean is_acknowledgement(const chatctl_message *m, gpointer data) {
          n.target_id == key->target->id;
 }
 
-int chatctl_send_message(const chatctl_command *command, chatctl_session *session,
-                         const chatctl_target *target, const chat_msg_body *body,
-                         const chatctl_globals *globals, const char *what) {
-  (void)command;
+static int send_message(chatctl_session *session, const chatctl_target *target,
+                        const chat_msg_body *body, const chatctl_globals *globals,
+                        const char *what) {
   gboolean v2 = chatctl_session_dialect(session) == CHAT_DIALECT_V2;
   g_autofree char *client_msg_id = v2 ? g_uuid_string_random() : NULL;
   chat_msg_send_message request = {
@@ -81,14 +87,10 @@ int chatctl_send_message(const chatctl_command *command, chatctl_session *sessio
                         "%s is too large: the message would be %zu bytes, over the server's "
                         "limit of %zu bytes",
                         what, len, max);
-  int status = chatctl_session_send(session);
-  if (status)
-    return status;
   ack_key key = {client_msg_id, chatctl_session_user_id(session), target};
-  static const guint32 answers[] = {CHAT_MSG_ON_NEW_MESSAGE};
   g_autoptr(chatctl_message) ack = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_acknowledgement,
-                                &key, &ack);
+  int status =
+      chatctl_session_ask(session, CHAT_MSG_ON_NEW_MESSAGE, is_acknowledgement, &key, &ack);
   if (status)
     return status;
   if (globals->json)
@@ -101,4 +103,31 @@ int chatctl_send_message(const chatctl_command *command, chatctl_session *sessio
   else
     chatctl_human_line("sent to %s", target->label);
   return 0;
+}
+
+typedef struct {
+  const chatctl_command *command;
+  const chatctl_send_request *request;
+} send_job;
+
+static int run_send(chatctl_session *session, const chatctl_globals *globals, gpointer data) {
+  const send_job *job = data;
+  const chatctl_send_request *r = job->request;
+  gsize max_image = chatctl_session_max_image(session);
+  if (r->image_path && max_image > 0 && r->body->data.len > max_image)
+    return chatctl_fail(CHATCTL_EXIT_USAGE,
+                        "%s is %zu bytes, over the server's image limit of %zu bytes",
+                        r->image_path, r->body->data.len, max_image);
+  chatctl_target target;
+  int status = target_resolve(job->command, session, r->to_user, r->to_room, &target);
+  if (status == 0)
+    status = send_message(session, &target, r->body, globals, r->what);
+  target_clear(&target);
+  return status;
+}
+
+int chatctl_send_body(const chatctl_command *command, const chatctl_globals *globals,
+                      const chatctl_send_request *request) {
+  send_job job = {command, request};
+  return chatctl_session_run(command, globals, CHATCTL_SESSION_LOGIN, run_send, &job);
 }

@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "chatctl/exit-status.h"
+#include "chatctl/output.h"
 #include "chatctl/password.h"
 #include "chatctl/token-cache.h"
 #include "common/username.h"
 #include "protocol/gio/chat-dial.h"
 #include "protocol/keylog.h"
+#include "protocol/messages.h"
 
 /* Room reserved for a request up front, so that writing a small request (a
  * login with its password, a resume with its token) never moves the buffer
@@ -64,13 +66,11 @@ void chatctl_message_free(chatctl_message *message) {
 /* ---- receiving ---- */
 
 static char *describe_kick(const chat_value *params) {
-  if (params->kind != CHAT_VALUE_DICT)
+  chat_msg_server_kick kick;
+  if (chat_msg_server_kick_read(params, &kick, NULL) != 0 || !kick.has_details)
     return g_strdup("this account logged in elsewhere");
-  const chat_value *reason = chat_value_dict_get(params, "reason");
-  const chat_value *address = chat_value_dict_get(params, "address");
-  return g_strdup_printf("%.*s (from %.*s)", (int)reason->as.blob.len,
-                         (const char *)reason->as.blob.data, (int)address->as.blob.len,
-                         (const char *)address->as.blob.data);
+  return g_strdup_printf("%.*s (from %.*s)", (int)kick.reason.len, kick.reason.ptr,
+                         (int)kick.address.len, kick.address.ptr);
 }
 
 static void on_message(ChatConnection *connection, gconstpointer data, gsize len,
@@ -294,6 +294,17 @@ int chatctl_session_open_with_password(const chatctl_command *command,
   return 0;
 }
 
+int chatctl_session_run(const chatctl_command *command, const chatctl_globals *globals,
+                        unsigned flags, chatctl_session_job job, gpointer data) {
+  chatctl_session *session = NULL;
+  int status = chatctl_session_open(command, globals, flags, &session);
+  if (status)
+    return status;
+  status = job(session, globals, data);
+  chatctl_session_close(session);
+  return status;
+}
+
 void chatctl_session_close(chatctl_session *s) {
   if (!s)
     return;
@@ -432,9 +443,10 @@ static int scan_answers(chatctl_session *s, const guint32 *types, size_t n_types
     if (!wanted && m->type == CHAT_MSG_GENERAL_FAILURE) {
       /* The server answers requests in order and sends general_failure only
        * as an answer: this one is ours. */
+      chat_msg_str reason;
+      chat_msg_str_read(m->params, &reason, NULL);
       int status = chatctl_fail(CHATCTL_EXIT_REFUSED, "the server refused: %.*s",
-                                (int)m->params->as.blob.len,
-                                (const char *)m->params->as.blob.data);
+                                (int)reason.value.len, reason.value.ptr);
       g_queue_delete_link(&s->inbox, l);
       chatctl_message_free(m);
       return status;
@@ -469,20 +481,23 @@ int chatctl_session_wait(chatctl_session *s, const guint32 *types, size_t n_type
 }
 
 static gboolean is_our_echo(const chatctl_message *m, gpointer data) {
-  const char *nonce = data;
-  return m->params->kind == CHAT_VALUE_STR && m->params->as.blob.len == strlen(nonce) &&
-         memcmp(m->params->as.blob.data, nonce, m->params->as.blob.len) == 0;
+  chat_msg_str echoed;
+  return chat_msg_str_read(m->params, &echoed, NULL) == 0 && chat_span_eq(echoed.value, data);
+}
+
+int chatctl_session_ask(chatctl_session *s, guint32 answer, chatctl_match_func match,
+                        gpointer data, chatctl_message **reply) {
+  *reply = NULL;
+  int status = chatctl_session_send(s);
+  return status ? status : chatctl_session_wait(s, &answer, 1, match, data, reply);
 }
 
 int chatctl_session_barrier(chatctl_session *s) {
   g_autofree char *nonce = g_uuid_string_random();
-  chat_write_cstr(chatctl_session_begin(s, CHAT_MSG_CLIENT_ECHO), nonce);
-  int status = chatctl_session_send(s);
-  if (status)
-    return status;
-  static const guint32 types[] = {CHAT_MSG_SERVER_ECHO};
+  chat_msg_str request = {chat_span_cstr(nonce)};
+  chat_msg_str_write(chatctl_session_begin(s, CHAT_MSG_CLIENT_ECHO), &request);
   g_autoptr(chatctl_message) echo = NULL;
-  return chatctl_session_wait(s, types, G_N_ELEMENTS(types), is_our_echo, nonce, &echo);
+  return chatctl_session_ask(s, CHAT_MSG_SERVER_ECHO, is_our_echo, nonce, &echo);
 }
 
 int chatctl_session_next_event(chatctl_session *s, gint64 deadline_us, const gboolean *stop,
@@ -541,13 +556,14 @@ static int collect_bundle(chatctl_session *s) {
     }
     l = next;
   }
-  const chat_value *token = chat_value_dict_get(bundle->params, "token");
-  if (token && token->kind == CHAT_VALUE_BYTES && token->as.blob.len > 0) {
+  chat_msg_session_bundle v2;
+  if (bundle->type == CHAT_MSG_SESSION_BUNDLE &&
+      chat_msg_session_bundle_read(bundle->params, &v2, NULL) == 0 && v2.token.len > 0) {
     if (s->token_path)
-      chatctl_token_cache_store(s->token_path, token->as.blob.data, token->as.blob.len);
+      chatctl_token_cache_store(s->token_path, (const guint8 *)v2.token.ptr, v2.token.len);
     /* A password equivalent: not kept in memory longer than needed. The
      * bytes were copied into the message's own arena by the decoder. */
-    explicit_bzero((void *)token->as.blob.data, token->as.blob.len);
+    explicit_bzero((void *)v2.token.ptr, v2.token.len);
   }
   return 0;
 }
@@ -576,13 +592,8 @@ int chatctl_session_resume(chatctl_session *s, gboolean *resumed) {
   chatctl_token token;
   if (!chatctl_token_cache_load(s->token_path, &token))
     return 0;
-  chat_writer *w = chatctl_session_begin(s, CHAT_MSG_RESUME);
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "username");
-  chat_write_cstr(w, s->username);
-  chat_write_key_cstr(w, "token");
-  chat_write_bytes(w, token.data, token.len);
-  chat_write_dict_end(w);
+  chat_msg_resume request = {chat_span_cstr(s->username), chat_span_bytes(token.data, token.len)};
+  chat_msg_resume_write(chatctl_session_begin(s, CHAT_MSG_RESUME), &request);
   int status = chatctl_session_send(s);
   if (status == 0)
     status = finish_login(s, resumed);
@@ -607,25 +618,15 @@ int chatctl_session_login(chatctl_session *s) {
     return status;
   g_autofree char *prompt = g_strdup_printf("Password for %s at %s: ", s->username,
                                             s->host_port);
-  chatctl_password_source source = {
-    .file = s->globals->password_file,
-    .file_option = "--password-file",
-    .env = CHATCTL_PASSWORD_ENV,
-    .prompt = prompt,
-    .confirm = false,
-  };
   char *password = NULL;
   if (s->password)
     password = g_strdup(s->password);
   else
-    status = chatctl_password_read(&source, &password);
+    status = chatctl_password_read_account(s->globals->password_file, prompt, false, &password);
   if (status)
     return status;
-  chat_writer *w = chatctl_session_begin(s, CHAT_MSG_LOGIN);
-  chat_write_list_begin(w);
-  chat_write_cstr(w, s->username);
-  chat_write_cstr(w, password);
-  chat_write_list_end(w);
+  chat_msg_login request = {chat_span_cstr(s->username), chat_span_cstr(password)};
+  chat_msg_login_write(chatctl_session_begin(s, CHAT_MSG_LOGIN), &request);
   chatctl_password_free(password);
   status = chatctl_session_send(s);
   if (status == 0)
@@ -640,10 +641,10 @@ const chat_value *chatctl_session_user(const chatctl_session *s) {
 }
 
 gint64 chatctl_session_user_id(const chatctl_session *s) {
-  gint64 id = 0;
-  if (s->user_message)
-    chat_value_get_i64(chat_value_dict_get(s->user_message->params, "id"), &id);
-  return id;
+  chat_msg_user user;
+  if (!s->user_message || chat_msg_user_read(s->user_message->params, &user, NULL) != 0)
+    return 0;
+  return user.id;
 }
 
 const chat_value *chatctl_session_bundle(const chatctl_session *s) {
@@ -656,35 +657,32 @@ GPtrArray *chatctl_session_friend_requests(const chatctl_session *s) {
 
 gboolean chatctl_session_find_friend(const chatctl_session *s, const char *username,
                                      gint64 *id) {
-  const chat_value *bundle = chatctl_session_bundle(s);
-  const chat_value *friends = bundle ? chat_value_dict_get(bundle, "friends") : NULL;
-  if (!friends || !g_utf8_validate(username, -1, NULL))
-    return FALSE;
-  g_autofree char *trimmed = g_strstrip(g_strdup(username));
-  g_autofree char *wanted = g_utf8_strdown(trimmed, -1);
-  for (size_t i = 0; i < friends->as.list.count; i++) {
-    const chat_value *contact = &friends->as.list.items[i];
-    const chat_value *name = chat_value_dict_get(contact, "username");
-    if (name && name->kind == CHAT_VALUE_STR && name->as.blob.len == strlen(wanted) &&
-        memcmp(name->as.blob.data, wanted, name->as.blob.len) == 0)
-      return chat_value_get_i64(chat_value_dict_get(contact, "id"), id);
+  g_autofree char *wanted = chatctl_normalize_username(username);
+  chat_msg_list friends;
+  chatctl_bundle_contacts(chatctl_session_bundle(s), FALSE, &friends);
+  for (size_t i = 0; wanted && i < friends.count; i++) {
+    chat_msg_contact contact;
+    chat_msg_contact_at(&friends, i, &contact);
+    if (!contact.is_room && chat_span_eq(contact.user.username, wanted)) {
+      *id = contact.user.id;
+      return TRUE;
+    }
   }
   return FALSE;
 }
 
 const char *chatctl_session_contact_name(const chatctl_session *s, gint64 target_type,
                                          gint64 id) {
-  const chat_value *bundle = chatctl_session_bundle(s);
-  const chat_value *contacts =
-      bundle ? chat_value_dict_get(bundle, target_type == 0 ? "friends" : "rooms") : NULL;
-  for (size_t i = 0; contacts && i < contacts->as.list.count; i++) {
-    const chat_value *contact = &contacts->as.list.items[i];
-    gint64 contact_id = 0;
-    chat_value_get_i64(chat_value_dict_get(contact, "id"), &contact_id);
-    const chat_value *name =
-        chat_value_dict_get(contact, target_type == 0 ? "username" : "room_name");
-    if (contact_id == id && name && name->kind == CHAT_VALUE_STR)
-      return (const char *)name->as.blob.data;
+  gboolean rooms = target_type != CHAT_TARGET_USER;
+  chat_msg_list contacts;
+  chatctl_bundle_contacts(chatctl_session_bundle(s), rooms, &contacts);
+  for (size_t i = 0; i < contacts.count; i++) {
+    chat_msg_contact contact;
+    chat_msg_contact_at(&contacts, i, &contact);
+    if (rooms && contact.is_room && contact.room.id == id)
+      return contact.room.room_name.ptr;
+    if (!rooms && !contact.is_room && contact.user.id == id)
+      return contact.user.username.ptr;
   }
   return NULL;
 }

@@ -72,6 +72,16 @@ int chatctl_session_open_with_password(const chatctl_command *command,
  * when it is not UTF-8 or empty. Free it. */
 char *chatctl_normalize_username(const char *name);
 
+/* What a command does once connected (and logged in): returns 0 or an exit
+ * status. */
+typedef int (*chatctl_session_job)(chatctl_session *session, const chatctl_globals *globals,
+                                   gpointer data);
+
+/* chatctl_session_open, then job, then chatctl_session_close: returns the
+ * status of the open that failed, else job's. */
+int chatctl_session_run(const chatctl_command *command, const chatctl_globals *globals,
+                        unsigned flags, chatctl_session_job job, gpointer data);
+
 /* Closes the connection gracefully (queued messages are written first),
  * waits for the close to complete and frees everything. NULL is fine. */
 void chatctl_session_close(chatctl_session *session);
@@ -136,6 +146,12 @@ typedef gboolean (*chatctl_match_func)(const chatctl_message *message, gpointer 
  * the connection closes; _TIMEOUT. Other messages stay queued. */
 int chatctl_session_wait(chatctl_session *session, const guint32 *types, size_t n_types,
                          chatctl_match_func match, gpointer data, chatctl_message **reply);
+
+/* chatctl_session_send, then chatctl_session_wait for a message of type
+ * answer that match accepts. Returns 0 and *reply, or a status (*reply
+ * NULL). */
+int chatctl_session_ask(chatctl_session *session, guint32 answer, chatctl_match_func match,
+                        gpointer data, chatctl_message **reply);
 
 /* A client_echo round trip: the server answers in order, so when the echo
  * comes back every earlier request is done. For requests that answer

@@ -298,24 +298,38 @@ static chat_v2_stream_decoder *v2_decoder(dump_conn *c, tcp_direction dir, uint6
   return c->v2[dir];
 }
 
-static void v2_data(dump_conn *c, tcp_direction dir, uint64_t time, const uint8_t *data,
-                    size_t len) {
-  chat_v2_stream_decoder *dec = v2_decoder(c, dir, time);
+/* A stream decoder (v2 or seed) as feed_decoder drives it. */
+typedef union {
+  chat_v2_stream_event v2;
+  chat_seed_event seed;
+} decoder_event;
+
+typedef struct {
+  ptrdiff_t (*feed)(void *dec, const uint8_t *data, size_t len);
+  int (*next_event)(void *dec, decoder_event *ev);  /* 1, 0 (none) or < 0 */
+  void (*event)(dump_conn *c, tcp_direction dir, uint64_t time, const decoder_event *ev);
+  void (*error)(dump_conn *c, tcp_direction dir, uint64_t time, void *dec);
+} decoder_ops;
+
+/* Feeds data to dec and reports its events, until all is taken, the
+ * decoder wants no more for now, or the direction is done (an error). */
+static void feed_decoder(dump_conn *c, tcp_direction dir, uint64_t time, void *dec,
+                         const decoder_ops *ops, const uint8_t *data, size_t len) {
   while (dec != NULL && !c->done[dir]) {
-    ptrdiff_t n = chat_v2_stream_decoder_feed(dec, data, len);
+    ptrdiff_t n = ops->feed(dec, data, len);
     if (n < 0) {
-      v2_error(c, dir, time, dec);
+      ops->error(c, dir, time, dec);
       return;
     }
-    chat_v2_stream_event ev;
+    decoder_event ev;
     int rc;
     size_t events = 0;
-    while ((rc = chat_v2_stream_decoder_next_event(dec, &ev)) == 1) {
-      v2_event(c, dir, time, &ev);
+    while ((rc = ops->next_event(dec, &ev)) == 1) {
+      ops->event(c, dir, time, &ev);
       events++;
     }
     if (rc < 0) {
-      v2_error(c, dir, time, dec);
+      ops->error(c, dir, time, dec);
       return;
     }
     data += n;
@@ -323,6 +337,30 @@ static void v2_data(dump_conn *c, tcp_direction dir, uint64_t time, const uint8_
     if (len == 0 || (n == 0 && events == 0))
       return;
   }
+}
+
+static ptrdiff_t v2_ops_feed(void *dec, const uint8_t *data, size_t len) {
+  return chat_v2_stream_decoder_feed(dec, data, len);
+}
+
+static int v2_ops_next_event(void *dec, decoder_event *ev) {
+  return chat_v2_stream_decoder_next_event(dec, &ev->v2);
+}
+
+static void v2_ops_event(dump_conn *c, tcp_direction dir, uint64_t time,
+                         const decoder_event *ev) {
+  v2_event(c, dir, time, &ev->v2);
+}
+
+static void v2_ops_error(dump_conn *c, tcp_direction dir, uint64_t time, void *dec) {
+  v2_error(c, dir, time, dec);
+}
+
+static const decoder_ops v2_ops = {v2_ops_feed, v2_ops_next_event, v2_ops_event, v2_ops_error};
+
+static void v2_data(dump_conn *c, tcp_direction dir, uint64_t time, const uint8_t *data,
+                    size_t len) {
+  feed_decoder(c, dir, time, v2_decoder(c, dir, time), &v2_ops, data, len);
 }
 
 /* The end of a v2 direction: what was left unfinished goes to detail. */
@@ -420,32 +458,25 @@ static void seed_event(dump_conn *c, tcp_direction dir, uint64_t time, const cha
   }
 }
 
-static void seed_feed(dump_conn *c, tcp_direction dir, uint64_t time, const uint8_t *data,
-                      size_t len) {
-  chat_seed_decoder *dec = c->seed[dir];
-  while (dec != NULL && !c->done[dir]) {
-    ptrdiff_t n = chat_seed_decoder_feed(dec, data, len);
-    if (n < 0) {
-      seed_error(c, dir, time, dec);
-      return;
-    }
-    chat_seed_event ev;
-    int rc;
-    size_t events = 0;
-    while ((rc = chat_seed_decoder_next_event(dec, &ev)) == 1) {
-      seed_event(c, dir, time, &ev);
-      events++;
-    }
-    if (rc < 0) {
-      seed_error(c, dir, time, dec);
-      return;
-    }
-    data += n;
-    len -= (size_t)n;
-    if (len == 0 || (n == 0 && events == 0))
-      return;
-  }
+static ptrdiff_t seed_ops_feed(void *dec, const uint8_t *data, size_t len) {
+  return chat_seed_decoder_feed(dec, data, len);
 }
+
+static int seed_ops_next_event(void *dec, decoder_event *ev) {
+  return chat_seed_decoder_next_event(dec, &ev->seed);
+}
+
+static void seed_ops_event(dump_conn *c, tcp_direction dir, uint64_t time,
+                           const decoder_event *ev) {
+  seed_event(c, dir, time, &ev->seed);
+}
+
+static void seed_ops_error(dump_conn *c, tcp_direction dir, uint64_t time, void *dec) {
+  seed_error(c, dir, time, dec);
+}
+
+static const decoder_ops seed_ops = {seed_ops_feed, seed_ops_next_event, seed_ops_event,
+                                     seed_ops_error};
 
 static void seed_start_frames(dump_conn *c, uint64_t time) {
   seed_server_public_done(c, time);
@@ -501,7 +532,7 @@ static tcp_verdict seed_data(dump_conn *c, tcp_direction dir, uint64_t time, con
   default:
     break;
   }
-  seed_feed(c, dir, time, data, len);
+  feed_decoder(c, dir, time, c->seed[dir], &seed_ops, data, len);
   return c->done[dir] ? TCP_STOP_DIRECTION : TCP_CONTINUE;
 }
 

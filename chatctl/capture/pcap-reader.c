@@ -77,15 +77,31 @@ static uint32_t load_u32le(const uint8_t *p) {
   return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
 }
 
-bool capture_link_type_supported(int linktype) {
+/* The link-layer headers the parser knows, each DLT_ value once. */
+typedef enum {
+  LINK_UNSUPPORTED,
+  LINK_ETHERNET,
+  LINK_SLL,
+  LINK_SLL2,
+  LINK_NULL,  /* BSD loopback, host byte order */
+  LINK_LOOP,  /* BSD loopback, network byte order */
+  LINK_IP,    /* no link header: IPv4 or IPv6 */
+} link_kind;
+
+static link_kind link_kind_of(int linktype) {
   switch (linktype) {
   case DLT_EN10MB:
+    return LINK_ETHERNET;
   case DLT_LINUX_SLL:
+    return LINK_SLL;
 #ifdef DLT_LINUX_SLL2
   case DLT_LINUX_SLL2:
+    return LINK_SLL2;
 #endif
   case DLT_NULL:
+    return LINK_NULL;
   case DLT_LOOP:
+    return LINK_LOOP;
   case DLT_RAW:
 #ifdef DLT_IPV4
   case DLT_IPV4:
@@ -93,10 +109,14 @@ bool capture_link_type_supported(int linktype) {
 #ifdef DLT_IPV6
   case DLT_IPV6:
 #endif
-    return true;
+    return LINK_IP;
   default:
-    return false;
+    return LINK_UNSUPPORTED;
   }
+}
+
+bool capture_link_type_supported(int linktype) {
+  return link_kind_of(linktype) != LINK_UNSUPPORTED;
 }
 
 /* The TCP header and payload; ip_payload_wire is the number of bytes the IP
@@ -231,8 +251,8 @@ capture_packet_kind capture_parse_packet(int linktype, const uint8_t *data, size
   (void)wire_len; /* the IP header's lengths tell what the snapshot cut */
   if (data == NULL)
     return CAPTURE_PACKET_MALFORMED;
-  switch (linktype) {
-  case DLT_EN10MB: {
+  switch (link_kind_of(linktype)) {
+  case LINK_ETHERNET: {
     if (caplen < ETHER_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
     size_t off = ETHER_TYPE_OFFSET;
@@ -248,19 +268,17 @@ capture_packet_kind capture_parse_packet(int linktype, const uint8_t *data, size
     off += 2u;
     return parse_ethertype(type, data + off, caplen - off, seg);
   }
-  case DLT_LINUX_SLL:
+  case LINK_SLL:
     if (caplen < SLL_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
     return parse_ethertype(chat_load_u16be(data + SLL_PROTOCOL_OFFSET), data + SLL_HEADER_LEN,
                            caplen - SLL_HEADER_LEN, seg);
-#ifdef DLT_LINUX_SLL2
-  case DLT_LINUX_SLL2:
+  case LINK_SLL2:
     if (caplen < SLL2_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
     return parse_ethertype(chat_load_u16be(data + SLL2_PROTOCOL_OFFSET), data + SLL2_HEADER_LEN,
                            caplen - SLL2_HEADER_LEN, seg);
-#endif
-  case DLT_NULL: {
+  case LINK_NULL: {
     if (caplen < NULL_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
     /* Written in the capturing host's byte order: a small number either way. */
@@ -269,22 +287,17 @@ capture_packet_kind capture_parse_packet(int linktype, const uint8_t *data, size
       family = chat_load_u32be(data);
     return parse_bsd_family(family, data + NULL_HEADER_LEN, caplen - NULL_HEADER_LEN, seg);
   }
-  case DLT_LOOP:
+  case LINK_LOOP:
     if (caplen < NULL_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
     return parse_bsd_family(chat_load_u32be(data), data + NULL_HEADER_LEN,
                             caplen - NULL_HEADER_LEN, seg);
-  case DLT_RAW:
-#ifdef DLT_IPV4
-  case DLT_IPV4:
-#endif
-#ifdef DLT_IPV6
-  case DLT_IPV6:
-#endif
+  case LINK_IP:
     return parse_ip(data, caplen, seg);
-  default:
-    return CAPTURE_PACKET_NOT_TCP;
+  case LINK_UNSUPPORTED:
+    break;
   }
+  return CAPTURE_PACKET_NOT_TCP;
 }
 
 int capture_reader_open(const char *path, capture_reader **out, char err[CAPTURE_ERROR_MAX]) {
