@@ -9,6 +9,7 @@
 #include "gtk-client/core/chat-conversation-private.h"
 #include "gtk-client/core/chat-preview.h"
 #include "gtk-client/core/chat-sorted-store.h"
+#include "gtk-client/core/chat-util-private.h"
 
 static gint64 contact_key(ChatContactKind kind, gint64 id) {
   return id * 2 + (kind == CHAT_CONTACT_ROOM ? 1 : 0);
@@ -34,10 +35,7 @@ void chat_session_update_unread_total(ChatSession *self) {
   g_hash_table_iter_init(&it, self->states);
   while (g_hash_table_iter_next(&it, NULL, &value))
     total += chat_contact_get_unread(((ContactState *)value)->contact);
-  if (total == self->unread_total)
-    return;
-  self->unread_total = total;
-  g_object_notify_by_pspec(G_OBJECT(self), chat_session_properties[PROP_UNREAD_TOTAL]);
+  chat_notify_uint(self, &self->unread_total, total, chat_session_properties[PROP_UNREAD_TOTAL]);
 }
 
 static void on_contact_sort_key(ChatContact *contact, GParamSpec *pspec, gpointer user_data) {

@@ -78,7 +78,8 @@ static void handle_live_notice(ChatSession *self, const ChatWireNotice *n) {
   g_signal_emit(self, chat_session_signals[SIGNAL_NEW_MESSAGE], 0, st->contact, item);
 }
 
-static void handle_new_message(ChatSession *self, const chat_msg_notice *notice) {
+static void handle_new_message(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_notice *notice = &msg->notice;
   ChatWireNotice n;
   if (!chat_wire_notice_from_msg(notice, &n))
     return;
@@ -108,7 +109,8 @@ static void went_online(ChatSession *self) {
   }
 }
 
-static void handle_login_successful(ChatSession *self, const chat_msg_user *user) {
+static void handle_login_successful(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_user *user = &msg->user;
   g_autofree char *username = chat_wire_dup_span(user->username);
   g_autofree char *nickname = chat_wire_dup_span(user->nickname);
   if (self->user_id != 0 && self->user_id != user->id)
@@ -133,7 +135,8 @@ static void merge_contacts(ChatSession *self, const chat_msg_list *rooms,
   }
 }
 
-static void handle_seed_bundle(ChatSession *self, const chat_msg_login_bundle *bundle) {
+static void handle_seed_bundle(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_login_bundle *bundle = &msg->login_bundle;
   g_autoptr(GPtrArray) added = g_ptr_array_new();
   merge_contacts(self, &bundle->rooms, &bundle->friends, added);
   /* The history comes whole: start every conversation over. */
@@ -202,7 +205,8 @@ static ContactState *apply_conversation(ChatSession *self, const chat_msg_conver
   return st;
 }
 
-static void handle_session_bundle(ChatSession *self, const chat_msg_session_bundle *bundle) {
+static void handle_session_bundle(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_session_bundle *bundle = &msg->session_bundle;
   save_resume_token(self, bundle->token);
   g_autoptr(GPtrArray) added = g_ptr_array_new();
   merge_contacts(self, &bundle->rooms, &bundle->friends, added);
@@ -231,7 +235,8 @@ static gboolean page_pending(ChatSession *self, ChatContactKind kind, gint64 id)
   return FALSE;
 }
 
-static void handle_history_page(ChatSession *self, const chat_msg_history_page *page) {
+static void handle_history_page(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_history_page *page = &msg->history_page;
   ChatContactKind kind = kind_of_target(page->target_type);
   gint64 id = page->target_id;
   ReplyEntry *reply = chat_session_settle_reply(self, REPLY_FETCH_HISTORY, kind, id);
@@ -276,7 +281,8 @@ static void handle_history_page(ChatSession *self, const chat_msg_history_page *
     chat_session_show_as_last(st, items->pdata[items->len - 1], TRUE);
 }
 
-static void handle_read_marker(ChatSession *self, const chat_msg_read_marker *marker) {
+static void handle_read_marker(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_read_marker *marker = &msg->read_marker;
   ChatContactKind kind = kind_of_target(marker->target_type);
   g_free(chat_session_settle_reply(self, REPLY_MARK_READ, kind, marker->target_id));
   ContactState *st = chat_session_find_state(self, kind, marker->target_id);
@@ -301,7 +307,8 @@ static gint find_request(ChatSession *self, gint64 user_id) {
   return -1;
 }
 
-static void handle_contact_info(ChatSession *self, const chat_msg_contact *contact) {
+static void handle_contact_info(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_contact *contact = &msg->contact;
   ContactState *st = chat_session_upsert_contact(self, contact, NULL);
   ChatContactKind kind = chat_contact_get_kind(st->contact);
   if (kind == CHAT_CONTACT_FRIEND) {
@@ -325,7 +332,8 @@ static void handle_contact_info(ChatSession *self, const chat_msg_contact *conta
   }
 }
 
-static void handle_friend_request(ChatSession *self, const chat_msg_user *user) {
+static void handle_friend_request(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_user *user = &msg->user;
   if (find_request(self, user->id) >= 0)
     return;
   g_autoptr(ChatContact) requester = chat_session_contact_from_user(user);
@@ -333,7 +341,8 @@ static void handle_friend_request(ChatSession *self, const chat_msg_user *user) 
   g_signal_emit(self, chat_session_signals[SIGNAL_FRIEND_REQUEST], 0, requester);
 }
 
-static void handle_members(ChatSession *self, const chat_msg_query_room_users_result *result) {
+static void handle_members(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_query_room_users_result *result = &msg->query_room_users_result;
   g_free(chat_session_settle_reply(self, REPLY_QUERY_MEMBERS, CHAT_CONTACT_ROOM,
                                    result->room_id));
   ContactState *st = chat_session_find_state(self, CHAT_CONTACT_ROOM, result->room_id);
@@ -375,7 +384,8 @@ static void handle_server_echo(ChatSession *self) {
   }
 }
 
-static void handle_kick(ChatSession *self, const chat_msg_server_kick *kick) {
+static void handle_kick(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_server_kick *kick = &msg->server_kick;
   g_autofree char *reason = kick->has_details ? chat_wire_dup_span(kick->reason)
                                               : g_strdup(CHAT_SEED_KICK_REASON);
   g_autofree char *address = kick->has_details ? chat_wire_dup_span(kick->address) : NULL;
@@ -412,7 +422,8 @@ static void handle_failure(ChatSession *self, const char *reason) {
   }
 }
 
-static void handle_add_friend_result(ChatSession *self, const chat_msg_add_friend_result *r) {
+static void handle_add_friend_result(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_add_friend_result *r = &msg->add_friend_result;
   g_autofree char *reason = chat_wire_dup_span(r->reason);
   g_free(chat_session_settle_reply(self, REPLY_ADD_FRIEND, CHAT_CONTACT_FRIEND, 0));
   g_signal_emit(self, chat_session_signals[SIGNAL_ADD_FRIEND_RESULT], 0, r->ok, reason);
@@ -420,20 +431,22 @@ static void handle_add_friend_result(ChatSession *self, const chat_msg_add_frien
                 r->ok ? _("The friend request was sent.") : reason);
 }
 
-static void handle_friend_on_off_line(ChatSession *self, const chat_msg_friend_on_off_line *m) {
+static void handle_friend_on_off_line(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_friend_on_off_line *m = &msg->friend_on_off_line;
   ContactState *st = chat_session_find_state(self, CHAT_CONTACT_FRIEND, m->user_id);
   if (st)
     chat_contact_set_online(st->contact, m->online);
 }
 
-static void handle_room_user_on_off_line(ChatSession *self,
-                                         const chat_msg_room_user_on_off_line *m) {
+static void handle_room_user_on_off_line(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_room_user_on_off_line *m = &msg->room_user_on_off_line;
   ContactState *st = chat_session_find_state(self, CHAT_CONTACT_ROOM, m->room_id);
   if (st)
     chat_contact_set_member_online(st->contact, m->user_id, m->online);
 }
 
-static void handle_left_room(ChatSession *self, gint64 room_id) {
+static void handle_left_room(ChatSession *self, const ServerMessage *msg) {
+  gint64 room_id = msg->integer.value;
   ContactState *st = chat_session_find_state(self, CHAT_CONTACT_ROOM, room_id);
   if (!st)
     return;
@@ -441,92 +454,83 @@ static void handle_left_room(ChatSession *self, gint64 room_id) {
   chat_session_update_unread_total(self);
 }
 
-static void handle_profile_updated(ChatSession *self, const chat_msg_user *user) {
+static void handle_profile_updated(ChatSession *self, const ServerMessage *msg) {
+  const chat_msg_user *user = &msg->user;
   g_autofree char *nickname = chat_wire_dup_span(user->nickname);
   chat_session_set_account(self, self->user_id, self->username, nickname);
 }
 
-static void emit_notice(ChatSession *self, chat_span text) {
-  g_autofree char *copy = chat_wire_dup_span(text);
-  g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0, copy);
+static void handle_general_msg(ChatSession *self, const ServerMessage *msg) {
+  g_autofree char *text = chat_wire_dup_span(msg->str.value);
+  g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0, text);
 }
 
-static void dispatch(ChatSession *self, guint32 type, const ServerMessage *m) {
-  switch (type) {
-  case CHAT_MSG_LOGIN_SUCCESSFUL:
-    handle_login_successful(self, &m->user);
-    break;
-  case CHAT_MSG_REGISTER_SUCCESSFUL:
-    self->phase = PHASE_NONE;
-    g_signal_emit(self, chat_session_signals[SIGNAL_REGISTER_DONE], 0, m->integer.value);
-    break;
-  case CHAT_MSG_LOGIN_FAILED:
-    handle_login_failed(self, _("Wrong username or password."));
-    break;
-  case CHAT_MSG_USERNAME_TAKEN:
-    handle_login_failed(self, _("That username is already taken."));
-    break;
-  case CHAT_MSG_GENERAL_FAILURE: {
-    g_autofree char *reason = chat_wire_dup_span(m->str.value);
-    handle_failure(self, reason);
-    break;
-  }
-  case CHAT_MSG_GENERAL_MSG:
-    emit_notice(self, m->str.value);
-    break;
-  case CHAT_MSG_INCOMING_FRIEND_REQUEST:
-    handle_friend_request(self, &m->user);
-    break;
-  case CHAT_MSG_CONTACT_INFO:
-    handle_contact_info(self, &m->contact);
-    break;
-  case CHAT_MSG_ADD_FRIEND_RESULT:
-    handle_add_friend_result(self, &m->add_friend_result);
-    break;
-  case CHAT_MSG_FRIEND_ON_OFF_LINE:
-    handle_friend_on_off_line(self, &m->friend_on_off_line);
-    break;
-  case CHAT_MSG_ON_NEW_MESSAGE:
-    handle_new_message(self, &m->notice);
-    break;
-  case CHAT_MSG_SERVER_KICK:
-    handle_kick(self, &m->server_kick);
-    break;
-  case CHAT_MSG_QUERY_ROOM_USERS_RESULT:
-    handle_members(self, &m->query_room_users_result);
-    break;
-  case CHAT_MSG_ROOM_USER_ON_OFF_LINE:
-    handle_room_user_on_off_line(self, &m->room_user_on_off_line);
-    break;
-  case CHAT_MSG_LOGIN_BUNDLE:
-    handle_seed_bundle(self, &m->login_bundle);
-    break;
-  case CHAT_MSG_SESSION_BUNDLE:
-    handle_session_bundle(self, &m->session_bundle);
-    break;
-  case CHAT_MSG_HISTORY_PAGE:
-    handle_history_page(self, &m->history_page);
-    break;
-  case CHAT_MSG_READ_MARKER:
-    handle_read_marker(self, &m->read_marker);
-    break;
-  case CHAT_MSG_LEFT_ROOM:
-    handle_left_room(self, m->integer.value);
-    break;
-  case CHAT_MSG_PROFILE_UPDATED:
-    handle_profile_updated(self, &m->user);
-    break;
-  case CHAT_MSG_PASSWORD_CHANGED:
-    g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0, _("Your password was changed."));
-    break;
-  case CHAT_MSG_SERVER_ECHO:
-    handle_server_echo(self);
-    break;
-  case CHAT_MSG_LOGGED_OUT:
-  case CHAT_MSG_CHAT_HISTORY:
-  case CHAT_MSG_NOTIFY_CHAT_HISTORY:
-  default:
-    break;
+static void handle_register_successful(ChatSession *self, const ServerMessage *msg) {
+  self->phase = PHASE_NONE;
+  g_signal_emit(self, chat_session_signals[SIGNAL_REGISTER_DONE], 0, msg->integer.value);
+}
+
+static void handle_wrong_password(ChatSession *self, const ServerMessage *msg) {
+  (void)msg;
+  handle_login_failed(self, _("Wrong username or password."));
+}
+
+static void handle_username_taken(ChatSession *self, const ServerMessage *msg) {
+  (void)msg;
+  handle_login_failed(self, _("That username is already taken."));
+}
+
+static void handle_general_failure_msg(ChatSession *self, const ServerMessage *msg) {
+  g_autofree char *reason = chat_wire_dup_span(msg->str.value);
+  handle_failure(self, reason);
+}
+
+static void handle_password_changed(ChatSession *self, const ServerMessage *msg) {
+  (void)msg;
+  g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0, _("Your password was changed."));
+}
+
+static void handle_echo(ChatSession *self, const ServerMessage *msg) {
+  (void)msg;
+  handle_server_echo(self);
+}
+
+/* What each message does; the others (logged_out, chat_history,
+ * notify_chat_history) need nothing. */
+static const struct {
+  guint32 type;
+  void (*handle)(ChatSession *self, const ServerMessage *msg);
+} handlers[] = {
+  {CHAT_MSG_LOGIN_SUCCESSFUL, handle_login_successful},
+  {CHAT_MSG_REGISTER_SUCCESSFUL, handle_register_successful},
+  {CHAT_MSG_LOGIN_FAILED, handle_wrong_password},
+  {CHAT_MSG_USERNAME_TAKEN, handle_username_taken},
+  {CHAT_MSG_GENERAL_FAILURE, handle_general_failure_msg},
+  {CHAT_MSG_GENERAL_MSG, handle_general_msg},
+  {CHAT_MSG_INCOMING_FRIEND_REQUEST, handle_friend_request},
+  {CHAT_MSG_CONTACT_INFO, handle_contact_info},
+  {CHAT_MSG_ADD_FRIEND_RESULT, handle_add_friend_result},
+  {CHAT_MSG_FRIEND_ON_OFF_LINE, handle_friend_on_off_line},
+  {CHAT_MSG_ON_NEW_MESSAGE, handle_new_message},
+  {CHAT_MSG_SERVER_KICK, handle_kick},
+  {CHAT_MSG_QUERY_ROOM_USERS_RESULT, handle_members},
+  {CHAT_MSG_ROOM_USER_ON_OFF_LINE, handle_room_user_on_off_line},
+  {CHAT_MSG_LOGIN_BUNDLE, handle_seed_bundle},
+  {CHAT_MSG_SESSION_BUNDLE, handle_session_bundle},
+  {CHAT_MSG_HISTORY_PAGE, handle_history_page},
+  {CHAT_MSG_READ_MARKER, handle_read_marker},
+  {CHAT_MSG_LEFT_ROOM, handle_left_room},
+  {CHAT_MSG_PROFILE_UPDATED, handle_profile_updated},
+  {CHAT_MSG_PASSWORD_CHANGED, handle_password_changed},
+  {CHAT_MSG_SERVER_ECHO, handle_echo},
+};
+
+static void dispatch(ChatSession *self, guint32 type, const ServerMessage *msg) {
+  for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++) {
+    if (handlers[i].type == type) {
+      handlers[i].handle(self, msg);
+      return;
+    }
   }
 }
 

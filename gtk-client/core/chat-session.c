@@ -75,8 +75,7 @@ void chat_session_set_state(ChatSession *self, ChatSessionState state) {
 }
 
 void chat_session_set_last_error(ChatSession *self, const char *message) {
-  if (chat_set_str(&self->last_error, message))
-    g_object_notify_by_pspec(G_OBJECT(self), chat_session_properties[PROP_LAST_ERROR]);
+  chat_notify_str(self, &self->last_error, message, chat_session_properties[PROP_LAST_ERROR]);
 }
 
 void chat_session_pending_clear(PendingAction *pending) {
@@ -105,14 +104,9 @@ void chat_session_clear_resume_token(ChatSession *self) {
 void chat_session_set_account(ChatSession *self, gint64 user_id, const char *username,
                         const char *nickname) {
   g_object_freeze_notify(G_OBJECT(self));
-  if (self->user_id != user_id) {
-    self->user_id = user_id;
-    g_object_notify_by_pspec(G_OBJECT(self), chat_session_properties[PROP_USER_ID]);
-  }
-  if (chat_set_str(&self->username, username))
-    g_object_notify_by_pspec(G_OBJECT(self), chat_session_properties[PROP_USERNAME]);
-  if (chat_set_str(&self->nickname, nickname))
-    g_object_notify_by_pspec(G_OBJECT(self), chat_session_properties[PROP_NICKNAME]);
+  chat_notify_int64(self, &self->user_id, user_id, chat_session_properties[PROP_USER_ID]);
+  chat_notify_str(self, &self->username, username, chat_session_properties[PROP_USERNAME]);
+  chat_notify_str(self, &self->nickname, nickname, chat_session_properties[PROP_NICKNAME]);
   g_object_thaw_notify(G_OBJECT(self));
 }
 
@@ -439,6 +433,20 @@ GListModel *chat_session_get_friend_requests(ChatSession *self) {
   return G_LIST_MODEL(self->friend_requests);
 }
 
+/* A new outgoing message from this account, pending; the caller adds
+ * the body. */
+static ChatMessageItemFields outgoing_fields(ChatSession *self, ChatMessageKind kind) {
+  return (ChatMessageItemFields){
+    .sender_id = self->user_id,
+    .sender_name = self->nickname,
+    .sender_username = self->username,
+    .outgoing = TRUE,
+    .kind = kind,
+    .time_ms = now_ms(),
+    .delivery = CHAT_DELIVERY_PENDING,
+  };
+}
+
 void chat_session_send_text(ChatSession *self, ChatContact *to, const char *text, int font_size,
                             const char *font_color) {
   g_return_if_fail(CHAT_IS_SESSION(self));
@@ -447,18 +455,10 @@ void chat_session_send_text(ChatSession *self, ChatContact *to, const char *text
   ContactState *st = chat_session_state_of(self, to);
   if (!st || !*text || !g_utf8_validate(text, -1, NULL))
     return;
-  ChatMessageItemFields fields = {
-    .sender_id = self->user_id,
-    .sender_name = self->nickname,
-    .sender_username = self->username,
-    .outgoing = TRUE,
-    .kind = CHAT_MESSAGE_TEXT,
-    .text = text,
-    .font_size = font_size > 0 ? font_size : CHAT_FONT_SIZE_DEFAULT,
-    .font_color = font_color && *font_color ? font_color : CHAT_FONT_COLOR_DEFAULT,
-    .time_ms = now_ms(),
-    .delivery = CHAT_DELIVERY_PENDING,
-  };
+  ChatMessageItemFields fields = outgoing_fields(self, CHAT_MESSAGE_TEXT);
+  fields.text = text;
+  fields.font_size = font_size > 0 ? font_size : CHAT_FONT_SIZE_DEFAULT;
+  fields.font_color = font_color && *font_color ? font_color : CHAT_FONT_COLOR_DEFAULT;
   g_autoptr(ChatMessageItem) item = chat_message_item_new(&fields);
   chat_session_send_item(self, st, item);
 }
@@ -470,16 +470,8 @@ void chat_session_send_image(ChatSession *self, ChatContact *to, GBytes *image) 
   ContactState *st = chat_session_state_of(self, to);
   if (!st || g_bytes_get_size(image) == 0)
     return;
-  ChatMessageItemFields fields = {
-    .sender_id = self->user_id,
-    .sender_name = self->nickname,
-    .sender_username = self->username,
-    .outgoing = TRUE,
-    .kind = CHAT_MESSAGE_IMAGE,
-    .image = image,
-    .time_ms = now_ms(),
-    .delivery = CHAT_DELIVERY_PENDING,
-  };
+  ChatMessageItemFields fields = outgoing_fields(self, CHAT_MESSAGE_IMAGE);
+  fields.image = image;
   g_autoptr(ChatMessageItem) item = chat_message_item_new(&fields);
   g_autofree char *refused = chat_session_refuse_image(self, item);
   if (refused) {
