@@ -161,19 +161,19 @@ void chat_contact_set_name(ChatContact *self, const char *name) {
 
 void chat_contact_set_online(ChatContact *self, gboolean online) {
   g_return_if_fail(CHAT_IS_CONTACT(self));
-  chat_notify_bool(self, &self->online, online, properties[PROP_ONLINE]);
+  CHAT_NOTIFY_SET(self, online, !!online, properties[PROP_ONLINE]);
 }
 
 void chat_contact_set_unread(ChatContact *self, guint unread) {
   g_return_if_fail(CHAT_IS_CONTACT(self));
-  chat_notify_uint(self, &self->unread, unread, properties[PROP_UNREAD]);
+  CHAT_NOTIFY_SET(self, unread, unread, properties[PROP_UNREAD]);
 }
 
 void chat_contact_set_last(ChatContact *self, gint64 time_ms, const char *preview) {
   g_return_if_fail(CHAT_IS_CONTACT(self));
   g_object_freeze_notify(G_OBJECT(self));
   chat_notify_str(self, &self->preview, preview, properties[PROP_PREVIEW]);
-  chat_notify_int64(self, &self->last_time, time_ms, properties[PROP_LAST_TIME]);
+  CHAT_NOTIFY_SET(self, last_time, time_ms, properties[PROP_LAST_TIME]);
   g_object_thaw_notify(G_OBJECT(self));
 }
 

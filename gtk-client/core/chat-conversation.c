@@ -96,12 +96,12 @@ gboolean chat_conversation_get_loading(ChatConversation *self) {
 
 void chat_conversation_set_complete(ChatConversation *self, gboolean complete) {
   g_return_if_fail(CHAT_IS_CONVERSATION(self));
-  chat_notify_bool(self, &self->complete, complete, properties[PROP_COMPLETE]);
+  CHAT_NOTIFY_SET(self, complete, !!complete, properties[PROP_COMPLETE]);
 }
 
 void chat_conversation_set_loading(ChatConversation *self, gboolean loading) {
   g_return_if_fail(CHAT_IS_CONVERSATION(self));
-  chat_notify_bool(self, &self->loading, loading, properties[PROP_LOADING]);
+  CHAT_NOTIFY_SET(self, loading, !!loading, properties[PROP_LOADING]);
 }
 
 ChatMessageItem *chat_conversation_lookup(ChatConversation *self, gint64 id) {

@@ -107,7 +107,7 @@ void chat_room_member_set_nickname(ChatRoomMember *self, const char *nickname) {
 
 void chat_room_member_set_online(ChatRoomMember *self, gboolean online) {
   g_return_if_fail(CHAT_IS_ROOM_MEMBER(self));
-  chat_notify_bool(self, &self->online, online, properties[PROP_ONLINE]);
+  CHAT_NOTIFY_SET(self, online, !!online, properties[PROP_ONLINE]);
 }
 
 int chat_room_member_compare(gconstpointer a, gconstpointer b, gpointer unused) {

@@ -35,7 +35,7 @@ void chat_session_update_unread_total(ChatSession *self) {
   g_hash_table_iter_init(&it, self->states);
   while (g_hash_table_iter_next(&it, NULL, &value))
     total += chat_contact_get_unread(((ContactState *)value)->contact);
-  chat_notify_uint(self, &self->unread_total, total, chat_session_properties[PROP_UNREAD_TOTAL]);
+  CHAT_NOTIFY_SET(self, unread_total, total, chat_session_properties[PROP_UNREAD_TOTAL]);
 }
 
 static void on_contact_sort_key(ChatContact *contact, GParamSpec *pspec, gpointer user_data) {

@@ -87,6 +87,17 @@ static void handle_new_message(ChatSession *self, const ServerMessage *msg) {
   chat_wire_notice_clear(&n);
 }
 
+/* v2, online again: a shown conversation fetches its newest page, a read
+ * one sends its marker. */
+static void catch_up(gpointer key, gpointer value, gpointer user_data) {
+  ContactState *st = value;
+  (void)key;
+  if (st->conversation)
+    chat_session_request_page(user_data, st, 0);
+  if (st->open || st->read_pending)
+    chat_session_send_mark_read(user_data, st);
+}
+
 static void went_online(ChatSession *self) {
   self->phase = PHASE_NONE;
   chat_backoff_reset(&self->backoff);
@@ -97,16 +108,7 @@ static void went_online(ChatSession *self) {
   chat_session_flush_outbox(self);
   if (self->dialect != CHAT_DIALECT_V2)
     return;
-  GHashTableIter it;
-  gpointer value;
-  g_hash_table_iter_init(&it, self->states);
-  while (g_hash_table_iter_next(&it, NULL, &value)) {
-    ContactState *st = value;
-    if (st->conversation)
-      chat_session_request_page(self, st, 0);
-    if (st->open || st->read_pending)
-      chat_session_send_mark_read(self, st);
-  }
+  g_hash_table_foreach(self->states, catch_up, self);
 }
 
 static void handle_login_successful(ChatSession *self, const ServerMessage *msg) {
@@ -135,20 +137,30 @@ static void merge_contacts(ChatSession *self, const chat_msg_list *rooms,
   }
 }
 
+/* Seed: the login_bundle carries the whole history. */
+static void start_over(gpointer key, gpointer value, gpointer user_data) {
+  ContactState *st = value;
+  (void)key;
+  (void)user_data;
+  if (st->conversation)
+    chat_conversation_drop_history(st->conversation);
+  chat_contact_set_unread(st->contact, 0);
+}
+
+static void complete_history(gpointer key, gpointer value, gpointer user_data) {
+  ContactState *st = value;
+  (void)key;
+  (void)user_data;
+  if (st->conversation)
+    chat_conversation_set_complete(st->conversation, TRUE);
+}
+
 static void handle_seed_bundle(ChatSession *self, const ServerMessage *msg) {
   const chat_msg_login_bundle *bundle = &msg->login_bundle;
   g_autoptr(GPtrArray) added = g_ptr_array_new();
   merge_contacts(self, &bundle->rooms, &bundle->friends, added);
   /* The history comes whole: start every conversation over. */
-  GHashTableIter it;
-  gpointer value;
-  g_hash_table_iter_init(&it, self->states);
-  while (g_hash_table_iter_next(&it, NULL, &value)) {
-    ContactState *st = value;
-    if (st->conversation)
-      chat_conversation_drop_history(st->conversation);
-    chat_contact_set_unread(st->contact, 0);
-  }
+  g_hash_table_foreach(self->states, start_over, NULL);
   for (size_t i = 0; i < bundle->messages.count; i++) {
     chat_msg_stored_message stored;
     chat_msg_stored_message_at(&bundle->messages, i, &stored);
@@ -165,12 +177,7 @@ static void handle_seed_bundle(ChatSession *self, const ServerMessage *msg) {
     }
     chat_wire_notice_clear(&n);
   }
-  g_hash_table_iter_init(&it, self->states);
-  while (g_hash_table_iter_next(&it, NULL, &value)) {
-    ContactState *st = value;
-    if (st->conversation)
-      chat_conversation_set_complete(st->conversation, TRUE);
-  }
+  g_hash_table_foreach(self->states, complete_history, NULL);
   chat_session_end_contact_merge(self, added);
   went_online(self);
 }

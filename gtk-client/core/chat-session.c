@@ -104,7 +104,7 @@ void chat_session_clear_resume_token(ChatSession *self) {
 void chat_session_set_account(ChatSession *self, gint64 user_id, const char *username,
                         const char *nickname) {
   g_object_freeze_notify(G_OBJECT(self));
-  chat_notify_int64(self, &self->user_id, user_id, chat_session_properties[PROP_USER_ID]);
+  CHAT_NOTIFY_SET(self, user_id, user_id, chat_session_properties[PROP_USER_ID]);
   chat_notify_str(self, &self->username, username, chat_session_properties[PROP_USERNAME]);
   chat_notify_str(self, &self->nickname, nickname, chat_session_properties[PROP_NICKNAME]);
   g_object_thaw_notify(G_OBJECT(self));

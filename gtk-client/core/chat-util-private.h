@@ -27,33 +27,15 @@ static inline gboolean chat_notify_str(gpointer object, char **slot, const char 
   return TRUE;
 }
 
-static inline gboolean chat_notify_bool(gpointer object, gboolean *slot, gboolean value,
-                                        GParamSpec *pspec) {
-  value = !!value;
-  if (*slot == value)
-    return FALSE;
-  *slot = value;
-  g_object_notify_by_pspec(G_OBJECT(object), pspec);
-  return TRUE;
-}
-
-static inline gboolean chat_notify_int64(gpointer object, gint64 *slot, gint64 value,
-                                         GParamSpec *pspec) {
-  if (*slot == value)
-    return FALSE;
-  *slot = value;
-  g_object_notify_by_pspec(G_OBJECT(object), pspec);
-  return TRUE;
-}
-
-static inline gboolean chat_notify_uint(gpointer object, guint *slot, guint value,
-                                        GParamSpec *pspec) {
-  if (*slot == value)
-    return FALSE;
-  *slot = value;
-  g_object_notify_by_pspec(G_OBJECT(object), pspec);
-  return TRUE;
-}
+/* The same for a scalar field (evaluates its arguments more than once). */
+#define CHAT_NOTIFY_SET(object, field, value, pspec)            \
+  G_STMT_START {                                                \
+    if ((object)->field != (value)) {                           \
+      (object)->field = (value);                                \
+      g_object_notify_by_pspec(G_OBJECT(object), (pspec));      \
+    }                                                           \
+  }                                                             \
+  G_STMT_END
 
 /* The tail of the lists' orders: by name (g_utf8_collate), then by id. */
 static inline int chat_compare_name_then_id(const char *name_a, gint64 id_a, const char *name_b,
