@@ -280,7 +280,7 @@ void chat_session_request_page(ChatSession *self, ContactState *st, gint64 befor
   ChatContactKind kind = chat_contact_get_kind(st->contact);
   gint64 id = chat_contact_get_id(st->contact);
   if (!chat_session_send_request(self, chat_wire_fetch_history(self->dialect, kind, id, before_id,
-                                                  CHAT_HISTORY_PAGE_SIZE)))
+                                                               CHAT_HISTORY_PAGE_SIZE)))
     return;
   ReplyEntry *reply = chat_session_expect_reply(self, REPLY_FETCH_HISTORY);
   reply->target_kind = kind;

@@ -46,7 +46,7 @@ ReplyEntry *chat_session_expect_reply(ChatSession *self, ReplyKind kind) {
 }
 
 ReplyEntry *chat_session_settle_reply(ChatSession *self, ReplyKind kind, ChatContactKind target_kind,
-                                gint64 target_id) {
+                                      gint64 target_id) {
   for (GList *l = self->replies.head; l; l = l->next) {
     ReplyEntry *reply = l->data;
     if (reply->kind != kind)
@@ -199,7 +199,7 @@ void chat_session_flush_outbox(ChatSession *self) {
 void chat_session_acknowledge(ChatSession *self, OutboxEntry *entry, const ChatWireNotice *n) {
   g_autoptr(ChatMessageItem) item = g_object_ref(entry->item);
   ContactState *st = chat_session_find_state(self, chat_message_item_get_target_kind(item),
-                                chat_message_item_get_target_id(item));
+                                             chat_message_item_get_target_id(item));
   remove_entry(self, entry);
   chat_message_item_set_sent(item, n->id, n->time_ms);
   if (st) {

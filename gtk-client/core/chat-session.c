@@ -1,9 +1,12 @@
-/* ChatSession: see chat-session.h.
+/* ChatSession: see chat-session.h. This file holds the GObject, the
+ * account and the public API; the other jobs have their own files
+ * (chat-session-private.h lists them).
  *
  * The session is a state machine driven by three inputs: the user's
- * actions (the public functions), the server's messages (handle_plaintext,
- * also reached by chat_session_test_feed) and the connection's life
- * (dial results, `closed`, the reconnect timer).
+ * actions (the public functions), the server's messages
+ * (chat-session-handlers.c, also reached by chat_session_test_feed) and
+ * the connection's life (chat-session-connection.c: dial results,
+ * `closed`, the reconnect timer).
  *
  * Replies. The server answers a connection's requests in the order it got
  * them (chatd holds later output behind a pending reply; the seed server
@@ -89,7 +92,7 @@ void chat_session_pending_clear(PendingAction *pending) {
 }
 
 void chat_session_pending_set(ChatSession *self, ActionKind kind, const char *username,
-                        const char *password, const char *nickname) {
+                              const char *password, const char *nickname) {
   chat_session_pending_clear(&self->pending);
   self->pending.kind = kind;
   self->pending.username = g_strdup(username);
@@ -102,7 +105,7 @@ void chat_session_clear_resume_token(ChatSession *self) {
 }
 
 void chat_session_set_account(ChatSession *self, gint64 user_id, const char *username,
-                        const char *nickname) {
+                              const char *nickname) {
   g_object_freeze_notify(G_OBJECT(self));
   CHAT_NOTIFY_SET(self, user_id, user_id, chat_session_properties[PROP_USER_ID]);
   chat_notify_str(self, &self->username, username, chat_session_properties[PROP_USERNAME]);
