@@ -196,14 +196,6 @@ gboolean chat_wire_notice_from_msg(const chat_msg_notice *n, ChatWireNotice *out
   return FALSE;
 }
 
-gboolean chat_wire_notice_read(const chat_value *value, ChatWireNotice *out) {
-  chat_msg_notice n;
-  memset(out, 0, sizeof *out);
-  if (!value || chat_msg_notice_read(value, &n, NULL) != 0)
-    return FALSE;
-  return chat_wire_notice_from_msg(&n, out);
-}
-
 gsize chat_wire_server_info_max_image(const guint8 *info, gsize len) {
   if (!info || len == 0)
     return 0;

@@ -59,12 +59,10 @@ typedef struct {
   gint64 image_size;       /* image: its size in bytes (a preview's as announced) */
 } ChatWireNotice;
 
-/* Reads a @notice with protocol/messages.h's reader. FALSE (and *out cleared)
+/* Copies a @notice protocol/messages.h has read. FALSE (and *out cleared)
  * when it does not hold a usable notice: a body type other than 0 / 1, a
  * target_type other than 0 / 1, a text that is not valid UTF-8. An image
  * preview ({type: 1, format, size}, no data) is an image without bytes. */
-gboolean chat_wire_notice_read(const chat_value *value, ChatWireNotice *out);
-/* The same from a notice protocol/messages.h has read. */
 gboolean chat_wire_notice_from_msg(const chat_msg_notice *notice, ChatWireNotice *out);
 void chat_wire_notice_clear(ChatWireNotice *notice);
 
