@@ -13,7 +13,7 @@
 #include "gtk-client/core/chat-names.h"
 #include "gtk-client/core/chat-preview.h"
 #include "gtk-client/core/chat-room-member.h"
-#include "gtk-client/core/chat-session-private.h"
+#include "gtk-client/core/chat-session-test.h"
 #include "gtk-client/core/chat-wire.h"
 #include "protocol/catalogue.h"
 #include "protocol/chat-limits.h"
@@ -1611,7 +1611,7 @@ Test(client_options, the_config_file_is_read_and_errors_name_the_key, .init = se
     g_autofree char *path = write_config(bad[i][0]);
     g_autoptr(GError) e = NULL;
     cr_assert_not(chat_session_options_load(&options, path, &e), "%s", bad[i][0]);
-    cr_assert(g_error_matches(e, G_IO_ERROR, G_IO_ERROR_INVALID_DATA), "%s", e->message);
+    cr_assert(g_error_matches(e, CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_CONFIG), "%s", e->message);
     cr_assert(strstr(e->message, bad[i][1]), "%s lacks %s", e->message, bad[i][1]);
     cr_assert_null(options.host);
   }

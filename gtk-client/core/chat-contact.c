@@ -156,36 +156,24 @@ const char *chat_contact_get_preview(ChatContact *self) {
 
 void chat_contact_set_name(ChatContact *self, const char *name) {
   g_return_if_fail(CHAT_IS_CONTACT(self));
-  if (chat_set_str(&self->name, name ? name : ""))
-    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NAME]);
+  chat_notify_str(self, &self->name, name ? name : "", properties[PROP_NAME]);
 }
 
 void chat_contact_set_online(ChatContact *self, gboolean online) {
   g_return_if_fail(CHAT_IS_CONTACT(self));
-  online = !!online;
-  if (self->online == online)
-    return;
-  self->online = online;
-  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_ONLINE]);
+  CHAT_NOTIFY_SET(self, online, !!online, properties[PROP_ONLINE]);
 }
 
 void chat_contact_set_unread(ChatContact *self, guint unread) {
   g_return_if_fail(CHAT_IS_CONTACT(self));
-  if (self->unread == unread)
-    return;
-  self->unread = unread;
-  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_UNREAD]);
+  CHAT_NOTIFY_SET(self, unread, unread, properties[PROP_UNREAD]);
 }
 
 void chat_contact_set_last(ChatContact *self, gint64 time_ms, const char *preview) {
   g_return_if_fail(CHAT_IS_CONTACT(self));
   g_object_freeze_notify(G_OBJECT(self));
-  if (chat_set_str(&self->preview, preview))
-    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_PREVIEW]);
-  if (self->last_time != time_ms) {
-    self->last_time = time_ms;
-    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_LAST_TIME]);
-  }
+  chat_notify_str(self, &self->preview, preview, properties[PROP_PREVIEW]);
+  CHAT_NOTIFY_SET(self, last_time, time_ms, properties[PROP_LAST_TIME]);
   g_object_thaw_notify(G_OBJECT(self));
 }
 
@@ -202,12 +190,9 @@ int chat_contact_compare(gconstpointer a, gconstpointer b, gpointer unused) {
       return x->last_time == 0 ? 1 : -1;
     return x->last_time > y->last_time ? -1 : 1;
   }
-  int by_name = g_utf8_collate(x->name, y->name);
-  if (by_name != 0)
-    return by_name;
-  if (x->kind != y->kind)
+  if (x->kind != y->kind && g_utf8_collate(x->name, y->name) == 0)
     return x->kind == CHAT_CONTACT_FRIEND ? -1 : 1;
-  return (x->id > y->id) - (x->id < y->id);
+  return chat_compare_name_then_id(x->name, x->id, y->name, y->id);
 }
 
 void chat_contact_set_members(ChatContact *self, GPtrArray *members) {

@@ -1,6 +1,7 @@
 #define G_LOG_DOMAIN "chat-client"
 
 #include "gtk-client/core/chat-conversation-private.h"
+#include "gtk-client/core/chat-util-private.h"
 
 struct _ChatConversation {
   GObject parent_instance;
@@ -95,20 +96,12 @@ gboolean chat_conversation_get_loading(ChatConversation *self) {
 
 void chat_conversation_set_complete(ChatConversation *self, gboolean complete) {
   g_return_if_fail(CHAT_IS_CONVERSATION(self));
-  complete = !!complete;
-  if (self->complete == complete)
-    return;
-  self->complete = complete;
-  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_COMPLETE]);
+  CHAT_NOTIFY_SET(self, complete, !!complete, properties[PROP_COMPLETE]);
 }
 
 void chat_conversation_set_loading(ChatConversation *self, gboolean loading) {
   g_return_if_fail(CHAT_IS_CONVERSATION(self));
-  loading = !!loading;
-  if (self->loading == loading)
-    return;
-  self->loading = loading;
-  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_LOADING]);
+  CHAT_NOTIFY_SET(self, loading, !!loading, properties[PROP_LOADING]);
 }
 
 ChatMessageItem *chat_conversation_lookup(ChatConversation *self, gint64 id) {

@@ -269,22 +269,15 @@ const char *chat_message_item_get_error(ChatMessageItem *self) {
 
 static void set_delivery(ChatMessageItem *self, ChatDelivery delivery, const char *error) {
   g_object_freeze_notify(G_OBJECT(self));
-  if (self->delivery != delivery) {
-    self->delivery = delivery;
-    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_DELIVERY]);
-  }
-  if (chat_set_str(&self->error, error))
-    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_ERROR]);
+  CHAT_NOTIFY_SET(self, delivery, delivery, properties[PROP_DELIVERY]);
+  chat_notify_str(self, &self->error, error, properties[PROP_ERROR]);
   g_object_thaw_notify(G_OBJECT(self));
 }
 
 void chat_message_item_set_sent(ChatMessageItem *self, gint64 id, gint64 time_ms) {
   g_return_if_fail(CHAT_IS_MESSAGE_ITEM(self));
   g_object_freeze_notify(G_OBJECT(self));
-  if (self->id != id) {
-    self->id = id;
-    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_ID]);
-  }
+  CHAT_NOTIFY_SET(self, id, id, properties[PROP_ID]);
   if (time_ms && self->time_ms != time_ms) {
     self->time_ms = time_ms;
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_TIME]);

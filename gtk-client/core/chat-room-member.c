@@ -102,17 +102,12 @@ gboolean chat_room_member_get_online(ChatRoomMember *self) {
 
 void chat_room_member_set_nickname(ChatRoomMember *self, const char *nickname) {
   g_return_if_fail(CHAT_IS_ROOM_MEMBER(self));
-  if (chat_set_str(&self->nickname, nickname ? nickname : ""))
-    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NICKNAME]);
+  chat_notify_str(self, &self->nickname, nickname ? nickname : "", properties[PROP_NICKNAME]);
 }
 
 void chat_room_member_set_online(ChatRoomMember *self, gboolean online) {
   g_return_if_fail(CHAT_IS_ROOM_MEMBER(self));
-  online = !!online;
-  if (self->online == online)
-    return;
-  self->online = online;
-  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_ONLINE]);
+  CHAT_NOTIFY_SET(self, online, !!online, properties[PROP_ONLINE]);
 }
 
 int chat_room_member_compare(gconstpointer a, gconstpointer b, gpointer unused) {
@@ -120,8 +115,5 @@ int chat_room_member_compare(gconstpointer a, gconstpointer b, gpointer unused) 
   (void)unused;
   if (x->online != y->online)
     return x->online ? -1 : 1;
-  int by_name = g_utf8_collate(x->nickname, y->nickname);
-  if (by_name != 0)
-    return by_name;
-  return (x->user_id > y->user_id) - (x->user_id < y->user_id);
+  return chat_compare_name_then_id(x->nickname, x->user_id, y->nickname, y->user_id);
 }

@@ -12,7 +12,7 @@
 #define CHAT_SESSION_DEFAULT_DIALECT CHAT_DIALECT_V2
 
 static gboolean invalid(GError **error, const char *key, const char *problem) {
-  g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s", key, problem);
+  g_set_error(error, CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_CONFIG, "%s: %s", key, problem);
   return FALSE;
 }
 
@@ -24,7 +24,7 @@ static gboolean read_options(ChatSessionOptions *options, const chat_json *doc, 
   if (!chat_client_config_read(doc, &file, &problem)) {
     char message[CHAT_CONFIG_MESSAGE_SIZE];
     chat_config_problem_format(&problem, message, sizeof message);
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", message);
+    g_set_error(error, CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_CONFIG, "%s", message);
     return FALSE;
   }
   gboolean ok = FALSE;
@@ -59,7 +59,7 @@ gboolean chat_session_options_load(ChatSessionOptions *options, const char *conf
   if (!g_file_load_contents(file, NULL, &text, &len, NULL, error))
     return FALSE;
   if (len > CHAT_CONFIG_FILE_MAX) {
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+    g_set_error(error, CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_CONFIG,
                 "%s: larger than %d bytes, not a config file", config_path, CHAT_CONFIG_FILE_MAX);
     return FALSE;
   }
@@ -70,7 +70,7 @@ gboolean chat_session_options_load(ChatSessionOptions *options, const char *conf
   gboolean ok;
   if (chat_json_parse(text, len, &arena, &doc, &err) != 0) {
     /* The parser's message starts with "line L column C: ". */
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s", config_path, err.message);
+    g_set_error(error, CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_CONFIG, "%s: %s", config_path, err.message);
     ok = FALSE;
   } else {
     ok = read_options(options, doc, error);

@@ -31,6 +31,17 @@ typedef enum {
 #define CHAT_TYPE_SESSION_STATE (chat_session_state_get_type())
 GType chat_session_state_get_type(void);
 
+/* The client core's own errors (other failures keep their domains:
+ * G_IO_ERROR for files, CHAT_DIAL_ERROR for dialling). */
+#define CHAT_SESSION_ERROR (chat_session_error_quark())
+GQuark chat_session_error_quark(void);
+
+typedef enum {
+  CHAT_SESSION_ERROR_CONFIG,     /* the config file holds a bad value (the message names it) */
+  CHAT_SESSION_ERROR_NO_SERVER,  /* no server is configured, or seed without a DH group */
+  CHAT_SESSION_ERROR_ENCODE,     /* a message cannot be encoded (over the protocol's limits) */
+} ChatSessionError;
+
 /* Where to connect; loaded from the shared config.json by
  * chat_session_options_load() or filled by hand (tests). The strings are
  * owned by the struct (chat_session_options_clear frees them). */
@@ -50,8 +61,8 @@ typedef struct {
  * client.server_key and crypto.* from a config.json (our exact JSON parser).
  * Defaults: dialect v2, pin policy ask. *options is overwritten (clear it
  * first if it held strings); on failure it is left cleared.
- * Errors: G_IO_ERROR_* (unreadable), G_IO_ERROR_INVALID_DATA (bad value, the
- * message names the key). */
+ * Errors: G_IO_ERROR_* (unreadable), CHAT_SESSION_ERROR_CONFIG (bad value,
+ * the message names the key). */
 gboolean chat_session_options_load(ChatSessionOptions *options, const char *config_path,
                                    GError **error);
 void chat_session_options_clear(ChatSessionOptions *options);

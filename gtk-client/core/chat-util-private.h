@@ -17,6 +17,35 @@ static inline gboolean chat_set_str(char **slot, const char *value) {
   return TRUE;
 }
 
+/* Property setters that notify: each stores value in *slot and notifies
+ * pspec on object when the value changed. TRUE when it did. */
+static inline gboolean chat_notify_str(gpointer object, char **slot, const char *value,
+                                       GParamSpec *pspec) {
+  if (!chat_set_str(slot, value))
+    return FALSE;
+  g_object_notify_by_pspec(G_OBJECT(object), pspec);
+  return TRUE;
+}
+
+/* The same for a scalar field (evaluates its arguments more than once). */
+#define CHAT_NOTIFY_SET(object, field, value, pspec)            \
+  G_STMT_START {                                                \
+    if ((object)->field != (value)) {                           \
+      (object)->field = (value);                                \
+      g_object_notify_by_pspec(G_OBJECT(object), (pspec));      \
+    }                                                           \
+  }                                                             \
+  G_STMT_END
+
+/* The tail of the lists' orders: by name (g_utf8_collate), then by id. */
+static inline int chat_compare_name_then_id(const char *name_a, gint64 id_a, const char *name_b,
+                                            gint64 id_b) {
+  int by_name = g_utf8_collate(name_a, name_b);
+  if (by_name != 0)
+    return by_name;
+  return (id_a > id_b) - (id_a < id_b);
+}
+
 typedef struct {
   gpointer data;
   gsize len;

@@ -143,13 +143,7 @@ GBytes *chat_wire_mark_read(chat_dialect dialect, ChatContactKind kind, gint64 t
 
 /* ---- reading ---- */
 
-char *chat_wire_dup_str(const chat_value *value) {
-  if (!value || value->kind != CHAT_VALUE_STR)
-    return NULL;
-  return g_strndup((const char *)value->as.blob.data, value->as.blob.len);
-}
-
-static char *dup_span(chat_span s) {
+char *chat_wire_dup_span(chat_span s) {
   return g_strndup(s.ptr ? s.ptr : "", s.len);
 }
 
@@ -164,8 +158,7 @@ void chat_wire_notice_clear(ChatWireNotice *notice) {
   memset(notice, 0, sizeof *notice);
 }
 
-/* Copies a notice that was read out of its value. */
-static gboolean notice_copy(const chat_msg_notice *n, ChatWireNotice *out) {
+gboolean chat_wire_notice_from_msg(const chat_msg_notice *n, ChatWireNotice *out) {
   memset(out, 0, sizeof *out);
   if (n->target_type != CHAT_CONTACT_FRIEND && n->target_type != CHAT_CONTACT_ROOM)
     return FALSE;
@@ -173,16 +166,16 @@ static gboolean notice_copy(const chat_msg_notice *n, ChatWireNotice *out) {
   out->target_kind = (ChatContactKind)n->target_type;
   out->target_id = n->target_id;
   out->sender_id = n->sender_id;
-  out->sender_name = dup_span(n->sender_name);
-  out->sender_username = n->has_sender_username ? dup_span(n->sender_username) : NULL;
+  out->sender_name = chat_wire_dup_span(n->sender_name);
+  out->sender_username = n->has_sender_username ? chat_wire_dup_span(n->sender_username) : NULL;
   out->time_ms = n->time;
   out->id = n->has_id ? n->id : 0;
-  out->client_msg_id = n->has_client_msg_id ? dup_span(n->client_msg_id) : NULL;
+  out->client_msg_id = n->has_client_msg_id ? chat_wire_dup_span(n->client_msg_id) : NULL;
   if (body->type == CHAT_MESSAGE_TEXT && body->form == CHAT_BODY_TEXT) {
     out->kind = CHAT_MESSAGE_TEXT;
-    out->text = dup_span(body->data);
+    out->text = chat_wire_dup_span(body->data);
     out->font_size = (int)CLAMP(body->font_size, 0, G_MAXINT);
-    out->font_color = dup_span(body->font_color);
+    out->font_color = chat_wire_dup_span(body->font_color);
     /* A str may hold U+0000; the item keeps the text up to it. */
     if (g_utf8_validate(out->text, -1, NULL))
       return TRUE;
@@ -194,21 +187,13 @@ static gboolean notice_copy(const chat_msg_notice *n, ChatWireNotice *out) {
   } else if (body->type == CHAT_MESSAGE_IMAGE && body->form == CHAT_BODY_PREVIEW) {
     /* A preview: the format and size of an image the server kept. */
     out->kind = CHAT_MESSAGE_IMAGE;
-    out->image_format = dup_span(body->format);
+    out->image_format = chat_wire_dup_span(body->format);
     out->image_size = MAX(body->size, 0);
     if (g_utf8_validate(out->image_format, -1, NULL))
       return TRUE;
   }
   chat_wire_notice_clear(out);
   return FALSE;
-}
-
-gboolean chat_wire_notice_read(const chat_value *value, ChatWireNotice *out) {
-  chat_msg_notice n;
-  memset(out, 0, sizeof *out);
-  if (!value || chat_msg_notice_read(value, &n, NULL) != 0)
-    return FALSE;
-  return notice_copy(&n, out);
 }
 
 gsize chat_wire_server_info_max_image(const guint8 *info, gsize len) {
@@ -236,7 +221,7 @@ gboolean chat_wire_notice_decode(const guint8 *data, gsize len, ChatWireNotice *
   if (chat_msg_notice_decode(data, len, &arena, &n, &err) != 0)
     g_debug("a stored message is not a notice: %s", err.message);
   else
-    ok = notice_copy(&n, out);
+    ok = chat_wire_notice_from_msg(&n, out);
   chat_arena_clear(&arena);
   return ok;
 }

@@ -8,6 +8,7 @@
 #include "gtk-client/core/chat-contact.h"
 #include "gtk-client/core/chat-conversation.h"
 #include "protocol/message.h"
+#include "protocol/messages.h"
 
 G_BEGIN_DECLS
 
@@ -58,11 +59,11 @@ typedef struct {
   gint64 image_size;       /* image: its size in bytes (a preview's as announced) */
 } ChatWireNotice;
 
-/* Reads a @notice with protocol/messages.h's reader. FALSE (and *out cleared)
+/* Copies a @notice protocol/messages.h has read. FALSE (and *out cleared)
  * when it does not hold a usable notice: a body type other than 0 / 1, a
  * target_type other than 0 / 1, a text that is not valid UTF-8. An image
  * preview ({type: 1, format, size}, no data) is an image without bytes. */
-gboolean chat_wire_notice_read(const chat_value *value, ChatWireNotice *out);
+gboolean chat_wire_notice_from_msg(const chat_msg_notice *notice, ChatWireNotice *out);
 void chat_wire_notice_clear(ChatWireNotice *notice);
 
 /* Decodes the layer-3 encoding of a @notice (a seed login_bundle stores
@@ -74,7 +75,7 @@ gboolean chat_wire_notice_decode(const guint8 *data, gsize len, ChatWireNotice *
  * (seed, an older chatd) or the blob does not decode. */
 gsize chat_wire_server_info_max_image(const guint8 *info, gsize len);
 
-/* The text of a str value, copied (NULL when value is not a str). */
-char *chat_wire_dup_str(const chat_value *value);
+/* A span of a message that was read, copied as a string. */
+char *chat_wire_dup_span(chat_span span);
 
 G_END_DECLS
