@@ -462,6 +462,12 @@ char *client_expect(test_client *client, const char *name) {
   return params;
 }
 
+char *client_ask(test_client *client, const char *name, const char *params_json,
+                 const char *reply) {
+  client_send(client, name, params_json);
+  return client_expect(client, reply);
+}
+
 static gboolean is_closed(gpointer data) {
   return ((test_client *)data)->closed;
 }
@@ -478,16 +484,14 @@ gboolean client_quiet_for(test_client *client, guint ms) {
 gint64 client_register(test_client *client, const char *user, const char *password,
                        const char *nickname) {
   g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\", \"%s\"]", user, password, nickname);
-  client_send(client, "register", params);
-  g_autofree char *id = client_expect(client, "register_successful");
+  g_autofree char *id = client_ask(client, "register", params, "register_successful");
   client_login(client, user, password);
   return g_ascii_strtoll(id, NULL, 10);
 }
 
 void client_login(test_client *client, const char *user, const char *password) {
   g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\"]", user, password);
-  client_send(client, "login", params);
-  g_free(client_expect(client, "login_successful"));
+  g_free(client_ask(client, "login", params, "login_successful"));
   for (;;) {
     char *next = client_next(client, HARNESS_TIMEOUT_MS);
     cr_assert_not_null(next, "no bundle after login");

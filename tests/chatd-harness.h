@@ -84,6 +84,10 @@ void client_send_raw(test_client *client, const guint8 *data, gsize len);
 /* Waits for the next message; fails the test when it is not `name`. Returns
  * its parameters as JSON (compact form; free it). */
 char *client_expect(test_client *client, const char *name);
+/* Sends one request and takes the next message, which must be named reply:
+ * returns its params as client_expect does. */
+char *client_ask(test_client *client, const char *name, const char *params_json,
+                 const char *reply);
 /* Waits for the next message and returns "name params-json" (free it), or
  * NULL when none comes within timeout_ms. */
 char *client_next(test_client *client, guint timeout_ms);

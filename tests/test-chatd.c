@@ -41,8 +41,7 @@ static test_client *registered(chat_dialect dialect, const char *user, const cha
 static test_client *logged_in_again(const char *user) {
   test_client *c = client_connect(chatd.port, SEED);
   g_autofree char *params = g_strdup_printf("[\"%s\", \"pw\"]", user);
-  client_send(c, "login", params);
-  g_free(client_expect(c, "login_successful"));
+  g_free(client_ask(c, "login", params, "login_successful"));
   return c;
 }
 
@@ -169,10 +168,9 @@ Test(chatd_seed, a_text_reaches_both_sides_with_their_own_target, .init = start_
      .fini = finish) {
   test_client *a, *b;
   friends(CHAT_DIALECT_SEED, &a, &b);
-  client_send(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
+  g_autofree char *mine = client_ask(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
                                  "{\"type\": 0, \"data\": \"hi\\nthere\", \"fontsize\": 14, "
-                                 "\"fontcolor\": \"#ff0000\"}}");
-  g_autofree char *mine = client_expect(a, "on_new_message");
+                                 "\"fontcolor\": \"#ff0000\"}}", "on_new_message");
   g_autofree char *theirs = client_expect(b, "on_new_message");
   const char *body = "{\"message\": {\"type\": 0, \"data\": \"hi\\nthere\", \"fontsize\": 14, "
                      "\"fontcolor\": \"#ff0000\"}, \"sender_id\": 1, \"sender_name\": \"Alice\", "
@@ -209,10 +207,9 @@ Test(chatd_seed, offline_messages_come_in_the_bundle_as_unread_once, .init = sta
   friends(CHAT_DIALECT_SEED, &a, &b);
   client_free(b);
   expect_eq(a, "friend_on_off_line", "[false, 2]");
-  client_send(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
+  g_free(client_ask(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
                                  "{\"type\": 0, \"data\": \"while you were out\", "
-                                 "\"fontsize\": 12, \"fontcolor\": \"#000000\"}}");
-  g_free(client_expect(a, "on_new_message"));
+                                 "\"fontsize\": 12, \"fontcolor\": \"#000000\"}}", "on_new_message"));
   b = logged_in_again("bob");
   g_autofree char *bundle = client_expect(b, "login_bundle");
   cr_assert(strstr(bundle, "\"friends\": [{\"id\": 1, \"username\": \"alice\", \"nickname\": "
@@ -312,10 +309,8 @@ Test(chatd_v2, garbage_on_the_port_does_not_touch_other_clients, .init = start_l
 Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_only,
      .fini = finish) {
   test_client *c = client_connect(chatd.port, V2);
-  client_send(c, "register", "[\"alice\", \"pw\", \"Alice\"]");
-  g_free(client_expect(c, "register_successful"));
-  client_send(c, "login", "[\"alice\", \"pw\"]");
-  g_free(client_expect(c, "login_successful"));
+  g_free(client_ask(c, "register", "[\"alice\", \"pw\", \"Alice\"]", "register_successful"));
+  g_free(client_ask(c, "login", "[\"alice\", \"pw\"]", "login_successful"));
   /* Take the bundle raw to get the token. */
   harness_spin(100);
   char *raw = NULL;
@@ -375,8 +370,7 @@ Test(chatd_v2, a_resent_message_is_stored_and_delivered_once, .init = start_v2_o
   const char *once =
       "{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 0, \"data\": \"once\", "
       "\"fontsize\": 12, \"fontcolor\": \"#000000\"}, \"client_msg_id\": \"m-1\"}";
-  client_send(a, "send_message", once);
-  g_autofree char *ack = client_expect(a, "on_new_message");
+  g_autofree char *ack = client_ask(a, "send_message", once, "on_new_message");
   cr_assert(g_str_has_suffix(ack, "\"id\": 1, \"client_msg_id\": \"m-1\", "
                                  "\"sender_username\": \"alice\"}"),
             "%s", ack);
@@ -384,15 +378,13 @@ Test(chatd_v2, a_resent_message_is_stored_and_delivered_once, .init = start_v2_o
   cr_assert(g_str_has_suffix(got, "\"target_id\": 1, \"id\": 1, \"sender_username\": \"alice\"}"),
             "no client id for bob: %s", got);
   /* The ack was lost; the client sends again. */
-  client_send(a, "send_message", once);
-  g_autofree char *ack2 = client_expect(a, "on_new_message");
+  g_autofree char *ack2 = client_ask(a, "send_message", once, "on_new_message");
   cr_assert(g_str_has_suffix(ack2, "\"id\": 1, \"client_msg_id\": \"m-1\", "
                                   "\"sender_username\": \"alice\"}"),
             "%s", ack2);
   cr_assert(client_quiet_for(b, 300), "bob does not get it twice");
-  client_send(a, "fetch_history", "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, "
-                                  "\"limit\": 10}");
-  g_autofree char *page = client_expect(a, "history_page");
+  g_autofree char *page = client_ask(a, "fetch_history", "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, "
+                                  "\"limit\": 10}", "history_page");
   cr_assert(strstr(page, "\"id\": 1") && !strstr(page, "\"id\": 2"), "stored once: %s", page);
   client_free(a);
   client_free(b);
@@ -407,29 +399,25 @@ Test(chatd_v2, history_pages_and_unread_counts_survive_a_restart, .init = start_
   for (int i = 1; i <= 5; i++) {
     char s[16];
     g_snprintf(s, sizeof s, "n%d", i);
-    client_send(a, "send_message", text(s));
-    g_free(client_expect(a, "on_new_message"));
+    g_free(client_ask(a, "send_message", text(s), "on_new_message"));
   }
   client_free(a);
   chatd_restart(&chatd);
 
   b = client_connect(chatd.port, V2);
-  client_send(b, "login", "[\"bob\", \"pw\"]");
-  g_free(client_expect(b, "login_successful"));
+  g_free(client_ask(b, "login", "[\"bob\", \"pw\"]", "login_successful"));
   g_autofree char *bundle = client_expect(b, "session_bundle");
   cr_assert(strstr(bundle, "\"conversations\": [{\"target_type\": 0, \"target_id\": 1, "
                            "\"last\": {\"message\": {\"type\": 0, \"data\": \"n5\"") != NULL,
             "%s", bundle);
   cr_assert(strstr(bundle, "\"unread\": 5, \"last_read_id\": 0}") != NULL, "%s", bundle);
-  client_send(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 0, "
-                                  "\"limit\": 2}");
-  g_autofree char *page1 = client_expect(b, "history_page");
+  g_autofree char *page1 = client_ask(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 0, "
+                                  "\"limit\": 2}", "history_page");
   cr_assert(strstr(page1, "\"data\": \"n5\"") && strstr(page1, "\"data\": \"n4\"") &&
                 g_str_has_suffix(page1, "\"more\": true}"),
             "%s", page1);
-  client_send(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 2, "
-                                  "\"limit\": 2}");
-  g_autofree char *page3 = client_expect(b, "history_page");
+  g_autofree char *page3 = client_ask(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 2, "
+                                  "\"limit\": 2}", "history_page");
   cr_assert(strstr(page3, "\"data\": \"n1\"") && g_str_has_suffix(page3, "\"more\": false}"),
             "%s", page3);
   ask_eq(b, "mark_read", "{\"target_type\": 0, \"target_id\": 1, \"up_to_id\": 3}", "read_marker",
@@ -440,8 +428,7 @@ Test(chatd_v2, history_pages_and_unread_counts_survive_a_restart, .init = start_
 
   chatd_restart(&chatd);
   b = client_connect(chatd.port, V2);
-  client_send(b, "login", "[\"bob\", \"pw\"]");
-  g_free(client_expect(b, "login_successful"));
+  g_free(client_ask(b, "login", "[\"bob\", \"pw\"]", "login_successful"));
   g_autofree char *again = client_expect(b, "session_bundle");
   cr_assert(strstr(again, "\"unread\": 2, \"last_read_id\": 3}") != NULL, "%s", again);
   client_free(b);
@@ -449,8 +436,7 @@ Test(chatd_v2, history_pages_and_unread_counts_survive_a_restart, .init = start_
 
 Test(chatd_v2, leave_room_nickname_and_password, .init = start_v2_only, .fini = finish) {
   test_client *a = registered(V2, "alice", "Alice");
-  client_send(a, "create_room", "\"hikes\"");
-  g_free(client_expect(a, "contact_info"));
+  g_free(client_ask(a, "create_room", "\"hikes\"", "contact_info"));
   g_free(client_expect(a, "general_msg"));
   ask_eq(a, "leave_room", "1", "left_room", "1");
   ask_eq(a, "leave_room", "1", "general_failure", "\"you are not a member of this room\"");
@@ -558,8 +544,7 @@ Test(chatd_v2, only_failed_logins_count_against_the_rate_limit,
   for (int i = 0; i < 3; i++) {
     ask_eq(c, "login", "[\"alice\", \"wrong\"]", "login_failed", "null");
   }
-  client_send(c, "login", "[\"alice\", \"pw\"]");
-  g_autofree char *refused = client_expect(c, "general_failure");
+  g_autofree char *refused = client_ask(c, "login", "[\"alice\", \"pw\"]", "general_failure");
   cr_assert(g_str_has_prefix(refused, "\"too many failed attempts from your address; try again in "),
             "%s", refused);
   client_free(c);
@@ -582,13 +567,11 @@ Test(chatd_v2, idle_logged_in_clients_are_dropped_after_idle_timeout, .init = st
   test_client *quiet = registered(V2, "alice", "Alice");
   test_client *busy = registered(V2, "bob", "Bob");
   chatd_advance_clock(&chatd);  /* 40 s: both quiet so far, neither dropped */
-  client_send(busy, "client_echo", "1");
-  g_free(client_expect(busy, "server_echo"));
+  g_free(client_ask(busy, "client_echo", "1", "server_echo"));
   cr_assert_not(quiet->closed, "alice was dropped before idle_timeout");
   chatd_advance_clock(&chatd);  /* 80 s: alice quiet for 80 s, bob for 40 s */
   cr_assert(client_wait_closed(quiet, HARNESS_TIMEOUT_MS), "alice said nothing for 80 s");
-  client_send(busy, "client_echo", "2");
-  g_free(client_expect(busy, "server_echo"));
+  g_free(client_ask(busy, "client_echo", "2", "server_echo"));
   cr_assert_not(busy->closed, "bob spoke 40 s ago");
   cr_assert(chatd_log_contains(&chatd, "server.idle_timeout"), "%s", chatd.log->str);
   client_free(quiet);

@@ -13,19 +13,7 @@
 #include "protocol/hex.h"
 #include "protocol/json.h"
 #include "protocol/value.h"
-
-static chat_arena arena;
-static chat_buffer buf;
-
-static void setup(void) {
-  chat_arena_init(&arena);
-  chat_buffer_init(&buf);
-}
-
-static void teardown(void) {
-  chat_arena_clear(&arena);
-  chat_buffer_clear(&buf);
-}
+#include "codec-fixture.h"
 
 TestSuite(json, .init = setup, .fini = teardown);
 

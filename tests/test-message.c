@@ -14,22 +14,10 @@
 #include "protocol/shape.h"
 #include "test-util.h"
 #include "vectors.h"
+#include "codec-fixture.h"
 
 #define MESSAGES "messages.json"
 #define LARGE "large.json"
-
-static chat_arena arena;
-static chat_buffer buf;
-
-static void setup(void) {
-  chat_arena_init(&arena);
-  chat_buffer_init(&buf);
-}
-
-static void teardown(void) {
-  chat_arena_clear(&arena);
-  chat_buffer_clear(&buf);
-}
 
 static chat_dialect dialect_of(const chat_json *vector) {
   chat_dialect d;

@@ -11,21 +11,9 @@
 #include "protocol/json.h"
 #include "protocol/value.h"
 #include "vectors.h"
+#include "codec-fixture.h"
 
 #define VALUES "values.json"
-
-static chat_arena arena;
-static chat_buffer buf;
-
-static void setup(void) {
-  chat_arena_init(&arena);
-  chat_buffer_init(&buf);
-}
-
-static void teardown(void) {
-  chat_arena_clear(&arena);
-  chat_buffer_clear(&buf);
-}
 
 static chat_value *value_of_json(const chat_json *json) {
   chat_value *v = NULL;
