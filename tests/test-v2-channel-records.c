@@ -208,14 +208,8 @@ Test(v2_channel, an_announced_message_costs_only_the_bytes_that_arrived) {
 }
 
 Test(v2_channel, limits_can_be_raised_on_a_live_channel) {
-  chat_v2_config c, s;
-  chat_v2_config_init(&c);
-  chat_v2_config_init(&s);
-  s.max_message = 100;
-  s.max_queue_bytes = 200;
   pair p;
-  pair_new_with(&p, &c, &s);
-  pair_handshake(&p, SPLIT_WHOLE);
+  pair_ready_server_limits(&p, 100, 200);
   static uint8_t big[70000];
   static uint8_t body[4 + 100];
   size_t len = begin_body(body, sizeof big, 100);
@@ -308,14 +302,8 @@ Test(v2_channel, receiver_rekeys_after_a_rekey_record) {
 }
 
 Test(v2_channel, announced_total_over_max_is_rejected_at_begin) {
-  chat_v2_config c, s;
-  chat_v2_config_init(&c);
-  chat_v2_config_init(&s);
-  s.max_message = 1 * MiB;
-  s.max_queue_bytes = 2 * MiB;
   pair p;
-  pair_new_with(&p, &c, &s);
-  pair_handshake(&p, SPLIT_WHOLE);
+  pair_ready_server_limits(&p, 1 * MiB, 2 * MiB);
   uint8_t body[8];
   size_t n = begin_body(body, UINT32_MAX, 1);
   /* Only the BEGIN record exists: the decision cannot wait for fragments,
@@ -324,8 +312,7 @@ Test(v2_channel, announced_total_over_max_is_rejected_at_begin) {
                       CHAT_V2_ERR_TOTAL_TOO_LARGE, "4294967295");
   pair_free(&p);
 
-  pair_new_with(&p, &c, &s);
-  pair_handshake(&p, SPLIT_WHOLE);
+  pair_ready_server_limits(&p, 1 * MiB, 2 * MiB);
   n = begin_body(body, (uint32_t)(1 * MiB + 1), 1);
   assert_server_error(&p, raw_record(&p, CHAT_V2_RECORD_MESSAGE_BEGIN, body, n),
                       CHAT_V2_ERR_TOTAL_TOO_LARGE, NULL);
@@ -471,14 +458,8 @@ Test(v2_channel, send_limits_are_caller_errors) {
 }
 
 Test(v2_channel, receiver_max_message_applies_to_fragmented_messages) {
-  chat_v2_config c, s;
-  chat_v2_config_init(&c);
-  chat_v2_config_init(&s);
-  s.max_message = 100000;
-  s.max_queue_bytes = 200000;
   pair p;
-  pair_new_with(&p, &c, &s);
-  pair_handshake(&p, SPLIT_WHOLE);
+  pair_ready_server_limits(&p, 100000, 200000);
   uint8_t *big = random_bytes(100001);
   cr_assert_eq(chat_v2_channel_send(p.client, big, 100001), 0);
   assert_server_error(&p, client_to_server(&p), CHAT_V2_ERR_TOTAL_TOO_LARGE, "100001");

@@ -177,6 +177,16 @@ void pair_ready(pair *p) {
   pair_handshake(p, SPLIT_WHOLE);
 }
 
+void pair_ready_server_limits(pair *p, size_t max_message, size_t max_queue_bytes) {
+  chat_v2_config c, s;
+  chat_v2_config_init(&c);
+  chat_v2_config_init(&s);
+  s.max_message = max_message;
+  s.max_queue_bytes = max_queue_bytes;
+  pair_new_with(p, &c, &s);
+  pair_handshake(p, SPLIT_WHOLE);
+}
+
 /* The client's next output, fed to the server: returns the server's status. */
 int client_to_server(pair *p) {
   return transfer(p->client, p->server, SPLIT_WHOLE, &p->at_server, NULL);

@@ -99,6 +99,9 @@ void pair_handshake(pair *p, split_mode mode);
 
 void pair_ready(pair *p);
 
+/* The same with the server's max_message and max_queue_bytes set. */
+void pair_ready_server_limits(pair *p, size_t max_message, size_t max_queue_bytes);
+
 int client_to_server(pair *p);
 
 void assert_server_error(pair *p, int rc, int code, const char *needle);
