@@ -274,6 +274,15 @@ void establish_pair(Listener *l, const ChatServerSecurity *ss, const ChatClientS
             client->closed_error ? client->closed_error->message : "-");
 }
 
+void establish_plain(Listener *l, KeyPair *key, chat_dialect dialect, gboolean allow_legacy,
+                     Peer *server, Peer *client) {
+  listener_open(l);
+  keypair_make(key);
+  ChatServerSecurity ss = server_security(key, allow_legacy);
+  ChatClientSecurity cs = client_security(dialect, key);
+  establish_pair(l, &ss, &cs, server, client);
+}
+
 void close_pair(Peer *server, Peer *client) {
   PeerPair pp = {server, client, 0};
   if (server->conn != NULL && client->conn != NULL) {

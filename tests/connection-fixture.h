@@ -193,5 +193,10 @@ void make_pair(Listener *l, const ChatServerSecurity *ss, const ChatClientSecuri
 void establish_pair(Listener *l, const ChatServerSecurity *ss, const ChatClientSecurity *cs,
                     Peer *server, Peer *client);
 
+/* Opens l, makes the server's key and establishes a pair in the dialect with
+ * the default securities (legacy clients allowed or not). */
+void establish_plain(Listener *l, KeyPair *key, chat_dialect dialect, gboolean allow_legacy,
+                     Peer *server, Peer *client);
+
 void close_pair(Peer *server, Peer *client);
 void send_all(ChatConnection *c, const gsize *sizes, guint count);

@@ -18,11 +18,7 @@ static void graceful_close(chat_dialect dialect, gboolean server_closes) {
   KeyPair key;
   Peer server = {0}, client = {0};
 
-  listener_open(&l);
-  keypair_make(&key);
-  ChatServerSecurity ss = server_security(&key, TRUE);
-  ChatClientSecurity cs = client_security(dialect, &key);
-  establish_pair(&l, &ss, &cs, &server, &client);
+  establish_plain(&l, &key, dialect, TRUE, &server, &client);
 
   Peer *closer = server_closes ? &server : &client;
   Peer *other = server_closes ? &client : &server;
@@ -76,11 +72,7 @@ Test(connection, v2_abrupt_close_is_truncated_on_the_peer) {
   KeyPair key;
   Peer server = {0}, client = {0};
 
-  listener_open(&l);
-  keypair_make(&key);
-  ChatServerSecurity ss = server_security(&key, FALSE);
-  ChatClientSecurity cs = client_security(CHAT_DIALECT_V2, &key);
-  establish_pair(&l, &ss, &cs, &server, &client);
+  establish_plain(&l, &key, CHAT_DIALECT_V2, FALSE, &server, &client);
 
   chat_connection_close(client.conn, FALSE);
   PeerPair pp = {&server, &client, 0};
@@ -205,11 +197,7 @@ static void batching(chat_dialect dialect) {
   Peer server = {0}, client = {0};
   gsize sizes[BATCH_MESSAGES];
 
-  listener_open(&l);
-  keypair_make(&key);
-  ChatServerSecurity ss = server_security(&key, TRUE);
-  ChatClientSecurity cs = client_security(dialect, &key);
-  establish_pair(&l, &ss, &cs, &server, &client);
+  establish_plain(&l, &key, dialect, TRUE, &server, &client);
   spin(10);
 
   for (guint i = 0; i < BATCH_MESSAGES; i++)

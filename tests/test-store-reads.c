@@ -165,6 +165,12 @@ Test(store, full_history_flags_offline_deliveries) {
   g_ptr_array_unref(cleared);
 }
 
+/* Moves a read marker and waits for it to be written. */
+static void mark_read_and_settle(gint64 user, int target_type, gint64 target, gint64 upto) {
+  SUBMIT_OK(chatd_store_mark_read, user, target_type, target, upto);
+  settle();
+}
+
 /* "type:id:last:marker:unread;" per conversation. */
 static char *describe_conversations(gint64 user) {
   g_autoptr(GPtrArray) convs = conversations(user);
@@ -195,22 +201,18 @@ Test(store, conversations_count_unread_and_markers_only_move_forward) {
   ASSERT_CONVERSATIONS(BOB, "1:10:10:0:2;0:1:7:0:2;");
 
   SUBMIT_OK(chatd_store_mark_read, ALICE, CHATD_STORE_TARGET_USER, BOB, 5);
-  SUBMIT_OK(chatd_store_mark_read, ALICE, CHATD_STORE_TARGET_ROOM, ROOM, 9);
-  settle();
+  mark_read_and_settle(ALICE, CHATD_STORE_TARGET_ROOM, ROOM, 9);
   ASSERT_CONVERSATIONS(ALICE, "1:10:10:9:1;0:2:7:5:1;0:3:3:0:0;");
 
   /* backwards is ignored */
-  SUBMIT_OK(chatd_store_mark_read, ALICE, CHATD_STORE_TARGET_USER, BOB, 2);
-  settle();
+  mark_read_and_settle(ALICE, CHATD_STORE_TARGET_USER, BOB, 2);
   ASSERT_CONVERSATIONS(ALICE, "1:10:10:9:1;0:2:7:5:1;0:3:3:0:0;");
 
-  SUBMIT_OK(chatd_store_mark_read, ALICE, CHATD_STORE_TARGET_USER, BOB, 7);
-  settle();
+  mark_read_and_settle(ALICE, CHATD_STORE_TARGET_USER, BOB, 7);
   ASSERT_CONVERSATIONS(ALICE, "1:10:10:9:1;0:2:7:7:0;0:3:3:0:0;");
 
   /* a marker before the member's first message does not count older ones */
-  SUBMIT_OK(chatd_store_mark_read, BOB, CHATD_STORE_TARGET_ROOM, ROOM, 3);
-  settle();
+  mark_read_and_settle(BOB, CHATD_STORE_TARGET_ROOM, ROOM, 3);
   ASSERT_CONVERSATIONS(BOB, "1:10:10:3:2;0:1:7:0:2;");
 
   g_autoptr(GPtrArray) convs = conversations(ALICE);
