@@ -12,6 +12,19 @@
 /* How long a test waits for something before failing. */
 #define HARNESS_TIMEOUT_MS 10000
 
+/* Reads a stream to its end in the background (on the thread-default
+ * context), appending what it reads to text; set text to NULL to let it run
+ * out unheard. done is set at the end of the stream or an error; then free
+ * the reader with g_free. */
+typedef struct {
+  GString *text;
+  GInputStream *stream;
+  guint8 buffer[4096];
+  gboolean done;
+} harness_reader;
+
+harness_reader *harness_reader_start(GInputStream *stream, GString *text);
+
 typedef struct {
   GSubprocess *process;
   char *dir;          /* temp dir: config, database, key */

@@ -346,25 +346,6 @@ static gboolean tcpdump_works(void) {
   return p != NULL && g_subprocess_wait_check(p, NULL, NULL);
 }
 
-typedef struct {
-  GString *err;
-  GInputStream *stream;
-  char buf[1024];
-  gboolean done;
-} stderr_reader;
-
-static void on_tcpdump_stderr(GObject *src, GAsyncResult *res, gpointer data) {
-  stderr_reader *r = data;
-  gssize n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, NULL);
-  if (n <= 0) {
-    r->done = TRUE;
-    return;
-  }
-  g_string_append_len(r->err, r->buf, n);
-  g_input_stream_read_async(r->stream, r->buf, sizeof r->buf, G_PRIORITY_DEFAULT, NULL,
-                            on_tcpdump_stderr, r);
-}
-
 /* tcpdump on lo records a session straight between clients and chatd. */
 Test(dump, tcpdump_capture_of_a_real_session, .init = setup, .fini = teardown, .timeout = 120) {
   if (!tcpdump_works())
@@ -377,19 +358,16 @@ Test(dump, tcpdump_capture_of_a_real_session, .init = setup, .fini = teardown, .
       argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   if (p == NULL)
     cr_skip_test("cannot run tcpdump: %s", error->message);
-  stderr_reader *reader = g_new0(stderr_reader, 1);
-  reader->err = g_string_new(NULL);
-  reader->stream = g_subprocess_get_stderr_pipe(p);
-  g_input_stream_read_async(reader->stream, reader->buf, sizeof reader->buf, G_PRIORITY_DEFAULT,
-                            NULL, on_tcpdump_stderr, reader);
+  GString *err = g_string_new(NULL);
+  harness_reader *reader = harness_reader_start(g_subprocess_get_stderr_pipe(p), err);
   gint64 end = g_get_monotonic_time() + TCPDUMP_START_MS * 1000;
-  while (!strstr(reader->err->str, "listening on") && !reader->done &&
+  while (!strstr(err->str, "listening on") && !reader->done &&
          g_get_monotonic_time() < end)
     harness_spin(20);
-  if (!strstr(reader->err->str, "listening on")) {
+  if (!strstr(err->str, "listening on")) {
     g_subprocess_force_exit(p);
     g_subprocess_wait(p, NULL, NULL);
-    cr_skip_test("tcpdump cannot capture on lo here: %s", reader->err->str);
+    cr_skip_test("tcpdump cannot capture on lo here: %s", err->str);
   }
   actor alice = {0}, bob = {0};
   run_session(chatd.port, CHAT_DIALECT_V2, CHAT_DIALECT_SEED, &alice, &bob);
@@ -398,7 +376,7 @@ Test(dump, tcpdump_capture_of_a_real_session, .init = setup, .fini = teardown, .
   g_subprocess_wait(p, NULL, NULL);
   while (!reader->done)
     harness_spin(10);
-  g_string_free(reader->err, TRUE);
+  g_string_free(err, TRUE);
   g_free(reader);
 
   g_autofree char *port = g_strdup_printf("%u", chatd.port);
