@@ -203,33 +203,8 @@ static void teardown(chatd_instance *chatd) {
 
 /* ---- a broadcast to 2,000, then SIGTERM ---- */
 
-static void write_text(chat_writer *w, gpointer data) {
-  const char **fields = data;  /* target_type, target_id, text */
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "target_type");
-  chat_write_int(w, g_ascii_strtoll(fields[0], NULL, 10));
-  chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, g_ascii_strtoll(fields[1], NULL, 10));
-  chat_write_key_cstr(w, "message");
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "type");
-  chat_write_int(w, 0);
-  chat_write_key_cstr(w, "data");
-  chat_write_cstr(w, fields[2]);
-  chat_write_key_cstr(w, "fontsize");
-  chat_write_int(w, 12);
-  chat_write_key_cstr(w, "fontcolor");
-  chat_write_cstr(w, "#000000");
-  chat_write_dict_end(w);
-  chat_write_dict_end(w);
-}
-
 static void send_text(LoadClient *c, int target_type, gint64 target_id, const char *text) {
-  char type[8], id[24];
-  g_snprintf(type, sizeof type, "%d", target_type);
-  g_snprintf(id, sizeof id, "%" G_GINT64_FORMAT, target_id);
-  const char *fields[] = {type, id, text};
-  cr_assert(load_client_send(c, CHAT_MSG_SEND_MESSAGE, write_text, fields));
+  cr_assert(load_client_send_text(c, target_type, target_id, text));
 }
 
 static gboolean room_known(gpointer data) {
