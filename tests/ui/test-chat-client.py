@@ -761,12 +761,8 @@ def english_run(args, world, shots):
 
         # A friend request while online: Accept, and the friend is listed.
         chatctl.run("carol", "carol-password", "friends", "add", "alice")
-        request = audit_names(client.frame("Friend Request"))
-        wait_for(request, "label", "Carol (@carol) wants to add you as a friend.",
-                 "the request's text")
-        shots.take("07-friend-request")
-        click(wait_for(request, "push button", "Accept"))
-        wait_until("Carol in the contacts list", lambda: contact_item(contacts, "Carol"))
+        accept_friend_request(client, contacts, shots, "Carol", "the request's text",
+                              "07-friend-request")
         log("friend request: asked, accepted, Carol listed")
 
         create_room(client, chatctl, contacts, shots)
@@ -856,6 +852,16 @@ def wait_or_none(check, timeout):
         return None
 
 
+def accept_friend_request(client, contacts, shots, name, what, shot):
+    """The friend request of `name` (user name: the same in lower case) is
+    shown (`what`), accepted, and the friend listed in contacts."""
+    request = audit_names(client.frame("Friend Request"))
+    wait_for(request, "label", f"{name} (@{name.lower()}) wants to add you as a friend.", what)
+    shots.take(shot)
+    click(wait_for(request, "push button", "Accept"))
+    wait_until(f"{name} in the contacts list", lambda: contact_item(contacts, name))
+
+
 def create_room(client, chatctl, contacts, shots):
     """Creates a room from the contacts window, Bob joins and posts; then
     Dave (not a friend) joins and Alice offers him a friend request from
@@ -931,12 +937,8 @@ def later_friend_request(client, chatctl, contacts, shots):
     item.queryAction().doAction(0)
     log_in(client, "alice", "alice-password", "Log In", "Log In")
     contacts = audit_names(client.frame(re.compile(r"^Contacts")))
-    request = audit_names(client.frame("Friend Request"))
-    wait_for(request, "label", "Erin (@erin) wants to add you as a friend.",
-             "Erin's request asked again")
-    shots.take("07d-friend-request-again")
-    click(wait_for(request, "push button", "Accept"))
-    wait_until("Erin in the contacts list", lambda: contact_item(contacts, "Erin"))
+    accept_friend_request(client, contacts, shots, "Erin", "Erin's request asked again",
+                          "07d-friend-request-again")
     log("friend request: Later, asked again after logging out and in, accepted")
     return contacts
 
