@@ -111,27 +111,6 @@ static GArray *login_us, *message_us;
 static guint probe_failures;
 static LoadClients *probe_clients;
 
-static void write_post(chat_writer *w, gpointer data) {
-  (void)data;
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "target_type");
-  chat_write_int(w, 1);
-  chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, room_id);
-  chat_write_key_cstr(w, "message");
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "type");
-  chat_write_int(w, 0);
-  chat_write_key_cstr(w, "data");
-  chat_write_cstr(w, "probe");
-  chat_write_key_cstr(w, "fontsize");
-  chat_write_int(w, 12);
-  chat_write_key_cstr(w, "fontcolor");
-  chat_write_cstr(w, "#000000");
-  chat_write_dict_end(w);
-  chat_write_dict_end(w);
-}
-
 static void on_probe_message(LoadClient *c, guint32 type, const guint8 *data, gsize len) {
   Probe *p = (Probe *)c;
   if (type == CHAT_MSG_CONTACT_INFO && room_id == 0) {
@@ -141,7 +120,7 @@ static void on_probe_message(LoadClient *c, guint32 type, const guint8 *data, gs
     gint64 took = c->ready_us - c->connect_us;
     g_array_append_val(login_us, took);
     p->sent_us = g_get_monotonic_time();
-    load_client_send(c, CHAT_MSG_SEND_MESSAGE, write_post, NULL);
+    load_client_send_text(c, 1, room_id, "probe");
   } else if (type == CHAT_MSG_ON_NEW_MESSAGE && p->sent_us != 0 && !p->done) {
     gint64 took = g_get_monotonic_time() - p->sent_us;
     g_array_append_val(message_us, took);

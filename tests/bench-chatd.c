@@ -77,31 +77,6 @@ static void send_message(Client *c, guint32 type, void (*write)(chat_writer *, g
   load_client_send(c->load, type, write, data);
 }
 
-static void write_text(chat_writer *w, gpointer data) {
-  Client *c = data;
-  char id[CLIENT_MSG_ID_MAX];
-  g_snprintf(id, sizeof id, "r%u-%u", c->run, c->sent);
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "target_type");
-  chat_write_int(w, c->target_type);
-  chat_write_key_cstr(w, "target_id");
-  chat_write_int(w, c->target_id);
-  chat_write_key_cstr(w, "message");
-  chat_write_dict_begin(w);
-  chat_write_key_cstr(w, "type");
-  chat_write_int(w, 0);
-  chat_write_key_cstr(w, "data");
-  chat_write_str(w, (const char *)text, sizeof text);
-  chat_write_key_cstr(w, "fontsize");
-  chat_write_int(w, 12);
-  chat_write_key_cstr(w, "fontcolor");
-  chat_write_cstr(w, "#000000");
-  chat_write_dict_end(w);
-  chat_write_key_cstr(w, "client_msg_id");
-  chat_write_cstr(w, id);
-  chat_write_dict_end(w);
-}
-
 static void write_name(chat_writer *w, gpointer data) {
   chat_write_cstr(w, data);
 }
@@ -121,7 +96,10 @@ static void write_accept(chat_writer *w, gpointer data) {
 static void pump(Client *c) {
   while (c->sent < c->total && c->sent - c->acked < c->window) {
     c->sent_at[c->sent] = g_get_monotonic_time();
-    send_message(c, CHAT_MSG_SEND_MESSAGE, write_text, c);
+    char id[CLIENT_MSG_ID_MAX];
+    g_snprintf(id, sizeof id, "r%u-%u", c->run, c->sent);
+    LoadText t = {c->target_type, c->target_id, (const char *)text, sizeof text, id};
+    send_message(c, CHAT_MSG_SEND_MESSAGE, load_write_text, &t);
     c->sent++;
   }
 }

@@ -18,7 +18,6 @@
 #error "meson passes CHAT_SOURCE_ROOT"
 #endif
 
-#define READ_CHUNK 4096
 
 /* ---- the repository's DH group (config.json) ---- */
 
@@ -64,24 +63,26 @@ void harness_spin(guint ms) {
 
 /* ---- chatd ---- */
 
-typedef struct {
-  chatd_instance *chatd;
-  GInputStream *stream;
-  guint8 buffer[READ_CHUNK];
-  gboolean done;
-} log_reader;
-
-static void on_log_read(GObject *source, GAsyncResult *result, gpointer data) {
-  log_reader *reader = data;
+static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
+  harness_reader *reader = data;
   gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), result, NULL);
   if (n <= 0) {
     reader->done = TRUE;
     return;
   }
-  if (reader->chatd)
-    g_string_append_len(reader->chatd->log, (const char *)reader->buffer, n);
+  if (reader->text)
+    g_string_append_len(reader->text, (const char *)reader->buffer, n);
   g_input_stream_read_async(reader->stream, reader->buffer, sizeof reader->buffer,
-                            G_PRIORITY_DEFAULT, NULL, on_log_read, reader);
+                            G_PRIORITY_DEFAULT, NULL, on_read, reader);
+}
+
+harness_reader *harness_reader_start(GInputStream *stream, GString *text) {
+  harness_reader *reader = g_new0(harness_reader, 1);
+  reader->text = text;
+  reader->stream = stream;
+  g_input_stream_read_async(reader->stream, reader->buffer, sizeof reader->buffer,
+                            G_PRIORITY_DEFAULT, NULL, on_read, reader);
+  return reader;
 }
 
 static gboolean process_exited(gpointer data) {
@@ -131,12 +132,8 @@ static void launch(chatd_instance *chatd) {
   cr_assert_not_null(chatd->process, "cannot start chatd: %s", error ? error->message : "?");
   g_string_truncate(chatd->log, 0);
   chatd->clock_steps = 0;  /* a new process starts its clock afresh */
-  log_reader *reader = g_new0(log_reader, 1);  /* until the pipe ends */
-  reader->chatd = chatd;
-  chatd->reader = reader;
-  reader->stream = g_subprocess_get_stderr_pipe(chatd->process);
-  g_input_stream_read_async(reader->stream, reader->buffer, sizeof reader->buffer,
-                            G_PRIORITY_DEFAULT, NULL, on_log_read, reader);
+  /* until the pipe ends */
+  chatd->reader = harness_reader_start(g_subprocess_get_stderr_pipe(chatd->process), chatd->log);
   cr_assert(test_spin_until(listening, chatd, HARNESS_TIMEOUT_MS), "chatd did not start; log:\n%s",
             chatd->log->str);
   const char *at = strstr(chatd->log->str, "listening on 127.0.0.1:");
@@ -224,19 +221,19 @@ void chatd_advance_clock(chatd_instance *chatd) {
 }
 
 static gboolean reader_done(gpointer data) {
-  return ((log_reader *)data)->done;
+  return ((harness_reader *)data)->done;
 }
 
 /* Waits for the end of chatd's stderr (it has exited) and frees the reader. */
 static void finish_reader(chatd_instance *chatd) {
-  log_reader *reader = chatd->reader;
+  harness_reader *reader = chatd->reader;
   if (!reader)
     return;
   test_spin_until(reader_done, reader, HARNESS_TIMEOUT_MS);
   if (reader->done)
     g_free(reader);
   else
-    reader->chatd = NULL; /* still reading: let it run out on its own */
+    reader->text = NULL; /* still reading: let it run out on its own */
   chatd->reader = NULL;
 }
 
@@ -462,6 +459,12 @@ char *client_expect(test_client *client, const char *name) {
   return params;
 }
 
+char *client_ask(test_client *client, const char *name, const char *params_json,
+                 const char *reply) {
+  client_send(client, name, params_json);
+  return client_expect(client, reply);
+}
+
 static gboolean is_closed(gpointer data) {
   return ((test_client *)data)->closed;
 }
@@ -478,16 +481,14 @@ gboolean client_quiet_for(test_client *client, guint ms) {
 gint64 client_register(test_client *client, const char *user, const char *password,
                        const char *nickname) {
   g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\", \"%s\"]", user, password, nickname);
-  client_send(client, "register", params);
-  g_autofree char *id = client_expect(client, "register_successful");
+  g_autofree char *id = client_ask(client, "register", params, "register_successful");
   client_login(client, user, password);
   return g_ascii_strtoll(id, NULL, 10);
 }
 
 void client_login(test_client *client, const char *user, const char *password) {
   g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\"]", user, password);
-  client_send(client, "login", params);
-  g_free(client_expect(client, "login_successful"));
+  g_free(client_ask(client, "login", params, "login_successful"));
   for (;;) {
     char *next = client_next(client, HARNESS_TIMEOUT_MS);
     cr_assert_not_null(next, "no bundle after login");

@@ -12,6 +12,19 @@
 /* How long a test waits for something before failing. */
 #define HARNESS_TIMEOUT_MS 10000
 
+/* Reads a stream to its end in the background (on the thread-default
+ * context), appending what it reads to text; set text to NULL to let it run
+ * out unheard. done is set at the end of the stream or an error; then free
+ * the reader with g_free. */
+typedef struct {
+  GString *text;
+  GInputStream *stream;
+  guint8 buffer[4096];
+  gboolean done;
+} harness_reader;
+
+harness_reader *harness_reader_start(GInputStream *stream, GString *text);
+
 typedef struct {
   GSubprocess *process;
   char *dir;          /* temp dir: config, database, key */
@@ -84,6 +97,10 @@ void client_send_raw(test_client *client, const guint8 *data, gsize len);
 /* Waits for the next message; fails the test when it is not `name`. Returns
  * its parameters as JSON (compact form; free it). */
 char *client_expect(test_client *client, const char *name);
+/* Sends one request and takes the next message, which must be named reply:
+ * returns its params as client_expect does. */
+char *client_ask(test_client *client, const char *name, const char *params_json,
+                 const char *reply);
 /* Waits for the next message and returns "name params-json" (free it), or
  * NULL when none comes within timeout_ms. */
 char *client_next(test_client *client, guint timeout_ms);

@@ -51,6 +51,37 @@ gboolean load_client_send(LoadClient *c, guint32 type, void (*write)(chat_writer
   return chat_io_connection_send(c->connection, buf->data, buf->len, NULL);
 }
 
+void load_write_text(chat_writer *w, gpointer data) {
+  const LoadText *t = data;
+  chat_write_dict_begin(w);
+  chat_write_key_cstr(w, "target_type");
+  chat_write_int(w, t->target_type);
+  chat_write_key_cstr(w, "target_id");
+  chat_write_int(w, t->target_id);
+  chat_write_key_cstr(w, "message");
+  chat_write_dict_begin(w);
+  chat_write_key_cstr(w, "type");
+  chat_write_int(w, 0);
+  chat_write_key_cstr(w, "data");
+  chat_write_str(w, t->text, t->text_len);
+  chat_write_key_cstr(w, "fontsize");
+  chat_write_int(w, 12);
+  chat_write_key_cstr(w, "fontcolor");
+  chat_write_cstr(w, "#000000");
+  chat_write_dict_end(w);
+  if (t->client_msg_id) {
+    chat_write_key_cstr(w, "client_msg_id");
+    chat_write_cstr(w, t->client_msg_id);
+  }
+  chat_write_dict_end(w);
+}
+
+gboolean load_client_send_text(LoadClient *c, int target_type, gint64 target_id,
+                               const char *text) {
+  LoadText t = {target_type, target_id, text, strlen(text), NULL};
+  return load_client_send(c, CHAT_MSG_SEND_MESSAGE, load_write_text, &t);
+}
+
 gboolean load_client_send_json(LoadClient *c, const char *name, const char *params_json) {
   const chat_message_info *info = chat_catalogue_by_name(name);
   g_assert(info != NULL);

@@ -96,6 +96,20 @@ guint load_clients_busy_retries(LoadClients *clients);
  * connection refused it. */
 gboolean load_client_send(LoadClient *client, guint32 type, void (*write)(chat_writer *, gpointer),
                           gpointer data);
+/* The params of send_message for a text in the default font (12, black);
+ * client_msg_id is left out when NULL. */
+typedef struct {
+  int target_type;
+  gint64 target_id;
+  const char *text;
+  gsize text_len;
+  const char *client_msg_id;
+} LoadText;
+/* A chat_writer callback for load_client_send: data is a LoadText. */
+void load_write_text(chat_writer *w, gpointer data);
+/* Sends the text as send_message; FALSE when the connection refused it. */
+gboolean load_client_send_text(LoadClient *client, int target_type, gint64 target_id,
+                               const char *text);
 /* The same with params given as JSON (tests). */
 gboolean load_client_send_json(LoadClient *client, const char *name, const char *params_json);
 

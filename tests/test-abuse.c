@@ -155,12 +155,9 @@ Test(abuse, new_accounts_are_limited_per_address_and_in_total) {
   cr_assert_eq(created, 3, "one address created %u accounts", created);
   /* Other addresses still can, until the server's total for the minute. */
   test_client *a = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
-  client_send(a, "register", "[\"carol\", \"pw\", \"Carol\"]");
-  g_free(client_expect(a, "register_successful"));
-  client_send(a, "register", "[\"dave\", \"pw\", \"Dave\"]");
-  g_free(client_expect(a, "register_successful"));
-  client_send(a, "register", "[\"erin\", \"pw\", \"Erin\"]");
-  g_autofree char *full = client_expect(a, "general_failure");
+  g_free(client_ask(a, "register", "[\"carol\", \"pw\", \"Carol\"]", "register_successful"));
+  g_free(client_ask(a, "register", "[\"dave\", \"pw\", \"Dave\"]", "register_successful"));
+  g_autofree char *full = client_ask(a, "register", "[\"erin\", \"pw\", \"Erin\"]", "general_failure");
   cr_assert(strstr(full, "too many new accounts right now"), "%s", full);
   client_free(a);
   chatd_destroy(&chatd);
@@ -202,8 +199,7 @@ Test(abuse, wrong_old_passwords_count_like_failed_logins) {
   client_login(thief, "frank", PASSWORD);
   guint wrong = 0, refused = 0;
   for (int i = 0; i < 2 * ACCOUNT_BUDGET; i++) {
-    client_send(thief, "set_password", "[\"guess\", \"new password\"]");
-    g_autofree char *reply = client_expect(thief, "general_failure");
+    g_autofree char *reply = client_ask(thief, "set_password", "[\"guess\", \"new password\"]", "general_failure");
     if (strstr(reply, "the old password is wrong"))
       wrong++;
     else if (strstr(reply, "too many failed attempts"))
@@ -236,8 +232,7 @@ static char *bundle_token(test_client *c) {
 static char *login_for_token(guint16 port, const char *user) {
   test_client *c = client_connect_from(VICTIM, port, CHAT_DIALECT_V2);
   g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\"]", user, PASSWORD);
-  client_send(c, "login", params);
-  g_free(client_expect(c, "login_successful"));
+  g_free(client_ask(c, "login", params, "login_successful"));
   char *token = bundle_token(c);
   client_free(c);
   return token;
@@ -548,11 +543,9 @@ static void two_friends(guint16 port, test_client **alice, test_client **bob) {
   client_register(*alice, "alice", PASSWORD, "Alice");
   *bob = client_connect_from(OTHER, port, CHAT_DIALECT_V2);
   client_register(*bob, "bob", PASSWORD, "Bob");
-  client_send(*alice, "add_friend", "\"bob\"");
-  g_free(client_expect(*alice, "add_friend_result"));
+  g_free(client_ask(*alice, "add_friend", "\"bob\"", "add_friend_result"));
   g_free(client_expect(*bob, "incoming_friend_request"));
-  client_send(*bob, "resolve_friend_request", "[1, true]");
-  g_free(client_expect(*bob, "contact_info"));
+  g_free(client_ask(*bob, "resolve_friend_request", "[1, true]", "contact_info"));
   g_free(client_expect(*alice, "contact_info"));
 }
 
@@ -582,9 +575,8 @@ Test(abuse, an_image_over_max_image_size_is_refused_and_not_stored) {
   cr_assert(g_str_has_prefix(copy, "on_new_message "), "%s", copy);
   g_autofree char *delivered = next_skipping_presence(alice);
   cr_assert(strstr(delivered, "\"$bytes_len\": 512000"), "%s", delivered);
-  client_send(alice, "fetch_history",
-              "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}");
-  g_autofree char *page = client_expect(alice, "history_page");
+  g_autofree char *page = client_ask(alice, "fetch_history",
+              "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}", "history_page");
   cr_assert(strstr(page, "\"$bytes_len\": 512000") && !strstr(page, "614400"), "%s", page);
   client_free(alice);
   client_free(bob);
@@ -622,8 +614,7 @@ Test(abuse, a_session_bundle_carries_image_previews_not_images) {
   client_free(bob);
   for (int round = 0; round < 2; round++) {
     test_client *c = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
-    client_send(c, "login", "[\"alice\", \"" PASSWORD "\"]");
-    g_free(client_expect(c, "login_successful"));
+    g_free(client_ask(c, "login", "[\"alice\", \"" PASSWORD "\"]", "login_successful"));
     g_autofree char *bundle = client_expect(c, "session_bundle");
     cr_assert(strstr(bundle, "\"message\": {\"type\": 1, \"format\": \"png\", \"size\": 512000}"),
               "%s", bundle);
@@ -701,9 +692,8 @@ Test(abuse, a_legacy_image_too_large_to_send_goes_as_a_preview) {
   chatd_restart(&chatd);
   alice = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
   client_login(alice, "alice", PASSWORD);
-  client_send(alice, "fetch_history",
-              "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}");
-  g_autofree char *page = client_expect(alice, "history_page");
+  g_autofree char *page = client_ask(alice, "fetch_history",
+              "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}", "history_page");
   cr_assert(strstr(page, "{\"type\": 1, \"format\": \"jpeg\", \"size\": 921600}"), "%s", page);
   client_free(alice);
   chatd_destroy(&chatd);
@@ -721,8 +711,7 @@ Test(abuse, a_seed_login_bundle_carries_the_newest_messages_that_fit) {
   client_free(alice);
   client_free(bob);
   test_client *seed = client_connect(chatd.port, CHAT_DIALECT_SEED);
-  client_send(seed, "login", "[\"alice\", \"" PASSWORD "\"]");
-  g_free(client_expect(seed, "login_successful"));
+  g_free(client_ask(seed, "login", "[\"alice\", \"" PASSWORD "\"]", "login_successful"));
   g_autofree char *bundle = client_expect(seed, "login_bundle");
   guint carried = 0;
   for (const char *p = bundle; (p = strstr(p, "$bytes_len")) != NULL; p++)
@@ -741,22 +730,18 @@ Test(abuse, nicknames_and_room_names_cannot_break_lines) {
   chatd_instance chatd;
   chatd_start(&chatd, FALSE, NULL);
   test_client *c = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
-  client_send(c, "register", "[\"mallory\", \"pw\", \"x: ok\\n2026-12-03 09:00:00 #9 Admin\"]");
-  g_autofree char *refused = client_expect(c, "general_failure");
+  g_autofree char *refused = client_ask(c, "register", "[\"mallory\", \"pw\", \"x: ok\\n2026-12-03 09:00:00 #9 Admin\"]", "general_failure");
   cr_assert_str_eq(refused, "\"the nickname contains a line break or control character\"");
   client_register(c, "mallory", PASSWORD, "Mallory");
   static const char *const bad[] = {"\"a\\rb\"", "\"\\u202eevil\"", "\"tab\\there\"",
                                     "\"esc\\u001b[31m\""};
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
-    client_send(c, "set_nickname", bad[i]);
-    g_autofree char *answer = client_expect(c, "general_failure");
+    g_autofree char *answer = client_ask(c, "set_nickname", bad[i], "general_failure");
     cr_assert(strstr(answer, "line break or control character"), "%s: %s", bad[i], answer);
-    client_send(c, "create_room", bad[i]);
-    g_autofree char *room = client_expect(c, "general_failure");
+    g_autofree char *room = client_ask(c, "create_room", bad[i], "general_failure");
     cr_assert(strstr(room, "the room name contains"), "%s: %s", bad[i], room);
   }
-  client_send(c, "set_nickname", "\"  Mallory 🙂  \"");
-  g_autofree char *updated = client_expect(c, "profile_updated");
+  g_autofree char *updated = client_ask(c, "set_nickname", "\"  Mallory 🙂  \"", "profile_updated");
   cr_assert(strstr(updated, "\"nickname\": \"Mallory 🙂\""), "%s", updated);
   client_free(c);
   chatd_destroy(&chatd);

@@ -32,8 +32,7 @@ static chat_value *parse_value(const char *json, gsize len) {
 }
 
 ParameterizedTestParameters(chatctl_codec, decodes_every_vector) {
-  size_t n = vectors_count(MESSAGES, "valid");
-  return cr_make_param_array(vector_param, vectors_params(n), n);
+  VECTOR_PARAMS(MESSAGES, "valid");
 }
 
 /* decode prints exactly the vector's message; encode of that output gives

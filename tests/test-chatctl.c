@@ -108,25 +108,36 @@ static const char *config_of(chat_dialect dialect) {
   return dialect == CHAT_DIALECT_SEED ? config_seed : config_v2;
 }
 
-/* Runs chatctl --config <dialect's config> ARGS... (NULL-terminated), with
- * CHAT_PASSWORD = password and `input` on standard input. */
-static void run_with_input(chat_dialect dialect, const char *password, const char *input,
-                           program_result *r, ...) {
+/* Runs chatctl --config <dialect's config> ARGS... (args NULL-terminated),
+ * with CHAT_PASSWORD = password and `input` on standard input. */
+static void run_args(chat_dialect dialect, const char *password, const char *input,
+                     const char *const *args, program_result *r) {
   const char *argv[MAX_ARGS];
   int n = 0;
   argv[n++] = CHATCTL_PATH;
   argv[n++] = "--config";
   argv[n++] = config_of(dialect);
-  va_list ap;
-  va_start(ap, r);
-  const char *arg;
-  while ((arg = va_arg(ap, const char *)) && n < MAX_ARGS - 1)
-    argv[n++] = arg;
-  va_end(ap);
+  for (; *args && n < MAX_ARGS - 1; args++)
+    argv[n++] = *args;
   argv[n] = NULL;
   g_auto(GStrv) env = child_env(password);
   memset(r, 0, sizeof *r);
   run_program(argv, input, input ? strlen(input) : 0, (const char *const *)env, r);
+}
+
+/* The same with ARGS as arguments (NULL-terminated). */
+static void run_with_input(chat_dialect dialect, const char *password, const char *input,
+                           program_result *r, ...) {
+  const char *args[MAX_ARGS];
+  int n = 0;
+  va_list ap;
+  va_start(ap, r);
+  const char *arg;
+  while ((arg = va_arg(ap, const char *)) && n < MAX_ARGS - 1)
+    args[n++] = arg;
+  va_end(ap);
+  args[n] = NULL;
+  run_args(dialect, password, input, args, r);
 }
 
 #define run(dialect, password, r, ...) run_with_input(dialect, password, NULL, r, __VA_ARGS__, NULL)
@@ -156,20 +167,14 @@ static const char *chatd_log_tail(void) {
 /* Runs and expects a status; returns nothing, frees the result. */
 static void expect_run(int expected, chat_dialect dialect, const char *password,
                        const char *const *args) {
-  const char *argv[MAX_ARGS];
-  int n = 0;
-  argv[n++] = CHATCTL_PATH;
-  argv[n++] = "--config";
-  argv[n++] = config_of(dialect);
-  for (; *args && n < MAX_ARGS - 1; args++)
-    argv[n++] = *args;
-  argv[n] = NULL;
-  g_auto(GStrv) env = child_env(password);
-  program_result r = {0};
-  run_program(argv, NULL, 0, (const char *const *)env, &r);
+  program_result r;
+  run_args(dialect, password, NULL, args, &r);
   expect_status(&r, expected);
   program_result_clear(&r);
 }
+
+#define run_expecting(expected, dialect, password, ...) \
+  expect_run(expected, dialect, password, (const char *const[]){__VA_ARGS__, NULL})
 
 #define ok(dialect, password, ...) \
   expect_run(EXIT_OK, dialect, password, (const char *const[]){__VA_ARGS__, NULL})
@@ -343,9 +348,7 @@ static void accounts(chat_dialect d) {
   /* The password file wins over the environment; only its first line counts. */
   g_autofree char *file = g_build_filename(client_dir, "password", NULL);
   cr_assert(g_file_set_contents(file, "pw-a\nignored\n", -1, NULL));
-  run(d, "wrong", &r, "--password-file", file, "--user", "alice", "whoami");
-  expect_status(&r, EXIT_OK);
-  program_result_clear(&r);
+  run_expecting(EXIT_OK, d, "wrong", "--password-file", file, "--user", "alice", "whoami");
 }
 
 Test(chatctl, accounts_v2, .init = start, .fini = finish) {
@@ -385,9 +388,7 @@ Test(chatctl, a_login_is_cached_and_resumed_without_a_password, .init = start, .
   cr_assert_str_eq(r.out, "{\"username\": \"alice\", \"revoked\": true}\n");
   program_result_clear(&r);
   cr_assert_neq(stat(file, &st), 0, "the cache file is still there");
-  run(CHAT_DIALECT_V2, "wrong", &r, "--user", "alice", "whoami");
-  expect_status(&r, EXIT_REFUSED);
-  program_result_clear(&r);
+  run_expecting(EXIT_REFUSED, CHAT_DIALECT_V2, "wrong", "--user", "alice", "whoami");
   ok(CHAT_DIALECT_V2, NULL, "--user", "alice", "logout");
 }
 
@@ -618,9 +619,7 @@ static void watch_timeout(chat_dialect d) {
   cr_assert_eq(r.out_len, 0, "printed %s", r.out);
   program_result_clear(&r);
   /* Without --count, the end of --timeout is the normal end. */
-  run(d, "pw-a", &r, "--user", "alice", "watch", "--timeout", "1");
-  expect_status(&r, EXIT_OK);
-  program_result_clear(&r);
+  run_expecting(EXIT_OK, d, "pw-a", "--user", "alice", "watch", "--timeout", "1");
 }
 
 Test(chatctl, watch_timeout_v2, .init = start, .fini = finish) {
@@ -691,9 +690,7 @@ static void history_and_unread(chat_dialect d) {
             "not oldest first: %s", r.out);
   program_result_clear(&r);
 
-  run(d, "pw-b", &r, "--user", "bob", "history", "--with-user", "carol");
-  expect_status(&r, EXIT_REFUSED);
-  program_result_clear(&r);
+  run_expecting(EXIT_REFUSED, d, "pw-b", "--user", "bob", "history", "--with-user", "carol");
   chat_arena_clear(&arena);
 }
 
@@ -752,9 +749,7 @@ static void friends_and_rooms(chat_dialect d) {
   expect_status(&r, EXIT_REFUSED);
   expect_err_has(&r, "already a member");
   program_result_clear(&r);
-  run(d, "pw-b", &r, "--user", "bob", "rooms", "join", "42");
-  expect_status(&r, EXIT_REFUSED);
-  program_result_clear(&r);
+  run_expecting(EXIT_REFUSED, d, "pw-b", "--user", "bob", "rooms", "join", "42");
 
   run(d, "pw-b", &r, "--user", "bob", "rooms", "members", "1", "--json");
   expect_status(&r, EXIT_OK);
@@ -777,9 +772,7 @@ Test(chatctl, friends_and_rooms_v2, .init = start, .fini = finish) {
   expect_status(&r, EXIT_OK);
   cr_assert_str_eq(r.out, "{\"left\": 1}\n");
   program_result_clear(&r);
-  run(CHAT_DIALECT_V2, "pw-b", &r, "--user", "bob", "rooms", "members", "1");
-  expect_status(&r, EXIT_REFUSED);
-  program_result_clear(&r);
+  run_expecting(EXIT_REFUSED, CHAT_DIALECT_V2, "pw-b", "--user", "bob", "rooms", "members", "1");
 }
 
 Test(chatctl, friends_and_rooms_seed, .init = start, .fini = finish) {
@@ -807,9 +800,7 @@ Test(chatctl, nick_and_passwd, .init = start, .fini = finish) {
 
   /* A fresh login (no cache) takes only the new password. */
   ok(CHAT_DIALECT_V2, NULL, "--user", "alice", "logout");
-  run(CHAT_DIALECT_V2, "pw-a", &r, "--user", "alice", "whoami");
-  expect_status(&r, EXIT_REFUSED);
-  program_result_clear(&r);
+  run_expecting(EXIT_REFUSED, CHAT_DIALECT_V2, "pw-a", "--user", "alice", "whoami");
   ok(CHAT_DIALECT_V2, "pw-new", "--user", "alice", "whoami");
 }
 
@@ -852,10 +843,6 @@ Test(chatctl, keygen_fingerprint_and_forget_host, .init = start, .fini = finish)
   cr_assert(chatd_log_contains(&chatd, logged), "chatd logged another key than %s",
             fingerprint);
 
-  run(CHAT_DIALECT_V2, NULL, &r, "forget-host", "nowhere.example:1");
-  expect_status(&r, EXIT_OK);
-  program_result_clear(&r);
-  run(CHAT_DIALECT_V2, NULL, &r, "forget-host", "no-port");
-  expect_status(&r, EXIT_USAGE);
-  program_result_clear(&r);
+  run_expecting(EXIT_OK, CHAT_DIALECT_V2, NULL, "forget-host", "nowhere.example:1");
+  run_expecting(EXIT_USAGE, CHAT_DIALECT_V2, NULL, "forget-host", "no-port");
 }

@@ -29,29 +29,59 @@ static void expect_contains(test_client *c, const char *name, const char *needle
   cr_assert(strstr(got, needle) != NULL, "%s %s lacks %s", name, got, needle);
 }
 
+/* A new seed-dialect or v2 client, registered and logged in as user (password "pw"). */
+static test_client *registered(chat_dialect dialect, const char *user, const char *nickname) {
+  test_client *c = client_connect(chatd.port, dialect);
+  client_register(c, user, "pw", nickname);
+  return c;
+}
+
+/* A new seed client that logs in again as user (password "pw"); the caller
+ * takes what follows login_successful (the bundle). */
+static test_client *logged_in_again(const char *user) {
+  test_client *c = client_connect(chatd.port, SEED);
+  g_autofree char *params = g_strdup_printf("[\"%s\", \"pw\"]", user);
+  g_free(client_ask(c, "login", params, "login_successful"));
+  return c;
+}
+
+/* Sends one request and expects the answer to equal / contain the text given. */
+static void ask_eq(test_client *c, const char *name, const char *params, const char *reply,
+                   const char *expected) {
+  client_send(c, name, params);
+  expect_eq(c, reply, expected);
+}
+
+static void ask_contains(test_client *c, const char *name, const char *params,
+                         const char *reply, const char *needle) {
+  client_send(c, name, params);
+  expect_contains(c, reply, needle);
+}
+
 /* Two friends, alice (1) and bob (2), both logged in. */
 static void make_friends(test_client *alice, test_client *bob) {
-  client_send(alice, "add_friend", "\"bob\"");
-  expect_eq(alice, "add_friend_result", "[true, \"\"]");
+  ask_eq(alice, "add_friend", "\"bob\"", "add_friend_result", "[true, \"\"]");
   expect_contains(bob, "incoming_friend_request", "\"username\": \"alice\"");
-  client_send(bob, "resolve_friend_request", "[1, true]");
-  expect_contains(bob, "contact_info", "\"username\": \"alice\"");
+  ask_contains(bob, "resolve_friend_request", "[1, true]", "contact_info", "\"username\": \"alice\"");
   expect_contains(alice, "contact_info", "\"username\": \"bob\"");
+}
+
+/* alice (1) and bob (2) registered in the dialect given and made friends. */
+static void friends(chat_dialect dialect, test_client **alice, test_client **bob) {
+  *alice = registered(dialect, "alice", "Alice");
+  *bob = registered(dialect, "bob", "Bob");
+  make_friends(*alice, *bob);
 }
 
 /* ---- accounts ---- */
 
 Test(chatd_seed, register_login_and_the_bundle, .init = start_legacy, .fini = finish) {
   test_client *c = client_connect(chatd.port, SEED);
-  client_send(c, "register", "[\"  Alice \", \"pw\", \"Alice A.\"]");
-  expect_eq(c, "register_successful", "1");
-  client_send(c, "register", "[\"alice\", \"other\", \"x\"]");
-  expect_eq(c, "username_taken", "null");
-  client_send(c, "login", "[\"alice\", \"wrong\"]");
-  expect_eq(c, "login_failed", "null");
+  ask_eq(c, "register", "[\"  Alice \", \"pw\", \"Alice A.\"]", "register_successful", "1");
+  ask_eq(c, "register", "[\"alice\", \"other\", \"x\"]", "username_taken", "null");
+  ask_eq(c, "login", "[\"alice\", \"wrong\"]", "login_failed", "null");
   /* The connection stays open: try again, with the name as typed. */
-  client_send(c, "login", "[\" ALICE\", \"pw\"]");
-  expect_eq(c, "login_successful",
+  ask_eq(c, "login", "[\" ALICE\", \"pw\"]", "login_successful",
             "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"Alice A.\", \"online\": true}");
   expect_eq(c, "login_bundle", "{\"rooms\": [], \"friends\": [], \"messages\": []}");
   client_free(c);
@@ -59,87 +89,63 @@ Test(chatd_seed, register_login_and_the_bundle, .init = start_legacy, .fini = fi
 
 Test(chatd_seed, requests_before_login_are_refused, .init = start_legacy, .fini = finish) {
   test_client *c = client_connect(chatd.port, SEED);
-  client_send(c, "add_friend", "\"bob\"");
-  expect_eq(c, "general_failure", "\"log in first\"");
-  client_send(c, "client_echo", "{\"still\": \"here\"}");
-  expect_eq(c, "server_echo", "{\"still\": \"here\"}");
+  ask_eq(c, "add_friend", "\"bob\"", "general_failure", "\"log in first\"");
+  ask_eq(c, "client_echo", "{\"still\": \"here\"}", "server_echo", "{\"still\": \"here\"}");
   client_free(c);
 }
 
 Test(chatd_seed, echo_returns_the_value_unchanged, .init = start_legacy, .fini = finish) {
   test_client *c = client_connect(chatd.port, SEED);
-  client_send(c, "client_echo", "[1, \"二\", {\"three\": [true, {\"$bytes\": \"AAE=\"}]}]");
-  expect_eq(c, "server_echo", "[1, \"二\", {\"three\": [true, {\"$bytes_len\": 2}]}]");
+  ask_eq(c, "client_echo", "[1, \"二\", {\"three\": [true, {\"$bytes\": \"AAE=\"}]}]", "server_echo", "[1, \"二\", {\"three\": [true, {\"$bytes_len\": 2}]}]");
   client_free(c);
 }
 
 Test(chatd_seed, bad_and_wrong_shapes_answer_general_failure, .init = start_legacy,
      .fini = finish) {
   test_client *c = client_connect(chatd.port, SEED);
-  client_send(c, "bad", "null");
-  expect_eq(c, "general_failure", "\"bad request\"");
-  client_send(c, "login", "[\"alice\"]");
-  expect_contains(c, "general_failure", "login: params: expected a list of 2 items");
-  client_send(c, "client_echo", "\"still open\"");
-  expect_eq(c, "server_echo", "\"still open\"");
+  ask_eq(c, "bad", "null", "general_failure", "\"bad request\"");
+  ask_contains(c, "login", "[\"alice\"]", "general_failure", "login: params: expected a list of 2 items");
+  ask_eq(c, "client_echo", "\"still open\"", "server_echo", "\"still open\"");
   client_free(c);
 }
 
 /* ---- friends ---- */
 
 Test(chatd_seed, add_friend_refusals, .init = start_legacy, .fini = finish) {
-  test_client *a = client_connect(chatd.port, SEED);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, SEED);
-  client_register(b, "bob", "pw", "Bob");
-  client_send(a, "add_friend", "\"nobody\"");
-  expect_eq(a, "add_friend_result", "[false, \"no such user\"]");
-  client_send(a, "add_friend", "\" Alice\"");
-  expect_eq(a, "add_friend_result", "[false, \"you cannot add yourself\"]");
-  client_send(a, "add_friend", "\"BOB\"");
-  expect_eq(a, "add_friend_result", "[true, \"\"]");
-  client_send(a, "add_friend", "\"bob\"");
-  expect_eq(a, "add_friend_result", "[false, \"a request is already waiting for an answer\"]");
+  test_client *a = registered(SEED, "alice", "Alice");
+  test_client *b = registered(SEED, "bob", "Bob");
+  ask_eq(a, "add_friend", "\"nobody\"", "add_friend_result", "[false, \"no such user\"]");
+  ask_eq(a, "add_friend", "\" Alice\"", "add_friend_result", "[false, \"you cannot add yourself\"]");
+  ask_eq(a, "add_friend", "\"BOB\"", "add_friend_result", "[true, \"\"]");
+  ask_eq(a, "add_friend", "\"bob\"", "add_friend_result", "[false, \"a request is already waiting for an answer\"]");
   expect_contains(b, "incoming_friend_request", "\"id\": 1");
   client_free(a);
   client_free(b);
 }
 
 Test(chatd_seed, accepting_makes_both_sides_friends, .init = start_legacy, .fini = finish) {
-  test_client *a = client_connect(chatd.port, SEED);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, SEED);
-  client_register(b, "bob", "pw", "Bob");
-  make_friends(a, b);
-  client_send(a, "add_friend", "\"bob\"");
-  expect_eq(a, "add_friend_result", "[false, \"you are already friends\"]");
+  test_client *a, *b;
+  friends(CHAT_DIALECT_SEED, &a, &b);
+  ask_eq(a, "add_friend", "\"bob\"", "add_friend_result", "[false, \"you are already friends\"]");
   client_free(a);
   client_free(b);
 }
 
 Test(chatd_seed, unanswered_requests_are_asked_again_at_login, .init = start_legacy,
      .fini = finish) {
-  test_client *a = client_connect(chatd.port, SEED);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, SEED);
-  client_register(b, "bob", "pw", "Bob");
-  client_send(a, "add_friend", "\"bob\"");
-  expect_eq(a, "add_friend_result", "[true, \"\"]");
+  test_client *a = registered(SEED, "alice", "Alice");
+  test_client *b = registered(SEED, "bob", "Bob");
+  ask_eq(a, "add_friend", "\"bob\"", "add_friend_result", "[true, \"\"]");
   expect_contains(b, "incoming_friend_request", "\"alice\"");
   client_free(b); /* "ask me later": no answer */
-  b = client_connect(chatd.port, SEED);
-  client_send(b, "login", "[\"bob\", \"pw\"]");
-  g_free(client_expect(b, "login_successful"));
+  b = logged_in_again("bob");
   expect_contains(b, "incoming_friend_request", "\"username\": \"alice\"");
   g_free(client_expect(b, "login_bundle"));
   /* Rejecting deletes it: nothing is sent, and it is not asked again. */
   client_send(b, "resolve_friend_request", "[1, false]");
-  client_send(b, "client_echo", "1");
-  expect_eq(b, "server_echo", "1");
+  ask_eq(b, "client_echo", "1", "server_echo", "1");
   client_free(b);
-  b = client_connect(chatd.port, SEED);
-  client_send(b, "login", "[\"bob\", \"pw\"]");
-  g_free(client_expect(b, "login_successful"));
+  b = logged_in_again("bob");
   g_free(client_expect(b, "login_bundle"));
   client_free(a);
   client_free(b);
@@ -148,14 +154,11 @@ Test(chatd_seed, unanswered_requests_are_asked_again_at_login, .init = start_leg
 /* ---- messages ---- */
 
 Test(chatd_seed, messages_need_friendship, .init = start_legacy, .fini = finish) {
-  test_client *a = client_connect(chatd.port, SEED);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, SEED);
-  client_register(b, "bob", "pw", "Bob");
-  client_send(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
+  test_client *a = registered(SEED, "alice", "Alice");
+  test_client *b = registered(SEED, "bob", "Bob");
+  ask_eq(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
                                  "{\"type\": 0, \"data\": \"hi\", \"fontsize\": 12, "
-                                 "\"fontcolor\": \"#000000\"}}");
-  expect_eq(a, "general_failure", "\"you can only send messages to your friends\"");
+                                 "\"fontcolor\": \"#000000\"}}", "general_failure", "\"you can only send messages to your friends\"");
   cr_assert(client_quiet_for(b, 200));
   client_free(a);
   client_free(b);
@@ -163,15 +166,11 @@ Test(chatd_seed, messages_need_friendship, .init = start_legacy, .fini = finish)
 
 Test(chatd_seed, a_text_reaches_both_sides_with_their_own_target, .init = start_legacy,
      .fini = finish) {
-  test_client *a = client_connect(chatd.port, SEED);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, SEED);
-  client_register(b, "bob", "pw", "Bob");
-  make_friends(a, b);
-  client_send(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
+  test_client *a, *b;
+  friends(CHAT_DIALECT_SEED, &a, &b);
+  g_autofree char *mine = client_ask(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
                                  "{\"type\": 0, \"data\": \"hi\\nthere\", \"fontsize\": 14, "
-                                 "\"fontcolor\": \"#ff0000\"}}");
-  g_autofree char *mine = client_expect(a, "on_new_message");
+                                 "\"fontcolor\": \"#ff0000\"}}", "on_new_message");
   g_autofree char *theirs = client_expect(b, "on_new_message");
   const char *body = "{\"message\": {\"type\": 0, \"data\": \"hi\\nthere\", \"fontsize\": 14, "
                      "\"fontcolor\": \"#ff0000\"}, \"sender_id\": 1, \"sender_name\": \"Alice\", "
@@ -185,11 +184,8 @@ Test(chatd_seed, a_text_reaches_both_sides_with_their_own_target, .init = start_
 }
 
 Test(chatd_seed, an_image_of_300_kb_goes_through, .init = start_legacy, .fini = finish) {
-  test_client *a = client_connect(chatd.port, SEED);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, SEED);
-  client_register(b, "bob", "pw", "Bob");
-  make_friends(a, b);
+  test_client *a, *b;
+  friends(CHAT_DIALECT_SEED, &a, &b);
   const gsize size = 300 * 1024;
   g_autofree guint8 *image = g_malloc(size);
   for (gsize i = 0; i < size; i++)
@@ -199,8 +195,7 @@ Test(chatd_seed, an_image_of_300_kb_goes_through, .init = start_legacy, .fini = 
       "{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 1, \"data\": "
       "{\"$bytes\": \"%s\"}}}",
       b64);
-  client_send(a, "send_message", params);
-  expect_contains(a, "on_new_message", "{\"$bytes_len\": 307200}");
+  ask_contains(a, "send_message", params, "on_new_message", "{\"$bytes_len\": 307200}");
   expect_contains(b, "on_new_message", "{\"$bytes_len\": 307200}");
   client_free(a);
   client_free(b);
@@ -208,20 +203,14 @@ Test(chatd_seed, an_image_of_300_kb_goes_through, .init = start_legacy, .fini = 
 
 Test(chatd_seed, offline_messages_come_in_the_bundle_as_unread_once, .init = start_legacy,
      .fini = finish) {
-  test_client *a = client_connect(chatd.port, SEED);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, SEED);
-  client_register(b, "bob", "pw", "Bob");
-  make_friends(a, b);
+  test_client *a, *b;
+  friends(CHAT_DIALECT_SEED, &a, &b);
   client_free(b);
   expect_eq(a, "friend_on_off_line", "[false, 2]");
-  client_send(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
+  g_free(client_ask(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
                                  "{\"type\": 0, \"data\": \"while you were out\", "
-                                 "\"fontsize\": 12, \"fontcolor\": \"#000000\"}}");
-  g_free(client_expect(a, "on_new_message"));
-  b = client_connect(chatd.port, SEED);
-  client_send(b, "login", "[\"bob\", \"pw\"]");
-  g_free(client_expect(b, "login_successful"));
+                                 "\"fontsize\": 12, \"fontcolor\": \"#000000\"}}", "on_new_message"));
+  b = logged_in_again("bob");
   g_autofree char *bundle = client_expect(b, "login_bundle");
   cr_assert(strstr(bundle, "\"friends\": [{\"id\": 1, \"username\": \"alice\", \"nickname\": "
                            "\"Alice\", \"online\": true, \"type\": 0}]") != NULL, "%s", bundle);
@@ -231,9 +220,7 @@ Test(chatd_seed, offline_messages_come_in_the_bundle_as_unread_once, .init = sta
   client_free(b);
   g_free(client_expect(a, "friend_on_off_line"));
   /* The second time it counts as delivered. */
-  b = client_connect(chatd.port, SEED);
-  client_send(b, "login", "[\"bob\", \"pw\"]");
-  g_free(client_expect(b, "login_successful"));
+  b = logged_in_again("bob");
   g_autofree char *again = client_expect(b, "login_bundle");
   cr_assert(g_str_has_suffix(again, ", 1]]}"), "delivered (sent = 1): %s", again);
   client_free(a);
@@ -243,28 +230,19 @@ Test(chatd_seed, offline_messages_come_in_the_bundle_as_unread_once, .init = sta
 /* ---- rooms ---- */
 
 Test(chatd_seed, rooms_create_join_members_and_messages, .init = start_legacy, .fini = finish) {
-  test_client *a = client_connect(chatd.port, SEED);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, SEED);
-  client_register(b, "bob", "pw", "Bob");
-  client_send(a, "create_room", "\"技术交流\"");
-  expect_eq(a, "contact_info", "{\"id\": 1, \"room_name\": \"技术交流\", \"type\": 1}");
+  test_client *a = registered(SEED, "alice", "Alice");
+  test_client *b = registered(SEED, "bob", "Bob");
+  ask_eq(a, "create_room", "\"技术交流\"", "contact_info", "{\"id\": 1, \"room_name\": \"技术交流\", \"type\": 1}");
   expect_contains(a, "general_msg", "its number is 1");
-  client_send(b, "query_room_users", "1");
-  expect_eq(b, "general_failure", "\"you are not a member of this room\"");
-  client_send(b, "join_room", "7");
-  expect_eq(b, "general_failure", "\"there is no such room\"");
-  client_send(b, "join_room", "1");
-  expect_eq(b, "contact_info", "{\"id\": 1, \"room_name\": \"技术交流\", \"type\": 1}");
-  client_send(b, "join_room", "1");
-  expect_eq(b, "general_failure", "\"you are already a member of this room\"");
-  client_send(b, "query_room_users", "1");
-  expect_eq(b, "query_room_users_result",
+  ask_eq(b, "query_room_users", "1", "general_failure", "\"you are not a member of this room\"");
+  ask_eq(b, "join_room", "7", "general_failure", "\"there is no such room\"");
+  ask_eq(b, "join_room", "1", "contact_info", "{\"id\": 1, \"room_name\": \"技术交流\", \"type\": 1}");
+  ask_eq(b, "join_room", "1", "general_failure", "\"you are already a member of this room\"");
+  ask_eq(b, "query_room_users", "1", "query_room_users_result",
             "[[[1, \"Alice\", true, \"alice\"], [2, \"Bob\", true, \"bob\"]], 1]");
-  client_send(b, "send_message", "{\"target_type\": 1, \"target_id\": 1, \"message\": "
+  ask_contains(b, "send_message", "{\"target_type\": 1, \"target_id\": 1, \"message\": "
                                  "{\"type\": 0, \"data\": \"大家好\", \"fontsize\": 12, "
-                                 "\"fontcolor\": \"#000000\"}}");
-  expect_contains(b, "on_new_message", "\"target_type\": 1");
+                                 "\"fontcolor\": \"#000000\"}}", "on_new_message", "\"target_type\": 1");
   g_autofree char *got = client_expect(a, "on_new_message");
   cr_assert(strstr(got, "\"sender_name\": \"Bob\"") && g_str_has_suffix(got, "\"target_id\": 1}"),
             "%s", got);
@@ -277,21 +255,18 @@ Test(chatd_seed, rooms_create_join_members_and_messages, .init = start_legacy, .
 /* ---- one login per account ---- */
 
 Test(chatd_seed, a_second_login_kicks_the_first, .init = start_legacy, .fini = finish) {
-  test_client *first = client_connect(chatd.port, SEED);
-  client_register(first, "alice", "pw", "Alice");
+  test_client *first = registered(SEED, "alice", "Alice");
   test_client *second = client_connect(chatd.port, SEED);
   client_login(second, "alice", "pw");
   expect_eq(first, "server_kick", "null");
   cr_assert(client_wait_closed(first, HARNESS_TIMEOUT_MS), "the old connection is closed");
-  client_send(second, "client_echo", "\"alive\"");
-  expect_eq(second, "server_echo", "\"alive\"");
+  ask_eq(second, "client_echo", "\"alive\"", "server_echo", "\"alive\"");
   client_free(first);
   client_free(second);
 }
 
 Test(chatd_v2, a_kick_says_why_from_where_and_when, .init = start_v2_only, .fini = finish) {
-  test_client *first = client_connect(chatd.port, V2);
-  client_register(first, "alice", "pw", "Alice");
+  test_client *first = registered(V2, "alice", "Alice");
   test_client *second = client_connect(chatd.port, V2);
   client_login(second, "alice", "pw");
   g_autofree char *kick = client_expect(first, "server_kick");
@@ -316,8 +291,7 @@ Test(chatd_v2, seed_clients_are_refused_without_allow_legacy, .init = start_v2_o
 
 Test(chatd_v2, garbage_on_the_port_does_not_touch_other_clients, .init = start_legacy,
      .fini = finish) {
-  test_client *a = client_connect(chatd.port, V2);
-  client_register(a, "alice", "pw", "Alice");
+  test_client *a = registered(V2, "alice", "Alice");
   g_autoptr(GSocketClient) sockets = g_socket_client_new();
   g_autoptr(GSocketConnection) raw =
       g_socket_client_connect_to_host(sockets, "127.0.0.1", chatd.port, NULL, NULL);
@@ -326,8 +300,7 @@ Test(chatd_v2, garbage_on_the_port_does_not_touch_other_clients, .init = start_l
   const char junk[] = "\x00CHAT\x02\x01\x00 this is not a handshake at all";
   g_output_stream_write_all(out, junk, sizeof junk, NULL, NULL, NULL);
   harness_spin(300);
-  client_send(a, "client_echo", "\"fine\"");
-  expect_eq(a, "server_echo", "\"fine\"");
+  ask_eq(a, "client_echo", "\"fine\"", "server_echo", "\"fine\"");
   client_free(a);
 }
 
@@ -336,10 +309,8 @@ Test(chatd_v2, garbage_on_the_port_does_not_touch_other_clients, .init = start_l
 Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_only,
      .fini = finish) {
   test_client *c = client_connect(chatd.port, V2);
-  client_send(c, "register", "[\"alice\", \"pw\", \"Alice\"]");
-  g_free(client_expect(c, "register_successful"));
-  client_send(c, "login", "[\"alice\", \"pw\"]");
-  g_free(client_expect(c, "login_successful"));
+  g_free(client_ask(c, "register", "[\"alice\", \"pw\", \"Alice\"]", "register_successful"));
+  g_free(client_ask(c, "login", "[\"alice\", \"pw\"]", "login_successful"));
   /* Take the bundle raw to get the token. */
   harness_spin(100);
   char *raw = NULL;
@@ -371,19 +342,15 @@ Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_onl
 
   g_autofree char *resume = g_strdup_printf("{\"username\": \"alice\", \"token\": {\"$bytes\": \"%s\"}}", b64);
   c = client_connect(chatd.port, V2);
-  client_send(c, "resume", resume);
-  expect_contains(c, "login_successful", "\"username\": \"alice\"");
+  ask_contains(c, "resume", resume, "login_successful", "\"username\": \"alice\"");
   expect_contains(c, "session_bundle", "\"token\": {\"$bytes_len\": 32}");
-  client_send(c, "logout", "null");
-  expect_eq(c, "logged_out", "null");
+  ask_eq(c, "logout", "null", "logged_out", "null");
   cr_assert(client_wait_closed(c, HARNESS_TIMEOUT_MS));
   client_free(c);
 
   c = client_connect(chatd.port, V2);
-  client_send(c, "resume", resume);
-  expect_eq(c, "login_failed", "null");
-  client_send(c, "resume", "{\"username\": \"alice\", \"token\": {\"$bytes\": \"AAAA\"}}");
-  expect_eq(c, "login_failed", "null");
+  ask_eq(c, "resume", resume, "login_failed", "null");
+  ask_eq(c, "resume", "{\"username\": \"alice\", \"token\": {\"$bytes\": \"AAAA\"}}", "login_failed", "null");
   client_free(c);
 }
 
@@ -398,16 +365,12 @@ static const char *text(const char *s) {
 
 Test(chatd_v2, a_resent_message_is_stored_and_delivered_once, .init = start_v2_only,
      .fini = finish) {
-  test_client *a = client_connect(chatd.port, V2);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, V2);
-  client_register(b, "bob", "pw", "Bob");
-  make_friends(a, b);
+  test_client *a, *b;
+  friends(CHAT_DIALECT_V2, &a, &b);
   const char *once =
       "{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 0, \"data\": \"once\", "
       "\"fontsize\": 12, \"fontcolor\": \"#000000\"}, \"client_msg_id\": \"m-1\"}";
-  client_send(a, "send_message", once);
-  g_autofree char *ack = client_expect(a, "on_new_message");
+  g_autofree char *ack = client_ask(a, "send_message", once, "on_new_message");
   cr_assert(g_str_has_suffix(ack, "\"id\": 1, \"client_msg_id\": \"m-1\", "
                                  "\"sender_username\": \"alice\"}"),
             "%s", ack);
@@ -415,15 +378,13 @@ Test(chatd_v2, a_resent_message_is_stored_and_delivered_once, .init = start_v2_o
   cr_assert(g_str_has_suffix(got, "\"target_id\": 1, \"id\": 1, \"sender_username\": \"alice\"}"),
             "no client id for bob: %s", got);
   /* The ack was lost; the client sends again. */
-  client_send(a, "send_message", once);
-  g_autofree char *ack2 = client_expect(a, "on_new_message");
+  g_autofree char *ack2 = client_ask(a, "send_message", once, "on_new_message");
   cr_assert(g_str_has_suffix(ack2, "\"id\": 1, \"client_msg_id\": \"m-1\", "
                                   "\"sender_username\": \"alice\"}"),
             "%s", ack2);
   cr_assert(client_quiet_for(b, 300), "bob does not get it twice");
-  client_send(a, "fetch_history", "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, "
-                                  "\"limit\": 10}");
-  g_autofree char *page = client_expect(a, "history_page");
+  g_autofree char *page = client_ask(a, "fetch_history", "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, "
+                                  "\"limit\": 10}", "history_page");
   cr_assert(strstr(page, "\"id\": 1") && !strstr(page, "\"id\": 2"), "stored once: %s", page);
   client_free(a);
   client_free(b);
@@ -431,87 +392,68 @@ Test(chatd_v2, a_resent_message_is_stored_and_delivered_once, .init = start_v2_o
 
 Test(chatd_v2, history_pages_and_unread_counts_survive_a_restart, .init = start_v2_only,
      .fini = finish) {
-  test_client *a = client_connect(chatd.port, V2);
-  client_register(a, "alice", "pw", "Alice");
-  test_client *b = client_connect(chatd.port, V2);
-  client_register(b, "bob", "pw", "Bob");
-  make_friends(a, b);
+  test_client *a, *b;
+  friends(CHAT_DIALECT_V2, &a, &b);
   client_free(b);
   g_free(client_expect(a, "friend_on_off_line"));
   for (int i = 1; i <= 5; i++) {
     char s[16];
     g_snprintf(s, sizeof s, "n%d", i);
-    client_send(a, "send_message", text(s));
-    g_free(client_expect(a, "on_new_message"));
+    g_free(client_ask(a, "send_message", text(s), "on_new_message"));
   }
   client_free(a);
   chatd_restart(&chatd);
 
   b = client_connect(chatd.port, V2);
-  client_send(b, "login", "[\"bob\", \"pw\"]");
-  g_free(client_expect(b, "login_successful"));
+  g_free(client_ask(b, "login", "[\"bob\", \"pw\"]", "login_successful"));
   g_autofree char *bundle = client_expect(b, "session_bundle");
   cr_assert(strstr(bundle, "\"conversations\": [{\"target_type\": 0, \"target_id\": 1, "
                            "\"last\": {\"message\": {\"type\": 0, \"data\": \"n5\"") != NULL,
             "%s", bundle);
   cr_assert(strstr(bundle, "\"unread\": 5, \"last_read_id\": 0}") != NULL, "%s", bundle);
-  client_send(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 0, "
-                                  "\"limit\": 2}");
-  g_autofree char *page1 = client_expect(b, "history_page");
+  g_autofree char *page1 = client_ask(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 0, "
+                                  "\"limit\": 2}", "history_page");
   cr_assert(strstr(page1, "\"data\": \"n5\"") && strstr(page1, "\"data\": \"n4\"") &&
                 g_str_has_suffix(page1, "\"more\": true}"),
             "%s", page1);
-  client_send(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 2, "
-                                  "\"limit\": 2}");
-  g_autofree char *page3 = client_expect(b, "history_page");
+  g_autofree char *page3 = client_ask(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 2, "
+                                  "\"limit\": 2}", "history_page");
   cr_assert(strstr(page3, "\"data\": \"n1\"") && g_str_has_suffix(page3, "\"more\": false}"),
             "%s", page3);
-  client_send(b, "mark_read", "{\"target_type\": 0, \"target_id\": 1, \"up_to_id\": 3}");
-  expect_eq(b, "read_marker",
+  ask_eq(b, "mark_read", "{\"target_type\": 0, \"target_id\": 1, \"up_to_id\": 3}", "read_marker",
             "{\"target_type\": 0, \"target_id\": 1, \"last_read_id\": 3, \"unread\": 2}");
-  client_send(b, "mark_read", "{\"target_type\": 0, \"target_id\": 1, \"up_to_id\": 1}");
-  expect_eq(b, "read_marker",
+  ask_eq(b, "mark_read", "{\"target_type\": 0, \"target_id\": 1, \"up_to_id\": 1}", "read_marker",
             "{\"target_type\": 0, \"target_id\": 1, \"last_read_id\": 3, \"unread\": 2}");
   client_free(b);
 
   chatd_restart(&chatd);
   b = client_connect(chatd.port, V2);
-  client_send(b, "login", "[\"bob\", \"pw\"]");
-  g_free(client_expect(b, "login_successful"));
+  g_free(client_ask(b, "login", "[\"bob\", \"pw\"]", "login_successful"));
   g_autofree char *again = client_expect(b, "session_bundle");
   cr_assert(strstr(again, "\"unread\": 2, \"last_read_id\": 3}") != NULL, "%s", again);
   client_free(b);
 }
 
 Test(chatd_v2, leave_room_nickname_and_password, .init = start_v2_only, .fini = finish) {
-  test_client *a = client_connect(chatd.port, V2);
-  client_register(a, "alice", "pw", "Alice");
-  client_send(a, "create_room", "\"hikes\"");
-  g_free(client_expect(a, "contact_info"));
+  test_client *a = registered(V2, "alice", "Alice");
+  g_free(client_ask(a, "create_room", "\"hikes\"", "contact_info"));
   g_free(client_expect(a, "general_msg"));
-  client_send(a, "leave_room", "1");
-  expect_eq(a, "left_room", "1");
-  client_send(a, "leave_room", "1");
-  expect_eq(a, "general_failure", "\"you are not a member of this room\"");
-  client_send(a, "set_nickname", "\"  爱丽丝 \"");
-  expect_eq(a, "profile_updated",
+  ask_eq(a, "leave_room", "1", "left_room", "1");
+  ask_eq(a, "leave_room", "1", "general_failure", "\"you are not a member of this room\"");
+  ask_eq(a, "set_nickname", "\"  爱丽丝 \"", "profile_updated",
             "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"爱丽丝\", \"online\": true}");
-  client_send(a, "set_password", "[\"wrong\", \"new\"]");
-  expect_eq(a, "general_failure", "\"the old password is wrong\"");
-  client_send(a, "set_password", "[\"pw\", \"new\"]");
-  expect_eq(a, "password_changed", "null");
+  ask_eq(a, "set_password", "[\"wrong\", \"new\"]", "general_failure", "\"the old password is wrong\"");
+  ask_eq(a, "set_password", "[\"pw\", \"new\"]", "password_changed", "null");
   client_free(a);
   a = client_connect(chatd.port, V2);
-  client_send(a, "login", "[\"alice\", \"pw\"]");
-  expect_eq(a, "login_failed", "null");
+  ask_eq(a, "login", "[\"alice\", \"pw\"]", "login_failed", "null");
   client_login(a, "alice", "new");
   client_free(a);
 }
 
 Test(chatd_v2, v2_only_requests_are_refused_on_seed_connections, .init = start_legacy,
      .fini = finish) {
-  test_client *c = client_connect(chatd.port, SEED);
-  client_register(c, "alice", "pw", "Alice");
+  test_client *c = registered(SEED, "alice", "Alice");
   /* Code 21 (logout) in the seed dialect: not a seed request; the
    * connection is dropped as malformed. */
   const guint8 logout[] = {21, 0};
@@ -591,8 +533,7 @@ static void start_default_login_rate(void) {
 
 Test(chatd_v2, only_failed_logins_count_against_the_rate_limit,
      .init = start_default_login_rate, .fini = finish) {
-  test_client *c = client_connect(chatd.port, V2);
-  client_register(c, "alice", "pw", "Alice");
+  test_client *c = registered(V2, "alice", "Alice");
   client_free(c);
   for (int i = 0; i < 10; i++) {
     c = client_connect(chatd.port, V2);
@@ -601,11 +542,9 @@ Test(chatd_v2, only_failed_logins_count_against_the_rate_limit,
   }
   c = client_connect(chatd.port, V2);
   for (int i = 0; i < 3; i++) {
-    client_send(c, "login", "[\"alice\", \"wrong\"]");
-    expect_eq(c, "login_failed", "null");
+    ask_eq(c, "login", "[\"alice\", \"wrong\"]", "login_failed", "null");
   }
-  client_send(c, "login", "[\"alice\", \"pw\"]");
-  g_autofree char *refused = client_expect(c, "general_failure");
+  g_autofree char *refused = client_ask(c, "login", "[\"alice\", \"pw\"]", "general_failure");
   cr_assert(g_str_has_prefix(refused, "\"too many failed attempts from your address; try again in "),
             "%s", refused);
   client_free(c);
@@ -625,18 +564,14 @@ static void start_idle_timeout(void) {
 
 Test(chatd_v2, idle_logged_in_clients_are_dropped_after_idle_timeout, .init = start_idle_timeout,
      .fini = finish) {
-  test_client *quiet = client_connect(chatd.port, V2);
-  client_register(quiet, "alice", "pw", "Alice");
-  test_client *busy = client_connect(chatd.port, V2);
-  client_register(busy, "bob", "pw", "Bob");
+  test_client *quiet = registered(V2, "alice", "Alice");
+  test_client *busy = registered(V2, "bob", "Bob");
   chatd_advance_clock(&chatd);  /* 40 s: both quiet so far, neither dropped */
-  client_send(busy, "client_echo", "1");
-  g_free(client_expect(busy, "server_echo"));
+  g_free(client_ask(busy, "client_echo", "1", "server_echo"));
   cr_assert_not(quiet->closed, "alice was dropped before idle_timeout");
   chatd_advance_clock(&chatd);  /* 80 s: alice quiet for 80 s, bob for 40 s */
   cr_assert(client_wait_closed(quiet, HARNESS_TIMEOUT_MS), "alice said nothing for 80 s");
-  client_send(busy, "client_echo", "2");
-  g_free(client_expect(busy, "server_echo"));
+  g_free(client_ask(busy, "client_echo", "2", "server_echo"));
   cr_assert_not(busy->closed, "bob spoke 40 s ago");
   cr_assert(chatd_log_contains(&chatd, "server.idle_timeout"), "%s", chatd.log->str);
   client_free(quiet);

@@ -14,22 +14,10 @@
 #include "protocol/shape.h"
 #include "test-util.h"
 #include "vectors.h"
+#include "codec-fixture.h"
 
 #define MESSAGES "messages.json"
 #define LARGE "large.json"
-
-static chat_arena arena;
-static chat_buffer buf;
-
-static void setup(void) {
-  chat_arena_init(&arena);
-  chat_buffer_init(&buf);
-}
-
-static void teardown(void) {
-  chat_arena_clear(&arena);
-  chat_buffer_clear(&buf);
-}
 
 static chat_dialect dialect_of(const chat_json *vector) {
   chat_dialect d;
@@ -38,8 +26,7 @@ static chat_dialect dialect_of(const chat_json *vector) {
 }
 
 ParameterizedTestParameters(message_vectors, valid) {
-  size_t n = vectors_count(MESSAGES, "valid");
-  return cr_make_param_array(vector_param, vectors_params(n), n);
+  VECTOR_PARAMS(MESSAGES, "valid");
 }
 
 /* The vector's message encodes to its bytes, the bytes decode to it, its
@@ -81,8 +68,7 @@ ParameterizedTest(vector_param *p, message_vectors, valid, .init = setup, .fini 
 }
 
 ParameterizedTestParameters(message_vectors, invalid) {
-  size_t n = vectors_count(MESSAGES, "invalid");
-  return cr_make_param_array(vector_param, vectors_params(n), n);
+  VECTOR_PARAMS(MESSAGES, "invalid");
 }
 
 ParameterizedTest(vector_param *p, message_vectors, invalid, .init = setup, .fini = teardown) {
@@ -208,8 +194,7 @@ Test(message_vectors, large_images_match_an_independent_encoder, .init = setup,
 }
 
 ParameterizedTestParameters(message_vectors, catalogue_invalid) {
-  size_t n = vectors_count(MESSAGES, "catalogue_invalid");
-  return cr_make_param_array(vector_param, vectors_params(n), n);
+  VECTOR_PARAMS(MESSAGES, "catalogue_invalid");
 }
 
 /* Messages that decode but that the catalogue refuses: unknown types and

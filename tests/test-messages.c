@@ -299,8 +299,7 @@ ParameterizedTest(vector_param *p, messages, samples_round_trip, .init = setup,
 }
 
 ParameterizedTestParameters(messages, vectors_read) {
-  size_t n = vectors_count(MESSAGES, "valid");
-  return cr_make_param_array(vector_param, vectors_params(n), n);
+  VECTOR_PARAMS(MESSAGES, "valid");
 }
 
 /* Every valid message vector reads with the typed layer, and what it reads

@@ -173,6 +173,21 @@ static bool finish_handshake(JsonObject *v, party *init, party *resp, char *err)
   return ok;
 }
 
+/* Checks one step of a message: rc is CHAT_NOISE_OK (else "<side> <op>: <error>")
+ * and got is want (else "<side> <what> mismatch"); says why in err. */
+static bool step_ok(size_t index, const char *side, const char *op, int rc, const uint8_t *got,
+                    size_t got_len, const bytes *want, const char *what, char *err) {
+  if (rc != CHAT_NOISE_OK) {
+    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s %s: %s", index, side, op, chat_strerror(rc));
+    return false;
+  }
+  if (!same_bytes(got, got_len, want)) {
+    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s %s mismatch", index, side, what);
+    return false;
+  }
+  return true;
+}
+
 /* One handshake message from writer to reader. */
 static bool handshake_message(size_t index, party *writer, party *reader, const bytes *payload,
                               const bytes *ciphertext, uint8_t *buf, uint8_t *plain, char *err) {
@@ -184,27 +199,14 @@ static bool handshake_message(size_t index, party *writer, party *reader, const 
   size_t len = 0;
   int rc = chat_noise_handshake_write_message(writer->hs, payload->data, payload->len, buf,
                                               CHAT_NOISE_MAX_MESSAGE, &len);
-  if (rc != CHAT_NOISE_OK) {
-    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s write: %s", index, writer->side,
-             chat_strerror(rc));
+  if (!step_ok(index, writer->side, "write", rc, buf, len, ciphertext,
+               "handshake ciphertext", err))
     return false;
-  }
-  if (!same_bytes(buf, len, ciphertext)) {
-    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s handshake ciphertext mismatch", index,
-             writer->side);
-    return false;
-  }
   size_t plen = 0;
   rc = chat_noise_handshake_read_message(reader->hs, buf, len, plain, CHAT_NOISE_MAX_MESSAGE, &plen);
-  if (rc != CHAT_NOISE_OK) {
-    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s read: %s", index, reader->side,
-             chat_strerror(rc));
+  if (!step_ok(index, reader->side, "read", rc, plain, plen, payload,
+               "decrypted payload", err))
     return false;
-  }
-  if (!same_bytes(plain, plen, payload)) {
-    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s decrypted payload mismatch", index, reader->side);
-    return false;
-  }
   return true;
 }
 
@@ -219,27 +221,14 @@ static bool transport_message(size_t index, party *writer, party *reader, const 
   size_t len = 0;
   int rc = chat_noise_cipher_encrypt(writer->send, NULL, 0, payload->data, payload->len, buf,
                                      CHAT_NOISE_MAX_MESSAGE, &len);
-  if (rc != CHAT_NOISE_OK) {
-    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s encrypt: %s", index, writer->side,
-             chat_strerror(rc));
+  if (!step_ok(index, writer->side, "encrypt", rc, buf, len, ciphertext,
+               "transport ciphertext", err))
     return false;
-  }
-  if (!same_bytes(buf, len, ciphertext)) {
-    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s transport ciphertext mismatch", index,
-             writer->side);
-    return false;
-  }
   size_t plen = 0;
   rc = chat_noise_cipher_decrypt(reader->recv, NULL, 0, buf, len, plain, CHAT_NOISE_MAX_MESSAGE, &plen);
-  if (rc != CHAT_NOISE_OK) {
-    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s decrypt: %s", index, reader->side,
-             chat_strerror(rc));
+  if (!step_ok(index, reader->side, "decrypt", rc, plain, plen, payload,
+               "decrypted payload", err))
     return false;
-  }
-  if (!same_bytes(plain, plen, payload)) {
-    snprintf(err, ERROR_TEXT_MAX, "message %zu: %s decrypted payload mismatch", index, reader->side);
-    return false;
-  }
   return true;
 }
 

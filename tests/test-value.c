@@ -11,21 +11,9 @@
 #include "protocol/json.h"
 #include "protocol/value.h"
 #include "vectors.h"
+#include "codec-fixture.h"
 
 #define VALUES "values.json"
-
-static chat_arena arena;
-static chat_buffer buf;
-
-static void setup(void) {
-  chat_arena_init(&arena);
-  chat_buffer_init(&buf);
-}
-
-static void teardown(void) {
-  chat_arena_clear(&arena);
-  chat_buffer_clear(&buf);
-}
 
 static chat_value *value_of_json(const chat_json *json) {
   chat_value *v = NULL;
@@ -59,8 +47,7 @@ static void read_limits(const chat_json *vector, chat_limits *limits) {
 }
 
 ParameterizedTestParameters(value_vectors, valid) {
-  size_t n = vectors_count(VALUES, "valid");
-  return cr_make_param_array(vector_param, vectors_params(n), n);
+  VECTOR_PARAMS(VALUES, "valid");
 }
 
 /* JSON meaning -> bytes equals the vector, bytes -> value equals the
@@ -90,8 +77,7 @@ ParameterizedTest(vector_param *p, value_vectors, valid, .init = setup, .fini = 
 }
 
 ParameterizedTestParameters(value_vectors, invalid) {
-  size_t n = vectors_count(VALUES, "invalid");
-  return cr_make_param_array(vector_param, vectors_params(n), n);
+  VECTOR_PARAMS(VALUES, "invalid");
 }
 
 /* Each invalid input fails with the vector's error at the vector's offset,
@@ -121,8 +107,7 @@ ParameterizedTest(vector_param *p, value_vectors, invalid, .init = setup, .fini 
 }
 
 ParameterizedTestParameters(value_vectors, prefixes_fail) {
-  size_t n = vectors_count(VALUES, "valid");
-  return cr_make_param_array(vector_param, vectors_params(n), n);
+  VECTOR_PARAMS(VALUES, "valid");
 }
 
 /* Every strict prefix of a valid encoding is rejected (never read past the
@@ -154,8 +139,7 @@ ParameterizedTest(vector_param *p, value_vectors, prefixes_fail, .init = setup,
 }
 
 ParameterizedTestParameters(value_vectors, json_round_trip) {
-  size_t n = vectors_count(VALUES, "valid");
-  return cr_make_param_array(vector_param, vectors_params(n), n);
+  VECTOR_PARAMS(VALUES, "valid");
 }
 
 /* value -> JSON text -> value is the identity. */

@@ -28,6 +28,14 @@ size_t vectors_count(const char *file, const char *list);
 /* An array of n vector_params 0..n-1 in Criterion's shared memory. */
 vector_param *vectors_params(size_t n);
 
+/* The body of a ParameterizedTestParameters over the array `list` of
+ * spec/vectors/<file>: returns one vector_param per element. */
+#define VECTOR_PARAMS(file, list)                                              \
+  do {                                                                         \
+    size_t n_ = vectors_count((file), (list));                                 \
+    return cr_make_param_array(vector_param, vectors_params(n_), n_);          \
+  } while (0)
+
 /* A member of a vector object that must be a string / integer. */
 const char *vector_string(const chat_json *vector, const char *key);
 int64_t vector_int(const chat_json *vector, const char *key);

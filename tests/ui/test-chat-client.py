@@ -566,6 +566,31 @@ def log_in(client, username, password, login_title, button_name):
     return login
 
 
+class Session:
+    """A client's run: `with Session(client, shots, name) as session:` around
+    its steps, which set session.window to the window the client is in. On a
+    failure it is reported (screenshots and logs under `name`); in any case the
+    client quits from session.window, and a run that passed fails when the
+    client logged criticals."""
+
+    def __init__(self, client, shots, failure_name):
+        self.client = client
+        self.shots = shots
+        self.failure_name = failure_name
+        self.window = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and issubclass(exc_type, Exception):
+            self.client.report_failure(self.shots, self.failure_name)
+        problems = self.client.quit(self.window)
+        if exc_type is None and problems:
+            raise Failure("chat-client logged criticals:\n" + "\n".join(problems))
+        return False
+
+
 def english_run(args, world, shots):
     chatd, chatctl = world["chatd"], world["chatctl"]
     offline_text = "Hello from Bob, sent while you were away"
@@ -587,10 +612,9 @@ def english_run(args, world, shots):
     client = Client(args.client, world["gui_config"], world["dir"], args.localedir, args.out,
                     tag="en")
     contacts = None
-    last_window = None
-    try:
+    with Session(client, shots, "failure-en") as session:
         login = audit_names(client.frame("Log In"))
-        last_window = login
+        session.window = login
         shots.take("01-login")
         log_in(client, "alice", "wrong-password", "Log In", "Log In")
 
@@ -628,7 +652,7 @@ def english_run(args, world, shots):
         log_in(client, "alice", "alice-password", "Log In", "Log In")
 
         contacts = audit_names(client.frame(re.compile(r"^Contacts")))
-        last_window = contacts
+        session.window = contacts
         log(f"logged in: window {node_name(contacts)!r}")
 
         # The message that came while offline: badge 1 and its preview.
@@ -737,17 +761,13 @@ def english_run(args, world, shots):
 
         # A friend request while online: Accept, and the friend is listed.
         chatctl.run("carol", "carol-password", "friends", "add", "alice")
-        request = audit_names(client.frame("Friend Request"))
-        wait_for(request, "label", "Carol (@carol) wants to add you as a friend.",
-                 "the request's text")
-        shots.take("07-friend-request")
-        click(wait_for(request, "push button", "Accept"))
-        wait_until("Carol in the contacts list", lambda: contact_item(contacts, "Carol"))
+        accept_friend_request(client, contacts, shots, "Carol", "the request's text",
+                              "07-friend-request")
         log("friend request: asked, accepted, Carol listed")
 
         create_room(client, chatctl, contacts, shots)
         contacts = later_friend_request(client, chatctl, contacts, shots)
-        last_window = contacts
+        session.window = contacts
 
         # Logged in elsewhere: a dialog says from where, the windows close.
         chatctl.run("alice", "alice-password", "whoami")
@@ -756,20 +776,13 @@ def english_run(args, world, shots):
                  "where and when")
         login = client.frame("Log In")
         contacts = None
-        last_window = login
+        session.window = login
         shots.take("08-logged-in-elsewhere")
         if any(node_name(f) in ("Bob", "Book Club") or node_name(f).startswith("Contacts")
                for f in client.frames()):
             raise Failure("the session's windows stayed open after the kick")
         click(wait_for(kicked, "push button", "Close"))
         log("logged in elsewhere: dialog with address and time, windows closed")
-    except Exception:
-        client.report_failure(shots, "failure-en")
-        raise
-    finally:
-        problems = client.quit(last_window)
-    if problems:
-        raise Failure("chat-client logged criticals:\n" + "\n".join(problems))
     log("the English client quit cleanly")
 
 
@@ -837,6 +850,16 @@ def wait_or_none(check, timeout):
         return wait_until("", check, timeout)
     except Failure:
         return None
+
+
+def accept_friend_request(client, contacts, shots, name, what, shot):
+    """The friend request of `name` (user name: the same in lower case) is
+    shown (`what`), accepted, and the friend listed in contacts."""
+    request = audit_names(client.frame("Friend Request"))
+    wait_for(request, "label", f"{name} (@{name.lower()}) wants to add you as a friend.", what)
+    shots.take(shot)
+    click(wait_for(request, "push button", "Accept"))
+    wait_until(f"{name} in the contacts list", lambda: contact_item(contacts, name))
 
 
 def create_room(client, chatctl, contacts, shots):
@@ -914,12 +937,8 @@ def later_friend_request(client, chatctl, contacts, shots):
     item.queryAction().doAction(0)
     log_in(client, "alice", "alice-password", "Log In", "Log In")
     contacts = audit_names(client.frame(re.compile(r"^Contacts")))
-    request = audit_names(client.frame("Friend Request"))
-    wait_for(request, "label", "Erin (@erin) wants to add you as a friend.",
-             "Erin's request asked again")
-    shots.take("07d-friend-request-again")
-    click(wait_for(request, "push button", "Accept"))
-    wait_until("Erin in the contacts list", lambda: contact_item(contacts, "Erin"))
+    accept_friend_request(client, contacts, shots, "Erin", "Erin's request asked again",
+                          "07d-friend-request-again")
     log("friend request: Later, asked again after logging out and in, accepted")
     return contacts
 
@@ -938,21 +957,14 @@ def unreachable_run(args, world, shots):
                   f)
     client = Client(args.client, config, world["dir"], args.localedir, args.out,
                     tag="unreachable")
-    login = None
-    try:
+    with Session(client, shots, "failure-unreachable") as session:
         login = client.frame("Log In")
+        session.window = login
         log_in(client, "alice", "alice-password", "Log In", "Log In")
         wait_for(login, "label", re.compile(r"^Cannot reach the server"), "the unreachable message")
         wait_for(login, "push button", "Retry", "the Retry button")
         shots.take("00-server-unreachable")
         log("an unreachable server is reported, with Retry")
-    except Exception:
-        client.report_failure(shots, "failure-unreachable")
-        raise
-    finally:
-        problems = client.quit(login)
-    if problems:
-        raise Failure("chat-client logged criticals:\n" + "\n".join(problems))
 
 
 def chinese_run(args, world, shots):
@@ -969,12 +981,12 @@ def chinese_run(args, world, shots):
 
     client = Client(args.client, world["gui_config"], world["dir"], args.localedir, args.out,
                     language="zh_CN", tag="zh")
-    contacts = None
-    try:
+    with Session(client, shots, "failure-zh") as session:
         client.frame("登录")
         shots.take("09-login-zh")
         log_in(client, "alice", "alice-password", "登录", re.compile(r"^登录"))
         contacts = audit_names(client.frame(re.compile(r"^联系人")))
+        session.window = contacts
         wait_until("the Chinese title with the unread total",
                    lambda: node_name(contacts) == f"联系人（{2 + HISTORY_MESSAGES}）")
         wait_until("the image preview [图片消息]",
@@ -1010,13 +1022,6 @@ def chinese_run(args, world, shots):
         log(f"history: {HISTORY_MESSAGES} messages paged in up to the start marker")
         log("the Chinese UI: login, contacts ([图片消息] preview) and chat (inline image, "
             "full-size viewer) windows translated")
-    except Exception:
-        client.report_failure(shots, "failure-zh")
-        raise
-    finally:
-        problems = client.quit(contacts)
-    if problems:
-        raise Failure("chat-client logged criticals:\n" + "\n".join(problems))
 
 
 # Keyboard input through the AT-SPI registry (XTest under X11).
