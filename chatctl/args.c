@@ -10,9 +10,8 @@
 #define DECIMAL_BASE 10
 
 int chatctl_parse_args(const chatctl_command *command, int argc, char **argv,
-                       const chatctl_arg_option *options, size_t n_options,
-                       const char **positional, int min_positional, int max_positional,
-                       int *n_positional) {
+                       const chatctl_arg_option *options, size_t n_options, const char **positional,
+                       int min_positional, int max_positional, int *n_positional) {
   int n = 0;
   bool options_done = false;
   for (int i = 1; i < argc; i++) {
@@ -87,10 +86,9 @@ int chatctl_parse_int(const chatctl_command *command, const char *what, const ch
   errno = 0;
   gint64 value = g_ascii_strtoll(text, &end, DECIMAL_BASE);
   if (errno || end == text || *end != '\0' || value < min || value > max)
-    return chatctl_usage_error(command,
-                               "%s must be an integer %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT
-                               ", not '%s'",
-                               what, min, max, text);
+    return chatctl_usage_error(
+        command, "%s must be an integer %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT ", not '%s'", what,
+        min, max, text);
   *out = value;
   return 0;
 }

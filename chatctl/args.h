@@ -10,9 +10,9 @@
 #include "chatctl/command.h"
 
 typedef struct {
-  const char *name;    /* "--to-user" */
-  const char **value;  /* set for an option with a value ... */
-  bool *flag;          /* ... or for a flag */
+  const char *name;   /* "--to-user" */
+  const char **value; /* set for an option with a value ... */
+  bool *flag;         /* ... or for a flag */
 } chatctl_arg_option;
 
 /* Reads argv[1..argc): the options of options[0..n_options) and between
@@ -21,9 +21,8 @@ typedef struct {
  * option, a missing value or the wrong number of arguments as a usage error
  * (CHATCTL_EXIT_USAGE). */
 int chatctl_parse_args(const chatctl_command *command, int argc, char **argv,
-                       const chatctl_arg_option *options, size_t n_options,
-                       const char **positional, int min_positional, int max_positional,
-                       int *n_positional);
+                       const chatctl_arg_option *options, size_t n_options, const char **positional,
+                       int min_positional, int max_positional, int *n_positional);
 
 /* For a subcommand without options of its own: exactly n_operands
  * positional arguments, into operands[] (NULL when n_operands is 0). Returns
@@ -33,8 +32,8 @@ int chatctl_parse_operands(const chatctl_command *command, int argc, char **argv
 
 /* A verb of a subcommand with verbs ("friends add NAME"). */
 typedef struct {
-  const char *name;     /* "add" */
-  const char *operand;  /* what it takes, for the error ("a username"), or NULL: nothing */
+  const char *name;    /* "add" */
+  const char *operand; /* what it takes, for the error ("a username"), or NULL: nothing */
 } chatctl_verb;
 
 /* Reads VERB [OPERAND] (no options of its own): the verb one of

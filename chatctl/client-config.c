@@ -103,8 +103,7 @@ int chatctl_client_config_load(const chatctl_command *command, const chatctl_glo
     config->port = (guint16)port;
   }
   if (globals->dialect && !chat_dialect_parse(globals->dialect, &config->dialect))
-    return chatctl_usage_error(command, "unknown dialect '%s' (use seed or v2)",
-                               globals->dialect);
+    return chatctl_usage_error(command, "unknown dialect '%s' (use seed or v2)", globals->dialect);
   return 0;
 }
 

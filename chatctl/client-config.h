@@ -19,9 +19,9 @@
 #include <glib.h>
 
 #include "chatctl/command.h"
+#include "protocol/chat-limits.h"
 #include "protocol/dh-group.h"
 #include "protocol/known-hosts.h"
-#include "protocol/chat-limits.h"
 #include "protocol/message.h"
 
 #define CHATCTL_DEFAULT_CONFIG "config.json"
@@ -32,13 +32,13 @@
 #define CHATCTL_DEFAULT_PIN CHAT_PIN_ACCEPT_NEW
 
 typedef struct {
-  char *path;           /* the file read, or NULL when the defaults were used */
+  char *path; /* the file read, or NULL when the defaults were used */
   char *host;
   guint16 port;
   chat_dialect dialect;
   chat_pin_policy pin;
-  char *server_key;     /* NULL when not configured */
-  char *crypto_base;    /* decimal digits, NULL when absent */
+  char *server_key;  /* NULL when not configured */
+  char *crypto_base; /* decimal digits, NULL when absent */
   char *crypto_modulus;
 } chatctl_client_config;
 

@@ -25,8 +25,8 @@ static int decode_hex(chat_dialect dialect, const chat_buffer *text, chat_buffer
   chat_value *params;
   if (chat_hex_decode((const char *)text->data, text->len, &bytes, &err) != 0)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "bad hex: %s", err.message);
-  if (chat_message_decode(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW, &arena,
-                          &type, &params, &err) != 0)
+  if (chat_message_decode(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW, &arena, &type,
+                          &params, &err) != 0)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message (%s dialect): %s",
                         chat_dialect_name(dialect), err.message);
   const chat_message_info *info = chat_catalogue_by_code(type);
@@ -54,7 +54,7 @@ static int decode_hex(chat_dialect dialect, const chat_buffer *text, chat_buffer
 }
 
 static int chatctl_decode(const chatctl_command *self, int argc, char **argv,
-                   const chatctl_globals *globals) {
+                          const chatctl_globals *globals) {
   decode_options o = {false, false};
   const chatctl_arg_option flags[] = {{"--pretty", NULL, &o.pretty},
                                       {"--lenient", NULL, &o.lenient}};
@@ -63,7 +63,8 @@ static int chatctl_decode(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_decode = {
-    "decode", chatctl_decode,
+    "decode",
+    chatctl_decode,
     "decode one plaintext message from hex to JSON",
     "decode [--dialect seed|v2] [--pretty] [--lenient]",
     "Reads the hex of one plaintext message (layer 2) on standard input\n"
@@ -83,4 +84,4 @@ const chatctl_command chatctl_command_decode = {
     "Example:\n"
     "  echo 6e 00 | chatctl decode --dialect seed\n"
     "  {\"type\": 110, \"name\": \"server_kick\", \"params\": null}\n",
-  };
+};

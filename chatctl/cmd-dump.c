@@ -156,9 +156,9 @@ static void print_message(printer *p, const chat_dump_item *item) {
   if (chat_message_decode(dialect, item->data, item->len, NULL, CHAT_DECODE_BORROW, &p->arena,
                           &type, &params, &err) != 0) {
     char text[CHAT_DUMP_NOTE_MAX];
-    snprintf(text, sizeof text, "a message of %zu bytes that does not decode: %s (%s at offset %zu)",
-             item->len, err.message, chat_error_name(err.code) ? chat_error_name(err.code) : "?",
-             err.offset);
+    snprintf(text, sizeof text,
+             "a message of %zu bytes that does not decode: %s (%s at offset %zu)", item->len,
+             err.message, chat_error_name(err.code) ? chat_error_name(err.code) : "?", err.offset);
     chat_dump_item note = *item;
     note.kind = CHAT_DUMP_ITEM_NOTE;
     note.event = "bad_message";
@@ -172,8 +172,8 @@ static void print_message(printer *p, const chat_dump_item *item) {
   const chat_message_info *any = info ? info : chat_catalogue_by_code(type);
   char problem[CHAT_DUMP_NOTE_MAX] = "";
   if (info == NULL)
-    snprintf(problem, sizeof problem, "%s", any ? "not a message of this direction and dialect"
-                                                : "unknown message type");
+    snprintf(problem, sizeof problem, "%s",
+             any ? "not a message of this direction and dialect" : "unknown message type");
   else if (chat_catalogue_check(type, params, &err) != 0)
     snprintf(problem, sizeof problem, "parameters do not fit %s: %s", info->name, err.message);
   unsigned flags = p->with_data ? 0u : (unsigned)CHAT_JSON_BYTES_SUMMARY;
@@ -240,8 +240,8 @@ static void print_summary(printer *p, const chat_dump_stats *s, const tcp_stream
   uint64_t other = c->not_tcp + c->fragments + c->malformed;
   if (other > 0)
     snprintf(skipped, sizeof skipped,
-             "; %" PRIu64 " packets skipped (%" PRIu64 " not TCP, %" PRIu64 " IP fragments, %" PRIu64
-             " malformed)",
+             "; %" PRIu64 " packets skipped (%" PRIu64 " not TCP, %" PRIu64
+             " IP fragments, %" PRIu64 " malformed)",
              other, c->not_tcp, c->fragments, c->malformed);
   if (s->v2 + s->seed == 0) {
     snprintf(text, sizeof text,
@@ -256,8 +256,8 @@ static void print_summary(printer *p, const chat_dump_stats *s, const tcp_stream
              " messages decoded, %" PRIu64 " session%s without keys, %" PRIu64
              " broken stream%s; %" PRIu64 " packets%s",
              s->v2 + s->seed, s->v2 + s->seed == 1 ? "" : "s", s->v2, s->seed, s->messages,
-             s->without_keys, s->without_keys == 1 ? "" : "s", s->breaks,
-             s->breaks == 1 ? "" : "s", c->packets, skipped);
+             s->without_keys, s->without_keys == 1 ? "" : "s", s->breaks, s->breaks == 1 ? "" : "s",
+             c->packets, skipped);
     print_capture_note(p, "summary", text);
   }
   if (t->refused_full > 0) {
@@ -328,8 +328,7 @@ static int chatctl_dump(const chatctl_command *self, int argc, char **argv,
   chat_arena_init(&p.arena);
 
   keylog_table *keys = NULL;
-  char err[KEYLOG_TABLE_ERROR_MAX > CAPTURE_ERROR_MAX ? KEYLOG_TABLE_ERROR_MAX
-                                                      : CAPTURE_ERROR_MAX];
+  char err[KEYLOG_TABLE_ERROR_MAX > CAPTURE_ERROR_MAX ? KEYLOG_TABLE_ERROR_MAX : CAPTURE_ERROR_MAX];
   if (keylog_path != NULL) {
     if (keylog_table_load(keylog_path, on_keylog_warning, &p, &keys, err) != 0)
       return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", err);
@@ -349,11 +348,11 @@ static int chatctl_dump(const chatctl_command *self, int argc, char **argv,
   }
 
   chat_dump_config config = {
-    .keys = keys,
-    .port = port,
-    .guess_ports = globals->port == NULL,
-    .sink = on_item,
-    .sink_user = &p,
+      .keys = keys,
+      .port = port,
+      .guess_ports = globals->port == NULL,
+      .sink = on_item,
+      .sink_user = &p,
   };
   chat_dump *dump = chat_dump_new(&config);
   if (dump == NULL) {
@@ -390,7 +389,8 @@ static int chatctl_dump(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_dump = {
-    "dump", chatctl_dump,
+    "dump",
+    chatctl_dump,
     "decode the chat connections in a packet capture (pcap/pcapng)",
     "dump [--keylog FILE] [--port P] [--json] [--with-data] CAPTURE",
     "Reads a packet capture (pcap or pcapng, as written by tcpdump or Wireshark;\n"

@@ -32,8 +32,7 @@ static int chatctl_echo(const chatctl_command *self, int argc, char **argv,
   bool with_data = false;
   const chatctl_arg_option options[] = {{"--with-data", NULL, &with_data}};
   int n;
-  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), args, 1, 1,
-                                  &n);
+  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), args, 1, 1, &n);
   if (status)
     return status;
   g_auto(chat_arena) arena = {0};
@@ -46,7 +45,8 @@ static int chatctl_echo(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_echo = {
-    "echo", chatctl_echo,
+    "echo",
+    chatctl_echo,
     "send a value with client_echo and print what comes back",
     "echo [--with-data] JSON",
     "Connects (no login needed), sends client_echo with the value JSON (in the\n"

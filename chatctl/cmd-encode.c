@@ -31,8 +31,8 @@ static int message_type(const chat_json *doc, bool lenient, uint32_t *type) {
                           "bad message: \"type\" must be an integer 0..4294967295");
     if (by_name && by_name->code != n)
       return chatctl_fail(CHATCTL_EXIT_USAGE,
-                          "bad message: type %u is not \"%s\" (that is type %u)",
-                          (unsigned)n, by_name->name, (unsigned)by_name->code);
+                          "bad message: type %u is not \"%s\" (that is type %u)", (unsigned)n,
+                          by_name->name, (unsigned)by_name->code);
     if (!by_name && !lenient && !chat_catalogue_by_code((uint32_t)n))
       return chatctl_fail(CHATCTL_EXIT_USAGE,
                           "bad message: unknown message type %u (--lenient allows it)",
@@ -55,8 +55,7 @@ static int encode_document(const chat_json *doc, chat_dialect dialect, bool leni
     const char *key = doc->as.object.members[i].key;
     if (strcmp(key, "type") != 0 && strcmp(key, "name") != 0 && strcmp(key, "params") != 0)
       return chatctl_fail(CHATCTL_EXIT_USAGE,
-                          "bad message: unknown member \"%s\" (expected type, name, params)",
-                          key);
+                          "bad message: unknown member \"%s\" (expected type, name, params)", key);
   }
   uint32_t type = 0;
   int status = message_type(doc, lenient, &type);
@@ -100,7 +99,7 @@ static int encode_json(chat_dialect dialect, const chat_buffer *text, chat_buffe
 }
 
 static int chatctl_encode(const chatctl_command *self, int argc, char **argv,
-                   const chatctl_globals *globals) {
+                          const chatctl_globals *globals) {
   bool lenient = false;
   const chatctl_arg_option flags[] = {{"--lenient", NULL, &lenient}};
   return chatctl_convert_stdin(self, argc, argv, globals, flags, G_N_ELEMENTS(flags), encode_json,
@@ -108,7 +107,8 @@ static int chatctl_encode(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_encode = {
-    "encode", chatctl_encode,
+    "encode",
+    chatctl_encode,
     "encode one message from JSON to hex",
     "encode [--dialect seed|v2] [--lenient]",
     "Reads one message as JSON on standard input and prints the hex of its\n"
@@ -123,5 +123,6 @@ const chatctl_command chatctl_command_encode = {
     "Exit status: 0 encoded; 2 bad JSON or a bad message (the reason on stderr).\n"
     "\n"
     "Example:\n"
-    "  echo '{\"name\": \"login\", \"params\": [\"alice\", \"secret\"]}' | chatctl encode --dialect seed\n",
-  };
+    "  echo '{\"name\": \"login\", \"params\": [\"alice\", \"secret\"]}' | chatctl encode "
+    "--dialect seed\n",
+};

@@ -12,8 +12,7 @@ static int chatctl_forget_host(const chatctl_command *self, int argc, char **arg
   if (status)
     return status;
   if (!chat_host_port_valid(host_port))
-    return chatctl_usage_error(self, "'%s' is not HOST:PORT (IPv6 as [ADDRESS]:PORT)",
-                               host_port);
+    return chatctl_usage_error(self, "'%s' is not HOST:PORT (IPv6 as [ADDRESS]:PORT)", host_port);
   char path[CHAT_KNOWN_HOSTS_PATH_MAX];
   chat_error err;
   if (chat_known_hosts_default_path(path, sizeof path, &err) != 0)
@@ -23,8 +22,8 @@ static int chatctl_forget_host(const chatctl_command *self, int argc, char **arg
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s", err.message);
   if (globals->json) {
     const chatctl_field fields[] = {
-      CHATCTL_STR("host", host_port),
-      CHATCTL_BOOL("removed", rc == 1),
+        CHATCTL_STR("host", host_port),
+        CHATCTL_BOOL("removed", rc == 1),
     };
     return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
   }
@@ -36,7 +35,8 @@ static int chatctl_forget_host(const chatctl_command *self, int argc, char **arg
 }
 
 const chatctl_command chatctl_command_forget_host = {
-    "forget-host", chatctl_forget_host,
+    "forget-host",
+    chatctl_forget_host,
     "forget a server's recorded key (known_hosts)",
     "forget-host HOST:PORT",
     "Removes HOST:PORT from the known_hosts file ($XDG_DATA_HOME/chat/known_hosts),\n"

@@ -37,8 +37,7 @@ static int list_requests(chatctl_session *session, const chatctl_globals *global
   return print_users(globals, (const chat_value *const *)requests->pdata, requests->len);
 }
 
-static int add_friend(chatctl_session *session, const chatctl_globals *globals,
-                      const char *name) {
+static int add_friend(chatctl_session *session, const chatctl_globals *globals, const char *name) {
   chat_msg_str request = {chat_span_cstr(name)};
   chat_msg_str_write(chatctl_session_begin(session, CHAT_MSG_ADD_FRIEND), &request);
   g_autoptr(chatctl_message) reply = NULL;
@@ -48,8 +47,8 @@ static int add_friend(chatctl_session *session, const chatctl_globals *globals,
   chat_msg_add_friend_result result;
   chat_msg_add_friend_result_read(reply->params, &result, NULL);
   if (!result.ok)
-    return chatctl_fail(CHATCTL_EXIT_REFUSED, "cannot add %s: %.*s", name,
-                        (int)result.reason.len, result.reason.ptr);
+    return chatctl_fail(CHATCTL_EXIT_REFUSED, "cannot add %s: %.*s", name, (int)result.reason.len,
+                        result.reason.ptr);
   if (globals->json) {
     const chatctl_field fields[] = {CHATCTL_STR("requested", name)};
     return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
@@ -85,8 +84,7 @@ static int resolve_request(chatctl_session *session, const chatctl_globals *glob
   gint64 id = 0;
   if (!find_request(session, name, &id))
     return chatctl_fail(CHATCTL_EXIT_REFUSED,
-                        "there is no friend request from %s (see chatctl friends requests)",
-                        name);
+                        "there is no friend request from %s (see chatctl friends requests)", name);
   chat_msg_resolve_friend_request request = {id, accept};
   chat_msg_resolve_friend_request_write(
       chatctl_session_begin(session, CHAT_MSG_RESOLVE_FRIEND_REQUEST), &request);
@@ -107,8 +105,8 @@ static int resolve_request(chatctl_session *session, const chatctl_globals *glob
   }
   static const guint32 answers[] = {CHAT_MSG_CONTACT_INFO};
   g_autoptr(chatctl_message) contact = NULL;
-  status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_new_friend, &id,
-                                &contact);
+  status =
+      chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), is_new_friend, &id, &contact);
   if (status)
     return status;
   if (globals->json)
@@ -121,11 +119,11 @@ static int resolve_request(chatctl_session *session, const chatctl_globals *glob
 enum { VERB_LIST, VERB_REQUESTS, VERB_ADD, VERB_ACCEPT, VERB_REJECT };
 
 static const chatctl_verb verbs[] = {
-  [VERB_LIST] = {"list", NULL},
-  [VERB_REQUESTS] = {"requests", NULL},
-  [VERB_ADD] = {"add", "a username"},
-  [VERB_ACCEPT] = {"accept", "a username"},
-  [VERB_REJECT] = {"reject", "a username"},
+    [VERB_LIST] = {"list", NULL},
+    [VERB_REQUESTS] = {"requests", NULL},
+    [VERB_ADD] = {"add", "a username"},
+    [VERB_ACCEPT] = {"accept", "a username"},
+    [VERB_REJECT] = {"reject", "a username"},
 };
 
 typedef struct {
@@ -157,7 +155,8 @@ static int chatctl_friends(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_friends = {
-    "friends", chatctl_friends,
+    "friends",
+    chatctl_friends,
     "list friends and requests; add, accept or reject friends",
     "friends --user NAME list | requests | add USER | accept USER | reject USER",
     "Verbs:\n"

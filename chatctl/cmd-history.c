@@ -16,9 +16,9 @@
 
 typedef struct {
   const chatctl_command *command;
-  const char *with_user;  /* or target_id is the room */
+  const char *with_user; /* or target_id is the room */
   gint64 target_type, target_id;
-  gint64 limit, before;   /* before: 0 for none */
+  gint64 limit, before; /* before: 0 for none */
   gboolean with_data;
 } history_query;
 
@@ -59,8 +59,7 @@ static int fetch_v2(chatctl_session *session, const chatctl_globals *globals,
   chat_msg_fetch_history request = {q->target_type, q->target_id, q->before, q->limit};
   chat_msg_fetch_history_write(chatctl_session_begin(session, CHAT_MSG_FETCH_HISTORY), &request);
   g_autoptr(chatctl_message) page = NULL;
-  int status =
-      chatctl_session_ask(session, CHAT_MSG_HISTORY_PAGE, is_our_page, (gpointer)q, &page);
+  int status = chatctl_session_ask(session, CHAT_MSG_HISTORY_PAGE, is_our_page, (gpointer)q, &page);
   return status ? status : print_page(globals, q, page->params);
 }
 
@@ -93,10 +92,10 @@ static int filter_seed(chatctl_session *session, const chatctl_globals *globals,
     for (guint i = 0; i < shown; i++)
       g_ptr_array_add(newest_first, g_ptr_array_index(matching, matching->len - 1 - i));
     chat_msg_history_page page = {
-      .target_type = q->target_type,
-      .target_id = q->target_id,
-      .messages = {.count = shown, .write_item = write_stored_notice, .data = newest_first},
-      .more = matching->len > shown,
+        .target_type = q->target_type,
+        .target_id = q->target_id,
+        .messages = {.count = shown, .write_item = write_stored_notice, .data = newest_first},
+        .more = matching->len > shown,
     };
     /* Written and read back: the page is printed as a v2 server's would be. */
     chat_buffer encoded;
@@ -135,15 +134,12 @@ static int chatctl_history(const chatctl_command *self, int argc, char **argv,
   const char *with_user = NULL, *room = NULL, *limit = DEFAULT_LIMIT, *before = NULL;
   bool with_data = false;
   const chatctl_arg_option options[] = {
-    {"--with-user", &with_user, NULL},
-    {"--room", &room, NULL},
-    {"--limit", &limit, NULL},
-    {"--before", &before, NULL},
-    {"--with-data", NULL, &with_data},
+      {"--with-user", &with_user, NULL}, {"--room", &room, NULL},
+      {"--limit", &limit, NULL},         {"--before", &before, NULL},
+      {"--with-data", NULL, &with_data},
   };
   int n;
-  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), NULL, 0, 0,
-                                  &n);
+  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), NULL, 0, 0, &n);
   if (status)
     return status;
   history_query q = {.command = self, .with_user = with_user, .with_data = with_data};
@@ -160,7 +156,8 @@ static int chatctl_history(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_history = {
-    "history", chatctl_history,
+    "history",
+    chatctl_history,
     "print a conversation's messages",
     "history --user NAME (--with-user FRIEND | --room ID) [--limit N] [--before ID]\n"
     "       [--with-data]",

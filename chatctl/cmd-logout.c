@@ -14,8 +14,8 @@ static int print_result(const chatctl_globals *globals, const char *username, gb
     return 0;
   }
   const chatctl_field fields[] = {
-    CHATCTL_STR("username", username),
-    CHATCTL_BOOL("revoked", revoked),
+      CHATCTL_STR("username", username),
+      CHATCTL_BOOL("revoked", revoked),
   };
   return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
 }
@@ -51,21 +51,21 @@ static int chatctl_logout(const chatctl_command *self, int argc, char **argv,
   if (status)
     return status;
   if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-    g_autofree char *text = g_strdup_printf("no cached session of %s: nothing to log out",
-                                            username);
+    g_autofree char *text =
+        g_strdup_printf("no cached session of %s: nothing to log out", username);
     return print_result(globals, username, FALSE, text);
   }
 
   chatctl_session *session = NULL;
-  status = chatctl_session_open(self, globals,
-                                CHATCTL_SESSION_NEED_USER | CHATCTL_SESSION_V2_ONLY, &session);
+  status = chatctl_session_open(self, globals, CHATCTL_SESSION_NEED_USER | CHATCTL_SESSION_V2_ONLY,
+                                &session);
   gboolean resumed = FALSE;
   if (status == 0)
     status = chatctl_session_resume(session, &resumed);
   if (status == 0 && !resumed) {
     /* The server no longer knew the token; resume removed the file. */
-    status = print_result(globals, username, FALSE,
-                          "the cached session had already ended; removed it");
+    status =
+        print_result(globals, username, FALSE, "the cached session had already ended; removed it");
   } else if (status == 0) {
     chat_msg_null request = {0};
     chat_msg_null_write(chatctl_session_begin(session, CHAT_MSG_LOGOUT), &request);
@@ -73,8 +73,8 @@ static int chatctl_logout(const chatctl_command *self, int argc, char **argv,
     status = chatctl_session_ask(session, CHAT_MSG_LOGGED_OUT, NULL, NULL, &reply);
     if (status == 0) {
       chatctl_token_cache_remove(path);
-      g_autofree char *text = g_strdup_printf("logged out %s; the resume token is revoked",
-                                              username);
+      g_autofree char *text =
+          g_strdup_printf("logged out %s; the resume token is revoked", username);
       status = print_result(globals, username, TRUE, text);
     }
   }
@@ -83,7 +83,8 @@ static int chatctl_logout(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_logout = {
-    "logout", chatctl_logout,
+    "logout",
+    chatctl_logout,
     "revoke and forget the cached login (v2)",
     "logout --user NAME",
     "Resumes the cached session of --user, asks the server to revoke its token\n"

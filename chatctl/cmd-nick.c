@@ -26,7 +26,8 @@ static int chatctl_nick(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_nick = {
-    "nick", chatctl_nick,
+    "nick",
+    chatctl_nick,
     "change your nickname (v2)",
     "nick --user NAME NEW",
     "Sets the display name of --user to NEW (1 to 64 bytes once trimmed) and\n"

@@ -12,11 +12,11 @@ static int read_passwords(const chatctl_globals *globals, const char *new_file, 
                           char **new_password) {
   g_autofree char *old_prompt = g_strdup_printf("Current password of %s: ", globals->user);
   chatctl_password_source new_source = {
-    .file = new_file,
-    .file_option = "--new-password-file",
-    .env = CHATCTL_NEW_PASSWORD_ENV,
-    .prompt = "New password: ",
-    .confirm = true,
+      .file = new_file,
+      .file_option = "--new-password-file",
+      .env = CHATCTL_NEW_PASSWORD_ENV,
+      .prompt = "New password: ",
+      .confirm = true,
   };
   int status = chatctl_password_read_account(globals->password_file, old_prompt, false, old);
   if (status == 0)
@@ -29,8 +29,7 @@ static int chatctl_passwd(const chatctl_command *self, int argc, char **argv,
   const char *new_file = NULL;
   const chatctl_arg_option options[] = {{"--new-password-file", &new_file, NULL}};
   int n;
-  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), NULL, 0, 0,
-                                  &n);
+  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), NULL, 0, 0, &n);
   if (status)
     return status;
   if (!globals->user)
@@ -66,13 +65,13 @@ static int chatctl_passwd(const chatctl_command *self, int argc, char **argv,
   if (status == 0) {
     if (globals->json) {
       const chatctl_field fields[] = {
-        CHATCTL_STR("username", chatctl_session_username(session)),
-        CHATCTL_BOOL("password_changed", TRUE),
+          CHATCTL_STR("username", chatctl_session_username(session)),
+          CHATCTL_BOOL("password_changed", TRUE),
       };
       status = chatctl_print_fields(fields, G_N_ELEMENTS(fields));
     } else {
       chatctl_human_line("password of %s changed; its other sessions are logged out",
-             chatctl_session_username(session));
+                         chatctl_session_username(session));
     }
   }
   chatctl_session_close(session);
@@ -80,7 +79,8 @@ static int chatctl_passwd(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_passwd = {
-    "passwd", chatctl_passwd,
+    "passwd",
+    chatctl_passwd,
     "change your password (v2)",
     "passwd --user NAME [--password-file FILE] [--new-password-file FILE]",
     "Changes the password of --user. The server checks the current password and\n"

@@ -50,9 +50,9 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
     gint64 id = registered.value;
     if (globals->json) {
       const chatctl_field fields[] = {
-        CHATCTL_INT("id", id),
-        CHATCTL_STR("username", username),
-        CHATCTL_STR("nickname", args[1]),
+          CHATCTL_INT("id", id),
+          CHATCTL_STR("username", username),
+          CHATCTL_STR("nickname", args[1]),
       };
       status = chatctl_print_fields(fields, G_N_ELEMENTS(fields));
     } else {
@@ -64,7 +64,8 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_register = {
-    "register", chatctl_register,
+    "register",
+    chatctl_register,
     "create an account and print its user id",
     "register [--password-file FILE] USER NICKNAME",
     "Creates the account USER (the server trims it and makes it lower case) with\n"

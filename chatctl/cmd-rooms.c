@@ -5,8 +5,7 @@
 #include "chatctl/output.h"
 #include "chatctl/session.h"
 
-static int print_room(const chatctl_globals *globals, const char *verb,
-                      const chat_msg_room *room) {
+static int print_room(const chatctl_globals *globals, const char *verb, const chat_msg_room *room) {
   if (globals->json) {
     chat_arena arena;
     chat_arena_init(&arena);
@@ -34,8 +33,8 @@ static int list_rooms(chatctl_session *session, const chatctl_globals *globals) 
     if (globals->json)
       chatctl_list_add(&arena, list, chatctl_room_document(&arena, &room.room));
     else
-      chatctl_human_line("%" G_GINT64_FORMAT " %.*s", room.room.id,
-                         (int)room.room.room_name.len, room.room.room_name.ptr);
+      chatctl_human_line("%" G_GINT64_FORMAT " %.*s", room.room.id, (int)room.room.room_name.len,
+                         room.room.room_name.ptr);
   }
   int status = globals->json ? chatctl_print_json(list, FALSE) : 0;
   chat_arena_clear(&arena);
@@ -130,17 +129,17 @@ static int members(chatctl_session *session, const chatctl_globals *globals, gin
 enum { VERB_LIST, VERB_CREATE, VERB_JOIN, VERB_LEAVE, VERB_MEMBERS };
 
 static const chatctl_verb verbs[] = {
-  [VERB_LIST] = {"list", NULL},
-  [VERB_CREATE] = {"create", "a room name"},
-  [VERB_JOIN] = {"join", "a room ID"},
-  [VERB_LEAVE] = {"leave", "a room ID"},
-  [VERB_MEMBERS] = {"members", "a room ID"},
+    [VERB_LIST] = {"list", NULL},
+    [VERB_CREATE] = {"create", "a room name"},
+    [VERB_JOIN] = {"join", "a room ID"},
+    [VERB_LEAVE] = {"leave", "a room ID"},
+    [VERB_MEMBERS] = {"members", "a room ID"},
 };
 
 typedef struct {
   size_t verb;
   const char *operand;
-  gint64 id;   /* join, leave, members */
+  gint64 id; /* join, leave, members */
 } rooms_request;
 
 static int run_verb(chatctl_session *session, const chatctl_globals *globals, gpointer data) {
@@ -178,7 +177,8 @@ static int chatctl_rooms(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_rooms = {
-    "rooms", chatctl_rooms,
+    "rooms",
+    chatctl_rooms,
     "list, create, join and leave rooms; list a room's members",
     "rooms --user NAME list | create NAME | join ID | leave ID | members ID",
     "Verbs:\n"

@@ -11,8 +11,8 @@
 
 /* Checks that path is an image gdk-pixbuf knows, no larger than `limit`
  * bytes, and reads it. */
-static int read_image(const chatctl_command *self, const char *path, gsize limit,
-                      GBytes **image, char **what) {
+static int read_image(const chatctl_command *self, const char *path, gsize limit, GBytes **image,
+                      char **what) {
   struct stat st;
   if (stat(path, &st) != 0)
     return chatctl_usage_error(self, "%s: %s", path, g_strerror(errno));
@@ -21,8 +21,8 @@ static int read_image(const chatctl_command *self, const char *path, gsize limit
   if (st.st_size == 0)
     return chatctl_usage_error(self, "%s is empty", path);
   if ((guint64)st.st_size > limit)
-    return chatctl_fail(CHATCTL_EXIT_USAGE, "%s is too large: %" G_GUINT64_FORMAT
-                        " bytes, over the limit of %zu bytes",
+    return chatctl_fail(CHATCTL_EXIT_USAGE,
+                        "%s is too large: %" G_GUINT64_FORMAT " bytes, over the limit of %zu bytes",
                         path, (guint64)st.st_size, limit);
   int width = 0, height = 0;
   GdkPixbufFormat *format = gdk_pixbuf_get_file_info(path, &width, &height);
@@ -35,8 +35,8 @@ static int read_image(const chatctl_command *self, const char *path, gsize limit
   if (!g_file_get_contents(path, &data, &len, &error))
     return chatctl_usage_error(self, "%s", error->message);
   *image = g_bytes_new_take(data, len);
-  *what = g_strdup_printf("the image %s (%s, %dx%d, %zu bytes)", path, format_name, width,
-                          height, len);
+  *what =
+      g_strdup_printf("the image %s (%s, %dx%d, %zu bytes)", path, format_name, width, height, len);
   return 0;
 }
 
@@ -44,13 +44,12 @@ static int chatctl_send_image(const chatctl_command *self, int argc, char **argv
                               const chatctl_globals *globals) {
   const char *to_user = NULL, *to_room = NULL;
   const chatctl_arg_option options[] = {
-    {"--to-user", &to_user, NULL},
-    {"--to-room", &to_room, NULL},
+      {"--to-user", &to_user, NULL},
+      {"--to-room", &to_room, NULL},
   };
   const char *args[1];
   int n;
-  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), args, 1, 1,
-                                  &n);
+  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), args, 1, 1, &n);
   if (status == 0)
     status = chatctl_target_check(self, to_user, to_room);
   if (status)
@@ -67,23 +66,25 @@ static int chatctl_send_image(const chatctl_command *self, int argc, char **argv
   gsize len;
   const guint8 *data = g_bytes_get_data(image, &len);
   chat_msg_body body = {
-    .form = CHAT_BODY_IMAGE,
-    .type = CHAT_BODY_TYPE_IMAGE,
-    .data = chat_span_bytes(data, len),
+      .form = CHAT_BODY_IMAGE,
+      .type = CHAT_BODY_TYPE_IMAGE,
+      .data = chat_span_bytes(data, len),
   };
   chatctl_send_request request = {to_user, to_room, &body, what, args[0]};
   return chatctl_send_body(self, globals, &request);
 }
 
 const chatctl_command chatctl_command_send_image = {
-    "send-image", chatctl_send_image,
+    "send-image",
+    chatctl_send_image,
     "send an image file to a friend or a room",
     "send-image --user NAME (--to-user FRIEND | --to-room ID) FILE",
     "Logs in and sends the image FILE as the seed client does: the file's bytes\n"
     "as they are, in a message body of type 1. FILE must be an image that\n"
     "gdk-pixbuf recognises (PNG, JPEG, GIF, ...), no larger than the max_image\n"
     "a v2 server announces in the handshake, and the message must fit the\n"
-    "server's limit: in v2 the max_message it announces, in seed 16 MiB. Like send, it exits 0 once the server has\n"
+    "server's limit: in v2 the max_message it announces, in seed 16 MiB. Like send, it exits 0 "
+    "once the server has\n"
     "stored the message.\n"
     "\n"
     "Options:\n"

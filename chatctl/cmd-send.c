@@ -60,22 +60,21 @@ static int chatctl_send(const chatctl_command *self, int argc, char **argv,
   const char *to_user = NULL, *to_room = NULL;
   const char *font_size_text = DEFAULT_FONT_SIZE, *font_color = DEFAULT_FONT_COLOR;
   const chatctl_arg_option options[] = {
-    {"--to-user", &to_user, NULL},
-    {"--to-room", &to_room, NULL},
-    {"--font-size", &font_size_text, NULL},
-    {"--font-color", &font_color, NULL},
+      {"--to-user", &to_user, NULL},
+      {"--to-room", &to_room, NULL},
+      {"--font-size", &font_size_text, NULL},
+      {"--font-color", &font_color, NULL},
   };
   const char *args[1] = {NULL};
   int n;
-  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), args, 0, 1,
-                                  &n);
+  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), args, 0, 1, &n);
   if (status)
     return status;
   status = chatctl_target_check(self, to_user, to_room);
   gint64 font_size = 0;
   if (status == 0)
-    status = chatctl_parse_int(self, "--font-size", font_size_text, FONT_SIZE_MIN,
-                               FONT_SIZE_MAX, &font_size);
+    status = chatctl_parse_int(self, "--font-size", font_size_text, FONT_SIZE_MIN, FONT_SIZE_MAX,
+                               &font_size);
   if (status == 0 && !color_valid(font_color))
     status = chatctl_usage_error(self, "--font-color must be #rrggbb, not '%s'", font_color);
   if (status)
@@ -86,18 +85,19 @@ static int chatctl_send(const chatctl_command *self, int argc, char **argv,
     return status;
 
   chat_msg_body body = {
-    .form = CHAT_BODY_TEXT,
-    .type = CHAT_BODY_TYPE_TEXT,
-    .data = chat_span_cstr(text),
-    .font_size = font_size,
-    .font_color = chat_span_cstr(font_color),
+      .form = CHAT_BODY_TEXT,
+      .type = CHAT_BODY_TYPE_TEXT,
+      .data = chat_span_cstr(text),
+      .font_size = font_size,
+      .font_color = chat_span_cstr(font_color),
   };
   chatctl_send_request request = {to_user, to_room, &body, "the text", NULL};
   return chatctl_send_body(self, globals, &request);
 }
 
 const chatctl_command chatctl_command_send = {
-    "send", chatctl_send,
+    "send",
+    chatctl_send,
     "send a text message to a friend or a room",
     "send --user NAME (--to-user FRIEND | --to-room ID) [--font-size N]\n"
     "       [--font-color #rrggbb] [TEXT]",

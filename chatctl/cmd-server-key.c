@@ -34,8 +34,9 @@ static int chatctl_keygen(const chatctl_command *self, int argc, char **argv,
     return status;
   struct stat st;
   if (lstat(path, &st) == 0)
-    return chatctl_fail(CHATCTL_EXIT_USAGE, "%s exists: not overwritten (a server key is not "
-                                            "replaced by accident)",
+    return chatctl_fail(CHATCTL_EXIT_USAGE,
+                        "%s exists: not overwritten (a server key is not "
+                        "replaced by accident)",
                         path);
   if (errno != ENOENT)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s: %s", path, g_strerror(errno));
@@ -50,7 +51,8 @@ static int chatctl_fingerprint_run(const chatctl_command *self, int argc, char *
 }
 
 const chatctl_command chatctl_command_keygen = {
-    "keygen", chatctl_keygen,
+    "keygen",
+    chatctl_keygen,
     "create a server key file and print its fingerprint",
     "keygen FILE",
     "Creates FILE with a new X25519 server key (mode 0600; the directory must\n"
@@ -67,7 +69,8 @@ const chatctl_command chatctl_command_keygen = {
 };
 
 const chatctl_command chatctl_command_fingerprint = {
-    "fingerprint", chatctl_fingerprint_run,
+    "fingerprint",
+    chatctl_fingerprint_run,
     "print the fingerprint of a server key file",
     "fingerprint FILE",
     "Prints the fingerprint (\"SHA256:\" and 43 base64 characters) of the server key\n"

@@ -48,19 +48,19 @@ static int count_seed(chatctl_session *session, chat_arena *arena, GArray *count
   return status;
 }
 
-static int print_counts(chatctl_session *session, const chatctl_globals *globals,
-                        chat_arena *arena, GArray *counts) {
+static int print_counts(chatctl_session *session, const chatctl_globals *globals, chat_arena *arena,
+                        GArray *counts) {
   chat_value *list = chatctl_new_list(arena);
   for (guint i = 0; i < counts->len; i++) {
     const unread_count *c = &g_array_index(counts, unread_count, i);
     const char *name = chatctl_session_contact_name(session, c->target_type, c->target_id);
     if (!globals->json) {
       if (c->target_type == CHATCTL_TARGET_ROOM)
-        chatctl_human_line("room %" G_GINT64_FORMAT " (%s): %" G_GINT64_FORMAT " unread", c->target_id,
-               name ? name : "?", c->unread);
+        chatctl_human_line("room %" G_GINT64_FORMAT " (%s): %" G_GINT64_FORMAT " unread",
+                           c->target_id, name ? name : "?", c->unread);
       else
         chatctl_human_line("%s (user %" G_GINT64_FORMAT "): %" G_GINT64_FORMAT " unread",
-               name ? name : "?", c->target_id, c->unread);
+                           name ? name : "?", c->target_id, c->unread);
       continue;
     }
     chat_value *item = chatctl_new_dict(arena);
@@ -103,7 +103,8 @@ static int chatctl_unread(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_unread = {
-    "unread", chatctl_unread,
+    "unread",
+    chatctl_unread,
     "list the conversations with unread messages",
     "unread --user NAME",
     "Logs in and prints, per conversation, how many messages are unread.\n"

@@ -120,8 +120,7 @@ static int watch(chatctl_session *session, const chatctl_globals *globals, gpoin
   gboolean stop = FALSE;
   guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &stop);
   guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &stop);
-  gint64 deadline = timeout_s ? g_get_monotonic_time() + timeout_s * US_PER_S
-                              : CHATCTL_NO_DEADLINE;
+  gint64 deadline = timeout_s ? g_get_monotonic_time() + timeout_s * US_PER_S : CHATCTL_NO_DEADLINE;
   gint64 seen = 0;
   int status = 0;
   while (status == 0 && (count == 0 || seen < count)) {
@@ -137,9 +136,9 @@ static int watch(chatctl_session *session, const chatctl_globals *globals, gpoin
   if (status == CHATCTL_EXIT_TIMEOUT && count == 0)
     status = CHATCTL_EXIT_OK; /* --timeout alone: watch for that long */
   else if (status == CHATCTL_EXIT_TIMEOUT)
-    chatctl_fail(status, "%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
-                 " events within %" G_GINT64_FORMAT " s",
-                 seen, count, timeout_s);
+    chatctl_fail(
+        status, "%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " events within %" G_GINT64_FORMAT " s",
+        seen, count, timeout_s);
   g_source_remove(sigint);
   g_source_remove(sigterm);
   return status;
@@ -150,13 +149,12 @@ static int chatctl_watch(const chatctl_command *self, int argc, char **argv,
   const char *count_text = NULL, *timeout_text = NULL;
   bool with_data = false;
   const chatctl_arg_option options[] = {
-    {"--count", &count_text, NULL},
-    {"--timeout", &timeout_text, NULL},
-    {"--with-data", NULL, &with_data},
+      {"--count", &count_text, NULL},
+      {"--timeout", &timeout_text, NULL},
+      {"--with-data", NULL, &with_data},
   };
   int n;
-  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), NULL, 0, 0,
-                                  &n);
+  int status = chatctl_parse_args(self, argc, argv, options, G_N_ELEMENTS(options), NULL, 0, 0, &n);
   watch_options o = {.with_data = with_data};
   if (status == 0 && count_text)
     status = chatctl_parse_int(self, "--count", count_text, 1, MAX_COUNT, &o.count);
@@ -168,7 +166,8 @@ static int chatctl_watch(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_watch = {
-    "watch", chatctl_watch,
+    "watch",
+    chatctl_watch,
     "stay logged in and print events as they come",
     "watch --user NAME [--count N] [--timeout S] [--with-data]",
     "Logs in, then prints every message the server sends (new messages, friends\n"

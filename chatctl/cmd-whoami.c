@@ -4,8 +4,7 @@
 #include "chatctl/output.h"
 #include "chatctl/session.h"
 
-static int print_self(chatctl_session *session, const chatctl_globals *globals,
-                      gpointer data) {
+static int print_self(chatctl_session *session, const chatctl_globals *globals, gpointer data) {
   (void)data;
   return chatctl_print_user(globals->json, chatctl_session_user(session));
 }
@@ -19,14 +18,16 @@ static int chatctl_whoami(const chatctl_command *self, int argc, char **argv,
 }
 
 const chatctl_command chatctl_command_whoami = {
-    "whoami", chatctl_whoami,
+    "whoami",
+    chatctl_whoami,
     "log in and print the user",
     "whoami --user NAME",
     "Logs in as --user (with the cached resume token of an earlier v2 login, else\n"
     "the password) and prints the user as the server knows it.\n"
     "\n"
     "Options:\n"
-    "  --json   print the user: {\"id\": 1, \"username\": ..., \"nickname\": ..., \"online\": true}\n"
+    "  --json   print the user: {\"id\": 1, \"username\": ..., \"nickname\": ..., \"online\": "
+    "true}\n"
     "\n"
     "Example:\n"
     "  chatctl --user alice whoami\n"

@@ -28,9 +28,9 @@ typedef int (*chatctl_run)(const chatctl_command *self, int argc, char **argv,
 struct chatctl_command {
   const char *name;
   chatctl_run run;
-  const char *summary;   /* one line for `chatctl --help` */
-  const char *usage;     /* the synopsis line(s) */
-  const char *help;      /* options and an example, for `chatctl NAME --help` */
+  const char *summary; /* one line for `chatctl --help` */
+  const char *usage;   /* the synopsis line(s) */
+  const char *help;    /* options and an example, for `chatctl NAME --help` */
 };
 
 /* Prints "usage: chatctl <usage>" and the help text. */

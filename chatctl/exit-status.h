@@ -3,11 +3,11 @@
 #define CHATCTL_EXIT_STATUS_H
 
 enum {
-  CHATCTL_EXIT_OK = 0,          /* done */
-  CHATCTL_EXIT_REFUSED = 1,     /* the server refused; its reason on stderr */
-  CHATCTL_EXIT_USAGE = 2,       /* usage or input error */
-  CHATCTL_EXIT_CONNECTION = 3,  /* connection, handshake or pinning failure */
-  CHATCTL_EXIT_TIMEOUT = 4,     /* timed out */
+  CHATCTL_EXIT_OK = 0,         /* done */
+  CHATCTL_EXIT_REFUSED = 1,    /* the server refused; its reason on stderr */
+  CHATCTL_EXIT_USAGE = 2,      /* usage or input error */
+  CHATCTL_EXIT_CONNECTION = 3, /* connection, handshake or pinning failure */
+  CHATCTL_EXIT_TIMEOUT = 4,    /* timed out */
 };
 
 #endif

@@ -15,25 +15,13 @@
 
 /* Every subcommand; each is defined in its own cmd-*.c file. */
 static const chatctl_command *const commands[] = {
-  &chatctl_command_decode,
-  &chatctl_command_encode,
-  &chatctl_command_dump,
-  &chatctl_command_register,
-  &chatctl_command_whoami,
-  &chatctl_command_passwd,
-  &chatctl_command_nick,
-  &chatctl_command_logout,
-  &chatctl_command_send,
-  &chatctl_command_send_image,
-  &chatctl_command_friends,
-  &chatctl_command_rooms,
-  &chatctl_command_history,
-  &chatctl_command_unread,
-  &chatctl_command_watch,
-  &chatctl_command_echo,
-  &chatctl_command_keygen,
-  &chatctl_command_fingerprint,
-  &chatctl_command_forget_host,
+    &chatctl_command_decode,      &chatctl_command_encode,  &chatctl_command_dump,
+    &chatctl_command_register,    &chatctl_command_whoami,  &chatctl_command_passwd,
+    &chatctl_command_nick,        &chatctl_command_logout,  &chatctl_command_send,
+    &chatctl_command_send_image,  &chatctl_command_friends, &chatctl_command_rooms,
+    &chatctl_command_history,     &chatctl_command_unread,  &chatctl_command_watch,
+    &chatctl_command_echo,        &chatctl_command_keygen,  &chatctl_command_fingerprint,
+    &chatctl_command_forget_host,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -100,18 +88,18 @@ static const chatctl_command *find_command(const char *name) {
 
 /* Takes the global options out of argv; what is left (subcommand first) goes
  * to rest. Returns 0, or an exit status on a usage error. */
-static int take_globals(int argc, char **argv, chatctl_globals *g, int *rest_argc,
-                        char **rest, bool *version) {
+static int take_globals(int argc, char **argv, chatctl_globals *g, int *rest_argc, char **rest,
+                        bool *version) {
   static const struct {
     const char *name;
     size_t offset;
   } valued[] = {
-    {"--config", offsetof(chatctl_globals, config_path)},
-    {"--host", offsetof(chatctl_globals, host)},
-    {"--port", offsetof(chatctl_globals, port)},
-    {"--dialect", offsetof(chatctl_globals, dialect)},
-    {"--user", offsetof(chatctl_globals, user)},
-    {"--password-file", offsetof(chatctl_globals, password_file)},
+      {"--config", offsetof(chatctl_globals, config_path)},
+      {"--host", offsetof(chatctl_globals, host)},
+      {"--port", offsetof(chatctl_globals, port)},
+      {"--dialect", offsetof(chatctl_globals, dialect)},
+      {"--user", offsetof(chatctl_globals, user)},
+      {"--password-file", offsetof(chatctl_globals, password_file)},
   };
   int n = 0;
   bool positional_only = false;
@@ -151,8 +139,8 @@ static int take_globals(int argc, char **argv, chatctl_globals *g, int *rest_arg
     if (taken)
       continue;
     if (n == 0 && chatctl_is_option(argv[i]))
-      return chatctl_fail(CHATCTL_EXIT_USAGE,
-                          "unknown option '%s' (try 'chatctl --help')", argv[i]);
+      return chatctl_fail(CHATCTL_EXIT_USAGE, "unknown option '%s' (try 'chatctl --help')",
+                          argv[i]);
     rest[n++] = argv[i];
   }
   *rest_argc = n;
@@ -183,8 +171,8 @@ int main(int argc, char **argv) {
   }
   const chatctl_command *command = find_command(rest[0]);
   if (!command) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "unknown command '%s' (try 'chatctl --help')",
-                          rest[0]);
+    status =
+        chatctl_fail(CHATCTL_EXIT_USAGE, "unknown command '%s' (try 'chatctl --help')", rest[0]);
   } else if (globals.help) {
     chatctl_print_help(command, stdout);
     status = CHATCTL_EXIT_OK;

@@ -66,8 +66,8 @@ int chatctl_print_fingerprint(gboolean json, const char *path, const uint8_t *pu
     return 0;
   }
   const chatctl_field fields[] = {
-    CHATCTL_STR("file", path),
-    CHATCTL_STR("fingerprint", fingerprint),
+      CHATCTL_STR("file", path),
+      CHATCTL_STR("fingerprint", fingerprint),
   };
   return chatctl_print_fields(fields, G_N_ELEMENTS(fields));
 }
@@ -223,7 +223,9 @@ char *chatctl_format_user(const chat_value *value) {
                          (int)user.username.len, user.username.ptr ? user.username.ptr : "",
                          user.id, (int)user.nickname.len,
                          user.nickname.ptr ? user.nickname.ptr : "",
-                         !ok ? "" : user.online ? ", online" : ", offline");
+                         !ok           ? ""
+                         : user.online ? ", online"
+                                       : ", offline");
 }
 
 char *chatctl_format_sender(const chat_msg_notice *n) {
@@ -241,8 +243,7 @@ char *chatctl_format_notice(const chat_value *value) {
   g_autofree char *when = chatctl_format_date_time(n.time);
   g_autofree char *body = chatctl_format_body(&n.message);
   g_autofree char *sender = chatctl_format_sender(&n);
-  g_autofree char *number =
-      n.has_id ? g_strdup_printf(" #%" G_GINT64_FORMAT, n.id) : g_strdup("");
+  g_autofree char *number = n.has_id ? g_strdup_printf(" #%" G_GINT64_FORMAT, n.id) : g_strdup("");
   return g_strdup_printf("%s%s %s: %s", when, number, sender, body);
 }
 
@@ -250,8 +251,8 @@ char *chatctl_format_notice(const chat_value *value) {
 
 /* Separators and bidi controls: they move or hide text around them. */
 static gboolean is_invisible_control(gunichar c) {
-  return c == 0x2028 || c == 0x2029 || c == 0x200E || c == 0x200F ||
-         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+  return c == 0x2028 || c == 0x2029 || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+         (c >= 0x2066 && c <= 0x2069);
 }
 
 char *chatctl_escape_text(const char *s, gsize len) {

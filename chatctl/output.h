@@ -17,15 +17,18 @@ int chatctl_print_json(const chat_value *value, gboolean with_data);
 
 /* One member of a small --json result document. */
 typedef struct {
-  const char *key;   /* not copied */
+  const char *key; /* not copied */
   enum { CHATCTL_FIELD_STR, CHATCTL_FIELD_INT, CHATCTL_FIELD_BOOL } kind;
   const char *s;
-  gint64 i;          /* an int, or a bool (0 or not) */
+  gint64 i; /* an int, or a bool (0 or not) */
 } chatctl_field;
 
-#define CHATCTL_STR(key, value) {(key), CHATCTL_FIELD_STR, (value), 0}
-#define CHATCTL_INT(key, value) {(key), CHATCTL_FIELD_INT, NULL, (value)}
-#define CHATCTL_BOOL(key, value) {(key), CHATCTL_FIELD_BOOL, NULL, (value) ? 1 : 0}
+#define CHATCTL_STR(key, value)                                                                    \
+  { (key), CHATCTL_FIELD_STR, (value), 0 }
+#define CHATCTL_INT(key, value)                                                                    \
+  { (key), CHATCTL_FIELD_INT, NULL, (value) }
+#define CHATCTL_BOOL(key, value)                                                                   \
+  { (key), CHATCTL_FIELD_BOOL, NULL, (value) ? 1 : 0 }
 
 /* Prints {fields[0].key: ..., ...} as chatctl_print_json does. */
 int chatctl_print_fields(const chatctl_field *fields, size_t n_fields);

@@ -19,11 +19,11 @@
 int chatctl_password_read_account(const char *password_file, const char *prompt, bool confirm,
                                   char **out) {
   chatctl_password_source source = {
-    .file = password_file,
-    .file_option = "--password-file",
-    .env = CHATCTL_PASSWORD_ENV,
-    .prompt = prompt,
-    .confirm = confirm,
+      .file = password_file,
+      .file_option = "--password-file",
+      .env = CHATCTL_PASSWORD_ENV,
+      .prompt = prompt,
+      .confirm = confirm,
   };
   return chatctl_password_read(&source, out);
 }
@@ -100,7 +100,7 @@ static gssize prompt_line(const char *prompt, char *buf, size_t cap) {
   fflush(stderr);
   if (have_termios) {
     quiet = saved;
-    quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
+    quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
@@ -140,8 +140,9 @@ static int read_from_terminal(const chatctl_password_source *source, char **out)
   int status = 0;
   gssize len = prompt_line(source->prompt, first, sizeof first);
   if (len < 0) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "no password read (end of input, or longer "
-                                              "than %d bytes)",
+    status = chatctl_fail(CHATCTL_EXIT_USAGE,
+                          "no password read (end of input, or longer "
+                          "than %d bytes)",
                           CHATCTL_PASSWORD_MAX);
   } else {
     status = check_password("the prompt", first, (size_t)len);

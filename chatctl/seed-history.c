@@ -17,8 +17,8 @@ int chatctl_seed_stored_messages(const chat_value *bundle, chat_arena *arena, GA
     chat_value *notice = NULL;
     chat_msg_notice checked;
     chat_error err;
-    if (chat_value_decode((const uint8_t *)m.data.ptr, m.data.len, NULL, 0, arena, &notice,
-                          &err) != 0 ||
+    if (chat_value_decode((const uint8_t *)m.data.ptr, m.data.len, NULL, 0, arena, &notice, &err) !=
+            0 ||
         chat_msg_notice_read(notice, &checked, &err) != 0)
       return chatctl_fail(CHATCTL_EXIT_CONNECTION,
                           "the server sent a bad stored message (number %zu of the login "

@@ -10,8 +10,8 @@
 #include "protocol/value.h"
 
 typedef struct {
-  const chat_value *notice;  /* @notice, in the arena */
-  gboolean delivered;        /* sent = 1: delivered live; 0: arrived while offline */
+  const chat_value *notice; /* @notice, in the arena */
+  gboolean delivered;       /* sent = 1: delivered live; 0: arrived while offline */
 } chatctl_stored_message;
 
 /* Decodes the bundle's messages into arena, in the bundle's order (oldest

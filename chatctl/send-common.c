@@ -7,8 +7,7 @@
 #include "chatctl/exit-status.h"
 #include "chatctl/output.h"
 
-int chatctl_target_check(const chatctl_command *command, const char *to_user,
-                         const char *to_room) {
+int chatctl_target_check(const chatctl_command *command, const char *to_user, const char *to_room) {
   if ((to_user == NULL) == (to_room == NULL))
     return chatctl_usage_error(command, "give exactly one of --to-user NAME and --to-room ID");
   gint64 id;
@@ -18,9 +17,9 @@ int chatctl_target_check(const chatctl_command *command, const char *to_user,
 }
 
 typedef struct {
-  gint64 type;   /* CHATCTL_TARGET_USER or _ROOM */
+  gint64 type; /* CHATCTL_TARGET_USER or _ROOM */
   gint64 id;
-  char *label;   /* "bob", "room 3" */
+  char *label; /* "bob", "room 3" */
 } chatctl_target;
 
 /* After the login: the user must be a friend. Returns 0 or the status. */
@@ -49,8 +48,8 @@ static void target_clear(chatctl_target *target) {
 }
 
 typedef struct {
-  const char *client_msg_id;  /* v2 */
-  gint64 sender_id;           /* seed */
+  const char *client_msg_id; /* v2 */
+  gint64 sender_id;          /* seed */
   const chatctl_target *target;
 } ack_key;
 
@@ -73,11 +72,11 @@ static int send_message(chatctl_session *session, const chatctl_target *target,
   gboolean v2 = chatctl_session_dialect(session) == CHAT_DIALECT_V2;
   g_autofree char *client_msg_id = v2 ? g_uuid_string_random() : NULL;
   chat_msg_send_message request = {
-    .target_type = target->type,
-    .target_id = target->id,
-    .message = *body,
-    .has_client_msg_id = client_msg_id != NULL,
-    .client_msg_id = chat_span_cstr(client_msg_id),
+      .target_type = target->type,
+      .target_id = target->id,
+      .message = *body,
+      .has_client_msg_id = client_msg_id != NULL,
+      .client_msg_id = chat_span_cstr(client_msg_id),
   };
   chat_msg_send_message_write(chatctl_session_begin(session, CHAT_MSG_SEND_MESSAGE), &request);
   gsize len = chatctl_session_request_len(session);

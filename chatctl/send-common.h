@@ -15,15 +15,14 @@
 
 /* Before connecting: exactly one of --to-user / --to-room, the room a
  * positive number. Returns 0 or a usage error. */
-int chatctl_target_check(const chatctl_command *command, const char *to_user,
-                         const char *to_room);
+int chatctl_target_check(const chatctl_command *command, const char *to_user, const char *to_room);
 
 typedef struct {
-  const char *to_user;        /* a friend's username ... */
-  const char *to_room;        /* ... or a room ID (checked by chatctl_target_check) */
+  const char *to_user; /* a friend's username ... */
+  const char *to_room; /* ... or a room ID (checked by chatctl_target_check) */
   const chat_msg_body *body;
-  const char *what;           /* for the size errors: "the text", "the image x.png (...)" */
-  const char *image_path;     /* an image: its file, named when over the server's max_image */
+  const char *what;       /* for the size errors: "the text", "the image x.png (...)" */
+  const char *image_path; /* an image: its file, named when over the server's max_image */
 } chatctl_send_request;
 
 /* Connects and logs in, checks an image against the server's max_image

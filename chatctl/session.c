@@ -36,24 +36,24 @@ struct chatctl_session {
   chat_limits limits;
   chat_buffer out;
   chat_writer writer;
-  GQueue inbox;          /* chatctl_message*, not yet taken */
-  guint64 last_seq;      /* of the newest message received */
-  guint64 since;         /* answers to the last request have seq > since */
+  GQueue inbox;     /* chatctl_message*, not yet taken */
+  guint64 last_seq; /* of the newest message received */
+  guint64 since;    /* answers to the last request have seq > since */
   gboolean closed;
   GError *close_reason;
-  char *bad_message;     /* why a message of the server was refused */
-  char *kick;            /* what a server_kick said */
-  char *username;        /* normalised --user */
-  const char *password;  /* given by the command, or NULL; only during open */
-  gboolean finished;     /* the request's writer was finished ... */
-  int finish_status;     /* ... with this result */
+  char *bad_message;    /* why a message of the server was refused */
+  char *kick;           /* what a server_kick said */
+  char *username;       /* normalised --user */
+  const char *password; /* given by the command, or NULL; only during open */
+  gboolean finished;    /* the request's writer was finished ... */
+  int finish_status;    /* ... with this result */
   char *token_path;
   chatctl_message *user_message;
   chatctl_message *bundle_message;
-  GPtrArray *requests;       /* chatctl_message*: incoming_friend_request at login */
-  GPtrArray *request_users;  /* const chat_value*: their parameters */
+  GPtrArray *requests;      /* chatctl_message*: incoming_friend_request at login */
+  GPtrArray *request_users; /* const chat_value*: their parameters */
   gsize server_max_message;
-  gsize server_max_image;  /* 0: not announced */
+  gsize server_max_image; /* 0: not announced */
 };
 
 void chatctl_message_free(chatctl_message *message) {
@@ -116,13 +116,11 @@ static int report_closed(chatctl_session *s) {
     return chatctl_fail(CHATCTL_EXIT_CONNECTION,
                         "the server sent a bad message (%s); connection closed", s->bad_message);
   if (s->kick)
-    return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the server closed the connection: %s",
-                        s->kick);
+    return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the server closed the connection: %s", s->kick);
   if (s->close_reason)
     return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the connection to %s was closed: %s",
                         s->host_port, s->close_reason->message);
-  return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the server %s closed the connection",
-                      s->host_port);
+  return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the server %s closed the connection", s->host_port);
 }
 
 static gboolean on_deadline(gpointer data) {
@@ -174,9 +172,8 @@ static int report_unknown_server(chatctl_session *s, const GError *error) {
 }
 
 static void read_server_info(chatctl_session *s) {
-  s->server_max_message = s->config.dialect == CHAT_DIALECT_SEED
-                              ? CHATCTL_SEED_MAX_MESSAGE_BYTES
-                              : CHAT_V2_DEFAULT_MAX_MESSAGE;
+  s->server_max_message = s->config.dialect == CHAT_DIALECT_SEED ? CHATCTL_SEED_MAX_MESSAGE_BYTES
+                                                                 : CHAT_V2_DEFAULT_MAX_MESSAGE;
   gsize len = 0;
   const guint8 *info = chat_connection_get_server_info(s->connection, &len);
   if (!info || len == 0)
@@ -208,15 +205,15 @@ static int dial(chatctl_session *s) {
   if (chat_keylog_open_from_env(&s->keylog, &err) != 0)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s: %s", CHAT_KEYLOG_ENV, err.message);
   ChatDialOptions options = {
-    .host = c->host,
-    .port = c->port,
-    .dialect = c->dialect,
-    .seed_group = seed ? &s->group : NULL,
-    .pin_policy = c->pin,
-    .pinned_key = c->server_key,
-    .keylog = s->keylog,
-    .max_message_bytes = CHATCTL_MAX_MESSAGE_BYTES,
-    .timeout_ms = CHATCTL_REPLY_TIMEOUT_MS,
+      .host = c->host,
+      .port = c->port,
+      .dialect = c->dialect,
+      .seed_group = seed ? &s->group : NULL,
+      .pin_policy = c->pin,
+      .pinned_key = c->server_key,
+      .keylog = s->keylog,
+      .max_message_bytes = CHATCTL_MAX_MESSAGE_BYTES,
+      .timeout_ms = CHATCTL_REPLY_TIMEOUT_MS,
   };
   g_autoptr(GError) error = NULL;
   s->connection = chat_dial_sync(&options, &error);
@@ -225,8 +222,7 @@ static int dial(chatctl_session *s) {
       return report_unknown_server(s, error);
     return chatctl_fail(CHATCTL_EXIT_CONNECTION, "%s", error->message);
   }
-  s->message_handler =
-      g_signal_connect(s->connection, "message", G_CALLBACK(on_message), s);
+  s->message_handler = g_signal_connect(s->connection, "message", G_CALLBACK(on_message), s);
   s->closed_handler = g_signal_connect(s->connection, "closed", G_CALLBACK(on_closed), s);
   read_server_info(s);
   return 0;
@@ -269,8 +265,7 @@ int chatctl_session_open_with_password(const chatctl_command *command,
 
   int status = chatctl_client_config_load(command, globals, &s->config);
   s->host_port = chatctl_client_config_host_port(&s->config);
-  if (status == 0 && (flags & CHATCTL_SESSION_V2_ONLY) &&
-      s->config.dialect != CHAT_DIALECT_V2)
+  if (status == 0 && (flags & CHATCTL_SESSION_V2_ONLY) && s->config.dialect != CHAT_DIALECT_V2)
     status = chatctl_usage_error(command, "this needs the v2 dialect (--dialect v2, or "
                                           "client.dialect); the seed protocol does not have it");
   if (status == 0 && globals->user) {
@@ -401,8 +396,7 @@ int chatctl_session_send(chatctl_session *s) {
   int status = 0;
   g_autoptr(GError) error = NULL;
   if (rc != 0) {
-    status = chatctl_fail(CHATCTL_EXIT_USAGE, "cannot encode the request: %s",
-                          chat_strerror(rc));
+    status = chatctl_fail(CHATCTL_EXIT_USAGE, "cannot encode the request: %s", chat_strerror(rc));
   } else if (s->closed || s->bad_message) {
     status = report_closed(s);
   } else if (!chat_connection_send(s->connection, s->out.data, s->out.len, &error)) {
@@ -485,8 +479,8 @@ static gboolean is_our_echo(const chatctl_message *m, gpointer data) {
   return chat_msg_str_read(m->params, &echoed, NULL) == 0 && chat_span_eq(echoed.value, data);
 }
 
-int chatctl_session_ask(chatctl_session *s, guint32 answer, chatctl_match_func match,
-                        gpointer data, chatctl_message **reply) {
+int chatctl_session_ask(chatctl_session *s, guint32 answer, chatctl_match_func match, gpointer data,
+                        chatctl_message **reply) {
   *reply = NULL;
   int status = chatctl_session_send(s);
   return status ? status : chatctl_session_wait(s, &answer, 1, match, data, reply);
@@ -616,8 +610,7 @@ int chatctl_session_login(chatctl_session *s) {
   int status = chatctl_session_resume(s, &ok);
   if (status || ok)
     return status;
-  g_autofree char *prompt = g_strdup_printf("Password for %s at %s: ", s->username,
-                                            s->host_port);
+  g_autofree char *prompt = g_strdup_printf("Password for %s at %s: ", s->username, s->host_port);
   char *password = NULL;
   if (s->password)
     password = g_strdup(s->password);
@@ -655,8 +648,7 @@ GPtrArray *chatctl_session_friend_requests(const chatctl_session *s) {
   return s->request_users;
 }
 
-gboolean chatctl_session_find_friend(const chatctl_session *s, const char *username,
-                                     gint64 *id) {
+gboolean chatctl_session_find_friend(const chatctl_session *s, const char *username, gint64 *id) {
   g_autofree char *wanted = chatctl_normalize_username(username);
   chat_msg_list friends;
   chatctl_bundle_contacts(chatctl_session_bundle(s), FALSE, &friends);
@@ -671,8 +663,7 @@ gboolean chatctl_session_find_friend(const chatctl_session *s, const char *usern
   return FALSE;
 }
 
-const char *chatctl_session_contact_name(const chatctl_session *s, gint64 target_type,
-                                         gint64 id) {
+const char *chatctl_session_contact_name(const chatctl_session *s, gint64 target_type, gint64 id) {
   gboolean rooms = target_type != CHAT_TARGET_USER;
   chat_msg_list contacts;
   chatctl_bundle_contacts(chatctl_session_bundle(s), rooms, &contacts);

@@ -39,9 +39,9 @@
 typedef struct {
   guint32 type;
   const chat_message_info *info;
-  chat_value *params;   /* in arena */
-  gint64 received_ms;   /* wall clock, ms since the epoch */
-  guint64 seq;          /* arrival order, from 1 */
+  chat_value *params; /* in arena */
+  gint64 received_ms; /* wall clock, ms since the epoch */
+  guint64 seq;        /* arrival order, from 1 */
   chat_arena arena;
 } chatctl_message;
 
@@ -162,7 +162,7 @@ int chatctl_session_barrier(chatctl_session *session);
  * CHATCTL_NO_DEADLINE for none). Returns 0 and *event, _CONNECTION when the
  * connection closes (a kick is reported), _TIMEOUT at the deadline, or
  * CHATCTL_EXIT_OK with *event NULL when stop is set (by a signal). */
-int chatctl_session_next_event(chatctl_session *session, gint64 deadline_us,
-                               const gboolean *stop, chatctl_message **event);
+int chatctl_session_next_event(chatctl_session *session, gint64 deadline_us, const gboolean *stop,
+                               chatctl_message **event);
 
 #endif

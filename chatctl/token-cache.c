@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /* Permission bits a secret file must not have. */
 #define FORBIDDEN_MODE_BITS 0077
 #define PERMISSION_BITS 0777

@@ -15,7 +15,7 @@
 
 struct _ChatdAttempts {
   ChatdRateLimit *guesses_by_address;
-  ChatdRateLimit *guesses_by_account;  /* keyed by address + account */
+  ChatdRateLimit *guesses_by_account; /* keyed by address + account */
   ChatdRateLimit *accounts_by_address;
   ChatdRateLimit *accounts_in_total;
 };
@@ -30,8 +30,8 @@ ChatdAttempts *chatd_attempts_new(const ChatdConfig *config) {
       MIN(config->login_rate_burst * factor, (guint)CHATD_RATE_LIMIT_MAX_BURST));
   attempts->accounts_by_address =
       chatd_rate_limit_new(config->register_per_hour, HOUR_S, config->register_burst);
-  attempts->accounts_in_total = chatd_rate_limit_new(
-      config->register_total_per_minute, MINUTE_S, config->register_total_per_minute);
+  attempts->accounts_in_total = chatd_rate_limit_new(config->register_total_per_minute, MINUTE_S,
+                                                     config->register_total_per_minute);
   return attempts;
 }
 

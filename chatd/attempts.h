@@ -6,8 +6,8 @@
  * an attempt with the right password is never counted, so it goes through
  * from any address that has not been failing itself. Each guess is charged
  * when it starts (so guesses in flight at once cannot exceed the budget)
- * and refunded when it turns out right (or was never checked). server.login_rate is the budget of one address + account;
- * an address as a whole gets CHATD_ATTEMPTS_ADDRESS_FACTOR times it (a
+ * and refunded when it turns out right (or was never checked). server.login_rate is the budget of
+ * one address + account; an address as a whole gets CHATD_ATTEMPTS_ADDRESS_FACTOR times it (a
  * shared address, a NAT, has many honest users).
  *
  * New accounts are limited per source address (server.register_rate
@@ -30,9 +30,9 @@ typedef struct _ChatdAttempts ChatdAttempts;
 
 typedef enum {
   CHATD_ATTEMPT_ALLOWED,
-  CHATD_ATTEMPT_ADDRESS_LIMIT,  /* this address used its budget */
-  CHATD_ATTEMPT_ACCOUNT_LIMIT,  /* this address + account used its budget */
-  CHATD_ATTEMPT_TOTAL_LIMIT,    /* the whole server used its budget (registrations) */
+  CHATD_ATTEMPT_ADDRESS_LIMIT, /* this address used its budget */
+  CHATD_ATTEMPT_ACCOUNT_LIMIT, /* this address + account used its budget */
+  CHATD_ATTEMPT_TOTAL_LIMIT,   /* the whole server used its budget (registrations) */
 } ChatdAttemptVerdict;
 
 ChatdAttempts *chatd_attempts_new(const ChatdConfig *config);

@@ -22,20 +22,23 @@
 /* Largest config file read, in bytes. */
 #define CONFIG_MAX_FILE_SIZE CHAT_CONFIG_FILE_MAX
 
+/* The quark name is stringified as written: no spaces around its dashes. */
+/* clang-format off */
 G_DEFINE_QUARK(chatd-config-error-quark, chatd_config_error)
+/* clang-format on */
 
 /* ---- key tables ---- */
 
 typedef enum {
-  FIELD_DIGITS,  /* char *: a positive decimal integer, number or string */
-  FIELD_IP,      /* char *: an IP address string */
-  FIELD_PATH,    /* char *: a path, made absolute */
-  FIELD_BOOL,    /* gboolean */
-  FIELD_U16,     /* guint16 in [min, max] */
-  FIELD_UINT,    /* guint in [min, max] */
-  FIELD_SIZE,    /* gsize in [min, max] */
-  FIELD_CHOICE,  /* guint: the index of the string in choices */
-  FIELD_OBJECT,  /* a nested section */
+  FIELD_DIGITS, /* char *: a positive decimal integer, number or string */
+  FIELD_IP,     /* char *: an IP address string */
+  FIELD_PATH,   /* char *: a path, made absolute */
+  FIELD_BOOL,   /* gboolean */
+  FIELD_U16,    /* guint16 in [min, max] */
+  FIELD_UINT,   /* guint in [min, max] */
+  FIELD_SIZE,   /* gsize in [min, max] */
+  FIELD_CHOICE, /* guint: the index of the string in choices */
+  FIELD_OBJECT, /* a nested section */
 } FieldType;
 
 typedef struct KeySpec KeySpec;
@@ -43,10 +46,10 @@ typedef struct KeySpec KeySpec;
 struct KeySpec {
   const char *name;
   FieldType type;
-  gsize offset;  /* of the field in ChatdConfig */
+  gsize offset; /* of the field in ChatdConfig */
   guint64 min;
   guint64 max;
-  const KeySpec *keys;  /* FIELD_OBJECT: the nested section's keys */
+  const KeySpec *keys;        /* FIELD_OBJECT: the nested section's keys */
   const char *const *choices; /* FIELD_CHOICE: the strings, NULL-terminated */
 };
 
@@ -60,21 +63,22 @@ static const KeySpec password_hash_keys[] = {
      CHATD_PASSWORD_T_COST_MAX, NULL, NULL},
     {"m_cost_kib", FIELD_UINT, FIELD(password_cost.m_cost_kib), CHATD_PASSWORD_M_COST_KIB_MIN,
      CHATD_PASSWORD_M_COST_KIB_MAX, NULL, NULL},
-    {"parallelism", FIELD_UINT, FIELD(password_cost.parallelism),
-     CHATD_PASSWORD_PARALLELISM_MIN, CHATD_PASSWORD_PARALLELISM_MAX, NULL, NULL},
+    {"parallelism", FIELD_UINT, FIELD(password_cost.parallelism), CHATD_PASSWORD_PARALLELISM_MIN,
+     CHATD_PASSWORD_PARALLELISM_MAX, NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 static const KeySpec login_rate_keys[] = {
     {"per_minute", FIELD_UINT, FIELD(login_rate_per_minute), 1,
      CHATD_CONFIG_MAX_LOGIN_RATE_PER_MINUTE, NULL, NULL},
-    {"burst", FIELD_UINT, FIELD(login_rate_burst), 1, CHATD_CONFIG_MAX_LOGIN_RATE_BURST, NULL, NULL},
+    {"burst", FIELD_UINT, FIELD(login_rate_burst), 1, CHATD_CONFIG_MAX_LOGIN_RATE_BURST, NULL,
+     NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 static const KeySpec register_rate_keys[] = {
-    {"per_hour", FIELD_UINT, FIELD(register_per_hour), 1, CHATD_CONFIG_MAX_REGISTER_PER_HOUR,
-     NULL, NULL},
+    {"per_hour", FIELD_UINT, FIELD(register_per_hour), 1, CHATD_CONFIG_MAX_REGISTER_PER_HOUR, NULL,
+     NULL},
     {"burst", FIELD_UINT, FIELD(register_burst), 1, CHATD_CONFIG_MAX_REGISTER_BURST, NULL, NULL},
     {"total_per_minute", FIELD_UINT, FIELD(register_total_per_minute), 1,
      CHATD_CONFIG_MAX_REGISTER_TOTAL_PER_MINUTE, NULL, NULL},
@@ -92,13 +96,14 @@ static const KeySpec server_keys[] = {
     /* The upper bound is max_message_size / 2, checked after the walk. */
     {"max_image_size", FIELD_SIZE, FIELD(max_image_size), CHATD_CONFIG_MIN_MAX_IMAGE_SIZE,
      CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE / 2, NULL, NULL},
-    {"max_connections", FIELD_UINT, FIELD(max_connections), 1,
-     CHATD_CONFIG_MAX_MAX_CONNECTIONS, NULL, NULL},
+    {"max_connections", FIELD_UINT, FIELD(max_connections), 1, CHATD_CONFIG_MAX_MAX_CONNECTIONS,
+     NULL, NULL},
     {"max_connections_per_address", FIELD_UINT, FIELD(max_connections_per_address), 1,
      CHATD_CONFIG_MAX_MAX_CONNECTIONS, NULL, NULL},
     {"handshake_timeout", FIELD_UINT, FIELD(handshake_timeout), 1,
      CHATD_CONFIG_MAX_HANDSHAKE_TIMEOUT, NULL, NULL},
-    {"login_timeout", FIELD_UINT, FIELD(login_timeout), 1, CHATD_CONFIG_MAX_LOGIN_TIMEOUT, NULL, NULL},
+    {"login_timeout", FIELD_UINT, FIELD(login_timeout), 1, CHATD_CONFIG_MAX_LOGIN_TIMEOUT, NULL,
+     NULL},
     {"idle_timeout", FIELD_UINT, FIELD(idle_timeout), 0, CHATD_CONFIG_MAX_IDLE_TIMEOUT, NULL, NULL},
     {"io_threads", FIELD_UINT, FIELD(io_threads), 0, CHATD_CONFIG_MAX_IO_THREADS, NULL, NULL},
     {"durability", FIELD_CHOICE, FIELD(durability), 0, 0, NULL, durability_choices},
@@ -224,17 +229,14 @@ static gboolean fail_value(Loader *l, const char *key, const char *expected,
 
 static void warn_unknown(Loader *l, const char *key) {
   char *message = g_strdup_printf("%s: %s: unknown key, ignored", l->display_path, key);
-  g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-                   "CHATD_CONFIG_FILE", l->display_path,
-                   "CHATD_CONFIG_KEY", key,
-                   "MESSAGE", "%s", message);
+  g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "CHATD_CONFIG_FILE", l->display_path,
+                   "CHATD_CONFIG_KEY", key, "MESSAGE", "%s", message);
   g_ptr_array_add(l->config->warnings, message);
 }
 
 /* A string without NUL bytes (a C string can hold it). */
 static gboolean is_plain_string(const chat_json *value) {
-  return value->kind == CHAT_JSON_STRING &&
-         strlen(value->as.string.data) == value->as.string.len;
+  return value->kind == CHAT_JSON_STRING && strlen(value->as.string.data) == value->as.string.len;
 }
 
 static void set_string_field(Loader *l, const KeySpec *spec, char *value) {
@@ -255,8 +257,7 @@ static gboolean read_digits(Loader *l, const KeySpec *spec, const char *key,
   return TRUE;
 }
 
-static gboolean read_ip(Loader *l, const KeySpec *spec, const char *key,
-                        const chat_json *value) {
+static gboolean read_ip(Loader *l, const KeySpec *spec, const char *key, const chat_json *value) {
   static const char expected[] = "an IPv4 or IPv6 address string";
   if (!is_plain_string(value))
     return fail_value(l, key, expected, value);
@@ -267,8 +268,7 @@ static gboolean read_ip(Loader *l, const KeySpec *spec, const char *key,
   return TRUE;
 }
 
-static gboolean read_path(Loader *l, const KeySpec *spec, const char *key,
-                          const chat_json *value) {
+static gboolean read_path(Loader *l, const KeySpec *spec, const char *key, const chat_json *value) {
   if (!is_plain_string(value) || value->as.string.len == 0)
     return fail_value(l, key, "a non-empty path string", value);
   set_string_field(l, spec, g_canonicalize_filename(value->as.string.data, l->base_dir));
@@ -291,8 +291,7 @@ static gboolean read_choice(Loader *l, const KeySpec *spec, const char *key,
   return fail_value(l, key, expected->str, value);
 }
 
-static gboolean read_bool(Loader *l, const KeySpec *spec, const char *key,
-                          const chat_json *value) {
+static gboolean read_bool(Loader *l, const KeySpec *spec, const char *key, const chat_json *value) {
   if (value->kind != CHAT_JSON_BOOL)
     return fail_value(l, key, "true or false", value);
   *(gboolean *)G_STRUCT_MEMBER_P(l->config, spec->offset) = value->as.boolean;
@@ -327,8 +326,7 @@ static gboolean read_integer(Loader *l, const KeySpec *spec, const char *key,
 static gboolean read_section(Loader *l, const char *prefix, const chat_json *section,
                              const KeySpec *keys);
 
-static gboolean read_key(Loader *l, const KeySpec *spec, const char *key,
-                         const chat_json *value) {
+static gboolean read_key(Loader *l, const KeySpec *spec, const char *key, const chat_json *value) {
   switch (spec->type) {
   case FIELD_DIGITS:
     return read_digits(l, spec, key, value);
@@ -401,9 +399,9 @@ static gboolean check_relations(Loader *l) {
   if (l->queue_bytes == NULL) {
     c->max_queue_bytes = (gsize)CHATD_CONFIG_QUEUE_MESSAGES_DEFAULT * c->max_message_size;
   } else if (c->max_queue_bytes < c->max_message_size) {
-    g_autofree char *expected = g_strdup_printf(
-        "an integer " KEY_MAX_MESSAGE_SIZE " (%" G_GSIZE_FORMAT ")..%u", c->max_message_size,
-        CHATD_CONFIG_MAX_MAX_QUEUE_BYTES);
+    g_autofree char *expected =
+        g_strdup_printf("an integer " KEY_MAX_MESSAGE_SIZE " (%" G_GSIZE_FORMAT ")..%u",
+                        c->max_message_size, CHATD_CONFIG_MAX_MAX_QUEUE_BYTES);
     return fail_value(l, KEY_MAX_QUEUE_BYTES, expected, l->queue_bytes);
   }
   /* An image and its notice fit in one message, with room to spare. */
@@ -411,17 +409,16 @@ static gboolean check_relations(Loader *l) {
   if (l->image_size == NULL) {
     c->max_image_size = MIN(c->max_image_size, image_limit);
   } else if (c->max_image_size > image_limit) {
-    g_autofree char *expected = g_strdup_printf(
-        "an integer %u..half of " KEY_MAX_MESSAGE_SIZE " (%" G_GSIZE_FORMAT ")",
-        CHATD_CONFIG_MIN_MAX_IMAGE_SIZE, image_limit);
+    g_autofree char *expected =
+        g_strdup_printf("an integer %u..half of " KEY_MAX_MESSAGE_SIZE " (%" G_GSIZE_FORMAT ")",
+                        CHATD_CONFIG_MIN_MAX_IMAGE_SIZE, image_limit);
     return fail_value(l, KEY_MAX_IMAGE_SIZE, expected, l->image_size);
   }
   const ChatdPasswordCost *cost = &c->password_cost;
   if (cost->m_cost_kib < CHATD_PASSWORD_M_COST_KIB_PER_LANE * cost->parallelism) {
     g_autofree char *expected = g_strdup_printf(
-        "at least %d * " KEY_PARALLELISM " (%u), that is %u",
-        CHATD_PASSWORD_M_COST_KIB_PER_LANE, cost->parallelism,
-        CHATD_PASSWORD_M_COST_KIB_PER_LANE * cost->parallelism);
+        "at least %d * " KEY_PARALLELISM " (%u), that is %u", CHATD_PASSWORD_M_COST_KIB_PER_LANE,
+        cost->parallelism, CHATD_PASSWORD_M_COST_KIB_PER_LANE * cost->parallelism);
     if (l->m_cost != NULL)
       return fail_value(l, KEY_M_COST_KIB, expected, l->m_cost);
     g_set_error(l->error, CHATD_CONFIG_ERROR, CHATD_CONFIG_ERROR_INVALID,
@@ -460,8 +457,7 @@ gboolean chatd_config_load(ChatdConfig *config, const char *path, GError **error
   }
   if (len > CONFIG_MAX_FILE_SIZE) {
     g_set_error(error, CHATD_CONFIG_ERROR, CHATD_CONFIG_ERROR_READ,
-                "%s: larger than %d bytes, not a config file", display_path,
-                CONFIG_MAX_FILE_SIZE);
+                "%s: larger than %d bytes, not a config file", display_path, CONFIG_MAX_FILE_SIZE);
     return FALSE;
   }
 

@@ -71,8 +71,8 @@
 #include <glib.h>
 
 #include "chatd/passwords.h"
-#include "protocol/config-file.h"
 #include "protocol/chat-limits.h"
+#include "protocol/config-file.h"
 
 G_BEGIN_DECLS
 
@@ -93,7 +93,7 @@ GQuark chatd_config_error_quark(void);
 
 #define CHATD_CONFIG_DEFAULT_BIND_IP "127.0.0.1"
 #define CHATD_CONFIG_DEFAULT_BIND_PORT CHAT_DEFAULT_PORT
-#define CHATD_CONFIG_DATA_SUBDIR "chat"   /* under g_get_user_data_dir() */
+#define CHATD_CONFIG_DATA_SUBDIR "chat" /* under g_get_user_data_dir() */
 #define CHATD_CONFIG_DEFAULT_DATABASE_NAME "chatd.db"
 #define CHATD_CONFIG_DEFAULT_KEY_FILE_NAME "server.key"
 
@@ -114,10 +114,10 @@ GQuark chatd_config_error_quark(void);
 #define CHATD_CONFIG_DEFAULT_LOGIN_TIMEOUT 60
 #define CHATD_CONFIG_MAX_LOGIN_TIMEOUT 3600
 
-#define CHATD_CONFIG_DEFAULT_IDLE_TIMEOUT 0   /* never */
+#define CHATD_CONFIG_DEFAULT_IDLE_TIMEOUT 0 /* never */
 #define CHATD_CONFIG_MAX_IDLE_TIMEOUT (7 * 24 * 3600)
 
-#define CHATD_CONFIG_DEFAULT_IO_THREADS 0  /* one per CPU */
+#define CHATD_CONFIG_DEFAULT_IO_THREADS 0 /* one per CPU */
 #define CHATD_CONFIG_DEFAULT_MAX_TRANSIT_BYTES ((gsize)1 << 30)
 #define CHATD_CONFIG_MIN_MAX_TRANSIT_BYTES ((gsize)1 << 20)
 #define CHATD_CONFIG_MAX_MAX_TRANSIT_BYTES ((gsize)1 << 40)
@@ -154,22 +154,22 @@ typedef struct {
   char *crypto_modulus;
 
   /* server */
-  char *bind_ip;             /* parses with g_inet_address_new_from_string */
+  char *bind_ip; /* parses with g_inet_address_new_from_string */
   guint16 bind_port;
-  char *database;            /* absolute path */
-  char *key_file;            /* absolute path */
+  char *database; /* absolute path */
+  char *key_file; /* absolute path */
   gboolean allow_legacy;
-  gsize max_message_size;    /* bytes */
-  gsize max_image_size;      /* bytes */
+  gsize max_message_size; /* bytes */
+  gsize max_image_size;   /* bytes */
   guint max_connections;
   guint max_connections_per_address;
-  guint handshake_timeout;   /* seconds */
-  guint login_timeout;       /* seconds */
-  guint idle_timeout;        /* seconds, 0 = never */
-  guint io_threads;          /* 0 = one per CPU */
-  guint durability;          /* ChatdStoreDurability */
-  gsize max_queue_bytes;     /* bytes */
-  gsize max_transit_bytes;   /* bytes */
+  guint handshake_timeout; /* seconds */
+  guint login_timeout;     /* seconds */
+  guint idle_timeout;      /* seconds, 0 = never */
+  guint io_threads;        /* 0 = one per CPU */
+  guint durability;        /* ChatdStoreDurability */
+  gsize max_queue_bytes;   /* bytes */
+  gsize max_transit_bytes; /* bytes */
   guint resume_token_days;
   ChatdPasswordCost password_cost;
   guint login_rate_per_minute;

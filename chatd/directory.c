@@ -15,9 +15,9 @@ G_STATIC_ASSERT(sizeof(gpointer) >= sizeof(gint64));
 #define KEY_ID(p) ((gint64)(gintptr)(p))
 
 struct _ChatdDirectory {
-  GHashTable *users_by_id;    /* id -> ChatdUser* (owned) */
-  GHashTable *users_by_name;  /* username -> ChatdUser* */
-  GHashTable *rooms;          /* id -> ChatdRoom* (owned) */
+  GHashTable *users_by_id;   /* id -> ChatdUser* (owned) */
+  GHashTable *users_by_name; /* username -> ChatdUser* */
+  GHashTable *rooms;         /* id -> ChatdRoom* (owned) */
   gint64 last_user_id;
   gint64 last_room_id;
   gint64 last_message_id;
@@ -215,11 +215,15 @@ gboolean chatd_directory_remove_member(ChatdDirectory *d, ChatdRoom *room, Chatd
   return TRUE;
 }
 
-gint64 chatd_directory_last_message_id(ChatdDirectory *d) { return d->last_message_id; }
+gint64 chatd_directory_last_message_id(ChatdDirectory *d) {
+  return d->last_message_id;
+}
 
 void chatd_directory_set_last_message_id(ChatdDirectory *d, gint64 id) {
   if (id > d->last_message_id)
     d->last_message_id = id;
 }
 
-gint64 chatd_directory_next_message_id(ChatdDirectory *d) { return ++d->last_message_id; }
+gint64 chatd_directory_next_message_id(ChatdDirectory *d) {
+  return ++d->last_message_id;
+}

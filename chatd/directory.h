@@ -6,9 +6,9 @@
  * nickname or password comes in once its write is committed; a change that
  * must be visible at once (a friend request, a membership, so that a second
  * request sees it) is made first and undone if its write fails. Ids are
- * chosen here (largest + 1; reserved before the write). Lookups by id and by username are hash lookups; a
- * user's friends, requests and rooms and a room's members are small sets, so
- * no operation walks all users or all connections.
+ * chosen here (largest + 1; reserved before the write). Lookups by id and by username are hash
+ * lookups; a user's friends, requests and rooms and a room's members are small sets, so no
+ * operation walks all users or all connections.
  *
  * Threads: the directory belongs to chatd's main thread, like the sessions
  * and the handlers that change it; the I/O threads never see it (they only
@@ -23,7 +23,7 @@ typedef struct _ChatdSession ChatdSession;
 
 typedef struct {
   gint64 id;
-  char *username;            /* trimmed, lower-case */
+  char *username; /* trimmed, lower-case */
   char *nickname;
   char *password_hash;       /* PHC string, or a legacy seed MD5 hex */
   GHashTable *friends;       /* set of friend ids (GINT64 keys, see directory.c) */

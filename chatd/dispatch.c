@@ -13,27 +13,27 @@ typedef struct {
 } route;
 
 static const route routes[] = {
-  {CHAT_MSG_LOGIN, chatd_handle_login, FALSE},
-  {CHAT_MSG_REGISTER, chatd_handle_register, FALSE},
-  {CHAT_MSG_CLIENT_ECHO, chatd_handle_client_echo, FALSE},
-  {CHAT_MSG_ADD_FRIEND, chatd_handle_add_friend, TRUE},
-  {CHAT_MSG_RESOLVE_FRIEND_REQUEST, chatd_handle_resolve_friend_request, TRUE},
-  {CHAT_MSG_SEND_MESSAGE, chatd_handle_send_message, TRUE},
-  {CHAT_MSG_JOIN_ROOM, chatd_handle_join_room, TRUE},
-  {CHAT_MSG_CREATE_ROOM, chatd_handle_create_room, TRUE},
-  {CHAT_MSG_QUERY_ROOM_USERS, chatd_handle_query_room_users, TRUE},
-  {CHAT_MSG_BAD, chatd_handle_bad, FALSE},
-  {CHAT_MSG_RESUME, chatd_handle_resume, FALSE},
-  {CHAT_MSG_LOGOUT, chatd_handle_logout, TRUE},
-  {CHAT_MSG_FETCH_HISTORY, chatd_handle_fetch_history, TRUE},
-  {CHAT_MSG_MARK_READ, chatd_handle_mark_read, TRUE},
-  {CHAT_MSG_LEAVE_ROOM, chatd_handle_leave_room, TRUE},
-  {CHAT_MSG_SET_NICKNAME, chatd_handle_set_nickname, TRUE},
-  {CHAT_MSG_SET_PASSWORD, chatd_handle_set_password, TRUE},
+    {CHAT_MSG_LOGIN, chatd_handle_login, FALSE},
+    {CHAT_MSG_REGISTER, chatd_handle_register, FALSE},
+    {CHAT_MSG_CLIENT_ECHO, chatd_handle_client_echo, FALSE},
+    {CHAT_MSG_ADD_FRIEND, chatd_handle_add_friend, TRUE},
+    {CHAT_MSG_RESOLVE_FRIEND_REQUEST, chatd_handle_resolve_friend_request, TRUE},
+    {CHAT_MSG_SEND_MESSAGE, chatd_handle_send_message, TRUE},
+    {CHAT_MSG_JOIN_ROOM, chatd_handle_join_room, TRUE},
+    {CHAT_MSG_CREATE_ROOM, chatd_handle_create_room, TRUE},
+    {CHAT_MSG_QUERY_ROOM_USERS, chatd_handle_query_room_users, TRUE},
+    {CHAT_MSG_BAD, chatd_handle_bad, FALSE},
+    {CHAT_MSG_RESUME, chatd_handle_resume, FALSE},
+    {CHAT_MSG_LOGOUT, chatd_handle_logout, TRUE},
+    {CHAT_MSG_FETCH_HISTORY, chatd_handle_fetch_history, TRUE},
+    {CHAT_MSG_MARK_READ, chatd_handle_mark_read, TRUE},
+    {CHAT_MSG_LEAVE_ROOM, chatd_handle_leave_room, TRUE},
+    {CHAT_MSG_SET_NICKNAME, chatd_handle_set_nickname, TRUE},
+    {CHAT_MSG_SET_PASSWORD, chatd_handle_set_password, TRUE},
 };
 
-void chatd_dispatch(ChatdSession *s, guint32 type, const chat_value *params,
-                    const guint8 *raw, gsize raw_len) {
+void chatd_dispatch(ChatdSession *s, guint32 type, const chat_value *params, const guint8 *raw,
+                    gsize raw_len) {
   for (gsize i = 0; i < G_N_ELEMENTS(routes); i++) {
     if (routes[i].type != type)
       continue;

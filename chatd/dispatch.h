@@ -8,8 +8,8 @@ G_BEGIN_DECLS
 /* A request handler. params has passed the catalogue's shape check; raw is
  * the encoded parameters as received (client_echo sends them back as they
  * are). Everything params points to is valid only during the call. */
-typedef void (*ChatdHandler)(ChatdSession *session, const chat_value *params,
-                             const guint8 *raw, gsize raw_len);
+typedef void (*ChatdHandler)(ChatdSession *session, const chat_value *params, const guint8 *raw,
+                             gsize raw_len);
 
 /* Runs the handler of `type` (a request of the session's dialect), or
  * answers general_failure when it needs a login the session lacks. */
@@ -26,8 +26,7 @@ void chatd_handle_set_nickname(ChatdSession *, const chat_value *, const guint8 
 void chatd_handle_set_password(ChatdSession *, const chat_value *, const guint8 *, gsize);
 /* handlers-friends.c */
 void chatd_handle_add_friend(ChatdSession *, const chat_value *, const guint8 *, gsize);
-void chatd_handle_resolve_friend_request(ChatdSession *, const chat_value *, const guint8 *,
-                                         gsize);
+void chatd_handle_resolve_friend_request(ChatdSession *, const chat_value *, const guint8 *, gsize);
 /* handlers-rooms.c */
 void chatd_handle_create_room(ChatdSession *, const chat_value *, const guint8 *, gsize);
 void chatd_handle_join_room(ChatdSession *, const chat_value *, const guint8 *, gsize);

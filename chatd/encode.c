@@ -21,10 +21,10 @@ gboolean chatd_user_online(const ChatdUser *user) {
 
 static chat_msg_user user_of(const ChatdUser *user) {
   return (chat_msg_user){
-    .id = user->id,
-    .username = chat_span_cstr(user->username),
-    .nickname = chat_span_cstr(user->nickname),
-    .online = chatd_user_online(user),
+      .id = user->id,
+      .username = chat_span_cstr(user->username),
+      .nickname = chat_span_cstr(user->nickname),
+      .online = chatd_user_online(user),
   };
 }
 
@@ -40,9 +40,9 @@ void chatd_write_friend_contact(chat_writer *w, const ChatdUser *user) {
 
 void chatd_write_room_contact(chat_writer *w, const ChatdRoom *room) {
   chat_msg_contact x = {
-    .is_room = TRUE,
-    .room = {.id = room->id, .room_name = chat_span_cstr(room->name)},
-    .type = CHAT_CONTACT_TYPE_ROOM,
+      .is_room = TRUE,
+      .room = {.id = room->id, .room_name = chat_span_cstr(room->name)},
+      .type = CHAT_CONTACT_TYPE_ROOM,
   };
   chat_msg_contact_write(w, &x);
 }
@@ -89,18 +89,18 @@ chat_msg_notice chatd_notice_of(chat_dialect dialect, const ChatdMessageRecord *
   gboolean receivers_copy = r->target_type == CHATD_STORE_TARGET_USER && viewer_id != r->sender_id;
   gboolean v2 = dialect == CHAT_DIALECT_V2;
   chat_msg_notice x = {
-    .message = body_of(r, as_preview(r, dialect, form), form),
-    .sender_id = r->sender_id,
-    .sender_name = chat_span_cstr(sender ? sender->nickname : r->sender_nickname),
-    .target_type = r->target_type,
-    .time = r->sent_ms,
-    .target_id = receivers_copy ? r->sender_id : r->target_id,
-    .has_id = v2,
-    .id = r->id,
-    .has_client_msg_id = v2 && viewer_id == r->sender_id && r->client_msg_id,
-    .client_msg_id = chat_span_cstr(r->client_msg_id),
-    .has_sender_username = v2 && sender,
-    .sender_username = chat_span_cstr(sender ? sender->username : NULL),
+      .message = body_of(r, as_preview(r, dialect, form), form),
+      .sender_id = r->sender_id,
+      .sender_name = chat_span_cstr(sender ? sender->nickname : r->sender_nickname),
+      .target_type = r->target_type,
+      .time = r->sent_ms,
+      .target_id = receivers_copy ? r->sender_id : r->target_id,
+      .has_id = v2,
+      .id = r->id,
+      .has_client_msg_id = v2 && viewer_id == r->sender_id && r->client_msg_id,
+      .client_msg_id = chat_span_cstr(r->client_msg_id),
+      .has_sender_username = v2 && sender,
+      .sender_username = chat_span_cstr(sender ? sender->username : NULL),
   };
   return x;
 }

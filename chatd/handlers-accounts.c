@@ -77,8 +77,7 @@ static void on_user_stored(const GError *error, gpointer user_data) {
     /* Committed: now the account exists for everyone. */
     chatd_directory_add_user(s->server->directory, job->user_id, job->username, job->nickname,
                              job->password_hash);
-    g_message("%s: registered %s (id %" G_GINT64_FORMAT ")", s->peer, job->username,
-              job->user_id);
+    g_message("%s: registered %s (id %" G_GINT64_FORMAT ")", s->peer, job->username, job->user_id);
     chat_write_int(chatd_session_begin(s, CHAT_MSG_REGISTER_SUCCESSFUL), job->user_id);
     chatd_reply_send_to_slot(s, job->slot);
   }
@@ -90,9 +89,10 @@ static void on_register_hashed(const char *phc, const GError *error, gpointer us
   ChatdSession *s = job->session;
   ChatdServer *server = s->server;
   if (!phc) {
-    chatd_slot_send_failure(s, job->slot, error && error->code == CHATD_PASSWORDS_ERROR_BUSY
-                                              ? "the server is busy; try again"
-                                              : "the account could not be created");
+    chatd_slot_send_failure(s, job->slot,
+                            error && error->code == CHATD_PASSWORDS_ERROR_BUSY
+                                ? "the server is busy; try again"
+                                : "the account could not be created");
     register_done(job);
     return;
   }
@@ -119,7 +119,7 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
   const char *nick_problem;
   g_autofree char *nickname = clean_nickname(req.nickname, &nick_problem);
   if (problem || nick_problem || !password_ok(req.password)) {
-    chatd_session_send_failure(s, problem ? problem
+    chatd_session_send_failure(s, problem        ? problem
                                   : nick_problem ? nick_problem
                                                  : "the password must be 1 to 1024 bytes");
     return;
@@ -134,12 +134,11 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
   if (verdict != CHATD_ATTEMPT_ALLOWED) {
     gboolean total = verdict == CHATD_ATTEMPT_TOTAL_LIMIT;
     chatd_log_limited(&refused_accounts, G_LOG_LEVEL_MESSAGE,
-                      "%s: registration of %s refused: too many new accounts %s", s->peer,
-                      username, total ? "on the server (server.register_rate.total_per_minute)"
-                                      : "from this address (server.register_rate)");
-    g_autofree char *reason = g_strdup_printf(
-        "too many new accounts %s; try again in %u s",
-        total ? "right now" : "from your address", retry_s);
+                      "%s: registration of %s refused: too many new accounts %s", s->peer, username,
+                      total ? "on the server (server.register_rate.total_per_minute)"
+                            : "from this address (server.register_rate)");
+    g_autofree char *reason = g_strdup_printf("too many new accounts %s; try again in %u s",
+                                              total ? "right now" : "from your address", retry_s);
     chatd_session_send_failure(s, reason);
     chatd_session_pause(s, REFUSED_PAUSE_MS);
     return;
@@ -162,8 +161,8 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
 typedef struct {
   ChatdSession *session;
   char *username;
-  char *password;   /* kept for a rehash; wiped */
-  gint64 user_id;   /* 0 when unknown */
+  char *password; /* kept for a rehash; wiped */
+  gint64 user_id; /* 0 when unknown */
 } login_job;
 
 static void login_job_free(login_job *job) {
@@ -204,7 +203,7 @@ static void guess_refund(ChatdSession *s, const char *username) {
 typedef struct {
   ChatdServer *server;
   gint64 user_id;
-  char *old_hash;   /* the hash being replaced */
+  char *old_hash; /* the hash being replaced */
   char *new_hash;
 } rehash_job;
 
@@ -410,7 +409,7 @@ static void on_nickname_stored(const GError *error, gpointer user_data) {
   if (error || !user) {
     chatd_slot_send_failure(s, job->slot, "the nickname could not be saved");
   } else {
-    chatd_user_set_nickname(user, job->nickname);  /* committed: now in memory */
+    chatd_user_set_nickname(user, job->nickname); /* committed: now in memory */
     chatd_write_user(chatd_session_begin(s, CHAT_MSG_PROFILE_UPDATED), user);
     chatd_reply_send_to_slot(s, job->slot);
     /* Friends see the new name in their contact lists. */
@@ -509,9 +508,10 @@ static void on_new_password_hashed(const char *phc, const GError *error, gpointe
   ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
   chatd_session_ref(s);
   if (!phc || !user) {
-    chatd_slot_send_failure(s, job->slot, error && error->code == CHATD_PASSWORDS_ERROR_BUSY
-                                              ? "the server is busy; try again"
-                                              : "the password could not be changed");
+    chatd_slot_send_failure(s, job->slot,
+                            error && error->code == CHATD_PASSWORDS_ERROR_BUSY
+                                ? "the server is busy; try again"
+                                : "the password could not be changed");
     chatd_session_release(s, job->slot);
     password_job_free(job);
   } else {

@@ -116,8 +116,8 @@ static void on_resolution_stored(const GError *error, gpointer user_data) {
     chatd_write_friend_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), requester);
     chatd_reply_send_to_slot(s, job->reply.slot);
     if (requester->session) {
-      chatd_write_friend_contact(
-          chatd_session_begin(requester->session, CHAT_MSG_CONTACT_INFO), accepter);
+      chatd_write_friend_contact(chatd_session_begin(requester->session, CHAT_MSG_CONTACT_INFO),
+                                 accepter);
       chatd_reply_send(requester->session);
     }
   }

@@ -197,10 +197,10 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
   }
 
   ChatdMessageRecord r = {
-    .sender_id = me->id,
-    .target_type = (int)target_type,
-    .target_id = target_id,
-    .sent_ms = chatd_now_ms(),
+      .sender_id = me->id,
+      .target_type = (int)target_type,
+      .target_id = target_id,
+      .sent_ms = chatd_now_ms(),
   };
   g_autofree char *client_msg_id =
       req.has_client_msg_id ? g_strndup(req.client_msg_id.ptr, req.client_msg_id.len) : NULL;
@@ -208,8 +208,8 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
   const char *problem = body_problem(server, &req.message, &r);
   /* Never store what could not be sent back: its notice must fit in a
    * message, with a history page around it. */
-  if (!problem && chatd_notice_size_bound(&r, me, CHAT_DIALECT_V2, CHATD_BODY_FULL) >
-                      chatd_page_budget(server))
+  if (!problem &&
+      chatd_notice_size_bound(&r, me, CHAT_DIALECT_V2, CHATD_BODY_FULL) > chatd_page_budget(server))
     problem = "the message is larger than the server accepts";
   if (problem) {
     chatd_session_send_failure(s, problem);
@@ -276,8 +276,7 @@ static void write_history_item(chat_writer *w, size_t i, const void *data) {
                      items->viewer_id, CHATD_BODY_FULL);
 }
 
-static void on_history(const GError *error, GPtrArray *records, gboolean more,
-                       gpointer user_data) {
+static void on_history(const GError *error, GPtrArray *records, gboolean more, gpointer user_data) {
   history_job *job = user_data;
   ChatdSession *s = job->reply.session;
   if (error || !s->user) {
@@ -300,10 +299,10 @@ static void on_history(const GError *error, GPtrArray *records, gboolean more,
   more = more || n < records->len;
   history_items items = {directory, records, s->dialect, s->user->id};
   chat_msg_history_page page = {
-    .target_type = job->target_type,
-    .target_id = job->target_id,
-    .messages = {.count = n, .write_item = write_history_item, .data = &items},
-    .more = more,
+      .target_type = job->target_type,
+      .target_id = job->target_id,
+      .messages = {.count = n, .write_item = write_history_item, .data = &items},
+      .more = more,
   };
   chat_msg_history_page_write(chatd_session_begin(s, CHAT_MSG_HISTORY_PAGE), &page);
   chatd_reply_send_to_slot(s, job->reply.slot);
@@ -365,10 +364,10 @@ static void on_marker_counted(const GError *error, GPtrArray *conversations, gpo
     }
   }
   chat_msg_read_marker marker = {
-    .target_type = job->target_type,
-    .target_id = job->target_id,
-    .last_read_id = last_read,
-    .unread = unread,
+      .target_type = job->target_type,
+      .target_id = job->target_id,
+      .last_read_id = last_read,
+      .unread = unread,
   };
   chat_msg_read_marker_write(chatd_session_begin(s, CHAT_MSG_READ_MARKER), &marker);
   chatd_reply_send_to_slot(s, job->reply.slot);

@@ -26,11 +26,11 @@ void chatd_handle_client_echo(ChatdSession *s, const chat_value *params, const g
   memcpy(message + header_len, raw, raw_len);
   chatd_session_send_bytes(s, message, header_len + raw_len);
   if (!s->user)
-    chatd_session_pause(s, MAX(PRELOGIN_ECHO_PAUSE_MS, (guint)(raw_len / PRELOGIN_ECHO_BYTES_PER_MS)));
+    chatd_session_pause(s,
+                        MAX(PRELOGIN_ECHO_PAUSE_MS, (guint)(raw_len / PRELOGIN_ECHO_BYTES_PER_MS)));
 }
 
-void chatd_handle_bad(ChatdSession *s, const chat_value *params, const guint8 *raw,
-                      gsize raw_len) {
+void chatd_handle_bad(ChatdSession *s, const chat_value *params, const guint8 *raw, gsize raw_len) {
   (void)params;
   (void)raw;
   (void)raw_len;

@@ -15,8 +15,8 @@ typedef struct {
   ChatdPendingReply reply;
   gint64 room_id;
   gint64 user_id;
-  gint64 first_message;   /* join: the member's first message; leave: what it was */
-  char *room_name;        /* create */
+  gint64 first_message; /* join: the member's first message; leave: what it was */
+  char *room_name;      /* create */
 } room_job;
 
 static room_job *room_job_new(ChatdSession *s, gint64 room_id) {
@@ -50,8 +50,8 @@ static void on_membership_stored(const GError *error, gpointer user_data) {
     chatd_write_room_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), room);
     chatd_reply_send_to_slot(s, job->reply.slot);
     if (job->room_name) {
-      g_autofree char *text = g_strdup_printf("Room \"%s\" created: its number is %" G_GINT64_FORMAT,
-                                              room->name, room->id);
+      g_autofree char *text = g_strdup_printf(
+          "Room \"%s\" created: its number is %" G_GINT64_FORMAT, room->name, room->id);
       chat_write_cstr(chatd_session_begin(s, CHAT_MSG_GENERAL_MSG), text);
       chatd_reply_send_to_slot(s, job->reply.slot);
     }
@@ -101,8 +101,8 @@ void chatd_handle_create_room(ChatdSession *s, const chat_value *params, const g
   if (chatd_params_refused(s, chat_msg_str_read(params, &req, &err), &err))
     return;
   const char *problem = NULL;
-  g_autofree char *name = chatd_display_name_clean(req.value.ptr, req.value.len, CHATD_NAME_ROOM,
-                                                   &problem);
+  g_autofree char *name =
+      chatd_display_name_clean(req.value.ptr, req.value.len, CHATD_NAME_ROOM, &problem);
   if (problem) {
     chatd_session_send_failure(s, problem);
     return;
@@ -189,8 +189,8 @@ void chatd_handle_leave_room(ChatdSession *s, const chat_value *params, const gu
   }
   /* The others see the member go. */
   for (guint i = 0; i < room->members->len; i++) {
-    ChatdUser *member = chatd_directory_user(server->directory,
-                                             g_array_index(room->members, gint64, i));
+    ChatdUser *member =
+        chatd_directory_user(server->directory, g_array_index(room->members, gint64, i));
     if (!member || !member->session)
       continue;
     chat_msg_room_user_on_off_line note = {.room_id = room->id, .user_id = s->user->id};
@@ -208,15 +208,15 @@ typedef struct {
 /* Member i of a room; nothing for one that is gone. */
 static void write_member(chat_writer *w, size_t i, const void *data) {
   const member_source *src = data;
-  ChatdUser *member = chatd_directory_user(src->directory,
-                                           g_array_index(src->room->members, gint64, i));
+  ChatdUser *member =
+      chatd_directory_user(src->directory, g_array_index(src->room->members, gint64, i));
   if (!member)
     return;
   chat_msg_room_member x = {
-    .user_id = member->id,
-    .nickname = chat_span_cstr(member->nickname),
-    .online = chatd_user_online(member),
-    .username = chat_span_cstr(member->username),
+      .user_id = member->id,
+      .nickname = chat_span_cstr(member->nickname),
+      .online = chatd_user_online(member),
+      .username = chat_span_cstr(member->username),
   };
   chat_msg_room_member_write(w, &x);
 }
@@ -231,8 +231,8 @@ void chatd_handle_query_room_users(ChatdSession *s, const chat_value *params, co
     return;
   member_source source = {server->directory, room};
   chat_msg_query_room_users_result result = {
-    .members = {.count = room->members->len, .write_item = write_member, .data = &source},
-    .room_id = room->id,
+      .members = {.count = room->members->len, .write_item = write_member, .data = &source},
+      .room_id = room->id,
   };
   chat_msg_query_room_users_result_write(chatd_session_begin(s, CHAT_MSG_QUERY_ROOM_USERS_RESULT),
                                          &result);

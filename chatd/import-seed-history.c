@@ -28,7 +28,7 @@ typedef struct {
   int target_type;  /* SEED_TARGET_* */
   gint64 target_id; /* as stored: the receiver's copy names the sender */
   gint64 time_ms;
-  int kind;         /* SEED_BODY_* */
+  int kind; /* SEED_BODY_* */
   const guint8 *body;
   gsize body_len;
   int font_size;
@@ -39,8 +39,8 @@ typedef struct {
 typedef struct {
   gint64 seed_id;
   gint64 owner;
-  gboolean offline;   /* sent = 0 */
-  gint64 target_id;   /* the receiver or the room */
+  gboolean offline; /* sent = 0 */
+  gint64 target_id; /* the receiver or the room */
   SeedNotice notice;
 } HistoryRow;
 
@@ -64,13 +64,13 @@ static const char *parse_notice(const chat_value *value, SeedNotice *out, chat_e
   if (n.time < 0)
     return "no time (a non-negative integer)";
   out->sender_id = n.sender_id;
-  out->target_type = (int) n.target_type;
+  out->target_type = (int)n.target_type;
   out->target_id = n.target_id;
   out->time_ms = n.time;
   if (n.message.type != SEED_BODY_TEXT && n.message.type != SEED_BODY_IMAGE)
     return "the message's type is not 0 or 1";
-  out->kind = (int) n.message.type;
-  out->body = (const guint8 *) n.message.data.ptr;
+  out->kind = (int)n.message.type;
+  out->body = (const guint8 *)n.message.data.ptr;
   out->body_len = n.message.data.len;
   if (out->kind == SEED_BODY_IMAGE)
     return n.message.form == CHAT_BODY_IMAGE ? NULL : "an image message without bytes data";
@@ -78,7 +78,7 @@ static const char *parse_notice(const chat_value *value, SeedNotice *out, chat_e
     return "a text message without str data, fontsize and fontcolor";
   if (n.message.font_size < 0 || n.message.font_size > G_MAXINT)
     return "a text message without a font size in 0 .. 2^31 - 1";
-  out->font_size = (int) n.message.font_size;
+  out->font_size = (int)n.message.font_size;
   out->font_color = n.message.font_color.ptr;
   out->font_color_len = n.message.font_color.len;
   return NULL;
@@ -92,7 +92,8 @@ static char *read_history_row(ImportState *st, sqlite3_stmt *stmt, guint64 ordin
   memset(row, 0, sizeof *row);
   if (!seed_column_integer(stmt, HISTORY_ID, &row->seed_id))
     return g_strdup_printf("chat_history row %" G_GUINT64_FORMAT " (in id order): the id is not "
-                           "an integer", ordinal);
+                           "an integer",
+                           ordinal);
   const char *prefix = "chat_history row";
   if (!seed_column_integer(stmt, HISTORY_OWNER, &row->owner) ||
       !id_set_contains(st->user_ids, row->owner))
@@ -103,17 +104,17 @@ static char *read_history_row(ImportState *st, sqlite3_stmt *stmt, guint64 ordin
                  sqlite3_column_int64(stmt, HISTORY_SENT) == 0;
 
   const guint8 *data = sqlite3_column_blob(stmt, HISTORY_DATA);
-  gsize len = (gsize) sqlite3_column_bytes(stmt, HISTORY_DATA);
+  gsize len = (gsize)sqlite3_column_bytes(stmt, HISTORY_DATA);
   if (data == NULL || len == 0)
     return g_strdup_printf("%s %" G_GINT64_FORMAT ": no data", prefix, row->seed_id);
   chat_arena_clear(arena);
   chat_value *value = NULL;
-  chat_error decode_error = { 0 };
+  chat_error decode_error = {0};
   int rc = chat_value_decode(data, len, NULL, CHAT_DECODE_BORROW, arena, &value, &decode_error);
   if (rc != CHAT_OK)
     return g_strdup_printf("%s %" G_GINT64_FORMAT ": the data does not decode: %s (at byte %zu)",
                            prefix, row->seed_id, decode_error.message, decode_error.offset);
-  chat_error notice_error = { 0 };
+  chat_error notice_error = {0};
   const char *shape = parse_notice(value, &row->notice, &notice_error);
   if (shape != NULL)
     return g_strdup_printf("%s %" G_GINT64_FORMAT ": %s", prefix, row->seed_id, shape);
@@ -137,8 +138,8 @@ static char *read_history_row(ImportState *st, sqlite3_stmt *stmt, guint64 ordin
   else
     return g_strdup_printf("%s %" G_GINT64_FORMAT ": a 1:1 message of user %" G_GINT64_FORMAT
                            " to user %" G_GINT64_FORMAT " stored for user %" G_GINT64_FORMAT
-                           ", who is neither", prefix, row->seed_id, n->sender_id,
-                           n->target_id, row->owner);
+                           ", who is neither",
+                           prefix, row->seed_id, n->sender_id, n->target_id, row->owner);
   if (!id_set_contains(st->user_ids, row->target_id))
     return g_strdup_printf("%s %" G_GINT64_FORMAT ": no receiver %" G_GINT64_FORMAT, prefix,
                            row->seed_id, row->target_id);
@@ -163,8 +164,8 @@ static guint message_key_hash(gconstpointer p) {
   const MessageKey *k = p;
   guint h;
   memcpy(&h, k->digest, sizeof h);
-  const gint64 fields[] = { k->sender_id, k->target_id, k->time_ms, k->extra,
-                            k->target_type, k->kind };
+  const gint64 fields[] = {k->sender_id, k->target_id,   k->time_ms,
+                           k->extra,     k->target_type, k->kind};
   for (gsize i = 0; i < G_N_ELEMENTS(fields); i++)
     h = h * 31u + g_int64_hash(&fields[i]);
   return h;
@@ -172,9 +173,9 @@ static guint message_key_hash(gconstpointer p) {
 
 static gboolean message_key_equal(gconstpointer a, gconstpointer b) {
   const MessageKey *x = a, *y = b;
-  return x->sender_id == y->sender_id && x->target_id == y->target_id &&
-         x->time_ms == y->time_ms && x->extra == y->extra && x->target_type == y->target_type &&
-         x->kind == y->kind && memcmp(x->digest, y->digest, sizeof x->digest) == 0;
+  return x->sender_id == y->sender_id && x->target_id == y->target_id && x->time_ms == y->time_ms &&
+         x->extra == y->extra && x->target_type == y->target_type && x->kind == y->kind &&
+         memcmp(x->digest, y->digest, sizeof x->digest) == 0;
 }
 
 /* One real message, merged from its copies. */
@@ -193,7 +194,7 @@ static void seed_message_free(gpointer data) {
 }
 
 static gint seed_message_compare(gconstpointer a, gconstpointer b) {
-  const SeedMessage *x = *(SeedMessage *const *) a, *y = *(SeedMessage *const *) b;
+  const SeedMessage *x = *(SeedMessage *const *)a, *y = *(SeedMessage *const *)b;
   if (x->key.time_ms != y->key.time_ms)
     return x->key.time_ms < y->key.time_ms ? -1 : 1;
   return x->seed_id < y->seed_id ? -1 : x->seed_id > y->seed_id ? 1 : 0;
@@ -208,7 +209,7 @@ static void key_from_row(const HistoryRow *row, GChecksum *checksum, MessageKey 
   key->kind = row->notice.kind;
   g_checksum_reset(checksum);
   if (row->notice.body_len > 0)
-    g_checksum_update(checksum, row->notice.body, (gssize) row->notice.body_len);
+    g_checksum_update(checksum, row->notice.body, (gssize)row->notice.body_len);
   gsize digest_len = sizeof key->digest;
   g_checksum_get_digest(checksum, key->digest, &digest_len);
 }
@@ -226,7 +227,7 @@ typedef struct {
  * ordinal is the row's). */
 static gboolean collect_message_row(ImportState *st, sqlite3_stmt *stmt, guint64 ordinal,
                                     gpointer data, GError **error) {
-  (void) error;
+  (void)error;
   HistoryMerge *merge = data;
   st->report.history_rows++;
   HistoryRow row;
@@ -263,29 +264,29 @@ static gboolean collect_message_row(ImportState *st, sqlite3_stmt *stmt, guint64
 /* Pass 1: reads every row, merges the copies into messages (in the order
  * their first copy appears, so their ordinals increase). */
 static gboolean collect_messages(ImportState *st, GPtrArray *messages, GError **error) {
-  static const int order[] = { HISTORY_ID, -1 };
-  g_autoptr(GHashTable) occurrences = g_hash_table_new_full(message_key_hash, message_key_equal,
-                                                            g_free, NULL);
+  static const int order[] = {HISTORY_ID, -1};
+  g_autoptr(GHashTable) occurrences =
+      g_hash_table_new_full(message_key_hash, message_key_equal, g_free, NULL);
   g_autoptr(GHashTable) by_key = g_hash_table_new(message_key_hash, message_key_equal);
   g_autoptr(GChecksum) checksum = g_checksum_new(G_CHECKSUM_SHA256);
-  HistoryMerge merge = { .messages = messages, .occurrences = occurrences, .by_key = by_key,
-                         .checksum = checksum };
+  HistoryMerge merge = {
+      .messages = messages, .occurrences = occurrences, .by_key = by_key, .checksum = checksum};
   chat_arena_init(&merge.arena);
   gboolean ok = import_seed_scan(st, &st->history, order, collect_message_row, &merge, error);
   chat_arena_clear(&merge.arena);
   return ok;
 }
 
-static gboolean submit_message(ImportState *st, const SeedMessage *message,
-                               const HistoryRow *row, GError **error) {
+static gboolean submit_message(ImportState *st, const SeedMessage *message, const HistoryRow *row,
+                               GError **error) {
   const SeedNotice *n = &row->notice;
   ChatdMessageRecord record = {
-    .id = message->new_id,
-    .sender_id = n->sender_id,
-    .target_type = n->target_type == SEED_TARGET_ROOM ? CHATD_STORE_TARGET_ROOM
-                                                      : CHATD_STORE_TARGET_USER,
-    .target_id = row->target_id,
-    .sent_ms = n->time_ms,
+      .id = message->new_id,
+      .sender_id = n->sender_id,
+      .target_type =
+          n->target_type == SEED_TARGET_ROOM ? CHATD_STORE_TARGET_ROOM : CHATD_STORE_TARGET_USER,
+      .target_id = row->target_id,
+      .sent_ms = n->time_ms,
   };
   g_autofree char *font_color = NULL;
   g_autoptr(GBytes) image = NULL;
@@ -295,15 +296,18 @@ static gboolean submit_message(ImportState *st, const SeedMessage *message,
     record.image = image;
   } else {
     record.kind = CHATD_STORE_KIND_TEXT;
-    record.text = n->body != NULL ? (const char *) n->body : "";
+    record.text = n->body != NULL ? (const char *)n->body : "";
     record.text_len = n->body_len;
     record.font_size = n->font_size;
     font_color = g_strndup(n->font_color != NULL ? n->font_color : "", n->font_color_len);
     record.font_color = font_color;
   }
-  WriteOp op = { .kind = WRITE_MESSAGE, .a = message->new_id, .counter = COUNT_MESSAGES,
-                 .record = &record, .offline = (const gint64 *) message->offline->data,
-                 .n_offline = message->offline->len };
+  WriteOp op = {.kind = WRITE_MESSAGE,
+                .a = message->new_id,
+                .counter = COUNT_MESSAGES,
+                .record = &record,
+                .offline = (const gint64 *)message->offline->data,
+                .n_offline = message->offline->len};
   return import_submit(st, &op, error);
 }
 
@@ -334,15 +338,16 @@ static gboolean store_message_row(ImportState *st, sqlite3_stmt *stmt, guint64 o
 /* Pass 2: the same scan again (same read transaction, same rows); each
  * message is stored from its first copy. */
 static gboolean store_messages(ImportState *st, GPtrArray *messages, GError **error) {
-  static const int order[] = { HISTORY_ID, -1 };
-  HistoryStore pass = { .messages = messages };
+  static const int order[] = {HISTORY_ID, -1};
+  HistoryStore pass = {.messages = messages};
   chat_arena_init(&pass.arena);
   gboolean ok = import_seed_scan(st, &st->history, order, store_message_row, &pass, error);
   chat_arena_clear(&pass.arena);
   if (ok && pass.next < messages->len) {
     const SeedMessage *message = g_ptr_array_index(messages, pass.next);
-    return import_data_error(error, "chat_history changed while it was read: row %"
-                             G_GINT64_FORMAT " is gone", message->seed_id);
+    return import_data_error(
+        error, "chat_history changed while it was read: row %" G_GINT64_FORMAT " is gone",
+        message->seed_id);
   }
   return ok;
 }
@@ -358,7 +363,7 @@ gboolean import_history(ImportState *st, GError **error) {
     g_ptr_array_add(by_time, g_ptr_array_index(messages, i));
   g_ptr_array_sort(by_time, seed_message_compare);
   for (guint i = 0; i < by_time->len; i++)
-    ((SeedMessage *) g_ptr_array_index(by_time, i))->new_id = (gint64) i + 1;
+    ((SeedMessage *)g_ptr_array_index(by_time, i))->new_id = (gint64)i + 1;
 
   return store_messages(st, messages, error) && import_settle(st, error);
 }

@@ -89,9 +89,9 @@ typedef struct {
   gint64 now_ms;
   guint since_settle;
   SeedTable users, friends, rooms, members, history;
-  GArray *seed_users;     /* SeedUser, validated, in id order */
-  GHashTable *user_ids;   /* gint64 * set: users being imported */
-  GHashTable *room_ids;   /* gint64 * set: rooms being imported */
+  GArray *seed_users;       /* SeedUser, validated, in id order */
+  GHashTable *user_ids;     /* gint64 * set: users being imported */
+  GHashTable *room_ids;     /* gint64 * set: rooms being imported */
   ChatdImportReport report; /* the parts the import thread fills in */
 } ImportState;
 
@@ -133,8 +133,8 @@ gboolean import_resolve_schema(ImportState *st, GError **error);
 
 /* One row of a scan; ordinal counts rows from 1. FALSE (with *error) stops
  * the scan and fails it. */
-typedef gboolean (*SeedRowFunc)(ImportState *st, sqlite3_stmt *stmt, guint64 ordinal,
-                                gpointer data, GError **error);
+typedef gboolean (*SeedRowFunc)(ImportState *st, sqlite3_stmt *stmt, guint64 ordinal, gpointer data,
+                                GError **error);
 /* Calls func for every row of table (every column, NULL for a missing
  * optional one), ordered by the columns listed in order (indexes, -1
  * terminated). CHATD_IMPORT_ERROR_OPEN when reading fails. */
@@ -152,7 +152,7 @@ static inline gboolean seed_column_integer(sqlite3_stmt *stmt, int column, gint6
 static inline const char *seed_column_text(sqlite3_stmt *stmt, int column) {
   if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
     return NULL;
-  return (const char *) sqlite3_column_text(stmt, column);
+  return (const char *)sqlite3_column_text(stmt, column);
 }
 
 /* ---- import-seed-tables.c ---- */

@@ -27,46 +27,44 @@ typedef struct {
   int n_columns;
 } SeedTableSpec;
 
-#define SEED_NAMES(...) ((const char *const[]) { __VA_ARGS__, NULL })
+#define SEED_NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static const SeedTableSpec users_spec = {
-  SEED_NAMES("users", "user"),
-  { { SEED_NAMES("id", "user_id", "uid"), FALSE },
-    { SEED_NAMES("username", "user_name", "name"), FALSE },
-    { SEED_NAMES("password", "password_hash", "passwd", "pwd"), FALSE },
-    { SEED_NAMES("nickname", "nick_name", "nick"), TRUE } },
-  USER_N_COLUMNS,
+    SEED_NAMES("users", "user"),
+    {{SEED_NAMES("id", "user_id", "uid"), FALSE},
+     {SEED_NAMES("username", "user_name", "name"), FALSE},
+     {SEED_NAMES("password", "password_hash", "passwd", "pwd"), FALSE},
+     {SEED_NAMES("nickname", "nick_name", "nick"), TRUE}},
+    USER_N_COLUMNS,
 };
 
 static const SeedTableSpec friends_spec = {
-  SEED_NAMES("friends", "friend"),
-  { { SEED_NAMES("from_user_id", "from_id", "from_user"), FALSE },
-    { SEED_NAMES("to_user_id", "to_id", "to_user"), FALSE },
-    { SEED_NAMES("accepted", "is_accepted"), FALSE } },
-  FRIEND_N_COLUMNS,
+    SEED_NAMES("friends", "friend"),
+    {{SEED_NAMES("from_user_id", "from_id", "from_user"), FALSE},
+     {SEED_NAMES("to_user_id", "to_id", "to_user"), FALSE},
+     {SEED_NAMES("accepted", "is_accepted"), FALSE}},
+    FRIEND_N_COLUMNS,
 };
 
 static const SeedTableSpec rooms_spec = {
-  SEED_NAMES("rooms", "room"),
-  { { SEED_NAMES("id", "room_id"), FALSE },
-    { SEED_NAMES("room_name", "roomname", "name"), FALSE } },
-  ROOM_N_COLUMNS,
+    SEED_NAMES("rooms", "room"),
+    {{SEED_NAMES("id", "room_id"), FALSE}, {SEED_NAMES("room_name", "roomname", "name"), FALSE}},
+    ROOM_N_COLUMNS,
 };
 
 static const SeedTableSpec members_spec = {
-  SEED_NAMES("room_user", "room_users", "room_members"),
-  { { SEED_NAMES("room_id", "rid"), FALSE },
-    { SEED_NAMES("user_id", "uid"), FALSE } },
-  MEMBER_N_COLUMNS,
+    SEED_NAMES("room_user", "room_users", "room_members"),
+    {{SEED_NAMES("room_id", "rid"), FALSE}, {SEED_NAMES("user_id", "uid"), FALSE}},
+    MEMBER_N_COLUMNS,
 };
 
 static const SeedTableSpec history_spec = {
-  SEED_NAMES("chat_history"),
-  { { SEED_NAMES("id", "history_id"), FALSE },
-    { SEED_NAMES("user_id", "owner_id", "uid"), FALSE },
-    { SEED_NAMES("data", "datas"), FALSE },
-    { SEED_NAMES("sent"), FALSE } },
-  HISTORY_N_COLUMNS,
+    SEED_NAMES("chat_history"),
+    {{SEED_NAMES("id", "history_id"), FALSE},
+     {SEED_NAMES("user_id", "owner_id", "uid"), FALSE},
+     {SEED_NAMES("data", "datas"), FALSE},
+     {SEED_NAMES("sent"), FALSE}},
+    HISTORY_N_COLUMNS,
 };
 
 /* ---- reading ---- */
@@ -116,8 +114,7 @@ static const char *match_name(SeedNames names, GPtrArray *found) {
 }
 
 /* Strings of the first column of every row of sql, bound to ?1 = param. */
-static GPtrArray *seed_list(ImportState *st, const char *sql, const char *param,
-                            GError **error) {
+static GPtrArray *seed_list(ImportState *st, const char *sql, const char *param, GError **error) {
   g_autoptr(sqlite3_stmt) stmt = seed_prepare(st, sql, error);
   if (stmt == NULL)
     return NULL;
@@ -141,20 +138,19 @@ static GPtrArray *seed_list(ImportState *st, const char *sql, const char *param,
 /* Finds a table and its columns; names the missing one in the error. */
 static gboolean resolve_table(ImportState *st, const SeedTableSpec *spec, SeedTable *table,
                               GError **error) {
-  g_autoptr(GPtrArray) tables = seed_list(
-    st, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')", NULL, error);
+  g_autoptr(GPtrArray) tables =
+      seed_list(st, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')", NULL, error);
   if (tables == NULL)
     return FALSE;
   table->table = match_name(spec->names, tables);
   if (table->table == NULL) {
     g_autofree char *spellings = names_list(spec->names);
     g_set_error(error, CHATD_IMPORT_ERROR, CHATD_IMPORT_ERROR_SCHEMA,
-                "the seed database has no table \"%s\" (looked for %s)", spec->names[0],
-                spellings);
+                "the seed database has no table \"%s\" (looked for %s)", spec->names[0], spellings);
     return FALSE;
   }
-  g_autoptr(GPtrArray) columns = seed_list(st, "SELECT name FROM pragma_table_info(?1)",
-                                           table->table, error);
+  g_autoptr(GPtrArray) columns =
+      seed_list(st, "SELECT name FROM pragma_table_info(?1)", table->table, error);
   if (columns == NULL)
     return FALSE;
   table->n_columns = spec->n_columns;

@@ -24,8 +24,8 @@
 
 struct _ImportSink {
   GMutex lock;
-  guint outstanding;  /* submitted writes whose completion has not run */
-  GError *error;      /* the first failure */
+  guint outstanding; /* submitted writes whose completion has not run */
+  GError *error;     /* the first failure */
   guint64 counts[COUNT_N];
   guint64 offline_deliveries;
 };
@@ -84,13 +84,12 @@ static char *describe_write(WriteKind kind, gint64 a, gint64 b) {
     return g_strdup_printf("importing the friend request %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT,
                            a, b);
   case WRITE_ACCEPT:
-    return g_strdup_printf("importing the friendship %" G_GINT64_FORMAT " <-> %" G_GINT64_FORMAT,
-                           a, b);
+    return g_strdup_printf("importing the friendship %" G_GINT64_FORMAT " <-> %" G_GINT64_FORMAT, a,
+                           b);
   case WRITE_ROOM:
     return g_strdup_printf("importing room %" G_GINT64_FORMAT, a);
   case WRITE_MEMBER:
-    return g_strdup_printf("importing member %" G_GINT64_FORMAT " of room %" G_GINT64_FORMAT, b,
-                           a);
+    return g_strdup_printf("importing member %" G_GINT64_FORMAT " of room %" G_GINT64_FORMAT, b, a);
   case WRITE_MESSAGE:
     return g_strdup_printf("importing message %" G_GINT64_FORMAT, a);
   }
@@ -141,8 +140,8 @@ static void on_message_done(const GError *error, gboolean inserted, gint64 store
   PendingWrite *p = user_data;
   if (error == NULL && (!inserted || stored_id != p->a)) {
     g_autoptr(GError) mismatch = g_error_new(
-      CHATD_IMPORT_ERROR, CHATD_IMPORT_ERROR_DATA,
-      "the store kept message %" G_GINT64_FORMAT " instead of inserting it", stored_id);
+        CHATD_IMPORT_ERROR, CHATD_IMPORT_ERROR_DATA,
+        "the store kept message %" G_GINT64_FORMAT " instead of inserting it", stored_id);
     pending_finish(p, mismatch, FALSE);
     return;
   }
@@ -154,17 +153,14 @@ static void on_message_done(const GError *error, gboolean inserted, gint64 store
 static gboolean try_submit(ImportState *st, const WriteOp *op, PendingWrite *p) {
   switch (op->kind) {
   case WRITE_PROBE:
-    return chatd_store_clear_offline(st->store, PROBE_USER_ID, PROBE_MESSAGE_ID, on_write_done,
-                                     p);
+    return chatd_store_clear_offline(st->store, PROBE_USER_ID, PROBE_MESSAGE_ID, on_write_done, p);
   case WRITE_USER:
-    return chatd_store_add_user(st->store, op->a, op->username, op->nickname,
-                                op->password_hash, st->now_ms, on_write_done, p);
+    return chatd_store_add_user(st->store, op->a, op->username, op->nickname, op->password_hash,
+                                st->now_ms, on_write_done, p);
   case WRITE_FRIEND_REQUEST:
-    return chatd_store_add_friend_request(st->store, op->a, op->b, st->now_ms, on_write_done,
-                                          p);
+    return chatd_store_add_friend_request(st->store, op->a, op->b, st->now_ms, on_write_done, p);
   case WRITE_ACCEPT:
-    return chatd_store_accept_friend_request(st->store, op->a, op->b, st->now_ms,
-                                             on_write_done, p);
+    return chatd_store_accept_friend_request(st->store, op->a, op->b, st->now_ms, on_write_done, p);
   case WRITE_ROOM:
     return chatd_store_add_room(st->store, op->a, op->room_name, IMPORT_NO_CREATOR, st->now_ms,
                                 on_write_done, p);

@@ -12,7 +12,10 @@
 
 #include "chatd/import-seed-private.h"
 
+/* The quark name is stringified as written: no spaces around its dashes. */
+/* clang-format off */
 G_DEFINE_QUARK(chatd-import-error-quark, chatd_import_error)
+/* clang-format on */
 
 /* ---- report ---- */
 
@@ -57,14 +60,15 @@ static gboolean check_store_empty(ImportState *st, GError **error) {
     g_set_error(error, CHATD_IMPORT_ERROR, CHATD_IMPORT_ERROR_NOT_EMPTY,
                 "the target database is not empty (largest user id %" G_GINT64_FORMAT
                 ", room id %" G_GINT64_FORMAT ", message id %" G_GINT64_FORMAT "): the seed "
-                "can only be imported into a new database", max_user, max_room, max_message);
+                "can only be imported into a new database",
+                max_user, max_room, max_message);
     return FALSE;
   }
   return TRUE;
 }
 
 static gboolean check_context(ImportState *st, GError **error) {
-  WriteOp probe = { .kind = WRITE_PROBE, .counter = COUNT_NONE };
+  WriteOp probe = {.kind = WRITE_PROBE, .counter = COUNT_NONE};
   return import_submit(st, &probe, error) && import_settle(st, error);
 }
 
@@ -84,19 +88,18 @@ gboolean chatd_import_seed_db(ChatdStore *store, const char *seed_db_path,
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
   ImportState st = {
-    .store = store,
-    .context = g_main_context_ref_thread_default(),
-    .sink = import_sink_new(),
-    .now_ms = g_get_real_time() / G_TIME_SPAN_MILLISECOND,
-    .seed_users = g_array_new(FALSE, TRUE, sizeof(SeedUser)),
-    .user_ids = id_set_new(),
-    .room_ids = id_set_new(),
+      .store = store,
+      .context = g_main_context_ref_thread_default(),
+      .sink = import_sink_new(),
+      .now_ms = g_get_real_time() / G_TIME_SPAN_MILLISECOND,
+      .seed_users = g_array_new(FALSE, TRUE, sizeof(SeedUser)),
+      .user_ids = id_set_new(),
+      .room_ids = id_set_new(),
   };
   g_array_set_clear_func(st.seed_users, import_seed_user_clear);
 
   g_autoptr(GError) failure = NULL;
-  gboolean ok = check_store_empty(&st, &failure) &&
-                import_seed_open(&st, seed_db_path, &failure) &&
+  gboolean ok = check_store_empty(&st, &failure) && import_seed_open(&st, seed_db_path, &failure) &&
                 import_resolve_schema(&st, &failure) && import_load_users(&st, &failure) &&
                 check_context(&st, &failure) && import_users(&st, &failure) &&
                 import_friends(&st, &failure) && import_rooms(&st, &failure) &&
@@ -109,8 +112,9 @@ gboolean chatd_import_seed_db(ChatdStore *store, const char *seed_db_path,
   }
 
   g_debug("seed import %s: %" G_GUINT64_FORMAT " history rows, %" G_GUINT64_FORMAT
-          " copies merged, %" G_GUINT64_FORMAT " rows skipped", ok ? "done" : "failed",
-          st.report.history_rows, st.report.copies_merged, st.report.rows_skipped);
+          " copies merged, %" G_GUINT64_FORMAT " rows skipped",
+          ok ? "done" : "failed", st.report.history_rows, st.report.copies_merged,
+          st.report.rows_skipped);
   if (report != NULL) {
     *report = st.report;
     memset(&st.report, 0, sizeof st.report);

@@ -61,8 +61,8 @@ GQuark chatd_import_error_quark(void);
  * committed. */
 typedef struct {
   guint64 users;
-  guint64 friendships;        /* pairs of users, each stored in both directions */
-  guint64 friend_requests;    /* pending requests */
+  guint64 friendships;     /* pairs of users, each stored in both directions */
+  guint64 friend_requests; /* pending requests */
   guint64 rooms;
   guint64 members;
   guint64 messages;           /* stored messages */

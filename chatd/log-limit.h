@@ -24,14 +24,15 @@ G_BEGIN_DECLS
 
 typedef struct {
   gint64 period_start_us;
-  guint written;       /* lines written in this period */
-  guint suppressed;    /* lines left out since the last one written */
-  const char *format;  /* the last format, for the summary */
+  guint written;      /* lines written in this period */
+  guint suppressed;   /* lines left out since the last one written */
+  const char *format; /* the last format, for the summary */
   GLogLevelFlags level;
-  gboolean pending;    /* on the list of summaries to write */
+  gboolean pending; /* on the list of summaries to write */
 } ChatdLogLimit;
 
-#define CHATD_LOG_LIMIT_INIT {0, 0, 0, NULL, 0, FALSE}
+#define CHATD_LOG_LIMIT_INIT                                                                       \
+  { 0, 0, 0, NULL, 0, FALSE }
 
 /* Logs the line at level (in G_LOG_DOMAIN "chatd") unless the limit is
  * reached; returns whether it was written. */

@@ -26,8 +26,7 @@ static void bundle_job_free(bundle_job *job) {
 }
 
 static gboolean still_current(const bundle_job *job) {
-  return !job->session->closed && job->session->user &&
-         job->session->user->id == job->user_id;
+  return !job->session->closed && job->session->user && job->session->user->id == job->user_id;
 }
 
 static gint compare_ids(gconstpointer a, gconstpointer b) {
@@ -38,9 +37,9 @@ static gint compare_ids(gconstpointer a, gconstpointer b) {
 /* A user's rooms or friends, as a list a bundle writes. */
 typedef struct {
   ChatdServer *server;
-  GArray *ids;        /* room or user ids, in the order they go */
+  GArray *ids; /* room or user ids, in the order they go */
   gboolean rooms;
-  gboolean own_ids;   /* ids is this source's (friends, sorted) */
+  gboolean own_ids; /* ids is this source's (friends, sorted) */
 } contact_source;
 
 static void contact_source_init(contact_source *src, ChatdServer *server, ChatdUser *user,
@@ -137,8 +136,8 @@ static void write_bundle_message(chat_writer *w, size_t i, const void *data) {
   gsize start = k > 0 ? g_array_index(m->ends, gsize, k - 1) : 0;
   gsize end = g_array_index(m->ends, gsize, k);
   chat_msg_stored_message x = {
-    .data = chat_span_bytes(m->notices->data + start, end - start),
-    .sent = r->offline ? 0 : 1,
+      .data = chat_span_bytes(m->notices->data + start, end - start),
+      .sent = r->offline ? 0 : 1,
   };
   chat_msg_stored_message_write(w, &x);
 }
@@ -190,15 +189,16 @@ static void on_full_history(const GError *error, GPtrArray *records, gboolean mo
     }
     if (more)
       g_message("%s: the login bundle of %s carries its newest %u messages; older ones do not "
-                "fit in one message", s->peer, user->username, carried->len);
+                "fit in one message",
+                s->peer, user->username, carried->len);
     contact_source rooms, friends;
     contact_source_init(&rooms, server, user, TRUE);
     contact_source_init(&friends, server, user, FALSE);
     bundle_messages messages = {&notices, ends, carried};
     chat_msg_login_bundle bundle = {
-      .rooms = contact_list(&rooms),
-      .friends = contact_list(&friends),
-      .messages = {.count = carried->len, .write_item = write_bundle_message, .data = &messages},
+        .rooms = contact_list(&rooms),
+        .friends = contact_list(&friends),
+        .messages = {.count = carried->len, .write_item = write_bundle_message, .data = &messages},
     };
     chat_msg_login_bundle_write(chatd_session_begin(s, CHAT_MSG_LOGIN_BUNDLE), &bundle);
     contact_source_clear(&rooms);
@@ -219,18 +219,18 @@ static void on_full_history(const GError *error, GPtrArray *records, gboolean mo
 typedef struct {
   ChatdServer *server;
   ChatdUser *user;
-  GPtrArray *conversations;   /* of ChatdConversation */
+  GPtrArray *conversations; /* of ChatdConversation */
 } conversation_source;
 
 static void write_conversation(chat_writer *w, size_t i, const void *data) {
   const conversation_source *src = data;
   const ChatdConversation *c = g_ptr_array_index(src->conversations, i);
   chat_msg_conversation x = {
-    .target_type = c->target_type,
-    .target_id = c->target_id,
-    .has_last = c->last != NULL,
-    .unread = c->unread,
-    .last_read_id = c->last_read_id,
+      .target_type = c->target_type,
+      .target_id = c->target_id,
+      .has_last = c->last != NULL,
+      .unread = c->unread,
+      .last_read_id = c->last_read_id,
   };
   if (c->last)
     x.last = chatd_notice_of(CHAT_DIALECT_V2, c->last,
@@ -253,11 +253,12 @@ static void on_conversations(const GError *error, GPtrArray *conversations, gpoi
     contact_source_init(&friends, server, user, FALSE);
     conversation_source source = {server, user, conversations};
     chat_msg_session_bundle bundle = {
-      .token = chat_span_bytes(job->token, sizeof job->token),
-      .friends = contact_list(&friends),
-      .rooms = contact_list(&rooms),
-      .conversations = {.count = conversations->len, .write_item = write_conversation,
-                        .data = &source},
+        .token = chat_span_bytes(job->token, sizeof job->token),
+        .friends = contact_list(&friends),
+        .rooms = contact_list(&rooms),
+        .conversations = {.count = conversations->len,
+                          .write_item = write_conversation,
+                          .data = &source},
     };
     chat_msg_session_bundle_write(chatd_session_begin(s, CHAT_MSG_SESSION_BUNDLE), &bundle);
     contact_source_clear(&rooms);
@@ -305,8 +306,8 @@ void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token)
   chatd_write_user(w, user);
   chatd_reply_send(s);
   for (guint i = 0; i < user->incoming_requests->len; i++) {
-    ChatdUser *from = chatd_directory_user(server->directory,
-                                           g_array_index(user->incoming_requests, gint64, i));
+    ChatdUser *from =
+        chatd_directory_user(server->directory, g_array_index(user->incoming_requests, gint64, i));
     if (!from)
       continue;
     chatd_write_user(chatd_session_begin(s, CHAT_MSG_INCOMING_FRIEND_REQUEST), from);

@@ -2,8 +2,8 @@
 #define G_LOG_DOMAIN "chatd"
 
 #include <glib-unix.h>
-#include <signal.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -68,7 +68,8 @@ static gboolean read_test_clock(test_clock *clock) {
   clock->step_us = (gint64)ms * 1000;
   if (step)
     g_warning("%s is set: each SIGUSR1 moves the timers %s ms forward (for tests only: "
-              "timeouts fire early)", TEST_CLOCK_ENV, step);
+              "timeouts fire early)",
+              TEST_CLOCK_ENV, step);
   return TRUE;
 }
 
@@ -90,11 +91,9 @@ static int import_seed(const ChatdConfig *config, const char *seed_path) {
   printf("imported %s into %s: %" G_GUINT64_FORMAT " users, %" G_GUINT64_FORMAT
          " friendships, %" G_GUINT64_FORMAT " friend requests, %" G_GUINT64_FORMAT
          " rooms, %" G_GUINT64_FORMAT " memberships, %" G_GUINT64_FORMAT
-         " messages (%" G_GUINT64_FORMAT " copies merged), %" G_GUINT64_FORMAT
-         " rows skipped\n",
-         seed_path, config->database, report.users, report.friendships,
-         report.friend_requests, report.rooms, report.members, report.messages,
-         report.copies_merged, report.rows_skipped);
+         " messages (%" G_GUINT64_FORMAT " copies merged), %" G_GUINT64_FORMAT " rows skipped\n",
+         seed_path, config->database, report.users, report.friendships, report.friend_requests,
+         report.rooms, report.members, report.messages, report.copies_merged, report.rows_skipped);
   for (guint i = 0; report.skipped && i < report.skipped->len; i++)
     printf("  skipped: %s\n", (const char *)g_ptr_array_index(report.skipped, i));
   chatd_import_report_clear(&report);
@@ -113,33 +112,32 @@ int main(int argc, char **argv) {
   int port = -1;
   gboolean verbose = FALSE, version = FALSE;
   GOptionEntry entries[] = {
-    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-     "The configuration file (default ./config.json)", "PATH"},
-    {"database", 0, 0, G_OPTION_ARG_FILENAME, &database,
-     "The SQLite database (overrides server.database)", "PATH"},
-    {"key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file,
-     "The server key file (overrides server.key_file)", "PATH"},
-    {"port", 'p', 0, G_OPTION_ARG_INT, &port, "The port (overrides server.bind_port; 0 picks one)",
-     "PORT"},
-    {"import-seed-db", 0, 0, G_OPTION_ARG_FILENAME, &import_path,
-     "Import a seed server's database.db into the (empty) database, then exit", "FILE"},
-    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages too", NULL},
-    {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
-    {NULL, 0, 0, 0, NULL, NULL, NULL},
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+       "The configuration file (default ./config.json)", "PATH"},
+      {"database", 0, 0, G_OPTION_ARG_FILENAME, &database,
+       "The SQLite database (overrides server.database)", "PATH"},
+      {"key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file,
+       "The server key file (overrides server.key_file)", "PATH"},
+      {"port", 'p', 0, G_OPTION_ARG_INT, &port,
+       "The port (overrides server.bind_port; 0 picks one)", "PORT"},
+      {"import-seed-db", 0, 0, G_OPTION_ARG_FILENAME, &import_path,
+       "Import a seed server's database.db into the (empty) database, then exit", "FILE"},
+      {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages too", NULL},
+      {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+      {NULL, 0, 0, 0, NULL, NULL, NULL},
   };
   g_autoptr(GOptionContext) options = g_option_context_new("- the chat server");
   g_option_context_add_main_entries(options, entries, NULL);
   g_option_context_set_description(
-      options,
-      "chatd serves chat clients of the v2 dialect (Noise, authenticated) and, with\n"
-      "server.allow_legacy, of the seed dialect, on one port. Everything is kept in\n"
-      "an SQLite database. Logs go to stderr (or the journal).\n"
-      "\n"
-      "Exit status: 0 stopped cleanly; 1 could not start (bad configuration, port in\n"
-      "use, unreadable database or key file).\n"
-      "\n"
-      "Example:\n"
-      "  chatd --config /etc/chat/config.json\n");
+      options, "chatd serves chat clients of the v2 dialect (Noise, authenticated) and, with\n"
+               "server.allow_legacy, of the seed dialect, on one port. Everything is kept in\n"
+               "an SQLite database. Logs go to stderr (or the journal).\n"
+               "\n"
+               "Exit status: 0 stopped cleanly; 1 could not start (bad configuration, port in\n"
+               "use, unreadable database or key file).\n"
+               "\n"
+               "Example:\n"
+               "  chatd --config /etc/chat/config.json\n");
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(options, &argc, &argv, &error)) {
     fprintf(stderr, "chatd: %s (see chatd --help)\n", error->message);
@@ -193,8 +191,8 @@ int main(int argc, char **argv) {
   running r = {.loop = g_main_loop_new(NULL, FALSE)};
   guint sigint_source = g_unix_signal_add(SIGINT, on_signal, &r);
   guint sigterm_source = g_unix_signal_add(SIGTERM, on_signal, &r);
-  guint clock_source = clock.step_us > 0 ? g_unix_signal_add(SIGUSR1, on_test_clock_signal, &clock)
-                                         : 0;
+  guint clock_source =
+      clock.step_us > 0 ? g_unix_signal_add(SIGUSR1, on_test_clock_signal, &clock) : 0;
   ChatdServer *server = chatd_server_new(&config, &error);
   if (!server || !chatd_server_start(server, &error)) {
     fprintf(stderr, "chatd: %s\n", error->message);

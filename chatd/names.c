@@ -6,8 +6,7 @@
 /* Characters that reorder text around them (bidi marks, embeddings,
  * overrides and isolates). */
 static gboolean is_bidi_control(gunichar c) {
-  return c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
-         (c >= 0x2066 && c <= 0x2069);
+  return c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
 }
 
 /* Anything that breaks, hides or reorders a line of text. */

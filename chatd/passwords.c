@@ -25,16 +25,19 @@
 /* Bytes of random password the dummy hash is made from. */
 #define DUMMY_PASSWORD_LEN 32
 
+/* The quark name is stringified as written: no spaces around its dashes. */
+/* clang-format off */
 G_DEFINE_QUARK(chatd-passwords-error-quark, chatd_passwords_error)
+/* clang-format on */
 
 /* State shared by the object and its jobs. */
 typedef struct {
   ChatdPasswordCost cost;
   GMainContext *context;
-  char *dummy_hash;  /* a PHC string at cost, for unknown users */
-  gint in_flight;    /* submitted jobs whose callback has not run (atomic) */
+  char *dummy_hash;      /* a PHC string at cost, for unknown users */
+  gint in_flight;        /* submitted jobs whose callback has not run (atomic) */
   gint hashes_in_flight; /* of which new hashes (atomic) */
-  gint closed;       /* set by chatd_passwords_free (atomic) */
+  gint closed;           /* set by chatd_passwords_free (atomic) */
   GMutex rank_lock;
   guint64 started_rank; /* the highest rank a worker has started (under rank_lock) */
 } PasswordsShared;
@@ -46,7 +49,7 @@ typedef struct {
 struct _ChatdPasswords {
   PasswordsShared *shared;
   GThreadPool *pool;
-  guint64 next_seq;  /* submission order, for the pool's sort */
+  guint64 next_seq;      /* submission order, for the pool's sort */
   GHashTable *next_rank; /* owner -> the rank its next job gets (submitting thread) */
 };
 
@@ -56,14 +59,14 @@ typedef enum {
 } JobKind;
 
 typedef struct {
-  PasswordsShared *shared;  /* a reference */
+  PasswordsShared *shared; /* a reference */
   JobKind kind;
-  guint64 seq;              /* submission order */
-  guint64 rank;             /* its turn among its owner's jobs (fair queuing) */
-  gboolean counted;         /* still counts in shared->in_flight */
-  char *password;           /* wiped before it is freed */
+  guint64 seq;      /* submission order */
+  guint64 rank;     /* its turn among its owner's jobs (fair queuing) */
+  gboolean counted; /* still counts in shared->in_flight */
+  char *password;   /* wiped before it is freed */
   gsize password_len;
-  char *stored;             /* verify: the stored hash, or NULL */
+  char *stored; /* verify: the stored hash, or NULL */
   ChatdPasswordHashDone hash_done;
   ChatdPasswordVerifyDone verify_done;
   gpointer user_data;
@@ -84,8 +87,7 @@ void chatd_password_cost_init_defaults(ChatdPasswordCost *cost) {
 }
 
 gboolean chatd_password_cost_is_valid(const ChatdPasswordCost *cost) {
-  return cost != NULL &&
-         cost->t_cost >= CHATD_PASSWORD_T_COST_MIN &&
+  return cost != NULL && cost->t_cost >= CHATD_PASSWORD_T_COST_MIN &&
          cost->t_cost <= CHATD_PASSWORD_T_COST_MAX &&
          cost->m_cost_kib >= CHATD_PASSWORD_M_COST_KIB_MIN &&
          cost->m_cost_kib <= CHATD_PASSWORD_M_COST_KIB_MAX &&
@@ -132,9 +134,8 @@ static char *hash_password(const ChatdPasswordCost *cost, const char *password, 
   gsize encoded_len = argon2_encodedlen(cost->t_cost, cost->m_cost_kib, cost->parallelism,
                                         sizeof salt, CHATD_PASSWORD_HASH_LEN, Argon2_id);
   g_autofree char *encoded = g_malloc0(encoded_len);
-  int rc = argon2id_hash_encoded(cost->t_cost, cost->m_cost_kib, cost->parallelism,
-                                 password, len, salt, sizeof salt,
-                                 CHATD_PASSWORD_HASH_LEN, encoded, encoded_len);
+  int rc = argon2id_hash_encoded(cost->t_cost, cost->m_cost_kib, cost->parallelism, password, len,
+                                 salt, sizeof salt, CHATD_PASSWORD_HASH_LEN, encoded, encoded_len);
   explicit_bzero(salt, sizeof salt);
   if (rc != ARGON2_OK) {
     g_set_error(error, CHATD_PASSWORDS_ERROR, CHATD_PASSWORDS_ERROR_FAILED,
@@ -350,8 +351,7 @@ static void job_run(gpointer data, gpointer pool_data) {
   job->shared->started_rank = MAX(job->shared->started_rank, job->rank);
   g_mutex_unlock(&job->shared->rank_lock);
   if (job->kind == JOB_HASH) {
-    job->phc = hash_password(&job->shared->cost, job->password, job->password_len,
-                             &job->error);
+    job->phc = hash_password(&job->shared->cost, job->password, job->password_len, &job->error);
   } else {
     run_verify(job);
   }
@@ -442,8 +442,8 @@ ChatdPasswords *chatd_passwords_new(const ChatdPasswordCost *cost, GMainContext 
   g_autoptr(GError) error = NULL;
   if (!fill_random(dummy_password, sizeof dummy_password, &error))
     g_error("chatd_passwords_new: %s", error->message);
-  char *dummy_hash = hash_password(cost, (const char *)dummy_password,
-                                   sizeof dummy_password, &error);
+  char *dummy_hash =
+      hash_password(cost, (const char *)dummy_password, sizeof dummy_password, &error);
   explicit_bzero(dummy_password, sizeof dummy_password);
   if (dummy_hash == NULL)
     g_error("chatd_passwords_new: cannot make the dummy hash: %s", error->message);
@@ -451,15 +451,15 @@ ChatdPasswords *chatd_passwords_new(const ChatdPasswordCost *cost, GMainContext 
   PasswordsShared *shared = g_atomic_rc_box_new0(PasswordsShared);
   g_mutex_init(&shared->rank_lock);
   shared->cost = *cost;
-  shared->context = context != NULL ? g_main_context_ref(context)
-                                    : g_main_context_ref_thread_default();
+  shared->context =
+      context != NULL ? g_main_context_ref(context) : g_main_context_ref_thread_default();
   shared->dummy_hash = dummy_hash;
 
   ChatdPasswords *passwords = g_new0(ChatdPasswords, 1);
   passwords->shared = shared;
-  passwords->pool = g_thread_pool_new_full(job_run, NULL, job_free,
-                                           CHATD_PASSWORDS_THREADS, FALSE, &error);
-  if (passwords->pool == NULL)  /* not for a non-exclusive pool; kept for safety */
+  passwords->pool =
+      g_thread_pool_new_full(job_run, NULL, job_free, CHATD_PASSWORDS_THREADS, FALSE, &error);
+  if (passwords->pool == NULL) /* not for a non-exclusive pool; kept for safety */
     g_error("chatd_passwords_new: cannot create the worker pool: %s", error->message);
   g_thread_pool_set_sort_function(passwords->pool, job_order, NULL);
   passwords->next_rank = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -506,13 +506,12 @@ void chatd_passwords_verify_for(ChatdPasswords *passwords, const char *who, cons
   job_submit(passwords, job);
 }
 
-void chatd_passwords_hash(ChatdPasswords *passwords, const char *password,
-                          ChatdPasswordHashDone cb, gpointer user_data) {
+void chatd_passwords_hash(ChatdPasswords *passwords, const char *password, ChatdPasswordHashDone cb,
+                          gpointer user_data) {
   chatd_passwords_hash_for(passwords, NULL, password, cb, user_data);
 }
 
-void chatd_passwords_verify(ChatdPasswords *passwords, const char *stored,
-                            const char *password, ChatdPasswordVerifyDone cb,
-                            gpointer user_data) {
+void chatd_passwords_verify(ChatdPasswords *passwords, const char *stored, const char *password,
+                            ChatdPasswordVerifyDone cb, gpointer user_data) {
   chatd_passwords_verify_for(passwords, NULL, stored, password, cb, user_data);
 }

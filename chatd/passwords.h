@@ -71,8 +71,8 @@ GQuark chatd_passwords_error_quark(void);
 #define CHATD_PASSWORD_T_COST_MAX 32
 #define CHATD_PASSWORD_T_COST_DEFAULT 3
 #define CHATD_PASSWORD_M_COST_KIB_MIN 8
-#define CHATD_PASSWORD_M_COST_KIB_MAX (1024u * 1024u)  /* 1 GiB */
-#define CHATD_PASSWORD_M_COST_KIB_DEFAULT 65536     /* 64 MiB */
+#define CHATD_PASSWORD_M_COST_KIB_MAX (1024u * 1024u) /* 1 GiB */
+#define CHATD_PASSWORD_M_COST_KIB_DEFAULT 65536       /* 64 MiB */
 #define CHATD_PASSWORD_PARALLELISM_MIN 1
 #define CHATD_PASSWORD_PARALLELISM_MAX 16
 #define CHATD_PASSWORD_PARALLELISM_DEFAULT 1
@@ -81,9 +81,9 @@ GQuark chatd_passwords_error_quark(void);
 
 /* The Argon2id cost of new hashes. */
 typedef struct {
-  guint t_cost;       /* passes over memory */
-  guint m_cost_kib;   /* memory, KiB */
-  guint parallelism;  /* lanes (threads libargon2 uses for one hash) */
+  guint t_cost;      /* passes over memory */
+  guint m_cost_kib;  /* memory, KiB */
+  guint parallelism; /* lanes (threads libargon2 uses for one hash) */
 } ChatdPasswordCost;
 
 /* Fills *cost with the defaults above. */
@@ -113,8 +113,7 @@ typedef struct _ChatdPasswords ChatdPasswords;
 /* Result of chatd_passwords_hash: phc is the new PHC string (owned by the
  * module: copy it) or NULL with error set (CHATD_PASSWORDS_ERROR_BUSY,
  * _RANDOM, _FAILED). */
-typedef void (*ChatdPasswordHashDone)(const char *phc, const GError *error,
-                                      gpointer user_data);
+typedef void (*ChatdPasswordHashDone)(const char *phc, const GError *error, gpointer user_data);
 
 /* Result of chatd_passwords_verify. ok is TRUE when the password matches;
  * needs_rehash (only ever TRUE with ok) says the stored hash is a legacy MD5
@@ -124,8 +123,8 @@ typedef void (*ChatdPasswordHashDone)(const char *phc, const GError *error,
  * CHATD_PASSWORDS_ERROR_BUSY (nothing was checked: answer "busy", not "wrong
  * password"), CHATD_PASSWORDS_ERROR_BAD_HASH (the stored hash is damaged) or
  * CHATD_PASSWORDS_ERROR_FAILED. */
-typedef void (*ChatdPasswordVerifyDone)(gboolean ok, gboolean needs_rehash,
-                                        const GError *error, gpointer user_data);
+typedef void (*ChatdPasswordVerifyDone)(gboolean ok, gboolean needs_rehash, const GError *error,
+                                        gpointer user_data);
 
 /* Creates the hasher: starts the worker pool and makes the dummy hash used
  * for unknown users (one hash at cost, on the calling thread). Callbacks run
@@ -145,16 +144,15 @@ const ChatdPasswordCost *chatd_passwords_get_cost(ChatdPasswords *passwords);
 
 /* Hashes password (copied) at the configured cost on a worker; cb runs on
  * the context with the PHC string or an error (see ChatdPasswordHashDone). */
-void chatd_passwords_hash(ChatdPasswords *passwords, const char *password,
-                          ChatdPasswordHashDone cb, gpointer user_data);
+void chatd_passwords_hash(ChatdPasswords *passwords, const char *password, ChatdPasswordHashDone cb,
+                          gpointer user_data);
 
 /* Checks password (copied) against stored on a worker: an Argon2id PHC
  * string, a seed MD5 hex hash, or NULL for an unknown user (always answers
  * FALSE after a full dummy verification). cb runs on the context (see
  * ChatdPasswordVerifyDone). */
-void chatd_passwords_verify(ChatdPasswords *passwords, const char *stored,
-                            const char *password, ChatdPasswordVerifyDone cb,
-                            gpointer user_data);
+void chatd_passwords_verify(ChatdPasswords *passwords, const char *stored, const char *password,
+                            ChatdPasswordVerifyDone cb, gpointer user_data);
 
 /* The same on behalf of `who` (a source address; NULL: anyone): jobs
  * waiting for workers are taken from each `who` in turn (fair queuing), so

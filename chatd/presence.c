@@ -61,11 +61,15 @@ void chatd_presence_announce(ChatdServer *server, ChatdUser *user, gboolean onli
   }
   note_clear(&note);
   for (guint i = 0; i < user->rooms->len; i++) {
-    ChatdRoom *room = chatd_directory_room(server->directory, g_array_index(user->rooms, gint64, i));
+    ChatdRoom *room =
+        chatd_directory_room(server->directory, g_array_index(user->rooms, gint64, i));
     if (!room)
       continue;
-    presence_note r = {.type = CHAT_MSG_ROOM_USER_ON_OFF_LINE, .a = room->id, .b = user->id,
-                       .online = online, .is_room = TRUE};
+    presence_note r = {.type = CHAT_MSG_ROOM_USER_ON_OFF_LINE,
+                       .a = room->id,
+                       .b = user->id,
+                       .online = online,
+                       .is_room = TRUE};
     for (guint k = 0; k < room->members->len; k++) {
       gint64 member_id = g_array_index(room->members, gint64, k);
       if (member_id == user->id)

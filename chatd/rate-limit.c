@@ -5,9 +5,9 @@
 
 typedef struct {
   char *key;
-  gint64 units;    /* tokens × units_per_token */
-  gint64 last_us;  /* time of the last refill */
-  GList link;      /* in the limiter's charge order, oldest first */
+  gint64 units;   /* tokens × units_per_token */
+  gint64 last_us; /* time of the last refill */
+  GList link;     /* in the limiter's charge order, oldest first */
 } Bucket;
 
 struct _ChatdRateLimit {
@@ -15,8 +15,8 @@ struct _ChatdRateLimit {
   gint64 units_per_token; /* = period in microseconds */
   gint64 capacity;        /* burst × units_per_token */
   guint max_keys;
-  GHashTable *buckets;    /* key (the bucket's own) -> Bucket */
-  GQueue order;           /* Bucket*, by last charge, oldest first */
+  GHashTable *buckets; /* key (the bucket's own) -> Bucket */
+  GQueue order;        /* Bucket*, by last charge, oldest first */
 };
 
 static void bucket_free(gpointer data) {
@@ -60,11 +60,11 @@ static gint64 time_to_full(const ChatdRateLimit *limit, const Bucket *bucket) {
 
 static void refill(const ChatdRateLimit *limit, Bucket *bucket, gint64 now_us) {
   if (now_us <= bucket->last_us)
-    return;  /* the same instant, or the clock went back: nothing to add */
+    return; /* the same instant, or the clock went back: nothing to add */
   gint64 elapsed = now_us - bucket->last_us;
   if (elapsed >= time_to_full(limit, bucket))
     bucket->units = limit->capacity;
-  else  /* elapsed × rate < missing + rate: no overflow */
+  else /* elapsed × rate < missing + rate: no overflow */
     bucket->units += elapsed * limit->units_per_us;
   bucket->last_us = now_us;
 }

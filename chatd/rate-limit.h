@@ -38,8 +38,7 @@ typedef struct _ChatdRateLimit ChatdRateLimit;
 /* A limiter allowing `burst` acts at once and `count` per `period_s`
  * seconds in the long run, per key, with at most max_keys keys. Each value
  * must be 1..its maximum (a critical and NULL otherwise). */
-ChatdRateLimit *chatd_rate_limit_new_full(guint count, guint period_s, guint burst,
-                                          guint max_keys);
+ChatdRateLimit *chatd_rate_limit_new_full(guint count, guint period_s, guint burst, guint max_keys);
 
 /* The same with CHATD_RATE_LIMIT_MAX_KEYS keys. */
 ChatdRateLimit *chatd_rate_limit_new(guint count, guint period_s, guint burst);

@@ -33,8 +33,8 @@ ChatdResumeTokens *chatd_resume_tokens_new(gint64 lifetime_ms, guint max_per_use
   tokens->lifetime_ms = lifetime_ms;
   tokens->max_per_user = max_per_user;
   tokens->by_hash = g_hash_table_new_full(hash_key, hash_equal, NULL, g_free);
-  tokens->by_user = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-                                          (GDestroyNotify)g_ptr_array_unref);
+  tokens->by_user =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   return tokens;
 }
 
@@ -110,8 +110,7 @@ static gint by_issued(gconstpointer a, gconstpointer b) {
   return memcmp(x->hash, y->hash, sizeof x->hash);
 }
 
-guint8 *chatd_resume_tokens_of_user(const ChatdResumeTokens *tokens, gint64 user_id,
-                                    guint *n_out) {
+guint8 *chatd_resume_tokens_of_user(const ChatdResumeTokens *tokens, gint64 user_id, guint *n_out) {
   GPtrArray *list = g_hash_table_lookup(tokens->by_user, &user_id);
   guint n = list ? list->len : 0;
   *n_out = n;
@@ -121,8 +120,7 @@ guint8 *chatd_resume_tokens_of_user(const ChatdResumeTokens *tokens, gint64 user
   guint8 *out = g_malloc((gsize)n * CHATD_RESUME_TOKEN_HASH_LEN);
   for (guint i = 0; i < n; i++) {
     const Token *token = g_ptr_array_index(list, i);
-    memcpy(out + (gsize)i * CHATD_RESUME_TOKEN_HASH_LEN, token->hash,
-           CHATD_RESUME_TOKEN_HASH_LEN);
+    memcpy(out + (gsize)i * CHATD_RESUME_TOKEN_HASH_LEN, token->hash, CHATD_RESUME_TOKEN_HASH_LEN);
   }
   return out;
 }

@@ -45,8 +45,7 @@ gboolean chatd_resume_tokens_remove(ChatdResumeTokens *tokens,
 
 /* The hashes of the account's tokens, oldest first, as one array of
  * n × CHATD_RESUME_TOKEN_HASH_LEN bytes (free with g_free); *n_out is set. */
-guint8 *chatd_resume_tokens_of_user(const ChatdResumeTokens *tokens, gint64 user_id,
-                                    guint *n_out);
+guint8 *chatd_resume_tokens_of_user(const ChatdResumeTokens *tokens, gint64 user_id, guint *n_out);
 
 /* How many of the account's tokens must go before one more fits
  * (0 when there is room). They are the first ones of _of_user. */

@@ -31,35 +31,35 @@
 G_BEGIN_DECLS
 
 struct _ChatdServer {
-  ChatdConfig *config;           /* our copy */
+  ChatdConfig *config; /* our copy */
   GMainContext *context;
-  ChatIoLoop *main_loop;         /* attached to context: I/O thread 0, timers, mailbox */
-  ChatIoLoop **io_loops;         /* [0] is main_loop, the others run threads */
+  ChatIoLoop *main_loop; /* attached to context: I/O thread 0, timers, mailbox */
+  ChatIoLoop **io_loops; /* [0] is main_loop, the others run threads */
   guint n_io_loops;
-  guint next_io_loop;            /* round robin over io_loops */
+  guint next_io_loop; /* round robin over io_loops */
   ChatIoListener *listener;
   guint16 port;
   ChatdStore *store;
   ChatdPasswords *passwords;
   ChatdDirectory *directory;
-  ChatdAttempts *attempts;       /* password guesses, new accounts */
+  ChatdAttempts *attempts; /* password guesses, new accounts */
   chat_dh_group group;
   gboolean have_group;
   guint8 server_private_key[32];
   guint8 server_public_key[32];
   char fingerprint[CHAT_FINGERPRINT_SIZE];
-  chat_buffer server_info;       /* the v2 handshake's server-info value */
-  ChatIoSettings io_settings;    /* of every connection */
-  chat_transit *transit;         /* server.max_transit_bytes, shared by the I/O threads */
+  chat_buffer server_info;    /* the v2 handshake's server-info value */
+  ChatIoSettings io_settings; /* of every connection */
+  chat_transit *transit;      /* server.max_transit_bytes, shared by the I/O threads */
   chat_keylog *keylog;
-  ChatdResumeTokens *tokens;     /* the live resume tokens */
-  guint token_sweep;             /* source id of the expiry sweep */
-  GHashTable *pending_usernames; /* usernames being registered right now */
-  GQueue sessions;               /* ChatdSession* not closed, via their link */
-  GQueue live;                   /* ChatdSession* whose connection has not ended */
-  GQueue prelogin;               /* ChatdSession* not closed and not logged in, oldest first */
+  ChatdResumeTokens *tokens;          /* the live resume tokens */
+  guint token_sweep;                  /* source id of the expiry sweep */
+  GHashTable *pending_usernames;      /* usernames being registered right now */
+  GQueue sessions;                    /* ChatdSession* not closed, via their link */
+  GQueue live;                        /* ChatdSession* whose connection has not ended */
+  GQueue prelogin;                    /* ChatdSession* not closed and not logged in, oldest first */
   GHashTable *connections_by_address; /* address key -> live connections (GUINT) */
-  chat_arena arena;              /* for decoding one request at a time */
+  chat_arena arena;                   /* for decoding one request at a time */
   chat_limits limits;
   gboolean stopping;
 };

@@ -30,14 +30,16 @@
 #define SHUTDOWN_GRACE_MS (CHAT_IO_CLOSE_TIMEOUT_MS + 1000u)
 #define SHUTDOWN_ABORT_MS 1000u
 
+/* The quark name is stringified as written: no spaces around its dashes. */
+/* clang-format off */
 G_DEFINE_QUARK(chatd-server-error-quark, chatd_server_error)
+/* clang-format on */
 
 /* ---- loading the directory from the store ---- */
 
 static void load_user(const ChatdStoreUser *u, gpointer data) {
   ChatdServer *server = data;
-  chatd_directory_add_user(server->directory, u->id, u->username, u->nickname,
-                           u->password_hash);
+  chatd_directory_add_user(server->directory, u->id, u->username, u->nickname, u->password_hash);
 }
 
 static void load_friend(gint64 a, gint64 b, gint64 ms, gpointer data) {
@@ -90,8 +92,8 @@ static gboolean load_directory(ChatdServer *server, GError **error) {
     return FALSE;
   chatd_directory_set_last_message_id(server->directory, last_message);
   g_message("loaded %u users, %u resume sessions; last message id %" G_GINT64_FORMAT,
-            chatd_directory_user_count(server->directory), chatd_resume_tokens_count(server->tokens),
-            last_message);
+            chatd_directory_user_count(server->directory),
+            chatd_resume_tokens_count(server->tokens), last_message);
   return TRUE;
 }
 
@@ -101,7 +103,8 @@ static gboolean ensure_parent_dir(const char *path, GError **error) {
   g_autofree char *dir = g_path_get_dirname(path);
   if (g_mkdir_with_parents(dir, 0700) != 0) {
     int e = errno;
-    g_set_error(error, CHATD_SERVER_ERROR, CHATD_SERVER_ERROR_DATA_DIR, "cannot create %s: %s", dir, g_strerror(e));
+    g_set_error(error, CHATD_SERVER_ERROR, CHATD_SERVER_ERROR_DATA_DIR, "cannot create %s: %s", dir,
+                g_strerror(e));
     return FALSE;
   }
   return TRUE;
@@ -141,7 +144,8 @@ static gboolean load_keys(ChatdServer *server, GError **error) {
   }
 
   if (chat_keylog_open_from_env(&server->keylog, &err) != 0) {
-    g_set_error(error, CHATD_SERVER_ERROR, CHATD_SERVER_ERROR_KEYLOG, "CHAT_KEYLOGFILE: %s", err.message);
+    g_set_error(error, CHATD_SERVER_ERROR, CHATD_SERVER_ERROR_KEYLOG, "CHAT_KEYLOGFILE: %s",
+                err.message);
     return FALSE;
   }
   return TRUE;
@@ -200,8 +204,8 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
   config_copy(server->config, config);
   server->context = g_main_context_ref_thread_default();
   server->directory = chatd_directory_new();
-  server->tokens = chatd_resume_tokens_new(
-      (gint64)config->resume_token_days * 24 * 3600 * 1000, CHATD_RESUME_TOKENS_PER_USER);
+  server->tokens = chatd_resume_tokens_new((gint64)config->resume_token_days * 24 * 3600 * 1000,
+                                           CHATD_RESUME_TOKENS_PER_USER);
   server->pending_usernames = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   chat_arena_init(&server->arena);
   g_queue_init(&server->sessions);
@@ -265,7 +269,8 @@ static void on_accept(int fd, const char *peer, gpointer user_data) {
     return;
   }
   g_autofree char *address = chatd_attempts_address_key(peer);
-  guint from_address = GPOINTER_TO_UINT(g_hash_table_lookup(server->connections_by_address, address));
+  guint from_address =
+      GPOINTER_TO_UINT(g_hash_table_lookup(server->connections_by_address, address));
   if (from_address >= server->config->max_connections_per_address) {
     close(fd);
     chatd_log_limited(&refused_connections, G_LOG_LEVEL_MESSAGE,
@@ -274,8 +279,7 @@ static void on_accept(int fd, const char *peer, gpointer user_data) {
                       peer, server->config->max_connections_per_address);
     return;
   }
-  if (g_queue_get_length(&server->live) >= server->config->max_connections &&
-      !make_room(server)) {
+  if (g_queue_get_length(&server->live) >= server->config->max_connections && !make_room(server)) {
     close(fd);
     chatd_log_limited(&refused_connections, G_LOG_LEVEL_WARNING,
                       "%s: connection refused: %u connections is the limit "

@@ -39,10 +39,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChatdServer, chatd_server_free)
 GQuark chatd_server_error_quark(void);
 
 typedef enum {
-  CHATD_SERVER_ERROR_DATA_DIR,  /* the key file's directory cannot be created */
-  CHATD_SERVER_ERROR_KEY,       /* the server key cannot be loaded or created */
-  CHATD_SERVER_ERROR_CRYPTO,    /* the seed dialect's DH group is missing or invalid */
-  CHATD_SERVER_ERROR_KEYLOG,    /* CHAT_KEYLOGFILE cannot be opened */
+  CHATD_SERVER_ERROR_DATA_DIR, /* the key file's directory cannot be created */
+  CHATD_SERVER_ERROR_KEY,      /* the server key cannot be loaded or created */
+  CHATD_SERVER_ERROR_CRYPTO,   /* the seed dialect's DH group is missing or invalid */
+  CHATD_SERVER_ERROR_KEYLOG,   /* CHAT_KEYLOGFILE cannot be opened */
 } ChatdServerError;
 
 G_END_DECLS

@@ -76,9 +76,9 @@ static void on_io_closed(ChatIoConnection *connection, const GError *reason, gpo
 }
 
 const ChatIoCallbacks chatd_session_io_callbacks = {
-  .established = on_io_established,
-  .message = on_io_message,
-  .closed = on_io_closed,
+    .established = on_io_established,
+    .message = on_io_message,
+    .closed = on_io_closed,
 };
 
 /* ---- session -> connection (from the main thread) ---- */
@@ -136,7 +136,7 @@ void chatd_session_io_send_shared(ChatdSession *s, GBytes *message) {
     send_now(s->connection, data, len);
     return;
   }
-  g_bytes_ref(message);  /* the task's; GBytes counts atomically */
+  g_bytes_ref(message); /* the task's; GBytes counts atomically */
   chat_io_loop_post(s->loop, task_send_shared, s->connection, &message, sizeof message);
 }
 

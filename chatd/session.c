@@ -299,8 +299,8 @@ static void on_idle_timeout(ChatIoTimer *timer) {
                              (guint)((limit - idle + 999) / 1000));
     return;
   }
-  g_autofree char *reason = g_strdup_printf("no request for %u s (server.idle_timeout)",
-                                            s->server->config->idle_timeout);
+  g_autofree char *reason =
+      g_strdup_printf("no request for %u s (server.idle_timeout)", s->server->config->idle_timeout);
   chatd_session_close(s, reason);
 }
 
@@ -352,27 +352,26 @@ static void forget_session(ChatdSession *s) {
   detach_user(s, !s->server->stopping);
   leave_prelogin(s);
   g_queue_unlink(&s->server->sessions, &s->link);
-  chatd_session_unref(s);  /* the server list's reference */
+  chatd_session_unref(s); /* the server list's reference */
 }
 
 void chatd_session_ended(ChatdSession *s, const GError *reason) {
   if (reason)
-    chatd_log_limited(close_limit(reason->message), G_LOG_LEVEL_MESSAGE, "%s: closed: %s",
-                      s->peer, reason->message);
+    chatd_log_limited(close_limit(reason->message), G_LOG_LEVEL_MESSAGE, "%s: closed: %s", s->peer,
+                      reason->message);
   else
     g_debug("%s: closed by the peer", s->peer);
   forget_session(s);
   g_queue_unlink(&s->server->live, &s->live_link);
   chatd_server_connection_ended(s->server, s);
   chatd_session_io_release(s);
-  chatd_session_unref(s);  /* the connection's reference */
+  chatd_session_unref(s); /* the connection's reference */
 }
 
 void chatd_session_close(ChatdSession *s, const char *reason) {
   if (s->closed)
     return;
-  chatd_log_limited(close_limit(reason), G_LOG_LEVEL_MESSAGE, "%s: closing: %s", s->peer,
-                    reason);
+  chatd_log_limited(close_limit(reason), G_LOG_LEVEL_MESSAGE, "%s: closing: %s", s->peer, reason);
   forget_session(s);
   chatd_session_io_close(s, TRUE);
 }
@@ -388,14 +387,15 @@ void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
     old->user = NULL;
     user->session = NULL;
     chat_msg_server_kick kick = {
-      .has_details = old->dialect != CHAT_DIALECT_SEED,
-      .reason = chat_span_cstr("logged in elsewhere"),
-      .address = chat_span_cstr(s->peer),
-      .time = g_get_real_time() / 1000,
+        .has_details = old->dialect != CHAT_DIALECT_SEED,
+        .reason = chat_span_cstr("logged in elsewhere"),
+        .address = chat_span_cstr(s->peer),
+        .time = g_get_real_time() / 1000,
     };
     chat_msg_server_kick_write(chatd_session_begin(old, CHAT_MSG_SERVER_KICK), &kick);
     chatd_reply_send(old);
-    g_autofree char *reason = g_strdup_printf("%s logged in again from %s", user->username, s->peer);
+    g_autofree char *reason =
+        g_strdup_printf("%s logged in again from %s", user->username, s->peer);
     chatd_session_close(old, reason);
   }
   s->user = user;
@@ -410,7 +410,7 @@ void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
 
 ChatdSession *chatd_session_new(ChatdServer *server, int fd, const char *peer, ChatIoLoop *loop) {
   ChatdSession *s = g_new0(ChatdSession, 1);
-  s->ref_count = 2;  /* the server list's and the connection's */
+  s->ref_count = 2; /* the server list's and the connection's */
   s->server = server;
   s->loop = loop;
   for (guint i = 0; i < server->n_io_loops; i++)

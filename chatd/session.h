@@ -33,31 +33,31 @@ struct _ChatdSession {
   guint ref_count;
   ChatdServer *server;
   ChatIoConnection *connection; /* NULL once released */
-  ChatIoLoop *loop;           /* the connection's */
-  guint io_thread;            /* its index in server.io_threads (0: the main thread) */
-  char *peer;                 /* "ip:port", for logs */
-  char *address;              /* the limiter's name of the peer's address (attempts.h) */
+  ChatIoLoop *loop;             /* the connection's */
+  guint io_thread;              /* its index in server.io_threads (0: the main thread) */
+  char *peer;                   /* "ip:port", for logs */
+  char *address;                /* the limiter's name of the peer's address (attempts.h) */
   chat_dialect dialect;
   gboolean established;
   gboolean closed;
-  ChatdUser *user;            /* logged in as, or NULL */
-  gint64 history_cutoff;      /* messages up to this id came in the login bundle */
-  guint8 token_hash[32];      /* v2 resume token of this login */
+  ChatdUser *user;       /* logged in as, or NULL */
+  gint64 history_cutoff; /* messages up to this id came in the login bundle */
+  guint8 token_hash[32]; /* v2 resume token of this login */
   gboolean has_token;
   guint blocked;
-  GQueue inbox;               /* GBytes* requests waiting while blocked */
+  GQueue inbox; /* GBytes* requests waiting while blocked */
   gsize inbox_bytes;
-  GQueue outbox;              /* ChatdSlot* in sending order */
+  GQueue outbox; /* ChatdSlot* in sending order */
   guint open_slots;
-  ChatIoTimer login_timer;    /* server.login_timeout, until the login */
-  guint login_timeout_s;      /* what login_timer was given */
-  ChatIoTimer idle_timer;     /* server.idle_timeout, once logged in */
-  ChatIoTimer pause_timer;    /* chatd_session_pause: ends the pause */
+  ChatIoTimer login_timer; /* server.login_timeout, until the login */
+  guint login_timeout_s;   /* what login_timer was given */
+  ChatIoTimer idle_timer;  /* server.idle_timeout, once logged in */
+  ChatIoTimer pause_timer; /* chatd_session_pause: ends the pause */
   gboolean paused;
-  gint64 last_request_us;     /* monotonic time of the last request */
-  GList link;                 /* in the server's session list, until closed */
-  GList live_link;            /* in the server's live list, until the connection ended */
-  GList prelogin_link;        /* in the server's pre-login list, until a login or the end */
+  gint64 last_request_us; /* monotonic time of the last request */
+  GList link;             /* in the server's session list, until closed */
+  GList live_link;        /* in the server's live list, until the connection ended */
+  GList prelogin_link;    /* in the server's pre-login list, until a login or the end */
 };
 
 /* A session for an accepted socket (fd, now the session's), whose

@@ -138,8 +138,8 @@ typedef enum {
 typedef struct {
   StoreJob job;
   StoreWriteKind kind;
-  guint64 seq;       /* submission number, for chatd_store_flush() */
-  gsize cost_bytes;  /* payload bytes counted against the in-flight bound */
+  guint64 seq;      /* submission number, for chatd_store_flush() */
+  gsize cost_bytes; /* payload bytes counted against the in-flight bound */
   union {
     struct {
       gint64 id;
@@ -200,12 +200,12 @@ typedef enum {
 typedef struct {
   StoreJob job;
   StoreReadKind kind;
-  gint64 viewer_id;   /* HISTORY, FULL_HISTORY, CONVERSATIONS: the user */
-  int target_type;    /* HISTORY */
-  gint64 target_id;   /* HISTORY */
-  gint64 before_id;   /* HISTORY, 0 = newest */
+  gint64 viewer_id;          /* HISTORY, FULL_HISTORY, CONVERSATIONS: the user */
+  int target_type;           /* HISTORY */
+  gint64 target_id;          /* HISTORY */
+  gint64 before_id;          /* HISTORY, 0 = newest */
   ChatdStorePageBound bound; /* HISTORY, FULL_HISTORY */
-  gint64 message_id;  /* MESSAGE */
+  gint64 message_id;         /* MESSAGE */
   union {
     ChatdStoreMessagesDone messages;
     ChatdStoreConversationsDone conversations;
@@ -214,9 +214,9 @@ typedef struct {
   gpointer user_data;
   /* results, set by the reader thread */
   GError *error;
-  GPtrArray *results;          /* of ChatdMessageRecord * or ChatdConversation * */
-  gboolean more;               /* HISTORY, FULL_HISTORY: the bound left some out */
-  ChatdMessageRecord *record;  /* MESSAGE */
+  GPtrArray *results;         /* of ChatdMessageRecord * or ChatdConversation * */
+  gboolean more;              /* HISTORY, FULL_HISTORY: the bound left some out */
+  ChatdMessageRecord *record; /* MESSAGE */
 } StoreRead;
 
 /* Runs one write on the writer connection, inside the caller's
@@ -247,8 +247,8 @@ typedef void (*StoreLoadFunc)(void);
  * row, in the order of the loader's statement. */
 gboolean chatd_store_sql_load(StoreConnection *conn, StoreLoad load, StoreLoadFunc func,
                               gpointer user_data, GError **error);
-gboolean chatd_store_sql_max_ids(StoreConnection *conn, gint64 *max_user_id,
-                                 gint64 *max_room_id, gint64 *max_message_id, GError **error);
+gboolean chatd_store_sql_max_ids(StoreConnection *conn, gint64 *max_user_id, gint64 *max_room_id,
+                                 gint64 *max_message_id, GError **error);
 
 /* Frees a ChatdConversation made by the reader (GPtrArray free func). */
 void chatd_store_conversation_free(gpointer conversation);
@@ -261,34 +261,34 @@ struct _ChatdStore {
   int wake_fd; /* eventfd: the workers wake the context through it */
   int schema_version;
 
-  StoreConnection writer;    /* the writer thread's */
-  StoreConnection reader;    /* the reader thread's and the loaders', under reader_lock */
+  StoreConnection writer; /* the writer thread's */
+  StoreConnection reader; /* the reader thread's and the loaders', under reader_lock */
   GMutex reader_lock;
   GThread *writer_thread;
   GThread *reader_thread;
-  sqlite3 *checkpoint_db;    /* the checkpointer thread's */
+  sqlite3 *checkpoint_db; /* the checkpointer thread's */
   GThread *checkpoint_thread;
-  gint wal_pages;            /* the WAL's size after the last commit (written by the writer,
-                              * read atomically by get_stats) */
-  int wal_pages_at_request;  /* writer thread only: its size when a checkpoint was asked for */
-  gboolean dispatching;      /* context thread only: callbacks are running */
-  gint64 failure_logged_us;  /* context thread only: the last failure logged */
+  gint wal_pages;           /* the WAL's size after the last commit (written by the writer,
+                             * read atomically by get_stats) */
+  int wal_pages_at_request; /* writer thread only: its size when a checkpoint was asked for */
+  gboolean dispatching;     /* context thread only: callbacks are running */
+  gint64 failure_logged_us; /* context thread only: the last failure logged */
   guint failures_unlogged;
 
-  GMutex lock;               /* guards every field below */
+  GMutex lock; /* guards every field below */
   GCond writer_cond;
   GCond reader_cond;
-  GCond finished_cond;       /* last_finished_seq moved */
+  GCond finished_cond; /* last_finished_seq moved */
   GCond checkpoint_cond;
   gboolean checkpoint_wanted;
   gboolean checkpoint_running;
-  GQueue writes;             /* StoreWrite waiting for the writer */
-  GQueue reads;              /* StoreRead waiting for the reader */
-  GQueue completions;        /* StoreJob waiting for the context */
+  GQueue writes;      /* StoreWrite waiting for the writer */
+  GQueue reads;       /* StoreRead waiting for the reader */
+  GQueue completions; /* StoreJob waiting for the context */
   gboolean writer_waiting;
   gboolean reader_waiting;
-  gboolean closing;          /* refuse submissions */
-  gboolean stopping;         /* the threads exit once their queue is empty */
+  gboolean closing;  /* refuse submissions */
+  gboolean stopping; /* the threads exit once their queue is empty */
   guint hold_count;
   guint64 last_submitted_seq;
   guint64 last_finished_seq; /* every write up to it is committed or failed */

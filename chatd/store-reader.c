@@ -79,48 +79,48 @@ static gboolean load(ChatdStore *store, StoreLoad what, StoreLoadFunc func, gpoi
   return ok;
 }
 
-gboolean chatd_store_foreach_user(ChatdStore *store, ChatdStoreUserFunc func,
-                                  gpointer user_data, GError **error) {
+gboolean chatd_store_foreach_user(ChatdStore *store, ChatdStoreUserFunc func, gpointer user_data,
+                                  GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  return load(store, STORE_LOAD_USERS, (StoreLoadFunc) func, user_data, error);
+  return load(store, STORE_LOAD_USERS, (StoreLoadFunc)func, user_data, error);
 }
 
-gboolean chatd_store_foreach_friend(ChatdStore *store, ChatdStorePairFunc func,
-                                    gpointer user_data, GError **error) {
+gboolean chatd_store_foreach_friend(ChatdStore *store, ChatdStorePairFunc func, gpointer user_data,
+                                    GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  return load(store, STORE_LOAD_FRIENDS, (StoreLoadFunc) func, user_data, error);
+  return load(store, STORE_LOAD_FRIENDS, (StoreLoadFunc)func, user_data, error);
 }
 
 gboolean chatd_store_foreach_friend_request(ChatdStore *store, ChatdStorePairFunc func,
                                             gpointer user_data, GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  return load(store, STORE_LOAD_FRIEND_REQUESTS, (StoreLoadFunc) func, user_data, error);
+  return load(store, STORE_LOAD_FRIEND_REQUESTS, (StoreLoadFunc)func, user_data, error);
 }
 
-gboolean chatd_store_foreach_room(ChatdStore *store, ChatdStoreRoomFunc func,
-                                  gpointer user_data, GError **error) {
+gboolean chatd_store_foreach_room(ChatdStore *store, ChatdStoreRoomFunc func, gpointer user_data,
+                                  GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  return load(store, STORE_LOAD_ROOMS, (StoreLoadFunc) func, user_data, error);
+  return load(store, STORE_LOAD_ROOMS, (StoreLoadFunc)func, user_data, error);
 }
 
 gboolean chatd_store_foreach_member(ChatdStore *store, ChatdStoreMemberFunc func,
                                     gpointer user_data, GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  return load(store, STORE_LOAD_MEMBERS, (StoreLoadFunc) func, user_data, error);
+  return load(store, STORE_LOAD_MEMBERS, (StoreLoadFunc)func, user_data, error);
 }
 
 gboolean chatd_store_foreach_session(ChatdStore *store, ChatdStoreSessionFunc func,
                                      gpointer user_data, GError **error) {
   g_return_val_if_fail(store != NULL && func != NULL, FALSE);
-  return load(store, STORE_LOAD_SESSIONS, (StoreLoadFunc) func, user_data, error);
+  return load(store, STORE_LOAD_SESSIONS, (StoreLoadFunc)func, user_data, error);
 }
 
 gboolean chatd_store_max_ids(ChatdStore *store, gint64 *max_user_id, gint64 *max_room_id,
                              gint64 *max_message_id, GError **error) {
   g_return_val_if_fail(store != NULL, FALSE);
   g_mutex_lock(&store->reader_lock);
-  gboolean ok = chatd_store_sql_max_ids(&store->reader, max_user_id, max_room_id,
-                                        max_message_id, error);
+  gboolean ok =
+      chatd_store_sql_max_ids(&store->reader, max_user_id, max_room_id, max_message_id, error);
   g_mutex_unlock(&store->reader_lock);
   return ok;
 }
@@ -130,14 +130,12 @@ gboolean chatd_store_max_ids(ChatdStore *store, gint64 *max_user_id, gint64 *max
 /* No bound: every message, every image. */
 static const ChatdStorePageBound unbounded = {0, 0, 0, G_MAXSIZE};
 
-gboolean chatd_store_history(ChatdStore *store, gint64 viewer_id, int target_type,
-                             gint64 target_id, gint64 before_id,
-                             const ChatdStorePageBound *bound, ChatdStoreMessagesDone callback,
-                             gpointer user_data) {
+gboolean chatd_store_history(ChatdStore *store, gint64 viewer_id, int target_type, gint64 target_id,
+                             gint64 before_id, const ChatdStorePageBound *bound,
+                             ChatdStoreMessagesDone callback, gpointer user_data) {
   g_return_val_if_fail(store != NULL && callback != NULL, FALSE);
-  g_return_val_if_fail(target_type == CHATD_STORE_TARGET_USER ||
-                         target_type == CHATD_STORE_TARGET_ROOM,
-                       FALSE);
+  g_return_val_if_fail(
+      target_type == CHATD_STORE_TARGET_USER || target_type == CHATD_STORE_TARGET_ROOM, FALSE);
   StoreRead *r = read_new(STORE_READ_HISTORY, user_data);
   r->viewer_id = viewer_id;
   r->target_type = target_type;
@@ -151,8 +149,8 @@ gboolean chatd_store_history(ChatdStore *store, gint64 viewer_id, int target_typ
 }
 
 gboolean chatd_store_full_history(ChatdStore *store, gint64 user_id,
-                                  const ChatdStorePageBound *bound,
-                                  ChatdStoreMessagesDone callback, gpointer user_data) {
+                                  const ChatdStorePageBound *bound, ChatdStoreMessagesDone callback,
+                                  gpointer user_data) {
   g_return_val_if_fail(store != NULL && callback != NULL, FALSE);
   StoreRead *r = read_new(STORE_READ_FULL_HISTORY, user_data);
   r->viewer_id = user_id;
@@ -170,8 +168,8 @@ gboolean chatd_store_conversations(ChatdStore *store, gint64 user_id,
   return submit_read(store, r);
 }
 
-gboolean chatd_store_message(ChatdStore *store, gint64 message_id,
-                             ChatdStoreRecordDone callback, gpointer user_data) {
+gboolean chatd_store_message(ChatdStore *store, gint64 message_id, ChatdStoreRecordDone callback,
+                             gpointer user_data) {
   g_return_val_if_fail(store != NULL && callback != NULL, FALSE);
   StoreRead *r = read_new(STORE_READ_MESSAGE, user_data);
   r->message_id = message_id;

@@ -26,7 +26,7 @@
 #define STORE_CACHE_KIB "16384"
 
 ChatdStoreError chatd_store_error_from_sqlite(int rc) {
-  switch (rc & 0xff) {  /* the primary code of an extended code */
+  switch (rc & 0xff) { /* the primary code of an extended code */
   case SQLITE_CONSTRAINT:
   case SQLITE_MISMATCH:
   case SQLITE_TOOBIG:
@@ -53,8 +53,7 @@ ChatdStoreError chatd_store_error_from_sqlite(int rc) {
 
 void chatd_store_set_sqlite_error(GError **error, sqlite3 *db, int rc, const char *what) {
   const char *message = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  g_set_error(error, CHATD_STORE_ERROR, chatd_store_error_from_sqlite(rc), "%s: %s", what,
-              message);
+  g_set_error(error, CHATD_STORE_ERROR, chatd_store_error_from_sqlite(rc), "%s: %s", what, message);
 }
 
 /* ---- migrations ----
@@ -63,111 +62,111 @@ void chatd_store_set_sqlite_error(GError **error, sqlite3 *db, int rc, const cha
  * Append new migrations; never edit a released one. */
 
 static const char migration_1[] =
-  "CREATE TABLE users (\n"
-  "  id            INTEGER PRIMARY KEY,\n"
-  "  username      TEXT    NOT NULL UNIQUE,\n"
-  "  nickname      TEXT    NOT NULL,\n"
-  "  password_hash TEXT    NOT NULL,\n"
-  "  created_ms    INTEGER NOT NULL\n"
-  ");\n"
-  /* Pending, directional requests (the seed's friends row with accepted
-   * unset); accepting one deletes it and adds both rows of friends. */
-  "CREATE TABLE friend_requests (\n"
-  "  from_user_id INTEGER NOT NULL REFERENCES users (id),\n"
-  "  to_user_id   INTEGER NOT NULL REFERENCES users (id),\n"
-  "  created_ms   INTEGER NOT NULL,\n"
-  "  PRIMARY KEY (from_user_id, to_user_id),\n"
-  "  CHECK (from_user_id <> to_user_id)\n"
-  ") WITHOUT ROWID;\n"
-  "CREATE TABLE friends (\n"
-  "  user_id   INTEGER NOT NULL REFERENCES users (id),\n"
-  "  friend_id INTEGER NOT NULL REFERENCES users (id),\n"
-  "  since_ms  INTEGER NOT NULL,\n"
-  "  PRIMARY KEY (user_id, friend_id),\n"
-  "  CHECK (user_id <> friend_id)\n"
-  ") WITHOUT ROWID;\n"
-  "CREATE TABLE rooms (\n"
-  "  id         INTEGER PRIMARY KEY,\n"
-  "  room_name  TEXT    NOT NULL,\n"
-  "  created_ms INTEGER NOT NULL,\n"
-  "  creator_id INTEGER REFERENCES users (id)\n"
-  ");\n"
-  "CREATE TABLE room_members (\n"
-  "  room_id          INTEGER NOT NULL REFERENCES rooms (id),\n"
-  "  user_id          INTEGER NOT NULL REFERENCES users (id),\n"
-  "  joined_ms        INTEGER NOT NULL,\n"
-  "  first_message_id INTEGER NOT NULL,\n"
-  "  PRIMARY KEY (room_id, user_id)\n"
-  ") WITHOUT ROWID;\n"
-  "CREATE INDEX room_members_by_user ON room_members (user_id, room_id);\n"
-  /* For 1:1 messages target_id is the receiver; for rooms the room. */
-  "CREATE TABLE messages (\n"
-  "  id            INTEGER PRIMARY KEY,\n"
-  "  sender_id     INTEGER NOT NULL REFERENCES users (id),\n"
-  "  target_type   INTEGER NOT NULL CHECK (target_type IN (0, 1)),\n"
-  "  target_id     INTEGER NOT NULL,\n"
-  "  sent_ms       INTEGER NOT NULL,\n"
-  "  kind          INTEGER NOT NULL CHECK (kind IN (0, 1)),\n"
-  "  text          TEXT,\n"
-  "  font_size     INTEGER,\n"
-  "  font_color    TEXT,\n"
-  "  image         BLOB,\n"
-  "  client_msg_id TEXT,\n"
-  "  UNIQUE (sender_id, client_msg_id),\n"
-  "  CHECK ((kind = 0 AND text IS NOT NULL AND image IS NULL)\n"
-  "      OR (kind = 1 AND image IS NOT NULL AND text IS NULL))\n"
-  ");\n"
-  /* 1:1 paging, one range per direction (receiver, sender, id), unread
-   * counts of a conversation (covering) and "everything user X received".
-   * "Everything X sent" uses the UNIQUE (sender_id, client_msg_id) index. */
-  "CREATE INDEX messages_direct ON messages (target_id, sender_id, id)\n"
-  "  WHERE target_type = 0;\n"
-  /* Room paging and room unread counts (covering: sender_id included). */
-  "CREATE INDEX messages_room ON messages (target_id, id, sender_id)\n"
-  "  WHERE target_type = 1;\n"
-  /* Messages that reached a user while offline (the seed's sent = 0). */
-  "CREATE TABLE offline_deliveries (\n"
-  "  user_id    INTEGER NOT NULL REFERENCES users (id),\n"
-  "  message_id INTEGER NOT NULL REFERENCES messages (id),\n"
-  "  PRIMARY KEY (user_id, message_id)\n"
-  ") WITHOUT ROWID;\n"
-  /* For 1:1 conversations target_id is the other user. */
-  "CREATE TABLE read_markers (\n"
-  "  user_id      INTEGER NOT NULL REFERENCES users (id),\n"
-  "  target_type  INTEGER NOT NULL CHECK (target_type IN (0, 1)),\n"
-  "  target_id    INTEGER NOT NULL,\n"
-  "  last_read_id INTEGER NOT NULL,\n"
-  "  PRIMARY KEY (user_id, target_type, target_id)\n"
-  ") WITHOUT ROWID;\n"
-  /* token_hash is SHA-256 of a resume token; the token is never stored. */
-  "CREATE TABLE sessions (\n"
-  "  token_hash   BLOB    NOT NULL PRIMARY KEY CHECK (length(token_hash) = 32),\n"
-  "  user_id      INTEGER NOT NULL REFERENCES users (id),\n"
-  "  created_ms   INTEGER NOT NULL,\n"
-  "  last_used_ms INTEGER NOT NULL,\n"
-  "  revoked      INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))\n"
-  ") WITHOUT ROWID;\n"
-  "CREATE INDEX sessions_by_user ON sessions (user_id);\n"
-  "PRAGMA user_version = 1;\n";
+    "CREATE TABLE users (\n"
+    "  id            INTEGER PRIMARY KEY,\n"
+    "  username      TEXT    NOT NULL UNIQUE,\n"
+    "  nickname      TEXT    NOT NULL,\n"
+    "  password_hash TEXT    NOT NULL,\n"
+    "  created_ms    INTEGER NOT NULL\n"
+    ");\n"
+    /* Pending, directional requests (the seed's friends row with accepted
+     * unset); accepting one deletes it and adds both rows of friends. */
+    "CREATE TABLE friend_requests (\n"
+    "  from_user_id INTEGER NOT NULL REFERENCES users (id),\n"
+    "  to_user_id   INTEGER NOT NULL REFERENCES users (id),\n"
+    "  created_ms   INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (from_user_id, to_user_id),\n"
+    "  CHECK (from_user_id <> to_user_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE friends (\n"
+    "  user_id   INTEGER NOT NULL REFERENCES users (id),\n"
+    "  friend_id INTEGER NOT NULL REFERENCES users (id),\n"
+    "  since_ms  INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (user_id, friend_id),\n"
+    "  CHECK (user_id <> friend_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE rooms (\n"
+    "  id         INTEGER PRIMARY KEY,\n"
+    "  room_name  TEXT    NOT NULL,\n"
+    "  created_ms INTEGER NOT NULL,\n"
+    "  creator_id INTEGER REFERENCES users (id)\n"
+    ");\n"
+    "CREATE TABLE room_members (\n"
+    "  room_id          INTEGER NOT NULL REFERENCES rooms (id),\n"
+    "  user_id          INTEGER NOT NULL REFERENCES users (id),\n"
+    "  joined_ms        INTEGER NOT NULL,\n"
+    "  first_message_id INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (room_id, user_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX room_members_by_user ON room_members (user_id, room_id);\n"
+    /* For 1:1 messages target_id is the receiver; for rooms the room. */
+    "CREATE TABLE messages (\n"
+    "  id            INTEGER PRIMARY KEY,\n"
+    "  sender_id     INTEGER NOT NULL REFERENCES users (id),\n"
+    "  target_type   INTEGER NOT NULL CHECK (target_type IN (0, 1)),\n"
+    "  target_id     INTEGER NOT NULL,\n"
+    "  sent_ms       INTEGER NOT NULL,\n"
+    "  kind          INTEGER NOT NULL CHECK (kind IN (0, 1)),\n"
+    "  text          TEXT,\n"
+    "  font_size     INTEGER,\n"
+    "  font_color    TEXT,\n"
+    "  image         BLOB,\n"
+    "  client_msg_id TEXT,\n"
+    "  UNIQUE (sender_id, client_msg_id),\n"
+    "  CHECK ((kind = 0 AND text IS NOT NULL AND image IS NULL)\n"
+    "      OR (kind = 1 AND image IS NOT NULL AND text IS NULL))\n"
+    ");\n"
+    /* 1:1 paging, one range per direction (receiver, sender, id), unread
+     * counts of a conversation (covering) and "everything user X received".
+     * "Everything X sent" uses the UNIQUE (sender_id, client_msg_id) index. */
+    "CREATE INDEX messages_direct ON messages (target_id, sender_id, id)\n"
+    "  WHERE target_type = 0;\n"
+    /* Room paging and room unread counts (covering: sender_id included). */
+    "CREATE INDEX messages_room ON messages (target_id, id, sender_id)\n"
+    "  WHERE target_type = 1;\n"
+    /* Messages that reached a user while offline (the seed's sent = 0). */
+    "CREATE TABLE offline_deliveries (\n"
+    "  user_id    INTEGER NOT NULL REFERENCES users (id),\n"
+    "  message_id INTEGER NOT NULL REFERENCES messages (id),\n"
+    "  PRIMARY KEY (user_id, message_id)\n"
+    ") WITHOUT ROWID;\n"
+    /* For 1:1 conversations target_id is the other user. */
+    "CREATE TABLE read_markers (\n"
+    "  user_id      INTEGER NOT NULL REFERENCES users (id),\n"
+    "  target_type  INTEGER NOT NULL CHECK (target_type IN (0, 1)),\n"
+    "  target_id    INTEGER NOT NULL,\n"
+    "  last_read_id INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (user_id, target_type, target_id)\n"
+    ") WITHOUT ROWID;\n"
+    /* token_hash is SHA-256 of a resume token; the token is never stored. */
+    "CREATE TABLE sessions (\n"
+    "  token_hash   BLOB    NOT NULL PRIMARY KEY CHECK (length(token_hash) = 32),\n"
+    "  user_id      INTEGER NOT NULL REFERENCES users (id),\n"
+    "  created_ms   INTEGER NOT NULL,\n"
+    "  last_used_ms INTEGER NOT NULL,\n"
+    "  revoked      INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX sessions_by_user ON sessions (user_id);\n"
+    "PRAGMA user_version = 1;\n";
 
 /* Images get their size and format (protocol/image-format.h: the same
  * signatures) so that previews need not read the bytes. */
 static const char migration_2[] =
-  "ALTER TABLE messages ADD COLUMN image_size INTEGER;\n"
-  "ALTER TABLE messages ADD COLUMN image_format TEXT;\n"
-  "UPDATE messages SET image_size = length(image), image_format = CASE\n"
-  "  WHEN substr(image, 1, 8) = x'89504E470D0A1A0A' THEN 'png'\n"
-  "  WHEN substr(image, 1, 3) = x'FFD8FF' THEN 'jpeg'\n"
-  "  WHEN substr(image, 1, 4) = x'47494638' THEN 'gif'\n"
-  "  WHEN substr(image, 1, 4) = x'52494646' AND substr(image, 9, 4) = x'57454250' THEN 'webp'\n"
-  "  WHEN substr(image, 1, 2) = x'424D' THEN 'bmp'\n"
-  "  ELSE '' END\n"
-  "WHERE kind = 1;\n"
-  "PRAGMA user_version = 2;\n";
+    "ALTER TABLE messages ADD COLUMN image_size INTEGER;\n"
+    "ALTER TABLE messages ADD COLUMN image_format TEXT;\n"
+    "UPDATE messages SET image_size = length(image), image_format = CASE\n"
+    "  WHEN substr(image, 1, 8) = x'89504E470D0A1A0A' THEN 'png'\n"
+    "  WHEN substr(image, 1, 3) = x'FFD8FF' THEN 'jpeg'\n"
+    "  WHEN substr(image, 1, 4) = x'47494638' THEN 'gif'\n"
+    "  WHEN substr(image, 1, 4) = x'52494646' AND substr(image, 9, 4) = x'57454250' THEN 'webp'\n"
+    "  WHEN substr(image, 1, 2) = x'424D' THEN 'bmp'\n"
+    "  ELSE '' END\n"
+    "WHERE kind = 1;\n"
+    "PRAGMA user_version = 2;\n";
 
 static const char *const migrations[] = {
-  migration_1,
-  migration_2,
+    migration_1,
+    migration_2,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CHATD_STORE_SCHEMA_VERSION);
@@ -203,10 +202,10 @@ static gboolean exec_expect(sqlite3 *db, const char *sql, const char *expected, 
   if (!ok) {
     chatd_store_set_sqlite_error(error, db, rc, sql);
   } else if (expected != NULL) {
-    const char *got = rc == SQLITE_ROW ? (const char *) sqlite3_column_text(stmt, 0) : NULL;
+    const char *got = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(stmt, 0) : NULL;
     if (got == NULL || g_ascii_strcasecmp(got, expected) != 0) {
-      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_OPEN,
-                  "%s: got \"%s\", need \"%s\"", sql, got != NULL ? got : "", expected);
+      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_OPEN, "%s: got \"%s\", need \"%s\"",
+                  sql, got != NULL ? got : "", expected);
       ok = FALSE;
     }
   }

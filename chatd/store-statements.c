@@ -16,9 +16,9 @@ typedef struct {
 
 /* The columns of a message record, in MessageColumn order; m is messages,
  * u the sender's users row. */
-#define MESSAGE_COLUMNS_WITH_IMAGE(image)                                               \
-  "m.id, m.sender_id, m.target_type, m.target_id, m.sent_ms, m.kind, m.text, "          \
-  "m.font_size, m.font_color, " image ", m.client_msg_id, u.nickname, "                  \
+#define MESSAGE_COLUMNS_WITH_IMAGE(image)                                                          \
+  "m.id, m.sender_id, m.target_type, m.target_id, m.sent_ms, m.kind, m.text, "                     \
+  "m.font_size, m.font_color, " image ", m.client_msg_id, u.nickname, "                            \
   "coalesce(m.image_size, 0), coalesce(m.image_format, '')"
 #define MESSAGE_COLUMNS MESSAGE_COLUMNS_WITH_IMAGE("m.image")
 /* The same without the image's bytes. */
@@ -43,179 +43,166 @@ typedef enum {
 } MessageColumn;
 
 static const StoreStmtDef statement_defs[STORE_STMT_COUNT] = {
-  [STORE_STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
-  [STORE_STMT_COMMIT] = { "commit", "COMMIT" },
-  [STORE_STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
-  [STORE_STMT_SAVEPOINT] = { "savepoint", "SAVEPOINT store_write" },
-  [STORE_STMT_RELEASE] = { "release savepoint", "RELEASE store_write" },
-  [STORE_STMT_ROLLBACK_TO] = { "rollback to savepoint", "ROLLBACK TO store_write" },
-  [STORE_STMT_INSERT_USER] = {
-    "add user",
-    "INSERT INTO users (id, username, nickname, password_hash, created_ms) "
-    "VALUES (?1, ?2, ?3, ?4, ?5)" },
-  [STORE_STMT_UPDATE_PASSWORD_HASH] = {
-    "set password hash", "UPDATE users SET password_hash = ?2 WHERE id = ?1" },
-  [STORE_STMT_UPDATE_NICKNAME] = {
-    "set nickname", "UPDATE users SET nickname = ?2 WHERE id = ?1" },
-  [STORE_STMT_INSERT_FRIEND_REQUEST] = {
-    "add friend request",
-    "INSERT INTO friend_requests (from_user_id, to_user_id, created_ms) VALUES (?1, ?2, ?3)" },
-  [STORE_STMT_DELETE_FRIEND_REQUEST] = {
-    "delete friend request",
-    "DELETE FROM friend_requests WHERE from_user_id = ?1 AND to_user_id = ?2" },
-  [STORE_STMT_INSERT_FRIEND] = {
-    "add friend", "INSERT INTO friends (user_id, friend_id, since_ms) VALUES (?1, ?2, ?3)" },
-  [STORE_STMT_INSERT_ROOM] = {
-    "add room",
-    "INSERT INTO rooms (id, room_name, created_ms, creator_id) VALUES (?1, ?2, ?3, ?4)" },
-  [STORE_STMT_INSERT_MEMBER] = {
-    "add member",
-    "INSERT INTO room_members (room_id, user_id, joined_ms, first_message_id) "
-    "VALUES (?1, ?2, ?3, ?4)" },
-  [STORE_STMT_DELETE_MEMBER] = {
-    "remove member", "DELETE FROM room_members WHERE room_id = ?1 AND user_id = ?2" },
-  [STORE_STMT_INSERT_SESSION] = {
-    "add session",
-    "INSERT INTO sessions (token_hash, user_id, created_ms, last_used_ms) "
-    "VALUES (?1, ?2, ?3, ?3)" },
-  [STORE_STMT_TOUCH_SESSION] = {
-    "touch session",
-    "UPDATE sessions SET last_used_ms = ?2 WHERE token_hash = ?1 AND revoked = 0" },
-  /* A revoked session serves nothing: its row goes. (Rows of older chatds
-   * may still carry revoked = 1; they are never loaded and are forgotten.) */
-  [STORE_STMT_REVOKE_SESSION] = {
-    "revoke session", "DELETE FROM sessions WHERE token_hash = ?1 AND revoked = 0" },
-  [STORE_STMT_REVOKE_USER_SESSIONS] = {
-    "revoke user sessions", "DELETE FROM sessions WHERE user_id = ?1" },
-  [STORE_STMT_FORGET_SESSIONS_BEFORE] = {
-    "forget old sessions", "DELETE FROM sessions WHERE revoked = 1 OR created_ms <= ?1" },
-  [STORE_STMT_UPSERT_READ_MARKER] = {
-    "mark read",
-    "INSERT INTO read_markers (user_id, target_type, target_id, last_read_id) "
-    "VALUES (?1, ?2, ?3, ?4) "
-    "ON CONFLICT (user_id, target_type, target_id) "
-    "DO UPDATE SET last_read_id = max(last_read_id, excluded.last_read_id)" },
-  [STORE_STMT_DELETE_OFFLINE] = {
-    "clear offline",
-    "DELETE FROM offline_deliveries WHERE user_id = ?1 AND message_id <= ?2" },
-  [STORE_STMT_FIND_CLIENT_MSG] = {
-    "find message by client id",
-    "SELECT id FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2" },
-  [STORE_STMT_INSERT_MESSAGE] = {
-    "add message",
-    "INSERT INTO messages (id, sender_id, target_type, target_id, sent_ms, kind, text, "
-    "font_size, font_color, image, client_msg_id, image_size, image_format) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)" },
-  [STORE_STMT_INSERT_OFFLINE] = {
-    "add offline delivery",
-    "INSERT INTO offline_deliveries (user_id, message_id) VALUES (?1, ?2) "
-    "ON CONFLICT DO NOTHING" },
+    [STORE_STMT_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
+    [STORE_STMT_COMMIT] = {"commit", "COMMIT"},
+    [STORE_STMT_ROLLBACK] = {"rollback", "ROLLBACK"},
+    [STORE_STMT_SAVEPOINT] = {"savepoint", "SAVEPOINT store_write"},
+    [STORE_STMT_RELEASE] = {"release savepoint", "RELEASE store_write"},
+    [STORE_STMT_ROLLBACK_TO] = {"rollback to savepoint", "ROLLBACK TO store_write"},
+    [STORE_STMT_INSERT_USER] =
+        {"add user", "INSERT INTO users (id, username, nickname, password_hash, created_ms) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)"},
+    [STORE_STMT_UPDATE_PASSWORD_HASH] = {"set password hash",
+                                         "UPDATE users SET password_hash = ?2 WHERE id = ?1"},
+    [STORE_STMT_UPDATE_NICKNAME] = {"set nickname", "UPDATE users SET nickname = ?2 WHERE id = ?1"},
+    [STORE_STMT_INSERT_FRIEND_REQUEST] =
+        {"add friend request",
+         "INSERT INTO friend_requests (from_user_id, to_user_id, created_ms) VALUES (?1, ?2, ?3)"},
+    [STORE_STMT_DELETE_FRIEND_REQUEST] =
+        {"delete friend request",
+         "DELETE FROM friend_requests WHERE from_user_id = ?1 AND to_user_id = ?2"},
+    [STORE_STMT_INSERT_FRIEND] =
+        {"add friend", "INSERT INTO friends (user_id, friend_id, since_ms) VALUES (?1, ?2, ?3)"},
+    [STORE_STMT_INSERT_ROOM] =
+        {"add room",
+         "INSERT INTO rooms (id, room_name, created_ms, creator_id) VALUES (?1, ?2, ?3, ?4)"},
+    [STORE_STMT_INSERT_MEMBER] =
+        {"add member", "INSERT INTO room_members (room_id, user_id, joined_ms, first_message_id) "
+                       "VALUES (?1, ?2, ?3, ?4)"},
+    [STORE_STMT_DELETE_MEMBER] = {"remove member",
+                                  "DELETE FROM room_members WHERE room_id = ?1 AND user_id = ?2"},
+    [STORE_STMT_INSERT_SESSION] =
+        {"add session", "INSERT INTO sessions (token_hash, user_id, created_ms, last_used_ms) "
+                        "VALUES (?1, ?2, ?3, ?3)"},
+    [STORE_STMT_TOUCH_SESSION] =
+        {"touch session",
+         "UPDATE sessions SET last_used_ms = ?2 WHERE token_hash = ?1 AND revoked = 0"},
+    /* A revoked session serves nothing: its row goes. (Rows of older chatds
+     * may still carry revoked = 1; they are never loaded and are forgotten.) */
+    [STORE_STMT_REVOKE_SESSION] = {"revoke session",
+                                   "DELETE FROM sessions WHERE token_hash = ?1 AND revoked = 0"},
+    [STORE_STMT_REVOKE_USER_SESSIONS] = {"revoke user sessions",
+                                         "DELETE FROM sessions WHERE user_id = ?1"},
+    [STORE_STMT_FORGET_SESSIONS_BEFORE] =
+        {"forget old sessions", "DELETE FROM sessions WHERE revoked = 1 OR created_ms <= ?1"},
+    [STORE_STMT_UPSERT_READ_MARKER] =
+        {"mark read", "INSERT INTO read_markers (user_id, target_type, target_id, last_read_id) "
+                      "VALUES (?1, ?2, ?3, ?4) "
+                      "ON CONFLICT (user_id, target_type, target_id) "
+                      "DO UPDATE SET last_read_id = max(last_read_id, excluded.last_read_id)"},
+    [STORE_STMT_DELETE_OFFLINE] =
+        {"clear offline", "DELETE FROM offline_deliveries WHERE user_id = ?1 AND message_id <= ?2"},
+    [STORE_STMT_FIND_CLIENT_MSG] =
+        {"find message by client id",
+         "SELECT id FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2"},
+    [STORE_STMT_INSERT_MESSAGE] =
+        {"add message",
+         "INSERT INTO messages (id, sender_id, target_type, target_id, sent_ms, kind, text, "
+         "font_size, font_color, image, client_msg_id, image_size, image_format) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
+    [STORE_STMT_INSERT_OFFLINE] =
+        {"add offline delivery",
+         "INSERT INTO offline_deliveries (user_id, message_id) VALUES (?1, ?2) "
+         "ON CONFLICT DO NOTHING"},
 
-  [STORE_STMT_SELECT_USERS] = {
-    "load users",
-    "SELECT id, username, nickname, password_hash, created_ms FROM users ORDER BY id" },
-  [STORE_STMT_SELECT_FRIENDS] = {
-    "load friends",
-    "SELECT user_id, friend_id, since_ms FROM friends ORDER BY user_id, friend_id" },
-  [STORE_STMT_SELECT_FRIEND_REQUESTS] = {
-    "load friend requests",
-    "SELECT from_user_id, to_user_id, created_ms FROM friend_requests "
-    "ORDER BY from_user_id, to_user_id" },
-  [STORE_STMT_SELECT_ROOMS] = {
-    "load rooms",
-    "SELECT id, room_name, coalesce(creator_id, 0), created_ms FROM rooms ORDER BY id" },
-  [STORE_STMT_SELECT_MEMBERS] = {
-    "load members",
-    "SELECT room_id, user_id, first_message_id, joined_ms FROM room_members "
-    "ORDER BY room_id, user_id" },
-  [STORE_STMT_SELECT_SESSIONS] = {
-    "load sessions",
-    "SELECT token_hash, user_id, created_ms, last_used_ms FROM sessions "
-    "WHERE revoked = 0 ORDER BY user_id, token_hash" },
-  [STORE_STMT_SELECT_MAX_IDS] = {
-    "load max ids",
-    "SELECT (SELECT coalesce(max(id), 0) FROM users), "
-    "(SELECT coalesce(max(id), 0) FROM rooms), "
-    "(SELECT coalesce(max(id), 0) FROM messages)" },
-  /* ?1 viewer, ?2 other user, ?3 before id, ?4 limit: the newest ?4 of each
-   * direction (two index ranges of messages_direct), merged. */
-  [STORE_STMT_HISTORY_DIRECT] = {
-    "history",
-    "SELECT " MESSAGE_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
-    "WHERE m.id IN ("
-    " SELECT id FROM (SELECT id FROM messages WHERE target_type = 0 AND target_id = ?2"
-    "  AND sender_id = ?1 AND id < ?3 ORDER BY id DESC LIMIT ?4)"
-    " UNION ALL"
-    " SELECT id FROM (SELECT id FROM messages WHERE target_type = 0 AND target_id = ?1"
-    "  AND sender_id = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4)) "
-    "ORDER BY m.id DESC LIMIT ?4" },
-  /* ?1 viewer, ?2 room, ?3 before id, ?4 limit; nothing if not a member. */
-  [STORE_STMT_HISTORY_ROOM] = {
-    "room history",
-    "SELECT " MESSAGE_COLUMNS " FROM room_members rm "
-    "JOIN messages m ON m.target_type = 1 AND m.target_id = rm.room_id"
-    " AND m.id >= rm.first_message_id AND m.id < ?3 "
-    "JOIN users u ON u.id = m.sender_id "
-    "WHERE rm.room_id = ?2 AND rm.user_id = ?1 "
-    "ORDER BY m.id DESC LIMIT ?4" },
-  /* ?1 user; the extra column is the offline flag. */
-  [STORE_STMT_FULL_HISTORY] = {
-    "full history",
-    "SELECT " MESSAGE_COLUMNS ", EXISTS (SELECT 1 FROM offline_deliveries o"
-    " WHERE o.user_id = ?1 AND o.message_id = m.id) "
-    "FROM messages m JOIN users u ON u.id = m.sender_id "
-    "WHERE m.id IN ("
-    " SELECT id FROM messages WHERE sender_id = ?1 AND target_type = 0"
-    " UNION ALL"
-    " SELECT id FROM messages WHERE target_type = 0 AND target_id = ?1"
-    " UNION ALL"
-    " SELECT m2.id FROM room_members rm JOIN messages m2 ON m2.target_type = 1"
-    "  AND m2.target_id = rm.room_id AND m2.id >= rm.first_message_id"
-    "  WHERE rm.user_id = ?1) "
-    "ORDER BY m.id DESC" },
-  /* ?1 user. Per friend: the newest message of each direction and the
-   * incoming ones past the marker; per room: the newest visible message and
-   * the others' messages past max(marker, first_message_id - 1). All index
-   * seeks or covering index ranges; MATERIALIZED keeps each subquery from
-   * being evaluated once per reference. */
-  [STORE_STMT_CONVERSATIONS] = {
-    "conversations",
-    "WITH peers AS MATERIALIZED ("
-    " SELECT f.friend_id AS peer,"
-    "  (SELECT max(id) FROM messages WHERE target_type = 0 AND target_id = f.friend_id"
-    "   AND sender_id = ?1) AS last_out,"
-    "  (SELECT max(id) FROM messages WHERE target_type = 0 AND target_id = ?1"
-    "   AND sender_id = f.friend_id) AS last_in,"
-    "  coalesce((SELECT last_read_id FROM read_markers WHERE user_id = ?1"
-    "   AND target_type = 0 AND target_id = f.friend_id), 0) AS marker"
-    " FROM friends f WHERE f.user_id = ?1), "
-    "joined AS MATERIALIZED ("
-    " SELECT rm.room_id, rm.first_message_id,"
-    "  coalesce((SELECT last_read_id FROM read_markers WHERE user_id = ?1"
-    "   AND target_type = 1 AND target_id = rm.room_id), 0) AS marker"
-    " FROM room_members rm WHERE rm.user_id = ?1) "
-    "SELECT 0 AS target_type, peer AS target_id,"
-    " max(coalesce(last_out, 0), coalesce(last_in, 0)) AS last_id, marker,"
-    " CASE WHEN last_in > marker THEN (SELECT count(*) FROM messages WHERE target_type = 0"
-    "  AND target_id = ?1 AND sender_id = peer AND id > marker) ELSE 0 END "
-    "FROM peers WHERE last_out IS NOT NULL OR last_in IS NOT NULL "
-    "UNION ALL "
-    "SELECT 1, room_id,"
-    " coalesce((SELECT max(id) FROM messages WHERE target_type = 1 AND target_id = room_id"
-    "  AND id >= first_message_id), 0),"
-    " marker,"
-    " (SELECT count(*) FROM messages WHERE target_type = 1 AND target_id = room_id"
-    "  AND id > max(first_message_id - 1, marker) AND sender_id <> ?1) "
-    "FROM joined "
-    "ORDER BY last_id DESC, target_type, target_id" },
-  [STORE_STMT_MESSAGE_BY_ID] = {
-    "message",
-    "SELECT " MESSAGE_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
-    "WHERE m.id = ?1" },
-  [STORE_STMT_MESSAGE_META_BY_ID] = {
-    "message without its image",
-    "SELECT " MESSAGE_META_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
-    "WHERE m.id = ?1" },
+    [STORE_STMT_SELECT_USERS] =
+        {"load users",
+         "SELECT id, username, nickname, password_hash, created_ms FROM users ORDER BY id"},
+    [STORE_STMT_SELECT_FRIENDS] =
+        {"load friends",
+         "SELECT user_id, friend_id, since_ms FROM friends ORDER BY user_id, friend_id"},
+    [STORE_STMT_SELECT_FRIEND_REQUESTS] =
+        {"load friend requests", "SELECT from_user_id, to_user_id, created_ms FROM friend_requests "
+                                 "ORDER BY from_user_id, to_user_id"},
+    [STORE_STMT_SELECT_ROOMS] =
+        {"load rooms",
+         "SELECT id, room_name, coalesce(creator_id, 0), created_ms FROM rooms ORDER BY id"},
+    [STORE_STMT_SELECT_MEMBERS] =
+        {"load members", "SELECT room_id, user_id, first_message_id, joined_ms FROM room_members "
+                         "ORDER BY room_id, user_id"},
+    [STORE_STMT_SELECT_SESSIONS] =
+        {"load sessions", "SELECT token_hash, user_id, created_ms, last_used_ms FROM sessions "
+                          "WHERE revoked = 0 ORDER BY user_id, token_hash"},
+    [STORE_STMT_SELECT_MAX_IDS] = {"load max ids",
+                                   "SELECT (SELECT coalesce(max(id), 0) FROM users), "
+                                   "(SELECT coalesce(max(id), 0) FROM rooms), "
+                                   "(SELECT coalesce(max(id), 0) FROM messages)"},
+    /* ?1 viewer, ?2 other user, ?3 before id, ?4 limit: the newest ?4 of each
+     * direction (two index ranges of messages_direct), merged. */
+    [STORE_STMT_HISTORY_DIRECT] =
+        {"history",
+         "SELECT " MESSAGE_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
+         "WHERE m.id IN ("
+         " SELECT id FROM (SELECT id FROM messages WHERE target_type = 0 AND target_id = ?2"
+         "  AND sender_id = ?1 AND id < ?3 ORDER BY id DESC LIMIT ?4)"
+         " UNION ALL"
+         " SELECT id FROM (SELECT id FROM messages WHERE target_type = 0 AND target_id = ?1"
+         "  AND sender_id = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4)) "
+         "ORDER BY m.id DESC LIMIT ?4"},
+    /* ?1 viewer, ?2 room, ?3 before id, ?4 limit; nothing if not a member. */
+    [STORE_STMT_HISTORY_ROOM] = {"room history",
+                                 "SELECT " MESSAGE_COLUMNS " FROM room_members rm "
+                                 "JOIN messages m ON m.target_type = 1 AND m.target_id = rm.room_id"
+                                 " AND m.id >= rm.first_message_id AND m.id < ?3 "
+                                 "JOIN users u ON u.id = m.sender_id "
+                                 "WHERE rm.room_id = ?2 AND rm.user_id = ?1 "
+                                 "ORDER BY m.id DESC LIMIT ?4"},
+    /* ?1 user; the extra column is the offline flag. */
+    [STORE_STMT_FULL_HISTORY] =
+        {"full history", "SELECT " MESSAGE_COLUMNS ", EXISTS (SELECT 1 FROM offline_deliveries o"
+                         " WHERE o.user_id = ?1 AND o.message_id = m.id) "
+                         "FROM messages m JOIN users u ON u.id = m.sender_id "
+                         "WHERE m.id IN ("
+                         " SELECT id FROM messages WHERE sender_id = ?1 AND target_type = 0"
+                         " UNION ALL"
+                         " SELECT id FROM messages WHERE target_type = 0 AND target_id = ?1"
+                         " UNION ALL"
+                         " SELECT m2.id FROM room_members rm JOIN messages m2 ON m2.target_type = 1"
+                         "  AND m2.target_id = rm.room_id AND m2.id >= rm.first_message_id"
+                         "  WHERE rm.user_id = ?1) "
+                         "ORDER BY m.id DESC"},
+    /* ?1 user. Per friend: the newest message of each direction and the
+     * incoming ones past the marker; per room: the newest visible message and
+     * the others' messages past max(marker, first_message_id - 1). All index
+     * seeks or covering index ranges; MATERIALIZED keeps each subquery from
+     * being evaluated once per reference. */
+    [STORE_STMT_CONVERSATIONS] =
+        {"conversations",
+         "WITH peers AS MATERIALIZED ("
+         " SELECT f.friend_id AS peer,"
+         "  (SELECT max(id) FROM messages WHERE target_type = 0 AND target_id = f.friend_id"
+         "   AND sender_id = ?1) AS last_out,"
+         "  (SELECT max(id) FROM messages WHERE target_type = 0 AND target_id = ?1"
+         "   AND sender_id = f.friend_id) AS last_in,"
+         "  coalesce((SELECT last_read_id FROM read_markers WHERE user_id = ?1"
+         "   AND target_type = 0 AND target_id = f.friend_id), 0) AS marker"
+         " FROM friends f WHERE f.user_id = ?1), "
+         "joined AS MATERIALIZED ("
+         " SELECT rm.room_id, rm.first_message_id,"
+         "  coalesce((SELECT last_read_id FROM read_markers WHERE user_id = ?1"
+         "   AND target_type = 1 AND target_id = rm.room_id), 0) AS marker"
+         " FROM room_members rm WHERE rm.user_id = ?1) "
+         "SELECT 0 AS target_type, peer AS target_id,"
+         " max(coalesce(last_out, 0), coalesce(last_in, 0)) AS last_id, marker,"
+         " CASE WHEN last_in > marker THEN (SELECT count(*) FROM messages WHERE target_type = 0"
+         "  AND target_id = ?1 AND sender_id = peer AND id > marker) ELSE 0 END "
+         "FROM peers WHERE last_out IS NOT NULL OR last_in IS NOT NULL "
+         "UNION ALL "
+         "SELECT 1, room_id,"
+         " coalesce((SELECT max(id) FROM messages WHERE target_type = 1 AND target_id = room_id"
+         "  AND id >= first_message_id), 0),"
+         " marker,"
+         " (SELECT count(*) FROM messages WHERE target_type = 1 AND target_id = room_id"
+         "  AND id > max(first_message_id - 1, marker) AND sender_id <> ?1) "
+         "FROM joined "
+         "ORDER BY last_id DESC, target_type, target_id"},
+    [STORE_STMT_MESSAGE_BY_ID] = {"message", "SELECT " MESSAGE_COLUMNS
+                                             " FROM messages m JOIN users u ON u.id = m.sender_id "
+                                             "WHERE m.id = ?1"},
+    [STORE_STMT_MESSAGE_META_BY_ID] = {"message without its image",
+                                       "SELECT " MESSAGE_META_COLUMNS
+                                       " FROM messages m JOIN users u ON u.id = m.sender_id "
+                                       "WHERE m.id = ?1"},
 };
 
 /* Columns of STORE_STMT_CONVERSATIONS. */
@@ -245,8 +232,8 @@ static void call_release(StoreCall *call) {
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(StoreCall, call_release)
 
 static StoreCall call_start(StoreConnection *conn, StoreStmtId id) {
-  g_assert((guint) id < STORE_STMT_COUNT && conn->stmts[id] != NULL);
-  return (StoreCall) { conn, id, conn->stmts[id], SQLITE_OK };
+  g_assert((guint)id < STORE_STMT_COUNT && conn->stmts[id] != NULL);
+  return (StoreCall){conn, id, conn->stmts[id], SQLITE_OK};
 }
 
 static void bind_int64(StoreCall *call, int index, gint64 value) {
@@ -338,15 +325,15 @@ gboolean chatd_store_sql_prepare(StoreConnection *conn, GError **error) {
   for (int id = first; id < end; id++) {
     const StoreStmtDef *def = &statement_defs[id];
     if (def->sql == NULL) {
-      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_SCHEMA,
-                  "statement %d has no SQL", id);
+      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_SCHEMA, "statement %d has no SQL",
+                  id);
       return FALSE;
     }
-    int rc = sqlite3_prepare_v3(conn->db, def->sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                &conn->stmts[id], NULL);
+    int rc = sqlite3_prepare_v3(conn->db, def->sql, -1, SQLITE_PREPARE_PERSISTENT, &conn->stmts[id],
+                                NULL);
     if (rc != SQLITE_OK) {
-      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_SCHEMA,
-                  "cannot prepare \"%s\": %s", def->name, sqlite3_errmsg(conn->db));
+      g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_SCHEMA, "cannot prepare \"%s\": %s",
+                  def->name, sqlite3_errmsg(conn->db));
       return FALSE;
     }
   }
@@ -374,12 +361,11 @@ static gboolean run_ints(StoreConnection *conn, StoreStmtId id, const gint64 *va
                          GError **error) {
   g_auto(StoreCall) call = call_start(conn, id);
   for (gsize i = 0; i < n; i++)
-    bind_int64(&call, (int) i + 1, values[i]);
+    bind_int64(&call, (int)i + 1, values[i]);
   return call_done(&call, error);
 }
 
-#define INTS(...) \
-  ((const gint64[]) { __VA_ARGS__ }), G_N_ELEMENTS(((const gint64[]) { __VA_ARGS__ }))
+#define INTS(...) ((const gint64[]){__VA_ARGS__}), G_N_ELEMENTS(((const gint64[]){__VA_ARGS__}))
 
 static gboolean write_add_user(StoreConnection *conn, StoreWrite *w, GError **error) {
   g_auto(StoreCall) call = call_start(conn, STORE_STMT_INSERT_USER);
@@ -399,8 +385,7 @@ static gboolean write_set_user_text(StoreConnection *conn, StoreStmtId id, Store
   return call_done(&call, error) && require_changes(conn, id, error);
 }
 
-static gboolean write_accept_friend_request(StoreConnection *conn, StoreWrite *w,
-                                            GError **error) {
+static gboolean write_accept_friend_request(StoreConnection *conn, StoreWrite *w, GError **error) {
   gint64 from = w->op.friend_request.from_user_id;
   gint64 to = w->op.friend_request.to_user_id;
   gint64 ms = w->op.friend_request.ms;
@@ -459,8 +444,7 @@ static gboolean find_client_message(StoreConnection *conn, const ChatdMessageRec
   return TRUE;
 }
 
-static gboolean insert_message(StoreConnection *conn, const ChatdMessageRecord *r,
-                               GError **error) {
+static gboolean insert_message(StoreConnection *conn, const ChatdMessageRecord *r, GError **error) {
   g_auto(StoreCall) call = call_start(conn, STORE_STMT_INSERT_MESSAGE);
   bind_int64(&call, 1, r->id);
   bind_int64(&call, 2, r->sender_id);
@@ -477,7 +461,7 @@ static gboolean insert_message(StoreConnection *conn, const ChatdMessageRecord *
     gconstpointer data = g_bytes_get_data(r->image, &size);
     /* an empty image still has to be a (zero-length) blob, not NULL */
     bind_blob(&call, 10, data != NULL ? data : "", size);
-    bind_int64(&call, 12, (gint64) size);
+    bind_int64(&call, 12, (gint64)size);
     bind_string(&call, 13, chat_image_format(data, size));
   }
   bind_string(&call, 11, r->client_msg_id);
@@ -490,7 +474,7 @@ static gboolean write_add_message(StoreConnection *conn, StoreWrite *w, GError *
     gint64 existing = 0;
     if (!find_client_message(conn, r, &existing, error))
       return FALSE;
-    if (existing != 0) {  /* a retransmission: already stored and delivered */
+    if (existing != 0) { /* a retransmission: already stored and delivered */
       w->inserted = FALSE;
       w->stored_id = existing;
       return TRUE;
@@ -499,8 +483,8 @@ static gboolean write_add_message(StoreConnection *conn, StoreWrite *w, GError *
   if (!insert_message(conn, r, error))
     return FALSE;
   for (gsize i = 0; i < w->op.message.n_offline; i++) {
-    if (!run_ints(conn, STORE_STMT_INSERT_OFFLINE,
-                  INTS(w->op.message.offline_recipients[i], r->id), error))
+    if (!run_ints(conn, STORE_STMT_INSERT_OFFLINE, INTS(w->op.message.offline_recipients[i], r->id),
+                  error))
       return FALSE;
   }
   w->inserted = TRUE;
@@ -519,7 +503,8 @@ gboolean chatd_store_sql_apply_write(StoreConnection *conn, StoreWrite *w, GErro
   case STORE_WRITE_ADD_FRIEND_REQUEST:
     return run_ints(conn, STORE_STMT_INSERT_FRIEND_REQUEST,
                     INTS(w->op.friend_request.from_user_id, w->op.friend_request.to_user_id,
-                         w->op.friend_request.ms), error);
+                         w->op.friend_request.ms),
+                    error);
   case STORE_WRITE_ACCEPT_FRIEND_REQUEST:
     return write_accept_friend_request(conn, w, error);
   case STORE_WRITE_DELETE_FRIEND_REQUEST:
@@ -532,7 +517,8 @@ gboolean chatd_store_sql_apply_write(StoreConnection *conn, StoreWrite *w, GErro
   case STORE_WRITE_ADD_MEMBER:
     return run_ints(conn, STORE_STMT_INSERT_MEMBER,
                     INTS(w->op.member.room_id, w->op.member.user_id, w->op.member.joined_ms,
-                         w->op.member.first_message_id), error);
+                         w->op.member.first_message_id),
+                    error);
   case STORE_WRITE_REMOVE_MEMBER:
     return run_ints(conn, STORE_STMT_DELETE_MEMBER,
                     INTS(w->op.member.room_id, w->op.member.user_id), error) &&
@@ -552,56 +538,56 @@ gboolean chatd_store_sql_apply_write(StoreConnection *conn, StoreWrite *w, GErro
   case STORE_WRITE_MARK_READ:
     return run_ints(conn, STORE_STMT_UPSERT_READ_MARKER,
                     INTS(w->op.mark_read.user_id, w->op.mark_read.target_type,
-                         w->op.mark_read.target_id, w->op.mark_read.last_read_id), error);
+                         w->op.mark_read.target_id, w->op.mark_read.last_read_id),
+                    error);
   case STORE_WRITE_CLEAR_OFFLINE:
     return run_ints(conn, STORE_STMT_DELETE_OFFLINE,
-                    INTS(w->op.clear_offline.user_id, w->op.clear_offline.up_to_message_id),
-                    error);
+                    INTS(w->op.clear_offline.user_id, w->op.clear_offline.up_to_message_id), error);
   case STORE_WRITE_ADD_MESSAGE:
     return write_add_message(conn, w, error);
   }
   g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED, "unknown write kind %d",
-              (int) w->kind);
+              (int)w->kind);
   return FALSE;
 }
 
 /* ---- reads ---- */
 
 static const char *column_string(sqlite3_stmt *stmt, int column) {
-  return (const char *) sqlite3_column_text(stmt, column);
+  return (const char *)sqlite3_column_text(stmt, column);
 }
 
 /* A record from the MESSAGE_COLUMNS (or MESSAGE_META_COLUMNS) of the
  * current row; an image larger than max_image_bytes is left out. */
 static ChatdMessageRecord *record_from_row(sqlite3_stmt *stmt, gsize max_image_bytes) {
   ChatdMessageRecord row = {
-    .id = sqlite3_column_int64(stmt, COL_ID),
-    .sender_id = sqlite3_column_int64(stmt, COL_SENDER_ID),
-    .target_type = sqlite3_column_int(stmt, COL_TARGET_TYPE),
-    .target_id = sqlite3_column_int64(stmt, COL_TARGET_ID),
-    .sent_ms = sqlite3_column_int64(stmt, COL_SENT_MS),
-    .kind = sqlite3_column_int(stmt, COL_KIND),
-    .font_size = sqlite3_column_int(stmt, COL_FONT_SIZE),
-    .font_color = column_string(stmt, COL_FONT_COLOR),
-    .client_msg_id = column_string(stmt, COL_CLIENT_MSG_ID),
-    .sender_nickname = column_string(stmt, COL_SENDER_NICKNAME),
-    .image_size = (gsize) sqlite3_column_int64(stmt, COL_IMAGE_SIZE),
-    .image_format = column_string(stmt, COL_IMAGE_FORMAT),
+      .id = sqlite3_column_int64(stmt, COL_ID),
+      .sender_id = sqlite3_column_int64(stmt, COL_SENDER_ID),
+      .target_type = sqlite3_column_int(stmt, COL_TARGET_TYPE),
+      .target_id = sqlite3_column_int64(stmt, COL_TARGET_ID),
+      .sent_ms = sqlite3_column_int64(stmt, COL_SENT_MS),
+      .kind = sqlite3_column_int(stmt, COL_KIND),
+      .font_size = sqlite3_column_int(stmt, COL_FONT_SIZE),
+      .font_color = column_string(stmt, COL_FONT_COLOR),
+      .client_msg_id = column_string(stmt, COL_CLIENT_MSG_ID),
+      .sender_nickname = column_string(stmt, COL_SENDER_NICKNAME),
+      .image_size = (gsize)sqlite3_column_int64(stmt, COL_IMAGE_SIZE),
+      .image_format = column_string(stmt, COL_IMAGE_FORMAT),
   };
   /* text before bytes: the pointer stays valid (SQLite's documented order) */
   row.text = column_string(stmt, COL_TEXT);
-  row.text_len = row.text != NULL ? (gsize) sqlite3_column_bytes(stmt, COL_TEXT) : 0;
+  row.text_len = row.text != NULL ? (gsize)sqlite3_column_bytes(stmt, COL_TEXT) : 0;
   g_autoptr(GBytes) image = NULL;
   if (sqlite3_column_type(stmt, COL_IMAGE) != SQLITE_NULL && row.image_size <= max_image_bytes) {
     gconstpointer data = sqlite3_column_blob(stmt, COL_IMAGE);
-    image = g_bytes_new(data, (gsize) sqlite3_column_bytes(stmt, COL_IMAGE));
+    image = g_bytes_new(data, (gsize)sqlite3_column_bytes(stmt, COL_IMAGE));
   }
   row.image = image;
   return chatd_message_record_copy(&row);
 }
 
 static void conversation_free(ChatdConversation *conversation) {
-  chatd_message_record_free((ChatdMessageRecord *) conversation->last);
+  chatd_message_record_free((ChatdMessageRecord *)conversation->last);
   g_free(conversation);
 }
 
@@ -613,17 +599,16 @@ void chatd_store_conversation_free(gpointer conversation) {
 static gsize row_cost(sqlite3_stmt *stmt, const ChatdStorePageBound *bound) {
   gsize cost = bound->record_overhead;
   if (sqlite3_column_int(stmt, COL_KIND) == CHATD_STORE_KIND_TEXT)
-    return cost + (gsize) sqlite3_column_bytes(stmt, COL_TEXT);
-  gsize image = (gsize) sqlite3_column_int64(stmt, COL_IMAGE_SIZE);
+    return cost + (gsize)sqlite3_column_bytes(stmt, COL_TEXT);
+  gsize image = (gsize)sqlite3_column_int64(stmt, COL_IMAGE_SIZE);
   return image <= bound->max_image_bytes ? cost + image : cost;
 }
 
 /* Appends the rows of a message query (newest first) to records while they
  * fit the bound; *more when one was left out. offline_column >= 0 reads the
  * offline flag from that column. */
-static gboolean collect_page(StoreCall *call, int offline_column,
-                             const ChatdStorePageBound *bound, GPtrArray *records,
-                             gboolean *more, GError **error) {
+static gboolean collect_page(StoreCall *call, int offline_column, const ChatdStorePageBound *bound,
+                             GPtrArray *records, gboolean *more, GError **error) {
   gsize used = 0;
   *more = FALSE;
   StepResult step;
@@ -644,18 +629,18 @@ static gboolean collect_page(StoreCall *call, int offline_column,
 }
 
 static GPtrArray *new_record_array(void) {
-  return g_ptr_array_new_with_free_func((GDestroyNotify) chatd_message_record_free);
+  return g_ptr_array_new_with_free_func((GDestroyNotify)chatd_message_record_free);
 }
 
 static gboolean read_history(StoreConnection *conn, StoreRead *read, GError **error) {
   StoreStmtId id = read->target_type == CHATD_STORE_TARGET_ROOM ? STORE_STMT_HISTORY_ROOM
-                                                                  : STORE_STMT_HISTORY_DIRECT;
+                                                                : STORE_STMT_HISTORY_DIRECT;
   g_auto(StoreCall) call = call_start(conn, id);
   bind_int64(&call, 1, read->viewer_id);
   bind_int64(&call, 2, read->target_id);
   bind_int64(&call, 3, read->before_id > 0 ? read->before_id : G_MAXINT64);
   /* One more than the limit: whether older ones remain. */
-  bind_int64(&call, 4, (gint64) read->bound.limit + 1);
+  bind_int64(&call, 4, (gint64)read->bound.limit + 1);
   g_autoptr(GPtrArray) records = new_record_array();
   if (!collect_page(&call, -1, &read->bound, records, &read->more, error))
     return FALSE;
@@ -695,8 +680,8 @@ static gboolean read_message_by_id(StoreConnection *conn, StoreStmtId id, gint64
 static gboolean read_conversations(StoreConnection *conn, StoreRead *read, GError **error) {
   g_auto(StoreCall) call = call_start(conn, STORE_STMT_CONVERSATIONS);
   bind_int64(&call, 1, read->viewer_id);
-  g_autoptr(GPtrArray) conversations = g_ptr_array_new_with_free_func(
-    chatd_store_conversation_free);
+  g_autoptr(GPtrArray) conversations =
+      g_ptr_array_new_with_free_func(chatd_store_conversation_free);
   StepResult step;
   while ((step = call_step(&call, error)) == STEP_ROW) {
     sqlite3_stmt *stmt = call.stmt;
@@ -733,7 +718,7 @@ gboolean chatd_store_sql_run_read(StoreConnection *conn, StoreRead *read, GError
                               error);
   }
   g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED, "unknown read kind %d",
-              (int) read->kind);
+              (int)read->kind);
   return FALSE;
 }
 
@@ -747,53 +732,53 @@ typedef gboolean (*LoadRowFunc)(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer
 static gboolean load_user(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
                           GError **error) {
   ChatdStoreUser user = {
-    .id = sqlite3_column_int64(stmt, 0),
-    .username = column_string(stmt, 1),
-    .nickname = column_string(stmt, 2),
-    .password_hash = column_string(stmt, 3),
-    .created_ms = sqlite3_column_int64(stmt, 4),
+      .id = sqlite3_column_int64(stmt, 0),
+      .username = column_string(stmt, 1),
+      .nickname = column_string(stmt, 2),
+      .password_hash = column_string(stmt, 3),
+      .created_ms = sqlite3_column_int64(stmt, 4),
   };
-  ((ChatdStoreUserFunc) func)(&user, user_data);
+  ((ChatdStoreUserFunc)func)(&user, user_data);
   return TRUE;
 }
 
 static gboolean load_pair(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
                           GError **error) {
-  ((ChatdStorePairFunc) func)(sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
-                              sqlite3_column_int64(stmt, 2), user_data);
+  ((ChatdStorePairFunc)func)(sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+                             sqlite3_column_int64(stmt, 2), user_data);
   return TRUE;
 }
 
 static gboolean load_room(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
                           GError **error) {
   ChatdStoreRoom room = {
-    .id = sqlite3_column_int64(stmt, 0),
-    .room_name = column_string(stmt, 1),
-    .creator_id = sqlite3_column_int64(stmt, 2),
-    .created_ms = sqlite3_column_int64(stmt, 3),
+      .id = sqlite3_column_int64(stmt, 0),
+      .room_name = column_string(stmt, 1),
+      .creator_id = sqlite3_column_int64(stmt, 2),
+      .created_ms = sqlite3_column_int64(stmt, 3),
   };
-  ((ChatdStoreRoomFunc) func)(&room, user_data);
+  ((ChatdStoreRoomFunc)func)(&room, user_data);
   return TRUE;
 }
 
 static gboolean load_member(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
                             GError **error) {
   ChatdStoreMember member = {
-    .room_id = sqlite3_column_int64(stmt, 0),
-    .user_id = sqlite3_column_int64(stmt, 1),
-    .first_message_id = sqlite3_column_int64(stmt, 2),
-    .joined_ms = sqlite3_column_int64(stmt, 3),
+      .room_id = sqlite3_column_int64(stmt, 0),
+      .user_id = sqlite3_column_int64(stmt, 1),
+      .first_message_id = sqlite3_column_int64(stmt, 2),
+      .joined_ms = sqlite3_column_int64(stmt, 3),
   };
-  ((ChatdStoreMemberFunc) func)(&member, user_data);
+  ((ChatdStoreMemberFunc)func)(&member, user_data);
   return TRUE;
 }
 
 static gboolean load_session(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer user_data,
                              GError **error) {
   ChatdStoreSession session = {
-    .user_id = sqlite3_column_int64(stmt, 1),
-    .created_ms = sqlite3_column_int64(stmt, 2),
-    .last_used_ms = sqlite3_column_int64(stmt, 3),
+      .user_id = sqlite3_column_int64(stmt, 1),
+      .created_ms = sqlite3_column_int64(stmt, 2),
+      .last_used_ms = sqlite3_column_int64(stmt, 3),
   };
   const void *hash = sqlite3_column_blob(stmt, 0);
   if (hash == NULL || sqlite3_column_bytes(stmt, 0) != CHATD_STORE_TOKEN_HASH_LEN) {
@@ -802,7 +787,7 @@ static gboolean load_session(sqlite3_stmt *stmt, StoreLoadFunc func, gpointer us
     return FALSE;
   }
   memcpy(session.token_hash, hash, CHATD_STORE_TOKEN_HASH_LEN);
-  ((ChatdStoreSessionFunc) func)(&session, user_data);
+  ((ChatdStoreSessionFunc)func)(&session, user_data);
   return TRUE;
 }
 
@@ -810,17 +795,17 @@ static const struct {
   StoreStmtId id;
   LoadRowFunc row;
 } loaders[STORE_LOAD_COUNT] = {
-  [STORE_LOAD_USERS] = { STORE_STMT_SELECT_USERS, load_user },
-  [STORE_LOAD_FRIENDS] = { STORE_STMT_SELECT_FRIENDS, load_pair },
-  [STORE_LOAD_FRIEND_REQUESTS] = { STORE_STMT_SELECT_FRIEND_REQUESTS, load_pair },
-  [STORE_LOAD_ROOMS] = { STORE_STMT_SELECT_ROOMS, load_room },
-  [STORE_LOAD_MEMBERS] = { STORE_STMT_SELECT_MEMBERS, load_member },
-  [STORE_LOAD_SESSIONS] = { STORE_STMT_SELECT_SESSIONS, load_session },
+    [STORE_LOAD_USERS] = {STORE_STMT_SELECT_USERS, load_user},
+    [STORE_LOAD_FRIENDS] = {STORE_STMT_SELECT_FRIENDS, load_pair},
+    [STORE_LOAD_FRIEND_REQUESTS] = {STORE_STMT_SELECT_FRIEND_REQUESTS, load_pair},
+    [STORE_LOAD_ROOMS] = {STORE_STMT_SELECT_ROOMS, load_room},
+    [STORE_LOAD_MEMBERS] = {STORE_STMT_SELECT_MEMBERS, load_member},
+    [STORE_LOAD_SESSIONS] = {STORE_STMT_SELECT_SESSIONS, load_session},
 };
 
 gboolean chatd_store_sql_load(StoreConnection *conn, StoreLoad load, StoreLoadFunc func,
                               gpointer user_data, GError **error) {
-  g_assert((guint) load < STORE_LOAD_COUNT);
+  g_assert((guint)load < STORE_LOAD_COUNT);
   g_auto(StoreCall) call = call_start(conn, loaders[load].id);
   StepResult step;
   while ((step = call_step(&call, error)) == STEP_ROW) {
@@ -830,8 +815,8 @@ gboolean chatd_store_sql_load(StoreConnection *conn, StoreLoad load, StoreLoadFu
   return step == STEP_DONE;
 }
 
-gboolean chatd_store_sql_max_ids(StoreConnection *conn, gint64 *max_user_id,
-                                 gint64 *max_room_id, gint64 *max_message_id, GError **error) {
+gboolean chatd_store_sql_max_ids(StoreConnection *conn, gint64 *max_user_id, gint64 *max_room_id,
+                                 gint64 *max_message_id, GError **error) {
   g_auto(StoreCall) call = call_start(conn, STORE_STMT_SELECT_MAX_IDS);
   StepResult step = call_step(&call, error);
   if (step == STEP_FAILED)

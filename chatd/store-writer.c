@@ -101,7 +101,7 @@ static gboolean apply_one(StoreConnection *conn, StoreWrite *w) {
   if (!ok && !sqlite3_get_autocommit(conn->db)) {
     if (chatd_store_sql_exec(conn, STORE_STMT_ROLLBACK_TO, NULL))
       chatd_store_sql_exec(conn, STORE_STMT_RELEASE, NULL);
-    else  /* cannot undo just this write: give up the whole transaction */
+    else /* cannot undo just this write: give up the whole transaction */
       chatd_store_sql_exec(conn, STORE_STMT_ROLLBACK, NULL);
   }
   return ok;
@@ -127,8 +127,7 @@ static guint run_batch(StoreConnection *conn, GQueue *batch) {
       /* SQLite rolled the transaction back (I/O error, disk full, ...): the
        * earlier writes of this transaction are lost as well */
       g_autoptr(GError) lost = g_error_new(w->error->domain, w->error->code,
-                                           "rolled back with its batch: %s",
-                                           w->error->message);
+                                           "rolled back with its batch: %s", w->error->message);
       fail_writes(txn_first, l, lost);
       txn_first = NULL;
     }
@@ -174,7 +173,7 @@ int chatd_store_on_wal_commit(void *data, sqlite3 *db, const char *name, int pag
   (void)db, (void)name;
   g_atomic_int_set(&store->wal_pages, pages);
   if (pages < store->wal_pages_at_request)
-    store->wal_pages_at_request = 0;  /* the WAL started over */
+    store->wal_pages_at_request = 0; /* the WAL started over */
   /* Once per STORE_CHECKPOINT_PAGES new pages, not after every commit:
    * each checkpoint ends with an fsync. */
   if (pages >= store->wal_pages_at_request + STORE_CHECKPOINT_PAGES)
@@ -222,8 +221,7 @@ gpointer chatd_store_checkpoint_main(gpointer data) {
 static void limit_wal(ChatdStore *store) {
   if (g_atomic_int_get(&store->wal_pages) < STORE_WAL_LIMIT_PAGES)
     return;
-  int rc = sqlite3_wal_checkpoint_v2(store->writer.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
-                                     NULL);
+  int rc = sqlite3_wal_checkpoint_v2(store->writer.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     g_warning("checkpoint of a %d-page WAL: %s", store->wal_pages,
               sqlite3_errmsg(store->writer.db));
@@ -265,7 +263,7 @@ gpointer chatd_store_writer_main(gpointer data) {
     g_mutex_lock(&store->lock);
     store->stats.transactions += commits;
     store->stats.largest_batch = MAX(store->stats.largest_batch, batch.length);
-    store->last_finished_seq = ((StoreWrite *) g_queue_peek_tail(&batch))->seq;
+    store->last_finished_seq = ((StoreWrite *)g_queue_peek_tail(&batch))->seq;
     while ((link = g_queue_pop_head_link(&batch)) != NULL) {
       StoreWrite *w = link->data;
       if (w->error == NULL)
@@ -309,8 +307,8 @@ static gsize text_cost(const char *s) {
 /* ---- writes ---- */
 
 gboolean chatd_store_add_user(ChatdStore *store, gint64 id, const char *username,
-                              const char *nickname, const char *password_hash,
-                              gint64 created_ms, ChatdStoreDone done, gpointer user_data) {
+                              const char *nickname, const char *password_hash, gint64 created_ms,
+                              ChatdStoreDone done, gpointer user_data) {
   g_return_val_if_fail(store != NULL, FALSE);
   StoreWrite *w = write_new(STORE_WRITE_ADD_USER, done, user_data);
   w->op.add_user.id = id;
@@ -323,8 +321,7 @@ gboolean chatd_store_add_user(ChatdStore *store, gint64 id, const char *username
 }
 
 static gboolean submit_set_user_text(ChatdStore *store, StoreWriteKind kind, gint64 user_id,
-                                     const char *value, ChatdStoreDone done,
-                                     gpointer user_data) {
+                                     const char *value, ChatdStoreDone done, gpointer user_data) {
   g_return_val_if_fail(store != NULL, FALSE);
   StoreWrite *w = write_new(kind, done, user_data);
   w->op.set_user_text.user_id = user_id;
@@ -333,22 +330,20 @@ static gboolean submit_set_user_text(ChatdStore *store, StoreWriteKind kind, gin
   return submit_write(store, w);
 }
 
-gboolean chatd_store_set_password_hash(ChatdStore *store, gint64 user_id,
-                                       const char *password_hash, ChatdStoreDone done,
-                                       gpointer user_data) {
-  return submit_set_user_text(store, STORE_WRITE_SET_PASSWORD_HASH, user_id, password_hash,
-                              done, user_data);
+gboolean chatd_store_set_password_hash(ChatdStore *store, gint64 user_id, const char *password_hash,
+                                       ChatdStoreDone done, gpointer user_data) {
+  return submit_set_user_text(store, STORE_WRITE_SET_PASSWORD_HASH, user_id, password_hash, done,
+                              user_data);
 }
 
 gboolean chatd_store_set_nickname(ChatdStore *store, gint64 user_id, const char *nickname,
                                   ChatdStoreDone done, gpointer user_data) {
-  return submit_set_user_text(store, STORE_WRITE_SET_NICKNAME, user_id, nickname, done,
-                              user_data);
+  return submit_set_user_text(store, STORE_WRITE_SET_NICKNAME, user_id, nickname, done, user_data);
 }
 
-static gboolean submit_friend_request(ChatdStore *store, StoreWriteKind kind,
-                                      gint64 from_user_id, gint64 to_user_id, gint64 ms,
-                                      ChatdStoreDone done, gpointer user_data) {
+static gboolean submit_friend_request(ChatdStore *store, StoreWriteKind kind, gint64 from_user_id,
+                                      gint64 to_user_id, gint64 ms, ChatdStoreDone done,
+                                      gpointer user_data) {
   g_return_val_if_fail(store != NULL, FALSE);
   StoreWrite *w = write_new(kind, done, user_data);
   w->op.friend_request.from_user_id = from_user_id;
@@ -357,25 +352,25 @@ static gboolean submit_friend_request(ChatdStore *store, StoreWriteKind kind,
   return submit_write(store, w);
 }
 
-gboolean chatd_store_add_friend_request(ChatdStore *store, gint64 from_user_id,
-                                        gint64 to_user_id, gint64 created_ms,
-                                        ChatdStoreDone done, gpointer user_data) {
-  return submit_friend_request(store, STORE_WRITE_ADD_FRIEND_REQUEST, from_user_id,
-                               to_user_id, created_ms, done, user_data);
+gboolean chatd_store_add_friend_request(ChatdStore *store, gint64 from_user_id, gint64 to_user_id,
+                                        gint64 created_ms, ChatdStoreDone done,
+                                        gpointer user_data) {
+  return submit_friend_request(store, STORE_WRITE_ADD_FRIEND_REQUEST, from_user_id, to_user_id,
+                               created_ms, done, user_data);
 }
 
 gboolean chatd_store_accept_friend_request(ChatdStore *store, gint64 from_user_id,
-                                           gint64 to_user_id, gint64 since_ms,
-                                           ChatdStoreDone done, gpointer user_data) {
-  return submit_friend_request(store, STORE_WRITE_ACCEPT_FRIEND_REQUEST, from_user_id,
-                               to_user_id, since_ms, done, user_data);
+                                           gint64 to_user_id, gint64 since_ms, ChatdStoreDone done,
+                                           gpointer user_data) {
+  return submit_friend_request(store, STORE_WRITE_ACCEPT_FRIEND_REQUEST, from_user_id, to_user_id,
+                               since_ms, done, user_data);
 }
 
 gboolean chatd_store_delete_friend_request(ChatdStore *store, gint64 from_user_id,
                                            gint64 to_user_id, ChatdStoreDone done,
                                            gpointer user_data) {
-  return submit_friend_request(store, STORE_WRITE_DELETE_FRIEND_REQUEST, from_user_id,
-                               to_user_id, 0, done, user_data);
+  return submit_friend_request(store, STORE_WRITE_DELETE_FRIEND_REQUEST, from_user_id, to_user_id,
+                               0, done, user_data);
 }
 
 gboolean chatd_store_add_room(ChatdStore *store, gint64 id, const char *room_name,
@@ -404,21 +399,19 @@ static gboolean submit_member(ChatdStore *store, StoreWriteKind kind, gint64 roo
 }
 
 gboolean chatd_store_add_member(ChatdStore *store, gint64 room_id, gint64 user_id,
-                                gint64 first_message_id, gint64 joined_ms,
-                                ChatdStoreDone done, gpointer user_data) {
-  return submit_member(store, STORE_WRITE_ADD_MEMBER, room_id, user_id, first_message_id,
-                       joined_ms, done, user_data);
+                                gint64 first_message_id, gint64 joined_ms, ChatdStoreDone done,
+                                gpointer user_data) {
+  return submit_member(store, STORE_WRITE_ADD_MEMBER, room_id, user_id, first_message_id, joined_ms,
+                       done, user_data);
 }
 
 gboolean chatd_store_remove_member(ChatdStore *store, gint64 room_id, gint64 user_id,
                                    ChatdStoreDone done, gpointer user_data) {
-  return submit_member(store, STORE_WRITE_REMOVE_MEMBER, room_id, user_id, 0, 0, done,
-                       user_data);
+  return submit_member(store, STORE_WRITE_REMOVE_MEMBER, room_id, user_id, 0, 0, done, user_data);
 }
 
-static gboolean submit_session(ChatdStore *store, StoreWriteKind kind,
-                               const guint8 *token_hash, gint64 user_id, gint64 ms,
-                               ChatdStoreDone done, gpointer user_data) {
+static gboolean submit_session(ChatdStore *store, StoreWriteKind kind, const guint8 *token_hash,
+                               gint64 user_id, gint64 ms, ChatdStoreDone done, gpointer user_data) {
   g_return_val_if_fail(store != NULL, FALSE);
   StoreWrite *w = write_new(kind, done, user_data);
   if (token_hash != NULL)
@@ -439,8 +432,7 @@ gboolean chatd_store_add_session(ChatdStore *store,
 
 gboolean chatd_store_touch_session(ChatdStore *store,
                                    const guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN],
-                                   gint64 last_used_ms, ChatdStoreDone done,
-                                   gpointer user_data) {
+                                   gint64 last_used_ms, ChatdStoreDone done, gpointer user_data) {
   g_return_val_if_fail(token_hash != NULL, FALSE);
   return submit_session(store, STORE_WRITE_TOUCH_SESSION, token_hash, 0, last_used_ms, done,
                         user_data);
@@ -450,14 +442,12 @@ gboolean chatd_store_revoke_session(ChatdStore *store,
                                     const guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN],
                                     ChatdStoreDone done, gpointer user_data) {
   g_return_val_if_fail(token_hash != NULL, FALSE);
-  return submit_session(store, STORE_WRITE_REVOKE_SESSION, token_hash, 0, 0, done,
-                        user_data);
+  return submit_session(store, STORE_WRITE_REVOKE_SESSION, token_hash, 0, 0, done, user_data);
 }
 
-gboolean chatd_store_revoke_user_sessions(ChatdStore *store, gint64 user_id,
-                                          ChatdStoreDone done, gpointer user_data) {
-  return submit_session(store, STORE_WRITE_REVOKE_USER_SESSIONS, NULL, user_id, 0, done,
-                        user_data);
+gboolean chatd_store_revoke_user_sessions(ChatdStore *store, gint64 user_id, ChatdStoreDone done,
+                                          gpointer user_data) {
+  return submit_session(store, STORE_WRITE_REVOKE_USER_SESSIONS, NULL, user_id, 0, done, user_data);
 }
 
 gboolean chatd_store_rotate_session(ChatdStore *store,
@@ -480,9 +470,8 @@ gboolean chatd_store_forget_sessions_before(ChatdStore *store, gint64 created_ms
                         user_data);
 }
 
-gboolean chatd_store_mark_read(ChatdStore *store, gint64 user_id, int target_type,
-                               gint64 target_id, gint64 last_read_id, ChatdStoreDone done,
-                               gpointer user_data) {
+gboolean chatd_store_mark_read(ChatdStore *store, gint64 user_id, int target_type, gint64 target_id,
+                               gint64 last_read_id, ChatdStoreDone done, gpointer user_data) {
   g_return_val_if_fail(store != NULL, FALSE);
   StoreWrite *w = write_new(STORE_WRITE_MARK_READ, done, user_data);
   w->op.mark_read.user_id = user_id;
@@ -506,8 +495,7 @@ gboolean chatd_store_add_message(ChatdStore *store, const ChatdMessageRecord *re
                                  ChatdStoreMessageDone done, gpointer user_data) {
   g_return_val_if_fail(store != NULL && record != NULL, FALSE);
   g_return_val_if_fail(n_offline == 0 || offline_recipients != NULL, FALSE);
-  g_return_val_if_fail(n_offline <= CHATD_STORE_MAX_WRITE_BYTES_IN_FLIGHT / sizeof(gint64),
-                       FALSE);
+  g_return_val_if_fail(n_offline <= CHATD_STORE_MAX_WRITE_BYTES_IN_FLIGHT / sizeof(gint64), FALSE);
   g_return_val_if_fail(record->text == NULL || record->text_len < G_MAXSIZE / 2, FALSE);
 
   ChatdMessageRecord submitted = *record;

@@ -18,7 +18,10 @@
 
 #include "chatd/store-private.h"
 
+/* The quark name is stringified as written: no spaces around its dashes. */
+/* clang-format off */
 G_DEFINE_QUARK(chatd-store-error-quark, chatd_store_error)
+/* clang-format on */
 
 /* At most one log line about failed reads and writes per this long. */
 #define STORE_FAILURE_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
@@ -58,7 +61,7 @@ ChatdMessageRecord *chatd_message_record_copy(const ChatdMessageRecord *record) 
                 color_size + client_id_size + nickname_size + format_size;
   ChatdMessageRecord *copy = g_malloc(total);
   *copy = *record;
-  char *cursor = (char *) (copy + 1);
+  char *cursor = (char *)(copy + 1);
   copy->text = pack_string(&cursor, record->text, text_len);
   copy->text_len = text_len;
   copy->font_color = pack_string(&cursor, record->font_color, color_size - 1);
@@ -78,15 +81,15 @@ void chatd_message_record_free(ChatdMessageRecord *record) {
 
 static void job_free(StoreJob *job) {
   if (job->type == STORE_JOB_WRITE)
-    chatd_store_write_free((StoreWrite *) job);
+    chatd_store_write_free((StoreWrite *)job);
   else
-    chatd_store_read_free((StoreRead *) job);
+    chatd_store_read_free((StoreRead *)job);
 }
 
 /* Runs the job's callback. */
 static void job_complete(StoreJob *job) {
   if (job->type == STORE_JOB_WRITE) {
-    StoreWrite *w = (StoreWrite *) job;
+    StoreWrite *w = (StoreWrite *)job;
     if (w->kind == STORE_WRITE_ADD_MESSAGE) {
       if (w->message_done != NULL)
         w->message_done(w->error, w->error == NULL && w->inserted,
@@ -96,7 +99,7 @@ static void job_complete(StoreJob *job) {
     }
     return;
   }
-  StoreRead *r = (StoreRead *) job;
+  StoreRead *r = (StoreRead *)job;
   switch (r->kind) {
   case STORE_READ_HISTORY:
   case STORE_READ_FULL_HISTORY:
@@ -149,14 +152,15 @@ void chatd_store_push_completion_locked(ChatdStore *store, StoreJob *job) {
  * STORE_FAILURE_LOG_INTERVAL_US, with the count of the others. A broken
  * rule (constraint, missing row) is the caller's answer, not the disk's. */
 static void log_failed_job(ChatdStore *store, StoreJob *job) {
-  const GError *error = job->type == STORE_JOB_WRITE ? ((StoreWrite *)job)->error
-                                                     : ((StoreRead *)job)->error;
+  const GError *error =
+      job->type == STORE_JOB_WRITE ? ((StoreWrite *)job)->error : ((StoreRead *)job)->error;
   if (error == NULL || g_error_matches(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_CONSTRAINT) ||
       g_error_matches(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_NOT_FOUND))
     return;
   store->failures_unlogged++;
   gint64 now = g_get_monotonic_time();
-  if (store->failure_logged_us != 0 && now - store->failure_logged_us < STORE_FAILURE_LOG_INTERVAL_US)
+  if (store->failure_logged_us != 0 &&
+      now - store->failure_logged_us < STORE_FAILURE_LOG_INTERVAL_US)
     return;
   g_warning("a database %s failed: %s (%u failure%s since the last such line)",
             job->type == STORE_JOB_WRITE ? "write" : "read", error->message,
@@ -178,7 +182,7 @@ static void deliver_completions(ChatdStore *store) {
     StoreJob *job = l->data;
     if (job->type == STORE_JOB_WRITE) {
       store->writes_in_flight--;
-      store->write_bytes_in_flight -= ((StoreWrite *) job)->cost_bytes;
+      store->write_bytes_in_flight -= ((StoreWrite *)job)->cost_bytes;
     } else {
       store->reads_in_flight--;
     }
@@ -197,15 +201,15 @@ static void deliver_completions(ChatdStore *store) {
 }
 
 static gboolean completion_dispatch(GSource *source, GSourceFunc callback, gpointer data) {
-  (void) callback;
-  (void) data;
-  deliver_completions(((CompletionSource *) source)->store);
+  (void)callback;
+  (void)data;
+  deliver_completions(((CompletionSource *)source)->store);
   return G_SOURCE_CONTINUE;
 }
 
 /* No prepare/check: GLib dispatches the source when its fd is readable. */
 static GSourceFuncs completion_source_funcs = {
-  .dispatch = completion_dispatch,
+    .dispatch = completion_dispatch,
 };
 
 /* ---- lifetime ---- */
@@ -298,7 +302,7 @@ ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
     goto fail;
   }
   store->completion_source = g_source_new(&completion_source_funcs, sizeof(CompletionSource));
-  ((CompletionSource *) store->completion_source)->store = store;
+  ((CompletionSource *)store->completion_source)->store = store;
   g_source_set_name(store->completion_source, "chatd-store completions");
   g_source_add_unix_fd(store->completion_source, store->wake_fd, G_IO_IN);
   g_source_attach(store->completion_source, store->context);
@@ -335,7 +339,8 @@ void chatd_store_close(ChatdStore *store) {
     g_main_context_release(store->context);
   } else {
     g_critical("chatd_store_close: another thread runs the store's context; "
-               "%u pending completions are dropped", store->completions.length);
+               "%u pending completions are dropped",
+               store->completions.length);
   }
   store_free(store);
 }

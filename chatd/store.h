@@ -43,10 +43,10 @@ G_BEGIN_DECLS
 #define CHATD_STORE_ERROR (chatd_store_error_quark())
 
 typedef enum {
-  CHATD_STORE_ERROR_FAILED,     /* anything not listed below (out of memory, internal) */
-  CHATD_STORE_ERROR_OPEN,       /* the database file cannot be created or opened */
-  CHATD_STORE_ERROR_SCHEMA,     /* a migration failed, or the schema is not what this code expects */
-  CHATD_STORE_ERROR_TOO_NEW,    /* the database was written by a newer chatd (user_version too high) */
+  CHATD_STORE_ERROR_FAILED,  /* anything not listed below (out of memory, internal) */
+  CHATD_STORE_ERROR_OPEN,    /* the database file cannot be created or opened */
+  CHATD_STORE_ERROR_SCHEMA,  /* a migration failed, or the schema is not what this code expects */
+  CHATD_STORE_ERROR_TOO_NEW, /* the database was written by a newer chatd (user_version too high) */
   CHATD_STORE_ERROR_CONSTRAINT, /* a unique, primary key, foreign key, check or not-null rule */
   CHATD_STORE_ERROR_NOT_FOUND,  /* an update or delete named a row that does not exist */
   CHATD_STORE_ERROR_BUSY,       /* another process held a lock past CHATD_STORE_BUSY_TIMEOUT_MS */
@@ -95,17 +95,17 @@ typedef enum {
 typedef struct {
   gint64 id;
   gint64 sender_id;
-  int target_type;            /* ChatdStoreTargetType */
+  int target_type; /* ChatdStoreTargetType */
   gint64 target_id;
-  gint64 sent_ms;             /* ms since the Unix epoch */
-  int kind;                   /* ChatdStoreMessageKind */
-  const char *text;           /* kind TEXT: required; kind IMAGE: NULL */
+  gint64 sent_ms;   /* ms since the Unix epoch */
+  int kind;         /* ChatdStoreMessageKind */
+  const char *text; /* kind TEXT: required; kind IMAGE: NULL */
   gsize text_len;
-  int font_size;              /* kind TEXT */
-  const char *font_color;     /* kind TEXT, "#rrggbb", may be NULL */
-  GBytes *image;              /* kind IMAGE: required to add; in records read, NULL
-                                 when the read left the bytes out (see image_size) */
-  const char *client_msg_id;  /* the sender's retransmission key, may be NULL */
+  int font_size;             /* kind TEXT */
+  const char *font_color;    /* kind TEXT, "#rrggbb", may be NULL */
+  GBytes *image;             /* kind IMAGE: required to add; in records read, NULL
+                                when the read left the bytes out (see image_size) */
+  const char *client_msg_id; /* the sender's retransmission key, may be NULL */
   /* Filled by reads, ignored by chatd_store_add_message(): */
   const char *sender_nickname; /* the sender's current nickname */
   gsize image_size;            /* kind IMAGE: the image's size, even when left out */
@@ -123,11 +123,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChatdMessageRecord, chatd_message_record_free)
 
 /* One conversation of a user (chatd_store_conversations()). */
 typedef struct {
-  int target_type;                 /* ChatdStoreTargetType */
-  gint64 target_id;                /* the friend's user id, or the room id */
-  const ChatdMessageRecord *last;  /* the newest message the user sees in it, or NULL */
-  gint64 last_read_id;             /* the user's read marker, 0 if none */
-  gint64 unread;                   /* messages with id > marker, not sent by the user */
+  int target_type;                /* ChatdStoreTargetType */
+  gint64 target_id;               /* the friend's user id, or the room id */
+  const ChatdMessageRecord *last; /* the newest message the user sees in it, or NULL */
+  gint64 last_read_id;            /* the user's read marker, 0 if none */
+  gint64 unread;                  /* messages with id > marker, not sent by the user */
 } ChatdConversation;
 
 /* Start-up rows. Strings belong to the store and are valid during the call. */
@@ -162,15 +162,15 @@ typedef struct {
 
 /* Counters, for logs and tests. */
 typedef struct {
-  guint64 transactions;       /* batches committed */
-  guint64 writes_committed;   /* writes whose completion reported success */
-  guint64 writes_failed;      /* writes whose completion reported an error */
-  guint64 writes_rejected;    /* submissions refused because the store was saturated */
-  guint64 largest_batch;      /* writes in the largest batch so far */
-  guint64 reads;              /* reads completed */
-  guint64 checkpoints;        /* WAL checkpoints run by the checkpointer thread */
-  gboolean checkpoint_pending;/* one is asked for or running */
-  guint64 wal_frames;         /* the WAL's frames now */
+  guint64 transactions;            /* batches committed */
+  guint64 writes_committed;        /* writes whose completion reported success */
+  guint64 writes_failed;           /* writes whose completion reported an error */
+  guint64 writes_rejected;         /* submissions refused because the store was saturated */
+  guint64 largest_batch;           /* writes in the largest batch so far */
+  guint64 reads;                   /* reads completed */
+  guint64 checkpoints;             /* WAL checkpoints run by the checkpointer thread */
+  gboolean checkpoint_pending;     /* one is asked for or running */
+  guint64 wal_frames;              /* the WAL's frames now */
   guint64 wal_frames_checkpointed; /* frames the last checkpoint had copied back */
 } ChatdStoreStats;
 
@@ -181,8 +181,8 @@ typedef void (*ChatdStoreDone)(const GError *error, gpointer user_data);
 /* chatd_store_add_message() finished. On success, inserted is TRUE and
  * stored_id the record's id, or inserted is FALSE and stored_id the id of
  * the message already stored under the same (sender_id, client_msg_id). */
-typedef void (*ChatdStoreMessageDone)(const GError *error, gboolean inserted,
-                                      gint64 stored_id, gpointer user_data);
+typedef void (*ChatdStoreMessageDone)(const GError *error, gboolean inserted, gint64 stored_id,
+                                      gpointer user_data);
 /* A list of messages (ChatdMessageRecord *). The array is freed when the
  * callback returns unless the callback takes a reference. NULL on error.
  * more: the bound (ChatdStorePageBound) left older messages out. */
@@ -277,16 +277,16 @@ void chatd_store_get_stats(ChatdStore *store, ChatdStoreStats *stats);
  * reading fails (func may then have seen some rows). func may submit writes
  * but must not call a loader. */
 
-gboolean chatd_store_foreach_user(ChatdStore *store, ChatdStoreUserFunc func,
-                                  gpointer user_data, GError **error);
+gboolean chatd_store_foreach_user(ChatdStore *store, ChatdStoreUserFunc func, gpointer user_data,
+                                  GError **error);
 /* Friendships, once per direction: (a, b) and (b, a). */
-gboolean chatd_store_foreach_friend(ChatdStore *store, ChatdStorePairFunc func,
-                                    gpointer user_data, GError **error);
+gboolean chatd_store_foreach_friend(ChatdStore *store, ChatdStorePairFunc func, gpointer user_data,
+                                    GError **error);
 /* Pending friend requests (from, to, created_ms). */
 gboolean chatd_store_foreach_friend_request(ChatdStore *store, ChatdStorePairFunc func,
                                             gpointer user_data, GError **error);
-gboolean chatd_store_foreach_room(ChatdStore *store, ChatdStoreRoomFunc func,
-                                  gpointer user_data, GError **error);
+gboolean chatd_store_foreach_room(ChatdStore *store, ChatdStoreRoomFunc func, gpointer user_data,
+                                  GError **error);
 gboolean chatd_store_foreach_member(ChatdStore *store, ChatdStoreMemberFunc func,
                                     gpointer user_data, GError **error);
 /* Sessions that were not revoked. */
@@ -306,27 +306,25 @@ gboolean chatd_store_max_ids(ChatdStore *store, gint64 *max_user_id, gint64 *max
 
 /* Inserts a user with the given id. CONSTRAINT: id or username taken. */
 gboolean chatd_store_add_user(ChatdStore *store, gint64 id, const char *username,
-                              const char *nickname, const char *password_hash,
-                              gint64 created_ms, ChatdStoreDone done, gpointer user_data);
+                              const char *nickname, const char *password_hash, gint64 created_ms,
+                              ChatdStoreDone done, gpointer user_data);
 /* NOT_FOUND: no such user. */
-gboolean chatd_store_set_password_hash(ChatdStore *store, gint64 user_id,
-                                       const char *password_hash, ChatdStoreDone done,
-                                       gpointer user_data);
+gboolean chatd_store_set_password_hash(ChatdStore *store, gint64 user_id, const char *password_hash,
+                                       ChatdStoreDone done, gpointer user_data);
 /* NOT_FOUND: no such user. */
 gboolean chatd_store_set_nickname(ChatdStore *store, gint64 user_id, const char *nickname,
                                   ChatdStoreDone done, gpointer user_data);
 /* A pending request from -> to. CONSTRAINT: already pending, unknown user,
  * or from == to. */
-gboolean chatd_store_add_friend_request(ChatdStore *store, gint64 from_user_id,
-                                        gint64 to_user_id, gint64 created_ms,
-                                        ChatdStoreDone done, gpointer user_data);
+gboolean chatd_store_add_friend_request(ChatdStore *store, gint64 from_user_id, gint64 to_user_id,
+                                        gint64 created_ms, ChatdStoreDone done, gpointer user_data);
 /* In one step: deletes the request from -> to and stores the friendship in
  * both directions with since_ms. Nothing changes if any part fails.
  * NOT_FOUND: no such pending request. CONSTRAINT: already friends. A
  * request in the other direction, if any, is left alone. */
 gboolean chatd_store_accept_friend_request(ChatdStore *store, gint64 from_user_id,
-                                           gint64 to_user_id, gint64 since_ms,
-                                           ChatdStoreDone done, gpointer user_data);
+                                           gint64 to_user_id, gint64 since_ms, ChatdStoreDone done,
+                                           gpointer user_data);
 /* Deletes (rejects) the request from -> to. NOT_FOUND: no such request. */
 gboolean chatd_store_delete_friend_request(ChatdStore *store, gint64 from_user_id,
                                            gint64 to_user_id, ChatdStoreDone done,
@@ -339,8 +337,8 @@ gboolean chatd_store_add_room(ChatdStore *store, gint64 id, const char *room_nam
 /* Makes user a member of room; they will see room messages with
  * id >= first_message_id. CONSTRAINT: already a member, unknown room/user. */
 gboolean chatd_store_add_member(ChatdStore *store, gint64 room_id, gint64 user_id,
-                                gint64 first_message_id, gint64 joined_ms,
-                                ChatdStoreDone done, gpointer user_data);
+                                gint64 first_message_id, gint64 joined_ms, ChatdStoreDone done,
+                                gpointer user_data);
 /* NOT_FOUND: not a member. */
 gboolean chatd_store_remove_member(ChatdStore *store, gint64 room_id, gint64 user_id,
                                    ChatdStoreDone done, gpointer user_data);
@@ -353,8 +351,7 @@ gboolean chatd_store_add_session(ChatdStore *store,
 /* Sets a live session's last_used_ms. NOT_FOUND: unknown or revoked. */
 gboolean chatd_store_touch_session(ChatdStore *store,
                                    const guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN],
-                                   gint64 last_used_ms, ChatdStoreDone done,
-                                   gpointer user_data);
+                                   gint64 last_used_ms, ChatdStoreDone done, gpointer user_data);
 /* Replaces a session with a new one of the same user, created at
  * created_ms, in one step. NOT_FOUND: old_hash is unknown or revoked (the
  * new one is not stored). */
@@ -372,13 +369,12 @@ gboolean chatd_store_revoke_session(ChatdStore *store,
                                     const guint8 token_hash[CHATD_STORE_TOKEN_HASH_LEN],
                                     ChatdStoreDone done, gpointer user_data);
 /* Revokes every session of a user (none is not an error). */
-gboolean chatd_store_revoke_user_sessions(ChatdStore *store, gint64 user_id,
-                                          ChatdStoreDone done, gpointer user_data);
+gboolean chatd_store_revoke_user_sessions(ChatdStore *store, gint64 user_id, ChatdStoreDone done,
+                                          gpointer user_data);
 /* Moves user's read marker of a conversation to last_read_id, never
  * backwards. For a 1:1 conversation target_id is the other user. */
-gboolean chatd_store_mark_read(ChatdStore *store, gint64 user_id, int target_type,
-                               gint64 target_id, gint64 last_read_id, ChatdStoreDone done,
-                               gpointer user_data);
+gboolean chatd_store_mark_read(ChatdStore *store, gint64 user_id, int target_type, gint64 target_id,
+                               gint64 last_read_id, ChatdStoreDone done, gpointer user_data);
 /* Forgets that user got messages with id <= up_to_message_id while offline
  * (the seed client has counted them as unread). */
 gboolean chatd_store_clear_offline(ChatdStore *store, gint64 user_id, gint64 up_to_message_id,
@@ -403,18 +399,17 @@ gboolean chatd_store_add_message(ChatdStore *store, const ChatdMessageRecord *re
  * CHATD_STORE_MAX_HISTORY_PAGE), newest first; more when older ones remain.
  * A 1:1 conversation holds both directions; a room only messages with id >=
  * the viewer's first_message_id (none if not a member). */
-gboolean chatd_store_history(ChatdStore *store, gint64 viewer_id, int target_type,
-                             gint64 target_id, gint64 before_id,
-                             const ChatdStorePageBound *bound, ChatdStoreMessagesDone callback,
-                             gpointer user_data);
+gboolean chatd_store_history(ChatdStore *store, gint64 viewer_id, int target_type, gint64 target_id,
+                             gint64 before_id, const ChatdStorePageBound *bound,
+                             ChatdStoreMessagesDone callback, gpointer user_data);
 /* The newest messages of user's whole history that fit the bound, oldest
  * first (more: older ones were left out): 1:1 messages sent or received,
  * room messages since first_message_id of each room the user is in; each
  * record's offline flag says whether it is an offline delivery of the user
  * (the seed's login_bundle messages, sent = !offline). */
 gboolean chatd_store_full_history(ChatdStore *store, gint64 user_id,
-                                  const ChatdStorePageBound *bound,
-                                  ChatdStoreMessagesDone callback, gpointer user_data);
+                                  const ChatdStorePageBound *bound, ChatdStoreMessagesDone callback,
+                                  gpointer user_data);
 /* The user's conversations: each friend with at least one message, each room
  * the user is in; newest activity first, rooms without messages last. The
  * last messages leave their images out (image NULL, image_size and
@@ -422,7 +417,7 @@ gboolean chatd_store_full_history(ChatdStore *store, gint64 user_id,
 gboolean chatd_store_conversations(ChatdStore *store, gint64 user_id,
                                    ChatdStoreConversationsDone callback, gpointer user_data);
 /* The message with that id, or NULL. */
-gboolean chatd_store_message(ChatdStore *store, gint64 message_id,
-                             ChatdStoreRecordDone callback, gpointer user_data);
+gboolean chatd_store_message(ChatdStore *store, gint64 message_id, ChatdStoreRecordDone callback,
+                             gpointer user_data);
 
 G_END_DECLS

@@ -12,13 +12,10 @@ static void quit_activated(GSimpleAction *action, GVariant *param, gpointer data
 
 static void about_activated(GSimpleAction *action, GVariant *param, gpointer data) {
   ChatApplication *self = data;
-  gtk_show_about_dialog(gtk_application_get_active_window(GTK_APPLICATION(self)),
-                        "program-name", _("Chat"),
-                        "version", CHAT_VERSION,
-                        "comments", _("A desktop client for the chat server."),
-                        "logo-icon-name", "user-available",
-                        "license-type", GTK_LICENSE_MIT_X11,
-                        NULL);
+  gtk_show_about_dialog(gtk_application_get_active_window(GTK_APPLICATION(self)), "program-name",
+                        _("Chat"), "version", CHAT_VERSION, "comments",
+                        _("A desktop client for the chat server."), "logo-icon-name",
+                        "user-available", "license-type", GTK_LICENSE_MIT_X11, NULL);
 }
 
 static void log_out_activated(GSimpleAction *action, GVariant *param, gpointer data) {
@@ -44,12 +41,13 @@ static void review_friend_requests_activated(GSimpleAction *action, GVariant *pa
 
 void _chat_application_actions_init(ChatApplication *self) {
   static const GActionEntry entries[] = {
-    {.name = "quit", .activate = quit_activated},
-    {.name = "about", .activate = about_activated},
-    {.name = "log-out", .activate = log_out_activated},
-    {.name = "open-conversation", .activate = open_conversation_activated,
-     .parameter_type = "(ix)"},
-    {.name = "review-friend-requests", .activate = review_friend_requests_activated},
+      {.name = "quit", .activate = quit_activated},
+      {.name = "about", .activate = about_activated},
+      {.name = "log-out", .activate = log_out_activated},
+      {.name = "open-conversation",
+       .activate = open_conversation_activated,
+       .parameter_type = "(ix)"},
+      {.name = "review-friend-requests", .activate = review_friend_requests_activated},
   };
   g_action_map_add_action_entries(G_ACTION_MAP(self), entries, G_N_ELEMENTS(entries), self);
 

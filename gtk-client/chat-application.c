@@ -89,8 +89,7 @@ static void close_session_windows(ChatApplication *self) {
 static void show_contacts_window(ChatApplication *self) {
   if (self->contacts_window == NULL) {
     self->contacts_window = GTK_WINDOW(chat_contacts_window_new(self));
-    g_object_add_weak_pointer(G_OBJECT(self->contacts_window),
-                              (gpointer *)&self->contacts_window);
+    g_object_add_weak_pointer(G_OBJECT(self->contacts_window), (gpointer *)&self->contacts_window);
   }
   gtk_window_present(self->contacts_window);
   if (self->login_window)
@@ -139,8 +138,7 @@ void chat_application_log_out(ChatApplication *self) {
 
 static void show_next_friend_request(ChatApplication *self);
 
-static void on_friend_request_answered(ChatFriendRequestDialog *dialog, int answer,
-                                       gpointer data) {
+static void on_friend_request_answered(ChatFriendRequestDialog *dialog, int answer, gpointer data) {
   ChatApplication *self = data;
   ChatContact *requester = chat_friend_request_dialog_get_requester(dialog);
   gint64 id = chat_contact_get_id(requester);
@@ -202,8 +200,8 @@ static void on_friend_request(ChatSession *session, ChatContact *requester, gpoi
   show_next_friend_request(data);
 }
 
-static void on_kicked(ChatSession *session, const char *reason, const char *address,
-                      gint64 time_ms, gpointer data) {
+static void on_kicked(ChatSession *session, const char *reason, const char *address, gint64 time_ms,
+                      gpointer data) {
   ChatApplication *self = data;
   show_login_window(self);
   close_session_windows(self);
@@ -265,8 +263,8 @@ static void on_room_created(ChatSession *session, ChatContact *room, gpointer da
   g_autofree char *name = chat_name_single_line(chat_contact_get_name(room));
   g_autofree char *body = g_strdup_printf(
       /* Translators: the first %s is a room name, the second its number. */
-      _("The room “%s” was created. Its number is %s; others can join it with this number."),
-      name, number);
+      _("The room “%s” was created. Its number is %s; others can join it with this number."), name,
+      number);
   chat_dialogs_show_message(dialog_parent(self), _("Room Created"), body);
 }
 
@@ -298,8 +296,7 @@ static char *notification_body(ChatContact *contact, ChatMessageItem *item) {
   } else {
     text = g_strdup(chat_message_item_get_text(item) ? chat_message_item_get_text(item) : "");
     g_strdelimit(text, "\r\n\t", ' ');
-    if (g_utf8_validate(text, -1, NULL) &&
-        g_utf8_strlen(text, -1) > NOTIFICATION_BODY_MAX_CHARS) {
+    if (g_utf8_validate(text, -1, NULL) && g_utf8_strlen(text, -1) > NOTIFICATION_BODY_MAX_CHARS) {
       g_autofree char *shortened = g_utf8_substring(text, 0, NOTIFICATION_BODY_MAX_CHARS);
       g_free(text);
       text = g_strconcat(shortened, "…", NULL);
@@ -330,8 +327,8 @@ static void on_new_message(ChatSession *session, ChatContact *contact, ChatMessa
   g_notification_set_body(notification, body);
   g_notification_set_category(notification, "im.received");
   g_notification_set_default_action_and_target(notification, "app.open-conversation", "(ix)",
-                                                (gint32)chat_contact_get_kind(contact),
-                                                chat_contact_get_id(contact));
+                                               (gint32)chat_contact_get_kind(contact),
+                                               chat_contact_get_id(contact));
   g_application_send_notification(G_APPLICATION(self), key, notification);
 }
 
@@ -363,8 +360,8 @@ static void load_configuration(ChatApplication *self) {
     chat_session_options_clear(&self->options);
     g_autofree char *display = g_filename_display_name(path);
     /* Translators: the first %s is a file name, the second the reason. */
-    self->config_error = g_strdup_printf(_("Cannot read the configuration %s: %s"), display,
-                                         error->message);
+    self->config_error =
+        g_strdup_printf(_("Cannot read the configuration %s: %s"), display, error->message);
     g_warning("%s", self->config_error);
     return;
   }

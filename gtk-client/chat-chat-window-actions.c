@@ -28,8 +28,7 @@ static void send_image_activated(GtkWidget *widget, const char *action, GVariant
   if (self->file_dialog)
     return;
   GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
-      _("Send an Image"), GTK_WINDOW(self), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Send"),
-      _("_Cancel"));
+      _("Send an Image"), GTK_WINDOW(self), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Send"), _("_Cancel"));
   gtk_file_chooser_set_select_multiple(GTK_FILE_CHOOSER(chooser), TRUE);
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new();
   gtk_file_filter_set_name(filter, _("Images"));
@@ -54,11 +53,10 @@ void _chat_chat_window_class_actions_init(ChatChatWindowClass *klass) {
   gtk_widget_class_install_action(widget_class, "win.send", NULL, send_activated);
   gtk_widget_class_install_action(widget_class, "win.send-image", NULL, send_image_activated);
   gtk_widget_class_install_action(widget_class, "win.jump-to-newest", NULL, jump_activated);
-  gtk_widget_class_install_action(widget_class, "win.jump-to-oldest", NULL,
-                                  jump_oldest_activated);
+  gtk_widget_class_install_action(widget_class, "win.jump-to-oldest", NULL, jump_oldest_activated);
 
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_i, GDK_CONTROL_MASK,
-                                      "win.send-image", NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.send-image",
+                                      NULL);
   gtk_widget_class_add_binding_action(widget_class, GDK_KEY_End, GDK_CONTROL_MASK,
                                       "win.jump-to-newest", NULL);
   gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Home, GDK_CONTROL_MASK,

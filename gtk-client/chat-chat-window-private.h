@@ -21,16 +21,16 @@ struct _ChatChatWindow {
   ChatSession *session;
   ChatContact *contact;
   ChatConversation *conversation;
-  GtkFlattenListModel *rows;   /* the history marker, then the messages */
+  GtkFlattenListModel *rows; /* the history marker, then the messages */
   GtkNoSelection *selection;
-  GCancellable *cancellable;   /* image loads, clipboard reads */
+  GCancellable *cancellable; /* image loads, clipboard reads */
   GtkNativeDialog *file_dialog;
-  GtkTextTag *style_tag;       /* the composer shows the chosen size and colour */
+  GtkTextTag *style_tag; /* the composer shows the chosen size and colour */
 
-  gboolean stick_to_bottom;    /* follow new messages */
+  gboolean stick_to_bottom; /* follow new messages */
   double last_scroll_value;
   guint scroll_source;
-  GPtrArray *transfers;        /* ChatMessageItem images being sent */
+  GPtrArray *transfers; /* ChatMessageItem images being sent */
   guint pulse_source;
 
   GtkLabel *title_label;

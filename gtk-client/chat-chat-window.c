@@ -129,8 +129,7 @@ static void on_messages_changed(GListModel *messages, guint position, guint remo
                                 ChatChatWindow *self) {
   /* Older pages are inserted at the start: the list keeps its place. New
    * messages are appended: follow them if the user is at the bottom. */
-  if (added > 0 && position + added == g_list_model_get_n_items(messages) &&
-      self->stick_to_bottom)
+  if (added > 0 && position + added == g_list_model_get_n_items(messages) && self->stick_to_bottom)
     _chat_chat_window_scroll_to_newest(self);
 }
 
@@ -150,8 +149,8 @@ static void on_row_image(ChatMessageRow *row, ChatMessageItem *item, ChatChatWin
   g_autofree char *title = !chat_message_item_get_outgoing(item) && *sender
                                ? g_strdup_printf(_("Image from %s"), sender)
                                : g_strdup(_("Image"));
-  ChatImageViewer *viewer = chat_image_viewer_new(GTK_WINDOW(self), texture,
-                                                  chat_message_item_get_image(item), title);
+  ChatImageViewer *viewer =
+      chat_image_viewer_new(GTK_WINDOW(self), texture, chat_message_item_get_image(item), title);
   gtk_window_present(GTK_WINDOW(viewer));
 }
 
@@ -194,8 +193,7 @@ static void bind_row(GtkSignalListItemFactory *factory, GtkListItem *item, ChatC
         continues_previous(self, gtk_list_item_get_position(item), object));
 }
 
-static void unbind_row(GtkSignalListItemFactory *factory, GtkListItem *item,
-                       ChatChatWindow *self) {
+static void unbind_row(GtkSignalListItemFactory *factory, GtkListItem *item, ChatChatWindow *self) {
   chat_message_row_clear(CHAT_MESSAGE_ROW(gtk_list_item_get_child(item)));
 }
 
@@ -265,8 +263,8 @@ static void on_transfer_progress(ChatSession *session, ChatMessageItem *item, do
 /* ---- being looked at ---- */
 
 static void update_open(ChatChatWindow *self) {
-  gboolean open = gtk_widget_get_visible(GTK_WIDGET(self)) &&
-                  gtk_window_is_active(GTK_WINDOW(self));
+  gboolean open =
+      gtk_widget_get_visible(GTK_WIDGET(self)) && gtk_window_is_active(GTK_WINDOW(self));
   chat_session_set_conversation_open(self->session, self->contact, open);
 }
 
@@ -426,9 +424,9 @@ void _chat_chat_window_send_text(ChatChatWindow *self) {
   }
   GdkRGBA rgba;
   gtk_color_chooser_get_rgba(GTK_COLOR_CHOOSER(self->color_button), &rgba);
-  g_autofree char *color = g_strdup_printf("#%02x%02x%02x", (int)(rgba.red * 255 + 0.5),
-                                           (int)(rgba.green * 255 + 0.5),
-                                           (int)(rgba.blue * 255 + 0.5));
+  g_autofree char *color =
+      g_strdup_printf("#%02x%02x%02x", (int)(rgba.red * 255 + 0.5), (int)(rgba.green * 255 + 0.5),
+                      (int)(rgba.blue * 255 + 0.5));
   chat_session_send_text(self->session, self->contact, text,
                          gtk_spin_button_get_value_as_int(self->size_spin), color);
   gtk_text_buffer_set_text(buffer, "", 0);
@@ -457,8 +455,8 @@ void _chat_chat_window_send_image_bytes(ChatChatWindow *self, GBytes *bytes) {
     g_autofree char *have = g_format_size(size);
     g_autofree char *limit = g_format_size(CHAT_IMAGE_MAX_BYTES);
     /* Translators: the first %s is the image's size, the second the limit ("8.4 MB"). */
-    g_autofree char *body = g_strdup_printf(_("The image is %s; images up to %s can be sent."),
-                                            have, limit);
+    g_autofree char *body =
+        g_strdup_printf(_("The image is %s; images up to %s can be sent."), have, limit);
     chat_dialogs_show_message(GTK_WINDOW(self), _("Image Too Large"), body);
     return;
   }
@@ -561,8 +559,7 @@ static void chat_chat_window_dispose(GObject *object) {
     chat_session_set_conversation_open(self->session, self->contact, FALSE);
     g_signal_handlers_disconnect_by_data(self->session, self);
     g_signal_handlers_disconnect_by_data(self->contact, self);
-    g_signal_handlers_disconnect_by_data(chat_conversation_get_messages(self->conversation),
-                                         self);
+    g_signal_handlers_disconnect_by_data(chat_conversation_get_messages(self->conversation), self);
   }
   if (self->messages_view)
     gtk_list_view_set_model(self->messages_view, NULL);

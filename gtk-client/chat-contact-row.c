@@ -86,10 +86,8 @@ static void sync_row(ChatContactRow *self) {
   g_autofree char *badge = chat_contact_row_badge_text(unread);
   gtk_label_set_text(self->badge, badge);
   gtk_widget_set_visible(GTK_WIDGET(self->badge), unread > 0);
-  g_autofree char *unread_text =
-      g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u unread message", "%u unread messages",
-                                  unread),
-                      unread);
+  g_autofree char *unread_text = g_strdup_printf(
+      g_dngettext(GETTEXT_PACKAGE, "%u unread message", "%u unread messages", unread), unread);
   gtk_accessible_update_property(GTK_ACCESSIBLE(self->badge), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                  unread_text, -1);
 

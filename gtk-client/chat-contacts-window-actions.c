@@ -36,10 +36,9 @@ static void add_friend_activated(GtkWidget *widget, const char *action, GVariant
 
 static void join_room_activated(GtkWidget *widget, const char *action, GVariant *param) {
   ChatContactsWindow *self = CHAT_CONTACTS_WINDOW(widget);
-  ChatEntryDialog *dialog =
-      chat_entry_dialog_new(GTK_WINDOW(self), _("Join a Room"),
-                            _("Enter the number of the room. Its creator can tell you."),
-                            _("Room _number"), _("_Join"));
+  ChatEntryDialog *dialog = chat_entry_dialog_new(
+      GTK_WINDOW(self), _("Join a Room"),
+      _("Enter the number of the room. Its creator can tell you."), _("Room _number"), _("_Join"));
   chat_entry_dialog_set_numeric(dialog, TRUE);
   g_signal_connect_object(dialog, "submitted", G_CALLBACK(on_join_room_submitted), self, 0);
   gtk_window_present(GTK_WINDOW(dialog));
@@ -49,8 +48,8 @@ static void create_room_activated(GtkWidget *widget, const char *action, GVarian
   ChatContactsWindow *self = CHAT_CONTACTS_WINDOW(widget);
   ChatEntryDialog *dialog = chat_entry_dialog_new(
       GTK_WINDOW(self), _("Create a Room"),
-      _("Choose a name for the room. You will get its number to give to others."),
-      _("Room _name"), _("C_reate"));
+      _("Choose a name for the room. You will get its number to give to others."), _("Room _name"),
+      _("C_reate"));
   g_signal_connect_object(dialog, "submitted", G_CALLBACK(on_create_room_submitted), self, 0);
   gtk_window_present(GTK_WINDOW(dialog));
 }
@@ -60,10 +59,10 @@ void _chat_contacts_window_class_actions_init(ChatContactsWindowClass *klass) {
   gtk_widget_class_install_action(widget_class, "win.add-friend", NULL, add_friend_activated);
   gtk_widget_class_install_action(widget_class, "win.join-room", NULL, join_room_activated);
   gtk_widget_class_install_action(widget_class, "win.create-room", NULL, create_room_activated);
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
-                                      "win.add-friend", NULL);
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_j, GDK_CONTROL_MASK,
-                                      "win.join-room", NULL);
-  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_n,
-                                      GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.create-room", NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.add-friend",
+                                      NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_j, GDK_CONTROL_MASK, "win.join-room",
+                                      NULL);
+  gtk_widget_class_add_binding_action(widget_class, GDK_KEY_n, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                      "win.create-room", NULL);
 }

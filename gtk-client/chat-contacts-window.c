@@ -84,9 +84,9 @@ static void update_self_card(ChatContactsWindow *self) {
     break;
   }
   g_autofree char *detail = *username
-      /* Translators: "@username · Online" under the user's own name. */
-      ? g_strdup_printf(_("@%s · %s"), username, state)
-      : g_strdup(state);
+                                /* Translators: "@username · Online" under the user's own name. */
+                                ? g_strdup_printf(_("@%s · %s"), username, state)
+                                : g_strdup(state);
   gtk_label_set_text(self->self_detail_label, detail);
 }
 
@@ -94,10 +94,10 @@ static void update_requests(ChatContactsWindow *self) {
   GListModel *requests = chat_session_get_friend_requests(self->session);
   guint n = g_list_model_get_n_items(requests);
   if (n > 0) {
-    g_autofree char *text = g_strdup_printf(
-        g_dngettext(GETTEXT_PACKAGE, "%u friend request is waiting for an answer.",
-                    "%u friend requests are waiting for an answer.", n),
-        n);
+    g_autofree char *text =
+        g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u friend request is waiting for an answer.",
+                                    "%u friend requests are waiting for an answer.", n),
+                        n);
     gtk_label_set_text(self->requests_label, text);
   }
   gtk_widget_set_visible(self->requests_bar, n > 0);

@@ -67,7 +67,7 @@ char *chat_format_initial(const char *name) {
 
 const char *chat_format_avatar_class(gint64 id) {
   static const char *const classes[CHAT_AVATAR_COLORS] = {
-    "color-0", "color-1", "color-2", "color-3", "color-4", "color-5", "color-6", "color-7",
+      "color-0", "color-1", "color-2", "color-3", "color-4", "color-5", "color-6", "color-7",
   };
   return classes[(guint64)id % CHAT_AVATAR_COLORS];
 }

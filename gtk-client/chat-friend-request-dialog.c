@@ -54,8 +54,7 @@ ChatContact *chat_friend_request_dialog_get_requester(ChatFriendRequestDialog *s
   return self->requester;
 }
 
-ChatFriendRequestDialog *chat_friend_request_dialog_new(GtkWindow *parent,
-                                                        ChatContact *requester) {
+ChatFriendRequestDialog *chat_friend_request_dialog_new(GtkWindow *parent, ChatContact *requester) {
   ChatFriendRequestDialog *self =
       g_object_new(CHAT_TYPE_FRIEND_REQUEST_DIALOG, "transient-for", parent, NULL);
   self->requester = g_object_ref(requester);
@@ -91,9 +90,8 @@ static void chat_friend_request_dialog_class_init(ChatFriendRequestDialogClass *
   object_class->dispose = chat_friend_request_dialog_dispose;
   window_class->close_request = chat_friend_request_dialog_close_request;
 
-  signals[SIGNAL_ANSWERED] = g_signal_new("answered", G_TYPE_FROM_CLASS(klass),
-                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
-                                          G_TYPE_INT);
+  signals[SIGNAL_ANSWERED] = g_signal_new("answered", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
 
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_DIALOG);
   gtk_widget_class_set_template_from_resource(widget_class,

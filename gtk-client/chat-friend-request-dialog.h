@@ -19,8 +19,7 @@ typedef enum {
 G_DECLARE_FINAL_TYPE(ChatFriendRequestDialog, chat_friend_request_dialog, CHAT,
                      FRIEND_REQUEST_DIALOG, GtkWindow)
 
-ChatFriendRequestDialog *chat_friend_request_dialog_new(GtkWindow *parent,
-                                                        ChatContact *requester);
+ChatFriendRequestDialog *chat_friend_request_dialog_new(GtkWindow *parent, ChatContact *requester);
 ChatContact *chat_friend_request_dialog_get_requester(ChatFriendRequestDialog *self);
 
 /* Signal: answered (int answer) */

@@ -61,8 +61,8 @@ static void show_status(ChatLoginWindow *self, StatusKind kind, const char *text
     gtk_widget_remove_css_class(self->status_box, "error");
   gtk_widget_set_visible(self->status_box, TRUE);
   /* Screen readers hear about failures. */
-  gtk_accessible_update_property(GTK_ACCESSIBLE(self->status_label),
-                                 GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self->status_label), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                 text, -1);
 }
 
 static void hide_status(ChatLoginWindow *self) {
@@ -74,10 +74,16 @@ static void set_busy(ChatLoginWindow *self, gboolean busy) {
   self->busy = busy;
   gboolean usable = !busy && self->session != NULL;
   GtkWidget *controls[] = {
-    GTK_WIDGET(self->username_entry), GTK_WIDGET(self->password_entry), self->login_button,
-    self->to_register_button, GTK_WIDGET(self->register_username_entry),
-    GTK_WIDGET(self->register_nickname_entry), GTK_WIDGET(self->register_password_entry),
-    GTK_WIDGET(self->register_confirm_entry), self->register_button, self->to_login_button,
+      GTK_WIDGET(self->username_entry),
+      GTK_WIDGET(self->password_entry),
+      self->login_button,
+      self->to_register_button,
+      GTK_WIDGET(self->register_username_entry),
+      GTK_WIDGET(self->register_nickname_entry),
+      GTK_WIDGET(self->register_password_entry),
+      GTK_WIDGET(self->register_confirm_entry),
+      self->register_button,
+      self->to_login_button,
   };
   for (guint i = 0; i < G_N_ELEMENTS(controls); i++)
     gtk_widget_set_sensitive(controls[i], usable);
@@ -88,8 +94,7 @@ static const char *server_address(ChatLoginWindow *self) {
   return app ? chat_application_get_server_address(CHAT_APPLICATION(app)) : "";
 }
 
-void chat_login_window_show_error(ChatLoginWindow *self, const char *message,
-                                  gboolean can_retry) {
+void chat_login_window_show_error(ChatLoginWindow *self, const char *message, gboolean can_retry) {
   g_return_if_fail(CHAT_IS_LOGIN_WINDOW(self));
   set_busy(self, FALSE);
   self->failure_shown = TRUE;
@@ -266,8 +271,8 @@ static void on_login_failed(ChatSession *session, const char *reason, ChatLoginW
   g_autofree char *text = chat_reasons_translate(reason);
   chat_login_window_show_error(self, text, FALSE);
   gboolean login = g_strcmp0(gtk_stack_get_visible_child_name(self->stack), "login") == 0;
-  GtkWidget *focus = login ? GTK_WIDGET(self->password_entry)
-                           : GTK_WIDGET(self->register_username_entry);
+  GtkWidget *focus =
+      login ? GTK_WIDGET(self->password_entry) : GTK_WIDGET(self->register_username_entry);
   gtk_widget_grab_focus(focus);
   if (GTK_IS_EDITABLE(focus))
     gtk_editable_select_region(GTK_EDITABLE(focus), 0, -1);
@@ -291,8 +296,8 @@ static void on_register_done(ChatSession *session, gint64 user_id, ChatLoginWind
 ChatLoginWindow *chat_login_window_new(ChatApplication *app) {
   ChatLoginWindow *self = g_object_new(CHAT_TYPE_LOGIN_WINDOW, "application", app, NULL);
   ChatSession *session = chat_application_get_session(app);
-  g_autofree char *server = g_strdup_printf(_("Server: %s"),
-                                            chat_application_get_server_address(app));
+  g_autofree char *server =
+      g_strdup_printf(_("Server: %s"), chat_application_get_server_address(app));
   gtk_label_set_text(self->server_label, server);
   gtk_label_set_text(self->register_server_label, server);
   if (session) {

@@ -10,13 +10,11 @@
 G_BEGIN_DECLS
 
 #define CHAT_TYPE_LOGIN_WINDOW (chat_login_window_get_type())
-G_DECLARE_FINAL_TYPE(ChatLoginWindow, chat_login_window, CHAT, LOGIN_WINDOW,
-                     GtkApplicationWindow)
+G_DECLARE_FINAL_TYPE(ChatLoginWindow, chat_login_window, CHAT, LOGIN_WINDOW, GtkApplicationWindow)
 
 ChatLoginWindow *chat_login_window_new(ChatApplication *app);
 
 /* Shows a failure above the form; can_retry offers the Retry button. */
-void chat_login_window_show_error(ChatLoginWindow *self, const char *message,
-                                  gboolean can_retry);
+void chat_login_window_show_error(ChatLoginWindow *self, const char *message, gboolean can_retry);
 
 G_END_DECLS

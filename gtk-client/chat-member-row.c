@@ -29,9 +29,9 @@ static void sync_row(ChatMemberRow *self) {
   }
   gboolean online = chat_room_member_get_online(self->member);
   g_autofree char *name = self->is_self
-      /* Translators: the user in a room's member list: "Alice (you)". */
-      ? g_strdup_printf(_("%s (you)"), nickname)
-      : g_strdup(nickname);
+                              /* Translators: the user in a room's member list: "Alice (you)". */
+                              ? g_strdup_printf(_("%s (you)"), nickname)
+                              : g_strdup(nickname);
   gtk_label_set_text(self->name_label, name);
   if (*username) {
     g_autofree char *tooltip = g_strdup_printf("@%s", username);
@@ -50,8 +50,7 @@ static void sync_row(ChatMemberRow *self) {
     gtk_widget_add_css_class(GTK_WIDGET(self->name_label), "dim-label");
   /* Translators: a room member for screen readers: "Bob, online". */
   g_autofree char *summary = g_strdup_printf(_("%s, %s"), name, state);
-  gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL, summary,
-                                 -1);
+  gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL, summary, -1);
 }
 
 static void on_member_notify(ChatRoomMember *member, GParamSpec *pspec, ChatMemberRow *self) {
@@ -106,8 +105,7 @@ static void chat_member_row_class_init(ChatMemberRowClass *klass) {
   object_class->dispose = chat_member_row_dispose;
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_install_action(widget_class, "member.open", NULL, open_activated);
-  gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-member-row.ui");
+  gtk_widget_class_set_template_from_resource(widget_class, "/org/example/Chat/chat-member-row.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatMemberRow, presence);
   gtk_widget_class_bind_template_child(widget_class, ChatMemberRow, name_label);
 }

@@ -56,8 +56,7 @@ ChatMessageDialog *chat_message_dialog_new(GtkWindow *parent, const char *headin
 }
 
 ChatMessageDialog *chat_message_dialog_new_question(GtkWindow *parent, const char *heading,
-                                                    const char *body,
-                                                    const char *confirm_label) {
+                                                    const char *body, const char *confirm_label) {
   ChatMessageDialog *self = chat_message_dialog_new(parent, heading, body);
   gtk_widget_set_visible(self->cancel_button, TRUE);
   gtk_button_set_label(GTK_BUTTON(self->confirm_button), confirm_label);
@@ -78,9 +77,8 @@ static void chat_message_dialog_class_init(ChatMessageDialogClass *klass) {
   object_class->dispose = chat_message_dialog_dispose;
   window_class->close_request = chat_message_dialog_close_request;
 
-  signals[SIGNAL_ANSWERED] = g_signal_new("answered", G_TYPE_FROM_CLASS(klass),
-                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
-                                          G_TYPE_BOOLEAN);
+  signals[SIGNAL_ANSWERED] = g_signal_new("answered", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_DIALOG);
   gtk_widget_class_set_template_from_resource(widget_class,

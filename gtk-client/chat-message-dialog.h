@@ -16,8 +16,7 @@ ChatMessageDialog *chat_message_dialog_new(GtkWindow *parent, const char *headin
                                            const char *body);
 /* A question: Cancel and confirm_label (the suggested action). */
 ChatMessageDialog *chat_message_dialog_new_question(GtkWindow *parent, const char *heading,
-                                                    const char *body,
-                                                    const char *confirm_label);
+                                                    const char *body, const char *confirm_label);
 
 /* Signal: answered (gboolean confirmed) */
 

@@ -86,7 +86,8 @@ static PangoAttrList *text_attributes(ChatMessageItem *item) {
   int size = chat_message_item_get_font_size(item);
   if (size > 0)
     pango_attr_list_insert(
-        attrs, pango_attr_size_new(CLAMP(size, CHAT_FONT_SIZE_MIN, CHAT_FONT_SIZE_MAX) * PANGO_SCALE));
+        attrs,
+        pango_attr_size_new(CLAMP(size, CHAT_FONT_SIZE_MIN, CHAT_FONT_SIZE_MAX) * PANGO_SCALE));
   const char *color = chat_message_item_get_font_color(item);
   GdkRGBA rgba;
   if (color && *color && gdk_rgba_parse(&rgba, color) && !is_default_color(&rgba))
@@ -137,9 +138,10 @@ static void sync_message(ChatMessageRow *self) {
     gtk_picture_set_paintable(self->picture, GDK_PAINTABLE(texture));
     gtk_widget_set_size_request(GTK_WIDGET(self->picture), gdk_texture_get_width(texture),
                                 gdk_texture_get_height(texture));
-    g_autofree char *name = outgoing || !*sender
-        ? g_strdup(_("Image, activate to view it full size"))
-        : g_strdup_printf(_("Image from %s, activate to view it full size"), sender);
+    g_autofree char *name =
+        outgoing || !*sender
+            ? g_strdup(_("Image, activate to view it full size"))
+            : g_strdup_printf(_("Image from %s, activate to view it full size"), sender);
     gtk_accessible_update_property(GTK_ACCESSIBLE(self->image_button),
                                    GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
     gtk_widget_set_visible(self->image_button, TRUE);
@@ -179,7 +181,8 @@ static void sync_message(ChatMessageRow *self) {
   case CHAT_DELIVERY_FAILED: {
     g_autofree char *error = NULL;
     g_object_get(item, "error", &error, NULL);
-    failure = error && *error ? g_strdup_printf(_("Not sent: %s"), error) : g_strdup(_("Not sent."));
+    failure =
+        error && *error ? g_strdup_printf(_("Not sent: %s"), error) : g_strdup(_("Not sent."));
     status = failure;
     break;
   }
@@ -243,8 +246,8 @@ void chat_message_row_clear(ChatMessageRow *self) {
     gtk_picture_set_paintable(self->picture, NULL);
 }
 
-void chat_message_row_set_message(ChatMessageRow *self, ChatMessageItem *item,
-                                  gboolean show_sender, gboolean continued) {
+void chat_message_row_set_message(ChatMessageRow *self, ChatMessageItem *item, gboolean show_sender,
+                                  gboolean continued) {
   g_return_if_fail(CHAT_IS_MESSAGE_ROW(self));
   chat_message_row_clear(self);
   self->item = g_object_ref(item);

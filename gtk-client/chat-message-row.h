@@ -24,8 +24,8 @@ ChatMessageRow *chat_message_row_new(void);
 /* Shows a message; show_sender names the sender of incoming messages
  * (rooms); continued hides the sender and time line under a message of
  * the same sender sent just before. */
-void chat_message_row_set_message(ChatMessageRow *self, ChatMessageItem *item,
-                                  gboolean show_sender, gboolean continued);
+void chat_message_row_set_message(ChatMessageRow *self, ChatMessageItem *item, gboolean show_sender,
+                                  gboolean continued);
 /* Shows the history marker of a conversation. */
 void chat_message_row_set_marker(ChatMessageRow *self, ChatConversation *conversation);
 /* Shows nothing (unbound). */

@@ -33,8 +33,7 @@ static void update_heading(ChatRoomMembers *self) {
   }
   g_autofree char *text = g_strdup_printf(
       /* Translators: under the heading of a room's member list: "2 of 5 online". */
-      g_dngettext(GETTEXT_PACKAGE, "%u of %u online", "%u of %u online", n),
-      online, n);
+      g_dngettext(GETTEXT_PACKAGE, "%u of %u online", "%u of %u online", n), online, n);
   gtk_label_set_text(self->heading_label, text);
 }
 

@@ -87,8 +87,8 @@ static void chat_server_key_dialog_class_init(ChatServerKeyDialogClass *klass) {
   object_class->finalize = chat_server_key_dialog_finalize;
   window_class->close_request = chat_server_key_dialog_close_request;
 
-  signals[SIGNAL_DECIDED] = g_signal_new("decided", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
-                                         0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  signals[SIGNAL_DECIDED] = g_signal_new("decided", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                         NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_DIALOG);
   gtk_widget_class_set_template_from_resource(widget_class,

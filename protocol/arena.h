@@ -10,8 +10,8 @@ typedef struct chat_arena_chunk chat_arena_chunk;
 
 typedef struct {
   chat_arena_chunk *head;
-  size_t used;        /* bytes used in head */
-  size_t total;       /* bytes handed out over all chunks */
+  size_t used;  /* bytes used in head */
+  size_t total; /* bytes handed out over all chunks */
 } chat_arena;
 
 void chat_arena_init(chat_arena *arena);

@@ -67,12 +67,13 @@ int chat_buffer_reserve(chat_buffer *buf, size_t n) {
     return fail(buf, CHAT_ERR_LIMIT);
   if (buf->capacity - buf->len >= n)
     return 0;
-  if (need <= buf->capacity) {  /* room once the consumed bytes are gone */
+  if (need <= buf->capacity) { /* room once the consumed bytes are gone */
     compact(buf);
     return 0;
   }
-  size_t cap = buf->capacity ? buf->capacity
-                             : buf->first_capacity ? buf->first_capacity : BUFFER_MIN_CAPACITY;
+  size_t cap = buf->capacity         ? buf->capacity
+               : buf->first_capacity ? buf->first_capacity
+                                     : BUFFER_MIN_CAPACITY;
   while (cap < need)
     cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   if (!buf->wipe) {

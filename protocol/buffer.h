@@ -23,19 +23,19 @@
 
 typedef struct {
   uint8_t *data;
-  size_t start;     /* read offset: bytes before it were consumed */
-  size_t len;       /* end of the bytes in data */
+  size_t start; /* read offset: bytes before it were consumed */
+  size_t len;   /* end of the bytes in data */
   size_t capacity;
-  size_t max_len;   /* unread bytes beyond this fail with CHAT_ERR_LIMIT; 0 = none */
+  size_t max_len;        /* unread bytes beyond this fail with CHAT_ERR_LIMIT; 0 = none */
   size_t first_capacity; /* size of the first allocation; 0 = a small default */
-  bool wipe;        /* the bytes are secret: wipe what is consumed, moved or freed */
-  bool failed;      /* sticky: set by the first failed append */
-  int failure;      /* the code of that failure */
+  bool wipe;             /* the bytes are secret: wipe what is consumed, moved or freed */
+  bool failed;           /* sticky: set by the first failed append */
+  int failure;           /* the code of that failure */
 } chat_buffer;
 
 void chat_buffer_init(chat_buffer *buf);
-void chat_buffer_clear(chat_buffer *buf);   /* frees the memory (keeps the settings) */
-void chat_buffer_reset(chat_buffer *buf);   /* empty, keeps the memory */
+void chat_buffer_clear(chat_buffer *buf); /* frees the memory (keeps the settings) */
+void chat_buffer_reset(chat_buffer *buf); /* empty, keeps the memory */
 
 /* Makes room for n more bytes at data + len (moving the unread bytes to the
  * front, or growing). Returns 0, CHAT_ERR_NOMEM or CHAT_ERR_LIMIT. */

@@ -78,11 +78,11 @@ typedef enum {
 
 typedef struct {
   uint32_t code;
-  const char *name;          /* snake_case, unique */
+  const char *name; /* snake_case, unique */
   chat_direction direction;
-  unsigned dialects;         /* CHAT_IN_* */
-  const char *shape;         /* parameters, in the shape notation */
-  const char *summary;       /* one line for humans */
+  unsigned dialects;   /* CHAT_IN_* */
+  const char *shape;   /* parameters, in the shape notation */
+  const char *summary; /* one line for humans */
 } chat_message_info;
 
 /* A named shape that message shapes refer to as `@name`. */

@@ -34,12 +34,12 @@ typedef struct {
 } channel_ops;
 
 struct chat_channel {
-  const channel_ops *ops;  /* NULL: a server before its first byte */
-  chat_dialect dialect; /* known from creation or the first byte */
+  const channel_ops *ops; /* NULL: a server before its first byte */
+  chat_dialect dialect;   /* known from creation or the first byte */
   bool is_server;
   bool started;
-  bool closed;             /* close was called */
-  int error;               /* the channel's own fatal code (engines keep theirs) */
+  bool closed; /* close was called */
+  int error;   /* the channel's own fatal code (engines keep theirs) */
   char reason[CHANNEL_REASON_MAX];
   chat_channel_config config;
   union {
@@ -168,13 +168,13 @@ static int seed_close(chat_channel *ch) {
     return CHAT_CHANNEL_ERR_STATE;
   if (ch->closed)
     return CHAT_CHANNEL_ERR_CLOSED;
-  ch->closed = true;  /* the seed dialect ends with the stream itself */
+  ch->closed = true; /* the seed dialect ends with the stream itself */
   return 0;
 }
 
 static bool seed_peer_closed(const chat_channel *ch) {
   (void)ch;
-  return false;  /* the seed dialect has no CLOSE; its end is the stream's */
+  return false; /* the seed dialect has no CLOSE; its end is the stream's */
 }
 
 static int seed_eof(chat_channel *ch) {
@@ -209,21 +209,21 @@ static void seed_free(chat_channel *ch) {
 }
 
 static const channel_ops seed_ops = {
-  .start = seed_start,
-  .feed = seed_feed,
-  .is_established = seed_is_established,
-  .next_message = seed_next_message,
-  .send = seed_send,
-  .output = seed_output,
-  .output_consumed = seed_output_consumed,
-  .output_idle = seed_output_idle,
-  .close = seed_close,
-  .peer_closed = seed_peer_closed,
-  .eof = seed_eof,
-  .log_keys = seed_log_keys,
-  .error = seed_error,
-  .error_message = seed_error_message,
-  .free = seed_free,
+    .start = seed_start,
+    .feed = seed_feed,
+    .is_established = seed_is_established,
+    .next_message = seed_next_message,
+    .send = seed_send,
+    .output = seed_output,
+    .output_consumed = seed_output_consumed,
+    .output_idle = seed_output_idle,
+    .close = seed_close,
+    .peer_closed = seed_peer_closed,
+    .eof = seed_eof,
+    .log_keys = seed_log_keys,
+    .error = seed_error,
+    .error_message = seed_error_message,
+    .free = seed_free,
 };
 
 /* ---- v2 ------------------------------------------------------------------ */
@@ -307,21 +307,21 @@ static void v2_free(chat_channel *ch) {
 }
 
 static const channel_ops v2_ops = {
-  .start = v2_start,
-  .feed = v2_feed,
-  .is_established = v2_is_established,
-  .next_message = v2_next_message,
-  .send = v2_send,
-  .output = v2_output,
-  .output_consumed = v2_output_consumed,
-  .output_idle = v2_output_idle,
-  .close = v2_close,
-  .peer_closed = v2_peer_closed,
-  .eof = v2_eof,
-  .log_keys = v2_log_keys,
-  .error = v2_error,
-  .error_message = v2_error_message,
-  .free = v2_free,
+    .start = v2_start,
+    .feed = v2_feed,
+    .is_established = v2_is_established,
+    .next_message = v2_next_message,
+    .send = v2_send,
+    .output = v2_output,
+    .output_consumed = v2_output_consumed,
+    .output_idle = v2_output_idle,
+    .close = v2_close,
+    .peer_closed = v2_peer_closed,
+    .eof = v2_eof,
+    .log_keys = v2_log_keys,
+    .error = v2_error,
+    .error_message = v2_error_message,
+    .free = v2_free,
 };
 
 /* ---- making the engines -------------------------------------------------- */
@@ -358,16 +358,14 @@ static int make_engine(chat_channel *ch, chat_dialect dialect) {
   rc = chat_seed_channel_new(ch->is_server ? CHAT_SEED_ROLE_SERVER : CHAT_SEED_ROLE_CLIENT,
                              config->seed_group, max_frame, &ch->engine.seed);
   if (rc == 0)
-    rc = chat_seed_channel_set_limits(ch->engine.seed, max_frame,
-                                      config->max_queue > max_frame ? config->max_queue
-                                                                    : max_frame);
+    rc = chat_seed_channel_set_limits(
+        ch->engine.seed, max_frame, config->max_queue > max_frame ? config->max_queue : max_frame);
   if (rc == 0)
     rc = chat_seed_channel_set_transit(ch->engine.seed, config->transit);
   if (rc < 0) {
     chat_seed_channel_free(ch->engine.seed);
     ch->engine.seed = NULL;
-    return fail(ch, map_seed(rc), "cannot create the seed channel: %s",
-                chat_strerror(rc));
+    return fail(ch, map_seed(rc), "cannot create the seed channel: %s", chat_strerror(rc));
   }
   ch->ops = &seed_ops;
   return 0;
@@ -484,8 +482,7 @@ size_t chat_channel_read_limit(const chat_channel *ch) {
 
 /* A server's first bytes: pick the engine. */
 static int pick_dialect(chat_channel *ch, uint8_t first_byte) {
-  ch->dialect = first_byte == V2_PREAMBLE_FIRST_BYTE ? CHAT_DIALECT_V2
-                                                     : CHAT_DIALECT_SEED;
+  ch->dialect = first_byte == V2_PREAMBLE_FIRST_BYTE ? CHAT_DIALECT_V2 : CHAT_DIALECT_SEED;
   if (ch->dialect == CHAT_DIALECT_V2)
     return make_engine(ch, CHAT_DIALECT_V2);
   if (!ch->config.allow_seed)

@@ -53,32 +53,39 @@
 #include "protocol/v2-channel.h"
 
 typedef enum {
-  CHAT_CHANNEL_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_CHANNEL,     /* NULL pointer, bad config value */
-  CHAT_CHANNEL_ERR_STATE = CHAT_ERR_BAND_CHANNEL - 1,            /* not allowed now (send before established, ...) */
-  CHAT_CHANNEL_ERR_QUEUE_FULL = CHAT_ERR_BAND_CHANNEL - 2,       /* the outgoing queue is at its bound (not fatal) */
-  CHAT_CHANNEL_ERR_CLOSED = CHAT_ERR_BAND_CHANNEL - 3,           /* send or close after close (not fatal) */
-  CHAT_CHANNEL_ERR_MESSAGE_SIZE = CHAT_ERR_BAND_CHANNEL - 4,     /* send of 0 bytes or over max_message (not fatal) */
-  CHAT_CHANNEL_ERR_NOMEM = CHAT_ERR_BAND_CHANNEL - 5,            /* out of memory (fatal) */
-  CHAT_CHANNEL_ERR_LEGACY_REFUSED = CHAT_ERR_BAND_CHANNEL - 6,   /* a seed client, the seed dialect is off (fatal) */
-  CHAT_CHANNEL_ERR_TRUNCATED = CHAT_ERR_BAND_CHANNEL - 7,        /* the stream ended without v2's CLOSE (fatal) */
-  CHAT_CHANNEL_ERR_EOF_IN_HANDSHAKE = CHAT_ERR_BAND_CHANNEL - 8, /* the stream ended during the handshake (fatal) */
-  CHAT_CHANNEL_ERR_TRANSIT_FULL = CHAT_ERR_BAND_CHANNEL - 9,     /* the transit budget is used up (not fatal) */
+  CHAT_CHANNEL_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_CHANNEL, /* NULL pointer, bad config value */
+  CHAT_CHANNEL_ERR_STATE =
+      CHAT_ERR_BAND_CHANNEL - 1, /* not allowed now (send before established, ...) */
+  CHAT_CHANNEL_ERR_QUEUE_FULL =
+      CHAT_ERR_BAND_CHANNEL - 2, /* the outgoing queue is at its bound (not fatal) */
+  CHAT_CHANNEL_ERR_CLOSED = CHAT_ERR_BAND_CHANNEL - 3, /* send or close after close (not fatal) */
+  CHAT_CHANNEL_ERR_MESSAGE_SIZE =
+      CHAT_ERR_BAND_CHANNEL - 4, /* send of 0 bytes or over max_message (not fatal) */
+  CHAT_CHANNEL_ERR_NOMEM = CHAT_ERR_BAND_CHANNEL - 5, /* out of memory (fatal) */
+  CHAT_CHANNEL_ERR_LEGACY_REFUSED =
+      CHAT_ERR_BAND_CHANNEL - 6, /* a seed client, the seed dialect is off (fatal) */
+  CHAT_CHANNEL_ERR_TRUNCATED =
+      CHAT_ERR_BAND_CHANNEL - 7, /* the stream ended without v2's CLOSE (fatal) */
+  CHAT_CHANNEL_ERR_EOF_IN_HANDSHAKE =
+      CHAT_ERR_BAND_CHANNEL - 8, /* the stream ended during the handshake (fatal) */
+  CHAT_CHANNEL_ERR_TRANSIT_FULL =
+      CHAT_ERR_BAND_CHANNEL - 9, /* the transit budget is used up (not fatal) */
 } chat_channel_status;
 
 /* Both engines' settings. Every pointer is copied or used only during
  * chat_channel_new_*, except seed_group which must outlive the channel's
  * handshake (the seed engine copies it). */
 typedef struct {
-  size_t max_message;           /* largest message either way, 1 .. CHAT_V2_MAX_MESSAGE_LIMIT */
-  size_t max_queue;             /* outgoing bound, >= max_message */
+  size_t max_message; /* largest message either way, 1 .. CHAT_V2_MAX_MESSAGE_LIMIT */
+  size_t max_queue;   /* outgoing bound, >= max_message */
   /* v2 */
-  uint8_t v2_suite;             /* client: offered; server: accepted (CHAT_V2_SUITE_ANY: both) */
-  uint64_t rekey_bytes;         /* >= 1 */
+  uint8_t v2_suite;     /* client: offered; server: accepted (CHAT_V2_SUITE_ANY: both) */
+  uint64_t rekey_bytes; /* >= 1 */
   const uint8_t *server_private_key; /* server: CHAT_V2_KEY_LEN bytes */
-  const uint8_t *server_info;   /* server: handshake payload, may be NULL */
+  const uint8_t *server_info;        /* server: handshake payload, may be NULL */
   size_t server_info_len;
   /* seed */
-  bool allow_seed;              /* server: accept seed clients */
+  bool allow_seed;                 /* server: accept seed clients */
   const chat_dh_group *seed_group; /* needed for the seed dialect */
   /* both: optional shared budget of messages in transit (transit.h); must
    * outlive the channel */

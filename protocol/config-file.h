@@ -48,13 +48,13 @@
 #define CHAT_CONFIG_SECTION_CRYPTO "crypto"
 
 /* What crypto.base / crypto.modulus must be, as messages say it. */
-#define CHAT_CONFIG_DIGITS_EXPECTED \
+#define CHAT_CONFIG_DIGITS_EXPECTED                                                                \
   "a positive decimal integer (a JSON number or a string of digits)"
 
 /* A bad value: "KEY: expected EXPECTED, got VALUE". */
 typedef struct {
-  const char *key;       /* dotted name, "client.server_port" (static) */
-  char expected[128];    /* what was wanted */
+  const char *key;        /* dotted name, "client.server_port" (static) */
+  char expected[128];     /* what was wanted */
   const chat_json *value; /* the value found */
 } chat_config_problem;
 
@@ -80,16 +80,16 @@ bool chat_config_read_digits(const char *key, const chat_json *value, const char
 /* The client's view of config.json. Strings are malloc'ed (free them with
  * chat_client_config_clear); has_* say whether the file gave the key. */
 typedef struct {
-  char *host;             /* client.server_ip, NULL when absent */
+  char *host; /* client.server_ip, NULL when absent */
   bool has_port;
-  uint16_t port;          /* client.server_port */
+  uint16_t port; /* client.server_port */
   bool has_dialect;
-  chat_dialect dialect;   /* client.dialect */
+  chat_dialect dialect; /* client.dialect */
   bool has_pin;
-  chat_pin_policy pin;    /* client.pin */
-  char *server_key;       /* client.server_key, NULL when absent or null */
-  char *crypto_base;      /* crypto.base digits, NULL when absent */
-  char *crypto_modulus;   /* crypto.modulus digits, NULL when absent */
+  chat_pin_policy pin;  /* client.pin */
+  char *server_key;     /* client.server_key, NULL when absent or null */
+  char *crypto_base;    /* crypto.base digits, NULL when absent */
+  char *crypto_modulus; /* crypto.modulus digits, NULL when absent */
 } chat_client_config;
 
 /* Reads the "client" and "crypto" sections of a parsed config.json into

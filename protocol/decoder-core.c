@@ -7,8 +7,7 @@
 #include <string.h>
 
 void chat_decoder_init(chat_decoder_core *core, const chat_decoder_ops *ops, void *events,
-                       size_t event_size, size_t reason_max, uint64_t stream_offset,
-                       size_t need) {
+                       size_t event_size, size_t reason_max, uint64_t stream_offset, size_t need) {
   assert(reason_max > 0 && reason_max <= sizeof core->reason);
   core->ops = ops;
   core->events = events;

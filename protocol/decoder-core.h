@@ -69,8 +69,7 @@ struct chat_decoder_core {
  * CHAT_DECODER_REASON_CAPACITY); the first item starts at stream_offset and
  * is `need` bytes long. */
 void chat_decoder_init(chat_decoder_core *core, const chat_decoder_ops *ops, void *events,
-                       size_t event_size, size_t reason_max, uint64_t stream_offset,
-                       size_t need);
+                       size_t event_size, size_t reason_max, uint64_t stream_offset, size_t need);
 
 /* The next item is `need` bytes long. starts_item: it begins a new item
  * whose offset events report (a header or a length prefix), rather than

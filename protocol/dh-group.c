@@ -52,8 +52,8 @@ static int parse_decimal(mpz_t out, const char *text, const char *what, chat_err
   return 0;
 }
 
-int chat_dh_group_init(chat_dh_group *group, const char *base_decimal,
-                       const char *modulus_decimal, chat_error *err) {
+int chat_dh_group_init(chat_dh_group *group, const char *base_decimal, const char *modulus_decimal,
+                       chat_error *err) {
   if (group == NULL)
     return dh_fail(err, CHAT_DH_ERR_INVALID_ARGUMENT, 0, "no group given");
   mpz_init(group->base);
@@ -83,8 +83,8 @@ int chat_dh_group_init(chat_dh_group *group, const char *base_decimal,
   }
   if (bits > CHAT_DH_MODULUS_MAX_BITS) {
     rc = dh_fail(err, CHAT_DH_ERR_MODULUS_TOO_LARGE, 0,
-                 "modulus: %zu bits, more than the %d bytes a seed peer reads",
-                 bits, CHAT_DH_MODULUS_MAX_BYTES);
+                 "modulus: %zu bits, more than the %d bytes a seed peer reads", bits,
+                 CHAT_DH_MODULUS_MAX_BYTES);
     goto fail;
   }
   if (mpz_even_p(group->modulus)) {
@@ -189,8 +189,8 @@ int chat_dh_keypair_generate(const chat_dh_group *group, mpz_t x, mpz_t pub) {
   return rc;
 }
 
-int chat_dh_keypair_import(const chat_dh_group *group, const uint8_t *bytes,
-                           size_t len, mpz_t x, mpz_t pub) {
+int chat_dh_keypair_import(const chat_dh_group *group, const uint8_t *bytes, size_t len, mpz_t x,
+                           mpz_t pub) {
   if (bytes == NULL || len == 0 || len > group->modulus_bytes)
     return CHAT_DH_ERR_PRIVATE_RANGE;
   mpz_realloc2(x, (mp_bitcnt_t)group->modulus_bits + GMP_NUMB_BITS);
@@ -207,8 +207,7 @@ int chat_dh_keypair_import(const chat_dh_group *group, const uint8_t *bytes,
   return 0;
 }
 
-int chat_dh_import_public(const chat_dh_group *group, const uint8_t *bytes,
-                          size_t len, mpz_t out) {
+int chat_dh_import_public(const chat_dh_group *group, const uint8_t *bytes, size_t len, mpz_t out) {
   if (bytes == NULL || len == 0)
     return CHAT_DH_ERR_PUBLIC_EMPTY;
   if (len > group->modulus_bytes)
@@ -238,8 +237,8 @@ size_t chat_dh_encode_minimal(const mpz_t v, uint8_t *out, size_t cap) {
   return written;
 }
 
-void chat_dh_derive_key(const chat_dh_group *group, const mpz_t x,
-                        const mpz_t peer, uint8_t key[CHAT_DH_KEY_BYTES]) {
+void chat_dh_derive_key(const chat_dh_group *group, const mpz_t x, const mpz_t peer,
+                        uint8_t key[CHAT_DH_KEY_BYTES]) {
   uint8_t encoded[CHAT_DH_MODULUS_MAX_BYTES];
   mpz_t shared;
   mpz_init2(shared, (mp_bitcnt_t)group->modulus_bits + GMP_NUMB_BITS);

@@ -47,21 +47,22 @@ typedef enum {
   CHAT_DH_ERR_NOT_DECIMAL = CHAT_ERR_BAND_DH - 2,       /* base or modulus: a non-digit character */
   CHAT_DH_ERR_TOO_MANY_DIGITS = CHAT_ERR_BAND_DH - 3,   /* over CHAT_DH_DECIMAL_MAX_DIGITS digits */
   CHAT_DH_ERR_MODULUS_TOO_SMALL = CHAT_ERR_BAND_DH - 4, /* p < 2^64 */
-  CHAT_DH_ERR_MODULUS_TOO_LARGE = CHAT_ERR_BAND_DH - 5, /* p longer than CHAT_DH_MODULUS_MAX_BYTES */
-  CHAT_DH_ERR_MODULUS_EVEN = CHAT_ERR_BAND_DH - 6,      /* p even */
-  CHAT_DH_ERR_BASE_RANGE = CHAT_ERR_BAND_DH - 7,        /* g outside 2..p-2 */
-  CHAT_DH_ERR_PUBLIC_EMPTY = CHAT_ERR_BAND_DH - 8,      /* peer value: zero bytes */
-  CHAT_DH_ERR_PUBLIC_TOO_LONG = CHAT_ERR_BAND_DH - 9,   /* peer value: more bytes than the modulus */
-  CHAT_DH_ERR_PUBLIC_RANGE = CHAT_ERR_BAND_DH - 10,     /* peer value (or own g^x) outside 2..p-2 */
-  CHAT_DH_ERR_PRIVATE_RANGE = CHAT_ERR_BAND_DH - 11,    /* injected private exponent outside 2..p-2 */
-  CHAT_DH_ERR_RANDOM = CHAT_ERR_BAND_DH - 12,           /* getrandom() failed */
+  CHAT_DH_ERR_MODULUS_TOO_LARGE =
+      CHAT_ERR_BAND_DH - 5,                           /* p longer than CHAT_DH_MODULUS_MAX_BYTES */
+  CHAT_DH_ERR_MODULUS_EVEN = CHAT_ERR_BAND_DH - 6,    /* p even */
+  CHAT_DH_ERR_BASE_RANGE = CHAT_ERR_BAND_DH - 7,      /* g outside 2..p-2 */
+  CHAT_DH_ERR_PUBLIC_EMPTY = CHAT_ERR_BAND_DH - 8,    /* peer value: zero bytes */
+  CHAT_DH_ERR_PUBLIC_TOO_LONG = CHAT_ERR_BAND_DH - 9, /* peer value: more bytes than the modulus */
+  CHAT_DH_ERR_PUBLIC_RANGE = CHAT_ERR_BAND_DH - 10,   /* peer value (or own g^x) outside 2..p-2 */
+  CHAT_DH_ERR_PRIVATE_RANGE = CHAT_ERR_BAND_DH - 11,  /* injected private exponent outside 2..p-2 */
+  CHAT_DH_ERR_RANDOM = CHAT_ERR_BAND_DH - 12,         /* getrandom() failed */
 } chat_dh_status;
 
 typedef struct {
-  mpz_t base;             /* g, 2 <= g <= p-2 */
-  mpz_t modulus;          /* p, odd, 2^64 <= p < 2^(8*CHAT_DH_MODULUS_MAX_BYTES) */
+  mpz_t base;    /* g, 2 <= g <= p-2 */
+  mpz_t modulus; /* p, odd, 2^64 <= p < 2^(8*CHAT_DH_MODULUS_MAX_BYTES) */
   size_t modulus_bits;
-  size_t modulus_bytes;   /* bytes of p's minimal encoding */
+  size_t modulus_bytes; /* bytes of p's minimal encoding */
 } chat_dh_group;
 
 /* Parses g and p from decimal digit strings (NUL-terminated; digits only: no
@@ -76,8 +77,8 @@ typedef struct {
  * CHAT_DH_ERR_MODULUS_EVEN, CHAT_DH_ERR_BASE_RANGE.
  * The modulus is not tested for primality: the seed's config may hold any
  * odd number, and refusing it would only break interoperation. */
-int chat_dh_group_init(chat_dh_group *group, const char *base_decimal,
-                       const char *modulus_decimal, chat_error *err);
+int chat_dh_group_init(chat_dh_group *group, const char *base_decimal, const char *modulus_decimal,
+                       chat_error *err);
 
 /* Frees the numbers; safe on a zeroed or already cleared group (one that was
  * never initialised must be zeroed, e.g. `chat_dh_group g = {0};`). */
@@ -104,23 +105,22 @@ int chat_dh_keypair_generate(const chat_dh_group *group, mpz_t x, mpz_t pub);
  * and computes pub = g^x mod p. On failure x is wiped.
  * Errors: CHAT_DH_ERR_PRIVATE_RANGE (empty, longer than the modulus, or
  * outside 2..p-2), CHAT_DH_ERR_PUBLIC_RANGE (g^x outside 2..p-2). */
-int chat_dh_keypair_import(const chat_dh_group *group, const uint8_t *bytes,
-                           size_t len, mpz_t x, mpz_t pub);
+int chat_dh_keypair_import(const chat_dh_group *group, const uint8_t *bytes, size_t len, mpz_t x,
+                           mpz_t pub);
 
 /* Parses a peer's public value: big-endian bytes, leading zero bytes
  * allowed, at most modulus_bytes long, value in 2..p-2.
  * Errors: CHAT_DH_ERR_PUBLIC_EMPTY, CHAT_DH_ERR_PUBLIC_TOO_LONG,
  * CHAT_DH_ERR_PUBLIC_RANGE. */
-int chat_dh_import_public(const chat_dh_group *group, const uint8_t *bytes,
-                          size_t len, mpz_t out);
+int chat_dh_import_public(const chat_dh_group *group, const uint8_t *bytes, size_t len, mpz_t out);
 
 /* out = g^x mod p (constant time in x). */
 void chat_dh_public_value(const chat_dh_group *group, const mpz_t x, mpz_t out);
 
 /* key = SHA-256(minimal big-endian bytes of peer^x mod p). The shared
  * secret is wiped before returning. */
-void chat_dh_derive_key(const chat_dh_group *group, const mpz_t x,
-                        const mpz_t peer, uint8_t key[CHAT_DH_KEY_BYTES]);
+void chat_dh_derive_key(const chat_dh_group *group, const mpz_t x, const mpz_t peer,
+                        uint8_t key[CHAT_DH_KEY_BYTES]);
 
 /* Writes the minimal big-endian encoding of v >= 0 (zero: one 0x00 byte)
  * to out, which has room for cap bytes. Returns the length written, or 0 if

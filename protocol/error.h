@@ -44,23 +44,23 @@ enum {
 
 typedef enum {
   CHAT_OK = 0,
-  CHAT_ERR_TRUNCATED = -1,        /* a length points past the end of the input */
-  CHAT_ERR_UNKNOWN_TYPE = -2,     /* a value type code that is not defined */
-  CHAT_ERR_DEPTH = -3,            /* lists/dicts nested deeper than the limit */
-  CHAT_ERR_UTF8 = -4,             /* a str or dict key that is not valid UTF-8 */
-  CHAT_ERR_DUPLICATE_KEY = -5,    /* the same key twice in one dict */
-  CHAT_ERR_TRAILING = -6,         /* bytes left after the one value */
-  CHAT_ERR_LIMIT = -7,            /* a size over a caller-given limit */
-  CHAT_ERR_INT_RANGE = -8,        /* an integer that does not fit 64 bits */
-  CHAT_ERR_NOT_CANONICAL = -9,    /* an int with leading zero bytes, or -0 */
-  CHAT_ERR_BAD_BOOL = -10,        /* a bool body that is not one byte 0 or 1 */
-  CHAT_ERR_BAD_FLOAT = -11,       /* a float body that is not 4 or 8 bytes */
-  CHAT_ERR_NOMEM = -12,           /* out of memory */
-  CHAT_ERR_BAD_MESSAGE = -13,     /* layer 2: too short for the message type */
-  CHAT_ERR_UNKNOWN_MESSAGE = -14, /* a message type code not in the catalogue */
-  CHAT_ERR_SHAPE = -15,           /* parameters do not match the catalogue */
-  CHAT_ERR_INVALID_ARGUMENT = -16,/* a caller error (e.g. a key over 255 bytes) */
-  CHAT_ERR_SYNTAX = -17,          /* text input (JSON, hex) is malformed */
+  CHAT_ERR_TRUNCATED = -1,         /* a length points past the end of the input */
+  CHAT_ERR_UNKNOWN_TYPE = -2,      /* a value type code that is not defined */
+  CHAT_ERR_DEPTH = -3,             /* lists/dicts nested deeper than the limit */
+  CHAT_ERR_UTF8 = -4,              /* a str or dict key that is not valid UTF-8 */
+  CHAT_ERR_DUPLICATE_KEY = -5,     /* the same key twice in one dict */
+  CHAT_ERR_TRAILING = -6,          /* bytes left after the one value */
+  CHAT_ERR_LIMIT = -7,             /* a size over a caller-given limit */
+  CHAT_ERR_INT_RANGE = -8,         /* an integer that does not fit 64 bits */
+  CHAT_ERR_NOT_CANONICAL = -9,     /* an int with leading zero bytes, or -0 */
+  CHAT_ERR_BAD_BOOL = -10,         /* a bool body that is not one byte 0 or 1 */
+  CHAT_ERR_BAD_FLOAT = -11,        /* a float body that is not 4 or 8 bytes */
+  CHAT_ERR_NOMEM = -12,            /* out of memory */
+  CHAT_ERR_BAD_MESSAGE = -13,      /* layer 2: too short for the message type */
+  CHAT_ERR_UNKNOWN_MESSAGE = -14,  /* a message type code not in the catalogue */
+  CHAT_ERR_SHAPE = -15,            /* parameters do not match the catalogue */
+  CHAT_ERR_INVALID_ARGUMENT = -16, /* a caller error (e.g. a key over 255 bytes) */
+  CHAT_ERR_SYNTAX = -17,           /* text input (JSON, hex) is malformed */
 } chat_status;
 
 /* Longest reason text, including the terminating NUL. */

@@ -35,12 +35,11 @@ int chat_hex_decode(const char *text, size_t len, chat_buffer *out, chat_error *
     if (chat_hex_digit(text[i]) < 0) {
       unsigned char b = (unsigned char)text[i];
       if (b > 0x20 && b < 0x7F) {
-        return chat_error_set(err, CHAT_ERR_SYNTAX, i,
-                              "invalid hex character '%c' at offset %zu", (char)b, i);
+        return chat_error_set(err, CHAT_ERR_SYNTAX, i, "invalid hex character '%c' at offset %zu",
+                              (char)b, i);
       }
       return chat_error_set(err, CHAT_ERR_SYNTAX, i,
-                            "invalid hex character (byte 0x%02X) at offset %zu",
-                            (unsigned)b, i);
+                            "invalid hex character (byte 0x%02X) at offset %zu", (unsigned)b, i);
     }
     digits++;
     last_digit = i;
@@ -53,7 +52,7 @@ int chat_hex_decode(const char *text, size_t len, chat_buffer *out, chat_error *
   }
   uint8_t chunk[HEX_CHUNK];
   size_t filled = 0;
-  int high = -1;  /* the first digit of the byte being read */
+  int high = -1; /* the first digit of the byte being read */
   for (size_t i = 0; i < len; i++) {
     if (is_hex_space(text[i])) {
       continue;

@@ -53,8 +53,7 @@ static bool string_is(const chat_json *j, const char *s) {
 
 /* Copies up to QUOTE_MAX bytes of s into buf for a message, control
  * characters replaced by '?', cut on a UTF-8 boundary, "..." when cut. */
-static const char *quote_for_message(const char *s, size_t len,
-                                     char buf[QUOTE_MAX + 4]) {
+static const char *quote_for_message(const char *s, size_t len, char buf[QUOTE_MAX + 4]) {
   size_t n = len;
   if (n > QUOTE_MAX) {
     n = QUOTE_MAX;
@@ -132,8 +131,7 @@ static int convert_float_tag(converter *c, const chat_json_member *tag, chat_val
       char quoted[QUOTE_MAX + 4];
       return chat_error_set(
           c->err, CHAT_ERR_SYNTAX, payload->offset, "%s value %s overflows a binary32 float",
-          TAG_FLOAT32,
-          quote_for_message(payload->as.number.text, payload->as.number.len, quoted));
+          TAG_FLOAT32, quote_for_message(payload->as.number.text, payload->as.number.len, quoted));
     }
     d = (double)f;
   } else if (!read_non_finite(payload, &d)) {
@@ -176,8 +174,8 @@ static int check_base64(converter *c, const chat_json *j) {
   size_t len = j->as.string.len;
   if (len % BASE64_QUANTUM_CHARS != 0) {
     return chat_error_set(c->err, CHAT_ERR_SYNTAX, j->offset,
-                          "invalid base64 in %s: length %zu is not a multiple of 4",
-                          TAG_BYTES, len);
+                          "invalid base64 in %s: length %zu is not a multiple of 4", TAG_BYTES,
+                          len);
   }
   size_t padding = 0;
   if (len > 0 && s[len - 1] == '=') {
@@ -188,8 +186,8 @@ static int check_base64(converter *c, const chat_json *j) {
       uint8_t b = (uint8_t)s[i];
       if (b > 0x20 && b < 0x7F) {
         return chat_error_set(c->err, CHAT_ERR_SYNTAX, j->offset,
-                              "invalid base64 in %s: character '%c' at position %zu",
-                              TAG_BYTES, (char)b, i);
+                              "invalid base64 in %s: character '%c' at position %zu", TAG_BYTES,
+                              (char)b, i);
       }
       return chat_error_set(c->err, CHAT_ERR_SYNTAX, j->offset,
                             "invalid base64 in %s: byte 0x%02X at position %zu", TAG_BYTES,
@@ -232,8 +230,8 @@ static int convert_bytes_tag(converter *c, const chat_json_member *tag, chat_val
   if (!base64_decode_update(&ctx, &decoded, data, src_len, payload->as.string.data) ||
       !base64_decode_final(&ctx)) {
     /* check_base64 accepted it: nettle disagreeing would be a bug. */
-    return chat_error_set(c->err, CHAT_ERR_SYNTAX, payload->offset,
-                          "invalid base64 in %s", TAG_BYTES);
+    return chat_error_set(c->err, CHAT_ERR_SYNTAX, payload->offset, "invalid base64 in %s",
+                          TAG_BYTES);
   }
   v->kind = CHAT_VALUE_BYTES;
   v->as.blob.data = data;
@@ -245,8 +243,7 @@ static int convert(converter *c, const chat_json *j, chat_value *v, unsigned dep
 
 /* The members of an object as dict entries (no tag interpretation at this
  * level: used for plain objects and for the payload of "$dict"). */
-static int convert_members(converter *c, const chat_json *j, chat_value *v,
-                           unsigned depth) {
+static int convert_members(converter *c, const chat_json *j, chat_value *v, unsigned depth) {
   size_t count = j->as.object.count;
   chat_dict_entry *entries = NULL;
   if (count > 0) {
@@ -259,10 +256,9 @@ static int convert_members(converter *c, const chat_json *j, chat_value *v,
     const chat_json_member *m = &j->as.object.members[i];
     if (m->key_len > CHAT_DICT_KEY_MAX) {
       char quoted[QUOTE_MAX + 4];
-      return chat_error_set(c->err, CHAT_ERR_LIMIT, m->key_offset,
-                            "object key \"%s\" is %zu bytes, longer than %d",
-                            quote_for_message(m->key, m->key_len, quoted), m->key_len,
-                            CHAT_DICT_KEY_MAX);
+      return chat_error_set(
+          c->err, CHAT_ERR_LIMIT, m->key_offset, "object key \"%s\" is %zu bytes, longer than %d",
+          quote_for_message(m->key, m->key_len, quoted), m->key_len, CHAT_DICT_KEY_MAX);
     }
     char *key = chat_arena_copy(c->arena, m->key, m->key_len);
     if (key == NULL) {
@@ -281,8 +277,7 @@ static int convert_members(converter *c, const chat_json *j, chat_value *v,
   return 0;
 }
 
-static int convert_object(converter *c, const chat_json *j, chat_value *v,
-                          unsigned depth) {
+static int convert_object(converter *c, const chat_json *j, chat_value *v, unsigned depth) {
   if (j->as.object.count != 1 || j->as.object.members[0].key_len == 0 ||
       j->as.object.members[0].key[0] != TAG_PREFIX) {
     return convert_members(c, j, v, depth);
@@ -309,15 +304,15 @@ static int convert_object(converter *c, const chat_json *j, chat_value *v,
   return chat_error_set(c->err, CHAT_ERR_SYNTAX, tag->key_offset,
                         "unknown tag \"%s\" (expected %s, %s, %s or %s; write "
                         "{\"%s\": {...}} for a dict with this one key)",
-                        quote_for_message(tag->key, tag->key_len, quoted), TAG_BYTES,
-                        TAG_FLOAT, TAG_FLOAT32, TAG_DICT, TAG_DICT);
+                        quote_for_message(tag->key, tag->key_len, quoted), TAG_BYTES, TAG_FLOAT,
+                        TAG_FLOAT32, TAG_DICT, TAG_DICT);
 }
 
 static int convert(converter *c, const chat_json *j, chat_value *v, unsigned depth) {
   memset(v, 0, sizeof *v);
   if (depth > CHAT_JSON_MAX_DEPTH) {
-    return chat_error_set(c->err, CHAT_ERR_DEPTH, j->offset,
-                          "JSON nested deeper than %d levels", CHAT_JSON_MAX_DEPTH);
+    return chat_error_set(c->err, CHAT_ERR_DEPTH, j->offset, "JSON nested deeper than %d levels",
+                          CHAT_JSON_MAX_DEPTH);
   }
   switch (j->kind) {
   case CHAT_JSON_NULL:
@@ -362,8 +357,8 @@ static int convert(converter *c, const chat_json *j, chat_value *v, unsigned dep
   case CHAT_JSON_OBJECT:
     return convert_object(c, j, v, depth);
   }
-  return chat_error_set(c->err, CHAT_ERR_INVALID_ARGUMENT, j->offset,
-                        "unknown JSON node kind %d", (int)j->kind);
+  return chat_error_set(c->err, CHAT_ERR_INVALID_ARGUMENT, j->offset, "unknown JSON node kind %d",
+                        (int)j->kind);
 }
 
 int chat_json_to_value(const chat_json *json, chat_arena *arena, chat_value **out,
@@ -383,8 +378,8 @@ int chat_json_to_value(const chat_json *json, chat_arena *arena, chat_value **ou
   return rc;
 }
 
-int chat_value_parse_json(const char *text, size_t len, chat_arena *arena,
-                          chat_value **out, chat_error *err) {
+int chat_value_parse_json(const char *text, size_t len, chat_arena *arena, chat_value **out,
+                          chat_error *err) {
   /* The JSON tree lives in its own arena, dropped once converted. */
   chat_arena tree_arena;
   chat_arena_init(&tree_arena);
@@ -453,8 +448,7 @@ static int write_integer(json_writer *w, bool negative, uint64_t magnitude) {
 }
 
 /* {"<tag>": <payload text>} on one line in every mode. */
-static int write_tagged(json_writer *w, const char *tag, const char *payload,
-                        bool quote_payload) {
+static int write_tagged(json_writer *w, const char *tag, const char *payload, bool quote_payload) {
   int rc = chat_buffer_append_byte(w->out, '{');
   if (rc == 0) {
     rc = chat_json_write_string(w->out, tag, strlen(tag));
@@ -624,8 +618,7 @@ static int write_value(json_writer *w, const chat_value *v, unsigned level) {
   case CHAT_VALUE_BYTES:
     /* Both may become a one-member tag object: one more level. */
     if (level >= CHAT_JSON_MAX_DEPTH &&
-        (v->kind == CHAT_VALUE_BYTES || v->as.real.width == 4 ||
-         !isfinite(v->as.real.value))) {
+        (v->kind == CHAT_VALUE_BYTES || v->as.real.width == 4 || !isfinite(v->as.real.value))) {
       return CHAT_ERR_DEPTH;
     }
     return v->kind == CHAT_VALUE_FLOAT ? write_float(w, v) : write_bytes(w, v);

@@ -28,20 +28,34 @@ int chat_json_write_string(chat_buffer *out, const char *s, size_t len) {
     return CHAT_ERR_UTF8;
   }
   int rc = chat_buffer_append_byte(out, '"');
-  const char *run = s;  /* start of bytes not yet written */
+  const char *run = s; /* start of bytes not yet written */
   for (size_t i = 0; i < len && rc == 0; i++) {
     uint8_t b = (uint8_t)s[i];
     char esc[6];
     size_t esc_len = 2;
     esc[0] = '\\';
     switch (b) {
-    case '"': esc[1] = '"'; break;
-    case '\\': esc[1] = '\\'; break;
-    case '\b': esc[1] = 'b'; break;
-    case '\f': esc[1] = 'f'; break;
-    case '\n': esc[1] = 'n'; break;
-    case '\r': esc[1] = 'r'; break;
-    case '\t': esc[1] = 't'; break;
+    case '"':
+      esc[1] = '"';
+      break;
+    case '\\':
+      esc[1] = '\\';
+      break;
+    case '\b':
+      esc[1] = 'b';
+      break;
+    case '\f':
+      esc[1] = 'f';
+      break;
+    case '\n':
+      esc[1] = 'n';
+      break;
+    case '\r':
+      esc[1] = 'r';
+      break;
+    case '\t':
+      esc[1] = 't';
+      break;
     default:
       if (b >= 0x20) {
         if ((size_t)(s + i + 1 - run) >= JSON_WRITE_RUN_MAX) {

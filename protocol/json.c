@@ -82,8 +82,7 @@ void chat_json_c_locale_leave(chat_json_c_locale *scope) {
 
 /* ---- Positions and error messages --------------------------------------- */
 
-void chat_json_position(const char *text, size_t len, size_t offset, size_t *line,
-                        size_t *column) {
+void chat_json_position(const char *text, size_t len, size_t offset, size_t *line, size_t *column) {
   size_t l = 1, c = 1;
   if (offset > len) {
     offset = len;
@@ -102,20 +101,19 @@ void chat_json_position(const char *text, size_t len, size_t offset, size_t *lin
 }
 
 typedef struct {
-  const char *start;  /* the text */
+  const char *start; /* the text */
   const char *end;
   const char *pos;
   chat_arena *arena;
   chat_error *err;
-  chat_json_member *stack;  /* children of the open containers */
+  chat_json_member *stack; /* children of the open containers */
   size_t stack_len;
   size_t stack_cap;
   unsigned depth;
 } json_parser;
 
 /* Describes the byte at `at` for "got ..." in messages. */
-static const char *describe_found(const json_parser *p, const char *at,
-                                  char buf[JSON_FOUND_SIZE]) {
+static const char *describe_found(const json_parser *p, const char *at, char buf[JSON_FOUND_SIZE]) {
   if (at >= p->end) {
     return "end of input";
   }
@@ -129,8 +127,8 @@ static const char *describe_found(const json_parser *p, const char *at,
 }
 
 /* Records an error at `at` with a "line L column C: " prefix. */
-__attribute__((format(printf, 4, 5)))
-static int parse_fail(json_parser *p, int code, const char *at, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static int parse_fail(json_parser *p, int code,
+                                                            const char *at, const char *fmt, ...) {
   char reason[CHAT_ERROR_MESSAGE_MAX];
   va_list ap;
   va_start(ap, fmt);
@@ -139,8 +137,7 @@ static int parse_fail(json_parser *p, int code, const char *at, const char *fmt,
   size_t offset = (size_t)(at - p->start);
   size_t line, column;
   chat_json_position(p->start, (size_t)(p->end - p->start), offset, &line, &column);
-  return chat_error_set(p->err, code, offset, "line %zu column %zu: %s", line, column,
-                        reason);
+  return chat_error_set(p->err, code, offset, "line %zu column %zu: %s", line, column, reason);
 }
 
 /* "expected <what>, got <found>" at the current position. */
@@ -199,14 +196,30 @@ static int read_escape(json_parser *p, const char *q, uint32_t *cp, const char *
                       "expected an escape character after '\\', got end of input");
   }
   switch (q[1]) {
-  case '"': *cp = '"'; break;
-  case '\\': *cp = '\\'; break;
-  case '/': *cp = '/'; break;
-  case 'b': *cp = '\b'; break;
-  case 'f': *cp = '\f'; break;
-  case 'n': *cp = '\n'; break;
-  case 'r': *cp = '\r'; break;
-  case 't': *cp = '\t'; break;
+  case '"':
+    *cp = '"';
+    break;
+  case '\\':
+    *cp = '\\';
+    break;
+  case '/':
+    *cp = '/';
+    break;
+  case 'b':
+    *cp = '\b';
+    break;
+  case 'f':
+    *cp = '\f';
+    break;
+  case 'n':
+    *cp = '\n';
+    break;
+  case 'r':
+    *cp = '\r';
+    break;
+  case 't':
+    *cp = '\t';
+    break;
   case 'u': {
     uint32_t unit;
     int rc = read_unicode_digits(p, q + 2, &unit);
@@ -216,8 +229,7 @@ static int read_escape(json_parser *p, const char *q, uint32_t *cp, const char *
     const char *after = q + 2 + JSON_UNICODE_ESCAPE_DIGITS;
     if (unit >= 0xDC00 && unit <= 0xDFFF) {
       return parse_fail(p, CHAT_ERR_UTF8, q,
-                        "lone low surrogate \\u%04X (not after a high surrogate)",
-                        (unsigned)unit);
+                        "lone low surrogate \\u%04X (not after a high surrogate)", (unsigned)unit);
     }
     if (unit >= 0xD800 && unit <= 0xDBFF) {
       uint32_t low = 0;
@@ -258,8 +270,7 @@ static int read_escape(json_parser *p, const char *q, uint32_t *cp, const char *
  * everything and reports the decoded length and whether escapes occur; with
  * dst (room for the decoded length) it decodes into it. Leaves p->pos after
  * the closing quote. */
-static int scan_string(json_parser *p, uint8_t *dst, size_t *decoded_len,
-                       bool *has_escapes) {
+static int scan_string(json_parser *p, uint8_t *dst, size_t *decoded_len, bool *has_escapes) {
   const char *q = p->pos + 1;
   size_t n = 0;
   bool escapes = false;
@@ -294,8 +305,8 @@ static int scan_string(json_parser *p, uint8_t *dst, size_t *decoded_len,
      * UTF-8 sequence contains an ASCII byte, so this checks every one). */
     const char *run_end = q + 1;
     if (b < 0x80) {
-      while (run_end < p->end && (uint8_t)*run_end >= 0x20 && *run_end != '"' &&
-             *run_end != '\\' && (uint8_t)*run_end < 0x80) {
+      while (run_end < p->end && (uint8_t)*run_end >= 0x20 && *run_end != '"' && *run_end != '\\' &&
+             (uint8_t)*run_end < 0x80) {
         run_end++;
       }
     } else {
@@ -304,8 +315,7 @@ static int scan_string(json_parser *p, uint8_t *dst, size_t *decoded_len,
       }
       size_t bad;
       if (!chat_utf8_check((const uint8_t *)q, (size_t)(run_end - q), &bad)) {
-        return parse_fail(p, CHAT_ERR_UTF8, q + bad,
-                          "invalid UTF-8 (byte 0x%02X) in string",
+        return parse_fail(p, CHAT_ERR_UTF8, q + bad, "invalid UTF-8 (byte 0x%02X) in string",
                           (unsigned)(uint8_t)q[bad]);
       }
     }
@@ -341,7 +351,7 @@ static int parse_string(json_parser *p, const char **out, size_t *out_len) {
     if (copy != NULL) {
       const char *after = p->pos;
       p->pos = open;
-      scan_string(p, (uint8_t *)copy, &len, NULL);  /* checked above: cannot fail */
+      scan_string(p, (uint8_t *)copy, &len, NULL); /* checked above: cannot fail */
       p->pos = after;
     }
   }
@@ -499,8 +509,7 @@ static int find_duplicate(json_parser *p, const chat_json_member *members, size_
    * pair is a duplicate; the smallest such index is the first one. */
   for (size_t k = 1; k < count; k++) {
     if (refs[k].key_len == refs[k - 1].key_len &&
-        memcmp(refs[k].key, refs[k - 1].key, refs[k].key_len) == 0 &&
-        refs[k].index < *duplicate) {
+        memcmp(refs[k].key, refs[k - 1].key, refs[k].key_len) == 0 && refs[k].index < *duplicate) {
       *duplicate = refs[k].index;
     }
   }
@@ -512,8 +521,7 @@ static int parse_value(json_parser *p, chat_json *node, const char *expected);
 
 static int enter_container(json_parser *p) {
   if (p->depth >= CHAT_JSON_MAX_DEPTH) {
-    return parse_fail(p, CHAT_ERR_DEPTH, p->pos,
-                      "arrays and objects nested deeper than %d levels",
+    return parse_fail(p, CHAT_ERR_DEPTH, p->pos, "arrays and objects nested deeper than %d levels",
                       CHAT_JSON_MAX_DEPTH);
   }
   p->depth++;
@@ -529,14 +537,14 @@ typedef int (*json_item_parser)(json_parser *p, chat_json_member *item, const ch
  * stack from *base on. `first` and `next` name what the first item and an
  * item after ',' must be; `after` what must follow an item. The caller
  * takes the items and calls leave_container. */
-static int parse_items(json_parser *p, char close, json_item_parser parse_item,
-                       const char *first, const char *next, const char *after, size_t *base) {
+static int parse_items(json_parser *p, char close, json_item_parser parse_item, const char *first,
+                       const char *next, const char *after, size_t *base) {
   int rc = enter_container(p);
   if (rc != 0) {
     return rc;
   }
   *base = p->stack_len;
-  p->pos++;  /* the opening bracket */
+  p->pos++; /* the opening bracket */
   skip_space(p);
   if (p->pos < p->end && *p->pos == close) {
     p->pos++;
@@ -579,8 +587,8 @@ static int parse_array_item(json_parser *p, chat_json_member *item, const char *
 
 static int parse_array(json_parser *p, chat_json *node) {
   size_t base;
-  int rc = parse_items(p, ']', parse_array_item, "a value or ']' after '['",
-                       "a value after ','", "',' or ']' after array item", &base);
+  int rc = parse_items(p, ']', parse_array_item, "a value or ']' after '['", "a value after ','",
+                       "',' or ']' after array item", &base);
   if (rc != 0) {
     return rc;
   }
@@ -693,14 +701,14 @@ static int parse_value(json_parser *p, chat_json *node, const char *expected) {
 int chat_json_parse(const char *text, size_t len, chat_arena *arena, chat_json **out,
                     chat_error *err) {
   if (text == NULL && len == 0) {
-    text = "";  /* no arithmetic on a null pointer below */
+    text = ""; /* no arithmetic on a null pointer below */
   }
   json_parser p = {
-    .start = text,
-    .end = text + len,
-    .pos = text,
-    .arena = arena,
-    .err = err,
+      .start = text,
+      .end = text + len,
+      .pos = text,
+      .arena = arena,
+      .err = err,
   };
   static const char bom[] = "\xEF\xBB\xBF";
   if (len >= sizeof bom - 1 && memcmp(text, bom, sizeof bom - 1) == 0) {
@@ -733,18 +741,23 @@ int chat_json_parse(const char *text, size_t len, chat_arena *arena, chat_json *
 
 const char *chat_json_kind_name(chat_json_kind kind) {
   switch (kind) {
-  case CHAT_JSON_NULL: return "null";
-  case CHAT_JSON_BOOL: return "bool";
-  case CHAT_JSON_NUMBER: return "number";
-  case CHAT_JSON_STRING: return "string";
-  case CHAT_JSON_ARRAY: return "array";
-  case CHAT_JSON_OBJECT: return "object";
+  case CHAT_JSON_NULL:
+    return "null";
+  case CHAT_JSON_BOOL:
+    return "bool";
+  case CHAT_JSON_NUMBER:
+    return "number";
+  case CHAT_JSON_STRING:
+    return "string";
+  case CHAT_JSON_ARRAY:
+    return "array";
+  case CHAT_JSON_OBJECT:
+    return "object";
   }
   return "unknown";
 }
 
-const chat_json *chat_json_object_get_n(const chat_json *json, const char *key,
-                                        size_t key_len) {
+const chat_json *chat_json_object_get_n(const chat_json *json, const char *key, size_t key_len) {
   if (json == NULL || json->kind != CHAT_JSON_OBJECT) {
     return NULL;
   }
@@ -841,7 +854,7 @@ bool chat_json_get_double(const chat_json *json, double *out) {
   }
   chat_json_c_locale scope;
   chat_json_c_locale_enter(&scope);
-  double d = strtod(json->as.number.text, NULL);  /* the lexeme is NUL-terminated */
+  double d = strtod(json->as.number.text, NULL); /* the lexeme is NUL-terminated */
   chat_json_c_locale_leave(&scope);
   if (isinf(d)) {
     return false;

@@ -104,7 +104,7 @@ typedef struct chat_json_member chat_json_member;
  * given to chat_json_parse, not in the source text. */
 struct chat_json {
   chat_json_kind kind;
-  size_t offset;  /* byte offset of the node's first byte in the source text */
+  size_t offset; /* byte offset of the node's first byte in the source text */
   union {
     bool boolean;
     /* The number's exact lexeme, as in the source ("-12.5e3"), followed by a
@@ -132,9 +132,9 @@ struct chat_json {
 };
 
 struct chat_json_member {
-  const char *key;    /* decoded like a string: valid UTF-8, NUL after it */
+  const char *key; /* decoded like a string: valid UTF-8, NUL after it */
   size_t key_len;
-  size_t key_offset;  /* offset of the key's opening quote */
+  size_t key_offset; /* offset of the key's opening quote */
   chat_json value;
 };
 
@@ -150,8 +150,8 @@ struct chat_json_member {
  * surrogate), CHAT_ERR_DEPTH, CHAT_ERR_DUPLICATE_KEY (the same key twice in
  * one object; the offset is the second one's), CHAT_ERR_TRAILING
  * (non-whitespace after the document), CHAT_ERR_NOMEM. */
-int chat_json_parse(const char *text, size_t len, chat_arena *arena,
-                    chat_json **out, chat_error *err);
+int chat_json_parse(const char *text, size_t len, chat_arena *arena, chat_json **out,
+                    chat_error *err);
 
 /* "null", "bool", "number", "string", "array", "object". */
 const char *chat_json_kind_name(chat_json_kind kind);
@@ -159,8 +159,7 @@ const char *chat_json_kind_name(chat_json_kind kind);
 /* Looks a key up in an object (linear). NULL when json is not an object or
  * has no such member. The _n form takes a key that may hold NULs. */
 const chat_json *chat_json_object_get(const chat_json *json, const char *key);
-const chat_json *chat_json_object_get_n(const chat_json *json, const char *key,
-                                        size_t key_len);
+const chat_json *chat_json_object_get_n(const chat_json *json, const char *key, size_t key_len);
 
 /* True when json is a number whose lexeme has no fraction and no exponent. */
 bool chat_json_number_is_integer(const chat_json *json);
@@ -184,8 +183,7 @@ bool chat_json_get_float32(const chat_json *json, float *out);
 /* Turns a byte offset into text[0..len) into a 1-based line (counting LF)
  * and column (counting UTF-8 characters), as used in error messages. An
  * offset past len counts as len. */
-void chat_json_position(const char *text, size_t len, size_t offset, size_t *line,
-                        size_t *column);
+void chat_json_position(const char *text, size_t len, size_t offset, size_t *line, size_t *column);
 
 /* ---- Writing ---------------------------------------------------------- */
 
@@ -224,14 +222,13 @@ enum {
  * object key over CHAT_DICT_KEY_MAX bytes), CHAT_ERR_DEPTH (a hand-built tree
  * deeper than CHAT_JSON_MAX_DEPTH), CHAT_ERR_INVALID_ARGUMENT (json is NULL,
  * e.g. a missing member from chat_json_object_get), CHAT_ERR_NOMEM. */
-int chat_json_to_value(const chat_json *json, chat_arena *arena, chat_value **out,
-                       chat_error *err);
+int chat_json_to_value(const chat_json *json, chat_arena *arena, chat_value **out, chat_error *err);
 
 /* chat_json_parse then chat_json_to_value; only the value tree stays in arena.
  * Every error message starts with "line L column C: ".
  * Errors: those of chat_json_parse and chat_json_to_value. */
-int chat_value_parse_json(const char *text, size_t len, chat_arena *arena,
-                          chat_value **out, chat_error *err);
+int chat_value_parse_json(const char *text, size_t len, chat_arena *arena, chat_value **out,
+                          chat_error *err);
 
 /* Appends value as JSON text (see the mapping above; flags are CHAT_JSON_*).
  * Whatever it writes without CHAT_JSON_BYTES_SUMMARY, chat_value_parse_json

@@ -31,9 +31,9 @@ static const struct {
   const char *name;
   chat_keylog_label label;
 } labels[] = {
-  {CHAT_KEYLOG_LABEL_V2_C2S, CHAT_KEYLOG_V2_C2S},
-  {CHAT_KEYLOG_LABEL_V2_S2C, CHAT_KEYLOG_V2_S2C},
-  {CHAT_KEYLOG_LABEL_SEED, CHAT_KEYLOG_SEED},
+    {CHAT_KEYLOG_LABEL_V2_C2S, CHAT_KEYLOG_V2_C2S},
+    {CHAT_KEYLOG_LABEL_V2_S2C, CHAT_KEYLOG_V2_S2C},
+    {CHAT_KEYLOG_LABEL_SEED, CHAT_KEYLOG_SEED},
 };
 
 #define LABEL_COUNT (sizeof labels / sizeof labels[0])
@@ -133,8 +133,8 @@ int chat_keylog_write(chat_keylog *log, const char *label, const uint8_t *id, si
 int chat_keylog_write_v2(chat_keylog *log, const uint8_t session_id[CHAT_KEYLOG_ID_LEN],
                          const uint8_t c2s_key[CHAT_KEYLOG_SECRET_LEN],
                          const uint8_t s2c_key[CHAT_KEYLOG_SECRET_LEN]) {
-  int rc = chat_keylog_write(log, CHAT_KEYLOG_LABEL_V2_C2S, session_id, CHAT_KEYLOG_ID_LEN,
-                             c2s_key, CHAT_KEYLOG_SECRET_LEN);
+  int rc = chat_keylog_write(log, CHAT_KEYLOG_LABEL_V2_C2S, session_id, CHAT_KEYLOG_ID_LEN, c2s_key,
+                             CHAT_KEYLOG_SECRET_LEN);
   if (rc < 0)
     return rc;
   return chat_keylog_write(log, CHAT_KEYLOG_LABEL_V2_S2C, session_id, CHAT_KEYLOG_ID_LEN, s2c_key,
@@ -155,8 +155,7 @@ int chat_keylog_write_seed(chat_keylog *log, const uint8_t *client_public, size_
     return CHAT_KEYLOG_ERR_INVALID_ARGUMENT;
   uint8_t id[CHAT_KEYLOG_ID_LEN];
   chat_keylog_seed_session_id(client_public, len, id);
-  return chat_keylog_write(log, CHAT_KEYLOG_LABEL_SEED, id, sizeof id, key,
-                           CHAT_KEYLOG_SECRET_LEN);
+  return chat_keylog_write(log, CHAT_KEYLOG_LABEL_SEED, id, sizeof id, key, CHAT_KEYLOG_SECRET_LEN);
 }
 
 /* ---- parsing ------------------------------------------------------------- */
@@ -166,8 +165,8 @@ static bool is_space(char c) {
 }
 
 /* Decodes the hex field [start, end) of exactly out_len bytes. */
-static int parse_hex_field(const char *line, size_t start, size_t end, uint8_t *out,
-                           size_t out_len, const char *what, size_t line_number, chat_error *err) {
+static int parse_hex_field(const char *line, size_t start, size_t end, uint8_t *out, size_t out_len,
+                           const char *what, size_t line_number, chat_error *err) {
   if (end - start != HEX_DIGITS_PER_BYTE * out_len)
     return chat_error_set(err, CHAT_KEYLOG_ERR_MALFORMED, start,
                           "line %zu: the %s has %zu hex digits; %zu expected", line_number, what,
@@ -218,11 +217,11 @@ int chat_keylog_parse_line(const char *line, size_t len, size_t line_number,
   if (label == NULL)
     return 0; /* an unknown label: skipped, for future additions */
   if (fields != LINE_FIELDS)
-    return chat_error_set(err, CHAT_KEYLOG_ERR_MALFORMED, fields > LINE_FIELDS ? start[LINE_FIELDS] : len,
-                          "line %zu: %.*s needs exactly two fields after it, a session id and "
-                          "a secret; found %s",
-                          line_number, (int)label_len, line + start[0],
-                          fields > LINE_FIELDS ? "more" : "fewer");
+    return chat_error_set(
+        err, CHAT_KEYLOG_ERR_MALFORMED, fields > LINE_FIELDS ? start[LINE_FIELDS] : len,
+        "line %zu: %.*s needs exactly two fields after it, a session id and "
+        "a secret; found %s",
+        line_number, (int)label_len, line + start[0], fields > LINE_FIELDS ? "more" : "fewer");
   int rc = parse_hex_field(line, start[1], end[1], entry->id, CHAT_KEYLOG_ID_LEN, "session id",
                            line_number, err);
   if (rc == 0)

@@ -49,15 +49,17 @@
 /* Longest label written or parsed. */
 #define CHAT_KEYLOG_LABEL_MAX 32u
 /* Longest line: label, two hex fields, two spaces and the newline. */
-#define CHAT_KEYLOG_LINE_MAX \
+#define CHAT_KEYLOG_LINE_MAX                                                                       \
   (CHAT_KEYLOG_LABEL_MAX + 2u * CHAT_KEYLOG_ID_LEN + 2u * CHAT_KEYLOG_SECRET_LEN + 3u)
 
 typedef enum {
-  CHAT_KEYLOG_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_KEYLOG, /* NULL, unknown label, wrong id/secret length */
-  CHAT_KEYLOG_ERR_IO = CHAT_ERR_BAND_KEYLOG - 1,           /* open/fstat/write failed, or a short write */
-  CHAT_KEYLOG_ERR_PERMISSIONS = CHAT_ERR_BAND_KEYLOG - 2,  /* existing file accessible by group/others */
-  CHAT_KEYLOG_ERR_MALFORMED = CHAT_ERR_BAND_KEYLOG - 3,    /* a line that does not parse */
-  CHAT_KEYLOG_ERR_NOMEM = CHAT_ERR_BAND_KEYLOG - 4,        /* out of memory */
+  CHAT_KEYLOG_ERR_INVALID_ARGUMENT =
+      CHAT_ERR_BAND_KEYLOG,                      /* NULL, unknown label, wrong id/secret length */
+  CHAT_KEYLOG_ERR_IO = CHAT_ERR_BAND_KEYLOG - 1, /* open/fstat/write failed, or a short write */
+  CHAT_KEYLOG_ERR_PERMISSIONS =
+      CHAT_ERR_BAND_KEYLOG - 2, /* existing file accessible by group/others */
+  CHAT_KEYLOG_ERR_MALFORMED = CHAT_ERR_BAND_KEYLOG - 3, /* a line that does not parse */
+  CHAT_KEYLOG_ERR_NOMEM = CHAT_ERR_BAND_KEYLOG - 4,     /* out of memory */
 } chat_keylog_status;
 
 typedef struct chat_keylog chat_keylog;

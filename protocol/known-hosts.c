@@ -12,7 +12,6 @@
 
 #include "protocol/secret-file.h"
 
-
 int chat_known_hosts_default_path(char *out, size_t cap, chat_error *err) {
   if (out == NULL || cap == 0)
     return chat_error_set(err, CHAT_KEY_ERR_INVALID_ARGUMENT, 0, "invalid argument");
@@ -89,7 +88,7 @@ static int read_file(const char *path, char **text, size_t *len, chat_error *err
 }
 
 typedef struct {
-  size_t start;  /* the line's bytes [start, end) in the text, without '\n' */
+  size_t start; /* the line's bytes [start, end) in the text, without '\n' */
   size_t end;
   size_t number; /* 1-based */
   bool entry;    /* not a comment or blank line */
@@ -425,8 +424,8 @@ int chat_pin_check(chat_pin_policy policy, const char *host_port, const char *of
                     "server's key was replaced. Connection refused. If the change is expected, "
                     "remove the old key with: chatctl forget-host %s",
                     host_port, known_hosts_path, known, offered, host_port);
-    return decide(result, CHAT_PIN_ACCEPTED, 0, "the key of %s matches known_hosts (%s)",
-                  host_port, offered);
+    return decide(result, CHAT_PIN_ACCEPTED, 0, "the key of %s matches known_hosts (%s)", host_port,
+                  offered);
   }
   if (configured != NULL)
     return decide(result, CHAT_PIN_ACCEPTED, 0, "the key of %s matches the configured key %s",

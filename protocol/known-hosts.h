@@ -100,18 +100,18 @@ typedef enum {
 bool chat_pin_policy_parse(const char *name, chat_pin_policy *out);
 
 typedef enum {
-  CHAT_PIN_ACCEPTED = 1,          /* matches the configured or the recorded key */
-  CHAT_PIN_ACCEPTED_NEW = 2,      /* ACCEPT_NEW: unknown host, now recorded */
-  CHAT_PIN_NEEDS_CONFIRMATION = 3,/* ASK: unknown host; ask the user */
-  CHAT_PIN_REJECTED = 4,          /* refuse the connection; see code and message */
+  CHAT_PIN_ACCEPTED = 1,           /* matches the configured or the recorded key */
+  CHAT_PIN_ACCEPTED_NEW = 2,       /* ACCEPT_NEW: unknown host, now recorded */
+  CHAT_PIN_NEEDS_CONFIRMATION = 3, /* ASK: unknown host; ask the user */
+  CHAT_PIN_REJECTED = 4,           /* refuse the connection; see code and message */
 } chat_pin_decision;
 
 typedef struct {
   chat_pin_decision decision;
-  int code;                               /* 0, or why it was rejected */
-  char offered[CHAT_FINGERPRINT_SIZE];    /* the server's key */
-  char expected[CHAT_FINGERPRINT_SIZE];   /* configured / recorded key, "" if none */
-  char message[CHAT_PIN_MESSAGE_MAX];     /* one paragraph for the user */
+  int code;                             /* 0, or why it was rejected */
+  char offered[CHAT_FINGERPRINT_SIZE];  /* the server's key */
+  char expected[CHAT_FINGERPRINT_SIZE]; /* configured / recorded key, "" if none */
+  char message[CHAT_PIN_MESSAGE_MAX];   /* one paragraph for the user */
 } chat_pin_result;
 
 /* Decides whether to trust the server key with fingerprint offered for

@@ -20,9 +20,8 @@ size_t chat_dialect_type_size(chat_dialect dialect);
  * Errors: CHAT_ERR_BAD_MESSAGE (shorter than the type field), every error of
  * chat_value_decode (a missing value is CHAT_ERR_TRUNCATED). */
 int chat_message_decode(chat_dialect dialect, const uint8_t *data, size_t len,
-                        const chat_limits *limits, unsigned flags,
-                        chat_arena *arena, uint32_t *type, chat_value **params,
-                        chat_error *err);
+                        const chat_limits *limits, unsigned flags, chat_arena *arena,
+                        uint32_t *type, chat_value **params, chat_error *err);
 
 /* Writes the type field; the caller then writes exactly one value with w.
  * Errors (sticky in w): CHAT_ERR_INVALID_ARGUMENT when the type does not fit
@@ -31,7 +30,7 @@ void chat_message_begin(chat_writer *w, chat_dialect dialect, uint32_t type);
 
 /* Appends a whole message built from a value tree. Errors: those of
  * chat_message_begin and chat_value_encode. */
-int chat_message_encode(chat_dialect dialect, uint32_t type,
-                        const chat_value *params, chat_buffer *out);
+int chat_message_encode(chat_dialect dialect, uint32_t type, const chat_value *params,
+                        chat_buffer *out);
 
 #endif

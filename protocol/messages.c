@@ -80,8 +80,8 @@ static int as_int(const chat_value *v, const char *shape, const char *key, int64
   return 0;
 }
 
-static int as_blob(const chat_value *v, chat_value_kind kind, const char *shape,
-                   const char *key, chat_span *out, chat_error *err) {
+static int as_blob(const chat_value *v, chat_value_kind kind, const char *shape, const char *key,
+                   chat_span *out, chat_error *err) {
   if (v->kind != kind)
     return wrong_kind(err, shape, key, chat_value_kind_name(kind), v);
   *out = chat_span_bytes(v->as.blob.data, v->as.blob.len);
@@ -116,8 +116,8 @@ static int field_int(const chat_value *d, const char *shape, const char *key, in
   return v ? as_int(v, shape, key, out, err) : missing(err, shape, key);
 }
 
-static int field_blob(const chat_value *d, chat_value_kind kind, const char *shape,
-                      const char *key, chat_span *out, chat_error *err) {
+static int field_blob(const chat_value *d, chat_value_kind kind, const char *shape, const char *key,
+                      chat_span *out, chat_error *err) {
   const chat_value *v = chat_value_dict_get(d, key);
   return v ? as_blob(v, kind, shape, key, out, err) : missing(err, shape, key);
 }
@@ -165,11 +165,11 @@ static int field_list(const chat_value *d, const char *shape, const char *key,
   return 0;
 }
 
-#define RC(call)         \
-  do {                   \
-    int rc_ = (call);    \
-    if (rc_)             \
-      return rc_;        \
+#define RC(call)                                                                                   \
+  do {                                                                                             \
+    int rc_ = (call);                                                                              \
+    if (rc_)                                                                                       \
+      return rc_;                                                                                  \
   } while (0)
 
 /* ---- @user ---- */
@@ -320,12 +320,12 @@ int chat_msg_notice_read(const chat_value *v, chat_msg_notice *x, chat_error *er
   RC(field_int(v, "notice", "target_id", &x->target_id, err));
   RC(optional_int(v, "notice", "id", &x->has_id, &x->id, err));
   RC(optional_str(v, "notice", "client_msg_id", &x->has_client_msg_id, &x->client_msg_id, err));
-  return optional_str(v, "notice", "sender_username", &x->has_sender_username,
-                      &x->sender_username, err);
+  return optional_str(v, "notice", "sender_username", &x->has_sender_username, &x->sender_username,
+                      err);
 }
 
-int chat_msg_notice_decode(const uint8_t *data, size_t len, chat_arena *arena,
-                           chat_msg_notice *x, chat_error *err) {
+int chat_msg_notice_decode(const uint8_t *data, size_t len, chat_arena *arena, chat_msg_notice *x,
+                           chat_error *err) {
   memset(x, 0, sizeof *x);
   chat_value *value = NULL;
   RC(chat_value_decode(data, len, NULL, CHAT_DECODE_BORROW, arena, &value, err));
@@ -425,8 +425,7 @@ static int check_conversation(const chat_value *v, chat_error *err) {
   return chat_msg_conversation_read(v, &x, err);
 }
 
-void chat_msg_conversation_at(const chat_msg_list *list, size_t index,
-                              chat_msg_conversation *out) {
+void chat_msg_conversation_at(const chat_msg_list *list, size_t index, chat_msg_conversation *out) {
   chat_msg_conversation_read(&list->decoded->as.list.items[index], out, NULL);
 }
 
@@ -527,8 +526,8 @@ void chat_msg_resolve_friend_request_write(chat_writer *w,
   chat_write_list_end(w);
 }
 
-int chat_msg_resolve_friend_request_read(const chat_value *v,
-                                         chat_msg_resolve_friend_request *x, chat_error *err) {
+int chat_msg_resolve_friend_request_read(const chat_value *v, chat_msg_resolve_friend_request *x,
+                                         chat_error *err) {
   memset(x, 0, sizeof *x);
   const char *shape = "resolve_friend_request";
   RC(want_tuple(v, shape, 2, err));
@@ -584,8 +583,7 @@ void chat_msg_fetch_history_write(chat_writer *w, const chat_msg_fetch_history *
   chat_write_dict_end(w);
 }
 
-int chat_msg_fetch_history_read(const chat_value *v, chat_msg_fetch_history *x,
-                                chat_error *err) {
+int chat_msg_fetch_history_read(const chat_value *v, chat_msg_fetch_history *x, chat_error *err) {
   memset(x, 0, sizeof *x);
   const char *shape = "fetch_history";
   RC(want_dict(v, shape, err));
@@ -641,8 +639,8 @@ int chat_msg_add_friend_result_read(const chat_value *v, chat_msg_add_friend_res
   memset(x, 0, sizeof *x);
   RC(want_tuple(v, "add_friend_result", 2, err));
   RC(as_bool(&v->as.list.items[0], "add_friend_result", "ok", &x->ok, err));
-  return as_blob(&v->as.list.items[1], CHAT_VALUE_STR, "add_friend_result", "reason",
-                 &x->reason, err);
+  return as_blob(&v->as.list.items[1], CHAT_VALUE_STR, "add_friend_result", "reason", &x->reason,
+                 err);
 }
 
 void chat_msg_friend_on_off_line_write(chat_writer *w, const chat_msg_friend_on_off_line *x) {
@@ -727,8 +725,7 @@ void chat_msg_query_room_users_result_write(chat_writer *w,
   chat_write_list_end(w);
 }
 
-int chat_msg_query_room_users_result_read(const chat_value *v,
-                                          chat_msg_query_room_users_result *x,
+int chat_msg_query_room_users_result_read(const chat_value *v, chat_msg_query_room_users_result *x,
                                           chat_error *err) {
   memset(x, 0, sizeof *x);
   const char *shape = "query_room_users_result";
@@ -742,8 +739,7 @@ int chat_msg_query_room_users_result_read(const chat_value *v,
   return as_int(&v->as.list.items[1], shape, "room_id", &x->room_id, err);
 }
 
-void chat_msg_room_user_on_off_line_write(chat_writer *w,
-                                          const chat_msg_room_user_on_off_line *x) {
+void chat_msg_room_user_on_off_line_write(chat_writer *w, const chat_msg_room_user_on_off_line *x) {
   chat_write_list_begin(w);
   chat_write_int(w, x->room_id);
   chat_write_int(w, x->user_id);
@@ -769,8 +765,7 @@ void chat_msg_stored_message_write(chat_writer *w, const chat_msg_stored_message
   chat_write_list_end(w);
 }
 
-static int read_stored_message(const chat_value *v, chat_msg_stored_message *x,
-                               chat_error *err) {
+static int read_stored_message(const chat_value *v, chat_msg_stored_message *x, chat_error *err) {
   memset(x, 0, sizeof *x);
   RC(want_tuple(v, "stored message", 2, err));
   RC(as_blob(&v->as.list.items[0], CHAT_VALUE_BYTES, "stored message", "data", &x->data, err));
@@ -826,8 +821,7 @@ void chat_msg_session_bundle_write(chat_writer *w, const chat_msg_session_bundle
   chat_write_dict_end(w);
 }
 
-int chat_msg_session_bundle_read(const chat_value *v, chat_msg_session_bundle *x,
-                                 chat_error *err) {
+int chat_msg_session_bundle_read(const chat_value *v, chat_msg_session_bundle *x, chat_error *err) {
   memset(x, 0, sizeof *x);
   const char *shape = "session_bundle";
   RC(want_dict(v, shape, err));
@@ -878,12 +872,12 @@ int chat_msg_read_marker_read(const chat_value *v, chat_msg_read_marker *x, chat
 
 /* ---- the table ---- */
 
-#define THUNKS(name)                                                                  \
-  static void write_##name(chat_writer *w, const void *x) {                           \
-    chat_msg_##name##_write(w, x);                                                    \
-  }                                                                                   \
-  static int read_##name(const chat_value *v, void *x, chat_error *err) {             \
-    return chat_msg_##name##_read(v, x, err);                                         \
+#define THUNKS(name)                                                                               \
+  static void write_##name(chat_writer *w, const void *x) {                                        \
+    chat_msg_##name##_write(w, x);                                                                 \
+  }                                                                                                \
+  static int read_##name(const chat_value *v, void *x, chat_error *err) {                          \
+    return chat_msg_##name##_read(v, x, err);                                                      \
   }
 
 THUNKS(null)
@@ -911,55 +905,58 @@ THUNKS(session_bundle)
 THUNKS(history_page)
 THUNKS(read_marker)
 
-#define CODEC(code, name) {code, "chat_msg_" #name, sizeof(chat_msg_##name), write_##name, read_##name}
+#define CODEC(code, name)                                                                          \
+  { code, "chat_msg_" #name, sizeof(chat_msg_##name), write_##name, read_##name }
 
 static const chat_msg_codec codecs[] = {
-  CODEC(CHAT_MSG_LOGIN, login),
-  CODEC(CHAT_MSG_REGISTER, register),
-  CODEC(CHAT_MSG_CLIENT_ECHO, any),
-  CODEC(CHAT_MSG_ADD_FRIEND, str),
-  CODEC(CHAT_MSG_RESOLVE_FRIEND_REQUEST, resolve_friend_request),
-  CODEC(CHAT_MSG_SEND_MESSAGE, send_message),
-  CODEC(CHAT_MSG_JOIN_ROOM, int),
-  CODEC(CHAT_MSG_CREATE_ROOM, str),
-  CODEC(CHAT_MSG_QUERY_ROOM_USERS, int),
-  CODEC(CHAT_MSG_BAD, any),
-  CODEC(CHAT_MSG_RESUME, resume),
-  CODEC(CHAT_MSG_LOGOUT, null),
-  CODEC(CHAT_MSG_FETCH_HISTORY, fetch_history),
-  CODEC(CHAT_MSG_MARK_READ, mark_read),
-  CODEC(CHAT_MSG_LEAVE_ROOM, int),
-  CODEC(CHAT_MSG_SET_NICKNAME, str),
-  CODEC(CHAT_MSG_SET_PASSWORD, set_password),
+    CODEC(CHAT_MSG_LOGIN, login),
+    CODEC(CHAT_MSG_REGISTER, register),
+    CODEC(CHAT_MSG_CLIENT_ECHO, any),
+    CODEC(CHAT_MSG_ADD_FRIEND, str),
+    CODEC(CHAT_MSG_RESOLVE_FRIEND_REQUEST, resolve_friend_request),
+    CODEC(CHAT_MSG_SEND_MESSAGE, send_message),
+    CODEC(CHAT_MSG_JOIN_ROOM, int),
+    CODEC(CHAT_MSG_CREATE_ROOM, str),
+    CODEC(CHAT_MSG_QUERY_ROOM_USERS, int),
+    CODEC(CHAT_MSG_BAD, any),
+    CODEC(CHAT_MSG_RESUME, resume),
+    CODEC(CHAT_MSG_LOGOUT, null),
+    CODEC(CHAT_MSG_FETCH_HISTORY, fetch_history),
+    CODEC(CHAT_MSG_MARK_READ, mark_read),
+    CODEC(CHAT_MSG_LEAVE_ROOM, int),
+    CODEC(CHAT_MSG_SET_NICKNAME, str),
+    CODEC(CHAT_MSG_SET_PASSWORD, set_password),
 
-  CODEC(CHAT_MSG_LOGIN_SUCCESSFUL, user),
-  CODEC(CHAT_MSG_REGISTER_SUCCESSFUL, int),
-  CODEC(CHAT_MSG_INCOMING_FRIEND_REQUEST, user),
-  CODEC(CHAT_MSG_CONTACT_INFO, contact),
-  CODEC(CHAT_MSG_CHAT_HISTORY, any),
-  CODEC(CHAT_MSG_SERVER_ECHO, any),
-  CODEC(CHAT_MSG_ADD_FRIEND_RESULT, add_friend_result),
-  CODEC(CHAT_MSG_FRIEND_ON_OFF_LINE, friend_on_off_line),
-  CODEC(CHAT_MSG_NOTIFY_CHAT_HISTORY, any),
-  CODEC(CHAT_MSG_ON_NEW_MESSAGE, notice),
-  CODEC(CHAT_MSG_SERVER_KICK, server_kick),
-  CODEC(CHAT_MSG_QUERY_ROOM_USERS_RESULT, query_room_users_result),
-  CODEC(CHAT_MSG_ROOM_USER_ON_OFF_LINE, room_user_on_off_line),
-  CODEC(CHAT_MSG_LOGIN_BUNDLE, login_bundle),
-  CODEC(CHAT_MSG_SESSION_BUNDLE, session_bundle),
-  CODEC(CHAT_MSG_HISTORY_PAGE, history_page),
-  CODEC(CHAT_MSG_READ_MARKER, read_marker),
-  CODEC(CHAT_MSG_LOGGED_OUT, null),
-  CODEC(CHAT_MSG_LEFT_ROOM, int),
-  CODEC(CHAT_MSG_PROFILE_UPDATED, user),
-  CODEC(CHAT_MSG_PASSWORD_CHANGED, null),
-  CODEC(CHAT_MSG_LOGIN_FAILED, null),
-  CODEC(CHAT_MSG_USERNAME_TAKEN, null),
-  CODEC(CHAT_MSG_GENERAL_FAILURE, str),
-  CODEC(CHAT_MSG_GENERAL_MSG, str),
+    CODEC(CHAT_MSG_LOGIN_SUCCESSFUL, user),
+    CODEC(CHAT_MSG_REGISTER_SUCCESSFUL, int),
+    CODEC(CHAT_MSG_INCOMING_FRIEND_REQUEST, user),
+    CODEC(CHAT_MSG_CONTACT_INFO, contact),
+    CODEC(CHAT_MSG_CHAT_HISTORY, any),
+    CODEC(CHAT_MSG_SERVER_ECHO, any),
+    CODEC(CHAT_MSG_ADD_FRIEND_RESULT, add_friend_result),
+    CODEC(CHAT_MSG_FRIEND_ON_OFF_LINE, friend_on_off_line),
+    CODEC(CHAT_MSG_NOTIFY_CHAT_HISTORY, any),
+    CODEC(CHAT_MSG_ON_NEW_MESSAGE, notice),
+    CODEC(CHAT_MSG_SERVER_KICK, server_kick),
+    CODEC(CHAT_MSG_QUERY_ROOM_USERS_RESULT, query_room_users_result),
+    CODEC(CHAT_MSG_ROOM_USER_ON_OFF_LINE, room_user_on_off_line),
+    CODEC(CHAT_MSG_LOGIN_BUNDLE, login_bundle),
+    CODEC(CHAT_MSG_SESSION_BUNDLE, session_bundle),
+    CODEC(CHAT_MSG_HISTORY_PAGE, history_page),
+    CODEC(CHAT_MSG_READ_MARKER, read_marker),
+    CODEC(CHAT_MSG_LOGGED_OUT, null),
+    CODEC(CHAT_MSG_LEFT_ROOM, int),
+    CODEC(CHAT_MSG_PROFILE_UPDATED, user),
+    CODEC(CHAT_MSG_PASSWORD_CHANGED, null),
+    CODEC(CHAT_MSG_LOGIN_FAILED, null),
+    CODEC(CHAT_MSG_USERNAME_TAKEN, null),
+    CODEC(CHAT_MSG_GENERAL_FAILURE, str),
+    CODEC(CHAT_MSG_GENERAL_MSG, str),
 };
 
-size_t chat_msg_codec_count(void) { return sizeof codecs / sizeof codecs[0]; }
+size_t chat_msg_codec_count(void) {
+  return sizeof codecs / sizeof codecs[0];
+}
 
 const chat_msg_codec *chat_msg_codec_at(size_t index) {
   return index < chat_msg_codec_count() ? &codecs[index] : NULL;

@@ -75,9 +75,9 @@ typedef struct {
 
 /* @body: which of its three shapes. */
 typedef enum {
-  CHAT_BODY_TEXT,     /* {type, data:str, fontsize, fontcolor} */
-  CHAT_BODY_IMAGE,    /* {type, data:bytes} */
-  CHAT_BODY_PREVIEW,  /* {type, format, size}: v2 servers only */
+  CHAT_BODY_TEXT,    /* {type, data:str, fontsize, fontcolor} */
+  CHAT_BODY_IMAGE,   /* {type, data:bytes} */
+  CHAT_BODY_PREVIEW, /* {type, format, size}: v2 servers only */
 } chat_body_form;
 
 typedef struct {
@@ -95,8 +95,8 @@ typedef struct {
   chat_msg_body message;
   int64_t sender_id;
   chat_span sender_name;
-  int64_t target_type;  /* CHAT_TARGET_* when well-formed */
-  int64_t time;         /* ms since the epoch */
+  int64_t target_type; /* CHAT_TARGET_* when well-formed */
+  int64_t time;        /* ms since the epoch */
   int64_t target_id;
   /* v2 */
   bool has_id;
@@ -110,16 +110,16 @@ typedef struct {
 /* @contact: a friend (@user plus type) or a room (@room plus type). */
 typedef struct {
   bool is_room;
-  chat_msg_user user;   /* !is_room */
-  chat_msg_room room;   /* is_room */
-  int64_t type;         /* CHAT_CONTACT_TYPE_* when well-formed */
+  chat_msg_user user; /* !is_room */
+  chat_msg_room room; /* is_room */
+  int64_t type;       /* CHAT_CONTACT_TYPE_* when well-formed */
 } chat_msg_contact;
 
 /* @conversation (v2) */
 typedef struct {
   int64_t target_type;
   int64_t target_id;
-  bool has_last;        /* false: last is null */
+  bool has_last; /* false: last is null */
   chat_msg_notice last;
   int64_t unread;
   int64_t last_read_id;
@@ -141,8 +141,7 @@ typedef struct chat_msg_list {
  * fail on a list a reader accepted. */
 void chat_msg_contact_at(const chat_msg_list *list, size_t index, chat_msg_contact *out);
 void chat_msg_notice_at(const chat_msg_list *list, size_t index, chat_msg_notice *out);
-void chat_msg_conversation_at(const chat_msg_list *list, size_t index,
-                              chat_msg_conversation *out);
+void chat_msg_conversation_at(const chat_msg_list *list, size_t index, chat_msg_conversation *out);
 
 void chat_msg_user_write(chat_writer *w, const chat_msg_user *x);
 int chat_msg_user_read(const chat_value *v, chat_msg_user *x, chat_error *err);
@@ -159,16 +158,24 @@ int chat_msg_conversation_read(const chat_value *v, chat_msg_conversation *x, ch
 
 /* A stored notice (a seed login_bundle's messages, the seed database):
  * decodes data (borrowing: data must outlive *x) into arena and reads it. */
-int chat_msg_notice_decode(const uint8_t *data, size_t len, chat_arena *arena,
-                           chat_msg_notice *x, chat_error *err);
+int chat_msg_notice_decode(const uint8_t *data, size_t len, chat_arena *arena, chat_msg_notice *x,
+                           chat_error *err);
 
 /* ---- parameters of the messages ---- */
 
 /* Messages whose parameters are one primitive share these. */
-typedef struct { char unused; } chat_msg_null;      /* null */
-typedef struct { const chat_value *value; } chat_msg_any;  /* any: written as is */
-typedef struct { int64_t value; } chat_msg_int;     /* int */
-typedef struct { chat_span value; } chat_msg_str;   /* str */
+typedef struct {
+  char unused;
+} chat_msg_null; /* null */
+typedef struct {
+  const chat_value *value;
+} chat_msg_any; /* any: written as is */
+typedef struct {
+  int64_t value;
+} chat_msg_int; /* int */
+typedef struct {
+  chat_span value;
+} chat_msg_str; /* str */
 
 void chat_msg_null_write(chat_writer *w, const chat_msg_null *x);
 int chat_msg_null_read(const chat_value *v, chat_msg_null *x, chat_error *err);
@@ -200,7 +207,7 @@ typedef struct {
   int64_t target_type;
   int64_t target_id;
   chat_msg_body message;
-  bool has_client_msg_id;   /* v2 */
+  bool has_client_msg_id; /* v2 */
   chat_span client_msg_id;
 } chat_msg_send_message;
 /* resume (v2) */
@@ -252,7 +259,7 @@ typedef struct {
 } chat_msg_room_member;
 /* query_room_users_result: [members, room_id] */
 typedef struct {
-  chat_msg_list members;    /* of chat_msg_room_member */
+  chat_msg_list members; /* of chat_msg_room_member */
   int64_t room_id;
 } chat_msg_query_room_users_result;
 void chat_msg_room_member_at(const chat_msg_list *list, size_t index, chat_msg_room_member *out);
@@ -270,9 +277,9 @@ typedef struct {
 } chat_msg_stored_message;
 /* login_bundle (seed) */
 typedef struct {
-  chat_msg_list rooms;      /* of chat_msg_contact */
-  chat_msg_list friends;    /* of chat_msg_contact */
-  chat_msg_list messages;   /* of chat_msg_stored_message */
+  chat_msg_list rooms;    /* of chat_msg_contact */
+  chat_msg_list friends;  /* of chat_msg_contact */
+  chat_msg_list messages; /* of chat_msg_stored_message */
 } chat_msg_login_bundle;
 void chat_msg_stored_message_at(const chat_msg_list *list, size_t index,
                                 chat_msg_stored_message *out);
@@ -280,15 +287,15 @@ void chat_msg_stored_message_write(chat_writer *w, const chat_msg_stored_message
 /* session_bundle (v2) */
 typedef struct {
   chat_span token;
-  chat_msg_list friends;        /* of chat_msg_contact */
-  chat_msg_list rooms;          /* of chat_msg_contact */
-  chat_msg_list conversations;  /* of chat_msg_conversation */
+  chat_msg_list friends;       /* of chat_msg_contact */
+  chat_msg_list rooms;         /* of chat_msg_contact */
+  chat_msg_list conversations; /* of chat_msg_conversation */
 } chat_msg_session_bundle;
 /* history_page (v2) */
 typedef struct {
   int64_t target_type;
   int64_t target_id;
-  chat_msg_list messages;   /* of chat_msg_notice */
+  chat_msg_list messages; /* of chat_msg_notice */
   bool more;
 } chat_msg_history_page;
 /* read_marker (v2) */
@@ -299,8 +306,8 @@ typedef struct {
   int64_t unread;
 } chat_msg_read_marker;
 
-#define CHAT_MSG_DECLARE(name)                                              \
-  void chat_msg_##name##_write(chat_writer *w, const chat_msg_##name *x);   \
+#define CHAT_MSG_DECLARE(name)                                                                     \
+  void chat_msg_##name##_write(chat_writer *w, const chat_msg_##name *x);                          \
   int chat_msg_##name##_read(const chat_value *v, chat_msg_##name *x, chat_error *err)
 
 CHAT_MSG_DECLARE(login);
@@ -327,9 +334,9 @@ typedef void (*chat_msg_writer)(chat_writer *w, const void *x);
 typedef int (*chat_msg_reader)(const chat_value *v, void *x, chat_error *err);
 
 typedef struct {
-  uint32_t code;          /* chat_message_type */
-  const char *type_name;  /* the struct: "chat_msg_login", "chat_msg_int", ... */
-  size_t size;            /* sizeof the struct */
+  uint32_t code;         /* chat_message_type */
+  const char *type_name; /* the struct: "chat_msg_login", "chat_msg_int", ... */
+  size_t size;           /* sizeof the struct */
   chat_msg_writer write;
   chat_msg_reader read;
 } chat_msg_codec;

@@ -58,11 +58,11 @@ bool chat_noise_overlaps(const void *a, size_t alen, const void *b, size_t blen)
 /* ---- per-thread cache of the expanded AES-GCM context --------------------- */
 
 typedef struct {
-  bool valid;                    /* ctx is keyed with key */
-  bool wipe_at_exit;             /* registered with the thread-exit destructor */
+  bool valid;        /* ctx is keyed with key */
+  bool wipe_at_exit; /* registered with the thread-exit destructor */
   uint8_t key[CHAT_NOISE_KEY_LEN];
   struct gcm_aes256_ctx ctx;
-  uint64_t hits, misses;         /* for chat_noise_cipher_test_cache_counts */
+  uint64_t hits, misses; /* for chat_noise_cipher_test_cache_counts */
 } gcm_cache;
 
 static _Thread_local gcm_cache thread_gcm;
@@ -146,9 +146,8 @@ static void make_nonce(chat_noise_cipher_id id, uint64_t n, uint8_t nonce[CHAT_N
   memset(nonce, 0, CHAT_NOISE_NONCE_PREFIX_LEN);
   uint8_t *counter = nonce + CHAT_NOISE_NONCE_PREFIX_LEN;
   for (size_t i = 0; i < CHAT_NOISE_COUNTER_LEN; i++) {
-    size_t shift = CHAT_NOISE_BITS_PER_BYTE * (id == CHAT_NOISE_CIPHER_AESGCM
-                                                   ? CHAT_NOISE_COUNTER_LEN - 1 - i
-                                                   : i);
+    size_t shift = CHAT_NOISE_BITS_PER_BYTE *
+                   (id == CHAT_NOISE_CIPHER_AESGCM ? CHAT_NOISE_COUNTER_LEN - 1 - i : i);
     counter[i] = (uint8_t)(n >> shift);
   }
 }
@@ -182,15 +181,15 @@ static void aead_run(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad,
 }
 
 /* ENCRYPT(k, n, ad, plaintext): len bytes of ciphertext then the tag. */
-static void aead_encrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad,
-                         size_t ad_len, const uint8_t *plaintext, size_t len, uint8_t *out) {
+static void aead_encrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad, size_t ad_len,
+                         const uint8_t *plaintext, size_t len, uint8_t *out) {
   aead_run(cs, n, ad, ad_len, true, plaintext, len, out, out + len);
 }
 
 /* DECRYPT(k, n, ad, ciphertext || tag): writes pt_len bytes to out, then
  * checks the tag in constant time; on failure out is wiped. */
-static int aead_decrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad,
-                        size_t ad_len, const uint8_t *ciphertext, size_t pt_len, uint8_t *out) {
+static int aead_decrypt(const chat_noise_cipher *cs, uint64_t n, const uint8_t *ad, size_t ad_len,
+                        const uint8_t *ciphertext, size_t pt_len, uint8_t *out) {
   uint8_t tag[CHAT_NOISE_TAG_LEN];
   aead_run(cs, n, ad, ad_len, false, ciphertext, pt_len, out, tag);
   /* In place, out == ciphertext: the tag after the body is still intact. */
@@ -250,8 +249,8 @@ void chat_noise_cipher_free(chat_noise_cipher *cs) {
 }
 
 int chat_noise_cipher_encrypt(chat_noise_cipher *cs, const uint8_t *ad, size_t ad_len,
-                              const uint8_t *plaintext, size_t len,
-                              uint8_t *out, size_t out_cap, size_t *out_len) {
+                              const uint8_t *plaintext, size_t len, uint8_t *out, size_t out_cap,
+                              size_t *out_len) {
   if (cs == NULL || out == NULL || out_len == NULL || (ad == NULL && ad_len > 0) ||
       (plaintext == NULL && len > 0))
     return CHAT_NOISE_ERR_INVALID_ARGUMENT;
@@ -272,8 +271,8 @@ int chat_noise_cipher_encrypt(chat_noise_cipher *cs, const uint8_t *ad, size_t a
 }
 
 int chat_noise_cipher_decrypt(chat_noise_cipher *cs, const uint8_t *ad, size_t ad_len,
-                              const uint8_t *ciphertext, size_t len,
-                              uint8_t *out, size_t out_cap, size_t *out_len) {
+                              const uint8_t *ciphertext, size_t len, uint8_t *out, size_t out_cap,
+                              size_t *out_len) {
   if (cs == NULL || ciphertext == NULL || out_len == NULL || (ad == NULL && ad_len > 0))
     return CHAT_NOISE_ERR_INVALID_ARGUMENT;
   if (len > CHAT_NOISE_MAX_MESSAGE)

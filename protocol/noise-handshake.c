@@ -76,7 +76,8 @@ static bool role_sends(const chat_noise_pattern *p, chat_noise_role role, chat_n
   for (size_t i = 0; i < CHAT_NOISE_MAX_PATTERN_MESSAGES; i++) {
     if (initiator_writes(i) != (role == CHAT_NOISE_ROLE_INITIATOR))
       continue;
-    for (size_t t = 0; t < CHAT_NOISE_MAX_MESSAGE_TOKENS && p->messages[i][t] != CHAT_NOISE_TOKEN_END; t++) {
+    for (size_t t = 0;
+         t < CHAT_NOISE_MAX_MESSAGE_TOKENS && p->messages[i][t] != CHAT_NOISE_TOKEN_END; t++) {
       if (p->messages[i][t] == token)
         return true;
     }
@@ -91,12 +92,14 @@ static bool pattern_has(const chat_noise_pattern *p, chat_noise_token token) {
 
 /* Whether this side's static key is known to the peer in advance. */
 static bool local_static_premessage(const chat_noise_handshake *hs) {
-  return (is_initiator(hs) ? hs->pattern->pre_initiator : hs->pattern->pre_responder) == CHAT_NOISE_PRE_S;
+  return (is_initiator(hs) ? hs->pattern->pre_initiator : hs->pattern->pre_responder) ==
+         CHAT_NOISE_PRE_S;
 }
 
 /* Whether the peer's static key is known to this side in advance. */
 static bool remote_static_premessage(const chat_noise_handshake *hs) {
-  return (is_initiator(hs) ? hs->pattern->pre_responder : hs->pattern->pre_initiator) == CHAT_NOISE_PRE_S;
+  return (is_initiator(hs) ? hs->pattern->pre_responder : hs->pattern->pre_initiator) ==
+         CHAT_NOISE_PRE_S;
 }
 
 /* Whether this side's static key takes part in the handshake at all: sent,
@@ -144,7 +147,8 @@ int chat_noise_handshake_new(const char *protocol_name, chat_noise_role role,
     nfields++;
     start = i + 1;
   }
-  if (nfields != PROTOCOL_FIELDS || !field_is(field[FIELD_PREFIX], field_len[FIELD_PREFIX], "Noise"))
+  if (nfields != PROTOCOL_FIELDS ||
+      !field_is(field[FIELD_PREFIX], field_len[FIELD_PREFIX], "Noise"))
     return CHAT_NOISE_ERR_UNKNOWN_PROTOCOL;
 
   const chat_noise_pattern *pattern =
@@ -226,7 +230,8 @@ int chat_noise_handshake_set_prologue(chat_noise_handshake *hs, const void *data
   return CHAT_NOISE_OK;
 }
 
-int chat_noise_handshake_set_local_static(chat_noise_handshake *hs, const uint8_t *priv, size_t len) {
+int chat_noise_handshake_set_local_static(chat_noise_handshake *hs, const uint8_t *priv,
+                                          size_t len) {
   int rc = check_setter(hs, priv, len);
   if (rc != CHAT_NOISE_OK)
     return rc;
@@ -238,7 +243,8 @@ int chat_noise_handshake_set_local_static(chat_noise_handshake *hs, const uint8_
   return CHAT_NOISE_OK;
 }
 
-int chat_noise_handshake_set_remote_static(chat_noise_handshake *hs, const uint8_t *pub, size_t len) {
+int chat_noise_handshake_set_remote_static(chat_noise_handshake *hs, const uint8_t *pub,
+                                           size_t len) {
   int rc = check_setter(hs, pub, len);
   if (rc != CHAT_NOISE_OK)
     return rc;
@@ -249,7 +255,8 @@ int chat_noise_handshake_set_remote_static(chat_noise_handshake *hs, const uint8
   return CHAT_NOISE_OK;
 }
 
-int chat_noise_handshake_set_fixed_ephemeral(chat_noise_handshake *hs, const uint8_t *priv, size_t len) {
+int chat_noise_handshake_set_fixed_ephemeral(chat_noise_handshake *hs, const uint8_t *priv,
+                                             size_t len) {
   int rc = check_setter(hs, priv, len);
   if (rc != CHAT_NOISE_OK)
     return rc;
@@ -281,9 +288,11 @@ int chat_noise_handshake_start(chat_noise_handshake *hs) {
   }
   /* Pre-messages: the initiator's first, then the responder's. */
   if (hs->pattern->pre_initiator == CHAT_NOISE_PRE_S)
-    chat_noise_symmetric_mix_hash(&hs->ss, is_initiator(hs) ? hs->s_pub : hs->rs, CHAT_NOISE_DH_LEN);
+    chat_noise_symmetric_mix_hash(&hs->ss, is_initiator(hs) ? hs->s_pub : hs->rs,
+                                  CHAT_NOISE_DH_LEN);
   if (hs->pattern->pre_responder == CHAT_NOISE_PRE_S)
-    chat_noise_symmetric_mix_hash(&hs->ss, is_initiator(hs) ? hs->rs : hs->s_pub, CHAT_NOISE_DH_LEN);
+    chat_noise_symmetric_mix_hash(&hs->ss, is_initiator(hs) ? hs->rs : hs->s_pub,
+                                  CHAT_NOISE_DH_LEN);
   hs->started = true;
   hs->message_index = 0;
   return CHAT_NOISE_OK;
@@ -299,7 +308,7 @@ chat_noise_action chat_noise_handshake_action(const chat_noise_handshake *hs) {
   if (hs->message_index >= hs->message_count)
     return CHAT_NOISE_ACTION_SPLIT;
   return initiator_writes(hs->message_index) == is_initiator(hs) ? CHAT_NOISE_ACTION_WRITE_MESSAGE
-                                                                  : CHAT_NOISE_ACTION_READ_MESSAGE;
+                                                                 : CHAT_NOISE_ACTION_READ_MESSAGE;
 }
 
 /* Checks that the handshake expects `want` now. */
@@ -364,9 +373,15 @@ static size_t tokens_length(const chat_noise_handshake *hs, bool *keyed_after) {
   size_t len = 0;
   for (size_t t = 0; t < CHAT_NOISE_MAX_MESSAGE_TOKENS && tokens[t] != CHAT_NOISE_TOKEN_END; t++) {
     switch (tokens[t]) {
-    case CHAT_NOISE_TOKEN_E: len += CHAT_NOISE_DH_LEN; break;
-    case CHAT_NOISE_TOKEN_S: len += CHAT_NOISE_DH_LEN + (keyed ? CHAT_NOISE_TAG_LEN : 0); break;
-    default: keyed = true; break; /* a DH token: MixKey */
+    case CHAT_NOISE_TOKEN_E:
+      len += CHAT_NOISE_DH_LEN;
+      break;
+    case CHAT_NOISE_TOKEN_S:
+      len += CHAT_NOISE_DH_LEN + (keyed ? CHAT_NOISE_TAG_LEN : 0);
+      break;
+    default:
+      keyed = true;
+      break; /* a DH token: MixKey */
     }
   }
   *keyed_after = keyed;
@@ -382,9 +397,9 @@ static bool message_has_token(const chat_noise_handshake *hs, chat_noise_token t
   return false;
 }
 
-int chat_noise_handshake_write_message(chat_noise_handshake *hs,
-                                       const uint8_t *payload, size_t payload_len,
-                                       uint8_t *out, size_t out_cap, size_t *out_len) {
+int chat_noise_handshake_write_message(chat_noise_handshake *hs, const uint8_t *payload,
+                                       size_t payload_len, uint8_t *out, size_t out_cap,
+                                       size_t *out_len) {
   if (hs == NULL || out == NULL || out_len == NULL || (payload == NULL && payload_len > 0))
     return CHAT_NOISE_ERR_INVALID_ARGUMENT;
   int rc = expect_action(hs, CHAT_NOISE_ACTION_WRITE_MESSAGE);
@@ -445,8 +460,7 @@ int chat_noise_handshake_write_message(chat_noise_handshake *hs,
   return CHAT_NOISE_OK;
 }
 
-int chat_noise_handshake_read_message(chat_noise_handshake *hs,
-                                      const uint8_t *msg, size_t msg_len,
+int chat_noise_handshake_read_message(chat_noise_handshake *hs, const uint8_t *msg, size_t msg_len,
                                       uint8_t *payload_out, size_t payload_cap,
                                       size_t *payload_len) {
   if (hs == NULL || msg == NULL || payload_len == NULL || (payload_out == NULL && payload_cap > 0))
@@ -501,8 +515,8 @@ int chat_noise_handshake_read_message(chat_noise_handshake *hs,
   return CHAT_NOISE_OK;
 }
 
-int chat_noise_handshake_split(chat_noise_handshake *hs,
-                               chat_noise_cipher **send_out, chat_noise_cipher **recv_out) {
+int chat_noise_handshake_split(chat_noise_handshake *hs, chat_noise_cipher **send_out,
+                               chat_noise_cipher **recv_out) {
   if (hs == NULL || send_out == NULL || recv_out == NULL)
     return CHAT_NOISE_ERR_INVALID_ARGUMENT;
   *send_out = NULL;
@@ -538,8 +552,8 @@ int chat_noise_handshake_split(chat_noise_handshake *hs,
   return CHAT_NOISE_OK;
 }
 
-int chat_noise_handshake_get_hash(const chat_noise_handshake *hs,
-                                  uint8_t *out, size_t out_cap, size_t *out_len) {
+int chat_noise_handshake_get_hash(const chat_noise_handshake *hs, uint8_t *out, size_t out_cap,
+                                  size_t *out_len) {
   if (hs == NULL || out == NULL || out_len == NULL)
     return CHAT_NOISE_ERR_INVALID_ARGUMENT;
   if (hs->failed)
@@ -554,8 +568,8 @@ int chat_noise_handshake_get_hash(const chat_noise_handshake *hs,
   return CHAT_NOISE_OK;
 }
 
-int chat_noise_handshake_get_remote_static(const chat_noise_handshake *hs,
-                                           uint8_t *out, size_t out_cap) {
+int chat_noise_handshake_get_remote_static(const chat_noise_handshake *hs, uint8_t *out,
+                                           size_t out_cap) {
   if (hs == NULL || out == NULL)
     return CHAT_NOISE_ERR_INVALID_ARGUMENT;
   if (hs->failed)

@@ -19,8 +19,8 @@ size_t chat_noise_hash_len(chat_noise_hash_id hash) {
 }
 
 /* HASH(a || b). */
-static void hash2(chat_noise_hash_id hash, const uint8_t *a, size_t alen,
-                  const uint8_t *b, size_t blen, uint8_t *out) {
+static void hash2(chat_noise_hash_id hash, const uint8_t *a, size_t alen, const uint8_t *b,
+                  size_t blen, uint8_t *out) {
   if (hash == CHAT_NOISE_HASH_SHA512) {
     struct sha512_ctx ctx;
     sha512_init(&ctx);
@@ -68,8 +68,8 @@ static void hmac2(chat_noise_hash_id hash, const uint8_t *key, const uint8_t *a,
 
 /* HKDF(chaining_key, input_key_material, 2): both outputs are HASHLEN bytes.
  * out1 may alias chaining_key. */
-static void hkdf2(chat_noise_hash_id hash, const uint8_t *chaining_key,
-                  const uint8_t *ikm, size_t ikm_len, uint8_t *out1, uint8_t *out2) {
+static void hkdf2(chat_noise_hash_id hash, const uint8_t *chaining_key, const uint8_t *ikm,
+                  size_t ikm_len, uint8_t *out1, uint8_t *out2) {
   static const uint8_t first = CHAT_NOISE_HKDF_FIRST;
   static const uint8_t second = CHAT_NOISE_HKDF_SECOND;
   size_t hlen = chat_noise_hash_len(hash);

@@ -67,23 +67,34 @@
  * (protocol/error.h; chat_strerror names them). */
 typedef enum {
   CHAT_NOISE_OK = 0,
-  CHAT_NOISE_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_NOISE,        /* NULL pointer, bad role, wrong key length, overlap */
-  CHAT_NOISE_ERR_NOMEM = CHAT_ERR_BAND_NOISE - 1,               /* out of memory */
-  CHAT_NOISE_ERR_UNKNOWN_PROTOCOL = CHAT_ERR_BAND_NOISE - 2,    /* not a well-formed "Noise_P_D_C_H" name */
-  CHAT_NOISE_ERR_UNSUPPORTED_PATTERN = CHAT_ERR_BAND_NOISE - 3, /* pattern not in the table (PSK, fallback, ...) */
-  CHAT_NOISE_ERR_UNSUPPORTED_DH = CHAT_ERR_BAND_NOISE - 4,      /* DH other than 25519 */
-  CHAT_NOISE_ERR_UNSUPPORTED_CIPHER = CHAT_ERR_BAND_NOISE - 5,  /* cipher other than AESGCM / ChaChaPoly */
-  CHAT_NOISE_ERR_UNSUPPORTED_HASH = CHAT_ERR_BAND_NOISE - 6,    /* hash other than SHA256 / SHA512 (e.g. BLAKE2) */
-  CHAT_NOISE_ERR_INVALID_STATE = CHAT_ERR_BAND_NOISE - 7,       /* the call is not valid now (e.g. write when a read is due) */
-  CHAT_NOISE_ERR_NOT_APPLICABLE = CHAT_ERR_BAND_NOISE - 8,      /* the pattern/role does not use this key */
-  CHAT_NOISE_ERR_MISSING_KEY = CHAT_ERR_BAND_NOISE - 9,         /* the pattern needs a key that was not set */
-  CHAT_NOISE_ERR_MAC_FAILURE = CHAT_ERR_BAND_NOISE - 10,        /* authentication failed (tampered, wrong key/order) */
-  CHAT_NOISE_ERR_SHORT_BUFFER = CHAT_ERR_BAND_NOISE - 11,       /* the output buffer is too small */
-  CHAT_NOISE_ERR_MESSAGE_TOO_LARGE = CHAT_ERR_BAND_NOISE - 12,  /* over CHAT_NOISE_MAX_MESSAGE */
-  CHAT_NOISE_ERR_MESSAGE_TOO_SHORT = CHAT_ERR_BAND_NOISE - 13,  /* shorter than the tokens / the tag require */
-  CHAT_NOISE_ERR_NONCE_EXHAUSTED = CHAT_ERR_BAND_NOISE - 14,    /* the nonce reached 2^64-1 */
-  CHAT_NOISE_ERR_RANDOM = CHAT_ERR_BAND_NOISE - 15,             /* getrandom() failed */
-  CHAT_NOISE_ERR_FAILED = CHAT_ERR_BAND_NOISE - 16,             /* the handshake failed earlier and is unusable */
+  CHAT_NOISE_ERR_INVALID_ARGUMENT =
+      CHAT_ERR_BAND_NOISE, /* NULL pointer, bad role, wrong key length, overlap */
+  CHAT_NOISE_ERR_NOMEM = CHAT_ERR_BAND_NOISE - 1, /* out of memory */
+  CHAT_NOISE_ERR_UNKNOWN_PROTOCOL =
+      CHAT_ERR_BAND_NOISE - 2, /* not a well-formed "Noise_P_D_C_H" name */
+  CHAT_NOISE_ERR_UNSUPPORTED_PATTERN =
+      CHAT_ERR_BAND_NOISE - 3, /* pattern not in the table (PSK, fallback, ...) */
+  CHAT_NOISE_ERR_UNSUPPORTED_DH = CHAT_ERR_BAND_NOISE - 4, /* DH other than 25519 */
+  CHAT_NOISE_ERR_UNSUPPORTED_CIPHER =
+      CHAT_ERR_BAND_NOISE - 5, /* cipher other than AESGCM / ChaChaPoly */
+  CHAT_NOISE_ERR_UNSUPPORTED_HASH =
+      CHAT_ERR_BAND_NOISE - 6, /* hash other than SHA256 / SHA512 (e.g. BLAKE2) */
+  CHAT_NOISE_ERR_INVALID_STATE =
+      CHAT_ERR_BAND_NOISE - 7, /* the call is not valid now (e.g. write when a read is due) */
+  CHAT_NOISE_ERR_NOT_APPLICABLE =
+      CHAT_ERR_BAND_NOISE - 8, /* the pattern/role does not use this key */
+  CHAT_NOISE_ERR_MISSING_KEY =
+      CHAT_ERR_BAND_NOISE - 9, /* the pattern needs a key that was not set */
+  CHAT_NOISE_ERR_MAC_FAILURE =
+      CHAT_ERR_BAND_NOISE - 10, /* authentication failed (tampered, wrong key/order) */
+  CHAT_NOISE_ERR_SHORT_BUFFER = CHAT_ERR_BAND_NOISE - 11,      /* the output buffer is too small */
+  CHAT_NOISE_ERR_MESSAGE_TOO_LARGE = CHAT_ERR_BAND_NOISE - 12, /* over CHAT_NOISE_MAX_MESSAGE */
+  CHAT_NOISE_ERR_MESSAGE_TOO_SHORT =
+      CHAT_ERR_BAND_NOISE - 13, /* shorter than the tokens / the tag require */
+  CHAT_NOISE_ERR_NONCE_EXHAUSTED = CHAT_ERR_BAND_NOISE - 14, /* the nonce reached 2^64-1 */
+  CHAT_NOISE_ERR_RANDOM = CHAT_ERR_BAND_NOISE - 15,          /* getrandom() failed */
+  CHAT_NOISE_ERR_FAILED =
+      CHAT_ERR_BAND_NOISE - 16, /* the handshake failed earlier and is unusable */
 } chat_noise_status;
 
 typedef enum {
@@ -142,21 +153,24 @@ int chat_noise_handshake_set_prologue(chat_noise_handshake *hs, const void *data
  * Errors: CHAT_NOISE_ERR_INVALID_ARGUMENT (NULL, len != CHAT_NOISE_DH_LEN),
  * CHAT_NOISE_ERR_INVALID_STATE (started), CHAT_NOISE_ERR_NOT_APPLICABLE (this
  * role never uses a static key in this pattern). */
-int chat_noise_handshake_set_local_static(chat_noise_handshake *hs, const uint8_t *priv, size_t len);
+int chat_noise_handshake_set_local_static(chat_noise_handshake *hs, const uint8_t *priv,
+                                          size_t len);
 
 /* Sets the remote party's static public key, for patterns where it is known in
  * advance (a "<- s" / "-> s" pre-message of the other side). Before start.
  * Errors: CHAT_NOISE_ERR_INVALID_ARGUMENT (NULL, len != CHAT_NOISE_DH_LEN),
  * CHAT_NOISE_ERR_INVALID_STATE (started), CHAT_NOISE_ERR_NOT_APPLICABLE (the
  * pattern transmits that key or never uses it). */
-int chat_noise_handshake_set_remote_static(chat_noise_handshake *hs, const uint8_t *pub, size_t len);
+int chat_noise_handshake_set_remote_static(chat_noise_handshake *hs, const uint8_t *pub,
+                                           size_t len);
 
 /* TESTS ONLY: fixes the local ephemeral private key instead of drawing it from
  * getrandom(). Before start.
  * Errors: CHAT_NOISE_ERR_INVALID_ARGUMENT (NULL, len != CHAT_NOISE_DH_LEN),
  * CHAT_NOISE_ERR_INVALID_STATE (started), CHAT_NOISE_ERR_NOT_APPLICABLE (this
  * role sends no ephemeral, e.g. the responder of a one-way pattern). */
-int chat_noise_handshake_set_fixed_ephemeral(chat_noise_handshake *hs, const uint8_t *priv, size_t len);
+int chat_noise_handshake_set_fixed_ephemeral(chat_noise_handshake *hs, const uint8_t *priv,
+                                             size_t len);
 
 /* Whether the pattern still needs a local static key / a remote static key
  * before start. False for a NULL hs. */
@@ -179,9 +193,9 @@ chat_noise_action chat_noise_handshake_action(const chat_noise_handshake *hs);
  * CHAT_NOISE_ERR_INVALID_STATE (not our turn to write), CHAT_NOISE_ERR_FAILED,
  * CHAT_NOISE_ERR_MESSAGE_TOO_LARGE (the message would exceed 65535 bytes),
  * CHAT_NOISE_ERR_SHORT_BUFFER (out_cap too small), CHAT_NOISE_ERR_RANDOM. */
-int chat_noise_handshake_write_message(chat_noise_handshake *hs,
-                                       const uint8_t *payload, size_t payload_len,
-                                       uint8_t *out, size_t out_cap, size_t *out_len);
+int chat_noise_handshake_write_message(chat_noise_handshake *hs, const uint8_t *payload,
+                                       size_t payload_len, uint8_t *out, size_t out_cap,
+                                       size_t *out_len);
 
 /* ReadMessage: processes the next handshake message and writes its payload to
  * payload_out. INVALID_ARGUMENT, INVALID_STATE and SHORT_BUFFER change nothing
@@ -193,8 +207,7 @@ int chat_noise_handshake_write_message(chat_noise_handshake *hs,
  * CHAT_NOISE_ERR_INVALID_STATE (not our turn to read), CHAT_NOISE_ERR_FAILED,
  * CHAT_NOISE_ERR_MESSAGE_TOO_LARGE, CHAT_NOISE_ERR_MESSAGE_TOO_SHORT,
  * CHAT_NOISE_ERR_SHORT_BUFFER, CHAT_NOISE_ERR_MAC_FAILURE. */
-int chat_noise_handshake_read_message(chat_noise_handshake *hs,
-                                      const uint8_t *msg, size_t msg_len,
+int chat_noise_handshake_read_message(chat_noise_handshake *hs, const uint8_t *msg, size_t msg_len,
                                       uint8_t *payload_out, size_t payload_cap,
                                       size_t *payload_len);
 
@@ -205,15 +218,15 @@ int chat_noise_handshake_read_message(chat_noise_handshake *hs,
  * receives). Free the ciphers with chat_noise_cipher_free.
  * Errors: CHAT_NOISE_ERR_INVALID_ARGUMENT (NULL), CHAT_NOISE_ERR_INVALID_STATE
  * (action is not SPLIT), CHAT_NOISE_ERR_FAILED, CHAT_NOISE_ERR_NOMEM. */
-int chat_noise_handshake_split(chat_noise_handshake *hs,
-                               chat_noise_cipher **send_out, chat_noise_cipher **recv_out);
+int chat_noise_handshake_split(chat_noise_handshake *hs, chat_noise_cipher **send_out,
+                               chat_noise_cipher **recv_out);
 
 /* The handshake hash h (HASHLEN bytes: 32 for SHA256, 64 for SHA512), for
  * channel binding. Valid once the action is SPLIT or COMPLETE.
  * Errors: CHAT_NOISE_ERR_INVALID_ARGUMENT (NULL), CHAT_NOISE_ERR_INVALID_STATE
  * (handshake not finished), CHAT_NOISE_ERR_SHORT_BUFFER (out_cap < HASHLEN). */
-int chat_noise_handshake_get_hash(const chat_noise_handshake *hs,
-                                  uint8_t *out, size_t out_cap, size_t *out_len);
+int chat_noise_handshake_get_hash(const chat_noise_handshake *hs, uint8_t *out, size_t out_cap,
+                                  size_t *out_len);
 
 /* The remote party's static public key (CHAT_NOISE_DH_LEN bytes), whether set
  * beforehand or learned during the handshake (e.g. the NX/XX initiator learns
@@ -221,8 +234,8 @@ int chat_noise_handshake_get_hash(const chat_noise_handshake *hs,
  * Errors: CHAT_NOISE_ERR_INVALID_ARGUMENT (NULL), CHAT_NOISE_ERR_FAILED,
  * CHAT_NOISE_ERR_SHORT_BUFFER (out_cap < CHAT_NOISE_DH_LEN),
  * CHAT_NOISE_ERR_MISSING_KEY (not known yet). */
-int chat_noise_handshake_get_remote_static(const chat_noise_handshake *hs,
-                                           uint8_t *out, size_t out_cap);
+int chat_noise_handshake_get_remote_static(const chat_noise_handshake *hs, uint8_t *out,
+                                           size_t out_cap);
 
 /* True when some DH() of this handshake gave the all-zero output (a low-order
  * remote point). Noise allows it and the core does not reject it; callers that
@@ -241,8 +254,8 @@ void chat_noise_cipher_free(chat_noise_cipher *cs);
  * CHAT_NOISE_ERR_SHORT_BUFFER, CHAT_NOISE_ERR_NONCE_EXHAUSTED,
  * CHAT_NOISE_ERR_INVALID_STATE (no key). */
 int chat_noise_cipher_encrypt(chat_noise_cipher *cs, const uint8_t *ad, size_t ad_len,
-                              const uint8_t *plaintext, size_t len,
-                              uint8_t *out, size_t out_cap, size_t *out_len);
+                              const uint8_t *plaintext, size_t len, uint8_t *out, size_t out_cap,
+                              size_t *out_len);
 
 /* DecryptWithAd: verifies the tag and writes len - CHAT_NOISE_TAG_LEN bytes of
  * plaintext, then n++. On a MAC failure the output is wiped (no unauthenticated
@@ -254,8 +267,8 @@ int chat_noise_cipher_encrypt(chat_noise_cipher *cs, const uint8_t *ad, size_t a
  * CHAT_NOISE_ERR_SHORT_BUFFER, CHAT_NOISE_ERR_NONCE_EXHAUSTED,
  * CHAT_NOISE_ERR_INVALID_STATE (no key), CHAT_NOISE_ERR_MAC_FAILURE. */
 int chat_noise_cipher_decrypt(chat_noise_cipher *cs, const uint8_t *ad, size_t ad_len,
-                              const uint8_t *ciphertext, size_t len,
-                              uint8_t *out, size_t out_cap, size_t *out_len);
+                              const uint8_t *ciphertext, size_t len, uint8_t *out, size_t out_cap,
+                              size_t *out_len);
 
 /* Rekey(): k = first 32 bytes of ENCRYPT(k, 2^64-1, empty, 32 zero bytes).
  * The nonce is unchanged. Both sides must rekey at the same point.

@@ -16,27 +16,27 @@
 #include "protocol/seed-internal.h"
 
 typedef enum {
-  SEED_STATE_NEW,          /* client: before start; server: before A */
-  SEED_STATE_STARTED,      /* start was called; waiting for the peer's value */
-  SEED_STATE_ESTABLISHED,  /* key derived: frames flow */
-  SEED_STATE_FAILED,       /* a fatal error happened; see error / reason */
+  SEED_STATE_NEW,         /* client: before start; server: before A */
+  SEED_STATE_STARTED,     /* start was called; waiting for the peer's value */
+  SEED_STATE_ESTABLISHED, /* key derived: frames flow */
+  SEED_STATE_FAILED,      /* a fatal error happened; see error / reason */
 } seed_state;
 
 typedef enum {
-  RECV_HEADER,  /* collecting the 21 header bytes */
-  RECV_BODY,    /* collecting L ciphertext bytes */
+  RECV_HEADER, /* collecting the 21 header bytes */
+  RECV_BODY,   /* collecting L ciphertext bytes */
 } recv_state;
 
 typedef enum {
   MESSAGE_NONE,
-  MESSAGE_READY,   /* decrypted, not yet taken */
-  MESSAGE_TAKEN,   /* handed out; released by the next feed / next_message */
+  MESSAGE_READY, /* decrypted, not yet taken */
+  MESSAGE_TAKEN, /* handed out; released by the next feed / next_message */
 } message_state;
 
 struct chat_seed_channel {
   chat_seed_role role;
   seed_state state;
-  int error;                              /* fatal code, 0 while alive */
+  int error; /* fatal code, 0 while alive */
   char reason[CHAT_SEED_REASON_MAX];
   size_t max_frame;
 
@@ -51,7 +51,7 @@ struct chat_seed_channel {
   uint8_t key[CHAT_SEED_KEY_BYTES];
   struct aes256_ctx encrypt_ctx;
   struct aes256_ctx decrypt_ctx;
-  bool received_frame;                    /* a whole frame came from the peer */
+  bool received_frame; /* a whole frame came from the peer */
 
   /* Output: its unread bytes are waiting. Grown on demand and freed as soon
    * as it is drained, so an idle channel holds no output buffer. Only public
@@ -61,19 +61,19 @@ struct chat_seed_channel {
   /* Plaintexts waiting to be encrypted, each behind a big-endian u32
    * length. Wiped as it drains (buffer.wipe) and freed once empty. */
   chat_buffer queue;
-  size_t queued_plaintext;                /* plaintext bytes in it (no prefixes) */
-  size_t max_queue;                       /* bound of queued_plaintext + output */
-  chat_transit *transit;                  /* shared budget, or NULL */
-  size_t queue_held;                      /* bytes of it the queue holds */
-  size_t body_held;                       /* bytes of it the receive buffer holds */
+  size_t queued_plaintext; /* plaintext bytes in it (no prefixes) */
+  size_t max_queue;        /* bound of queued_plaintext + output */
+  chat_transit *transit;   /* shared budget, or NULL */
+  size_t queue_held;       /* bytes of it the queue holds */
+  size_t body_held;        /* bytes of it the receive buffer holds */
 
   /* Receiver. */
   recv_state recv;
   uint8_t header[CHAT_SEED_FRAME_HEADER_BYTES];
   size_t header_have;
-  size_t body_len;                        /* L of the current frame */
+  size_t body_len; /* L of the current frame */
   size_t body_have;
-  unsigned pad_count;                     /* n of the current frame */
+  unsigned pad_count; /* n of the current frame */
   /* Receive buffer: allocated at the frame's length L once its header is
    * in, freed once the frame's message is released (or the frame failed):
    * an idle channel holds no receive buffer. */
@@ -127,7 +127,8 @@ static int fail(chat_seed_channel *ch, int code, const char *fmt, ...) {
 
 /* nettle_cipher_func adapter (a cast of aes256_encrypt would be undefined
  * behaviour and trips -Wcast-function-type). Decryption: seed-common.c. */
-static void aes256_encrypt_blocks(const void *ctx, size_t length, uint8_t *dst, const uint8_t *src) {
+static void aes256_encrypt_blocks(const void *ctx, size_t length, uint8_t *dst,
+                                  const uint8_t *src) {
   aes256_encrypt(ctx, length, dst, src);
 }
 
@@ -159,8 +160,8 @@ static size_t write_frame(const struct aes256_ctx *enc, const uint8_t iv[CHAT_SE
 }
 
 size_t chat_seed_frame_encrypt(const uint8_t key[CHAT_SEED_KEY_BYTES],
-                               const uint8_t iv[CHAT_SEED_IV_BYTES],
-                               const uint8_t *plaintext, size_t len, uint8_t *out) {
+                               const uint8_t iv[CHAT_SEED_IV_BYTES], const uint8_t *plaintext,
+                               size_t len, uint8_t *out) {
   if (key == NULL || iv == NULL || plaintext == NULL || out == NULL || len == 0 ||
       len > CHAT_SEED_MAX_FRAME_LIMIT)
     return 0;
@@ -191,8 +192,8 @@ static bool max_frame_ok(size_t max_frame) {
   return max_frame >= CHAT_SEED_MAX_FRAME_MIN && max_frame <= CHAT_SEED_MAX_FRAME_LIMIT;
 }
 
-int chat_seed_channel_new(chat_seed_role role, const chat_dh_group *group,
-                          size_t max_frame, chat_seed_channel **out) {
+int chat_seed_channel_new(chat_seed_role role, const chat_dh_group *group, size_t max_frame,
+                          chat_seed_channel **out) {
   if (out == NULL)
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
   *out = NULL;
@@ -204,7 +205,7 @@ int chat_seed_channel_new(chat_seed_role role, const chat_dh_group *group,
     return CHAT_SEED_ERR_NOMEM;
   ch->role = role;
   ch->state = SEED_STATE_NEW;
-  (void)chat_dh_group_copy(&ch->group, group);  /* cannot fail: checked above */
+  (void)chat_dh_group_copy(&ch->group, group); /* cannot fail: checked above */
   ch->have_group = true;
   mpz_init2(ch->private_exponent, (mp_bitcnt_t)group->modulus_bits + GMP_NUMB_BITS);
   mpz_init2(ch->own_public, (mp_bitcnt_t)group->modulus_bits + GMP_NUMB_BITS);
@@ -219,8 +220,8 @@ static void set_session_key(chat_seed_channel *ch, const uint8_t key[CHAT_SEED_K
   ch->state = SEED_STATE_ESTABLISHED;
 }
 
-int chat_seed_channel_new_with_key(const uint8_t key[CHAT_SEED_KEY_BYTES],
-                                   size_t max_frame, chat_seed_channel **out) {
+int chat_seed_channel_new_with_key(const uint8_t key[CHAT_SEED_KEY_BYTES], size_t max_frame,
+                                   chat_seed_channel **out) {
   if (out == NULL)
     return CHAT_SEED_ERR_INVALID_ARGUMENT;
   *out = NULL;
@@ -258,11 +259,11 @@ static void release_body(chat_seed_channel *ch) {
 }
 
 static void release_output(chat_seed_channel *ch) {
-  chat_buffer_clear(&ch->out);  /* only public values and ciphertext */
+  chat_buffer_clear(&ch->out); /* only public values and ciphertext */
 }
 
 static void release_queue(chat_seed_channel *ch) {
-  chat_buffer_clear(&ch->queue);  /* wiped: queue.wipe */
+  chat_buffer_clear(&ch->queue); /* wiped: queue.wipe */
   ch->queued_plaintext = 0;
 }
 
@@ -390,8 +391,8 @@ int chat_seed_channel_receive_public(chat_seed_channel *ch, const uint8_t *data,
     case CHAT_DH_ERR_PUBLIC_EMPTY:
       return fail(ch, rc, "peer's public value is empty (connection closed before it?)");
     case CHAT_DH_ERR_PUBLIC_TOO_LONG:
-      return fail(ch, rc, "peer's public value is %zu bytes, the modulus only %zu",
-                  len, ch->group.modulus_bytes);
+      return fail(ch, rc, "peer's public value is %zu bytes, the modulus only %zu", len,
+                  ch->group.modulus_bytes);
     default:
       return fail(ch, rc, "peer's public value (%zu bytes) is outside 2..p-2", len);
     }
@@ -468,7 +469,7 @@ int chat_seed_channel_set_max_queue(chat_seed_channel *ch, size_t max_queue) {
 static int queue_push(chat_seed_channel *ch, const uint8_t *plaintext, size_t len) {
   if (chat_buffer_reserve(&ch->queue, CHAT_SEED_LENGTH_BYTES + len) != 0)
     return fail(ch, CHAT_SEED_ERR_NOMEM, "out of memory queueing a %zu-byte message", len);
-  chat_buffer_append_u32be(&ch->queue, (uint32_t)len);  /* room reserved: cannot fail */
+  chat_buffer_append_u32be(&ch->queue, (uint32_t)len); /* room reserved: cannot fail */
   chat_buffer_append(&ch->queue, plaintext, len);
   ch->queued_plaintext += len;
   return 0;
@@ -511,7 +512,7 @@ static int encrypt_queued(chat_seed_channel *ch) {
       return fail(ch, CHAT_DH_ERR_RANDOM, "getrandom() failed while making an IV");
     ch->out.len += write_frame(&ch->encrypt_ctx, iv, record + CHAT_SEED_LENGTH_BYTES, len,
                                ch->out.data + ch->out.len);
-    chat_buffer_consume(&ch->queue, CHAT_SEED_LENGTH_BYTES + len);  /* wipes */
+    chat_buffer_consume(&ch->queue, CHAT_SEED_LENGTH_BYTES + len); /* wipes */
     ch->queued_plaintext -= len;
   }
   if (chat_buffer_unread_len(&ch->queue) == 0 && ch->queue.data != NULL)
@@ -531,12 +532,11 @@ static int check_header(chat_seed_channel *ch, size_t had) {
       return fail(ch, CHAT_SEED_ERR_FRAME_EMPTY, "frame length L is 0");
     case CHAT_SEED_ERR_FRAME_MISALIGNED:
       return fail(ch, CHAT_SEED_ERR_FRAME_MISALIGNED,
-                  "frame length L = %" PRIu32 " is not a multiple of %d",
-                  body_len, CHAT_SEED_BLOCK_BYTES);
+                  "frame length L = %" PRIu32 " is not a multiple of %d", body_len,
+                  CHAT_SEED_BLOCK_BYTES);
     case CHAT_SEED_ERR_FRAME_TOO_LARGE:
       return fail(ch, CHAT_SEED_ERR_FRAME_TOO_LARGE,
-                  "frame length L = %" PRIu32 " is over max_frame = %zu",
-                  body_len, ch->max_frame);
+                  "frame length L = %" PRIu32 " is over max_frame = %zu", body_len, ch->max_frame);
     default:
       break;
     }
@@ -546,8 +546,8 @@ static int check_header(chat_seed_channel *ch, size_t had) {
   if (had <= pad_at && ch->header_have > pad_at) {
     unsigned pad = chat_seed_header_pad_count(ch->header);
     if (chat_seed_check_pad_count(pad) != 0)
-      return fail(ch, CHAT_SEED_ERR_PAD_COUNT, "frame padding count n = %u is over %d",
-                  pad, CHAT_SEED_PAD_MAX);
+      return fail(ch, CHAT_SEED_ERR_PAD_COUNT, "frame padding count n = %u is over %d", pad,
+                  CHAT_SEED_PAD_MAX);
     ch->pad_count = pad;
   }
   return 0;
@@ -645,7 +645,7 @@ ptrdiff_t chat_seed_channel_feed(chat_seed_channel *ch, const uint8_t *data, siz
         rc = finish_frame(ch);
         if (rc != 0)
           return rc;
-        break;  /* one message at a time */
+        break; /* one message at a time */
       }
     }
   }

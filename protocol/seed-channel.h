@@ -47,10 +47,9 @@
  * dh-group.h), two bands of the one error space (protocol/error.h:
  * chat_strerror and chat_error_name name them). Fatal errors
  * (chat_seed_is_fatal: everything the peer's bytes can cause, plus
- * out-of-memory and random-generator failures) kill the channel: every later call returns the same code, and
- * chat_seed_channel_error_message gives a detailed reason. Caller errors
- * (invalid argument, wrong state, output full, message too large) leave the
- * channel as it was.
+ * out-of-memory and random-generator failures) kill the channel: every later call returns the same
+ * code, and chat_seed_channel_error_message gives a detailed reason. Caller errors (invalid
+ * argument, wrong state, output full, message too large) leave the channel as it was.
  *
  * Secrets (private exponent, shared secret, key, cipher contexts, received
  * plaintext) are wiped with explicit_bzero when no longer needed and on free.
@@ -65,13 +64,13 @@
 #include "protocol/dh-group.h"
 #include "protocol/transit.h"
 
-#define CHAT_SEED_LENGTH_BYTES 4     /* u32 BE L */
-#define CHAT_SEED_PAD_COUNT_BYTES 1  /* u8 n */
+#define CHAT_SEED_LENGTH_BYTES 4    /* u32 BE L */
+#define CHAT_SEED_PAD_COUNT_BYTES 1 /* u8 n */
 #define CHAT_SEED_IV_BYTES 16
-#define CHAT_SEED_BLOCK_BYTES 16     /* AES block: L is a multiple of it */
-#define CHAT_SEED_PAD_MAX 15         /* largest n */
+#define CHAT_SEED_BLOCK_BYTES 16 /* AES block: L is a multiple of it */
+#define CHAT_SEED_PAD_MAX 15     /* largest n */
 #define CHAT_SEED_KEY_BYTES CHAT_DH_KEY_BYTES
-#define CHAT_SEED_FRAME_HEADER_BYTES \
+#define CHAT_SEED_FRAME_HEADER_BYTES                                                               \
   (CHAT_SEED_LENGTH_BYTES + CHAT_SEED_PAD_COUNT_BYTES + CHAT_SEED_IV_BYTES)
 /* The seed reads the peer's public value with one read of this many bytes. */
 #define CHAT_SEED_PUBLIC_READ_MAX 1024
@@ -101,25 +100,27 @@ typedef enum {
 
 typedef enum {
   /* Caller errors: the channel is unchanged. */
-  CHAT_SEED_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_SEED,       /* NULL pointer, bad max_frame, ... */
-  CHAT_SEED_ERR_STATE = CHAT_ERR_BAND_SEED - 1,              /* call not allowed in this state */
+  CHAT_SEED_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_SEED, /* NULL pointer, bad max_frame, ... */
+  CHAT_SEED_ERR_STATE = CHAT_ERR_BAND_SEED - 1,        /* call not allowed in this state */
   /* CHAT_ERR_BAND_SEED - 2 was "server send before the client's first
    * frame": such sends are now queued until that frame comes. */
-  CHAT_SEED_ERR_MESSAGE_EMPTY = CHAT_ERR_BAND_SEED - 3,      /* send of zero bytes (L would be 0) */
-  CHAT_SEED_ERR_MESSAGE_TOO_LARGE = CHAT_ERR_BAND_SEED - 4,  /* send whose padded length exceeds max_frame */
-  CHAT_SEED_ERR_QUEUE_FULL = CHAT_ERR_BAND_SEED - 5,         /* outgoing queue at its bound: drain, retry */
+  CHAT_SEED_ERR_MESSAGE_EMPTY = CHAT_ERR_BAND_SEED - 3, /* send of zero bytes (L would be 0) */
+  CHAT_SEED_ERR_MESSAGE_TOO_LARGE =
+      CHAT_ERR_BAND_SEED - 4, /* send whose padded length exceeds max_frame */
+  CHAT_SEED_ERR_QUEUE_FULL = CHAT_ERR_BAND_SEED - 5, /* outgoing queue at its bound: drain, retry */
   /* Fatal errors. */
-  CHAT_SEED_ERR_NOMEM = CHAT_ERR_BAND_SEED - 6,              /* out of memory */
-  CHAT_SEED_ERR_FRAME_EMPTY = CHAT_ERR_BAND_SEED - 7,        /* received L == 0 */
-  CHAT_SEED_ERR_FRAME_MISALIGNED = CHAT_ERR_BAND_SEED - 8,   /* received L not a multiple of 16 */
-  CHAT_SEED_ERR_FRAME_TOO_LARGE = CHAT_ERR_BAND_SEED - 9,    /* received L > max_frame */
-  CHAT_SEED_ERR_PAD_COUNT = CHAT_ERR_BAND_SEED - 10,         /* received n > 15 */
-  CHAT_SEED_ERR_PADDING = CHAT_ERR_BAND_SEED - 11,           /* padding bytes not zero after decryption */
+  CHAT_SEED_ERR_NOMEM = CHAT_ERR_BAND_SEED - 6,            /* out of memory */
+  CHAT_SEED_ERR_FRAME_EMPTY = CHAT_ERR_BAND_SEED - 7,      /* received L == 0 */
+  CHAT_SEED_ERR_FRAME_MISALIGNED = CHAT_ERR_BAND_SEED - 8, /* received L not a multiple of 16 */
+  CHAT_SEED_ERR_FRAME_TOO_LARGE = CHAT_ERR_BAND_SEED - 9,  /* received L > max_frame */
+  CHAT_SEED_ERR_PAD_COUNT = CHAT_ERR_BAND_SEED - 10,       /* received n > 15 */
+  CHAT_SEED_ERR_PADDING = CHAT_ERR_BAND_SEED - 11, /* padding bytes not zero after decryption */
   /* The shared transit budget (protocol/transit.h) is used up: */
-  CHAT_SEED_ERR_TRANSIT_FULL = CHAT_ERR_BAND_SEED - 12,      /* ...a send is refused (not fatal) */
-  CHAT_SEED_ERR_TRANSIT_EXHAUSTED = CHAT_ERR_BAND_SEED - 13, /* ...a frame being received cannot grow (fatal) */
+  CHAT_SEED_ERR_TRANSIT_FULL = CHAT_ERR_BAND_SEED - 12, /* ...a send is refused (not fatal) */
+  CHAT_SEED_ERR_TRANSIT_EXHAUSTED =
+      CHAT_ERR_BAND_SEED - 13, /* ...a frame being received cannot grow (fatal) */
   /* The seed decoder (protocol/seed-decoder.h): */
-  CHAT_SEED_ERR_TRUNCATED = CHAT_ERR_BAND_SEED - 14,         /* the stream ended inside a frame */
+  CHAT_SEED_ERR_TRUNCATED = CHAT_ERR_BAND_SEED - 14, /* the stream ended inside a frame */
 } chat_seed_status;
 
 typedef struct chat_seed_channel chat_seed_channel;
@@ -131,14 +132,14 @@ typedef struct chat_seed_channel chat_seed_channel;
  * padded plaintext would exceed it is refused. Must be in
  * CHAT_SEED_MAX_FRAME_MIN..CHAT_SEED_MAX_FRAME_LIMIT.
  * Errors: CHAT_SEED_ERR_INVALID_ARGUMENT, CHAT_SEED_ERR_NOMEM. */
-int chat_seed_channel_new(chat_seed_role role, const chat_dh_group *group,
-                          size_t max_frame, chat_seed_channel **out);
+int chat_seed_channel_new(chat_seed_role role, const chat_dh_group *group, size_t max_frame,
+                          chat_seed_channel **out);
 
 /* TESTS AND VECTORS ONLY: a channel that is already established with the
  * given key, skipping the DH exchange (it behaves as a client, so it may send
  * at once). Errors: CHAT_SEED_ERR_INVALID_ARGUMENT, CHAT_SEED_ERR_NOMEM. */
-int chat_seed_channel_new_with_key(const uint8_t key[CHAT_SEED_KEY_BYTES],
-                                   size_t max_frame, chat_seed_channel **out);
+int chat_seed_channel_new_with_key(const uint8_t key[CHAT_SEED_KEY_BYTES], size_t max_frame,
+                                   chat_seed_channel **out);
 
 /* Wipes and frees everything; NULL is allowed. */
 void chat_seed_channel_free(chat_seed_channel *ch);
@@ -259,7 +260,7 @@ size_t chat_seed_frame_size(size_t len);
  * and IV to out, which must hold chat_seed_frame_size(len) bytes. Returns the
  * bytes written, or 0 when len is 0 or over CHAT_SEED_MAX_FRAME_LIMIT. */
 size_t chat_seed_frame_encrypt(const uint8_t key[CHAT_SEED_KEY_BYTES],
-                               const uint8_t iv[CHAT_SEED_IV_BYTES],
-                               const uint8_t *plaintext, size_t len, uint8_t *out);
+                               const uint8_t iv[CHAT_SEED_IV_BYTES], const uint8_t *plaintext,
+                               size_t len, uint8_t *out);
 
 #endif

@@ -18,11 +18,11 @@ struct chat_seed_decoder {
   size_t max_frame;
 
   uint8_t header[CHAT_SEED_FRAME_HEADER_BYTES];
-  bool in_body;         /* core.need is then L, the current frame's length */
+  bool in_body; /* core.need is then L, the current frame's length */
   unsigned pad;
-  uint8_t *body;        /* with a key: the ciphertext, decrypted in place */
+  uint8_t *body; /* with a key: the ciphertext, decrypted in place */
   size_t body_capacity;
-  size_t plain_len;     /* plaintext bytes left in body by the last frame */
+  size_t plain_len; /* plaintext bytes left in body by the last frame */
 
   chat_seed_event events[CHAT_DECODER_MAX_EVENTS];
 };
@@ -30,7 +30,7 @@ struct chat_seed_decoder {
 static const chat_decoder_ops seed_decoder_ops;
 
 chat_seed_decoder *chat_seed_decoder_new(const uint8_t *key, size_t max_frame,
-                                           uint64_t stream_offset) {
+                                         uint64_t stream_offset) {
   chat_seed_decoder *dec = calloc(1, sizeof *dec);
   if (dec == NULL)
     return NULL;
@@ -85,8 +85,7 @@ static int on_header(chat_seed_decoder *dec) {
                              "offset %" PRIu64 ": frame of length 0", at);
   case CHAT_SEED_ERR_FRAME_MISALIGNED:
     return chat_decoder_fail(&dec->core, CHAT_SEED_ERR_FRAME_MISALIGNED, at,
-                             "offset %" PRIu64 ": frame length %" PRIu32
-                             " is not a multiple of %d",
+                             "offset %" PRIu64 ": frame length %" PRIu32 " is not a multiple of %d",
                              at, len, CHAT_SEED_BLOCK_BYTES);
   case CHAT_SEED_ERR_FRAME_TOO_LARGE:
     return chat_decoder_fail(&dec->core, CHAT_SEED_ERR_FRAME_TOO_LARGE, at,
@@ -167,10 +166,10 @@ static int complete(chat_decoder_core *core) {
 }
 
 static const chat_decoder_ops seed_decoder_ops = {
-  .buffer = buffer,
-  .complete = complete,
-  .release = release,
-  .wipe = wipe,
+    .buffer = buffer,
+    .complete = complete,
+    .release = release,
+    .wipe = wipe,
 };
 
 ptrdiff_t chat_seed_decoder_feed(chat_seed_decoder *dec, const uint8_t *data, size_t len) {

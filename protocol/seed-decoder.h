@@ -30,16 +30,16 @@
 #define CHAT_SEED_DECODER_REASON_MAX 200u
 
 typedef enum {
-  CHAT_SEED_EVENT_FRAME = 1,  /* a whole frame was seen */
-  CHAT_SEED_EVENT_MESSAGE,    /* its plaintext (with a key) */
+  CHAT_SEED_EVENT_FRAME = 1, /* a whole frame was seen */
+  CHAT_SEED_EVENT_MESSAGE,   /* its plaintext (with a key) */
 } chat_seed_event_kind;
 
 typedef struct {
   chat_seed_event_kind kind;
-  uint64_t offset;    /* stream offset of the frame's length field */
-  size_t wire_len;    /* header + ciphertext */
-  size_t cipher_len;  /* L */
-  unsigned pad;       /* n */
+  uint64_t offset;   /* stream offset of the frame's length field */
+  size_t wire_len;   /* header + ciphertext */
+  size_t cipher_len; /* L */
+  unsigned pad;      /* n */
   bool decrypted;
   /* MESSAGE: the plaintext without its padding, valid until the next call. */
   const uint8_t *data;

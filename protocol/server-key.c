@@ -237,7 +237,8 @@ int chat_server_key_load_or_create(const char *path, uint8_t priv[CHAT_SERVER_KE
         *created = true;
       if (chat_noise_public_key(priv, CHAT_SERVER_KEY_LEN, pub, CHAT_SERVER_KEY_LEN) !=
           CHAT_NOISE_OK)
-        return chat_error_set(err, CHAT_KEY_ERR_INVALID_ARGUMENT, 0, "cannot derive the public key");
+        return chat_error_set(err, CHAT_KEY_ERR_INVALID_ARGUMENT, 0,
+                              "cannot derive the public key");
       return 0;
     }
     /* Someone else created it meanwhile: load theirs. */

@@ -18,8 +18,8 @@
  * Users compare and pin these (protocol/known-hosts.h).
  *
  * Errors of this file and of known-hosts.h are the chat_key_status codes
- * below (band CHAT_ERR_BAND_KEY of protocol/error.h); functions that take a chat_error fill it with the
- * code and a one-line reason (path, line number, errno text).
+ * below (band CHAT_ERR_BAND_KEY of protocol/error.h); functions that take a chat_error fill it with
+ * the code and a one-line reason (path, line number, errno text).
  */
 #ifndef CHAT_PROTOCOL_SERVER_KEY_H
 #define CHAT_PROTOCOL_SERVER_KEY_H
@@ -49,32 +49,35 @@
 #define CHAT_FINGERPRINT_SIZE (CHAT_FINGERPRINT_PREFIX_LEN + CHAT_FINGERPRINT_DIGEST_CHARS + 1u)
 
 typedef enum {
-  CHAT_KEY_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_KEY,    /* NULL pointer, bad host:port or fingerprint text */
-  CHAT_KEY_ERR_IO = CHAT_ERR_BAND_KEY - 1,              /* open/read/write/rename/mkdir failed (errno in the reason) */
-  CHAT_KEY_ERR_PERMISSIONS = CHAT_ERR_BAND_KEY - 2,     /* key file accessible by group or others */
-  CHAT_KEY_ERR_MALFORMED = CHAT_ERR_BAND_KEY - 3,       /* key file or known_hosts line malformed (line in the reason) */
-  CHAT_KEY_ERR_RANDOM = CHAT_ERR_BAND_KEY - 4,          /* getrandom() failed */
-  CHAT_KEY_ERR_EXISTS = CHAT_ERR_BAND_KEY - 5,          /* known_hosts already has another key for the host */
-  CHAT_KEY_ERR_NOMEM = CHAT_ERR_BAND_KEY - 6,           /* out of memory */
-  CHAT_KEY_ERR_NO_PATH = CHAT_ERR_BAND_KEY - 7,         /* no XDG_DATA_HOME and no HOME, or a path too long */
-  CHAT_PIN_ERR_CHANGED = CHAT_ERR_BAND_KEY - 8,         /* the known host offered a different key */
-  CHAT_PIN_ERR_MISMATCH = CHAT_ERR_BAND_KEY - 9,        /* the offered key is not the configured one */
+  CHAT_KEY_ERR_INVALID_ARGUMENT =
+      CHAT_ERR_BAND_KEY, /* NULL pointer, bad host:port or fingerprint text */
+  CHAT_KEY_ERR_IO =
+      CHAT_ERR_BAND_KEY - 1, /* open/read/write/rename/mkdir failed (errno in the reason) */
+  CHAT_KEY_ERR_PERMISSIONS = CHAT_ERR_BAND_KEY - 2, /* key file accessible by group or others */
+  CHAT_KEY_ERR_MALFORMED =
+      CHAT_ERR_BAND_KEY - 3, /* key file or known_hosts line malformed (line in the reason) */
+  CHAT_KEY_ERR_RANDOM = CHAT_ERR_BAND_KEY - 4, /* getrandom() failed */
+  CHAT_KEY_ERR_EXISTS =
+      CHAT_ERR_BAND_KEY - 5,                  /* known_hosts already has another key for the host */
+  CHAT_KEY_ERR_NOMEM = CHAT_ERR_BAND_KEY - 6, /* out of memory */
+  CHAT_KEY_ERR_NO_PATH =
+      CHAT_ERR_BAND_KEY - 7, /* no XDG_DATA_HOME and no HOME, or a path too long */
+  CHAT_PIN_ERR_CHANGED = CHAT_ERR_BAND_KEY - 8,  /* the known host offered a different key */
+  CHAT_PIN_ERR_MISMATCH = CHAT_ERR_BAND_KEY - 9, /* the offered key is not the configured one */
   CHAT_PIN_ERR_NOT_CONFIGURED = CHAT_ERR_BAND_KEY - 10, /* policy strict without a configured key */
-  CHAT_PIN_ERR_BAD_CONFIGURED = CHAT_ERR_BAND_KEY - 11, /* configured key is neither a fingerprint nor a key */
+  CHAT_PIN_ERR_BAD_CONFIGURED =
+      CHAT_ERR_BAND_KEY - 11, /* configured key is neither a fingerprint nor a key */
 } chat_key_status;
-
 
 /* Loads the server key from path; when the file does not exist, creates it
  * with a fresh key from getrandom() (chat_secret_file_write with
  * CHAT_SECRET_FILE_NO_REPLACE: mode 0600 from the start, fsynced, renamed
  * into place only if no other process created the file meanwhile, whose
- * key is then loaded). The directory must exist. *created tells which happened (may be NULL). pub gets the X25519
- * public key.
- * Errors: CHAT_KEY_ERR_INVALID_ARGUMENT, CHAT_KEY_ERR_IO (cannot open, read,
- * create or write), CHAT_KEY_ERR_PERMISSIONS (group/other bits set: "chmod
- * 600"), CHAT_KEY_ERR_MALFORMED (not a regular file, too large, no key, two
- * keys, bad base64, not 32 bytes: with the line number),
- * CHAT_KEY_ERR_RANDOM. */
+ * key is then loaded). The directory must exist. *created tells which happened (may be NULL). pub
+ * gets the X25519 public key. Errors: CHAT_KEY_ERR_INVALID_ARGUMENT, CHAT_KEY_ERR_IO (cannot open,
+ * read, create or write), CHAT_KEY_ERR_PERMISSIONS (group/other bits set: "chmod 600"),
+ * CHAT_KEY_ERR_MALFORMED (not a regular file, too large, no key, two keys, bad base64, not 32
+ * bytes: with the line number), CHAT_KEY_ERR_RANDOM. */
 int chat_server_key_load_or_create(const char *path, uint8_t priv[CHAT_SERVER_KEY_LEN],
                                    uint8_t pub[CHAT_SERVER_KEY_LEN], bool *created,
                                    chat_error *err);

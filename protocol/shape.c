@@ -16,12 +16,12 @@
 #define SHAPE_PATH_MAX 128
 
 typedef struct {
-  const char *text;   /* the whole shape, for error messages */
+  const char *text; /* the whole shape, for error messages */
   const char *p;
   chat_shape_resolver resolve;
   void *resolve_data;
   unsigned reference_depth;
-  chat_error *err;    /* where syntax errors go */
+  chat_error *err; /* where syntax errors go */
 } scanner;
 
 /* Where a value sits ("params.message.data", "params[2]"): a chain of
@@ -29,9 +29,9 @@ typedef struct {
  * valid value costs no formatting. */
 typedef struct shape_path {
   const struct shape_path *parent;
-  const char *name;       /* a key, or the root's whole text */
+  const char *name; /* a key, or the root's whole text */
   size_t name_len;
-  size_t index;           /* for a list item (name == NULL) */
+  size_t index; /* for a list item (name == NULL) */
 } shape_path;
 
 static void render_path(const shape_path *at, char *out, size_t size) {
@@ -55,8 +55,8 @@ typedef struct {
   chat_error why;
 } verdict;
 
-#define VERDICT_MATCHED(name) \
-  verdict name;               \
+#define VERDICT_MATCHED(name)                                                                      \
+  verdict name;                                                                                    \
   name.matched = true
 
 static void verdict_take(verdict *dst, const verdict *src) {
@@ -84,8 +84,7 @@ static bool accept(scanner *s, const char *token) {
 
 static int syntax_error(scanner *s, const char *what) {
   return chat_error_set(s->err, CHAT_ERR_SYNTAX, (size_t)(s->p - s->text),
-                        "shape \"%s\": %s at offset %zu", s->text, what,
-                        (size_t)(s->p - s->text));
+                        "shape \"%s\": %s at offset %zu", s->text, what, (size_t)(s->p - s->text));
 }
 
 static bool is_ident_char(char c) {
@@ -100,8 +99,8 @@ static size_t read_identifier(scanner *s, const char **start) {
   return (size_t)(s->p - *start);
 }
 
-__attribute__((format(printf, 3, 4)))
-static void mismatch(verdict *out, const shape_path *at, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void mismatch(verdict *out, const shape_path *at,
+                                                           const char *fmt, ...) {
   char detail[CHAT_ERROR_MESSAGE_MAX];
   char where[SHAPE_PATH_MAX];
   va_list ap;
@@ -135,15 +134,19 @@ static const char *kind_of(const chat_value *v) {
   return chat_value_kind_name(v->kind);
 }
 
-static int check_primitive(const char *name, size_t len, const chat_value *v,
-                           const shape_path *at, verdict *out, scanner *s) {
+static int check_primitive(const char *name, size_t len, const chat_value *v, const shape_path *at,
+                           verdict *out, scanner *s) {
   static const struct {
     const char *name;
     int kind; /* -1 = any */
   } primitives[] = {
-    {"any", -1}, {"null", CHAT_VALUE_NULL}, {"int", CHAT_VALUE_INT},
-    {"float", CHAT_VALUE_FLOAT}, {"str", CHAT_VALUE_STR}, {"bool", CHAT_VALUE_BOOL},
-    {"bytes", CHAT_VALUE_BYTES},
+      {"any", -1},
+      {"null", CHAT_VALUE_NULL},
+      {"int", CHAT_VALUE_INT},
+      {"float", CHAT_VALUE_FLOAT},
+      {"str", CHAT_VALUE_STR},
+      {"bool", CHAT_VALUE_BOOL},
+      {"bytes", CHAT_VALUE_BYTES},
   };
   for (size_t i = 0; i < sizeof primitives / sizeof primitives[0]; i++) {
     if (strlen(primitives[i].name) != len || strncmp(primitives[i].name, name, len) != 0)
@@ -205,8 +208,8 @@ static int check_list(scanner *s, const chat_value *v, const shape_path *at, ver
   skip_label(s);
   VERDICT_MATCHED(first);
   shape_path first_at = item_path(at, 0);
-  int rc = check_alternatives(s, v && v->as.list.count > 0 ? &v->as.list.items[0] : NULL,
-                              &first_at, &first);
+  int rc = check_alternatives(s, v && v->as.list.count > 0 ? &v->as.list.items[0] : NULL, &first_at,
+                              &first);
   if (rc)
     return rc;
 
@@ -335,9 +338,8 @@ static int check_alternatives(scanner *s, const chat_value *v, const shape_path 
     char where[SHAPE_PATH_MAX];
     snprintf(first_reason, sizeof first_reason, "%s", first.why.message);
     render_path(at, where, sizeof where);
-    chat_error_set(&out->why, CHAT_ERR_SHAPE, 0,
-                   "%s: matches none of %u shapes (first: %s)", where, alternatives,
-                   first_reason);
+    chat_error_set(&out->why, CHAT_ERR_SHAPE, 0, "%s: matches none of %u shapes (first: %s)", where,
+                   alternatives, first_reason);
   }
   return 0;
 }
@@ -345,7 +347,11 @@ static int check_alternatives(scanner *s, const chat_value *v, const shape_path 
 static int run(const char *shape, const chat_value *value, const char *root,
                chat_shape_resolver resolve, void *resolve_data, chat_error *err) {
   scanner s = {
-    .text = shape, .p = shape, .resolve = resolve, .resolve_data = resolve_data, .err = err,
+      .text = shape,
+      .p = shape,
+      .resolve = resolve,
+      .resolve_data = resolve_data,
+      .err = err,
   };
   shape_path at = {.parent = NULL, .name = root, .name_len = strlen(root)};
   VERDICT_MATCHED(result);
@@ -368,7 +374,7 @@ int chat_shape_check(const char *shape, const chat_value *value, const char *roo
   return run(shape, value, root, resolve, resolve_data, err);
 }
 
-int chat_shape_validate(const char *shape, chat_shape_resolver resolve,
-                        void *resolve_data, chat_error *err) {
+int chat_shape_validate(const char *shape, chat_shape_resolver resolve, void *resolve_data,
+                        chat_error *err) {
   return run(shape, NULL, "shape", resolve, resolve_data, err);
 }

@@ -33,7 +33,7 @@ int chat_shape_check(const char *shape, const chat_value *value, const char *pat
 
 /* Checks that a shape text is well formed and every @name resolves.
  * Errors: CHAT_ERR_SYNTAX. */
-int chat_shape_validate(const char *shape, chat_shape_resolver resolve,
-                        void *resolve_data, chat_error *err);
+int chat_shape_validate(const char *shape, chat_shape_resolver resolve, void *resolve_data,
+                        chat_error *err);
 
 #endif

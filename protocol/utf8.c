@@ -5,7 +5,9 @@ bool chat_utf8_valid(const uint8_t *s, size_t len) {
   return chat_utf8_check(s, len, &bad);
 }
 
-static bool is_continuation(uint8_t b) { return (b & 0xC0) == 0x80; }
+static bool is_continuation(uint8_t b) {
+  return (b & 0xC0) == 0x80;
+}
 
 bool chat_utf8_check(const uint8_t *s, size_t len, size_t *bad) {
   size_t i = 0;
@@ -22,15 +24,15 @@ bool chat_utf8_check(const uint8_t *s, size_t len, size_t *bad) {
     } else if (b >= 0xE0 && b <= 0xEF) {
       need = 2;
       if (b == 0xE0)
-        lo = 0xA0;          /* no overlongs */
+        lo = 0xA0; /* no overlongs */
       else if (b == 0xED)
-        hi = 0x9F;          /* no surrogates */
+        hi = 0x9F; /* no surrogates */
     } else if (b >= 0xF0 && b <= 0xF4) {
       need = 3;
       if (b == 0xF0)
-        lo = 0x90;          /* no overlongs */
+        lo = 0x90; /* no overlongs */
       else if (b == 0xF4)
-        hi = 0x8F;          /* nothing above U+10FFFF */
+        hi = 0x8F; /* nothing above U+10FFFF */
     } else {
       *bad = i;
       return false;

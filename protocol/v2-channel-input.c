@@ -42,11 +42,13 @@ static void expect(chat_v2_channel *ch, input_state in, size_t need) {
 /* Split(): the transport ciphers, the session keys; frees the handshake. */
 static int handshake_finish(chat_v2_channel *ch) {
   if (chat_noise_handshake_dh_output_was_zero(ch->hs))
-    return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED,
-                "the peer's ephemeral key is a low-order point (all-zero Diffie-Hellman output)");
+    return chat_v2_fail(
+        ch, CHAT_V2_ERR_HANDSHAKE_FAILED,
+        "the peer's ephemeral key is a low-order point (all-zero Diffie-Hellman output)");
   int rc;
   if (ch->role == CHAT_V2_ROLE_CLIENT) {
-    rc = chat_noise_handshake_get_remote_static(ch->hs, ch->server_static, sizeof ch->server_static);
+    rc =
+        chat_noise_handshake_get_remote_static(ch->hs, ch->server_static, sizeof ch->server_static);
     if (rc != CHAT_NOISE_OK)
       return chat_v2_noise_fail(ch, rc, "reading the server's static key");
   } else {
@@ -99,7 +101,7 @@ int chat_v2_channel_start(chat_v2_channel *ch) {
     return chat_v2_noise_fail(ch, rc, "writing handshake message 1");
   if (n != CHAT_V2_HANDSHAKE1_LEN)
     return chat_v2_fail(ch, CHAT_V2_ERR_CRYPTO, "handshake message 1 has %zu bytes, expected %u", n,
-                CHAT_V2_HANDSHAKE1_LEN);
+                        CHAT_V2_HANDSHAKE1_LEN);
   memcpy(p, ch->preamble, CHAT_V2_PREAMBLE_LEN);
   chat_store_u16be(p + CHAT_V2_PREAMBLE_LEN, (uint16_t)n);
   memcpy(ch->session_id, msg, CHAT_V2_SESSION_ID_LEN);
@@ -127,23 +129,26 @@ static int on_handshake_length(chat_v2_channel *ch) {
   if (ch->role == CHAT_V2_ROLE_SERVER) {
     if (len < CHAT_V2_HANDSHAKE1_LEN)
       return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_LENGTH,
-                  "handshake message 1 at stream offset %" PRIu64 " has %zu bytes; it must have %u",
-                  ch->item_offset, len, CHAT_V2_HANDSHAKE1_LEN);
+                          "handshake message 1 at stream offset %" PRIu64
+                          " has %zu bytes; it must have %u",
+                          ch->item_offset, len, CHAT_V2_HANDSHAKE1_LEN);
     if (len > CHAT_V2_HANDSHAKE1_LEN)
       return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD,
-                  "handshake message 1 at stream offset %" PRIu64
-                  " has %zu bytes: a %zu-byte payload where it must be empty",
-                  ch->item_offset, len, len - CHAT_V2_HANDSHAKE1_LEN);
+                          "handshake message 1 at stream offset %" PRIu64
+                          " has %zu bytes: a %zu-byte payload where it must be empty",
+                          ch->item_offset, len, len - CHAT_V2_HANDSHAKE1_LEN);
   } else {
     if (len < CHAT_V2_HANDSHAKE2_MIN_LEN)
       return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_LENGTH,
-                  "handshake message 2 at stream offset %" PRIu64 " has %zu bytes; at least %u needed",
-                  ch->item_offset, len, CHAT_V2_HANDSHAKE2_MIN_LEN);
+                          "handshake message 2 at stream offset %" PRIu64
+                          " has %zu bytes; at least %u needed",
+                          ch->item_offset, len, CHAT_V2_HANDSHAKE2_MIN_LEN);
     if (len > CHAT_V2_HANDSHAKE2_MAX_LEN)
       return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD,
-                  "handshake message 2 at stream offset %" PRIu64
-                  " has %zu bytes: server info of %zu bytes, the limit is %u",
-                  ch->item_offset, len, len - CHAT_V2_HANDSHAKE2_MIN_LEN, CHAT_V2_MAX_SERVER_INFO);
+                          "handshake message 2 at stream offset %" PRIu64
+                          " has %zu bytes: server info of %zu bytes, the limit is %u",
+                          ch->item_offset, len, len - CHAT_V2_HANDSHAKE2_MIN_LEN,
+                          CHAT_V2_MAX_SERVER_INFO);
   }
   expect(ch, IN_HS_BODY, len);
   return 0;
@@ -156,8 +161,9 @@ static int on_message1(chat_v2_channel *ch) {
   int rc = chat_noise_handshake_read_message(ch->hs, ch->rec, ch->need, payload, sizeof payload,
                                              &payload_len);
   if (rc != CHAT_NOISE_OK)
-    return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED, "handshake message 1 at stream offset %" PRIu64
-                ": %s", ch->item_offset, chat_strerror(rc));
+    return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED,
+                        "handshake message 1 at stream offset %" PRIu64 ": %s", ch->item_offset,
+                        chat_strerror(rc));
   if (payload_len != 0)
     return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, "handshake message 1 carries a payload");
   memcpy(ch->session_id, ch->rec, CHAT_V2_SESSION_ID_LEN);
@@ -187,19 +193,22 @@ static int on_message2(chat_v2_channel *ch) {
                                              &payload_len);
   chat_v2_rec_release(ch);
   if (rc == CHAT_NOISE_ERR_MAC_FAILURE)
-    return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED,
-                "handshake message 2 at stream offset %" PRIu64
-                " failed authentication: the preamble or the handshake was altered on the way, "
-                "or the server used another suite",
-                ch->item_offset);
+    return chat_v2_fail(
+        ch, CHAT_V2_ERR_HANDSHAKE_FAILED,
+        "handshake message 2 at stream offset %" PRIu64
+        " failed authentication: the preamble or the handshake was altered on the way, "
+        "or the server used another suite",
+        ch->item_offset);
   if (rc != CHAT_NOISE_OK)
-    return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED, "handshake message 2 at stream offset %" PRIu64
-                ": %s", ch->item_offset, chat_strerror(rc));
+    return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED,
+                        "handshake message 2 at stream offset %" PRIu64 ": %s", ch->item_offset,
+                        chat_strerror(rc));
   if (payload_len > 0) {
     ch->server_info = malloc(payload_len);
     if (ch->server_info == NULL) {
       explicit_bzero(payload, sizeof payload);
-      return chat_v2_fail(ch, CHAT_V2_ERR_NOMEM, "cannot allocate %zu bytes of server info", payload_len);
+      return chat_v2_fail(ch, CHAT_V2_ERR_NOMEM, "cannot allocate %zu bytes of server info",
+                          payload_len);
     }
     memcpy(ch->server_info, payload, payload_len);
     ch->server_info_len = payload_len;
@@ -214,8 +223,8 @@ static int on_record_length(chat_v2_channel *ch) {
   size_t len = chat_load_u16be(ch->prefix);
   if (len < CHAT_V2_MIN_RECORD_LEN)
     return chat_v2_fail(ch, CHAT_V2_ERR_RECORD_TOO_SHORT,
-                "record at stream offset %" PRIu64 " has length %zu; the minimum is %u",
-                ch->item_offset, len, CHAT_V2_MIN_RECORD_LEN);
+                        "record at stream offset %" PRIu64 " has length %zu; the minimum is %u",
+                        ch->item_offset, len, CHAT_V2_MIN_RECORD_LEN);
   expect(ch, IN_REC_BODY, len);
   return 0;
 }
@@ -228,9 +237,9 @@ static int on_record(chat_v2_channel *ch, bool *stop) {
                                      &pt_len);
   if (rc == CHAT_NOISE_ERR_MAC_FAILURE)
     return chat_v2_fail(ch, CHAT_V2_ERR_BAD_TAG,
-                "record at stream offset %" PRIu64 " (%zu bytes) failed authentication: "
-                "tampered, replayed, reordered or dropped records",
-                ch->item_offset, ch->need);
+                        "record at stream offset %" PRIu64 " (%zu bytes) failed authentication: "
+                        "tampered, replayed, reordered or dropped records",
+                        ch->item_offset, ch->need);
   if (rc != CHAT_NOISE_OK)
     return chat_v2_noise_fail(ch, rc, "decrypting a record");
 
@@ -290,8 +299,9 @@ static int rec_reserve(chat_v2_channel *ch, size_t need) {
     cap = ch->need;
   uint8_t *grown = malloc(cap);
   if (grown == NULL)
-    return chat_v2_fail(ch, CHAT_V2_ERR_NOMEM, "cannot allocate %zu bytes for the item at stream offset %"
-                PRIu64, cap, ch->item_offset);
+    return chat_v2_fail(ch, CHAT_V2_ERR_NOMEM,
+                        "cannot allocate %zu bytes for the item at stream offset %" PRIu64, cap,
+                        ch->item_offset);
   if (ch->have > 0)
     memcpy(grown, ch->rec, ch->have);
   chat_v2_rec_release(ch);
@@ -334,8 +344,8 @@ ptrdiff_t chat_v2_channel_feed(chat_v2_channel *ch, const uint8_t *data, size_t 
   while (used < len) {
     if (ch->peer_closed)
       return chat_v2_fail(ch, CHAT_V2_ERR_DATA_AFTER_CLOSE,
-                  "%zu bytes at stream offset %" PRIu64 " after the peer's CLOSE record",
-                  len - used, ch->rx_total);
+                          "%zu bytes at stream offset %" PRIu64 " after the peer's CLOSE record",
+                          len - used, ch->rx_total);
     uint8_t *dst;
     switch (ch->in) {
     case IN_PREAMBLE:
@@ -397,22 +407,22 @@ int chat_v2_channel_eof(chat_v2_channel *ch) {
     return 0;
   if (!ch->established)
     return chat_v2_fail(ch, CHAT_V2_ERR_TRUNCATED,
-                "truncated stream: the transport ended during the handshake, after %" PRIu64
-                " bytes",
-                ch->rx_total);
+                        "truncated stream: the transport ended during the handshake, after %" PRIu64
+                        " bytes",
+                        ch->rx_total);
   if (ch->in == IN_REC_BODY || ch->have > 0)
-    return chat_v2_fail(ch, CHAT_V2_ERR_TRUNCATED,
-                "truncated stream: the transport ended inside the record at stream offset %" PRIu64
-                " (%zu of %zu bytes)",
-                ch->item_offset, ch->have, ch->in == IN_REC_BODY ? ch->need : CHAT_V2_LENGTH_PREFIX_LEN);
+    return chat_v2_fail(
+        ch, CHAT_V2_ERR_TRUNCATED,
+        "truncated stream: the transport ended inside the record at stream offset %" PRIu64
+        " (%zu of %zu bytes)",
+        ch->item_offset, ch->have, ch->in == IN_REC_BODY ? ch->need : CHAT_V2_LENGTH_PREFIX_LEN);
   if (ch->reasm.in_progress)
     return chat_v2_fail(ch, CHAT_V2_ERR_TRUNCATED,
-                "truncated stream: the transport ended at stream offset %" PRIu64
-                " without a CLOSE record, inside a fragmented message (%zu of %zu bytes)",
-                ch->rx_total, ch->reasm.have, ch->reasm.total);
+                        "truncated stream: the transport ended at stream offset %" PRIu64
+                        " without a CLOSE record, inside a fragmented message (%zu of %zu bytes)",
+                        ch->rx_total, ch->reasm.have, ch->reasm.total);
   return chat_v2_fail(ch, CHAT_V2_ERR_TRUNCATED,
-              "truncated stream: the transport ended at stream offset %" PRIu64
-              " without a CLOSE record",
-              ch->rx_total);
+                      "truncated stream: the transport ended at stream offset %" PRIu64
+                      " without a CLOSE record",
+                      ch->rx_total);
 }
-

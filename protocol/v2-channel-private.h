@@ -43,14 +43,14 @@ typedef struct {
 
 struct chat_v2_channel {
   chat_v2_role role;
-  uint8_t suite;          /* client: offered; server: accepted (ANY) then in use */
+  uint8_t suite; /* client: offered; server: accepted (ANY) then in use */
   size_t max_message;
   size_t max_queue_bytes;
   uint64_t rekey_bytes;
   size_t record_body_max; /* largest record body (test hook may lower it) */
   bool started;
   bool established;
-  int error;              /* fatal code, 0 while alive */
+  int error; /* fatal code, 0 while alive */
   char reason[CHAT_V2_REASON_MAX];
 
   /* Handshake (freed once established). */
@@ -97,10 +97,10 @@ struct chat_v2_channel {
   message_queue whole;      /* messages that fit one record */
   message_queue fragmented; /* longer ones; the head may be partly sent */
   bool last_was_whole;
-  size_t queued_bytes;      /* unencrypted queued plaintext + waiting output */
-  chat_transit *transit;    /* the shared budget, or NULL */
-  size_t transit_held;      /* bytes of it the send queue holds */
-  uint64_t since_rekey;     /* plaintext bytes under the current sending key */
+  size_t queued_bytes;   /* unencrypted queued plaintext + waiting output */
+  chat_transit *transit; /* the shared budget, or NULL */
+  size_t transit_held;   /* bytes of it the send queue holds */
+  uint64_t since_rekey;  /* plaintext bytes under the current sending key */
   bool close_requested;
   bool close_sent;
 };

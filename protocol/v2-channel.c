@@ -198,8 +198,8 @@ void chat_v2_out_commit(chat_v2_channel *ch, size_t n) {
 
 /* Encrypts the record `type || total (when not NULL) || body` into the
  * output. counted: whether its plaintext counts towards rekey_bytes. */
-static int emit_record(chat_v2_channel *ch, uint8_t type, const uint8_t *total,
-                       const uint8_t *body, size_t body_len, bool counted) {
+static int emit_record(chat_v2_channel *ch, uint8_t type, const uint8_t *total, const uint8_t *body,
+                       size_t body_len, bool counted) {
   size_t head = CHAT_V2_RECORD_TYPE_LEN + (total != NULL ? CHAT_V2_TOTAL_LEN_BYTES : 0);
   size_t pt_len = head + body_len;
   size_t ct_len = pt_len + CHAT_V2_TAG_LEN;
@@ -404,8 +404,8 @@ int chat_v2_channel_output_consumed(chat_v2_channel *ch, size_t n) {
 bool chat_v2_channel_output_idle(const chat_v2_channel *ch) {
   if (ch == NULL || ch->error != 0)
     return true;
-  return chat_buffer_unread_len(&ch->out) == 0 && ch->whole.head == NULL && ch->fragmented.head == NULL &&
-         (!ch->close_requested || ch->close_sent);
+  return chat_buffer_unread_len(&ch->out) == 0 && ch->whole.head == NULL &&
+         ch->fragmented.head == NULL && (!ch->close_requested || ch->close_sent);
 }
 
 int chat_v2_channel_close(chat_v2_channel *ch) {
@@ -457,8 +457,10 @@ int chat_v2_channel_server_info(const chat_v2_channel *ch, const uint8_t **data,
   return 0;
 }
 
-int chat_v2_channel_session_keys(const chat_v2_channel *ch, uint8_t session_id[CHAT_V2_SESSION_ID_LEN],
-                                 uint8_t c2s_key[CHAT_V2_KEY_LEN], uint8_t s2c_key[CHAT_V2_KEY_LEN]) {
+int chat_v2_channel_session_keys(const chat_v2_channel *ch,
+                                 uint8_t session_id[CHAT_V2_SESSION_ID_LEN],
+                                 uint8_t c2s_key[CHAT_V2_KEY_LEN],
+                                 uint8_t s2c_key[CHAT_V2_KEY_LEN]) {
   if (ch == NULL || session_id == NULL || c2s_key == NULL || s2c_key == NULL)
     return CHAT_V2_ERR_INVALID_ARGUMENT;
   int rc = check_established(ch);

@@ -147,8 +147,8 @@
  * space (protocol/error.h), so they are disjoint from every other module's
  * codes; chat_strerror and chat_error_name name them. Caller errors
  * (INVALID_ARGUMENT, STATE, MESSAGE_EMPTY, MESSAGE_TOO_LARGE, QUEUE_FULL,
- * CLOSED) leave the channel as it was. Every other code is fatal (chat_v2_is_fatal): the channel is dead,
- * its secrets are wiped, and every later call returns the same code;
+ * CLOSED) leave the channel as it was. Every other code is fatal (chat_v2_is_fatal): the channel is
+ * dead, its secrets are wiped, and every later call returns the same code;
  * chat_v2_channel_error_message gives the detailed reason with the stream
  * offset.
  *
@@ -170,24 +170,24 @@
 /* ---- Wire constants ------------------------------------------------------ */
 
 #define CHAT_V2_PREAMBLE_LEN 8u
-#define CHAT_V2_MAGIC_LEN 5u              /* 0x00 'C' 'H' 'A' 'T' */
-#define CHAT_V2_VERSION_OFFSET 5u         /* preamble byte: version */
-#define CHAT_V2_SUITE_OFFSET 6u           /* preamble byte: suite */
-#define CHAT_V2_RESERVED_OFFSET 7u        /* preamble byte: reserved, 0 */
+#define CHAT_V2_MAGIC_LEN 5u       /* 0x00 'C' 'H' 'A' 'T' */
+#define CHAT_V2_VERSION_OFFSET 5u  /* preamble byte: version */
+#define CHAT_V2_SUITE_OFFSET 6u    /* preamble byte: suite */
+#define CHAT_V2_RESERVED_OFFSET 7u /* preamble byte: reserved, 0 */
 #define CHAT_V2_VERSION 2u
 #define CHAT_V2_RESERVED_VALUE 0u
 
 /* Suites (preamble byte 6). CHAT_V2_SUITE_ANY is a configuration value only:
  * a client then uses CHAT_V2_SUITE_DEFAULT, a server accepts every suite. */
 #define CHAT_V2_SUITE_ANY 0u
-#define CHAT_V2_SUITE_AESGCM 1u      /* Noise_NX_25519_AESGCM_SHA256 */
-#define CHAT_V2_SUITE_CHACHAPOLY 2u  /* Noise_NX_25519_ChaChaPoly_SHA256 */
+#define CHAT_V2_SUITE_AESGCM 1u     /* Noise_NX_25519_AESGCM_SHA256 */
+#define CHAT_V2_SUITE_CHACHAPOLY 2u /* Noise_NX_25519_ChaChaPoly_SHA256 */
 #define CHAT_V2_SUITE_DEFAULT CHAT_V2_SUITE_AESGCM
 
 /* Every handshake message and record is preceded by a u16 length. */
 #define CHAT_V2_LENGTH_PREFIX_LEN 2u
-#define CHAT_V2_KEY_LEN CHAT_NOISE_KEY_LEN         /* cipher keys, static keys */
-#define CHAT_V2_SESSION_ID_LEN CHAT_NOISE_DH_LEN   /* client ephemeral public key */
+#define CHAT_V2_KEY_LEN CHAT_NOISE_KEY_LEN       /* cipher keys, static keys */
+#define CHAT_V2_SESSION_ID_LEN CHAT_NOISE_DH_LEN /* client ephemeral public key */
 #define CHAT_V2_TAG_LEN CHAT_NOISE_TAG_LEN
 /* Message 1: the client's ephemeral public key, empty payload. */
 #define CHAT_V2_HANDSHAKE1_LEN CHAT_NOISE_DH_LEN
@@ -198,7 +198,7 @@
 #define CHAT_V2_HANDSHAKE2_MAX_LEN (CHAT_V2_HANDSHAKE2_MIN_LEN + CHAT_V2_MAX_SERVER_INFO)
 
 #define CHAT_V2_RECORD_TYPE_LEN 1u
-#define CHAT_V2_TOTAL_LEN_BYTES 4u   /* u32 T of MESSAGE_BEGIN */
+#define CHAT_V2_TOTAL_LEN_BYTES 4u /* u32 T of MESSAGE_BEGIN */
 /* Record length L: one type byte plus the tag at least, 65535 at most. */
 #define CHAT_V2_MIN_RECORD_LEN (CHAT_V2_RECORD_TYPE_LEN + CHAT_V2_TAG_LEN)
 #define CHAT_V2_MAX_RECORD_LEN CHAT_NOISE_MAX_MESSAGE
@@ -217,10 +217,10 @@ typedef enum {
 
 /* ---- Configuration ------------------------------------------------------- */
 
-#define CHAT_V2_DEFAULT_MAX_MESSAGE CHAT_MAX_MESSAGE_DEFAULT  /* 16 MiB */
-#define CHAT_V2_MAX_MESSAGE_LIMIT ((size_t)1 << 30)         /* largest max_message */
-#define CHAT_V2_DEFAULT_MAX_QUEUE_BYTES ((size_t)32 << 20)  /* 32 MiB */
-#define CHAT_V2_DEFAULT_REKEY_BYTES ((uint64_t)256 << 20)   /* 256 MiB */
+#define CHAT_V2_DEFAULT_MAX_MESSAGE CHAT_MAX_MESSAGE_DEFAULT /* 16 MiB */
+#define CHAT_V2_MAX_MESSAGE_LIMIT ((size_t)1 << 30)          /* largest max_message */
+#define CHAT_V2_DEFAULT_MAX_QUEUE_BYTES ((size_t)32 << 20)   /* 32 MiB */
+#define CHAT_V2_DEFAULT_REKEY_BYTES ((uint64_t)256 << 20)    /* 256 MiB */
 /* chat_v2_channel_output makes records until about this many bytes wait. */
 #define CHAT_V2_OUTPUT_BATCH_BYTES 16384u
 /* Longest detailed error reason, including the NUL. */
@@ -263,38 +263,46 @@ void chat_v2_config_init(chat_v2_config *config);
 
 typedef enum {
   /* Caller errors: the channel is unchanged. */
-  CHAT_V2_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_V2,          /* NULL pointer, bad config value, ... */
-  CHAT_V2_ERR_STATE = CHAT_ERR_BAND_V2 - 1,                 /* call not allowed in this state */
-  CHAT_V2_ERR_MESSAGE_EMPTY = CHAT_ERR_BAND_V2 - 2,         /* send of zero bytes */
-  CHAT_V2_ERR_MESSAGE_TOO_LARGE = CHAT_ERR_BAND_V2 - 3,     /* send of more than max_message bytes */
-  CHAT_V2_ERR_QUEUE_FULL = CHAT_ERR_BAND_V2 - 4,            /* outgoing queue would exceed max_queue_bytes */
-  CHAT_V2_ERR_CLOSED = CHAT_ERR_BAND_V2 - 5,                /* send or close after close */
+  CHAT_V2_ERR_INVALID_ARGUMENT = CHAT_ERR_BAND_V2,      /* NULL pointer, bad config value, ... */
+  CHAT_V2_ERR_STATE = CHAT_ERR_BAND_V2 - 1,             /* call not allowed in this state */
+  CHAT_V2_ERR_MESSAGE_EMPTY = CHAT_ERR_BAND_V2 - 2,     /* send of zero bytes */
+  CHAT_V2_ERR_MESSAGE_TOO_LARGE = CHAT_ERR_BAND_V2 - 3, /* send of more than max_message bytes */
+  CHAT_V2_ERR_QUEUE_FULL = CHAT_ERR_BAND_V2 - 4, /* outgoing queue would exceed max_queue_bytes */
+  CHAT_V2_ERR_CLOSED = CHAT_ERR_BAND_V2 - 5,     /* send or close after close */
   /* Fatal errors: the channel is dead. */
-  CHAT_V2_ERR_NOMEM = CHAT_ERR_BAND_V2 - 6,                 /* out of memory */
-  CHAT_V2_ERR_BAD_MAGIC = CHAT_ERR_BAND_V2 - 7,             /* preamble does not start with 00 "CHAT" */
-  CHAT_V2_ERR_BAD_VERSION = CHAT_ERR_BAND_V2 - 8,           /* preamble version is not 2 */
-  CHAT_V2_ERR_BAD_SUITE = CHAT_ERR_BAND_V2 - 9,             /* unknown suite, or not the accepted one */
-  CHAT_V2_ERR_BAD_RESERVED = CHAT_ERR_BAND_V2 - 10,         /* preamble reserved byte is not 0 */
-  CHAT_V2_ERR_HANDSHAKE_LENGTH = CHAT_ERR_BAND_V2 - 11,     /* handshake message too short */
-  CHAT_V2_ERR_HANDSHAKE_PAYLOAD = CHAT_ERR_BAND_V2 - 12,    /* payload in message 1, server info over 1024 */
-  CHAT_V2_ERR_HANDSHAKE_FAILED = CHAT_ERR_BAND_V2 - 13,     /* Noise handshake failed (authentication, low-order key) */
-  CHAT_V2_ERR_RECORD_TOO_SHORT = CHAT_ERR_BAND_V2 - 14,     /* record length L < 17 */
-  CHAT_V2_ERR_BAD_TAG = CHAT_ERR_BAND_V2 - 15,              /* record authentication failed */
-  CHAT_V2_ERR_UNKNOWN_RECORD = CHAT_ERR_BAND_V2 - 16,       /* record type not 1..6 */
-  CHAT_V2_ERR_EMPTY_BODY = CHAT_ERR_BAND_V2 - 17,           /* MESSAGE/BEGIN/CONTINUE/END without content */
-  CHAT_V2_ERR_UNEXPECTED_BODY = CHAT_ERR_BAND_V2 - 18,      /* REKEY or CLOSE with a body */
-  CHAT_V2_ERR_FRAGMENT_IN_PROGRESS = CHAT_ERR_BAND_V2 - 19, /* BEGIN while a fragmented message is open */
-  CHAT_V2_ERR_NO_FRAGMENT = CHAT_ERR_BAND_V2 - 20,          /* CONTINUE or END without BEGIN */
-  CHAT_V2_ERR_TOTAL_TOO_LARGE = CHAT_ERR_BAND_V2 - 21,      /* BEGIN announces more than max_message */
-  CHAT_V2_ERR_TOTAL_TOO_SMALL = CHAT_ERR_BAND_V2 - 22,      /* BEGIN announces a message that fits one record */
-  CHAT_V2_ERR_FRAGMENT_LENGTH = CHAT_ERR_BAND_V2 - 23,      /* fragments do not add up to the announced total */
-  CHAT_V2_ERR_INCOMPLETE_MESSAGE = CHAT_ERR_BAND_V2 - 24,   /* CLOSE while a fragmented message is open */
-  CHAT_V2_ERR_DATA_AFTER_CLOSE = CHAT_ERR_BAND_V2 - 25,     /* bytes after the peer's CLOSE record */
-  CHAT_V2_ERR_TRUNCATED = CHAT_ERR_BAND_V2 - 26,            /* the transport ended without a CLOSE record */
-  CHAT_V2_ERR_CRYPTO = CHAT_ERR_BAND_V2 - 27,               /* the Noise core failed (random source, nonce exhausted) */
+  CHAT_V2_ERR_NOMEM = CHAT_ERR_BAND_V2 - 6,             /* out of memory */
+  CHAT_V2_ERR_BAD_MAGIC = CHAT_ERR_BAND_V2 - 7,         /* preamble does not start with 00 "CHAT" */
+  CHAT_V2_ERR_BAD_VERSION = CHAT_ERR_BAND_V2 - 8,       /* preamble version is not 2 */
+  CHAT_V2_ERR_BAD_SUITE = CHAT_ERR_BAND_V2 - 9,         /* unknown suite, or not the accepted one */
+  CHAT_V2_ERR_BAD_RESERVED = CHAT_ERR_BAND_V2 - 10,     /* preamble reserved byte is not 0 */
+  CHAT_V2_ERR_HANDSHAKE_LENGTH = CHAT_ERR_BAND_V2 - 11, /* handshake message too short */
+  CHAT_V2_ERR_HANDSHAKE_PAYLOAD =
+      CHAT_ERR_BAND_V2 - 12, /* payload in message 1, server info over 1024 */
+  CHAT_V2_ERR_HANDSHAKE_FAILED =
+      CHAT_ERR_BAND_V2 - 13, /* Noise handshake failed (authentication, low-order key) */
+  CHAT_V2_ERR_RECORD_TOO_SHORT = CHAT_ERR_BAND_V2 - 14, /* record length L < 17 */
+  CHAT_V2_ERR_BAD_TAG = CHAT_ERR_BAND_V2 - 15,          /* record authentication failed */
+  CHAT_V2_ERR_UNKNOWN_RECORD = CHAT_ERR_BAND_V2 - 16,   /* record type not 1..6 */
+  CHAT_V2_ERR_EMPTY_BODY = CHAT_ERR_BAND_V2 - 17, /* MESSAGE/BEGIN/CONTINUE/END without content */
+  CHAT_V2_ERR_UNEXPECTED_BODY = CHAT_ERR_BAND_V2 - 18, /* REKEY or CLOSE with a body */
+  CHAT_V2_ERR_FRAGMENT_IN_PROGRESS =
+      CHAT_ERR_BAND_V2 - 19,                       /* BEGIN while a fragmented message is open */
+  CHAT_V2_ERR_NO_FRAGMENT = CHAT_ERR_BAND_V2 - 20, /* CONTINUE or END without BEGIN */
+  CHAT_V2_ERR_TOTAL_TOO_LARGE = CHAT_ERR_BAND_V2 - 21, /* BEGIN announces more than max_message */
+  CHAT_V2_ERR_TOTAL_TOO_SMALL =
+      CHAT_ERR_BAND_V2 - 22, /* BEGIN announces a message that fits one record */
+  CHAT_V2_ERR_FRAGMENT_LENGTH =
+      CHAT_ERR_BAND_V2 - 23, /* fragments do not add up to the announced total */
+  CHAT_V2_ERR_INCOMPLETE_MESSAGE =
+      CHAT_ERR_BAND_V2 - 24, /* CLOSE while a fragmented message is open */
+  CHAT_V2_ERR_DATA_AFTER_CLOSE = CHAT_ERR_BAND_V2 - 25, /* bytes after the peer's CLOSE record */
+  CHAT_V2_ERR_TRUNCATED = CHAT_ERR_BAND_V2 - 26, /* the transport ended without a CLOSE record */
+  CHAT_V2_ERR_CRYPTO =
+      CHAT_ERR_BAND_V2 - 27, /* the Noise core failed (random source, nonce exhausted) */
   /* The shared transit budget (protocol/transit.h) is used up: */
-  CHAT_V2_ERR_TRANSIT_FULL = CHAT_ERR_BAND_V2 - 28,         /* ...a send is refused (not fatal) */
-  CHAT_V2_ERR_TRANSIT_EXHAUSTED = CHAT_ERR_BAND_V2 - 29,    /* ...a message being received cannot grow (fatal) */
+  CHAT_V2_ERR_TRANSIT_FULL = CHAT_ERR_BAND_V2 - 28, /* ...a send is refused (not fatal) */
+  CHAT_V2_ERR_TRANSIT_EXHAUSTED =
+      CHAT_ERR_BAND_V2 - 29, /* ...a message being received cannot grow (fatal) */
 } chat_v2_status;
 
 /* True for the codes that kill a channel (see "Errors" above). */
@@ -418,8 +426,10 @@ int chat_v2_channel_eof(chat_v2_channel *ch);
  * of both directions (as Split() made them, before any rekey).
  * Errors: CHAT_V2_ERR_INVALID_ARGUMENT, CHAT_V2_ERR_STATE (not
  * established), or the channel's fatal error. */
-int chat_v2_channel_session_keys(const chat_v2_channel *ch, uint8_t session_id[CHAT_V2_SESSION_ID_LEN],
-                                 uint8_t c2s_key[CHAT_V2_KEY_LEN], uint8_t s2c_key[CHAT_V2_KEY_LEN]);
+int chat_v2_channel_session_keys(const chat_v2_channel *ch,
+                                 uint8_t session_id[CHAT_V2_SESSION_ID_LEN],
+                                 uint8_t c2s_key[CHAT_V2_KEY_LEN],
+                                 uint8_t s2c_key[CHAT_V2_KEY_LEN]);
 
 /* The channel's fatal error code, or 0. */
 int chat_v2_channel_error(const chat_v2_channel *ch);
@@ -483,16 +493,16 @@ typedef enum {
 } chat_v2_direction;
 
 typedef enum {
-  CHAT_V2_EVENT_PREAMBLE = 1,  /* client -> server: the 8 preamble bytes */
-  CHAT_V2_EVENT_HANDSHAKE,     /* a handshake message */
-  CHAT_V2_EVENT_RECORD,        /* a transport record */
-  CHAT_V2_EVENT_MESSAGE,       /* a complete application message (key known) */
+  CHAT_V2_EVENT_PREAMBLE = 1, /* client -> server: the 8 preamble bytes */
+  CHAT_V2_EVENT_HANDSHAKE,    /* a handshake message */
+  CHAT_V2_EVENT_RECORD,       /* a transport record */
+  CHAT_V2_EVENT_MESSAGE,      /* a complete application message (key known) */
 } chat_v2_event_kind;
 
 typedef struct {
   chat_v2_event_kind kind;
-  uint64_t offset;             /* stream offset where the item starts (its length prefix) */
-  size_t wire_len;             /* bytes of the item on the wire, prefix included */
+  uint64_t offset; /* stream offset where the item starts (its length prefix) */
+  size_t wire_len; /* bytes of the item on the wire, prefix included */
   /* PREAMBLE */
   uint8_t version, suite;
   /* HANDSHAKE: the message number (1 or 2) and the Noise message length;

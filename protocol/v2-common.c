@@ -74,8 +74,9 @@ int chat_v2_check_preamble(const uint8_t p[CHAT_V2_PREAMBLE_LEN], uint8_t accept
     return CHAT_V2_ERR_BAD_SUITE;
   }
   if (accepted != CHAT_V2_SUITE_ANY && suite != accepted) {
-    snprintf(reason, reason_cap, "preamble asks for cipher suite 0x%02x; this side accepts only 0x%02x",
-             suite, accepted);
+    snprintf(reason, reason_cap,
+             "preamble asks for cipher suite 0x%02x; this side accepts only 0x%02x", suite,
+             accepted);
     return CHAT_V2_ERR_BAD_SUITE;
   }
   if (p[CHAT_V2_RESERVED_OFFSET] != CHAT_V2_RESERVED_VALUE) {
@@ -92,13 +93,20 @@ size_t chat_v2_record_body_max(size_t max_record_len) {
 
 const char *chat_v2_record_type_name(uint8_t type) {
   switch (type) {
-  case CHAT_V2_RECORD_MESSAGE: return "MESSAGE";
-  case CHAT_V2_RECORD_MESSAGE_BEGIN: return "MESSAGE_BEGIN";
-  case CHAT_V2_RECORD_MESSAGE_CONTINUE: return "MESSAGE_CONTINUE";
-  case CHAT_V2_RECORD_MESSAGE_END: return "MESSAGE_END";
-  case CHAT_V2_RECORD_REKEY: return "REKEY";
-  case CHAT_V2_RECORD_CLOSE: return "CLOSE";
-  default: return "unknown";
+  case CHAT_V2_RECORD_MESSAGE:
+    return "MESSAGE";
+  case CHAT_V2_RECORD_MESSAGE_BEGIN:
+    return "MESSAGE_BEGIN";
+  case CHAT_V2_RECORD_MESSAGE_CONTINUE:
+    return "MESSAGE_CONTINUE";
+  case CHAT_V2_RECORD_MESSAGE_END:
+    return "MESSAGE_END";
+  case CHAT_V2_RECORD_REKEY:
+    return "REKEY";
+  case CHAT_V2_RECORD_CLOSE:
+    return "CLOSE";
+  default:
+    return "unknown";
   }
 }
 
@@ -290,8 +298,8 @@ int chat_v2_reassembly_record(chat_v2_reassembly *r, const uint8_t *pt, size_t p
     }
     if (type == CHAT_V2_RECORD_CLOSE) {
       if (r->in_progress) {
-        snprintf(reason, reason_cap,
-                 "CLOSE while a fragmented message has %zu of %zu bytes", r->have, r->total);
+        snprintf(reason, reason_cap, "CLOSE while a fragmented message has %zu of %zu bytes",
+                 r->have, r->total);
         return CHAT_V2_ERR_INCOMPLETE_MESSAGE;
       }
       r->closed = true;

@@ -24,7 +24,7 @@ typedef enum {
 struct chat_v2_stream_decoder {
   chat_decoder_core core; /* first: the callbacks cast back */
   chat_v2_direction dir;
-  uint8_t suite;      /* given, or from the preamble */
+  uint8_t suite; /* given, or from the preamble */
   bool have_key;
   uint8_t key[CHAT_V2_KEY_LEN];
   chat_noise_cipher *cs; /* made from key at the first record */
@@ -33,7 +33,7 @@ struct chat_v2_stream_decoder {
   decoder_state st;
   uint8_t preamble[CHAT_V2_PREAMBLE_LEN];
   uint8_t prefix[CHAT_V2_LENGTH_PREFIX_LEN];
-  uint8_t *rec; /* CHAT_V2_MAX_RECORD_LEN */
+  uint8_t *rec;     /* CHAT_V2_MAX_RECORD_LEN */
   size_t rec_plain; /* plaintext bytes left in rec by the last record */
   bool records_seen;
   bool closed;
@@ -110,7 +110,8 @@ void chat_v2_stream_decoder_free(chat_v2_stream_decoder *dec) {
   free(dec);
 }
 
-int chat_v2_stream_decoder_set_key(chat_v2_stream_decoder *dec, const uint8_t key[CHAT_V2_KEY_LEN]) {
+int chat_v2_stream_decoder_set_key(chat_v2_stream_decoder *dec,
+                                   const uint8_t key[CHAT_V2_KEY_LEN]) {
   if (dec == NULL || key == NULL)
     return CHAT_V2_ERR_INVALID_ARGUMENT;
   if (dec->core.error != 0)
@@ -124,7 +125,8 @@ int chat_v2_stream_decoder_set_key(chat_v2_stream_decoder *dec, const uint8_t ke
   return 0;
 }
 
-int chat_v2_stream_decoder_test_set_record_size(chat_v2_stream_decoder *dec, size_t max_record_len) {
+int chat_v2_stream_decoder_test_set_record_size(chat_v2_stream_decoder *dec,
+                                                size_t max_record_len) {
   if (dec == NULL || max_record_len < CHAT_V2_TEST_MIN_RECORD_LEN ||
       max_record_len > CHAT_V2_MAX_RECORD_LEN)
     return CHAT_V2_ERR_INVALID_ARGUMENT;
@@ -151,7 +153,8 @@ static int on_preamble(chat_v2_stream_decoder *dec) {
   char reason[CHAT_V2_REASON_MAX];
   int rc = chat_v2_check_preamble(dec->preamble, dec->suite, reason, sizeof reason);
   if (rc < 0)
-    return dec_fail(dec, rc, dec->core.item_offset, "offset %" PRIu64 ": %s", dec->core.item_offset, reason);
+    return dec_fail(dec, rc, dec->core.item_offset, "offset %" PRIu64 ": %s", dec->core.item_offset,
+                    reason);
   dec->suite = dec->preamble[CHAT_V2_SUITE_OFFSET];
   chat_v2_stream_event *ev = add_event(dec, CHAT_V2_EVENT_PREAMBLE);
   ev->wire_len = CHAT_V2_PREAMBLE_LEN;
@@ -205,8 +208,8 @@ static int on_record_length(chat_v2_stream_decoder *dec) {
   size_t len = chat_load_u16be(dec->prefix);
   if (len < CHAT_V2_MIN_RECORD_LEN)
     return dec_fail(dec, CHAT_V2_ERR_RECORD_TOO_SHORT, dec->core.item_offset,
-                    "offset %" PRIu64 ": record length %zu; the minimum is %u", dec->core.item_offset,
-                    len, CHAT_V2_MIN_RECORD_LEN);
+                    "offset %" PRIu64 ": record length %zu; the minimum is %u",
+                    dec->core.item_offset, len, CHAT_V2_MIN_RECORD_LEN);
   expect(dec, DEC_REC_BODY, len);
   return 0;
 }
@@ -223,8 +226,8 @@ static int on_record(chat_v2_stream_decoder *dec) {
   }
   int rc;
   if (dec->cs == NULL) {
-    rc = chat_noise_cipher_new_with_key(chat_v2_suite_cipher(dec->suite), dec->key,
-                                        CHAT_V2_KEY_LEN, &dec->cs);
+    rc = chat_noise_cipher_new_with_key(chat_v2_suite_cipher(dec->suite), dec->key, CHAT_V2_KEY_LEN,
+                                        &dec->cs);
     if (rc != CHAT_NOISE_OK)
       return dec_fail(dec, rc == CHAT_NOISE_ERR_NOMEM ? CHAT_V2_ERR_NOMEM : CHAT_V2_ERR_CRYPTO,
                       dec->core.item_offset, "cannot set up the cipher: %s", chat_strerror(rc));
@@ -244,7 +247,8 @@ static int on_record(chat_v2_stream_decoder *dec) {
   char reason[CHAT_V2_REASON_MAX];
   rc = chat_v2_reassembly_record(&dec->reasm, dec->rec, pt_len, &res, reason, sizeof reason);
   if (rc < 0)
-    return dec_fail(dec, rc, dec->core.item_offset, "offset %" PRIu64 ": %s", dec->core.item_offset, reason);
+    return dec_fail(dec, rc, dec->core.item_offset, "offset %" PRIu64 ": %s", dec->core.item_offset,
+                    reason);
   ev->decrypted = true;
   ev->record_type = res.type;
   ev->body_len = pt_len - CHAT_V2_RECORD_TYPE_LEN;
@@ -280,8 +284,7 @@ static int accept_bytes(chat_decoder_core *core, size_t left) {
   chat_v2_stream_decoder *dec = (chat_v2_stream_decoder *)core;
   if (dec->closed)
     return dec_fail(dec, CHAT_V2_ERR_DATA_AFTER_CLOSE, core->consumed,
-                    "offset %" PRIu64 ": %zu bytes after the CLOSE record", core->consumed,
-                    left);
+                    "offset %" PRIu64 ": %zu bytes after the CLOSE record", core->consumed, left);
   return 0;
 }
 
@@ -322,14 +325,15 @@ static int step(chat_decoder_core *core) {
 }
 
 static const chat_decoder_ops v2_decoder_ops = {
-  .accept = accept_bytes,
-  .buffer = buffer,
-  .complete = step,
-  .release = release,
-  .wipe = wipe,
+    .accept = accept_bytes,
+    .buffer = buffer,
+    .complete = step,
+    .release = release,
+    .wipe = wipe,
 };
 
-ptrdiff_t chat_v2_stream_decoder_feed(chat_v2_stream_decoder *dec, const uint8_t *data, size_t len) {
+ptrdiff_t chat_v2_stream_decoder_feed(chat_v2_stream_decoder *dec, const uint8_t *data,
+                                      size_t len) {
   if (dec == NULL || (data == NULL && len > 0))
     return CHAT_V2_ERR_INVALID_ARGUMENT;
   return chat_decoder_feed(&dec->core, data, len);

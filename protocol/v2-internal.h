@@ -30,23 +30,23 @@ size_t chat_v2_record_body_max(size_t max_record_len);
 
 /* Receiving side of the record layer, after decryption. */
 typedef struct {
-  size_t max_message;      /* T limit */
-  size_t record_body_max;  /* largest body of one record (for T's lower bound) */
-  bool in_progress;        /* a BEGIN was seen and its END not yet */
-  uint8_t *buf;            /* the message being reassembled: have of total bytes */
-  size_t capacity;         /* of buf: grows with what arrives, never past total */
+  size_t max_message;     /* T limit */
+  size_t record_body_max; /* largest body of one record (for T's lower bound) */
+  bool in_progress;       /* a BEGIN was seen and its END not yet */
+  uint8_t *buf;           /* the message being reassembled: have of total bytes */
+  size_t capacity;        /* of buf: grows with what arrives, never past total */
   size_t total;
   size_t have;
-  chat_transit *transit;   /* the shared budget buf's capacity comes out of, or NULL */
-  size_t transit_held;     /* bytes of it that buf holds */
-  uint8_t *delivered;      /* a reassembled message handed out, until released */
+  chat_transit *transit; /* the shared budget buf's capacity comes out of, or NULL */
+  size_t transit_held;   /* bytes of it that buf holds */
+  uint8_t *delivered;    /* a reassembled message handed out, until released */
   size_t delivered_len;
-  bool closed;             /* CLOSE processed */
+  bool closed; /* CLOSE processed */
 } chat_v2_reassembly;
 
 typedef struct {
   uint8_t type;
-  const uint8_t *message;  /* set when this record completed a message */
+  const uint8_t *message; /* set when this record completed a message */
   size_t message_len;
   bool fragmented;
 } chat_v2_record_result;

@@ -31,7 +31,7 @@ typedef struct {
   unsigned flags;
   chat_arena *arena;
   chat_error *err;
-  chat_value *values;       /* scratch stack for list items */
+  chat_value *values; /* scratch stack for list items */
   size_t values_len, values_cap;
   chat_dict_entry *entries; /* scratch stack for dict entries */
   key_ref *keys;            /* offsets of the entries' keys, same indices */
@@ -94,8 +94,7 @@ static bool same_key(const key_ref *a, const key_ref *b) {
 }
 
 /* Finds the first key, in wire order, that repeats an earlier one. */
-static bool find_duplicate_key(decoder *d, const key_ref *keys, size_t n,
-                               size_t *offset, int *rc) {
+static bool find_duplicate_key(decoder *d, const key_ref *keys, size_t n, size_t *offset, int *rc) {
   *rc = 0;
   if (n <= DUPLICATE_SCAN_PAIRWISE_MAX) {
     for (size_t j = 1; j < n; j++)
@@ -133,8 +132,8 @@ static const uint8_t *keep_blob(decoder *d, const uint8_t *body, size_t len) {
   return chat_arena_copy(d->arena, body, len);
 }
 
-static int decode_value(decoder *d, const uint8_t *pos, const uint8_t *end,
-                        size_t depth, chat_value *out, const uint8_t **next);
+static int decode_value(decoder *d, const uint8_t *pos, const uint8_t *end, size_t depth,
+                        chat_value *out, const uint8_t **next);
 
 static int decode_int(decoder *d, const uint8_t *pos, const uint8_t *body, uint32_t len,
                       bool negative, chat_value *out) {
@@ -211,8 +210,8 @@ static int copy_items(decoder *d, const uint8_t *pos, const void *src, size_t co
   return 0;
 }
 
-static int decode_list(decoder *d, const uint8_t *pos, const uint8_t *body,
-                       const uint8_t *body_end, size_t depth, chat_value *out) {
+static int decode_list(decoder *d, const uint8_t *pos, const uint8_t *body, const uint8_t *body_end,
+                       size_t depth, chat_value *out) {
   size_t first = d->values_len;
   size_t count = 0;
   int rc = 0;
@@ -243,8 +242,8 @@ out:
   return rc;
 }
 
-static int decode_dict(decoder *d, const uint8_t *pos, const uint8_t *body,
-                       const uint8_t *body_end, size_t depth, chat_value *out) {
+static int decode_dict(decoder *d, const uint8_t *pos, const uint8_t *body, const uint8_t *body_end,
+                       size_t depth, chat_value *out) {
   size_t first = d->entries_len;
   size_t count = 0;
   int rc = 0;
@@ -273,9 +272,8 @@ static int decode_dict(decoder *d, const uint8_t *pos, const uint8_t *body,
     if (rc)
       goto out;
     entry.key_len = key.len;
-    entry.key = (d->flags & CHAT_DECODE_BORROW)
-                    ? (const char *)key.key
-                    : chat_arena_copy(d->arena, key.key, key.len);
+    entry.key = (d->flags & CHAT_DECODE_BORROW) ? (const char *)key.key
+                                                : chat_arena_copy(d->arena, key.key, key.len);
     if (!entry.key || push_entry(d, &entry, &key)) {
       rc = no_memory(d, p);
       goto out;
@@ -305,8 +303,8 @@ out:
   return rc;
 }
 
-static int decode_value(decoder *d, const uint8_t *pos, const uint8_t *end,
-                        size_t depth, chat_value *out, const uint8_t **next) {
+static int decode_value(decoder *d, const uint8_t *pos, const uint8_t *end, size_t depth,
+                        chat_value *out, const uint8_t **next) {
   size_t off = offset_of(d, pos);
   if (pos >= end)
     return chat_error_set(d->err, CHAT_ERR_TRUNCATED, off,
@@ -318,8 +316,8 @@ static int decode_value(decoder *d, const uint8_t *pos, const uint8_t *end,
     return 0;
   }
   if (type > CHAT_WIRE_NEGINT)
-    return chat_error_set(d->err, CHAT_ERR_UNKNOWN_TYPE, off,
-                          "unknown value type %u at offset %zu", type, off);
+    return chat_error_set(d->err, CHAT_ERR_UNKNOWN_TYPE, off, "unknown value type %u at offset %zu",
+                          type, off);
   size_t left = (size_t)(end - pos);
   if (left < CHAT_VALUE_HEADER_SIZE)
     return chat_error_set(d->err, CHAT_ERR_TRUNCATED, off,
@@ -329,8 +327,8 @@ static int decode_value(decoder *d, const uint8_t *pos, const uint8_t *end,
   const uint8_t *body = pos + CHAT_VALUE_HEADER_SIZE;
   if (len > left - CHAT_VALUE_HEADER_SIZE)
     return chat_error_set(d->err, CHAT_ERR_TRUNCATED, off,
-                          "value at offset %zu has a body of %u bytes, only %zu left", off,
-                          len, left - CHAT_VALUE_HEADER_SIZE);
+                          "value at offset %zu has a body of %u bytes, only %zu left", off, len,
+                          left - CHAT_VALUE_HEADER_SIZE);
   const uint8_t *body_end = body + len;
   *next = body_end;
 
@@ -383,19 +381,18 @@ static int decode_value(decoder *d, const uint8_t *pos, const uint8_t *end,
   default:
     break;
   }
-  return chat_error_set(d->err, CHAT_ERR_UNKNOWN_TYPE, off,
-                        "unknown value type %u at offset %zu", type, off);
+  return chat_error_set(d->err, CHAT_ERR_UNKNOWN_TYPE, off, "unknown value type %u at offset %zu",
+                        type, off);
 }
 
-int chat_value_decode_at(const uint8_t *data, size_t len, size_t base,
-                         const chat_limits *limits, unsigned flags,
-                         chat_arena *arena, chat_value **out, chat_error *err) {
+int chat_value_decode_at(const uint8_t *data, size_t len, size_t base, const chat_limits *limits,
+                         unsigned flags, chat_arena *arena, chat_value **out, chat_error *err) {
   decoder d = {
-    .start = data,
-    .base = base,
-    .flags = flags,
-    .arena = arena,
-    .err = err,
+      .start = data,
+      .base = base,
+      .flags = flags,
+      .arena = arena,
+      .err = err,
   };
   if (limits)
     d.limits = *limits;
@@ -410,8 +407,8 @@ int chat_value_decode_at(const uint8_t *data, size_t len, size_t base,
   int rc = decode_value(&d, data, end, 0, &root, &next);
   if (rc == 0 && next != end)
     rc = chat_error_set(err, CHAT_ERR_TRAILING, offset_of(&d, next),
-                        "%zu trailing bytes at offset %zu after the value",
-                        (size_t)(end - next), offset_of(&d, next));
+                        "%zu trailing bytes at offset %zu after the value", (size_t)(end - next),
+                        offset_of(&d, next));
   if (rc == 0) {
     *out = chat_arena_alloc(arena, 1, sizeof(chat_value));
     if (!*out)
@@ -425,8 +422,7 @@ int chat_value_decode_at(const uint8_t *data, size_t len, size_t base,
   return rc;
 }
 
-int chat_value_decode(const uint8_t *data, size_t len, const chat_limits *limits,
-                      unsigned flags, chat_arena *arena, chat_value **out,
-                      chat_error *err) {
+int chat_value_decode(const uint8_t *data, size_t len, const chat_limits *limits, unsigned flags,
+                      chat_arena *arena, chat_value **out, chat_error *err) {
   return chat_value_decode_at(data, len, 0, limits, flags, arena, out, err);
 }

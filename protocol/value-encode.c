@@ -128,10 +128,18 @@ static void close_container(chat_writer *w) {
     writer_ok(w);
 }
 
-void chat_write_list_begin(chat_writer *w) { open_container(w, CHAT_WIRE_LIST); }
-void chat_write_list_end(chat_writer *w) { close_container(w); }
-void chat_write_dict_begin(chat_writer *w) { open_container(w, CHAT_WIRE_DICT); }
-void chat_write_dict_end(chat_writer *w) { close_container(w); }
+void chat_write_list_begin(chat_writer *w) {
+  open_container(w, CHAT_WIRE_LIST);
+}
+void chat_write_list_end(chat_writer *w) {
+  close_container(w);
+}
+void chat_write_dict_begin(chat_writer *w) {
+  open_container(w, CHAT_WIRE_DICT);
+}
+void chat_write_dict_end(chat_writer *w) {
+  close_container(w);
+}
 
 void chat_write_key(chat_writer *w, const char *key, size_t len) {
   if (!writer_ok(w))

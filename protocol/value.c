@@ -12,14 +12,22 @@ void chat_limits_init(chat_limits *limits) {
 
 const char *chat_value_kind_name(chat_value_kind kind) {
   switch (kind) {
-  case CHAT_VALUE_NULL: return "null";
-  case CHAT_VALUE_INT: return "int";
-  case CHAT_VALUE_FLOAT: return "float";
-  case CHAT_VALUE_STR: return "str";
-  case CHAT_VALUE_LIST: return "list";
-  case CHAT_VALUE_DICT: return "dict";
-  case CHAT_VALUE_BOOL: return "bool";
-  case CHAT_VALUE_BYTES: return "bytes";
+  case CHAT_VALUE_NULL:
+    return "null";
+  case CHAT_VALUE_INT:
+    return "int";
+  case CHAT_VALUE_FLOAT:
+    return "float";
+  case CHAT_VALUE_STR:
+    return "str";
+  case CHAT_VALUE_LIST:
+    return "list";
+  case CHAT_VALUE_DICT:
+    return "dict";
+  case CHAT_VALUE_BOOL:
+    return "bool";
+  case CHAT_VALUE_BYTES:
+    return "bytes";
   }
   return "unknown";
 }
@@ -119,15 +127,13 @@ bool chat_value_equal(const chat_value *a, const chat_value *b) {
     return a->as.integer.magnitude == b->as.integer.magnitude &&
            a->as.integer.negative == b->as.integer.negative;
   case CHAT_VALUE_FLOAT:
-    return a->as.real.width == b->as.real.width &&
-           same_bits(a->as.real.value, b->as.real.value);
+    return a->as.real.width == b->as.real.width && same_bits(a->as.real.value, b->as.real.value);
   case CHAT_VALUE_BOOL:
     return a->as.boolean == b->as.boolean;
   case CHAT_VALUE_STR:
   case CHAT_VALUE_BYTES:
     return a->as.blob.len == b->as.blob.len &&
-           (a->as.blob.len == 0 ||
-            memcmp(a->as.blob.data, b->as.blob.data, a->as.blob.len) == 0);
+           (a->as.blob.len == 0 || memcmp(a->as.blob.data, b->as.blob.data, a->as.blob.len) == 0);
   case CHAT_VALUE_LIST:
     if (a->as.list.count != b->as.list.count)
       return false;

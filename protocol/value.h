@@ -22,14 +22,14 @@
 /* Type codes on the wire. */
 enum {
   CHAT_WIRE_NULL = 0,
-  CHAT_WIRE_INT = 1,     /* minimal big-endian unsigned magnitude */
-  CHAT_WIRE_FLOAT = 2,   /* IEEE-754 big-endian, 4 or 8 bytes */
-  CHAT_WIRE_STR = 3,     /* UTF-8 */
-  CHAT_WIRE_LIST = 4,    /* concatenated values */
-  CHAT_WIRE_DICT = 5,    /* repeated: u8 key length, key, value */
-  CHAT_WIRE_BOOL = 6,    /* one byte, 0 or 1 */
-  CHAT_WIRE_BYTES = 7,   /* raw */
-  CHAT_WIRE_NEGINT = 8,  /* minimal big-endian magnitude of a negative int */
+  CHAT_WIRE_INT = 1,    /* minimal big-endian unsigned magnitude */
+  CHAT_WIRE_FLOAT = 2,  /* IEEE-754 big-endian, 4 or 8 bytes */
+  CHAT_WIRE_STR = 3,    /* UTF-8 */
+  CHAT_WIRE_LIST = 4,   /* concatenated values */
+  CHAT_WIRE_DICT = 5,   /* repeated: u8 key length, key, value */
+  CHAT_WIRE_BOOL = 6,   /* one byte, 0 or 1 */
+  CHAT_WIRE_BYTES = 7,  /* raw */
+  CHAT_WIRE_NEGINT = 8, /* minimal big-endian magnitude of a negative int */
 };
 
 /* Size of a value header (type byte + u32 length). */
@@ -84,17 +84,17 @@ struct chat_value {
 };
 
 struct chat_dict_entry {
-  const char *key;  /* valid UTF-8, key_len <= 255 */
+  const char *key; /* valid UTF-8, key_len <= 255 */
   size_t key_len;
   chat_value value;
 };
 
 /* Decoder limits. A value over a limit fails with CHAT_ERR_LIMIT. */
 typedef struct {
-  size_t max_depth;      /* lists and dicts nested in each other */
-  size_t max_str_len;    /* one str */
-  size_t max_bytes_len;  /* one bytes */
-  size_t max_items;      /* entries of one list or dict */
+  size_t max_depth;     /* lists and dicts nested in each other */
+  size_t max_str_len;   /* one str */
+  size_t max_bytes_len; /* one bytes */
+  size_t max_items;     /* entries of one list or dict */
 } chat_limits;
 
 #define CHAT_DEFAULT_MAX_DEPTH 32
@@ -120,15 +120,13 @@ enum {
  * CHAT_ERR_UTF8, CHAT_ERR_DUPLICATE_KEY, CHAT_ERR_TRAILING, CHAT_ERR_LIMIT,
  * CHAT_ERR_INT_RANGE, CHAT_ERR_NOT_CANONICAL, CHAT_ERR_BAD_BOOL,
  * CHAT_ERR_BAD_FLOAT, CHAT_ERR_NOMEM. */
-int chat_value_decode(const uint8_t *data, size_t len, const chat_limits *limits,
-                      unsigned flags, chat_arena *arena, chat_value **out,
-                      chat_error *err);
+int chat_value_decode(const uint8_t *data, size_t len, const chat_limits *limits, unsigned flags,
+                      chat_arena *arena, chat_value **out, chat_error *err);
 
 /* Same, with `base` added to every offset reported (for a value that starts
  * inside a larger message). */
-int chat_value_decode_at(const uint8_t *data, size_t len, size_t base,
-                         const chat_limits *limits, unsigned flags,
-                         chat_arena *arena, chat_value **out, chat_error *err);
+int chat_value_decode_at(const uint8_t *data, size_t len, size_t base, const chat_limits *limits,
+                         unsigned flags, chat_arena *arena, chat_value **out, chat_error *err);
 
 /* Appends the encoding of a value tree. Errors: CHAT_ERR_NOMEM,
  * CHAT_ERR_LIMIT, CHAT_ERR_INVALID_ARGUMENT (a key over 255 bytes, a body over
@@ -153,7 +151,7 @@ void chat_value_set_null(chat_value *v);
 void chat_value_set_int(chat_value *v, int64_t i);
 void chat_value_set_uint(chat_value *v, uint64_t u);
 void chat_value_set_bool(chat_value *v, bool b);
-void chat_value_set_float(chat_value *v, double d);   /* width 8 */
+void chat_value_set_float(chat_value *v, double d); /* width 8 */
 void chat_value_set_str(chat_value *v, const char *s, size_t len);
 void chat_value_set_bytes(chat_value *v, const uint8_t *data, size_t len);
 
@@ -175,8 +173,8 @@ void chat_write_uint(chat_writer *w, uint64_t u);
 /* An integer as sign and magnitude: covers -2^63 .. 2^64-1. */
 void chat_write_integer(chat_writer *w, bool negative, uint64_t magnitude);
 void chat_write_bool(chat_writer *w, bool b);
-void chat_write_float(chat_writer *w, double d);     /* 8 bytes */
-void chat_write_float32(chat_writer *w, float f);    /* 4 bytes, as the seed */
+void chat_write_float(chat_writer *w, double d);  /* 8 bytes */
+void chat_write_float32(chat_writer *w, float f); /* 4 bytes, as the seed */
 void chat_write_str(chat_writer *w, const char *s, size_t len);
 void chat_write_cstr(chat_writer *w, const char *s);
 void chat_write_bytes(chat_writer *w, const uint8_t *data, size_t len);

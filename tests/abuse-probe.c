@@ -35,7 +35,14 @@
 #define ECHO_BYTES (60 * 1024)
 #define ECHO_WINDOW 4
 
-typedef enum { ATTACK_NONE, ATTACK_LOGIN, ATTACK_WRONG, ATTACK_REGISTER, ATTACK_IDLE, ATTACK_ECHO } Attack;
+typedef enum {
+  ATTACK_NONE,
+  ATTACK_LOGIN,
+  ATTACK_WRONG,
+  ATTACK_REGISTER,
+  ATTACK_IDLE,
+  ATTACK_ECHO
+} Attack;
 
 static Attack attack;
 static guint64 attack_requests, attack_replies, attack_closed;
@@ -103,7 +110,7 @@ static void on_attacker_closed(LoadClient *c, const GError *reason) {
 
 typedef struct {
   LoadClient client;
-  gint64 sent_us;   /* the room message, 0 before */
+  gint64 sent_us; /* the room message, 0 before */
   gboolean done;
 } Probe;
 
@@ -152,8 +159,8 @@ static void report(const char *what, GArray *samples) {
   g_array_sort(samples, compare_i64);
   gint64 *v = (gint64 *)(void *)samples->data;
   guint n = samples->len;
-  printf("%s: %u samples, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", what, n,
-         v[n / 2] / 1000.0, v[MIN(n - 1, (guint)(n * 0.99))] / 1000.0, v[n - 1] / 1000.0);
+  printf("%s: %u samples, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", what, n, v[n / 2] / 1000.0,
+         v[MIN(n - 1, (guint)(n * 0.99))] / 1000.0, v[n - 1] / 1000.0);
 }
 
 static gboolean done_flag(gpointer data) {
@@ -185,9 +192,16 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  static const struct { const char *name; Attack attack; } kinds[] = {
-    {"none", ATTACK_NONE}, {"login-flood", ATTACK_LOGIN}, {"wrong-password", ATTACK_WRONG},
-    {"register-flood", ATTACK_REGISTER}, {"idle", ATTACK_IDLE}, {"echo-flood", ATTACK_ECHO},
+  static const struct {
+    const char *name;
+    Attack attack;
+  } kinds[] = {
+      {"none", ATTACK_NONE},
+      {"login-flood", ATTACK_LOGIN},
+      {"wrong-password", ATTACK_WRONG},
+      {"register-flood", ATTACK_REGISTER},
+      {"idle", ATTACK_IDLE},
+      {"echo-flood", ATTACK_ECHO},
   };
   gboolean known = FALSE;
   for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
@@ -257,7 +271,8 @@ int main(int argc, char **argv) {
       next_probe = now + (gint64)interval_ms * 1000;
     }
     if (now - last_report > 5 * G_USEC_PER_SEC) {
-      fprintf(stderr, "  %.0f s: attack requests %" G_GUINT64_FORMAT ", replies %" G_GUINT64_FORMAT
+      fprintf(stderr,
+              "  %.0f s: attack requests %" G_GUINT64_FORMAT ", replies %" G_GUINT64_FORMAT
               ", attacker connections closed %" G_GUINT64_FORMAT "; probe logins %u\n",
               (now - start) / 1e6, attack_requests, attack_replies, attack_closed, login_us->len);
       last_report = now;
@@ -278,11 +293,11 @@ int main(int argc, char **argv) {
   }
   gboolean stop = FALSE;
   load_run_until(loop, done_flag, &stop, 500);
-  printf("attack %s: %u connections from %u address%s, %u s: %" G_GUINT64_FORMAT " requests, %"
-         G_GUINT64_FORMAT " replies, %" G_GUINT64_FORMAT " connections closed by chatd\n",
+  printf("attack %s: %u connections from %u address%s, %u s: %" G_GUINT64_FORMAT
+         " requests, %" G_GUINT64_FORMAT " replies, %" G_GUINT64_FORMAT
+         " connections closed by chatd\n",
          kind, attack_array ? connections : 0, MAX(1u, n_sources), n_sources > 1 ? "es" : "",
-         seconds, attack_requests,
-         attack_replies, attack_closed);
+         seconds, attack_requests, attack_replies, attack_closed);
   report("probe login (connect to session_bundle)", login_us);
   report("probe room post (send to acknowledgement)", message_us);
   printf("probe failures: %u\n", probe_failures);

@@ -45,27 +45,27 @@ typedef struct {
   LoadClient *load;
   /* What came in. */
   guint add_friend_results;
-  guint contacts;          /* contact_info messages */
-  gint64 room_id;          /* the room this client created */
-  guint received;          /* on_new_message copies as a receiver */
-  guint acked;             /* own copies (acknowledgements) */
+  guint contacts; /* contact_info messages */
+  gint64 room_id; /* the room this client created */
+  guint received; /* on_new_message copies as a receiver */
+  guint acked;    /* own copies (acknowledgements) */
   /* Sending. */
   int target_type;
   gint64 target_id;
   guint total;
   guint window;
   guint sent;
-  guint run;               /* part of the client_msg_id, so runs never collide */
-  gint64 *sent_at;         /* per message index, monotonic us */
-  GArray *latencies;       /* gint64 us, one per acknowledgement */
+  guint run;         /* part of the client_msg_id, so runs never collide */
+  gint64 *sent_at;   /* per message index, monotonic us */
+  GArray *latencies; /* gint64 us, one per acknowledgement */
 } Client;
 
 static ChatIoLoop *loop;
 static LoadClients *load;
 static guint8 text[TEXT_BYTES];
 static guint timeout_ms;
-static GArray *ready_at;            /* gint64 us, when each client became ready */
-static GPtrArray *all_clients;      /* LoadClient*, to close them all at the end */
+static GArray *ready_at;       /* gint64 us, when each client became ready */
+static GPtrArray *all_clients; /* LoadClient*, to close them all at the end */
 static gboolean finishing;
 
 static void pump(Client *c);
@@ -126,7 +126,7 @@ static gboolean parse_index(const chat_value *id, guint run, guint *index) {
 
 static void on_new_message(Client *c, const guint8 *data, gsize len) {
   if (c->sent_at == NULL) {
-    c->received++;  /* a receiver: no need to look inside */
+    c->received++; /* a receiver: no need to look inside */
     return;
   }
   const chat_value *params = load_decode(load, data, len);

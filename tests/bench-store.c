@@ -28,10 +28,9 @@ typedef struct {
   gint64 failed;
 } Bench;
 
-static void message_done(const GError *error, gboolean inserted, gint64 stored_id,
-                         gpointer data) {
-  (void) inserted;
-  (void) stored_id;
+static void message_done(const GError *error, gboolean inserted, gint64 stored_id, gpointer data) {
+  (void)inserted;
+  (void)stored_id;
   Bench *bench = data;
   bench->completed++;
   if (error != NULL && bench->failed++ == 0)
@@ -41,7 +40,7 @@ static void message_done(const GError *error, gboolean inserted, gint64 stored_i
 static void setup_done(const GError *error, gpointer data) {
   if (error != NULL)
     g_printerr("bench-store: setup: %s\n", error->message);
-  (*(int *) data)--;
+  (*(int *)data)--;
 }
 
 int main(int argc, char **argv) {
@@ -62,8 +61,8 @@ int main(int argc, char **argv) {
   }
 
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = dir_arg != NULL ? g_strdup(dir_arg)
-                                         : g_dir_make_tmp("chatd-bench-XXXXXX", &error);
+  g_autofree char *dir =
+      dir_arg != NULL ? g_strdup(dir_arg) : g_dir_make_tmp("chatd-bench-XXXXXX", &error);
   if (dir == NULL) {
     g_printerr("bench-store: %s\n", error->message);
     return 1;
@@ -73,7 +72,7 @@ int main(int argc, char **argv) {
   g_autofree char *shm = g_strconcat(path, "-shm", NULL);
   g_unlink(path);
 
-  Bench bench = { .context = g_main_context_new() };
+  Bench bench = {.context = g_main_context_new()};
   ChatdStore *store = chatd_store_open(path, bench.context, &error);
   if (store == NULL) {
     g_printerr("bench-store: %s\n", error->message);
@@ -82,12 +81,12 @@ int main(int argc, char **argv) {
   int setup_pending = 2;
   chatd_store_add_user(store, BENCH_SENDER, "sender", "Sender", "h", BENCH_T0, setup_done,
                        &setup_pending);
-  chatd_store_add_user(store, BENCH_RECEIVER, "receiver", "Receiver", "h", BENCH_T0,
-                       setup_done, &setup_pending);
+  chatd_store_add_user(store, BENCH_RECEIVER, "receiver", "Receiver", "h", BENCH_T0, setup_done,
+                       &setup_pending);
   while (setup_pending > 0)
     g_main_context_iteration(bench.context, TRUE);
 
-  const gint64 recipients[] = { BENCH_RECEIVER };
+  const gint64 recipients[] = {BENCH_RECEIVER};
   gint64 start = g_get_monotonic_time();
   for (gint64 id = 1; id <= n; id++) {
     char text[64], client_id[32];
@@ -95,21 +94,21 @@ int main(int argc, char **argv) {
     g_snprintf(client_id, sizeof client_id, "c-%" G_GINT64_FORMAT, id);
     gboolean forward = id % 2 == 0;
     ChatdMessageRecord record = {
-      .id = id,
-      .sender_id = forward ? BENCH_SENDER : BENCH_RECEIVER,
-      .target_type = CHATD_STORE_TARGET_USER,
-      .target_id = forward ? BENCH_RECEIVER : BENCH_SENDER,
-      .sent_ms = BENCH_T0 + id,
-      .kind = CHATD_STORE_KIND_TEXT,
-      .text = text,
-      .text_len = strlen(text),
-      .font_size = 12,
-      .font_color = "#000000",
-      .client_msg_id = client_id,
+        .id = id,
+        .sender_id = forward ? BENCH_SENDER : BENCH_RECEIVER,
+        .target_type = CHATD_STORE_TARGET_USER,
+        .target_id = forward ? BENCH_RECEIVER : BENCH_SENDER,
+        .sent_ms = BENCH_T0 + id,
+        .kind = CHATD_STORE_KIND_TEXT,
+        .text = text,
+        .text_len = strlen(text),
+        .font_size = 12,
+        .font_color = "#000000",
+        .client_msg_id = client_id,
     };
     /* saturated: let completions run, as the server's loop would */
-    while (!chatd_store_add_message(store, &record, recipients,
-                                    offline && forward ? 1 : 0, message_done, &bench))
+    while (!chatd_store_add_message(store, &record, recipients, offline && forward ? 1 : 0,
+                                    message_done, &bench))
       g_main_context_iteration(bench.context, TRUE);
   }
   while (bench.completed < n)
@@ -118,11 +117,11 @@ int main(int argc, char **argv) {
 
   ChatdStoreStats stats;
   chatd_store_get_stats(store, &stats);
-  double seconds = (double) elapsed_us / G_USEC_PER_SEC;
+  double seconds = (double)elapsed_us / G_USEC_PER_SEC;
   printf("bench-store: %" G_GINT64_FORMAT " messages in %.3f s: %.0f messages/s "
          "(%" G_GUINT64_FORMAT " transactions, largest batch %" G_GUINT64_FORMAT
          ", %" G_GUINT64_FORMAT " refused submissions, %" G_GINT64_FORMAT " failed)%s\n",
-         n, seconds, (double) n / seconds, stats.transactions, stats.largest_batch,
+         n, seconds, (double)n / seconds, stats.transactions, stats.largest_batch,
          stats.writes_rejected, bench.failed, offline ? " [with offline rows]" : "");
 
   chatd_store_close(store);

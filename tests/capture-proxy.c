@@ -36,8 +36,8 @@
 /* ---- the proxy ---------------------------------------------------------- */
 
 typedef struct {
-  int fd[2];        /* client side, server side */
-  bool eof[2];      /* read side ended: [0] client's data, [1] server's */
+  int fd[2];   /* client side, server side */
+  bool eof[2]; /* read side ended: [0] client's data, [1] server's */
   guint conn;
   guint16 client_port;
 } pair;
@@ -50,7 +50,7 @@ struct capture_proxy {
   GMutex lock;
   GPtrArray *events;
   pair pairs[PROXY_MAX_PAIRS];
-  guint npairs;         /* protected by lock for wait_idle */
+  guint npairs; /* protected by lock for wait_idle */
   guint next_conn;
 };
 
@@ -276,7 +276,7 @@ typedef struct {
   int dir;
   guint8 flags;
   guint32 seq, ack;
-  gsize off, len;     /* payload: a slice of the direction's stream */
+  gsize off, len; /* payload: a slice of the direction's stream */
   bool data;
 } packet;
 
@@ -439,8 +439,8 @@ static gsize encode(const capture_write_options *o, guint16 server_port, const c
     break;
   case DLT_LINUX_SLL:
     memset(buf, 0, 16);
-    put16(buf, p->dir == 0 ? 4u : 0u);  /* outgoing / to us */
-    put16(buf + 2, 772u);               /* ARPHRD_LOOPBACK */
+    put16(buf, p->dir == 0 ? 4u : 0u); /* outgoing / to us */
+    put16(buf + 2, 772u);              /* ARPHRD_LOOPBACK */
     put16(buf + 4, 6u);
     put16(buf + 14, ethertype);
     at = 16;
@@ -448,14 +448,14 @@ static gsize encode(const capture_write_options *o, guint16 server_port, const c
   case DLT_LINUX_SLL2:
     memset(buf, 0, 20);
     put16(buf, ethertype);
-    put32(buf + 4, 1u);                 /* interface index */
+    put32(buf + 4, 1u); /* interface index */
     put16(buf + 8, 772u);
     buf[10] = p->dir == 0 ? 4 : 0;
     buf[11] = 6;
     at = 20;
     break;
   case DLT_NULL: {
-    guint32 family = o->ipv6 ? 10u : 2u;  /* host byte order */
+    guint32 family = o->ipv6 ? 10u : 2u; /* host byte order */
     memcpy(buf, &family, 4);
     at = 4;
     break;
@@ -476,7 +476,7 @@ static gsize encode(const capture_write_options *o, guint16 server_port, const c
     put16(ip + 4, (unsigned)tcp_len);
     ip[6] = 6;
     ip[7] = 64;
-    ip[23] = 1;  /* ::1 */
+    ip[23] = 1; /* ::1 */
     ip[39] = 1;
   } else {
     ip_header = 20;

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 typedef enum {
-  REC_OPEN,   /* the client connected (SYN, SYN-ACK, ACK) */
+  REC_OPEN, /* the client connected (SYN, SYN-ACK, ACK) */
   REC_DATA,
   REC_FIN,
   REC_RST,
@@ -31,10 +31,10 @@ typedef enum {
 typedef struct {
   rec_kind kind;
   gint64 time_usec;
-  guint conn;        /* 0, 1, ... in the order of the clients' connections */
-  int dir;           /* 0 client -> server, 1 server -> client */
+  guint conn; /* 0, 1, ... in the order of the clients' connections */
+  int dir;    /* 0 client -> server, 1 server -> client */
   guint16 client_port;
-  GBytes *data;      /* REC_DATA */
+  GBytes *data; /* REC_DATA */
 } rec_event;
 
 typedef struct capture_proxy capture_proxy;
@@ -55,12 +55,12 @@ void capture_proxy_free(capture_proxy *proxy);
 /* How to write a recording as a capture. Zero is a sensible default: pcap,
  * raw IPv4 (DLT_RAW), server port 8111, MSS 8192, undamaged. */
 typedef struct {
-  int linktype;             /* DLT_RAW (0 = DLT_RAW), DLT_EN10MB, DLT_LINUX_SLL,
-                               DLT_LINUX_SLL2, DLT_NULL */
+  int linktype; /* DLT_RAW (0 = DLT_RAW), DLT_EN10MB, DLT_LINUX_SLL,
+                   DLT_LINUX_SLL2, DLT_NULL */
   bool ipv6;
   bool pcapng;
-  guint16 server_port;      /* 0: 8111 */
-  gsize mss;                /* 0: 8192 */
+  guint16 server_port; /* 0: 8111 */
+  gsize mss;           /* 0: 8192 */
   /* Damage: drop the drop_index-th data packet (from 0) of connection
    * drop_conn in direction drop_dir; active when drop_index >= 0 and
    * drop_set is true. */

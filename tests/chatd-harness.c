@@ -18,7 +18,6 @@
 #error "meson passes CHAT_SOURCE_ROOT"
 #endif
 
-
 /* ---- the repository's DH group (config.json) ---- */
 
 static chat_dh_group repo_group;
@@ -131,7 +130,7 @@ static void launch(chatd_instance *chatd) {
   chatd->process = g_subprocess_launcher_spawnv(launcher, argv, &error);
   cr_assert_not_null(chatd->process, "cannot start chatd: %s", error ? error->message : "?");
   g_string_truncate(chatd->log, 0);
-  chatd->clock_steps = 0;  /* a new process starts its clock afresh */
+  chatd->clock_steps = 0; /* a new process starts its clock afresh */
   /* until the pipe ends */
   chatd->reader = harness_reader_start(g_subprocess_get_stderr_pipe(chatd->process), chatd->log);
   cr_assert(test_spin_until(listening, chatd, HARNESS_TIMEOUT_MS), "chatd did not start; log:\n%s",
@@ -210,9 +209,8 @@ static gboolean logged_or_exited(gpointer data) {
 void chatd_advance_clock(chatd_instance *chatd) {
   cr_assert_gt(chatd->clock_step_ms, 0, "chatd was not started with a test clock");
   chatd->clock_steps++;
-  g_autofree char *line =
-      g_strdup_printf("test clock advanced to +%" G_GUINT64_FORMAT " ms\n",
-                      (guint64)chatd->clock_steps * chatd->clock_step_ms);
+  g_autofree char *line = g_strdup_printf("test clock advanced to +%" G_GUINT64_FORMAT " ms\n",
+                                          (guint64)chatd->clock_steps * chatd->clock_step_ms);
   g_subprocess_send_signal(chatd->process, SIGUSR1);
   log_wait wait = {chatd, line};
   cr_assert(test_spin_until(logged_or_exited, &wait, HARNESS_TIMEOUT_MS) &&
@@ -249,13 +247,14 @@ void chatd_stop(chatd_instance *chatd) {
   g_autoptr(GError) error = NULL;
   gboolean exited = g_subprocess_wait(chatd->process, NULL, &error);
   cr_assert(exited, "%s", error ? error->message : "?");
-  finish_reader(chatd);  /* collects the last log lines */
+  finish_reader(chatd); /* collects the last log lines */
   gboolean exited_cleanly = g_subprocess_get_if_exited(chatd->process) &&
                             g_subprocess_get_exit_status(chatd->process) == 0;
   cr_assert(exited_cleanly, "chatd did not stop cleanly (%s %d); log:\n%s",
             g_subprocess_get_if_exited(chatd->process) ? "exit status" : "signal",
-            g_subprocess_get_if_exited(chatd->process) ? g_subprocess_get_exit_status(chatd->process)
-                                                       : g_subprocess_get_term_sig(chatd->process),
+            g_subprocess_get_if_exited(chatd->process)
+                ? g_subprocess_get_exit_status(chatd->process)
+                : g_subprocess_get_term_sig(chatd->process),
             chatd->log->str);
   g_clear_object(&chatd->process);
 }
@@ -303,8 +302,7 @@ static void on_client_message(ChatConnection *connection, gconstpointer data, gs
   g_queue_push_tail(&client->inbox, g_bytes_new(data, len));
 }
 
-static void on_client_closed(ChatConnection *connection, const GError *reason,
-                             gpointer user_data) {
+static void on_client_closed(ChatConnection *connection, const GError *reason, gpointer user_data) {
   test_client *client = user_data;
   (void)connection;
   client->closed = TRUE;
@@ -337,11 +335,11 @@ test_client *client_try_connect_from(const char *source_ip, guint16 port, chat_d
   client->dialect = dialect;
   g_queue_init(&client->inbox);
   ChatClientSecurity security = {
-    .dialect = dialect,
-    .seed_group = &repo_group,
-    .verify_server_key = accept_key,
-    .verify_user_data = client,
-    .keylog = harness_client_keylog,
+      .dialect = dialect,
+      .seed_group = &repo_group,
+      .verify_server_key = accept_key,
+      .verify_user_data = client,
+      .keylog = harness_client_keylog,
   };
   client->connection = chat_connection_new_client(G_IO_STREAM(socket), &security);
   g_signal_connect(client->connection, "message", G_CALLBACK(on_client_message), client);
@@ -395,8 +393,8 @@ void client_send(test_client *client, const char *name, const char *params_json)
   chat_arena_init(&arena);
   chat_value *params;
   chat_error err;
-  cr_assert_eq(chat_value_parse_json(params_json, strlen(params_json), &arena, &params, &err),
-               0, "%s: %s", params_json, err.message);
+  cr_assert_eq(chat_value_parse_json(params_json, strlen(params_json), &arena, &params, &err), 0,
+               "%s: %s", params_json, err.message);
   chat_buffer buf;
   chat_buffer_init(&buf);
   cr_assert_eq(chat_message_encode(client->dialect, info->code, params, &buf), 0);
@@ -422,9 +420,9 @@ static char *next_message(test_client *client, guint timeout_ms, int json_flags)
   guint32 type;
   chat_value *params;
   chat_error err;
-  cr_assert_eq(chat_message_decode(client->dialect, data, len, NULL, 0, &arena, &type, &params,
-                                   &err),
-               0, "the server sent a bad message: %s", err.message);
+  cr_assert_eq(
+      chat_message_decode(client->dialect, data, len, NULL, 0, &arena, &type, &params, &err), 0,
+      "the server sent a bad message: %s", err.message);
   const chat_message_info *info = chat_catalogue_by_code(type);
   cr_assert_not_null(info, "the server sent unknown type %u", type);
   cr_assert_eq(chat_catalogue_check(type, params, &err), 0, "the server's %s: %s", info->name,
@@ -451,7 +449,8 @@ char *client_expect(test_client *client, const char *name) {
   char *next = client_next(client, HARNESS_TIMEOUT_MS);
   cr_assert_not_null(next, "expected %s, got nothing (closed: %s)", name,
                      client->close_reason ? client->close_reason->message
-                                          : client->closed ? "yes" : "no");
+                     : client->closed     ? "yes"
+                                          : "no");
   size_t n = strlen(name);
   cr_assert(strncmp(next, name, n) == 0 && next[n] == ' ', "expected %s, got %s", name, next);
   char *params = g_strdup(next + n + 1);
@@ -492,8 +491,8 @@ void client_login(test_client *client, const char *user, const char *password) {
   for (;;) {
     char *next = client_next(client, HARNESS_TIMEOUT_MS);
     cr_assert_not_null(next, "no bundle after login");
-    gboolean bundle = g_str_has_prefix(next, "login_bundle ") ||
-                      g_str_has_prefix(next, "session_bundle ");
+    gboolean bundle =
+        g_str_has_prefix(next, "login_bundle ") || g_str_has_prefix(next, "session_bundle ");
     g_free(next);
     if (bundle)
       break;

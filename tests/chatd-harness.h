@@ -27,17 +27,17 @@ harness_reader *harness_reader_start(GInputStream *stream, GString *text);
 
 typedef struct {
   GSubprocess *process;
-  char *dir;          /* temp dir: config, database, key */
+  char *dir; /* temp dir: config, database, key */
   char *config_path;
   guint16 port;
   gboolean allow_legacy;
-  GString *log;       /* chatd's stderr so far */
-  gpointer reader;    /* reads the stderr pipe into log */
-  guint fd_limit;     /* RLIMIT_NOFILE given to chatd, 0: inherited */
+  GString *log;           /* chatd's stderr so far */
+  gpointer reader;        /* reads the stderr pipe into log */
+  guint fd_limit;         /* RLIMIT_NOFILE given to chatd, 0: inherited */
   gulong file_size_limit; /* RLIMIT_FSIZE given to chatd (set before a restart), 0: none */
-  guint run_as_uid;   /* when the tests run as root: chatd runs as this user (0: root) */
-  guint clock_step_ms; /* chatd's test clock step (CHATD_TEST_CLOCK_STEP_MS), 0: none */
-  guint clock_steps;  /* how many times chatd_advance_clock moved it */
+  guint run_as_uid;       /* when the tests run as root: chatd runs as this user (0: root) */
+  guint clock_step_ms;    /* chatd's test clock step (CHATD_TEST_CLOCK_STEP_MS), 0: none */
+  guint clock_steps;      /* how many times chatd_advance_clock moved it */
 } chatd_instance;
 
 /* Writes a config (cheap password hashing, the repository's DH group) into
@@ -68,7 +68,7 @@ gboolean chatd_log_contains(chatd_instance *chatd, const char *text);
 typedef struct {
   ChatConnection *connection;
   chat_dialect dialect;
-  GQueue inbox;        /* GBytes* messages received, not yet taken */
+  GQueue inbox; /* GBytes* messages received, not yet taken */
   gboolean closed;
   GError *close_reason;
   guint8 server_key[32];
@@ -99,8 +99,7 @@ void client_send_raw(test_client *client, const guint8 *data, gsize len);
 char *client_expect(test_client *client, const char *name);
 /* Sends one request and takes the next message, which must be named reply:
  * returns its params as client_expect does. */
-char *client_ask(test_client *client, const char *name, const char *params_json,
-                 const char *reply);
+char *client_ask(test_client *client, const char *name, const char *params_json, const char *reply);
 /* Waits for the next message and returns "name params-json" (free it), or
  * NULL when none comes within timeout_ms. */
 char *client_next(test_client *client, guint timeout_ms);

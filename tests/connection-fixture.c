@@ -19,7 +19,9 @@ void teardown(void) {
 
 TestSuite(connection, .init = setup, .fini = teardown, .timeout = 170);
 
-gboolean wake(gpointer data) { return G_SOURCE_CONTINUE; }
+gboolean wake(gpointer data) {
+  return G_SOURCE_CONTINUE;
+}
 
 gboolean run_until(Predicate done, gpointer data, guint timeout_ms) {
   gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
@@ -40,8 +42,8 @@ void spin(guint turns) {
 
 void listener_open(Listener *l) {
   GError *error = NULL;
-  l->socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                           &error);
+  l->socket =
+      g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
   cr_assert_not_null(l->socket, "%s", error ? error->message : "");
   GSocketAddress *any = g_inet_socket_address_new_from_string(LOOPBACK, 0);
   cr_assert(g_socket_bind(l->socket, any, FALSE, &error), "%s", error ? error->message : "");
@@ -61,8 +63,8 @@ void listener_close(Listener *l) {
 
 GSocket *raw_connect(guint16 port, int rcvbuf) {
   GError *error = NULL;
-  GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                            &error);
+  GSocket *s =
+      g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
   cr_assert_not_null(s);
   if (rcvbuf > 0)
     cr_assert(g_socket_set_option(s, SOL_SOCKET, SO_RCVBUF, rcvbuf, &error));
@@ -137,9 +139,8 @@ ChatServerSecurity server_security(const KeyPair *key, gboolean allow_legacy) {
 }
 
 /* verify_server_key: accepts exactly the key in user_data. */
-gboolean verify_equals(ChatConnection *c, const guint8 key[CHAT_V2_KEY_LEN],
-                       const guint8 *info, gsize info_len, gpointer user_data,
-                       GError **error) {
+gboolean verify_equals(ChatConnection *c, const guint8 key[CHAT_V2_KEY_LEN], const guint8 *info,
+                       gsize info_len, gpointer user_data, GError **error) {
   if (memcmp(key, user_data, CHAT_V2_KEY_LEN) == 0)
     return TRUE;
   g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "unexpected server key");
@@ -166,7 +167,9 @@ void fill_pattern(guint8 *buf, guint index, gsize len) {
     buf[j] = pattern(index, j);
 }
 
-gboolean is_fragmented(gsize len) { return len > CHAT_V2_MAX_RECORD_BODY; }
+gboolean is_fragmented(gsize len) {
+  return len > CHAT_V2_MAX_RECORD_BODY;
+}
 
 guint next_of_kind(const Expect *e, guint from, gboolean fragmented) {
   while (from < e->count && is_fragmented(e->sizes[from]) != fragmented)
@@ -193,7 +196,9 @@ void expect_check(Expect *e, const guint8 *data, gsize len) {
                index < e->count ? e->sizes[index] : 0);
 }
 
-void on_established(ChatConnection *c, gpointer data) { ((Peer *)data)->established = TRUE; }
+void on_established(ChatConnection *c, gpointer data) {
+  ((Peer *)data)->established = TRUE;
+}
 
 void on_message(ChatConnection *c, gconstpointer msg, gsize len, gpointer data) {
   Peer *p = data;
@@ -234,7 +239,9 @@ gboolean both_closed(gpointer data) {
   return pp->a->closed_count > 0 && pp->b->closed_count > 0;
 }
 
-gboolean a_closed(gpointer data) { return ((PeerPair *)data)->a->closed_count > 0; }
+gboolean a_closed(gpointer data) {
+  return ((PeerPair *)data)->a->closed_count > 0;
+}
 
 gboolean both_received(gpointer data) {
   PeerPair *pp = data;

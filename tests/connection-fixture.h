@@ -2,6 +2,14 @@
  * the loop, loopback sockets, keys, recorded events and connected pairs. */
 #pragma once
 
+#include "protocol/gio/chat-connection.h"
+#include "protocol/keylog.h"
+#include "protocol/known-hosts.h"
+#include "protocol/noise.h"
+#include "protocol/server-key.h"
+#include "protocol/v2-channel.h"
+#include <criterion/criterion.h>
+#include <gio/gio.h>
 #include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
@@ -10,24 +18,16 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <criterion/criterion.h>
-#include <gio/gio.h>
-#include "protocol/gio/chat-connection.h"
-#include "protocol/keylog.h"
-#include "protocol/known-hosts.h"
-#include "protocol/noise.h"
-#include "protocol/server-key.h"
-#include "protocol/v2-channel.h"
 
 /* RFC 3526 group 14 (2048-bit MODP), the seed's config.json group. */
 #define SEED_GROUP_BASE "2"
-#define SEED_GROUP_MODULUS \
-  "323170060713110073003389139264238282488179412411402391128420097514007417066343542226196894" \
-  "173635693471179017379097041917546058732091950288537589861856221532121754125149017745202702" \
-  "357960782362488842461894775876411059286460994117232454266225221932305409190376805242355191" \
-  "256797158701170010580558776510388618472802579760549035697325615261670813393617995413364765" \
-  "591603683178967290731783845896806396719009772021941686472258710314113364293195361934716365" \
-  "332097170774482279885885653692086452966360772502689555059283627511211740969729980684105543" \
+#define SEED_GROUP_MODULUS                                                                         \
+  "323170060713110073003389139264238282488179412411402391128420097514007417066343542226196894"     \
+  "173635693471179017379097041917546058732091950288537589861856221532121754125149017745202702"     \
+  "357960782362488842461894775876411059286460994117232454266225221932305409190376805242355191"     \
+  "256797158701170010580558776510388618472802579760549035697325615261670813393617995413364765"     \
+  "591603683178967290731783845896806396719009772021941686472258710314113364293195361934716365"     \
+  "332097170774482279885885653692086452966360772502689555059283627511211740969729980684105543"     \
   "59584866583291642136218231078990999448652468262416972035911852507045361090559"
 
 #define LOOPBACK "127.0.0.1"
@@ -116,9 +116,8 @@ extern const guint8 server_info_blob[sizeof SERVER_INFO_TEXT];
 
 ChatServerSecurity server_security(const KeyPair *key, gboolean allow_legacy);
 
-gboolean verify_equals(ChatConnection *c, const guint8 key[CHAT_V2_KEY_LEN],
-                       const guint8 *info, gsize info_len, gpointer user_data,
-                       GError **error);
+gboolean verify_equals(ChatConnection *c, const guint8 key[CHAT_V2_KEY_LEN], const guint8 *info,
+                       gsize info_len, gpointer user_data, GError **error);
 
 ChatClientSecurity client_security(chat_dialect dialect, const KeyPair *server);
 

@@ -14,8 +14,7 @@ void setup(void) {
   work_dir = test_make_tmp_dir("dump-test-XXXXXX");
   keylog_path = g_build_filename(work_dir, "keys.log", NULL);
   chat_error err;
-  cr_assert_eq(chat_keylog_open(keylog_path, &harness_client_keylog, &err), 0, "%s",
-               err.message);
+  cr_assert_eq(chat_keylog_open(keylog_path, &harness_client_keylog, &err), 0, "%s", err.message);
   chatd_start(&chatd, TRUE, NULL);
 }
 
@@ -148,8 +147,7 @@ void login(actor *a, const char *user, chat_dialect dialect, gint64 *id) {
 
 /* Register, login, friends, a text, an image, a room and a room message;
  * alice connects first (connection #1), bob second (#2). */
-void run_session(guint16 port, chat_dialect da, chat_dialect db, actor *alice,
-                 actor *bob) {
+void run_session(guint16 port, chat_dialect da, chat_dialect db, actor *alice, actor *bob) {
   gint64 alice_id, bob_id;
   act_init(alice, port, da);
   login(alice, "alice", da, &alice_id);
@@ -174,10 +172,10 @@ void run_session(guint16 port, chat_dialect da, chat_dialect db, actor *alice,
 
   g_autofree guint8 *img = image_bytes();
   g_autofree char *b64 = g_base64_encode(img, IMAGE_BYTES);
-  g_autofree char *image = g_strdup_printf(
-      "{\"target_type\": 0, \"target_id\": %" G_GINT64_FORMAT ", \"message\": {\"type\": 1, "
-      "\"data\": {\"$bytes\": \"%s\"}}}",
-      bob_id, b64);
+  g_autofree char *image = g_strdup_printf("{\"target_type\": 0, \"target_id\": %" G_GINT64_FORMAT
+                                           ", \"message\": {\"type\": 1, "
+                                           "\"data\": {\"$bytes\": \"%s\"}}}",
+                                           bob_id, b64);
   act_send(alice, "send_message", image);
   g_free(act_until(alice, "on_new_message"));
   g_free(act_until(bob, "on_new_message"));
@@ -304,8 +302,8 @@ void assert_json_session(const char *out, actor *alice, actor *bob) {
   guint seen[2] = {0, 0};
   GPtrArray *conns = g_ptr_array_new_with_free_func(g_free);
   g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
-  GRegex *time_re = g_regex_new("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$", 0, 0,
-                                NULL);
+  GRegex *time_re =
+      g_regex_new("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$", 0, 0, NULL);
   for (char **l = lines; *l; l++) {
     if (**l == '\0')
       continue;
@@ -333,8 +331,7 @@ void assert_json_session(const char *out, actor *alice, actor *bob) {
           cr_assert_str_eq(json_str(doc, "name"), a->sent_names->pdata[seen[k]]);
           chat_value *got, *want;
           chat_error err;
-          cr_assert_eq(chat_json_to_value(chat_json_object_get(doc, "params"), &arena, &got,
-                                          &err),
+          cr_assert_eq(chat_json_to_value(chat_json_object_get(doc, "params"), &arena, &got, &err),
                        0, "%s", err.message);
           const char *sent = a->sent_json->pdata[seen[k]];
           cr_assert_eq(chat_value_parse_json(sent, strlen(sent), &arena, &want, &err), 0);

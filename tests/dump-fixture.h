@@ -3,11 +3,6 @@
  * reading dump's output. */
 #pragma once
 
-#include <criterion/criterion.h>
-#include <glib/gstdio.h>
-#include <pcap/pcap.h>
-#include <signal.h>
-#include <string.h>
 #include "capture-proxy.h"
 #include "chatd-harness.h"
 #include "protocol/hex.h"
@@ -15,6 +10,11 @@
 #include "protocol/keylog.h"
 #include "run-program.h"
 #include "test-util.h"
+#include <criterion/criterion.h>
+#include <glib/gstdio.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <string.h>
 
 #ifndef CHATCTL_PATH
 #error "meson passes CHATCTL_PATH"
@@ -46,10 +46,10 @@ void dump(program_result *r, const char *const *args);
 
 typedef struct {
   test_client *client;
-  GPtrArray *sent;        /* "name params" (params as JSON, bytes summarised) */
-  GPtrArray *sent_json;   /* the params as sent (bytes in full), same order */
+  GPtrArray *sent;      /* "name params" (params as JSON, bytes summarised) */
+  GPtrArray *sent_json; /* the params as sent (bytes in full), same order */
   GPtrArray *sent_names;
-  GPtrArray *received;    /* "name params", as the client read them */
+  GPtrArray *received; /* "name params", as the client read them */
 } actor;
 
 char *summarised(const char *params_json);
@@ -70,15 +70,14 @@ guint8 *image_bytes(void);
 
 void login(actor *a, const char *user, chat_dialect dialect, gint64 *id);
 
-void run_session(guint16 port, chat_dialect da, chat_dialect db, actor *alice,
-                 actor *bob);
+void run_session(guint16 port, chat_dialect da, chat_dialect db, actor *alice, actor *bob);
 
 GPtrArray *record_session(chat_dialect da, chat_dialect db, actor *alice, actor *bob);
 
 /* ---- reading dump's output ---------------------------------------------- */
 
 typedef struct {
-  GPtrArray *msgs[MAX_CONNS + 1][2];  /* per #N and direction: "name params" */
+  GPtrArray *msgs[MAX_CONNS + 1][2]; /* per #N and direction: "name params" */
   char *dialect[MAX_CONNS + 1];
   size_t notes;
 } decoded;

@@ -19,7 +19,7 @@ struct _LoadClients {
   ChatIoLoop *loop;
   ChatIoSettings settings;
   struct sockaddr_in address;
-  struct sockaddr_in source;   /* sin_family 0: any */
+  struct sockaddr_in source; /* sin_family 0: any */
   LoadMessageFunc on_message;
   LoadClosedFunc on_closed;
   GQueue waiting_to_connect;   /* LoadClient* */
@@ -76,8 +76,7 @@ void load_write_text(chat_writer *w, gpointer data) {
   chat_write_dict_end(w);
 }
 
-gboolean load_client_send_text(LoadClient *c, int target_type, gint64 target_id,
-                               const char *text) {
+gboolean load_client_send_text(LoadClient *c, int target_type, gint64 target_id, const char *text) {
   LoadText t = {target_type, target_id, text, strlen(text), NULL};
   return load_client_send(c, CHAT_MSG_SEND_MESSAGE, load_write_text, &t);
 }
@@ -106,7 +105,7 @@ static void write_credentials(chat_writer *w, gpointer data) {
   chat_write_cstr(w, c->name);
   chat_write_cstr(w, LOAD_PASSWORD);
   if (c->state == LOAD_REGISTERING)
-    chat_write_cstr(w, c->name);  /* the nickname */
+    chat_write_cstr(w, c->name); /* the nickname */
   chat_write_list_end(w);
 }
 
@@ -114,8 +113,8 @@ const chat_value *load_decode(LoadClients *self, const guint8 *data, gsize len) 
   guint32 type;
   chat_value *params;
   chat_arena_reset(&self->arena);
-  if (chat_message_decode(CHAT_DIALECT_V2, data, len, NULL, CHAT_DECODE_BORROW, &self->arena,
-                          &type, &params, NULL) != 0)
+  if (chat_message_decode(CHAT_DIALECT_V2, data, len, NULL, CHAT_DECODE_BORROW, &self->arena, &type,
+                          &params, NULL) != 0)
     return NULL;
   return params;
 }
@@ -183,7 +182,7 @@ static void on_established(ChatIoConnection *connection, gpointer user_data) {
   (void)connection;
   if (c->state != LOAD_HANDSHAKE)
     return;
-  if (c->name[0] == '\0') {  /* unauthenticated: done */
+  if (c->name[0] == '\0') { /* unauthenticated: done */
     c->state = LOAD_READY;
     c->ready_us = g_get_monotonic_time();
     self->in_setup--;
@@ -212,9 +211,9 @@ static void on_closed(ChatIoConnection *connection, const GError *reason, gpoint
 }
 
 static const ChatIoCallbacks callbacks = {
-  .established = on_established,
-  .message = on_message,
-  .closed = on_closed,
+    .established = on_established,
+    .message = on_message,
+    .closed = on_closed,
 };
 
 static void connect_client(LoadClients *self, LoadClient *c) {

@@ -21,13 +21,13 @@ G_BEGIN_DECLS
 #define LOAD_PASSWORD "load-password"
 
 typedef enum {
-  LOAD_WAITING,       /* not connected yet */
+  LOAD_WAITING, /* not connected yet */
   LOAD_HANDSHAKE,
   LOAD_NEED_REGISTER,
   LOAD_REGISTERING,
   LOAD_NEED_LOGIN,
   LOAD_LOGGING_IN,
-  LOAD_READY,         /* logged in: the session bundle came */
+  LOAD_READY, /* logged in: the session bundle came */
   LOAD_CLOSED,
 } LoadState;
 
@@ -45,12 +45,12 @@ struct _LoadClient {
   char name[32];
   gint64 user_id;
   LoadState state;
-  gint64 connect_us;        /* monotonic time it started connecting */
-  gint64 login_sent_us;     /* monotonic time its login request was sent */
-  gint64 ready_us;          /* monotonic time it became LOAD_READY */
-  gboolean register_first;  /* register before logging in (else log in only) */
+  gint64 connect_us;       /* monotonic time it started connecting */
+  gint64 login_sent_us;    /* monotonic time its login request was sent */
+  gint64 ready_us;         /* monotonic time it became LOAD_READY */
+  gboolean register_first; /* register before logging in (else log in only) */
   GError *close_reason;
-  gpointer data;            /* the caller's */
+  gpointer data; /* the caller's */
 };
 
 LoadClients *load_clients_new(ChatIoLoop *loop, guint16 port, LoadMessageFunc on_message,

@@ -3,8 +3,8 @@
 #include <criterion/criterion.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
-#include <unistd.h>
 #include <string.h>
+#include <unistd.h>
 
 /* In the child: become uid (only when the tests run as root). */
 static void drop_to_uid(gpointer data) {
@@ -35,11 +35,11 @@ static void run_program_with(const char *const *argv, const char *input, gsize i
   int fd = g_file_open_tmp("chat-test-input-XXXXXX", &input_path, &error);
   cr_assert_geq(fd, 0, "%s", error ? error->message : "?");
   close(fd);
-  cr_assert(g_file_set_contents(input_path, input ? input : "", input ? (gssize)input_len : 0,
-                                &error),
-            "%s", error ? error->message : "?");
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  cr_assert(
+      g_file_set_contents(input_path, input ? input : "", input ? (gssize)input_len : 0, &error),
+      "%s", error ? error->message : "?");
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_stdin_file_path(launcher, input_path);
   if (uid > 0) {
     /* the input file must be readable by that user */

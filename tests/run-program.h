@@ -5,10 +5,10 @@
 #include <glib.h>
 
 typedef struct {
-  int status;        /* exit status, or -1 when killed by a signal */
-  char *out;         /* standard output, NUL-terminated */
+  int status; /* exit status, or -1 when killed by a signal */
+  char *out;  /* standard output, NUL-terminated */
   gsize out_len;
-  char *err;         /* standard error, NUL-terminated */
+  char *err; /* standard error, NUL-terminated */
   gsize err_len;
 } program_result;
 

@@ -154,9 +154,8 @@ bytes random_message(rng *r, size_t len) {
 
 /* Feeds data to ch in chunks of 1..max_chunk bytes (chosen by r), takes
  * every message out and checks it against expected[*next]. */
-void feed_and_check(chat_seed_channel *ch, const uint8_t *data, size_t len,
-                    rng *r, size_t max_chunk, const bytes *expected,
-                    size_t expected_count, size_t *next) {
+void feed_and_check(chat_seed_channel *ch, const uint8_t *data, size_t len, rng *r,
+                    size_t max_chunk, const bytes *expected, size_t expected_count, size_t *next) {
   size_t pos = 0;
   while (pos < len) {
     size_t chunk = max_chunk <= 1 ? 1 : 1 + rng_below(r, max_chunk);
@@ -187,8 +186,8 @@ void feed_and_check(chat_seed_channel *ch, const uint8_t *data, size_t len,
 }
 
 /* A client and a server that have completed the DH start. */
-void connect_pair(const chat_dh_group *group, size_t max_frame,
-                  chat_seed_channel **client, chat_seed_channel **server) {
+void connect_pair(const chat_dh_group *group, size_t max_frame, chat_seed_channel **client,
+                  chat_seed_channel **server) {
   cr_assert_eq(chat_seed_channel_new(CHAT_SEED_ROLE_CLIENT, group, max_frame, client), 0);
   cr_assert_eq(chat_seed_channel_new(CHAT_SEED_ROLE_SERVER, group, max_frame, server), 0);
   cr_assert_eq(chat_seed_channel_start(*client), 0);

@@ -2,22 +2,22 @@
  * executable): the vectors file, byte strings, a seeded rng and a connected pair. */
 #pragma once
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <criterion/criterion.h>
-#include <criterion/parameterized.h>
-#include <json-glib/json-glib.h>
 #include "protocol/dh-group.h"
 #include "protocol/seed-channel.h"
 #include "test-util.h"
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #ifndef CHAT_SPEC_VECTORS_DIR
 #error "CHAT_SPEC_VECTORS_DIR must name the spec/vectors directory"
 #endif
 
 #define VECTORS_FILE CHAT_SPEC_VECTORS_DIR "/seed-channel.json"
-#define TEST_MAX_FRAME (1024 * 1024)     /* room for the 300 KB messages */
+#define TEST_MAX_FRAME (1024 * 1024) /* room for the 300 KB messages */
 #define DEFAULT_GROUP "rfc3526-modp2048"
 #define SMALL_GROUP "test-safe-prime-797"
 /* Heap growth tolerated between two idle moments of a channel pair. */
@@ -71,9 +71,8 @@ size_t rng_below(rng *r, size_t n);
 
 bytes random_message(rng *r, size_t len);
 
-void feed_and_check(chat_seed_channel *ch, const uint8_t *data, size_t len,
-                    rng *r, size_t max_chunk, const bytes *expected,
-                    size_t expected_count, size_t *next);
+void feed_and_check(chat_seed_channel *ch, const uint8_t *data, size_t len, rng *r,
+                    size_t max_chunk, const bytes *expected, size_t expected_count, size_t *next);
 
-void connect_pair(const chat_dh_group *group, size_t max_frame,
-                  chat_seed_channel **client, chat_seed_channel **server);
+void connect_pair(const chat_dh_group *group, size_t max_frame, chat_seed_channel **client,
+                  chat_seed_channel **server);

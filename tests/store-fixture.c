@@ -45,7 +45,7 @@ void settle(void) {
 }
 
 void done_ok(const GError *error, gpointer what) {
-  cr_assert_null(error, "%s: %s", (const char *) what, error != NULL ? error->message : "");
+  cr_assert_null(error, "%s: %s", (const char *)what, error != NULL ? error->message : "");
   pending--;
 }
 
@@ -64,8 +64,7 @@ void wait_outcome(Outcome *outcome) {
     g_main_context_iteration(context, TRUE);
 }
 
-void message_done(const GError *error, gboolean inserted, gint64 stored_id,
-                  gpointer data) {
+void message_done(const GError *error, gboolean inserted, gint64 stored_id, gpointer data) {
   MessageOutcome *outcome = data;
   outcome->done = TRUE;
   outcome->code = error != NULL ? error->code : -1;
@@ -76,16 +75,16 @@ void message_done(const GError *error, gboolean inserted, gint64 stored_id,
 ChatdMessageRecord text_record(gint64 id, gint64 sender, int target_type, gint64 target,
                                const char *text) {
   ChatdMessageRecord r = {
-    .id = id,
-    .sender_id = sender,
-    .target_type = target_type,
-    .target_id = target,
-    .sent_ms = T0 + id,
-    .kind = CHATD_STORE_KIND_TEXT,
-    .text = text,
-    .text_len = strlen(text),
-    .font_size = 12,
-    .font_color = "#102030",
+      .id = id,
+      .sender_id = sender,
+      .target_type = target_type,
+      .target_id = target,
+      .sent_ms = T0 + id,
+      .kind = CHATD_STORE_KIND_TEXT,
+      .text = text,
+      .text_len = strlen(text),
+      .font_size = 12,
+      .font_color = "#102030",
   };
   return r;
 }
@@ -93,15 +92,15 @@ ChatdMessageRecord text_record(gint64 id, gint64 sender, int target_type, gint64
 /* Stores a message and waits; returns the outcome. */
 MessageOutcome add_message_wait(const ChatdMessageRecord *record, const gint64 *offline,
                                 gsize n_offline) {
-  MessageOutcome outcome = { 0 };
+  MessageOutcome outcome = {0};
   cr_assert(chatd_store_add_message(store, record, offline, n_offline, message_done, &outcome));
   while (!outcome.done)
     g_main_context_iteration(context, TRUE);
   return outcome;
 }
 
-void add_text(gint64 id, gint64 sender, int target_type, gint64 target,
-              const gint64 *offline, gsize n_offline) {
+void add_text(gint64 id, gint64 sender, int target_type, gint64 target, const gint64 *offline,
+              gsize n_offline) {
   g_autofree char *text = g_strdup_printf("m%" G_GINT64_FORMAT, id);
   ChatdMessageRecord r = text_record(id, sender, target_type, target, text);
   MessageOutcome o = add_message_wait(&r, offline, n_offline);
@@ -134,32 +133,31 @@ void wait_read(ReadOutcome *outcome) {
     g_main_context_iteration(context, TRUE);
 }
 
-GPtrArray *history(gint64 viewer, int target_type, gint64 target, gint64 before,
-                   guint limit) {
-  ReadOutcome o = { 0 };
+GPtrArray *history(gint64 viewer, int target_type, gint64 target, gint64 before, guint limit) {
+  ReadOutcome o = {0};
   ChatdStorePageBound bound = {.limit = limit, .max_image_bytes = G_MAXSIZE};
-  cr_assert(chatd_store_history(store, viewer, target_type, target, before, &bound,
-                                records_done, &o));
+  cr_assert(
+      chatd_store_history(store, viewer, target_type, target, before, &bound, records_done, &o));
   wait_read(&o);
   return o.items;
 }
 
 GPtrArray *full_history(gint64 user) {
-  ReadOutcome o = { 0 };
+  ReadOutcome o = {0};
   cr_assert(chatd_store_full_history(store, user, NULL, records_done, &o));
   wait_read(&o);
   return o.items;
 }
 
 GPtrArray *conversations(gint64 user) {
-  ReadOutcome o = { 0 };
+  ReadOutcome o = {0};
   cr_assert(chatd_store_conversations(store, user, conversations_done, &o));
   wait_read(&o);
   return o.items;
 }
 
 ChatdMessageRecord *message_by_id(gint64 id) {
-  ReadOutcome o = { 0 };
+  ReadOutcome o = {0};
   cr_assert(chatd_store_message(store, id, record_done, &o));
   wait_read(&o);
   return o.record;
@@ -200,13 +198,13 @@ void dump_user(const ChatdStoreUser *u, gpointer data) {
 }
 
 void dump_pair(gint64 a, gint64 b, gint64 ms, gpointer data) {
-  g_string_append_printf(data, "%" G_GINT64_FORMAT ">%" G_GINT64_FORMAT "@%" G_GINT64_FORMAT ";",
-                         a, b, ms - T0);
+  g_string_append_printf(data, "%" G_GINT64_FORMAT ">%" G_GINT64_FORMAT "@%" G_GINT64_FORMAT ";", a,
+                         b, ms - T0);
 }
 
 void dump_room(const ChatdStoreRoom *r, gpointer data) {
-  g_string_append_printf(data, "%" G_GINT64_FORMAT ":%s:%" G_GINT64_FORMAT ";", r->id,
-                         r->room_name, r->creator_id);
+  g_string_append_printf(data, "%" G_GINT64_FORMAT ":%s:%" G_GINT64_FORMAT ";", r->id, r->room_name,
+                         r->creator_id);
 }
 
 void dump_member(const ChatdStoreMember *m, gpointer data) {
@@ -215,9 +213,9 @@ void dump_member(const ChatdStoreMember *m, gpointer data) {
 }
 
 void dump_session(const ChatdStoreSession *s, gpointer data) {
-  g_string_append_printf(data, "%02x:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ";",
-                         s->token_hash[0], s->user_id, s->created_ms - T0,
-                         s->last_used_ms - T0);
+  g_string_append_printf(data,
+                         "%02x:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ";",
+                         s->token_hash[0], s->user_id, s->created_ms - T0, s->last_used_ms - T0);
 }
 
 /* ---- a small world ---- */
@@ -250,7 +248,7 @@ void populate(void) {
   SUBMIT_OK(chatd_store_add_member, ROOM, CAROL, 1, T0);
   SUBMIT_OK(chatd_store_add_member, ROOM, BOB, 8, T0);
   settle();
-  const gint64 bob[] = { BOB };
+  const gint64 bob[] = {BOB};
   add_text(1, ALICE, CHATD_STORE_TARGET_USER, BOB, NULL, 0);
   add_text(2, BOB, CHATD_STORE_TARGET_USER, ALICE, NULL, 0);
   add_text(3, ALICE, CHATD_STORE_TARGET_USER, CAROL, NULL, 0);
@@ -265,7 +263,7 @@ void populate(void) {
 
 void hash_of(guint8 hash[CHATD_STORE_TOKEN_HASH_LEN], guint8 seed) {
   for (int i = 0; i < CHATD_STORE_TOKEN_HASH_LEN; i++)
-    hash[i] = (guint8) (seed + i);
+    hash[i] = (guint8)(seed + i);
 }
 
 /* user_version as stored in the file header (big-endian u32). */
@@ -274,6 +272,6 @@ guint32 header_user_version(const char *path) {
   gsize len = 0;
   cr_assert(g_file_get_contents(path, &contents, &len, NULL));
   cr_assert_geq(len, SQLITE_HEADER_SIZE);
-  const guint8 *p = (const guint8 *) contents + SQLITE_HEADER_USER_VERSION_OFFSET;
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
+  const guint8 *p = (const guint8 *)contents + SQLITE_HEADER_USER_VERSION_OFFSET;
+  return (guint32)p[0] << 24 | (guint32)p[1] << 16 | (guint32)p[2] << 8 | p[3];
 }

@@ -3,17 +3,17 @@
  * completions, reads into strings and a small world. */
 #pragma once
 
+#include "chatd/store.h"
+#include "protocol/image-format.h"
+#include "test-util.h"
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sqlite3.h>
-#include "chatd/store.h"
-#include "protocol/image-format.h"
-#include "test-util.h"
 
 /* Offset and size of user_version in a SQLite file header (file format
  * spec, "The Database Header"). */
@@ -43,10 +43,10 @@ void settle(void);
 void done_ok(const GError *error, gpointer what);
 
 /* Submits fn(store, args..., done_ok, "fn") and counts it as pending. */
-#define SUBMIT_OK(fn, ...)                                                  \
-  do {                                                                      \
-    pending++;                                                              \
-    cr_assert(fn(store, __VA_ARGS__, done_ok, (gpointer) #fn), #fn " was refused"); \
+#define SUBMIT_OK(fn, ...)                                                                         \
+  do {                                                                                             \
+    pending++;                                                                                     \
+    cr_assert(fn(store, __VA_ARGS__, done_ok, (gpointer) #fn), #fn " was refused");                \
   } while (0)
 
 typedef struct {
@@ -61,14 +61,14 @@ void wait_outcome(Outcome *outcome);
 
 /* Submits fn(store, args..., done_outcome, &o), waits, and checks the error
  * code (-1: success). */
-#define EXPECT_CODE(code_, fn, ...)                                         \
-  do {                                                                      \
-    Outcome o_ = { 0 };                                                     \
-    cr_assert(fn(store, __VA_ARGS__, done_outcome, &o_));                   \
-    wait_outcome(&o_);                                                      \
-    cr_assert_eq(o_.code, (code_), #fn ": got code %d (%s), want %d", o_.code, \
-                 o_.message != NULL ? o_.message : "ok", (code_));          \
-    g_free(o_.message);                                                     \
+#define EXPECT_CODE(code_, fn, ...)                                                                \
+  do {                                                                                             \
+    Outcome o_ = {0};                                                                              \
+    cr_assert(fn(store, __VA_ARGS__, done_outcome, &o_));                                          \
+    wait_outcome(&o_);                                                                             \
+    cr_assert_eq(o_.code, (code_), #fn ": got code %d (%s), want %d", o_.code,                     \
+                 o_.message != NULL ? o_.message : "ok", (code_));                                 \
+    g_free(o_.message);                                                                            \
   } while (0)
 
 /* ---- messages ---- */
@@ -80,8 +80,7 @@ typedef struct {
   gint64 stored_id;
 } MessageOutcome;
 
-void message_done(const GError *error, gboolean inserted, gint64 stored_id,
-                  gpointer data);
+void message_done(const GError *error, gboolean inserted, gint64 stored_id, gpointer data);
 
 ChatdMessageRecord text_record(gint64 id, gint64 sender, int target_type, gint64 target,
                                const char *text);
@@ -89,8 +88,8 @@ ChatdMessageRecord text_record(gint64 id, gint64 sender, int target_type, gint64
 MessageOutcome add_message_wait(const ChatdMessageRecord *record, const gint64 *offline,
                                 gsize n_offline);
 
-void add_text(gint64 id, gint64 sender, int target_type, gint64 target,
-              const gint64 *offline, gsize n_offline);
+void add_text(gint64 id, gint64 sender, int target_type, gint64 target, const gint64 *offline,
+              gsize n_offline);
 
 /* ---- reads ---- */
 
@@ -109,8 +108,7 @@ void record_done(const GError *error, const ChatdMessageRecord *record, gpointer
 
 void wait_read(ReadOutcome *outcome);
 
-GPtrArray *history(gint64 viewer, int target_type, gint64 target, gint64 before,
-                   guint limit);
+GPtrArray *history(gint64 viewer, int target_type, gint64 target, gint64 before, guint limit);
 
 GPtrArray *full_history(gint64 user);
 
@@ -134,11 +132,11 @@ void dump_member(const ChatdStoreMember *m, gpointer data);
 
 void dump_session(const ChatdStoreSession *s, gpointer data);
 
-#define DUMP(loader, func, s_)                                               \
-  do {                                                                       \
-    g_autoptr(GError) e_ = NULL;                                             \
-    g_string_truncate((s_), 0);                                              \
-    cr_assert(loader(store, func, (s_), &e_), #loader ": %s", e_ ? e_->message : ""); \
+#define DUMP(loader, func, s_)                                                                     \
+  do {                                                                                             \
+    g_autoptr(GError) e_ = NULL;                                                                   \
+    g_string_truncate((s_), 0);                                                                    \
+    cr_assert(loader(store, func, (s_), &e_), #loader ": %s", e_ ? e_->message : "");              \
   } while (0)
 
 void add_users(void);

@@ -157,7 +157,8 @@ Test(abuse, new_accounts_are_limited_per_address_and_in_total) {
   test_client *a = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
   g_free(client_ask(a, "register", "[\"carol\", \"pw\", \"Carol\"]", "register_successful"));
   g_free(client_ask(a, "register", "[\"dave\", \"pw\", \"Dave\"]", "register_successful"));
-  g_autofree char *full = client_ask(a, "register", "[\"erin\", \"pw\", \"Erin\"]", "general_failure");
+  g_autofree char *full =
+      client_ask(a, "register", "[\"erin\", \"pw\", \"Erin\"]", "general_failure");
   cr_assert(strstr(full, "too many new accounts right now"), "%s", full);
   client_free(a);
   chatd_destroy(&chatd);
@@ -199,7 +200,8 @@ Test(abuse, wrong_old_passwords_count_like_failed_logins) {
   client_login(thief, "frank", PASSWORD);
   guint wrong = 0, refused = 0;
   for (int i = 0; i < 2 * ACCOUNT_BUDGET; i++) {
-    g_autofree char *reply = client_ask(thief, "set_password", "[\"guess\", \"new password\"]", "general_failure");
+    g_autofree char *reply =
+        client_ask(thief, "set_password", "[\"guess\", \"new password\"]", "general_failure");
     if (strstr(reply, "the old password is wrong"))
       wrong++;
     else if (strstr(reply, "too many failed attempts"))
@@ -242,8 +244,8 @@ static char *login_for_token(guint16 port, const char *user) {
  * login_failed. */
 static char *resume_with(guint16 port, const char *user, const char *token) {
   test_client *c = client_connect_from(VICTIM, port, CHAT_DIALECT_V2);
-  g_autofree char *params = g_strdup_printf(
-      "{\"username\": \"%s\", \"token\": {\"$bytes\": \"%s\"}}", user, token);
+  g_autofree char *params =
+      g_strdup_printf("{\"username\": \"%s\", \"token\": {\"$bytes\": \"%s\"}}", user, token);
   client_send(c, "resume", params);
   g_autofree char *reply = client_next(c, HARNESS_TIMEOUT_MS);
   cr_assert_not_null(reply, "no answer to a resume");
@@ -305,8 +307,7 @@ static int count_sessions(chatd_instance *chatd) {
   sqlite3 *db = NULL;
   cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
   sqlite3_stmt *stmt = NULL;
-  cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &stmt, NULL),
-               SQLITE_OK);
+  cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &stmt, NULL), SQLITE_OK);
   cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW);
   int n = sqlite3_column_int(stmt, 0);
   sqlite3_finalize(stmt);
@@ -368,8 +369,7 @@ static int raw_connect_from(const char *source_ip, guint16 port) {
   cr_assert_geq(fd, 0);
   struct sockaddr_in local = {.sin_family = AF_INET};
   inet_pton(AF_INET, source_ip, &local.sin_addr);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&local, sizeof local), 0, "bind: %s",
-               g_strerror(errno));
+  cr_assert_eq(bind(fd, (struct sockaddr *)&local, sizeof local), 0, "bind: %s", g_strerror(errno));
   struct sockaddr_in server = {.sin_family = AF_INET, .sin_port = htons(port)};
   inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
   cr_assert_eq(connect(fd, (struct sockaddr *)&server, sizeof server), 0, "connect: %s",
@@ -433,8 +433,8 @@ Test(abuse, max_connections_is_fitted_to_the_file_limit, .timeout = 120) {
   enum { FD_LIMIT = 256, FLOOD = 300 };
   chatd_instance chatd;
   chatd_start_with_fd_limit(&chatd, FALSE, NULL, FD_LIMIT);
-  cr_assert(chatd_log_contains(&chatd, "server.max_connections is lowered from 20000 to"),
-            "%s", chatd.log->str);
+  cr_assert(chatd_log_contains(&chatd, "server.max_connections is lowered from 20000 to"), "%s",
+            chatd.log->str);
   register_user(chatd.port, "iris");
   int fds[FLOOD];
   for (int i = 0; i < FLOOD; i++)
@@ -575,8 +575,9 @@ Test(abuse, an_image_over_max_image_size_is_refused_and_not_stored) {
   cr_assert(g_str_has_prefix(copy, "on_new_message "), "%s", copy);
   g_autofree char *delivered = next_skipping_presence(alice);
   cr_assert(strstr(delivered, "\"$bytes_len\": 512000"), "%s", delivered);
-  g_autofree char *page = client_ask(alice, "fetch_history",
-              "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}", "history_page");
+  g_autofree char *page = client_ask(
+      alice, "fetch_history",
+      "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}", "history_page");
   cr_assert(strstr(page, "\"$bytes_len\": 512000") && !strstr(page, "614400"), "%s", page);
   client_free(alice);
   client_free(bob);
@@ -636,10 +637,10 @@ Test(abuse, history_pages_are_bounded_in_bytes) {
   gint64 before = 0;
   guint seen = 0, pages = 0;
   for (;;) {
-    g_autofree char *ask = g_strdup_printf(
-        "{\"target_type\": 0, \"target_id\": 2, \"before_id\": %" G_GINT64_FORMAT
-        ", \"limit\": 200}",
-        before);
+    g_autofree char *ask =
+        g_strdup_printf("{\"target_type\": 0, \"target_id\": 2, \"before_id\": %" G_GINT64_FORMAT
+                        ", \"limit\": 200}",
+                        before);
     client_send(alice, "fetch_history", ask);
     g_autofree char *page = NULL;
     while (!page) {
@@ -692,8 +693,9 @@ Test(abuse, a_legacy_image_too_large_to_send_goes_as_a_preview) {
   chatd_restart(&chatd);
   alice = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
   client_login(alice, "alice", PASSWORD);
-  g_autofree char *page = client_ask(alice, "fetch_history",
-              "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}", "history_page");
+  g_autofree char *page = client_ask(
+      alice, "fetch_history",
+      "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}", "history_page");
   cr_assert(strstr(page, "{\"type\": 1, \"format\": \"jpeg\", \"size\": 921600}"), "%s", page);
   client_free(alice);
   chatd_destroy(&chatd);
@@ -730,7 +732,9 @@ Test(abuse, nicknames_and_room_names_cannot_break_lines) {
   chatd_instance chatd;
   chatd_start(&chatd, FALSE, NULL);
   test_client *c = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
-  g_autofree char *refused = client_ask(c, "register", "[\"mallory\", \"pw\", \"x: ok\\n2026-12-03 09:00:00 #9 Admin\"]", "general_failure");
+  g_autofree char *refused =
+      client_ask(c, "register", "[\"mallory\", \"pw\", \"x: ok\\n2026-12-03 09:00:00 #9 Admin\"]",
+                 "general_failure");
   cr_assert_str_eq(refused, "\"the nickname contains a line break or control character\"");
   client_register(c, "mallory", PASSWORD, "Mallory");
   static const char *const bad[] = {"\"a\\rb\"", "\"\\u202eevil\"", "\"tab\\there\"",
@@ -741,7 +745,8 @@ Test(abuse, nicknames_and_room_names_cannot_break_lines) {
     g_autofree char *room = client_ask(c, "create_room", bad[i], "general_failure");
     cr_assert(strstr(room, "the room name contains"), "%s: %s", bad[i], room);
   }
-  g_autofree char *updated = client_ask(c, "set_nickname", "\"  Mallory 🙂  \"", "profile_updated");
+  g_autofree char *updated =
+      client_ask(c, "set_nickname", "\"  Mallory 🙂  \"", "profile_updated");
   cr_assert(strstr(updated, "\"nickname\": \"Mallory 🙂\""), "%s", updated);
   client_free(c);
   chatd_destroy(&chatd);

@@ -45,7 +45,7 @@
 #define WATCH_READY_SPIN_MS 20
 
 static chatd_instance chatd;
-static char *client_dir;     /* configs, images, XDG dirs */
+static char *client_dir; /* configs, images, XDG dirs */
 static char *data_home, *cache_home;
 static char *config_v2, *config_seed;
 
@@ -143,15 +143,15 @@ static void run_with_input(chat_dialect dialect, const char *password, const cha
 #define run(dialect, password, r, ...) run_with_input(dialect, password, NULL, r, __VA_ARGS__, NULL)
 
 /* On failure, chatd's log too: the server's side of the story. */
-#define expect_status(r, expected)                                                             \
-  cr_assert_eq((r)->status, (expected),                                                        \
-               "exit status %d, expected %d\nstdout: %s\nstderr: %s\nchatd:\n%s", (r)->status, \
+#define expect_status(r, expected)                                                                 \
+  cr_assert_eq((r)->status, (expected),                                                            \
+               "exit status %d, expected %d\nstdout: %s\nstderr: %s\nchatd:\n%s", (r)->status,     \
                (expected), (r)->out, (r)->err, chatd_log_tail())
 
-#define expect_out_has(r, text) \
+#define expect_out_has(r, text)                                                                    \
   cr_assert(strstr((r)->out, (text)) != NULL, "stdout lacks \"%s\":\n%s", (text), (r)->out)
 
-#define expect_err_has(r, text) \
+#define expect_err_has(r, text)                                                                    \
   cr_assert(strstr((r)->err, (text)) != NULL, "stderr lacks \"%s\":\n%s", (text), (r)->err)
 
 #define LOG_TAIL_BYTES 4000
@@ -173,10 +173,10 @@ static void expect_run(int expected, chat_dialect dialect, const char *password,
   program_result_clear(&r);
 }
 
-#define run_expecting(expected, dialect, password, ...) \
+#define run_expecting(expected, dialect, password, ...)                                            \
   expect_run(expected, dialect, password, (const char *const[]){__VA_ARGS__, NULL})
 
-#define ok(dialect, password, ...) \
+#define ok(dialect, password, ...)                                                                 \
   expect_run(EXIT_OK, dialect, password, (const char *const[]){__VA_ARGS__, NULL})
 
 /* Two users, alice (pw-a) and bob (pw-b), made friends with chatctl. */
@@ -213,8 +213,7 @@ static char *make_png(const char *name, int side, gboolean noise) {
       pixels[y * stride + x] = noise ? (guchar)g_random_int() : (guchar)(x * 7 + y * 13);
   char *path = g_build_filename(client_dir, name, NULL);
   g_autoptr(GError) error = NULL;
-  cr_assert(gdk_pixbuf_save(pixbuf, path, "png", &error, NULL), "%s",
-            error ? error->message : "?");
+  cr_assert(gdk_pixbuf_save(pixbuf, path, "png", &error, NULL), "%s", error ? error->message : "?");
   return path;
 }
 
@@ -230,15 +229,15 @@ static guint count_in_log(const char *text) {
 
 static GSubprocess *spawn_watch(chat_dialect d, const char *user, const char *password,
                                 const char *count, const char *timeout) {
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_auto(GStrv) env = child_env(password);
   for (char **e = env; *e; e++) {
     g_auto(GStrv) kv = g_strsplit(*e, "=", 2);
     g_subprocess_launcher_setenv(launcher, kv[0], kv[1], TRUE);
   }
-  const char *argv[] = {CHATCTL_PATH, "--config", config_of(d), "--user", user, "watch",
-                        "--json", "--count", count, "--timeout", timeout, NULL};
+  const char *argv[] = {CHATCTL_PATH, "--config", config_of(d), "--user",    user,    "watch",
+                        "--json",     "--count",  count,        "--timeout", timeout, NULL};
   g_autoptr(GError) error = NULL;
   GSubprocess *watch = g_subprocess_launcher_spawnv(launcher, argv, &error);
   cr_assert_not_null(watch, "%s", error ? error->message : "?");
@@ -274,8 +273,8 @@ static void done_when_scenario(chat_dialect d) {
 
   /* bob watches; alice acts once the watch is logged in. */
   guint logins = count_in_log("bob logged in");
-  g_autoptr(GSubprocess) watch = spawn_watch(d, "bob", "pw-b", G_STRINGIFY(SCENARIO_EVENTS),
-                                             SCENARIO_WATCH_TIMEOUT);
+  g_autoptr(GSubprocess) watch =
+      spawn_watch(d, "bob", "pw-b", G_STRINGIFY(SCENARIO_EVENTS), SCENARIO_WATCH_TIMEOUT);
   for (int i = 0; i < WATCH_READY_TRIES && count_in_log("bob logged in") == logins; i++)
     harness_spin(WATCH_READY_SPIN_MS);
   cr_assert_gt(count_in_log("bob logged in"), logins, "the watch did not log in");
@@ -335,9 +334,8 @@ static void accounts(chat_dialect d) {
 
   run(d, "pw-a", &r, "whoami", "--user", "ALICE", "--json");
   expect_status(&r, EXIT_OK);
-  cr_assert_str_eq(r.out,
-                   "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"Alice\", "
-                   "\"online\": true}\n");
+  cr_assert_str_eq(r.out, "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"Alice\", "
+                          "\"online\": true}\n");
   program_result_clear(&r);
 
   run(d, NULL, &r, "register", "bob", "Bob");
@@ -402,8 +400,8 @@ Test(chatctl, a_revoked_token_falls_back_to_the_password, .init = start, .fini =
   cr_assert(g_file_get_contents(file, &saved, &len, NULL));
   ok(CHAT_DIALECT_V2, NULL, "--user", "alice", "logout");
   /* Put the revoked token back: the server refuses it, the password is used. */
-  cr_assert(g_file_set_contents_full(file, saved, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0600,
-                                     NULL));
+  cr_assert(
+      g_file_set_contents_full(file, saved, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0600, NULL));
   program_result r;
   run(CHAT_DIALECT_V2, "pw-a", &r, "--user", "alice", "whoami");
   expect_status(&r, EXIT_OK);
@@ -415,15 +413,15 @@ Test(chatctl, a_revoked_token_falls_back_to_the_password, .init = start, .fini =
 
 Test(chatctl, usage_errors_exit_2, .init = start, .fini = finish) {
   static const char *const cases[][6] = {
-    {"frobnicate", NULL},
-    {"send", "--bogus", NULL},
-    {"send", "--user", "alice", NULL},                          /* no target */
-    {"send", "--user", "alice", "--to-room", "x"},               /* not a number */
-    {"whoami", NULL},                                           /* no --user */
-    {"rooms", "--user", "alice", "paint"},                      /* unknown verb */
-    {"watch", "--user", "alice", "--count"},                    /* no value */
-    {"echo", "{not json", NULL},
-    {"history", "--user", "alice", NULL},                       /* no conversation */
+      {"frobnicate", NULL},
+      {"send", "--bogus", NULL},
+      {"send", "--user", "alice", NULL},             /* no target */
+      {"send", "--user", "alice", "--to-room", "x"}, /* not a number */
+      {"whoami", NULL},                              /* no --user */
+      {"rooms", "--user", "alice", "paint"},         /* unknown verb */
+      {"watch", "--user", "alice", "--count"},       /* no value */
+      {"echo", "{not json", NULL},
+      {"history", "--user", "alice", NULL}, /* no conversation */
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
     expect_run(EXIT_USAGE, CHAT_DIALECT_V2, "pw", cases[i]);
@@ -435,10 +433,9 @@ Test(chatctl, usage_errors_exit_2, .init = start, .fini = finish) {
 }
 
 Test(chatctl, help_lists_every_option_with_an_example, .init = start, .fini = finish) {
-  static const char *const commands[] = {"register", "whoami", "passwd", "nick", "logout",
-                                         "send", "send-image", "friends", "rooms", "history",
-                                         "unread", "watch", "echo", "keygen", "fingerprint",
-                                         "forget-host"};
+  static const char *const commands[] = {
+      "register", "whoami",  "passwd", "nick",  "logout", "send",   "send-image",  "friends",
+      "rooms",    "history", "unread", "watch", "echo",   "keygen", "fingerprint", "forget-host"};
   program_result r;
   run(CHAT_DIALECT_V2, NULL, &r, "--help");
   expect_status(&r, EXIT_OK);
@@ -583,8 +580,8 @@ static void send_failures(chat_dialect d) {
   program_result_clear(&r);
 
   /* Text from standard input keeps its lines. */
-  run_with_input(d, "pw-a", "first line\nsecond line\n", &r, "--user", "alice", "send",
-                 "--to-user", "bob", "--font-color", "#ff0000", "--json", NULL);
+  run_with_input(d, "pw-a", "first line\nsecond line\n", &r, "--user", "alice", "send", "--to-user",
+                 "bob", "--font-color", "#ff0000", "--json", NULL);
   expect_status(&r, EXIT_OK);
   expect_out_has(&r, "\"data\": \"first line\\nsecond line\"");
   expect_out_has(&r, "\"fontcolor\": \"#ff0000\"");
@@ -669,8 +666,7 @@ static void history_and_unread(chat_dialect d) {
                           "\"unread\": 3}]\n");
   program_result_clear(&r);
 
-  run(d, "pw-b", &r, "--user", "bob", "history", "--with-user", "alice", "--limit", "2",
-      "--json");
+  run(d, "pw-b", &r, "--user", "bob", "history", "--with-user", "alice", "--limit", "2", "--json");
   expect_status(&r, EXIT_OK);
   chat_json *page = parse_output(r.out, &arena);
   const chat_json *messages = chat_json_object_get(page, "messages");
@@ -686,8 +682,8 @@ static void history_and_unread(chat_dialect d) {
   const char *sender = d == CHAT_DIALECT_V2 ? "Alice (alice)" : "Alice (id 1)";
   g_autofree char *one = g_strdup_printf("%s: one\n", sender);
   g_autofree char *three = g_strdup_printf("%s: three\n", sender);
-  cr_assert(strstr(r.out, one) && strstr(r.out, one) < strstr(r.out, three),
-            "not oldest first: %s", r.out);
+  cr_assert(strstr(r.out, one) && strstr(r.out, one) < strstr(r.out, three), "not oldest first: %s",
+            r.out);
   program_result_clear(&r);
 
   run_expecting(EXIT_REFUSED, d, "pw-b", "--user", "bob", "history", "--with-user", "carol");
@@ -698,8 +694,8 @@ Test(chatctl, history_and_unread_v2, .init = start, .fini = finish) {
   history_and_unread(CHAT_DIALECT_V2);
   /* Paging back from the oldest shown. */
   program_result r;
-  run(CHAT_DIALECT_V2, "pw-b", &r, "--user", "bob", "history", "--with-user", "alice",
-      "--before", "2");
+  run(CHAT_DIALECT_V2, "pw-b", &r, "--user", "bob", "history", "--with-user", "alice", "--before",
+      "2");
   expect_status(&r, EXIT_OK);
   cr_assert(strstr(r.out, "#1 Alice (alice): one\n") && !strstr(r.out, "two"), "%s", r.out);
   program_result_clear(&r);
@@ -791,8 +787,8 @@ Test(chatctl, nick_and_passwd, .init = start, .fini = finish) {
 
   g_autofree char *new_file = g_build_filename(client_dir, "new-password", NULL);
   cr_assert(g_file_set_contents(new_file, "pw-new\n", -1, NULL));
-  run(CHAT_DIALECT_V2, "not-the-old-one", &r, "--user", "alice", "passwd",
-      "--new-password-file", new_file);
+  run(CHAT_DIALECT_V2, "not-the-old-one", &r, "--user", "alice", "passwd", "--new-password-file",
+      new_file);
   expect_status(&r, EXIT_REFUSED);
   expect_err_has(&r, "old password is wrong");
   program_result_clear(&r);
@@ -840,8 +836,7 @@ Test(chatctl, keygen_fingerprint_and_forget_host, .init = start, .fini = finish)
   g_autofree char *server_key = g_build_filename(chatd.dir, "server.key", NULL);
   g_autofree char *fingerprint = fingerprint_of(server_key);
   g_autofree char *logged = g_strdup_printf("key %s", fingerprint);
-  cr_assert(chatd_log_contains(&chatd, logged), "chatd logged another key than %s",
-            fingerprint);
+  cr_assert(chatd_log_contains(&chatd, logged), "chatd logged another key than %s", fingerprint);
 
   run_expecting(EXIT_OK, CHAT_DIALECT_V2, NULL, "forget-host", "nowhere.example:1");
   run_expecting(EXIT_USAGE, CHAT_DIALECT_V2, NULL, "forget-host", "no-port");

@@ -28,7 +28,7 @@
 
 #define BROADCAST_CLIENTS 2000u
 #define BROADCAST_POSTS 3u
-#define TIMEOUT_LOGGED_IN 600u   /* half of them stay active */
+#define TIMEOUT_LOGGED_IN 600u /* half of them stay active */
 #define TIMEOUT_UNAUTHENTICATED 300u
 #define TIMEOUT_RAW 300u
 #define ORDER_MESSAGES 2000u
@@ -68,9 +68,9 @@ typedef struct {
   guint contacts;
   gint64 room_id;
   guint echoes;
-  guint posts;              /* room posts received */
+  guint posts; /* room posts received */
   gboolean posts_in_order;
-  guint received;           /* 1:1 messages received */
+  guint received; /* 1:1 messages received */
   gboolean received_in_order;
   gint64 last_id;
   guint acked;
@@ -122,7 +122,7 @@ static void on_message(LoadClient *c, guint32 type, const guint8 *data, gsize le
     chat_value_get_i64(chat_value_dict_get(params, "target_type"), &target_type);
     if (target_type == 1) {
       if (sender == c->user_id)
-        break;  /* the poster's own copy */
+        break; /* the poster's own copy */
       g_snprintf(want, sizeof want, "broadcast %u", seen->posts);
       if (strcmp(text, want) != 0)
         seen->posts_in_order = FALSE;
@@ -258,8 +258,7 @@ Test(scale, a_room_post_reaches_every_one_of_2000_connections_and_sigterm_closes
   for (guint i = 1; i < crowd.n; i++) {
     cr_assert_eq(crowd.seen[i].posts, BROADCAST_POSTS, "%s got %u posts", crowd.clients[i].name,
                  crowd.seen[i].posts);
-    cr_assert(crowd.seen[i].posts_in_order, "%s got the posts out of order",
-              crowd.clients[i].name);
+    cr_assert(crowd.seen[i].posts_in_order, "%s got the posts out of order", crowd.clients[i].name);
   }
   cr_assert(chatd_log_contains(&chatd, "I/O thread 1)"), "no connection ran on thread 1");
   cr_assert(chatd_log_contains(&chatd, "I/O thread 0)"), "no connection ran on thread 0");
@@ -385,8 +384,10 @@ Test(scale, handshake_login_and_idle_timeouts_fire_with_1200_connections_held, .
   }
   for (guint i = 0; i < unauthenticated.n; i++) {
     /* chatd's handshake ends between our connect and our own end of it. */
-    gint64 since_connect = unauthenticated.seen[i].closed_us - unauthenticated.clients[i].connect_us;
-    gint64 since_handshake = unauthenticated.seen[i].closed_us - unauthenticated.clients[i].ready_us;
+    gint64 since_connect =
+        unauthenticated.seen[i].closed_us - unauthenticated.clients[i].connect_us;
+    gint64 since_handshake =
+        unauthenticated.seen[i].closed_us - unauthenticated.clients[i].ready_us;
     cr_assert_geq(since_connect, LOGIN_TIMEOUT_S * G_USEC_PER_SEC - 100000,
                   "unauthenticated %u closed %" G_GINT64_FORMAT " us after connecting", i,
                   since_connect);
@@ -403,8 +404,8 @@ Test(scale, handshake_login_and_idle_timeouts_fire_with_1200_connections_held, .
        * measure from; check the login timeout instead. */
       gint64 since_connect = logged_in.seen[i].closed_us - logged_in.clients[i].connect_us;
       cr_assert_geq(since_connect, LOGIN_TIMEOUT_S * G_USEC_PER_SEC - 100000,
-                    "silent %u closed %" G_GINT64_FORMAT " us after connecting, not logged in",
-                    i, since_connect);
+                    "silent %u closed %" G_GINT64_FORMAT " us after connecting, not logged in", i,
+                    since_connect);
       continue;
     }
     silent_logged_in++;
@@ -467,8 +468,8 @@ static gboolean conversation_done(gpointer data) {
   talk(&c->talkers[0]);
   talk(&c->talkers[1]);
   return c->pair->seen[0].received == ORDER_MESSAGES &&
-         c->pair->seen[1].received == ORDER_MESSAGES &&
-         c->pair->seen[0].acked == ORDER_MESSAGES && c->pair->seen[1].acked == ORDER_MESSAGES;
+         c->pair->seen[1].received == ORDER_MESSAGES && c->pair->seen[0].acked == ORDER_MESSAGES &&
+         c->pair->seen[1].acked == ORDER_MESSAGES;
 }
 
 static gboolean request_arrived(gpointer data) {
@@ -513,9 +514,8 @@ Test(scale, a_conversation_between_two_io_threads_keeps_its_order_both_ways, .ti
   Talker talkers[2] = {{&pair.clients[0], pair.clients[1].user_id, 0},
                        {&pair.clients[1], pair.clients[0].user_id, 0}};
   Conversation conversation = {talkers, &pair};
-  cr_assert(run_until(conversation_done, &conversation, PHASE_MS),
-            "a got %u of %u, b got %u", pair.seen[0].received, ORDER_MESSAGES,
-            pair.seen[1].received);
+  cr_assert(run_until(conversation_done, &conversation, PHASE_MS), "a got %u of %u, b got %u",
+            pair.seen[0].received, ORDER_MESSAGES, pair.seen[1].received);
   for (guint i = 0; i < 2; i++) {
     cr_assert(pair.seen[i].received_in_order, "%s received out of order", pair.clients[i].name);
     cr_assert(pair.seen[i].acks_in_order, "%s's acknowledgements out of order",

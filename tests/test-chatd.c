@@ -12,9 +12,15 @@
 
 static chatd_instance chatd;
 
-static void start_legacy(void) { chatd_start(&chatd, TRUE, NULL); }
-static void start_v2_only(void) { chatd_start(&chatd, FALSE, NULL); }
-static void finish(void) { chatd_destroy(&chatd); }
+static void start_legacy(void) {
+  chatd_start(&chatd, TRUE, NULL);
+}
+static void start_v2_only(void) {
+  chatd_start(&chatd, FALSE, NULL);
+}
+static void finish(void) {
+  chatd_destroy(&chatd);
+}
 
 #define SEED CHAT_DIALECT_SEED
 #define V2 CHAT_DIALECT_V2
@@ -52,8 +58,8 @@ static void ask_eq(test_client *c, const char *name, const char *params, const c
   expect_eq(c, reply, expected);
 }
 
-static void ask_contains(test_client *c, const char *name, const char *params,
-                         const char *reply, const char *needle) {
+static void ask_contains(test_client *c, const char *name, const char *params, const char *reply,
+                         const char *needle) {
   client_send(c, name, params);
   expect_contains(c, reply, needle);
 }
@@ -62,7 +68,8 @@ static void ask_contains(test_client *c, const char *name, const char *params,
 static void make_friends(test_client *alice, test_client *bob) {
   ask_eq(alice, "add_friend", "\"bob\"", "add_friend_result", "[true, \"\"]");
   expect_contains(bob, "incoming_friend_request", "\"username\": \"alice\"");
-  ask_contains(bob, "resolve_friend_request", "[1, true]", "contact_info", "\"username\": \"alice\"");
+  ask_contains(bob, "resolve_friend_request", "[1, true]", "contact_info",
+               "\"username\": \"alice\"");
   expect_contains(alice, "contact_info", "\"username\": \"bob\"");
 }
 
@@ -82,7 +89,7 @@ Test(chatd_seed, register_login_and_the_bundle, .init = start_legacy, .fini = fi
   ask_eq(c, "login", "[\"alice\", \"wrong\"]", "login_failed", "null");
   /* The connection stays open: try again, with the name as typed. */
   ask_eq(c, "login", "[\" ALICE\", \"pw\"]", "login_successful",
-            "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"Alice A.\", \"online\": true}");
+         "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"Alice A.\", \"online\": true}");
   expect_eq(c, "login_bundle", "{\"rooms\": [], \"friends\": [], \"messages\": []}");
   client_free(c);
 }
@@ -96,7 +103,8 @@ Test(chatd_seed, requests_before_login_are_refused, .init = start_legacy, .fini 
 
 Test(chatd_seed, echo_returns_the_value_unchanged, .init = start_legacy, .fini = finish) {
   test_client *c = client_connect(chatd.port, SEED);
-  ask_eq(c, "client_echo", "[1, \"二\", {\"three\": [true, {\"$bytes\": \"AAE=\"}]}]", "server_echo", "[1, \"二\", {\"three\": [true, {\"$bytes_len\": 2}]}]");
+  ask_eq(c, "client_echo", "[1, \"二\", {\"three\": [true, {\"$bytes\": \"AAE=\"}]}]",
+         "server_echo", "[1, \"二\", {\"three\": [true, {\"$bytes_len\": 2}]}]");
   client_free(c);
 }
 
@@ -104,7 +112,8 @@ Test(chatd_seed, bad_and_wrong_shapes_answer_general_failure, .init = start_lega
      .fini = finish) {
   test_client *c = client_connect(chatd.port, SEED);
   ask_eq(c, "bad", "null", "general_failure", "\"bad request\"");
-  ask_contains(c, "login", "[\"alice\"]", "general_failure", "login: params: expected a list of 2 items");
+  ask_contains(c, "login", "[\"alice\"]", "general_failure",
+               "login: params: expected a list of 2 items");
   ask_eq(c, "client_echo", "\"still open\"", "server_echo", "\"still open\"");
   client_free(c);
 }
@@ -115,9 +124,11 @@ Test(chatd_seed, add_friend_refusals, .init = start_legacy, .fini = finish) {
   test_client *a = registered(SEED, "alice", "Alice");
   test_client *b = registered(SEED, "bob", "Bob");
   ask_eq(a, "add_friend", "\"nobody\"", "add_friend_result", "[false, \"no such user\"]");
-  ask_eq(a, "add_friend", "\" Alice\"", "add_friend_result", "[false, \"you cannot add yourself\"]");
+  ask_eq(a, "add_friend", "\" Alice\"", "add_friend_result",
+         "[false, \"you cannot add yourself\"]");
   ask_eq(a, "add_friend", "\"BOB\"", "add_friend_result", "[true, \"\"]");
-  ask_eq(a, "add_friend", "\"bob\"", "add_friend_result", "[false, \"a request is already waiting for an answer\"]");
+  ask_eq(a, "add_friend", "\"bob\"", "add_friend_result",
+         "[false, \"a request is already waiting for an answer\"]");
   expect_contains(b, "incoming_friend_request", "\"id\": 1");
   client_free(a);
   client_free(b);
@@ -156,9 +167,11 @@ Test(chatd_seed, unanswered_requests_are_asked_again_at_login, .init = start_leg
 Test(chatd_seed, messages_need_friendship, .init = start_legacy, .fini = finish) {
   test_client *a = registered(SEED, "alice", "Alice");
   test_client *b = registered(SEED, "bob", "Bob");
-  ask_eq(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
-                                 "{\"type\": 0, \"data\": \"hi\", \"fontsize\": 12, "
-                                 "\"fontcolor\": \"#000000\"}}", "general_failure", "\"you can only send messages to your friends\"");
+  ask_eq(a, "send_message",
+         "{\"target_type\": 0, \"target_id\": 2, \"message\": "
+         "{\"type\": 0, \"data\": \"hi\", \"fontsize\": 12, "
+         "\"fontcolor\": \"#000000\"}}",
+         "general_failure", "\"you can only send messages to your friends\"");
   cr_assert(client_quiet_for(b, 200));
   client_free(a);
   client_free(b);
@@ -168,9 +181,11 @@ Test(chatd_seed, a_text_reaches_both_sides_with_their_own_target, .init = start_
      .fini = finish) {
   test_client *a, *b;
   friends(CHAT_DIALECT_SEED, &a, &b);
-  g_autofree char *mine = client_ask(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
-                                 "{\"type\": 0, \"data\": \"hi\\nthere\", \"fontsize\": 14, "
-                                 "\"fontcolor\": \"#ff0000\"}}", "on_new_message");
+  g_autofree char *mine = client_ask(a, "send_message",
+                                     "{\"target_type\": 0, \"target_id\": 2, \"message\": "
+                                     "{\"type\": 0, \"data\": \"hi\\nthere\", \"fontsize\": 14, "
+                                     "\"fontcolor\": \"#ff0000\"}}",
+                                     "on_new_message");
   g_autofree char *theirs = client_expect(b, "on_new_message");
   const char *body = "{\"message\": {\"type\": 0, \"data\": \"hi\\nthere\", \"fontsize\": 14, "
                      "\"fontcolor\": \"#ff0000\"}, \"sender_id\": 1, \"sender_name\": \"Alice\", "
@@ -191,10 +206,10 @@ Test(chatd_seed, an_image_of_300_kb_goes_through, .init = start_legacy, .fini = 
   for (gsize i = 0; i < size; i++)
     image[i] = (guint8)(i * 31);
   g_autofree char *b64 = g_base64_encode(image, size);
-  g_autofree char *params = g_strdup_printf(
-      "{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 1, \"data\": "
-      "{\"$bytes\": \"%s\"}}}",
-      b64);
+  g_autofree char *params =
+      g_strdup_printf("{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 1, \"data\": "
+                      "{\"$bytes\": \"%s\"}}}",
+                      b64);
   ask_contains(a, "send_message", params, "on_new_message", "{\"$bytes_len\": 307200}");
   expect_contains(b, "on_new_message", "{\"$bytes_len\": 307200}");
   client_free(a);
@@ -207,13 +222,16 @@ Test(chatd_seed, offline_messages_come_in_the_bundle_as_unread_once, .init = sta
   friends(CHAT_DIALECT_SEED, &a, &b);
   client_free(b);
   expect_eq(a, "friend_on_off_line", "[false, 2]");
-  g_free(client_ask(a, "send_message", "{\"target_type\": 0, \"target_id\": 2, \"message\": "
-                                 "{\"type\": 0, \"data\": \"while you were out\", "
-                                 "\"fontsize\": 12, \"fontcolor\": \"#000000\"}}", "on_new_message"));
+  g_free(client_ask(a, "send_message",
+                    "{\"target_type\": 0, \"target_id\": 2, \"message\": "
+                    "{\"type\": 0, \"data\": \"while you were out\", "
+                    "\"fontsize\": 12, \"fontcolor\": \"#000000\"}}",
+                    "on_new_message"));
   b = logged_in_again("bob");
   g_autofree char *bundle = client_expect(b, "login_bundle");
   cr_assert(strstr(bundle, "\"friends\": [{\"id\": 1, \"username\": \"alice\", \"nickname\": "
-                           "\"Alice\", \"online\": true, \"type\": 0}]") != NULL, "%s", bundle);
+                           "\"Alice\", \"online\": true, \"type\": 0}]") != NULL,
+            "%s", bundle);
   cr_assert(strstr(bundle, "\"messages\": [[{\"$bytes_len\": ") != NULL, "%s", bundle);
   cr_assert(g_str_has_suffix(bundle, ", 0]]}"), "unread (sent = 0): %s", bundle);
   expect_eq(a, "friend_on_off_line", "[true, 2]");
@@ -232,17 +250,21 @@ Test(chatd_seed, offline_messages_come_in_the_bundle_as_unread_once, .init = sta
 Test(chatd_seed, rooms_create_join_members_and_messages, .init = start_legacy, .fini = finish) {
   test_client *a = registered(SEED, "alice", "Alice");
   test_client *b = registered(SEED, "bob", "Bob");
-  ask_eq(a, "create_room", "\"技术交流\"", "contact_info", "{\"id\": 1, \"room_name\": \"技术交流\", \"type\": 1}");
+  ask_eq(a, "create_room", "\"技术交流\"", "contact_info",
+         "{\"id\": 1, \"room_name\": \"技术交流\", \"type\": 1}");
   expect_contains(a, "general_msg", "its number is 1");
   ask_eq(b, "query_room_users", "1", "general_failure", "\"you are not a member of this room\"");
   ask_eq(b, "join_room", "7", "general_failure", "\"there is no such room\"");
-  ask_eq(b, "join_room", "1", "contact_info", "{\"id\": 1, \"room_name\": \"技术交流\", \"type\": 1}");
+  ask_eq(b, "join_room", "1", "contact_info",
+         "{\"id\": 1, \"room_name\": \"技术交流\", \"type\": 1}");
   ask_eq(b, "join_room", "1", "general_failure", "\"you are already a member of this room\"");
   ask_eq(b, "query_room_users", "1", "query_room_users_result",
-            "[[[1, \"Alice\", true, \"alice\"], [2, \"Bob\", true, \"bob\"]], 1]");
-  ask_contains(b, "send_message", "{\"target_type\": 1, \"target_id\": 1, \"message\": "
-                                 "{\"type\": 0, \"data\": \"大家好\", \"fontsize\": 12, "
-                                 "\"fontcolor\": \"#000000\"}}", "on_new_message", "\"target_type\": 1");
+         "[[[1, \"Alice\", true, \"alice\"], [2, \"Bob\", true, \"bob\"]], 1]");
+  ask_contains(b, "send_message",
+               "{\"target_type\": 1, \"target_id\": 1, \"message\": "
+               "{\"type\": 0, \"data\": \"大家好\", \"fontsize\": 12, "
+               "\"fontcolor\": \"#000000\"}}",
+               "on_new_message", "\"target_type\": 1");
   g_autofree char *got = client_expect(a, "on_new_message");
   cr_assert(strstr(got, "\"sender_name\": \"Bob\"") && g_str_has_suffix(got, "\"target_id\": 1}"),
             "%s", got);
@@ -271,7 +293,8 @@ Test(chatd_v2, a_kick_says_why_from_where_and_when, .init = start_v2_only, .fini
   client_login(second, "alice", "pw");
   g_autofree char *kick = client_expect(first, "server_kick");
   cr_assert(g_str_has_prefix(kick, "{\"reason\": \"logged in elsewhere\", \"address\": "
-                                   "\"127.0.0.1:"), "%s", kick);
+                                   "\"127.0.0.1:"),
+            "%s", kick);
   cr_assert(strstr(kick, "\"time\": ") != NULL, "%s", kick);
   client_free(first);
   client_free(second);
@@ -306,8 +329,7 @@ Test(chatd_v2, garbage_on_the_port_does_not_touch_other_clients, .init = start_l
 
 /* ---- v2 additions ---- */
 
-Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_only,
-     .fini = finish) {
+Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_only, .fini = finish) {
   test_client *c = client_connect(chatd.port, V2);
   g_free(client_ask(c, "register", "[\"alice\", \"pw\", \"Alice\"]", "register_successful"));
   g_free(client_ask(c, "login", "[\"alice\", \"pw\"]", "login_successful"));
@@ -328,9 +350,8 @@ Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_onl
   guint32 type;
   chat_value *params;
   chat_error err;
-  cr_assert_eq(chat_message_decode(CHAT_DIALECT_V2, data, len, NULL, 0, &arena, &type, &params,
-                                   &err),
-               0);
+  cr_assert_eq(
+      chat_message_decode(CHAT_DIALECT_V2, data, len, NULL, 0, &arena, &type, &params, &err), 0);
   cr_assert_eq(type, 114, "session_bundle");
   const chat_value *token = chat_value_dict_get(params, "token");
   cr_assert(token && token->kind == CHAT_VALUE_BYTES && token->as.blob.len == 32);
@@ -340,7 +361,8 @@ Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_onl
   (void)raw;
   client_free(c);
 
-  g_autofree char *resume = g_strdup_printf("{\"username\": \"alice\", \"token\": {\"$bytes\": \"%s\"}}", b64);
+  g_autofree char *resume =
+      g_strdup_printf("{\"username\": \"alice\", \"token\": {\"$bytes\": \"%s\"}}", b64);
   c = client_connect(chatd.port, V2);
   ask_contains(c, "resume", resume, "login_successful", "\"username\": \"alice\"");
   expect_contains(c, "session_bundle", "\"token\": {\"$bytes_len\": 32}");
@@ -350,7 +372,8 @@ Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_onl
 
   c = client_connect(chatd.port, V2);
   ask_eq(c, "resume", resume, "login_failed", "null");
-  ask_eq(c, "resume", "{\"username\": \"alice\", \"token\": {\"$bytes\": \"AAAA\"}}", "login_failed", "null");
+  ask_eq(c, "resume", "{\"username\": \"alice\", \"token\": {\"$bytes\": \"AAAA\"}}",
+         "login_failed", "null");
   client_free(c);
 }
 
@@ -372,7 +395,7 @@ Test(chatd_v2, a_resent_message_is_stored_and_delivered_once, .init = start_v2_o
       "\"fontsize\": 12, \"fontcolor\": \"#000000\"}, \"client_msg_id\": \"m-1\"}";
   g_autofree char *ack = client_ask(a, "send_message", once, "on_new_message");
   cr_assert(g_str_has_suffix(ack, "\"id\": 1, \"client_msg_id\": \"m-1\", "
-                                 "\"sender_username\": \"alice\"}"),
+                                  "\"sender_username\": \"alice\"}"),
             "%s", ack);
   g_autofree char *got = client_expect(b, "on_new_message");
   cr_assert(g_str_has_suffix(got, "\"target_id\": 1, \"id\": 1, \"sender_username\": \"alice\"}"),
@@ -380,11 +403,13 @@ Test(chatd_v2, a_resent_message_is_stored_and_delivered_once, .init = start_v2_o
   /* The ack was lost; the client sends again. */
   g_autofree char *ack2 = client_ask(a, "send_message", once, "on_new_message");
   cr_assert(g_str_has_suffix(ack2, "\"id\": 1, \"client_msg_id\": \"m-1\", "
-                                  "\"sender_username\": \"alice\"}"),
+                                   "\"sender_username\": \"alice\"}"),
             "%s", ack2);
   cr_assert(client_quiet_for(b, 300), "bob does not get it twice");
-  g_autofree char *page = client_ask(a, "fetch_history", "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, "
-                                  "\"limit\": 10}", "history_page");
+  g_autofree char *page = client_ask(a, "fetch_history",
+                                     "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, "
+                                     "\"limit\": 10}",
+                                     "history_page");
   cr_assert(strstr(page, "\"id\": 1") && !strstr(page, "\"id\": 2"), "stored once: %s", page);
   client_free(a);
   client_free(b);
@@ -411,19 +436,23 @@ Test(chatd_v2, history_pages_and_unread_counts_survive_a_restart, .init = start_
                            "\"last\": {\"message\": {\"type\": 0, \"data\": \"n5\"") != NULL,
             "%s", bundle);
   cr_assert(strstr(bundle, "\"unread\": 5, \"last_read_id\": 0}") != NULL, "%s", bundle);
-  g_autofree char *page1 = client_ask(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 0, "
-                                  "\"limit\": 2}", "history_page");
+  g_autofree char *page1 = client_ask(b, "fetch_history",
+                                      "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 0, "
+                                      "\"limit\": 2}",
+                                      "history_page");
   cr_assert(strstr(page1, "\"data\": \"n5\"") && strstr(page1, "\"data\": \"n4\"") &&
                 g_str_has_suffix(page1, "\"more\": true}"),
             "%s", page1);
-  g_autofree char *page3 = client_ask(b, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 2, "
-                                  "\"limit\": 2}", "history_page");
-  cr_assert(strstr(page3, "\"data\": \"n1\"") && g_str_has_suffix(page3, "\"more\": false}"),
-            "%s", page3);
+  g_autofree char *page3 = client_ask(b, "fetch_history",
+                                      "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 2, "
+                                      "\"limit\": 2}",
+                                      "history_page");
+  cr_assert(strstr(page3, "\"data\": \"n1\"") && g_str_has_suffix(page3, "\"more\": false}"), "%s",
+            page3);
   ask_eq(b, "mark_read", "{\"target_type\": 0, \"target_id\": 1, \"up_to_id\": 3}", "read_marker",
-            "{\"target_type\": 0, \"target_id\": 1, \"last_read_id\": 3, \"unread\": 2}");
+         "{\"target_type\": 0, \"target_id\": 1, \"last_read_id\": 3, \"unread\": 2}");
   ask_eq(b, "mark_read", "{\"target_type\": 0, \"target_id\": 1, \"up_to_id\": 1}", "read_marker",
-            "{\"target_type\": 0, \"target_id\": 1, \"last_read_id\": 3, \"unread\": 2}");
+         "{\"target_type\": 0, \"target_id\": 1, \"last_read_id\": 3, \"unread\": 2}");
   client_free(b);
 
   chatd_restart(&chatd);
@@ -441,8 +470,9 @@ Test(chatd_v2, leave_room_nickname_and_password, .init = start_v2_only, .fini = 
   ask_eq(a, "leave_room", "1", "left_room", "1");
   ask_eq(a, "leave_room", "1", "general_failure", "\"you are not a member of this room\"");
   ask_eq(a, "set_nickname", "\"  爱丽丝 \"", "profile_updated",
-            "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"爱丽丝\", \"online\": true}");
-  ask_eq(a, "set_password", "[\"wrong\", \"new\"]", "general_failure", "\"the old password is wrong\"");
+         "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"爱丽丝\", \"online\": true}");
+  ask_eq(a, "set_password", "[\"wrong\", \"new\"]", "general_failure",
+         "\"the old password is wrong\"");
   ask_eq(a, "set_password", "[\"pw\", \"new\"]", "password_changed", "null");
   client_free(a);
   a = client_connect(chatd.port, V2);
@@ -500,8 +530,8 @@ Test(chatd_process, durability_is_fsync_unless_configured_and_says_so) {
 Test(chatd_process, a_bad_config_value_names_the_key) {
   g_autofree char *dir = g_dir_make_tmp("chatd-config-XXXXXX", NULL);
   g_autofree char *path = g_build_filename(dir, "config.json", NULL);
-  g_assert_true(g_file_set_contents(path, "{\"server\": {\"max_connections\": \"many\"}}", -1,
-                                    NULL));
+  g_assert_true(
+      g_file_set_contents(path, "{\"server\": {\"max_connections\": \"many\"}}", -1, NULL));
   const char *argv[] = {CHATD_PATH, "--config", path, NULL};
   program_result r = {0};
   run_program(argv, NULL, 0, NULL, &r);
@@ -518,7 +548,8 @@ Test(chatd_process, help_and_version) {
   run_program(help, NULL, 0, NULL, &r);
   cr_assert_eq(r.status, 0);
   cr_assert(strstr(r.out, "--config") && strstr(r.out, "--import-seed-db") &&
-            strstr(r.out, "Exit status"), "%s", r.out);
+                strstr(r.out, "Exit status"),
+            "%s", r.out);
   program_result_clear(&r);
   const char *version[] = {CHATD_PATH, "--version", NULL};
   run_program(version, NULL, 0, NULL, &r);
@@ -531,8 +562,8 @@ static void start_default_login_rate(void) {
   chatd_start(&chatd, FALSE, "\"login_rate\": {\"per_minute\": 10, \"burst\": 3}");
 }
 
-Test(chatd_v2, only_failed_logins_count_against_the_rate_limit,
-     .init = start_default_login_rate, .fini = finish) {
+Test(chatd_v2, only_failed_logins_count_against_the_rate_limit, .init = start_default_login_rate,
+     .fini = finish) {
   test_client *c = registered(V2, "alice", "Alice");
   client_free(c);
   for (int i = 0; i < 10; i++) {
@@ -545,8 +576,9 @@ Test(chatd_v2, only_failed_logins_count_against_the_rate_limit,
     ask_eq(c, "login", "[\"alice\", \"wrong\"]", "login_failed", "null");
   }
   g_autofree char *refused = client_ask(c, "login", "[\"alice\", \"pw\"]", "general_failure");
-  cr_assert(g_str_has_prefix(refused, "\"too many failed attempts from your address; try again in "),
-            "%s", refused);
+  cr_assert(
+      g_str_has_prefix(refused, "\"too many failed attempts from your address; try again in "),
+      "%s", refused);
   client_free(c);
 }
 
@@ -566,10 +598,10 @@ Test(chatd_v2, idle_logged_in_clients_are_dropped_after_idle_timeout, .init = st
      .fini = finish) {
   test_client *quiet = registered(V2, "alice", "Alice");
   test_client *busy = registered(V2, "bob", "Bob");
-  chatd_advance_clock(&chatd);  /* 40 s: both quiet so far, neither dropped */
+  chatd_advance_clock(&chatd); /* 40 s: both quiet so far, neither dropped */
   g_free(client_ask(busy, "client_echo", "1", "server_echo"));
   cr_assert_not(quiet->closed, "alice was dropped before idle_timeout");
-  chatd_advance_clock(&chatd);  /* 80 s: alice quiet for 80 s, bob for 40 s */
+  chatd_advance_clock(&chatd); /* 80 s: alice quiet for 80 s, bob for 40 s */
   cr_assert(client_wait_closed(quiet, HARNESS_TIMEOUT_MS), "alice said nothing for 80 s");
   g_free(client_ask(busy, "client_echo", "2", "server_echo"));
   cr_assert_not(busy->closed, "bob spoke 40 s ago");
@@ -592,12 +624,12 @@ Test(chatd_v2, a_dialled_connection_stays_up_past_the_dial_timeout, .init = star
      .fini = finish) {
   g_autofree char *known_hosts = g_build_filename(chatd.dir, "known_hosts", NULL);
   ChatDialOptions options = {
-    .host = "127.0.0.1",
-    .port = chatd.port,
-    .dialect = CHAT_DIALECT_V2,
-    .pin_policy = CHAT_PIN_ACCEPT_NEW,
-    .known_hosts_path = known_hosts,
-    .timeout_ms = 500,
+      .host = "127.0.0.1",
+      .port = chatd.port,
+      .dialect = CHAT_DIALECT_V2,
+      .pin_policy = CHAT_PIN_ACCEPT_NEW,
+      .known_hosts_path = known_hosts,
+      .timeout_ms = 500,
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(ChatConnection) connection = chat_dial_sync(&options, &error);

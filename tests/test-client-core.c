@@ -41,7 +41,7 @@
 
 typedef struct {
   ChatSession *session;
-  GQueue sent;  /* GBytes plaintexts the session sent */
+  GQueue sent; /* GBytes plaintexts the session sent */
   chat_dialect dialect;
   char *dir;
 } fixture;
@@ -53,12 +53,12 @@ static ChatSession *new_session(chat_dialect dialect, const char *host, guint16 
   g_autofree char *state = g_build_filename(fx.dir, "state", NULL);
   g_autofree char *known_hosts = g_build_filename(fx.dir, "known_hosts", NULL);
   ChatSessionOptions options = {
-    .host = (char *)host,
-    .port = port,
-    .dialect = dialect,
-    .pin_policy = policy,
-    .known_hosts_path = known_hosts,
-    .state_dir = state,
+      .host = (char *)host,
+      .port = port,
+      .dialect = dialect,
+      .pin_policy = policy,
+      .known_hosts_path = known_hosts,
+      .state_dir = state,
   };
   return chat_session_new(&options);
 }
@@ -76,8 +76,12 @@ static void setup_offline(chat_dialect dialect) {
   chat_session_test_capture(fx.session, &fx.sent, TRUE);
 }
 
-static void setup_v2(void) { setup_offline(V2); }
-static void setup_seed(void) { setup_offline(SEED); }
+static void setup_v2(void) {
+  setup_offline(V2);
+}
+static void setup_seed(void) {
+  setup_offline(SEED);
+}
 
 static void teardown(void) {
   g_clear_object(&fx.session);
@@ -128,8 +132,8 @@ static char *next_sent(void) {
   guint32 type;
   chat_value *params;
   chat_error err;
-  cr_assert_eq(chat_message_decode(fx.dialect, data, len, NULL, 0, &arena, &type, &params, &err),
-               0, "the session sent a bad message: %s", err.message);
+  cr_assert_eq(chat_message_decode(fx.dialect, data, len, NULL, 0, &arena, &type, &params, &err), 0,
+               "the session sent a bad message: %s", err.message);
   const chat_message_info *info = chat_catalogue_lookup(type, fx.dialect, CHAT_TO_SERVER);
   cr_assert_not_null(info, "the session sent type %u", type);
   cr_assert_eq(chat_catalogue_check(type, params, &err), 0, "%s: %s", info->name, err.message);
@@ -174,12 +178,12 @@ static char *notice(gint64 id, gint64 sender, const char *sender_name, int targe
   g_autofree char *id_part = id ? g_strdup_printf(", \"id\": %" G_GINT64_FORMAT, id) : g_strdup("");
   g_autofree char *cmid_part =
       client_msg_id ? g_strdup_printf(", \"client_msg_id\": \"%s\"", client_msg_id) : g_strdup("");
-  return g_strdup_printf("{\"message\": {\"type\": 0, \"data\": \"%s\", \"fontsize\": 12, "
-                         "\"fontcolor\": \"#000000\"}, \"sender_id\": %" G_GINT64_FORMAT
-                         ", \"sender_name\": \"%s\", \"target_type\": %d, \"time\": %" G_GINT64_FORMAT
-                         ", \"target_id\": %" G_GINT64_FORMAT "%s%s}",
-                         text, sender, sender_name, target_type, time, target_id, id_part,
-                         cmid_part);
+  return g_strdup_printf(
+      "{\"message\": {\"type\": 0, \"data\": \"%s\", \"fontsize\": 12, "
+      "\"fontcolor\": \"#000000\"}, \"sender_id\": %" G_GINT64_FORMAT
+      ", \"sender_name\": \"%s\", \"target_type\": %d, \"time\": %" G_GINT64_FORMAT
+      ", \"target_id\": %" G_GINT64_FORMAT "%s%s}",
+      text, sender, sender_name, target_type, time, target_id, id_part, cmid_part);
 }
 
 static void feed_notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
@@ -203,17 +207,19 @@ static char *with_username(const char *notice_json, const char *username) {
  * size, no bytes). */
 static char *preview_notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
                             gint64 target_id, gint64 time, const char *format, gint64 size) {
-  return g_strdup_printf("{\"message\": {\"type\": 1, \"format\": \"%s\", "
-                         "\"size\": %" G_GINT64_FORMAT "}, \"sender_id\": %" G_GINT64_FORMAT
-                         ", \"sender_name\": \"%s\", \"target_type\": %d, \"time\": %" G_GINT64_FORMAT
-                         ", \"target_id\": %" G_GINT64_FORMAT ", \"id\": %" G_GINT64_FORMAT "}",
-                         format, size, sender, sender_name, target_type, time, target_id, id);
+  return g_strdup_printf(
+      "{\"message\": {\"type\": 1, \"format\": \"%s\", "
+      "\"size\": %" G_GINT64_FORMAT "}, \"sender_id\": %" G_GINT64_FORMAT
+      ", \"sender_name\": \"%s\", \"target_type\": %d, \"time\": %" G_GINT64_FORMAT
+      ", \"target_id\": %" G_GINT64_FORMAT ", \"id\": %" G_GINT64_FORMAT "}",
+      format, size, sender, sender_name, target_type, time, target_id, id);
 }
 
 #define USER_ALICE "{\"id\": 1, \"username\": \"alice\", \"nickname\": \"Alice\", \"online\": true}"
-#define FRIENDS                                                                                   \
-  "[{\"id\": 2, \"username\": \"bob\", \"nickname\": \"Bob\", \"online\": true, \"type\": 0}, "  \
-  "{\"id\": 3, \"username\": \"carol\", \"nickname\": \"Carol\", \"online\": false, \"type\": 0}, " \
+#define FRIENDS                                                                                    \
+  "[{\"id\": 2, \"username\": \"bob\", \"nickname\": \"Bob\", \"online\": true, \"type\": 0}, "    \
+  "{\"id\": 3, \"username\": \"carol\", \"nickname\": \"Carol\", \"online\": false, \"type\": "    \
+  "0}, "                                                                                           \
   "{\"id\": 4, \"username\": \"dave\", \"nickname\": \"Dave\", \"online\": true, \"type\": 0}]"
 #define ROOMS "[{\"id\": 7, \"room_name\": \"Hikers\", \"type\": 1}]"
 
@@ -259,7 +265,7 @@ static ChatMessageItem *message_at(ChatConversation *conversation, guint i) {
   GListModel *model = chat_conversation_get_messages(conversation);
   cr_assert_lt(i, g_list_model_get_n_items(model));
   ChatMessageItem *item = g_list_model_get_item(model, i);
-  g_object_unref(item);  /* the conversation keeps it */
+  g_object_unref(item); /* the conversation keeps it */
   return item;
 }
 
@@ -284,10 +290,10 @@ static void count_notify(GObject *object, GParamSpec *pspec, gpointer user_data)
 
 typedef struct {
   guint count;
-  char *text;        /* the first string argument, last emission */
+  char *text; /* the first string argument, last emission */
   char *text2;
   gint64 number;
-  gpointer object;   /* the first object argument (not a reference) */
+  gpointer object; /* the first object argument (not a reference) */
   double fraction;
 } recorder;
 
@@ -305,8 +311,7 @@ static void on_string(ChatSession *session, const char *text, gpointer user_data
   r->text = g_strdup(text);
 }
 
-static void on_two_strings(ChatSession *session, const char *a, const char *b,
-                           gpointer user_data) {
+static void on_two_strings(ChatSession *session, const char *a, const char *b, gpointer user_data) {
   recorder *r = user_data;
   (void)session;
   r->count++;
@@ -339,8 +344,8 @@ static void on_new_message(ChatSession *session, ChatContact *from, ChatMessageI
   r->object = from;
 }
 
-static void on_kicked(ChatSession *session, const char *reason, const char *address,
-                      gint64 time, gpointer user_data) {
+static void on_kicked(ChatSession *session, const char *reason, const char *address, gint64 time,
+                      gpointer user_data) {
   recorder *r = user_data;
   (void)session;
   r->count++;
@@ -403,8 +408,7 @@ Test(client_preview, long_text_is_cut_with_an_ellipsis) {
   g_autoptr(GString) chinese = g_string_new(NULL);
   for (int i = 0; i < 2 * CHAT_PREVIEW_MAX_CHARS; i++)
     g_string_append(chinese, "中");
-  g_autofree char *cut_zh =
-      chat_preview_text(CHAT_CONTACT_ROOM, "小明", NULL, FALSE, chinese->str);
+  g_autofree char *cut_zh = chat_preview_text(CHAT_CONTACT_ROOM, "小明", NULL, FALSE, chinese->str);
   cr_assert(g_utf8_validate(cut_zh, -1, NULL));
   cr_assert_eq(g_utf8_strlen(cut_zh, -1), CHAT_PREVIEW_MAX_CHARS, "%s", cut_zh);
   cr_assert(g_str_has_prefix(cut_zh, "小明: 中中"), "%s", cut_zh);
@@ -426,8 +430,12 @@ Test(client_preview, a_room_message_names_its_sender_by_nickname_and_username) {
   expect_preview(CHAT_CONTACT_ROOM, "", "bob", FALSE, "yo", "bob: yo");
   expect_preview(CHAT_CONTACT_FRIEND, "Alice", "alice", FALSE, "hi", "hi");
   /* A nickname can neither break the line nor reorder what follows it. */
-  expect_preview(CHAT_CONTACT_ROOM, "Eve\n\xe2\x80\xae" "ecila", "eve", FALSE, "hi",
-                 "Eve \xef\xbf\xbd" "ecila (eve): hi");
+  expect_preview(CHAT_CONTACT_ROOM,
+                 "Eve\n\xe2\x80\xae"
+                 "ecila",
+                 "eve", FALSE, "hi",
+                 "Eve \xef\xbf\xbd"
+                 "ecila (eve): hi");
 }
 
 /* ======================================================================
@@ -445,14 +453,14 @@ static void expect_single_line(const char *name, const char *expected) {
 
 Test(client_names, a_sender_is_the_nickname_beside_the_username_once) {
   const char *cases[][3] = {
-    {"Alice", "alice", "Alice (alice)"},
-    {"alice", "alice", "alice"},
-    {"Alice", NULL, "Alice"},
-    {"Alice", "", "Alice"},
-    {"", "alice", "alice"},
-    {NULL, "alice", "alice"},
-    {NULL, NULL, ""},
-    {"小明", "xiaoming", "小明 (xiaoming)"},
+      {"Alice", "alice", "Alice (alice)"},
+      {"alice", "alice", "alice"},
+      {"Alice", NULL, "Alice"},
+      {"Alice", "", "Alice"},
+      {"", "alice", "alice"},
+      {NULL, "alice", "alice"},
+      {NULL, NULL, ""},
+      {"小明", "xiaoming", "小明 (xiaoming)"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autofree char *got = chat_sender_label(cases[i][0], cases[i][1]);
@@ -465,16 +473,27 @@ Test(client_names, a_name_on_one_line_shows_what_would_break_or_reorder_it) {
   expect_single_line("小明 (xiaoming) 🙂", "小明 (xiaoming) 🙂");
   expect_single_line(NULL, "");
   expect_single_line("Bob\nThe server says: hi", "Bob" FFFD "The server says: hi");
-  expect_single_line("a\r\tb\x7f" "c", "a" FFFD FFFD "b" FFFD "c");
+  expect_single_line("a\r\tb\x7f"
+                     "c",
+                     "a" FFFD FFFD "b" FFFD "c");
   /* C1 controls (NEL), line and paragraph separators. */
-  expect_single_line("a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "d",
+  expect_single_line("a\xc2\x85"
+                     "b\xe2\x80\xa8"
+                     "c\xe2\x80\xa9"
+                     "d",
                      "a" FFFD "b" FFFD "c" FFFD "d");
   /* Bidi controls: RLO, LRM, RLI, PDI. */
-  expect_single_line("\xe2\x80\xae" "ecila", FFFD "ecila");
-  expect_single_line("x\xe2\x80\x8e" "y\xe2\x81\xa7" "z\xe2\x81\xa9",
+  expect_single_line("\xe2\x80\xae"
+                     "ecila",
+                     FFFD "ecila");
+  expect_single_line("x\xe2\x80\x8e"
+                     "y\xe2\x81\xa7"
+                     "z\xe2\x81\xa9",
                      "x" FFFD "y" FFFD "z" FFFD);
   /* Invalid UTF-8 is repaired. */
-  expect_single_line("ab\xff" "cd", "ab" FFFD "cd");
+  expect_single_line("ab\xff"
+                     "cd",
+                     "ab" FFFD "cd");
 }
 
 Test(client_names, an_image_preview_says_its_format_and_size) {
@@ -484,14 +503,14 @@ Test(client_names, an_image_preview_says_its_format_and_size) {
     gint64 size;
     const char *expected;
   } cases[] = {
-    {"png", 48213, "Image (PNG, 48.2" NBSP "kB) – too large to show"},
-    {"jpeg", 9000000, "Image (JPEG, 9.0" NBSP "MB) – too large to show"},
-    {"", 48213, "Image (48.2" NBSP "kB) – too large to show"},
-    {NULL, 1, "Image (1 byte) – too large to show"},
-    /* Not a plain name: not shown. */
-    {"p\nng", 1000, "Image (1.0" NBSP "kB) – too large to show"},
-    {"averyveryverylongformat", 1000, "Image (1.0" NBSP "kB) – too large to show"},
-    {"webp", -5, "Image (WEBP, 0 bytes) – too large to show"},
+      {"png", 48213, "Image (PNG, 48.2" NBSP "kB) – too large to show"},
+      {"jpeg", 9000000, "Image (JPEG, 9.0" NBSP "MB) – too large to show"},
+      {"", 48213, "Image (48.2" NBSP "kB) – too large to show"},
+      {NULL, 1, "Image (1 byte) – too large to show"},
+      /* Not a plain name: not shown. */
+      {"p\nng", 1000, "Image (1.0" NBSP "kB) – too large to show"},
+      {"averyveryverylongformat", 1000, "Image (1.0" NBSP "kB) – too large to show"},
+      {"webp", -5, "Image (WEBP, 0 bytes) – too large to show"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autofree char *got = chat_image_preview_text(cases[i].format, cases[i].size);
@@ -505,8 +524,8 @@ static GBytes *encode_value(const char *json) {
   chat_arena_init(&arena);
   chat_value *value;
   chat_error err;
-  cr_assert_eq(chat_value_parse_json(json, strlen(json), &arena, &value, &err), 0, "%s: %s",
-               json, err.message);
+  cr_assert_eq(chat_value_parse_json(json, strlen(json), &arena, &value, &err), 0, "%s: %s", json,
+               err.message);
   chat_buffer buf;
   chat_buffer_init(&buf);
   cr_assert_eq(chat_value_encode(value, &buf), 0);
@@ -629,11 +648,10 @@ Test(client_contacts, presence_updates_live, .init = setup_v2, .fini = teardown)
   cr_assert_eq(notified, 1, "no change, no notification");
   feed("friend_on_off_line", "[true, 3]");
   cr_assert(chat_contact_get_online(carol));
-  feed("friend_on_off_line", "[true, 99]");  /* not a friend: ignored */
+  feed("friend_on_off_line", "[true, 99]"); /* not a friend: ignored */
 }
 
-Test(client_contacts, contact_info_adds_and_left_room_removes, .init = setup_v2,
-     .fini = teardown) {
+Test(client_contacts, contact_info_adds_and_left_room_removes, .init = setup_v2, .fini = teardown) {
   login_v2();
   feed("contact_info", "{\"id\": 9, \"username\": \"erin\", \"nickname\": \"Erin\", "
                        "\"online\": true, \"type\": 0}");
@@ -650,8 +668,8 @@ Test(client_contacts, contact_info_adds_and_left_room_removes, .init = setup_v2,
   cr_assert_eq(chat_session_get_unread_total(fx.session), 2, "the room's unread went with it");
 }
 
-Test(client_contacts, a_bundle_whose_last_message_is_an_image_preview_keeps_it,
-     .init = setup_v2, .fini = teardown) {
+Test(client_contacts, a_bundle_whose_last_message_is_an_image_preview_keeps_it, .init = setup_v2,
+     .fini = teardown) {
   chat_session_login(fx.session, "alice", "secret");
   g_free(expect_sent("login"));
   feed("login_successful", USER_ALICE);
@@ -689,11 +707,9 @@ Test(client_contacts, a_bundle_whose_last_message_is_an_image_preview_keeps_it,
  * Unread counts
  * ====================================================================== */
 
-Test(client_unread, counts_from_the_bundle_and_live_messages, .init = setup_v2,
-     .fini = teardown) {
+Test(client_unread, counts_from_the_bundle_and_live_messages, .init = setup_v2, .fini = teardown) {
   guint total_notified = 0;
-  g_signal_connect(fx.session, "notify::unread-total", G_CALLBACK(count_notify),
-                   &total_notified);
+  g_signal_connect(fx.session, "notify::unread-total", G_CALLBACK(count_notify), &total_notified);
   login_v2();
   ChatContact *carol = contact(CHAT_CONTACT_FRIEND, CAROL);
   cr_assert_eq(chat_contact_get_unread(carol), 2);
@@ -721,7 +737,8 @@ Test(client_unread, counts_from_the_bundle_and_live_messages, .init = setup_v2,
   cr_assert_eq(chat_session_get_unread_total(fx.session), 1);
   g_autofree char *mark = expect_sent("mark_read");
   cr_assert_str_eq(mark, "{\"target_type\": 0, \"target_id\": 3, \"up_to_id\": 23}");
-  feed("read_marker", "{\"target_type\": 0, \"target_id\": 3, \"last_read_id\": 23, \"unread\": 0}");
+  feed("read_marker",
+       "{\"target_type\": 0, \"target_id\": 3, \"last_read_id\": 23, \"unread\": 0}");
   cr_assert_eq(chat_contact_get_unread(carol), 0);
   /* Nothing new: nothing to tell. */
   chat_session_mark_read(fx.session, carol);
@@ -734,14 +751,15 @@ Test(client_unread, an_open_conversation_does_not_count, .init = setup_v2, .fini
   login_v2();
   ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
   chat_session_set_conversation_open(fx.session, bob, TRUE);
-  expect_nothing_sent();  /* nothing to mark yet */
+  expect_nothing_sent(); /* nothing to mark yet */
   feed_notice(30, BOB, "Bob", 0, ALICE, 6000, "look", NULL);
   cr_assert_eq(chat_contact_get_unread(bob), 0);
   g_autofree char *mark = expect_sent("mark_read");
   cr_assert_str_eq(mark, "{\"target_type\": 0, \"target_id\": 2, \"up_to_id\": 30}");
   /* The marker comes back with messages counted meanwhile: still open,
    * still read. */
-  feed("read_marker", "{\"target_type\": 0, \"target_id\": 2, \"last_read_id\": 30, \"unread\": 1}");
+  feed("read_marker",
+       "{\"target_type\": 0, \"target_id\": 2, \"last_read_id\": 30, \"unread\": 1}");
   cr_assert_eq(chat_contact_get_unread(bob), 0);
 
   chat_session_set_conversation_open(fx.session, bob, FALSE);
@@ -765,7 +783,8 @@ Test(client_outbox, an_ack_marks_the_item_sent_and_copies_are_dropped, .init = s
   ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
   ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
   g_autofree char *fetch = expect_sent("fetch_history");
-  cr_assert_str_eq(fetch, "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}");
+  cr_assert_str_eq(fetch,
+                   "{\"target_type\": 0, \"target_id\": 2, \"before_id\": 0, \"limit\": 50}");
   cr_assert(chat_conversation_get_loading(conv));
 
   chat_session_send_text(fx.session, bob, "hello\nbob", 14, "#ff0000");
@@ -776,9 +795,10 @@ Test(client_outbox, an_ack_marks_the_item_sent_and_copies_are_dropped, .init = s
   cr_assert_eq(chat_message_item_get_id(item), 0);
   cr_assert_str_eq(chat_contact_get_preview(bob), "hello bob");
   g_autofree char *send = expect_sent("send_message");
-  cr_assert(g_str_has_prefix(send, "{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 0, "
-                                   "\"data\": \"hello\\nbob\", \"fontsize\": 14, \"fontcolor\": "
-                                   "\"#ff0000\"}, \"client_msg_id\": \""),
+  cr_assert(g_str_has_prefix(send,
+                             "{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 0, "
+                             "\"data\": \"hello\\nbob\", \"fontsize\": 14, \"fontcolor\": "
+                             "\"#ff0000\"}, \"client_msg_id\": \""),
             "%s", send);
   g_autofree char *cmid = client_msg_id_of(send);
   cr_assert_gt(strlen(cmid), 0);
@@ -799,7 +819,8 @@ Test(client_outbox, an_ack_marks_the_item_sent_and_copies_are_dropped, .init = s
   g_autofree char *m40 = notice(40, ALICE, "Alice", 0, BOB, 7000, "hello\\nbob", NULL);
   g_autofree char *m39 = notice(39, BOB, "Bob", 0, ALICE, 6900, "hi", NULL);
   g_autofree char *page = g_strdup_printf("{\"target_type\": 0, \"target_id\": 2, "
-                                          "\"messages\": [%s, %s], \"more\": false}", m40, m39);
+                                          "\"messages\": [%s, %s], \"more\": false}",
+                                          m40, m39);
   feed("history_page", page);
   cr_assert_eq(message_count(conv), 2);
   cr_assert_eq(chat_message_item_get_id(message_at(conv, 0)), 39);
@@ -814,8 +835,7 @@ Test(client_outbox, an_ack_marks_the_item_sent_and_copies_are_dropped, .init = s
   expect_nothing_sent();
 }
 
-Test(client_outbox, an_image_reports_queued_and_acknowledged, .init = setup_v2,
-     .fini = teardown) {
+Test(client_outbox, an_image_reports_queued_and_acknowledged, .init = setup_v2, .fini = teardown) {
   login_v2();
   ChatContact *room = contact(CHAT_CONTACT_ROOM, ROOM);
   ChatConversation *conv = chat_session_get_conversation(fx.session, room);
@@ -883,8 +903,8 @@ Test(client_outbox, a_refused_send_fails_with_the_reason_and_can_be_retried, .in
   recorder_clear(&notices);
 }
 
-Test(client_outbox, after_a_reconnect_unacknowledged_sends_go_out_again_once,
-     .init = setup_v2, .fini = teardown) {
+Test(client_outbox, after_a_reconnect_unacknowledged_sends_go_out_again_once, .init = setup_v2,
+     .fini = teardown) {
   login_v2();
   ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
   ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
@@ -941,8 +961,8 @@ Test(client_outbox, after_a_reconnect_unacknowledged_sends_go_out_again_once,
   cr_assert_eq(chat_session_test_get_reconnect_delay(fx.session), CHAT_RECONNECT_INITIAL_MS);
 }
 
-Test(client_outbox, an_ack_after_a_page_that_showed_the_message_leaves_one_copy,
-     .init = setup_v2, .fini = teardown) {
+Test(client_outbox, an_ack_after_a_page_that_showed_the_message_leaves_one_copy, .init = setup_v2,
+     .fini = teardown) {
   login_v2();
   ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
   ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
@@ -963,7 +983,8 @@ Test(client_outbox, an_ack_after_a_page_that_showed_the_message_leaves_one_copy,
   g_free(expect_sent("fetch_history"));
   g_autofree char *stored = notice(70, ALICE, "Alice", 0, BOB, 9500, "did it arrive?", NULL);
   g_autofree char *page = g_strdup_printf("{\"target_type\": 0, \"target_id\": 2, "
-                                          "\"messages\": [%s], \"more\": false}", stored);
+                                          "\"messages\": [%s], \"more\": false}",
+                                          stored);
   feed("history_page", page);
   feed_notice(70, ALICE, "Alice", 0, BOB, 9500, "did it arrive?", cmid);
   cr_assert_eq(message_count(conv), 1);
@@ -981,7 +1002,8 @@ Test(client_history, a_gap_after_a_long_absence_shows_the_newest_page_alone, .in
   g_free(expect_sent("fetch_history"));
   g_autofree char *m5 = notice(5, CAROL, "Carol", 0, ALICE, 2000, "five", NULL);
   g_autofree char *first = g_strdup_printf("{\"target_type\": 0, \"target_id\": 3, "
-                                           "\"messages\": [%s], \"more\": false}", m5);
+                                           "\"messages\": [%s], \"more\": false}",
+                                           m5);
   feed("history_page", first);
   cr_assert(chat_conversation_get_complete(conv));
 
@@ -992,12 +1014,14 @@ Test(client_history, a_gap_after_a_long_absence_shows_the_newest_page_alone, .in
   feed("session_bundle", "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS
                          ", \"rooms\": " ROOMS ", \"conversations\": []}");
   g_autofree char *refresh = expect_sent("fetch_history");
-  cr_assert_str_eq(refresh, "{\"target_type\": 0, \"target_id\": 3, \"before_id\": 0, \"limit\": 50}");
+  cr_assert_str_eq(refresh,
+                   "{\"target_type\": 0, \"target_id\": 3, \"before_id\": 0, \"limit\": 50}");
   /* 60 messages came meanwhile: the newest page does not reach 5. */
   g_autofree char *m61 = notice(61, CAROL, "Carol", 0, ALICE, 9100, "sixty-one", NULL);
   g_autofree char *m60 = notice(60, CAROL, "Carol", 0, ALICE, 9000, "sixty", NULL);
   g_autofree char *newest = g_strdup_printf("{\"target_type\": 0, \"target_id\": 3, "
-                                            "\"messages\": [%s, %s], \"more\": true}", m61, m60);
+                                            "\"messages\": [%s, %s], \"more\": true}",
+                                            m61, m60);
   feed("history_page", newest);
   cr_assert_eq(message_count(conv), 2);
   cr_assert_eq(chat_message_item_get_id(message_at(conv, 0)), 60);
@@ -1008,8 +1032,7 @@ Test(client_history, a_gap_after_a_long_absence_shows_the_newest_page_alone, .in
   cr_assert(strstr(older, "\"before_id\": 60"), "%s", older);
 }
 
-Test(client_outbox, an_expired_token_asks_for_the_password, .init = setup_v2,
-     .fini = teardown) {
+Test(client_outbox, an_expired_token_asks_for_the_password, .init = setup_v2, .fini = teardown) {
   login_v2();
   recorder failed = {0};
   g_signal_connect(fx.session, "login-failed", G_CALLBACK(on_string), &failed);
@@ -1033,7 +1056,7 @@ static void set_server_info(const char *json) {
   chat_session_test_set_server_info(fx.session, data, len);
 }
 
-#define IMAGE_LIMIT_INFO \
+#define IMAGE_LIMIT_INFO                                                                           \
   "{\"server\": \"chatd 0.1.0\", \"max_message\": 16777216, \"max_image\": 16}"
 #define IMAGE_LIMIT_REASON "The image is larger than the server accepts (16 bytes)."
 
@@ -1145,7 +1168,8 @@ Test(client_history, pages_load_on_open_and_on_demand, .init = setup_v2, .fini =
   ChatConversation *conv = chat_session_get_conversation(fx.session, carol);
   cr_assert_eq(chat_session_get_conversation(fx.session, carol), conv, "one per contact");
   g_autofree char *fetch = expect_sent("fetch_history");
-  cr_assert_str_eq(fetch, "{\"target_type\": 0, \"target_id\": 3, \"before_id\": 0, \"limit\": 50}");
+  cr_assert_str_eq(fetch,
+                   "{\"target_type\": 0, \"target_id\": 3, \"before_id\": 0, \"limit\": 50}");
   expect_nothing_sent();
   /* A message arrives before the page. */
   feed_notice(6, CAROL, "Carol", 0, ALICE, 2100, "six", NULL);
@@ -1170,14 +1194,16 @@ Test(client_history, pages_load_on_open_and_on_demand, .init = setup_v2, .fini =
 
   chat_session_load_older(fx.session, conv);
   g_autofree char *older = expect_sent("fetch_history");
-  cr_assert_str_eq(older, "{\"target_type\": 0, \"target_id\": 3, \"before_id\": 4, \"limit\": 50}");
+  cr_assert_str_eq(older,
+                   "{\"target_type\": 0, \"target_id\": 3, \"before_id\": 4, \"limit\": 50}");
   cr_assert(chat_conversation_get_loading(conv));
   chat_session_load_older(fx.session, conv);
-  expect_nothing_sent();  /* one at a time */
+  expect_nothing_sent(); /* one at a time */
 
   g_autofree char *m3 = notice(3, CAROL, "Carol", 0, ALICE, 1800, "three", NULL);
   g_autofree char *page2 = g_strdup_printf("{\"target_type\": 0, \"target_id\": 3, "
-                                           "\"messages\": [%s], \"more\": false}", m3);
+                                           "\"messages\": [%s], \"more\": false}",
+                                           m3);
   feed("history_page", page2);
   cr_assert_eq(message_count(conv), 4);
   cr_assert_str_eq(chat_message_item_get_text(message_at(conv, 0)), "three");
@@ -1197,7 +1223,8 @@ Test(client_history, an_image_preview_in_a_page_or_live_is_a_placeholder, .init 
   g_autofree char *m7 = preview_notice(7, CAROL, "Carol", 0, ALICE, 2200, "png", 48213);
   g_autofree char *m6 = notice(6, ALICE, "Alice", 0, CAROL, 2100, "send me the photo", NULL);
   g_autofree char *page = g_strdup_printf("{\"target_type\": 0, \"target_id\": 3, "
-                                          "\"messages\": [%s, %s], \"more\": false}", m7, m6);
+                                          "\"messages\": [%s, %s], \"more\": false}",
+                                          m7, m6);
   feed("history_page", page);
   cr_assert_eq(message_count(conv), 2);
   cr_assert_not(chat_message_item_is_image_preview(message_at(conv, 0)));
@@ -1242,8 +1269,8 @@ Test(client_history, an_image_preview_in_a_page_or_live_is_a_placeholder, .init 
  * Senders: the nickname and, beside it, the username
  * ====================================================================== */
 
-Test(client_senders, the_username_is_read_exposed_and_shown_beside_the_nickname,
-     .init = setup_v2, .fini = teardown) {
+Test(client_senders, the_username_is_read_exposed_and_shown_beside_the_nickname, .init = setup_v2,
+     .fini = teardown) {
   login_v2();
   ChatContact *room = contact(CHAT_CONTACT_ROOM, ROOM);
   ChatConversation *conv = chat_session_get_conversation(fx.session, room);
@@ -1302,13 +1329,14 @@ Test(client_rooms, members_are_online_first_then_by_name, .init = setup_v2, .fin
   chat_session_query_members(fx.session, room);
   g_autofree char *query = expect_sent("query_room_users");
   cr_assert_str_eq(query, "7");
-  feed("query_room_users_result", "[[[2, \"Bob\", false, \"bob\"], [3, \"Carol\", true, \"carol\"], "
-                                  "[1, \"Alice\", true, \"alice\"], [4, \"Dave\", false, \"dave\"]], 7]");
+  feed("query_room_users_result",
+       "[[[2, \"Bob\", false, \"bob\"], [3, \"Carol\", true, \"carol\"], "
+       "[1, \"Alice\", true, \"alice\"], [4, \"Dave\", false, \"dave\"]], 7]");
   GListModel *members = chat_contact_get_members(room);
   const char *expected[][4] = {
-    {"Alice", "Carol", "Bob", "Dave"},
-    {"Alice", "Carol", "Dave", "Bob"},
-    {"Carol", "Dave", "Alice", "Bob"},
+      {"Alice", "Carol", "Bob", "Dave"},
+      {"Alice", "Carol", "Dave", "Bob"},
+      {"Carol", "Dave", "Alice", "Bob"},
   };
   const char *updates[] = {NULL, "[7, 4, true]", "[7, 1, false]"};
   for (gsize step = 0; step < G_N_ELEMENTS(updates); step++) {
@@ -1349,8 +1377,8 @@ Test(client_rooms, a_created_room_is_announced, .init = setup_v2, .fini = teardo
   recorder_clear(&notices);
 }
 
-Test(client_requests, requests_arrive_are_answered_or_wait_for_the_next_login,
-     .init = setup_v2, .fini = teardown) {
+Test(client_requests, requests_arrive_are_answered_or_wait_for_the_next_login, .init = setup_v2,
+     .fini = teardown) {
   recorder asked = {0};
   g_signal_connect(fx.session, "friend-request", G_CALLBACK(on_object), &asked);
   login_v2();
@@ -1426,8 +1454,7 @@ Test(client_login, failures_and_registration, .init = setup_v2, .fini = teardown
   recorder_clear(&failed);
 }
 
-Test(client_login, a_v2_kick_says_why_and_does_not_reconnect, .init = setup_v2,
-     .fini = teardown) {
+Test(client_login, a_v2_kick_says_why_and_does_not_reconnect, .init = setup_v2, .fini = teardown) {
   login_v2();
   recorder kicked = {0};
   g_signal_connect(fx.session, "kicked", G_CALLBACK(on_kicked), &kicked);
@@ -1469,8 +1496,8 @@ Test(client_login, malformed_server_messages_are_refused, .init = setup_v2, .fin
   cr_assert_not(chat_session_test_feed(fx.session, V2, g_bytes_get_data(request, NULL),
                                        g_bytes_get_size(request)));
   const guint8 seed_session_bundle[] = {114, 0};
-  cr_assert_not(chat_session_test_feed(fx.session, SEED, seed_session_bundle,
-                                       sizeof seed_session_bundle));
+  cr_assert_not(
+      chat_session_test_feed(fx.session, SEED, seed_session_bundle, sizeof seed_session_bundle));
 }
 
 /* ======================================================================
@@ -1501,17 +1528,17 @@ Test(client_seed, the_bundle_fills_conversations_unread_and_previews, .init = se
   feed("login_successful", USER_ALICE);
   g_autofree char *n1 = notice(0, BOB, "Bob", 0, ALICE, 1000, "hi\\nalice", NULL);
   g_autofree char *n2 = notice(0, ALICE, "Alice", 0, BOB, 2000, "yo", NULL);
-  g_autofree char *n3 = g_strdup(
-      "{\"message\": {\"type\": 1, \"data\": {\"$bytes\": \"AAEC\"}}, \"sender_id\": 3, "
-      "\"sender_name\": \"Carol\", \"target_type\": 0, \"time\": 1500, \"target_id\": 1}");
+  g_autofree char *n3 =
+      g_strdup("{\"message\": {\"type\": 1, \"data\": {\"$bytes\": \"AAEC\"}}, \"sender_id\": 3, "
+               "\"sender_name\": \"Carol\", \"target_type\": 0, \"time\": 1500, \"target_id\": 1}");
   g_autofree char *n4 = notice(0, CAROL, "Carol", 0, ALICE, 1600, "again", NULL);
   g_autofree char *n5 = notice(0, BOB, "Bob", 1, ROOM, 1700, "room\\ttalk", NULL);
   g_autofree char *e1 = encoded_value(n1), *e2 = encoded_value(n2), *e3 = encoded_value(n3),
                   *e4 = encoded_value(n4), *e5 = encoded_value(n5);
-  g_autofree char *bundle = g_strdup_printf(
-      "{\"rooms\": " ROOMS ", \"friends\": " FRIENDS ", \"messages\": [[%s, 0], [%s, 1], [%s, 0], "
-      "[%s, 1], [%s, 0]]}",
-      e1, e2, e3, e4, e5);
+  g_autofree char *bundle = g_strdup_printf("{\"rooms\": " ROOMS ", \"friends\": " FRIENDS
+                                            ", \"messages\": [[%s, 0], [%s, 1], [%s, 0], "
+                                            "[%s, 1], [%s, 0]]}",
+                                            e1, e2, e3, e4, e5);
   feed("login_bundle", bundle);
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_ONLINE);
 
@@ -1529,7 +1556,7 @@ Test(client_seed, the_bundle_fills_conversations_unread_and_previews, .init = se
   cr_assert_str_eq(order, "Bob,Hikers,Carol,Dave");
 
   ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
-  expect_nothing_sent();  /* no fetch_history in seed */
+  expect_nothing_sent(); /* no fetch_history in seed */
   cr_assert(chat_conversation_get_complete(conv));
   cr_assert_eq(message_count(conv), 2);
   cr_assert_str_eq(chat_message_item_get_text(message_at(conv, 0)), "hi\nalice");
@@ -1581,8 +1608,7 @@ Test(client_options, the_config_file_is_read_and_errors_name_the_key, .init = se
       "  \"pin\": \"strict\", \"server_key\": \"SHA256:abc\"}}");
   ChatSessionOptions options;
   g_autoptr(GError) error = NULL;
-  cr_assert(chat_session_options_load(&options, good, &error), "%s",
-            error ? error->message : "?");
+  cr_assert(chat_session_options_load(&options, good, &error), "%s", error ? error->message : "?");
   cr_assert_str_eq(options.host, "10.1.2.3");
   cr_assert_eq(options.port, 8111);
   cr_assert_eq(options.dialect, SEED);
@@ -1591,21 +1617,22 @@ Test(client_options, the_config_file_is_read_and_errors_name_the_key, .init = se
   cr_assert_str_eq(options.crypto_modulus, "340282366920938463463374607431768211507");
   chat_session_options_clear(&options);
 
-  g_autofree char *defaults = write_config(
-      "{\"client\": {\"server_ip\": \"::1\", \"server_port\": 7}}");
+  g_autofree char *defaults =
+      write_config("{\"client\": {\"server_ip\": \"::1\", \"server_port\": 7}}");
   cr_assert(chat_session_options_load(&options, defaults, NULL));
   cr_assert_eq(options.dialect, V2);
   cr_assert_eq(options.pin_policy, CHAT_PIN_ASK, "the GUI asks by default");
   chat_session_options_clear(&options);
 
   const char *bad[][2] = {
-    {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 70000}}", "client.server_port"},
-    {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 1, \"dialect\": \"v3\"}}",
-     "client.dialect"},
-    {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 1, \"pin\": \"maybe\"}}", "client.pin"},
-    {"{\"client\": {\"server_port\": 1}}", "client.server_ip"},
-    {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 1, \"dialect\": \"seed\"}}", "crypto"},
-    {"{\"client\": {\"server_ip\": \"h\",, }}", "line 1 column"},
+      {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 70000}}", "client.server_port"},
+      {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 1, \"dialect\": \"v3\"}}",
+       "client.dialect"},
+      {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 1, \"pin\": \"maybe\"}}",
+       "client.pin"},
+      {"{\"client\": {\"server_port\": 1}}", "client.server_ip"},
+      {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 1, \"dialect\": \"seed\"}}", "crypto"},
+      {"{\"client\": {\"server_ip\": \"h\",, }}", "line 1 column"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
     g_autofree char *path = write_config(bad[i][0]);
@@ -1631,8 +1658,8 @@ static char *only_file_in(const char *dir) {
   return path;
 }
 
-Test(client_options, the_resume_token_is_kept_private_and_logout_forgets_it,
-     .init = setup_v2, .fini = teardown) {
+Test(client_options, the_resume_token_is_kept_private_and_logout_forgets_it, .init = setup_v2,
+     .fini = teardown) {
   login_v2();
   g_autofree char *state = g_build_filename(fx.dir, "state", NULL);
   struct stat st;
@@ -1781,8 +1808,8 @@ static gboolean sent_queue_has(const char *name) {
   return FALSE;
 }
 
-Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once,
-     .init = start_v2_server, .fini = stop_server) {
+Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once, .init = start_v2_server,
+     .fini = stop_server) {
   test_client *bob = client_connect(chatd.port, V2);
   gint64 bob_id = client_register(bob, "bob", "pw", "Bob");
   test_client *carol = client_connect(chatd.port, V2);
@@ -1796,7 +1823,7 @@ Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once,
 
   fx.dialect = V2;
   fx.session = new_session(V2, "127.0.0.1", chatd.port, CHAT_PIN_ACCEPT_NEW);
-  chat_session_test_capture(fx.session, &fx.sent, FALSE);  /* a tap on the wire */
+  chat_session_test_capture(fx.session, &fx.sent, FALSE); /* a tap on the wire */
   chat_session_test_set_backoff(fx.session, TEST_BACKOFF_INITIAL_MS, TEST_BACKOFF_MAX_MS);
   chat_session_login(fx.session, "alice", "secret");
   wait_state(fx.session, CHAT_SESSION_ONLINE);
@@ -1827,7 +1854,7 @@ Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once,
   guint16 port = chatd.port;
   chatd_stop(&chatd);
   wait_state(fx.session, CHAT_SESSION_RECONNECTING);
-  harness_spin(2 * TEST_BACKOFF_INITIAL_MS);  /* a few refused attempts */
+  harness_spin(2 * TEST_BACKOFF_INITIAL_MS); /* a few refused attempts */
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_RECONNECTING);
   chat_session_send_text(fx.session, c_bob, "written while offline", 0, NULL);
   guint n = message_count(conv);
@@ -1840,7 +1867,8 @@ Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once,
   wait_state(fx.session, CHAT_SESSION_ONLINE);
   cr_assert(sent_queue_has("resume"), "the session resumed with its token");
   cr_assert_not(sent_queue_has("login"), "no password was sent again");
-  cr_assert(test_spin_until(is_sent, offline, HARNESS_TIMEOUT_MS), "the queued message is acknowledged");
+  cr_assert(test_spin_until(is_sent, offline, HARNESS_TIMEOUT_MS),
+            "the queued message is acknowledged");
   cr_assert_gt(chat_message_item_get_id(offline), 0);
 
   /* Bob sees it exactly once. */
@@ -1865,8 +1893,8 @@ Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once,
 /* chatd replaces the token at every resume: the session (and the file the
  * next start reads) must follow, or the second reconnect would need the
  * password. */
-Test(client_e2e, each_resume_keeps_the_token_the_server_just_gave,
-     .init = start_v2_server, .fini = stop_server) {
+Test(client_e2e, each_resume_keeps_the_token_the_server_just_gave, .init = start_v2_server,
+     .fini = stop_server) {
   test_client *setup = client_connect(chatd.port, V2);
   client_register(setup, "alice", "secret", "Alice");
   client_free(setup);
@@ -1892,8 +1920,7 @@ Test(client_e2e, each_resume_keeps_the_token_the_server_just_gave,
   chat_session_test_capture(fx.session, &fx.sent, FALSE);
   cr_assert(chat_session_resume(fx.session, "alice"));
   wait_state(fx.session, CHAT_SESSION_ONLINE);
-  cr_assert_eq(chatd_log_contains(&chatd, "resume of alice refused"), FALSE, "%s",
-               chatd.log->str);
+  cr_assert_eq(chatd_log_contains(&chatd, "resume of alice refused"), FALSE, "%s", chatd.log->str);
 }
 
 Test(client_e2e, policy_ask_confirms_the_key_then_logs_in, .init = start_v2_server,
@@ -1931,8 +1958,7 @@ Test(client_e2e, policy_ask_confirms_the_key_then_logs_in, .init = start_v2_serv
   g_signal_connect(fx.session, "server-key-changed", G_CALLBACK(on_string), &changed);
   chat_session_login(fx.session, "alice", "secret");
   cr_assert(test_spin_until(recorded, &changed, HARNESS_TIMEOUT_MS), "server-key-changed");
-  cr_assert(strstr(changed.text, other) && strstr(changed.text, confirm.text2), "%s",
-            changed.text);
+  cr_assert(strstr(changed.text, other) && strstr(changed.text, confirm.text2), "%s", changed.text);
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_DISCONNECTED);
   recorder_clear(&confirm);
   recorder_clear(&changed);

@@ -14,10 +14,10 @@
 
 #include "chatd/config.h"
 #include "chatd/store.h"
-#include "test-util.h"
 #include "protocol/arena.h"
 #include "protocol/config-file.h"
 #include "protocol/json.h"
+#include "test-util.h"
 
 #ifndef CHAT_SOURCE_ROOT
 #error "CHAT_SOURCE_ROOT must name the source tree"
@@ -136,7 +136,7 @@ Test(config, init_defaults) {
   chatd_config_init_defaults(&c);
   assert_defaults(&c);
   chatd_config_clear(&c);
-  chatd_config_clear(&c);  /* a cleared config can be cleared again */
+  chatd_config_clear(&c); /* a cleared config can be cleared again */
 }
 
 Test(config, empty_object_gives_defaults) {
@@ -160,8 +160,7 @@ Test(config, shared_config_json_loads_exactly) {
   ChatdConfig c;
   chatd_config_init_defaults(&c);
   g_autoptr(GError) error = NULL;
-  cr_assert(chatd_config_load(&c, SHARED_CONFIG, &error), "%s",
-            error ? error->message : "");
+  cr_assert(chatd_config_load(&c, SHARED_CONFIG, &error), "%s", error ? error->message : "");
   cr_assert_eq(c.warnings->len, 0, "the shared config has no unknown key");
   cr_assert_eq(logged->len, 0);
 
@@ -245,10 +244,10 @@ Test(config, crypto_accepts_strings_of_digits) {
   ChatdConfig c;
   g_autofree char *big = g_strnfill(SEED_MODULUS_DIGITS, '7');
   big[0] = '1';
-  g_autofree char *text = g_strdup_printf(
-      "{\"crypto\": {\"base\": \"2\", \"modulus\": \"%s\"}, \"server\": "
-      "{\"allow_legacy\": true}}",
-      big);
+  g_autofree char *text =
+      g_strdup_printf("{\"crypto\": {\"base\": \"2\", \"modulus\": \"%s\"}, \"server\": "
+                      "{\"allow_legacy\": true}}",
+                      big);
   assert_loads(&c, text);
   cr_assert_str_eq(c.crypto_base, "2");
   cr_assert_str_eq(c.crypto_modulus, big);
@@ -290,7 +289,7 @@ Test(config, an_image_is_at_most_half_a_message) {
 
 typedef struct {
   const char *json;
-  const char *message;  /* the whole message after "PATH: " */
+  const char *message; /* the whole message after "PATH: " */
   int code;
 } BadCase;
 
@@ -300,13 +299,14 @@ typedef struct {
 static const BadCase bad_cases[] = {
     {"{\"server\": {\"max_message_size\": 1048576, \"max_image_size\": 1048576}}",
      "server.max_image_size: expected an integer 1024..half of server.max_message_size "
-     "(524288), got 1048576", INVALID},
+     "(524288), got 1048576",
+     INVALID},
     {"{\"server\": {\"bind_port\": \"abc\"}}",
      "server.bind_port: expected an integer 0..65535, got \"abc\"", INVALID},
     {"{\"server\": {\"bind_port\": 65536}}",
      "server.bind_port: expected an integer 0..65535, got 65536", INVALID},
-    {"{\"server\": {\"bind_port\": -1}}",
-     "server.bind_port: expected an integer 0..65535, got -1", INVALID},
+    {"{\"server\": {\"bind_port\": -1}}", "server.bind_port: expected an integer 0..65535, got -1",
+     INVALID},
     {"{\"server\": {\"bind_port\": 8111.0}}",
      "server.bind_port: expected an integer 0..65535, got 8111.0", INVALID},
     {"{\"server\": {\"bind_port\": 99999999999999999999999}}",
@@ -365,8 +365,8 @@ static const BadCase bad_cases[] = {
      "server.max_queue_bytes: expected an integer server.max_message_size (16777216).."
      "1073741824, got 1048576",
      INVALID},
-    {"{\"server\": {\"password_hash\": 3}}",
-     "server.password_hash: expected an object, got 3", INVALID},
+    {"{\"server\": {\"password_hash\": 3}}", "server.password_hash: expected an object, got 3",
+     INVALID},
     {"{\"server\": {\"password_hash\": {\"t_cost\": 0}}}",
      "server.password_hash.t_cost: expected an integer 1..32, got 0", INVALID},
     {"{\"server\": {\"password_hash\": {\"t_cost\": 33}}}",
@@ -469,8 +469,8 @@ Test(config, crypto_digits_have_a_bound) {
   g_autoptr(GError) error = NULL;
   cr_assert_not(load_text(&c, text, &error));
   cr_assert(g_error_matches(error, CHATD_CONFIG_ERROR, CHATD_CONFIG_ERROR_INVALID));
-  cr_assert(strstr(error->message, "crypto.modulus: expected at most 4096 digits, got 9999")
-                != NULL,
+  cr_assert(strstr(error->message, "crypto.modulus: expected at most 4096 digits, got 9999") !=
+                NULL,
             "%s", error->message);
   cr_assert(strlen(error->message) < 300, "the message quotes a bounded prefix");
   chatd_config_clear(&c);
@@ -517,16 +517,14 @@ Test(config, syntax_error_names_line_and_column) {
   g_autoptr(GError) error = NULL;
   cr_assert_not(load_text(&c, "{\n  \"server\": {\n    \"bind_port\": 8111,\n  }\n}\n", &error));
   cr_assert(g_error_matches(error, CHATD_CONFIG_ERROR, CHATD_CONFIG_ERROR_SYNTAX));
-  cr_assert(strstr(error->message, "config.json: line 4 column 3: ") != NULL, "%s",
-            error->message);
+  cr_assert(strstr(error->message, "config.json: line 4 column 3: ") != NULL, "%s", error->message);
   chatd_config_clear(&c);
 }
 
 Test(config, duplicate_key_is_an_error) {
   ChatdConfig c;
   g_autoptr(GError) error = NULL;
-  cr_assert_not(
-      load_text(&c, "{\"server\": {\"bind_port\": 1, \"bind_port\": 2}}", &error));
+  cr_assert_not(load_text(&c, "{\"server\": {\"bind_port\": 1, \"bind_port\": 2}}", &error));
   cr_assert(g_error_matches(error, CHATD_CONFIG_ERROR, CHATD_CONFIG_ERROR_SYNTAX));
   cr_assert(strstr(error->message, "line 1 column 29") != NULL, "%s", error->message);
   chatd_config_clear(&c);
@@ -554,8 +552,11 @@ Test(config, unknown_keys_are_warned_about_and_ignored) {
   cr_assert_str_eq(c.bind_ip, "127.0.0.1");
 
   static const char *const unknown[] = {
-      "crypto.generator",      "server.bind_adress", "server.password_hash.salt_len",
-      "server.login_rate.window", "logging",
+      "crypto.generator",
+      "server.bind_adress",
+      "server.password_hash.salt_len",
+      "server.login_rate.window",
+      "logging",
   };
   cr_assert_eq(c.warnings->len, G_N_ELEMENTS(unknown));
   cr_assert_eq(logged->len, G_N_ELEMENTS(unknown));
@@ -575,8 +576,8 @@ Test(config, unknown_key_with_control_characters_is_quoted) {
   ChatdConfig c;
   assert_loads(&c, "{\"server\": {\"bad\\nkey\\\"\": 1}}");
   cr_assert_eq(c.warnings->len, 1);
-  cr_assert(strstr(g_ptr_array_index(c.warnings, 0), ": server.bad\\u000akey\\\": unknown key")
-                != NULL,
+  cr_assert(strstr(g_ptr_array_index(c.warnings, 0), ": server.bad\\u000akey\\\": unknown key") !=
+                NULL,
             "%s", (char *)g_ptr_array_index(c.warnings, 0));
   chatd_config_clear(&c);
 }
@@ -605,8 +606,7 @@ Test(config, relative_config_path_gives_absolute_paths) {
   ChatdConfig c;
   chatd_config_init_defaults(&c);
   g_autoptr(GError) error = NULL;
-  cr_assert(chatd_config_load(&c, "sub/config.json", &error), "%s",
-            error ? error->message : "");
+  cr_assert(chatd_config_load(&c, "sub/config.json", &error), "%s", error ? error->message : "");
   g_autofree char *database = g_build_filename(tmpdir, "sub", "chatd.db", NULL);
   cr_assert_str_eq(c.database, database);
   cr_assert_str_eq(c.key_file, "/k", "absolute paths are kept");
@@ -679,33 +679,33 @@ Test(config, the_shared_reader_reads_client_and_crypto) {
 
 Test(config, the_shared_reader_refuses_leading_zeros_like_the_server) {
   static const char *const refused[][2] = {
-    {"{\"crypto\": {\"modulus\": \"023\"}}", "crypto.modulus: expected " CHAT_CONFIG_DIGITS_EXPECTED
-                                             ", got \"023\""},
-    {"{\"crypto\": {\"base\": \"0\"}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
-                                        ", got \"0\""},
-    {"{\"crypto\": {\"base\": 0}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
-                                    ", got 0"},
-    {"{\"crypto\": {\"base\": -2}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
-                                     ", got -2"},
-    {"{\"crypto\": {\"base\": 2.0}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
-                                      ", got 2.0"},
-    {"{\"crypto\": {\"base\": \" 2\"}}", "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED
-                                         ", got \" 2\""},
-    {"{\"crypto\": []}", "crypto: expected an object, got an array"},
-    {"[]", "the top level: expected an object, got an array"},
-    {"{\"client\": 1}", "client: expected an object, got 1"},
-    {"{\"client\": {\"server_ip\": \"\"}}",
-     "client.server_ip: expected a host name or address string, got \"\""},
-    {"{\"client\": {\"server_port\": 0}}",
-     "client.server_port: expected an integer 1..65535, got 0"},
-    {"{\"client\": {\"server_port\": 65536}}",
-     "client.server_port: expected an integer 1..65535, got 65536"},
-    {"{\"client\": {\"dialect\": \"v3\"}}",
-     "client.dialect: expected \"v2\" or \"seed\", got \"v3\""},
-    {"{\"client\": {\"pin\": \"maybe\"}}",
-     "client.pin: expected \"strict\", \"accept-new\" or \"ask\", got \"maybe\""},
-    {"{\"client\": {\"server_key\": \"\"}}",
-     "client.server_key: expected a SHA256: fingerprint or a base64 public key, got \"\""},
+      {"{\"crypto\": {\"modulus\": \"023\"}}",
+       "crypto.modulus: expected " CHAT_CONFIG_DIGITS_EXPECTED ", got \"023\""},
+      {"{\"crypto\": {\"base\": \"0\"}}",
+       "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED ", got \"0\""},
+      {"{\"crypto\": {\"base\": 0}}",
+       "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED ", got 0"},
+      {"{\"crypto\": {\"base\": -2}}",
+       "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED ", got -2"},
+      {"{\"crypto\": {\"base\": 2.0}}",
+       "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED ", got 2.0"},
+      {"{\"crypto\": {\"base\": \" 2\"}}",
+       "crypto.base: expected " CHAT_CONFIG_DIGITS_EXPECTED ", got \" 2\""},
+      {"{\"crypto\": []}", "crypto: expected an object, got an array"},
+      {"[]", "the top level: expected an object, got an array"},
+      {"{\"client\": 1}", "client: expected an object, got 1"},
+      {"{\"client\": {\"server_ip\": \"\"}}",
+       "client.server_ip: expected a host name or address string, got \"\""},
+      {"{\"client\": {\"server_port\": 0}}",
+       "client.server_port: expected an integer 1..65535, got 0"},
+      {"{\"client\": {\"server_port\": 65536}}",
+       "client.server_port: expected an integer 1..65535, got 65536"},
+      {"{\"client\": {\"dialect\": \"v3\"}}",
+       "client.dialect: expected \"v2\" or \"seed\", got \"v3\""},
+      {"{\"client\": {\"pin\": \"maybe\"}}",
+       "client.pin: expected \"strict\", \"accept-new\" or \"ask\", got \"maybe\""},
+      {"{\"client\": {\"server_key\": \"\"}}",
+       "client.server_key: expected a SHA256: fingerprint or a base64 public key, got \"\""},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(refused); i++) {
     g_autofree char *message = client_problem(refused[i][0]);

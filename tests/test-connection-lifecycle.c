@@ -40,7 +40,8 @@ static void graceful_close(chat_dialect dialect, gboolean server_closes) {
   PeerPair pp = {&server, &client, 0};
   cr_assert(run_until(both_closed, &pp, WAIT_MS));
   cr_assert_eq(other->messages, CLOSE_MESSAGES);
-  cr_assert_null(other->closed_error, "%s", other->closed_error ? other->closed_error->message : "");
+  cr_assert_null(other->closed_error, "%s",
+                 other->closed_error ? other->closed_error->message : "");
   cr_assert_null(closer->closed_error, "%s",
                  closer->closed_error ? closer->closed_error->message : "");
   spin(10);
@@ -78,9 +79,9 @@ Test(connection, v2_abrupt_close_is_truncated_on_the_peer) {
   PeerPair pp = {&server, &client, 0};
   cr_assert(run_until(both_closed, &pp, WAIT_MS));
   cr_assert_null(client.closed_error);
-  cr_assert(g_error_matches(server.closed_error, CHAT_CONNECTION_ERROR,
-                            CHAT_CONNECTION_ERROR_TRUNCATED),
-            "%s", server.closed_error ? server.closed_error->message : "no error");
+  cr_assert(
+      g_error_matches(server.closed_error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_TRUNCATED),
+      "%s", server.closed_error ? server.closed_error->message : "no error");
   cr_assert(strstr(server.closed_error->message, "truncated") != NULL, "%s",
             server.closed_error->message);
   cr_assert(g_str_has_prefix(server.closed_error->message,
@@ -100,9 +101,8 @@ typedef struct {
 } Pin;
 
 /* What a client does: the strict pin check of protocol/known-hosts.h. */
-static gboolean verify_pin(ChatConnection *c, const guint8 key[CHAT_V2_KEY_LEN],
-                           const guint8 *info, gsize info_len, gpointer user_data,
-                           GError **error) {
+static gboolean verify_pin(ChatConnection *c, const guint8 key[CHAT_V2_KEY_LEN], const guint8 *info,
+                           gsize info_len, gpointer user_data, GError **error) {
   Pin *pin = user_data;
   char offered[CHAT_FINGERPRINT_SIZE];
   chat_pin_result result;
@@ -130,9 +130,8 @@ static void pinned_client(const KeyPair *server_key, const KeyPair *pinned_key,
   g_snprintf(pin.host_port, sizeof pin.host_port, LOOPBACK ":%u", l.port);
   chat_fingerprint(pinned_key->pub, pin.pinned);
   ChatServerSecurity ss = server_security(server_key, FALSE);
-  ChatClientSecurity cs = {.dialect = CHAT_DIALECT_V2,
-                           .verify_server_key = verify_pin,
-                           .verify_user_data = &pin};
+  ChatClientSecurity cs = {
+      .dialect = CHAT_DIALECT_V2, .verify_server_key = verify_pin, .verify_user_data = &pin};
   make_pair(&l, &ss, &cs, &server, &client);
   g_signal_connect(client.conn, "established", G_CALLBACK(send_secret_on_established), &sent);
 
@@ -167,8 +166,8 @@ static void pinned_client(const KeyPair *server_key, const KeyPair *pinned_key,
     PeerPair pp = {&server, &client, 0};
     cr_assert(run_until(both_closed, &pp, WAIT_MS));
     cr_assert_eq(server.messages, 0);
-    cr_assert(g_error_matches(client.closed_error, CHAT_CONNECTION_ERROR,
-                              CHAT_CONNECTION_ERROR_PINNING));
+    cr_assert(
+        g_error_matches(client.closed_error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_PINNING));
     peer_clear(&server);
     peer_clear(&client);
   }
@@ -217,9 +216,10 @@ static void batching(chat_dialect dialect) {
   cr_assert_eq(expect.mismatches, 0, "%s", expect.first_mismatch);
   guint64 writes = chat_connection_get_write_calls(client.conn) - writes_before;
   guint64 flushes = chat_connection_get_flushes(client.conn) - flushes_before;
-  fprintf(stderr, "%s: %u messages of %u bytes left in %" G_GUINT64_FORMAT " writes, %" G_GUINT64_FORMAT
-          " flush(es)\n", chat_dialect_name(dialect), BATCH_MESSAGES,
-         BATCH_MESSAGE_BYTES, writes, flushes);
+  fprintf(stderr,
+          "%s: %u messages of %u bytes left in %" G_GUINT64_FORMAT " writes, %" G_GUINT64_FORMAT
+          " flush(es)\n",
+          chat_dialect_name(dialect), BATCH_MESSAGES, BATCH_MESSAGE_BYTES, writes, flushes);
   /* ... leave in a few writes, not 1000. */
   cr_assert_leq(writes, BATCH_MAX_WRITES);
   cr_assert_geq(writes, 1);
@@ -230,7 +230,9 @@ static void batching(chat_dialect dialect) {
   group_clear();
 }
 
-Test(connection, v2_writes_are_batched_once_per_loop_turn) { batching(CHAT_DIALECT_V2); }
+Test(connection, v2_writes_are_batched_once_per_loop_turn) {
+  batching(CHAT_DIALECT_V2);
+}
 
 Test(connection, seed_writes_are_batched_once_per_loop_turn) {
   batching(CHAT_DIALECT_SEED);
@@ -254,8 +256,7 @@ Test(connection, keylog_lines_are_written_for_both_dialects) {
   keypair_make(&key);
   ChatServerSecurity ss = server_security(&key, TRUE);
   ss.keylog = log;
-  for (int dialect = CHAT_DIALECT_SEED; dialect <= CHAT_DIALECT_V2;
-       dialect++) {
+  for (int dialect = CHAT_DIALECT_SEED; dialect <= CHAT_DIALECT_V2; dialect++) {
     Peer server = {0}, client = {0};
     ChatClientSecurity cs = client_security((chat_dialect)dialect, &key);
     cs.keylog = log;
@@ -331,8 +332,7 @@ G_GNUC_NORETURN static void memory_client_process(guint16 port, int command_fd, 
   g_main_context_push_thread_default(child_ctx);
   ctx = child_ctx;
   GPtrArray *conns = g_ptr_array_new();
-  ChatClientSecurity cs = {.dialect = CHAT_DIALECT_V2,
-                           .v2_suite = CHAT_V2_SUITE_AESGCM};
+  ChatClientSecurity cs = {.dialect = CHAT_DIALECT_V2, .v2_suite = CHAT_V2_SUITE_AESGCM};
   for (guint i = 0; i < MEMORY_CONNECTIONS; i++) {
     GSocketConnection *s = connect_stream(port);
     ChatConnection *c = chat_connection_new_client(G_IO_STREAM(s), &cs);
@@ -464,7 +464,7 @@ static double socket_end_bytes(Listener *l, guint n) {
  * measurement re-runs itself in a fresh process when it is not. */
 static gboolean rerun_with_plain_malloc(void) {
 #if defined(__SANITIZE_ADDRESS__)
-  return FALSE;  /* nothing to measure: mallinfo2 does not see ASan's heap */
+  return FALSE; /* nothing to measure: mallinfo2 does not see ASan's heap */
 #else
   if (g_strcmp0(g_getenv("G_SLICE"), "always-malloc") == 0)
     return FALSE;
@@ -477,9 +477,9 @@ static gboolean rerun_with_plain_malloc(void) {
   envp = g_environ_unsetenv(envp, "BXFI_MAP");
   char *out = NULL, *err = NULL;
   int status = 0;
-  cr_assert(g_spawn_sync(NULL, argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
-                         &error),
-            "%s", error ? error->message : "");
+  cr_assert(
+      g_spawn_sync(NULL, argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error),
+      "%s", error ? error->message : "");
   /* Its figure goes to our stderr (our stdout is the TAP report); its
    * report only when it failed (it would repeat ours). */
   fputs(out, stderr);
@@ -506,7 +506,7 @@ Test(connection, memory_of_2000_idle_established_v2_connections) {
   listener_open(&l);
   keypair_make(&key);
   ChatServerSecurity ss = server_security(&key, FALSE);
-  ss.v2_suite = CHAT_V2_SUITE_AESGCM;  /* the default suite, and the larger cipher state */
+  ss.v2_suite = CHAT_V2_SUITE_AESGCM; /* the default suite, and the larger cipher state */
   ChatClientSecurity cs = client_security(CHAT_DIALECT_V2, &key);
   /* Warm up: types, quarks and GLib's first allocations are not counted. */
   establish_pair(&l, &ss, &cs, &warm_server, &warm_client);
@@ -550,18 +550,21 @@ Test(connection, memory_of_2000_idle_established_v2_connections) {
   double per_connection = ((double)after - (double)before) / MEMORY_CONNECTIONS;
   double adapter = per_connection - channel - socket_end;
 #if defined(__SANITIZE_ADDRESS__)
-  gboolean measured = FALSE;  /* mallinfo2 does not see ASan's allocator */
+  gboolean measured = FALSE; /* mallinfo2 does not see ASan's allocator */
 #else
   gboolean measured = TRUE;
 #endif
   if (measured)
-    fprintf(stderr, "memory: %u idle established v2 connections, server side: %.0f bytes each "
-           "(v2 channel core %.0f, accepted GSocketConnection %.0f, adapter object + read "
-           "source %.0f; bound %.0f)\n",
-           MEMORY_CONNECTIONS, per_connection, channel, socket_end, adapter, SERVER_SIDE_BOUND);
+    fprintf(stderr,
+            "memory: %u idle established v2 connections, server side: %.0f bytes each "
+            "(v2 channel core %.0f, accepted GSocketConnection %.0f, adapter object + read "
+            "source %.0f; bound %.0f)\n",
+            MEMORY_CONNECTIONS, per_connection, channel, socket_end, adapter, SERVER_SIDE_BOUND);
   else
-    fprintf(stderr, "memory: %u idle established v2 connections; not measured under AddressSanitizer "
-           "(mallinfo2 does not see its heap)\n", MEMORY_CONNECTIONS);
+    fprintf(stderr,
+            "memory: %u idle established v2 connections; not measured under AddressSanitizer "
+            "(mallinfo2 does not see its heap)\n",
+            MEMORY_CONNECTIONS);
   cr_log_info("server side per connection: %.0f bytes (channel %.0f, socket %.0f, adapter %.0f)",
               per_connection, channel, socket_end, adapter);
 

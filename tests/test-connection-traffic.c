@@ -7,9 +7,25 @@
 
 static gsize *round_trip_sizes(guint *count) {
   static const gsize edges[] = {
-      1, 2, 15, 16, 17, 31, 32, 33, 255, 1000, 4096, 16384,
-      CHAT_V2_MAX_RECORD_BODY - 1, CHAT_V2_MAX_RECORD_BODY, CHAT_V2_MAX_RECORD_BODY + 1,
-      65536, 100000, (gsize)1 << 20, BIG_MESSAGE,
+      1,
+      2,
+      15,
+      16,
+      17,
+      31,
+      32,
+      33,
+      255,
+      1000,
+      4096,
+      16384,
+      CHAT_V2_MAX_RECORD_BODY - 1,
+      CHAT_V2_MAX_RECORD_BODY,
+      CHAT_V2_MAX_RECORD_BODY + 1,
+      65536,
+      100000,
+      (gsize)1 << 20,
+      BIG_MESSAGE,
   };
   const guint n = G_N_ELEMENTS(edges) + SMALL_MESSAGES;
   const guint stride = SMALL_MESSAGES / G_N_ELEMENTS(edges);
@@ -58,10 +74,13 @@ static void round_trip(chat_dialect dialect, guint8 suite) {
   send_all(client.conn, sizes, count);
 
   PeerPair pp = {&server, &client, count};
-  cr_assert(run_until(both_received, &pp, WAIT_MS), "got %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT
-            " of %u messages", server.messages, client.messages, count);
-  cr_assert_null(server.closed_error, "%s", server.closed_error ? server.closed_error->message : "");
-  cr_assert_null(client.closed_error, "%s", client.closed_error ? client.closed_error->message : "");
+  cr_assert(run_until(both_received, &pp, WAIT_MS),
+            "got %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT " of %u messages", server.messages,
+            client.messages, count);
+  cr_assert_null(server.closed_error, "%s",
+                 server.closed_error ? server.closed_error->message : "");
+  cr_assert_null(client.closed_error, "%s",
+                 client.closed_error ? client.closed_error->message : "");
   cr_assert_eq(server.messages, count);
   cr_assert_eq(client.messages, count);
   cr_assert_eq(server.bytes, total);
@@ -212,9 +231,9 @@ Test(connection, seed_client_refused_when_legacy_is_off_with_logged_reason) {
   /* The adapter logged exactly that message. */
   cr_assert(strstr(captured_log->str, reason) != NULL, "log: %s", captured_log->str);
   /* The client never got B: its handshake failed. */
-  cr_assert(g_error_matches(client.closed_error, CHAT_CONNECTION_ERROR,
-                            CHAT_CONNECTION_ERROR_HANDSHAKE),
-            "%s", client.closed_error ? client.closed_error->message : "no error");
+  cr_assert(
+      g_error_matches(client.closed_error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_HANDSHAKE),
+      "%s", client.closed_error ? client.closed_error->message : "no error");
 
   peer_clear(&server);
   peer_clear(&client);
@@ -338,8 +357,8 @@ Test(connection, handshake_timeout_closes_a_silent_client) {
   cr_assert(run_until(a_closed, &pp, WAIT_MS));
   gint64 elapsed_ms = (g_get_monotonic_time() - start) / 1000;
 
-  cr_assert(g_error_matches(server.closed_error, CHAT_CONNECTION_ERROR,
-                            CHAT_CONNECTION_ERROR_TIMEOUT));
+  cr_assert(
+      g_error_matches(server.closed_error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_TIMEOUT));
   cr_assert(strstr(server.closed_error->message, "handshake") != NULL, "%s",
             server.closed_error->message);
   cr_assert_geq(elapsed_ms, SHORT_HANDSHAKE_TIMEOUT_MS - WAKE_MS);
@@ -468,8 +487,10 @@ Test(connection, slow_reader_is_dropped_with_queue_full_and_the_loop_never_block
   cr_log_info("slow reader: %" G_GUINT64_FORMAT " bytes accepted before the drop; worst loop gap "
               "%" G_GINT64_FORMAT " us, worst turn %" G_GINT64_FORMAT " us",
               f.sent, ticker.max_gap, worst_turn);
-  fprintf(stderr, "slow reader: %" G_GUINT64_FORMAT " bytes queued before the drop, worst loop gap %"
-         G_GINT64_FORMAT " us\n", f.sent, ticker.max_gap);
+  fprintf(stderr,
+          "slow reader: %" G_GUINT64_FORMAT
+          " bytes queued before the drop, worst loop gap %" G_GINT64_FORMAT " us\n",
+          f.sent, ticker.max_gap);
   cr_assert(f.refused);
   cr_assert_gt(f.sent, SLOW_QUEUE_BYTES, "megabytes were sent before the drop");
   cr_assert(g_error_matches(f.send_error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_QUEUE_FULL),

@@ -9,7 +9,7 @@
 static GPtrArray *made_up_traffic(const char *client, gsize client_len, const char *server,
                                   gsize server_len) {
   GPtrArray *ev = g_ptr_array_new();
-  gint64 t = 1714564800000000;  /* 2024-05-01T12:00:00Z */
+  gint64 t = 1714564800000000; /* 2024-05-01T12:00:00Z */
   capture_events_add(ev, REC_OPEN, t, 0, 0, 40000, NULL, 0);
   capture_events_add(ev, REC_DATA, t + 1000, 0, 0, 40000, client, client_len);
   capture_events_add(ev, REC_DATA, t + 2000, 0, 1, 40000, server, server_len);
@@ -71,7 +71,7 @@ Test(dump, binary_garbage_on_the_chat_port, .init = setup, .fini = teardown) {
     server[i] = (char)g_rand_int_range(rand, 0, 256);
   g_rand_free(rand);
   for (int first = 0; first < 2; first++) {
-    client[0] = first ? 0x00 : 0x42;  /* v2-looking, then seed-looking */
+    client[0] = first ? 0x00 : 0x42; /* v2-looking, then seed-looking */
     GPtrArray *ev = made_up_traffic(client, sizeof client, server, sizeof server);
     capture_write_options o = {0};
     g_autofree char *cap = write_capture(ev, &o, "garbage.pcap");
@@ -80,9 +80,9 @@ Test(dump, binary_garbage_on_the_chat_port, .init = setup, .fini = teardown) {
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(strstr(r.out, "#1 -- 127.0.0.1:40000 -> 127.0.0.1:8111: new connection") != NULL,
               "%s", r.out);
-    if (first)  /* 0x00 and then not "CHAT" */
+    if (first) /* 0x00 and then not "CHAT" */
       cr_assert(strstr(r.out, "not a chat connection") != NULL, "%s", r.out);
-    else        /* a "DH value", then frames that make no sense */
+    else /* a "DH value", then frames that make no sense */
       cr_assert(strstr(r.out, "cannot decode further") != NULL, "%s", r.out);
     program_result_clear(&r);
     free_made_up(ev);
@@ -249,8 +249,8 @@ Test(dump, tcp_gaps_resets_and_reused_ports, .init = setup, .fini = teardown) {
   cr_assert(strstr(two, "#1 -- 127.0.0.1:40000 -> 127.0.0.1:8111: new connection (no SYN "
                         "captured") != NULL,
             "%s", two);
-  cr_assert(strstr(two, "#2 -- 127.0.0.1:40000 -> 127.0.0.1:8111: new connection\n") != NULL,
-            "%s", two);
+  cr_assert(strstr(two, "#2 -- 127.0.0.1:40000 -> 127.0.0.1:8111: new connection\n") != NULL, "%s",
+            two);
   for (int k = 1; k <= 2; k++) {
     g_autofree char *c2s = g_strdup_printf("#%d c->s v2 -- record: 100 bytes", k);
     g_autofree char *s2c = g_strdup_printf("#%d s->c v2 -- record: 100 bytes", k);
@@ -285,14 +285,14 @@ Test(dump, unreadable_files_and_usage_errors, .init = setup, .fini = teardown) {
   g_autofree char *cap = write_capture(ev, &o, "small.pcap");
   free_made_up(ev);
   const char *const bad[][4] = {
-    {NULL},
-    {"--keylog", missing, cap, NULL},
-    {"--keylog", NULL},
-    {"--port", "0", cap, NULL},
-    {"--port", "70000", cap, NULL},
-    {"--port", "http", cap, NULL},
-    {"--frobnicate", cap, NULL},
-    {cap, cap, NULL},
+      {NULL},
+      {"--keylog", missing, cap, NULL},
+      {"--keylog", NULL},
+      {"--port", "0", cap, NULL},
+      {"--port", "70000", cap, NULL},
+      {"--port", "http", cap, NULL},
+      {"--frobnicate", cap, NULL},
+      {cap, cap, NULL},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     program_result r;
@@ -361,8 +361,7 @@ Test(dump, tcpdump_capture_of_a_real_session, .init = setup, .fini = teardown, .
   GString *err = g_string_new(NULL);
   harness_reader *reader = harness_reader_start(g_subprocess_get_stderr_pipe(p), err);
   gint64 end = g_get_monotonic_time() + TCPDUMP_START_MS * 1000;
-  while (!strstr(err->str, "listening on") && !reader->done &&
-         g_get_monotonic_time() < end)
+  while (!strstr(err->str, "listening on") && !reader->done && g_get_monotonic_time() < end)
     harness_spin(20);
   if (!strstr(err->str, "listening on")) {
     g_subprocess_force_exit(p);

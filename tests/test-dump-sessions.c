@@ -79,16 +79,16 @@ static void check_variants(chat_dialect dialect) {
     const char *file;
     capture_write_options o;
   } variants[] = {
-    {"ethernet.pcap", {.linktype = DLT_EN10MB}},
-    {"sll.pcap", {.linktype = DLT_LINUX_SLL}},
-    {"sll2.pcap", {.linktype = DLT_LINUX_SLL2}},
-    {"null.pcap", {.linktype = DLT_NULL}},
-    {"raw6.pcap", {.linktype = DLT_RAW, .ipv6 = true}},
-    {"ethernet6.pcapng", {.linktype = DLT_EN10MB, .ipv6 = true, .pcapng = true}},
-    {"sll2.pcapng", {.linktype = DLT_LINUX_SLL2, .pcapng = true}},
-    {"disorder.pcap", {.linktype = DLT_EN10MB, .mss = 700, .disorder = true}},
-    {"disorder6.pcapng", {.linktype = DLT_RAW, .ipv6 = true, .pcapng = true, .mss = 1460,
-                          .disorder = true}},
+      {"ethernet.pcap", {.linktype = DLT_EN10MB}},
+      {"sll.pcap", {.linktype = DLT_LINUX_SLL}},
+      {"sll2.pcap", {.linktype = DLT_LINUX_SLL2}},
+      {"null.pcap", {.linktype = DLT_NULL}},
+      {"raw6.pcap", {.linktype = DLT_RAW, .ipv6 = true}},
+      {"ethernet6.pcapng", {.linktype = DLT_EN10MB, .ipv6 = true, .pcapng = true}},
+      {"sll2.pcapng", {.linktype = DLT_LINUX_SLL2, .pcapng = true}},
+      {"disorder.pcap", {.linktype = DLT_EN10MB, .mss = 700, .disorder = true}},
+      {"disorder6.pcapng",
+       {.linktype = DLT_RAW, .ipv6 = true, .pcapng = true, .mss = 1460, .disorder = true}},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(variants); i++) {
     g_autofree char *cap = write_capture(events, &variants[i].o, variants[i].file);
@@ -200,14 +200,13 @@ static void check_lost_segment(chat_dialect dialect) {
   GPtrArray *events = record_session(dialect, dialect, &alice, &bob);
   gsize n = capture_count_data_packets(events, 0, 0, 1);
   cr_assert_gt(n, 4);
-  capture_write_options o = {.drop_set = true, .drop_conn = 0, .drop_dir = 1,
-                             .drop_index = (int)(n / 2)};
+  capture_write_options o = {
+      .drop_set = true, .drop_conn = 0, .drop_dir = 1, .drop_index = (int)(n / 2)};
   g_autofree char *cap = write_capture(events, &o, "lost.pcap");
   program_result r;
   DUMP(&r, "--keylog", keylog_path, cap);
   cr_assert_eq(r.status, 0, "%s", r.err);
-  cr_assert(strstr(r.out, "#1 s->c") && strstr(r.out, "-- stream broken at byte "),
-            "%s", r.out);
+  cr_assert(strstr(r.out, "#1 s->c") && strstr(r.out, "-- stream broken at byte "), "%s", r.out);
   cr_assert(g_regex_match_simple("#1 s->c \\S+ -- stream broken at byte \\d+: \\d+ bytes missing",
                                  r.out, 0, 0),
             "%s", r.out);
@@ -231,8 +230,7 @@ static void check_lost_segment(chat_dialect dialect) {
   act_clear(&bob);
 }
 
-Test(dump, v2_lost_segment_breaks_one_direction, .init = setup, .fini = teardown,
-     .timeout = 120) {
+Test(dump, v2_lost_segment_breaks_one_direction, .init = setup, .fini = teardown, .timeout = 120) {
   check_lost_segment(CHAT_DIALECT_V2);
 }
 
@@ -249,8 +247,8 @@ Test(dump, seed_lost_first_flights, .init = setup, .fini = teardown, .timeout = 
   GPtrArray *events = record_session(CHAT_DIALECT_SEED, CHAT_DIALECT_SEED, &alice, &bob);
   for (int dir = 0; dir < 2; dir++) {
     /* s->c packet 0 is the server's DH value; c->s packet 1 the first frame. */
-    capture_write_options o = {.drop_set = true, .drop_conn = 0, .drop_dir = dir,
-                               .drop_index = dir == 1 ? 0 : 1};
+    capture_write_options o = {
+        .drop_set = true, .drop_conn = 0, .drop_dir = dir, .drop_index = dir == 1 ? 0 : 1};
     g_autofree char *cap = write_capture(events, &o, "lost-first.pcap");
     program_result r;
     DUMP(&r, "--keylog", keylog_path, cap);
@@ -258,14 +256,12 @@ Test(dump, seed_lost_first_flights, .init = setup, .fini = teardown, .timeout = 
     decoded d;
     parse_text(r.out, &d);
     if (dir == 1) {
-      cr_assert(strstr(r.out, "#1 s->c seed -- stream broken at byte 0: 256 bytes missing") !=
-                    NULL,
+      cr_assert(strstr(r.out, "#1 s->c seed -- stream broken at byte 0: 256 bytes missing") != NULL,
                 "%s", r.out);
       assert_same_list(alice.sent, d.msgs[1][0], "alice c->s");
       cr_assert_eq(d.msgs[1][1]->len, 0);
     } else {
-      cr_assert(strstr(r.out, "#1 c->s seed -- stream broken at byte 256: ") != NULL, "%s",
-                r.out);
+      cr_assert(strstr(r.out, "#1 c->s seed -- stream broken at byte 256: ") != NULL, "%s", r.out);
       cr_assert_eq(d.msgs[1][0]->len, 0);
       assert_prefix(alice.received, d.msgs[1][1], "alice s->c");
     }
@@ -370,8 +366,7 @@ Test(dump, corrupted_captures_never_crash, .init = setup, .fini = teardown, .tim
     program_result_clear(&r);
     DUMP(&r, "--json", bad);
     if (r.status != 0)
-      g_string_append_printf(failures, "round %d --json: status %d: %s\n", round, r.status,
-                             r.err);
+      g_string_append_printf(failures, "round %d --json: status %d: %s\n", round, r.status, r.err);
     program_result_clear(&r);
   }
   g_rand_free(rand);

@@ -24,16 +24,16 @@ typedef struct {
 } band_range;
 
 static const band_range ranges[] = {
-  {"codec", CHAT_ERR_BAND_CODEC, CHAT_ERR_TRUNCATED, CHAT_ERR_SYNTAX, 0},
-  {"noise", CHAT_ERR_BAND_NOISE, CHAT_NOISE_ERR_INVALID_ARGUMENT, CHAT_NOISE_ERR_FAILED, 0},
-  {"dh", CHAT_ERR_BAND_DH, CHAT_DH_ERR_INVALID_ARGUMENT, CHAT_DH_ERR_RANDOM, 0},
-  {"seed", CHAT_ERR_BAND_SEED, CHAT_SEED_ERR_INVALID_ARGUMENT, CHAT_SEED_ERR_TRUNCATED,
-   CHAT_SEED_ERR_STATE - 1},
-  {"v2", CHAT_ERR_BAND_V2, CHAT_V2_ERR_INVALID_ARGUMENT, CHAT_V2_ERR_TRANSIT_EXHAUSTED, 0},
-  {"key", CHAT_ERR_BAND_KEY, CHAT_KEY_ERR_INVALID_ARGUMENT, CHAT_PIN_ERR_BAD_CONFIGURED, 0},
-  {"keylog", CHAT_ERR_BAND_KEYLOG, CHAT_KEYLOG_ERR_INVALID_ARGUMENT, CHAT_KEYLOG_ERR_NOMEM, 0},
-  {"channel", CHAT_ERR_BAND_CHANNEL, CHAT_CHANNEL_ERR_INVALID_ARGUMENT,
-   CHAT_CHANNEL_ERR_TRANSIT_FULL, 0},
+    {"codec", CHAT_ERR_BAND_CODEC, CHAT_ERR_TRUNCATED, CHAT_ERR_SYNTAX, 0},
+    {"noise", CHAT_ERR_BAND_NOISE, CHAT_NOISE_ERR_INVALID_ARGUMENT, CHAT_NOISE_ERR_FAILED, 0},
+    {"dh", CHAT_ERR_BAND_DH, CHAT_DH_ERR_INVALID_ARGUMENT, CHAT_DH_ERR_RANDOM, 0},
+    {"seed", CHAT_ERR_BAND_SEED, CHAT_SEED_ERR_INVALID_ARGUMENT, CHAT_SEED_ERR_TRUNCATED,
+     CHAT_SEED_ERR_STATE - 1},
+    {"v2", CHAT_ERR_BAND_V2, CHAT_V2_ERR_INVALID_ARGUMENT, CHAT_V2_ERR_TRANSIT_EXHAUSTED, 0},
+    {"key", CHAT_ERR_BAND_KEY, CHAT_KEY_ERR_INVALID_ARGUMENT, CHAT_PIN_ERR_BAD_CONFIGURED, 0},
+    {"keylog", CHAT_ERR_BAND_KEYLOG, CHAT_KEYLOG_ERR_INVALID_ARGUMENT, CHAT_KEYLOG_ERR_NOMEM, 0},
+    {"channel", CHAT_ERR_BAND_CHANNEL, CHAT_CHANNEL_ERR_INVALID_ARGUMENT,
+     CHAT_CHANNEL_ERR_TRANSIT_FULL, 0},
 };
 
 #define RANGE_COUNT (sizeof ranges / sizeof ranges[0])
@@ -52,8 +52,8 @@ Test(error, the_bands_do_not_overlap) {
     cr_assert_eq(chat_error_band(r->last), r->band, "%s", r->module);
     for (size_t j = 0; j < i; j++) {
       cr_assert_neq(ranges[j].band, r->band, "%s and %s", ranges[j].module, r->module);
-      cr_assert(r->first < ranges[j].last || r->last > ranges[j].first, "%s overlaps %s",
-                r->module, ranges[j].module);
+      cr_assert(r->first < ranges[j].last || r->last > ranges[j].first, "%s overlaps %s", r->module,
+                ranges[j].module);
     }
   }
 }

@@ -44,8 +44,8 @@ Test(host_port, what_is_formatted_is_valid_for_known_hosts) {
 
 Test(host_port, known_hosts_refuses_bad_text) {
   static const char *const bad[] = {
-    "", "host", ":8111", "host:", "host:0", "host:08111", "host:65536", "host:81a1",
-    "#host:8111", "ho st:8111", "[::1:8111", "::1]:8111x",
+      "",           "host",      ":8111",      "host:",      "host:0",    "host:08111",
+      "host:65536", "host:81a1", "#host:8111", "ho st:8111", "[::1:8111", "::1]:8111x",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     cr_assert_not(chat_host_port_valid(bad[i]), "\"%s\"", bad[i]);

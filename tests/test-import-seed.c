@@ -18,40 +18,39 @@
 
 /* The seed's tables as its README gives them, with the columns the README
  * cuts off (users, room_user) as the seed's code uses them. */
-static const char seed_schema[] =
-  "CREATE TABLE \"chat_history\" (\n"
-  "\"id\" INTEGER NOT NULL,\n"
-  "\"user_id\" INTEGER,\n"
-  "\"target_id\" INTEGER,\n"
-  "\"target_type\" TEXT,\n"
-  "\"data\" BLOB,\n"
-  "\"sent\" INTEGER,\n"
-  "PRIMARY KEY (\"id\" ASC)\n"
-  ");\n"
-  "CREATE TABLE \"friends\" (\n"
-  "\"from_user_id\" INTEGER NOT NULL,\n"
-  "\"to_user_id\" INTEGER NOT NULL,\n"
-  "\"accepted\" TEXT,\n"
-  "PRIMARY KEY (\"from_user_id\" ASC, \"to_user_id\")\n"
-  ");\n"
-  "CREATE TABLE \"rooms\" (\n"
-  "\"id\" INTEGER NOT NULL,\n"
-  "\"room_name\" TEXT,\n"
-  "PRIMARY KEY (\"id\")\n"
-  ");\n"
-  "CREATE TABLE \"room_user\" (\n"
-  "\"id\" INTEGER,\n"
-  "\"room_id\" INTEGER,\n"
-  "\"user_id\" INTEGER,\n"
-  "PRIMARY KEY (\"id\")\n"
-  ");\n"
-  "CREATE TABLE \"users\" (\n"
-  "\"id\" INTEGER NOT NULL,\n"
-  "\"username\" TEXT,\n"
-  "\"password\" TEXT,\n"
-  "\"nickname\" TEXT,\n"
-  "PRIMARY KEY (\"id\")\n"
-  ");\n";
+static const char seed_schema[] = "CREATE TABLE \"chat_history\" (\n"
+                                  "\"id\" INTEGER NOT NULL,\n"
+                                  "\"user_id\" INTEGER,\n"
+                                  "\"target_id\" INTEGER,\n"
+                                  "\"target_type\" TEXT,\n"
+                                  "\"data\" BLOB,\n"
+                                  "\"sent\" INTEGER,\n"
+                                  "PRIMARY KEY (\"id\" ASC)\n"
+                                  ");\n"
+                                  "CREATE TABLE \"friends\" (\n"
+                                  "\"from_user_id\" INTEGER NOT NULL,\n"
+                                  "\"to_user_id\" INTEGER NOT NULL,\n"
+                                  "\"accepted\" TEXT,\n"
+                                  "PRIMARY KEY (\"from_user_id\" ASC, \"to_user_id\")\n"
+                                  ");\n"
+                                  "CREATE TABLE \"rooms\" (\n"
+                                  "\"id\" INTEGER NOT NULL,\n"
+                                  "\"room_name\" TEXT,\n"
+                                  "PRIMARY KEY (\"id\")\n"
+                                  ");\n"
+                                  "CREATE TABLE \"room_user\" (\n"
+                                  "\"id\" INTEGER,\n"
+                                  "\"room_id\" INTEGER,\n"
+                                  "\"user_id\" INTEGER,\n"
+                                  "PRIMARY KEY (\"id\")\n"
+                                  ");\n"
+                                  "CREATE TABLE \"users\" (\n"
+                                  "\"id\" INTEGER NOT NULL,\n"
+                                  "\"username\" TEXT,\n"
+                                  "\"password\" TEXT,\n"
+                                  "\"nickname\" TEXT,\n"
+                                  "PRIMARY KEY (\"id\")\n"
+                                  ");\n";
 
 enum { ALICE = 1, BOB = 2, CAROL = 3 };
 enum { LOBBY = 7 };
@@ -62,9 +61,9 @@ enum { LOBBY = 7 };
 #define TEXT_FONT_COLOR "#112233"
 #define HISTORY_PAGE 50
 
-static const guint8 image_body[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0 };
+static const guint8 image_body[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0};
 /* A str header whose length runs past the end: does not decode. */
-static const guint8 garbage_data[] = { CHAT_WIRE_STR, 0, 0, 0, 9, 'x' };
+static const guint8 garbage_data[] = {CHAT_WIRE_STR, 0, 0, 0, 9, 'x'};
 
 static char *tmp_dir;
 static char *store_path;
@@ -122,8 +121,11 @@ static char *seed_md5(const char *password) {
 static void seed_add_user_hash(sqlite3 *db, gint64 id, const char *username,
                                const char *password_hash, const char *nickname) {
   sqlite3_stmt *stmt = NULL;
-  cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO users (id, username, password, nickname) "
-                                      "VALUES (?1, ?2, ?3, ?4)", -1, &stmt, NULL), SQLITE_OK);
+  cr_assert_eq(sqlite3_prepare_v2(db,
+                                  "INSERT INTO users (id, username, password, nickname) "
+                                  "VALUES (?1, ?2, ?3, ?4)",
+                                  -1, &stmt, NULL),
+               SQLITE_OK);
   sqlite3_bind_int64(stmt, 1, id);
   sqlite3_bind_text(stmt, 2, username, -1, SQLITE_STATIC);
   sqlite3_bind_text(stmt, 3, password_hash, -1, SQLITE_STATIC);
@@ -141,8 +143,11 @@ static void seed_add_user(sqlite3 *db, gint64 id, const char *username, const ch
 /* accepted: the seed's TEXT value, or NULL. */
 static void seed_add_friend(sqlite3 *db, gint64 from, gint64 to, const char *accepted) {
   sqlite3_stmt *stmt = NULL;
-  cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO friends (from_user_id, to_user_id, accepted) "
-                                      "VALUES (?1, ?2, ?3)", -1, &stmt, NULL), SQLITE_OK);
+  cr_assert_eq(sqlite3_prepare_v2(db,
+                                  "INSERT INTO friends (from_user_id, to_user_id, accepted) "
+                                  "VALUES (?1, ?2, ?3)",
+                                  -1, &stmt, NULL),
+               SQLITE_OK);
   sqlite3_bind_int64(stmt, 1, from);
   sqlite3_bind_int64(stmt, 2, to);
   if (accepted != NULL)
@@ -156,15 +161,17 @@ static void seed_add_friend(sqlite3 *db, gint64 from, gint64 to, const char *acc
 static void seed_add_history(sqlite3 *db, gint64 id, gint64 owner, gint64 target_id,
                              int target_type, const guint8 *data, gsize len, int sent) {
   sqlite3_stmt *stmt = NULL;
-  cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO chat_history "
-                                      "(id, user_id, target_id, target_type, data, sent) "
-                                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &stmt, NULL),
+  cr_assert_eq(sqlite3_prepare_v2(db,
+                                  "INSERT INTO chat_history "
+                                  "(id, user_id, target_id, target_type, data, sent) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                  -1, &stmt, NULL),
                SQLITE_OK);
   sqlite3_bind_int64(stmt, 1, id);
   sqlite3_bind_int64(stmt, 2, owner);
   sqlite3_bind_int64(stmt, 3, target_id);
   sqlite3_bind_int(stmt, 4, target_type);
-  sqlite3_bind_blob(stmt, 5, data, (int) len, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(stmt, 5, data, (int)len, SQLITE_TRANSIENT);
   sqlite3_bind_int(stmt, 6, sent);
   cr_assert_eq(sqlite3_step(stmt), SQLITE_DONE, "%s", sqlite3_errmsg(db));
   sqlite3_finalize(stmt);
@@ -253,10 +260,10 @@ static void build_seed(void) {
 
   /* rows 1, 2: Alice -> Bob, Bob was offline */
   gint64 row = 1;
-  Body text = { .text = TEXT_BODY };
+  Body text = {.text = TEXT_BODY};
   seed_add_direct(db, &row, &text, ALICE, "Alice A.", BOB, T_TEXT, 0);
   /* rows 3, 4: Carol's image in the lobby, one row per member; Alice was offline */
-  Body image = { .image = image_body, .image_len = sizeof image_body };
+  Body image = {.image = image_body, .image_len = sizeof image_body};
   g_autoptr(GBytes) notice = encode_notice(&image, CAROL, "Carol", 1, T_IMAGE, LOBBY);
   gsize len = 0;
   const guint8 *data = g_bytes_get_data(notice, &len);
@@ -282,9 +289,9 @@ static void loaded_user_clear(gpointer data) {
 }
 
 static void collect_user(const ChatdStoreUser *user, gpointer data) {
-  LoadedUser copy = { user->id, g_strdup(user->username), g_strdup(user->nickname),
-                      g_strdup(user->password_hash) };
-  g_array_append_val((GArray *) data, copy);
+  LoadedUser copy = {user->id, g_strdup(user->username), g_strdup(user->nickname),
+                     g_strdup(user->password_hash)};
+  g_array_append_val((GArray *)data, copy);
 }
 
 static GArray *load_users(void) {
@@ -301,9 +308,9 @@ typedef struct {
 } Pair;
 
 static void collect_pair(gint64 first, gint64 second, gint64 ms, gpointer data) {
-  (void) ms;
-  Pair pair = { first, second };
-  g_array_append_val((GArray *) data, pair);
+  (void)ms;
+  Pair pair = {first, second};
+  g_array_append_val((GArray *)data, pair);
 }
 
 static GArray *load_friends(void) {
@@ -324,9 +331,9 @@ static void collect_room(const ChatdStoreRoom *room, gpointer data) {
 }
 
 static void collect_member(const ChatdStoreMember *member, gpointer data) {
-  g_ptr_array_add(data, g_strdup_printf("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%"
-                                        G_GINT64_FORMAT, member->room_id, member->user_id,
-                                        member->first_message_id));
+  g_ptr_array_add(data,
+                  g_strdup_printf("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT,
+                                  member->room_id, member->user_id, member->first_message_id));
 }
 
 typedef struct {
@@ -349,16 +356,16 @@ static GPtrArray *wait_records(Records *r) {
 }
 
 static GPtrArray *full_history(gint64 user_id) {
-  Records r = { 0 };
+  Records r = {0};
   cr_assert(chatd_store_full_history(store, user_id, NULL, on_records, &r));
   return wait_records(&r);
 }
 
 static GPtrArray *history(gint64 viewer_id, int target_type, gint64 target_id) {
-  Records r = { 0 };
+  Records r = {0};
   ChatdStorePageBound bound = {.limit = HISTORY_PAGE, .max_image_bytes = G_MAXSIZE};
-  cr_assert(chatd_store_history(store, viewer_id, target_type, target_id, 0, &bound, on_records,
-                                &r));
+  cr_assert(
+      chatd_store_history(store, viewer_id, target_type, target_id, 0, &bound, on_records, &r));
   return wait_records(&r);
 }
 
@@ -381,12 +388,12 @@ static void import_ok(ChatdImportReport *report) {
 /* Imports and expects a failure with that domain and code, whose message
  * contains each of the NULL-terminated strings. */
 static void import_fails(GQuark domain, int code, ...) {
-  g_auto(ChatdImportReport) report = { 0 };
+  g_auto(ChatdImportReport) report = {0};
   g_autoptr(GError) error = NULL;
   cr_assert_not(chatd_import_seed_db(store, seed_path, &report, &error), "the import succeeded");
   cr_assert_not_null(error);
-  cr_assert(g_error_matches(error, domain, code), "got %s %d: %s",
-            g_quark_to_string(error->domain), error->code, error->message);
+  cr_assert(g_error_matches(error, domain, code), "got %s %d: %s", g_quark_to_string(error->domain),
+            error->code, error->message);
   va_list args;
   va_start(args, code);
   const char *needle;
@@ -400,7 +407,7 @@ static void import_fails(GQuark domain, int code, ...) {
 
 Test(import_seed, imports_everything_once) {
   build_seed();
-  g_auto(ChatdImportReport) report = { 0 };
+  g_auto(ChatdImportReport) report = {0};
   import_ok(&report);
 
   cr_assert_eq(report.users, 3);
@@ -422,12 +429,12 @@ Test(import_seed, imports_everything_once) {
   /* users: same ids, normalised names, the MD5 hashes as they were */
   g_autoptr(GArray) users = load_users();
   cr_assert_eq(users->len, 3);
-  static const char *const names[] = { "alice", "bob", "carol" };
-  static const char *const passwords[] = { "alice-pw", "bob-pw", "carol-pw" };
+  static const char *const names[] = {"alice", "bob", "carol"};
+  static const char *const passwords[] = {"alice-pw", "bob-pw", "carol-pw"};
   for (guint i = 0; i < users->len; i++) {
     const LoadedUser *user = &g_array_index(users, LoadedUser, i);
     g_autofree char *hash = seed_md5(passwords[i]);
-    cr_assert_eq(user->id, (gint64) i + 1);
+    cr_assert_eq(user->id, (gint64)i + 1);
     cr_assert_str_eq(user->username, names[i]);
     cr_assert_str_eq(user->password_hash, hash);
   }
@@ -576,7 +583,7 @@ Test(import_seed, accepted_spellings) {
     g_autofree char *name = g_strdup_printf("user%" G_GINT64_FORMAT, id);
     seed_add_user(db, id, name, "pw", name);
   }
-  seed_add_friend(db, 1, 2, "true");  /* one direction only: still mutual */
+  seed_add_friend(db, 1, 2, "true"); /* one direction only: still mutual */
   seed_add_friend(db, 3, 1, "True");
   seed_add_friend(db, 1, 3, "1");
   seed_add_friend(db, 4, 1, NULL);    /* pending */
@@ -584,17 +591,17 @@ Test(import_seed, accepted_spellings) {
   seed_add_friend(db, 2, 1, "0");     /* pending, but 1 and 2 are friends: dropped */
   seed_add_friend(db, 1, 5, "maybe"); /* neither: skipped */
   seed_close(db);
-  g_auto(ChatdImportReport) report = { 0 };
+  g_auto(ChatdImportReport) report = {0};
   import_ok(&report);
   cr_assert_eq(report.friendships, 2);
   cr_assert_eq(report.friend_requests, 2);
   cr_assert_eq(report.rows_skipped, 2);
   g_autoptr(GArray) friends = load_friends();
   cr_assert_eq(friends->len, 4);
-  static const Pair expected_friends[] = { { 1, 2 }, { 1, 3 }, { 2, 1 }, { 3, 1 } };
+  static const Pair expected_friends[] = {{1, 2}, {1, 3}, {2, 1}, {3, 1}};
   for (guint i = 0; i < friends->len; i++)
     cr_assert(g_array_index(friends, Pair, i).first == expected_friends[i].first &&
-              g_array_index(friends, Pair, i).second == expected_friends[i].second,
+                  g_array_index(friends, Pair, i).second == expected_friends[i].second,
               "friend pair %u", i);
   g_autoptr(GArray) requests = load_requests();
   cr_assert_eq(requests->len, 2);
@@ -611,11 +618,11 @@ Test(import_seed, two_sends_in_one_millisecond_stay_two_messages) {
   seed_add_friend(db, ALICE, BOB, "1");
   seed_add_friend(db, BOB, ALICE, "1");
   gint64 row = 1;
-  Body text = { .text = "twice" };
+  Body text = {.text = "twice"};
   seed_add_direct(db, &row, &text, ALICE, "A", BOB, T_TEXT, 1);
   seed_add_direct(db, &row, &text, ALICE, "A", BOB, T_TEXT, 0);
   seed_close(db);
-  g_auto(ChatdImportReport) report = { 0 };
+  g_auto(ChatdImportReport) report = {0};
   import_ok(&report);
   cr_assert_eq(report.messages, 2);
   cr_assert_eq(report.copies_merged, 2);
@@ -643,12 +650,12 @@ Test(import_seed, many_messages_and_dangling_rows) {
   gint64 row = 1;
   for (int i = 0; i < MANY_MESSAGES; i++) {
     g_autofree char *body = g_strdup_printf("message %d", i);
-    Body text = { .text = body };
+    Body text = {.text = body};
     gint64 sender = i % 2 == 0 ? ALICE : BOB;
     seed_add_direct(db, &row, &text, sender, "x", sender == ALICE ? BOB : ALICE,
                     T_TEXT + MANY_MESSAGES - i, 1);
   }
-  Body stray = { .text = "to room 8" };
+  Body stray = {.text = "to room 8"};
   g_autoptr(GBytes) notice = encode_notice(&stray, ALICE, "A", 1, T_TEXT, 8);
   gsize len = 0;
   const guint8 *data = g_bytes_get_data(notice, &len);
@@ -656,7 +663,7 @@ Test(import_seed, many_messages_and_dangling_rows) {
   seed_exec(db, "COMMIT");
   seed_close(db);
 
-  g_auto(ChatdImportReport) report = { 0 };
+  g_auto(ChatdImportReport) report = {0};
   import_ok(&report);
   cr_assert_eq(report.messages, MANY_MESSAGES);
   cr_assert_eq(report.copies_merged, MANY_MESSAGES);

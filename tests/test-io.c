@@ -19,7 +19,7 @@
 
 typedef struct {
   ChatIoTimer timer;
-  gint64 *fired_at;  /* deadlines in firing order */
+  gint64 *fired_at; /* deadlines in firing order */
   guint *fired;
 } Probe;
 
@@ -47,7 +47,7 @@ Test(timers, fire_in_deadline_order_after_random_arms_moves_and_disarms) {
     cr_assert_not(chat_io_timer_is_armed(&probes[i].timer));
     armed--;
   }
-  for (guint i = 1; i < TIMER_COUNT; i += 3)  /* moved, earlier or later */
+  for (guint i = 1; i < TIMER_COUNT; i += 3) /* moved, earlier or later */
     chat_io_timers_arm(&timers, &probes[i].timer, g_rand_int_range(rand, 1, 1000000));
   cr_assert_eq(chat_io_timers_run(&timers, 0), 0, "nothing is due at 0");
   gint64 next = chat_io_timers_next(&timers);

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec-fixture.h"
 #include "protocol/hex.h"
 #include "protocol/json.h"
 #include "protocol/value.h"
-#include "codec-fixture.h"
 
 TestSuite(json, .init = setup, .fini = teardown);
 
@@ -28,7 +28,7 @@ static char *exact_copy(const char *text, size_t len) {
 static int parse_tree_n(const char *text, size_t len, chat_json **out, chat_error *err) {
   char *copy = exact_copy(text, len);
   int rc = chat_json_parse(copy, len, &arena, out, err);
-  free(copy);  /* the tree holds arena copies only */
+  free(copy); /* the tree holds arena copies only */
   return rc;
 }
 
@@ -120,8 +120,14 @@ Test(json, int_exact_over_the_whole_range) {
 
 Test(json, int_writes_back_exactly) {
   static const char *const ints[] = {
-    "0", "1", "-1", "9007199254740993", "9223372036854775807", "9223372036854775808",
-    "18446744073709551615", "-9223372036854775808",
+      "0",
+      "1",
+      "-1",
+      "9007199254740993",
+      "9223372036854775807",
+      "9223372036854775808",
+      "18446744073709551615",
+      "-9223372036854775808",
   };
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
     assert_round_trip(ints[i], ints[i]);
@@ -165,23 +171,23 @@ Test(json, float_shortest_forms) {
     double d;
     const char *text;
   } cases[] = {
-    {0.1, "0.1"},
-    {1.0, "1.0"},
-    {1e300, "1e+300"},
-    {5e-324, "5e-324"},
-    {-0.0, "-0.0"},
-    {100.0, "100.0"},
-    {-12000.0, "-12000.0"},
-    {1.5, "1.5"},
-    {0.30000000000000004, "0.30000000000000004"},
-    {1e15, "1000000000000000.0"},
-    {1e16, "1e+16"},
-    {0.0001, "0.0001"},
-    {0.00001, "1e-05"},
-    {-2.5e-10, "-2.5e-10"},
-    {1.7976931348623157e308, "1.7976931348623157e+308"},
-    {123456789.0, "123456789.0"},
-    {9007199254740993.0, "9007199254740992.0"},
+      {0.1, "0.1"},
+      {1.0, "1.0"},
+      {1e300, "1e+300"},
+      {5e-324, "5e-324"},
+      {-0.0, "-0.0"},
+      {100.0, "100.0"},
+      {-12000.0, "-12000.0"},
+      {1.5, "1.5"},
+      {0.30000000000000004, "0.30000000000000004"},
+      {1e15, "1000000000000000.0"},
+      {1e16, "1e+16"},
+      {0.0001, "0.0001"},
+      {0.00001, "1e-05"},
+      {-2.5e-10, "-2.5e-10"},
+      {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {123456789.0, "123456789.0"},
+      {9007199254740993.0, "9007199254740992.0"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     chat_value v = float_value(cases[i].d, 8);
@@ -205,8 +211,8 @@ Test(json, fraction_or_exponent_reads_as_float) {
     const char *text;
     double d;
   } cases[] = {
-    {"1.5", 1.5}, {"1e2", 100.0}, {"1E2", 100.0}, {"2.5E-3", 0.0025},
-    {"-1.0", -1.0}, {"1e-400", 0.0},  /* underflow rounds to zero */
+      {"1.5", 1.5},       {"1e2", 100.0}, {"1E2", 100.0},
+      {"2.5E-3", 0.0025}, {"-1.0", -1.0}, {"1e-400", 0.0}, /* underflow rounds to zero */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     chat_value *v = value(cases[i].text);
@@ -381,7 +387,7 @@ Test(json, write_string_refuses_invalid_utf8) {
   cr_assert_eq(chat_json_write_string(&buf, "ok\xC3", 3), CHAT_ERR_UTF8);
   cr_assert_eq(buf.len, 0);
   chat_value v;
-  chat_value_set_str(&v, "\xED\xA0\x80", 3);  /* an encoded surrogate */
+  chat_value_set_str(&v, "\xED\xA0\x80", 3); /* an encoded surrogate */
   cr_assert_eq(chat_value_write_json(&v, 0, &buf), CHAT_ERR_UTF8);
   cr_assert_eq(buf.len, 0);
 }
@@ -410,12 +416,12 @@ Test(json, bytes_as_base64) {
     size_t len;
     const char *json;
   } cases[] = {
-    {"", 0, "{\"$bytes\": \"\"}"},
-    {"a", 1, "{\"$bytes\": \"YQ==\"}"},
-    {"ab", 2, "{\"$bytes\": \"YWI=\"}"},
-    {"abc", 3, "{\"$bytes\": \"YWJj\"}"},
-    {"\x00\x01\xff", 3, "{\"$bytes\": \"AAH/\"}"},
-    {"\xfb\xff", 2, "{\"$bytes\": \"+/8=\"}"},
+      {"", 0, "{\"$bytes\": \"\"}"},
+      {"a", 1, "{\"$bytes\": \"YQ==\"}"},
+      {"ab", 2, "{\"$bytes\": \"YWI=\"}"},
+      {"abc", 3, "{\"$bytes\": \"YWJj\"}"},
+      {"\x00\x01\xff", 3, "{\"$bytes\": \"AAH/\"}"},
+      {"\xfb\xff", 2, "{\"$bytes\": \"+/8=\"}"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     chat_value v;
@@ -445,16 +451,16 @@ Test(json, bytes_longer_than_one_encoding_chunk) {
 
 Test(json, invalid_base64_is_rejected) {
   static const char *const bad[] = {
-    "{\"$bytes\": \"YQ\"}",     /* not whole quanta */
-    "{\"$bytes\": \"Y===\"}",   /* three '=' */
-    "{\"$bytes\": \"YQ=a\"}",   /* '=' in the middle */
-    "{\"$bytes\": \"Y!==\"}",   /* not the alphabet */
-    "{\"$bytes\": \"YR==\"}",   /* non-zero bits before the padding */
-    "{\"$bytes\": \"YWJ=\"}",   /* same with one '=' */
-    "{\"$bytes\": \" YQ=\"}",   /* whitespace */
-    "{\"$bytes\": \"YW-_\"}",   /* the URL alphabet */
-    "{\"$bytes\": 12}",         /* not a string */
-    "{\"$bytes\": null}",
+      "{\"$bytes\": \"YQ\"}",   /* not whole quanta */
+      "{\"$bytes\": \"Y===\"}", /* three '=' */
+      "{\"$bytes\": \"YQ=a\"}", /* '=' in the middle */
+      "{\"$bytes\": \"Y!==\"}", /* not the alphabet */
+      "{\"$bytes\": \"YR==\"}", /* non-zero bits before the padding */
+      "{\"$bytes\": \"YWJ=\"}", /* same with one '=' */
+      "{\"$bytes\": \" YQ=\"}", /* whitespace */
+      "{\"$bytes\": \"YW-_\"}", /* the URL alphabet */
+      "{\"$bytes\": 12}",       /* not a string */
+      "{\"$bytes\": null}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     chat_error err;
@@ -531,23 +537,23 @@ Test(json, dict_keys_are_limited_to_255_bytes) {
 }
 
 /* The pretty form of the value in output_forms, member "e" written as e. */
-#define PRETTY_FORM(e)                                                                   \
-  "{\n"                                                                                  \
-  "  \"a\": [\n"                                                                         \
-  "    1,\n"                                                                             \
-  "    2,\n"                                                                             \
-  "    {\n"                                                                              \
-  "      \"b\": null\n"                                                                  \
-  "    }\n"                                                                              \
-  "  ],\n"                                                                               \
-  "  \"c\": true,\n"                                                                     \
-  "  \"d\": [],\n"                                                                       \
-  "  \"e\": " e ",\n"                                                                    \
-  "  \"f\": {\n"                                                                         \
-  "    \"$dict\": {\n"                                                                   \
-  "      \"$g\": 1.5\n"                                                                  \
-  "    }\n"                                                                              \
-  "  }\n"                                                                                \
+#define PRETTY_FORM(e)                                                                             \
+  "{\n"                                                                                            \
+  "  \"a\": [\n"                                                                                   \
+  "    1,\n"                                                                                       \
+  "    2,\n"                                                                                       \
+  "    {\n"                                                                                        \
+  "      \"b\": null\n"                                                                            \
+  "    }\n"                                                                                        \
+  "  ],\n"                                                                                         \
+  "  \"c\": true,\n"                                                                               \
+  "  \"d\": [],\n"                                                                                 \
+  "  \"e\": " e ",\n"                                                                              \
+  "  \"f\": {\n"                                                                                   \
+  "    \"$dict\": {\n"                                                                             \
+  "      \"$g\": 1.5\n"                                                                            \
+  "    }\n"                                                                                        \
+  "  }\n"                                                                                          \
   "}"
 
 Test(json, output_forms) {
@@ -555,8 +561,7 @@ Test(json, output_forms) {
                      "\"e\": {\"$bytes\": \"AQI=\"}, \"f\": {\"$dict\": {\"$g\": 1.5}}}";
   chat_value *v = value(text);
   cr_assert_str_eq(json_of(v, 0), text);
-  cr_assert_str_eq(json_of(v, CHAT_JSON_PRETTY),
-                   PRETTY_FORM("{\"$bytes\": \"AQI=\"}"));
+  cr_assert_str_eq(json_of(v, CHAT_JSON_PRETTY), PRETTY_FORM("{\"$bytes\": \"AQI=\"}"));
   cr_assert_str_eq(json_of(v, CHAT_JSON_PRETTY | CHAT_JSON_BYTES_SUMMARY),
                    PRETTY_FORM("{\"$bytes_len\": 2}"));
   /* The pretty form reads back to the same value. */
@@ -671,7 +676,8 @@ Test(json, unicode_escapes) {
   cr_assert_eq(j->as.string.len, 4);
   cr_assert(memcmp(j->as.string.data, "\xF0\x9F\x98\x80", 4) == 0);
   j = tree("\"\\u00E9\\u20AC\\u0041\\/\\\"\\\\\\b\\f\\n\\r\\t\"");
-  const char want[] = "\xC3\xA9\xE2\x82\xAC" "A/\"\\\b\f\n\r\t";
+  const char want[] = "\xC3\xA9\xE2\x82\xAC"
+                      "A/\"\\\b\f\n\r\t";
   cr_assert_eq(j->as.string.len, sizeof want - 1);
   cr_assert(memcmp(j->as.string.data, want, sizeof want - 1) == 0);
   j = tree("\"\\u0000\"");
@@ -687,16 +693,15 @@ Test(json, lone_surrogates_are_rejected) {
     const char *text;
     size_t offset;
   } cases[] = {
-    {"\"\\ud83d\"", 1},             /* high, then the end of the string */
-    {"\"\\ude00\"", 1},             /* low without high */
-    {"\"x\\ud83d\\u0041\"", 2},     /* high, then not a low */
-    {"\"\\ud83dx\"", 1},
-    {"\"\\ud83d\\ud83d\"", 1},      /* two highs */
+      {"\"\\ud83d\"", 1},                                    /* high, then the end of the string */
+      {"\"\\ude00\"", 1},                                    /* low without high */
+      {"\"x\\ud83d\\u0041\"", 2},                            /* high, then not a low */
+      {"\"\\ud83dx\"", 1},        {"\"\\ud83d\\ud83d\"", 1}, /* two highs */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     chat_error err;
-    cr_assert_eq(tree_error(cases[i].text, strlen(cases[i].text), &err), CHAT_ERR_UTF8,
-                 "%s", cases[i].text);
+    cr_assert_eq(tree_error(cases[i].text, strlen(cases[i].text), &err), CHAT_ERR_UTF8, "%s",
+                 cases[i].text);
     cr_assert_eq(err.offset, cases[i].offset, "%s: %zu", cases[i].text, err.offset);
     cr_assert(strstr(err.message, "surrogate") != NULL, "%s", err.message);
   }
@@ -704,7 +709,7 @@ Test(json, lone_surrogates_are_rejected) {
 
 Test(json, bad_escapes_are_rejected) {
   static const char *const bad[] = {
-    "\"\\x\"", "\"\\u12\"", "\"\\uZZZZ\"", "\"\\u00e\"", "\"\\'\"", "\"\\U0041\"",
+      "\"\\x\"", "\"\\u12\"", "\"\\uZZZZ\"", "\"\\u00e\"", "\"\\'\"", "\"\\U0041\"",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     chat_error err;
@@ -717,18 +722,18 @@ Test(json, invalid_utf8_is_rejected) {
     const char *text;
     size_t offset;
   } cases[] = {
-    {"\"ab\xC3\"", 3},               /* truncated sequence */
-    {"\"\xC0\x80\"", 1},             /* overlong NUL */
-    {"\"\xED\xA0\x80\"", 1},         /* encoded surrogate */
-    {"\"\xF4\x90\x80\x80\"", 1},     /* over U+10FFFF */
-    {"\"\xC3\xA9\xFF\"", 3},         /* never valid */
-    {"\"\x80\"", 1},                 /* lone continuation */
-    {"{\"k\xE2\x82\": 1}", 3},       /* in a key */
+      {"\"ab\xC3\"", 3},           /* truncated sequence */
+      {"\"\xC0\x80\"", 1},         /* overlong NUL */
+      {"\"\xED\xA0\x80\"", 1},     /* encoded surrogate */
+      {"\"\xF4\x90\x80\x80\"", 1}, /* over U+10FFFF */
+      {"\"\xC3\xA9\xFF\"", 3},     /* never valid */
+      {"\"\x80\"", 1},             /* lone continuation */
+      {"{\"k\xE2\x82\": 1}", 3},   /* in a key */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     chat_error err;
-    cr_assert_eq(tree_error(cases[i].text, strlen(cases[i].text), &err), CHAT_ERR_UTF8,
-                 "case %zu", i);
+    cr_assert_eq(tree_error(cases[i].text, strlen(cases[i].text), &err), CHAT_ERR_UTF8, "case %zu",
+                 i);
     cr_assert_eq(err.offset, cases[i].offset, "case %zu: %zu", i, err.offset);
   }
   /* Raw valid UTF-8 is kept as it is. */
@@ -750,8 +755,7 @@ Test(json, unescaped_control_characters_are_rejected) {
 }
 
 Test(json, trailing_garbage_is_rejected) {
-  static const char *const bad[] = {"1 2", "{} x", "[1]]", "null,", "\"a\"\"b\"", "0x10",
-                                    "truex"};
+  static const char *const bad[] = {"1 2", "{} x", "[1]]", "null,", "\"a\"\"b\"", "0x10", "truex"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     chat_error err;
     cr_assert_eq(tree_error(bad[i], strlen(bad[i]), &err), CHAT_ERR_TRAILING, "%s", bad[i]);
@@ -767,11 +771,37 @@ Test(json, trailing_garbage_is_rejected) {
 
 Test(json, malformed_documents_are_rejected) {
   static const char *const bad[] = {
-    "",        "   ",      "01",      "-",        "1.",       ".5",     "+1",
-    "1e",      "1e+",      "-01",     "[1,]",     "{\"a\":1,}", "[,1]",   "{,}",
-    "tru",     "nul",      "fals",    "'a'",      "NaN",      "Infinity", "{a: 1}",
-    "{\"a\" 1}", "{\"a\":}", "[1 2]",   "\"abc",    "[",        "{",      "{\"a\"",
-    "\x01",   ("\xEF\xBB\xBF" "1"),  /* a byte order mark */
+      "",
+      "   ",
+      "01",
+      "-",
+      "1.",
+      ".5",
+      "+1",
+      "1e",
+      "1e+",
+      "-01",
+      "[1,]",
+      "{\"a\":1,}",
+      "[,1]",
+      "{,}",
+      "tru",
+      "nul",
+      "fals",
+      "'a'",
+      "NaN",
+      "Infinity",
+      "{a: 1}",
+      "{\"a\" 1}",
+      "{\"a\":}",
+      "[1 2]",
+      "\"abc",
+      "[",
+      "{",
+      "{\"a\"",
+      "\x01",
+      ("\xEF\xBB\xBF"
+       "1"), /* a byte order mark */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     chat_error err;
@@ -788,13 +818,12 @@ Test(json, errors_say_line_column_and_what_was_expected) {
   cr_assert_str_eq(err.message,
                    "line 3 column 10: expected ',' or '}' after object member, got '\"'");
   cr_assert_eq(err.offset, 21);
-  text = "[1,\n\xC3\xA9]";  /* columns count characters, not bytes */
+  text = "[1,\n\xC3\xA9]"; /* columns count characters, not bytes */
   cr_assert_eq(tree_error(text, strlen(text), &err), CHAT_ERR_SYNTAX);
   cr_assert_str_eq(err.message, "line 2 column 1: expected a value after ',', got byte 0xC3");
   text = "[\"\xC3\xA9\", 1 1]";
   cr_assert_eq(tree_error(text, strlen(text), &err), CHAT_ERR_SYNTAX);
-  cr_assert_str_eq(err.message,
-                   "line 1 column 9: expected ',' or ']' after array item, got '1'");
+  cr_assert_str_eq(err.message, "line 1 column 9: expected ',' or ']' after array item, got '1'");
   cr_assert_eq(tree_error("[01]", 4, &err), CHAT_ERR_SYNTAX);
   cr_assert(strstr(err.message, "leading zeros") != NULL, "%s", err.message);
   cr_assert_eq(tree_error("{\"a\" 1}", 7, &err), CHAT_ERR_SYNTAX);
@@ -890,7 +919,9 @@ Test(json, accessors) {
   cr_assert_eq(chat_json_to_value(chat_json_object_get(root, "missing"), &arena, &v, &err),
                CHAT_ERR_INVALID_ARGUMENT);
   size_t line, column;
-  chat_json_position("ab\ncd\xC3\xA9" "e", 8, 7, &line, &column);
+  chat_json_position("ab\ncd\xC3\xA9"
+                     "e",
+                     8, 7, &line, &column);
   cr_assert_eq(line, 2);
   cr_assert_eq(column, 4);
 }

@@ -201,7 +201,8 @@ Test(keylog, parser_skips_comments_blank_lines_and_unknown_labels) {
   cr_assert_eq(chat_keylog_parse_line("   \t\r\n", 6, 3, &e, &err), 0);
   const char *tls = "CLIENT_RANDOM " ID64 " " ID64 ID64;
   cr_assert_eq(chat_keylog_parse_line(tls, strlen(tls), 4, &e, &err), 0);
-  const char *upper = "CHAT_SEED_KEY " ID64 " " "A0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF\r\n";
+  const char *upper = "CHAT_SEED_KEY " ID64 " "
+                      "A0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF\r\n";
   cr_assert_eq(chat_keylog_parse_line(upper, strlen(upper), 5, &e, &err), 1);
   cr_assert_eq(e.label, CHAT_KEYLOG_SEED);
   cr_assert_eq(e.secret[31], 0xBF);
@@ -214,7 +215,8 @@ Test(keylog, malformed_lines_report_the_line_number) {
       "CHAT_V2_C2S_KEY " ID64 " " ID64 " extra",
       "CHAT_V2_C2S_KEY " ID64 " 0001",
       "CHAT_V2_C2S_KEY 0001 " ID64,
-      "CHAT_V2_S2C_KEY " ID64 " " "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+      "CHAT_V2_S2C_KEY " ID64 " "
+      "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
       "CHAT_SEED_KEY " ID64 " " ID64 "00",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec-fixture.h"
 #include "protocol/catalogue.h"
 #include "protocol/hex.h"
 #include "protocol/json.h"
@@ -14,7 +15,6 @@
 #include "protocol/shape.h"
 #include "test-util.h"
 #include "vectors.h"
-#include "codec-fixture.h"
 
 #define MESSAGES "messages.json"
 #define LARGE "large.json"
@@ -44,11 +44,9 @@ ParameterizedTest(vector_param *p, message_vectors, valid, .init = setup, .fini 
 
   chat_value *params = NULL;
   chat_error err;
-  cr_assert_eq(chat_json_to_value(chat_json_object_get(message, "params"), &arena, &params,
-                                  &err),
+  cr_assert_eq(chat_json_to_value(chat_json_object_get(message, "params"), &arena, &params, &err),
                0, "%s: %s", name, err.message);
-  cr_assert_eq(chat_catalogue_check((uint32_t)code, params, &err), 0, "%s: %s", name,
-               err.message);
+  cr_assert_eq(chat_catalogue_check((uint32_t)code, params, &err), 0, "%s: %s", name, err.message);
 
   chat_buffer want;
   chat_buffer_init(&want);
@@ -59,8 +57,8 @@ ParameterizedTest(vector_param *p, message_vectors, valid, .init = setup, .fini 
 
   uint32_t type;
   chat_value *decoded;
-  cr_assert_eq(chat_message_decode(dialect, want.data, want.len, NULL, CHAT_DECODE_BORROW,
-                                   &arena, &type, &decoded, &err),
+  cr_assert_eq(chat_message_decode(dialect, want.data, want.len, NULL, CHAT_DECODE_BORROW, &arena,
+                                   &type, &decoded, &err),
                0, "%s: %s", name, err.message);
   cr_assert_eq(type, (uint32_t)code);
   cr_assert(chat_value_equal(decoded, params), "%s: decoded params differ", name);
@@ -83,12 +81,10 @@ ParameterizedTest(vector_param *p, message_vectors, invalid, .init = setup, .fin
   cr_assert_neq(rc, 0, "%s: accepted", name);
   cr_assert_str_eq(chat_error_name(rc), vector_string(vector, "error"), "%s: %s", name,
                    err.message);
-  cr_assert_eq((int64_t)err.offset, vector_int(vector, "offset"), "%s: %s", name,
-               err.message);
+  cr_assert_eq((int64_t)err.offset, vector_int(vector, "offset"), "%s: %s", name, err.message);
 }
 
-Test(message_vectors, every_catalogue_entry_has_a_vector, .init = setup,
-     .fini = teardown) {
+Test(message_vectors, every_catalogue_entry_has_a_vector, .init = setup, .fini = teardown) {
   size_t n = vectors_count(MESSAGES, "valid");
   for (size_t k = 0; k < chat_catalogue_count(); k++) {
     const chat_message_info *info = chat_catalogue_at(k);
@@ -154,8 +150,7 @@ static void sha256_hex(const uint8_t *data, size_t len, char out[2 * SHA256_DIGE
     sprintf(out + 2 * i, "%02x", digest[i]);
 }
 
-Test(message_vectors, large_images_match_an_independent_encoder, .init = setup,
-     .fini = teardown) {
+Test(message_vectors, large_images_match_an_independent_encoder, .init = setup, .fini = teardown) {
   const chat_json *root = vectors_load(LARGE, &arena);
   const chat_json *cases = chat_json_object_get(root, "cases");
   cr_assert(cases && cases->kind == CHAT_JSON_ARRAY && cases->as.array.count >= 3);
@@ -184,8 +179,8 @@ Test(message_vectors, large_images_match_an_independent_encoder, .init = setup,
 
     uint32_t type;
     chat_value *decoded;
-    cr_assert_eq(chat_message_decode(dialect, buf.data, buf.len, NULL, CHAT_DECODE_BORROW,
-                                     &arena, &type, &decoded, &err),
+    cr_assert_eq(chat_message_decode(dialect, buf.data, buf.len, NULL, CHAT_DECODE_BORROW, &arena,
+                                     &type, &decoded, &err),
                  0, "%s", err.message);
     cr_assert_eq(type, code);
     cr_assert(chat_value_equal(decoded, &params), "%s: decoded params differ", name);
@@ -207,8 +202,8 @@ ParameterizedTest(vector_param *p, message_vectors, catalogue_invalid, .init = s
   uint32_t type;
   chat_value *params;
   chat_error err;
-  cr_assert_eq(chat_message_decode(dialect_of(vector), buf.data, buf.len, NULL, 0, &arena,
-                                   &type, &params, &err),
+  cr_assert_eq(chat_message_decode(dialect_of(vector), buf.data, buf.len, NULL, 0, &arena, &type,
+                                   &params, &err),
                0, "%s: %s", name, err.message);
   int rc = chat_catalogue_check(type, params, &err);
   cr_assert_neq(rc, 0, "%s: accepted", name);
@@ -227,8 +222,7 @@ Test(message, seed_type_is_one_byte_v2_four, .init = setup, .fini = teardown) {
   cr_assert_eq(buf.len, 5);
   cr_assert(memcmp(buf.data, "\x00\x00\x00\x6e\x00", 5) == 0);
   chat_buffer_reset(&buf);
-  cr_assert_eq(chat_message_encode(CHAT_DIALECT_SEED, 256, &null, &buf),
-               CHAT_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(chat_message_encode(CHAT_DIALECT_SEED, 256, &null, &buf), CHAT_ERR_INVALID_ARGUMENT);
   chat_buffer_reset(&buf);
   cr_assert_eq(chat_message_encode(CHAT_DIALECT_V2, 70000, &null, &buf), 0);
 }
@@ -239,12 +233,12 @@ Test(message, value_errors_count_from_the_message_start, .init = setup, .fini = 
   uint32_t type;
   chat_value *params;
   chat_error err;
-  cr_assert_eq(chat_message_decode(CHAT_DIALECT_V2, msg, sizeof msg, NULL, 0, &arena, &type,
-                                   &params, &err),
-               CHAT_ERR_UTF8);
+  cr_assert_eq(
+      chat_message_decode(CHAT_DIALECT_V2, msg, sizeof msg, NULL, 0, &arena, &type, &params, &err),
+      CHAT_ERR_UTF8);
   cr_assert_eq(err.offset, 4);
-  cr_assert_eq(chat_message_decode(CHAT_DIALECT_SEED, msg + 3, sizeof msg - 3, NULL, 0,
-                                   &arena, &type, &params, &err),
+  cr_assert_eq(chat_message_decode(CHAT_DIALECT_SEED, msg + 3, sizeof msg - 3, NULL, 0, &arena,
+                                   &type, &params, &err),
                CHAT_ERR_UTF8);
   cr_assert_eq(err.offset, 1);
 }
@@ -299,16 +293,34 @@ Test(catalogue, seed_codes_are_the_seed_systems) {
     uint32_t code;
     const char *name;
   } seed[] = {
-    {1, "login"}, {2, "register"}, {3, "client_echo"}, {4, "add_friend"},
-    {5, "resolve_friend_request"}, {6, "send_message"}, {7, "join_room"},
-    {8, "create_room"}, {9, "query_room_users"}, {10, "bad"},
-    {100, "login_successful"}, {101, "register_successful"},
-    {102, "incoming_friend_request"}, {103, "contact_info"}, {104, "chat_history"},
-    {105, "server_echo"}, {106, "add_friend_result"}, {107, "friend_on_off_line"},
-    {108, "notify_chat_history"}, {109, "on_new_message"}, {110, "server_kick"},
-    {111, "query_room_users_result"}, {112, "room_user_on_off_line"},
-    {113, "login_bundle"}, {201, "login_failed"}, {202, "username_taken"},
-    {203, "general_failure"}, {204, "general_msg"},
+      {1, "login"},
+      {2, "register"},
+      {3, "client_echo"},
+      {4, "add_friend"},
+      {5, "resolve_friend_request"},
+      {6, "send_message"},
+      {7, "join_room"},
+      {8, "create_room"},
+      {9, "query_room_users"},
+      {10, "bad"},
+      {100, "login_successful"},
+      {101, "register_successful"},
+      {102, "incoming_friend_request"},
+      {103, "contact_info"},
+      {104, "chat_history"},
+      {105, "server_echo"},
+      {106, "add_friend_result"},
+      {107, "friend_on_off_line"},
+      {108, "notify_chat_history"},
+      {109, "on_new_message"},
+      {110, "server_kick"},
+      {111, "query_room_users_result"},
+      {112, "room_user_on_off_line"},
+      {113, "login_bundle"},
+      {201, "login_failed"},
+      {202, "username_taken"},
+      {203, "general_failure"},
+      {204, "general_msg"},
   };
   for (size_t i = 0; i < sizeof seed / sizeof seed[0]; i++) {
     const chat_message_info *info = chat_catalogue_by_code(seed[i].code);
@@ -327,8 +339,7 @@ Test(catalogue, lookup_honours_dialect_and_direction) {
   cr_assert_null(chat_catalogue_lookup(CHAT_MSG_RESUME, CHAT_DIALECT_SEED, CHAT_TO_SERVER),
                  "resume is v2 only");
   cr_assert_not_null(chat_catalogue_lookup(CHAT_MSG_RESUME, CHAT_DIALECT_V2, CHAT_TO_SERVER));
-  cr_assert_null(chat_catalogue_lookup(CHAT_MSG_SESSION_BUNDLE, CHAT_DIALECT_SEED,
-                                       CHAT_TO_CLIENT));
+  cr_assert_null(chat_catalogue_lookup(CHAT_MSG_SESSION_BUNDLE, CHAT_DIALECT_SEED, CHAT_TO_CLIENT));
   cr_assert_null(chat_catalogue_lookup(12345, CHAT_DIALECT_V2, CHAT_TO_SERVER));
   /* Every v2-only message has a code the seed's one byte could carry, but
    * is still refused there. */

@@ -23,8 +23,12 @@
 
 static chat_arena arena;
 
-static void setup(void) { chat_arena_init(&arena); }
-static void teardown(void) { chat_arena_clear(&arena); }
+static void setup(void) {
+  chat_arena_init(&arena);
+}
+static void teardown(void) {
+  chat_arena_clear(&arena);
+}
 
 /* ---- samples from a shape text ---- */
 
@@ -222,8 +226,10 @@ Test(messages, every_catalogue_entry_is_typed) {
   for (size_t i = 0; i < chat_catalogue_count(); i++) {
     const chat_message_info *info = chat_catalogue_at(i);
     const chat_msg_codec *c = chat_msg_codec_by_code(info->code);
-    cr_expect_not_null(c, "catalogue entry %s (%u) has no typed counterpart in "
-                          "protocol/messages.c", info->name, info->code);
+    cr_expect_not_null(c,
+                       "catalogue entry %s (%u) has no typed counterpart in "
+                       "protocol/messages.c",
+                       info->name, info->code);
   }
   for (size_t i = 0; i < chat_msg_codec_count(); i++)
     cr_expect_not_null(chat_catalogue_by_code(chat_msg_codec_at(i)->code),
@@ -240,8 +246,7 @@ ParameterizedTestParameters(messages, samples_round_trip) {
  * check, reads, and writes back to the same bytes; what was written
  * decodes, passes the check, and reads and writes to the same bytes again;
  * as a message it decodes in each of the entry's dialects. */
-ParameterizedTest(vector_param *p, messages, samples_round_trip, .init = setup,
-                  .fini = teardown) {
+ParameterizedTest(vector_param *p, messages, samples_round_trip, .init = setup, .fini = teardown) {
   const chat_message_info *info = chat_catalogue_at(p->index);
   const chat_msg_codec *c = chat_msg_codec_by_code(info->code);
   cr_assert_not_null(c, "%s has no typed counterpart", info->name);
@@ -258,13 +263,13 @@ ParameterizedTest(vector_param *p, messages, samples_round_trip, .init = setup,
     chat_buffer want, got;
     encode(&sample, &want);
     typed_write(c, x, &got);
-    cr_assert(same_bytes(&want, &got), "%s #%u: %s writes other bytes than it read",
-              info->name, variant, c->type_name);
+    cr_assert(same_bytes(&want, &got), "%s #%u: %s writes other bytes than it read", info->name,
+              variant, c->type_name);
 
     chat_value *again = NULL;
     cr_assert_eq(chat_value_decode(got.data, got.len, NULL, 0, &arena, &again, &err), 0);
-    cr_assert_eq(chat_catalogue_check(info->code, again, &err), 0, "%s #%u: built: %s",
-                 info->name, variant, err.message);
+    cr_assert_eq(chat_catalogue_check(info->code, again, &err), 0, "%s #%u: built: %s", info->name,
+                 variant, err.message);
     void *y = alloc(1, c->size);
     cr_assert_eq(c->read(again, y, &err), 0, "%s #%u: %s", info->name, variant, err.message);
     chat_buffer twice;
@@ -284,8 +289,8 @@ ParameterizedTest(vector_param *p, messages, samples_round_trip, .init = setup,
       cr_assert_eq(chat_writer_finish(&w), 0);
       uint32_t type;
       chat_value *params;
-      cr_assert_eq(chat_message_decode((chat_dialect)d, message.data, message.len, NULL, 0,
-                                       &arena, &type, &params, &err),
+      cr_assert_eq(chat_message_decode((chat_dialect)d, message.data, message.len, NULL, 0, &arena,
+                                       &type, &params, &err),
                    0, "%s: %s", info->name, err.message);
       cr_assert_not_null(chat_catalogue_lookup(type, (chat_dialect)d, info->direction));
       cr_assert_eq(chat_catalogue_check(type, params, &err), 0, "%s (%s): %s", info->name,
@@ -315,8 +320,8 @@ ParameterizedTest(vector_param *p, messages, vectors_read, .init = setup, .fini 
   uint32_t type;
   chat_value *params;
   chat_error err;
-  cr_assert_eq(chat_message_decode(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW,
-                                   &arena, &type, &params, &err),
+  cr_assert_eq(chat_message_decode(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW, &arena,
+                                   &type, &params, &err),
                0, "%s: %s", name, err.message);
   const chat_msg_codec *c = chat_msg_codec_by_code(type);
   cr_assert_not_null(c, "%s: type %u is not typed", name, type);
@@ -337,8 +342,7 @@ ParameterizedTest(vector_param *p, messages, vectors_read, .init = setup, .fini 
 /* ---- field by field ---- */
 
 static void assert_span(chat_span a, chat_span b, const char *what) {
-  cr_assert(a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0), "%s differs",
-            what);
+  cr_assert(a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0), "%s differs", what);
 }
 
 static void assert_notice_eq(const chat_msg_notice *a, const chat_msg_notice *b) {
@@ -374,34 +378,48 @@ static void notice_round_trip(const chat_msg_notice *x) {
   cr_assert_eq(chat_value_decode(buf.data, buf.len, NULL, 0, &arena, &v, &err), 0);
   cr_assert_eq(chat_catalogue_check(CHAT_MSG_ON_NEW_MESSAGE, v, &err), 0, "%s", err.message);
   chat_msg_notice y;
-  cr_assert_eq(chat_msg_notice_decode(buf.data, buf.len, &arena, &y, &err), 0, "%s",
-               err.message);
+  cr_assert_eq(chat_msg_notice_decode(buf.data, buf.len, &arena, &y, &err), 0, "%s", err.message);
   assert_notice_eq(x, &y);
   chat_buffer_clear(&buf);
 }
 
 Test(messages, notice_fields_round_trip, .init = setup, .fini = teardown) {
   chat_msg_notice seed = {
-    .message = {.form = CHAT_BODY_TEXT, .type = CHAT_BODY_TYPE_TEXT,
-                .data = chat_span_cstr("héllo"), .font_size = 12,
-                .font_color = chat_span_cstr("#000000")},
-    .sender_id = 3, .sender_name = chat_span_cstr("Alice"), .target_type = CHAT_TARGET_ROOM,
-    .time = 1700000000123, .target_id = 7,
+      .message = {.form = CHAT_BODY_TEXT,
+                  .type = CHAT_BODY_TYPE_TEXT,
+                  .data = chat_span_cstr("héllo"),
+                  .font_size = 12,
+                  .font_color = chat_span_cstr("#000000")},
+      .sender_id = 3,
+      .sender_name = chat_span_cstr("Alice"),
+      .target_type = CHAT_TARGET_ROOM,
+      .time = 1700000000123,
+      .target_id = 7,
   };
   notice_round_trip(&seed);
   static const uint8_t png[] = {0x89, 'P', 'N', 'G', 0};
   chat_msg_notice v2 = {
-    .message = {.form = CHAT_BODY_IMAGE, .type = CHAT_BODY_TYPE_IMAGE,
-                .data = chat_span_bytes(png, sizeof png)},
-    .sender_id = 4, .sender_name = chat_span_cstr(""), .target_type = CHAT_TARGET_USER,
-    .time = 0, .target_id = 1, .has_id = true, .id = 99, .has_client_msg_id = true,
-    .client_msg_id = chat_span_cstr("c-1"), .has_sender_username = true,
-    .sender_username = chat_span_cstr("bob"),
+      .message = {.form = CHAT_BODY_IMAGE,
+                  .type = CHAT_BODY_TYPE_IMAGE,
+                  .data = chat_span_bytes(png, sizeof png)},
+      .sender_id = 4,
+      .sender_name = chat_span_cstr(""),
+      .target_type = CHAT_TARGET_USER,
+      .time = 0,
+      .target_id = 1,
+      .has_id = true,
+      .id = 99,
+      .has_client_msg_id = true,
+      .client_msg_id = chat_span_cstr("c-1"),
+      .has_sender_username = true,
+      .sender_username = chat_span_cstr("bob"),
   };
   notice_round_trip(&v2);
   chat_msg_notice preview = v2;
-  preview.message = (chat_msg_body){.form = CHAT_BODY_PREVIEW, .type = CHAT_BODY_TYPE_IMAGE,
-                                    .format = chat_span_cstr("png"), .size = 123456};
+  preview.message = (chat_msg_body){.form = CHAT_BODY_PREVIEW,
+                                    .type = CHAT_BODY_TYPE_IMAGE,
+                                    .format = chat_span_cstr("png"),
+                                    .size = 123456};
   preview.has_client_msg_id = false;
   preview.client_msg_id = (chat_span){0};
   notice_round_trip(&preview);
@@ -413,13 +431,13 @@ Test(messages, notice_reader_is_strict, .init = setup, .fini = teardown) {
   chat_value *v = NULL;
   chat_error err;
   static const char *bad[] = {
-    "{\"message\": {\"type\": 0, \"data\": \"x\", \"fontsize\": 1, \"fontcolor\": \"#000000\"},"
-    " \"sender_id\": 1, \"target_type\": 0, \"time\": 1, \"target_id\": 2}",
-    "{\"message\": {\"type\": 0, \"data\": \"x\", \"fontsize\": 1}, \"sender_id\": 1,"
-    " \"sender_name\": \"a\", \"target_type\": 0, \"time\": 1, \"target_id\": 2}",
-    "{\"message\": {\"type\": 0, \"data\": \"x\", \"fontsize\": 1, \"fontcolor\": \"#000000\"},"
-    " \"sender_id\": 1, \"sender_name\": \"a\", \"target_type\": 0, \"time\": 1,"
-    " \"target_id\": 2, \"id\": \"7\"}",
+      "{\"message\": {\"type\": 0, \"data\": \"x\", \"fontsize\": 1, \"fontcolor\": \"#000000\"},"
+      " \"sender_id\": 1, \"target_type\": 0, \"time\": 1, \"target_id\": 2}",
+      "{\"message\": {\"type\": 0, \"data\": \"x\", \"fontsize\": 1}, \"sender_id\": 1,"
+      " \"sender_name\": \"a\", \"target_type\": 0, \"time\": 1, \"target_id\": 2}",
+      "{\"message\": {\"type\": 0, \"data\": \"x\", \"fontsize\": 1, \"fontcolor\": \"#000000\"},"
+      " \"sender_id\": 1, \"sender_name\": \"a\", \"target_type\": 0, \"time\": 1,"
+      " \"target_id\": 2, \"id\": \"7\"}",
   };
   static const char *field[] = {"sender_name", "body", "id"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -12,9 +12,9 @@ static const char *nickname_problem(const char *name) {
 
 Test(names, ordinary_names_pass_and_are_trimmed) {
   const char *problem = "unset";
-  g_autofree char *clean =
-      chatd_display_name_clean("  Zhang Wei 张伟 👩‍💻 ", strlen("  Zhang Wei 张伟 👩‍💻 "),
-                               CHATD_NAME_NICKNAME, &problem);
+  g_autofree char *clean = chatd_display_name_clean("  Zhang Wei 张伟 👩‍💻 ",
+                                                    strlen("  Zhang Wei 张伟 👩‍💻 "),
+                                                    CHATD_NAME_NICKNAME, &problem);
   cr_assert_null(problem, "%s", problem);
   cr_assert_str_eq(clean, "Zhang Wei 张伟 👩‍💻");
   cr_assert_null(chatd_username_problem("alice"));
@@ -30,10 +30,17 @@ Test(names, line_breaks_and_control_characters_are_refused) {
   cr_assert_not_null(nickname_problem("c1\xc2\x85"), "U+0085 NEXT LINE");
   cr_assert_not_null(nickname_problem("ls\xe2\x80\xa8"), "U+2028");
   cr_assert_not_null(nickname_problem("ps\xe2\x80\xa9"), "U+2029");
-  cr_assert_not_null(nickname_problem("\xe2\x80\xae" "evil"), "U+202E RIGHT-TO-LEFT OVERRIDE");
-  cr_assert_not_null(nickname_problem("\xe2\x81\xa6" "x"), "U+2066 LEFT-TO-RIGHT ISOLATE");
-  cr_assert_not_null(nickname_problem("\xe2\x80\x8f" "x"), "U+200F RIGHT-TO-LEFT MARK");
-  cr_assert_str_eq(nickname_problem("a\nb"), "the nickname contains a line break or control character");
+  cr_assert_not_null(nickname_problem("\xe2\x80\xae"
+                                      "evil"),
+                     "U+202E RIGHT-TO-LEFT OVERRIDE");
+  cr_assert_not_null(nickname_problem("\xe2\x81\xa6"
+                                      "x"),
+                     "U+2066 LEFT-TO-RIGHT ISOLATE");
+  cr_assert_not_null(nickname_problem("\xe2\x80\x8f"
+                                      "x"),
+                     "U+200F RIGHT-TO-LEFT MARK");
+  cr_assert_str_eq(nickname_problem("a\nb"),
+                   "the nickname contains a line break or control character");
   const char *problem = NULL;
   g_free(chatd_display_name_clean("a\nb", 3, CHATD_NAME_ROOM, &problem));
   cr_assert_str_eq(problem, "the room name contains a line break or control character");
@@ -57,7 +64,8 @@ Test(names, usernames) {
   cr_assert_str_eq(chatd_username_problem(""), "the username is empty");
   cr_assert_not_null(chatd_username_problem("a b"));
   cr_assert_not_null(chatd_username_problem("a\nb"));
-  cr_assert_not_null(chatd_username_problem("\xe2\x80\xae" "x"));
+  cr_assert_not_null(chatd_username_problem("\xe2\x80\xae"
+                                            "x"));
   cr_assert_str_eq(chatd_username_problem("abcdefghijklmnopqrstuvwxyz1234567"),
                    "the username is longer than 32 bytes");
 }

@@ -22,9 +22,9 @@
 
 /* Protocols that must have been run, so the test cannot pass by skipping. */
 static const char *const required_protocols[] = {
-  "Noise_NN_25519_AESGCM_SHA256",     "Noise_NN_25519_ChaChaPoly_SHA256",
-  "Noise_NX_25519_AESGCM_SHA256",     "Noise_NX_25519_ChaChaPoly_SHA256",
-  "Noise_XX_25519_AESGCM_SHA256",     "Noise_XX_25519_ChaChaPoly_SHA256",
+    "Noise_NN_25519_AESGCM_SHA256", "Noise_NN_25519_ChaChaPoly_SHA256",
+    "Noise_NX_25519_AESGCM_SHA256", "Noise_NX_25519_ChaChaPoly_SHA256",
+    "Noise_XX_25519_AESGCM_SHA256", "Noise_XX_25519_ChaChaPoly_SHA256",
 };
 #define REQUIRED_COUNT (sizeof required_protocols / sizeof required_protocols[0])
 
@@ -98,8 +98,8 @@ static bool apply_key(JsonObject *v, const char *prefix, const char *name, key_s
 
 /* Creates and starts one side. Returns VECTOR_SKIPPED for an unsupported
  * protocol. */
-static vector_result setup_party(JsonObject *v, const char *name, chat_noise_role role,
-                                 party *p, char *err) {
+static vector_result setup_party(JsonObject *v, const char *name, chat_noise_role role, party *p,
+                                 char *err) {
   const char *prefix = role == CHAT_NOISE_ROLE_INITIATOR ? "init" : "resp";
   p->side = role == CHAT_NOISE_ROLE_INITIATOR ? "initiator" : "responder";
   int rc = chat_noise_handshake_new(name, role, &p->hs);
@@ -145,7 +145,7 @@ static bool same_bytes(const uint8_t *got, size_t got_len, const bytes *want) {
 
 /* Splits both sides and checks the handshake hash of each. */
 static bool finish_handshake(JsonObject *v, party *init, party *resp, char *err) {
-  party *sides[] = { init, resp };
+  party *sides[] = {init, resp};
   bytes want;
   bool present;
   if (!get_hex(v, "handshake_hash", &want, &present)) {
@@ -199,13 +199,12 @@ static bool handshake_message(size_t index, party *writer, party *reader, const 
   size_t len = 0;
   int rc = chat_noise_handshake_write_message(writer->hs, payload->data, payload->len, buf,
                                               CHAT_NOISE_MAX_MESSAGE, &len);
-  if (!step_ok(index, writer->side, "write", rc, buf, len, ciphertext,
-               "handshake ciphertext", err))
+  if (!step_ok(index, writer->side, "write", rc, buf, len, ciphertext, "handshake ciphertext", err))
     return false;
   size_t plen = 0;
-  rc = chat_noise_handshake_read_message(reader->hs, buf, len, plain, CHAT_NOISE_MAX_MESSAGE, &plen);
-  if (!step_ok(index, reader->side, "read", rc, plain, plen, payload,
-               "decrypted payload", err))
+  rc =
+      chat_noise_handshake_read_message(reader->hs, buf, len, plain, CHAT_NOISE_MAX_MESSAGE, &plen);
+  if (!step_ok(index, reader->side, "read", rc, plain, plen, payload, "decrypted payload", err))
     return false;
   return true;
 }
@@ -214,26 +213,26 @@ static bool handshake_message(size_t index, party *writer, party *reader, const 
 static bool transport_message(size_t index, party *writer, party *reader, const bytes *payload,
                               const bytes *ciphertext, uint8_t *buf, uint8_t *plain, char *err) {
   if (writer->send == NULL || reader->recv == NULL) {
-    snprintf(err, ERROR_TEXT_MAX, "message %zu: no transport cipher %s -> %s", index,
-             writer->side, reader->side);
+    snprintf(err, ERROR_TEXT_MAX, "message %zu: no transport cipher %s -> %s", index, writer->side,
+             reader->side);
     return false;
   }
   size_t len = 0;
   int rc = chat_noise_cipher_encrypt(writer->send, NULL, 0, payload->data, payload->len, buf,
                                      CHAT_NOISE_MAX_MESSAGE, &len);
-  if (!step_ok(index, writer->side, "encrypt", rc, buf, len, ciphertext,
-               "transport ciphertext", err))
+  if (!step_ok(index, writer->side, "encrypt", rc, buf, len, ciphertext, "transport ciphertext",
+               err))
     return false;
   size_t plen = 0;
-  rc = chat_noise_cipher_decrypt(reader->recv, NULL, 0, buf, len, plain, CHAT_NOISE_MAX_MESSAGE, &plen);
-  if (!step_ok(index, reader->side, "decrypt", rc, plain, plen, payload,
-               "decrypted payload", err))
+  rc = chat_noise_cipher_decrypt(reader->recv, NULL, 0, buf, len, plain, CHAT_NOISE_MAX_MESSAGE,
+                                 &plen);
+  if (!step_ok(index, reader->side, "decrypt", rc, plain, plen, payload, "decrypted payload", err))
     return false;
   return true;
 }
 
 static vector_result run_vector(JsonObject *v, const char *name, char *err) {
-  party init = { 0 }, resp = { 0 };
+  party init = {0}, resp = {0};
   vector_result r = setup_party(v, name, CHAT_NOISE_ROLE_INITIATOR, &init, err);
   if (r == VECTOR_PASSED)
     r = setup_party(v, name, CHAT_NOISE_ROLE_RESPONDER, &resp, err);
@@ -253,7 +252,7 @@ static vector_result run_vector(JsonObject *v, const char *name, char *err) {
     snprintf(err, ERROR_TEXT_MAX, "no messages");
   for (guint i = 0; ok && i < count; i++) {
     JsonObject *m = json_array_get_object_element(messages, i);
-    bytes payload = { 0 }, ciphertext = { 0 };
+    bytes payload = {0}, ciphertext = {0};
     const char *ps = m ? json_object_get_string_member(m, "payload") : NULL;
     const char *cs = m ? json_object_get_string_member(m, "ciphertext") : NULL;
     if (ps == NULL || cs == NULL || !hex_decode(ps, &payload) || !hex_decode(cs, &ciphertext)) {
@@ -305,7 +304,8 @@ Test(noise_vectors, cacophony) {
     cr_assert_fail("cannot parse %s: %s", path, msg);
   }
   JsonNode *root = json_parser_get_root(parser);
-  JsonObject *top = root != NULL && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  JsonObject *top =
+      root != NULL && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
   JsonArray *vectors = top != NULL && json_object_has_member(top, "vectors")
                            ? json_object_get_array_member(top, "vectors")
                            : NULL;
@@ -315,7 +315,7 @@ Test(noise_vectors, cacophony) {
   }
 
   size_t ran = 0, skipped = 0, failed = 0;
-  bool required_seen[REQUIRED_COUNT] = { false };
+  bool required_seen[REQUIRED_COUNT] = {false};
   guint n = json_array_get_length(vectors);
   for (guint i = 0; i < n; i++) {
     JsonObject *v = json_array_get_object_element(vectors, i);
@@ -344,9 +344,10 @@ Test(noise_vectors, cacophony) {
   }
   g_object_unref(parser);
 
-  fprintf(stderr, "noise vectors: ran %zu, skipped %zu (unsupported), failed %zu, from %s\n",
-          ran, skipped, failed, path);
+  fprintf(stderr, "noise vectors: ran %zu, skipped %zu (unsupported), failed %zu, from %s\n", ran,
+          skipped, failed, path);
   for (size_t k = 0; k < REQUIRED_COUNT; k++)
-    cr_expect(required_seen[k], "required vector %s was not run successfully", required_protocols[k]);
+    cr_expect(required_seen[k], "required vector %s was not run successfully",
+              required_protocols[k]);
   cr_assert_eq(failed, 0, "%zu Noise vectors failed", failed);
 }

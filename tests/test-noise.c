@@ -66,17 +66,23 @@ static void pair_new(pair *p, const char *protocol, const char *init_prologue,
   uint8_t pub[CHAT_NOISE_DH_LEN];
   cr_assert_eq(chat_noise_handshake_new(protocol, CHAT_NOISE_ROLE_INITIATOR, &p->init), 0);
   cr_assert_eq(chat_noise_handshake_new(protocol, CHAT_NOISE_ROLE_RESPONDER, &p->resp), 0);
-  cr_assert_eq(chat_noise_generate_keypair(p->init_static, sizeof p->init_static, pub, sizeof pub), 0);
+  cr_assert_eq(chat_noise_generate_keypair(p->init_static, sizeof p->init_static, pub, sizeof pub),
+               0);
   cr_assert_eq(chat_noise_generate_keypair(p->resp_static, sizeof p->resp_static,
-                                           p->resp_static_pub, sizeof p->resp_static_pub), 0);
+                                           p->resp_static_pub, sizeof p->resp_static_pub),
+               0);
   if (chat_noise_handshake_needs_local_static(p->init))
-    cr_assert_eq(chat_noise_handshake_set_local_static(p->init, p->init_static, CHAT_NOISE_DH_LEN), 0);
+    cr_assert_eq(chat_noise_handshake_set_local_static(p->init, p->init_static, CHAT_NOISE_DH_LEN),
+                 0);
   if (chat_noise_handshake_needs_local_static(p->resp))
-    cr_assert_eq(chat_noise_handshake_set_local_static(p->resp, p->resp_static, CHAT_NOISE_DH_LEN), 0);
+    cr_assert_eq(chat_noise_handshake_set_local_static(p->resp, p->resp_static, CHAT_NOISE_DH_LEN),
+                 0);
   if (init_prologue != NULL)
-    cr_assert_eq(chat_noise_handshake_set_prologue(p->init, init_prologue, strlen(init_prologue)), 0);
+    cr_assert_eq(chat_noise_handshake_set_prologue(p->init, init_prologue, strlen(init_prologue)),
+                 0);
   if (resp_prologue != NULL)
-    cr_assert_eq(chat_noise_handshake_set_prologue(p->resp, resp_prologue, strlen(resp_prologue)), 0);
+    cr_assert_eq(chat_noise_handshake_set_prologue(p->resp, resp_prologue, strlen(resp_prologue)),
+                 0);
   cr_assert_eq(chat_noise_handshake_start(p->init), 0);
   cr_assert_eq(chat_noise_handshake_start(p->resp), 0);
 }
@@ -88,7 +94,9 @@ static int step(chat_noise_handshake *writer, chat_noise_handshake *reader) {
   uint8_t msg[512], got[512];
   size_t len = 0, plen = 0;
   cr_assert_eq(chat_noise_handshake_action(writer), CHAT_NOISE_ACTION_WRITE_MESSAGE);
-  cr_assert_eq(chat_noise_handshake_write_message(writer, payload, sizeof payload, msg, sizeof msg, &len), 0);
+  cr_assert_eq(
+      chat_noise_handshake_write_message(writer, payload, sizeof payload, msg, sizeof msg, &len),
+      0);
   int rc = chat_noise_handshake_read_message(reader, msg, len, got, sizeof got, &plen);
   if (rc == 0) {
     cr_assert_eq(plen, sizeof payload);
@@ -125,7 +133,8 @@ static void roundtrip(chat_noise_cipher *send, chat_noise_cipher *recv, const ch
   uint8_t ct[256], pt[256];
   size_t clen = 0, plen = 0;
   size_t n = strlen(text);
-  cr_assert_eq(chat_noise_cipher_encrypt(send, NULL, 0, (const uint8_t *)text, n, ct, sizeof ct, &clen), 0);
+  cr_assert_eq(
+      chat_noise_cipher_encrypt(send, NULL, 0, (const uint8_t *)text, n, ct, sizeof ct, &clen), 0);
   cr_assert_eq(clen, n + CHAT_NOISE_TAG_LEN);
   cr_assert_eq(chat_noise_cipher_decrypt(recv, NULL, 0, ct, clen, pt, sizeof pt, &plen), 0);
   cr_assert_eq(plen, n);
@@ -134,8 +143,12 @@ static void roundtrip(chat_noise_cipher *send, chat_noise_cipher *recv, const ch
 
 Test(noise, full_handshake_random_keys) {
   static const char *const protocols[] = {
-    XX, NX, NN, "Noise_IK_25519_ChaChaPoly_SHA512", "Noise_KK_25519_AESGCM_SHA256",
-    "Noise_X1X1_25519_AESGCM_SHA256",
+      XX,
+      NX,
+      NN,
+      "Noise_IK_25519_ChaChaPoly_SHA512",
+      "Noise_KK_25519_AESGCM_SHA256",
+      "Noise_X1X1_25519_AESGCM_SHA256",
   };
   for (size_t i = 0; i < sizeof protocols / sizeof protocols[0]; i++) {
     pair p;
@@ -143,12 +156,16 @@ Test(noise, full_handshake_random_keys) {
     cr_assert_eq(chat_noise_handshake_new(protocols[i], CHAT_NOISE_ROLE_INITIATOR, &p.init), 0);
     cr_assert_eq(chat_noise_handshake_new(protocols[i], CHAT_NOISE_ROLE_RESPONDER, &p.resp), 0);
     uint8_t ipub[CHAT_NOISE_DH_LEN], rpub[CHAT_NOISE_DH_LEN];
-    cr_assert_eq(chat_noise_generate_keypair(p.init_static, CHAT_NOISE_DH_LEN, ipub, sizeof ipub), 0);
-    cr_assert_eq(chat_noise_generate_keypair(p.resp_static, CHAT_NOISE_DH_LEN, rpub, sizeof rpub), 0);
+    cr_assert_eq(chat_noise_generate_keypair(p.init_static, CHAT_NOISE_DH_LEN, ipub, sizeof ipub),
+                 0);
+    cr_assert_eq(chat_noise_generate_keypair(p.resp_static, CHAT_NOISE_DH_LEN, rpub, sizeof rpub),
+                 0);
     if (chat_noise_handshake_needs_local_static(p.init))
-      cr_assert_eq(chat_noise_handshake_set_local_static(p.init, p.init_static, CHAT_NOISE_DH_LEN), 0);
+      cr_assert_eq(chat_noise_handshake_set_local_static(p.init, p.init_static, CHAT_NOISE_DH_LEN),
+                   0);
     if (chat_noise_handshake_needs_local_static(p.resp))
-      cr_assert_eq(chat_noise_handshake_set_local_static(p.resp, p.resp_static, CHAT_NOISE_DH_LEN), 0);
+      cr_assert_eq(chat_noise_handshake_set_local_static(p.resp, p.resp_static, CHAT_NOISE_DH_LEN),
+                   0);
     if (chat_noise_handshake_needs_remote_static(p.init))
       cr_assert_eq(chat_noise_handshake_set_remote_static(p.init, rpub, sizeof rpub), 0);
     if (chat_noise_handshake_needs_remote_static(p.resp))
@@ -192,7 +209,9 @@ Test(noise, tampered_handshake_payload_fails) {
   uint8_t msg[512], got[512];
   size_t len = 0, plen = 0;
   static const uint8_t payload[] = "secret payload";
-  cr_assert_eq(chat_noise_handshake_write_message(p.resp, payload, sizeof payload, msg, sizeof msg, &len), 0);
+  cr_assert_eq(
+      chat_noise_handshake_write_message(p.resp, payload, sizeof payload, msg, sizeof msg, &len),
+      0);
   msg[len - 1] ^= 0x80; /* the payload's tag */
   memset(got, SENTINEL, sizeof got);
   cr_assert_eq(chat_noise_handshake_read_message(p.init, msg, len, got, sizeof got, &plen),
@@ -210,7 +229,8 @@ Test(noise, tampered_transport_releases_no_plaintext) {
   uint8_t ct[128], pt[128];
   size_t clen = 0, plen = 0;
   cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, (const uint8_t *)text, sizeof text,
-                                         ct, sizeof ct, &clen), 0);
+                                         ct, sizeof ct, &clen),
+               0);
   uint8_t bad[128];
   memcpy(bad, ct, clen);
   bad[3] ^= 0x04;
@@ -244,10 +264,14 @@ Test(noise, wrong_ad_fails) {
   static const uint8_t ad1[] = "header-1", ad2[] = "header-2";
   uint8_t ct[64], pt[64];
   size_t clen = 0, plen = 0;
-  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, ad1, sizeof ad1, (const uint8_t *)"x", 1, ct, sizeof ct, &clen), 0);
-  cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, ad2, sizeof ad2, ct, clen, pt, sizeof pt, &plen),
-               CHAT_NOISE_ERR_MAC_FAILURE);
-  cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, ad1, sizeof ad1, ct, clen, pt, sizeof pt, &plen), 0);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, ad1, sizeof ad1, (const uint8_t *)"x", 1, ct,
+                                         sizeof ct, &clen),
+               0);
+  cr_assert_eq(
+      chat_noise_cipher_decrypt(p.resp_recv, ad2, sizeof ad2, ct, clen, pt, sizeof pt, &plen),
+      CHAT_NOISE_ERR_MAC_FAILURE);
+  cr_assert_eq(
+      chat_noise_cipher_decrypt(p.resp_recv, ad1, sizeof ad1, ct, clen, pt, sizeof pt, &plen), 0);
   pair_free(&p);
 }
 
@@ -282,8 +306,12 @@ Test(noise, reordered_and_replayed_transport_fails) {
   pair_handshake(&p);
   uint8_t c1[64], c2[64], pt[64];
   size_t l1 = 0, l2 = 0, plen = 0;
-  cr_assert_eq(chat_noise_cipher_encrypt(p.resp_send, NULL, 0, (const uint8_t *)"one", 3, c1, sizeof c1, &l1), 0);
-  cr_assert_eq(chat_noise_cipher_encrypt(p.resp_send, NULL, 0, (const uint8_t *)"two", 3, c2, sizeof c2, &l2), 0);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.resp_send, NULL, 0, (const uint8_t *)"one", 3, c1,
+                                         sizeof c1, &l1),
+               0);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.resp_send, NULL, 0, (const uint8_t *)"two", 3, c2,
+                                         sizeof c2, &l2),
+               0);
   /* Reordered: the second message first. */
   cr_assert_eq(chat_noise_cipher_decrypt(p.init_recv, NULL, 0, c2, l2, pt, sizeof pt, &plen),
                CHAT_NOISE_ERR_MAC_FAILURE);
@@ -294,7 +322,9 @@ Test(noise, reordered_and_replayed_transport_fails) {
   cr_assert_eq(chat_noise_cipher_decrypt(p.init_recv, NULL, 0, c2, l2, pt, sizeof pt, &plen), 0);
   cr_assert_arr_eq(pt, "two", 3);
   /* A message sent in the other direction is not accepted either. */
-  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, (const uint8_t *)"three", 5, c1, sizeof c1, &l1), 0);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, (const uint8_t *)"three", 5, c1,
+                                         sizeof c1, &l1),
+               0);
   cr_assert_eq(chat_noise_cipher_decrypt(p.init_recv, NULL, 0, c1, l1, pt, sizeof pt, &plen),
                CHAT_NOISE_ERR_MAC_FAILURE);
   pair_free(&p);
@@ -303,25 +333,30 @@ Test(noise, reordered_and_replayed_transport_fails) {
 Test(noise, short_buffers) {
   pair p;
   pair_new(&p, XX, NULL, NULL);
-  static const uint8_t payload[SMALL_PAYLOAD_LEN] = { 1, 2, 3 };
+  static const uint8_t payload[SMALL_PAYLOAD_LEN] = {1, 2, 3};
   uint8_t msg[512], got[512];
   size_t len = 0, plen = 0;
   /* Message 1 of XX: e (32) + payload in clear. */
   size_t need = CHAT_NOISE_DH_LEN + sizeof payload;
-  cr_assert_eq(chat_noise_handshake_write_message(p.init, payload, sizeof payload, msg, need - 1, &len),
-               CHAT_NOISE_ERR_SHORT_BUFFER);
+  cr_assert_eq(
+      chat_noise_handshake_write_message(p.init, payload, sizeof payload, msg, need - 1, &len),
+      CHAT_NOISE_ERR_SHORT_BUFFER);
   cr_assert_eq(chat_noise_handshake_action(p.init), CHAT_NOISE_ACTION_WRITE_MESSAGE);
-  cr_assert_eq(chat_noise_handshake_write_message(p.init, payload, sizeof payload, msg, need, &len), 0);
+  cr_assert_eq(chat_noise_handshake_write_message(p.init, payload, sizeof payload, msg, need, &len),
+               0);
   cr_assert_eq(len, need);
   cr_assert_eq(chat_noise_handshake_read_message(p.resp, msg, len, got, sizeof payload - 1, &plen),
                CHAT_NOISE_ERR_SHORT_BUFFER);
   cr_assert_eq(chat_noise_handshake_action(p.resp), CHAT_NOISE_ACTION_READ_MESSAGE);
   cr_assert_eq(chat_noise_handshake_read_message(p.resp, msg, len, got, sizeof payload, &plen), 0);
   /* Message 2: e, ee, s (32 + 16), es, payload + 16. */
-  need = CHAT_NOISE_DH_LEN + CHAT_NOISE_DH_LEN + CHAT_NOISE_TAG_LEN + sizeof payload + CHAT_NOISE_TAG_LEN;
-  cr_assert_eq(chat_noise_handshake_write_message(p.resp, payload, sizeof payload, msg, need - 1, &len),
-               CHAT_NOISE_ERR_SHORT_BUFFER);
-  cr_assert_eq(chat_noise_handshake_write_message(p.resp, payload, sizeof payload, msg, need, &len), 0);
+  need = CHAT_NOISE_DH_LEN + CHAT_NOISE_DH_LEN + CHAT_NOISE_TAG_LEN + sizeof payload +
+         CHAT_NOISE_TAG_LEN;
+  cr_assert_eq(
+      chat_noise_handshake_write_message(p.resp, payload, sizeof payload, msg, need - 1, &len),
+      CHAT_NOISE_ERR_SHORT_BUFFER);
+  cr_assert_eq(chat_noise_handshake_write_message(p.resp, payload, sizeof payload, msg, need, &len),
+               0);
   cr_assert_eq(chat_noise_handshake_read_message(p.init, msg, len, got, sizeof payload - 1, &plen),
                CHAT_NOISE_ERR_SHORT_BUFFER);
   cr_assert_eq(chat_noise_handshake_read_message(p.init, msg, len, got, sizeof payload, &plen), 0);
@@ -331,7 +366,8 @@ Test(noise, short_buffers) {
   size_t hlen = 0;
   cr_assert_eq(chat_noise_handshake_get_hash(p.init, h, 31, &hlen), CHAT_NOISE_ERR_SHORT_BUFFER);
   uint8_t rs[CHAT_NOISE_DH_LEN];
-  cr_assert_eq(chat_noise_handshake_get_remote_static(p.init, rs, sizeof rs - 1), CHAT_NOISE_ERR_SHORT_BUFFER);
+  cr_assert_eq(chat_noise_handshake_get_remote_static(p.init, rs, sizeof rs - 1),
+               CHAT_NOISE_ERR_SHORT_BUFFER);
   cr_assert_eq(chat_noise_handshake_split(p.init, &p.init_send, &p.init_recv), 0);
   cr_assert_eq(chat_noise_handshake_split(p.resp, &p.resp_send, &p.resp_recv), 0);
 
@@ -341,13 +377,18 @@ Test(noise, short_buffers) {
   cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, payload, sizeof payload, ct,
                                          sizeof payload + CHAT_NOISE_TAG_LEN - 1, &clen),
                CHAT_NOISE_ERR_SHORT_BUFFER);
-  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, payload, sizeof payload, ct, sizeof ct, &clen), 0);
-  cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, ct, clen, pt, sizeof payload - 1, &plen),
-               CHAT_NOISE_ERR_SHORT_BUFFER);
-  cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, ct, clen, pt, sizeof payload, &plen), 0);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, payload, sizeof payload, ct,
+                                         sizeof ct, &clen),
+               0);
+  cr_assert_eq(
+      chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, ct, clen, pt, sizeof payload - 1, &plen),
+      CHAT_NOISE_ERR_SHORT_BUFFER);
+  cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, ct, clen, pt, sizeof payload, &plen),
+               0);
   cr_assert_arr_eq(pt, payload, sizeof payload);
   /* Shorter than a tag. */
-  cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, ct, CHAT_NOISE_TAG_LEN - 1, pt, sizeof pt, &plen),
+  cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, ct, CHAT_NOISE_TAG_LEN - 1, pt,
+                                         sizeof pt, &plen),
                CHAT_NOISE_ERR_MESSAGE_TOO_SHORT);
   pair_free(&p);
 }
@@ -358,8 +399,9 @@ Test(noise, truncated_handshake_message_fails) {
   uint8_t msg[512], got[512];
   size_t len = 0, plen = 0;
   cr_assert_eq(chat_noise_handshake_write_message(p.init, NULL, 0, msg, sizeof msg, &len), 0);
-  cr_assert_eq(chat_noise_handshake_read_message(p.resp, msg, CHAT_NOISE_DH_LEN - 1, got, sizeof got, &plen),
-               CHAT_NOISE_ERR_MESSAGE_TOO_SHORT);
+  cr_assert_eq(
+      chat_noise_handshake_read_message(p.resp, msg, CHAT_NOISE_DH_LEN - 1, got, sizeof got, &plen),
+      CHAT_NOISE_ERR_MESSAGE_TOO_SHORT);
   cr_assert_eq(chat_noise_handshake_action(p.resp), CHAT_NOISE_ACTION_FAILED);
   pair_free(&p);
 }
@@ -374,10 +416,12 @@ Test(noise, messages_over_65535_fail) {
                CHAT_NOISE_ERR_MESSAGE_TOO_LARGE);
   cr_assert_eq(chat_noise_handshake_action(p.init), CHAT_NOISE_ACTION_WRITE_MESSAGE);
   /* Exactly 65535 is fine. */
-  cr_assert_eq(chat_noise_handshake_write_message(p.init, big_a, too_big - 1, big_b, BIG_BUF, &len), 0);
+  cr_assert_eq(chat_noise_handshake_write_message(p.init, big_a, too_big - 1, big_b, BIG_BUF, &len),
+               0);
   cr_assert_eq(len, CHAT_NOISE_MAX_MESSAGE);
   /* Handshake read of 65536 bytes. */
-  cr_assert_eq(chat_noise_handshake_read_message(p.resp, big_b, CHAT_NOISE_MAX_MESSAGE + 1, big_a, BIG_BUF, &plen),
+  cr_assert_eq(chat_noise_handshake_read_message(p.resp, big_b, CHAT_NOISE_MAX_MESSAGE + 1, big_a,
+                                                 BIG_BUF, &plen),
                CHAT_NOISE_ERR_MESSAGE_TOO_LARGE);
   pair_free(&p);
 
@@ -387,13 +431,15 @@ Test(noise, messages_over_65535_fail) {
   cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, big_a, CHAT_NOISE_MAX_PAYLOAD + 1,
                                          big_b, BIG_BUF, &clen),
                CHAT_NOISE_ERR_MESSAGE_TOO_LARGE);
-  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, big_a, CHAT_NOISE_MAX_PAYLOAD,
-                                         big_b, BIG_BUF, &clen), 0);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, big_a, CHAT_NOISE_MAX_PAYLOAD, big_b,
+                                         BIG_BUF, &clen),
+               0);
   cr_assert_eq(clen, CHAT_NOISE_MAX_MESSAGE);
   cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, big_b, CHAT_NOISE_MAX_MESSAGE + 1,
                                          big_a, BIG_BUF, &plen),
                CHAT_NOISE_ERR_MESSAGE_TOO_LARGE);
-  cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, big_b, clen, big_a, BIG_BUF, &plen), 0);
+  cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, big_b, clen, big_a, BIG_BUF, &plen),
+               0);
   cr_assert_eq(plen, CHAT_NOISE_MAX_PAYLOAD);
   pair_free(&p);
 }
@@ -402,13 +448,16 @@ Test(noise, nx_initiator_learns_responder_static) {
   pair p;
   pair_new(&p, NX, NULL, NULL);
   uint8_t rs[CHAT_NOISE_DH_LEN];
-  cr_assert_eq(chat_noise_handshake_get_remote_static(p.init, rs, sizeof rs), CHAT_NOISE_ERR_MISSING_KEY);
+  cr_assert_eq(chat_noise_handshake_get_remote_static(p.init, rs, sizeof rs),
+               CHAT_NOISE_ERR_MISSING_KEY);
   cr_assert_eq(step(p.init, p.resp), 0);
-  cr_assert_eq(chat_noise_handshake_get_remote_static(p.init, rs, sizeof rs), CHAT_NOISE_ERR_MISSING_KEY);
+  cr_assert_eq(chat_noise_handshake_get_remote_static(p.init, rs, sizeof rs),
+               CHAT_NOISE_ERR_MISSING_KEY);
   cr_assert_eq(step(p.resp, p.init), 0);
   cr_assert_eq(chat_noise_handshake_get_remote_static(p.init, rs, sizeof rs), 0);
   uint8_t expect[CHAT_NOISE_DH_LEN];
-  cr_assert_eq(chat_noise_public_key(p.resp_static, sizeof p.resp_static, expect, sizeof expect), 0);
+  cr_assert_eq(chat_noise_public_key(p.resp_static, sizeof p.resp_static, expect, sizeof expect),
+               0);
   cr_assert_arr_eq(rs, expect, sizeof rs);
   cr_assert_arr_eq(rs, p.resp_static_pub, sizeof rs);
   /* Still available after split, for pinning. */
@@ -417,7 +466,8 @@ Test(noise, nx_initiator_learns_responder_static) {
   cr_assert_eq(chat_noise_handshake_get_remote_static(p.init, rs, sizeof rs), 0);
   cr_assert_arr_eq(rs, expect, sizeof rs);
   /* The responder of NX learns nothing about the anonymous initiator. */
-  cr_assert_eq(chat_noise_handshake_get_remote_static(p.resp, rs, sizeof rs), CHAT_NOISE_ERR_MISSING_KEY);
+  cr_assert_eq(chat_noise_handshake_get_remote_static(p.resp, rs, sizeof rs),
+               CHAT_NOISE_ERR_MISSING_KEY);
   pair_free(&p);
 }
 
@@ -440,7 +490,9 @@ Test(noise, rekey_keeps_sides_in_sync) {
   cr_assert_eq(chat_noise_cipher_rekey(p.resp_send), 0);
   uint8_t ct[64], pt[64];
   size_t clen = 0, plen = 0;
-  cr_assert_eq(chat_noise_cipher_encrypt(p.resp_send, NULL, 0, (const uint8_t *)"x", 1, ct, sizeof ct, &clen), 0);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.resp_send, NULL, 0, (const uint8_t *)"x", 1, ct,
+                                         sizeof ct, &clen),
+               0);
   cr_assert_eq(chat_noise_cipher_decrypt(p.init_recv, NULL, 0, ct, clen, pt, sizeof pt, &plen),
                CHAT_NOISE_ERR_MAC_FAILURE);
   cr_assert_eq(chat_noise_cipher_rekey(p.init_recv), 0);
@@ -456,9 +508,12 @@ Test(noise, nonce_exhaustion) {
   size_t clen = 0, plen = 0;
   cr_assert_eq(chat_noise_cipher_set_nonce(p.init_send, CHAT_NOISE_NONCE_RESERVED - 1), 0);
   cr_assert_eq(chat_noise_cipher_set_nonce(p.resp_recv, CHAT_NOISE_NONCE_RESERVED - 1), 0);
-  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, (const uint8_t *)"last", 4, ct, sizeof ct, &clen), 0);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, (const uint8_t *)"last", 4, ct,
+                                         sizeof ct, &clen),
+               0);
   cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, ct, clen, pt, sizeof pt, &plen), 0);
-  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, (const uint8_t *)"more", 4, ct, sizeof ct, &clen),
+  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, (const uint8_t *)"more", 4, ct,
+                                         sizeof ct, &clen),
                CHAT_NOISE_ERR_NONCE_EXHAUSTED);
   cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, ct, clen, pt, sizeof pt, &plen),
                CHAT_NOISE_ERR_NONCE_EXHAUSTED);
@@ -470,25 +525,25 @@ Test(noise, unknown_protocol_names_rejected) {
     const char *name;
     int code;
   } cases[] = {
-    { "", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL },
-    { "Noise", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL },
-    { "Noise_XX_25519_AESGCM", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL },
-    { "Noise_XX_25519_AESGCM_SHA256_", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL },
-    { "Noise_XX_25519_AESGCM_SHA256_SHA256", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL },
-    { "Noise__25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL },
-    { "noise_XX_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL },
-    { "NoiseXX_25519_AESGCM_SHA256_", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL },
-    { "Noise_XY_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_PATTERN },
-    { "Noise_xx_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_PATTERN },
-    { "Noise_XXpsk3_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_PATTERN },
-    { "Noise_XXfallback_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_PATTERN },
-    { "Noise_XX_448_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_DH },
-    { "Noise_XX_25519+Kyber1024_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_DH },
-    { "Noise_XX_25519_AESGCM256_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_CIPHER },
-    { "Noise_XX_25519_chachapoly_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_CIPHER },
-    { "Noise_XX_25519_AESGCM_BLAKE2s", CHAT_NOISE_ERR_UNSUPPORTED_HASH },
-    { "Noise_XX_25519_AESGCM_BLAKE2b", CHAT_NOISE_ERR_UNSUPPORTED_HASH },
-    { "Noise_XX_25519_AESGCM_SHA384", CHAT_NOISE_ERR_UNSUPPORTED_HASH },
+      {"", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL},
+      {"Noise", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL},
+      {"Noise_XX_25519_AESGCM", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL},
+      {"Noise_XX_25519_AESGCM_SHA256_", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL},
+      {"Noise_XX_25519_AESGCM_SHA256_SHA256", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL},
+      {"Noise__25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL},
+      {"noise_XX_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL},
+      {"NoiseXX_25519_AESGCM_SHA256_", CHAT_NOISE_ERR_UNKNOWN_PROTOCOL},
+      {"Noise_XY_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_PATTERN},
+      {"Noise_xx_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_PATTERN},
+      {"Noise_XXpsk3_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_PATTERN},
+      {"Noise_XXfallback_25519_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_PATTERN},
+      {"Noise_XX_448_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_DH},
+      {"Noise_XX_25519+Kyber1024_AESGCM_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_DH},
+      {"Noise_XX_25519_AESGCM256_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_CIPHER},
+      {"Noise_XX_25519_chachapoly_SHA256", CHAT_NOISE_ERR_UNSUPPORTED_CIPHER},
+      {"Noise_XX_25519_AESGCM_BLAKE2s", CHAT_NOISE_ERR_UNSUPPORTED_HASH},
+      {"Noise_XX_25519_AESGCM_BLAKE2b", CHAT_NOISE_ERR_UNSUPPORTED_HASH},
+      {"Noise_XX_25519_AESGCM_SHA384", CHAT_NOISE_ERR_UNSUPPORTED_HASH},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     chat_noise_handshake *hs = (chat_noise_handshake *)(void *)&cases; /* must be reset to NULL */
@@ -503,45 +558,58 @@ Test(noise, unknown_protocol_names_rejected) {
   longname[sizeof longname - 1] = '\0';
   memcpy(longname, "Noise_XX_25519_AESGCM_SHA256_", strlen("Noise_XX_25519_AESGCM_SHA256_"));
   chat_noise_handshake *hs = NULL;
-  cr_expect_eq(chat_noise_handshake_new(longname, CHAT_NOISE_ROLE_INITIATOR, &hs), CHAT_NOISE_ERR_UNKNOWN_PROTOCOL);
-  cr_expect_eq(chat_noise_handshake_new(NULL, CHAT_NOISE_ROLE_INITIATOR, &hs), CHAT_NOISE_ERR_INVALID_ARGUMENT);
-  cr_expect_eq(chat_noise_handshake_new(XX, (chat_noise_role)7, &hs), CHAT_NOISE_ERR_INVALID_ARGUMENT);
-  cr_expect_eq(chat_noise_handshake_new(XX, CHAT_NOISE_ROLE_INITIATOR, NULL), CHAT_NOISE_ERR_INVALID_ARGUMENT);
+  cr_expect_eq(chat_noise_handshake_new(longname, CHAT_NOISE_ROLE_INITIATOR, &hs),
+               CHAT_NOISE_ERR_UNKNOWN_PROTOCOL);
+  cr_expect_eq(chat_noise_handshake_new(NULL, CHAT_NOISE_ROLE_INITIATOR, &hs),
+               CHAT_NOISE_ERR_INVALID_ARGUMENT);
+  cr_expect_eq(chat_noise_handshake_new(XX, (chat_noise_role)7, &hs),
+               CHAT_NOISE_ERR_INVALID_ARGUMENT);
+  cr_expect_eq(chat_noise_handshake_new(XX, CHAT_NOISE_ROLE_INITIATOR, NULL),
+               CHAT_NOISE_ERR_INVALID_ARGUMENT);
 }
 
 Test(noise, key_rules) {
   chat_noise_handshake *hs;
-  uint8_t key[CHAT_NOISE_DH_LEN] = { 9 };
+  uint8_t key[CHAT_NOISE_DH_LEN] = {9};
   cr_assert_eq(chat_noise_handshake_new(XX, CHAT_NOISE_ROLE_INITIATOR, &hs), 0);
   cr_assert(chat_noise_handshake_needs_local_static(hs));
   cr_assert_not(chat_noise_handshake_needs_remote_static(hs));
   cr_assert_eq(chat_noise_handshake_start(hs), CHAT_NOISE_ERR_MISSING_KEY);
-  cr_assert_eq(chat_noise_handshake_set_remote_static(hs, key, sizeof key), CHAT_NOISE_ERR_NOT_APPLICABLE);
-  cr_assert_eq(chat_noise_handshake_set_local_static(hs, key, sizeof key - 1), CHAT_NOISE_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(chat_noise_handshake_set_remote_static(hs, key, sizeof key),
+               CHAT_NOISE_ERR_NOT_APPLICABLE);
+  cr_assert_eq(chat_noise_handshake_set_local_static(hs, key, sizeof key - 1),
+               CHAT_NOISE_ERR_INVALID_ARGUMENT);
   cr_assert_eq(chat_noise_handshake_set_local_static(hs, key, sizeof key), 0);
   cr_assert_eq(chat_noise_handshake_action(hs), CHAT_NOISE_ACTION_NONE);
   cr_assert_eq(chat_noise_handshake_start(hs), 0);
-  cr_assert_eq(chat_noise_handshake_set_local_static(hs, key, sizeof key), CHAT_NOISE_ERR_INVALID_STATE);
+  cr_assert_eq(chat_noise_handshake_set_local_static(hs, key, sizeof key),
+               CHAT_NOISE_ERR_INVALID_STATE);
   /* The initiator writes first; reading now is out of turn. */
   uint8_t buf[128];
   size_t len = 0;
-  cr_assert_eq(chat_noise_handshake_read_message(hs, buf, 64, buf + 64, 64, &len), CHAT_NOISE_ERR_INVALID_STATE);
-  cr_assert_eq(chat_noise_handshake_get_hash(hs, buf, sizeof buf, &len), CHAT_NOISE_ERR_INVALID_STATE);
+  cr_assert_eq(chat_noise_handshake_read_message(hs, buf, 64, buf + 64, 64, &len),
+               CHAT_NOISE_ERR_INVALID_STATE);
+  cr_assert_eq(chat_noise_handshake_get_hash(hs, buf, sizeof buf, &len),
+               CHAT_NOISE_ERR_INVALID_STATE);
   chat_noise_cipher *a, *b;
   cr_assert_eq(chat_noise_handshake_split(hs, &a, &b), CHAT_NOISE_ERR_INVALID_STATE);
   chat_noise_handshake_free(hs);
 
   /* NN uses no static keys; NK's initiator needs the responder's. */
   cr_assert_eq(chat_noise_handshake_new(NN, CHAT_NOISE_ROLE_RESPONDER, &hs), 0);
-  cr_assert_eq(chat_noise_handshake_set_local_static(hs, key, sizeof key), CHAT_NOISE_ERR_NOT_APPLICABLE);
+  cr_assert_eq(chat_noise_handshake_set_local_static(hs, key, sizeof key),
+               CHAT_NOISE_ERR_NOT_APPLICABLE);
   chat_noise_handshake_free(hs);
-  cr_assert_eq(chat_noise_handshake_new("Noise_NK_25519_AESGCM_SHA256", CHAT_NOISE_ROLE_INITIATOR, &hs), 0);
+  cr_assert_eq(
+      chat_noise_handshake_new("Noise_NK_25519_AESGCM_SHA256", CHAT_NOISE_ROLE_INITIATOR, &hs), 0);
   cr_assert(chat_noise_handshake_needs_remote_static(hs));
   cr_assert_eq(chat_noise_handshake_start(hs), CHAT_NOISE_ERR_MISSING_KEY);
   chat_noise_handshake_free(hs);
   /* The responder of a one-way pattern has no ephemeral. */
-  cr_assert_eq(chat_noise_handshake_new("Noise_N_25519_AESGCM_SHA256", CHAT_NOISE_ROLE_RESPONDER, &hs), 0);
-  cr_assert_eq(chat_noise_handshake_set_fixed_ephemeral(hs, key, sizeof key), CHAT_NOISE_ERR_NOT_APPLICABLE);
+  cr_assert_eq(
+      chat_noise_handshake_new("Noise_N_25519_AESGCM_SHA256", CHAT_NOISE_ROLE_RESPONDER, &hs), 0);
+  cr_assert_eq(chat_noise_handshake_set_fixed_ephemeral(hs, key, sizeof key),
+               CHAT_NOISE_ERR_NOT_APPLICABLE);
   chat_noise_handshake_free(hs);
 }
 
@@ -549,8 +617,12 @@ Test(noise, one_way_split_has_one_direction) {
   chat_noise_handshake *init, *resp;
   uint8_t rpriv[CHAT_NOISE_DH_LEN], rpub[CHAT_NOISE_DH_LEN];
   cr_assert_eq(chat_noise_generate_keypair(rpriv, sizeof rpriv, rpub, sizeof rpub), 0);
-  cr_assert_eq(chat_noise_handshake_new("Noise_N_25519_ChaChaPoly_SHA256", CHAT_NOISE_ROLE_INITIATOR, &init), 0);
-  cr_assert_eq(chat_noise_handshake_new("Noise_N_25519_ChaChaPoly_SHA256", CHAT_NOISE_ROLE_RESPONDER, &resp), 0);
+  cr_assert_eq(
+      chat_noise_handshake_new("Noise_N_25519_ChaChaPoly_SHA256", CHAT_NOISE_ROLE_INITIATOR, &init),
+      0);
+  cr_assert_eq(
+      chat_noise_handshake_new("Noise_N_25519_ChaChaPoly_SHA256", CHAT_NOISE_ROLE_RESPONDER, &resp),
+      0);
   cr_assert_eq(chat_noise_handshake_set_remote_static(init, rpub, sizeof rpub), 0);
   cr_assert_eq(chat_noise_handshake_set_local_static(resp, rpriv, sizeof rpriv), 0);
   cr_assert_eq(chat_noise_handshake_start(init), 0);
@@ -574,9 +646,10 @@ Test(noise, zero_dh_output_is_exposed) {
   pair p;
   pair_new(&p, NN, NULL, NULL);
   /* The initiator's "ephemeral" is the low-order point 0. */
-  uint8_t msg[CHAT_NOISE_DH_LEN] = { 0 }, out[128], got[128];
+  uint8_t msg[CHAT_NOISE_DH_LEN] = {0}, out[128], got[128];
   size_t len = 0, plen = 0;
-  cr_assert_eq(chat_noise_handshake_read_message(p.resp, msg, sizeof msg, got, sizeof got, &plen), 0);
+  cr_assert_eq(chat_noise_handshake_read_message(p.resp, msg, sizeof msg, got, sizeof got, &plen),
+               0);
   cr_assert_not(chat_noise_handshake_dh_output_was_zero(p.resp));
   cr_assert_eq(chat_noise_handshake_write_message(p.resp, NULL, 0, out, sizeof out, &len), 0);
   cr_assert(chat_noise_handshake_dh_output_was_zero(p.resp));
@@ -600,10 +673,13 @@ Test(noise, cipher_argument_checks) {
   pair_handshake(&p);
   uint8_t buf[64];
   size_t len = 0;
-  cr_assert_eq(chat_noise_cipher_encrypt(NULL, NULL, 0, buf, 1, buf + 32, 32, &len), CHAT_NOISE_ERR_INVALID_ARGUMENT);
-  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 1, buf, 1, buf + 32, 32, &len), CHAT_NOISE_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(chat_noise_cipher_encrypt(NULL, NULL, 0, buf, 1, buf + 32, 32, &len),
+               CHAT_NOISE_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 1, buf, 1, buf + 32, 32, &len),
+               CHAT_NOISE_ERR_INVALID_ARGUMENT);
   /* Partial overlap is refused; exact in-place is fine. */
-  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, buf, 8, buf + 4, 40, &len), CHAT_NOISE_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, buf, 8, buf + 4, 40, &len),
+               CHAT_NOISE_ERR_INVALID_ARGUMENT);
   memcpy(buf, "inplace!", 8);
   cr_assert_eq(chat_noise_cipher_encrypt(p.init_send, NULL, 0, buf, 8, buf, sizeof buf, &len), 0);
   cr_assert_eq(chat_noise_cipher_decrypt(p.resp_recv, NULL, 0, buf, len, buf, sizeof buf, &len), 0);
@@ -634,8 +710,8 @@ static void roundtrip_not(chat_noise_cipher *send, chat_noise_cipher *recv,
   uint8_t ct[256], pt[256];
   size_t clen = 0, plen = 0;
   size_t n = strlen(text);
-  cr_assert_eq(chat_noise_cipher_encrypt(send, NULL, 0, (const uint8_t *)text, n, ct, sizeof ct,
-                                         &clen), 0);
+  cr_assert_eq(
+      chat_noise_cipher_encrypt(send, NULL, 0, (const uint8_t *)text, n, ct, sizeof ct, &clen), 0);
   cr_assert_eq(chat_noise_cipher_decrypt(wrong, NULL, 0, ct, clen, pt, sizeof pt, &plen),
                CHAT_NOISE_ERR_MAC_FAILURE, "decrypted with another key");
   cr_assert_eq(chat_noise_cipher_decrypt(recv, NULL, 0, ct, clen, pt, sizeof pt, &plen), 0);
@@ -735,8 +811,9 @@ static double encrypt_records(chat_noise_cipher **ciphers, size_t count, unsigne
   size_t len = 0;
   double start = seconds_now();
   for (unsigned i = 0; i < records; i++)
-    cr_assert_eq(chat_noise_cipher_encrypt(ciphers[i % count], NULL, 0, pt, sizeof pt, ct,
-                                           sizeof ct, &len), 0);
+    cr_assert_eq(
+        chat_noise_cipher_encrypt(ciphers[i % count], NULL, 0, pt, sizeof pt, ct, sizeof ct, &len),
+        0);
   return (seconds_now() - start) * NS_PER_S / records;
 }
 
@@ -764,11 +841,12 @@ Test(noise, gcm_cache_hits_and_misses_micro_benchmark) {
     miss_ns = run == 0 || miss < miss_ns ? miss : miss_ns;
     chacha_ns = run == 0 || cha < chacha_ns ? cha : chacha_ns;
   }
-  fprintf(stderr, "gcm cache: %u-byte records, best of %u x %u: AES-GCM one cipher (hits) %.0f ns/record, "
-         "two ciphers in turn (misses) %.0f ns/record, so a miss costs %.0f ns; ChaChaPoly "
-         "(never cached) %.0f ns/record\n",
-         BENCH_RECORD_LEN, BENCH_RUNS, BENCH_RECORDS, hit_ns, miss_ns, miss_ns - hit_ns,
-         chacha_ns);
+  fprintf(stderr,
+          "gcm cache: %u-byte records, best of %u x %u: AES-GCM one cipher (hits) %.0f ns/record, "
+          "two ciphers in turn (misses) %.0f ns/record, so a miss costs %.0f ns; ChaChaPoly "
+          "(never cached) %.0f ns/record\n",
+          BENCH_RECORD_LEN, BENCH_RUNS, BENCH_RECORDS, hit_ns, miss_ns, miss_ns - hit_ns,
+          chacha_ns);
   fflush(stdout);
   chat_noise_cipher_free(one[0]);
   for (size_t i = 0; i < 2; i++) {

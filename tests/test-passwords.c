@@ -21,7 +21,7 @@ static const ChatdPasswordCost timing_cost = {.t_cost = 2, .m_cost_kib = 8192, .
 #define LEGACY_PASSWORD "secret"
 #define LEGACY_HASH "5ebe2294ecd0e0f08eab7690d2a6ee69"
 /* Base64 without padding of 16 and 32 bytes: 22 and 43 characters. */
-#define PHC_PATTERN_CHEAP \
+#define PHC_PATTERN_CHEAP                                                                          \
   "^\\$argon2id\\$v=19\\$m=64,t=1,p=1\\$[A-Za-z0-9+/]{22}\\$[A-Za-z0-9+/]{43}$"
 #define WAIT_TIMEOUT_US (30 * G_USEC_PER_SEC)
 #define TIMING_ROUNDS 7
@@ -47,7 +47,7 @@ typedef struct {
   char *phc;
   GError *error;
   GThread *thread;
-  gboolean owned_context;  /* the callback ran while its context was being iterated */
+  gboolean owned_context; /* the callback ran while its context was being iterated */
   GMainContext *context;
 } Result;
 
@@ -206,7 +206,7 @@ static gint64 time_verify_us(ChatdPasswords *p, GMainContext *ctx, const char *s
 }
 
 static gint64 median_us(gint64 times[TIMING_ROUNDS]) {
-  for (int i = 1; i < TIMING_ROUNDS; i++) {  /* insertion sort */
+  for (int i = 1; i < TIMING_ROUNDS; i++) { /* insertion sort */
     for (int j = i; j > 0 && times[j - 1] > times[j]; j--) {
       gint64 t = times[j];
       times[j] = times[j - 1];

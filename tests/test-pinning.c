@@ -3,10 +3,10 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,8 +171,9 @@ Test(pinning, malformed_key_files_report_the_line) {
   cr_assert_eq(load_text("dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCp=\n", &line, NULL),
                CHAT_KEY_ERR_MALFORMED);
 
-  cr_assert_eq(load_text("# one\n" ALICE_PRIVATE_B64 "\n# two\n" ALICE_PRIVATE_B64 "\n", &line,
-                         message), CHAT_KEY_ERR_MALFORMED);
+  cr_assert_eq(
+      load_text("# one\n" ALICE_PRIVATE_B64 "\n# two\n" ALICE_PRIVATE_B64 "\n", &line, message),
+      CHAT_KEY_ERR_MALFORMED);
   cr_assert_eq(line, 4);
   cr_assert(strstr(message, "second key") != NULL, "%s", message);
 
@@ -258,8 +259,8 @@ Test(pinning, known_hosts_add_lookup_remove) {
                CHAT_KEY_ERR_EXISTS);
   cr_assert(strstr(err.message, "forget-host") != NULL, "%s", err.message);
   cr_assert_eq(chat_known_hosts_add(kh, "[::1]:7000", OTHER_FINGERPRINT, &err), 0);
-  cr_assert_str_eq(test_read_text(kh), "a.example:7000 " ALICE_FINGERPRINT "\n[::1]:7000 " OTHER_FINGERPRINT
-                                  "\n");
+  cr_assert_str_eq(test_read_text(kh),
+                   "a.example:7000 " ALICE_FINGERPRINT "\n[::1]:7000 " OTHER_FINGERPRINT "\n");
 
   cr_assert_eq(chat_known_hosts_remove(kh, "a.example:7000", &err), 1);
   cr_assert_eq(chat_known_hosts_lookup(kh, "a.example:7000", fp, &err), 0);
@@ -284,8 +285,8 @@ Test(pinning, known_hosts_rewrite_is_atomic_and_keeps_comments) {
   cr_assert_eq(stat(kh, &before), 0);
   chat_error err;
   cr_assert_eq(chat_known_hosts_remove(kh, "a.example:7000", &err), 1, "%s", err.message);
-  cr_assert_str_eq(test_read_text(kh), "# my servers\n\n   # indented comment\nb.example:7000 " OTHER_FINGERPRINT
-                                  "\n");
+  cr_assert_str_eq(test_read_text(kh),
+                   "# my servers\n\n   # indented comment\nb.example:7000 " OTHER_FINGERPRINT "\n");
   struct stat after;
   cr_assert_eq(stat(kh, &after), 0);
   cr_assert_neq(before.st_ino, after.st_ino, "replaced by rename, not rewritten in place");
@@ -295,7 +296,8 @@ Test(pinning, known_hosts_rewrite_is_atomic_and_keeps_comments) {
 
   /* A failed rewrite (here: writes over 16 bytes fail with EFBIG) leaves
    * the old file intact and no temporary file behind. */
-  const char *old_text = "# my servers\n\n   # indented comment\nb.example:7000 " OTHER_FINGERPRINT "\n";
+  const char *old_text =
+      "# my servers\n\n   # indented comment\nb.example:7000 " OTHER_FINGERPRINT "\n";
   signal(SIGXFSZ, SIG_IGN);
   struct rlimit limit = {16, 16};
   cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
@@ -309,14 +311,14 @@ Test(pinning, malformed_known_hosts_lines_are_errors_with_the_line) {
   char kh[300];
   snprintf(kh, sizeof kh, "%s/known_hosts", dir);
   static const char *bad[] = {
-      "a.example:7000\n",                                    /* one field */
-      "a.example:7000 " ALICE_FINGERPRINT " extra\n",        /* three */
-      "a.example " ALICE_FINGERPRINT "\n",                   /* no port */
-      "a.example:0 " ALICE_FINGERPRINT "\n",                 /* port 0 */
-      "a.example:65536 " ALICE_FINGERPRINT "\n",             /* port too large */
-      "a.example:70x " ALICE_FINGERPRINT "\n",               /* not a number */
-      "a.example:7000 SHA256:short\n",                       /* bad fingerprint */
-      "a.example:7000 " ALICE_PUBLIC_B64 "\n",               /* a key, not a fingerprint */
+      "a.example:7000\n",                             /* one field */
+      "a.example:7000 " ALICE_FINGERPRINT " extra\n", /* three */
+      "a.example " ALICE_FINGERPRINT "\n",            /* no port */
+      "a.example:0 " ALICE_FINGERPRINT "\n",          /* port 0 */
+      "a.example:65536 " ALICE_FINGERPRINT "\n",      /* port too large */
+      "a.example:70x " ALICE_FINGERPRINT "\n",        /* not a number */
+      "a.example:7000 SHA256:short\n",                /* bad fingerprint */
+      "a.example:7000 " ALICE_PUBLIC_B64 "\n",        /* a key, not a fingerprint */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char text[512];
@@ -376,8 +378,8 @@ Test(pinning, default_known_hosts_path) {
 
 Test(pinning, strict_policy) {
   chat_pin_result r;
-  cr_assert_eq(chat_pin_check(CHAT_PIN_STRICT, HOST, ALICE_FINGERPRINT, ALICE_FINGERPRINT, NULL, &r),
-               0);
+  cr_assert_eq(
+      chat_pin_check(CHAT_PIN_STRICT, HOST, ALICE_FINGERPRINT, ALICE_FINGERPRINT, NULL, &r), 0);
   cr_assert_eq(r.decision, CHAT_PIN_ACCEPTED);
   cr_assert_eq(chat_pin_check(CHAT_PIN_STRICT, HOST, ALICE_FINGERPRINT, ALICE_PUBLIC_B64, NULL, &r),
                0, "the full public key in base64 works too");
@@ -440,7 +442,8 @@ Test(pinning, accept_new_policy) {
   cr_assert_eq(rc, CHAT_PIN_ERR_MISMATCH);
   /* A configured key that matches is accepted without touching the file. */
   cr_assert_eq(chat_pin_check(CHAT_PIN_ACCEPT_NEW, "other.example:1", OTHER_FINGERPRINT,
-                              OTHER_FINGERPRINT, kh, &r), 0);
+                              OTHER_FINGERPRINT, kh, &r),
+               0);
   cr_assert_eq(r.decision, CHAT_PIN_ACCEPTED);
   cr_assert_eq(chat_known_hosts_lookup(kh, "other.example:1", NULL, NULL), 0);
 }

@@ -105,7 +105,7 @@ Test(rate_limit, reset_gives_a_full_bucket) {
   cr_assert_eq(chatd_rate_limit_size(limit), 0);
   charge_n(limit, "k", BURST, T0);
   cr_assert_not(chatd_rate_limit_allows(limit, "k", T0));
-  chatd_rate_limit_reset(limit, "never-seen");  /* ignored */
+  chatd_rate_limit_reset(limit, "never-seen"); /* ignored */
 }
 
 Test(rate_limit, clock_going_back_refills_nothing) {

@@ -51,7 +51,8 @@ Test(resume_tokens, an_account_holds_at_most_max_per_user_oldest_first) {
   }
   fill(h[4], 50);
   chatd_resume_tokens_add(tokens, h[4], 10, 500); /* another account */
-  cr_assert_eq(chatd_resume_tokens_excess(tokens, 9), 2, "4 held, 3 allowed: 2 must go for one more");
+  cr_assert_eq(chatd_resume_tokens_excess(tokens, 9), 2,
+               "4 held, 3 allowed: 2 must go for one more");
   cr_assert_eq(chatd_resume_tokens_excess(tokens, 10), 0);
   guint n = 0;
   g_autofree guint8 *of_user = chatd_resume_tokens_of_user(tokens, 9, &n);

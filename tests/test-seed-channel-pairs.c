@@ -69,19 +69,20 @@ Test(seed_pair, talk_both_ways_in_random_splits, .timeout = 120) {
   bytes_free(&held);
   cr_assert(chat_seed_channel_output_idle(server));
 
-  size_t sizes[80] = {1, 2, 15, 16, 17, 31, 32, 33, 255, 256, 1000, 4096, 65535, 65536,
-                      65537, 100000, 300 * 1024, 300 * 1024 - 1, 1, 7};
+  size_t sizes[80] = {1,   2,    15,   16,    17,    31,    32,     33,         255,
+                      256, 1000, 4096, 65535, 65536, 65537, 100000, 300 * 1024, 300 * 1024 - 1,
+                      1,   7};
   size_t count = sizeof sizes / sizeof sizes[0];
   rng r = {UINT64_C(0x9e3779b97f4a7c15)};
   for (size_t i = 20; i < count; i++)
     sizes[i] = 1 + rng_below(&r, 5000);
   bytes *msgs = make_messages(&r, sizes, count);
 
-  send_all(client, server, msgs, count, &r, 70000);           /* big random chunks */
-  send_all(server, client, msgs, count, &r, 64);              /* small random chunks */
-  send_all(client, server, msgs, count, &r, 3);               /* tiny chunks */
-  send_all(server, client, msgs + 16, 1, &r, 1);              /* 300 KB one byte at a time */
-  send_all(client, server, msgs + 20, count - 20, &r, 1);     /* many, one byte at a time */
+  send_all(client, server, msgs, count, &r, 70000);       /* big random chunks */
+  send_all(server, client, msgs, count, &r, 64);          /* small random chunks */
+  send_all(client, server, msgs, count, &r, 3);           /* tiny chunks */
+  send_all(server, client, msgs + 16, 1, &r, 1);          /* 300 KB one byte at a time */
+  send_all(client, server, msgs + 20, count - 20, &r, 1); /* many, one byte at a time */
 
   free_messages(msgs, count);
   chat_seed_channel_free(client);
@@ -174,8 +175,8 @@ Test(seed_pair, buffers_are_released_after_a_large_message) {
       bytes_free(&wire);
       size_t now = test_heap_in_use();
       cr_assert_leq(now, idle + IDLE_HEAP_SLACK,
-                    "%zu bytes more on the heap after a %zu-byte message went %s",
-                    now - idle, msgs[i].len, dir == 0 ? "client -> server" : "server -> client");
+                    "%zu bytes more on the heap after a %zu-byte message went %s", now - idle,
+                    msgs[i].len, dir == 0 ? "client -> server" : "server -> client");
     }
   }
   free_messages(msgs, count);
@@ -204,7 +205,8 @@ Test(seed_state, nothing_before_established) {
     cr_assert_eq(output_length(both[i]), 0);
   }
   /* A client must send A before it can take B. */
-  cr_assert_eq(chat_seed_channel_receive_public(client, (const uint8_t *)"\x05", 1), CHAT_SEED_ERR_STATE);
+  cr_assert_eq(chat_seed_channel_receive_public(client, (const uint8_t *)"\x05", 1),
+               CHAT_SEED_ERR_STATE);
   cr_assert_eq(chat_seed_channel_start(client), 0);
   cr_assert_eq(chat_seed_channel_start(client), CHAT_SEED_ERR_STATE);
   cr_assert_eq(chat_seed_channel_send(client, (const uint8_t *)"x", 1), CHAT_SEED_ERR_STATE,
@@ -266,11 +268,14 @@ Test(seed_state, send_limits) {
 
   chat_dh_group group;
   group_from_vectors(SMALL_GROUP, &group);
-  cr_assert_eq(chat_seed_channel_new(CHAT_SEED_ROLE_CLIENT, &group, 15, &ch), CHAT_SEED_ERR_INVALID_ARGUMENT);
-  cr_assert_null(ch);
-  cr_assert_eq(chat_seed_channel_new(CHAT_SEED_ROLE_CLIENT, &group, CHAT_SEED_MAX_FRAME_LIMIT + 1, &ch),
+  cr_assert_eq(chat_seed_channel_new(CHAT_SEED_ROLE_CLIENT, &group, 15, &ch),
                CHAT_SEED_ERR_INVALID_ARGUMENT);
-  cr_assert_eq(chat_seed_channel_new(CHAT_SEED_ROLE_CLIENT, NULL, 64, &ch), CHAT_SEED_ERR_INVALID_ARGUMENT);
+  cr_assert_null(ch);
+  cr_assert_eq(
+      chat_seed_channel_new(CHAT_SEED_ROLE_CLIENT, &group, CHAT_SEED_MAX_FRAME_LIMIT + 1, &ch),
+      CHAT_SEED_ERR_INVALID_ARGUMENT);
+  cr_assert_eq(chat_seed_channel_new(CHAT_SEED_ROLE_CLIENT, NULL, 64, &ch),
+               CHAT_SEED_ERR_INVALID_ARGUMENT);
   chat_dh_group_clear(&group);
 }
 
@@ -420,7 +425,7 @@ Test(seed_hostile, bad_public_values_computed) {
   mpz_t v;
   mpz_init(v);
   struct {
-    long delta;   /* value = p + delta, or the small value itself when absolute */
+    long delta; /* value = p + delta, or the small value itself when absolute */
     bool absolute;
   } cases[] = {{0, true}, {1, true}, {-1, false}, {0, false}, {1, false}, {1000, false}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -434,7 +439,8 @@ Test(seed_hostile, bad_public_values_computed) {
     cr_assert_gt(n, 0);
     chat_seed_channel *ch;
     cr_assert_eq(chat_seed_channel_new(CHAT_SEED_ROLE_SERVER, &group, 4096, &ch), 0);
-    cr_assert_eq(chat_seed_channel_receive_public(ch, value, n), CHAT_DH_ERR_PUBLIC_RANGE, "case %zu", i);
+    cr_assert_eq(chat_seed_channel_receive_public(ch, value, n), CHAT_DH_ERR_PUBLIC_RANGE,
+                 "case %zu", i);
     assert_dead(ch, CHAT_DH_ERR_PUBLIC_RANGE);
     chat_seed_channel_free(ch);
   }
@@ -465,16 +471,32 @@ Test(seed_hostile, bad_public_values_computed) {
 
 Test(seed_errors, every_code_has_a_distinct_name_and_text) {
   const int codes[] = {
-    CHAT_SEED_ERR_INVALID_ARGUMENT, CHAT_SEED_ERR_STATE,
-    CHAT_SEED_ERR_MESSAGE_EMPTY, CHAT_SEED_ERR_MESSAGE_TOO_LARGE, CHAT_SEED_ERR_QUEUE_FULL,
-    CHAT_SEED_ERR_NOMEM, CHAT_SEED_ERR_FRAME_EMPTY, CHAT_SEED_ERR_FRAME_MISALIGNED,
-    CHAT_SEED_ERR_FRAME_TOO_LARGE, CHAT_SEED_ERR_PAD_COUNT, CHAT_SEED_ERR_PADDING,
-    CHAT_SEED_ERR_TRANSIT_FULL, CHAT_SEED_ERR_TRANSIT_EXHAUSTED,
-    CHAT_DH_ERR_INVALID_ARGUMENT, CHAT_DH_ERR_EMPTY, CHAT_DH_ERR_NOT_DECIMAL,
-    CHAT_DH_ERR_TOO_MANY_DIGITS, CHAT_DH_ERR_MODULUS_TOO_SMALL, CHAT_DH_ERR_MODULUS_TOO_LARGE,
-    CHAT_DH_ERR_MODULUS_EVEN, CHAT_DH_ERR_BASE_RANGE, CHAT_DH_ERR_PUBLIC_EMPTY,
-    CHAT_DH_ERR_PUBLIC_TOO_LONG, CHAT_DH_ERR_PUBLIC_RANGE, CHAT_DH_ERR_PRIVATE_RANGE,
-    CHAT_DH_ERR_RANDOM,
+      CHAT_SEED_ERR_INVALID_ARGUMENT,
+      CHAT_SEED_ERR_STATE,
+      CHAT_SEED_ERR_MESSAGE_EMPTY,
+      CHAT_SEED_ERR_MESSAGE_TOO_LARGE,
+      CHAT_SEED_ERR_QUEUE_FULL,
+      CHAT_SEED_ERR_NOMEM,
+      CHAT_SEED_ERR_FRAME_EMPTY,
+      CHAT_SEED_ERR_FRAME_MISALIGNED,
+      CHAT_SEED_ERR_FRAME_TOO_LARGE,
+      CHAT_SEED_ERR_PAD_COUNT,
+      CHAT_SEED_ERR_PADDING,
+      CHAT_SEED_ERR_TRANSIT_FULL,
+      CHAT_SEED_ERR_TRANSIT_EXHAUSTED,
+      CHAT_DH_ERR_INVALID_ARGUMENT,
+      CHAT_DH_ERR_EMPTY,
+      CHAT_DH_ERR_NOT_DECIMAL,
+      CHAT_DH_ERR_TOO_MANY_DIGITS,
+      CHAT_DH_ERR_MODULUS_TOO_SMALL,
+      CHAT_DH_ERR_MODULUS_TOO_LARGE,
+      CHAT_DH_ERR_MODULUS_EVEN,
+      CHAT_DH_ERR_BASE_RANGE,
+      CHAT_DH_ERR_PUBLIC_EMPTY,
+      CHAT_DH_ERR_PUBLIC_TOO_LONG,
+      CHAT_DH_ERR_PUBLIC_RANGE,
+      CHAT_DH_ERR_PRIVATE_RANGE,
+      CHAT_DH_ERR_RANDOM,
   };
   size_t n = sizeof codes / sizeof codes[0];
   for (size_t i = 0; i < n; i++) {

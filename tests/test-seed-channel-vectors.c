@@ -160,7 +160,8 @@ ParameterizedTest(int *index, seed_vectors, frame) {
   size_t size = chat_seed_frame_size(plaintext.len);
   cr_assert_eq(size, frame.len, "%s: frame size", name);
   uint8_t *out = malloc(size);
-  cr_assert_eq(chat_seed_frame_encrypt(key.data, iv.data, plaintext.data, plaintext.len, out), size);
+  cr_assert_eq(chat_seed_frame_encrypt(key.data, iv.data, plaintext.data, plaintext.len, out),
+               size);
   assert_bytes_eq(out, size, &frame, name);
   free(out);
 
@@ -399,8 +400,10 @@ Test(dh_group, set_private_range) {
     mpz_add_ui(v, v, 1);
   }
   mpz_clear(v);
-  cr_assert_eq(chat_seed_channel_set_private(ch, (const uint8_t *)"\x00", 1), CHAT_DH_ERR_PRIVATE_RANGE);
-  cr_assert_eq(chat_seed_channel_set_private(ch, (const uint8_t *)"\x01", 1), CHAT_DH_ERR_PRIVATE_RANGE);
+  cr_assert_eq(chat_seed_channel_set_private(ch, (const uint8_t *)"\x00", 1),
+               CHAT_DH_ERR_PRIVATE_RANGE);
+  cr_assert_eq(chat_seed_channel_set_private(ch, (const uint8_t *)"\x01", 1),
+               CHAT_DH_ERR_PRIVATE_RANGE);
   cr_assert_eq(chat_seed_channel_set_private(ch, value, 0), CHAT_DH_ERR_PRIVATE_RANGE);
   memset(value, 0, k + 1);
   value[k] = 5;

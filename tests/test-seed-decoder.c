@@ -13,7 +13,8 @@
 
 static const uint8_t key[CHAT_SEED_KEY_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8};
 static const uint8_t other_key[CHAT_SEED_KEY_BYTES] = {8, 7, 6, 5};
-static const char *const messages[] = {"a", "sixteen bytes!!!", "a message of some forty-odd bytes, padded"};
+static const char *const messages[] = {"a", "sixteen bytes!!!",
+                                       "a message of some forty-odd bytes, padded"};
 #define MESSAGE_COUNT (sizeof messages / sizeof messages[0])
 
 /* Writes the frames of messages[] to out; returns the stream's length. */
@@ -102,10 +103,10 @@ Test(seed_decoder, framing_rules_are_the_channels) {
     uint8_t header[CHAT_SEED_FRAME_HEADER_BYTES];
     int code;
   } cases[] = {
-    {{0, 0, 0, 0}, CHAT_SEED_ERR_FRAME_EMPTY},
-    {{0, 0, 0, 17}, CHAT_SEED_ERR_FRAME_MISALIGNED},
-    {{0x40, 0, 0, 0}, CHAT_SEED_ERR_FRAME_TOO_LARGE},
-    {{0, 0, 0, 16, 16}, CHAT_SEED_ERR_PAD_COUNT},
+      {{0, 0, 0, 0}, CHAT_SEED_ERR_FRAME_EMPTY},
+      {{0, 0, 0, 17}, CHAT_SEED_ERR_FRAME_MISALIGNED},
+      {{0x40, 0, 0, 0}, CHAT_SEED_ERR_FRAME_TOO_LARGE},
+      {{0, 0, 0, 16, 16}, CHAT_SEED_ERR_PAD_COUNT},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     chat_seed_decoder *dec = chat_seed_decoder_new(key, 0, 0);

@@ -7,8 +7,12 @@
 
 static chat_arena arena;
 
-static void setup(void) { chat_arena_init(&arena); }
-static void teardown(void) { chat_arena_clear(&arena); }
+static void setup(void) {
+  chat_arena_init(&arena);
+}
+static void teardown(void) {
+  chat_arena_clear(&arena);
+}
 
 static const char *resolve(const char *name, size_t len, void *data) {
   (void)data;
@@ -98,8 +102,8 @@ Test(shape, alternatives_and_references, .init = setup, .fini = teardown) {
 }
 
 Test(shape, malformed_shapes_are_syntax_errors, .init = setup, .fini = teardown) {
-  const char *bad[] = {"", "integer", "[int", "{a int}", "{a:int", "@", "@nope", "@loop",
-                       "int |", "[int ...", "int int", "{:int}"};
+  const char *bad[] = {"",      "integer", "[int",  "{a int}",  "{a:int",  "@",
+                       "@nope", "@loop",   "int |", "[int ...", "int int", "{:int}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     chat_error err;
     cr_assert_eq(chat_shape_validate(bad[i], resolve, NULL, &err), CHAT_ERR_SYNTAX,
@@ -107,6 +111,6 @@ Test(shape, malformed_shapes_are_syntax_errors, .init = setup, .fini = teardown)
     cr_assert_neq(err.message[0], '\0');
   }
   chat_error err;
-  cr_assert_eq(chat_shape_validate("{a:[int ...], b?:@pair} | null", resolve, NULL, &err), 0,
-               "%s", err.message);
+  cr_assert_eq(chat_shape_validate("{a:[int ...], b?:@pair} | null", resolve, NULL, &err), 0, "%s",
+               err.message);
 }

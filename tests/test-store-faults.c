@@ -76,7 +76,8 @@ static char *login_view(const char *user) {
 }
 
 static gboolean failed_to_save(const char *reply) {
-  return strstr(reply, "could not be saved") != NULL || strstr(reply, "could not be created") != NULL;
+  return strstr(reply, "could not be saved") != NULL ||
+         strstr(reply, "could not be created") != NULL;
 }
 
 static gint64 register_user(const char *user) {
@@ -86,8 +87,8 @@ static gint64 register_user(const char *user) {
   return id;
 }
 
-Test(store_faults, what_chatd_answers_while_writes_fail_is_what_it_stored,
-     .fini = finish, .timeout = 180) {
+Test(store_faults, what_chatd_answers_while_writes_fail_is_what_it_stored, .fini = finish,
+     .timeout = 180) {
   chatd_start(&chatd, FALSE, NULL);
   gint64 alice_id = register_user("alice");
   gint64 bob_id = register_user("bob");

@@ -83,7 +83,7 @@ Test(store, newer_schema_is_refused) {
   gsize len = 0;
   cr_assert(g_file_get_contents(db_path, &contents, &len, NULL));
   contents[SQLITE_HEADER_USER_VERSION_OFFSET + 3] = CHATD_STORE_SCHEMA_VERSION + 1;
-  cr_assert(g_file_set_contents(db_path, contents, (gssize) len, NULL));
+  cr_assert(g_file_set_contents(db_path, contents, (gssize)len, NULL));
 
   g_autoptr(GError) error = NULL;
   ChatdStore *s = chatd_store_open(db_path, context, &error);
@@ -126,7 +126,7 @@ typedef struct {
 
 static void find_carol(const ChatdStoreUser *user, gpointer data) {
   if (user->id == CAROL)
-    *(gboolean *) data = TRUE;
+    *(gboolean *)data = TRUE;
 }
 
 static void probe_done(const GError *error, gpointer data) {
@@ -135,14 +135,13 @@ static void probe_done(const GError *error, gpointer data) {
   cr_assert_eq(g_thread_self(), probe->test_thread, "completion on another thread");
   cr_assert(g_main_context_is_owner(context), "completion outside the store's context");
   g_autoptr(GError) load_error = NULL;
-  cr_assert(chatd_store_foreach_user(probe->other, find_carol, &probe->seen_by_other,
-                                     &load_error));
+  cr_assert(chatd_store_foreach_user(probe->other, find_carol, &probe->seen_by_other, &load_error));
   probe->ran = TRUE;
 }
 
 Test(store, completion_runs_on_the_context_after_commit) {
   g_autoptr(GMainContext) other_context = g_main_context_new();
-  CommitProbe probe = { .test_thread = g_thread_self() };
+  CommitProbe probe = {.test_thread = g_thread_self()};
   probe.other = open_store_at(db_path, other_context);
 
   cr_assert(chatd_store_add_user(store, CAROL, "carol", "Carol", "h", T0, probe_done, &probe));
@@ -163,8 +162,7 @@ typedef struct {
   GArray *order;
 } OrderProbe;
 
-static void order_done(const GError *error, gboolean inserted, gint64 stored_id,
-                       gpointer data) {
+static void order_done(const GError *error, gboolean inserted, gint64 stored_id, gpointer data) {
   cr_assert_null(error);
   cr_assert(inserted);
   OrderProbe *probe = data;
@@ -175,7 +173,7 @@ static void order_done(const GError *error, gboolean inserted, gint64 stored_id,
 Test(store, completions_run_in_submission_order) {
   add_users();
   enum { N = 3000 };
-  OrderProbe probe = { .order = g_array_new(FALSE, FALSE, sizeof(gint64)) };
+  OrderProbe probe = {.order = g_array_new(FALSE, FALSE, sizeof(gint64))};
   for (gint64 id = 1; id <= N; id++) {
     ChatdMessageRecord r = text_record(id, ALICE, CHATD_STORE_TARGET_USER, BOB, "x");
     pending++;
@@ -184,16 +182,15 @@ Test(store, completions_run_in_submission_order) {
   settle();
   cr_assert_eq(probe.order->len, N);
   for (guint i = 0; i < N; i++)
-    cr_assert_eq(g_array_index(probe.order, gint64, i), (gint64) i + 1);
+    cr_assert_eq(g_array_index(probe.order, gint64, i), (gint64)i + 1);
   g_array_unref(probe.order);
 }
 
-static void count_done(const GError *error, gboolean inserted, gint64 stored_id,
-                       gpointer data) {
-  (void) stored_id;
+static void count_done(const GError *error, gboolean inserted, gint64 stored_id, gpointer data) {
+  (void)stored_id;
   cr_assert_null(error, "%s", error != NULL ? error->message : "");
   cr_assert(inserted);
-  (*(int *) data)++;
+  (*(int *)data)++;
   pending--;
 }
 
@@ -217,9 +214,11 @@ Test(store, writes_are_committed_in_batches) {
   ChatdStoreStats after;
   chatd_store_get_stats(store, &after);
   guint64 transactions = after.transactions - before.transactions;
-  cr_log_info("%d messages committed in %" G_GUINT64_FORMAT " transactions (largest batch %"
-              G_GUINT64_FORMAT ")", N, transactions, after.largest_batch);
-  fprintf(stderr, "batching: %d messages committed in %" G_GUINT64_FORMAT
+  cr_log_info("%d messages committed in %" G_GUINT64_FORMAT
+              " transactions (largest batch %" G_GUINT64_FORMAT ")",
+              N, transactions, after.largest_batch);
+  fprintf(stderr,
+          "batching: %d messages committed in %" G_GUINT64_FORMAT
           " transactions (largest batch %" G_GUINT64_FORMAT ")\n",
           N, transactions, after.largest_batch);
   cr_assert_lt(transactions, N);
@@ -277,8 +276,8 @@ Test(store, the_wal_is_checkpointed_by_its_own_thread_and_reused) {
     ChatdStoreStats now;
     chatd_store_get_stats(store, &now);
     cr_assert(checkpointer_caught_up(before.checkpoints),
-              "round %d: the WAL was not copied back (%" G_GUINT64_FORMAT " checkpoints, %s, %"
-              G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " copied)",
+              "round %d: the WAL was not copied back (%" G_GUINT64_FORMAT
+              " checkpoints, %s, %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " copied)",
               round, now.checkpoints - before.checkpoints,
               now.checkpoint_pending ? "one pending" : "none pending", now.wal_frames,
               now.wal_frames_checkpointed);
@@ -298,7 +297,8 @@ Test(store, the_wal_is_checkpointed_by_its_own_thread_and_reused) {
   chatd_store_get_stats(store, &after);
   cr_assert_lt(after.wal_frames, first_round_frames * 3 / 2,
                "the WAL holds %" G_GUINT64_FORMAT " frames after %d rounds (%" G_GUINT64_FORMAT
-               " after the first)", after.wal_frames, ROUNDS, first_round_frames);
+               " after the first)",
+               after.wal_frames, ROUNDS, first_round_frames);
   g_free(text);
 }
 
@@ -331,19 +331,18 @@ Test(store, a_failing_write_does_not_undo_its_batch) {
   ChatdStoreStats before;
   chatd_store_get_stats(store, &before);
   chatd_store_hold_writes(store); /* everything below is one batch */
-  MessageOutcome ok1 = { 0 }, unknown_sender = { 0 }, bad_recipient = { 0 }, ok2 = { 0 };
-  Outcome no_request = { 0 }, unknown_room = { 0 };
+  MessageOutcome ok1 = {0}, unknown_sender = {0}, bad_recipient = {0}, ok2 = {0};
+  Outcome no_request = {0}, unknown_room = {0};
   ChatdMessageRecord m1 = text_record(1, ALICE, CHATD_STORE_TARGET_USER, BOB, "one");
   ChatdMessageRecord m2 = text_record(2, NOBODY, CHATD_STORE_TARGET_USER, BOB, "ghost");
   ChatdMessageRecord m3 = text_record(3, ALICE, CHATD_STORE_TARGET_USER, BOB, "three");
   ChatdMessageRecord m4 = text_record(4, BOB, CHATD_STORE_TARGET_USER, ALICE, "four");
   /* message 3's second offline recipient does not exist: the message row
    * inserted before it must go too */
-  const gint64 recipients[] = { BOB, NOBODY };
+  const gint64 recipients[] = {BOB, NOBODY};
   cr_assert(chatd_store_add_message(store, &m1, NULL, 0, message_done, &ok1));
   cr_assert(chatd_store_add_message(store, &m2, NULL, 0, message_done, &unknown_sender));
-  cr_assert(chatd_store_accept_friend_request(store, CAROL, DAVE, T0, done_outcome,
-                                              &no_request));
+  cr_assert(chatd_store_accept_friend_request(store, CAROL, DAVE, T0, done_outcome, &no_request));
   cr_assert(chatd_store_add_message(store, &m3, recipients, 2, message_done, &bad_recipient));
   cr_assert(chatd_store_add_member(store, 77, ALICE, 1, T0, done_outcome, &unknown_room));
   cr_assert(chatd_store_add_message(store, &m4, NULL, 0, message_done, &ok2));
@@ -381,12 +380,12 @@ Test(store, a_saturated_store_refuses_submissions) {
   chatd_store_hold_writes(store);
   for (int i = 0; i < CHATD_STORE_MAX_WRITES_IN_FLIGHT; i++) {
     pending++;
-    cr_assert(chatd_store_mark_read(store, ALICE, CHATD_STORE_TARGET_USER, BOB, i, done_ok,
-                                    "mark read"));
+    cr_assert(
+        chatd_store_mark_read(store, ALICE, CHATD_STORE_TARGET_USER, BOB, i, done_ok, "mark read"));
   }
-  Outcome refused = { 0 };
-  cr_assert_not(chatd_store_mark_read(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 1,
-                                      done_outcome, &refused));
+  Outcome refused = {0};
+  cr_assert_not(
+      chatd_store_mark_read(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 1, done_outcome, &refused));
   ChatdStoreStats stats;
   chatd_store_get_stats(store, &stats);
   cr_assert_eq(stats.writes_rejected, 1);
@@ -398,9 +397,8 @@ Test(store, a_saturated_store_refuses_submissions) {
 }
 
 Test(store, close_commits_and_completes_pending_writes) {
-  Outcome outcome = { 0 };
-  cr_assert(chatd_store_add_user(store, ALICE, "alice", "Alice", "h", T0, done_outcome,
-                                 &outcome));
+  Outcome outcome = {0};
+  cr_assert(chatd_store_add_user(store, ALICE, "alice", "Alice", "h", T0, done_outcome, &outcome));
   g_clear_pointer(&store, chatd_store_close); /* no iteration in between */
   cr_assert(outcome.done);
   cr_assert_eq(outcome.code, -1);

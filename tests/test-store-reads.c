@@ -15,7 +15,7 @@ Test(store, add_message_is_idempotent_per_sender_and_client_id) {
   /* a retransmission under a new server id: nothing stored, the old id */
   ChatdMessageRecord again = text_record(2, ALICE, CHATD_STORE_TARGET_USER, BOB, "hello");
   again.client_msg_id = "client-1";
-  const gint64 bob[] = { BOB };
+  const gint64 bob[] = {BOB};
   o = add_message_wait(&again, bob, 1);
   cr_assert_eq(o.code, -1);
   cr_assert_not(o.inserted);
@@ -52,15 +52,20 @@ Test(store, message_fields_round_trip) {
   r.font_size = 18;
   g_autofree char *color = g_strdup("#abcdef");
   r.font_color = color;
-  MessageOutcome first = { 0 };
+  MessageOutcome first = {0};
   cr_assert(chatd_store_add_message(store, &r, NULL, 0, message_done, &first));
   g_free(text); /* the caller may free at once */
 
-  static const guint8 png[] = { 0x89, 'P', 'N', 'G', 0, 0, 0x0d, 0x0a };
+  static const guint8 png[] = {0x89, 'P', 'N', 'G', 0, 0, 0x0d, 0x0a};
   g_autoptr(GBytes) image = g_bytes_new(png, sizeof png);
   ChatdMessageRecord img = {
-    .id = 2, .sender_id = BOB, .target_type = CHATD_STORE_TARGET_USER, .target_id = ALICE,
-    .sent_ms = T0 + 2, .kind = CHATD_STORE_KIND_IMAGE, .image = image,
+      .id = 2,
+      .sender_id = BOB,
+      .target_type = CHATD_STORE_TARGET_USER,
+      .target_id = ALICE,
+      .sent_ms = T0 + 2,
+      .kind = CHATD_STORE_KIND_IMAGE,
+      .image = image,
   };
   MessageOutcome o = add_message_wait(&img, NULL, 0);
   cr_assert_eq(o.code, -1);
@@ -118,8 +123,7 @@ Test(store, history_pages_both_directions_of_a_conversation) {
   SUBMIT_OK(chatd_store_set_nickname, BOB, "Bobby");
   settle();
   g_autoptr(GPtrArray) renamed = history(ALICE, CHATD_STORE_TARGET_USER, BOB, 0, 1);
-  cr_assert_str_eq(((ChatdMessageRecord *) g_ptr_array_index(renamed, 0))->sender_nickname,
-                   "Bobby");
+  cr_assert_str_eq(((ChatdMessageRecord *)g_ptr_array_index(renamed, 0))->sender_nickname, "Bobby");
 }
 
 Test(store, room_history_starts_at_the_members_first_message) {
@@ -177,7 +181,8 @@ static char *describe_conversations(gint64 user) {
   GString *s = g_string_new(NULL);
   for (guint i = 0; i < convs->len; i++) {
     const ChatdConversation *c = g_ptr_array_index(convs, i);
-    g_string_append_printf(s, "%d:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT
+    g_string_append_printf(s,
+                           "%d:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT
                            ":%" G_GINT64_FORMAT ";",
                            c->target_type, c->target_id, c->last != NULL ? c->last->id : 0,
                            c->last_read_id, c->unread);
@@ -185,10 +190,10 @@ static char *describe_conversations(gint64 user) {
   return g_string_free(s, FALSE);
 }
 
-#define ASSERT_CONVERSATIONS(user, expected)                    \
-  do {                                                          \
-    g_autofree char *got_ = describe_conversations(user);       \
-    cr_assert_str_eq(got_, (expected));                         \
+#define ASSERT_CONVERSATIONS(user, expected)                                                       \
+  do {                                                                                             \
+    g_autofree char *got_ = describe_conversations(user);                                          \
+    cr_assert_str_eq(got_, (expected));                                                            \
   } while (0)
 
 Test(store, conversations_count_unread_and_markers_only_move_forward) {
@@ -247,8 +252,7 @@ Test(store, accepting_a_friend_request_is_atomic) {
 
   /* the reverse request cannot be accepted (already friends): its deletion
    * is undone with the failed inserts */
-  EXPECT_CODE(CHATD_STORE_ERROR_CONSTRAINT, chatd_store_accept_friend_request, BOB, ALICE,
-              T0 + 3);
+  EXPECT_CODE(CHATD_STORE_ERROR_CONSTRAINT, chatd_store_accept_friend_request, BOB, ALICE, T0 + 3);
   DUMP(chatd_store_foreach_friend_request, dump_pair, s);
   cr_assert_str_eq(s->str, "2>1@1;");
   DUMP(chatd_store_foreach_friend, dump_pair, s);
@@ -269,8 +273,7 @@ Test(store, accepting_a_friend_request_is_atomic) {
 Test(store, users_are_unique_and_updatable) {
   add_users();
   EXPECT_CODE(CHATD_STORE_ERROR_CONSTRAINT, chatd_store_add_user, 5, "alice", "A2", "h", T0);
-  EXPECT_CODE(CHATD_STORE_ERROR_CONSTRAINT, chatd_store_add_user, ALICE, "alice2", "A2", "h",
-              T0);
+  EXPECT_CODE(CHATD_STORE_ERROR_CONSTRAINT, chatd_store_add_user, ALICE, "alice2", "A2", "h", T0);
   EXPECT_CODE(CHATD_STORE_ERROR_CONSTRAINT, chatd_store_add_user, 6, "nonick", NULL, "h", T0);
   EXPECT_CODE(-1, chatd_store_set_password_hash, ALICE, "new-hash");
   EXPECT_CODE(-1, chatd_store_set_nickname, ALICE, "Ally");
@@ -315,8 +318,13 @@ Test(store, sessions_are_added_touched_revoked_and_loaded) {
 static void add_image(gint64 id, const guint8 *data, gsize len) {
   g_autoptr(GBytes) image = g_bytes_new(data, len);
   ChatdMessageRecord r = {
-    .id = id, .sender_id = ALICE, .target_type = CHATD_STORE_TARGET_USER, .target_id = BOB,
-    .sent_ms = T0 + id, .kind = CHATD_STORE_KIND_IMAGE, .image = image,
+      .id = id,
+      .sender_id = ALICE,
+      .target_type = CHATD_STORE_TARGET_USER,
+      .target_id = BOB,
+      .sent_ms = T0 + id,
+      .kind = CHATD_STORE_KIND_IMAGE,
+      .image = image,
   };
   MessageOutcome o = add_message_wait(&r, NULL, 0);
   cr_assert_eq(o.code, -1);
@@ -327,9 +335,17 @@ static void add_image(gint64 id, const guint8 *data, gsize len) {
  * same formats. */
 Test(store, images_have_a_size_and_format_after_a_write_or_the_migration) {
   add_users();
-  static const struct { const char *bytes; gsize len; } images[] = {
-    {"\x89PNG\r\n\x1a\n....", 12}, {"\xff\xd8\xff\xe0....", 8}, {"GIF89a..", 8},
-    {"RIFF\0\0\0\0WEBPVP8 ", 16}, {"BM......", 8}, {"plain bytes", 11}, {"RIFF....AVI ", 12},
+  static const struct {
+    const char *bytes;
+    gsize len;
+  } images[] = {
+      {"\x89PNG\r\n\x1a\n....", 12},
+      {"\xff\xd8\xff\xe0....", 8},
+      {"GIF89a..", 8},
+      {"RIFF\0\0\0\0WEBPVP8 ", 16},
+      {"BM......", 8},
+      {"plain bytes", 11},
+      {"RIFF....AVI ", 12},
   };
   for (guint i = 0; i < G_N_ELEMENTS(images); i++)
     add_image(i + 1, (const guint8 *)images[i].bytes, images[i].len);
@@ -369,11 +385,11 @@ Test(store, a_history_page_is_bounded_in_bytes) {
   memset(big, 'x', sizeof big);
   for (gint64 id = 1; id <= 4; id++)
     add_image(id, big, sizeof big);
-  ChatdStorePageBound bound = {.limit = 50, .max_bytes = 2500, .record_overhead = 100,
-                               .max_image_bytes = G_MAXSIZE};
+  ChatdStorePageBound bound = {
+      .limit = 50, .max_bytes = 2500, .record_overhead = 100, .max_image_bytes = G_MAXSIZE};
   ReadOutcome o = {0};
-  cr_assert(chatd_store_history(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 0, &bound,
-                                records_done, &o));
+  cr_assert(
+      chatd_store_history(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 0, &bound, records_done, &o));
   wait_read(&o);
   cr_assert_eq(o.items->len, 2, "2 × 1100 fit in 2500, not 3");
   cr_assert(o.more);
@@ -381,8 +397,8 @@ Test(store, a_history_page_is_bounded_in_bytes) {
   /* Images over max_image_bytes are left out and cost only the overhead. */
   bound.max_image_bytes = 999;
   o = (ReadOutcome){0};
-  cr_assert(chatd_store_history(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 0, &bound,
-                                records_done, &o));
+  cr_assert(
+      chatd_store_history(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 0, &bound, records_done, &o));
   wait_read(&o);
   cr_assert_eq(o.items->len, 4);
   cr_assert_not(o.more);
@@ -393,8 +409,8 @@ Test(store, a_history_page_is_bounded_in_bytes) {
   /* The first always goes, however large. */
   bound = (ChatdStorePageBound){.limit = 50, .max_bytes = 10, .max_image_bytes = G_MAXSIZE};
   o = (ReadOutcome){0};
-  cr_assert(chatd_store_history(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 0, &bound,
-                                records_done, &o));
+  cr_assert(
+      chatd_store_history(store, ALICE, CHATD_STORE_TARGET_USER, BOB, 0, &bound, records_done, &o));
   wait_read(&o);
   cr_assert_eq(o.items->len, 1);
   cr_assert(o.more);

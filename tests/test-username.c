@@ -37,7 +37,10 @@ Test(username, unicode_is_lower_cased) {
 
 Test(username, non_ascii_white_space_is_kept) {
   /* U+3000 IDEOGRAPHIC SPACE is not ASCII white space: the server keeps it. */
-  assert_normalizes("\xe3\x80\x80" "Carol", "\xe3\x80\x80" "carol");
+  assert_normalizes("\xe3\x80\x80"
+                    "Carol",
+                    "\xe3\x80\x80"
+                    "carol");
 }
 
 Test(username, a_length_ends_the_name_and_so_does_a_nul) {

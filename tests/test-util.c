@@ -27,8 +27,7 @@ gboolean test_spin_until(gboolean (*done)(gpointer), gpointer data, guint timeou
 char *test_make_tmp_dir(const char *tmpl) {
   g_autoptr(GError) error = NULL;
   char *dir = g_dir_make_tmp(tmpl, &error);
-  cr_assert_not_null(dir, "cannot make a temporary directory: %s",
-                     error ? error->message : "?");
+  cr_assert_not_null(dir, "cannot make a temporary directory: %s", error ? error->message : "?");
   return dir;
 }
 

@@ -83,8 +83,7 @@ Test(v2_channel, man_in_the_middle_is_refused_by_the_pin) {
   cr_assert(strstr(res.message, real_fp) != NULL, "%s", res.message);
   cr_assert(strstr(res.message, offered_fp) != NULL, "%s", res.message);
   char real_b64[CHAT_SERVER_KEY_BASE64_LEN + 1];
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   /* base64 of the real public key, written out here without nettle. */
   for (size_t i = 0, o = 0; i < 32; i += 3) {
     uint32_t v = (uint32_t)real_key[i] << 16;
@@ -145,7 +144,8 @@ Test(v2_channel, decoder_decodes_both_directions_of_a_recorded_session) {
     decoded d;
     chat_v2_stream_decoder *dec = NULL;
     cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, c2s, 0, p.c2s.data,
-                               p.c2s.len, modes[m], &d, &dec), 0);
+                               p.c2s.len, modes[m], &d, &dec),
+                 0);
     chat_v2_stream_decoder_free(dec);
     cr_assert(d.preamble);
     cr_assert_eq(d.handshakes, 1);
@@ -156,7 +156,8 @@ Test(v2_channel, decoder_decodes_both_directions_of_a_recorded_session) {
     inbox_free(&d.messages);
 
     cr_assert_eq(decode_stream(CHAT_V2_SERVER_TO_CLIENT, CHAT_V2_SUITE_AESGCM, s2c, 0, p.s2c.data,
-                               p.s2c.len, modes[m], &d, NULL), 0);
+                               p.s2c.len, modes[m], &d, NULL),
+                 0);
     cr_assert_not(d.preamble);
     cr_assert_eq(d.handshakes, 1);
     cr_assert_eq(d.messages.count, p.at_client.count);
@@ -196,8 +197,8 @@ Test(v2_channel, decoder_without_keys_reports_handshake_and_record_sizes) {
   pair_pump(&p, SPLIT_WHOLE);
 
   chat_v2_stream_decoder *dec;
-  cr_assert_eq(chat_v2_stream_decoder_new(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, NULL, 0,
-                                          &dec), 0);
+  cr_assert_eq(
+      chat_v2_stream_decoder_new(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, NULL, 0, &dec), 0);
   size_t expect[16];
   size_t count = record_lengths(p.c2s.data, p.c2s.len, CHAT_V2_PREAMBLE_LEN, expect, 16);
   cr_assert_eq(count, 5, "MESSAGE, BEGIN, CONTINUE, END, CLOSE");
@@ -237,8 +238,8 @@ Test(v2_channel, decoder_without_keys_reports_handshake_and_record_sizes) {
   chat_v2_stream_decoder_free(dec);
 
   /* The other direction: message 2 and nothing else. */
-  cr_assert_eq(chat_v2_stream_decoder_new(CHAT_V2_SERVER_TO_CLIENT, CHAT_V2_SUITE_ANY, NULL, 0,
-                                          &dec), 0);
+  cr_assert_eq(
+      chat_v2_stream_decoder_new(CHAT_V2_SERVER_TO_CLIENT, CHAT_V2_SUITE_ANY, NULL, 0, &dec), 0);
   cr_assert_eq(chat_v2_stream_decoder_feed(dec, p.s2c.data, p.s2c.len), (ptrdiff_t)p.s2c.len);
   chat_v2_stream_event ev;
   cr_assert_eq(chat_v2_stream_decoder_next_event(dec, &ev), 1);
@@ -270,7 +271,8 @@ Test(v2_channel, decoder_reports_damage_with_its_offset) {
   decoded d;
   chat_v2_stream_decoder *dec;
   cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, c2s, 0, copy, p.c2s.len,
-                             SPLIT_RANDOM, &d, &dec), CHAT_V2_ERR_BAD_TAG);
+                             SPLIT_RANDOM, &d, &dec),
+               CHAT_V2_ERR_BAD_TAG);
   cr_assert_eq(chat_v2_stream_decoder_error_offset(dec), second_at);
   cr_assert_eq(d.messages.count, 1);
   chat_v2_stream_decoder_free(dec);
@@ -281,33 +283,37 @@ Test(v2_channel, decoder_reports_damage_with_its_offset) {
   memcpy(wrong, c2s, 32);
   wrong[0] ^= 1;
   cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, wrong, 0, p.c2s.data,
-                             p.c2s.len, SPLIT_WHOLE, &d, &dec), CHAT_V2_ERR_BAD_TAG);
+                             p.c2s.len, SPLIT_WHOLE, &d, &dec),
+               CHAT_V2_ERR_BAD_TAG);
   cr_assert_eq(chat_v2_stream_decoder_error_offset(dec), 8 + 2 + 32);
   chat_v2_stream_decoder_free(dec);
 
   /* A cut stream, a short record length, a bad preamble, random garbage. */
   cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, c2s, 0, p.c2s.data,
-                             second_at + 7, SPLIT_WHOLE, &d, &dec), CHAT_V2_ERR_TRUNCATED);
+                             second_at + 7, SPLIT_WHOLE, &d, &dec),
+               CHAT_V2_ERR_TRUNCATED);
   cr_assert_eq(chat_v2_stream_decoder_error_offset(dec), second_at);
   chat_v2_stream_decoder_free(dec);
   inbox_free(&d.messages);
   memcpy(copy, p.c2s.data, p.c2s.len);
   copy[second_at] = 0;
   copy[second_at + 1] = 16;
-  cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, NULL, 0, copy,
-                             p.c2s.len, SPLIT_WHOLE, &d, &dec), CHAT_V2_ERR_RECORD_TOO_SHORT);
+  cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, NULL, 0, copy, p.c2s.len,
+                             SPLIT_WHOLE, &d, &dec),
+               CHAT_V2_ERR_RECORD_TOO_SHORT);
   cr_assert_eq(chat_v2_stream_decoder_error_offset(dec), second_at);
   chat_v2_stream_decoder_free(dec);
   copy[0] = 0x16;
-  cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, NULL, 0, copy,
-                             p.c2s.len, SPLIT_WHOLE, &d, NULL), CHAT_V2_ERR_BAD_MAGIC);
+  cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, NULL, 0, copy, p.c2s.len,
+                             SPLIT_WHOLE, &d, NULL),
+               CHAT_V2_ERR_BAD_MAGIC);
   for (int round = 0; round < 200; round++) {
     size_t len = 1 + rng() % 3000;
     uint8_t *junk = random_bytes(len);
     if (round % 2 == 0)
       memcpy(junk, p.c2s.data, len < 42 ? len : 42); /* valid start, then garbage */
-    int rc = decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, round % 2 == 0 ? c2s : NULL, 0,
-                           junk, len, SPLIT_RANDOM, &d, NULL);
+    int rc = decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, round % 2 == 0 ? c2s : NULL,
+                           0, junk, len, SPLIT_RANDOM, &d, NULL);
     cr_assert_lt(rc, 0, "garbage is an error");
     inbox_free(&d.messages);
     free(junk);
@@ -469,11 +475,13 @@ static void check_vector_session(JsonObject *v) {
   /* The passive decoder reads the vector streams with the logged keys. */
   decoded d;
   cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, kc, record_size, c2s.data,
-                             c2s.len, SPLIT_ONE_BYTE, &d, NULL), 0);
+                             c2s.len, SPLIT_ONE_BYTE, &d, NULL),
+               0);
   cr_assert_eq(d.messages.count, json_array_get_length(cm));
   inbox_free(&d.messages);
   cr_assert_eq(decode_stream(CHAT_V2_SERVER_TO_CLIENT, ccfg.suite, ks, record_size, s2c.data,
-                             s2c.len, SPLIT_ONE_BYTE, &d, NULL), 0);
+                             s2c.len, SPLIT_ONE_BYTE, &d, NULL),
+               0);
   cr_assert_eq(d.messages.count, json_array_get_length(sm));
   cr_assert_eq(d.rekeys, 1);
   inbox_free(&d.messages);

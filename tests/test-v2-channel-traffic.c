@@ -103,8 +103,18 @@ Test(v2_channel, feed_stops_after_the_handshake_so_the_pin_is_checked_first) {
 /* ---- messages ------------------------------------------------------------ */
 
 static const size_t message_sizes[] = {
-    1, 2, 17, 1000, TEST_RECORD_BODY - 1, TEST_RECORD_BODY, TEST_RECORD_BODY + 1,
-    2 * TEST_RECORD_BODY - 4, 2 * TEST_RECORD_BODY - 3, 300 * KiB, 1 * MiB, 5 * MiB,
+    1,
+    2,
+    17,
+    1000,
+    TEST_RECORD_BODY - 1,
+    TEST_RECORD_BODY,
+    TEST_RECORD_BODY + 1,
+    2 * TEST_RECORD_BODY - 4,
+    2 * TEST_RECORD_BODY - 3,
+    300 * KiB,
+    1 * MiB,
+    5 * MiB,
 };
 #define MESSAGE_SIZE_COUNT (sizeof message_sizes / sizeof message_sizes[0])
 
@@ -211,9 +221,9 @@ Test(v2_channel, queued_small_messages_alternate_with_fragments) {
   decoded d;
   decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, c2s, 0, p.c2s.data, p.c2s.len,
                 SPLIT_WHOLE, &d, NULL);
-  static const uint8_t expected[] = {
-      CHAT_V2_RECORD_MESSAGE, CHAT_V2_RECORD_MESSAGE_BEGIN, CHAT_V2_RECORD_MESSAGE,
-      CHAT_V2_RECORD_MESSAGE_CONTINUE, CHAT_V2_RECORD_MESSAGE, CHAT_V2_RECORD_MESSAGE_CONTINUE};
+  static const uint8_t expected[] = {CHAT_V2_RECORD_MESSAGE, CHAT_V2_RECORD_MESSAGE_BEGIN,
+                                     CHAT_V2_RECORD_MESSAGE, CHAT_V2_RECORD_MESSAGE_CONTINUE,
+                                     CHAT_V2_RECORD_MESSAGE, CHAT_V2_RECORD_MESSAGE_CONTINUE};
   cr_assert_geq(d.type_count, sizeof expected);
   cr_assert(memcmp(d.types, expected, sizeof expected) == 0);
   inbox_free(&d.messages);
@@ -265,9 +275,11 @@ Test(v2_channel, rekey_every_100_bytes_keeps_both_sides_in_sync) {
   cr_assert_eq(chat_v2_channel_session_keys(p.client, id, c2s, s2c), 0);
   decoded up, down;
   cr_assert_eq(decode_stream(CHAT_V2_CLIENT_TO_SERVER, CHAT_V2_SUITE_ANY, c2s, 0, p.c2s.data,
-                             p.c2s.len, SPLIT_RANDOM, &up, NULL), 0);
+                             p.c2s.len, SPLIT_RANDOM, &up, NULL),
+               0);
   cr_assert_eq(decode_stream(CHAT_V2_SERVER_TO_CLIENT, CHAT_V2_SUITE_AESGCM, s2c, 0, p.s2c.data,
-                             p.s2c.len, SPLIT_RANDOM, &down, NULL), 0);
+                             p.s2c.len, SPLIT_RANDOM, &down, NULL),
+               0);
   cr_assert_gt(up.rekeys, REKEY_TEST_MESSAGES / 2, "%zu rekeys", up.rekeys);
   cr_assert_gt(down.rekeys, REKEY_TEST_MESSAGES / 2, "%zu rekeys", down.rekeys);
   cr_assert_eq(up.messages.count, REKEY_TEST_MESSAGES + 1);
@@ -354,8 +366,8 @@ Test(v2_channel, buffers_are_released_after_a_large_message) {
       cr_assert_eq(chat_v2_channel_output_consumed(from, len), 0);
       /* The receiver holds the record, or what arrived of the message: not
        * its announced size. */
-      size_t arrived = i == 0 ? CHAT_V2_MAX_RECORD_LEN
-                              : CHAT_V2_MAX_RECORD_BODY - CHAT_V2_TOTAL_LEN_BYTES;
+      size_t arrived =
+          i == 0 ? CHAT_V2_MAX_RECORD_LEN : CHAT_V2_MAX_RECORD_BODY - CHAT_V2_TOTAL_LEN_BYTES;
       cr_assert_geq(chat_v2_channel_test_buffered_bytes(to), arrived,
                     "the receiver holds the record or the reassembly buffer");
       if (i == 1)
@@ -426,7 +438,8 @@ Test(v2_channel, eof_in_the_middle_of_a_record_or_the_handshake) {
   chat_buffer_init(&out);
   take_output(p.client, &out);
   cr_assert_eq(feed_all(p.server, out.data, out.len - 3, SPLIT_WHOLE, NULL), 0);
-  assert_server_error(&p, chat_v2_channel_eof(p.server), CHAT_V2_ERR_TRUNCATED, "inside the record");
+  assert_server_error(&p, chat_v2_channel_eof(p.server), CHAT_V2_ERR_TRUNCATED,
+                      "inside the record");
   chat_buffer_clear(&out);
   pair_free(&p);
 
@@ -445,6 +458,7 @@ Test(v2_channel, data_after_close_is_refused) {
   cr_assert_eq(chat_v2_channel_output(p.client, &d, &l), 0); /* CLOSE is now encrypted */
   static const uint8_t x[] = "x";
   cr_assert_eq(chat_v2_channel_test_send_record(p.client, CHAT_V2_RECORD_MESSAGE, x, 1), 0);
-  assert_server_error(&p, client_to_server(&p), CHAT_V2_ERR_DATA_AFTER_CLOSE, "after the peer's CLOSE");
+  assert_server_error(&p, client_to_server(&p), CHAT_V2_ERR_DATA_AFTER_CLOSE,
+                      "after the peer's CLOSE");
   pair_free(&p);
 }

@@ -28,7 +28,9 @@ static uint64_t next(rng *r) {
   return r->state * UINT64_C(2685821657736338717);
 }
 
-static size_t below(rng *r, size_t n) { return (size_t)(next(r) % n); }
+static size_t below(rng *r, size_t n) {
+  return (size_t)(next(r) % n);
+}
 
 static void random_utf8(rng *r, chat_arena *arena, const char **out, size_t *len) {
   static const char *pieces[] = {"a", "Z", " ", "\n", "中", "文", "é", "😀", "\x01", "$"};
@@ -165,8 +167,7 @@ Test(value_random, json_round_trips) {
     chat_error err;
     int rc = chat_value_parse_json((const char *)text.data, text.len, &arena, &back, &err);
     cr_assert_eq(rc, 0, "case %d: %s in %.*s", i, err.message, (int)text.len, text.data);
-    cr_assert(chat_value_equal(&v, back), "case %d differs: %.*s", i, (int)text.len,
-              text.data);
+    cr_assert(chat_value_equal(&v, back), "case %d differs: %.*s", i, (int)text.len, text.data);
     chat_buffer_clear(&text);
     chat_arena_clear(&arena);
   }

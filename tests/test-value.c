@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec-fixture.h"
 #include "protocol/hex.h"
 #include "protocol/json.h"
 #include "protocol/value.h"
 #include "vectors.h"
-#include "codec-fixture.h"
 
 #define VALUES "values.json"
 
@@ -62,8 +62,7 @@ ParameterizedTest(vector_param *p, value_vectors, valid, .init = setup, .fini = 
   vector_hex(vector, "hex", &want);
 
   cr_assert_eq(chat_value_encode(expected, &buf), 0, "%s: encode failed", name);
-  cr_assert_eq(buf.len, want.len, "%s: encoded %zu bytes, vector has %zu", name, buf.len,
-               want.len);
+  cr_assert_eq(buf.len, want.len, "%s: encoded %zu bytes, vector has %zu", name, buf.len, want.len);
   cr_assert(memcmp(buf.data, want.data, want.len) == 0, "%s: encoding differs", name);
 
   for (unsigned flags = 0; flags <= CHAT_DECODE_BORROW; flags += CHAT_DECODE_BORROW) {
@@ -98,12 +97,12 @@ ParameterizedTest(vector_param *p, value_vectors, invalid, .init = setup, .fini 
   cr_assert_str_eq(chat_error_name(rc), error, "%s: got %s (%s), want %s", name,
                    chat_error_name(rc), err.message, error);
   cr_assert_eq(err.code, rc);
-  cr_assert_eq((int64_t)err.offset, offset, "%s: offset %zu, want %lld (%s)", name,
-               err.offset, (long long)offset, err.message);
+  cr_assert_eq((int64_t)err.offset, offset, "%s: offset %zu, want %lld (%s)", name, err.offset,
+               (long long)offset, err.message);
   char at[32];
   snprintf(at, sizeof at, "%lld", (long long)offset);
-  cr_assert(strstr(err.message, at) != NULL, "%s: message \"%s\" does not name offset %s",
-            name, err.message, at);
+  cr_assert(strstr(err.message, at) != NULL, "%s: message \"%s\" does not name offset %s", name,
+            err.message, at);
 }
 
 ParameterizedTestParameters(value_vectors, prefixes_fail) {
@@ -112,8 +111,7 @@ ParameterizedTestParameters(value_vectors, prefixes_fail) {
 
 /* Every strict prefix of a valid encoding is rejected (never read past the
  * end: ASan watches), and one extra byte is "trailing". */
-ParameterizedTest(vector_param *p, value_vectors, prefixes_fail, .init = setup,
-                  .fini = teardown) {
+ParameterizedTest(vector_param *p, value_vectors, prefixes_fail, .init = setup, .fini = teardown) {
   const chat_json *vector = vectors_get(VALUES, "valid", p->index, &arena);
   const char *name = vector_string(vector, "name");
   vector_hex(vector, "hex", &buf);
@@ -152,8 +150,8 @@ ParameterizedTest(vector_param *p, value_vectors, json_round_trip, .init = setup
   chat_error err;
   cr_assert_eq(chat_value_parse_json(text, strlen(text), &arena, &back, &err), 0, "%s",
                err.message);
-  cr_assert(chat_value_equal(v, back), "%s: %s does not read back",
-            vector_string(vector, "name"), text);
+  cr_assert(chat_value_equal(v, back), "%s: %s does not read back", vector_string(vector, "name"),
+            text);
   free(text);
 }
 
@@ -161,15 +159,15 @@ Test(value_vectors, files_cover_every_type_and_error, .init = setup, .fini = tea
   cr_assert_geq(vectors_count(VALUES, "valid"), 60);
   cr_assert_geq(vectors_count(VALUES, "invalid"), 30);
   /* Every error the decoder can give on bytes has a vector. */
-  const char *needed[] = {"truncated", "unknown_type", "depth", "utf8", "duplicate_key",
-                          "trailing", "limit", "int_range", "not_canonical", "bad_bool",
-                          "bad_float"};
+  const char *needed[] = {"truncated",     "unknown_type", "depth",    "utf8",
+                          "duplicate_key", "trailing",     "limit",    "int_range",
+                          "not_canonical", "bad_bool",     "bad_float"};
   size_t n = vectors_count(VALUES, "invalid");
   for (size_t k = 0; k < sizeof needed / sizeof needed[0]; k++) {
     bool found = false;
     for (size_t i = 0; i < n && !found; i++)
-      found = strcmp(vector_string(vectors_get(VALUES, "invalid", i, &arena), "error"),
-                     needed[k]) == 0;
+      found =
+          strcmp(vector_string(vectors_get(VALUES, "invalid", i, &arena), "error"), needed[k]) == 0;
     cr_assert(found, "no invalid vector for %s", needed[k]);
   }
 }
@@ -190,14 +188,14 @@ Test(value, integer_edges_encode_minimally, .init = setup, .fini = teardown) {
     uint64_t magnitude;
     const char *hex;
   } cases[] = {
-    {false, 0, "010000000100"},
-    {false, 255, "0100000001ff"},
-    {false, 256, "01000000020100"},
-    {false, UINT64_MAX, "0100000008ffffffffffffffff"},
-    {false, INT64_MAX, "01000000087fffffffffffffff"},
-    {true, 1, "080000000101"},
-    {true, UINT64_C(1) << 63, "08000000088000000000000000"},
-    {true, 0, "010000000100"}, /* -0 is 0 */
+      {false, 0, "010000000100"},
+      {false, 255, "0100000001ff"},
+      {false, 256, "01000000020100"},
+      {false, UINT64_MAX, "0100000008ffffffffffffffff"},
+      {false, INT64_MAX, "01000000087fffffffffffffff"},
+      {true, 1, "080000000101"},
+      {true, UINT64_C(1) << 63, "08000000088000000000000000"},
+      {true, 0, "010000000100"}, /* -0 is 0 */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     chat_buffer_reset(&buf);
@@ -274,8 +272,7 @@ Test(value, borrow_copies_no_body, .init = setup, .fini = teardown) {
 
   chat_value *v = NULL;
   chat_error err;
-  cr_assert_eq(chat_value_decode(buf.data, buf.len, NULL, CHAT_DECODE_BORROW, &arena, &v, &err),
-               0);
+  cr_assert_eq(chat_value_decode(buf.data, buf.len, NULL, CHAT_DECODE_BORROW, &arena, &v, &err), 0);
   const chat_value *data = chat_value_dict_get(v, "data");
   cr_assert(data && data->kind == CHAT_VALUE_BYTES);
   cr_assert_eq(data->as.blob.len, size);
@@ -378,8 +375,7 @@ Test(value, limits_apply_per_value, .init = setup, .fini = teardown) {
   chat_value *v;
   chat_error err;
   cr_assert_eq(decode_hex("040000000c 010000000101 010000000102", &limits, &v, &err), 0);
-  cr_assert_eq(decode_hex("0400000012 010000000101 010000000102 010000000103", &limits,
-                          &v, &err),
+  cr_assert_eq(decode_hex("0400000012 010000000101 010000000102 010000000103", &limits, &v, &err),
                CHAT_ERR_LIMIT);
   limits.max_items = SIZE_MAX;
   limits.max_str_len = 3;

@@ -61,8 +61,7 @@ int drain(chat_v2_channel *ch, inbox *in) {
 }
 
 /* Feeds data in chunks of the given kind; returns 0 or the first error. */
-int feed_all(chat_v2_channel *ch, const uint8_t *data, size_t len, split_mode mode,
-             inbox *in) {
+int feed_all(chat_v2_channel *ch, const uint8_t *data, size_t len, split_mode mode, inbox *in) {
   size_t off = 0;
   while (off < len) {
     size_t chunk = len - off;
@@ -129,7 +128,8 @@ void pair_new_with(pair *p, chat_v2_config *ccfg, chat_v2_config *scfg) {
   chat_buffer_init(&p->c2s);
   chat_buffer_init(&p->s2c);
   cr_assert_eq(chat_noise_generate_keypair(p->server_priv, sizeof p->server_priv, p->server_pub,
-                                           sizeof p->server_pub), 0);
+                                           sizeof p->server_pub),
+               0);
   scfg->server_private_key = p->server_priv;
   cr_assert_eq(chat_v2_channel_new(CHAT_V2_ROLE_CLIENT, ccfg, &p->client), 0);
   cr_assert_eq(chat_v2_channel_new(CHAT_V2_ROLE_SERVER, scfg, &p->server), 0);
@@ -212,9 +212,9 @@ void assert_server_error(pair *p, int rc, int code, const char *needle) {
   cr_assert_not(chat_v2_channel_is_established(p->server));
 }
 
-int decode_stream(chat_v2_direction dir, uint8_t suite, const uint8_t *key,
-                  size_t record_size, const uint8_t *data, size_t len, split_mode mode,
-                  decoded *out, chat_v2_stream_decoder **keep) {
+int decode_stream(chat_v2_direction dir, uint8_t suite, const uint8_t *key, size_t record_size,
+                  const uint8_t *data, size_t len, split_mode mode, decoded *out,
+                  chat_v2_stream_decoder **keep) {
   memset(out, 0, sizeof *out);
   chat_v2_stream_decoder *dec;
   cr_assert_eq(chat_v2_stream_decoder_new(dir, suite, key, 0, &dec), 0);

@@ -2,13 +2,6 @@
  * random data, a client/server channel pair in process, and a stream decoder. */
 #pragma once
 
-#include <criterion/criterion.h>
-#include <json-glib/json-glib.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "protocol/arena.h"
 #include "protocol/buffer.h"
 #include "protocol/hex.h"
@@ -19,6 +12,13 @@
 #include "protocol/v2-internal.h"
 #include "protocol/value.h"
 #include "test-util.h"
+#include <criterion/criterion.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef CHAT_SPEC_VECTORS_DIR
 #error "meson passes CHAT_SPEC_VECTORS_DIR"
@@ -68,8 +68,7 @@ typedef enum {
 
 int drain(chat_v2_channel *ch, inbox *in);
 
-int feed_all(chat_v2_channel *ch, const uint8_t *data, size_t len, split_mode mode,
-             inbox *in);
+int feed_all(chat_v2_channel *ch, const uint8_t *data, size_t len, split_mode mode, inbox *in);
 
 int transfer(chat_v2_channel *from, chat_v2_channel *to, split_mode mode, inbox *in,
              chat_buffer *capture);
@@ -117,6 +116,6 @@ typedef struct {
   bool preamble;
 } decoded;
 
-int decode_stream(chat_v2_direction dir, uint8_t suite, const uint8_t *key,
-                  size_t record_size, const uint8_t *data, size_t len, split_mode mode,
-                  decoded *out, chat_v2_stream_decoder **keep);
+int decode_stream(chat_v2_direction dir, uint8_t suite, const uint8_t *key, size_t record_size,
+                  const uint8_t *data, size_t len, split_mode mode, decoded *out,
+                  chat_v2_stream_decoder **keep);

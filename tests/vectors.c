@@ -38,8 +38,7 @@ const chat_json *vectors_load(const char *file, chat_arena *arena) {
   return load(file, arena, true);
 }
 
-const chat_json *vectors_get(const char *file, const char *list, size_t index,
-                             chat_arena *arena) {
+const chat_json *vectors_get(const char *file, const char *list, size_t index, chat_arena *arena) {
   const chat_json *root = vectors_load(file, arena);
   const chat_json *items = chat_json_object_get(root, list);
   cr_assert(items && items->kind == CHAT_JSON_ARRAY, "%s has no array \"%s\"", file, list);

@@ -19,8 +19,7 @@ typedef struct {
 const chat_json *vectors_load(const char *file, chat_arena *arena);
 
 /* The index-th element of the array `list` of spec/vectors/<file>. */
-const chat_json *vectors_get(const char *file, const char *list, size_t index,
-                             chat_arena *arena);
+const chat_json *vectors_get(const char *file, const char *list, size_t index, chat_arena *arena);
 
 /* The number of elements of that array (0 when the file is missing). */
 size_t vectors_count(const char *file, const char *list);
@@ -30,10 +29,10 @@ vector_param *vectors_params(size_t n);
 
 /* The body of a ParameterizedTestParameters over the array `list` of
  * spec/vectors/<file>: returns one vector_param per element. */
-#define VECTOR_PARAMS(file, list)                                              \
-  do {                                                                         \
-    size_t n_ = vectors_count((file), (list));                                 \
-    return cr_make_param_array(vector_param, vectors_params(n_), n_);          \
+#define VECTOR_PARAMS(file, list)                                                                  \
+  do {                                                                                             \
+    size_t n_ = vectors_count((file), (list));                                                     \
+    return cr_make_param_array(vector_param, vectors_params(n_), n_);                              \
   } while (0)
 
 /* A member of a vector object that must be a string / integer. */

@@ -25,10 +25,10 @@
 static const uint8_t v2_magic[CHAT_V2_MAGIC_LEN] = {0x00, 'C', 'H', 'A', 'T'};
 
 typedef enum {
-  PHASE_START,               /* nothing from the client yet */
+  PHASE_START, /* nothing from the client yet */
   PHASE_V2,
-  PHASE_SEED_CLIENT_PUBLIC,  /* reading the client's DH value */
-  PHASE_SEED_SERVER_PUBLIC,  /* reading the server's DH value */
+  PHASE_SEED_CLIENT_PUBLIC, /* reading the client's DH value */
+  PHASE_SEED_SERVER_PUBLIC, /* reading the server's DH value */
   PHASE_SEED_FRAMES,
   PHASE_NOT_CHAT,
 } conn_phase;
@@ -43,11 +43,11 @@ typedef struct {
   chat_dump *dump;
   const tcp_connection_info *info;
   chat_dump_connection conn;
-  bool candidate;   /* not on the port: followed while it may be v2 */
+  bool candidate; /* not on the port: followed while it may be v2 */
   bool announced;
   conn_phase phase;
   chat_dialect dialect;
-  bool done[2];     /* nothing more is decoded in that direction */
+  bool done[2]; /* nothing more is decoded in that direction */
   uint64_t bytes[2];
   /* v2 */
   chat_v2_stream_decoder *v2[2];
@@ -193,8 +193,7 @@ static void v2_error(dump_conn *c, tcp_direction dir, uint64_t time, chat_v2_str
     return;
   }
   emit_note(c, dir, time, "decode_error", &ex, "cannot decode further (%s): %s",
-            decode_error_name(code, "v2_"),
-            reason[0] ? reason : chat_strerror(code));
+            decode_error_name(code, "v2_"), reason[0] ? reason : chat_strerror(code));
   c->done[dir] = true;
 }
 
@@ -215,9 +214,8 @@ static void v2_look_up_keys(dump_conn *c, uint64_t time, const uint8_t id[CHAT_V
               "no key found in the key log for session id %s: records are shown by size only",
               id_hex);
   } else {
-    emit_note(c, -1, time, "no_key", &ex,
-              "only the %s key found in the key log for session id %s", c2s ? "c->s" : "s->c",
-              id_hex);
+    emit_note(c, -1, time, "no_key", &ex, "only the %s key found in the key log for session id %s",
+              c2s ? "c->s" : "s->c", id_hex);
   }
   chat_v2_stream_decoder *c2s_dec = c->v2[TCP_CLIENT_TO_SERVER];
   if (c2s && c2s_dec != NULL)
@@ -231,8 +229,8 @@ static void v2_look_up_keys(dump_conn *c, uint64_t time, const uint8_t id[CHAT_V
 
 static void v2_event(dump_conn *c, tcp_direction dir, uint64_t time,
                      const chat_v2_stream_event *ev) {
-  note_extras ex = {.has_length = true, .length = ev->wire_len, .has_offset = true,
-                    .offset = ev->offset};
+  note_extras ex = {
+      .has_length = true, .length = ev->wire_len, .has_offset = true, .offset = ev->offset};
   switch (ev->kind) {
   case CHAT_V2_EVENT_PREAMBLE:
     c->suite = ev->suite;
@@ -281,7 +279,7 @@ static chat_v2_stream_decoder *v2_decoder(dump_conn *c, tcp_direction dir, uint6
   uint8_t suite = CHAT_V2_SUITE_ANY;
   const uint8_t *key = NULL;
   if (dir == TCP_SERVER_TO_CLIENT) {
-    suite = c->suite;  /* ANY until the preamble was seen */
+    suite = c->suite; /* ANY until the preamble was seen */
     if (suite != CHAT_V2_SUITE_ANY && c->have_key[dir])
       key = c->key[dir];
   } else if (c->have_key[dir]) {
@@ -306,7 +304,7 @@ typedef union {
 
 typedef struct {
   ptrdiff_t (*feed)(void *dec, const uint8_t *data, size_t len);
-  int (*next_event)(void *dec, decoder_event *ev);  /* 1, 0 (none) or < 0 */
+  int (*next_event)(void *dec, decoder_event *ev); /* 1, 0 (none) or < 0 */
   void (*event)(dump_conn *c, tcp_direction dir, uint64_t time, const decoder_event *ev);
   void (*error)(dump_conn *c, tcp_direction dir, uint64_t time, void *dec);
 } decoder_ops;
@@ -347,8 +345,7 @@ static int v2_ops_next_event(void *dec, decoder_event *ev) {
   return chat_v2_stream_decoder_next_event(dec, &ev->v2);
 }
 
-static void v2_ops_event(dump_conn *c, tcp_direction dir, uint64_t time,
-                         const decoder_event *ev) {
+static void v2_ops_event(dump_conn *c, tcp_direction dir, uint64_t time, const decoder_event *ev) {
   v2_event(c, dir, time, &ev->v2);
 }
 
@@ -409,8 +406,11 @@ static bool seed_client_public_done(dump_conn *c, uint64_t time) {
   char id_hex[SESSION_ID_HEX_MAX];
   chat_keylog_seed_session_id(c->client_public, c->client_public_len, id);
   to_hex(id, sizeof id, id_hex);
-  note_extras ex = {.has_length = true, .length = c->client_public_len, .has_offset = true,
-                    .offset = 0, .session_id = id_hex};
+  note_extras ex = {.has_length = true,
+                    .length = c->client_public_len,
+                    .has_offset = true,
+                    .offset = 0,
+                    .session_id = id_hex};
   emit_note(c, TCP_CLIENT_TO_SERVER, time, "dh_value", &ex,
             "client DH value: %zu bytes; session id (its SHA-256) %s", c->client_public_len,
             id_hex);
@@ -431,8 +431,8 @@ static void seed_server_public_done(dump_conn *c, uint64_t time) {
   if (c->server_public_reported || c->server_public_len == 0)
     return;
   c->server_public_reported = true;
-  note_extras ex = {.has_length = true, .length = c->server_public_len, .has_offset = true,
-                    .offset = 0};
+  note_extras ex = {
+      .has_length = true, .length = c->server_public_len, .has_offset = true, .offset = 0};
   emit_note(c, TCP_SERVER_TO_CLIENT, time, "dh_value", &ex, "server DH value: %zu bytes",
             c->server_public_len);
 }
@@ -446,8 +446,8 @@ static void seed_error(dump_conn *c, tcp_direction dir, uint64_t time, chat_seed
 }
 
 static void seed_event(dump_conn *c, tcp_direction dir, uint64_t time, const chat_seed_event *ev) {
-  note_extras ex = {.has_length = true, .length = ev->wire_len, .has_offset = true,
-                    .offset = ev->offset};
+  note_extras ex = {
+      .has_length = true, .length = ev->wire_len, .has_offset = true, .offset = ev->offset};
   if (ev->kind == CHAT_SEED_EVENT_FRAME) {
     if (!ev->decrypted)
       emit_note(c, dir, time, "frame", &ex,
@@ -695,10 +695,10 @@ static void on_end(void *user, void *ctx, tcp_direction dir, uint64_t time, tcp_
   if (c->phase == PHASE_NOT_CHAT)
     return;
   static const char *const reasons[] = {
-    [TCP_END_FIN] = "FIN",
-    [TCP_END_RST] = "reset",
-    [TCP_END_CAPTURE] = "the capture ends",
-    [TCP_END_REUSED] = "a new connection took over the addresses",
+      [TCP_END_FIN] = "FIN",
+      [TCP_END_RST] = "reset",
+      [TCP_END_CAPTURE] = "the capture ends",
+      [TCP_END_REUSED] = "a new connection took over the addresses",
   };
   note_extras ex = {.has_length = true, .length = c->bytes[dir]};
   emit_note(c, dir, time, "end", &ex, "end of stream (%s) after %" PRIu64 " bytes%s%s",
@@ -728,12 +728,12 @@ chat_dump *chat_dump_new(const chat_dump_config *config) {
     return NULL;
   d->config = *config;
   static const tcp_callbacks callbacks = {
-    .classify = on_classify,
-    .open = on_open,
-    .data = on_data,
-    .broken = on_broken,
-    .end = on_end,
-    .close = on_close,
+      .classify = on_classify,
+      .open = on_open,
+      .data = on_data,
+      .broken = on_broken,
+      .end = on_end,
+      .close = on_close,
   };
   d->tcp = tcp_streams_new(&callbacks, d);
   if (d->tcp == NULL) {

@@ -44,8 +44,8 @@
 #define CHAT_DUMP_NOTE_MAX 512u
 
 typedef struct {
-  uint64_t number;                             /* #1, #2, ... */
-  char text[CHAT_DUMP_CONNECTION_TEXT_MAX];    /* "client -> server" */
+  uint64_t number;                          /* #1, #2, ... */
+  char text[CHAT_DUMP_CONNECTION_TEXT_MAX]; /* "client -> server" */
 } chat_dump_connection;
 
 typedef enum {
@@ -69,18 +69,18 @@ typedef struct {
   const char *event;
   const char *text;
   bool has_length;
-  uint64_t length;     /* bytes of the item on the wire */
+  uint64_t length; /* bytes of the item on the wire */
   bool has_offset;
-  uint64_t offset;     /* stream offset where it starts */
+  uint64_t offset; /* stream offset where it starts */
   bool has_missing;
-  uint64_t missing;    /* stream_broken: bytes missing (0: unknown) */
+  uint64_t missing; /* stream_broken: bytes missing (0: unknown) */
   const char *session_id;
 } chat_dump_item;
 
 typedef void (*chat_dump_sink)(void *user, const chat_dump_item *item);
 
 typedef struct {
-  const keylog_table *keys;   /* may be NULL: nothing is decrypted */
+  const keylog_table *keys; /* may be NULL: nothing is decrypted */
   uint16_t port;
   bool guess_ports;
   chat_dump_sink sink;
@@ -88,12 +88,12 @@ typedef struct {
 } chat_dump_config;
 
 typedef struct {
-  uint64_t connections;   /* connections shown (on the port, or recognised) */
-  uint64_t v2, seed;      /* of them, recognised as chat in each dialect */
-  uint64_t not_chat;      /* of them, found not to be chat */
-  uint64_t without_keys;  /* chat sessions whose key was not in the key log */
-  uint64_t messages;      /* messages handed to the sink */
-  uint64_t breaks;        /* directions whose stream broke */
+  uint64_t connections;  /* connections shown (on the port, or recognised) */
+  uint64_t v2, seed;     /* of them, recognised as chat in each dialect */
+  uint64_t not_chat;     /* of them, found not to be chat */
+  uint64_t without_keys; /* chat sessions whose key was not in the key log */
+  uint64_t messages;     /* messages handed to the sink */
+  uint64_t breaks;       /* directions whose stream broke */
 } chat_dump_stats;
 
 typedef struct chat_dump chat_dump;

@@ -88,8 +88,7 @@ int keylog_table_load(const char *path, keylog_table_warning warn, void *warn_us
   *out = NULL;
   FILE *f = fopen(path, "r");
   if (f == NULL) {
-    snprintf(err, KEYLOG_TABLE_ERROR_MAX, "cannot open the key log %s: %s", path,
-             strerror(errno));
+    snprintf(err, KEYLOG_TABLE_ERROR_MAX, "cannot open the key log %s: %s", path, strerror(errno));
     return -1;
   }
   keylog_table *t = calloc(1, sizeof *t);

@@ -40,7 +40,7 @@
 #define IPV4_MIN_HEADER_LEN 20u
 #define IPV4_TOTAL_LEN_OFFSET 2u
 #define IPV4_FRAG_OFFSET 6u
-#define IPV4_FRAG_MASK 0x3FFFu  /* MF flag and fragment offset */
+#define IPV4_FRAG_MASK 0x3FFFu /* MF flag and fragment offset */
 #define IPV4_PROTOCOL_OFFSET 9u
 #define IPV4_SRC_OFFSET 12u
 #define IPV4_DST_OFFSET 16u
@@ -83,9 +83,9 @@ typedef enum {
   LINK_ETHERNET,
   LINK_SLL,
   LINK_SLL2,
-  LINK_NULL,  /* BSD loopback, host byte order */
-  LINK_LOOP,  /* BSD loopback, network byte order */
-  LINK_IP,    /* no link header: IPv4 or IPv6 */
+  LINK_NULL, /* BSD loopback, host byte order */
+  LINK_LOOP, /* BSD loopback, network byte order */
+  LINK_IP,   /* no link header: IPv4 or IPv6 */
 } link_kind;
 
 static link_kind link_kind_of(int linktype) {
@@ -171,7 +171,7 @@ static capture_packet_kind parse_ipv6(const uint8_t *p, size_t len, capture_segm
     return CAPTURE_PACKET_MALFORMED;
   size_t payload_wire = chat_load_u16be(p + IPV6_PAYLOAD_LEN_OFFSET);
   size_t have = len - IPV6_HEADER_LEN;
-  if (payload_wire == 0)  /* a jumbogram, or a TSO capture */
+  if (payload_wire == 0) /* a jumbogram, or a TSO capture */
     payload_wire = have;
   if (have > payload_wire)
     have = payload_wire;
@@ -257,9 +257,8 @@ capture_packet_kind capture_parse_packet(int linktype, const uint8_t *data, size
       return CAPTURE_PACKET_MALFORMED;
     size_t off = ETHER_TYPE_OFFSET;
     unsigned type = chat_load_u16be(data + off);
-    for (unsigned tags = 0; (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ ||
-                             type == ETHERTYPE_QINQ_OLD);
-         tags++) {
+    for (unsigned tags = 0;
+         (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD); tags++) {
       if (tags == MAX_VLAN_TAGS || caplen < off + VLAN_TAG_LEN + 2u)
         return CAPTURE_PACKET_MALFORMED;
       off += VLAN_TAG_LEN;
@@ -290,8 +289,8 @@ capture_packet_kind capture_parse_packet(int linktype, const uint8_t *data, size
   case LINK_LOOP:
     if (caplen < NULL_HEADER_LEN)
       return CAPTURE_PACKET_MALFORMED;
-    return parse_bsd_family(chat_load_u32be(data), data + NULL_HEADER_LEN,
-                            caplen - NULL_HEADER_LEN, seg);
+    return parse_bsd_family(chat_load_u32be(data), data + NULL_HEADER_LEN, caplen - NULL_HEADER_LEN,
+                            seg);
   case LINK_IP:
     return parse_ip(data, caplen, seg);
   case LINK_UNSUPPORTED:
@@ -339,15 +338,14 @@ int capture_reader_next(capture_reader *reader, capture_segment *seg) {
     struct pcap_pkthdr *header;
     const u_char *data;
     int rc = pcap_next_ex(reader->pcap, &header, &data);
-    if (rc == PCAP_ERROR_BREAK)  /* end of the file */
+    if (rc == PCAP_ERROR_BREAK) /* end of the file */
       return 0;
     if (rc != 1) {
       snprintf(reader->error, sizeof reader->error, "%s", pcap_geterr(reader->pcap));
       return -1;
     }
     reader->stats.packets++;
-    reader->last_time =
-        (uint64_t)header->ts.tv_sec * USEC_PER_SEC + (uint64_t)header->ts.tv_usec;
+    reader->last_time = (uint64_t)header->ts.tv_sec * USEC_PER_SEC + (uint64_t)header->ts.tv_usec;
     memset(seg, 0, sizeof *seg);
     switch (capture_parse_packet(reader->linktype, data, header->caplen, header->len, seg)) {
     case CAPTURE_PACKET_TCP:

@@ -35,8 +35,8 @@ enum {
 };
 
 typedef struct {
-  int family;                       /* CAPTURE_FAMILY_IPV4 / _IPV6 */
-  uint8_t addr[CAPTURE_ADDR_MAX];   /* 4 bytes used for IPv4 */
+  int family;                     /* CAPTURE_FAMILY_IPV4 / _IPV6 */
+  uint8_t addr[CAPTURE_ADDR_MAX]; /* 4 bytes used for IPv4 */
   uint16_t port;
 } capture_endpoint;
 
@@ -46,23 +46,23 @@ enum {
 };
 
 typedef struct {
-  uint64_t time_usec;        /* capture time: microseconds since the epoch, UTC */
-  uint64_t packet_number;    /* 1-based position in the file */
+  uint64_t time_usec;     /* capture time: microseconds since the epoch, UTC */
+  uint64_t packet_number; /* 1-based position in the file */
   capture_endpoint src, dst;
   uint32_t seq, ack;
-  uint8_t flags;             /* CAPTURE_TCP_* */
-  const uint8_t *payload;    /* the captured payload bytes (valid until the next read) */
-  size_t payload_len;        /* captured payload bytes */
-  size_t payload_wire_len;   /* payload bytes the segment carried: more than
-                                payload_len when the snapshot length cut it */
+  uint8_t flags;           /* CAPTURE_TCP_* */
+  const uint8_t *payload;  /* the captured payload bytes (valid until the next read) */
+  size_t payload_len;      /* captured payload bytes */
+  size_t payload_wire_len; /* payload bytes the segment carried: more than
+                              payload_len when the snapshot length cut it */
 } capture_segment;
 
 typedef struct {
-  uint64_t packets;          /* packets read */
-  uint64_t tcp_segments;     /* of them, TCP segments handed out */
-  uint64_t not_tcp;          /* other link, network or transport protocols */
-  uint64_t fragments;        /* IP fragments (not reassembled) */
-  uint64_t malformed;        /* too short for the headers they claim */
+  uint64_t packets;      /* packets read */
+  uint64_t tcp_segments; /* of them, TCP segments handed out */
+  uint64_t not_tcp;      /* other link, network or transport protocols */
+  uint64_t fragments;    /* IP fragments (not reassembled) */
+  uint64_t malformed;    /* too short for the headers they claim */
 } capture_stats;
 
 /* What capture_parse_packet made of one packet. */

@@ -12,7 +12,7 @@
 typedef struct ooo_segment ooo_segment;
 struct ooo_segment {
   ooo_segment *next;
-  uint64_t offset;  /* stream offset of data[0] */
+  uint64_t offset; /* stream offset of data[0] */
   size_t len;
   uint8_t data[];
 };
@@ -24,9 +24,9 @@ typedef struct {
   uint64_t delivered; /* bytes delivered: the stream offset of next_seq */
   bool fin_seen;
   uint64_t fin_offset;
-  bool stopped;       /* broken, or the consumer asked to stop */
-  bool ended;         /* the end callback ran */
-  ooo_segment *ooo;   /* sorted by offset */
+  bool stopped;     /* broken, or the consumer asked to stop */
+  bool ended;       /* the end callback ran */
+  ooo_segment *ooo; /* sorted by offset */
   size_t ooo_bytes;
   size_t ooo_count;
 } half;
@@ -34,12 +34,12 @@ typedef struct {
 typedef struct conn conn;
 struct conn {
   conn *hash_next;
-  conn *older, *newer;  /* all pairs, oldest first */
+  conn *older, *newer; /* all pairs, oldest first */
   tcp_connection_info info;
   half h[2];
   void *ctx;
-  bool open;            /* followed: callbacks still run */
-  bool stop_requested;  /* TCP_STOP_CONNECTION from a callback */
+  bool open;           /* followed: callbacks still run */
+  bool stop_requested; /* TCP_STOP_CONNECTION from a callback */
   bool have_client_isn;
   uint32_t client_isn;
 };
@@ -204,8 +204,8 @@ static uint64_t hole_size(const half *h, uint64_t limit) {
   return end > h->delivered ? end - h->delivered : 0;
 }
 
-static void break_half(tcp_streams *t, conn *c, tcp_direction dir, uint64_t time,
-                       uint64_t missing, tcp_break_reason reason) {
+static void break_half(tcp_streams *t, conn *c, tcp_direction dir, uint64_t time, uint64_t missing,
+                       tcp_break_reason reason) {
   half *h = &c->h[dir];
   if (h->stopped || h->ended)
     return;
@@ -247,8 +247,8 @@ static void check_fin(tcp_streams *t, conn *c, tcp_direction dir, uint64_t time)
 
 /* ---- delivering --------------------------------------------------------- */
 
-static void deliver(tcp_streams *t, conn *c, tcp_direction dir, uint64_t time,
-                    const uint8_t *data, size_t len) {
+static void deliver(tcp_streams *t, conn *c, tcp_direction dir, uint64_t time, const uint8_t *data,
+                    size_t len) {
   half *h = &c->h[dir];
   h->next_seq += (uint32_t)len;
   h->delivered += len;
@@ -287,7 +287,7 @@ static void store(tcp_streams *t, conn *c, tcp_direction dir, uint64_t time, uin
   while (*p != NULL && (*p)->offset < offset)
     p = &(*p)->next;
   if (*p != NULL && (*p)->offset == offset && (*p)->len >= len) {
-    t->stats.retransmitted++;  /* the same segment again */
+    t->stats.retransmitted++; /* the same segment again */
     return;
   }
   if (h->ooo_bytes + len > TCP_STREAMS_MAX_OOO_BYTES ||
@@ -313,8 +313,8 @@ static void store(tcp_streams *t, conn *c, tcp_direction dir, uint64_t time, uin
 }
 
 /* Payload bytes starting at sequence number seq. */
-static void segment_data(tcp_streams *t, conn *c, tcp_direction dir, uint64_t time,
-                         uint32_t seq, const uint8_t *data, size_t len) {
+static void segment_data(tcp_streams *t, conn *c, tcp_direction dir, uint64_t time, uint32_t seq,
+                         const uint8_t *data, size_t len) {
   half *h = &c->h[dir];
   if (h->stopped || h->ended)
     return;
@@ -327,7 +327,7 @@ static void segment_data(tcp_streams *t, conn *c, tcp_direction dir, uint64_t ti
     t->stats.too_far++;
     return;
   }
-  if (rel < 0) {  /* partly a retransmission: keep the new tail */
+  if (rel < 0) { /* partly a retransmission: keep the new tail */
     data += (size_t)(-rel);
     len -= (size_t)(-rel);
     rel = 0;
@@ -382,7 +382,7 @@ static void process(tcp_streams *t, conn *c, tcp_direction dir, const capture_se
     check_acked(t, c, 1 - dir, time, seg->ack);
   bool fin = (seg->flags & CAPTURE_TCP_FIN) != 0;
   if (seg->payload_wire_len > 0 || fin) {
-    if (!h->synced) {  /* joined an open connection: start here */
+    if (!h->synced) { /* joined an open connection: start here */
       h->synced = true;
       h->next_seq = data_seq;
     }
@@ -398,8 +398,8 @@ static void process(tcp_streams *t, conn *c, tcp_direction dir, const capture_se
     if (seg->payload_len > 0)
       segment_data(t, c, dir, time, data_seq, seg->payload, seg->payload_len);
     /* A payload cut by the snapshot length: its tail will never come. */
-    if (seg->payload_len < seg->payload_wire_len && seg_start >= 0 && !h->stopped &&
-        !h->ended && h->delivered == (uint64_t)seg_start + seg->payload_len)
+    if (seg->payload_len < seg->payload_wire_len && seg_start >= 0 && !h->stopped && !h->ended &&
+        h->delivered == (uint64_t)seg_start + seg->payload_len)
       break_half(t, c, dir, time, seg->payload_wire_len - seg->payload_len, TCP_BREAK_SNAPLEN);
   }
   if (c->open && !c->stop_requested)
@@ -424,7 +424,7 @@ void tcp_streams_add(tcp_streams *t, const capture_segment *seg) {
   bool new_syn = (seg->flags & CAPTURE_TCP_SYN) && !(seg->flags & CAPTURE_TCP_ACK);
   if (c != NULL && new_syn && dir == TCP_CLIENT_TO_SERVER && c->have_client_isn &&
       seg->seq == c->client_isn)
-    new_syn = false;  /* a retransmitted SYN */
+    new_syn = false; /* a retransmitted SYN */
   if (c != NULL && new_syn) {
     /* The pair is used again: the old connection is over. */
     if (c->open)

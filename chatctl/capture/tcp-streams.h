@@ -51,39 +51,39 @@ typedef enum {
 
 /* What the classify callback decides about a segment of an unknown pair. */
 typedef enum {
-  TCP_IGNORE = 0,          /* not of interest */
-  TCP_FOLLOW_SRC_CLIENT,   /* follow; the segment's source is the client */
-  TCP_FOLLOW_SRC_SERVER,   /* follow; the segment's source is the server */
+  TCP_IGNORE = 0,        /* not of interest */
+  TCP_FOLLOW_SRC_CLIENT, /* follow; the segment's source is the client */
+  TCP_FOLLOW_SRC_SERVER, /* follow; the segment's source is the server */
 } tcp_classification;
 
 /* What a data callback wants next. */
 typedef enum {
   TCP_CONTINUE = 0,
-  TCP_STOP_DIRECTION,   /* deliver nothing more in this direction */
-  TCP_STOP_CONNECTION,  /* forget the connection: no more callbacks but close */
+  TCP_STOP_DIRECTION,  /* deliver nothing more in this direction */
+  TCP_STOP_CONNECTION, /* forget the connection: no more callbacks but close */
 } tcp_verdict;
 
 typedef enum {
-  TCP_END_FIN,      /* every byte up to the FIN was delivered */
-  TCP_END_RST,      /* reset */
-  TCP_END_CAPTURE,  /* the capture ended first */
-  TCP_END_REUSED,   /* a new connection (SYN) took over the address pair */
+  TCP_END_FIN,     /* every byte up to the FIN was delivered */
+  TCP_END_RST,     /* reset */
+  TCP_END_CAPTURE, /* the capture ended first */
+  TCP_END_REUSED,  /* a new connection (SYN) took over the address pair */
 } tcp_end_reason;
 
 /* Why a gap became a break. */
 typedef enum {
-  TCP_BREAK_CAPTURE_END,  /* the capture ended with the gap open */
-  TCP_BREAK_ACKED,        /* the peer acknowledged bytes the capture lacks */
-  TCP_BREAK_RESET,        /* RST (or a new connection) with the gap open */
-  TCP_BREAK_BUFFER_FULL,  /* the out-of-order buffer reached its bound */
-  TCP_BREAK_SNAPLEN,      /* the snapshot length cut a segment's payload */
+  TCP_BREAK_CAPTURE_END, /* the capture ended with the gap open */
+  TCP_BREAK_ACKED,       /* the peer acknowledged bytes the capture lacks */
+  TCP_BREAK_RESET,       /* RST (or a new connection) with the gap open */
+  TCP_BREAK_BUFFER_FULL, /* the out-of-order buffer reached its bound */
+  TCP_BREAK_SNAPLEN,     /* the snapshot length cut a segment's payload */
 } tcp_break_reason;
 
 typedef struct {
-  uint64_t number;               /* 1, 2, ... in the order connections were followed */
+  uint64_t number; /* 1, 2, ... in the order connections were followed */
   capture_endpoint client, server;
-  bool saw_syn[2];               /* per tcp_direction: its SYN was captured */
-  uint64_t start_time;           /* time of its first segment */
+  bool saw_syn[2];     /* per tcp_direction: its SYN was captured */
+  uint64_t start_time; /* time of its first segment */
 } tcp_connection_info;
 
 typedef struct {
@@ -94,8 +94,8 @@ typedef struct {
    * valid until close. */
   void *(*open)(void *user, const tcp_connection_info *info, uint64_t time);
   /* In-order bytes of one direction. */
-  tcp_verdict (*data)(void *user, void *ctx, tcp_direction dir, uint64_t time,
-                      const uint8_t *data, size_t len);
+  tcp_verdict (*data)(void *user, void *ctx, tcp_direction dir, uint64_t time, const uint8_t *data,
+                      size_t len);
   /* A break: `missing` bytes from stream offset `offset` will never come
    * (missing is 0 when unknown). Nothing more is delivered that way. */
   void (*broken)(void *user, void *ctx, tcp_direction dir, uint64_t time, uint64_t offset,
@@ -107,12 +107,12 @@ typedef struct {
 } tcp_callbacks;
 
 typedef struct {
-  uint64_t followed;         /* connections followed */
-  uint64_t refused_full;     /* not followed: TCP_STREAMS_MAX_OPEN were open */
-  uint64_t retransmitted;    /* segments that only repeated delivered bytes */
-  uint64_t out_of_order;     /* segments that had to wait */
-  uint64_t too_far;          /* segments ignored: beyond TCP_STREAMS_MAX_AHEAD */
-  uint64_t breaks;           /* directions broken */
+  uint64_t followed;      /* connections followed */
+  uint64_t refused_full;  /* not followed: TCP_STREAMS_MAX_OPEN were open */
+  uint64_t retransmitted; /* segments that only repeated delivered bytes */
+  uint64_t out_of_order;  /* segments that had to wait */
+  uint64_t too_far;       /* segments ignored: beyond TCP_STREAMS_MAX_AHEAD */
+  uint64_t breaks;        /* directions broken */
 } tcp_streams_stats;
 
 typedef struct tcp_streams tcp_streams;

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 typedef struct {
   guint initial_ms;
   guint max_ms;
-  guint next_ms;  /* the delay the next call to chat_backoff_next returns */
+  guint next_ms; /* the delay the next call to chat_backoff_next returns */
 } ChatBackoff;
 
 /* initial_ms >= 1; max_ms >= initial_ms. */

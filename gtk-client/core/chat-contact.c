@@ -20,7 +20,7 @@ struct _ChatContact {
   guint unread;
   gint64 last_time;
   char *preview;
-  GListStore *members;  /* ChatRoomMember, rooms only (empty for friends) */
+  GListStore *members; /* ChatRoomMember, rooms only (empty for friends) */
 };
 
 G_DEFINE_FINAL_TYPE(ChatContact, chat_contact, G_TYPE_OBJECT)
@@ -87,8 +87,8 @@ static void chat_contact_class_init(ChatContactClass *klass) {
   object_class->finalize = chat_contact_finalize;
   object_class->get_property = chat_contact_get_property;
   const GParamFlags flags = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
-  properties[PROP_KIND] = g_param_spec_enum("kind", NULL, NULL, CHAT_TYPE_CONTACT_KIND,
-                                            CHAT_CONTACT_FRIEND, flags);
+  properties[PROP_KIND] =
+      g_param_spec_enum("kind", NULL, NULL, CHAT_TYPE_CONTACT_KIND, CHAT_CONTACT_FRIEND, flags);
   properties[PROP_ID] = g_param_spec_int64("id", NULL, NULL, G_MININT64, G_MAXINT64, 0, flags);
   properties[PROP_NAME] = g_param_spec_string("name", NULL, NULL, NULL, flags);
   properties[PROP_USERNAME] = g_param_spec_string("username", NULL, NULL, NULL, flags);

@@ -9,18 +9,18 @@ G_BEGIN_DECLS
 
 /* The fields of a new item; strings and image are copied / referenced. */
 typedef struct {
-  gint64 id;               /* server id; 0 while pending (and in the seed dialect) */
+  gint64 id; /* server id; 0 while pending (and in the seed dialect) */
   gint64 sender_id;
   const char *sender_name;
-  const char *sender_username;  /* NULL when unknown */
+  const char *sender_username; /* NULL when unknown */
   gboolean outgoing;
   ChatMessageKind kind;
-  const char *text;        /* text messages */
+  const char *text; /* text messages */
   int font_size;
   const char *font_color;
-  GBytes *image;           /* image messages; NULL for a preview */
+  GBytes *image;            /* image messages; NULL for a preview */
   const char *image_format; /* image previews: "png", ... or "" */
-  gint64 image_size;       /* image previews (taken from image otherwise) */
+  gint64 image_size;        /* image previews (taken from image otherwise) */
   gint64 time_ms;
   ChatDelivery delivery;
 } ChatMessageItemFields;

@@ -6,8 +6,8 @@
 struct _ChatConversation {
   GObject parent_instance;
   ChatContact *contact;
-  GListStore *messages;   /* ChatMessageItem, oldest first */
-  GHashTable *by_id;      /* gint64 server id -> ChatMessageItem (owned by messages) */
+  GListStore *messages; /* ChatMessageItem, oldest first */
+  GHashTable *by_id;    /* gint64 server id -> ChatMessageItem (owned by messages) */
   gboolean complete;
   gboolean loading;
 };
@@ -55,8 +55,7 @@ static void chat_conversation_class_init(ChatConversationClass *klass) {
   object_class->dispose = chat_conversation_dispose;
   object_class->get_property = chat_conversation_get_property;
   const GParamFlags flags = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
-  properties[PROP_CONTACT] =
-      g_param_spec_object("contact", NULL, NULL, CHAT_TYPE_CONTACT, flags);
+  properties[PROP_CONTACT] = g_param_spec_object("contact", NULL, NULL, CHAT_TYPE_CONTACT, flags);
   properties[PROP_COMPLETE] = g_param_spec_boolean("complete", NULL, NULL, FALSE, flags);
   properties[PROP_LOADING] = g_param_spec_boolean("loading", NULL, NULL, FALSE, flags);
   g_object_class_install_properties(object_class, N_PROPS, properties);
@@ -161,7 +160,7 @@ guint chat_conversation_merge_history(ChatConversation *self, GPtrArray *items) 
     gint64 id = chat_message_item_get_id(item);
     if (id > 0 && !chat_conversation_lookup(self, id)) {
       g_ptr_array_add(fresh, item);
-      add_to_index(self, item);  /* also drops a duplicate inside the page */
+      add_to_index(self, item); /* also drops a duplicate inside the page */
     }
   }
   if (fresh->len == 0)

@@ -15,9 +15,9 @@ typedef enum {
 } ChatMessageKind;
 
 typedef enum {
-  CHAT_DELIVERY_PENDING,  /* in the outbox, not acknowledged */
-  CHAT_DELIVERY_SENT,     /* acknowledged by the server (stored) */
-  CHAT_DELIVERY_FAILED,   /* refused by the server (reason in "error") */
+  CHAT_DELIVERY_PENDING, /* in the outbox, not acknowledged */
+  CHAT_DELIVERY_SENT,    /* acknowledged by the server (stored) */
+  CHAT_DELIVERY_FAILED,  /* refused by the server (reason in "error") */
 } ChatDelivery;
 
 #define CHAT_TYPE_MESSAGE_KIND (chat_message_kind_get_type())

@@ -138,20 +138,18 @@ static void chat_message_item_class_init(ChatMessageItemClass *klass) {
   properties[PROP_SENDER_USERNAME] =
       g_param_spec_string("sender-username", NULL, NULL, NULL, flags);
   properties[PROP_OUTGOING] = g_param_spec_boolean("outgoing", NULL, NULL, FALSE, flags);
-  properties[PROP_KIND] = g_param_spec_enum("kind", NULL, NULL, CHAT_TYPE_MESSAGE_KIND,
-                                            CHAT_MESSAGE_TEXT, flags);
+  properties[PROP_KIND] =
+      g_param_spec_enum("kind", NULL, NULL, CHAT_TYPE_MESSAGE_KIND, CHAT_MESSAGE_TEXT, flags);
   properties[PROP_TEXT] = g_param_spec_string("text", NULL, NULL, NULL, flags);
-  properties[PROP_FONT_SIZE] =
-      g_param_spec_int("font-size", NULL, NULL, 0, G_MAXINT, 0, flags);
+  properties[PROP_FONT_SIZE] = g_param_spec_int("font-size", NULL, NULL, 0, G_MAXINT, 0, flags);
   properties[PROP_FONT_COLOR] = g_param_spec_string("font-color", NULL, NULL, NULL, flags);
   properties[PROP_IMAGE] = g_param_spec_boxed("image", NULL, NULL, G_TYPE_BYTES, flags);
   properties[PROP_IMAGE_FORMAT] = g_param_spec_string("image-format", NULL, NULL, NULL, flags);
   properties[PROP_IMAGE_SIZE] =
       g_param_spec_int64("image-size", NULL, NULL, 0, G_MAXINT64, 0, flags);
-  properties[PROP_TIME] =
-      g_param_spec_int64("time", NULL, NULL, G_MININT64, G_MAXINT64, 0, flags);
-  properties[PROP_DELIVERY] = g_param_spec_enum("delivery", NULL, NULL, CHAT_TYPE_DELIVERY,
-                                                CHAT_DELIVERY_SENT, flags);
+  properties[PROP_TIME] = g_param_spec_int64("time", NULL, NULL, G_MININT64, G_MAXINT64, 0, flags);
+  properties[PROP_DELIVERY] =
+      g_param_spec_enum("delivery", NULL, NULL, CHAT_TYPE_DELIVERY, CHAT_DELIVERY_SENT, flags);
   properties[PROP_ERROR] = g_param_spec_string("error", NULL, NULL, NULL, flags);
   g_object_class_install_properties(object_class, N_PROPS, properties);
 }
@@ -165,9 +163,9 @@ ChatMessageItem *chat_message_item_new(const ChatMessageItemFields *fields) {
   self->id = fields->id;
   self->sender_id = fields->sender_id;
   self->sender_name = g_strdup(fields->sender_name ? fields->sender_name : "");
-  self->sender_username =
-      fields->sender_username && *fields->sender_username ? g_strdup(fields->sender_username)
-                                                          : NULL;
+  self->sender_username = fields->sender_username && *fields->sender_username
+                              ? g_strdup(fields->sender_username)
+                              : NULL;
   self->outgoing = fields->outgoing;
   self->kind = fields->kind;
   self->text = g_strdup(fields->text);

@@ -21,8 +21,7 @@ char *chat_sender_label(const char *nickname, const char *username) {
 }
 
 gboolean chat_unichar_is_bidi_control(gunichar c) {
-  return c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
-         (c >= 0x2066 && c <= 0x2069);
+  return c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
 }
 
 /* Characters that break a line or change the order text is shown in. */

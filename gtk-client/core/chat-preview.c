@@ -13,8 +13,7 @@
  * only written before the next visible character, so the result is never
  * padded at either end. name: a bidi control shows as U+FFFD (a name must
  * not reorder what follows it). */
-static void append_folded(GString *out, const char *text, gboolean name,
-                          gboolean *pending_space) {
+static void append_folded(GString *out, const char *text, gboolean name, gboolean *pending_space) {
   g_autofree char *valid = g_utf8_make_valid(text, -1);
   for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
     gunichar c = g_utf8_get_char(p);
@@ -31,8 +30,8 @@ static void append_folded(GString *out, const char *text, gboolean name,
   }
 }
 
-char *chat_preview_text(ChatContactKind kind, const char *sender_name,
-                        const char *sender_username, gboolean image, const char *text) {
+char *chat_preview_text(ChatContactKind kind, const char *sender_name, const char *sender_username,
+                        gboolean image, const char *text) {
   g_autoptr(GString) out = g_string_new(NULL);
   gboolean pending_space = FALSE;
   g_autofree char *sender = chat_sender_label(sender_name, sender_username);

@@ -29,7 +29,7 @@ G_BEGIN_DECLS
  *    the last one being CHAT_PREVIEW_ELLIPSIS.
  * sender_name, sender_username and text may be NULL (empty). Invalid
  * UTF-8 is repaired (U+FFFD). Returns a newly allocated string. */
-char *chat_preview_text(ChatContactKind kind, const char *sender_name,
-                        const char *sender_username, gboolean image, const char *text);
+char *chat_preview_text(ChatContactKind kind, const char *sender_name, const char *sender_username,
+                        gboolean image, const char *text);
 
 G_END_DECLS

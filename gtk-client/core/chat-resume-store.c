@@ -17,8 +17,8 @@ char *chat_resume_store_path(const char *state_dir, const char *host_port, const
   return g_build_filename(state_dir, name, NULL);
 }
 
-gboolean chat_resume_store_save(const char *state_dir, const char *host_port,
-                                const char *username, GBytes *token, GError **error) {
+gboolean chat_resume_store_save(const char *state_dir, const char *host_port, const char *username,
+                                GBytes *token, GError **error) {
   if (g_mkdir_with_parents(state_dir, CHAT_STATE_DIR_MODE) != 0 ||
       g_chmod(state_dir, CHAT_STATE_DIR_MODE) != 0) {
     int saved = errno;
@@ -49,8 +49,8 @@ gboolean chat_resume_store_save(const char *state_dir, const char *host_port,
   return TRUE;
 }
 
-GBytes *chat_resume_store_load(const char *state_dir, const char *host_port,
-                               const char *username, GError **error) {
+GBytes *chat_resume_store_load(const char *state_dir, const char *host_port, const char *username,
+                               GError **error) {
   g_autofree char *path = chat_resume_store_path(state_dir, host_port, username);
   char *text = NULL;
   gsize len = 0;

@@ -23,14 +23,14 @@ char *chat_resume_store_path(const char *state_dir, const char *host_port, const
 
 /* Writes the token (creating state_dir 0700, the file 0600, atomically).
  * Errors: G_FILE_ERROR_* */
-gboolean chat_resume_store_save(const char *state_dir, const char *host_port,
-                                const char *username, GBytes *token, GError **error);
+gboolean chat_resume_store_save(const char *state_dir, const char *host_port, const char *username,
+                                GBytes *token, GError **error);
 
 /* The saved token, or NULL: when there is none (no error set), or when the
  * file is unreadable or malformed (error set; G_FILE_ERROR_* or
  * G_KEY_FILE_ERROR_*). */
-GBytes *chat_resume_store_load(const char *state_dir, const char *host_port,
-                               const char *username, GError **error);
+GBytes *chat_resume_store_load(const char *state_dir, const char *host_port, const char *username,
+                               GError **error);
 
 /* Removes the saved token, if any. */
 void chat_resume_store_forget(const char *state_dir, const char *host_port, const char *username);

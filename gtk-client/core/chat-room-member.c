@@ -58,8 +58,7 @@ static void chat_room_member_class_init(ChatRoomMemberClass *klass) {
   object_class->finalize = chat_room_member_finalize;
   object_class->get_property = chat_room_member_get_property;
   const GParamFlags flags = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
-  properties[PROP_USER_ID] =
-      g_param_spec_int64("user-id", NULL, NULL, 0, G_MAXINT64, 0, flags);
+  properties[PROP_USER_ID] = g_param_spec_int64("user-id", NULL, NULL, 0, G_MAXINT64, 0, flags);
   properties[PROP_NICKNAME] = g_param_spec_string("nickname", NULL, NULL, NULL, flags);
   properties[PROP_USERNAME] = g_param_spec_string("username", NULL, NULL, NULL, flags);
   properties[PROP_ONLINE] = g_param_spec_boolean("online", NULL, NULL, FALSE, flags);
@@ -70,8 +69,8 @@ static void chat_room_member_init(ChatRoomMember *self) {
   (void)self;
 }
 
-ChatRoomMember *chat_room_member_new(gint64 user_id, const char *nickname,
-                                     const char *username, gboolean online) {
+ChatRoomMember *chat_room_member_new(gint64 user_id, const char *nickname, const char *username,
+                                     gboolean online) {
   ChatRoomMember *self = g_object_new(CHAT_TYPE_ROOM_MEMBER, NULL);
   self->user_id = user_id;
   self->nickname = g_strdup(nickname ? nickname : "");

@@ -9,8 +9,8 @@ G_BEGIN_DECLS
 #define CHAT_TYPE_ROOM_MEMBER (chat_room_member_get_type())
 G_DECLARE_FINAL_TYPE(ChatRoomMember, chat_room_member, CHAT, ROOM_MEMBER, GObject)
 
-ChatRoomMember *chat_room_member_new(gint64 user_id, const char *nickname,
-                                     const char *username, gboolean online);
+ChatRoomMember *chat_room_member_new(gint64 user_id, const char *nickname, const char *username,
+                                     gboolean online);
 
 /* Properties (readable; the session writes them): user-id, nickname,
  * username, online. */

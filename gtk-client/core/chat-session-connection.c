@@ -66,7 +66,7 @@ void chat_session_cancel_dial(ChatSession *self) {
 }
 
 static void on_reconnect_due(gpointer user_data) {
-  g_autoptr(ChatSession) self = g_object_ref(user_data);  /* handlers may drop theirs */
+  g_autoptr(ChatSession) self = g_object_ref(user_data); /* handlers may drop theirs */
   self->reconnect_source = 0;
   self->reconnect_delay = 0;
   chat_session_pending_set(self, ACTION_RESUME, self->username, NULL, NULL);
@@ -109,9 +109,9 @@ void chat_session_lost_connection(ChatSession *self, const char *reason, gboolea
     schedule_reconnect(self);
     return;
   }
-  g_autofree char *message = reason ? g_strdup_printf(_("The connection to the server was lost: %s"),
-                                                      reason)
-                                    : g_strdup(_("The connection to the server was lost."));
+  g_autofree char *message =
+      reason ? g_strdup_printf(_("The connection to the server was lost: %s"), reason)
+             : g_strdup(_("The connection to the server was lost."));
   chat_session_set_last_error(self, message);
   chat_session_set_state(self, CHAT_SESSION_DISCONNECTED);
   g_signal_emit(self, chat_session_signals[SIGNAL_ERROR], 0, message);
@@ -119,7 +119,7 @@ void chat_session_lost_connection(ChatSession *self, const char *reason, gboolea
 
 static void on_connection_message(ChatConnection *connection, gconstpointer data, gsize len,
                                   gpointer user_data) {
-  g_autoptr(ChatSession) self = g_object_ref(user_data);  /* handlers may drop theirs */
+  g_autoptr(ChatSession) self = g_object_ref(user_data); /* handlers may drop theirs */
   (void)connection;
   if (chat_session_handle_plaintext(self, self->dialect, data, len))
     return;
@@ -129,7 +129,7 @@ static void on_connection_message(ChatConnection *connection, gconstpointer data
 
 static void on_connection_closed(ChatConnection *connection, const GError *reason,
                                  gpointer user_data) {
-  g_autoptr(ChatSession) self = g_object_ref(user_data);  /* handlers may drop theirs */
+  g_autoptr(ChatSession) self = g_object_ref(user_data); /* handlers may drop theirs */
   (void)connection;
   g_autofree char *message = reason ? g_strdup(reason->message) : NULL;
   chat_session_release_connection(self);
@@ -147,7 +147,8 @@ static void run_pending(ChatSession *self) {
   case ACTION_REGISTER:
     self->phase = PHASE_REGISTER;
     chat_session_set_state(self, CHAT_SESSION_CONNECTED);
-    chat_session_send_request(self, chat_wire_register(self->dialect, p->username, p->password, p->nickname));
+    chat_session_send_request(
+        self, chat_wire_register(self->dialect, p->username, p->password, p->nickname));
     break;
   case ACTION_RESUME:
     if (!self->resume_token) {
@@ -157,7 +158,8 @@ static void run_pending(ChatSession *self) {
     self->phase = PHASE_RESUME;
     if (self->state != CHAT_SESSION_RECONNECTING)
       chat_session_set_state(self, CHAT_SESSION_LOGGING_IN);
-    chat_session_send_request(self, chat_wire_resume(self->dialect, p->username, self->resume_token));
+    chat_session_send_request(self,
+                              chat_wire_resume(self->dialect, p->username, self->resume_token));
     break;
   case ACTION_NONE:
   default:
@@ -212,8 +214,8 @@ static void on_dial_done(GObject *source, GAsyncResult *result, gpointer user_da
   g_autoptr(GError) error = NULL;
   ChatConnection *connection = chat_dial_finish(result, &error);
   if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;  /* the session may be gone */
-  g_autoptr(ChatSession) self = g_object_ref(user_data);  /* handlers may drop theirs */
+    return;                                              /* the session may be gone */
+  g_autoptr(ChatSession) self = g_object_ref(user_data); /* handlers may drop theirs */
   g_clear_object(&self->dial_cancellable);
   if (!connection) {
     dial_failed(self, error);
@@ -244,7 +246,7 @@ void chat_session_fill_dial_options(ChatSession *self, ChatDialOptions *o) {
 static void start_dial(ChatSession *self) {
   chat_session_cancel_reconnect(self);
   if (self->dial_cancellable)
-    return;  /* dialling already: the pending action waits for it */
+    return; /* dialling already: the pending action waits for it */
   if (self->state != CHAT_SESSION_RECONNECTING)
     chat_session_set_state(self, CHAT_SESSION_CONNECTING);
   self->dialect = self->options.dialect;
@@ -258,7 +260,7 @@ static void start_dial(ChatSession *self) {
         CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_NO_SERVER,
         !self->options.host ? "no server is configured"
                             : "the seed dialect needs a valid crypto.base and crypto.modulus");
-    chat_session_set_state(self, CHAT_SESSION_CONNECTING);  /* not an automatic attempt */
+    chat_session_set_state(self, CHAT_SESSION_CONNECTING); /* not an automatic attempt */
     dial_failed(self, error);
     g_error_free(error);
     return;
@@ -278,5 +280,5 @@ void chat_session_go(ChatSession *self) {
   }
   /* No longer an automatic attempt: failures are reported. */
   chat_session_set_state(self, CHAT_SESSION_CONNECTING);
-  start_dial(self);  /* when already dialling, the action waits for it */
+  start_dial(self); /* when already dialling, the action waits for it */
 }

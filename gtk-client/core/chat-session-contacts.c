@@ -66,7 +66,7 @@ void chat_session_contact_state_free(gpointer data) {
 
 static ContactState *new_state(ChatSession *self, ChatContact *contact) {
   ContactState *st = g_new0(ContactState, 1);
-  st->contact = contact;  /* takes the reference */
+  st->contact = contact; /* takes the reference */
   gint64 *key = g_new(gint64, 1);
   *key = contact_key(chat_contact_get_kind(contact), chat_contact_get_id(contact));
   g_hash_table_replace(self->states, key, st);
@@ -208,30 +208,29 @@ ChatMessageItem *chat_session_item_from_notice(ChatSession *self, const ChatWire
   gboolean named = n->sender_username && *n->sender_username;
   g_autofree char *resolved = named ? NULL : known_username(self, n);
   ChatMessageItemFields fields = {
-    .id = n->id,
-    .sender_id = n->sender_id,
-    .sender_name = n->sender_name,
-    .sender_username = named ? n->sender_username : resolved,
-    .outgoing = self->user_id != 0 && n->sender_id == self->user_id,
-    .kind = n->kind,
-    .text = n->text,
-    .font_size = n->font_size,
-    .font_color = n->font_color,
-    .image = n->image,
-    .image_format = n->image_format,
-    .image_size = n->image_size,
-    .time_ms = n->time_ms,
-    .delivery = CHAT_DELIVERY_SENT,
+      .id = n->id,
+      .sender_id = n->sender_id,
+      .sender_name = n->sender_name,
+      .sender_username = named ? n->sender_username : resolved,
+      .outgoing = self->user_id != 0 && n->sender_id == self->user_id,
+      .kind = n->kind,
+      .text = n->text,
+      .font_size = n->font_size,
+      .font_color = n->font_color,
+      .image = n->image,
+      .image_format = n->image_format,
+      .image_size = n->image_size,
+      .time_ms = n->time_ms,
+      .delivery = CHAT_DELIVERY_SENT,
   };
   return chat_message_item_new(&fields);
 }
 
 static char *preview_of_item(ContactState *st, ChatMessageItem *item) {
-  return chat_preview_text(chat_contact_get_kind(st->contact),
-                           chat_message_item_get_sender_name(item),
-                           chat_message_item_get_sender_username(item),
-                           chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE,
-                           chat_message_item_get_text(item));
+  return chat_preview_text(
+      chat_contact_get_kind(st->contact), chat_message_item_get_sender_name(item),
+      chat_message_item_get_sender_username(item),
+      chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE, chat_message_item_get_text(item));
 }
 
 /* The contact's last message becomes item's (always for live messages;

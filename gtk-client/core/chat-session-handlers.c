@@ -54,8 +54,8 @@ static void handle_live_notice(ChatSession *self, const ChatWireNotice *n) {
   }
   ContactState *st = chat_session_state_of_notice(self, n);
   if (!st) {
-    g_debug("a message for an unknown contact (type %d, id %" G_GINT64_FORMAT ")",
-            n->target_kind, n->target_id);
+    g_debug("a message for an unknown contact (type %d, id %" G_GINT64_FORMAT ")", n->target_kind,
+            n->target_id);
     return;
   }
   if (n->id > 0 && (n->id <= st->newest_id ||
@@ -188,8 +188,8 @@ static void save_resume_token(ChatSession *self, chat_span token) {
     return;
   self->resume_token = chat_secret_bytes_new(token.ptr, token.len);
   g_autoptr(GError) error = NULL;
-  if (!chat_resume_store_save(self->state_dir, self->host_port, self->username,
-                              self->resume_token, &error))
+  if (!chat_resume_store_save(self->state_dir, self->host_port, self->username, self->resume_token,
+                              &error))
     g_message("cannot save the resume token: %s", error->message);
 }
 
@@ -350,8 +350,7 @@ static void handle_friend_request(ChatSession *self, const ServerMessage *msg) {
 
 static void handle_members(ChatSession *self, const ServerMessage *msg) {
   const chat_msg_query_room_users_result *result = &msg->query_room_users_result;
-  g_free(chat_session_settle_reply(self, REPLY_QUERY_MEMBERS, CHAT_CONTACT_ROOM,
-                                   result->room_id));
+  g_free(chat_session_settle_reply(self, REPLY_QUERY_MEMBERS, CHAT_CONTACT_ROOM, result->room_id));
   ContactState *st = chat_session_find_state(self, CHAT_CONTACT_ROOM, result->room_id);
   if (!st)
     return;
@@ -393,8 +392,8 @@ static void handle_server_echo(ChatSession *self) {
 
 static void handle_kick(ChatSession *self, const ServerMessage *msg) {
   const chat_msg_server_kick *kick = &msg->server_kick;
-  g_autofree char *reason = kick->has_details ? chat_wire_dup_span(kick->reason)
-                                              : g_strdup(CHAT_SEED_KICK_REASON);
+  g_autofree char *reason =
+      kick->has_details ? chat_wire_dup_span(kick->reason) : g_strdup(CHAT_SEED_KICK_REASON);
   g_autofree char *address = kick->has_details ? chat_wire_dup_span(kick->address) : NULL;
   self->kicked = TRUE;
   g_signal_emit(self, chat_session_signals[SIGNAL_KICKED], 0, reason, address, kick->time);
@@ -508,28 +507,28 @@ static const struct {
   guint32 type;
   void (*handle)(ChatSession *self, const ServerMessage *msg);
 } handlers[] = {
-  {CHAT_MSG_LOGIN_SUCCESSFUL, handle_login_successful},
-  {CHAT_MSG_REGISTER_SUCCESSFUL, handle_register_successful},
-  {CHAT_MSG_LOGIN_FAILED, handle_wrong_password},
-  {CHAT_MSG_USERNAME_TAKEN, handle_username_taken},
-  {CHAT_MSG_GENERAL_FAILURE, handle_general_failure_msg},
-  {CHAT_MSG_GENERAL_MSG, handle_general_msg},
-  {CHAT_MSG_INCOMING_FRIEND_REQUEST, handle_friend_request},
-  {CHAT_MSG_CONTACT_INFO, handle_contact_info},
-  {CHAT_MSG_ADD_FRIEND_RESULT, handle_add_friend_result},
-  {CHAT_MSG_FRIEND_ON_OFF_LINE, handle_friend_on_off_line},
-  {CHAT_MSG_ON_NEW_MESSAGE, handle_new_message},
-  {CHAT_MSG_SERVER_KICK, handle_kick},
-  {CHAT_MSG_QUERY_ROOM_USERS_RESULT, handle_members},
-  {CHAT_MSG_ROOM_USER_ON_OFF_LINE, handle_room_user_on_off_line},
-  {CHAT_MSG_LOGIN_BUNDLE, handle_seed_bundle},
-  {CHAT_MSG_SESSION_BUNDLE, handle_session_bundle},
-  {CHAT_MSG_HISTORY_PAGE, handle_history_page},
-  {CHAT_MSG_READ_MARKER, handle_read_marker},
-  {CHAT_MSG_LEFT_ROOM, handle_left_room},
-  {CHAT_MSG_PROFILE_UPDATED, handle_profile_updated},
-  {CHAT_MSG_PASSWORD_CHANGED, handle_password_changed},
-  {CHAT_MSG_SERVER_ECHO, handle_echo},
+    {CHAT_MSG_LOGIN_SUCCESSFUL, handle_login_successful},
+    {CHAT_MSG_REGISTER_SUCCESSFUL, handle_register_successful},
+    {CHAT_MSG_LOGIN_FAILED, handle_wrong_password},
+    {CHAT_MSG_USERNAME_TAKEN, handle_username_taken},
+    {CHAT_MSG_GENERAL_FAILURE, handle_general_failure_msg},
+    {CHAT_MSG_GENERAL_MSG, handle_general_msg},
+    {CHAT_MSG_INCOMING_FRIEND_REQUEST, handle_friend_request},
+    {CHAT_MSG_CONTACT_INFO, handle_contact_info},
+    {CHAT_MSG_ADD_FRIEND_RESULT, handle_add_friend_result},
+    {CHAT_MSG_FRIEND_ON_OFF_LINE, handle_friend_on_off_line},
+    {CHAT_MSG_ON_NEW_MESSAGE, handle_new_message},
+    {CHAT_MSG_SERVER_KICK, handle_kick},
+    {CHAT_MSG_QUERY_ROOM_USERS_RESULT, handle_members},
+    {CHAT_MSG_ROOM_USER_ON_OFF_LINE, handle_room_user_on_off_line},
+    {CHAT_MSG_LOGIN_BUNDLE, handle_seed_bundle},
+    {CHAT_MSG_SESSION_BUNDLE, handle_session_bundle},
+    {CHAT_MSG_HISTORY_PAGE, handle_history_page},
+    {CHAT_MSG_READ_MARKER, handle_read_marker},
+    {CHAT_MSG_LEFT_ROOM, handle_left_room},
+    {CHAT_MSG_PROFILE_UPDATED, handle_profile_updated},
+    {CHAT_MSG_PASSWORD_CHANGED, handle_password_changed},
+    {CHAT_MSG_SERVER_ECHO, handle_echo},
 };
 
 static void dispatch(ChatSession *self, guint32 type, const ServerMessage *msg) {
@@ -541,8 +540,8 @@ static void dispatch(ChatSession *self, guint32 type, const ServerMessage *msg) 
   }
 }
 
-gboolean chat_session_handle_plaintext(ChatSession *self, chat_dialect dialect,
-                                       const guint8 *data, gsize len) {
+gboolean chat_session_handle_plaintext(ChatSession *self, chat_dialect dialect, const guint8 *data,
+                                       gsize len) {
   chat_arena arena;
   chat_arena_init(&arena);
   guint32 type = 0;

@@ -70,7 +70,8 @@ gboolean chat_session_options_load(ChatSessionOptions *options, const char *conf
   gboolean ok;
   if (chat_json_parse(text, len, &arena, &doc, &err) != 0) {
     /* The parser's message starts with "line L column C: ". */
-    g_set_error(error, CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_CONFIG, "%s: %s", config_path, err.message);
+    g_set_error(error, CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_CONFIG, "%s: %s", config_path,
+                err.message);
     ok = FALSE;
   } else {
     ok = read_options(options, doc, error);

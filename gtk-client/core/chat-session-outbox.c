@@ -45,8 +45,8 @@ ReplyEntry *chat_session_expect_reply(ChatSession *self, ReplyKind kind) {
   return reply;
 }
 
-ReplyEntry *chat_session_settle_reply(ChatSession *self, ReplyKind kind, ChatContactKind target_kind,
-                                      gint64 target_id) {
+ReplyEntry *chat_session_settle_reply(ChatSession *self, ReplyKind kind,
+                                      ChatContactKind target_kind, gint64 target_id) {
   for (GList *l = self->replies.head; l; l = l->next) {
     ReplyEntry *reply = l->data;
     if (reply->kind != kind)
@@ -77,7 +77,8 @@ void chat_session_clear_replies(ChatSession *self) {
 gboolean chat_session_require_online(ChatSession *self) {
   if (self->state == CHAT_SESSION_ONLINE)
     return TRUE;
-  g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0, _("You are not connected to the server."));
+  g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0,
+                _("You are not connected to the server."));
   return FALSE;
 }
 
@@ -127,16 +128,16 @@ void chat_session_queue_item(ChatSession *self, ChatMessageItem *item) {
 /* An image over the server's announced limit: chatd would refuse it. */
 static gboolean over_server_limit(ChatSession *self, ChatMessageItem *item) {
   GBytes *image = chat_message_item_get_image(item);
-  return chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE && image &&
-         self->max_image > 0 && g_bytes_get_size(image) > self->max_image;
+  return chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE && image && self->max_image > 0 &&
+         g_bytes_get_size(image) > self->max_image;
 }
 
 /* An image over CHAT_MAX_IMAGE_DEFAULT when the server announced no limit
  * of its own (seed, an older server). */
 static gboolean over_default_limit(ChatSession *self, ChatMessageItem *item) {
   GBytes *image = chat_message_item_get_image(item);
-  return chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE && image &&
-         self->max_image == 0 && g_bytes_get_size(image) > CHAT_MAX_IMAGE_DEFAULT;
+  return chat_message_item_get_kind(item) == CHAT_MESSAGE_IMAGE && image && self->max_image == 0 &&
+         g_bytes_get_size(image) > CHAT_MAX_IMAGE_DEFAULT;
 }
 
 static char *server_limit_reason(ChatSession *self) {
@@ -162,10 +163,10 @@ static void send_entry(ChatSession *self, OutboxEntry *entry) {
     return;
   }
   GBytes *message = chat_wire_send_message(
-      self->dialect, chat_message_item_get_target_kind(item),
-      chat_message_item_get_target_id(item), chat_message_item_get_kind(item),
-      chat_message_item_get_text(item), chat_message_item_get_font_size(item),
-      chat_message_item_get_font_color(item), chat_message_item_get_image(item),
+      self->dialect, chat_message_item_get_target_kind(item), chat_message_item_get_target_id(item),
+      chat_message_item_get_kind(item), chat_message_item_get_text(item),
+      chat_message_item_get_font_size(item), chat_message_item_get_font_color(item),
+      chat_message_item_get_image(item),
       self->dialect == CHAT_DIALECT_V2 ? chat_message_item_get_client_msg_id(item) : NULL);
   g_autoptr(GError) error = NULL;
   gboolean sent = transport_send(self, message, &error);
@@ -174,8 +175,8 @@ static void send_entry(ChatSession *self, OutboxEntry *entry) {
   if (sent) {
     entry->in_flight = TRUE;
     chat_session_expect_reply(self, REPLY_SEND)->send = entry;
-  } else if (!message || g_error_matches(error, CHAT_CONNECTION_ERROR,
-                                         CHAT_CONNECTION_ERROR_MESSAGE_SIZE)) {
+  } else if (!message ||
+             g_error_matches(error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_MESSAGE_SIZE)) {
     chat_session_fail_entry(self, entry, _("The message is too large to send."));
   } else {
     g_debug("a message waits in the outbox: %s", error->message);
@@ -248,8 +249,8 @@ void chat_session_outbox_connection_lost(ChatSession *self) {
     if (entry->in_flight) {
       entry->in_flight = FALSE;
       if (self->dialect == CHAT_DIALECT_SEED)
-        chat_session_fail_entry(self, entry,
-                                _("The connection was lost before the server confirmed this message."));
+        chat_session_fail_entry(
+            self, entry, _("The connection was lost before the server confirmed this message."));
     }
     l = next;
   }

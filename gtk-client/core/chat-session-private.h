@@ -43,7 +43,7 @@ typedef enum {
 typedef struct {
   ActionKind kind;
   char *username;
-  char *password;  /* wiped when cleared */
+  char *password; /* wiped when cleared */
   char *nickname;
 } PendingAction;
 
@@ -58,18 +58,18 @@ typedef enum {
 /* The session's record of one contact. */
 typedef struct {
   ChatContact *contact;
-  ChatConversation *conversation;  /* NULL until used */
-  gboolean in_store;               /* in the contacts list (and watched) */
-  gboolean seen;                   /* named by the bundle being merged */
-  gboolean open;                   /* chat_session_set_conversation_open */
-  gboolean read_pending;           /* marked read while offline (v2) */
-  gint64 newest_id;                /* v2: newest server id seen */
-  gint64 marked_id;                /* v2: read marker, or the last mark_read sent */
+  ChatConversation *conversation; /* NULL until used */
+  gboolean in_store;              /* in the contacts list (and watched) */
+  gboolean seen;                  /* named by the bundle being merged */
+  gboolean open;                  /* chat_session_set_conversation_open */
+  gboolean read_pending;          /* marked read while offline (v2) */
+  gint64 newest_id;               /* v2: newest server id seen */
+  gint64 marked_id;               /* v2: read marker, or the last mark_read sent */
 } ContactState;
 
 typedef struct {
   ChatMessageItem *item;
-  gboolean in_flight;  /* sent on the current connection */
+  gboolean in_flight; /* sent on the current connection */
 } OutboxEntry;
 
 typedef enum {
@@ -86,18 +86,18 @@ typedef enum {
 
 typedef struct {
   ReplyKind kind;
-  OutboxEntry *send;       /* REPLY_SEND */
+  OutboxEntry *send; /* REPLY_SEND */
   ChatContactKind target_kind;
   gint64 target_id;
-  gint64 before_id;        /* REPLY_FETCH_HISTORY */
+  gint64 before_id; /* REPLY_FETCH_HISTORY */
 } ReplyEntry;
 
 /* What the test hooks (chat-session-test.c) set up: allocated by the
  * first hook that needs it, NULL in the application. */
 typedef struct {
-  GQueue *outgoing;    /* the capture: every plaintext sent (GBytes*), or NULL */
-  gboolean offline;    /* no network: dialling succeeds at once */
-  gboolean connected;  /* offline: the pretend connection is up */
+  GQueue *outgoing;   /* the capture: every plaintext sent (GBytes*), or NULL */
+  gboolean offline;   /* no network: dialling succeeds at once */
+  gboolean connected; /* offline: the pretend connection is up */
 } ChatSessionTestState;
 
 struct _ChatSession {
@@ -122,8 +122,8 @@ struct _ChatSession {
   ChatBackoff backoff;
   guint reconnect_source;
   guint reconnect_delay;
-  GBytes *resume_token;  /* v2, from the last session_bundle */
-  gsize max_image;       /* v2 server-info max_image, last connection; 0: not said */
+  GBytes *resume_token; /* v2, from the last session_bundle */
+  gsize max_image;      /* v2 server-info max_image, last connection; 0: not said */
 
   /* the account */
   gint64 user_id;
@@ -131,16 +131,16 @@ struct _ChatSession {
   char *nickname;
 
   /* the models */
-  GListStore *contacts;          /* ChatContact, sorted by chat_contact_compare */
-  GHashTable *states;            /* gint64 key (contact_key) -> ContactState */
-  GListStore *friend_requests;   /* ChatContact */
+  GListStore *contacts;        /* ChatContact, sorted by chat_contact_compare */
+  GHashTable *states;          /* gint64 key (contact_key) -> ContactState */
+  GListStore *friend_requests; /* ChatContact */
   guint unread_total;
 
-  GQueue outbox;                 /* OutboxEntry, oldest first */
-  GHashTable *outbox_by_id;      /* client_msg_id -> OutboxEntry */
-  GQueue replies;                /* ReplyEntry, oldest first */
+  GQueue outbox;            /* OutboxEntry, oldest first */
+  GHashTable *outbox_by_id; /* client_msg_id -> OutboxEntry */
+  GQueue replies;           /* ReplyEntry, oldest first */
 
-  ChatSessionTestState *test;    /* NULL unless a test hook set it up */
+  ChatSessionTestState *test; /* NULL unless a test hook set it up */
 };
 
 enum {
@@ -254,8 +254,8 @@ void chat_session_outbox_connection_lost(ChatSession *self);
 /* ---- chat-session-handlers.c ---- */
 /* One message from the server. FALSE when it must not be acted on (the
  * connection is then dropped: spec/protocol.md section 6). */
-gboolean chat_session_handle_plaintext(ChatSession *self, chat_dialect dialect,
-                                       const guint8 *data, gsize len);
+gboolean chat_session_handle_plaintext(ChatSession *self, chat_dialect dialect, const guint8 *data,
+                                       gsize len);
 
 /* ---- chat-session-connection.c ---- */
 gboolean chat_session_is_connected(ChatSession *self);
@@ -270,8 +270,7 @@ void chat_session_cancel_reconnect(ChatSession *self);
 gboolean chat_session_reconnect_now(ChatSession *self);
 /* The connection is gone (closed by the server, lost, kicked, refused).
  * may_reconnect: FALSE when the server broke the protocol. */
-void chat_session_lost_connection(ChatSession *self, const char *reason,
-                                  gboolean may_reconnect);
+void chat_session_lost_connection(ChatSession *self, const char *reason, gboolean may_reconnect);
 void chat_session_fill_dial_options(ChatSession *self, ChatDialOptions *o);
 /* The user asked for something that needs the server: connects if
  * needed, then runs the pending action. */

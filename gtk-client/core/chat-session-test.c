@@ -26,8 +26,8 @@ gboolean chat_session_test_intercept(ChatSession *self, GBytes *message, gboolea
   return TRUE;
 }
 
-gboolean chat_session_test_feed(ChatSession *self, chat_dialect dialect,
-                                const guint8 *plaintext, gsize len) {
+gboolean chat_session_test_feed(ChatSession *self, chat_dialect dialect, const guint8 *plaintext,
+                                gsize len) {
   g_return_val_if_fail(CHAT_IS_SESSION(self), FALSE);
   g_autoptr(ChatSession) keep = g_object_ref(self);
   self->dialect = dialect;

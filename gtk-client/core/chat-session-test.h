@@ -12,8 +12,8 @@ G_BEGIN_DECLS
  * same handler as the network path; the session then speaks `dialect`.
  * Returns FALSE when the message was refused (does not decode, unknown
  * type, wrong shape): a connection would then be dropped. */
-gboolean chat_session_test_feed(ChatSession *self, chat_dialect dialect,
-                                const guint8 *plaintext, gsize len);
+gboolean chat_session_test_feed(ChatSession *self, chat_dialect dialect, const guint8 *plaintext,
+                                gsize len);
 
 /* Every plaintext the session sends from now on is appended to outgoing
  * (GBytes*, the caller frees them). offline TRUE: there is no network at

@@ -48,7 +48,10 @@
 #include "protocol/catalogue.h"
 #include "protocol/chat-limits.h"
 
+/* The quark name is stringified as written: no spaces around its dashes. */
+/* clang-format off */
 G_DEFINE_QUARK(chat-session-error-quark, chat_session_error)
+/* clang-format on */
 
 G_DEFINE_ENUM_TYPE(ChatSessionState, chat_session_state,
                    G_DEFINE_ENUM_VALUE(CHAT_SESSION_DISCONNECTED, "disconnected"),
@@ -66,7 +69,6 @@ guint chat_session_signals[N_SIGNALS];
 static gint64 now_ms(void) {
   return g_get_real_time() / 1000;
 }
-
 
 void chat_session_set_state(ChatSession *self, ChatSessionState state) {
   if (self->state == state)
@@ -124,7 +126,6 @@ void chat_session_reset_account(ChatSession *self) {
   chat_session_set_account(self, 0, NULL, NULL);
   chat_session_update_unread_total(self);
 }
-
 
 /* ======================================================================
  * GObject
@@ -202,57 +203,60 @@ static void chat_session_class_init(ChatSessionClass *klass) {
   object_class->get_property = chat_session_get_property;
 
   const GParamFlags flags = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
-  chat_session_properties[PROP_STATE] = g_param_spec_enum("state", NULL, NULL, CHAT_TYPE_SESSION_STATE,
-                                             CHAT_SESSION_DISCONNECTED, flags);
+  chat_session_properties[PROP_STATE] = g_param_spec_enum(
+      "state", NULL, NULL, CHAT_TYPE_SESSION_STATE, CHAT_SESSION_DISCONNECTED, flags);
   chat_session_properties[PROP_USER_ID] =
       g_param_spec_int64("user-id", NULL, NULL, G_MININT64, G_MAXINT64, 0, flags);
   chat_session_properties[PROP_USERNAME] = g_param_spec_string("username", NULL, NULL, NULL, flags);
   chat_session_properties[PROP_NICKNAME] = g_param_spec_string("nickname", NULL, NULL, NULL, flags);
   chat_session_properties[PROP_UNREAD_TOTAL] =
       g_param_spec_uint("unread-total", NULL, NULL, 0, G_MAXUINT, 0, flags);
-  chat_session_properties[PROP_LAST_ERROR] = g_param_spec_string("last-error", NULL, NULL, NULL, flags);
+  chat_session_properties[PROP_LAST_ERROR] =
+      g_param_spec_string("last-error", NULL, NULL, NULL, flags);
   g_object_class_install_properties(object_class, N_PROPS, chat_session_properties);
 
   GType type = G_TYPE_FROM_CLASS(klass);
-  chat_session_signals[SIGNAL_STATE_CHANGED] = g_signal_new("state-changed", type, G_SIGNAL_RUN_LAST, 0, NULL,
-                                               NULL, NULL, G_TYPE_NONE, 0);
-  chat_session_signals[SIGNAL_LOGIN_FAILED] = g_signal_new("login-failed", type, G_SIGNAL_RUN_LAST, 0, NULL,
-                                              NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  chat_session_signals[SIGNAL_REGISTER_DONE] = g_signal_new("register-done", type, G_SIGNAL_RUN_LAST, 0, NULL,
-                                               NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+  chat_session_signals[SIGNAL_STATE_CHANGED] =
+      g_signal_new("state-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  chat_session_signals[SIGNAL_LOGIN_FAILED] = g_signal_new(
+      "login-failed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  chat_session_signals[SIGNAL_REGISTER_DONE] = g_signal_new(
+      "register-done", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
   chat_session_signals[SIGNAL_CONFIRM_SERVER_KEY] =
-      g_signal_new("confirm-server-key", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+      g_signal_new("confirm-server-key", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                   2, G_TYPE_STRING, G_TYPE_STRING);
   chat_session_signals[SIGNAL_SERVER_KEY_CHANGED] =
-      g_signal_new("server-key-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                   G_TYPE_NONE, 1, G_TYPE_STRING);
-  chat_session_signals[SIGNAL_KICKED] = g_signal_new("kicked", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                        G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING,
-                                        G_TYPE_INT64);
-  chat_session_signals[SIGNAL_FRIEND_REQUEST] = g_signal_new("friend-request", type, G_SIGNAL_RUN_LAST, 0,
-                                                NULL, NULL, NULL, G_TYPE_NONE, 1,
-                                                CHAT_TYPE_CONTACT);
-  chat_session_signals[SIGNAL_ROOM_CREATED] = g_signal_new("room-created", type, G_SIGNAL_RUN_LAST, 0, NULL,
-                                              NULL, NULL, G_TYPE_NONE, 1, CHAT_TYPE_CONTACT);
-  chat_session_signals[SIGNAL_NOTICE] = g_signal_new("notice", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                        G_TYPE_NONE, 1, G_TYPE_STRING);
+      g_signal_new("server-key-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                   1, G_TYPE_STRING);
+  chat_session_signals[SIGNAL_KICKED] =
+      g_signal_new("kicked", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                   G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64);
+  chat_session_signals[SIGNAL_FRIEND_REQUEST] =
+      g_signal_new("friend-request", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                   CHAT_TYPE_CONTACT);
+  chat_session_signals[SIGNAL_ROOM_CREATED] =
+      g_signal_new("room-created", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                   CHAT_TYPE_CONTACT);
+  chat_session_signals[SIGNAL_NOTICE] = g_signal_new("notice", type, G_SIGNAL_RUN_LAST, 0, NULL,
+                                                     NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   chat_session_signals[SIGNAL_NEW_MESSAGE] =
       g_signal_new("new-message", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
                    CHAT_TYPE_CONTACT, CHAT_TYPE_MESSAGE_ITEM);
   chat_session_signals[SIGNAL_TRANSFER_PROGRESS] =
-      g_signal_new("transfer-progress", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                   G_TYPE_NONE, 2, CHAT_TYPE_MESSAGE_ITEM, G_TYPE_DOUBLE);
-  chat_session_signals[SIGNAL_ERROR] = g_signal_new("error", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                       G_TYPE_NONE, 1, G_TYPE_STRING);
+      g_signal_new("transfer-progress", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                   2, CHAT_TYPE_MESSAGE_ITEM, G_TYPE_DOUBLE);
+  chat_session_signals[SIGNAL_ERROR] = g_signal_new("error", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                                    NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   chat_session_signals[SIGNAL_ADD_FRIEND_RESULT] =
-      g_signal_new("add-friend-result", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                   G_TYPE_NONE, 2, G_TYPE_BOOLEAN, G_TYPE_STRING);
+      g_signal_new("add-friend-result", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                   2, G_TYPE_BOOLEAN, G_TYPE_STRING);
 }
 
 static void chat_session_init(ChatSession *self) {
   self->contacts = g_list_store_new(CHAT_TYPE_CONTACT);
   self->friend_requests = g_list_store_new(CHAT_TYPE_CONTACT);
-  self->states = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, chat_session_contact_state_free);
+  self->states =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, chat_session_contact_state_free);
   self->outbox_by_id = g_hash_table_new(g_str_hash, g_str_equal);
   g_queue_init(&self->outbox);
   g_queue_init(&self->replies);
@@ -273,9 +277,9 @@ ChatSession *chat_session_new(const ChatSessionOptions *options) {
   o->known_hosts_path = g_strdup(options->known_hosts_path);
   o->state_dir = g_strdup(options->state_dir);
   self->dialect = o->dialect;
-  self->state_dir = o->state_dir ? g_strdup(o->state_dir)
-                                 : g_build_filename(g_get_user_data_dir(),
-                                                    CHAT_STATE_DIR_RELATIVE, NULL);
+  self->state_dir = o->state_dir
+                        ? g_strdup(o->state_dir)
+                        : g_build_filename(g_get_user_data_dir(), CHAT_STATE_DIR_RELATIVE, NULL);
   const char *host = o->host ? o->host : "";
   chat_host_port_format(host, o->port, self->host_port, sizeof self->host_port);
   if (o->crypto_base && o->crypto_modulus) {
@@ -366,7 +370,8 @@ void chat_session_logout(ChatSession *self) {
   chat_session_pending_clear(&self->pending);
   if (self->username)
     chat_resume_store_forget(self->state_dir, self->host_port, self->username);
-  if (chat_session_is_connected(self) && self->dialect == CHAT_DIALECT_V2 && self->state == CHAT_SESSION_ONLINE)
+  if (chat_session_is_connected(self) && self->dialect == CHAT_DIALECT_V2 &&
+      self->state == CHAT_SESSION_ONLINE)
     chat_session_send_request(self, chat_wire_null(self->dialect, CHAT_MSG_LOGOUT));
   chat_session_retire_connection(self);
   self->phase = PHASE_NONE;
@@ -440,13 +445,13 @@ GListModel *chat_session_get_friend_requests(ChatSession *self) {
  * the body. */
 static ChatMessageItemFields outgoing_fields(ChatSession *self, ChatMessageKind kind) {
   return (ChatMessageItemFields){
-    .sender_id = self->user_id,
-    .sender_name = self->nickname,
-    .sender_username = self->username,
-    .outgoing = TRUE,
-    .kind = kind,
-    .time_ms = now_ms(),
-    .delivery = CHAT_DELIVERY_PENDING,
+      .sender_id = self->user_id,
+      .sender_name = self->nickname,
+      .sender_username = self->username,
+      .outgoing = TRUE,
+      .kind = kind,
+      .time_ms = now_ms(),
+      .delivery = CHAT_DELIVERY_PENDING,
   };
 }
 
@@ -551,10 +556,11 @@ void chat_session_answer_friend_request(ChatSession *self, ChatContact *requeste
   if (g_list_store_find(self->friend_requests, requester, &position))
     g_list_store_remove(self->friend_requests, position);
   if (!chat_session_send_request(self, chat_wire_resolve_friend_request(
-                              self->dialect, chat_contact_get_id(requester), accept)))
+                                           self->dialect, chat_contact_get_id(requester), accept)))
     return;
   chat_session_expect_reply(self, REPLY_RESOLVE);
-  if (chat_session_send_request(self, chat_wire_str(self->dialect, CHAT_MSG_CLIENT_ECHO, CHAT_FENCE_TEXT)))
+  if (chat_session_send_request(
+          self, chat_wire_str(self->dialect, CHAT_MSG_CLIENT_ECHO, CHAT_FENCE_TEXT)))
     chat_session_expect_reply(self, REPLY_FENCE);
 }
 
@@ -562,8 +568,7 @@ void chat_session_join_room(ChatSession *self, gint64 room_id) {
   g_return_if_fail(CHAT_IS_SESSION(self));
   if (!chat_session_require_online(self))
     return;
-  if (chat_session_send_request(self, chat_wire_int(self->dialect, CHAT_MSG_JOIN_ROOM, room_id)))
-  {
+  if (chat_session_send_request(self, chat_wire_int(self->dialect, CHAT_MSG_JOIN_ROOM, room_id))) {
     ReplyEntry *reply = chat_session_expect_reply(self, REPLY_JOIN_ROOM);
     reply->target_kind = CHAT_CONTACT_ROOM;
     reply->target_id = room_id;

@@ -20,12 +20,12 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  CHAT_SESSION_DISCONNECTED,  /* not connected; see last error */
-  CHAT_SESSION_CONNECTING,    /* dialling or handshaking */
-  CHAT_SESSION_CONNECTED,     /* handshake done, not logged in */
+  CHAT_SESSION_DISCONNECTED, /* not connected; see last error */
+  CHAT_SESSION_CONNECTING,   /* dialling or handshaking */
+  CHAT_SESSION_CONNECTED,    /* handshake done, not logged in */
   CHAT_SESSION_LOGGING_IN,
-  CHAT_SESSION_ONLINE,        /* logged in */
-  CHAT_SESSION_RECONNECTING,  /* lost the connection; retrying with backoff */
+  CHAT_SESSION_ONLINE,       /* logged in */
+  CHAT_SESSION_RECONNECTING, /* lost the connection; retrying with backoff */
 } ChatSessionState;
 
 #define CHAT_TYPE_SESSION_STATE (chat_session_state_get_type())
@@ -37,9 +37,9 @@ GType chat_session_state_get_type(void);
 GQuark chat_session_error_quark(void);
 
 typedef enum {
-  CHAT_SESSION_ERROR_CONFIG,     /* the config file holds a bad value (the message names it) */
-  CHAT_SESSION_ERROR_NO_SERVER,  /* no server is configured, or seed without a DH group */
-  CHAT_SESSION_ERROR_ENCODE,     /* a message cannot be encoded (over the protocol's limits) */
+  CHAT_SESSION_ERROR_CONFIG,    /* the config file holds a bad value (the message names it) */
+  CHAT_SESSION_ERROR_NO_SERVER, /* no server is configured, or seed without a DH group */
+  CHAT_SESSION_ERROR_ENCODE,    /* a message cannot be encoded (over the protocol's limits) */
 } ChatSessionError;
 
 /* Where to connect; loaded from the shared config.json by
@@ -49,7 +49,7 @@ typedef struct {
   char *host;
   guint16 port;
   chat_dialect dialect;
-  char *crypto_base;          /* seed dialect: decimal digits */
+  char *crypto_base; /* seed dialect: decimal digits */
   char *crypto_modulus;
   chat_pin_policy pin_policy; /* the GUI's default is ASK */
   char *pinned_key;           /* optional */
@@ -128,8 +128,8 @@ gsize chat_session_get_max_image(ChatSession *self);
  * server's acknowledgement arrives. An image larger than
  * chat_session_get_max_image() (when announced) is refused here: it
  * appears as FAILED, its error saying the server's limit. */
-void chat_session_send_text(ChatSession *self, ChatContact *to, const char *text,
-                            int font_size, const char *font_color);
+void chat_session_send_text(ChatSession *self, ChatContact *to, const char *text, int font_size,
+                            const char *font_color);
 void chat_session_send_image(ChatSession *self, ChatContact *to, GBytes *image);
 /* Asks for the conversation's next older page (no-op while loading or at
  * the start of history). */
@@ -147,8 +147,7 @@ void chat_session_retry(ChatSession *self, ChatMessageItem *item);
 void chat_session_add_friend(ChatSession *self, const char *username);
 /* accept TRUE / FALSE; "later" is simply not calling this (asked again at
  * the next login). */
-void chat_session_answer_friend_request(ChatSession *self, ChatContact *requester,
-                                        gboolean accept);
+void chat_session_answer_friend_request(ChatSession *self, ChatContact *requester, gboolean accept);
 void chat_session_join_room(ChatSession *self, gint64 room_id);
 void chat_session_create_room(ChatSession *self, const char *name);
 /* Asks for a room's members; the answer fills chat_contact_get_members(). */

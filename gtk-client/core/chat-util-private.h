@@ -28,13 +28,13 @@ static inline gboolean chat_notify_str(gpointer object, char **slot, const char 
 }
 
 /* The same for a scalar field (evaluates its arguments more than once). */
-#define CHAT_NOTIFY_SET(object, field, value, pspec)            \
-  G_STMT_START {                                                \
-    if ((object)->field != (value)) {                           \
-      (object)->field = (value);                                \
-      g_object_notify_by_pspec(G_OBJECT(object), (pspec));      \
-    }                                                           \
-  }                                                             \
+#define CHAT_NOTIFY_SET(object, field, value, pspec)                                               \
+  G_STMT_START {                                                                                   \
+    if ((object)->field != (value)) {                                                              \
+      (object)->field = (value);                                                                   \
+      g_object_notify_by_pspec(G_OBJECT(object), (pspec));                                         \
+    }                                                                                              \
+  }                                                                                                \
   G_STMT_END
 
 /* The tail of the lists' orders: by name (g_utf8_collate), then by id. */

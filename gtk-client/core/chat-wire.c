@@ -94,17 +94,16 @@ GBytes *chat_wire_resolve_friend_request(chat_dialect dialect, gint64 from_user_
 
 GBytes *chat_wire_send_message(chat_dialect dialect, ChatContactKind kind, gint64 target_id,
                                ChatMessageKind body_kind, const char *text, int font_size,
-                               const char *font_color, GBytes *image,
-                               const char *client_msg_id) {
+                               const char *font_color, GBytes *image, const char *client_msg_id) {
   chat_buffer buf;
   chat_writer w;
   begin(&w, &buf, dialect, CHAT_MSG_SEND_MESSAGE);
   chat_msg_send_message x = {
-    .target_type = kind,
-    .target_id = target_id,
-    .message = {.type = body_kind},
-    .has_client_msg_id = client_msg_id != NULL,
-    .client_msg_id = chat_span_cstr(client_msg_id),
+      .target_type = kind,
+      .target_id = target_id,
+      .message = {.type = body_kind},
+      .has_client_msg_id = client_msg_id != NULL,
+      .client_msg_id = chat_span_cstr(client_msg_id),
   };
   if (body_kind == CHAT_MESSAGE_IMAGE) {
     gsize len = 0;

@@ -33,8 +33,7 @@ GBytes *chat_wire_resolve_friend_request(chat_dialect dialect, gint64 from_user_
  * CHAT_MESSAGE_IMAGE. */
 GBytes *chat_wire_send_message(chat_dialect dialect, ChatContactKind kind, gint64 target_id,
                                ChatMessageKind body_kind, const char *text, int font_size,
-                               const char *font_color, GBytes *image,
-                               const char *client_msg_id);
+                               const char *font_color, GBytes *image, const char *client_msg_id);
 GBytes *chat_wire_fetch_history(chat_dialect dialect, ChatContactKind kind, gint64 target_id,
                                 gint64 before_id, guint limit);
 GBytes *chat_wire_mark_read(chat_dialect dialect, ChatContactKind kind, gint64 target_id,
@@ -46,17 +45,17 @@ typedef struct {
   gint64 target_id;
   gint64 sender_id;
   char *sender_name;
-  char *sender_username;   /* NULL when absent (seed) */
+  char *sender_username; /* NULL when absent (seed) */
   gint64 time_ms;
-  gint64 id;               /* 0 when absent (seed) */
-  char *client_msg_id;     /* NULL when absent */
+  gint64 id;           /* 0 when absent (seed) */
+  char *client_msg_id; /* NULL when absent */
   ChatMessageKind kind;
-  char *text;              /* text */
+  char *text; /* text */
   int font_size;
   char *font_color;
-  GBytes *image;           /* image: its bytes; NULL for a preview */
-  char *image_format;      /* image preview (v2): "png", ... or "" */
-  gint64 image_size;       /* image: its size in bytes (a preview's as announced) */
+  GBytes *image;      /* image: its bytes; NULL for a preview */
+  char *image_format; /* image preview (v2): "png", ... or "" */
+  gint64 image_size;  /* image: its size in bytes (a preview's as announced) */
 } ChatWireNotice;
 
 /* Copies a @notice protocol/messages.h has read. FALSE (and *out cleared)

@@ -120,11 +120,11 @@ static void on_io_transport_closed(ChatIoConnection *io, gpointer user_data) {
 }
 
 static const ChatIoCallbacks io_callbacks = {
-  .established = on_io_established,
-  .message = on_io_message,
-  .closed = on_io_closed,
-  .verify_server_key = on_io_verify,
-  .transport_closed = on_io_transport_closed,
+    .established = on_io_established,
+    .message = on_io_message,
+    .closed = on_io_closed,
+    .verify_server_key = on_io_verify,
+    .transport_closed = on_io_transport_closed,
 };
 
 /* ---- public API ---- */
@@ -265,7 +265,8 @@ static gboolean settings_init(ChatIoSettings *settings, gsize max_message, gsize
   settings->channel.max_queue =
       max_queue != 0 ? max_queue
                      : MAX(CHAT_CONNECTION_DEFAULT_MAX_QUEUE_BYTES, settings->channel.max_message);
-  settings->channel.rekey_bytes = rekey_bytes != 0 ? rekey_bytes : CHAT_CONNECTION_DEFAULT_REKEY_BYTES;
+  settings->channel.rekey_bytes =
+      rekey_bytes != 0 ? rekey_bytes : CHAT_CONNECTION_DEFAULT_REKEY_BYTES;
   settings->channel.v2_suite = suite;
   settings->handshake_timeout_ms = handshake_timeout_ms;
   settings->keylog = keylog;
@@ -315,20 +316,18 @@ ChatConnection *chat_connection_new_server(GIOStream *stream, const ChatServerSe
   ChatConnection *self = connection_new(stream, TRUE);
   self->settings = settings;
   return connection_take_io(self,
-                             chat_io_connection_new_server(self->loop, socket_fd(stream), FALSE,
-                                                           NULL, &self->settings, &io_callbacks,
-                                                           self),
-                             "server");
+                            chat_io_connection_new_server(self->loop, socket_fd(stream), FALSE,
+                                                          NULL, &self->settings, &io_callbacks,
+                                                          self),
+                            "server");
 }
 
 ChatConnection *chat_connection_new_client(GIOStream *stream, const ChatClientSecurity *security) {
   g_return_val_if_fail(socket_fd(stream) >= 0, NULL);
   g_return_val_if_fail(security != NULL, NULL);
-  g_return_val_if_fail(security->dialect == CHAT_DIALECT_SEED ||
-                           security->dialect == CHAT_DIALECT_V2,
-                       NULL);
-  g_return_val_if_fail(security->dialect != CHAT_DIALECT_SEED ||
-                           security->seed_group != NULL,
+  g_return_val_if_fail(
+      security->dialect == CHAT_DIALECT_SEED || security->dialect == CHAT_DIALECT_V2, NULL);
+  g_return_val_if_fail(security->dialect != CHAT_DIALECT_SEED || security->seed_group != NULL,
                        NULL);
   ChatIoSettings settings;
   g_return_val_if_fail(settings_init(&settings, security->max_message_bytes,
@@ -342,10 +341,10 @@ ChatConnection *chat_connection_new_client(GIOStream *stream, const ChatClientSe
   self->verify_server_key = security->verify_server_key;
   self->verify_user_data = security->verify_user_data;
   return connection_take_io(self,
-                             chat_io_connection_new_client(self->loop, socket_fd(stream), FALSE,
-                                                           security->dialect, &self->settings,
-                                                           &io_callbacks, self),
-                             "client");
+                            chat_io_connection_new_client(self->loop, socket_fd(stream), FALSE,
+                                                          security->dialect, &self->settings,
+                                                          &io_callbacks, self),
+                            "client");
 }
 
 static void chat_connection_init(ChatConnection *self) {
@@ -389,16 +388,14 @@ static void chat_connection_class_init(ChatConnectionClass *klass) {
   /* One received message; data is valid only during the emission. */
   signals[SIGNAL_MESSAGE] =
       g_signal_new("message", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                   chat_marshal_VOID__POINTER_ULONG, G_TYPE_NONE, 2, G_TYPE_POINTER,
-                   G_TYPE_ULONG);
+                   chat_marshal_VOID__POINTER_ULONG, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_ULONG);
   g_signal_set_va_marshaller(signals[SIGNAL_MESSAGE], G_TYPE_FROM_CLASS(klass),
                              chat_marshal_VOID__POINTER_ULONGv);
 
   /* The connection is over; the GError is NULL for a clean close. */
-  signals[SIGNAL_CLOSED] =
-      g_signal_new("closed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                   g_cclosure_marshal_VOID__BOXED, G_TYPE_NONE, 1,
-                   G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
+  signals[SIGNAL_CLOSED] = g_signal_new("closed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, g_cclosure_marshal_VOID__BOXED, G_TYPE_NONE, 1,
+                                        G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
   g_signal_set_va_marshaller(signals[SIGNAL_CLOSED], G_TYPE_FROM_CLASS(klass),
                              g_cclosure_marshal_VOID__BOXEDv);
 }

@@ -75,8 +75,7 @@ static void set_fingerprint(GError *error, const char *fingerprint) {
 }
 
 static gboolean verify_key(ChatConnection *connection, const guint8 key[CHAT_V2_KEY_LEN],
-                           const guint8 *info, gsize info_len, gpointer user_data,
-                           GError **error) {
+                           const guint8 *info, gsize info_len, gpointer user_data, GError **error) {
   dial_state *st = user_data;
   (void)connection;
   (void)info;
@@ -92,9 +91,9 @@ static gboolean verify_key(ChatConnection *connection, const guint8 key[CHAT_V2_
     return TRUE;
   }
   if (rc == 0) {
-    st->pin_error = g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_NEEDS_CONFIRMATION,
-                                "The server %s is new. Its key fingerprint is %s.", st->host_port,
-                                st->offered);
+    st->pin_error =
+        g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_NEEDS_CONFIRMATION,
+                    "The server %s is new. Its key fingerprint is %s.", st->host_port, st->offered);
   } else {
     st->pin_error = g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_PINNING, "%s", result.message);
   }
@@ -147,9 +146,9 @@ static void on_connected(GObject *source, GAsyncResult *result, gpointer user_da
     if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
       finish_with_error(task, g_steal_pointer(&error));
     else
-      finish_with_error(task, g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_CONNECT,
-                                          "cannot connect to %s: %s", st->host_port,
-                                          error->message));
+      finish_with_error(task,
+                        g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_CONNECT,
+                                    "cannot connect to %s: %s", st->host_port, error->message));
     g_object_unref(task);
     return;
   }
@@ -158,13 +157,13 @@ static void on_connected(GObject *source, GAsyncResult *result, gpointer user_da
    * for that long. The handshake has its own timeout. */
   g_socket_set_timeout(g_socket_connection_get_socket(socket), 0);
   ChatClientSecurity security = {
-    .dialect = st->options.dialect,
-    .seed_group = st->options.seed_group,
-    .max_message_bytes = st->options.max_message_bytes,
-    .handshake_timeout_ms = st->options.timeout_ms,
-    .keylog = st->options.keylog,
-    .verify_server_key = verify_key,
-    .verify_user_data = st,
+      .dialect = st->options.dialect,
+      .seed_group = st->options.seed_group,
+      .max_message_bytes = st->options.max_message_bytes,
+      .handshake_timeout_ms = st->options.timeout_ms,
+      .keylog = st->options.keylog,
+      .verify_server_key = verify_key,
+      .verify_user_data = st,
   };
   st->connection = chat_connection_new_client(G_IO_STREAM(socket), &security);
   if (!st->connection) {
@@ -174,8 +173,8 @@ static void on_connected(GObject *source, GAsyncResult *result, gpointer user_da
     g_object_unref(task);
     return;
   }
-  st->established_id = g_signal_connect(st->connection, "established",
-                                        G_CALLBACK(on_established), task);
+  st->established_id =
+      g_signal_connect(st->connection, "established", G_CALLBACK(on_established), task);
   st->closed_id = g_signal_connect(st->connection, "closed", G_CALLBACK(on_closed), task);
   chat_connection_start(st->connection);
 }
@@ -227,8 +226,7 @@ ChatConnection *chat_dial_sync(const ChatDialOptions *options, GError **error) {
   return connection;
 }
 
-gboolean chat_dial_trust(const ChatDialOptions *options, const char *fingerprint,
-                         GError **error) {
+gboolean chat_dial_trust(const ChatDialOptions *options, const char *fingerprint, GError **error) {
   char path[4096];
   chat_error err;
   const char *file = options->known_hosts_path;

@@ -8,8 +8,8 @@
 
 #include "protocol/dh-group.h"
 #include "protocol/gio/chat-connection.h"
-#include "protocol/known-hosts.h"
 #include "protocol/keylog.h"
+#include "protocol/known-hosts.h"
 #include "protocol/message.h"
 
 G_BEGIN_DECLS
@@ -18,9 +18,9 @@ G_BEGIN_DECLS
 GQuark chat_dial_error_quark(void);
 
 typedef enum {
-  CHAT_DIAL_ERROR_CONNECT,        /* the server cannot be reached */
-  CHAT_DIAL_ERROR_HANDSHAKE,      /* the handshake failed or timed out */
-  CHAT_DIAL_ERROR_PINNING,        /* the server key is refused (message: both fingerprints) */
+  CHAT_DIAL_ERROR_CONNECT,            /* the server cannot be reached */
+  CHAT_DIAL_ERROR_HANDSHAKE,          /* the handshake failed or timed out */
+  CHAT_DIAL_ERROR_PINNING,            /* the server key is refused (message: both fingerprints) */
   CHAT_DIAL_ERROR_NEEDS_CONFIRMATION, /* policy ask, unknown server: ask the user, then
                                          chat_dial_trust() and dial again */
 } ChatDialError;
@@ -32,13 +32,13 @@ typedef struct {
   const char *host;
   guint16 port;
   chat_dialect dialect;
-  const chat_dh_group *seed_group;  /* required for the seed dialect */
-  chat_pin_policy pin_policy;       /* v2 */
-  const char *pinned_key;           /* config: fingerprint or base64 key, or NULL */
-  const char *known_hosts_path;     /* NULL: the default (XDG data dir) */
-  chat_keylog *keylog;              /* optional */
-  gsize max_message_bytes;          /* 0: default */
-  guint timeout_ms;                 /* 0: CHAT_DIAL_DEFAULT_TIMEOUT_MS */
+  const chat_dh_group *seed_group; /* required for the seed dialect */
+  chat_pin_policy pin_policy;      /* v2 */
+  const char *pinned_key;          /* config: fingerprint or base64 key, or NULL */
+  const char *known_hosts_path;    /* NULL: the default (XDG data dir) */
+  chat_keylog *keylog;             /* optional */
+  gsize max_message_bytes;         /* 0: default */
+  guint timeout_ms;                /* 0: CHAT_DIAL_DEFAULT_TIMEOUT_MS */
 } ChatDialOptions;
 
 /* Connects and completes the handshake; the result is an established
@@ -61,7 +61,6 @@ const char *chat_dial_error_fingerprint(const GError *error);
 
 /* Records fingerprint as the key of host:port in the known-hosts file
  * (after the user said yes). Errors: CHAT_DIAL_ERROR_PINNING. */
-gboolean chat_dial_trust(const ChatDialOptions *options, const char *fingerprint,
-                         GError **error);
+gboolean chat_dial_trust(const ChatDialOptions *options, const char *fingerprint, GError **error);
 
 G_END_DECLS

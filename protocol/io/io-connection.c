@@ -18,29 +18,32 @@
 
 G_STATIC_ASSERT(CHAT_IO_READ_BUFFER_BYTES >= CHAT_SEED_PUBLIC_READ_MAX);
 
+/* The quark name is stringified as written: no spaces around its dashes. */
+/* clang-format off */
 G_DEFINE_QUARK(chat-connection-error-quark, chat_connection_error)
+/* clang-format on */
 
 typedef enum {
-  STATE_NEW,         /* not started */
-  STATE_HANDSHAKE,   /* started, handshake in progress */
+  STATE_NEW,       /* not started */
+  STATE_HANDSHAKE, /* started, handshake in progress */
   STATE_ESTABLISHED,
-  STATE_CLOSING,     /* graceful close: draining the queue (and the CLOSE record) */
-  STATE_LINGER,      /* drained, write side shut: waiting for the peer's end */
-  STATE_CLOSED,      /* socket closed; `closed` called or about to be */
+  STATE_CLOSING, /* graceful close: draining the queue (and the CLOSE record) */
+  STATE_LINGER,  /* drained, write side shut: waiting for the peer's end */
+  STATE_CLOSED,  /* socket closed; `closed` called or about to be */
 } ConnectionState;
 
 struct _ChatIoConnection {
   gint ref_count;
   ChatIoLoop *loop;
   ChatIoWatch watch;
-  ChatIoTimer timer;         /* handshake timeout, then close timeout */
-  ChatIoDeferred dirty;      /* flush (or report the end) at the end of the turn */
+  ChatIoTimer timer;    /* handshake timeout, then close timeout */
+  ChatIoDeferred dirty; /* flush (or report the end) at the end of the turn */
   chat_channel *channel;
   const ChatIoSettings *settings;
-  const ChatIoCallbacks *callbacks;  /* NULL once detached */
+  const ChatIoCallbacks *callbacks; /* NULL once detached */
   gpointer user_data;
-  GError *close_reason;      /* for `closed`, until it is called */
-  gsize max_message;         /* the channel's limits now (set_limits may change them) */
+  GError *close_reason; /* for `closed`, until it is called */
+  gsize max_message;    /* the channel's limits now (set_limits may change them) */
   gsize max_queue;
   guint64 write_calls;
   guint64 flushes;
@@ -52,7 +55,7 @@ struct _ChatIoConnection {
   guint peer_eof : 1;        /* the socket's input ended */
   guint peer_sent_close : 1; /* v2: the peer's CLOSE record came */
   guint closed_called : 1;
-  guint self_ref : 1;        /* started: holds a reference until `closed` ran */
+  guint self_ref : 1; /* started: holds a reference until `closed` ran */
   char peer[CHAT_IO_PEER_ADDRESS_MAX];
 };
 
@@ -202,9 +205,10 @@ static void fail_channel(ChatIoConnection *self, int code) {
     finish(self, connection_error(self, CHAT_CONNECTION_ERROR_LEGACY_REFUSED, "%s", reason));
     return;
   }
-  ChatConnectionError error_code = code == CHAT_CHANNEL_ERR_TRUNCATED ? CHAT_CONNECTION_ERROR_TRUNCATED
-                                   : handshake                        ? CHAT_CONNECTION_ERROR_HANDSHAKE
-                                                                      : CHAT_CONNECTION_ERROR_PROTOCOL;
+  ChatConnectionError error_code = code == CHAT_CHANNEL_ERR_TRUNCATED
+                                       ? CHAT_CONNECTION_ERROR_TRUNCATED
+                                   : handshake ? CHAT_CONNECTION_ERROR_HANDSHAKE
+                                               : CHAT_CONNECTION_ERROR_PROTOCOL;
   finish(self, connection_error(self, error_code, "%s %s failed: %s",
                                 chat_dialect_name(chat_channel_get_dialect(self->channel)),
                                 handshake ? "handshake" : "channel", reason));
@@ -214,11 +218,10 @@ static void fail_io(ChatIoConnection *self, const char *operation, int error) {
   if (self->state == STATE_CLOSING || self->state == STATE_LINGER) {
     /* We were closing anyway and had said all we had to say, or the peer
      * reset while we drained: a close timeout would be the error. */
-    finish(self, self->state == STATE_LINGER
-                     ? NULL
-                     : connection_error(self, CHAT_CONNECTION_ERROR_IO,
-                                        "%s failed while closing: %s", operation,
-                                        g_strerror(error)));
+    finish(self, self->state == STATE_LINGER ? NULL
+                                             : connection_error(self, CHAT_CONNECTION_ERROR_IO,
+                                                                "%s failed while closing: %s",
+                                                                operation, g_strerror(error)));
     return;
   }
   finish(self, connection_error(self, CHAT_CONNECTION_ERROR_IO, "%s failed: %s", operation,
@@ -228,9 +231,10 @@ static void fail_io(ChatIoConnection *self, const char *operation, int error) {
 /* ---- writing ---- */
 
 static void on_close_timeout(ChatIoTimer *timer) {
-  ChatIoConnection *self = (ChatIoConnection *)((char *)timer - G_STRUCT_OFFSET(ChatIoConnection, timer));
+  ChatIoConnection *self =
+      (ChatIoConnection *)((char *)timer - G_STRUCT_OFFSET(ChatIoConnection, timer));
   if (self->state == STATE_LINGER)
-    finish(self, NULL);  /* all was written; the peer just did not close */
+    finish(self, NULL); /* all was written; the peer just did not close */
   else
     finish(self, connection_error(self, CHAT_CONNECTION_ERROR_TIMEOUT,
                                   "graceful close: the queue did not drain within %u ms",
@@ -345,14 +349,15 @@ static gboolean handshake_done(ChatIoConnection *self) {
       return FALSE;
     }
     if (self->state != STATE_HANDSHAKE)
-      return FALSE;  /* the callback closed the connection */
+      return FALSE; /* the callback closed the connection */
   }
   become_established(self);
   return self->state == STATE_ESTABLISHED;
 }
 
 static void on_handshake_timeout(ChatIoTimer *timer) {
-  ChatIoConnection *self = (ChatIoConnection *)((char *)timer - G_STRUCT_OFFSET(ChatIoConnection, timer));
+  ChatIoConnection *self =
+      (ChatIoConnection *)((char *)timer - G_STRUCT_OFFSET(ChatIoConnection, timer));
   guint ms = self->settings->handshake_timeout_ms ? self->settings->handshake_timeout_ms
                                                   : CHAT_IO_DEFAULT_HANDSHAKE_TIMEOUT_MS;
   finish(self, connection_error(self, CHAT_CONNECTION_ERROR_TIMEOUT,
@@ -385,7 +390,7 @@ static gboolean deliver_messages(ChatIoConnection *self, gboolean *delivered) {
 /* Feeds received bytes to the channel and acts on what comes out. */
 static void on_bytes(ChatIoConnection *self, const guint8 *data, gsize len) {
   if (self->state != STATE_HANDSHAKE && self->state != STATE_ESTABLISHED)
-    return;  /* closing: input is read only to see the peer's end */
+    return; /* closing: input is read only to see the peer's end */
   while (len > 0) {
     ptrdiff_t used = chat_channel_feed(self->channel, data, len);
     if (used < 0) {
@@ -421,7 +426,7 @@ static void on_bytes(ChatIoConnection *self, const guint8 *data, gsize len) {
 
 static void on_eof(ChatIoConnection *self) {
   self->peer_eof = TRUE;
-  set_events(self);  /* a socket at its end stays readable: stop asking */
+  set_events(self); /* a socket at its end stays readable: stop asking */
   switch (self->state) {
   case STATE_NEW:
   case STATE_HANDSHAKE:
@@ -511,8 +516,7 @@ ChatIoConnection *chat_io_connection_new_server(ChatIoLoop *loop, int fd, gboole
   chat_channel *channel;
   if (chat_channel_new_server(&settings->channel, &channel) != 0)
     return NULL;
-  ChatIoConnection *self =
-      connection_new(loop, fd, owns_fd, TRUE, settings, callbacks, user_data);
+  ChatIoConnection *self = connection_new(loop, fd, owns_fd, TRUE, settings, callbacks, user_data);
   self->channel = channel;
   format_peer(self, peer);
   return self;
@@ -526,8 +530,7 @@ ChatIoConnection *chat_io_connection_new_client(ChatIoLoop *loop, int fd, gboole
   chat_channel *channel;
   if (chat_channel_new_client(dialect, &settings->channel, &channel) != 0)
     return NULL;
-  ChatIoConnection *self =
-      connection_new(loop, fd, owns_fd, FALSE, settings, callbacks, user_data);
+  ChatIoConnection *self = connection_new(loop, fd, owns_fd, FALSE, settings, callbacks, user_data);
   self->channel = channel;
   format_peer(self, NULL);
   return self;
@@ -636,16 +639,15 @@ gboolean chat_io_connection_send(ChatIoConnection *self, const guint8 *data, gsi
   }
   if (rc < 0) {
     fail_channel(self, rc);
-    g_set_error(error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_PROTOCOL,
-                "%s: send failed: %s", self->peer, chat_strerror(rc));
+    g_set_error(error, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_PROTOCOL, "%s: send failed: %s",
+                self->peer, chat_strerror(rc));
     return FALSE;
   }
   schedule_flush(self);
   return TRUE;
 }
 
-gboolean chat_io_connection_set_limits(ChatIoConnection *self, gsize max_message,
-                                       gsize max_queue) {
+gboolean chat_io_connection_set_limits(ChatIoConnection *self, gsize max_message, gsize max_queue) {
   if (chat_channel_set_limits(self->channel, max_message, max_queue) != 0)
     return FALSE;
   self->max_message = max_message;

@@ -87,15 +87,14 @@ typedef struct _ChatIoConnection ChatIoConnection;
 /* Shared by many connections; the caller keeps it alive and unchanged for
  * the life of every connection made with it. */
 typedef struct {
-  chat_channel_config channel;   /* see protocol/channel.h */
-  guint handshake_timeout_ms;    /* 0: CHAT_IO_DEFAULT_HANDSHAKE_TIMEOUT_MS */
-  chat_keylog *keylog;           /* optional: session keys are appended to it */
+  chat_channel_config channel; /* see protocol/channel.h */
+  guint handshake_timeout_ms;  /* 0: CHAT_IO_DEFAULT_HANDSHAKE_TIMEOUT_MS */
+  chat_keylog *keylog;         /* optional: session keys are appended to it */
 } ChatIoSettings;
 
 typedef struct {
   void (*established)(ChatIoConnection *connection, gpointer user_data);
-  void (*message)(ChatIoConnection *connection, const guint8 *data, gsize len,
-                  gpointer user_data);
+  void (*message)(ChatIoConnection *connection, const guint8 *data, gsize len, gpointer user_data);
   void (*closed)(ChatIoConnection *connection, const GError *reason, gpointer user_data);
   /* A v2 client, right after the handshake: TRUE accepts server_key (to be
    * checked against the pin), FALSE (with error, or not) refuses it and the

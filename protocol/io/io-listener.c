@@ -16,9 +16,9 @@
 
 struct _ChatIoListener {
   ChatIoWatch watch;
-  ChatIoTimer pause;      /* re-listen after running out of descriptors */
-  gint64 logged_us;       /* when the last pause was logged */
-  guint pauses;           /* pauses since then */
+  ChatIoTimer pause; /* re-listen after running out of descriptors */
+  gint64 logged_us;  /* when the last pause was logged */
+  guint pauses;      /* pauses since then */
   ChatIoLoop *loop;
   ChatIoAcceptFunc accept;
   gpointer user_data;
@@ -40,7 +40,8 @@ static void on_pause_over(ChatIoTimer *timer) {
 static void pause_accepting(ChatIoListener *self, int error) {
   self->pauses++;
   gint64 now = g_get_monotonic_time();
-  if (self->logged_us == 0 || now - self->logged_us >= CHAT_IO_ACCEPT_LOG_PERIOD_S * G_USEC_PER_SEC) {
+  if (self->logged_us == 0 ||
+      now - self->logged_us >= CHAT_IO_ACCEPT_LOG_PERIOD_S * G_USEC_PER_SEC) {
     g_warning("cannot accept connections: %s (the file descriptor limit; see ulimit -n and "
               "server.max_connections); paused %u time(s) for %u ms since the last such line",
               g_strerror(error), self->pauses, CHAT_IO_ACCEPT_PAUSE_MS);
@@ -119,8 +120,8 @@ ChatIoListener *chat_io_listener_new(ChatIoLoop *loop, const char *ip, guint16 p
     int e = errno;
     close(fd);
     g_free(self);
-    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "cannot watch the listening socket: %s",
-                g_strerror(e));
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
+                "cannot watch the listening socket: %s", g_strerror(e));
     return NULL;
   }
   self->watching = TRUE;

@@ -21,7 +21,7 @@ typedef struct _LoopSource LoopSource;
 struct _ChatIoLoop {
   int epoll_fd;
   ChatIoTimers timers;
-  ChatIoDeferred deferred;        /* sentinel of the pending list */
+  ChatIoDeferred deferred; /* sentinel of the pending list */
   ChatIoMailbox *mailbox;
   ChatIoWatch mailbox_watch;
   guint watch_count;
@@ -274,7 +274,7 @@ static void quit_task(gpointer target, const guint8 *data, gsize len) {
 
 void chat_io_loop_quit(ChatIoLoop *loop) {
   g_atomic_int_set(&loop->quit, 1);
-  chat_io_loop_post(loop, quit_task, NULL, NULL, 0);  /* wakes it */
+  chat_io_loop_post(loop, quit_task, NULL, NULL, 0); /* wakes it */
 }
 
 void chat_io_loop_join(ChatIoLoop *loop) {
@@ -325,10 +325,10 @@ static void source_finalize(GSource *source) {
 }
 
 static GSourceFuncs loop_source_funcs = {
-  .prepare = source_prepare,
-  .check = source_check,
-  .dispatch = source_dispatch,
-  .finalize = source_finalize,
+    .prepare = source_prepare,
+    .check = source_check,
+    .dispatch = source_dispatch,
+    .finalize = source_finalize,
 };
 
 /* Wakes an attached loop's context for deferred work or an earlier timer
@@ -464,5 +464,5 @@ guint64 chat_io_loop_get_turns(ChatIoLoop *loop) {
 }
 
 guint chat_io_loop_get_watch_count(ChatIoLoop *loop) {
-  return loop->watch_count - 1;  /* not the mailbox's own eventfd */
+  return loop->watch_count - 1; /* not the mailbox's own eventfd */
 }

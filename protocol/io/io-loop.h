@@ -47,7 +47,7 @@ typedef void (*ChatIoReadyFunc)(ChatIoWatch *watch, guint32 events);
 
 struct _ChatIoWatch {
   int fd;
-  guint32 events;   /* what the epoll set asks for */
+  guint32 events; /* what the epoll set asks for */
   ChatIoReadyFunc ready;
 };
 
@@ -58,7 +58,7 @@ typedef void (*ChatIoDeferredFunc)(ChatIoDeferred *deferred);
 
 struct _ChatIoDeferred {
   ChatIoDeferred *prev;
-  ChatIoDeferred *next;   /* NULL when not pending */
+  ChatIoDeferred *next; /* NULL when not pending */
   ChatIoDeferredFunc run;
 };
 

@@ -31,9 +31,9 @@ typedef struct {
 
 struct _ChatIoMailbox {
   GMutex lock;
-  TaskBuffer pending;   /* producers append here, under lock */
-  gboolean signalled;   /* the eventfd was written since the last swap */
-  TaskBuffer running;   /* the consumer's batch */
+  TaskBuffer pending; /* producers append here, under lock */
+  gboolean signalled; /* the eventfd was written since the last swap */
+  TaskBuffer running; /* the consumer's batch */
   int wake_fd;
 };
 

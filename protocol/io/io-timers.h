@@ -14,8 +14,8 @@ typedef struct _ChatIoTimer ChatIoTimer;
 typedef void (*ChatIoTimerFunc)(ChatIoTimer *timer);
 
 struct _ChatIoTimer {
-  gint64 deadline_us;   /* on the loops' clock (chat_io_now) */
-  guint index;          /* place in the heap + 1; 0 when not armed */
+  gint64 deadline_us; /* on the loops' clock (chat_io_now) */
+  guint index;        /* place in the heap + 1; 0 when not armed */
   ChatIoTimerFunc fire;
 };
 
