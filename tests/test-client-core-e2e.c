@@ -1,0 +1,338 @@
+/* The client core against a real chatd. */
+#include "client-core-fixture.h"
+
+static chatd_instance chatd;
+
+static void start_v2_server(void) {
+  setup_dir();
+  chatd_start(&chatd, FALSE, NULL);
+}
+
+static void start_legacy_server(void) {
+  setup_dir();
+  chatd_start(&chatd, TRUE, NULL);
+}
+
+static void stop_server(void) {
+  teardown();
+  chatd_destroy(&chatd);
+}
+
+typedef struct {
+  ChatSession *session;
+  ChatSessionState state;
+} state_wait;
+
+static gboolean in_state(gpointer data) {
+  state_wait *w = data;
+  return chat_session_get_state(w->session) == w->state;
+}
+
+static void wait_state(ChatSession *session, ChatSessionState state) {
+  state_wait w = {session, state};
+  cr_assert(test_spin_until(in_state, &w, HARNESS_TIMEOUT_MS), "state %d, waited for %d (%s)",
+            chat_session_get_state(session), state,
+            chat_session_get_last_error(session) ? chat_session_get_last_error(session) : "");
+}
+
+static gboolean recorded(gpointer data) {
+  return ((recorder *)data)->count > 0;
+}
+
+static gboolean has_unread(gpointer data) {
+  return chat_contact_get_unread(data) > 0;
+}
+
+static gboolean is_sent(gpointer data) {
+  return chat_message_item_get_delivery(data) == CHAT_DELIVERY_SENT;
+}
+
+/* The next message of `name`, skipping others (presence, ...). */
+static char *expect_skipping(test_client *c, const char *name) {
+  for (;;) {
+    char *next = client_next(c, HARNESS_TIMEOUT_MS);
+    cr_assert_not_null(next, "no %s", name);
+    size_t n = strlen(name);
+    if (strncmp(next, name, n) == 0 && next[n] == ' ') {
+      char *params = g_strdup(next + n + 1);
+      g_free(next);
+      return params;
+    }
+    g_free(next);
+  }
+}
+
+/* `from` asks, `to` accepts (ids as registered). */
+static void befriend(test_client *from, test_client *to, const char *to_name, gint64 from_id) {
+  g_autofree char *name = g_strdup_printf("\"%s\"", to_name);
+  client_send(from, "add_friend", name);
+  g_free(expect_skipping(from, "add_friend_result"));
+  g_free(expect_skipping(to, "incoming_friend_request"));
+  g_autofree char *answer = g_strdup_printf("[%" G_GINT64_FORMAT ", true]", from_id);
+  client_send(to, "resolve_friend_request", answer);
+  g_free(expect_skipping(to, "contact_info"));
+  g_free(expect_skipping(from, "contact_info"));
+}
+
+static void send_text_as(test_client *c, gint64 to, const char *text) {
+  g_autofree char *params = g_strdup_printf(
+      "{\"target_type\": 0, \"target_id\": %" G_GINT64_FORMAT ", \"message\": {\"type\": 0, "
+      "\"data\": \"%s\", \"fontsize\": 12, \"fontcolor\": \"#000000\"}}",
+      to, text);
+  client_send(c, "send_message", params);
+  g_free(expect_skipping(c, "on_new_message"));
+}
+
+/* Restarts chatd on the port it had (the harness picks a new ephemeral
+ * port each start; the session keeps dialling the old one). */
+static void restart_on_same_port(void) {
+  guint16 port = chatd.port;
+  chatd_stop(&chatd);
+  g_autofree char *config = NULL;
+  cr_assert(g_file_get_contents(chatd.config_path, &config, NULL, NULL));
+  g_autofree char *fixed = g_strdup_printf("\"bind_port\": %u,", port);
+  g_autoptr(GString) text = g_string_new(config);
+  cr_assert_eq(g_string_replace(text, "\"bind_port\": 0,", fixed, 1), 1, "%s", config);
+  cr_assert(g_file_set_contents(chatd.config_path, text->str, -1, NULL));
+  chatd_restart(&chatd);
+  cr_assert_eq(chatd.port, port);
+}
+
+static gboolean sent_queue_has(const char *name) {
+  const chat_message_info *info = chat_catalogue_by_name(name);
+  for (GList *l = fx.sent.head; l; l = l->next) {
+    gsize len;
+    const guint8 *data = g_bytes_get_data(l->data, &len);
+    if (len >= 4 && chat_load_u32be(data) == info->code)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once, .init = start_v2_server,
+     .fini = stop_server) {
+  test_client *bob = client_connect(chatd.port, V2);
+  gint64 bob_id = client_register(bob, "bob", "pw", "Bob");
+  test_client *carol = client_connect(chatd.port, V2);
+  gint64 carol_id = client_register(carol, "carol", "pw", "Carol");
+  test_client *setup = client_connect(chatd.port, V2);
+  gint64 alice_id = client_register(setup, "alice", "secret", "Alice");
+  befriend(setup, bob, "bob", alice_id);
+  befriend(setup, carol, "carol", alice_id);
+  send_text_as(carol, alice_id, "earlier");
+  client_free(setup);
+
+  fx.dialect = V2;
+  fx.session = new_session(V2, "127.0.0.1", chatd.port, CHAT_PIN_ACCEPT_NEW);
+  chat_session_test_capture(fx.session, &fx.sent, FALSE); /* a tap on the wire */
+  chat_session_test_set_backoff(fx.session, TEST_BACKOFF_INITIAL_MS, TEST_BACKOFF_MAX_MS);
+  chat_session_login(fx.session, "alice", "secret");
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  cr_assert_eq(chat_session_get_user_id(fx.session), alice_id);
+
+  ChatContact *c_bob = contact(CHAT_CONTACT_FRIEND, bob_id);
+  ChatContact *c_carol = contact(CHAT_CONTACT_FRIEND, carol_id);
+  g_autofree char *order = contact_order();
+  cr_assert_str_eq(order, "Carol,Bob");
+  cr_assert_eq(chat_contact_get_unread(c_carol), 1);
+  cr_assert_str_eq(chat_contact_get_preview(c_carol), "earlier");
+  cr_assert(chat_contact_get_online(c_bob));
+
+  send_text_as(bob, alice_id, "hello\\nthere");
+  cr_assert(test_spin_until(has_unread, c_bob, HARNESS_TIMEOUT_MS), "bob's message arrives");
+  g_autofree char *order2 = contact_order();
+  cr_assert_str_eq(order2, "Bob,Carol");
+  cr_assert_str_eq(chat_contact_get_preview(c_bob), "hello there");
+  cr_assert_eq(chat_session_get_unread_total(fx.session), 2);
+  chat_session_mark_read(fx.session, c_carol);
+  cr_assert_eq(chat_session_get_unread_total(fx.session), 1);
+
+  ChatConversation *conv = chat_session_get_conversation(fx.session, c_bob);
+  client_free(bob);
+  client_free(carol);
+
+  /* The server goes away; a message is written meanwhile. */
+  guint16 port = chatd.port;
+  chatd_stop(&chatd);
+  wait_state(fx.session, CHAT_SESSION_RECONNECTING);
+  harness_spin(2 * TEST_BACKOFF_INITIAL_MS); /* a few refused attempts */
+  cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_RECONNECTING);
+  chat_session_send_text(fx.session, c_bob, "written while offline", 0, NULL);
+  guint n = message_count(conv);
+  ChatMessageItem *offline = message_at(conv, n - 1);
+  cr_assert_eq(chat_message_item_get_delivery(offline), CHAT_DELIVERY_PENDING);
+  g_queue_clear_full(&fx.sent, (GDestroyNotify)g_bytes_unref);
+
+  chatd.port = port;
+  restart_on_same_port();
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  cr_assert(sent_queue_has("resume"), "the session resumed with its token");
+  cr_assert_not(sent_queue_has("login"), "no password was sent again");
+  cr_assert(test_spin_until(is_sent, offline, HARNESS_TIMEOUT_MS),
+            "the queued message is acknowledged");
+  cr_assert_gt(chat_message_item_get_id(offline), 0);
+
+  /* Bob sees it exactly once. */
+  bob = client_connect(chatd.port, V2);
+  client_login(bob, "bob", "pw");
+  g_autofree char *fetch = g_strdup_printf("{\"target_type\": 0, \"target_id\": %" G_GINT64_FORMAT
+                                           ", \"before_id\": 0, \"limit\": 50}",
+                                           alice_id);
+  client_send(bob, "fetch_history", fetch);
+  g_autofree char *page = expect_skipping(bob, "history_page");
+  const char *first = strstr(page, "written while offline");
+  cr_assert_not_null(first, "%s", page);
+  cr_assert_null(strstr(first + 1, "written while offline"), "stored twice: %s", page);
+  guint copies = 0;
+  for (guint i = 0; i < message_count(conv); i++)
+    if (g_strcmp0(chat_message_item_get_text(message_at(conv, i)), "written while offline") == 0)
+      copies++;
+  cr_assert_eq(copies, 1);
+  client_free(bob);
+}
+
+/* chatd replaces the token at every resume: the session (and the file the
+ * next start reads) must follow, or the second reconnect would need the
+ * password. */
+Test(client_e2e, each_resume_keeps_the_token_the_server_just_gave, .init = start_v2_server,
+     .fini = stop_server) {
+  test_client *setup = client_connect(chatd.port, V2);
+  client_register(setup, "alice", "secret", "Alice");
+  client_free(setup);
+
+  fx.dialect = V2;
+  fx.session = new_session(V2, "127.0.0.1", chatd.port, CHAT_PIN_ACCEPT_NEW);
+  chat_session_test_capture(fx.session, &fx.sent, FALSE);
+  chat_session_test_set_backoff(fx.session, TEST_BACKOFF_INITIAL_MS, TEST_BACKOFF_MAX_MS);
+  chat_session_login(fx.session, "alice", "secret");
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  for (int round = 0; round < 3; round++) {
+    g_queue_clear_full(&fx.sent, (GDestroyNotify)g_bytes_unref);
+    chat_session_test_drop_connection(fx.session);
+    cr_assert(chat_session_test_reconnect_now(fx.session));
+    wait_state(fx.session, CHAT_SESSION_ONLINE);
+    cr_assert(sent_queue_has("resume"), "round %d: no resume", round);
+    cr_assert_not(sent_queue_has("login"), "round %d: the password was needed", round);
+  }
+  /* A new start of the client resumes from the saved (newest) token. */
+  g_clear_object(&fx.session);
+  g_queue_clear_full(&fx.sent, (GDestroyNotify)g_bytes_unref);
+  fx.session = new_session(V2, "127.0.0.1", chatd.port, CHAT_PIN_ACCEPT_NEW);
+  chat_session_test_capture(fx.session, &fx.sent, FALSE);
+  cr_assert(chat_session_resume(fx.session, "alice"));
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  cr_assert_eq(chatd_log_contains(&chatd, "resume of alice refused"), FALSE, "%s", chatd.log->str);
+}
+
+Test(client_e2e, policy_ask_confirms_the_key_then_logs_in, .init = start_v2_server,
+     .fini = stop_server) {
+  test_client *setup = client_connect(chatd.port, V2);
+  client_register(setup, "alice", "secret", "Alice");
+  client_free(setup);
+
+  fx.session = new_session(V2, "127.0.0.1", chatd.port, CHAT_PIN_ASK);
+  recorder confirm = {0};
+  g_signal_connect(fx.session, "confirm-server-key", G_CALLBACK(on_two_strings), &confirm);
+  chat_session_login(fx.session, "alice", "secret");
+  cr_assert(test_spin_until(recorded, &confirm, HARNESS_TIMEOUT_MS), "confirm-server-key");
+  g_autofree char *host_port = g_strdup_printf("127.0.0.1:%u", chatd.port);
+  cr_assert_str_eq(confirm.text, host_port);
+  cr_assert(g_str_has_prefix(confirm.text2, "SHA256:"), "%s", confirm.text2);
+  cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_DISCONNECTED);
+
+  chat_session_trust_server(fx.session, confirm.text2, TRUE);
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  g_autofree char *known_hosts = g_build_filename(fx.dir, "known_hosts", NULL);
+  g_autofree char *recorded_keys = NULL;
+  cr_assert(g_file_get_contents(known_hosts, &recorded_keys, NULL, NULL));
+  cr_assert(strstr(recorded_keys, confirm.text2), "%s", recorded_keys);
+
+  /* Another key recorded for this server: refused, with both keys. */
+  g_autofree char *other = g_strdup(confirm.text2);
+  char *last = other + strlen(other) - 2;
+  *last = *last == 'A' ? 'B' : 'A';
+  g_autofree char *line = g_strdup_printf("%s %s\n", host_port, other);
+  cr_assert(g_file_set_contents(known_hosts, line, -1, NULL));
+  g_clear_object(&fx.session);
+  fx.session = new_session(V2, "127.0.0.1", chatd.port, CHAT_PIN_ACCEPT_NEW);
+  recorder changed = {0};
+  g_signal_connect(fx.session, "server-key-changed", G_CALLBACK(on_string), &changed);
+  chat_session_login(fx.session, "alice", "secret");
+  cr_assert(test_spin_until(recorded, &changed, HARNESS_TIMEOUT_MS), "server-key-changed");
+  cr_assert(strstr(changed.text, other) && strstr(changed.text, confirm.text2), "%s", changed.text);
+  cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_DISCONNECTED);
+  recorder_clear(&confirm);
+  recorder_clear(&changed);
+}
+
+Test(client_e2e, an_unreachable_server_is_reported, .init = setup_dir, .fini = teardown) {
+  /* A port nobody listens on: bind one, note it, close it. */
+  g_autoptr(GSocketListener) listener = g_socket_listener_new();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new(loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  cr_assert(g_socket_listener_add_address(listener, any, G_SOCKET_TYPE_STREAM,
+                                          G_SOCKET_PROTOCOL_TCP, NULL, &bound, NULL));
+  guint16 port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+  g_socket_listener_close(listener);
+
+  fx.session = new_session(V2, "127.0.0.1", port, CHAT_PIN_ACCEPT_NEW);
+  recorder errors = {0};
+  g_signal_connect(fx.session, "error", G_CALLBACK(on_string), &errors);
+  chat_session_login(fx.session, "alice", "secret");
+  cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_CONNECTING);
+  cr_assert(test_spin_until(recorded, &errors, HARNESS_TIMEOUT_MS), "error");
+  cr_assert(g_str_has_prefix(errors.text, "Cannot reach the server"), "%s", errors.text);
+  cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_DISCONNECTED);
+  cr_assert_str_eq(chat_session_get_last_error(fx.session), errors.text);
+  cr_assert_eq(chat_session_test_get_reconnect_delay(fx.session), 0, "the user retries");
+  recorder_clear(&errors);
+}
+
+Test(client_e2e, a_seed_login_shows_offline_messages_as_unread, .init = start_legacy_server,
+     .fini = stop_server) {
+  test_client *bob = client_connect(chatd.port, SEED);
+  gint64 bob_id = client_register(bob, "bob", "pw", "Bob");
+  test_client *setup = client_connect(chatd.port, SEED);
+  gint64 alice_id = client_register(setup, "alice", "secret", "Alice");
+  befriend(setup, bob, "bob", alice_id);
+  client_free(setup);
+  /* Only once chatd knows alice is gone is the message stored as unsent
+   * (sent = 0), the seed's unread mark. */
+  g_autofree char *offline = g_strdup_printf("[false, %" G_GINT64_FORMAT "]", alice_id);
+  g_autofree char *presence = expect_skipping(bob, "friend_on_off_line");
+  cr_assert_str_eq(presence, offline);
+  send_text_as(bob, alice_id, "while you\\nwere out");
+
+  /* The repository's config.json gives the seed DH group. */
+  ChatSessionOptions options;
+  g_autoptr(GError) error = NULL;
+  cr_assert(chat_session_options_load(&options, CHAT_SOURCE_ROOT "/config.json", &error), "%s",
+            error ? error->message : "?");
+  g_free(options.host);
+  options.host = g_strdup("127.0.0.1");
+  options.port = chatd.port;
+  options.dialect = SEED;
+  options.state_dir = g_build_filename(fx.dir, "state", NULL);
+  options.known_hosts_path = g_build_filename(fx.dir, "known_hosts", NULL);
+  fx.session = chat_session_new(&options);
+  chat_session_options_clear(&options);
+  fx.dialect = SEED;
+
+  chat_session_login(fx.session, "alice", "secret");
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  ChatContact *c_bob = contact(CHAT_CONTACT_FRIEND, bob_id);
+  cr_assert_eq(chat_contact_get_unread(c_bob), 1);
+  cr_assert_str_eq(chat_contact_get_preview(c_bob), "while you were out");
+  ChatConversation *conv = chat_session_get_conversation(fx.session, c_bob);
+  cr_assert_eq(message_count(conv), 1);
+  cr_assert(chat_conversation_get_complete(conv));
+
+  chat_session_send_text(fx.session, c_bob, "back now", 0, NULL);
+  ChatMessageItem *item = message_at(conv, 1);
+  cr_assert(test_spin_until(is_sent, item, HARNESS_TIMEOUT_MS), "acknowledged by the own copy");
+  g_autofree char *got = expect_skipping(bob, "on_new_message");
+  cr_assert(strstr(got, "\"data\": \"back now\""), "%s", got);
+  cr_assert_eq(message_count(conv), 2);
+  client_free(bob);
+}
