@@ -386,7 +386,7 @@ void client_send_raw(test_client *client, const guint8 *data, gsize len) {
             error ? error->message : "?");
 }
 
-void client_send(test_client *client, const char *name, const char *params_json) {
+GBytes *harness_encode(chat_dialect dialect, const char *name, const char *params_json) {
   const chat_message_info *info = chat_catalogue_by_name(name);
   cr_assert_not_null(info, "unknown message %s", name);
   chat_arena arena;
@@ -397,10 +397,18 @@ void client_send(test_client *client, const char *name, const char *params_json)
                "%s: %s", params_json, err.message);
   chat_buffer buf;
   chat_buffer_init(&buf);
-  cr_assert_eq(chat_message_encode(client->dialect, info->code, params, &buf), 0);
-  client_send_raw(client, buf.data, buf.len);
+  cr_assert_eq(chat_message_encode(dialect, info->code, params, &buf), 0);
+  GBytes *bytes = g_bytes_new(buf.data, buf.len);
   chat_buffer_clear(&buf);
   chat_arena_clear(&arena);
+  return bytes;
+}
+
+void client_send(test_client *client, const char *name, const char *params_json) {
+  g_autoptr(GBytes) message = harness_encode(client->dialect, name, params_json);
+  gsize len;
+  const guint8 *data = g_bytes_get_data(message, &len);
+  client_send_raw(client, data, len);
 }
 
 static gboolean has_message(gpointer data) {

@@ -91,6 +91,8 @@ test_client *client_try_connect_from(const char *source_ip, guint16 port, chat_d
 void client_free(test_client *client);
 
 /* Sends a message given as JSON parameters ("[\"alice\", \"pw\"]"). */
+/* One message, its parameters given as JSON, encoded in a dialect. */
+GBytes *harness_encode(chat_dialect dialect, const char *name, const char *params_json);
 void client_send(test_client *client, const char *name, const char *params_json);
 /* Sends raw plaintext bytes. */
 void client_send_raw(test_client *client, const guint8 *data, gsize len);

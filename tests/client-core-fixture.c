@@ -4,7 +4,7 @@
 fixture fx;
 
 ChatSession *new_session(chat_dialect dialect, const char *host, guint16 port,
-                                chat_pin_policy policy) {
+                         chat_pin_policy policy) {
   g_autofree char *state = g_build_filename(fx.dir, "state", NULL);
   g_autofree char *known_hosts = g_build_filename(fx.dir, "known_hosts", NULL);
   ChatSessionOptions options = {
@@ -49,21 +49,7 @@ void teardown(void) {
 /* ---- talking to the session ---- */
 
 GBytes *encode(chat_dialect dialect, const char *name, const char *params_json) {
-  const chat_message_info *info = chat_catalogue_by_name(name);
-  cr_assert_not_null(info, "unknown message %s", name);
-  chat_arena arena;
-  chat_arena_init(&arena);
-  chat_value *params;
-  chat_error err;
-  cr_assert_eq(chat_value_parse_json(params_json, strlen(params_json), &arena, &params, &err), 0,
-               "%s: %s", params_json, err.message);
-  chat_buffer buf;
-  chat_buffer_init(&buf);
-  cr_assert_eq(chat_message_encode(dialect, info->code, params, &buf), 0);
-  GBytes *bytes = g_bytes_new(buf.data, buf.len);
-  chat_buffer_clear(&buf);
-  chat_arena_clear(&arena);
-  return bytes;
+  return harness_encode(dialect, name, params_json);
 }
 
 /* Feeds one server message given as JSON parameters. */
@@ -128,8 +114,8 @@ char *client_msg_id_of(const char *json) {
 
 /* A @notice in JSON. text is JSON-escaped already; id 0 and
  * client_msg_id NULL leave those keys out. */
-char *notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
-                    gint64 target_id, gint64 time, const char *text, const char *client_msg_id) {
+char *notice(gint64 id, gint64 sender, const char *sender_name, int target_type, gint64 target_id,
+             gint64 time, const char *text, const char *client_msg_id) {
   g_autofree char *id_part = id ? g_strdup_printf(", \"id\": %" G_GINT64_FORMAT, id) : g_strdup("");
   g_autofree char *cmid_part =
       client_msg_id ? g_strdup_printf(", \"client_msg_id\": \"%s\"", client_msg_id) : g_strdup("");
@@ -142,8 +128,7 @@ char *notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
 }
 
 void feed_notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
-                        gint64 target_id, gint64 time, const char *text,
-                        const char *client_msg_id) {
+                 gint64 target_id, gint64 time, const char *text, const char *client_msg_id) {
   g_autofree char *n =
       notice(id, sender, sender_name, target_type, target_id, time, text, client_msg_id);
   feed("on_new_message", n);
@@ -161,7 +146,7 @@ char *with_username(const char *notice_json, const char *username) {
 /* A @notice whose body is an image preview (v2: the image's format and
  * size, no bytes). */
 char *preview_notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
-                            gint64 target_id, gint64 time, const char *format, gint64 size) {
+                     gint64 target_id, gint64 time, const char *format, gint64 size) {
   return g_strdup_printf(
       "{\"message\": {\"type\": 1, \"format\": \"%s\", "
       "\"size\": %" G_GINT64_FORMAT "}, \"sender_id\": %" G_GINT64_FORMAT
@@ -170,6 +155,18 @@ char *preview_notice(gint64 id, gint64 sender, const char *sender_name, int targ
       format, size, sender, sender_name, target_type, time, target_id, id);
 }
 
+/* Feeds alice's session_bundle: FRIENDS, ROOMS, carol's conversation (2
+ * unread after 3) ending at last_carol, the room's (1 unread after 5) at
+ * last_room. */
+void feed_bundle(const char *last_carol, const char *last_room) {
+  g_autofree char *bundle = g_strdup_printf(
+      "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS ", \"rooms\": " ROOMS
+      ", \"conversations\": [{\"target_type\": 0, \"target_id\": 3, \"last\": %s, \"unread\": 2, "
+      "\"last_read_id\": 3}, {\"target_type\": 1, \"target_id\": 7, \"last\": %s, \"unread\": 1, "
+      "\"last_read_id\": 5}]}",
+      last_carol, last_room);
+  feed("session_bundle", bundle);
+}
 
 /* Logs alice in (v2): carol's conversation ends at message 5 (time 2000,
  * 2 unread), the room's at message 6 (time 3000, 1 unread); bob and dave
@@ -182,13 +179,7 @@ void login_v2(void) {
   feed("login_successful", USER_ALICE);
   g_autofree char *last_carol = notice(5, CAROL, "Carol", 0, ALICE, 2000, "see you", NULL);
   g_autofree char *last_room = notice(6, BOB, "Bob", 1, ROOM, 3000, "hey all", NULL);
-  g_autofree char *bundle = g_strdup_printf(
-      "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS ", \"rooms\": " ROOMS
-      ", \"conversations\": [{\"target_type\": 0, \"target_id\": 3, \"last\": %s, \"unread\": 2, "
-      "\"last_read_id\": 3}, {\"target_type\": 1, \"target_id\": 7, \"last\": %s, \"unread\": 1, "
-      "\"last_read_id\": 5}]}",
-      last_carol, last_room);
-  feed("session_bundle", bundle);
+  feed_bundle(last_carol, last_room);
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_ONLINE);
 }
 
@@ -223,7 +214,7 @@ guint message_count(ChatConversation *conversation) {
 
 /* items-changed emissions as "position,removed,added;" */
 void record_items_changed(GListModel *model, guint position, guint removed, guint added,
-                                 gpointer user_data) {
+                          gpointer user_data) {
   (void)model;
   g_string_append_printf(user_data, "%u,%u,%u;", position, removed, added);
 }
@@ -235,7 +226,6 @@ void count_notify(GObject *object, GParamSpec *pspec, gpointer user_data) {
 }
 
 /* ---- signals ---- */
-
 
 void recorder_clear(recorder *r) {
   g_free(r->text);
@@ -276,7 +266,7 @@ void on_object(ChatSession *session, gpointer object, gpointer user_data) {
 }
 
 void on_new_message(ChatSession *session, ChatContact *from, ChatMessageItem *item,
-                           gpointer user_data) {
+                    gpointer user_data) {
   recorder *r = user_data;
   (void)session;
   (void)item;
@@ -285,7 +275,7 @@ void on_new_message(ChatSession *session, ChatContact *from, ChatMessageItem *it
 }
 
 void on_kicked(ChatSession *session, const char *reason, const char *address, gint64 time,
-                      gpointer user_data) {
+               gpointer user_data) {
   recorder *r = user_data;
   (void)session;
   r->count++;
@@ -294,8 +284,7 @@ void on_kicked(ChatSession *session, const char *reason, const char *address, gi
   r->number = time;
 }
 
-void on_progress(ChatSession *session, ChatMessageItem *item, double fraction,
-                        gpointer user_data) {
+void on_progress(ChatSession *session, ChatMessageItem *item, double fraction, gpointer user_data) {
   recorder *r = user_data;
   (void)session;
   r->count++;
@@ -307,8 +296,8 @@ void on_progress(ChatSession *session, ChatMessageItem *item, double fraction,
  * The preview line
  * ====================================================================== */
 
-void expect_preview(ChatContactKind kind, const char *sender, const char *username,
-                           gboolean image, const char *text, const char *expected) {
+void expect_preview(ChatContactKind kind, const char *sender, const char *username, gboolean image,
+                    const char *text, const char *expected) {
   g_autofree char *got = chat_preview_text(kind, sender, username, image, text);
   cr_assert_str_eq(got, expected, "preview of \"%s\"", text ? text : "(null)");
 }

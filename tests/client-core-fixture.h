@@ -75,7 +75,7 @@ typedef struct {
 } recorder;
 
 ChatSession *new_session(chat_dialect dialect, const char *host, guint16 port,
-                                chat_pin_policy policy);
+                         chat_pin_policy policy);
 void setup_dir(void);
 void setup_offline(chat_dialect dialect);
 void setup_v2(void);
@@ -87,21 +87,20 @@ char *next_sent(void);
 char *expect_sent(const char *name);
 void expect_nothing_sent(void);
 char *client_msg_id_of(const char *json);
-char *notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
-                    gint64 target_id, gint64 time, const char *text, const char *client_msg_id);
+char *notice(gint64 id, gint64 sender, const char *sender_name, int target_type, gint64 target_id,
+             gint64 time, const char *text, const char *client_msg_id);
 void feed_notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
-                        gint64 target_id, gint64 time, const char *text,
-                        const char *client_msg_id);
+                 gint64 target_id, gint64 time, const char *text, const char *client_msg_id);
 char *with_username(const char *notice_json, const char *username);
 char *preview_notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
-                            gint64 target_id, gint64 time, const char *format, gint64 size);
+                     gint64 target_id, gint64 time, const char *format, gint64 size);
 void login_v2(void);
 ChatContact *contact(ChatContactKind kind, gint64 id);
 char *contact_order(void);
 ChatMessageItem *message_at(ChatConversation *conversation, guint i);
 guint message_count(ChatConversation *conversation);
 void record_items_changed(GListModel *model, guint position, guint removed, guint added,
-                                 gpointer user_data);
+                          gpointer user_data);
 void count_notify(GObject *object, GParamSpec *pspec, gpointer user_data);
 void recorder_clear(recorder *r);
 void on_string(ChatSession *session, const char *text, gpointer user_data);
@@ -109,13 +108,13 @@ void on_two_strings(ChatSession *session, const char *a, const char *b, gpointer
 void on_int64(ChatSession *session, gint64 value, gpointer user_data);
 void on_object(ChatSession *session, gpointer object, gpointer user_data);
 void on_new_message(ChatSession *session, ChatContact *from, ChatMessageItem *item,
-                           gpointer user_data);
+                    gpointer user_data);
 void on_kicked(ChatSession *session, const char *reason, const char *address, gint64 time,
-                      gpointer user_data);
-void on_progress(ChatSession *session, ChatMessageItem *item, double fraction,
-                        gpointer user_data);
-void expect_preview(ChatContactKind kind, const char *sender, const char *username,
-                           gboolean image, const char *text, const char *expected);
+               gpointer user_data);
+void on_progress(ChatSession *session, ChatMessageItem *item, double fraction, gpointer user_data);
+void expect_preview(ChatContactKind kind, const char *sender, const char *username, gboolean image,
+                    const char *text, const char *expected);
 GBytes *encode_value(const char *json);
+void feed_bundle(const char *last_carol, const char *last_room);
 
 #endif

@@ -284,13 +284,7 @@ Test(client_contacts, a_bundle_whose_last_message_is_an_image_preview_keeps_it, 
   g_autofree char *last_carol = preview_notice(5, CAROL, "Carol", 0, ALICE, 2000, "png", 48213);
   g_autofree char *room_plain = preview_notice(6, BOB, "Bob", 1, ROOM, 3000, "", 123);
   g_autofree char *last_room = with_username(room_plain, "bob");
-  g_autofree char *bundle = g_strdup_printf(
-      "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS ", \"rooms\": " ROOMS
-      ", \"conversations\": [{\"target_type\": 0, \"target_id\": 3, \"last\": %s, \"unread\": 2, "
-      "\"last_read_id\": 3}, {\"target_type\": 1, \"target_id\": 7, \"last\": %s, \"unread\": 1, "
-      "\"last_read_id\": 5}]}",
-      last_carol, last_room);
-  feed("session_bundle", bundle);
+  feed_bundle(last_carol, last_room);
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_ONLINE);
 
   ChatContact *carol = contact(CHAT_CONTACT_FRIEND, CAROL);

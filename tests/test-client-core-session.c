@@ -1,6 +1,17 @@
 /* The client core's session: the outbox, history, rooms, requests, login and options. */
 #include "client-core-fixture.h"
 
+/* Opens a conversation whose history turns out to be empty. */
+static ChatConversation *open_empty_conversation(ChatContact *friend) {
+  ChatConversation *conv = chat_session_get_conversation(fx.session, friend);
+  g_free(expect_sent("fetch_history"));
+  g_autofree char *page = g_strdup_printf("{\"target_type\": 0, \"target_id\": %" G_GINT64_FORMAT
+                                          ", \"messages\": [], \"more\": false}",
+                                          chat_contact_get_id(friend));
+  feed("history_page", page);
+  return conv;
+}
+
 Test(client_outbox, an_ack_marks_the_item_sent_and_copies_are_dropped, .init = setup_v2,
      .fini = teardown) {
   login_v2();
@@ -131,9 +142,7 @@ Test(client_outbox, after_a_reconnect_unacknowledged_sends_go_out_again_once, .i
      .fini = teardown) {
   login_v2();
   ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
-  ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
-  g_free(expect_sent("fetch_history"));
-  feed("history_page", "{\"target_type\": 0, \"target_id\": 2, \"messages\": [], \"more\": false}");
+  ChatConversation *conv = open_empty_conversation(bob);
   chat_session_send_text(fx.session, bob, "in flight", 0, NULL);
   g_autofree char *first = expect_sent("send_message");
   g_autofree char *cmid = client_msg_id_of(first);
@@ -189,9 +198,7 @@ Test(client_outbox, an_ack_after_a_page_that_showed_the_message_leaves_one_copy,
      .fini = teardown) {
   login_v2();
   ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
-  ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
-  g_free(expect_sent("fetch_history"));
-  feed("history_page", "{\"target_type\": 0, \"target_id\": 2, \"messages\": [], \"more\": false}");
+  ChatConversation *conv = open_empty_conversation(bob);
   chat_session_send_text(fx.session, bob, "did it arrive?", 0, NULL);
   g_autofree char *send = expect_sent("send_message");
   g_autofree char *cmid = client_msg_id_of(send);
@@ -357,9 +364,7 @@ Test(client_outbox, an_image_queued_before_the_limit_was_known_fails_instead_of_
   login_v2();
   cr_assert_eq(chat_session_get_max_image(fx.session), 0, "not announced: no check");
   ChatContact *bob = contact(CHAT_CONTACT_FRIEND, BOB);
-  ChatConversation *conv = chat_session_get_conversation(fx.session, bob);
-  g_free(expect_sent("fetch_history"));
-  feed("history_page", "{\"target_type\": 0, \"target_id\": 2, \"messages\": [], \"more\": false}");
+  ChatConversation *conv = open_empty_conversation(bob);
   chat_session_test_drop_connection(fx.session);
   const guint8 bytes[17] = {0x89, 'P', 'N', 'G'};
   g_autoptr(GBytes) image = g_bytes_new(bytes, sizeof bytes);
