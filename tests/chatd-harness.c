@@ -416,24 +416,19 @@ static gboolean has_message(gpointer data) {
   return !g_queue_is_empty(&client->inbox) || client->closed;
 }
 
-static char *next_message(test_client *client, guint timeout_ms, int json_flags) {
-  test_spin_until(has_message, client, timeout_ms);
-  GBytes *message = g_queue_pop_head(&client->inbox);
-  if (!message)
-    return NULL;
-  gsize len;
-  const guint8 *data = g_bytes_get_data(message, &len);
+char *harness_describe(chat_dialect dialect, chat_direction direction, const guint8 *data,
+                       gsize len, int json_flags) {
+  const char *who = direction == CHAT_TO_CLIENT ? "the server" : "the client";
   chat_arena arena;
   chat_arena_init(&arena);
   guint32 type;
   chat_value *params;
   chat_error err;
-  cr_assert_eq(
-      chat_message_decode(client->dialect, data, len, NULL, 0, &arena, &type, &params, &err), 0,
-      "the server sent a bad message: %s", err.message);
-  const chat_message_info *info = chat_catalogue_by_code(type);
-  cr_assert_not_null(info, "the server sent unknown type %u", type);
-  cr_assert_eq(chat_catalogue_check(type, params, &err), 0, "the server's %s: %s", info->name,
+  cr_assert_eq(chat_message_decode(dialect, data, len, NULL, 0, &arena, &type, &params, &err), 0,
+               "%s sent a bad message: %s", who, err.message);
+  const chat_message_info *info = chat_catalogue_lookup(type, dialect, direction);
+  cr_assert_not_null(info, "%s sent unknown type %u", who, type);
+  cr_assert_eq(chat_catalogue_check(type, params, &err), 0, "%s's %s: %s", who, info->name,
                err.message);
   chat_buffer json;
   chat_buffer_init(&json);
@@ -441,8 +436,17 @@ static char *next_message(test_client *client, guint timeout_ms, int json_flags)
   char *out = g_strdup_printf("%s %.*s", info->name, (int)json.len, json.data);
   chat_buffer_clear(&json);
   chat_arena_clear(&arena);
-  g_bytes_unref(message);
   return out;
+}
+
+static char *next_message(test_client *client, guint timeout_ms, int json_flags) {
+  test_spin_until(has_message, client, timeout_ms);
+  g_autoptr(GBytes) message = g_queue_pop_head(&client->inbox);
+  if (!message)
+    return NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data(message, &len);
+  return harness_describe(client->dialect, CHAT_TO_CLIENT, data, len, json_flags);
 }
 
 char *client_next(test_client *client, guint timeout_ms) {

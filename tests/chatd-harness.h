@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 
+#include "protocol/catalogue.h"
 #include "protocol/dh-group.h"
 #include "protocol/gio/chat-connection.h"
 #include "protocol/message.h"
@@ -91,6 +92,10 @@ test_client *client_try_connect_from(const char *source_ip, guint16 port, chat_d
 void client_free(test_client *client);
 
 /* Sends a message given as JSON parameters ("[\"alice\", \"pw\"]"). */
+/* A message as "name params-json" (params written with json_flags), after
+ * checking it decodes and fits the catalogue in that direction. */
+char *harness_describe(chat_dialect dialect, chat_direction direction, const guint8 *data,
+                       gsize len, int json_flags);
 /* One message, its parameters given as JSON, encoded in a dialect. */
 GBytes *harness_encode(chat_dialect dialect, const char *name, const char *params_json);
 void client_send(test_client *client, const char *name, const char *params_json);

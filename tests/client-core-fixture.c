@@ -68,23 +68,7 @@ char *next_sent(void) {
     return NULL;
   gsize len;
   const guint8 *data = g_bytes_get_data(message, &len);
-  chat_arena arena;
-  chat_arena_init(&arena);
-  guint32 type;
-  chat_value *params;
-  chat_error err;
-  cr_assert_eq(chat_message_decode(fx.dialect, data, len, NULL, 0, &arena, &type, &params, &err), 0,
-               "the session sent a bad message: %s", err.message);
-  const chat_message_info *info = chat_catalogue_lookup(type, fx.dialect, CHAT_TO_SERVER);
-  cr_assert_not_null(info, "the session sent type %u", type);
-  cr_assert_eq(chat_catalogue_check(type, params, &err), 0, "%s: %s", info->name, err.message);
-  chat_buffer json;
-  chat_buffer_init(&json);
-  cr_assert_eq(chat_value_write_json(params, CHAT_JSON_BYTES_SUMMARY, &json), 0);
-  char *out = g_strdup_printf("%s %.*s", info->name, (int)json.len, json.data);
-  chat_buffer_clear(&json);
-  chat_arena_clear(&arena);
-  return out;
+  return harness_describe(fx.dialect, CHAT_TO_SERVER, data, len, CHAT_JSON_BYTES_SUMMARY);
 }
 
 /* The parameters of the next message sent, which must be `name`. */
