@@ -180,16 +180,13 @@ static void read_server_info(chatctl_session *s) {
     return;
   chat_arena arena;
   chat_arena_init(&arena);
-  chat_value *value;
-  guint64 max = 0;
-  if (chat_value_decode(info, len, NULL, 0, &arena, &value, NULL) == 0 &&
-      value->kind == CHAT_VALUE_DICT &&
-      chat_value_get_u64(chat_value_dict_get(value, "max_message"), &max) && max > 0)
-    s->server_max_message = (gsize)MIN(max, (guint64)G_MAXSIZE);
-  guint64 max_image = 0;
-  if (value && value->kind == CHAT_VALUE_DICT &&
-      chat_value_get_u64(chat_value_dict_get(value, "max_image"), &max_image))
-    s->server_max_image = (gsize)MIN(max_image, (guint64)G_MAXSIZE);
+  chat_msg_server_info m;
+  if (chat_msg_server_info_decode(info, len, &arena, &m)) {
+    if (m.has_max_message && m.max_message > 0)
+      s->server_max_message = (gsize)MIN(m.max_message, (guint64)G_MAXSIZE);
+    if (m.has_max_image)
+      s->server_max_image = (gsize)MIN(m.max_image, (guint64)G_MAXSIZE);
+  }
   chat_arena_clear(&arena);
 }
 

@@ -17,6 +17,7 @@
 #include "chatd/session.h"
 #include "chatd/tokens.h"
 #include "protocol/host-port.h"
+#include "protocol/messages.h"
 
 /* Pending connections the kernel may queue before chatd accepts them (it
  * caps this at net.core.somaxconn). */
@@ -156,14 +157,15 @@ static void build_io_settings(ChatdServer *server) {
   chat_writer w;
   chat_buffer_init(&server->server_info);
   chat_writer_init(&w, &server->server_info);
-  chat_write_dict_begin(&w);
-  chat_write_key_cstr(&w, "server");
-  chat_write_cstr(&w, "chatd " CHAT_VERSION);
-  chat_write_key_cstr(&w, "max_message");
-  chat_write_uint(&w, config->max_message_size);
-  chat_write_key_cstr(&w, "max_image");
-  chat_write_uint(&w, config->max_image_size);
-  chat_write_dict_end(&w);
+  chat_msg_server_info info = {
+      .has_server = true,
+      .server = chat_span_cstr("chatd " CHAT_VERSION),
+      .has_max_message = true,
+      .max_message = config->max_message_size,
+      .has_max_image = true,
+      .max_image = config->max_image_size,
+  };
+  chat_msg_server_info_write(&w, &info);
   chat_writer_finish(&w);
 
   ChatIoSettings *settings = &server->io_settings;

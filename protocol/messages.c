@@ -968,3 +968,38 @@ const chat_msg_codec *chat_msg_codec_by_code(uint32_t code) {
       return &codecs[i];
   return NULL;
 }
+
+void chat_msg_server_info_write(chat_writer *w, const chat_msg_server_info *m) {
+  chat_write_dict_begin(w);
+  if (m->has_server) {
+    chat_write_key_cstr(w, "server");
+    write_span_str(w, m->server);
+  }
+  if (m->has_max_message) {
+    chat_write_key_cstr(w, "max_message");
+    chat_write_uint(w, m->max_message);
+  }
+  if (m->has_max_image) {
+    chat_write_key_cstr(w, "max_image");
+    chat_write_uint(w, m->max_image);
+  }
+  chat_write_dict_end(w);
+}
+
+bool chat_msg_server_info_decode(const uint8_t *data, size_t len, chat_arena *arena,
+                                 chat_msg_server_info *out) {
+  memset(out, 0, sizeof *out);
+  chat_value *value = NULL;
+  if (!data || len == 0 || chat_value_decode(data, len, NULL, 0, arena, &value, NULL) != 0 ||
+      value->kind != CHAT_VALUE_DICT)
+    return false;
+  const chat_value *server = chat_value_dict_get(value, "server");
+  if (server && server->kind == CHAT_VALUE_STR) {
+    out->has_server = true;
+    out->server = chat_span_bytes(server->as.blob.data, server->as.blob.len);
+  }
+  out->has_max_message =
+      chat_value_get_u64(chat_value_dict_get(value, "max_message"), &out->max_message);
+  out->has_max_image = chat_value_get_u64(chat_value_dict_get(value, "max_image"), &out->max_image);
+  return true;
+}

@@ -343,6 +343,25 @@ typedef struct {
 
 /* NULL when the code has no typed counterpart (a test checks there is
  * none such in the catalogue). */
+/* The server-info payload of a v2 handshake (spec section 7), not a catalogue
+ * message: {server: str, max_message: int, max_image: int}. A reader takes
+ * the keys it knows with the right type and ignores everything else, so a
+ * newer server may add keys. */
+typedef struct {
+  bool has_server;
+  chat_span server;
+  bool has_max_message;
+  uint64_t max_message;
+  bool has_max_image;
+  uint64_t max_image;
+} chat_msg_server_info;
+
+void chat_msg_server_info_write(chat_writer *w, const chat_msg_server_info *m);
+/* Decodes data into arena and reads it; false when it is not a dict (out is
+ * then all absent). The spans borrow from arena. */
+bool chat_msg_server_info_decode(const uint8_t *data, size_t len, chat_arena *arena,
+                                 chat_msg_server_info *out);
+
 const chat_msg_codec *chat_msg_codec_by_code(uint32_t code);
 size_t chat_msg_codec_count(void);
 const chat_msg_codec *chat_msg_codec_at(size_t index);

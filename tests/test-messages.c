@@ -449,3 +449,52 @@ Test(messages, notice_reader_is_strict, .init = setup, .fini = teardown) {
     cr_assert_not_null(strstr(err.message, field[i]), "#%zu: %s", i, err.message);
   }
 }
+
+Test(messages, server_info_round_trips_and_ignores_what_it_does_not_know) {
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  chat_writer w;
+  chat_writer_init(&w, &buf);
+  chat_msg_server_info in = {
+      .has_server = true,
+      .server = chat_span_cstr("chatd 1"),
+      .has_max_message = true,
+      .max_message = 16777216,
+      .has_max_image = true,
+      .max_image = 8388608,
+  };
+  chat_msg_server_info_write(&w, &in);
+  cr_assert_eq(chat_writer_finish(&w), 0);
+  chat_arena info_arena;
+  chat_arena_init(&info_arena);
+  chat_msg_server_info out;
+  cr_assert(chat_msg_server_info_decode(buf.data, buf.len, &info_arena, &out));
+  cr_assert(out.has_server && chat_span_eq(out.server, "chatd 1"));
+  cr_assert(out.has_max_message && out.max_message == 16777216);
+  cr_assert(out.has_max_image && out.max_image == 8388608);
+  chat_arena_clear(&info_arena);
+
+  /* {"max_image": "big", "extra": 1}: a wrong type reads as absent. */
+  chat_buffer_clear(&buf);
+  chat_buffer_init(&buf);
+  chat_writer_init(&w, &buf);
+  chat_write_dict_begin(&w);
+  chat_write_key_cstr(&w, "extra");
+  chat_write_int(&w, 1);
+  chat_write_key_cstr(&w, "max_image");
+  chat_write_cstr(&w, "big");
+  chat_write_dict_end(&w);
+  cr_assert_eq(chat_writer_finish(&w), 0);
+  chat_arena_init(&info_arena);
+  cr_assert(chat_msg_server_info_decode(buf.data, buf.len, &info_arena, &out));
+  cr_assert(!out.has_server && !out.has_max_message && !out.has_max_image);
+  chat_arena_clear(&info_arena);
+
+  /* Not a dict, or nothing at all. */
+  static const uint8_t not_a_dict[] = {0x00};
+  chat_arena_init(&info_arena);
+  cr_assert_not(chat_msg_server_info_decode(not_a_dict, sizeof not_a_dict, &info_arena, &out));
+  cr_assert_not(chat_msg_server_info_decode(NULL, 0, &info_arena, &out));
+  chat_arena_clear(&info_arena);
+  chat_buffer_clear(&buf);
+}

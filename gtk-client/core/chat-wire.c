@@ -196,16 +196,12 @@ gboolean chat_wire_notice_from_msg(const chat_msg_notice *n, ChatWireNotice *out
 }
 
 gsize chat_wire_server_info_max_image(const guint8 *info, gsize len) {
-  if (!info || len == 0)
-    return 0;
   chat_arena arena;
   chat_arena_init(&arena);
-  chat_value *value = NULL;
+  chat_msg_server_info m;
   guint64 max = 0;
-  if (chat_value_decode(info, len, NULL, 0, &arena, &value, NULL) != 0 ||
-      value->kind != CHAT_VALUE_DICT ||
-      !chat_value_get_u64(chat_value_dict_get(value, "max_image"), &max))
-    max = 0;
+  if (chat_msg_server_info_decode(info, len, &arena, &m) && m.has_max_image)
+    max = m.max_image;
   chat_arena_clear(&arena);
   return (gsize)MIN(max, (guint64)G_MAXSIZE);
 }
