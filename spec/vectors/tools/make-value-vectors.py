@@ -986,42 +986,56 @@ def invalid_message_vectors():
 
 
 def catalogue_invalid_vectors():
-    """Messages that decode but fail the catalogue check."""
+    """Messages that decode but fail the catalogue check. Each says which way
+    it travels: "c2s" is checked as a request a server receives, "s2c" as a
+    message a client receives. A code is known only in its own direction and
+    dialect (section 5), so the same bytes can be fine one way and
+    unknown_message the other."""
     out = []
 
-    def bad(name, dialect, mtype, params, error):
+    def known(dialect, direction, mtype):
+        if mtype not in CATALOGUE or (dialect == "seed" and mtype in CATALOGUE_V2_ONLY):
+            return False
+        return (mtype < 100) == (direction == "c2s")
+
+    def bad(name, dialect, direction, mtype, params, error):
         data = encode_message(dialect, mtype, params)
         decode_message(dialect, data)  # must decode
-        assert (mtype in CATALOGUE) == (error == "shape"), name
-        out.append({"name": name, "dialect": dialect, "hex": data.hex(), "error": error})
+        assert known(dialect, direction, mtype) == (error == "shape"), name
+        out.append({"name": name, "dialect": dialect, "direction": direction,
+                    "hex": data.hex(), "error": error})
 
-    bad("seed type 0", "seed", 0, None, "unknown_message")
-    bad("seed type 11", "seed", 11, None, "unknown_message")
-    bad("seed type 255", "seed", 255, "x", "unknown_message")
-    bad("v2 type 256", "v2", 256, None, "unknown_message")
-    bad("v2 type 0x01000001", "v2", 0x01000001, [], "unknown_message")
-    bad("login with one item", "seed", 1, ["alice"], "shape")
-    bad("login with ints", "seed", 1, [1, 2], "shape")
-    bad("login with three items", "seed", 1, ["alice", "pw", "x"], "shape")
-    bad("add_friend with a list", "seed", 4, ["bob"], "shape")
-    bad("resolve_friend_request with the items swapped", "seed", 5, [True, 2], "shape")
-    bad("send_message without target_id", "seed", 6,
+    bad("seed type 0", "seed", "c2s", 0, None, "unknown_message")
+    bad("seed type 11", "seed", "c2s", 11, None, "unknown_message")
+    bad("seed type 255", "seed", "s2c", 255, "x", "unknown_message")
+    bad("v2 type 256", "v2", "c2s", 256, None, "unknown_message")
+    bad("v2 type 0x01000001", "v2", "s2c", 0x01000001, [], "unknown_message")
+    bad("login sent to a client", "seed", "s2c", 1, ["alice", "pw"], "unknown_message")
+    bad("server_kick sent to a server", "v2", "c2s", 110, None, "unknown_message")
+    bad("logout on a seed connection", "seed", "c2s", 21, None, "unknown_message")
+    bad("logged_out on a seed connection", "seed", "s2c", 117, None, "unknown_message")
+    bad("login with one item", "seed", "c2s", 1, ["alice"], "shape")
+    bad("login with ints", "seed", "c2s", 1, [1, 2], "shape")
+    bad("login with three items", "seed", "c2s", 1, ["alice", "pw", "x"], "shape")
+    bad("add_friend with a list", "seed", "c2s", 4, ["bob"], "shape")
+    bad("resolve_friend_request with the items swapped", "seed", "c2s", 5, [True, 2], "shape")
+    bad("send_message without target_id", "seed", "c2s", 6,
         {"target_type": 0, "message": text_body("hi")}, "shape")
-    bad("send_message body without data", "seed", 6,
+    bad("send_message body without data", "seed", "c2s", 6,
         {"target_type": 0, "target_id": 2, "message": {"type": 0, "fontsize": 12,
                                                        "fontcolor": "#ff0000"}}, "shape")
-    bad("send_message text with fontsize as str", "v2", 6,
+    bad("send_message text with fontsize as str", "v2", "c2s", 6,
         {"target_type": 0, "target_id": 2,
          "message": {"type": 0, "data": "hi", "fontsize": "12", "fontcolor": "#ff0000"}},
         "shape")
-    bad("join_room with a str", "seed", 7, "1", "shape")
-    bad("friend_on_off_line with the items swapped", "seed", 107, [2, True], "shape")
-    bad("server_kick with a value", "seed", 110, 0, "shape")
-    bad("login_failed with a str", "v2", 201, "wrong password", "shape")
-    bad("general_failure with null", "seed", 203, None, "shape")
-    bad("login_successful without online", "seed", 100,
+    bad("join_room with a str", "seed", "c2s", 7, "1", "shape")
+    bad("friend_on_off_line with the items swapped", "seed", "s2c", 107, [2, True], "shape")
+    bad("server_kick with a value", "seed", "s2c", 110, 0, "shape")
+    bad("login_failed with a str", "v2", "s2c", 201, "wrong password", "shape")
+    bad("general_failure with null", "seed", "s2c", 203, None, "shape")
+    bad("login_successful without online", "seed", "s2c", 100,
         {"id": 1, "username": "alice", "nickname": "Alice"}, "shape")
-    bad("login_bundle message with sent as bool", "seed", 113,
+    bad("login_bundle message with sent as bool", "seed", "s2c", 113,
         {"rooms": [], "friends": [], "messages": [[b"", True]]}, "shape")
     return out
 
@@ -1113,8 +1127,10 @@ MESSAGES_DESCRIPTION = (
     "vectors only use values a seed peer can read. invalid: {name, dialect, hex, "
     "error, offset}: decoding the message must fail with that error at that "
     "offset (counted from the first byte of the message). catalogue_invalid: "
-    "{name, dialect, hex, error}: the message decodes, and the catalogue check "
-    "(chat_catalogue_check) then fails with unknown_message or shape; that "
+    "{name, dialect, direction, hex, error}: the message decodes, and the "
+    "catalogue check for a message received in that direction ('c2s': by a "
+    "server, 's2c': by a client) and dialect then fails with unknown_message (a "
+    "code not in the catalogue for that direction and dialect) or shape; that "
     "check works on the decoded tree, so no offset is given.")
 
 LARGE_DESCRIPTION = (
