@@ -63,6 +63,8 @@ void chatd_directory_free(ChatdDirectory *d) {
 }
 
 char *chatd_normalize_username(const char *name, gsize len) {
+  if (name && memchr(name, '\0', len))
+    return NULL;
   return chat_username_normalize(name, (gssize)len);
 }
 

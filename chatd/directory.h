@@ -48,7 +48,9 @@ void chatd_directory_free(ChatdDirectory *directory);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChatdDirectory, chatd_directory_free)
 
 /* The username rule (common/username.h) for name[0..len): trimmed, lower
- * case. Returns a new string. */
+ * case. Returns a new string, or NULL when name holds a NUL: no username
+ * does (it is a control character, names.h), and a C string would end
+ * there, so "bob\0x" must not become "bob". */
 char *chatd_normalize_username(const char *name, gsize len);
 
 /* ---- users ---- */

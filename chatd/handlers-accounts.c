@@ -33,8 +33,25 @@ static char *clean_nickname(chat_span nickname, const char **problem) {
                                   CHATD_NAME_NICKNAME, problem);
 }
 
-static gboolean password_ok(chat_span password) {
-  return password.len > 0 && password.len <= PASSWORD_MAX;
+/* NULL when a new password is acceptable, else why not. A NUL would end
+ * the password for the hasher, which takes C strings: "a\0b" would be "a". */
+static const char *password_problem(chat_span password) {
+  if (password.len == 0 || password.len > PASSWORD_MAX)
+    return "the password must be 1 to 1024 bytes";
+  if (memchr(password.ptr, '\0', password.len))
+    return "the password contains a NUL character";
+  return NULL;
+}
+
+/* A password given at a login holds a NUL: no password does, so it is wrong. */
+static gboolean has_nul(chat_span text) {
+  return text.len > 0 && memchr(text.ptr, '\0', text.len) != NULL;
+}
+
+/* The answer to a login or resume that names no possible account or
+ * password. */
+static void login_refused(ChatdSession *s) {
+  chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
 }
 
 /* ---- register ---- */
@@ -115,13 +132,13 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
   if (chatd_params_refused(s, chat_msg_register_read(params, &req, &err), &err))
     return;
   g_autofree char *username = chatd_normalize_username(req.username.ptr, req.username.len);
-  const char *problem = chatd_username_problem(username);
+  const char *problem = username ? chatd_username_problem(username)
+                                 : "the username contains spaces or control characters";
   const char *nick_problem;
   g_autofree char *nickname = clean_nickname(req.nickname, &nick_problem);
-  if (problem || nick_problem || !password_ok(req.password)) {
-    chatd_session_send_failure(s, problem        ? problem
-                                  : nick_problem ? nick_problem
-                                                 : "the password must be 1 to 1024 bytes");
+  const char *pass_problem = password_problem(req.password);
+  if (problem || nick_problem || pass_problem) {
+    chatd_session_send_failure(s, problem ? problem : nick_problem ? nick_problem : pass_problem);
     return;
   }
   if (chatd_directory_user_by_name(server->directory, username) ||
@@ -288,6 +305,10 @@ void chatd_handle_login(ChatdSession *s, const chat_value *params, const guint8 
   if (chatd_params_refused(s, chat_msg_login_read(params, &req, &err), &err))
     return;
   g_autofree char *username = chatd_normalize_username(req.username.ptr, req.username.len);
+  if (!username || has_nul(req.password)) {
+    login_refused(s);
+    return;
+  }
   if (!guess_allowed(s, username))
     return;
   ChatdUser *user = chatd_directory_user_by_name(server->directory, username);
@@ -315,6 +336,10 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
   if (chatd_params_refused(s, chat_msg_resume_read(params, &req, &err), &err))
     return;
   g_autofree char *username = chatd_normalize_username(req.username.ptr, req.username.len);
+  if (!username) {
+    login_refused(s);
+    return;
+  }
   if (!guess_allowed(s, username))
     return;
   ChatdUser *user = chatd_directory_user_by_name(server->directory, username);
@@ -563,8 +588,13 @@ void chatd_handle_set_password(ChatdSession *s, const chat_value *params, const 
   chat_error err;
   if (chatd_params_refused(s, chat_msg_set_password_read(params, &req, &err), &err))
     return;
-  if (!password_ok(req.new_password)) {
-    chatd_session_send_failure(s, "the password must be 1 to 1024 bytes");
+  const char *problem = password_problem(req.new_password);
+  if (problem) {
+    chatd_session_send_failure(s, problem);
+    return;
+  }
+  if (has_nul(req.old_password)) {
+    chatd_session_send_failure(s, "the old password is wrong");
     return;
   }
   if (!guess_allowed(s, s->user->username))

@@ -69,7 +69,7 @@ void chatd_handle_add_friend(ChatdSession *s, const chat_value *params, const gu
     return;
   g_autofree char *name = chatd_normalize_username(req.value.ptr, req.value.len);
   ChatdUser *me = s->user;
-  ChatdUser *target = chatd_directory_user_by_name(server->directory, name);
+  ChatdUser *target = name ? chatd_directory_user_by_name(server->directory, name) : NULL;
   if (!target) {
     send_add_result(s, NULL, FALSE, "no such user");
     return;

@@ -11,7 +11,7 @@
 
 /* Bounds on what a client sends (besides the message size limit). */
 #define FONT_SIZE_MAX CHAT_FONT_SIZE_HIGHEST
-#define FONT_COLOR_MAX CHAT_FONT_COLOR_MAX
+#define TEXT_MAX CHAT_TEXT_MAX
 #define CLIENT_MSG_ID_MAX CHAT_CLIENT_MSG_ID_MAX
 #define HISTORY_PAGE_MAX CHAT_HISTORY_PAGE_MAX
 
@@ -129,10 +129,12 @@ static const char *body_problem(ChatdServer *server, const chat_msg_body *body,
   if (body->type == CHATD_STORE_KIND_TEXT && body->form == CHAT_BODY_TEXT) {
     if (body->font_size < 1 || body->font_size > FONT_SIZE_MAX)
       return "the font size must be 1 to 1000";
-    if (body->font_color.len > FONT_COLOR_MAX)
-      return "the font colour is too long";
+    if (!chat_font_color_valid(body->font_color.ptr, body->font_color.len))
+      return "the font colour must be \"#rrggbb\" (# and six hexadecimal digits)";
     if (body->data.len == 0)
       return "the message is empty";
+    if (body->data.len > TEXT_MAX)
+      return "the text is longer than 1 MiB (1048576 bytes)";
     r->kind = CHATD_STORE_KIND_TEXT;
     r->text = body->data.ptr;
     r->text_len = body->data.len;

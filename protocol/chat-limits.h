@@ -7,6 +7,7 @@
 #ifndef CHAT_PROTOCOL_CHAT_LIMITS_H
 #define CHAT_PROTOCOL_CHAT_LIMITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* ---- connections ---- */
@@ -38,8 +39,13 @@
 #define CHAT_FONT_SIZE_HIGHEST 1000
 /* The font colour when the sender picks none. */
 #define CHAT_FONT_COLOR_DEFAULT "#000000"
-/* Longest font colour the server accepts, in bytes. */
-#define CHAT_FONT_COLOR_MAX 16
+/* A font colour is "#rrggbb": '#' and six hexadecimal digits, either case
+ * (what the seed and the GTK client write, and what chatctl lets a user
+ * type); chat_font_color_valid checks it. */
+#define CHAT_FONT_COLOR_LEN 7
+/* The longest text of a text message, in bytes: a client's decoder takes
+ * no longer str by default (spec/protocol.md 2.4, max_str_len). */
+#define CHAT_TEXT_MAX ((size_t)1 << 20)
 /* Longest client_msg_id the server accepts, in bytes. */
 #define CHAT_CLIENT_MSG_ID_MAX 64
 /* The most messages in one history page. */
@@ -53,5 +59,19 @@
 #define CHAT_DISPLAY_NAME_MAX 64
 /* Passwords: 1..this many bytes. */
 #define CHAT_PASSWORD_MAX 1024
+
+/* ---- checks ---- */
+
+/* Whether the len bytes at color are a font colour ("#rrggbb", above). */
+static inline bool chat_font_color_valid(const char *color, size_t len) {
+  if (len != CHAT_FONT_COLOR_LEN || color[0] != '#')
+    return false;
+  for (size_t i = 1; i < len; i++) {
+    char c = color[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+      return false;
+  }
+  return true;
+}
 
 #endif
