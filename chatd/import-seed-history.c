@@ -17,7 +17,8 @@
 /* Digest of a message body in the merge key. */
 #define BODY_DIGEST_LEN 32
 
-/* Values inside a stored notice N (see seed-wire.md). */
+/* Values inside a stored notice N (spec/protocol.md 5.9, "The seed's
+ * database"). */
 enum { SEED_TARGET_USER = 0, SEED_TARGET_ROOM = 1 };
 enum { SEED_BODY_TEXT = 0, SEED_BODY_IMAGE = 1 };
 

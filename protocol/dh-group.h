@@ -1,5 +1,5 @@
 /* Finite-field Diffie-Hellman over a configured group (g, p), as the seed
- * dialect uses it (shared/reference/seed-wire.md, "Connection start").
+ * dialect uses it (spec/protocol.md, section 7 "Secure channel: seed dialect").
  *
  * The group comes from config as two decimal digit strings (the seed writes
  * them as bare JSON numbers of ~240 digits, which must be read exactly; the

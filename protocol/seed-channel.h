@@ -1,8 +1,9 @@
 /* The seed dialect's secure channel as a sans-IO engine.
  *
- * Implements shared/reference/seed-wire.md, "Connection start" and "Frames
- * (layer 1)". The engine never touches a socket (after BearSSL and nghttp2):
- * the caller hands it the bytes it read and writes out the bytes it is given.
+ * Implements spec/protocol.md, section 7 "Secure channel: seed dialect" (the
+ * seed system's own behaviour: section 5.9; error names: section 8). The
+ * engine never touches a socket (after BearSSL and nghttp2): the caller hands
+ * it the bytes it read and writes out the bytes it is given.
  *
  * Connection start (unauthenticated finite-field Diffie-Hellman):
  *   client                                  server

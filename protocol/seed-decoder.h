@@ -3,7 +3,7 @@
  *
  *   u32 BE L | u8 n | 16-byte IV | L bytes AES-256-CBC(K, IV, plaintext || n zeros)
  *
- * (shared/reference/seed-wire.md, protocol/seed-channel.h). It checks the
+ * (spec/protocol.md section 7, protocol/seed-channel.h). It checks the
  * framing with the seed channel's own rules (protocol/seed-internal.h: L a
  * non-zero multiple of 16 and at most max_frame, n <= 15) and, with the
  * session key, decrypts each frame, checks the zero padding and yields the

@@ -185,7 +185,7 @@ typedef struct {
 } Body;
 
 /* Encodes N = {message: M, sender_id, sender_name, target_type, time,
- * target_id} in the seed's key order (seed-wire.md). */
+ * target_id} in the seed's key order (spec/protocol.md 5.9). */
 static GBytes *encode_notice(const Body *body, gint64 sender_id, const char *sender_name,
                              int target_type, gint64 time_ms, gint64 target_id) {
   chat_buffer buffer;
