@@ -310,6 +310,31 @@ Test(json, float32_input_rounds_with_strtof) {
   cr_assert_eq(value_error("{\"$float32\": [1]}", &err), CHAT_ERR_SYNTAX);
 }
 
+/* spec 4: the decimal rounds straight to the nearest binary32 (ties to
+ * even), not through binary64, where a second rounding can land elsewhere. */
+Test(json, float32_input_rounds_once_to_the_nearest_binary32) {
+  /* Just above 1 + 2^-24, the midpoint between 1 and 1 + 2^-23: up. Read as
+   * a binary64 it would be the midpoint itself, which ties to even (1). */
+  chat_value *v = value("{\"$float32\": 1.000000059604644775390625000001}");
+  cr_assert_eq(v->as.real.width, 4);
+  cr_assert_eq(v->as.real.value, 1.0 + 0x1p-23);
+  /* The midpoint itself ties to even: 1. */
+  v = value("{\"$float32\": 1.000000059604644775390625}");
+  cr_assert_eq(v->as.real.value, 1.0);
+  /* The largest finite binary32 and just below the overflow threshold
+   * 2^128 - 2^103 read as it; the threshold overflows: an error. */
+  v = value("{\"$float32\": 3.4028235e38}");
+  cr_assert_eq(v->as.real.value, 0x1.fffffep127);
+  v = value("{\"$float32\": 3.40282356779733661637539395458142568447e38}");
+  cr_assert_eq(v->as.real.value, 0x1.fffffep127);
+  chat_error err;
+  cr_assert_eq(value_error("{\"$float32\": 3.40282356779733661637539395458142568448e38}", &err),
+               CHAT_ERR_SYNTAX);
+  /* Below the smallest subnormal's half: zero, with its sign. */
+  v = value("{\"$float32\": -1e-50}");
+  cr_assert(v->as.real.value == 0.0 && signbit(v->as.real.value));
+}
+
 Test(json, format_helpers_are_shortest) {
   char text[CHAT_JSON_NUMBER_BUFFER_SIZE];
   cr_assert_eq(chat_json_format_double(0.1, text), 3);
