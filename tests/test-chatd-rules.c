@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chatd-harness.h"
+#include "protocol/gio/chat-dial.h"
 
 static chatd_instance chatd;
 
@@ -575,4 +576,37 @@ Test(chatd_rules, mark_read_is_bounded_by_the_newest_id_and_never_goes_back, .in
          later);
   client_free(a);
   client_free(b);
+}
+
+/* ---- known_hosts keeps the host as typed (spec 7, "Server key pinning") ---- */
+
+static void dial(const char *host, const char *known_hosts) {
+  ChatDialOptions options = {
+      .host = host,
+      .port = chatd.port,
+      .dialect = V2,
+      .pin_policy = CHAT_PIN_ACCEPT_NEW,
+      .known_hosts_path = known_hosts,
+      .timeout_ms = HARNESS_TIMEOUT_MS,
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatConnection) connection = chat_dial_sync(&options, &error);
+  cr_assert_not_null(connection, "%s: %s", host, error ? error->message : "?");
+  chat_connection_close(connection, FALSE);
+}
+
+Test(chatd_rules, known_hosts_keys_the_host_as_typed_not_as_resolved, .init = start_legacy,
+     .fini = finish) {
+  g_autofree char *known_hosts = g_build_filename(chatd.dir, "known_hosts", NULL);
+  dial("127.0.0.1", known_hosts);
+  dial("localhost", known_hosts);
+  dial("LocalHost", known_hosts);
+  dial("127.0.0.1", known_hosts);
+  g_autofree char *text = NULL;
+  cr_assert(g_file_get_contents(known_hosts, &text, NULL, NULL));
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  cr_assert_eq(g_strv_length(lines), 4, "three entries and the final new line:\n%s", text);
+  const char *hosts[] = {"127.0.0.1:", "localhost:", "LocalHost:"};
+  for (int i = 0; i < 3; i++)
+    cr_assert(g_str_has_prefix(lines[i], hosts[i]), "line %d: %s", i + 1, lines[i]);
 }
