@@ -1,8 +1,9 @@
 /* chatd end to end: the rules a peer would otherwise guess (spec/protocol.md
- * 5.5 "Presence", 5.7-5.8 "Before login" / "Field limits"): presence on a
- * kick and on a disconnect, what works before login and while logged in,
- * the login timeout, and every field limit at its bound (accepted) and one
- * past it (refused).
+ * 5.5 "One connection per account", 5.8 "Sessions, timeouts and field
+ * limits", 7 "known_hosts"): presence on a kick and on a disconnect, what
+ * works before login and while logged in, the login timeout, every field
+ * limit at its bound (accepted) and one past it (refused), and the host
+ * form known_hosts keeps.
  *
  * A refusal is general_failure in the seed dialect; in v2 it may be
  * request_failed (spec 5.4, code 205): expect_refused takes either and
@@ -223,6 +224,12 @@ Test(chatd_rules, register_and_login_while_logged_in, .init = start_legacy, .fin
   expect_eq(b, "friend_on_off_line", "[true, 1]");
   cr_assert(client_quiet_for(b, 200));
 
+  /* A failed login of another account changes nothing. */
+  ask_eq(a, "login", "[\"carol\", \"wrong\"]", "login_failed", "null");
+  g_autofree char *still = client_ask(a, "send_message", hi, "on_new_message");
+  cr_assert(strstr(still, "\"sender_id\": 1"), "still alice: %s", still);
+  g_free(client_expect(b, "on_new_message"));
+
   /* login as another account: alice's session ends (bob sees her go
    * offline), and the connection is carol's. */
   ask_eq(a, "login", "[\"carol\", \"pw\"]", "login_successful",
@@ -232,6 +239,54 @@ Test(chatd_rules, register_and_login_while_logged_in, .init = start_legacy, .fin
   ask_eq(a, "add_friend", "\"bob\"", "add_friend_result", "[true, \"\"]");
   g_autofree char *request = client_expect(b, "incoming_friend_request");
   cr_assert(strstr(request, "\"username\": \"carol\""), "%s", request);
+  client_free(a);
+  client_free(b);
+}
+
+/* The resume token of the session_bundle that comes next, in base64. */
+static char *bundle_token(test_client *c) {
+  g_autofree char *next = client_next_full(c, HARNESS_TIMEOUT_MS);
+  cr_assert(next && g_str_has_prefix(next, "session_bundle "), "%s", next);
+  const char *key = "\"token\": {\"$bytes\": \"";
+  const char *at = strstr(next, key);
+  cr_assert_not_null(at, "%s", next);
+  at += strlen(key);
+  return g_strndup(at, strcspn(at, "\""));
+}
+
+static char *resume_params(const char *token) {
+  return g_strdup_printf("{\"username\": \"alice\", \"token\": {\"$bytes\": \"%s\"}}", token);
+}
+
+Test(chatd_rules, v2_login_and_resume_while_logged_in, .init = start_legacy, .fini = finish) {
+  test_client *a, *b;
+  friends(V2, &a, &b);
+  /* Each login of the same account on the connection answers in full with
+   * a new token; bob only ever sees her online. */
+  g_free(client_ask(a, "login", "[\"alice\", \"pw\"]", "login_successful"));
+  g_autofree char *t1 = bundle_token(a);
+  expect_eq(b, "friend_on_off_line", "[true, 1]");
+  g_free(client_ask(a, "login", "[\"alice\", \"pw\"]", "login_successful"));
+  g_autofree char *t2 = bundle_token(a);
+  expect_eq(b, "friend_on_off_line", "[true, 1]");
+  g_autofree char *with_t2 = resume_params(t2);
+  g_free(client_ask(a, "resume", with_t2, "login_successful"));
+  g_autofree char *t3 = bundle_token(a);
+  cr_assert(strcmp(t1, t2) != 0 && strcmp(t2, t3) != 0 && strcmp(t1, t3) != 0);
+  expect_eq(b, "friend_on_off_line", "[true, 1]");
+  cr_assert(client_quiet_for(b, 200), "bob saw more than her logins");
+  /* The later logins did not revoke t1: it logs in elsewhere (a kick). t2
+   * was used by the resume: refused. */
+  test_client *other = client_connect(chatd.port, V2);
+  g_autofree char *with_t1 = resume_params(t1);
+  g_free(client_ask(other, "resume", with_t1, "login_successful"));
+  g_free(take_until(a, "server_kick"));
+  expect_eq(b, "friend_on_off_line", "[true, 1]");
+  test_client *late = client_connect(chatd.port, V2);
+  client_send(late, "resume", with_t2);
+  expect_login_refused(late);
+  client_free(late);
+  client_free(other);
   client_free(a);
   client_free(b);
 }
