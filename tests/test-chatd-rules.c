@@ -436,6 +436,12 @@ Test(chatd_rules, a_text_is_1_byte_to_1_mib, .init = start_legacy, .fini = finis
   ask_refused(a, "send_message", past, "the text is longer than 1 MiB");
   g_autofree char *empty = text_to_bob("", "12", "\"#000000\"");
   ask_refused(a, "send_message", empty, "the message is empty");
+  /* Anything a str holds: lines, a NUL, kept whole. */
+  g_autofree char *odd = text_to_bob("a\\nb\\u0000c", "12", "\"#000000\"");
+  g_autofree char *copy = client_ask(a, "send_message", odd, "on_new_message");
+  cr_assert(strstr(copy, "\"data\": \"a\\nb\\u0000c\""), "%s", copy);
+  g_autofree char *got = client_expect(b, "on_new_message");
+  cr_assert(strstr(got, "\"data\": \"a\\nb\\u0000c\""), "%s", got);
   cr_assert(client_quiet_for(b, 200), "bob got a refused text");
   client_free(a);
   client_free(b);
