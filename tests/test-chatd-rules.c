@@ -465,6 +465,33 @@ Test(chatd_rules, font_sizes_are_1_to_1000, .init = start_legacy, .fini = finish
   client_free(b);
 }
 
+/* A body is text (type 0) or an image (type 1, bytes); a preview or a
+ * type that does not match its keys is refused, and so is a target_type
+ * other than 0 and 1. */
+Test(chatd_rules, a_body_is_text_or_image_to_a_user_or_a_room, .init = start_legacy,
+     .fini = finish) {
+  test_client *a, *b;
+  friends(SEED, &a, &b);
+  static const char *const bodies[] = {
+      "{\"type\": 1, \"format\": \"png\", \"size\": 3}",
+      "{\"type\": 0, \"data\": {\"$bytes\": \"AAE=\"}}",
+      "{\"type\": 1, \"data\": \"hi\", \"fontsize\": 12, \"fontcolor\": \"#000000\"}",
+      "{\"type\": 2, \"data\": {\"$bytes\": \"AAE=\"}}",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(bodies); i++) {
+    g_autofree char *params =
+        g_strdup_printf("{\"target_type\": 0, \"target_id\": 2, \"message\": %s}", bodies[i]);
+    ask_refused(a, "send_message", params, "a message body is text (type 0) or an image (type 1)");
+  }
+  ask_refused(a, "send_message",
+              "{\"target_type\": 2, \"target_id\": 2, \"message\": {\"type\": 0, \"data\": "
+              "\"hi\", \"fontsize\": 12, \"fontcolor\": \"#000000\"}}",
+              "target_type must be 0 (a user) or 1 (a room)");
+  cr_assert(client_quiet_for(b, 200), "bob got a refused message");
+  client_free(a);
+  client_free(b);
+}
+
 /* What real clients send ("#rrggbb": the GTK client and the seed write
  * lower case, chatctl passes on what the user typed) is accepted; the rest
  * is refused. */
