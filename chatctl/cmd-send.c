@@ -13,16 +13,9 @@
 /* The server's bounds on a font size. */
 #define FONT_SIZE_MIN CHAT_FONT_SIZE_LOWEST
 #define FONT_SIZE_MAX CHAT_FONT_SIZE_HIGHEST
-/* "#rrggbb" */
-#define FONT_COLOR_LEN 7
-
+/* "#rrggbb", as the server checks it (chat-limits.h). */
 static gboolean color_valid(const char *color) {
-  if (strlen(color) != FONT_COLOR_LEN || color[0] != '#')
-    return FALSE;
-  for (size_t i = 1; i < FONT_COLOR_LEN; i++)
-    if (!g_ascii_isxdigit(color[i]))
-      return FALSE;
-  return TRUE;
+  return chat_font_color_valid(color, strlen(color));
 }
 
 /* The text: the argument, or standard input without its final line end. */
