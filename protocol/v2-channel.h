@@ -189,10 +189,14 @@
 #define CHAT_V2_KEY_LEN CHAT_NOISE_KEY_LEN       /* cipher keys, static keys */
 #define CHAT_V2_SESSION_ID_LEN CHAT_NOISE_DH_LEN /* client ephemeral public key */
 #define CHAT_V2_TAG_LEN CHAT_NOISE_TAG_LEN
-/* Message 1: the client's ephemeral public key, empty payload. */
+/* Message 1: the client's ephemeral public key, then the client-info payload
+ * in the clear (0 .. CHAT_V2_MAX_CLIENT_INFO bytes). */
 #define CHAT_V2_HANDSHAKE1_LEN CHAT_NOISE_DH_LEN
 /* Largest server-info payload of message 2. */
 #define CHAT_V2_MAX_SERVER_INFO 1024u
+/* Largest client-info payload of message 1 (sent in the clear). */
+#define CHAT_V2_MAX_CLIENT_INFO 1024u
+#define CHAT_V2_HANDSHAKE1_MAX_LEN (CHAT_V2_HANDSHAKE1_LEN + CHAT_V2_MAX_CLIENT_INFO)
 /* Message 2: e + encrypted s + the payload's tag, then the payload. */
 #define CHAT_V2_HANDSHAKE2_MIN_LEN (2u * CHAT_NOISE_DH_LEN + 2u * CHAT_NOISE_TAG_LEN)
 #define CHAT_V2_HANDSHAKE2_MAX_LEN (CHAT_V2_HANDSHAKE2_MIN_LEN + CHAT_V2_MAX_SERVER_INFO)
@@ -248,6 +252,11 @@ typedef struct {
   const uint8_t *server_private_key;
   const uint8_t *server_info;
   size_t server_info_len;
+  /* Client only (ignored by a server): the client-info blob of message 1
+   * (0 .. CHAT_V2_MAX_CLIENT_INFO bytes; NULL when the length is 0), sent in
+   * the clear and authenticated by the handshake hash. Copied. */
+  const uint8_t *client_info;
+  size_t client_info_len;
   /* Optional: the shared budget that big receive buffers and long send
    * queues take their bytes from (protocol/transit.h). Must outlive the
    * channel. */
@@ -303,7 +312,30 @@ typedef enum {
   CHAT_V2_ERR_TRANSIT_FULL = CHAT_ERR_BAND_V2 - 28, /* ...a send is refused (not fatal) */
   CHAT_V2_ERR_TRANSIT_EXHAUSTED =
       CHAT_ERR_BAND_V2 - 29, /* ...a message being received cannot grow (fatal) */
+  /* Client: the server answered the preamble with the 8-byte refusal
+   * (version, suite or reserved byte not accepted; fatal). */
+  CHAT_V2_ERR_REFUSED = CHAT_ERR_BAND_V2 - 30,
 } chat_v2_status;
+
+/* ---- Refusing a preamble ------------------------------------------------ */
+
+/* A server that reads the magic 00 "CHAT" but does not accept the version,
+ * the suite or the reserved byte answers these 8 bytes and closes:
+ *   00 43 48 41 54 | V                         | 00       | R
+ *   0x00 "CHAT"    | highest version it speaks | reserved | reason
+ * A client reads them where it expects message 2's u16 length: 00 43 is
+ * 67, below any message 2 (96), so the two cannot be confused. */
+#define CHAT_V2_REFUSAL_LEN 8u
+#define CHAT_V2_REFUSAL_VERSION_OFFSET 5u
+#define CHAT_V2_REFUSAL_REASON_OFFSET 7u
+#define CHAT_V2_REFUSE_VERSION 1u  /* the version is not spoken */
+#define CHAT_V2_REFUSE_SUITE 2u    /* the suite is unknown or not accepted */
+#define CHAT_V2_REFUSE_RESERVED 3u /* the reserved byte is not 0 */
+
+/* Fills out with the refusal that answers a preamble failing with code
+ * (CHAT_V2_ERR_BAD_VERSION, _BAD_SUITE or _BAD_RESERVED) and returns true;
+ * false (out untouched) for any other code, which is answered by closing. */
+bool chat_v2_make_refusal(int code, uint8_t out[CHAT_V2_REFUSAL_LEN]);
 
 /* True for the codes that kill a channel (see "Errors" above). */
 bool chat_v2_is_fatal(int code);
@@ -363,6 +395,13 @@ int chat_v2_channel_server_static(const chat_v2_channel *ch, uint8_t out[CHAT_V2
  * Errors: CHAT_V2_ERR_INVALID_ARGUMENT, CHAT_V2_ERR_STATE (not established),
  * or the channel's fatal error. */
 int chat_v2_channel_server_info(const chat_v2_channel *ch, const uint8_t **data, size_t *len);
+
+/* The client-info blob of message 1 (server: as received, in the clear but
+ * authenticated by the handshake; client: as configured); *len may be 0.
+ * Valid while the channel lives.
+ * Errors: CHAT_V2_ERR_INVALID_ARGUMENT, CHAT_V2_ERR_STATE (not established),
+ * or the channel's fatal error. */
+int chat_v2_channel_client_info(const chat_v2_channel *ch, const uint8_t **data, size_t *len);
 
 /* Takes the next received message, in arrival order. Returns 1 and sets
  * *msg / *len (len >= 1), or 0 when none is waiting. *msg stays valid until
