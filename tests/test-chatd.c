@@ -8,6 +8,8 @@
 
 #include "chatd-harness.h"
 #include "protocol/gio/chat-dial.h"
+#include "protocol/messages.h"
+#include "protocol/v2-channel.h"
 #include "run-program.h"
 
 static chatd_instance chatd;
@@ -325,6 +327,130 @@ Test(chatd_v2, garbage_on_the_port_does_not_touch_other_clients, .init = start_l
   harness_spin(300);
   ask_eq(a, "client_echo", "\"fine\"", "server_echo", "\"fine\"");
   client_free(a);
+}
+
+/* Everything chatd sends on a raw connection after `bytes`, until it
+ * closes (at most 5 s). */
+static GByteArray *raw_exchange(const guint8 *bytes, gsize len) {
+  g_autoptr(GSocketClient) sockets = g_socket_client_new();
+  g_autoptr(GSocketConnection) raw =
+      g_socket_client_connect_to_host(sockets, "127.0.0.1", chatd.port, NULL, NULL);
+  cr_assert_not_null(raw);
+  GSocket *socket = g_socket_connection_get_socket(raw);
+  g_socket_set_timeout(socket, 5);
+  cr_assert(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(raw)), bytes, len,
+                                      NULL, NULL, NULL));
+  GByteArray *got = g_byte_array_new();
+  for (;;) {
+    guint8 buf[4096];
+    g_autoptr(GError) error = NULL;
+    gssize n = g_socket_receive(socket, (gchar *)buf, sizeof buf, NULL, &error);
+    cr_assert_geq(n, 0, "the server did not close: %s", error ? error->message : "?");
+    if (n == 0)
+      break;
+    g_byte_array_append(got, buf, (guint)n);
+  }
+  return got;
+}
+
+/* Spec 7.7: the magic with a version, suite or reserved byte chatd does not
+ * accept is answered with 8 bytes (the highest version it speaks, the
+ * reason), then the connection is closed. */
+Test(chatd_v2, a_preamble_it_does_not_accept_is_answered_with_the_refusal, .init = start_v2_only,
+     .fini = finish) {
+  static const struct {
+    guint8 preamble[8];
+    guint8 reason;
+    const char *logged;
+  } cases[] = {
+      {{0x00, 'C', 'H', 'A', 'T', 3, 1, 0}, 1, "version 3"},
+      {{0x00, 'C', 'H', 'A', 'T', 2, 9, 0}, 2, "suite 0x09"},
+      {{0x00, 'C', 'H', 'A', 'T', 2, 1, 7}, 3, "reserved byte is 0x07"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    /* The preamble and a message 1, as a v3 client would send them. */
+    guint8 hello[8 + 2 + 32] = {0};
+    memcpy(hello, cases[i].preamble, 8);
+    hello[9] = 32;
+    g_autoptr(GByteArray) got = raw_exchange(hello, sizeof hello);
+    const guint8 want[8] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x02, 0x00, cases[i].reason};
+    cr_assert_eq(got->len, 8, "case %zu: %u bytes", i, got->len);
+    cr_assert_eq(memcmp(got->data, want, 8), 0, "case %zu", i);
+    cr_assert(chatd_log_contains(&chatd, cases[i].logged), "case %zu:\n%s", i, chatd.log->str);
+  }
+  /* A wrong magic is not a chat client at all: closed without a word. */
+  static const guint8 http[] = "\x00GET / HTTP/1.0\r\n\r\n";
+  g_autoptr(GByteArray) got = raw_exchange(http, sizeof http - 1);
+  cr_assert_eq(got->len, 0);
+  /* And a v2 client still gets in. */
+  test_client *v2 = client_connect(chatd.port, V2);
+  client_free(v2);
+}
+
+/* Spec 7.3: a client that accepts smaller messages than chatd may send
+ * (client-info max_message under server.max_message_size) is refused: chatd
+ * completes the handshake and sends a CLOSE record at once. */
+Test(chatd_v2, a_client_whose_max_message_is_too_small_is_refused, .init = start_v2_only,
+     .fini = finish) {
+  /* {"client": "tiny", "max_message": 1000} */
+  chat_buffer info;
+  chat_buffer_init(&info);
+  chat_writer w;
+  chat_writer_init(&w, &info);
+  chat_msg_client_info ci = {.has_client = true,
+                             .client = chat_span_cstr("tiny"),
+                             .has_max_message = true,
+                             .max_message = 1000};
+  chat_msg_client_info_write(&w, &ci);
+  cr_assert_eq(chat_writer_finish(&w), 0);
+  chat_v2_config config;
+  chat_v2_config_init(&config);
+  config.client_info = info.data;
+  config.client_info_len = info.len;
+  chat_v2_channel *ch = NULL;
+  cr_assert_eq(chat_v2_channel_new(CHAT_V2_ROLE_CLIENT, &config, &ch), 0);
+  cr_assert_eq(chat_v2_channel_start(ch), 0);
+  const uint8_t *out;
+  size_t out_len;
+  cr_assert_eq(chat_v2_channel_output(ch, &out, &out_len), 0);
+  g_autoptr(GByteArray) got = raw_exchange(out, out_len);
+  size_t used = 0;
+  while (used < got->len) {
+    ptrdiff_t n = chat_v2_channel_feed(ch, got->data + used, got->len - used);
+    cr_assert_geq(n, 0, "%s", chat_v2_channel_error_message(ch));
+    const uint8_t *m;
+    size_t m_len;
+    cr_assert_eq(chat_v2_channel_next_message(ch, &m, &m_len), 0, "no message before the CLOSE");
+    used += (size_t)n;
+  }
+  cr_assert(chat_v2_channel_is_established(ch));
+  cr_assert(chat_v2_channel_peer_closed(ch), "the refusal is a CLOSE record");
+  cr_assert(
+      chatd_log_contains(&chatd, "refused: the client accepts messages of at most 1000 bytes"),
+      "%s", chatd.log->str);
+  chat_v2_channel_free(ch);
+  chat_buffer_clear(&info);
+
+  /* ChatConnection (chatctl, the GTK client) refuses such a server itself,
+   * from the server-info, and says why. */
+  g_autofree char *known_hosts = g_build_filename(chatd.dir, "known_hosts", NULL);
+  ChatDialOptions options = {
+      .host = "127.0.0.1",
+      .port = chatd.port,
+      .dialect = CHAT_DIALECT_V2,
+      .pin_policy = CHAT_PIN_ACCEPT_NEW,
+      .known_hosts_path = known_hosts,
+      .max_message_bytes = 65536,
+      .client_name = "test",
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatConnection) connection = chat_dial_sync(&options, &error);
+  cr_assert_null(connection);
+  cr_assert(g_error_matches(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_HANDSHAKE));
+  cr_assert(strstr(error->message,
+                   "the server sends messages of up to 16777216 bytes; this program accepts at "
+                   "most 65536"),
+            "%s", error->message);
 }
 
 /* ---- v2 additions ---- */
