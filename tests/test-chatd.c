@@ -453,6 +453,43 @@ Test(chatd_v2, a_client_whose_max_message_is_too_small_is_refused, .init = start
             "%s", error->message);
 }
 
+/* Spec 7.3 and the vectors agree with chatd: the server-info chatd sends
+ * with its default limits is byte for byte the one of v2-channel.json. */
+Test(chatd_v2, the_server_info_is_the_one_of_the_spec_and_the_vectors, .init = start_v2_only,
+     .fini = finish) {
+  test_client *c = client_connect(chatd.port, V2);
+  gsize len = 0;
+  const guint8 *info = chat_connection_get_server_info(c->connection, &len);
+  cr_assert_not_null(info);
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_msg_server_info m;
+  cr_assert(chat_msg_server_info_decode(info, len, &arena, &m));
+  cr_assert(m.has_server && m.server.len > 6 && memcmp(m.server.ptr, "chatd ", 6) == 0);
+  cr_assert(m.has_max_message && m.max_message == 16777216);
+  cr_assert(m.has_max_image && m.max_image == 8388608);
+  chat_arena_clear(&arena);
+
+  const char *dir = g_getenv("CHAT_SPEC_VECTORS_DIR");
+  cr_assert_not_null(dir);
+  g_autofree char *path = g_build_filename(dir, "v2-channel.json", NULL);
+  g_autofree char *text = NULL;
+  cr_assert(g_file_get_contents(path, &text, NULL, NULL));
+  const char *key = "\"server_info\": \"";
+  const char *at = strstr(text, key);
+  cr_assert_not_null(at);
+  at += strlen(key);
+  g_autofree char *hex = g_strndup(at, (gsize)(strchr(at, '"') - at));
+  GString *want = g_string_new(NULL);
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf(want, "%02x", info[i]);
+  cr_assert_str_eq(hex, want->str,
+                   "chatd's server-info differs from the vector's: "
+                   "regenerate v2-channel.json");
+  g_string_free(want, TRUE);
+  client_free(c);
+}
+
 /* ---- v2 additions ---- */
 
 Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_only, .fini = finish) {
