@@ -490,6 +490,132 @@ Test(chatd_v2, the_server_info_is_the_one_of_the_spec_and_the_vectors, .init = s
   client_free(c);
 }
 
+/* A v2 client made of the bare channel over a blocking socket, to see what
+ * chatd sends when it closes: a CLOSE record, or only the end of TCP. */
+typedef struct {
+  GSocketConnection *connection;
+  GSocket *socket;
+  chat_v2_channel *channel;
+  gboolean saw_close; /* a CLOSE record came before the end */
+  gsize messages;     /* messages that came */
+} raw_v2;
+
+static void raw_v2_write(raw_v2 *r) {
+  const uint8_t *out;
+  size_t len;
+  cr_assert_eq(chat_v2_channel_output(r->channel, &out, &len), 0);
+  if (len == 0)
+    return;
+  cr_assert(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(r->connection)),
+                                      out, len, NULL, NULL, NULL));
+  cr_assert_eq(chat_v2_channel_output_consumed(r->channel, len), 0);
+}
+
+/* Reads once (5 s at most); FALSE at the end of the stream. */
+static gboolean raw_v2_read(raw_v2 *r) {
+  guint8 buf[4096];
+  g_autoptr(GError) error = NULL;
+  gssize n = g_socket_receive(r->socket, (gchar *)buf, sizeof buf, NULL, &error);
+  cr_assert_geq(n, 0, "no end within 5 s: %s", error ? error->message : "?");
+  size_t used = 0;
+  while (used < (size_t)n) {
+    ptrdiff_t k = chat_v2_channel_feed(r->channel, buf + used, (size_t)n - used);
+    cr_assert_geq(k, 0, "%s", chat_v2_channel_error_message(r->channel));
+    used += (size_t)k;
+    const uint8_t *m;
+    size_t m_len;
+    while (chat_v2_channel_next_message(r->channel, &m, &m_len) == 1)
+      r->messages++;
+  }
+  r->saw_close = chat_v2_channel_peer_closed(r->channel);
+  return n > 0;
+}
+
+static void raw_v2_open(raw_v2 *r) {
+  memset(r, 0, sizeof *r);
+  g_autoptr(GSocketClient) sockets = g_socket_client_new();
+  r->connection = g_socket_client_connect_to_host(sockets, "127.0.0.1", chatd.port, NULL, NULL);
+  cr_assert_not_null(r->connection);
+  r->socket = g_socket_connection_get_socket(r->connection);
+  g_socket_set_timeout(r->socket, 5);
+  chat_v2_config config;
+  chat_v2_config_init(&config);
+  cr_assert_eq(chat_v2_channel_new(CHAT_V2_ROLE_CLIENT, &config, &r->channel), 0);
+  cr_assert_eq(chat_v2_channel_start(r->channel), 0);
+  raw_v2_write(r);
+  while (!chat_v2_channel_is_established(r->channel))
+    cr_assert(raw_v2_read(r), "chatd closed during the handshake");
+}
+
+/* Reads until chatd ends the stream. */
+static void raw_v2_until_end(raw_v2 *r) {
+  while (raw_v2_read(r))
+    ;
+}
+
+static void raw_v2_close(raw_v2 *r) {
+  chat_v2_channel_free(r->channel);
+  g_object_unref(r->connection);
+}
+
+/* Spec 6 and 7.6: a message that does not decode ends the connection with
+ * a CLOSE record (after what was queued); a record that fails ends it
+ * with only the end of TCP. */
+Test(chatd_v2, an_undecodable_message_gets_a_close_record_a_bad_record_does_not,
+     .init = start_v2_only, .fini = finish) {
+  raw_v2 r;
+  raw_v2_open(&r);
+  /* client_echo (3) whose value is a str with a bad UTF-8 byte. */
+  static const uint8_t bad[] = {0, 0, 0, 3, 0x03, 0, 0, 0, 1, 0xff};
+  cr_assert_eq(chat_v2_channel_send(r.channel, bad, sizeof bad), 0);
+  raw_v2_write(&r);
+  raw_v2_until_end(&r);
+  cr_assert(r.saw_close, "chatd ended the session with a CLOSE record");
+  raw_v2_close(&r);
+
+  raw_v2_open(&r);
+  /* A record whose tag cannot verify: 17 bytes of zeros. */
+  static const uint8_t forged[] = {0x00, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  cr_assert(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(r.connection)),
+                                      forged, sizeof forged, NULL, NULL, NULL));
+  raw_v2_until_end(&r);
+  cr_assert_not(r.saw_close, "a failed record is answered by closing TCP only");
+  cr_assert(chatd_log_contains(&chatd, "failed authentication"), "%s", chatd.log->str);
+  raw_v2_close(&r);
+
+  /* A CLOSE is answered with a CLOSE. */
+  raw_v2_open(&r);
+  cr_assert_eq(chat_v2_channel_close(r.channel), 0);
+  raw_v2_write(&r);
+  raw_v2_until_end(&r);
+  cr_assert(r.saw_close, "chatd answers a CLOSE with its own");
+  raw_v2_close(&r);
+}
+
+static void start_short_timeouts(void) {
+  chatd_start(&chatd, FALSE, "\"handshake_timeout\": 1, \"login_timeout\": 1");
+}
+
+/* Spec 7.8: no handshake within server.handshake_timeout: chatd closes TCP
+ * without a byte; no login within server.login_timeout: a CLOSE record. */
+Test(chatd_v2, what_a_peer_sees_of_the_handshake_and_login_timeouts, .init = start_short_timeouts,
+     .fini = finish) {
+  /* Half a preamble, then nothing. */
+  static const guint8 half[] = {0x00, 'C', 'H', 'A'};
+  g_autoptr(GByteArray) got = raw_exchange(half, sizeof half);
+  cr_assert_eq(got->len, 0, "nothing is sent before the close");
+  cr_assert(chatd_log_contains(&chatd, "handshake not completed within 1000 ms"), "%s",
+            chatd.log->str);
+
+  raw_v2 r;
+  raw_v2_open(&r);
+  raw_v2_until_end(&r);
+  cr_assert(r.saw_close, "the login timeout ends the session with a CLOSE record");
+  cr_assert_eq(r.messages, 0);
+  cr_assert(chatd_log_contains(&chatd, "no login within 1 s"), "%s", chatd.log->str);
+  raw_v2_close(&r);
+}
+
 /* ---- v2 additions ---- */
 
 Test(chatd_v2, resume_with_the_token_and_logout_revokes_it, .init = start_v2_only, .fini = finish) {
