@@ -2,6 +2,7 @@
  * library as the client, in both dialects. Each test states one behaviour a
  * client relies on (spec/protocol.md 5.5 and 5.6). */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -590,6 +591,44 @@ Test(chatd_v2, an_undecodable_message_gets_a_close_record_a_bad_record_does_not,
   raw_v2_until_end(&r);
   cr_assert(r.saw_close, "chatd answers a CLOSE with its own");
   raw_v2_close(&r);
+}
+
+/* Spec 7.4.4: chatd accepts a small message in fragments of any size. */
+Test(chatd_v2, a_small_message_in_small_fragments_is_accepted, .init = start_v2_only,
+     .fini = finish) {
+  raw_v2 r;
+  raw_v2_open(&r);
+  /* client_echo "hi": 00000003 03 00000002 6869, 11 bytes, in 3 records. */
+  static const uint8_t begin[] = {0, 0, 0, 11, 0, 0, 0};
+  static const uint8_t middle[] = {3, 0x03, 0, 0};
+  static const uint8_t end[] = {0, 2, 'h', 'i'};
+  cr_assert_eq(chat_v2_channel_test_send_record(r.channel, CHAT_V2_RECORD_MESSAGE_BEGIN, begin,
+                                                sizeof begin),
+               0);
+  cr_assert_eq(chat_v2_channel_test_send_record(r.channel, CHAT_V2_RECORD_MESSAGE_CONTINUE, middle,
+                                                sizeof middle),
+               0);
+  cr_assert_eq(
+      chat_v2_channel_test_send_record(r.channel, CHAT_V2_RECORD_MESSAGE_END, end, sizeof end), 0);
+  raw_v2_write(&r);
+  while (r.messages == 0)
+    cr_assert(raw_v2_read(&r), "chatd closed instead of answering");
+  cr_assert_eq(r.messages, 1, "the server_echo came back");
+  cr_assert_not(r.saw_close);
+  raw_v2_close(&r);
+}
+
+/* Spec 7.6 row 37: a shutdown ends every session with a CLOSE record. */
+Test(chatd_v2, a_shutdown_ends_sessions_with_a_close_record, .init = start_v2_only,
+     .fini = finish) {
+  raw_v2 r;
+  raw_v2_open(&r);
+  g_subprocess_send_signal(chatd.process, SIGTERM);
+  raw_v2_until_end(&r);
+  cr_assert(r.saw_close, "the session ended with a CLOSE record");
+  raw_v2_close(&r);
+  chatd_stop(&chatd);
+  cr_assert(chatd_log_contains(&chatd, "the server is shutting down"), "%s", chatd.log->str);
 }
 
 static void start_short_timeouts(void) {

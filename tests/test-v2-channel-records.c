@@ -228,6 +228,18 @@ Test(v2_channel, client_info_reaches_the_server_and_is_authenticated) {
   pair_free(&p);
 }
 
+/* Spec 7.3.2: an all-zero DH output (a low-order ephemeral key) fails the
+ * handshake. */
+Test(v2_channel, a_low_order_client_key_fails_the_handshake) {
+  pair p;
+  pair_new(&p);
+  uint8_t hello[8 + 2 + 32] = {0x00, 'C', 'H', 'A', 'T', 2, 1, 0, 0x00, 32};
+  /* u = 0: a point of small order, whose DH output is all zeros. */
+  int rc = feed_all(p.server, hello, sizeof hello, SPLIT_WHOLE, NULL);
+  assert_server_error(&p, rc, CHAT_V2_ERR_HANDSHAKE_FAILED, "low-order");
+  pair_free(&p);
+}
+
 Test(v2_channel, server_refusal_bytes_for_each_preamble_fault) {
   uint8_t r[CHAT_V2_REFUSAL_LEN];
   static const uint8_t version[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x02, 0x00, 0x01};
