@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "build-config.h"
 #include "chatctl/exit-status.h"
 #include "chatctl/output.h"
 #include "chatctl/password.h"
@@ -211,6 +212,7 @@ static int dial(chatctl_session *s) {
       .keylog = s->keylog,
       .max_message_bytes = CHATCTL_MAX_MESSAGE_BYTES,
       .timeout_ms = CHATCTL_REPLY_TIMEOUT_MS,
+      .client_name = "chatctl " CHAT_VERSION,
   };
   g_autoptr(GError) error = NULL;
   s->connection = chat_dial_sync(&options, &error);

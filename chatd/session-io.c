@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chatd/server-private.h"
+#include "protocol/messages.h"
 
 /* The code posted with `closed` when the end was clean (no GError). */
 #define CLEAN_END (-1)
@@ -26,9 +27,46 @@ static void task_established(gpointer target, const guint8 *data, gsize len) {
   chatd_session_established(target, data[0]);
 }
 
+/* A v2 client-info (spec 7.3): logs the client's name, and refuses a
+ * client that accepts smaller messages than this server may send (its
+ * max_message under server.max_message_size): chatd cannot promise to send
+ * less, so the client would fail later, at a random large message. The
+ * refusal is a CLOSE record right after the handshake; the client knows
+ * why from the server-info. FALSE when refused. */
+static gboolean client_info_acceptable(ChatdSession *s, ChatIoConnection *connection) {
+  gsize len = 0;
+  const guint8 *data = chat_io_connection_get_client_info(connection, &len);
+  if (data == NULL || len == 0)
+    return TRUE;
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_msg_client_info info;
+  gboolean ok = TRUE;
+  if (chat_msg_client_info_decode(data, len, &arena, &info)) {
+    if (info.has_client) {
+      g_autofree char *name = g_strndup(info.client.ptr, MIN(info.client.len, 64u));
+      g_autofree char *printable = g_strescape(name, NULL);
+      g_debug("%s: client \"%s\"", s->peer, printable);
+    }
+    gsize server_max = s->server->config->max_message_size;
+    if (info.has_max_message && info.max_message < server_max) {
+      g_message("%s: refused: the client accepts messages of at most %" G_GUINT64_FORMAT
+                " bytes; this server sends up to %zu (server.max_message_size)",
+                s->peer, info.max_message, server_max);
+      ok = FALSE;
+    }
+  }
+  chat_arena_clear(&arena);
+  return ok;
+}
+
 static void on_io_established(ChatIoConnection *connection, gpointer user_data) {
   ChatdSession *s = user_data;
   guint8 dialect = chat_io_connection_get_dialect(connection);
+  if (dialect == CHAT_DIALECT_V2 && !client_info_acceptable(s, connection)) {
+    chat_io_connection_close(connection, TRUE);
+    return;
+  }
   if (connection_on_main_thread(s))
     chatd_session_established(s, dialect);
   else

@@ -346,6 +346,9 @@ static int make_engine(chat_channel *ch, chat_dialect dialect) {
       v2.server_private_key = config->server_private_key;
       v2.server_info = config->server_info;
       v2.server_info_len = config->server_info_len;
+    } else {
+      v2.client_info = config->client_info;
+      v2.client_info_len = config->client_info_len;
     }
     rc = chat_v2_channel_new(ch->is_server ? CHAT_V2_ROLE_SERVER : CHAT_V2_ROLE_CLIENT, &v2,
                              &ch->engine.v2);
@@ -385,7 +388,9 @@ static bool config_valid(const chat_channel_config *config) {
          (config->v2_suite == CHAT_V2_SUITE_ANY || config->v2_suite == CHAT_V2_SUITE_AESGCM ||
           config->v2_suite == CHAT_V2_SUITE_CHACHAPOLY) &&
          config->server_info_len <= CHAT_V2_MAX_SERVER_INFO &&
-         (config->server_info != NULL || config->server_info_len == 0);
+         (config->server_info != NULL || config->server_info_len == 0) &&
+         config->client_info_len <= CHAT_V2_MAX_CLIENT_INFO &&
+         (config->client_info != NULL || config->client_info_len == 0);
 }
 
 static chat_channel *channel_alloc(const chat_channel_config *config, bool is_server) {
@@ -626,6 +631,18 @@ int chat_channel_server_info(const chat_channel *ch, const uint8_t **data, size_
   if (ch->ops != &v2_ops)
     return CHAT_CHANNEL_ERR_STATE;
   return map_v2(chat_v2_channel_server_info(ch->engine.v2, data, len));
+}
+
+int chat_channel_client_info(const chat_channel *ch, const uint8_t **data, size_t *len) {
+  if (ch == NULL || data == NULL || len == NULL)
+    return CHAT_CHANNEL_ERR_INVALID_ARGUMENT;
+  *data = NULL;
+  *len = 0;
+  if (ch->error != 0)
+    return ch->error;
+  if (ch->ops != &v2_ops)
+    return CHAT_CHANNEL_ERR_STATE;
+  return map_v2(chat_v2_channel_client_info(ch->engine.v2, data, len));
 }
 
 int chat_channel_log_keys(const chat_channel *ch, chat_keylog *keylog) {

@@ -84,6 +84,8 @@ typedef struct {
   const uint8_t *server_private_key; /* server: CHAT_V2_KEY_LEN bytes */
   const uint8_t *server_info;        /* server: handshake payload, may be NULL */
   size_t server_info_len;
+  const uint8_t *client_info; /* client: message 1's payload (client-info), may be NULL */
+  size_t client_info_len;     /* 0 .. CHAT_V2_MAX_CLIENT_INFO */
   /* seed */
   bool allow_seed;                 /* server: accept seed clients */
   const chat_dh_group *seed_group; /* needed for the seed dialect */
@@ -180,6 +182,9 @@ int chat_channel_eof(chat_channel *ch);
  * fatal error. */
 int chat_channel_server_key(const chat_channel *ch, uint8_t out[CHAT_V2_KEY_LEN]);
 int chat_channel_server_info(const chat_channel *ch, const uint8_t **data, size_t *len);
+/* v2 only, once established: the client-info blob of handshake message 1
+ * (a server: as received). Errors: as chat_channel_server_info. */
+int chat_channel_client_info(const chat_channel *ch, const uint8_t **data, size_t *len);
 
 /* Appends the session's keys to the key log (protocol/keylog.h), once
  * established. Errors: CHAT_CHANNEL_ERR_STATE, or the key log's error. */

@@ -126,7 +126,8 @@ static const error_entry errors[] = {
     {CHAT_V2_ERR_NO_FRAGMENT, "no_fragment",
      "MESSAGE_CONTINUE or MESSAGE_END without MESSAGE_BEGIN"},
     {CHAT_V2_ERR_TOTAL_TOO_LARGE, "total_too_large", "announced message length over max_message"},
-    {CHAT_V2_ERR_TOTAL_TOO_SMALL, "total_too_small", "announced message length fits in one record"},
+    {CHAT_V2_ERR_TOTAL_TOO_SMALL, "total_too_small",
+     "no longer used: a BEGIN may announce any total"},
     {CHAT_V2_ERR_FRAGMENT_LENGTH, "fragment_length",
      "fragments do not add up to the announced length"},
     {CHAT_V2_ERR_INCOMPLETE_MESSAGE, "incomplete_message",
@@ -138,6 +139,8 @@ static const error_entry errors[] = {
      "the memory for messages in transit is used up: nothing queued"},
     {CHAT_V2_ERR_TRANSIT_EXHAUSTED, "v2_transit_exhausted",
      "the memory for messages in transit is used up: a message cannot be received"},
+    {CHAT_V2_ERR_REFUSED, "v2_refused",
+     "the server refused the preamble (protocol version, cipher suite or reserved byte)"},
 
     /* ---- server keys, known hosts, pinning (CHAT_ERR_BAND_KEY) ---- */
     {CHAT_KEY_ERR_INVALID_ARGUMENT, "key_invalid_argument", "invalid server key or host argument"},

@@ -1003,3 +1003,33 @@ bool chat_msg_server_info_decode(const uint8_t *data, size_t len, chat_arena *ar
   out->has_max_image = chat_value_get_u64(chat_value_dict_get(value, "max_image"), &out->max_image);
   return true;
 }
+
+void chat_msg_client_info_write(chat_writer *w, const chat_msg_client_info *m) {
+  chat_write_dict_begin(w);
+  if (m->has_client) {
+    chat_write_key_cstr(w, "client");
+    write_span_str(w, m->client);
+  }
+  if (m->has_max_message) {
+    chat_write_key_cstr(w, "max_message");
+    chat_write_uint(w, m->max_message);
+  }
+  chat_write_dict_end(w);
+}
+
+bool chat_msg_client_info_decode(const uint8_t *data, size_t len, chat_arena *arena,
+                                 chat_msg_client_info *out) {
+  memset(out, 0, sizeof *out);
+  chat_value *value = NULL;
+  if (!data || len == 0 || chat_value_decode(data, len, NULL, 0, arena, &value, NULL) != 0 ||
+      value->kind != CHAT_VALUE_DICT)
+    return false;
+  const chat_value *client = chat_value_dict_get(value, "client");
+  if (client && client->kind == CHAT_VALUE_STR) {
+    out->has_client = true;
+    out->client = chat_span_bytes(client->as.blob.data, client->as.blob.len);
+  }
+  out->has_max_message =
+      chat_value_get_u64(chat_value_dict_get(value, "max_message"), &out->max_message);
+  return true;
+}

@@ -362,6 +362,21 @@ void chat_msg_server_info_write(chat_writer *w, const chat_msg_server_info *m);
 bool chat_msg_server_info_decode(const uint8_t *data, size_t len, chat_arena *arena,
                                  chat_msg_server_info *out);
 
+/* The client-info payload of a v2 handshake's message 1 (spec section 7.3),
+ * not a catalogue message: {client?: str, max_message?: int}. Read like the
+ * server-info: known keys with the right type, everything else ignored. */
+typedef struct {
+  bool has_client;
+  chat_span client;
+  bool has_max_message;
+  uint64_t max_message;
+} chat_msg_client_info;
+
+void chat_msg_client_info_write(chat_writer *w, const chat_msg_client_info *m);
+/* As chat_msg_server_info_decode. */
+bool chat_msg_client_info_decode(const uint8_t *data, size_t len, chat_arena *arena,
+                                 chat_msg_client_info *out);
+
 const chat_msg_codec *chat_msg_codec_by_code(uint32_t code);
 size_t chat_msg_codec_count(void);
 const chat_msg_codec *chat_msg_codec_at(size_t index);

@@ -89,19 +89,23 @@ int chat_v2_channel_start(chat_v2_channel *ch) {
   int rc = handshake_begin(ch);
   if (rc < 0)
     return rc;
-  size_t total = CHAT_V2_PREAMBLE_LEN + CHAT_V2_LENGTH_PREFIX_LEN + CHAT_V2_HANDSHAKE1_LEN;
+  size_t msg_len = CHAT_V2_HANDSHAKE1_LEN + ch->client_info_len;
+  size_t total = CHAT_V2_PREAMBLE_LEN + CHAT_V2_LENGTH_PREFIX_LEN + msg_len;
   uint8_t *p = chat_v2_out_reserve(ch, total);
   if (p == NULL)
     return ch->error;
   uint8_t *msg = p + CHAT_V2_PREAMBLE_LEN + CHAT_V2_LENGTH_PREFIX_LEN;
   size_t n = 0;
   static const uint8_t no_payload[1];
-  rc = chat_noise_handshake_write_message(ch->hs, no_payload, 0, msg, CHAT_V2_HANDSHAKE1_LEN, &n);
+  const uint8_t *info = ch->client_info != NULL ? ch->client_info : no_payload;
+  /* `-> e` has no key yet: the payload goes out in the clear, and is mixed
+   * into the handshake hash, which message 2 authenticates. */
+  rc = chat_noise_handshake_write_message(ch->hs, info, ch->client_info_len, msg, msg_len, &n);
   if (rc != CHAT_NOISE_OK)
     return chat_v2_noise_fail(ch, rc, "writing handshake message 1");
-  if (n != CHAT_V2_HANDSHAKE1_LEN)
-    return chat_v2_fail(ch, CHAT_V2_ERR_CRYPTO, "handshake message 1 has %zu bytes, expected %u", n,
-                        CHAT_V2_HANDSHAKE1_LEN);
+  if (n != msg_len)
+    return chat_v2_fail(ch, CHAT_V2_ERR_CRYPTO, "handshake message 1 has %zu bytes, expected %zu",
+                        n, msg_len);
   memcpy(p, ch->preamble, CHAT_V2_PREAMBLE_LEN);
   chat_store_u16be(p + CHAT_V2_PREAMBLE_LEN, (uint16_t)n);
   memcpy(ch->session_id, msg, CHAT_V2_SESSION_ID_LEN);
@@ -132,12 +136,18 @@ static int on_handshake_length(chat_v2_channel *ch) {
                           "handshake message 1 at stream offset %" PRIu64
                           " has %zu bytes; it must have %u",
                           ch->item_offset, len, CHAT_V2_HANDSHAKE1_LEN);
-    if (len > CHAT_V2_HANDSHAKE1_LEN)
+    if (len > CHAT_V2_HANDSHAKE1_MAX_LEN)
       return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD,
                           "handshake message 1 at stream offset %" PRIu64
-                          " has %zu bytes: a %zu-byte payload where it must be empty",
-                          ch->item_offset, len, len - CHAT_V2_HANDSHAKE1_LEN);
+                          " has %zu bytes: client info of %zu bytes, the limit is %u",
+                          ch->item_offset, len, len - CHAT_V2_HANDSHAKE1_LEN,
+                          CHAT_V2_MAX_CLIENT_INFO);
   } else {
+    if (len == ((size_t)chat_v2_magic[0] << 8 | chat_v2_magic[1])) {
+      /* 00 43: the start of the server's refusal of our preamble. */
+      expect(ch, IN_REFUSAL, CHAT_V2_REFUSAL_LEN - CHAT_V2_LENGTH_PREFIX_LEN);
+      return 0;
+    }
     if (len < CHAT_V2_HANDSHAKE2_MIN_LEN)
       return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_LENGTH,
                           "handshake message 2 at stream offset %" PRIu64
@@ -156,7 +166,7 @@ static int on_handshake_length(chat_v2_channel *ch) {
 
 /* Server: message 1 is in rec; answers with message 2 and splits. */
 static int on_message1(chat_v2_channel *ch) {
-  uint8_t payload[1];
+  uint8_t payload[CHAT_V2_MAX_CLIENT_INFO];
   size_t payload_len = 0;
   int rc = chat_noise_handshake_read_message(ch->hs, ch->rec, ch->need, payload, sizeof payload,
                                              &payload_len);
@@ -164,8 +174,14 @@ static int on_message1(chat_v2_channel *ch) {
     return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_FAILED,
                         "handshake message 1 at stream offset %" PRIu64 ": %s", ch->item_offset,
                         chat_strerror(rc));
-  if (payload_len != 0)
-    return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, "handshake message 1 carries a payload");
+  if (payload_len > 0) {
+    ch->client_info = malloc(payload_len);
+    if (ch->client_info == NULL)
+      return chat_v2_fail(ch, CHAT_V2_ERR_NOMEM, "cannot allocate %zu bytes of client info",
+                          payload_len);
+    memcpy(ch->client_info, payload, payload_len);
+    ch->client_info_len = payload_len;
+  }
   memcpy(ch->session_id, ch->rec, CHAT_V2_SESSION_ID_LEN);
   chat_v2_rec_release(ch);
 
@@ -215,6 +231,43 @@ static int on_message2(chat_v2_channel *ch) {
   }
   explicit_bzero(payload, sizeof payload);
   return handshake_finish(ch);
+}
+
+/* Client: the 6 bytes after 00 43 are in rec. The server's refusal (see
+ * chat_v2_make_refusal), or a message 2 too short to be one. */
+static int on_refusal(chat_v2_channel *ch) {
+  const uint8_t *r = ch->rec; /* bytes 2..7 of the refusal */
+  bool refusal = memcmp(r, chat_v2_magic + CHAT_V2_LENGTH_PREFIX_LEN,
+                        CHAT_V2_MAGIC_LEN - CHAT_V2_LENGTH_PREFIX_LEN) == 0 &&
+                 r[6 - CHAT_V2_LENGTH_PREFIX_LEN] == 0;
+  if (!refusal) {
+    chat_v2_rec_release(ch);
+    return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_LENGTH,
+                        "handshake message 2 at stream offset %" PRIu64
+                        " has 67 bytes; at least %u needed",
+                        ch->item_offset, CHAT_V2_HANDSHAKE2_MIN_LEN);
+  }
+  unsigned version = r[CHAT_V2_REFUSAL_VERSION_OFFSET - CHAT_V2_LENGTH_PREFIX_LEN];
+  unsigned reason = r[CHAT_V2_REFUSAL_REASON_OFFSET - CHAT_V2_LENGTH_PREFIX_LEN];
+  chat_v2_rec_release(ch);
+  switch (reason) {
+  case CHAT_V2_REFUSE_VERSION:
+    return chat_v2_fail(ch, CHAT_V2_ERR_REFUSED,
+                        "the server speaks protocol version %u; this program speaks %u", version,
+                        CHAT_V2_VERSION);
+  case CHAT_V2_REFUSE_SUITE:
+    return chat_v2_fail(ch, CHAT_V2_ERR_REFUSED,
+                        "the server (protocol version %u) does not accept cipher suite 0x%02x (%s)",
+                        version, ch->suite, chat_v2_suite_cipher(ch->suite));
+  case CHAT_V2_REFUSE_RESERVED:
+    return chat_v2_fail(ch, CHAT_V2_ERR_REFUSED,
+                        "the server (protocol version %u) refused the preamble's reserved byte",
+                        version);
+  default:
+    return chat_v2_fail(ch, CHAT_V2_ERR_REFUSED,
+                        "the server (protocol version %u) refused the connection (reason %u)",
+                        version, reason);
+  }
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -324,6 +377,8 @@ static int step(chat_v2_channel *ch, bool *stop) {
     return on_record_length(ch);
   case IN_REC_BODY:
     return on_record(ch, stop);
+  case IN_REFUSAL:
+    return on_refusal(ch);
   case IN_IDLE:
   default:
     return chat_v2_fail(ch, CHAT_V2_ERR_STATE, "internal error: input in state %d", (int)ch->in);

@@ -20,6 +20,7 @@ typedef enum {
   IN_HS_BODY,    /* collecting a handshake message */
   IN_REC_LENGTH, /* collecting a record's u16 length */
   IN_REC_BODY,   /* collecting a record */
+  IN_REFUSAL,    /* client: the rest of the server's 8-byte refusal */
 } input_state;
 
 typedef enum {
@@ -65,6 +66,8 @@ struct chat_v2_channel {
   uint8_t server_static[CHAT_V2_KEY_LEN];
   uint8_t *server_info;
   size_t server_info_len;
+  uint8_t *client_info;
+  size_t client_info_len;
   uint8_t session_id[CHAT_V2_SESSION_ID_LEN];
   uint8_t key_c2s[CHAT_V2_KEY_LEN];
   uint8_t key_s2c[CHAT_V2_KEY_LEN];

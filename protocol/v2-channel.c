@@ -117,6 +117,9 @@ static bool config_valid(chat_v2_role role, const chat_v2_config *c) {
     if (c->server_private_key == NULL || c->server_info_len > CHAT_V2_MAX_SERVER_INFO ||
         (c->server_info == NULL && c->server_info_len > 0))
       return false;
+  } else if (c->client_info_len > CHAT_V2_MAX_CLIENT_INFO ||
+             (c->client_info == NULL && c->client_info_len > 0)) {
+    return false;
   }
   return true;
 }
@@ -161,6 +164,15 @@ int chat_v2_channel_new(chat_v2_role role, const chat_v2_config *config, chat_v2
     ch->in = IN_PREAMBLE;
     ch->need = CHAT_V2_PREAMBLE_LEN;
   } else {
+    if (config->client_info_len > 0) {
+      ch->client_info = malloc(config->client_info_len);
+      if (ch->client_info == NULL) {
+        chat_v2_channel_free(ch);
+        return CHAT_V2_ERR_NOMEM;
+      }
+      memcpy(ch->client_info, config->client_info, config->client_info_len);
+      ch->client_info_len = config->client_info_len;
+    }
     ch->in = IN_IDLE;
   }
   *out = ch;
@@ -174,6 +186,7 @@ void chat_v2_channel_free(chat_v2_channel *ch) {
   chat_v2_rec_release(ch);
   out_release(ch);
   free(ch->server_info);
+  free(ch->client_info);
   explicit_bzero(ch, sizeof *ch);
   free(ch);
 }
@@ -454,6 +467,17 @@ int chat_v2_channel_server_info(const chat_v2_channel *ch, const uint8_t **data,
     return rc;
   *data = ch->server_info;
   *len = ch->server_info_len;
+  return 0;
+}
+
+int chat_v2_channel_client_info(const chat_v2_channel *ch, const uint8_t **data, size_t *len) {
+  if (ch == NULL || data == NULL || len == NULL)
+    return CHAT_V2_ERR_INVALID_ARGUMENT;
+  int rc = check_established(ch);
+  if (rc < 0)
+    return rc;
+  *data = ch->client_info;
+  *len = ch->client_info_len;
   return 0;
 }
 

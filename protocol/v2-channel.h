@@ -6,9 +6,11 @@
  * it read and writes out the bytes it is handed. The cryptography is the
  * Noise core of protocol/noise.h.
  *
- * ==== Wire format =========================================================
+ * ==== Wire format (spec/protocol.md section 7) =============================
  *
- * All integers are big-endian. A connection is, in this order:
+ * The u16 and u32 lengths below are big-endian; the AEAD nonce is 32 zero
+ * bits and the 64-bit counter, big-endian for AESGCM and little-endian for
+ * ChaChaPoly (spec 7.5). A connection is, in this order:
  *
  * 1. Preamble, client -> server, 8 bytes:
  *      00 43 48 41 54 | 02      | SS    | 00
@@ -21,16 +23,23 @@
  *    The server refuses a wrong magic (CHAT_V2_ERR_BAD_MAGIC), a version
  *    other than 2 (CHAT_V2_ERR_BAD_VERSION), an unknown or not accepted suite
  *    (CHAT_V2_ERR_BAD_SUITE) and a non-zero reserved byte
- *    (CHAT_V2_ERR_BAD_RESERVED); the caller then closes the connection.
+ *    (CHAT_V2_ERR_BAD_RESERVED); the caller then closes the connection,
+ *    after writing the 8-byte refusal (chat_v2_make_refusal) for the last
+ *    three. A client reads a refusal as CHAT_V2_ERR_REFUSED, with the
+ *    server's version in the reason.
  *    The 8 preamble bytes are the Noise prologue on both sides, so a changed
  *    preamble (e.g. a suite downgrade) makes the handshake fail.
  *
  * 2. Handshake, Noise NX (`-> e` / `<- e, ee, s, es`), each message as
  *    `u16 length || Noise handshake message`:
- *      message 1, client -> server: exactly CHAT_V2_HANDSHAKE1_LEN (32)
- *        bytes, the client's ephemeral public key; the payload is empty (a
- *        longer message carries a payload: CHAT_V2_ERR_HANDSHAKE_PAYLOAD; a
- *        shorter one is CHAT_V2_ERR_HANDSHAKE_LENGTH).
+ *      message 1, client -> server: the client's ephemeral public key (32
+ *        bytes), then the client-info blob the client's caller configured,
+ *        0 .. CHAT_V2_MAX_CLIENT_INFO (1024) bytes, in the clear (Noise has
+ *        no key yet) but mixed into the handshake hash, so message 2 fails
+ *        at the client if it was changed; the server hands it to its caller
+ *        (chat_v2_channel_client_info). Under 32 bytes is
+ *        CHAT_V2_ERR_HANDSHAKE_LENGTH, over 32 + 1024
+ *        CHAT_V2_ERR_HANDSHAKE_PAYLOAD (both from the length prefix).
  *      message 2, server -> client: e (32) || encrypted s (32 + 16 tag) ||
  *        encrypted payload (n + 16 tag), so 96 + n bytes. The payload is
  *        the server-info blob the server's caller configured (it puts an
@@ -58,16 +67,15 @@
  *    The plaintext is `u8 record type || body`:
  *      1 MESSAGE          body = one whole application message (>= 1 byte).
  *      2 MESSAGE_BEGIN    body = u32 T (the message's total length) || the
- *                         first fragment (>= 1 byte). Only for a message
- *                         that does not fit one record: T must be larger
- *                         than CHAT_V2_MAX_RECORD_BODY (65518, the largest
- *                         body of one record; else CHAT_V2_ERR_TOTAL_TOO_SMALL;
- *                         spec/vectors/v2-channel.json lowers the record
- *                         size to its "record_size" on both sides, see
- *                         chat_v2_channel_test_set_record_size)
- *                         and at most the receiver's max_message (else
- *                         CHAT_V2_ERR_TOTAL_TOO_LARGE, decided before
- *                         anything is allocated for the message).
+ *                         first fragment (>= 1 byte, < T; else
+ *                         CHAT_V2_ERR_FRAGMENT_LENGTH). Any message of 2
+ *                         bytes or more may be fragmented, in fragments of
+ *                         any size (a receiver accepts every record length
+ *                         and fragment size; CHAT_V2_ERR_TOTAL_TOO_SMALL is
+ *                         no longer used). T must be at most the receiver's
+ *                         max_message (else CHAT_V2_ERR_TOTAL_TOO_LARGE,
+ *                         decided before anything is allocated for the
+ *                         message).
  *      3 MESSAGE_CONTINUE body = the next fragment (>= 1 byte); the running
  *                         total must stay below T (else
  *                         CHAT_V2_ERR_FRAGMENT_LENGTH).
@@ -189,10 +197,14 @@
 #define CHAT_V2_KEY_LEN CHAT_NOISE_KEY_LEN       /* cipher keys, static keys */
 #define CHAT_V2_SESSION_ID_LEN CHAT_NOISE_DH_LEN /* client ephemeral public key */
 #define CHAT_V2_TAG_LEN CHAT_NOISE_TAG_LEN
-/* Message 1: the client's ephemeral public key, empty payload. */
+/* Message 1: the client's ephemeral public key, then the client-info payload
+ * in the clear (0 .. CHAT_V2_MAX_CLIENT_INFO bytes). */
 #define CHAT_V2_HANDSHAKE1_LEN CHAT_NOISE_DH_LEN
 /* Largest server-info payload of message 2. */
 #define CHAT_V2_MAX_SERVER_INFO 1024u
+/* Largest client-info payload of message 1 (sent in the clear). */
+#define CHAT_V2_MAX_CLIENT_INFO 1024u
+#define CHAT_V2_HANDSHAKE1_MAX_LEN (CHAT_V2_HANDSHAKE1_LEN + CHAT_V2_MAX_CLIENT_INFO)
 /* Message 2: e + encrypted s + the payload's tag, then the payload. */
 #define CHAT_V2_HANDSHAKE2_MIN_LEN (2u * CHAT_NOISE_DH_LEN + 2u * CHAT_NOISE_TAG_LEN)
 #define CHAT_V2_HANDSHAKE2_MAX_LEN (CHAT_V2_HANDSHAKE2_MIN_LEN + CHAT_V2_MAX_SERVER_INFO)
@@ -248,6 +260,11 @@ typedef struct {
   const uint8_t *server_private_key;
   const uint8_t *server_info;
   size_t server_info_len;
+  /* Client only (ignored by a server): the client-info blob of message 1
+   * (0 .. CHAT_V2_MAX_CLIENT_INFO bytes; NULL when the length is 0), sent in
+   * the clear and authenticated by the handshake hash. Copied. */
+  const uint8_t *client_info;
+  size_t client_info_len;
   /* Optional: the shared budget that big receive buffers and long send
    * queues take their bytes from (protocol/transit.h). Must outlive the
    * channel. */
@@ -276,8 +293,7 @@ typedef enum {
   CHAT_V2_ERR_BAD_SUITE = CHAT_ERR_BAND_V2 - 9,         /* unknown suite, or not the accepted one */
   CHAT_V2_ERR_BAD_RESERVED = CHAT_ERR_BAND_V2 - 10,     /* preamble reserved byte is not 0 */
   CHAT_V2_ERR_HANDSHAKE_LENGTH = CHAT_ERR_BAND_V2 - 11, /* handshake message too short */
-  CHAT_V2_ERR_HANDSHAKE_PAYLOAD =
-      CHAT_ERR_BAND_V2 - 12, /* payload in message 1, server info over 1024 */
+  CHAT_V2_ERR_HANDSHAKE_PAYLOAD = CHAT_ERR_BAND_V2 - 12, /* client or server info over 1024 bytes */
   CHAT_V2_ERR_HANDSHAKE_FAILED =
       CHAT_ERR_BAND_V2 - 13, /* Noise handshake failed (authentication, low-order key) */
   CHAT_V2_ERR_RECORD_TOO_SHORT = CHAT_ERR_BAND_V2 - 14, /* record length L < 17 */
@@ -290,7 +306,7 @@ typedef enum {
   CHAT_V2_ERR_NO_FRAGMENT = CHAT_ERR_BAND_V2 - 20, /* CONTINUE or END without BEGIN */
   CHAT_V2_ERR_TOTAL_TOO_LARGE = CHAT_ERR_BAND_V2 - 21, /* BEGIN announces more than max_message */
   CHAT_V2_ERR_TOTAL_TOO_SMALL =
-      CHAT_ERR_BAND_V2 - 22, /* BEGIN announces a message that fits one record */
+      CHAT_ERR_BAND_V2 - 22, /* no longer used: a BEGIN may announce any total */
   CHAT_V2_ERR_FRAGMENT_LENGTH =
       CHAT_ERR_BAND_V2 - 23, /* fragments do not add up to the announced total */
   CHAT_V2_ERR_INCOMPLETE_MESSAGE =
@@ -303,7 +319,30 @@ typedef enum {
   CHAT_V2_ERR_TRANSIT_FULL = CHAT_ERR_BAND_V2 - 28, /* ...a send is refused (not fatal) */
   CHAT_V2_ERR_TRANSIT_EXHAUSTED =
       CHAT_ERR_BAND_V2 - 29, /* ...a message being received cannot grow (fatal) */
+  /* Client: the server answered the preamble with the 8-byte refusal
+   * (version, suite or reserved byte not accepted; fatal). */
+  CHAT_V2_ERR_REFUSED = CHAT_ERR_BAND_V2 - 30,
 } chat_v2_status;
+
+/* ---- Refusing a preamble ------------------------------------------------ */
+
+/* A server that reads the magic 00 "CHAT" but does not accept the version,
+ * the suite or the reserved byte answers these 8 bytes and closes:
+ *   00 43 48 41 54 | V                         | 00       | R
+ *   0x00 "CHAT"    | highest version it speaks | reserved | reason
+ * A client reads them where it expects message 2's u16 length: 00 43 is
+ * 67, below any message 2 (96), so the two cannot be confused. */
+#define CHAT_V2_REFUSAL_LEN 8u
+#define CHAT_V2_REFUSAL_VERSION_OFFSET 5u
+#define CHAT_V2_REFUSAL_REASON_OFFSET 7u
+#define CHAT_V2_REFUSE_VERSION 1u  /* the version is not spoken */
+#define CHAT_V2_REFUSE_SUITE 2u    /* the suite is unknown or not accepted */
+#define CHAT_V2_REFUSE_RESERVED 3u /* the reserved byte is not 0 */
+
+/* Fills out with the refusal that answers a preamble failing with code
+ * (CHAT_V2_ERR_BAD_VERSION, _BAD_SUITE or _BAD_RESERVED) and returns true;
+ * false (out untouched) for any other code, which is answered by closing. */
+bool chat_v2_make_refusal(int code, uint8_t out[CHAT_V2_REFUSAL_LEN]);
 
 /* True for the codes that kill a channel (see "Errors" above). */
 bool chat_v2_is_fatal(int code);
@@ -363,6 +402,13 @@ int chat_v2_channel_server_static(const chat_v2_channel *ch, uint8_t out[CHAT_V2
  * Errors: CHAT_V2_ERR_INVALID_ARGUMENT, CHAT_V2_ERR_STATE (not established),
  * or the channel's fatal error. */
 int chat_v2_channel_server_info(const chat_v2_channel *ch, const uint8_t **data, size_t *len);
+
+/* The client-info blob of message 1 (server: as received, in the clear but
+ * authenticated by the handshake; client: as configured); *len may be 0.
+ * Valid while the channel lives.
+ * Errors: CHAT_V2_ERR_INVALID_ARGUMENT, CHAT_V2_ERR_STATE (not established),
+ * or the channel's fatal error. */
+int chat_v2_channel_client_info(const chat_v2_channel *ch, const uint8_t **data, size_t *len);
 
 /* Takes the next received message, in arrival order. Returns 1 and sets
  * *msg / *len (len >= 1), or 0 when none is waiting. *msg stays valid until
@@ -450,11 +496,11 @@ const char *chat_v2_channel_error_message(const chat_v2_channel *ch);
  * fatal error. */
 int chat_v2_channel_test_set_ephemeral(chat_v2_channel *ch, const uint8_t priv[CHAT_V2_KEY_LEN]);
 
-/* TESTS AND VECTORS ONLY: pretends the largest record length is
- * max_record_len (CHAT_V2_TEST_MIN_RECORD_LEN .. CHAT_V2_MAX_RECORD_LEN)
- * instead of CHAT_V2_MAX_RECORD_LEN, for both the sender's fragmentation and
- * the receiver's "larger than one record" check of BEGIN, so fragmentation
- * shows with small messages. Before start and before the first byte.
+/* TESTS AND VECTORS ONLY: the sender's record_size (spec 7.4.2): the largest
+ * record length it makes is max_record_len (CHAT_V2_TEST_MIN_RECORD_LEN ..
+ * CHAT_V2_MAX_RECORD_LEN) instead of CHAT_V2_MAX_RECORD_LEN, so
+ * fragmentation shows with small messages. The receiving side does not
+ * depend on it. Before start and before the first byte.
  * Errors: CHAT_V2_ERR_INVALID_ARGUMENT, CHAT_V2_ERR_STATE, or the channel's
  * fatal error. */
 int chat_v2_channel_test_set_record_size(chat_v2_channel *ch, size_t max_record_len);
@@ -545,8 +591,8 @@ void chat_v2_stream_decoder_free(chat_v2_stream_decoder *dec);
  * or the decoder's error. */
 int chat_v2_stream_decoder_set_key(chat_v2_stream_decoder *dec, const uint8_t key[CHAT_V2_KEY_LEN]);
 
-/* TESTS AND VECTORS ONLY: as chat_v2_channel_test_set_record_size, for
- * decoding streams made with a test record size. Before the first byte.
+/* TESTS AND VECTORS ONLY: kept for callers of old; a receiver accepts every
+ * record size, so it changes nothing any more. Before the first byte.
  * Errors: CHAT_V2_ERR_INVALID_ARGUMENT, CHAT_V2_ERR_STATE. */
 int chat_v2_stream_decoder_test_set_record_size(chat_v2_stream_decoder *dec, size_t max_record_len);
 

@@ -87,6 +87,28 @@ int chat_v2_check_preamble(const uint8_t p[CHAT_V2_PREAMBLE_LEN], uint8_t accept
   return 0;
 }
 
+bool chat_v2_make_refusal(int code, uint8_t out[CHAT_V2_REFUSAL_LEN]) {
+  uint8_t reason;
+  switch (code) {
+  case CHAT_V2_ERR_BAD_VERSION:
+    reason = CHAT_V2_REFUSE_VERSION;
+    break;
+  case CHAT_V2_ERR_BAD_SUITE:
+    reason = CHAT_V2_REFUSE_SUITE;
+    break;
+  case CHAT_V2_ERR_BAD_RESERVED:
+    reason = CHAT_V2_REFUSE_RESERVED;
+    break;
+  default:
+    return false;
+  }
+  memcpy(out, chat_v2_magic, CHAT_V2_MAGIC_LEN);
+  out[CHAT_V2_REFUSAL_VERSION_OFFSET] = CHAT_V2_VERSION;
+  out[6] = 0;
+  out[CHAT_V2_REFUSAL_REASON_OFFSET] = reason;
+  return true;
+}
+
 size_t chat_v2_record_body_max(size_t max_record_len) {
   return max_record_len - CHAT_V2_TAG_LEN - CHAT_V2_RECORD_TYPE_LEN;
 }
@@ -195,12 +217,6 @@ static int begin(chat_v2_reassembly *r, const uint8_t *body, size_t len, char *r
     snprintf(reason, reason_cap, "MESSAGE_BEGIN announces %" PRIu32 " bytes; the limit is %zu",
              total, r->max_message);
     return CHAT_V2_ERR_TOTAL_TOO_LARGE;
-  }
-  if (total <= r->record_body_max) {
-    snprintf(reason, reason_cap,
-             "MESSAGE_BEGIN announces %" PRIu32 " bytes, which fit in one record (up to %zu)",
-             total, r->record_body_max);
-    return CHAT_V2_ERR_TOTAL_TOO_SMALL;
   }
   if (fragment >= total) {
     snprintf(reason, reason_cap,

@@ -171,11 +171,11 @@ static int on_handshake_length(chat_v2_stream_decoder *dec) {
       return dec_fail(dec, CHAT_V2_ERR_HANDSHAKE_LENGTH, dec->core.item_offset,
                       "offset %" PRIu64 ": handshake message 1 has %zu bytes; it must have %u",
                       dec->core.item_offset, len, CHAT_V2_HANDSHAKE1_LEN);
-    if (len > CHAT_V2_HANDSHAKE1_LEN)
+    if (len > CHAT_V2_HANDSHAKE1_MAX_LEN)
       return dec_fail(dec, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, dec->core.item_offset,
-                      "offset %" PRIu64 ": handshake message 1 has %zu bytes: a payload where it "
-                      "must be empty",
-                      dec->core.item_offset, len);
+                      "offset %" PRIu64 ": handshake message 1 has %zu bytes: client info over "
+                      "%u bytes",
+                      dec->core.item_offset, len, CHAT_V2_MAX_CLIENT_INFO);
   } else {
     if (len < CHAT_V2_HANDSHAKE2_MIN_LEN)
       return dec_fail(dec, CHAT_V2_ERR_HANDSHAKE_LENGTH, dec->core.item_offset,

@@ -2,12 +2,15 @@
  * library as the client, in both dialects. Each test states one behaviour a
  * client relies on (spec/protocol.md 5.5 and 5.6). */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
 
 #include "chatd-harness.h"
 #include "protocol/gio/chat-dial.h"
+#include "protocol/messages.h"
+#include "protocol/v2-channel.h"
 #include "run-program.h"
 
 static chatd_instance chatd;
@@ -325,6 +328,331 @@ Test(chatd_v2, garbage_on_the_port_does_not_touch_other_clients, .init = start_l
   harness_spin(300);
   ask_eq(a, "client_echo", "\"fine\"", "server_echo", "\"fine\"");
   client_free(a);
+}
+
+/* Everything chatd sends on a raw connection after `bytes`, until it
+ * closes (at most 5 s). */
+static GByteArray *raw_exchange(const guint8 *bytes, gsize len) {
+  g_autoptr(GSocketClient) sockets = g_socket_client_new();
+  g_autoptr(GSocketConnection) raw =
+      g_socket_client_connect_to_host(sockets, "127.0.0.1", chatd.port, NULL, NULL);
+  cr_assert_not_null(raw);
+  GSocket *socket = g_socket_connection_get_socket(raw);
+  g_socket_set_timeout(socket, 5);
+  cr_assert(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(raw)), bytes, len,
+                                      NULL, NULL, NULL));
+  GByteArray *got = g_byte_array_new();
+  for (;;) {
+    guint8 buf[4096];
+    g_autoptr(GError) error = NULL;
+    gssize n = g_socket_receive(socket, (gchar *)buf, sizeof buf, NULL, &error);
+    cr_assert_geq(n, 0, "the server did not close: %s", error ? error->message : "?");
+    if (n == 0)
+      break;
+    g_byte_array_append(got, buf, (guint)n);
+  }
+  return got;
+}
+
+/* Spec 7.7: the magic with a version, suite or reserved byte chatd does not
+ * accept is answered with 8 bytes (the highest version it speaks, the
+ * reason), then the connection is closed. */
+Test(chatd_v2, a_preamble_it_does_not_accept_is_answered_with_the_refusal, .init = start_v2_only,
+     .fini = finish) {
+  static const struct {
+    guint8 preamble[8];
+    guint8 reason;
+    const char *logged;
+  } cases[] = {
+      {{0x00, 'C', 'H', 'A', 'T', 3, 1, 0}, 1, "version 3"},
+      {{0x00, 'C', 'H', 'A', 'T', 2, 9, 0}, 2, "suite 0x09"},
+      {{0x00, 'C', 'H', 'A', 'T', 2, 1, 7}, 3, "reserved byte is 0x07"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    /* The preamble and a message 1, as a v3 client would send them. */
+    guint8 hello[8 + 2 + 32] = {0};
+    memcpy(hello, cases[i].preamble, 8);
+    hello[9] = 32;
+    g_autoptr(GByteArray) got = raw_exchange(hello, sizeof hello);
+    const guint8 want[8] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x02, 0x00, cases[i].reason};
+    cr_assert_eq(got->len, 8, "case %zu: %u bytes", i, got->len);
+    cr_assert_eq(memcmp(got->data, want, 8), 0, "case %zu", i);
+    cr_assert(chatd_log_contains(&chatd, cases[i].logged), "case %zu:\n%s", i, chatd.log->str);
+  }
+  /* A wrong magic is not a chat client at all: closed without a word. */
+  static const guint8 http[] = "\x00GET / HTTP/1.0\r\n\r\n";
+  g_autoptr(GByteArray) got = raw_exchange(http, sizeof http - 1);
+  cr_assert_eq(got->len, 0);
+  /* And a v2 client still gets in. */
+  test_client *v2 = client_connect(chatd.port, V2);
+  client_free(v2);
+}
+
+/* Spec 7.3: a client that accepts smaller messages than chatd may send
+ * (client-info max_message under server.max_message_size) is refused: chatd
+ * completes the handshake and sends a CLOSE record at once. */
+Test(chatd_v2, a_client_whose_max_message_is_too_small_is_refused, .init = start_v2_only,
+     .fini = finish) {
+  /* {"client": "tiny", "max_message": 1000} */
+  chat_buffer info;
+  chat_buffer_init(&info);
+  chat_writer w;
+  chat_writer_init(&w, &info);
+  chat_msg_client_info ci = {.has_client = true,
+                             .client = chat_span_cstr("tiny"),
+                             .has_max_message = true,
+                             .max_message = 1000};
+  chat_msg_client_info_write(&w, &ci);
+  cr_assert_eq(chat_writer_finish(&w), 0);
+  chat_v2_config config;
+  chat_v2_config_init(&config);
+  config.client_info = info.data;
+  config.client_info_len = info.len;
+  chat_v2_channel *ch = NULL;
+  cr_assert_eq(chat_v2_channel_new(CHAT_V2_ROLE_CLIENT, &config, &ch), 0);
+  cr_assert_eq(chat_v2_channel_start(ch), 0);
+  const uint8_t *out;
+  size_t out_len;
+  cr_assert_eq(chat_v2_channel_output(ch, &out, &out_len), 0);
+  g_autoptr(GByteArray) got = raw_exchange(out, out_len);
+  size_t used = 0;
+  while (used < got->len) {
+    ptrdiff_t n = chat_v2_channel_feed(ch, got->data + used, got->len - used);
+    cr_assert_geq(n, 0, "%s", chat_v2_channel_error_message(ch));
+    const uint8_t *m;
+    size_t m_len;
+    cr_assert_eq(chat_v2_channel_next_message(ch, &m, &m_len), 0, "no message before the CLOSE");
+    used += (size_t)n;
+  }
+  cr_assert(chat_v2_channel_is_established(ch));
+  cr_assert(chat_v2_channel_peer_closed(ch), "the refusal is a CLOSE record");
+  cr_assert(
+      chatd_log_contains(&chatd, "refused: the client accepts messages of at most 1000 bytes"),
+      "%s", chatd.log->str);
+  chat_v2_channel_free(ch);
+  chat_buffer_clear(&info);
+
+  /* ChatConnection (chatctl, the GTK client) refuses such a server itself,
+   * from the server-info, and says why. */
+  g_autofree char *known_hosts = g_build_filename(chatd.dir, "known_hosts", NULL);
+  ChatDialOptions options = {
+      .host = "127.0.0.1",
+      .port = chatd.port,
+      .dialect = CHAT_DIALECT_V2,
+      .pin_policy = CHAT_PIN_ACCEPT_NEW,
+      .known_hosts_path = known_hosts,
+      .max_message_bytes = 65536,
+      .client_name = "test",
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatConnection) connection = chat_dial_sync(&options, &error);
+  cr_assert_null(connection);
+  cr_assert(g_error_matches(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_HANDSHAKE));
+  cr_assert(strstr(error->message,
+                   "the server sends messages of up to 16777216 bytes; this program accepts at "
+                   "most 65536"),
+            "%s", error->message);
+}
+
+/* Spec 7.3 and the vectors agree with chatd: the server-info chatd sends
+ * with its default limits is byte for byte the one of v2-channel.json. */
+Test(chatd_v2, the_server_info_is_the_one_of_the_spec_and_the_vectors, .init = start_v2_only,
+     .fini = finish) {
+  test_client *c = client_connect(chatd.port, V2);
+  gsize len = 0;
+  const guint8 *info = chat_connection_get_server_info(c->connection, &len);
+  cr_assert_not_null(info);
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_msg_server_info m;
+  cr_assert(chat_msg_server_info_decode(info, len, &arena, &m));
+  cr_assert(m.has_server && m.server.len > 6 && memcmp(m.server.ptr, "chatd ", 6) == 0);
+  cr_assert(m.has_max_message && m.max_message == 16777216);
+  cr_assert(m.has_max_image && m.max_image == 8388608);
+  chat_arena_clear(&arena);
+
+  const char *dir = g_getenv("CHAT_SPEC_VECTORS_DIR");
+  cr_assert_not_null(dir);
+  g_autofree char *path = g_build_filename(dir, "v2-channel.json", NULL);
+  g_autofree char *text = NULL;
+  cr_assert(g_file_get_contents(path, &text, NULL, NULL));
+  const char *key = "\"server_info\": \"";
+  const char *at = strstr(text, key);
+  cr_assert_not_null(at);
+  at += strlen(key);
+  g_autofree char *hex = g_strndup(at, (gsize)(strchr(at, '"') - at));
+  GString *want = g_string_new(NULL);
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf(want, "%02x", info[i]);
+  cr_assert_str_eq(hex, want->str,
+                   "chatd's server-info differs from the vector's: "
+                   "regenerate v2-channel.json");
+  g_string_free(want, TRUE);
+  client_free(c);
+}
+
+/* A v2 client made of the bare channel over a blocking socket, to see what
+ * chatd sends when it closes: a CLOSE record, or only the end of TCP. */
+typedef struct {
+  GSocketConnection *connection;
+  GSocket *socket;
+  chat_v2_channel *channel;
+  gboolean saw_close; /* a CLOSE record came before the end */
+  gsize messages;     /* messages that came */
+} raw_v2;
+
+static void raw_v2_write(raw_v2 *r) {
+  const uint8_t *out;
+  size_t len;
+  cr_assert_eq(chat_v2_channel_output(r->channel, &out, &len), 0);
+  if (len == 0)
+    return;
+  cr_assert(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(r->connection)),
+                                      out, len, NULL, NULL, NULL));
+  cr_assert_eq(chat_v2_channel_output_consumed(r->channel, len), 0);
+}
+
+/* Reads once (5 s at most); FALSE at the end of the stream. */
+static gboolean raw_v2_read(raw_v2 *r) {
+  guint8 buf[4096];
+  g_autoptr(GError) error = NULL;
+  gssize n = g_socket_receive(r->socket, (gchar *)buf, sizeof buf, NULL, &error);
+  cr_assert_geq(n, 0, "no end within 5 s: %s", error ? error->message : "?");
+  size_t used = 0;
+  while (used < (size_t)n) {
+    ptrdiff_t k = chat_v2_channel_feed(r->channel, buf + used, (size_t)n - used);
+    cr_assert_geq(k, 0, "%s", chat_v2_channel_error_message(r->channel));
+    used += (size_t)k;
+    const uint8_t *m;
+    size_t m_len;
+    while (chat_v2_channel_next_message(r->channel, &m, &m_len) == 1)
+      r->messages++;
+  }
+  r->saw_close = chat_v2_channel_peer_closed(r->channel);
+  return n > 0;
+}
+
+static void raw_v2_open(raw_v2 *r) {
+  memset(r, 0, sizeof *r);
+  g_autoptr(GSocketClient) sockets = g_socket_client_new();
+  r->connection = g_socket_client_connect_to_host(sockets, "127.0.0.1", chatd.port, NULL, NULL);
+  cr_assert_not_null(r->connection);
+  r->socket = g_socket_connection_get_socket(r->connection);
+  g_socket_set_timeout(r->socket, 5);
+  chat_v2_config config;
+  chat_v2_config_init(&config);
+  cr_assert_eq(chat_v2_channel_new(CHAT_V2_ROLE_CLIENT, &config, &r->channel), 0);
+  cr_assert_eq(chat_v2_channel_start(r->channel), 0);
+  raw_v2_write(r);
+  while (!chat_v2_channel_is_established(r->channel))
+    cr_assert(raw_v2_read(r), "chatd closed during the handshake");
+}
+
+/* Reads until chatd ends the stream. */
+static void raw_v2_until_end(raw_v2 *r) {
+  while (raw_v2_read(r))
+    ;
+}
+
+static void raw_v2_close(raw_v2 *r) {
+  chat_v2_channel_free(r->channel);
+  g_object_unref(r->connection);
+}
+
+/* Spec 6 and 7.6: a message that does not decode ends the connection with
+ * a CLOSE record (after what was queued); a record that fails ends it
+ * with only the end of TCP. */
+Test(chatd_v2, an_undecodable_message_gets_a_close_record_a_bad_record_does_not,
+     .init = start_v2_only, .fini = finish) {
+  raw_v2 r;
+  raw_v2_open(&r);
+  /* client_echo (3) whose value is a str with a bad UTF-8 byte. */
+  static const uint8_t bad[] = {0, 0, 0, 3, 0x03, 0, 0, 0, 1, 0xff};
+  cr_assert_eq(chat_v2_channel_send(r.channel, bad, sizeof bad), 0);
+  raw_v2_write(&r);
+  raw_v2_until_end(&r);
+  cr_assert(r.saw_close, "chatd ended the session with a CLOSE record");
+  raw_v2_close(&r);
+
+  raw_v2_open(&r);
+  /* A record whose tag cannot verify: 17 bytes of zeros. */
+  static const uint8_t forged[] = {0x00, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  cr_assert(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(r.connection)),
+                                      forged, sizeof forged, NULL, NULL, NULL));
+  raw_v2_until_end(&r);
+  cr_assert_not(r.saw_close, "a failed record is answered by closing TCP only");
+  cr_assert(chatd_log_contains(&chatd, "failed authentication"), "%s", chatd.log->str);
+  raw_v2_close(&r);
+
+  /* A CLOSE is answered with a CLOSE. */
+  raw_v2_open(&r);
+  cr_assert_eq(chat_v2_channel_close(r.channel), 0);
+  raw_v2_write(&r);
+  raw_v2_until_end(&r);
+  cr_assert(r.saw_close, "chatd answers a CLOSE with its own");
+  raw_v2_close(&r);
+}
+
+/* Spec 7.4.4: chatd accepts a small message in fragments of any size. */
+Test(chatd_v2, a_small_message_in_small_fragments_is_accepted, .init = start_v2_only,
+     .fini = finish) {
+  raw_v2 r;
+  raw_v2_open(&r);
+  /* client_echo "hi": 00000003 03 00000002 6869, 11 bytes, in 3 records. */
+  static const uint8_t begin[] = {0, 0, 0, 11, 0, 0, 0};
+  static const uint8_t middle[] = {3, 0x03, 0, 0};
+  static const uint8_t end[] = {0, 2, 'h', 'i'};
+  cr_assert_eq(chat_v2_channel_test_send_record(r.channel, CHAT_V2_RECORD_MESSAGE_BEGIN, begin,
+                                                sizeof begin),
+               0);
+  cr_assert_eq(chat_v2_channel_test_send_record(r.channel, CHAT_V2_RECORD_MESSAGE_CONTINUE, middle,
+                                                sizeof middle),
+               0);
+  cr_assert_eq(
+      chat_v2_channel_test_send_record(r.channel, CHAT_V2_RECORD_MESSAGE_END, end, sizeof end), 0);
+  raw_v2_write(&r);
+  while (r.messages == 0)
+    cr_assert(raw_v2_read(&r), "chatd closed instead of answering");
+  cr_assert_eq(r.messages, 1, "the server_echo came back");
+  cr_assert_not(r.saw_close);
+  raw_v2_close(&r);
+}
+
+/* Spec 7.6 row 37: a shutdown ends every session with a CLOSE record. */
+Test(chatd_v2, a_shutdown_ends_sessions_with_a_close_record, .init = start_v2_only,
+     .fini = finish) {
+  raw_v2 r;
+  raw_v2_open(&r);
+  g_subprocess_send_signal(chatd.process, SIGTERM);
+  raw_v2_until_end(&r);
+  cr_assert(r.saw_close, "the session ended with a CLOSE record");
+  raw_v2_close(&r);
+  chatd_stop(&chatd);
+  cr_assert(chatd_log_contains(&chatd, "the server is shutting down"), "%s", chatd.log->str);
+}
+
+static void start_short_timeouts(void) {
+  chatd_start(&chatd, FALSE, "\"handshake_timeout\": 1, \"login_timeout\": 1");
+}
+
+/* Spec 7.8: no handshake within server.handshake_timeout: chatd closes TCP
+ * without a byte; no login within server.login_timeout: a CLOSE record. */
+Test(chatd_v2, what_a_peer_sees_of_the_handshake_and_login_timeouts, .init = start_short_timeouts,
+     .fini = finish) {
+  /* Half a preamble, then nothing. */
+  static const guint8 half[] = {0x00, 'C', 'H', 'A'};
+  g_autoptr(GByteArray) got = raw_exchange(half, sizeof half);
+  cr_assert_eq(got->len, 0, "nothing is sent before the close");
+  cr_assert(chatd_log_contains(&chatd, "handshake not completed within 1000 ms"), "%s",
+            chatd.log->str);
+
+  raw_v2 r;
+  raw_v2_open(&r);
+  raw_v2_until_end(&r);
+  cr_assert(r.saw_close, "the login timeout ends the session with a CLOSE record");
+  cr_assert_eq(r.messages, 0);
+  cr_assert(chatd_log_contains(&chatd, "no login within 1 s"), "%s", chatd.log->str);
+  raw_v2_close(&r);
 }
 
 /* ---- v2 additions ---- */

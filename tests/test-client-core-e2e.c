@@ -1,6 +1,11 @@
 /* The client core against a real chatd. */
 #include "client-core-fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 static chatd_instance chatd;
 
 static void start_v2_server(void) {
@@ -335,4 +340,50 @@ Test(client_e2e, a_seed_login_shows_offline_messages_as_unread, .init = start_le
   cr_assert(strstr(got, "\"data\": \"back now\""), "%s", got);
   cr_assert_eq(message_count(conv), 2);
   client_free(bob);
+}
+
+/* ---- a server of another protocol version (spec 7.7) ---- */
+
+/* Accepts one connection, answers the refusal of a server that speaks
+ * version 7 at most, and closes. */
+static gpointer refuse_one(gpointer data) {
+  int listen_fd = GPOINTER_TO_INT(data);
+  int fd = accept(listen_fd, NULL, NULL);
+  if (fd < 0)
+    return NULL;
+  guint8 hello[64];
+  (void)!recv(fd, hello, sizeof hello, 0);
+  static const guint8 refusal[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x07, 0x00, 0x01};
+  (void)!send(fd, refusal, sizeof refusal, MSG_NOSIGNAL);
+  shutdown(fd, SHUT_WR);
+  struct timeval two_seconds = {.tv_sec = 2};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
+  while (recv(fd, hello, sizeof hello, 0) > 0)
+    ;
+  close(fd);
+  return NULL;
+}
+
+Test(client_e2e, a_server_of_another_version_is_reported_and_not_retried, .init = setup_dir,
+     .fini = teardown) {
+  int listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cr_assert_eq(bind(listen_fd, (struct sockaddr *)&addr, sizeof addr), 0);
+  cr_assert_eq(listen(listen_fd, 1), 0);
+  socklen_t addr_len = sizeof addr;
+  cr_assert_eq(getsockname(listen_fd, (struct sockaddr *)&addr, &addr_len), 0);
+  GThread *thread = g_thread_new("refusing-server", refuse_one, GINT_TO_POINTER(listen_fd));
+
+  fx.session = new_session(V2, "127.0.0.1", ntohs(addr.sin_port), CHAT_PIN_ACCEPT_NEW);
+  recorder errors = {0};
+  g_signal_connect(fx.session, "error", G_CALLBACK(on_string), &errors);
+  chat_session_login(fx.session, "alice", "secret");
+  cr_assert(test_spin_until(recorded, &errors, HARNESS_TIMEOUT_MS), "an error is reported");
+  g_thread_join(thread);
+  close(listen_fd);
+  cr_assert(strstr(errors.text, "The server does not speak this program's protocol") &&
+                strstr(errors.text, "the server speaks protocol version 7; this program speaks 2"),
+            "%s", errors.text);
+  cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_DISCONNECTED);
+  recorder_clear(&errors);
 }

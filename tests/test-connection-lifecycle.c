@@ -3,6 +3,12 @@
  * Fixture: connection-fixture.h. */
 #include "connection-fixture.h"
 
+#include <arpa/inet.h>
+#include <glib/gstdio.h>
+#include <netinet/in.h>
+
+#include "protocol/gio/chat-dial.h"
+
 /* ---- closing ---------------------------------------------------------------- */
 
 static void send_numbered(ChatConnection *c, guint count) {
@@ -591,4 +597,75 @@ Test(connection, memory_of_2000_idle_established_v2_connections) {
   g_ptr_array_free(conns, TRUE);
   spin(50);
   listener_close(&l);
+}
+
+/* ---- a server of another version (spec 7.7) ------------------------------ */
+
+typedef struct {
+  int listen_fd;
+  guint8 hello[64]; /* what the client sent first */
+  gssize hello_len;
+} refusing_server;
+
+/* Accepts one connection, reads the client's first bytes, answers the
+ * refusal of a server that speaks version 7 at most, and closes. */
+static gpointer refuse_one(gpointer data) {
+  refusing_server *r = data;
+  int fd = accept(r->listen_fd, NULL, NULL);
+  if (fd < 0)
+    return NULL;
+  r->hello_len = recv(fd, r->hello, sizeof r->hello, 0);
+  static const guint8 refusal[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x07, 0x00, 0x01};
+  (void)!send(fd, refusal, sizeof refusal, MSG_NOSIGNAL);
+  shutdown(fd, SHUT_WR);
+  /* Read what else comes, until the client closes or for 2 s at most. */
+  struct timeval two_seconds = {.tv_sec = 2};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
+  guint8 sink[256];
+  while (recv(fd, sink, sizeof sink, 0) > 0)
+    ;
+  close(fd);
+  return NULL;
+}
+
+Test(connection, v2_client_reports_the_version_a_refusing_server_speaks) {
+  refusing_server r = {0};
+  r.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cr_assert_eq(bind(r.listen_fd, (struct sockaddr *)&addr, sizeof addr), 0);
+  cr_assert_eq(listen(r.listen_fd, 1), 0);
+  socklen_t addr_len = sizeof addr;
+  cr_assert_eq(getsockname(r.listen_fd, (struct sockaddr *)&addr, &addr_len), 0);
+  GThread *thread = g_thread_new("refusing-server", refuse_one, &r);
+
+  g_autofree char *dir = g_dir_make_tmp("chat-refusal-XXXXXX", NULL);
+  g_autofree char *known_hosts = g_build_filename(dir, "known_hosts", NULL);
+  ChatDialOptions options = {
+      .host = LOOPBACK,
+      .port = ntohs(addr.sin_port),
+      .dialect = CHAT_DIALECT_V2,
+      .pin_policy = CHAT_PIN_ACCEPT_NEW,
+      .known_hosts_path = known_hosts,
+      .client_name = "test-connection",
+      .timeout_ms = 10000,
+  };
+  g_autoptr(GError) error = NULL;
+  /* chat_dial_sync runs the global default context, as chatctl does. */
+  g_main_context_pop_thread_default(ctx);
+  g_autoptr(ChatConnection) connection = chat_dial_sync(&options, &error);
+  g_main_context_push_thread_default(ctx);
+  g_thread_join(thread);
+  close(r.listen_fd);
+  g_rmdir(dir);
+  cr_assert_null(connection);
+  cr_assert(g_error_matches(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_REFUSED), "%s",
+            error ? error->message : "?");
+  cr_assert(strstr(error->message, "the server speaks protocol version 7; this program speaks 2"),
+            "%s", error->message);
+
+  /* What the client had sent: the v2 preamble, then message 1 with the
+   * client-info in the clear. */
+  cr_assert_geq(r.hello_len, 8 + 2 + 32);
+  static const guint8 preamble[] = {0x00, 'C', 'H', 'A', 'T', 2, 1, 0};
+  cr_assert_eq(memcmp(r.hello, preamble, sizeof preamble), 0);
 }

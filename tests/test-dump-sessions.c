@@ -168,7 +168,11 @@ static void check_without_keys(chat_dialect dialect) {
     }
     if (dialect == CHAT_DIALECT_V2) {
       cr_assert(strstr(r.out, "c->s v2 -- preamble: version 2, suite 1") != NULL, "%s", r.out);
-      cr_assert(strstr(r.out, "c->s v2 -- handshake message 1: 32 bytes") != NULL, "%s", r.out);
+      /* 32 bytes of key, then the client-info ChatConnection sends. */
+      cr_assert(strstr(r.out, "c->s v2 -- handshake message 1: ") != NULL &&
+                    strstr(r.out, "(the client's ephemeral key and ") != NULL &&
+                    strstr(r.out, " bytes of client info, in the clear)") != NULL,
+                "%s", r.out);
       cr_assert(strstr(r.out, "s->c v2 -- handshake message 2: ") != NULL, "%s", r.out);
       cr_assert(strstr(r.out, "c->s v2 -- record: ") != NULL, "%s", r.out);
       cr_assert(strstr(r.out, "s->c v2 -- record: ") != NULL, "%s", r.out);

@@ -498,3 +498,54 @@ Test(messages, server_info_round_trips_and_ignores_what_it_does_not_know) {
   chat_arena_clear(&info_arena);
   chat_buffer_clear(&buf);
 }
+
+Test(messages, client_info_round_trips_and_ignores_what_it_does_not_know) {
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  chat_writer w;
+  chat_writer_init(&w, &buf);
+  chat_msg_client_info in = {
+      .has_client = true,
+      .client = chat_span_cstr("chatctl 1"),
+      .has_max_message = true,
+      .max_message = 268435456,
+  };
+  chat_msg_client_info_write(&w, &in);
+  cr_assert_eq(chat_writer_finish(&w), 0);
+  /* {"client": "chatctl 1", "max_message": 268435456}, keys in this order. */
+  static const uint8_t want[] = {0x05, 0x00, 0x00, 0x00, 0x2a, 0x06, 0x63, 0x6c, 0x69, 0x65,
+                                 0x6e, 0x74, 0x03, 0x00, 0x00, 0x00, 0x09, 0x63, 0x68, 0x61,
+                                 0x74, 0x63, 0x74, 0x6c, 0x20, 0x31, 0x0b, 0x6d, 0x61, 0x78,
+                                 0x5f, 0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x01, 0x00,
+                                 0x00, 0x00, 0x04, 0x10, 0x00, 0x00, 0x00};
+  cr_assert_eq(buf.len, sizeof want);
+  cr_assert_eq(memcmp(buf.data, want, sizeof want), 0);
+  chat_arena info_arena;
+  chat_arena_init(&info_arena);
+  chat_msg_client_info out;
+  cr_assert(chat_msg_client_info_decode(buf.data, buf.len, &info_arena, &out));
+  cr_assert(out.has_client && chat_span_eq(out.client, "chatctl 1"));
+  cr_assert(out.has_max_message && out.max_message == 268435456);
+  chat_arena_clear(&info_arena);
+
+  /* {} and {"max_message": "x", "later": 1}: absent, no failure. */
+  chat_buffer_clear(&buf);
+  chat_buffer_init(&buf);
+  chat_writer_init(&w, &buf);
+  chat_write_dict_begin(&w);
+  chat_write_key_cstr(&w, "max_message");
+  chat_write_cstr(&w, "x");
+  chat_write_key_cstr(&w, "later");
+  chat_write_int(&w, 1);
+  chat_write_dict_end(&w);
+  cr_assert_eq(chat_writer_finish(&w), 0);
+  chat_arena_init(&info_arena);
+  cr_assert(chat_msg_client_info_decode(buf.data, buf.len, &info_arena, &out));
+  cr_assert(!out.has_client && !out.has_max_message);
+  static const uint8_t empty_dict[] = {0x05, 0, 0, 0, 0};
+  cr_assert(chat_msg_client_info_decode(empty_dict, sizeof empty_dict, &info_arena, &out));
+  cr_assert(!out.has_client && !out.has_max_message);
+  cr_assert_not(chat_msg_client_info_decode(NULL, 0, &info_arena, &out));
+  chat_arena_clear(&info_arena);
+  chat_buffer_clear(&buf);
+}

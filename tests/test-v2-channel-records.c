@@ -147,12 +147,15 @@ Test(v2_channel, tampered_handshake_message_2_fails) {
 Test(v2_channel, malformed_handshake_messages) {
   pair p;
   pair_new(&p);
-  uint8_t bytes[8 + 2 + 33] = {0x00, 'C', 'H', 'A', 'T', 2, 1, 0, 0x00, 33};
+  /* Message 1 over 32 + 1024 bytes (a client-info over 1024): refused from
+   * the prefix. */
+  uint8_t bytes[8 + 2 + 33] = {0x00, 'C', 'H', 'A', 'T', 2, 1, 0, 0x04, 0x21};
   int rc = feed_all(p.server, bytes, 10, SPLIT_WHOLE, NULL);
-  assert_server_error(&p, rc, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, "must be empty");
+  assert_server_error(&p, rc, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, "the limit is 1024");
   pair_free(&p);
 
   pair_new(&p);
+  bytes[8] = 0;
   bytes[9] = 31;
   rc = feed_all(p.server, bytes, 10, SPLIT_WHOLE, NULL);
   assert_server_error(&p, rc, CHAT_V2_ERR_HANDSHAKE_LENGTH, "31 bytes");
@@ -169,6 +172,135 @@ Test(v2_channel, malformed_handshake_messages) {
   static const uint8_t too_short[] = {0x00, 95};
   cr_assert_eq(chat_v2_channel_feed(p.client, too_short, 2), CHAT_V2_ERR_HANDSHAKE_LENGTH);
   pair_free(&p);
+}
+
+/* ---- handshake payloads and the refusal (spec 7.3, 7.7) ------------------ */
+
+Test(v2_channel, client_info_reaches_the_server_and_is_authenticated) {
+  static const uint8_t info[] = "client-info blob";
+  chat_v2_config c, s;
+  chat_v2_config_init(&c);
+  chat_v2_config_init(&s);
+  c.client_info = info;
+  c.client_info_len = sizeof info;
+  pair p;
+  pair_new_with(&p, &c, &s);
+  pair_handshake(&p, SPLIT_ONE_BYTE);
+  const uint8_t *got;
+  size_t len;
+  cr_assert_eq(chat_v2_channel_client_info(p.server, &got, &len), 0);
+  cr_assert_eq(len, sizeof info);
+  cr_assert_eq(memcmp(got, info, len), 0);
+  cr_assert_eq(chat_v2_channel_client_info(p.client, &got, &len), 0);
+  cr_assert_eq(len, sizeof info);
+  /* It is in the clear, right after the ephemeral key of message 1. */
+  cr_assert_eq(memcmp(p.c2s.data + 8 + 2 + 32, info, sizeof info), 0);
+  pair_free(&p);
+
+  /* Changed on the way: the server reads the changed bytes, and the
+   * client's message 2 fails, because both hashed what they saw. */
+  pair_new_with(&p, &c, &s);
+  cr_assert_eq(chat_v2_channel_start(p.client), 0);
+  chat_buffer out;
+  chat_buffer_init(&out);
+  take_output(p.client, &out);
+  out.data[8 + 2 + 32] ^= 0x01;
+  cr_assert_eq(feed_all(p.server, out.data, out.len, SPLIT_WHOLE, NULL), 0);
+  cr_assert(chat_v2_channel_is_established(p.server));
+  chat_buffer_clear(&out);
+  take_output(p.server, &out);
+  cr_assert_eq(feed_all(p.client, out.data, out.len, SPLIT_WHOLE, NULL),
+               CHAT_V2_ERR_HANDSHAKE_FAILED);
+  chat_buffer_clear(&out);
+  pair_free(&p);
+
+  /* Up to 1024 bytes; a client with more is a configuration error. */
+  static uint8_t big[CHAT_V2_MAX_CLIENT_INFO + 1];
+  chat_v2_channel *ch = NULL;
+  c.client_info = big;
+  c.client_info_len = sizeof big;
+  cr_assert_eq(chat_v2_channel_new(CHAT_V2_ROLE_CLIENT, &c, &ch), CHAT_V2_ERR_INVALID_ARGUMENT);
+  c.client_info_len = CHAT_V2_MAX_CLIENT_INFO;
+  pair_new_with(&p, &c, &s);
+  pair_handshake(&p, SPLIT_RANDOM);
+  cr_assert_eq(chat_v2_channel_client_info(p.server, &got, &len), 0);
+  cr_assert_eq(len, CHAT_V2_MAX_CLIENT_INFO);
+  pair_free(&p);
+}
+
+/* Spec 7.3.2: an all-zero DH output (a low-order ephemeral key) fails the
+ * handshake. */
+Test(v2_channel, a_low_order_client_key_fails_the_handshake) {
+  pair p;
+  pair_new(&p);
+  uint8_t hello[8 + 2 + 32] = {0x00, 'C', 'H', 'A', 'T', 2, 1, 0, 0x00, 32};
+  /* u = 0: a point of small order, whose DH output is all zeros. */
+  int rc = feed_all(p.server, hello, sizeof hello, SPLIT_WHOLE, NULL);
+  assert_server_error(&p, rc, CHAT_V2_ERR_HANDSHAKE_FAILED, "low-order");
+  pair_free(&p);
+}
+
+Test(v2_channel, server_refusal_bytes_for_each_preamble_fault) {
+  uint8_t r[CHAT_V2_REFUSAL_LEN];
+  static const uint8_t version[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x02, 0x00, 0x01};
+  static const uint8_t suite[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x02, 0x00, 0x02};
+  static const uint8_t reserved[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x02, 0x00, 0x03};
+  cr_assert(chat_v2_make_refusal(CHAT_V2_ERR_BAD_VERSION, r));
+  cr_assert_eq(memcmp(r, version, sizeof r), 0);
+  cr_assert(chat_v2_make_refusal(CHAT_V2_ERR_BAD_SUITE, r));
+  cr_assert_eq(memcmp(r, suite, sizeof r), 0);
+  cr_assert(chat_v2_make_refusal(CHAT_V2_ERR_BAD_RESERVED, r));
+  cr_assert_eq(memcmp(r, reserved, sizeof r), 0);
+  cr_assert_not(chat_v2_make_refusal(CHAT_V2_ERR_BAD_MAGIC, r), "a wrong magic gets no answer");
+  cr_assert_not(chat_v2_make_refusal(CHAT_V2_ERR_HANDSHAKE_FAILED, r));
+
+  /* The server side: version 3 is BAD_VERSION. */
+  pair p;
+  pair_new(&p);
+  static const uint8_t v3[] = {0x00, 'C', 'H', 'A', 'T', 3, 1, 0};
+  assert_server_error(&p, feed_all(p.server, v3, sizeof v3, SPLIT_WHOLE, NULL),
+                      CHAT_V2_ERR_BAD_VERSION, "version 3");
+  pair_free(&p);
+}
+
+/* Feeds bytes to a started client; returns its error. */
+static int client_reads(const uint8_t *bytes, size_t len, split_mode mode, char *reason,
+                        size_t cap) {
+  chat_v2_config c;
+  chat_v2_config_init(&c);
+  c.suite = CHAT_V2_SUITE_CHACHAPOLY;
+  chat_v2_channel *ch = NULL;
+  cr_assert_eq(chat_v2_channel_new(CHAT_V2_ROLE_CLIENT, &c, &ch), 0);
+  cr_assert_eq(chat_v2_channel_start(ch), 0);
+  int rc = feed_all(ch, bytes, len, mode, NULL);
+  snprintf(reason, cap, "%s", chat_v2_channel_error_message(ch));
+  chat_v2_channel_free(ch);
+  return rc;
+}
+
+Test(v2_channel, client_reports_the_servers_refusal) {
+  char reason[CHAT_V2_REASON_MAX];
+  static const uint8_t version[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x02, 0x00, 0x01};
+  cr_assert_eq(client_reads(version, sizeof version, SPLIT_ONE_BYTE, reason, sizeof reason),
+               CHAT_V2_ERR_REFUSED);
+  cr_assert_str_eq(reason, "the server speaks protocol version 2; this program speaks 2");
+  static const uint8_t v7[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x07, 0x00, 0x01};
+  cr_assert_eq(client_reads(v7, sizeof v7, SPLIT_WHOLE, reason, sizeof reason),
+               CHAT_V2_ERR_REFUSED);
+  cr_assert_str_eq(reason, "the server speaks protocol version 7; this program speaks 2");
+  static const uint8_t suite[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x02, 0x00, 0x02};
+  cr_assert_eq(client_reads(suite, sizeof suite, SPLIT_WHOLE, reason, sizeof reason),
+               CHAT_V2_ERR_REFUSED);
+  cr_assert(strstr(reason, "does not accept cipher suite 0x02 (ChaChaPoly)"), "%s", reason);
+  static const uint8_t reserved[] = {0x00, 0x43, 0x48, 0x41, 0x54, 0x02, 0x00, 0x03};
+  cr_assert_eq(client_reads(reserved, sizeof reserved, SPLIT_WHOLE, reason, sizeof reason),
+               CHAT_V2_ERR_REFUSED);
+  cr_assert(strstr(reason, "reserved byte"), "%s", reason);
+  /* 00 43 and then not the rest of a refusal: a message 2 of 67 bytes. */
+  static const uint8_t other[] = {0x00, 0x43, 0x48, 0x41, 0x55, 0x02, 0x00, 0x01};
+  cr_assert_eq(client_reads(other, sizeof other, SPLIT_WHOLE, reason, sizeof reason),
+               CHAT_V2_ERR_HANDSHAKE_LENGTH);
+  cr_assert(strstr(reason, "67 bytes"), "%s", reason);
 }
 
 /* ---- record rules -------------------------------------------------------- */
@@ -319,13 +451,30 @@ Test(v2_channel, announced_total_over_max_is_rejected_at_begin) {
   pair_free(&p);
 }
 
-Test(v2_channel, announced_total_that_fits_one_record_is_rejected) {
-  uint8_t body[16];
-  size_t n = begin_body(body, CHAT_V2_MAX_RECORD_BODY, 1);
+/* Spec 7.4: a BEGIN may announce any total from 2 bytes up: a sender may
+ * fragment a message that would fit in one record, in fragments of any
+ * size, and whole messages may come between them. */
+Test(v2_channel, a_small_message_may_be_fragmented_in_fragments_of_any_size) {
   pair p;
   pair_ready(&p);
+  uint8_t body[16];
+  size_t n = begin_body(body, 3, 1);
+  body[4] = 'a';
+  cr_assert_eq(raw_record(&p, CHAT_V2_RECORD_MESSAGE_BEGIN, body, n), 0);
+  static const uint8_t x[] = "between";
+  cr_assert_eq(raw_record(&p, CHAT_V2_RECORD_MESSAGE, x, sizeof x), 0);
+  cr_assert_eq(raw_record(&p, CHAT_V2_RECORD_MESSAGE_CONTINUE, (const uint8_t *)"b", 1), 0);
+  cr_assert_eq(raw_record(&p, CHAT_V2_RECORD_MESSAGE_END, (const uint8_t *)"c", 1), 0);
+  cr_assert_eq(p.at_server.count, 2);
+  assert_blob(&p.at_server.items[0], x, sizeof x);
+  assert_blob(&p.at_server.items[1], (const uint8_t *)"abc", 3);
+  pair_free(&p);
+
+  /* A total of 1 cannot be fragmented: BEGIN's fragment would be all of it. */
+  pair_ready(&p);
+  n = begin_body(body, 1, 1);
   assert_server_error(&p, raw_record(&p, CHAT_V2_RECORD_MESSAGE_BEGIN, body, n),
-                      CHAT_V2_ERR_TOTAL_TOO_SMALL, "fit in one record");
+                      CHAT_V2_ERR_FRAGMENT_LENGTH, NULL);
   pair_free(&p);
 }
 
@@ -512,7 +661,7 @@ Test(v2_channel, config_and_argument_checks) {
 }
 
 Test(v2_channel, every_error_code_has_a_distinct_name_and_text) {
-  for (int code = CHAT_V2_ERR_TRANSIT_EXHAUSTED; code <= CHAT_V2_ERR_INVALID_ARGUMENT; code++) {
+  for (int code = CHAT_V2_ERR_REFUSED; code <= CHAT_V2_ERR_INVALID_ARGUMENT; code++) {
     const char *name = chat_error_name(code);
     cr_assert_not_null(name, "code %d", code);
     cr_assert_str_neq(chat_strerror(code), "unknown error");
@@ -523,5 +672,5 @@ Test(v2_channel, every_error_code_has_a_distinct_name_and_text) {
   }
   cr_assert_null(chat_error_name(-199));
   cr_assert_neq(chat_error_band(CHAT_NOISE_ERR_MAC_FAILURE), CHAT_ERR_BAND_V2);
-  cr_assert_str_eq(chat_strerror(CHAT_V2_ERR_TRANSIT_EXHAUSTED - 1), "unknown error");
+  cr_assert_str_eq(chat_strerror(CHAT_V2_ERR_REFUSED - 1), "unknown error");
 }

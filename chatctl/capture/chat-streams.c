@@ -244,8 +244,9 @@ static void v2_event(dump_conn *c, tcp_direction dir, uint64_t time,
       to_hex(ev->session_id, CHAT_V2_SESSION_ID_LEN, id);
       ex.session_id = id;
       emit_note(c, dir, time, "handshake", &ex,
-                "handshake message 1: %zu bytes (the client's ephemeral key); session id %s",
-                ev->noise_len, id);
+                "handshake message 1: %zu bytes (the client's ephemeral key and %zu bytes of "
+                "client info, in the clear); session id %s",
+                ev->noise_len, ev->noise_len - CHAT_V2_HANDSHAKE1_LEN, id);
       v2_look_up_keys(c, time, ev->session_id, id);
     } else {
       size_t info = ev->noise_len >= CHAT_V2_HANDSHAKE2_MIN_LEN

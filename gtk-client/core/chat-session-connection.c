@@ -7,6 +7,8 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "build-config.h"
+
 #include "protocol/chat-limits.h"
 
 static void start_dial(ChatSession *self);
@@ -194,6 +196,17 @@ static void dial_failed(ChatSession *self, const GError *error) {
     g_signal_emit(self, chat_session_signals[SIGNAL_SERVER_KEY_CHANGED], 0, error->message);
     return;
   }
+  if (g_error_matches(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_REFUSED)) {
+    /* Another protocol version: retrying will not help until one side is
+     * upgraded. The message says which version the server speaks. */
+    chat_session_pending_clear(&self->pending);
+    g_autofree char *message =
+        g_strdup_printf(_("The server does not speak this program's protocol: %s"), error->message);
+    chat_session_set_last_error(self, message);
+    chat_session_set_state(self, CHAT_SESSION_DISCONNECTED);
+    g_signal_emit(self, chat_session_signals[SIGNAL_ERROR], 0, message);
+    return;
+  }
   if (automatic) {
     g_debug("reconnect failed: %s", error->message);
     schedule_reconnect(self);
@@ -239,8 +252,11 @@ void chat_session_fill_dial_options(ChatSession *self, ChatDialOptions *o) {
   o->pin_policy = self->options.pin_policy ? self->options.pin_policy : CHAT_PIN_ASK;
   o->pinned_key = self->options.pinned_key;
   o->known_hosts_path = self->options.known_hosts_path;
-  o->max_message_bytes =
-      self->options.dialect == CHAT_DIALECT_SEED ? CHAT_SEED_MAX_MESSAGE_RECEIVED : 0;
+  /* Whatever a server may be configured to send (chatd: at most 256 MiB):
+   * the v2 client-info announces it, and a server that may send more is
+   * refused at the handshake. */
+  o->max_message_bytes = CHAT_SEED_MAX_MESSAGE_RECEIVED;
+  o->client_name = "chat-gtk " CHAT_VERSION;
 }
 
 static void start_dial(ChatSession *self) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "protocol/gio/chat-marshal.h"
+#include "protocol/messages.h"
 #include "protocol/seed-channel.h"
 
 /* The gsize parameter of `message` is a G_TYPE_ULONG (VOID:POINTER,ULONG). */
@@ -39,6 +40,8 @@ struct _ChatConnection {
 
   ChatVerifyServerKeyFunc verify_server_key;
   gpointer verify_user_data;
+  /* A v2 client's client-info (settings.channel.client_info points here). */
+  guint8 client_info[CHAT_V2_MAX_CLIENT_INFO];
 
   GTask *handshake_task;
   GSource *cancel_source;
@@ -322,6 +325,32 @@ ChatConnection *chat_connection_new_server(GIOStream *stream, const ChatServerSe
                             "server");
 }
 
+/* The client-info of handshake message 1 (spec 7.3): the program's name
+ * when given, and the largest message this connection accepts, so that a
+ * server that may send more refuses it at once. */
+static void set_client_info(ChatConnection *self, const char *client_name) {
+  chat_msg_client_info info = {
+      .has_max_message = true,
+      .max_message = self->settings.channel.max_message,
+  };
+  if (client_name != NULL && strlen(client_name) <= CHAT_CONNECTION_MAX_CLIENT_NAME &&
+      g_utf8_validate(client_name, -1, NULL)) {
+    info.has_client = true;
+    info.client = chat_span_cstr(client_name);
+  }
+  chat_buffer buf;
+  chat_buffer_init(&buf);
+  chat_writer w;
+  chat_writer_init(&w, &buf);
+  chat_msg_client_info_write(&w, &info);
+  if (chat_writer_finish(&w) == 0 && buf.len <= sizeof self->client_info) {
+    memcpy(self->client_info, buf.data, buf.len);
+    self->settings.channel.client_info = self->client_info;
+    self->settings.channel.client_info_len = buf.len;
+  }
+  chat_buffer_clear(&buf);
+}
+
 ChatConnection *chat_connection_new_client(GIOStream *stream, const ChatClientSecurity *security) {
   g_return_val_if_fail(socket_fd(stream) >= 0, NULL);
   g_return_val_if_fail(security != NULL, NULL);
@@ -340,6 +369,8 @@ ChatConnection *chat_connection_new_client(GIOStream *stream, const ChatClientSe
   self->settings = settings;
   self->verify_server_key = security->verify_server_key;
   self->verify_user_data = security->verify_user_data;
+  if (security->dialect == CHAT_DIALECT_V2)
+    set_client_info(self, security->client_name);
   return connection_take_io(self,
                             chat_io_connection_new_client(self->loop, socket_fd(stream), FALSE,
                                                           security->dialect, &self->settings,

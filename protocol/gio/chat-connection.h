@@ -61,6 +61,8 @@ G_BEGIN_DECLS
 #define CHAT_CONNECTION_CLOSE_TIMEOUT_MS CHAT_IO_CLOSE_TIMEOUT_MS
 #define CHAT_CONNECTION_READ_BUFFER_BYTES CHAT_IO_READ_BUFFER_BYTES
 #define CHAT_CONNECTION_PEER_ADDRESS_MAX CHAT_IO_PEER_ADDRESS_MAX
+/* Longest client_name announced in the client-info. */
+#define CHAT_CONNECTION_MAX_CLIENT_NAME 256u
 
 /* ---- Errors -------------------------------------------------------------- */
 
@@ -110,6 +112,10 @@ typedef struct {
   chat_keylog *keylog;                       /* optional */
   ChatVerifyServerKeyFunc verify_server_key; /* v2: strongly recommended */
   gpointer verify_user_data;
+  /* v2: the program announced in the client-info ("chatctl 0.1.0"), at
+   * most CHAT_CONNECTION_MAX_CLIENT_NAME bytes of UTF-8, or NULL. The
+   * client-info always announces max_message_bytes. */
+  const char *client_name;
 } ChatClientSecurity;
 
 /* ---- The object ---------------------------------------------------------- */

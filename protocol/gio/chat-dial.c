@@ -33,6 +33,7 @@ typedef struct {
   ChatDialOptions options;
   char *host;
   char *pinned_key;
+  char *client_name;
   char *known_hosts_path;
   char host_port[300];
   ChatConnection *connection;
@@ -57,6 +58,7 @@ static void dial_state_free(dial_state *st) {
   g_clear_error(&st->pin_error);
   g_free(st->host);
   g_free(st->pinned_key);
+  g_free(st->client_name);
   g_free(st->known_hosts_path);
   g_free(st);
 }
@@ -129,6 +131,9 @@ static void on_closed(ChatConnection *connection, const GError *reason, gpointer
   st->established_id = st->closed_id = 0;
   if (st->pin_error)
     finish_with_error(task, g_error_copy(st->pin_error));
+  else if (g_error_matches(reason, CHAT_CONNECTION_ERROR, CHAT_CONNECTION_ERROR_REFUSED))
+    finish_with_error(task,
+                      g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_REFUSED, "%s", reason->message));
   else
     finish_with_error(task, g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_HANDSHAKE,
                                         "handshake with %s failed: %s", st->host_port,
@@ -164,6 +169,7 @@ static void on_connected(GObject *source, GAsyncResult *result, gpointer user_da
       .keylog = st->options.keylog,
       .verify_server_key = verify_key,
       .verify_user_data = st,
+      .client_name = st->client_name,
   };
   st->connection = chat_connection_new_client(G_IO_STREAM(socket), &security);
   if (!st->connection) {
@@ -188,6 +194,8 @@ void chat_dial_async(const ChatDialOptions *options, GCancellable *cancellable,
   st->pinned_key = g_strdup(options->pinned_key);
   st->options.host = st->host;
   st->options.pinned_key = st->pinned_key;
+  st->client_name = g_strdup(options->client_name);
+  st->options.client_name = st->client_name;
   if (!st->options.timeout_ms)
     st->options.timeout_ms = CHAT_DIAL_DEFAULT_TIMEOUT_MS;
   if (options->known_hosts_path) {

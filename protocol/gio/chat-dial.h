@@ -23,6 +23,8 @@ typedef enum {
   CHAT_DIAL_ERROR_PINNING,            /* the server key is refused (message: both fingerprints) */
   CHAT_DIAL_ERROR_NEEDS_CONFIRMATION, /* policy ask, unknown server: ask the user, then
                                          chat_dial_trust() and dial again */
+  CHAT_DIAL_ERROR_REFUSED,            /* v2: the server does not speak this protocol version
+                                         (or suite); the message says which it speaks */
 } ChatDialError;
 
 /* Default time for connecting plus the handshake. */
@@ -39,6 +41,7 @@ typedef struct {
   chat_keylog *keylog;             /* optional */
   gsize max_message_bytes;         /* 0: default */
   guint timeout_ms;                /* 0: CHAT_DIAL_DEFAULT_TIMEOUT_MS */
+  const char *client_name;         /* v2 client-info "client" ("chatctl 0.1.0"), or NULL */
 } ChatDialOptions;
 
 /* Connects and completes the handshake; the result is an established

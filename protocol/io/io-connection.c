@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "protocol/host-port.h"
+#include "protocol/messages.h"
 #include "protocol/seed-channel.h"
 
 G_STATIC_ASSERT(CHAT_IO_READ_BUFFER_BYTES >= CHAT_SEED_PUBLIC_READ_MAX);
@@ -195,14 +196,39 @@ static void call_closed(ChatIoConnection *self) {
   }
 }
 
+/* A server that read the magic but not a version, suite or reserved byte it
+ * accepts answers the 8-byte refusal (spec 7.7) before it closes: written
+ * straight to the socket (nothing else was ever written to it, so 8 bytes
+ * fit), then the write side is shut and the input already there is read
+ * away, so that closing does not reset the connection and lose the answer. */
+static void send_refusal(ChatIoConnection *self, int code) {
+  uint8_t refusal[CHAT_V2_REFUSAL_LEN];
+  if (!self->is_server || self->watch.fd < 0 || !chat_v2_make_refusal(code, refusal))
+    return;
+  if (send(self->watch.fd, refusal, sizeof refusal, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+      (ssize_t)sizeof refusal)
+    return;
+  shutdown(self->watch.fd, SHUT_WR);
+  guint8 sink[512];
+  for (int i = 0; i < 16 && recv(self->watch.fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+    ;
+}
+
 /* The channel failed with code: ends the connection with its reason. */
 static void fail_channel(ChatIoConnection *self, int code) {
   gboolean handshake = self->state == STATE_HANDSHAKE;
+  if (handshake)
+    send_refusal(self, code);
   const char *reason = chat_channel_error_message(self->channel);
   if (reason[0] == '\0')
     reason = chat_strerror(code);
   if (code == CHAT_CHANNEL_ERR_LEGACY_REFUSED) {
     finish(self, connection_error(self, CHAT_CONNECTION_ERROR_LEGACY_REFUSED, "%s", reason));
+    return;
+  }
+  if (code == CHAT_V2_ERR_REFUSED) {
+    finish(self, connection_error(self, CHAT_CONNECTION_ERROR_REFUSED,
+                                  "the server refused the connection: %s", reason));
     return;
   }
   ChatConnectionError error_code = code == CHAT_CHANNEL_ERR_TRUNCATED
@@ -322,6 +348,27 @@ static void become_established(ChatIoConnection *self) {
     self->callbacks->established(self, self->user_data);
 }
 
+/* A v2 client that announced its max_message in the client-info refuses a
+ * server whose messages may be larger (spec 7.3): FALSE (the connection
+ * ended) when the server-info's max_message is over the client's. */
+static gboolean server_max_message_fits(ChatIoConnection *self, const uint8_t *info,
+                                        size_t info_len) {
+  if (self->settings->channel.client_info_len == 0 || info_len == 0)
+    return TRUE;
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_msg_server_info m;
+  gboolean fits = !chat_msg_server_info_decode(info, info_len, &arena, &m) || !m.has_max_message ||
+                  m.max_message <= self->settings->channel.max_message;
+  chat_arena_clear(&arena);
+  if (!fits)
+    finish(self, connection_error(self, CHAT_CONNECTION_ERROR_HANDSHAKE,
+                                  "the server sends messages of up to %" G_GUINT64_FORMAT
+                                  " bytes; this program accepts at most %zu",
+                                  m.max_message, self->settings->channel.max_message));
+  return fits;
+}
+
 /* The handshake just completed: key log, then (a v2 client) the pin check
  * before anything else can happen. FALSE when the connection ended. */
 static gboolean handshake_done(ChatIoConnection *self) {
@@ -350,6 +397,8 @@ static gboolean handshake_done(ChatIoConnection *self) {
     }
     if (self->state != STATE_HANDSHAKE)
       return FALSE; /* the callback closed the connection */
+    if (!server_max_message_fits(self, info, info_len))
+      return FALSE;
   }
   become_established(self);
   return self->state == STATE_ESTABLISHED;
@@ -723,6 +772,16 @@ static gboolean has_session(ChatIoConnection *self) {
 
 gboolean chat_io_connection_get_server_key(ChatIoConnection *self, guint8 out[CHAT_V2_KEY_LEN]) {
   return has_session(self) && chat_channel_server_key(self->channel, out) == 0;
+}
+
+const guint8 *chat_io_connection_get_client_info(ChatIoConnection *self, gsize *len) {
+  const uint8_t *data = NULL;
+  size_t n = 0;
+  *len = 0;
+  if (!has_session(self) || chat_channel_client_info(self->channel, &data, &n) < 0)
+    return NULL;
+  *len = n;
+  return data != NULL ? data : (const guint8 *)"";
 }
 
 const guint8 *chat_io_connection_get_server_info(ChatIoConnection *self, gsize *len) {

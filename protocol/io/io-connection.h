@@ -78,6 +78,7 @@ typedef enum {
   CHAT_CONNECTION_ERROR_IO,              /* the socket failed (the system's message) */
   CHAT_CONNECTION_ERROR_NOT_ESTABLISHED, /* send before the handshake completed */
   CHAT_CONNECTION_ERROR_MESSAGE_SIZE,    /* send of 0 bytes or over max_message_bytes */
+  CHAT_CONNECTION_ERROR_REFUSED, /* v2: the server refused the version, suite or reserved byte */
 } ChatConnectionError;
 
 /* ---- the object ---- */
@@ -169,6 +170,9 @@ ChatIoLoop *chat_io_connection_get_loop(ChatIoConnection *connection);
 gboolean chat_io_connection_get_server_key(ChatIoConnection *connection,
                                            guint8 out[CHAT_V2_KEY_LEN]);
 const guint8 *chat_io_connection_get_server_info(ChatIoConnection *connection, gsize *len);
+/* The same for the client-info of handshake message 1 (a server: what the
+ * client sent, authenticated by the handshake but not encrypted). */
+const guint8 *chat_io_connection_get_client_info(ChatIoConnection *connection, gsize *len);
 
 /* TESTS AND DIAGNOSTICS: write system calls made (including ones that
  * would block), and turns in which the connection was flushed. */

@@ -14,9 +14,12 @@ record decrypts again, before anything is written.
 Every key is derived from SHA-256 of a fixed label, so running the script
 again writes the same file.
 
-Each session has:
+Each session has (spec/protocol.md section 8 describes every field):
   - the fixed private keys (client ephemeral, server ephemeral, server
     static) and the server's public key and fingerprint;
+  - client_info and server_info: the payloads of handshake messages 1 and 2
+    (encoded values, spec section 7.3: the client-info in the clear, the
+    server-info as chatd 0.1.0 sends it with its default limits);
   - preamble, message1 and message2 exactly as on the wire (message1/2 with
     their u16 length prefix);
   - session_id, c2s_key, s2c_key (the key log values) and handshake_hash;
@@ -26,10 +29,13 @@ Each session has:
   - client_messages / server_messages: the application messages sent, in
     the order the C sender is asked to send them.
 The sender parameters the records depend on: record_size (the largest
-record length, lowered for the vector so that a small message is
-fragmented: both sides use it), client_rekey_bytes and server_rekey_bytes
-(a REKEY record goes before a data record once the plaintext bytes
-encrypted under the current key reach this number).
+record length L a sender makes, lowered for the vector so that a 60-byte
+message is fragmented; a receiver accepts every record up to 65535 bytes
+and fragments of any size, so only the senders need it) and
+client_rekey_bytes / server_rekey_bytes (a sender puts a REKEY record
+before a data record once the record plaintext bytes, type byte included,
+encrypted under its current key reach this number; REKEY and CLOSE records
+do not count).
 
 Usage: make-v2-vectors.py [OUTPUT]   (default: ../v2-channel.json)
 """
@@ -176,7 +182,7 @@ class SymmetricState:
         return CipherState(self.cipher, k1[:32]), CipherState(self.cipher, k2[:32])
 
 
-def nx_handshake(suite, prologue, client_e, server_e, server_s, server_info):
+def nx_handshake(suite, prologue, client_e, server_e, server_s, client_info, server_info):
     """Runs Noise NX (-> e / <- e, ee, s, es) on both sides."""
     cipher, name = SUITES[suite]
     init = SymmetricState(cipher, name)
@@ -184,14 +190,16 @@ def nx_handshake(suite, prologue, client_e, server_e, server_s, server_info):
     init.mix_hash(prologue)
     resp.mix_hash(prologue)
 
-    # Message 1, initiator: -> e, empty payload.
+    # Message 1, initiator: -> e, payload = client info. No key yet, so
+    # EncryptAndHash() leaves it in the clear and only hashes it.
     ce_pub = x25519_public(client_e)
     init.mix_hash(ce_pub)
-    msg1 = ce_pub + init.encrypt_and_hash(b"")
+    msg1 = ce_pub + init.encrypt_and_hash(client_info)
+    assert msg1[DHLEN:] == client_info
     # Responder reads it.
     re = msg1[:DHLEN]
     resp.mix_hash(re)
-    assert resp.decrypt_and_hash(msg1[DHLEN:]) == b""
+    assert resp.decrypt_and_hash(msg1[DHLEN:]) == client_info
 
     # Message 2, responder: <- e, ee, s, es, payload = server info.
     se_pub = x25519_public(server_e)
@@ -282,23 +290,37 @@ def encrypt_direction(messages, record_size, rekey_bytes, send, recv):
     return records
 
 
-def encode_server_info():
-    """A value of the chat value codec (spec/protocol.md, "Values"): the dict
-    {"name": "chat test server", "max_message": 16777216}."""
-    def value_str(s):
-        b = s.encode()
-        return bytes([3]) + struct.pack(">I", len(b)) + b
+def value_str(s):
+    b = s.encode()
+    return bytes([3]) + struct.pack(">I", len(b)) + b
 
-    def value_uint(n):
-        mag = n.to_bytes((n.bit_length() + 7) // 8, "big")
-        return bytes([1]) + struct.pack(">I", len(mag)) + mag
 
-    def key(k):
-        return bytes([len(k)]) + k.encode()
+def value_uint(n):
+    mag = n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big")
+    return bytes([1]) + struct.pack(">I", len(mag)) + mag
 
-    body = key("name") + value_str("chat test server") + \
-        key("max_message") + value_uint(16 * 1024 * 1024)
+
+def value_dict(items):
+    """A dict of the chat value codec (spec/protocol.md section 2), in the
+    order given."""
+    body = b"".join(bytes([len(k.encode())]) + k.encode() + v for k, v in items)
     return bytes([5]) + struct.pack(">I", len(body)) + body
+
+
+def encode_server_info():
+    """The server-info chatd 0.1.0 sends with its default limits
+    (spec/protocol.md 7.3): {"server": "chatd 0.1.0", "max_message":
+    16777216, "max_image": 8388608}."""
+    return value_dict([("server", value_str("chatd 0.1.0")),
+                       ("max_message", value_uint(16 * 1024 * 1024)),
+                       ("max_image", value_uint(8 * 1024 * 1024))])
+
+
+def encode_client_info():
+    """A client-info (spec/protocol.md 7.3): {"client": "chat test client",
+    "max_message": 268435456}."""
+    return value_dict([("client", value_str("chat test client")),
+                       ("max_message", value_uint(256 * 1024 * 1024))])
 
 
 def fingerprint(pub):
@@ -310,8 +332,9 @@ def make_session(name, suite):
     server_e = label_bytes(f"chat v2 vector {name} server ephemeral")
     server_s = label_bytes(f"chat v2 vector {name} server static")
     server_info = encode_server_info()
+    client_info = encode_client_info()
     preamble = PREAMBLE_MAGIC + bytes([VERSION, suite, RESERVED])
-    hs = nx_handshake(suite, preamble, client_e, server_e, server_s, server_info)
+    hs = nx_handshake(suite, preamble, client_e, server_e, server_s, client_info, server_info)
 
     record_size = 64
     client_rekey_bytes = 256 * 1024 * 1024
@@ -332,6 +355,7 @@ def make_session(name, suite):
         "server_static_private": server_s.hex(),
         "server_static_public": x25519_public(server_s).hex(),
         "server_static_fingerprint": fingerprint(x25519_public(server_s)),
+        "client_info": client_info.hex(),
         "server_info": server_info.hex(),
         "record_size": record_size,
         "client_rekey_bytes": client_rekey_bytes,
@@ -354,8 +378,9 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "v2-channel.json")
     doc = {
-        "description": "v2 secure channel sessions (preamble, Noise NX handshake, records) "
-                       "with fixed keys; see protocol/v2-channel.h",
+        "description": "v2 secure channel sessions (preamble, Noise NX handshake with the "
+                       "client-info and server-info payloads, records) with fixed keys; "
+                       "every field is described in spec/protocol.md section 8",
         "generator": "spec/vectors/tools/make-v2-vectors.py (Python cryptography, independent "
                      "of the C code)",
         "sessions": [make_session("aesgcm", 1), make_session("chachapoly", 2)],
