@@ -72,7 +72,8 @@ static void on_user_stored(const GError *error, gpointer user_data) {
   ChatdSession *s = job->session;
   if (error) {
     g_warning("%s: cannot store user %s: %s", s->peer, job->username, error->message);
-    chatd_slot_send_failure(s, job->slot, "the account could not be saved; try again");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the account could not be saved; try again");
   } else {
     /* Committed: now the account exists for everyone. */
     chatd_directory_add_user(s->server->directory, job->user_id, job->username, job->nickname,
@@ -89,10 +90,10 @@ static void on_register_hashed(const char *phc, const GError *error, gpointer us
   ChatdSession *s = job->session;
   ChatdServer *server = s->server;
   if (!phc) {
+    gboolean busy = error && error->code == CHATD_PASSWORDS_ERROR_BUSY;
     chatd_slot_send_failure(s, job->slot,
-                            error && error->code == CHATD_PASSWORDS_ERROR_BUSY
-                                ? "the server is busy; try again"
-                                : "the account could not be created");
+                            busy ? CHAT_REQUEST_ERROR_SERVER_BUSY : CHAT_REQUEST_ERROR_SERVER_ERROR,
+                            busy ? NULL : "the account could not be created");
     register_done(job);
     return;
   }
@@ -119,14 +120,17 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
   const char *nick_problem;
   g_autofree char *nickname = clean_nickname(req.nickname, &nick_problem);
   if (problem || nick_problem || !password_ok(req.password)) {
-    chatd_session_send_failure(s, problem        ? problem
-                                  : nick_problem ? nick_problem
-                                                 : "the password must be 1 to 1024 bytes");
+    if (problem)
+      chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_USERNAME, problem);
+    else if (nick_problem)
+      chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_NICKNAME, nick_problem);
+    else
+      chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_PASSWORD, NULL);
     return;
   }
   if (chatd_directory_user_by_name(server->directory, username) ||
       g_hash_table_contains(server->pending_usernames, username)) {
-    chatd_session_send_null(s, CHAT_MSG_USERNAME_TAKEN);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_USERNAME_TAKEN, NULL);
     return;
   }
   guint retry_s = 0;
@@ -139,7 +143,7 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
                             : "from this address (server.register_rate)");
     g_autofree char *reason = g_strdup_printf("too many new accounts %s; try again in %u s",
                                               total ? "right now" : "from your address", retry_s);
-    chatd_session_send_failure(s, reason);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_TOO_MANY_ACCOUNTS, reason);
     chatd_session_pause(s, REFUSED_PAUSE_MS);
     return;
   }
@@ -189,7 +193,7 @@ static gboolean guess_allowed(ChatdSession *s, const char *username) {
                     verdict == CHATD_ATTEMPT_ACCOUNT_LIMIT ? " for this account" : "");
   g_autofree char *reason =
       g_strdup_printf("too many failed attempts from your address; try again in %u s", retry_s);
-  chatd_session_send_failure(s, reason);
+  chatd_session_send_failure(s, CHAT_REQUEST_ERROR_TOO_MANY_ATTEMPTS, reason);
   chatd_session_pause(s, REFUSED_PAUSE_MS);
   return FALSE;
 }
@@ -258,11 +262,11 @@ static void on_login_verified(gboolean ok, gboolean needs_rehash, const GError *
     /* nothing to answer */
   } else if (error && error->code == CHATD_PASSWORDS_ERROR_BUSY) {
     guess_refund(s, job->username);
-    chatd_session_send_failure(s, "the server is busy; try again");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_SERVER_BUSY, NULL);
   } else if (!ok || !user) {
     chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: login of %s failed", s->peer,
                       job->username);
-    chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_LOGIN_FAILED, NULL);
   } else {
     guess_refund(s, job->username);
     if (needs_rehash) {
@@ -324,7 +328,7 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
       chatd_resume_tokens_owner(server->tokens, hash, chatd_now_ms()) != user->id) {
     chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: resume of %s refused", s->peer,
                       username);
-    chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_TOKEN_REFUSED, NULL);
     return;
   }
   guess_refund(s, username);
@@ -346,7 +350,8 @@ static void on_logout_stored(const GError *error, gpointer user_data) {
   if (error && g_error_matches(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_NOT_FOUND))
     error = NULL;
   if (error) {
-    chatd_slot_send_failure(s, job->slot, "the logout could not be saved; try again");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the logout could not be saved; try again");
   } else {
     /* Revoked in the database: now in memory too. */
     chatd_resume_tokens_remove(s->server->tokens, job->token_hash);
@@ -407,7 +412,8 @@ static void on_nickname_stored(const GError *error, gpointer user_data) {
   ChatdServer *server = s->server;
   ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
   if (error || !user) {
-    chatd_slot_send_failure(s, job->slot, "the nickname could not be saved");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the nickname could not be saved");
   } else {
     chatd_user_set_nickname(user, job->nickname); /* committed: now in memory */
     chatd_write_user(chatd_session_begin(s, CHAT_MSG_PROFILE_UPDATED), user);
@@ -421,7 +427,7 @@ static void on_nickname_stored(const GError *error, gpointer user_data) {
       if (friend && friend->session) {
         chatd_write_friend_contact(chatd_session_begin(friend->session, CHAT_MSG_CONTACT_INFO),
                                    user);
-        chatd_reply_send(friend->session);
+        chatd_notify_send(friend->session);
       }
     }
   }
@@ -442,7 +448,7 @@ void chatd_handle_set_nickname(ChatdSession *s, const chat_value *params, const 
   const char *problem;
   g_autofree char *nickname = clean_nickname(req.value, &problem);
   if (problem) {
-    chatd_session_send_failure(s, problem);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_NICKNAME, problem);
     return;
   }
   nickname_job *job = g_new0(nickname_job, 1);
@@ -488,7 +494,8 @@ static void on_password_stored(const GError *error, gpointer user_data) {
   if (user)
     user->password_writes--;
   if (error || !user) {
-    chatd_slot_send_failure(s, job->slot, "the password could not be saved");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the password could not be saved");
   } else {
     /* Committed: the new password works from now on, and the other
      * sessions' resume tokens go. */
@@ -508,10 +515,10 @@ static void on_new_password_hashed(const char *phc, const GError *error, gpointe
   ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
   chatd_session_ref(s);
   if (!phc || !user) {
+    gboolean busy = error && error->code == CHATD_PASSWORDS_ERROR_BUSY;
     chatd_slot_send_failure(s, job->slot,
-                            error && error->code == CHATD_PASSWORDS_ERROR_BUSY
-                                ? "the server is busy; try again"
-                                : "the password could not be changed");
+                            busy ? CHAT_REQUEST_ERROR_SERVER_BUSY : CHAT_REQUEST_ERROR_SERVER_ERROR,
+                            busy ? NULL : "the password could not be changed");
     chatd_session_release(s, job->slot);
     password_job_free(job);
   } else {
@@ -540,8 +547,9 @@ static void on_old_password_checked(gboolean ok, gboolean needs_rehash, const GE
      * without a limit. One the busy server never checked is given back. */
     if (busy && s->user)
       guess_refund(s, s->user->username);
-    chatd_slot_send_failure(s, job->slot,
-                            busy ? "the server is busy; try again" : "the old password is wrong");
+    chatd_slot_send_failure(
+        s, job->slot, busy ? CHAT_REQUEST_ERROR_SERVER_BUSY : CHAT_REQUEST_ERROR_WRONG_PASSWORD,
+        NULL);
     chatd_session_release(s, job->slot);
     chatd_session_unblock(s);
     password_job_free(job);
@@ -564,7 +572,7 @@ void chatd_handle_set_password(ChatdSession *s, const chat_value *params, const 
   if (chatd_params_refused(s, chat_msg_set_password_read(params, &req, &err), &err))
     return;
   if (!password_ok(req.new_password)) {
-    chatd_session_send_failure(s, "the password must be 1 to 1024 bytes");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_PASSWORD, NULL);
     return;
   }
   if (!guess_allowed(s, s->user->username))

@@ -23,6 +23,9 @@ static const chat_request_error_info table[CHAT_REQUEST_ERROR_COUNT] = {
     {CHAT_REQUEST_ERROR_STORAGE_FAILED, "storage_failed",
      "the server could not save or read the data; try again", RETRY,
      "the database failed to write or read what the request needs"},
+    {CHAT_REQUEST_ERROR_SERVER_ERROR, "server_error", "the server failed; try again", RETRY,
+     "an internal failure that is not the request's fault (no randomness for a token, a "
+     "password hash that failed, a stored message that cannot be read back)"},
     {CHAT_REQUEST_ERROR_TOO_MANY_ATTEMPTS, "too_many_attempts",
      "too many failed attempts from your address; try again later", RETRY,
      "login, resume or set_password: too many wrong passwords or tokens from the address (or "
@@ -51,9 +54,10 @@ static const chat_request_error_info table[CHAT_REQUEST_ERROR_COUNT] = {
     {CHAT_REQUEST_ERROR_INVALID_MESSAGE, "invalid_message", "the message is not valid", REFUSED,
      "send_message: the body breaks a rule (empty, font size or colour, a preview body) or the "
      "client_msg_id is not 1 to 64 bytes"},
-    {CHAT_REQUEST_ERROR_IMAGE_TOO_LARGE, "image_too_large",
-     "the image is larger than the server accepts", REFUSED,
-     "send_message: the image is larger than the server-info's max_image"},
+    {CHAT_REQUEST_ERROR_MESSAGE_TOO_LARGE, "message_too_large",
+     "the message is larger than the server accepts", REFUSED,
+     "send_message: the image is larger than the server-info's max_image, or the message "
+     "would not fit in one message to its readers"},
     {CHAT_REQUEST_ERROR_INVALID_TARGET, "invalid_target",
      "target_type must be 0 (a user) or 1 (a room)", REFUSED,
      "send_message, fetch_history or mark_read: target_type is neither 0 nor 1"},
