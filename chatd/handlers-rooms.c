@@ -158,7 +158,7 @@ static void on_left(const GError *error, gpointer user_data) {
 }
 
 /* The room a request names by id (its params), when the session's user is
- * a member of it; otherwise answers general_failure and returns NULL. */
+ * a member of it; otherwise answers the failure not_member and returns NULL. */
 static ChatdRoom *member_room(ChatdSession *s, const chat_value *params) {
   chat_msg_int req;
   chat_error err;

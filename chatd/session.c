@@ -42,16 +42,21 @@ struct _ChatdSlot {
 
 /* The message starts CHAT_MESSAGE_REQUEST_ID_SIZE bytes into the buffer:
  * the spare bytes in front take the request id of an answer without moving
- * the message (chat_message_insert_request_id). */
+ * the message (chat_message_insert_request_id). The same message may go to
+ * several sessions, with an id and without: scratch_header keeps the header
+ * an id overwrites, to put it back. */
 static chat_buffer scratch;
 static chat_writer scratch_writer;
 static chat_dialect scratch_dialect;
+static gboolean scratch_has_id;
+static guint8 scratch_header[CHAT_MESSAGE_REQUEST_ID_SIZE];
 static const guint8 no_request_id[CHAT_MESSAGE_REQUEST_ID_SIZE];
 
 chat_writer *chatd_reply_begin(chat_dialect dialect, guint32 type) {
   chat_buffer_reset(&scratch);
   chat_writer_init(&scratch_writer, &scratch);
   scratch_dialect = dialect;
+  scratch_has_id = FALSE;
   if (chat_buffer_append(&scratch, no_request_id, sizeof no_request_id) != 0)
     scratch_writer.status = scratch.failure;
   chat_message_begin(&scratch_writer, dialect, type);
@@ -75,6 +80,10 @@ static gboolean scratch_finished(void) {
 gboolean chatd_reply_bytes(const guint8 **data, gsize *len) {
   if (!scratch_finished())
     return FALSE;
+  if (scratch_has_id) {
+    memcpy(scratch.data + CHAT_MESSAGE_REQUEST_ID_SIZE, scratch_header, sizeof scratch_header);
+    scratch_has_id = FALSE;
+  }
   *data = scratch.data + CHAT_MESSAGE_REQUEST_ID_SIZE;
   *len = scratch.len - CHAT_MESSAGE_REQUEST_ID_SIZE;
   return TRUE;
@@ -85,7 +94,9 @@ static gboolean answer_bytes(const ChatdRequest *request, const guint8 **data, g
   if (!chatd_reply_bytes(data, len))
     return FALSE;
   if (request->has_id && scratch_dialect == CHAT_DIALECT_V2) {
+    memcpy(scratch_header, scratch.data + CHAT_MESSAGE_REQUEST_ID_SIZE, sizeof scratch_header);
     chat_message_insert_request_id(scratch.data + CHAT_MESSAGE_REQUEST_ID_SIZE, request->id);
+    scratch_has_id = TRUE;
     *data = scratch.data;
     *len = scratch.len;
   }

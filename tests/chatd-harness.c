@@ -410,6 +410,11 @@ GBytes *harness_encode(chat_dialect dialect, const char *name, const char *param
   return encode_with_header(dialect, name, params_json, FALSE, 0);
 }
 
+GBytes *harness_encode_with_id(chat_dialect dialect, const char *name, const char *params_json,
+                               guint32 request_id) {
+  return encode_with_header(dialect, name, params_json, TRUE, request_id);
+}
+
 void client_send_with_id(test_client *client, const char *name, const char *params_json,
                          guint32 request_id) {
   g_autoptr(GBytes) message =

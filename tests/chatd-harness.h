@@ -98,6 +98,9 @@ char *harness_describe(chat_dialect dialect, chat_direction direction, const gui
                        gsize len, int json_flags);
 /* One message, its parameters given as JSON, encoded in a dialect. */
 GBytes *harness_encode(chat_dialect dialect, const char *name, const char *params_json);
+/* The same with a request id in the header (v2). */
+GBytes *harness_encode_with_id(chat_dialect dialect, const char *name, const char *params_json,
+                               guint32 request_id);
 void client_send(test_client *client, const char *name, const char *params_json);
 /* The same with a request id in the v2 header (spec/protocol.md 5.7). */
 void client_send_with_id(test_client *client, const char *name, const char *params_json,

@@ -68,10 +68,10 @@ Test(request_error, spec_documents_every_code_and_no_other) {
   unsigned rows = 0;
   for (unsigned i = 1; i < CHAT_REQUEST_ERROR_COUNT; i++) {
     const chat_request_error_info *e = chat_request_error_info_of((chat_request_error)i);
-    char cell[96];
-    snprintf(cell, sizeof cell, "\n| `%s` |", e->name);
+    char cell[256];
+    snprintf(cell, sizeof cell, "\n| `%s` | %s |", e->name, e->text);
     char *row = strstr(section, cell);
-    cr_assert_not_null(row, "section 5.7 has no row for %s", e->name);
+    cr_assert_not_null(row, "section 5.7 has no row \"| `%s` | %s |\"", e->name, e->text);
     char *eol = strchr(row + 1, '\n');
     char cls[64];
     snprintf(cls, sizeof cls, "| %s |", chat_request_error_class_name(e->error_class));
