@@ -149,12 +149,12 @@ static void print_note(printer *p, const chat_dump_item *item) {
 static void print_message(printer *p, const chat_dump_item *item) {
   chat_dialect dialect = item->dialect;
   chat_direction to = item->direction == TCP_CLIENT_TO_SERVER ? CHAT_TO_SERVER : CHAT_TO_CLIENT;
-  uint32_t type;
+  chat_message_header header;
   chat_value *params;
   chat_error err;
   chat_arena_reset(&p->arena);
-  if (chat_message_decode(dialect, item->data, item->len, NULL, CHAT_DECODE_BORROW, &p->arena,
-                          &type, &params, &err) != 0) {
+  if (chat_message_decode_with_id(dialect, item->data, item->len, NULL, CHAT_DECODE_BORROW,
+                                  &p->arena, &header, &params, &err) != 0) {
     char text[CHAT_DUMP_NOTE_MAX];
     snprintf(text, sizeof text,
              "a message of %zu bytes that does not decode: %s (%s at offset %zu)", item->len,
@@ -168,6 +168,7 @@ static void print_message(printer *p, const chat_dump_item *item) {
     print_note(p, &note);
     return;
   }
+  uint32_t type = header.type;
   const chat_message_info *info = chat_catalogue_lookup(type, dialect, to);
   const chat_message_info *any = info ? info : chat_catalogue_by_code(type);
   char problem[CHAT_DUMP_NOTE_MAX] = "";
@@ -186,6 +187,8 @@ static void print_message(printer *p, const chat_dump_item *item) {
       append_json_string(&p->line, any->name);
     else
       append_text(&p->line, "null");
+    if (header.has_request_id)
+      append_json_number(&p->line, "request_id", header.request_id);
     append_text(&p->line, ", \"params\": ");
     if (chat_value_write_json(params, flags, &p->line) != 0)
       append_text(&p->line, "null");
@@ -200,6 +203,11 @@ static void print_message(printer *p, const chat_dump_item *item) {
     else
       snprintf(name, sizeof name, "unknown(%" PRIu32 ") ", type);
     append_text(&p->line, name);
+    if (header.has_request_id) {
+      char id[32];
+      snprintf(id, sizeof id, "#%" PRIu32 " ", header.request_id);
+      append_text(&p->line, id);
+    }
     if (chat_value_write_json(params, flags, &p->line) != 0)
       append_text(&p->line, "(parameters not printable)");
     if (problem[0]) {

@@ -53,14 +53,28 @@ static int encode_document(const chat_json *doc, chat_dialect dialect, bool leni
                         chat_json_kind_name(doc->kind));
   for (size_t i = 0; i < doc->as.object.count; i++) {
     const char *key = doc->as.object.members[i].key;
-    if (strcmp(key, "type") != 0 && strcmp(key, "name") != 0 && strcmp(key, "params") != 0)
-      return chatctl_fail(CHATCTL_EXIT_USAGE,
-                          "bad message: unknown member \"%s\" (expected type, name, params)", key);
+    if (strcmp(key, "type") != 0 && strcmp(key, "name") != 0 && strcmp(key, "params") != 0 &&
+        strcmp(key, "request_id") != 0)
+      return chatctl_fail(
+          CHATCTL_EXIT_USAGE,
+          "bad message: unknown member \"%s\" (expected type, name, request_id, params)", key);
   }
-  uint32_t type = 0;
-  int status = message_type(doc, lenient, &type);
+  chat_message_header header = {0};
+  int status = message_type(doc, lenient, &header.type);
   if (status)
     return status;
+  uint32_t type = header.type;
+  const chat_json *request_id = chat_json_object_get(doc, "request_id");
+  if (request_id) {
+    uint64_t n;
+    if (!chat_json_get_u64(request_id, &n) || n > UINT32_MAX)
+      return chatctl_fail(CHATCTL_EXIT_USAGE,
+                          "bad message: \"request_id\" must be an integer 0..4294967295");
+    if (dialect == CHAT_DIALECT_SEED)
+      return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: the seed dialect has no request ids");
+    header.has_request_id = true;
+    header.request_id = (uint32_t)n;
+  }
   const chat_json *params_json = chat_json_object_get(doc, "params");
   if (!params_json)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: \"params\" is missing");
@@ -72,7 +86,7 @@ static int encode_document(const chat_json *doc, chat_dialect dialect, bool leni
   if (!lenient && chat_catalogue_check(type, params, &err) != 0)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "bad message: %s %s (--lenient allows it)",
                         chat_catalogue_by_code(type)->name, err.message);
-  int rc = chat_message_encode(dialect, type, params, bytes);
+  int rc = chat_message_encode_with_id(dialect, &header, params, bytes);
   if (rc == CHAT_ERR_INVALID_ARGUMENT && dialect == CHAT_DIALECT_SEED && type > 255)
     return chatctl_fail(CHATCTL_EXIT_USAGE,
                         "bad message: type %u does not fit the seed dialect's one byte",
@@ -113,7 +127,8 @@ const chatctl_command chatctl_command_encode = {
     "encode [--dialect seed|v2] [--lenient]",
     "Reads one message as JSON on standard input and prints the hex of its\n"
     "plaintext (layer 2). The message names its type by \"type\" (a number), by\n"
-    "\"name\", or both (then they must agree); \"params\" is its parameters.\n"
+    "\"name\", or both (then they must agree); \"params\" is its parameters;\n"
+    "\"request_id\" (v2 only, 0..4294967295) sets the header's request id.\n"
     "\n"
     "Options:\n"
     "  --dialect seed|v2   write a 1-byte (seed) or 4-byte (v2) type; default v2\n"

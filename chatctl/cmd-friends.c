@@ -41,9 +41,16 @@ static int add_friend(chatctl_session *session, const chatctl_globals *globals, 
   chat_msg_str request = {chat_span_cstr(name)};
   chat_msg_str_write(chatctl_session_begin(session, CHAT_MSG_ADD_FRIEND), &request);
   g_autoptr(chatctl_message) reply = NULL;
-  int status = chatctl_session_ask(session, CHAT_MSG_ADD_FRIEND_RESULT, NULL, NULL, &reply);
+  int status = chatctl_session_send(session);
+  static const guint32 answers[] = {CHAT_MSG_ADD_FRIEND_RESULT, CHAT_MSG_REQUEST_FAILED};
+  if (status == 0)
+    status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
   if (status)
     return status;
+  if (reply->type == CHAT_MSG_REQUEST_FAILED) {
+    g_autofree char *what = g_strdup_printf("cannot add %s", name);
+    return chatctl_session_refused(session, reply, what);
+  }
   chat_msg_add_friend_result result;
   chat_msg_add_friend_result_read(reply->params, &result, NULL);
   if (!result.ok)

@@ -39,11 +39,17 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
   chatctl_password_free(password);
   g_autoptr(chatctl_message) reply = NULL;
   if (status == 0) {
-    static const guint32 answers[] = {CHAT_MSG_REGISTER_SUCCESSFUL, CHAT_MSG_USERNAME_TAKEN};
+    static const guint32 answers[] = {CHAT_MSG_REGISTER_SUCCESSFUL, CHAT_MSG_USERNAME_TAKEN,
+                                      CHAT_MSG_REQUEST_FAILED};
     status = chatctl_session_wait(session, answers, G_N_ELEMENTS(answers), NULL, NULL, &reply);
   }
-  if (status == 0 && reply->type == CHAT_MSG_USERNAME_TAKEN) {
+  gboolean taken =
+      status == 0 && (reply->type == CHAT_MSG_USERNAME_TAKEN ||
+                      chatctl_message_error(reply) == CHAT_REQUEST_ERROR_USERNAME_TAKEN);
+  if (taken) {
     status = chatctl_fail(CHATCTL_EXIT_REFUSED, "username taken: %s", username);
+  } else if (status == 0 && reply->type == CHAT_MSG_REQUEST_FAILED) {
+    status = chatctl_session_refused(session, reply, "cannot register");
   } else if (status == 0) {
     chat_msg_int registered;
     chat_msg_int_read(reply->params, &registered, NULL);

@@ -108,7 +108,7 @@ const chatctl_command chatctl_command_send = {
     "  --json               print the acknowledged message (the server's copy)\n"
     "\n"
     "Exit status: 1 when FRIEND is not a friend or the server refuses\n"
-    "(general_failure: its reason on stderr).\n"
+    "(its reason on stderr; 5 when the server could not do it now).\n"
     "\n"
     "Examples:\n"
     "  chatctl --user alice send --to-user bob 'see you at 8'\n"

@@ -65,6 +65,12 @@ static char *describe_event(chatctl_session *session, const chatctl_message *m) 
     g_autofree char *user = chatctl_format_user(p);
     return g_strdup_printf("contact %s", user);
   }
+  case CHAT_MSG_REQUEST_FAILED: {
+    chat_msg_request_failed failed;
+    chat_msg_request_failed_read(p, &failed, NULL);
+    return g_strdup_printf("request_failed: %.*s (%.*s)", (int)failed.text.len, failed.text.ptr,
+                           (int)failed.error.len, failed.error.ptr);
+  }
   case CHAT_MSG_GENERAL_MSG:
   case CHAT_MSG_GENERAL_FAILURE: {
     chat_msg_str text;

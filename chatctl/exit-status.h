@@ -8,6 +8,7 @@ enum {
   CHATCTL_EXIT_USAGE = 2,      /* usage or input error */
   CHATCTL_EXIT_CONNECTION = 3, /* connection, handshake or pinning failure */
   CHATCTL_EXIT_TIMEOUT = 4,    /* timed out */
+  CHATCTL_EXIT_RETRY = 5,      /* the server could not do it now (v2 error class retry_later) */
 };
 
 #endif

@@ -40,10 +40,13 @@ static const char *const global_help =
     "\n"
     "Exit status:\n"
     "  0  done\n"
-    "  1  refused by the server (the server's reason on stderr)\n"
+    "  1  refused by the server (the server's reason on stderr; v2: error class\n"
+    "     refused or bad_credentials)\n"
     "  2  usage or input error\n"
     "  3  connection, handshake or pinning failure\n"
-    "  4  timeout\n";
+    "  4  timeout\n"
+    "  5  v2: the server could not do it now (error class retry_later); try later\n"
+    "With --json a refusal also prints {\"error\": code, \"class\": ..., \"text\": ...}.\n";
 
 static void print_main_help(FILE *out) {
   fprintf(out, "usage: chatctl [global options] <command> [options] [arguments]\n\n");

@@ -37,7 +37,9 @@ int chatctl_print_fields(const chatctl_field *fields, size_t n_fields) {
   for (size_t i = 0; i < n_fields; i++) {
     const chatctl_field *f = &fields[i];
     chat_value v;
-    if (f->kind == CHATCTL_FIELD_STR)
+    if (f->kind == CHATCTL_FIELD_STR && !f->s)
+      chat_value_set_null(&v);
+    else if (f->kind == CHATCTL_FIELD_STR)
       chat_value_set_str(&v, f->s, strlen(f->s));
     else if (f->kind == CHATCTL_FIELD_INT)
       chat_value_set_int(&v, f->i);

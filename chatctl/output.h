@@ -30,7 +30,8 @@ typedef struct {
 #define CHATCTL_BOOL(key, value)                                                                   \
   { (key), CHATCTL_FIELD_BOOL, NULL, (value) ? 1 : 0 }
 
-/* Prints {fields[0].key: ..., ...} as chatctl_print_json does. */
+/* Prints {fields[0].key: ..., ...} as chatctl_print_json does (a NULL
+ * string is null). */
 int chatctl_print_fields(const chatctl_field *fields, size_t n_fields);
 
 /* A @user: as JSON with json, else the line of chatctl_format_user.

@@ -37,9 +37,15 @@ struct chatctl_session {
   chat_limits limits;
   chat_buffer out;
   chat_writer writer;
-  GQueue inbox;     /* chatctl_message*, not yet taken */
-  guint64 last_seq; /* of the newest message received */
-  guint64 since;    /* answers to the last request have seq > since */
+  GQueue inbox;               /* chatctl_message*, not yet taken */
+  guint64 last_seq;           /* of the newest message received */
+  guint64 since;              /* answers to the last request have seq > since */
+  guint32 next_request_id;    /* v2: the id of the next request */
+  guint32 building_id;        /* of the request being built */
+  gboolean pending_has_id;    /* the last request sent had an id ... */
+  guint32 pending_request_id; /* ... this one */
+  gboolean barrier_has_id;    /* during a barrier: the request before the echo ... */
+  guint32 barrier_request_id; /* ... whose failure still counts */
   gboolean closed;
   GError *close_reason;
   char *bad_message;    /* why a message of the server was refused */
@@ -84,8 +90,13 @@ static void on_message(ChatConnection *connection, gconstpointer data, gsize len
   chat_arena_init(&m->arena);
   chat_dialect dialect = s->config.dialect;
   chat_error err;
-  if (chat_message_decode(dialect, data, len, &s->limits, 0, &m->arena, &m->type, &m->params,
-                          &err) != 0)
+  chat_message_header header;
+  int rc = chat_message_decode_with_id(dialect, data, len, &s->limits, 0, &m->arena, &header,
+                                       &m->params, &err);
+  m->type = header.type;
+  m->has_request_id = header.has_request_id;
+  m->request_id = header.request_id;
+  if (rc != 0)
     s->bad_message = g_strdup_printf("%s at byte %zu", err.message, err.offset);
   else if (!(m->info = chat_catalogue_lookup(m->type, dialect, CHAT_TO_CLIENT)))
     s->bad_message = g_strdup_printf("unknown message type %u", (unsigned)m->type);
@@ -251,6 +262,7 @@ int chatctl_session_open_with_password(const chatctl_command *command,
       (!globals->user || globals->user[0] == '\0'))
     return chatctl_usage_error(command, "say who you are with --user NAME");
   chatctl_session *s = g_new0(chatctl_session, 1);
+  s->next_request_id = 1;
   s->command = command;
   s->globals = globals;
   g_queue_init(&s->inbox);
@@ -373,7 +385,12 @@ chat_writer *chatctl_session_begin(chatctl_session *s, guint32 type) {
   s->finished = FALSE;
   chat_buffer_reset(&s->out);
   chat_writer_init(&s->writer, &s->out);
-  chat_message_begin(&s->writer, s->config.dialect, type);
+  chat_message_header header = {.type = type};
+  if (s->config.dialect == CHAT_DIALECT_V2) {
+    header.has_request_id = TRUE;
+    header.request_id = s->building_id = s->next_request_id++;
+  }
+  chat_message_begin_with_id(&s->writer, s->config.dialect, &header);
   return &s->writer;
 }
 
@@ -409,6 +426,8 @@ int chatctl_session_send(chatctl_session *s) {
   /* The connection has its own copy: requests may hold a password. */
   wipe_request(s);
   s->since = s->last_seq;
+  s->pending_has_id = s->config.dialect == CHAT_DIALECT_V2;
+  s->pending_request_id = s->building_id;
   return status;
 }
 
@@ -419,13 +438,75 @@ static gboolean type_wanted(guint32 type, const guint32 *types, size_t n_types) 
   return FALSE;
 }
 
+chat_request_error chatctl_message_error(const chatctl_message *m) {
+  chat_msg_request_failed failed;
+  if (m->type != CHAT_MSG_REQUEST_FAILED ||
+      chat_msg_request_failed_read(m->params, &failed, NULL) != 0)
+    return CHAT_REQUEST_ERROR_UNKNOWN;
+  return chat_msg_request_failed_code(&failed);
+}
+
+int chatctl_session_refused(chatctl_session *s, const chatctl_message *m, const char *what) {
+  chat_span code = {NULL, 0}, text = chat_span_cstr("");
+  chat_request_error_class error_class = CHAT_REQUEST_ERROR_CLASS_REFUSED;
+  chat_msg_request_failed failed;
+  chat_msg_str reason;
+  if (m->type == CHAT_MSG_REQUEST_FAILED &&
+      chat_msg_request_failed_read(m->params, &failed, NULL) == 0) {
+    code = failed.error;
+    text = failed.text;
+    error_class = chat_request_error_info_of(chat_msg_request_failed_code(&failed))->error_class;
+  } else if (m->type == CHAT_MSG_GENERAL_FAILURE &&
+             chat_msg_str_read(m->params, &reason, NULL) == 0) {
+    text = reason.value;
+  }
+  int status = error_class == CHAT_REQUEST_ERROR_CLASS_RETRY_LATER ? CHATCTL_EXIT_RETRY
+                                                                   : CHATCTL_EXIT_REFUSED;
+  g_autofree char *code_text = code.ptr ? g_strndup(code.ptr, code.len) : NULL;
+  g_autofree char *text_text = g_strndup(text.ptr, text.len);
+  if (s->globals->json) {
+    const chatctl_field fields[] = {
+        CHATCTL_STR("error", code_text),
+        CHATCTL_STR("class", chat_request_error_class_name(error_class)),
+        CHATCTL_STR("text", text_text),
+    };
+    chatctl_print_fields(fields, G_N_ELEMENTS(fields));
+  }
+  if (code_text)
+    return chatctl_fail(status, "%s: %s (%s)", what ? what : "the server refused", text_text,
+                        code_text);
+  return chatctl_fail(status, "%s: %s", what ? what : "the server refused", text_text);
+}
+
+/* Whether m answers the last request sent: in v2 it echoes its request id;
+ * in seed it came after the request (the server answers in order). */
+static gboolean is_answer(const chatctl_session *s, const chatctl_message *m) {
+  if (m->seq <= s->since)
+    return FALSE;
+  if (!s->pending_has_id)
+    return TRUE;
+  return m->has_request_id && m->request_id == s->pending_request_id;
+}
+
+static gboolean is_failure(const chatctl_message *m) {
+  return m->type == CHAT_MSG_REQUEST_FAILED || m->type == CHAT_MSG_GENERAL_FAILURE;
+}
+
 /* Looks through what arrived since the last send. Returns 0 with *reply,
- * CHATCTL_EXIT_REFUSED for a general_failure, or -1 when nothing yet. */
+ * the status of a failure, or -1 when nothing yet. */
 static int scan_answers(chatctl_session *s, const guint32 *types, size_t n_types,
                         chatctl_match_func match, gpointer data, chatctl_message **reply) {
   for (GList *l = s->inbox.head; l; l = l->next) {
     chatctl_message *m = l->data;
-    if (m->seq <= s->since)
+    gboolean earlier = s->barrier_has_id && m->seq > s->since && m->has_request_id &&
+                       m->request_id == s->barrier_request_id;
+    if (earlier && is_failure(m)) {
+      int status = chatctl_session_refused(s, m, NULL);
+      g_queue_delete_link(&s->inbox, l);
+      chatctl_message_free(m);
+      return status;
+    }
+    if (!is_answer(s, m))
       continue;
     gboolean wanted = type_wanted(m->type, types, n_types);
     if (wanted && (!match || match(m, data))) {
@@ -433,13 +514,8 @@ static int scan_answers(chatctl_session *s, const guint32 *types, size_t n_types
       *reply = m;
       return 0;
     }
-    if (!wanted && m->type == CHAT_MSG_GENERAL_FAILURE) {
-      /* The server answers requests in order and sends general_failure only
-       * as an answer: this one is ours. */
-      chat_msg_str reason;
-      chat_msg_str_read(m->params, &reason, NULL);
-      int status = chatctl_fail(CHATCTL_EXIT_REFUSED, "the server refused: %.*s",
-                                (int)reason.value.len, reason.value.ptr);
+    if (!wanted && is_failure(m)) {
+      int status = chatctl_session_refused(s, m, NULL);
       g_queue_delete_link(&s->inbox, l);
       chatctl_message_free(m);
       return status;
@@ -490,7 +566,17 @@ int chatctl_session_barrier(chatctl_session *s) {
   chat_msg_str request = {chat_span_cstr(nonce)};
   chat_msg_str_write(chatctl_session_begin(s, CHAT_MSG_CLIENT_ECHO), &request);
   g_autoptr(chatctl_message) echo = NULL;
-  return chatctl_session_ask(s, CHAT_MSG_SERVER_ECHO, is_our_echo, nonce, &echo);
+  /* In v2 the request before the echo has its own id: its failure counts. */
+  s->barrier_has_id = s->pending_has_id;
+  s->barrier_request_id = s->pending_request_id;
+  guint64 since = s->since;
+  int status = chatctl_session_send(s);
+  s->since = since;
+  if (status == 0)
+    status = chatctl_session_wait(s, (const guint32[]){CHAT_MSG_SERVER_ECHO}, 1, is_our_echo, nonce,
+                                  &echo);
+  s->barrier_has_id = FALSE;
+  return status;
 }
 
 int chatctl_session_next_event(chatctl_session *s, gint64 deadline_us, const gboolean *stop,
@@ -561,17 +647,24 @@ static int collect_bundle(chatctl_session *s) {
   return 0;
 }
 
-/* Waits for login_successful or login_failed (*ok), then the bundle. */
+/* Waits for login_successful or a refusal of the credentials (*ok FALSE:
+ * seed login_failed, v2 request_failed of class bad_credentials), then the
+ * bundle. Any other failure is reported and its status returned. */
 static int finish_login(chatctl_session *s, gboolean *ok) {
-  static const guint32 types[] = {CHAT_MSG_LOGIN_SUCCESSFUL, CHAT_MSG_LOGIN_FAILED};
+  static const guint32 types[] = {CHAT_MSG_LOGIN_SUCCESSFUL, CHAT_MSG_LOGIN_FAILED,
+                                  CHAT_MSG_REQUEST_FAILED};
   chatctl_message *reply;
   *ok = FALSE;
   int status = chatctl_session_wait(s, types, G_N_ELEMENTS(types), NULL, NULL, &reply);
   if (status)
     return status;
-  if (reply->type == CHAT_MSG_LOGIN_FAILED) {
+  if (reply->type == CHAT_MSG_REQUEST_FAILED &&
+      chat_request_error_info_of(chatctl_message_error(reply))->error_class !=
+          CHAT_REQUEST_ERROR_CLASS_BAD_CREDENTIALS)
+    status = chatctl_session_refused(s, reply, "cannot log in");
+  if (reply->type != CHAT_MSG_LOGIN_SUCCESSFUL) {
     chatctl_message_free(reply);
-    return 0;
+    return status;
   }
   *ok = TRUE;
   s->user_message = reply;

@@ -4,8 +4,11 @@
  * that arrives queued as an event (for `watch`).
  *
  * Everything runs on the thread-default GMainContext: the waits iterate it
- * until the wanted message arrives, the server refuses (general_failure),
- * the connection closes, or the time is up. Every function that can fail
+ * until the wanted message arrives, the server refuses (v2 request_failed,
+ * seed general_failure), the connection closes, or the time is up. In v2
+ * every request carries a request id (spec/protocol.md 5.7) and only the
+ * messages that echo it are its answers; in seed, what arrives after the
+ * request is sent (the server answers in order). Every function that can fail
  * prints the reason on stderr ("chatctl: ...") and returns the exit status
  * (chatctl/exit-status.h), so a command can `return status;` as it is.
  *
@@ -23,6 +26,7 @@
 #include "chatctl/command.h"
 #include "protocol/catalogue.h"
 #include "protocol/chat-limits.h"
+#include "protocol/request-error.h"
 #include "protocol/value.h"
 
 /* How long to wait for an answer of the server. */
@@ -39,7 +43,9 @@
 typedef struct {
   guint32 type;
   const chat_message_info *info;
-  chat_value *params; /* in arena */
+  chat_value *params;      /* in arena */
+  gboolean has_request_id; /* v2: the answer to the request of that id */
+  guint32 request_id;
   gint64 received_ms; /* wall clock, ms since the epoch */
   guint64 seq;        /* arrival order, from 1 */
   chat_arena arena;
@@ -140,12 +146,24 @@ int chatctl_session_send(chatctl_session *session);
 typedef gboolean (*chatctl_match_func)(const chatctl_message *message, gpointer data);
 
 /* Waits (CHATCTL_REPLY_TIMEOUT_MS) for a message of one of types[0..n)
- * that arrived since the last send and that match accepts (match may be
- * NULL). Returns 0 and *reply (the caller frees it); CHATCTL_EXIT_REFUSED
- * when a general_failure comes first (not itself wanted); _CONNECTION when
- * the connection closes; _TIMEOUT. Other messages stay queued. */
+ * that answers the last request sent and that match accepts (match may be
+ * NULL). Returns 0 and *reply (the caller frees it); when a failure comes
+ * first (request_failed, general_failure, not itself wanted) the status of
+ * chatctl_session_refused; _CONNECTION when the connection closes;
+ * _TIMEOUT. Other messages stay queued. */
 int chatctl_session_wait(chatctl_session *session, const guint32 *types, size_t n_types,
                          chatctl_match_func match, gpointer data, chatctl_message **reply);
+
+/* A failure answer m (v2 request_failed: its code; seed general_failure)
+ * as an exit status from the code's class (refused and bad_credentials: 1,
+ * retry_later: CHATCTL_EXIT_RETRY; a code chatctl does not know: 1). Prints
+ * "chatctl: <what>: <text> (<code>)" on stderr (what NULL: "the server
+ * refused") and, with --json, {"error": code or null, "class": ..., "text":
+ * ...} on stdout. */
+int chatctl_session_refused(chatctl_session *session, const chatctl_message *m, const char *what);
+/* The code of a request_failed (CHAT_REQUEST_ERROR_UNKNOWN for any other
+ * message). */
+chat_request_error chatctl_message_error(const chatctl_message *m);
 
 /* chatctl_session_send, then chatctl_session_wait for a message of type
  * answer that match accepts. Returns 0 and *reply, or a status (*reply

@@ -38,14 +38,14 @@ void chatd_dispatch(ChatdSession *s, guint32 type, const chat_value *params, con
     if (routes[i].type != type)
       continue;
     if (routes[i].needs_login && !s->user) {
-      chatd_session_send_failure(s, "log in first");
+      chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NOT_LOGGED_IN, NULL);
       return;
     }
     routes[i].handler(s, params, raw, raw_len);
     return;
   }
   /* Every request of the catalogue has a route; a test checks it. */
-  chatd_session_send_failure(s, "this request is not supported");
+  chatd_session_send_failure(s, CHAT_REQUEST_ERROR_UNSUPPORTED_REQUEST, NULL);
 }
 
 gint64 chatd_now_ms(void) {
@@ -60,7 +60,7 @@ char *chatd_param_string(const chat_value *v) {
 
 void chatd_reply_busy(ChatdSession *s, ChatdSlot *slot) {
   if (slot)
-    chatd_slot_send_failure(s, slot, "the server is busy; try again");
+    chatd_slot_send_failure(s, slot, CHAT_REQUEST_ERROR_SERVER_BUSY, NULL);
   else
-    chatd_session_send_failure(s, "the server is busy; try again");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_SERVER_BUSY, NULL);
 }

@@ -12,7 +12,7 @@ typedef void (*ChatdHandler)(ChatdSession *session, const chat_value *params, co
                              gsize raw_len);
 
 /* Runs the handler of `type` (a request of the session's dialect), or
- * answers general_failure when it needs a login the session lacks. */
+ * answers the failure not_logged_in when it needs a login the session lacks. */
 void chatd_dispatch(ChatdSession *session, guint32 type, const chat_value *params,
                     const guint8 *raw, gsize raw_len);
 

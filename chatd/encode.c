@@ -11,7 +11,7 @@
 gboolean chatd_params_refused(ChatdSession *s, int rc, const chat_error *err) {
   if (rc == 0)
     return FALSE;
-  chatd_session_send_failure(s, err->message);
+  chatd_session_send_failure(s, CHAT_REQUEST_ERROR_BAD_REQUEST, err->message);
   return TRUE;
 }
 

@@ -58,7 +58,8 @@ gsize chatd_notice_size_bound(const ChatdMessageRecord *record, const ChatdUser 
 
 /* For a handler: a typed reader's result rc on a request's params. The
  * catalogue has checked them, so only an int outside int64 fails; then the
- * session gets general_failure with err's reason and this returns TRUE. */
+ * session gets the failure bad_request with err's reason and this returns
+ * TRUE. */
 gboolean chatd_params_refused(ChatdSession *session, int rc, const chat_error *err);
 
 /* True when the user has a live, logged-in connection. */

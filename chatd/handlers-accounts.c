@@ -48,12 +48,6 @@ static gboolean has_nul(chat_span text) {
   return text.len > 0 && memchr(text.ptr, '\0', text.len) != NULL;
 }
 
-/* The answer to a login or resume that names no possible account or
- * password. */
-static void login_refused(ChatdSession *s) {
-  chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
-}
-
 /* ---- register ---- */
 
 typedef struct {
@@ -89,7 +83,8 @@ static void on_user_stored(const GError *error, gpointer user_data) {
   ChatdSession *s = job->session;
   if (error) {
     g_warning("%s: cannot store user %s: %s", s->peer, job->username, error->message);
-    chatd_slot_send_failure(s, job->slot, "the account could not be saved; try again");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the account could not be saved; try again");
   } else {
     /* Committed: now the account exists for everyone. */
     chatd_directory_add_user(s->server->directory, job->user_id, job->username, job->nickname,
@@ -106,10 +101,10 @@ static void on_register_hashed(const char *phc, const GError *error, gpointer us
   ChatdSession *s = job->session;
   ChatdServer *server = s->server;
   if (!phc) {
+    gboolean busy = error && error->code == CHATD_PASSWORDS_ERROR_BUSY;
     chatd_slot_send_failure(s, job->slot,
-                            error && error->code == CHATD_PASSWORDS_ERROR_BUSY
-                                ? "the server is busy; try again"
-                                : "the account could not be created");
+                            busy ? CHAT_REQUEST_ERROR_SERVER_BUSY : CHAT_REQUEST_ERROR_SERVER_ERROR,
+                            busy ? NULL : "the account could not be created");
     register_done(job);
     return;
   }
@@ -138,12 +133,17 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
   g_autofree char *nickname = clean_nickname(req.nickname, &nick_problem);
   const char *pass_problem = password_problem(req.password);
   if (problem || nick_problem || pass_problem) {
-    chatd_session_send_failure(s, problem ? problem : nick_problem ? nick_problem : pass_problem);
+    if (problem)
+      chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_USERNAME, problem);
+    else if (nick_problem)
+      chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_NICKNAME, nick_problem);
+    else
+      chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_PASSWORD, pass_problem);
     return;
   }
   if (chatd_directory_user_by_name(server->directory, username) ||
       g_hash_table_contains(server->pending_usernames, username)) {
-    chatd_session_send_null(s, CHAT_MSG_USERNAME_TAKEN);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_USERNAME_TAKEN, NULL);
     return;
   }
   guint retry_s = 0;
@@ -156,7 +156,7 @@ void chatd_handle_register(ChatdSession *s, const chat_value *params, const guin
                             : "from this address (server.register_rate)");
     g_autofree char *reason = g_strdup_printf("too many new accounts %s; try again in %u s",
                                               total ? "right now" : "from your address", retry_s);
-    chatd_session_send_failure(s, reason);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_TOO_MANY_ACCOUNTS, reason);
     chatd_session_pause(s, REFUSED_PAUSE_MS);
     return;
   }
@@ -206,7 +206,7 @@ static gboolean guess_allowed(ChatdSession *s, const char *username) {
                     verdict == CHATD_ATTEMPT_ACCOUNT_LIMIT ? " for this account" : "");
   g_autofree char *reason =
       g_strdup_printf("too many failed attempts from your address; try again in %u s", retry_s);
-  chatd_session_send_failure(s, reason);
+  chatd_session_send_failure(s, CHAT_REQUEST_ERROR_TOO_MANY_ATTEMPTS, reason);
   chatd_session_pause(s, REFUSED_PAUSE_MS);
   return FALSE;
 }
@@ -275,11 +275,11 @@ static void on_login_verified(gboolean ok, gboolean needs_rehash, const GError *
     /* nothing to answer */
   } else if (error && error->code == CHATD_PASSWORDS_ERROR_BUSY) {
     guess_refund(s, job->username);
-    chatd_session_send_failure(s, "the server is busy; try again");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_SERVER_BUSY, NULL);
   } else if (!ok || !user) {
     chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: login of %s failed", s->peer,
                       job->username);
-    chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_LOGIN_FAILED, NULL);
   } else {
     guess_refund(s, job->username);
     if (needs_rehash) {
@@ -306,7 +306,7 @@ void chatd_handle_login(ChatdSession *s, const chat_value *params, const guint8 
     return;
   g_autofree char *username = chatd_normalize_username(req.username.ptr, req.username.len);
   if (!username || has_nul(req.password)) {
-    login_refused(s);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_LOGIN_FAILED, NULL);
     return;
   }
   if (!guess_allowed(s, username))
@@ -337,7 +337,7 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
     return;
   g_autofree char *username = chatd_normalize_username(req.username.ptr, req.username.len);
   if (!username) {
-    login_refused(s);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_TOKEN_REFUSED, NULL);
     return;
   }
   if (!guess_allowed(s, username))
@@ -349,7 +349,7 @@ void chatd_handle_resume(ChatdSession *s, const chat_value *params, const guint8
       chatd_resume_tokens_owner(server->tokens, hash, chatd_now_ms()) != user->id) {
     chatd_log_limited(&failed_logins, G_LOG_LEVEL_MESSAGE, "%s: resume of %s refused", s->peer,
                       username);
-    chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_TOKEN_REFUSED, NULL);
     return;
   }
   guess_refund(s, username);
@@ -371,7 +371,8 @@ static void on_logout_stored(const GError *error, gpointer user_data) {
   if (error && g_error_matches(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_NOT_FOUND))
     error = NULL;
   if (error) {
-    chatd_slot_send_failure(s, job->slot, "the logout could not be saved; try again");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the logout could not be saved; try again");
   } else {
     /* Revoked in the database: now in memory too. */
     chatd_resume_tokens_remove(s->server->tokens, job->token_hash);
@@ -432,7 +433,8 @@ static void on_nickname_stored(const GError *error, gpointer user_data) {
   ChatdServer *server = s->server;
   ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
   if (error || !user) {
-    chatd_slot_send_failure(s, job->slot, "the nickname could not be saved");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the nickname could not be saved");
   } else {
     chatd_user_set_nickname(user, job->nickname); /* committed: now in memory */
     chatd_write_user(chatd_session_begin(s, CHAT_MSG_PROFILE_UPDATED), user);
@@ -446,7 +448,7 @@ static void on_nickname_stored(const GError *error, gpointer user_data) {
       if (friend && friend->session) {
         chatd_write_friend_contact(chatd_session_begin(friend->session, CHAT_MSG_CONTACT_INFO),
                                    user);
-        chatd_reply_send(friend->session);
+        chatd_notify_send(friend->session);
       }
     }
   }
@@ -467,7 +469,7 @@ void chatd_handle_set_nickname(ChatdSession *s, const chat_value *params, const 
   const char *problem;
   g_autofree char *nickname = clean_nickname(req.value, &problem);
   if (problem) {
-    chatd_session_send_failure(s, problem);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_NICKNAME, problem);
     return;
   }
   nickname_job *job = g_new0(nickname_job, 1);
@@ -513,7 +515,8 @@ static void on_password_stored(const GError *error, gpointer user_data) {
   if (user)
     user->password_writes--;
   if (error || !user) {
-    chatd_slot_send_failure(s, job->slot, "the password could not be saved");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the password could not be saved");
   } else {
     /* Committed: the new password works from now on, and the other
      * sessions' resume tokens go. */
@@ -533,10 +536,10 @@ static void on_new_password_hashed(const char *phc, const GError *error, gpointe
   ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
   chatd_session_ref(s);
   if (!phc || !user) {
+    gboolean busy = error && error->code == CHATD_PASSWORDS_ERROR_BUSY;
     chatd_slot_send_failure(s, job->slot,
-                            error && error->code == CHATD_PASSWORDS_ERROR_BUSY
-                                ? "the server is busy; try again"
-                                : "the password could not be changed");
+                            busy ? CHAT_REQUEST_ERROR_SERVER_BUSY : CHAT_REQUEST_ERROR_SERVER_ERROR,
+                            busy ? NULL : "the password could not be changed");
     chatd_session_release(s, job->slot);
     password_job_free(job);
   } else {
@@ -565,8 +568,9 @@ static void on_old_password_checked(gboolean ok, gboolean needs_rehash, const GE
      * without a limit. One the busy server never checked is given back. */
     if (busy && s->user)
       guess_refund(s, s->user->username);
-    chatd_slot_send_failure(s, job->slot,
-                            busy ? "the server is busy; try again" : "the old password is wrong");
+    chatd_slot_send_failure(
+        s, job->slot, busy ? CHAT_REQUEST_ERROR_SERVER_BUSY : CHAT_REQUEST_ERROR_WRONG_PASSWORD,
+        NULL);
     chatd_session_release(s, job->slot);
     chatd_session_unblock(s);
     password_job_free(job);
@@ -590,11 +594,11 @@ void chatd_handle_set_password(ChatdSession *s, const chat_value *params, const 
     return;
   const char *problem = password_problem(req.new_password);
   if (problem) {
-    chatd_session_send_failure(s, problem);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_PASSWORD, problem);
     return;
   }
   if (has_nul(req.old_password)) {
-    chatd_session_send_failure(s, "the old password is wrong");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_WRONG_PASSWORD, NULL);
     return;
   }
   if (!guess_allowed(s, s->user->username))

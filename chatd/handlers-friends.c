@@ -25,13 +25,12 @@ static void friend_job_finish(friend_job *job) {
   g_free(job);
 }
 
-static void send_add_result(ChatdSession *s, ChatdSlot *slot, gboolean ok, const char *reason) {
-  chat_msg_add_friend_result result = {.ok = ok, .reason = chat_span_cstr(reason)};
+/* add_friend's success answer (a failure goes through chatd_*_send_failure,
+ * which makes it an add_friend_result [false, reason] in the seed dialect). */
+static void send_add_ok(ChatdSession *s, ChatdSlot *slot) {
+  chat_msg_add_friend_result result = {.ok = TRUE, .reason = chat_span_cstr("")};
   chat_msg_add_friend_result_write(chatd_session_begin(s, CHAT_MSG_ADD_FRIEND_RESULT), &result);
-  if (slot)
-    chatd_reply_send_to_slot(s, slot);
-  else
-    chatd_reply_send(s);
+  chatd_reply_send_to_slot(s, slot);
 }
 
 static void on_request_stored(const GError *error, gpointer user_data) {
@@ -45,14 +44,15 @@ static void on_request_stored(const GError *error, gpointer user_data) {
     ChatdUser *to = chatd_directory_user(server->directory, job->to_id);
     if (from && to)
       chatd_directory_remove_request(server->directory, from, to);
-    send_add_result(s, job->reply.slot, FALSE, "the request could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the request could not be saved; try again");
   } else {
-    send_add_result(s, job->reply.slot, TRUE, "");
+    send_add_ok(s, job->reply.slot);
     ChatdUser *from = chatd_directory_user(server->directory, job->from_id);
     ChatdUser *to = chatd_directory_user(server->directory, job->to_id);
     if (from && to && to->session) {
       chatd_write_user(chatd_session_begin(to->session, CHAT_MSG_INCOMING_FRIEND_REQUEST), from);
-      chatd_reply_send(to->session);
+      chatd_notify_send(to->session);
     }
   }
   friend_job_finish(job);
@@ -71,19 +71,19 @@ void chatd_handle_add_friend(ChatdSession *s, const chat_value *params, const gu
   ChatdUser *me = s->user;
   ChatdUser *target = name ? chatd_directory_user_by_name(server->directory, name) : NULL;
   if (!target) {
-    send_add_result(s, NULL, FALSE, "no such user");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NO_SUCH_USER, NULL);
     return;
   }
   if (target == me) {
-    send_add_result(s, NULL, FALSE, "you cannot add yourself");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_CANNOT_ADD_SELF, NULL);
     return;
   }
   if (chatd_user_is_friend(me, target->id)) {
-    send_add_result(s, NULL, FALSE, "you are already friends");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_ALREADY_FRIENDS, NULL);
     return;
   }
   if (chatd_user_has_asked(me, target->id)) {
-    send_add_result(s, NULL, FALSE, "a request is already waiting for an answer");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_REQUEST_PENDING, NULL);
     return;
   }
   chatd_directory_add_request(server->directory, me, target);
@@ -111,14 +111,15 @@ static void on_resolution_stored(const GError *error, gpointer user_data) {
       if (!chatd_user_has_asked(requester, accepter->id))
         chatd_directory_add_request(server->directory, requester, accepter);
     }
-    chatd_slot_send_failure(s, job->reply.slot, "the answer could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the answer could not be saved; try again");
   } else if (job->accept && requester && accepter) {
     chatd_write_friend_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), requester);
     chatd_reply_send_to_slot(s, job->reply.slot);
     if (requester->session) {
       chatd_write_friend_contact(chatd_session_begin(requester->session, CHAT_MSG_CONTACT_INFO),
                                  accepter);
-      chatd_reply_send(requester->session);
+      chatd_notify_send(requester->session);
     }
   }
   friend_job_finish(job);
@@ -151,7 +152,7 @@ void chatd_handle_resolve_friend_request(ChatdSession *s, const chat_value *para
   ChatdUser *me = s->user;
   ChatdUser *from = chatd_directory_user(server->directory, from_id);
   if (!from || !chatd_user_has_asked(from, me->id)) {
-    chatd_session_send_failure(s, "there is no such friend request");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NO_SUCH_FRIEND_REQUEST, NULL);
     return;
   }
   chatd_directory_remove_request(server->directory, from, me);

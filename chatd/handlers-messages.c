@@ -38,9 +38,9 @@ static void send_notice(ChatdSession *to, const ChatdMessageRecord *r, const Cha
   chatd_write_notice(chatd_session_begin(to, CHAT_MSG_ON_NEW_MESSAGE), to->dialect, r, sender,
                      viewer_id, CHATD_BODY_FULL);
   if (slot)
-    chatd_reply_send_to_slot(to, slot);
+    chatd_reply_send_to_slot(to, slot); /* the sender's copy: the answer */
   else
-    chatd_reply_send(to);
+    chatd_notify_send(to);
 }
 
 /* Delivers a stored message to everyone who gets it live. Room messages are
@@ -85,7 +85,8 @@ static void on_stored_copy(const GError *error, const ChatdMessageRecord *record
   send_job *job = user_data;
   ChatdSession *s = job->reply.session;
   if (error || !record) {
-    chatd_slot_send_failure(s, job->reply.slot, "the message could not be read back");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_SERVER_ERROR,
+                            "the message could not be read back");
   } else {
     ChatdMessageRecord copy = *record;
     copy.client_msg_id = job->record->client_msg_id;
@@ -102,7 +103,8 @@ static void on_message_stored(const GError *error, gboolean inserted, gint64 sto
   ChatdServer *server = s->server;
   if (error) {
     g_warning("%s: cannot store a message: %s", s->peer, error->message);
-    chatd_slot_send_failure(s, job->reply.slot, "the message could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the message could not be saved; try again");
     send_job_finish(job);
     return;
   }
@@ -124,8 +126,10 @@ static void on_message_stored(const GError *error, gboolean inserted, gint64 sto
   send_job_finish(job);
 }
 
+/* What is wrong with a body (NULL: nothing); *code its error code. */
 static const char *body_problem(ChatdServer *server, const chat_msg_body *body,
-                                ChatdMessageRecord *r) {
+                                ChatdMessageRecord *r, chat_request_error *code) {
+  *code = CHAT_REQUEST_ERROR_INVALID_MESSAGE;
   if (body->type == CHATD_STORE_KIND_TEXT && body->form == CHAT_BODY_TEXT) {
     if (body->font_size < 1 || body->font_size > FONT_SIZE_MAX)
       return "the font size must be 1 to 1000";
@@ -133,8 +137,10 @@ static const char *body_problem(ChatdServer *server, const chat_msg_body *body,
       return "the font colour must be \"#rrggbb\" (# and six hexadecimal digits)";
     if (body->data.len == 0)
       return "the message is empty";
-    if (body->data.len > TEXT_MAX)
+    if (body->data.len > TEXT_MAX) {
+      *code = CHAT_REQUEST_ERROR_MESSAGE_TOO_LARGE;
       return "the text is longer than 1 MiB (1048576 bytes)";
+    }
     r->kind = CHATD_STORE_KIND_TEXT;
     r->text = body->data.ptr;
     r->text_len = body->data.len;
@@ -145,8 +151,10 @@ static const char *body_problem(ChatdServer *server, const chat_msg_body *body,
   if (body->type == CHATD_STORE_KIND_IMAGE && body->form == CHAT_BODY_IMAGE) {
     if (body->data.len == 0)
       return "the image is empty";
-    if (body->data.len > server->config->max_image_size)
+    if (body->data.len > server->config->max_image_size) {
+      *code = CHAT_REQUEST_ERROR_MESSAGE_TOO_LARGE;
       return "the image is larger than the server accepts (server-info max_image)";
+    }
     r->kind = CHATD_STORE_KIND_IMAGE;
     r->image = g_bytes_new(body->data.ptr, body->data.len);
     return NULL;
@@ -168,7 +176,8 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
   gint64 target_type = req.target_type, target_id = req.target_id;
   if (req.has_client_msg_id &&
       (req.client_msg_id.len == 0 || req.client_msg_id.len > CLIENT_MSG_ID_MAX)) {
-    chatd_session_send_failure(s, "client_msg_id must be 1 to 64 bytes");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_MESSAGE,
+                               "client_msg_id must be 1 to 64 bytes");
     return;
   }
 
@@ -176,7 +185,7 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
   if (target_type == CHATD_STORE_TARGET_USER) {
     ChatdUser *to = chatd_directory_user(server->directory, target_id);
     if (!to || !chatd_user_is_friend(me, to->id)) {
-      chatd_session_send_failure(s, "you can only send messages to your friends");
+      chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NOT_FRIEND, NULL);
       return;
     }
     if (!to->session)
@@ -184,7 +193,7 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
   } else if (target_type == CHATD_STORE_TARGET_ROOM) {
     ChatdRoom *room = chatd_directory_room(server->directory, target_id);
     if (!room || !chatd_room_has_member(room, me->id)) {
-      chatd_session_send_failure(s, "you are not a member of this room");
+      chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NOT_MEMBER, NULL);
       return;
     }
     for (guint i = 0; i < room->members->len; i++) {
@@ -194,7 +203,7 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
         g_array_append_val(offline, id);
     }
   } else {
-    chatd_session_send_failure(s, "target_type must be 0 (a user) or 1 (a room)");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_TARGET, NULL);
     return;
   }
 
@@ -207,14 +216,17 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
   g_autofree char *client_msg_id =
       req.has_client_msg_id ? g_strndup(req.client_msg_id.ptr, req.client_msg_id.len) : NULL;
   r.client_msg_id = client_msg_id;
-  const char *problem = body_problem(server, &req.message, &r);
+  chat_request_error code;
+  const char *problem = body_problem(server, &req.message, &r, &code);
   /* Never store what could not be sent back: its notice must fit in a
    * message, with a history page around it. */
-  if (!problem &&
-      chatd_notice_size_bound(&r, me, CHAT_DIALECT_V2, CHATD_BODY_FULL) > chatd_page_budget(server))
+  if (!problem && chatd_notice_size_bound(&r, me, CHAT_DIALECT_V2, CHATD_BODY_FULL) >
+                      chatd_page_budget(server)) {
     problem = "the message is larger than the server accepts";
+    code = CHAT_REQUEST_ERROR_MESSAGE_TOO_LARGE;
+  }
   if (problem) {
-    chatd_session_send_failure(s, problem);
+    chatd_session_send_failure(s, code, problem);
     g_free((char *)r.font_color);
     g_clear_pointer(&r.image, g_bytes_unref);
     return;
@@ -235,22 +247,26 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
 
 /* ---- history and read markers ---- */
 
-/* Can the session's user see the conversation? */
-static const char *conversation_problem(ChatdSession *s, gint64 target_type, gint64 target_id) {
+/* Can the session's user see the conversation? When not, answers the
+ * request with why and returns FALSE. */
+static gboolean conversation_allowed(ChatdSession *s, gint64 target_type, gint64 target_id) {
   ChatdServer *server = s->server;
   if (target_type == CHATD_STORE_TARGET_USER) {
     ChatdUser *other = chatd_directory_user(server->directory, target_id);
-    if (!other || other == s->user)
-      return "there is no such user";
-    return NULL;
+    if (other && other != s->user)
+      return TRUE;
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NO_SUCH_USER, "there is no such user");
+    return FALSE;
   }
   if (target_type == CHATD_STORE_TARGET_ROOM) {
     ChatdRoom *room = chatd_directory_room(server->directory, target_id);
-    if (!room || !chatd_room_has_member(room, s->user->id))
-      return "you are not a member of this room";
-    return NULL;
+    if (room && chatd_room_has_member(room, s->user->id))
+      return TRUE;
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NOT_MEMBER, NULL);
+    return FALSE;
   }
-  return "target_type must be 0 (a user) or 1 (a room)";
+  chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_TARGET, NULL);
+  return FALSE;
 }
 
 typedef struct {
@@ -282,7 +298,8 @@ static void on_history(const GError *error, GPtrArray *records, gboolean more, g
   history_job *job = user_data;
   ChatdSession *s = job->reply.session;
   if (error || !s->user) {
-    chatd_slot_send_failure(s, job->reply.slot, "the history could not be read; try again");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the history could not be read; try again");
     history_job_finish(job);
     return;
   }
@@ -321,11 +338,8 @@ void chatd_handle_fetch_history(ChatdSession *s, const chat_value *params, const
     return;
   gint64 target_type = req.target_type, target_id = req.target_id, before = req.before_id,
          limit = req.limit;
-  const char *problem = conversation_problem(s, target_type, target_id);
-  if (problem) {
-    chatd_session_send_failure(s, problem);
+  if (!conversation_allowed(s, target_type, target_id))
     return;
-  }
   if (before < 0)
     before = 0;
   limit = CLAMP(limit, 1, HISTORY_PAGE_MAX);
@@ -353,7 +367,8 @@ static void on_marker_counted(const GError *error, GPtrArray *conversations, gpo
   history_job *job = user_data;
   ChatdSession *s = job->reply.session;
   if (error) {
-    chatd_slot_send_failure(s, job->reply.slot, "the read marker could not be read back");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the read marker could not be read back");
     history_job_finish(job);
     return;
   }
@@ -381,7 +396,8 @@ static void on_marker_stored(const GError *error, gpointer user_data) {
   ChatdSession *s = job->reply.session;
   if (error || !s->user ||
       !chatd_store_conversations(s->server->store, s->user->id, on_marker_counted, job)) {
-    chatd_slot_send_failure(s, job->reply.slot, "the read marker could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the read marker could not be saved; try again");
     history_job_finish(job);
   }
 }
@@ -395,11 +411,8 @@ void chatd_handle_mark_read(ChatdSession *s, const chat_value *params, const gui
   if (chatd_params_refused(s, chat_msg_mark_read_read(params, &req, &err), &err))
     return;
   gint64 target_type = req.target_type, target_id = req.target_id, up_to = req.up_to_id;
-  const char *problem = conversation_problem(s, target_type, target_id);
-  if (problem) {
-    chatd_session_send_failure(s, problem);
+  if (!conversation_allowed(s, target_type, target_id))
     return;
-  }
   /* Nobody marks read what the server has not handed out. */
   up_to = CLAMP(up_to, 0, chatd_directory_last_message_id(s->server->directory));
   history_job *job = g_new0(history_job, 1);

@@ -17,14 +17,8 @@ void chatd_handle_client_echo(ChatdSession *s, const chat_value *params, const g
   (void)params;
   /* The value goes back byte for byte, whatever it holds. */
   chatd_session_begin(s, CHAT_MSG_SERVER_ECHO);
-  const guint8 *header;
-  gsize header_len;
-  if (!chatd_reply_bytes(&header, &header_len))
-    return;
-  g_autofree guint8 *message = g_malloc(header_len + raw_len);
-  memcpy(message, header, header_len);
-  memcpy(message + header_len, raw, raw_len);
-  chatd_session_send_bytes(s, message, header_len + raw_len);
+  chatd_reply_append_encoded(raw, raw_len);
+  chatd_reply_send(s);
   if (!s->user)
     chatd_session_pause(s,
                         MAX(PRELOGIN_ECHO_PAUSE_MS, (guint)(raw_len / PRELOGIN_ECHO_BYTES_PER_MS)));
@@ -34,5 +28,5 @@ void chatd_handle_bad(ChatdSession *s, const chat_value *params, const guint8 *r
   (void)params;
   (void)raw;
   (void)raw_len;
-  chatd_session_send_failure(s, "bad request");
+  chatd_session_send_failure(s, CHAT_REQUEST_ERROR_BAD_REQUEST, NULL);
 }

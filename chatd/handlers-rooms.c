@@ -45,7 +45,8 @@ static void on_membership_stored(const GError *error, gpointer user_data) {
     /* Memory goes back to what the database holds. */
     if (room && user)
       chatd_directory_remove_member(server->directory, room, user);
-    chatd_slot_send_failure(s, job->reply.slot, "the room could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the room could not be saved; try again");
   } else {
     chatd_write_room_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), room);
     chatd_reply_send_to_slot(s, job->reply.slot);
@@ -82,7 +83,8 @@ static void on_room_stored(const GError *error, gpointer user_data) {
   if (error || s->closed || !s->user) {
     if (error)
       g_warning("%s: cannot store a room: %s", s->peer, error->message);
-    chatd_slot_send_failure(s, job->reply.slot, "the room could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "the room could not be saved; try again");
     room_job_finish(job);
     return;
   }
@@ -104,7 +106,7 @@ void chatd_handle_create_room(ChatdSession *s, const chat_value *params, const g
   g_autofree char *name =
       chatd_display_name_clean(req.value.ptr, req.value.len, CHATD_NAME_ROOM, &problem);
   if (problem) {
-    chatd_session_send_failure(s, problem);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_ROOM_NAME, problem);
     return;
   }
   room_job *job = room_job_new(s, chatd_directory_reserve_room_id(server->directory));
@@ -126,11 +128,11 @@ void chatd_handle_join_room(ChatdSession *s, const chat_value *params, const gui
     return;
   ChatdRoom *room = chatd_directory_room(s->server->directory, req.value);
   if (!room) {
-    chatd_session_send_failure(s, "there is no such room");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NO_SUCH_ROOM, NULL);
     return;
   }
   if (chatd_room_has_member(room, s->user->id)) {
-    chatd_session_send_failure(s, "you are already a member of this room");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_ALREADY_MEMBER, NULL);
     return;
   }
   join(s, room, room_job_new(s, room->id));
@@ -146,7 +148,8 @@ static void on_left(const GError *error, gpointer user_data) {
     ChatdUser *user = chatd_directory_user(server->directory, job->user_id);
     if (room && user && !chatd_room_has_member(room, user->id))
       chatd_directory_add_member(server->directory, room, user, job->first_message);
-    chatd_slot_send_failure(s, job->reply.slot, "leaving the room could not be saved; try again");
+    chatd_slot_send_failure(s, job->reply.slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "leaving the room could not be saved; try again");
   } else {
     chat_write_int(chatd_session_begin(s, CHAT_MSG_LEFT_ROOM), job->room_id);
     chatd_reply_send_to_slot(s, job->reply.slot);
@@ -155,7 +158,7 @@ static void on_left(const GError *error, gpointer user_data) {
 }
 
 /* The room a request names by id (its params), when the session's user is
- * a member of it; otherwise answers general_failure and returns NULL. */
+ * a member of it; otherwise answers the failure not_member and returns NULL. */
 static ChatdRoom *member_room(ChatdSession *s, const chat_value *params) {
   chat_msg_int req;
   chat_error err;
@@ -163,7 +166,7 @@ static ChatdRoom *member_room(ChatdSession *s, const chat_value *params) {
     return NULL;
   ChatdRoom *room = chatd_directory_room(s->server->directory, req.value);
   if (!room || !chatd_room_has_member(room, s->user->id)) {
-    chatd_session_send_failure(s, "you are not a member of this room");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NOT_MEMBER, NULL);
     return NULL;
   }
   return room;
@@ -196,7 +199,7 @@ void chatd_handle_leave_room(ChatdSession *s, const chat_value *params, const gu
     chat_msg_room_user_on_off_line note = {.room_id = room->id, .user_id = s->user->id};
     chat_msg_room_user_on_off_line_write(
         chatd_session_begin(member->session, CHAT_MSG_ROOM_USER_ON_OFF_LINE), &note);
-    chatd_reply_send(member->session);
+    chatd_notify_send(member->session);
   }
 }
 

@@ -149,7 +149,8 @@ static void on_full_history(const GError *error, GPtrArray *records, gboolean mo
   ChatdServer *server = s->server;
   if (error) {
     g_warning("%s: cannot read the history: %s", s->peer, error->message);
-    chatd_slot_send_failure(s, job->slot, "cannot read your history; try again later");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "cannot read your history; try again later");
   } else if (still_current(job)) {
     ChatdUser *user = s->user;
     /* Each stored message goes as the encoding of its notice: encode the
@@ -245,7 +246,8 @@ static void on_conversations(const GError *error, GPtrArray *conversations, gpoi
   ChatdServer *server = s->server;
   if (error) {
     g_warning("%s: cannot read the conversations: %s", s->peer, error->message);
-    chatd_slot_send_failure(s, job->slot, "cannot read your conversations; try again later");
+    chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                            "cannot read your conversations; try again later");
   } else if (still_current(job)) {
     ChatdUser *user = s->user;
     contact_source rooms, friends;

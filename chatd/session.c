@@ -35,28 +35,71 @@ static ChatdLogLimit *close_limit(const char *reason) {
 struct _ChatdSlot {
   GByteArray *messages; /* each: u32 length (host order), then the bytes */
   gboolean released;
+  ChatdRequest request; /* what the messages answer */
 };
 
 /* ---- the scratch buffer for building one message ---- */
 
+/* The message starts CHAT_MESSAGE_REQUEST_ID_SIZE bytes into the buffer:
+ * the spare bytes in front take the request id of an answer without moving
+ * the message (chat_message_insert_request_id). The same message may go to
+ * several sessions, with an id and without: scratch_header keeps the header
+ * an id overwrites, to put it back. */
 static chat_buffer scratch;
 static chat_writer scratch_writer;
+static chat_dialect scratch_dialect;
+static gboolean scratch_has_id;
+static guint8 scratch_header[CHAT_MESSAGE_REQUEST_ID_SIZE];
+static const guint8 no_request_id[CHAT_MESSAGE_REQUEST_ID_SIZE];
 
 chat_writer *chatd_reply_begin(chat_dialect dialect, guint32 type) {
   chat_buffer_reset(&scratch);
   chat_writer_init(&scratch_writer, &scratch);
+  scratch_dialect = dialect;
+  scratch_has_id = FALSE;
+  if (chat_buffer_append(&scratch, no_request_id, sizeof no_request_id) != 0)
+    scratch_writer.status = scratch.failure;
   chat_message_begin(&scratch_writer, dialect, type);
   return &scratch_writer;
 }
 
-gboolean chatd_reply_bytes(const guint8 **data, gsize *len) {
+void chatd_reply_append_encoded(const guint8 *value, gsize len) {
+  if (scratch_writer.status == 0 && chat_buffer_append(&scratch, value, len) != 0)
+    scratch_writer.status = scratch.failure;
+}
+
+static gboolean scratch_finished(void) {
   int rc = chat_writer_finish(&scratch_writer);
   if (rc != 0) {
     g_critical("cannot encode a reply: %s", chat_strerror(rc));
     return FALSE;
   }
-  *data = scratch.data;
-  *len = scratch.len;
+  return TRUE;
+}
+
+gboolean chatd_reply_bytes(const guint8 **data, gsize *len) {
+  if (!scratch_finished())
+    return FALSE;
+  if (scratch_has_id) {
+    memcpy(scratch.data + CHAT_MESSAGE_REQUEST_ID_SIZE, scratch_header, sizeof scratch_header);
+    scratch_has_id = FALSE;
+  }
+  *data = scratch.data + CHAT_MESSAGE_REQUEST_ID_SIZE;
+  *len = scratch.len - CHAT_MESSAGE_REQUEST_ID_SIZE;
+  return TRUE;
+}
+
+/* The finished message as an answer to request: with its id, if any. */
+static gboolean answer_bytes(const ChatdRequest *request, const guint8 **data, gsize *len) {
+  if (!chatd_reply_bytes(data, len))
+    return FALSE;
+  if (request->has_id && scratch_dialect == CHAT_DIALECT_V2) {
+    memcpy(scratch_header, scratch.data + CHAT_MESSAGE_REQUEST_ID_SIZE, sizeof scratch_header);
+    chat_message_insert_request_id(scratch.data + CHAT_MESSAGE_REQUEST_ID_SIZE, request->id);
+    scratch_has_id = TRUE;
+    *data = scratch.data;
+    *len = scratch.len;
+  }
   return TRUE;
 }
 
@@ -131,12 +174,62 @@ void chatd_session_send_shared(ChatdSession *s, GBytes *message) {
 void chatd_reply_send(ChatdSession *s) {
   const guint8 *data;
   gsize len;
+  if (answer_bytes(&s->request, &data, &len))
+    chatd_session_send_bytes(s, data, len);
+}
+
+void chatd_notify_send(ChatdSession *s) {
+  const guint8 *data;
+  gsize len;
   if (chatd_reply_bytes(&data, &len))
     chatd_session_send_bytes(s, data, len);
 }
 
-void chatd_session_send_failure(ChatdSession *s, const char *reason) {
-  chat_write_cstr(chatd_session_begin(s, CHAT_MSG_GENERAL_FAILURE), reason);
+/* What the seed system sends for a failure of a request of request_type. */
+static guint32 seed_failure_type(guint32 request_type, chat_request_error code) {
+  switch (code) {
+  case CHAT_REQUEST_ERROR_LOGIN_FAILED:
+    return CHAT_MSG_LOGIN_FAILED;
+  case CHAT_REQUEST_ERROR_USERNAME_TAKEN:
+    return CHAT_MSG_USERNAME_TAKEN;
+  case CHAT_REQUEST_ERROR_NO_SUCH_USER:
+  case CHAT_REQUEST_ERROR_CANNOT_ADD_SELF:
+  case CHAT_REQUEST_ERROR_ALREADY_FRIENDS:
+  case CHAT_REQUEST_ERROR_REQUEST_PENDING:
+  case CHAT_REQUEST_ERROR_STORAGE_FAILED:
+    return request_type == CHAT_MSG_ADD_FRIEND ? CHAT_MSG_ADD_FRIEND_RESULT
+                                               : CHAT_MSG_GENERAL_FAILURE;
+  default:
+    return CHAT_MSG_GENERAL_FAILURE;
+  }
+}
+
+/* The one place a failure becomes a message (spec/protocol.md 5.7.6), in
+ * the scratch buffer. */
+static void begin_failure(chat_dialect dialect, guint32 request_type, chat_request_error code,
+                          const char *reason) {
+  const chat_request_error_info *info = chat_request_error_info_of(code);
+  chat_span text = chat_span_cstr(reason ? reason : info->text);
+  if (dialect == CHAT_DIALECT_V2) {
+    chat_msg_request_failed x = {chat_span_cstr(info->name), text};
+    chat_msg_request_failed_write(chatd_reply_begin(dialect, CHAT_MSG_REQUEST_FAILED), &x);
+    return;
+  }
+  guint32 type = seed_failure_type(request_type, code);
+  chat_writer *w = chatd_reply_begin(dialect, type);
+  if (type == CHAT_MSG_ADD_FRIEND_RESULT) {
+    chat_msg_add_friend_result x = {.ok = FALSE, .reason = text};
+    chat_msg_add_friend_result_write(w, &x);
+  } else if (type == CHAT_MSG_GENERAL_FAILURE) {
+    chat_msg_str x = {text};
+    chat_msg_str_write(w, &x);
+  } else {
+    chat_write_null(w);
+  }
+}
+
+void chatd_session_send_failure(ChatdSession *s, chat_request_error code, const char *reason) {
+  begin_failure(s->dialect, s->request.type, code, reason);
   chatd_reply_send(s);
 }
 
@@ -148,6 +241,7 @@ void chatd_session_send_null(ChatdSession *s, guint32 type) {
 ChatdSlot *chatd_session_reserve(ChatdSession *s) {
   ChatdSlot *slot = g_new0(ChatdSlot, 1);
   slot->messages = g_byte_array_new();
+  slot->request = s->request;
   g_queue_push_tail(&s->outbox, slot);
   s->open_slots++;
   if (s->open_slots > CHATD_SESSION_MAX_OPEN_SLOTS)
@@ -159,12 +253,13 @@ void chatd_reply_send_to_slot(ChatdSession *s, ChatdSlot *slot) {
   const guint8 *data;
   gsize len;
   (void)s;
-  if (chatd_reply_bytes(&data, &len))
+  if (answer_bytes(&slot->request, &data, &len))
     slot_append(slot, data, len);
 }
 
-void chatd_slot_send_failure(ChatdSession *s, ChatdSlot *slot, const char *reason) {
-  chat_write_cstr(chatd_session_begin(s, CHAT_MSG_GENERAL_FAILURE), reason);
+void chatd_slot_send_failure(ChatdSession *s, ChatdSlot *slot, chat_request_error code,
+                             const char *reason) {
+  begin_failure(s->dialect, slot->request.type, code, reason);
   chatd_reply_send_to_slot(s, slot);
 }
 
@@ -189,15 +284,18 @@ void chatd_pending_reply_clear(ChatdPendingReply *reply) {
 static void handle_request(ChatdSession *s, const guint8 *data, gsize len) {
   ChatdServer *server = s->server;
   chat_arena_reset(&server->arena);
-  guint32 type;
+  chat_message_header header;
   chat_value *params;
   chat_error err;
-  if (chat_message_decode(s->dialect, data, len, &server->limits, CHAT_DECODE_BORROW,
-                          &server->arena, &type, &params, &err) != 0) {
+  if (chat_message_decode_with_id(s->dialect, data, len, &server->limits, CHAT_DECODE_BORROW,
+                                  &server->arena, &header, &params, &err) != 0) {
     g_autofree char *reason = g_strdup_printf("bad message: %s", err.message);
     chatd_session_close(s, reason);
     return;
   }
+  guint32 type = header.type;
+  s->request =
+      (ChatdRequest){.type = type, .has_id = header.has_request_id, .id = header.request_id};
   const chat_message_info *info = chat_catalogue_lookup(type, s->dialect, CHAT_TO_SERVER);
   if (!info) {
     g_autofree char *reason =
@@ -210,11 +308,14 @@ static void handle_request(ChatdSession *s, const guint8 *data, gsize len) {
     chatd_log_limited(&bad_requests, G_LOG_LEVEL_MESSAGE, "%s: %s %s", s->peer, info->name,
                       err.message);
     g_autofree char *reason = g_strdup_printf("%s: %s", info->name, err.message);
-    chatd_session_send_failure(s, reason);
-    return;
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_BAD_REQUEST, reason);
+  } else {
+    gsize header_size = chat_message_header_size(s->dialect, &header);
+    chatd_dispatch(s, type, params, data + header_size, len - header_size);
   }
-  gsize type_size = chat_dialect_type_size(s->dialect);
-  chatd_dispatch(s, type, params, data + type_size, len - type_size);
+  /* A handler that blocked the session answers later, still this request. */
+  if (s->blocked == 0)
+    s->request = (ChatdRequest){0};
 }
 
 static void drain_inbox(ChatdSession *s) {
@@ -237,8 +338,10 @@ void chatd_session_block(ChatdSession *s) {
 void chatd_session_unblock(ChatdSession *s) {
   g_return_if_fail(s->blocked > 0);
   s->blocked--;
-  if (s->blocked == 0)
+  if (s->blocked == 0) {
+    s->request = (ChatdRequest){0};
     drain_inbox(s);
+  }
 }
 
 void chatd_session_received(ChatdSession *s, const guint8 *data, gsize len) {
@@ -393,7 +496,7 @@ void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
         .time = g_get_real_time() / 1000,
     };
     chat_msg_server_kick_write(chatd_session_begin(old, CHAT_MSG_SERVER_KICK), &kick);
-    chatd_reply_send(old);
+    chatd_notify_send(old);
     g_autofree char *reason =
         g_strdup_printf("%s logged in again from %s", user->username, s->peer);
     chatd_session_close(old, reason);

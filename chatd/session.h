@@ -15,6 +15,7 @@
 #include "chatd/directory.h"
 #include "protocol/io/io-connection.h"
 #include "protocol/message.h"
+#include "protocol/request-error.h"
 #include "protocol/value.h"
 
 G_BEGIN_DECLS
@@ -26,6 +27,14 @@ typedef struct _ChatdSlot ChatdSlot;
 #define CHATD_SESSION_MAX_INBOX 256
 /* Reply slots that may be open at once. */
 #define CHATD_SESSION_MAX_OPEN_SLOTS 4096
+
+/* The request an answer belongs to (spec/protocol.md 5.7): its type and, in
+ * v2, the request id its answers echo. */
+typedef struct {
+  guint32 type;
+  gboolean has_id;
+  guint32 id;
+} ChatdRequest;
 
 /* Everything here belongs to chatd's main thread, except connection,
  * which lives on the I/O thread `loop` runs (session-io.h). */
@@ -40,6 +49,11 @@ struct _ChatdSession {
   chat_dialect dialect;
   gboolean established;
   gboolean closed;
+  /* The request being handled: set while its handler runs and, when the
+   * handler blocks the session, until the session is unblocked (no other
+   * request is handled meanwhile). Answers sent outside that time go
+   * through a slot, which keeps the request it was reserved for. */
+  ChatdRequest request;
   ChatdUser *user;       /* logged in as, or NULL */
   gint64 history_cutoff; /* messages up to this id came in the login bundle */
   guint8 token_hash[32]; /* v2 resume token of this login */
@@ -75,26 +89,44 @@ void chatd_session_close(ChatdSession *session, const char *reason);
 
 /* Starts a message of `type` in the shared scratch buffer, in `dialect`;
  * write its one value with the returned writer, then send it with one of
- * the calls below. Only one message is built at a time. */
+ * the calls below. Only one message is built at a time. The message is
+ * built without a request id: an answer gets its request's id when it is
+ * sent (chatd_reply_send, chatd_reply_send_to_slot), a notification never
+ * (chatd_notify_send, chatd_reply_bytes). */
 chat_writer *chatd_reply_begin(chat_dialect dialect, guint32 type);
-/* The finished message in the scratch buffer (valid until the next begin);
- * FALSE (and a critical log) if encoding failed. */
+/* Appends bytes that already are an encoded value (an echo) to the scratch
+ * message, instead of writing one with the writer. */
+void chatd_reply_append_encoded(const guint8 *value, gsize len);
+/* The finished message in the scratch buffer, without a request id (valid
+ * until the next begin); FALSE (and a critical log) if encoding failed. */
 gboolean chatd_reply_bytes(const guint8 **data, gsize *len);
-/* Sends the scratch message to a session (in its outgoing order). */
+/* Sends the scratch message to a session (in its outgoing order) as an
+ * answer to the session's current request: with its request id. */
 void chatd_reply_send(ChatdSession *session);
+/* Sends the scratch message to a session as a notification: no request id,
+ * whatever the session is doing. */
+void chatd_notify_send(ChatdSession *session);
 /* Begin in the session's dialect. */
 chat_writer *chatd_session_begin(ChatdSession *session, guint32 type);
 /* Sends bytes of a finished message to a session. */
 void chatd_session_send_bytes(ChatdSession *session, const guint8 *data, gsize len);
-/* Shortcuts for the common replies. */
-void chatd_session_send_failure(ChatdSession *session, const char *reason);
+/* Answers the current request with a failure: `code` from the one table
+ * (protocol/request-error.h), reason the English text (NULL: the table's).
+ * v2 gets request_failed; the seed dialect what the seed system sends for
+ * it (login_failed, username_taken, add_friend_result [false, reason] for
+ * add_friend's refusals, else general_failure reason). */
+void chatd_session_send_failure(ChatdSession *session, chat_request_error code, const char *reason);
+/* Answers the current request with a message whose parameters are null. */
 void chatd_session_send_null(ChatdSession *session, guint32 type);
 
-/* Reserves the next place in the session's outgoing order. */
+/* Reserves the next place in the session's outgoing order, for answers to
+ * the current request. */
 ChatdSlot *chatd_session_reserve(ChatdSession *session);
-/* Sends the scratch message into a reserved slot. */
+/* Sends the scratch message into a reserved slot, as an answer to the
+ * slot's request. */
 void chatd_reply_send_to_slot(ChatdSession *session, ChatdSlot *slot);
-void chatd_slot_send_failure(ChatdSession *session, ChatdSlot *slot, const char *reason);
+void chatd_slot_send_failure(ChatdSession *session, ChatdSlot *slot, chat_request_error code,
+                             const char *reason);
 /* The slot is complete: it and what waits behind it go out. */
 void chatd_session_release(ChatdSession *session, ChatdSlot *slot);
 

@@ -140,9 +140,10 @@ static void on_rotated(const GError *error, gpointer user_data) {
   if (s->closed) {
     /* nothing to answer; a new token nobody received lives until it expires */
   } else if (gone || !user) {
-    chatd_session_send_null(s, CHAT_MSG_LOGIN_FAILED);
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_TOKEN_REFUSED, NULL);
   } else if (error) {
-    chatd_session_send_failure(s, "the session could not be resumed; try again");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_STORAGE_FAILED,
+                               "the session could not be resumed; try again");
   } else {
     chatd_login_complete(s, user, job->token);
   }
@@ -155,7 +156,8 @@ void chatd_tokens_resume(ChatdSession *s, ChatdUser *user, const guint8 hash[CHA
   resume_job *job = g_new0(resume_job, 1);
   if (!random_token(job->token)) {
     g_free(job);
-    chatd_session_send_failure(s, "the server cannot make a resume token; try again");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_SERVER_ERROR,
+                               "the server cannot make a resume token; try again");
     return;
   }
   job->session = chatd_session_ref(s);
@@ -170,7 +172,7 @@ void chatd_tokens_resume(ChatdSession *s, ChatdUser *user, const guint8 hash[CHA
   if (!chatd_store_rotate_session(server->store, job->old_hash, job->new_hash, job->user_id,
                                   job->new_issued_ms, on_rotated, job)) {
     chatd_resume_tokens_add(server->tokens, job->old_hash, job->user_id, job->old_issued_ms);
-    chatd_session_send_failure(s, "the server is busy; try again");
+    chatd_session_send_failure(s, CHAT_REQUEST_ERROR_SERVER_BUSY, NULL);
     chatd_session_unblock(s);
     resume_job_free(job);
   }

@@ -12,6 +12,7 @@
 #include "gtk-client/chat-format.h"
 #include "gtk-client/chat-friend-request-dialog.h"
 #include "gtk-client/chat-login-window.h"
+#include "gtk-client/chat-reasons.h"
 #include "gtk-client/chat-server-key-dialog.h"
 #include "gtk-client/core/chat-names.h"
 #include "protocol/host-port.h"
@@ -274,10 +275,13 @@ static void on_notice(ChatSession *session, const char *text, gpointer data) {
    * the "room-created" dialog already says so. */
   if (text && g_str_has_prefix(text, "Room \"") && strstr(text, "\" created: its number is "))
     return;
-  if (self->contacts_window)
-    chat_contacts_window_show_notice(CHAT_CONTACTS_WINDOW(self->contacts_window), text);
-  else if (self->login_window)
-    chat_login_window_show_error(CHAT_LOGIN_WINDOW(self->login_window), text, FALSE);
+  chat_request_error code = chat_session_get_failure_code(session);
+  if (self->contacts_window) {
+    chat_contacts_window_show_notice(CHAT_CONTACTS_WINDOW(self->contacts_window), code, text);
+  } else if (self->login_window) {
+    g_autofree char *reason = chat_reasons_for_failure(code, text);
+    chat_login_window_show_error(CHAT_LOGIN_WINDOW(self->login_window), reason, FALSE);
+  }
 }
 
 static void on_error(ChatSession *session, const char *message, gpointer data) {
@@ -285,7 +289,8 @@ static void on_error(ChatSession *session, const char *message, gpointer data) {
   /* Before login the login window shows it; afterwards the contacts
    * window's banner says "Disconnected" and this says why. */
   if (self->contacts_window)
-    chat_contacts_window_show_notice(CHAT_CONTACTS_WINDOW(self->contacts_window), message);
+    chat_contacts_window_show_notice(CHAT_CONTACTS_WINDOW(self->contacts_window),
+                                     CHAT_REQUEST_ERROR_UNKNOWN, message);
 }
 
 /* "Bob: see you" / "[Image]", one line, shortened. */

@@ -116,9 +116,10 @@ static void on_requests_changed(GListModel *model, guint position, guint removed
   update_requests(self);
 }
 
-void chat_contacts_window_show_notice(ChatContactsWindow *self, const char *text) {
+void chat_contacts_window_show_notice(ChatContactsWindow *self, chat_request_error code,
+                                      const char *text) {
   g_return_if_fail(CHAT_IS_CONTACTS_WINDOW(self));
-  g_autofree char *translated = chat_reasons_translate(text);
+  g_autofree char *translated = chat_reasons_for_failure(code, text);
   gtk_label_set_text(self->notice_label, translated);
   gtk_widget_set_visible(self->notice_bar, TRUE);
 }

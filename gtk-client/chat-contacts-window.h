@@ -7,6 +7,7 @@
 #include <gtk/gtk.h>
 
 #include "gtk-client/chat-application.h"
+#include "protocol/request-error.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,9 @@ ChatContactsWindow *chat_contacts_window_new(ChatApplication *app);
 
 /* Shows a message from the server (a refused friend request, ...) in a
  * strip above the list until dismissed. */
-void chat_contacts_window_show_notice(ChatContactsWindow *self, const char *text);
+/* Shows text (a failure's: with its code, CHAT_REQUEST_ERROR_UNKNOWN for
+ * none) in the notice bar, as chat-reasons.h words it. */
+void chat_contacts_window_show_notice(ChatContactsWindow *self, chat_request_error code,
+                                      const char *text);
 
 G_END_DECLS

@@ -268,7 +268,7 @@ static void on_confirm_server_key(ChatSession *session, const char *host_port,
 }
 
 static void on_login_failed(ChatSession *session, const char *reason, ChatLoginWindow *self) {
-  g_autofree char *text = chat_reasons_translate(reason);
+  g_autofree char *text = chat_reasons_for_failure(chat_session_get_failure_code(session), reason);
   chat_login_window_show_error(self, text, FALSE);
   gboolean login = g_strcmp0(gtk_stack_get_visible_child_name(self->stack), "login") == 0;
   GtkWidget *focus =

@@ -130,6 +130,11 @@ static const chat_message_info messages[] = {
      "a request failed; the reason"},
     {CHAT_MSG_GENERAL_MSG, "general_msg", CHAT_TO_CLIENT, CHAT_IN_BOTH, "str",
      "a notice for the user"},
+
+    /* server to client, v2 only */
+    {CHAT_MSG_REQUEST_FAILED, "request_failed", CHAT_TO_CLIENT, CHAT_IN_V2, "{error:str, text:str}",
+     "v2: a request failed; error is a code of the error table (section 5.7), text English "
+     "for people"},
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))

@@ -74,6 +74,9 @@ typedef enum {
   CHAT_MSG_USERNAME_TAKEN = 202,
   CHAT_MSG_GENERAL_FAILURE = 203,
   CHAT_MSG_GENERAL_MSG = 204,
+
+  /* v2 only */
+  CHAT_MSG_REQUEST_FAILED = 205,
 } chat_message_type;
 
 typedef struct {

@@ -870,6 +870,25 @@ int chat_msg_read_marker_read(const chat_value *v, chat_msg_read_marker *x, chat
   return field_int(v, shape, "unread", &x->unread, err);
 }
 
+void chat_msg_request_failed_write(chat_writer *w, const chat_msg_request_failed *x) {
+  chat_write_dict_begin(w);
+  key_str(w, "error", x->error);
+  key_str(w, "text", x->text);
+  chat_write_dict_end(w);
+}
+
+int chat_msg_request_failed_read(const chat_value *v, chat_msg_request_failed *x, chat_error *err) {
+  memset(x, 0, sizeof *x);
+  const char *shape = "request_failed";
+  RC(want_dict(v, shape, err));
+  RC(field_str(v, shape, "error", &x->error, err));
+  return field_str(v, shape, "text", &x->text, err);
+}
+
+chat_request_error chat_msg_request_failed_code(const chat_msg_request_failed *x) {
+  return chat_request_error_by_name(x->error.ptr, x->error.len);
+}
+
 /* ---- the table ---- */
 
 #define THUNKS(name)                                                                               \
@@ -904,6 +923,7 @@ THUNKS(login_bundle)
 THUNKS(session_bundle)
 THUNKS(history_page)
 THUNKS(read_marker)
+THUNKS(request_failed)
 
 #define CODEC(code, name)                                                                          \
   { code, "chat_msg_" #name, sizeof(chat_msg_##name), write_##name, read_##name }
@@ -952,6 +972,7 @@ static const chat_msg_codec codecs[] = {
     CODEC(CHAT_MSG_USERNAME_TAKEN, null),
     CODEC(CHAT_MSG_GENERAL_FAILURE, str),
     CODEC(CHAT_MSG_GENERAL_MSG, str),
+    CODEC(CHAT_MSG_REQUEST_FAILED, request_failed),
 };
 
 size_t chat_msg_codec_count(void) {

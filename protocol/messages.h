@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/request-error.h"
 #include "protocol/value.h"
 
 /* A borrowed str or bytes. A reader never leaves ptr NULL (an empty one
@@ -306,6 +307,12 @@ typedef struct {
   int64_t unread;
 } chat_msg_read_marker;
 
+/* request_failed (v2): {error, text}; error a name of protocol/request-error.h */
+typedef struct {
+  chat_span error;
+  chat_span text;
+} chat_msg_request_failed;
+
 #define CHAT_MSG_DECLARE(name)                                                                     \
   void chat_msg_##name##_write(chat_writer *w, const chat_msg_##name *x);                          \
   int chat_msg_##name##_read(const chat_value *v, chat_msg_##name *x, chat_error *err)
@@ -327,6 +334,11 @@ CHAT_MSG_DECLARE(login_bundle);
 CHAT_MSG_DECLARE(session_bundle);
 CHAT_MSG_DECLARE(history_page);
 CHAT_MSG_DECLARE(read_marker);
+CHAT_MSG_DECLARE(request_failed);
+
+/* The code of a request_failed's error (CHAT_REQUEST_ERROR_UNKNOWN for a
+ * name the table does not have). */
+chat_request_error chat_msg_request_failed_code(const chat_msg_request_failed *x);
 
 /* ---- the table: every catalogue entry's typed counterpart ---- */
 

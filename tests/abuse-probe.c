@@ -132,7 +132,8 @@ static void on_probe_message(LoadClient *c, guint32 type, const guint8 *data, gs
     gint64 took = g_get_monotonic_time() - p->sent_us;
     g_array_append_val(message_us, took);
     p->done = TRUE;
-  } else if (type == CHAT_MSG_GENERAL_FAILURE && p->sent_us != 0 && !p->done) {
+  } else if ((type == CHAT_MSG_GENERAL_FAILURE || type == CHAT_MSG_REQUEST_FAILED) &&
+             p->sent_us != 0 && !p->done) {
     probe_failures++;
     p->done = TRUE;
   }

@@ -386,7 +386,8 @@ void client_send_raw(test_client *client, const guint8 *data, gsize len) {
             error ? error->message : "?");
 }
 
-GBytes *harness_encode(chat_dialect dialect, const char *name, const char *params_json) {
+static GBytes *encode_with_header(chat_dialect dialect, const char *name, const char *params_json,
+                                  gboolean has_id, guint32 id) {
   const chat_message_info *info = chat_catalogue_by_name(name);
   cr_assert_not_null(info, "unknown message %s", name);
   chat_arena arena;
@@ -397,11 +398,30 @@ GBytes *harness_encode(chat_dialect dialect, const char *name, const char *param
                "%s: %s", params_json, err.message);
   chat_buffer buf;
   chat_buffer_init(&buf);
-  cr_assert_eq(chat_message_encode(dialect, info->code, params, &buf), 0);
+  chat_message_header header = {.type = info->code, .has_request_id = has_id, .request_id = id};
+  cr_assert_eq(chat_message_encode_with_id(dialect, &header, params, &buf), 0);
   GBytes *bytes = g_bytes_new(buf.data, buf.len);
   chat_buffer_clear(&buf);
   chat_arena_clear(&arena);
   return bytes;
+}
+
+GBytes *harness_encode(chat_dialect dialect, const char *name, const char *params_json) {
+  return encode_with_header(dialect, name, params_json, FALSE, 0);
+}
+
+GBytes *harness_encode_with_id(chat_dialect dialect, const char *name, const char *params_json,
+                               guint32 request_id) {
+  return encode_with_header(dialect, name, params_json, TRUE, request_id);
+}
+
+void client_send_with_id(test_client *client, const char *name, const char *params_json,
+                         guint32 request_id) {
+  g_autoptr(GBytes) message =
+      encode_with_header(client->dialect, name, params_json, TRUE, request_id);
+  gsize len;
+  const guint8 *data = g_bytes_get_data(message, &len);
+  client_send_raw(client, data, len);
 }
 
 void client_send(test_client *client, const char *name, const char *params_json) {
@@ -447,6 +467,30 @@ static char *next_message(test_client *client, guint timeout_ms, int json_flags)
   gsize len;
   const guint8 *data = g_bytes_get_data(message, &len);
   return harness_describe(client->dialect, CHAT_TO_CLIENT, data, len, json_flags);
+}
+
+GBytes *client_next_raw(test_client *client, guint timeout_ms) {
+  test_spin_until(has_message, client, timeout_ms);
+  return g_queue_pop_head(&client->inbox);
+}
+
+char *client_next_with_id(test_client *client, guint timeout_ms, gboolean *has_id, guint32 *id) {
+  test_spin_until(has_message, client, timeout_ms);
+  g_autoptr(GBytes) message = g_queue_pop_head(&client->inbox);
+  *has_id = FALSE;
+  *id = 0;
+  if (!message)
+    return NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data(message, &len);
+  chat_message_header header;
+  size_t size;
+  chat_error err;
+  cr_assert_eq(chat_message_header_read(client->dialect, data, len, &header, &size, &err), 0,
+               "the server sent a bad header: %s", err.message);
+  *has_id = header.has_request_id;
+  *id = header.request_id;
+  return harness_describe(client->dialect, CHAT_TO_CLIENT, data, len, CHAT_JSON_BYTES_SUMMARY);
 }
 
 char *client_next(test_client *client, guint timeout_ms) {

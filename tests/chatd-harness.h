@@ -98,7 +98,13 @@ char *harness_describe(chat_dialect dialect, chat_direction direction, const gui
                        gsize len, int json_flags);
 /* One message, its parameters given as JSON, encoded in a dialect. */
 GBytes *harness_encode(chat_dialect dialect, const char *name, const char *params_json);
+/* The same with a request id in the header (v2). */
+GBytes *harness_encode_with_id(chat_dialect dialect, const char *name, const char *params_json,
+                               guint32 request_id);
 void client_send(test_client *client, const char *name, const char *params_json);
+/* The same with a request id in the v2 header (spec/protocol.md 5.7). */
+void client_send_with_id(test_client *client, const char *name, const char *params_json,
+                         guint32 request_id);
 /* Sends raw plaintext bytes. */
 void client_send_raw(test_client *client, const guint8 *data, gsize len);
 /* Waits for the next message; fails the test when it is not `name`. Returns
@@ -112,6 +118,11 @@ char *client_ask(test_client *client, const char *name, const char *params_json,
 char *client_next(test_client *client, guint timeout_ms);
 /* The same with bytes in full ({"$bytes": "<base64>"}). */
 char *client_next_full(test_client *client, guint timeout_ms);
+/* As client_next, and the message's request id: *has_id FALSE when it has
+ * none. */
+char *client_next_with_id(test_client *client, guint timeout_ms, gboolean *has_id, guint32 *id);
+/* The next message's bytes as received (unref it), or NULL on timeout. */
+GBytes *client_next_raw(test_client *client, guint timeout_ms);
 /* Waits until the server closes the connection; FALSE on timeout. */
 gboolean client_wait_closed(test_client *client, guint timeout_ms);
 /* TRUE when no message arrives within ms. */

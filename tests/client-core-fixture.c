@@ -61,6 +61,29 @@ void feed(const char *name, const char *params_json) {
             params_json);
 }
 
+void feed_with_id(const char *name, const char *params_json, guint32 request_id) {
+  g_autoptr(GBytes) bytes = harness_encode_with_id(fx.dialect, name, params_json, request_id);
+  gsize len;
+  const guint8 *data = g_bytes_get_data(bytes, &len);
+  cr_assert(chat_session_test_feed(fx.session, fx.dialect, data, len), "refused %s %s", name,
+            params_json);
+}
+
+char *expect_sent_with_id(const char *name, guint32 *request_id) {
+  GBytes *message = g_queue_peek_head(&fx.sent);
+  cr_assert_not_null(message, "expected the session to send %s; it sent nothing", name);
+  gsize len;
+  const guint8 *data = g_bytes_get_data(message, &len);
+  chat_message_header header;
+  size_t size;
+  chat_error err;
+  cr_assert_eq(chat_message_header_read(fx.dialect, data, len, &header, &size, &err), 0, "%s",
+               err.message);
+  cr_assert(header.has_request_id, "%s went without a request id", name);
+  *request_id = header.request_id;
+  return expect_sent(name);
+}
+
 /* The next message the session sent, as "name params-json", or NULL. */
 char *next_sent(void) {
   g_autoptr(GBytes) message = g_queue_pop_head(&fx.sent);

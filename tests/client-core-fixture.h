@@ -85,6 +85,10 @@ GBytes *encode(chat_dialect dialect, const char *name, const char *params_json);
 void feed(const char *name, const char *params_json);
 char *next_sent(void);
 char *expect_sent(const char *name);
+/* The same, and the request id the message carries (it must have one). */
+char *expect_sent_with_id(const char *name, guint32 *request_id);
+/* Feeds a message with a request id in its header (v2). */
+void feed_with_id(const char *name, const char *params_json, guint32 request_id);
 void expect_nothing_sent(void);
 char *client_msg_id_of(const char *json);
 char *notice(gint64 id, gint64 sender, const char *sender_name, int target_type, gint64 target_id,

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "protocol/json.h"
+#include "protocol/messages.h"
 
 #define LOOPBACK "127.0.0.1"
 /* A loop turn waits at most this long, so deadlines are checked. */
@@ -119,6 +120,15 @@ const chat_value *load_decode(LoadClients *self, const guint8 *data, gsize len) 
   return params;
 }
 
+/* Whether a v2 request_failed says to try again later (server_busy). */
+static gboolean may_retry(LoadClients *self, const guint8 *data, gsize len) {
+  const chat_value *params = load_decode(self, data, len);
+  chat_msg_request_failed failed;
+  return params && chat_msg_request_failed_read(params, &failed, NULL) == 0 &&
+         chat_request_error_info_of(chat_msg_request_failed_code(&failed))->error_class ==
+             CHAT_REQUEST_ERROR_CLASS_RETRY_LATER;
+}
+
 /* ---- the setup pipeline ---- */
 
 static void password_request_done(LoadClients *self, LoadClient *c, LoadState next) {
@@ -133,7 +143,7 @@ static void on_message(ChatIoConnection *connection, const guint8 *data, gsize l
   LoadClient *c = user_data;
   LoadClients *self = c->owner;
   (void)connection;
-  guint32 type = len >= 4 ? chat_load_u32be(data) : 0;
+  guint32 type = len >= 4 ? chat_load_u32be(data) & CHAT_MESSAGE_TYPE_MASK : 0;
   switch (type) {
   case CHAT_MSG_REGISTER_SUCCESSFUL:
     if (c->state == LOAD_REGISTERING)
@@ -154,8 +164,14 @@ static void on_message(ChatIoConnection *connection, const guint8 *data, gsize l
     }
     break;
   case CHAT_MSG_GENERAL_FAILURE:
+  case CHAT_MSG_REQUEST_FAILED:
     /* "the server is busy": ask again when a slot frees */
     if (c->state == LOAD_REGISTERING || c->state == LOAD_LOGGING_IN) {
+      if (type == CHAT_MSG_REQUEST_FAILED && !may_retry(self, data, len)) {
+        fprintf(stderr, "load-clients: %s: %s refused\n", c->name,
+                c->state == LOAD_REGISTERING ? "registration" : "login");
+        abort();
+      }
       self->busy_retries++;
       password_request_done(self, c,
                             c->state == LOAD_REGISTERING ? LOAD_NEED_REGISTER : LOAD_NEED_LOGIN);

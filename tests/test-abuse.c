@@ -27,8 +27,8 @@
 #define ACCOUNT_BUDGET 5
 #define ADDRESS_BUDGET 20
 
-/* The reply to a login: "login_successful ...", "login_failed null" or
- * "general_failure \"reason\"". Reads past a successful login's bundle. */
+/* The reply to a login: "login_successful ..." or "request_failed {error,
+ * text}". Reads past a successful login's bundle. */
 static char *try_login(test_client *c, const char *user, const char *password) {
   g_autofree char *params = g_strdup_printf("[\"%s\", \"%s\"]", user, password);
   client_send(c, "login", params);
@@ -73,7 +73,7 @@ Test(abuse, wrong_passwords_from_one_address_do_not_lock_the_account_elsewhere) 
   guint wrong = 0, refused = 0;
   for (int i = 0; i < 2 * ACCOUNT_BUDGET; i++) {
     g_autofree char *reply = try_login(attacker, "alice", "guess");
-    if (g_str_has_prefix(reply, "login_failed"))
+    if (g_str_has_prefix(reply, "request_failed {\"error\": \"login_failed\""))
       wrong++;
     else if (strstr(reply, "too many failed attempts from your address"))
       refused++;
@@ -114,7 +114,7 @@ Test(abuse, a_flood_of_usernames_from_one_address_costs_nobody_else_and_the_log_
     for (int i = 0; i < CONNECTIONS; i++) {
       g_autofree char *reply = client_next(attackers[i], HARNESS_TIMEOUT_MS);
       cr_assert_not_null(reply, "no answer to a login");
-      checked += g_str_has_prefix(reply, "login_failed");
+      checked += g_str_has_prefix(reply, "request_failed {\"error\": \"login_failed\"");
     }
   }
   for (int i = 0; i < CONNECTIONS; i++)
@@ -158,7 +158,7 @@ Test(abuse, new_accounts_are_limited_per_address_and_in_total) {
   g_free(client_ask(a, "register", "[\"carol\", \"pw\", \"Carol\"]", "register_successful"));
   g_free(client_ask(a, "register", "[\"dave\", \"pw\", \"Dave\"]", "register_successful"));
   g_autofree char *full =
-      client_ask(a, "register", "[\"erin\", \"pw\", \"Erin\"]", "general_failure");
+      client_ask(a, "register", "[\"erin\", \"pw\", \"Erin\"]", "request_failed");
   cr_assert(strstr(full, "too many new accounts right now"), "%s", full);
   client_free(a);
   chatd_destroy(&chatd);
@@ -201,7 +201,7 @@ Test(abuse, wrong_old_passwords_count_like_failed_logins) {
   guint wrong = 0, refused = 0;
   for (int i = 0; i < 2 * ACCOUNT_BUDGET; i++) {
     g_autofree char *reply =
-        client_ask(thief, "set_password", "[\"guess\", \"new password\"]", "general_failure");
+        client_ask(thief, "set_password", "[\"guess\", \"new password\"]", "request_failed");
     if (strstr(reply, "the old password is wrong"))
       wrong++;
     else if (strstr(reply, "too many failed attempts"))
@@ -253,7 +253,7 @@ static char *resume_with(guint16 port, const char *user, const char *token) {
   if (g_str_has_prefix(reply, "login_successful "))
     next = bundle_token(c);
   else
-    cr_assert_str_eq(reply, "login_failed null");
+    cr_assert(g_str_has_prefix(reply, "request_failed {\"error\": \"token_refused\""), "%s", reply);
   client_free(c);
   return next;
 }
@@ -566,7 +566,7 @@ Test(abuse, an_image_over_max_image_size_is_refused_and_not_stored) {
   two_friends(chatd.port, &alice, &bob);
   send_image(bob, 0, 1, 600 * KIB);
   g_autofree char *refused = next_skipping_presence(bob);
-  cr_assert(g_str_has_prefix(refused, "general_failure ") &&
+  cr_assert(g_str_has_prefix(refused, "request_failed {\"error\": \"message_too_large\"") &&
                 strstr(refused, "the image is larger than the server accepts"),
             "%s", refused);
   cr_assert(client_quiet_for(alice, 200), "alice got the refused image");
@@ -734,15 +734,16 @@ Test(abuse, nicknames_and_room_names_cannot_break_lines) {
   test_client *c = client_connect_from(VICTIM, chatd.port, CHAT_DIALECT_V2);
   g_autofree char *refused =
       client_ask(c, "register", "[\"mallory\", \"pw\", \"x: ok\\n2026-12-03 09:00:00 #9 Admin\"]",
-                 "general_failure");
-  cr_assert_str_eq(refused, "\"the nickname contains a line break or control character\"");
+                 "request_failed");
+  cr_assert_str_eq(refused, "{\"error\": \"invalid_nickname\", \"text\": \"the nickname contains a "
+                            "line break or control character\"}");
   client_register(c, "mallory", PASSWORD, "Mallory");
   static const char *const bad[] = {"\"a\\rb\"", "\"\\u202eevil\"", "\"tab\\there\"",
                                     "\"esc\\u001b[31m\""};
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
-    g_autofree char *answer = client_ask(c, "set_nickname", bad[i], "general_failure");
+    g_autofree char *answer = client_ask(c, "set_nickname", bad[i], "request_failed");
     cr_assert(strstr(answer, "line break or control character"), "%s: %s", bad[i], answer);
-    g_autofree char *room = client_ask(c, "create_room", bad[i], "general_failure");
+    g_autofree char *room = client_ask(c, "create_room", bad[i], "request_failed");
     cr_assert(strstr(room, "the room name contains"), "%s: %s", bad[i], room);
   }
   g_autofree char *updated =

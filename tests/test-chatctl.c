@@ -572,6 +572,16 @@ static void send_failures(chat_dialect d) {
   expect_err_has(&r, "not a member");
   program_result_clear(&r);
 
+  /* --json prints the refusal: v2 with its code (spec/protocol.md 5.7). */
+  run(d, "pw-a", &r, "--user", "alice", "--json", "send", "--to-room", "7", "hi");
+  expect_status(&r, EXIT_REFUSED);
+  if (d == CHAT_DIALECT_V2)
+    cr_assert_str_eq(r.out, "{\"error\": \"not_member\", \"class\": \"refused\", \"text\": "
+                            "\"you are not a member of this room\"}\n");
+  else
+    expect_out_has(&r, "\"text\": \"you are not a member of this room\"");
+  program_result_clear(&r);
+
   g_autofree char *text_file = g_build_filename(client_dir, "notes.txt", NULL);
   cr_assert(g_file_set_contents(text_file, "just text\n", -1, NULL));
   run(d, "pw-a", &r, "--user", "alice", "send-image", "--to-user", "bob", text_file);

@@ -108,7 +108,7 @@ static gboolean sent_queue_has(const char *name) {
   for (GList *l = fx.sent.head; l; l = l->next) {
     gsize len;
     const guint8 *data = g_bytes_get_data(l->data, &len);
-    if (len >= 4 && chat_load_u32be(data) == info->code)
+    if (len >= 4 && (chat_load_u32be(data) & CHAT_MESSAGE_TYPE_MASK) == info->code)
       return TRUE;
   }
   return FALSE;

@@ -138,6 +138,91 @@ Test(client_outbox, a_refused_send_fails_with_the_reason_and_can_be_retried, .in
   recorder_clear(&notices);
 }
 
+/* A notice and the failure code the session reports with it. */
+typedef struct {
+  guint count;
+  char *text;
+  chat_request_error code;
+} coded_notice;
+
+static void on_coded_notice(ChatSession *session, const char *text, gpointer user_data) {
+  coded_notice *r = user_data;
+  r->count++;
+  g_free(r->text);
+  r->text = g_strdup(text);
+  r->code = chat_session_get_failure_code(session);
+}
+
+/* v2 (spec/protocol.md 5.7): every request carries an id and a failure
+ * settles the request of its id, whatever the order. */
+Test(client_outbox, a_v2_failure_settles_the_request_of_its_id, .init = setup_v2,
+     .fini = teardown) {
+  login_v2();
+  coded_notice notices = {0};
+  g_signal_connect(fx.session, "notice", G_CALLBACK(on_coded_notice), &notices);
+  ChatContact *dave = contact(CHAT_CONTACT_FRIEND, DAVE);
+  ChatConversation *conv = chat_session_get_conversation(fx.session, dave);
+  guint32 fetch_id, join_id, send_id;
+  g_free(expect_sent_with_id("fetch_history", &fetch_id));
+  chat_session_join_room(fx.session, 12);
+  chat_session_send_text(fx.session, dave, "still friends?", 0, NULL);
+  g_free(expect_sent_with_id("join_room", &join_id));
+  g_free(expect_sent_with_id("send_message", &send_id));
+  cr_assert(fetch_id != join_id && join_id != send_id, "ids %u %u %u", fetch_id, join_id, send_id);
+
+  /* The send's failure first: it is the send that fails, not the join. */
+  feed_with_id("request_failed",
+               "{\"error\": \"not_friend\", \"text\": \"you can only send messages to your "
+               "friends\"}",
+               send_id);
+  ChatMessageItem *item = message_at(conv, 0);
+  cr_assert_eq(chat_message_item_get_delivery(item), CHAT_DELIVERY_FAILED);
+  cr_assert_str_eq(chat_message_item_get_error(item), "you can only send messages to your friends");
+  cr_assert_eq(notices.count, 1);
+  cr_assert_eq(notices.code, CHAT_REQUEST_ERROR_NOT_FRIEND);
+  cr_assert_eq(chat_session_get_failure_code(fx.session), CHAT_REQUEST_ERROR_UNKNOWN,
+               "the code is the failure's, during its signals only");
+
+  /* The history page answers its own request although it comes later. */
+  feed_with_id("history_page",
+               "{\"target_type\": 0, \"target_id\": 4, \"messages\": [], \"more\": false}",
+               fetch_id);
+  feed_with_id("request_failed",
+               "{\"error\": \"no_such_room\", \"text\": \"there is no such room\"}", join_id);
+  cr_assert_eq(notices.count, 2);
+  cr_assert_eq(notices.code, CHAT_REQUEST_ERROR_NO_SUCH_ROOM);
+  /* A code this client does not know still reaches the user with its text. */
+  feed("request_failed", "{\"error\": \"from_the_future\", \"text\": \"new rule\"}");
+  cr_assert_eq(notices.count, 3);
+  cr_assert_str_eq(notices.text, "new rule");
+  cr_assert_eq(notices.code, CHAT_REQUEST_ERROR_UNKNOWN);
+  g_free(notices.text);
+}
+
+static void on_bool_and_string(ChatSession *session, gboolean ok, const char *text,
+                               gpointer user_data) {
+  recorder *r = user_data;
+  (void)session;
+  r->count++;
+  r->number = ok;
+  g_free(r->text);
+  r->text = g_strdup(text);
+}
+
+Test(client_outbox, a_v2_add_friend_refusal_is_its_result, .init = setup_v2, .fini = teardown) {
+  login_v2();
+  recorder results = {0};
+  g_signal_connect(fx.session, "add-friend-result", G_CALLBACK(on_bool_and_string), &results);
+  chat_session_add_friend(fx.session, "nobody");
+  guint32 id;
+  g_free(expect_sent_with_id("add_friend", &id));
+  feed_with_id("request_failed", "{\"error\": \"no_such_user\", \"text\": \"no such user\"}", id);
+  cr_assert_eq(results.count, 1);
+  cr_assert_eq(results.number, 0, "not ok");
+  cr_assert_str_eq(results.text, "no such user");
+  recorder_clear(&results);
+}
+
 Test(client_outbox, after_a_reconnect_unacknowledged_sends_go_out_again_once, .init = setup_v2,
      .fini = teardown) {
   login_v2();
@@ -680,6 +765,29 @@ Test(client_login, failures_and_registration, .init = setup_v2, .fini = teardown
   feed("general_failure", "\"too many login attempts; try again later\"");
   cr_assert_eq(failed.count, 3);
   cr_assert_str_eq(failed.text, "too many login attempts; try again later");
+
+  /* v2 servers say it with request_failed and a code. */
+  chat_session_login(fx.session, "alice", "wrong");
+  guint32 id;
+  g_free(expect_sent_with_id("login", &id));
+  feed_with_id("request_failed",
+               "{\"error\": \"login_failed\", \"text\": \"wrong username or password\"}", id);
+  cr_assert_eq(failed.count, 4);
+  cr_assert_str_eq(failed.text, "Wrong username or password.");
+  chat_session_register(fx.session, "alice", "pw", "Alice");
+  g_free(expect_sent_with_id("register", &id));
+  feed_with_id("request_failed",
+               "{\"error\": \"username_taken\", \"text\": \"the username is taken\"}", id);
+  cr_assert_eq(failed.count, 5);
+  cr_assert_str_eq(failed.text, "That username is already taken.");
+  chat_session_login(fx.session, "alice", "pw");
+  g_free(expect_sent_with_id("login", &id));
+  feed_with_id("request_failed",
+               "{\"error\": \"too_many_attempts\", \"text\": \"too many failed attempts from "
+               "your address; try again in 60 s\"}",
+               id);
+  cr_assert_eq(failed.count, 6);
+  cr_assert_str_eq(failed.text, "too many failed attempts from your address; try again in 60 s");
   recorder_clear(&failed);
 }
 

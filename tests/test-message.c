@@ -48,20 +48,35 @@ ParameterizedTest(vector_param *p, message_vectors, valid, .init = setup, .fini 
                0, "%s: %s", name, err.message);
   cr_assert_eq(chat_catalogue_check((uint32_t)code, params, &err), 0, "%s: %s", name, err.message);
 
+  chat_message_header header = {.type = (uint32_t)code};
+  if (chat_json_object_get(message, "request_id")) {
+    header.has_request_id = true;
+    header.request_id = (uint32_t)vector_int(message, "request_id");
+  }
   chat_buffer want;
   chat_buffer_init(&want);
   vector_hex(vector, "hex", &want);
-  cr_assert_eq(chat_message_encode(dialect, (uint32_t)code, params, &buf), 0);
+  cr_assert_eq(chat_message_encode_with_id(dialect, &header, params, &buf), 0);
   cr_assert(buf.len == want.len && memcmp(buf.data, want.data, want.len) == 0,
             "%s: encoding differs", name);
 
-  uint32_t type;
+  chat_message_header got;
   chat_value *decoded;
+  cr_assert_eq(chat_message_decode_with_id(dialect, want.data, want.len, NULL, CHAT_DECODE_BORROW,
+                                           &arena, &got, &decoded, &err),
+               0, "%s: %s", name, err.message);
+  cr_assert_eq(got.type, (uint32_t)code);
+  cr_assert_eq(got.has_request_id, header.has_request_id, "%s", name);
+  cr_assert_eq(got.request_id, header.request_id, "%s", name);
+  cr_assert(chat_value_equal(decoded, params), "%s: decoded params differ", name);
+
+  /* A caller that does not care about request ids gets the same type and
+   * parameters. */
+  uint32_t type;
   cr_assert_eq(chat_message_decode(dialect, want.data, want.len, NULL, CHAT_DECODE_BORROW, &arena,
                                    &type, &decoded, &err),
                0, "%s: %s", name, err.message);
   cr_assert_eq(type, (uint32_t)code);
-  cr_assert(chat_value_equal(decoded, params), "%s: decoded params differ", name);
   chat_buffer_clear(&want);
 }
 
@@ -238,6 +253,39 @@ Test(message, seed_type_is_one_byte_v2_four, .init = setup, .fini = teardown) {
   cr_assert_eq(chat_message_encode(CHAT_DIALECT_SEED, 256, &null, &buf), CHAT_ERR_INVALID_ARGUMENT);
   chat_buffer_reset(&buf);
   cr_assert_eq(chat_message_encode(CHAT_DIALECT_V2, 70000, &null, &buf), 0);
+  chat_buffer_reset(&buf);
+  cr_assert_eq(chat_message_encode(CHAT_DIALECT_V2, 0x1000000, &null, &buf),
+               CHAT_ERR_INVALID_ARGUMENT, "the type has 24 bits; the others are flags");
+}
+
+Test(message, request_id_follows_the_flagged_v2_header, .init = setup, .fini = teardown) {
+  chat_value null;
+  chat_value_set_null(&null);
+  chat_message_header h = {.type = 105, .has_request_id = true, .request_id = 0x01020304};
+  cr_assert_eq(chat_message_encode_with_id(CHAT_DIALECT_V2, &h, &null, &buf), 0);
+  cr_assert_eq(buf.len, 9);
+  cr_assert(memcmp(buf.data, "\x80\x00\x00\x69\x01\x02\x03\x04\x00", 9) == 0);
+  cr_assert_eq(chat_message_header_size(CHAT_DIALECT_V2, &h), 8);
+  chat_buffer_reset(&buf);
+  cr_assert_eq(chat_message_encode_with_id(CHAT_DIALECT_SEED, &h, &null, &buf),
+               CHAT_ERR_INVALID_ARGUMENT, "the seed dialect has no request ids");
+}
+
+/* chatd encodes a reply before it knows its request id: inserting the id
+ * into the spare bytes in front gives the bytes of encoding with it. */
+Test(message, insert_request_id_matches_encoding_with_it, .init = setup, .fini = teardown) {
+  chat_value *params;
+  chat_error err;
+  cr_assert_eq(chat_value_parse_json("[true, 7]", 9, &arena, &params, &err), 0);
+  chat_message_header h = {.type = 107, .has_request_id = true, .request_id = 0xfffffffe};
+  cr_assert_eq(chat_message_encode_with_id(CHAT_DIALECT_V2, &h, params, &buf), 0);
+  chat_buffer later;
+  chat_buffer_init(&later);
+  cr_assert_eq(chat_buffer_append(&later, (const uint8_t *)"\0\0\0\0", 4), 0);
+  cr_assert_eq(chat_message_encode(CHAT_DIALECT_V2, 107, params, &later), 0);
+  chat_message_insert_request_id(later.data + CHAT_MESSAGE_REQUEST_ID_SIZE, h.request_id);
+  cr_assert(later.len == buf.len && memcmp(later.data, buf.data, buf.len) == 0);
+  chat_buffer_clear(&later);
 }
 
 Test(message, value_errors_count_from_the_message_start, .init = setup, .fini = teardown) {

@@ -317,12 +317,13 @@ ParameterizedTest(vector_param *p, messages, vectors_read, .init = setup, .fini 
   chat_buffer bytes;
   chat_buffer_init(&bytes);
   vector_hex(vector, "hex", &bytes);
-  uint32_t type;
+  chat_message_header header;
   chat_value *params;
   chat_error err;
-  cr_assert_eq(chat_message_decode(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW, &arena,
-                                   &type, &params, &err),
+  cr_assert_eq(chat_message_decode_with_id(dialect, bytes.data, bytes.len, NULL, CHAT_DECODE_BORROW,
+                                           &arena, &header, &params, &err),
                0, "%s: %s", name, err.message);
+  uint32_t type = header.type;
   const chat_msg_codec *c = chat_msg_codec_by_code(type);
   cr_assert_not_null(c, "%s: type %u is not typed", name, type);
   void *x = alloc(1, c->size);
@@ -331,7 +332,7 @@ ParameterizedTest(vector_param *p, messages, vectors_read, .init = setup, .fini 
   chat_buffer_init(&message);
   chat_writer w;
   chat_writer_init(&w, &message);
-  chat_message_begin(&w, dialect, type);
+  chat_message_begin_with_id(&w, dialect, &header);
   c->write(&w, x);
   cr_assert_eq(chat_writer_finish(&w), 0);
   cr_assert(same_bytes(&bytes, &message), "%s: the typed layer writes other bytes", name);

@@ -32,6 +32,7 @@ typedef union {
   chat_msg_session_bundle session_bundle;
   chat_msg_history_page history_page;
   chat_msg_read_marker read_marker;
+  chat_msg_request_failed request_failed;
 } ServerMessage;
 
 /* A target_type as a contact kind (anything but a room is a user). */
@@ -365,19 +366,35 @@ static void handle_members(ChatSession *self, const ServerMessage *msg) {
   chat_contact_set_members(st->contact, list);
 }
 
-/* A general_failure names no request: it answers the oldest one waiting. */
-static void handle_general_failure(ChatSession *self, const char *reason) {
-  ReplyEntry *head = g_queue_peek_head(&self->replies);
-  if (head && head->kind != REPLY_FENCE) {
-    g_queue_pop_head(&self->replies);
-    if (head->kind == REPLY_SEND && head->send) {
-      OutboxEntry *entry = head->send;
-      head->send = NULL;
+/* The request of reply (taken off the queue, or NULL) failed: a send is
+ * marked FAILED; with tell_add_friend an add_friend gets its
+ * add-friend-result (a seed server says that with add_friend_result
+ * itself); the user gets the reason as a notice. */
+static void fail_reply(ChatSession *self, ReplyEntry *reply, const char *reason,
+                       gboolean tell_add_friend) {
+  gboolean add_friend = tell_add_friend && reply && reply->kind == REPLY_ADD_FRIEND;
+  if (reply) {
+    if (reply->kind == REPLY_SEND && reply->send) {
+      OutboxEntry *entry = reply->send;
+      reply->send = NULL;
       chat_session_fail_entry(self, entry, reason);
     }
-    chat_session_abandon_reply(self, head);
+    chat_session_abandon_reply(self, reply);
   }
+  if (add_friend)
+    g_signal_emit(self, chat_session_signals[SIGNAL_ADD_FRIEND_RESULT], 0, FALSE, reason);
   g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0, reason);
+}
+
+/* A failure that names no request (seed general_failure, or a v2 one
+ * without an id): it answers the oldest one waiting. */
+static void handle_general_failure(ChatSession *self, const char *reason) {
+  ReplyEntry *head = g_queue_peek_head(&self->replies);
+  if (head && head->kind != REPLY_FENCE)
+    g_queue_pop_head(&self->replies);
+  else
+    head = NULL;
+  fail_reply(self, head, reason, FALSE);
 }
 
 static void handle_server_echo(ChatSession *self) {
@@ -491,6 +508,30 @@ static void handle_general_failure_msg(ChatSession *self, const ServerMessage *m
   handle_failure(self, reason);
 }
 
+/* v2: a request failed, with its code (spec/protocol.md 5.7); the UI reads
+ * the code with chat_session_get_failure_code while the signals run. */
+static void handle_request_failed(ChatSession *self, const ServerMessage *msg) {
+  chat_request_error code = chat_msg_request_failed_code(&msg->request_failed);
+  g_autofree char *reason = chat_wire_dup_span(msg->request_failed.text);
+  self->failure_code = code;
+  if (self->phase != PHASE_NONE) {
+    if (code == CHAT_REQUEST_ERROR_LOGIN_FAILED)
+      handle_login_failed(self, _("Wrong username or password."));
+    else if (code == CHAT_REQUEST_ERROR_USERNAME_TAKEN)
+      handle_login_failed(self, _("That username is already taken."));
+    else if (chat_request_error_info_of(code)->error_class ==
+             CHAT_REQUEST_ERROR_CLASS_BAD_CREDENTIALS)
+      handle_login_failed(self, reason);
+    else
+      handle_failure(self, reason);
+  } else if (self->answer_has_id) {
+    fail_reply(self, chat_session_take_reply_by_id(self, self->answer_id), reason, TRUE);
+  } else {
+    handle_general_failure(self, reason);
+  }
+  self->failure_code = CHAT_REQUEST_ERROR_UNKNOWN;
+}
+
 static void handle_password_changed(ChatSession *self, const ServerMessage *msg) {
   (void)msg;
   g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0, _("Your password was changed."));
@@ -512,6 +553,7 @@ static const struct {
     {CHAT_MSG_LOGIN_FAILED, handle_wrong_password},
     {CHAT_MSG_USERNAME_TAKEN, handle_username_taken},
     {CHAT_MSG_GENERAL_FAILURE, handle_general_failure_msg},
+    {CHAT_MSG_REQUEST_FAILED, handle_request_failed},
     {CHAT_MSG_GENERAL_MSG, handle_general_msg},
     {CHAT_MSG_INCOMING_FRIEND_REQUEST, handle_friend_request},
     {CHAT_MSG_CONTACT_INFO, handle_contact_info},
@@ -544,7 +586,7 @@ gboolean chat_session_handle_plaintext(ChatSession *self, chat_dialect dialect, 
                                        gsize len) {
   chat_arena arena;
   chat_arena_init(&arena);
-  guint32 type = 0;
+  chat_message_header header = {0};
   chat_value *params = NULL;
   chat_error err;
   gboolean ok = FALSE;
@@ -552,8 +594,10 @@ gboolean chat_session_handle_plaintext(ChatSession *self, chat_dialect dialect, 
   const chat_msg_codec *codec = NULL;
   ServerMessage m;
   /* Borrowed: strings and bytes stay in the channel's (wiped) buffer. */
-  if (chat_message_decode(dialect, data, len, NULL, CHAT_DECODE_BORROW, &arena, &type, &params,
-                          &err) != 0) {
+  int rc = chat_message_decode_with_id(dialect, data, len, NULL, CHAT_DECODE_BORROW, &arena,
+                                       &header, &params, &err);
+  guint32 type = header.type;
+  if (rc != 0) {
     g_message("the server sent a message that does not decode: %s at offset %zu",
               chat_error_name(err.code), err.offset);
   } else if (!(info = chat_catalogue_lookup(type, dialect, CHAT_TO_CLIENT))) {
@@ -567,7 +611,11 @@ gboolean chat_session_handle_plaintext(ChatSession *self, chat_dialect dialect, 
     g_message("the server sent %s with parameters out of range: %s", info->name,
               codec ? err.message : "no reader");
   } else {
+    /* The request this answers, when it says (v2). */
+    self->answer_has_id = header.has_request_id;
+    self->answer_id = header.request_id;
     dispatch(self, type, &m);
+    self->answer_has_id = FALSE;
     ok = TRUE;
   }
   chat_arena_clear(&arena);

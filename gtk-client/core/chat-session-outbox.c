@@ -6,16 +6,40 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <string.h>
+
 #include "gtk-client/core/chat-conversation-private.h"
+#include "gtk-client/core/chat-util-private.h"
 #include "protocol/chat-limits.h"
 
-/* Hands one plaintext to the connection (or the test capture). */
+/* message (a v2 request, built without an id) with the next request id:
+ * a copy, wiped when freed as requests may hold a password. */
+static GBytes *with_request_id(ChatSession *self, GBytes *message) {
+  gsize len;
+  const guint8 *data = g_bytes_get_data(message, &len);
+  guint8 *copy = g_malloc(len + CHAT_MESSAGE_REQUEST_ID_SIZE);
+  memcpy(copy + CHAT_MESSAGE_REQUEST_ID_SIZE, data, len);
+  self->sent_has_id = TRUE;
+  self->sent_request_id = self->next_request_id++;
+  chat_message_insert_request_id(copy + CHAT_MESSAGE_REQUEST_ID_SIZE, self->sent_request_id);
+  GBytes *stamped = chat_secret_bytes_new(copy, len + CHAT_MESSAGE_REQUEST_ID_SIZE);
+  explicit_bzero(copy, len + CHAT_MESSAGE_REQUEST_ID_SIZE);
+  g_free(copy);
+  return stamped;
+}
+
+/* Hands one plaintext to the connection (or the test capture); in v2 with
+ * the next request id. */
 static gboolean transport_send(ChatSession *self, GBytes *message, GError **error) {
   if (!message) {
     g_set_error_literal(error, CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_ENCODE,
                         "the message cannot be encoded");
     return FALSE;
   }
+  self->sent_has_id = FALSE;
+  g_autoptr(GBytes) stamped = NULL;
+  if (self->dialect == CHAT_DIALECT_V2)
+    message = stamped = with_request_id(self, message);
   gboolean ok;
   if (self->test && chat_session_test_intercept(self, message, &ok, error))
     return ok;
@@ -41,6 +65,8 @@ gboolean chat_session_send_request(ChatSession *self, GBytes *message) {
 ReplyEntry *chat_session_expect_reply(ChatSession *self, ReplyKind kind) {
   ReplyEntry *reply = g_new0(ReplyEntry, 1);
   reply->kind = kind;
+  reply->has_request_id = self->sent_has_id;
+  reply->request_id = self->sent_request_id;
   g_queue_push_tail(&self->replies, reply);
   return reply;
 }
@@ -51,10 +77,27 @@ ReplyEntry *chat_session_settle_reply(ChatSession *self, ReplyKind kind,
     ReplyEntry *reply = l->data;
     if (reply->kind != kind)
       continue;
-    if (target_id != 0 && (reply->target_kind != target_kind || reply->target_id != target_id))
+    if (self->answer_has_id) {
+      /* v2: the answer names its request. */
+      if (!reply->has_request_id || reply->request_id != self->answer_id)
+        continue;
+    } else if (target_id != 0 &&
+               (reply->target_kind != target_kind || reply->target_id != target_id)) {
       continue;
+    }
     g_queue_delete_link(&self->replies, l);
     return reply;
+  }
+  return NULL;
+}
+
+ReplyEntry *chat_session_take_reply_by_id(ChatSession *self, guint32 request_id) {
+  for (GList *l = self->replies.head; l; l = l->next) {
+    ReplyEntry *reply = l->data;
+    if (reply->has_request_id && reply->request_id == request_id) {
+      g_queue_delete_link(&self->replies, l);
+      return reply;
+    }
   }
   return NULL;
 }

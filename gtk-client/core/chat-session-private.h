@@ -86,6 +86,8 @@ typedef enum {
 
 typedef struct {
   ReplyKind kind;
+  gboolean has_request_id; /* v2: the request's id, which its answers echo */
+  guint32 request_id;
   OutboxEntry *send; /* REPLY_SEND */
   ChatContactKind target_kind;
   gint64 target_id;
@@ -136,9 +138,15 @@ struct _ChatSession {
   GListStore *friend_requests; /* ChatContact */
   guint unread_total;
 
-  GQueue outbox;            /* OutboxEntry, oldest first */
-  GHashTable *outbox_by_id; /* client_msg_id -> OutboxEntry */
-  GQueue replies;           /* ReplyEntry, oldest first */
+  GQueue outbox;                   /* OutboxEntry, oldest first */
+  GHashTable *outbox_by_id;        /* client_msg_id -> OutboxEntry */
+  GQueue replies;                  /* ReplyEntry, oldest first */
+  guint32 next_request_id;         /* v2: every request gets the next id */
+  gboolean sent_has_id;            /* the last request sent had an id ... */
+  guint32 sent_request_id;         /* ... this one */
+  gboolean answer_has_id;          /* the message being handled echoes a request id ... */
+  guint32 answer_id;               /* ... this one */
+  chat_request_error failure_code; /* of the failure being reported (signals) */
 
   ChatSessionTestState *test; /* NULL unless a test hook set it up */
 };
@@ -228,6 +236,8 @@ ReplyEntry *chat_session_expect_reply(ChatSession *self, ReplyKind kind);
  * when target_id is not 0), or NULL. */
 ReplyEntry *chat_session_settle_reply(ChatSession *self, ReplyKind kind,
                                       ChatContactKind target_kind, gint64 target_id);
+/* Removes and returns the expected reply of a request id (v2), or NULL. */
+ReplyEntry *chat_session_take_reply_by_id(ChatSession *self, guint32 request_id);
 /* Frees a reply taken off the queue that will not come (a fetch_history
  * stops its conversation loading). */
 void chat_session_abandon_reply(ChatSession *self, ReplyEntry *reply);

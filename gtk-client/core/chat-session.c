@@ -11,9 +11,11 @@
  * Replies. The server answers a connection's requests in the order it got
  * them (chatd holds later output behind a pending reply; the seed server
  * handles one request at a time). The session keeps the requests that
- * expect an answer in a FIFO (`replies`), so a general_failure, which
- * names no request, is charged to the oldest unanswered one: a refused
- * send_message is marked FAILED with the server's reason. Answers that
+ * expect an answer in a FIFO (`replies`). In v2 every request carries a
+ * request id and its answers echo it (spec/protocol.md 5.7): an answer or
+ * a request_failed settles the entry of its id. In seed a general_failure,
+ * which names no request, is charged to the oldest unanswered one. Either
+ * way a refused send_message is marked FAILED with the server's reason. Answers that
  * carry their subject (history_page, read_marker, the acknowledgement of a
  * send) settle their own entry. resolve_friend_request is the one request
  * that may get no answer at all (a rejection succeeds silently), so a
@@ -387,6 +389,11 @@ ChatSessionState chat_session_get_state(ChatSession *self) {
 const char *chat_session_get_last_error(ChatSession *self) {
   g_return_val_if_fail(CHAT_IS_SESSION(self), NULL);
   return self->last_error;
+}
+
+chat_request_error chat_session_get_failure_code(ChatSession *self) {
+  g_return_val_if_fail(CHAT_IS_SESSION(self), CHAT_REQUEST_ERROR_UNKNOWN);
+  return self->failure_code;
 }
 
 gint64 chat_session_get_user_id(ChatSession *self) {

@@ -16,6 +16,7 @@
 #include "gtk-client/core/chat-conversation.h"
 #include "protocol/known-hosts.h"
 #include "protocol/message.h"
+#include "protocol/request-error.h"
 
 G_BEGIN_DECLS
 
@@ -93,6 +94,12 @@ ChatSessionState chat_session_get_state(ChatSession *self);
 /* Why the session last went DISCONNECTED against the user's will (the
  * "error" signal's text), or NULL. */
 const char *chat_session_get_last_error(ChatSession *self);
+/* The error code (v2, spec/protocol.md 5.7) of the failure the session is
+ * reporting: valid while "login-failed", "add-friend-result" and "notice"
+ * are emitted for a refused request; CHAT_REQUEST_ERROR_UNKNOWN when the
+ * failure has no code (the seed dialect, a text the session wrote, any
+ * other time). A UI shows its own text for the code, else the reason. */
+chat_request_error chat_session_get_failure_code(ChatSession *self);
 /* The logged-in user's id, username, nickname (0 / NULL when offline). */
 gint64 chat_session_get_user_id(ChatSession *self);
 const char *chat_session_get_username(ChatSession *self);
@@ -177,7 +184,7 @@ void chat_session_query_members(ChatSession *self, ChatContact *room);
  *                                           address, time 0)
  *  friend-request (ChatContact *requester)
  *  room-created (ChatContact *room)         with its number in chat_contact_get_id
- *  notice (const char *text)                general_msg / general_failure /
+ *  notice (const char *text)                general_msg / a failure's text /
  *                                           add_friend_result text for the user
  *  new-message (ChatContact *contact, ChatMessageItem *item)
  *                                           an incoming message (for notifications)

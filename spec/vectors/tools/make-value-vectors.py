@@ -138,13 +138,28 @@ def encode(v):
     raise TypeError("no encoding for %r" % (v,))
 
 
-def encode_message(dialect, mtype, params):
+# The v2 message header (spec/protocol.md section 3): a u32 big-endian, bits
+# 0-23 the message type, bit 31 the REQUEST_ID flag, bits 24-30 reserved; with
+# the flag set a u32 big-endian request id follows.
+V2_TYPE_MASK = 0x00FFFFFF
+V2_RESERVED_MASK = 0x7F000000
+V2_REQUEST_ID_FLAG = 0x80000000
+
+
+def encode_message(dialect, mtype, params, request_id=None):
     if dialect == "seed":
         if not 0 <= mtype <= 0xFF:
             raise ValueError("seed message type over 255")
+        if request_id is not None:
+            raise ValueError("the seed dialect has no request ids")
         head = bytes([mtype])
     elif dialect == "v2":
-        head = struct.pack(">I", mtype)
+        if not 0 <= mtype <= V2_TYPE_MASK:
+            raise ValueError("v2 message type over 2^24 - 1")
+        if request_id is None:
+            head = struct.pack(">I", mtype)
+        else:
+            head = struct.pack(">II", mtype | V2_REQUEST_ID_FLAG, request_id)
     else:
         raise ValueError(dialect)
     return head + encode(params)
@@ -265,12 +280,28 @@ def _decode_value(d, pos, end, depth, lim, base):
     return entries, nxt
 
 
-def decode_message(dialect, data, limits=None):
+def decode_message_with_id(dialect, data, limits=None):
+    """(type, request id or None, params) of a message."""
     size = {"seed": 1, "v2": 4}[dialect]
     if len(data) < size:
         raise DecodeError("bad_message", 0)
-    mtype = data[0] if size == 1 else struct.unpack(">I", data[:4])[0]
-    return mtype, decode(data[size:], limits, base=size)
+    if size == 1:
+        return data[0], None, decode(data[1:], limits, base=1)
+    word = struct.unpack(">I", data[:4])[0]
+    if word & V2_RESERVED_MASK:
+        raise DecodeError("bad_message", 0)
+    request_id = None
+    if word & V2_REQUEST_ID_FLAG:
+        if len(data) < 8:
+            raise DecodeError("bad_message", 0)
+        request_id = struct.unpack(">I", data[4:8])[0]
+        size = 8
+    return word & V2_TYPE_MASK, request_id, decode(data[size:], limits, base=size)
+
+
+def decode_message(dialect, data, limits=None):
+    mtype, _, params = decode_message_with_id(dialect, data, limits)
+    return mtype, params
 
 
 def canon(v):
@@ -723,7 +754,7 @@ CATALOGUE_V2_ONLY = {
     24: "leave_room", 25: "set_nickname", 26: "set_password",
     114: "session_bundle", 115: "history_page", 116: "read_marker",
     117: "logged_out", 118: "left_room", 119: "profile_updated",
-    120: "password_changed",
+    120: "password_changed", 205: "request_failed",
 }
 CATALOGUE.update(CATALOGUE_V2_ONLY)
 CODE = {name: code for code, name in CATALOGUE.items()}
@@ -891,6 +922,25 @@ def message_vectors():
         ("left_room", 4),
         ("profile_updated", user(1, "alice", "爱丽丝", True)),
         ("password_changed", None),
+        ("request_failed", {"error": "not_member", "text": "you are not a member of this room"}),
+    ]
+    # v2 messages with a request id (spec section 5.7): a request and the
+    # answers that echo its id, success and failure.
+    v2_with_id = [
+        ("login", ["alice", "secret123"], 1),
+        ("login_successful", ALICE, 1),
+        ("session_bundle", session_bundle_params(), 1),
+        ("join_room", 7, 0x7fffffff),
+        ("request_failed", {"error": "no_such_room", "text": "there is no such room"},
+         0x7fffffff),
+        ("fetch_history", {"target_type": 0, "target_id": 2, "before_id": 0, "limit": 50},
+         0xffffffff),
+        ("history_page", {"target_type": 0, "target_id": 2, "messages": [], "more": False},
+         0xffffffff),
+        ("client_echo", "ping", 0),
+        ("server_echo", "ping", 0),
+        ("request_failed", {"error": "server_busy", "text": "the server is busy; try again"},
+         42),
     ]
     v2_notes = {("client_echo", 0): "v2-only values: negint, float64, nested null",
                 ("server_echo", 0): "v2-only values: negint, float64, nested null",
@@ -924,6 +974,20 @@ def message_vectors():
             if dialect == "seed":
                 assert seed_compatible(params), label
             out.append(entry)
+    seen = {}
+    for name, params, request_id in v2_with_id:
+        i = seen.get(name, 0)
+        seen[name] = i + 1
+        label = "v2 %s with request id %d" % (name, request_id)
+        code = CODE[name]
+        data = encode_message("v2", code, params, request_id)
+        entry = {"name": label, "dialect": "v2",
+                 "message": {"type": code, "name": name, "request_id": request_id,
+                             "params": to_json(params)},
+                 "hex": data.hex()}
+        mtype, rid, got = decode_message_with_id("v2", data)
+        assert (mtype, rid) == (code, request_id) and canon(got) == canon(params), label
+        out.append(entry)
     names_seed = {e["message"]["name"] for e in out if e["dialect"] == "seed"}
     seed_names = set(CODE) - set(CATALOGUE_V2_ONLY.values())
     assert names_seed == seed_names, seed_names - names_seed
@@ -982,6 +1046,18 @@ def invalid_message_vectors():
     bad("v2 str not UTF-8 in parameters", "v2", h("00000008 03 00000002 c0af"),
         "utf8", 4)
     bad("seed unknown value type", "seed", h("03 09"), "unknown_type", 1)
+    # The v2 header's reserved bits and request id (section 3).
+    bad("v2 type 0x01000001: reserved bit 24 set", "v2", h("01000001 04 00000000"),
+        "bad_message", 0)
+    bad("v2 reserved bit 30 set", "v2", h("40000003 00"), "bad_message", 0)
+    bad("v2 reserved bits with the REQUEST_ID flag", "v2", h("ff000003 00000001 00"),
+        "bad_message", 0)
+    bad("v2 REQUEST_ID flag without the request id", "v2", h("80000003"), "bad_message", 0)
+    bad("v2 REQUEST_ID flag with a 3-byte request id", "v2", h("80000003 000000"),
+        "bad_message", 0)
+    bad("v2 request id without a value", "v2", h("80000003 00000001"), "truncated", 8)
+    bad("v2 str not UTF-8 after a request id", "v2", h("80000008 00000005 03 00000002 c0af"),
+        "utf8", 8)
     return out
 
 
@@ -1009,7 +1085,8 @@ def catalogue_invalid_vectors():
     bad("seed type 11", "seed", "c2s", 11, None, "unknown_message")
     bad("seed type 255", "seed", "s2c", 255, "x", "unknown_message")
     bad("v2 type 256", "v2", "c2s", 256, None, "unknown_message")
-    bad("v2 type 0x01000001", "v2", "s2c", 0x01000001, [], "unknown_message")
+    bad("v2 type 0xffffff", "v2", "s2c", 0xFFFFFF, [], "unknown_message")
+    bad("request_failed without text", "v2", "s2c", 205, {"error": "not_member"}, "shape")
     bad("login sent to a client", "seed", "s2c", 1, ["alice", "pw"], "unknown_message")
     bad("server_kick sent to a server", "v2", "c2s", 110, None, "unknown_message")
     bad("logout on a seed connection", "seed", "c2s", 21, None, "unknown_message")
@@ -1121,8 +1198,11 @@ VALUES_DESCRIPTION = (
 MESSAGES_DESCRIPTION = (
     "Test vectors of layer 2 (spec/protocol.md 'Layer 2: messages'). Written by "
     "spec/vectors/tools/make-value-vectors.py (see values.json). "
-    "valid: {name, dialect, message: {type, name, params}, hex}: dialect 'seed' "
-    "has a 1-byte message type, 'v2' a 4-byte big-endian one; params is in the "
+    "valid: {name, dialect, message: {type, name, request_id?, params}, hex}: "
+    "dialect 'seed' has a 1-byte message type, 'v2' a 4-byte big-endian header "
+    "(bits 0-23 the type, bit 31 the REQUEST_ID flag, bits 24-30 reserved, zero) "
+    "followed, when request_id is given, by the request id as a 4-byte "
+    "big-endian integer (spec/protocol.md sections 3 and 5.7); params is in the "
     "JSON mapping; every message passes the catalogue check; seed-dialect "
     "vectors only use values a seed peer can read. invalid: {name, dialect, hex, "
     "error, offset}: decoding the message must fail with that error at that "
