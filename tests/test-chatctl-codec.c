@@ -190,7 +190,7 @@ Test(chatctl_codec, exact_integers_and_floats) {
 
 /* A value nested as deep as the decoder allows (spec section 2.4: 32), every
  * level a dict with one '$' key (written {"$dict": {...}}), decodes to JSON
- * and encodes back to the same bytes. tests/fuzz/corpus/json-value/. */
+ * and encodes back to the same bytes. tests/fuzz/corpus/message-v2/dollar-dicts-32-deep. */
 Test(chatctl_codec, deepest_dollar_dicts_round_trip, .init = setup, .fini = teardown) {
   chat_buffer msg, hex;
   chat_buffer_init(&msg);

@@ -433,7 +433,7 @@ static void round_trips(const char *hex) {
 /* Empty containers and empty input: nothing is allocated and no pointer
  * arithmetic is done on a NULL scratch stack (UndefinedBehaviorSanitizer
  * in a clang build reports "applying zero offset to null pointer";
- * tests/fuzz/corpus/value-v2/empty-dict-ubsan). */
+ * tests/fuzz/corpus/value/empty-dict). */
 Test(value, empty_containers_and_empty_input, .init = setup, .fini = teardown) {
   chat_value *v;
   chat_error err;
@@ -453,7 +453,7 @@ Test(value, empty_containers_and_empty_input, .init = setup, .fini = teardown) {
 
 /* A binary32 keeps its bits through decode and encode, NaN payloads and
  * signalling NaNs included (spec section 2.3: "A decoder keeps the bits");
- * so does a binary64. tests/fuzz/corpus/value-v2/float32-snan. */
+ * so does a binary64. tests/fuzz/corpus/value/float32-snan. */
 Test(value, float_nan_payloads_survive_decode_and_encode, .init = setup, .fini = teardown) {
   static const char *const floats[] = {
       "0200000004 7f800001", /* signalling NaN, payload 1 */
