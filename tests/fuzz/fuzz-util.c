@@ -13,6 +13,7 @@
 #include "protocol/catalogue.h"
 #include "protocol/hex.h"
 #include "protocol/message.h"
+#include "protocol/messages.h"
 
 #ifndef CHAT_SPEC_VECTORS_DIR
 #error "CHAT_SPEC_VECTORS_DIR must name spec/vectors"
@@ -158,6 +159,50 @@ static void check_message_json(uint32_t type, chat_value *params, chat_arena *ar
   chat_buffer_clear(&text);
 }
 
+/* The typed reader of the message's code (protocol/messages.h) agrees with
+ * the catalogue check, and what it read writes back to parameters that both
+ * accept and that read back to the same struct's encoding. */
+static void check_typed(uint32_t type, const chat_value *params, bool catalogue_ok,
+                        chat_arena *arena) {
+  const chat_msg_codec *codec = chat_msg_codec_by_code(type);
+  if (!codec)
+    return;
+  void *x = calloc(1, codec->size);
+  FUZZ_CHECK(x != NULL);
+  chat_error err;
+  bool typed_ok = codec->read(params, x, &err) == 0;
+  if (typed_ok != catalogue_ok)
+    fprintf(stderr, "type %u: catalogue %s, typed reader %s: %s\n", (unsigned)type,
+            catalogue_ok ? "accepts" : "refuses", typed_ok ? "accepts" : "refuses",
+            typed_ok ? "" : err.message);
+  FUZZ_CHECK(typed_ok == catalogue_ok);
+  if (typed_ok) {
+    chat_buffer written;
+    chat_buffer_init(&written);
+    chat_writer w;
+    chat_writer_init(&w, &written);
+    codec->write(&w, x);
+    FUZZ_CHECK(chat_writer_finish(&w) == 0);
+    chat_value *again = NULL;
+    FUZZ_CHECK(chat_value_decode(written.data, written.len, NULL, 0, arena, &again, &err) == 0);
+    FUZZ_CHECK(chat_catalogue_check(type, again, &err) == 0);
+    void *y = calloc(1, codec->size);
+    FUZZ_CHECK(y != NULL);
+    FUZZ_CHECK(codec->read(again, y, &err) == 0);
+    chat_buffer rewritten;
+    chat_buffer_init(&rewritten);
+    chat_writer_init(&w, &rewritten);
+    codec->write(&w, y);
+    FUZZ_CHECK(chat_writer_finish(&w) == 0);
+    FUZZ_CHECK(rewritten.len == written.len &&
+               memcmp(rewritten.data, written.data, written.len) == 0);
+    chat_buffer_clear(&rewritten);
+    chat_buffer_clear(&written);
+    free(y);
+  }
+  free(x);
+}
+
 void fuzz_check_message(chat_dialect dialect, const uint8_t *data, size_t size) {
   chat_arena arena;
   chat_arena_init(&arena);
@@ -174,7 +219,8 @@ void fuzz_check_message(chat_dialect dialect, const uint8_t *data, size_t size) 
   } else {
     FUZZ_CHECK(type == type2);
     FUZZ_CHECK(chat_value_equal(params, borrowed));
-    chat_catalogue_check(type, params, &err);
+    bool catalogue_ok = chat_catalogue_check(type, params, &err) == 0;
+    check_typed(type, params, catalogue_ok, &arena);
     chat_buffer again;
     chat_buffer_init(&again);
     FUZZ_CHECK(chat_message_encode(dialect, type, params, &again) == 0);
