@@ -3,6 +3,7 @@
  * 2.2: one encoding per value); copying and borrowing decode alike; the
  * value maps to JSON and back to an equal value (bit for bit, except NaN
  * payloads, spec section 4). Seeds: spec/vectors/values.json. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz-util.h"
@@ -26,6 +27,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   FUZZ_CHECK(chat_value_equal(v, borrowed));
   FUZZ_CHECK(chat_value_equal(v, v));
+  /* Spec section 2.3, the order of checks: a proper prefix of a value is
+   * truncated at offset 0 (the top value's header or body does not fit);
+   * one more byte is trailing at its offset. */
+  chat_value *other = NULL;
+  FUZZ_CHECK(chat_value_decode(data, size - 1, NULL, 0, &arena, &other, &err) ==
+             CHAT_ERR_TRUNCATED);
+  FUZZ_CHECK(err.offset == 0);
+  uint8_t *longer = malloc(size + 1);
+  FUZZ_CHECK(longer != NULL);
+  memcpy(longer, data, size);
+  longer[size] = 0;
+  FUZZ_CHECK(chat_value_decode(longer, size + 1, NULL, 0, &arena, &other, &err) ==
+             CHAT_ERR_TRAILING);
+  FUZZ_CHECK(err.offset == size);
+  free(longer);
 
   chat_buffer out;
   chat_buffer_init(&out);
