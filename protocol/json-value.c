@@ -241,9 +241,23 @@ static int convert_bytes_tag(converter *c, const chat_json_member *tag, chat_val
 
 static int convert(converter *c, const chat_json *j, chat_value *v, unsigned depth);
 
+/* depth: the lists and dicts around the container at j. It is one more
+ * level (spec section 2.3: tag objects and "$dict" wrappers do not count). */
+static int check_depth(converter *c, const chat_json *j, unsigned depth) {
+  if (depth < CHAT_JSON_MAX_VALUE_DEPTH) {
+    return 0;
+  }
+  return chat_error_set(c->err, CHAT_ERR_DEPTH, j->offset,
+                        "lists and dicts nested deeper than %d levels", CHAT_JSON_MAX_VALUE_DEPTH);
+}
+
 /* The members of an object as dict entries (no tag interpretation at this
  * level: used for plain objects and for the payload of "$dict"). */
 static int convert_members(converter *c, const chat_json *j, chat_value *v, unsigned depth) {
+  int rc = check_depth(c, j, depth);
+  if (rc != 0) {
+    return rc;
+  }
   size_t count = j->as.object.count;
   chat_dict_entry *entries = NULL;
   if (count > 0) {
@@ -266,7 +280,7 @@ static int convert_members(converter *c, const chat_json *j, chat_value *v, unsi
     }
     entries[i].key = key;
     entries[i].key_len = m->key_len;
-    int rc = convert(c, &m->value, &entries[i].value, depth + 1);
+    rc = convert(c, &m->value, &entries[i].value, depth + 1);
     if (rc != 0) {
       return rc;
     }
@@ -298,7 +312,7 @@ static int convert_object(converter *c, const chat_json *j, chat_value *v, unsig
                             "expected an object as the value of %s, got %s", TAG_DICT,
                             chat_json_kind_name(tag->value.kind));
     }
-    return convert_members(c, &tag->value, v, depth + 1);
+    return convert_members(c, &tag->value, v, depth);
   }
   char quoted[QUOTE_MAX + 4];
   return chat_error_set(c->err, CHAT_ERR_SYNTAX, tag->key_offset,
@@ -310,10 +324,6 @@ static int convert_object(converter *c, const chat_json *j, chat_value *v, unsig
 
 static int convert(converter *c, const chat_json *j, chat_value *v, unsigned depth) {
   memset(v, 0, sizeof *v);
-  if (depth > CHAT_JSON_MAX_DEPTH) {
-    return chat_error_set(c->err, CHAT_ERR_DEPTH, j->offset, "JSON nested deeper than %d levels",
-                          CHAT_JSON_MAX_DEPTH);
-  }
   switch (j->kind) {
   case CHAT_JSON_NULL:
     v->kind = CHAT_VALUE_NULL;
@@ -335,6 +345,10 @@ static int convert(converter *c, const chat_json *j, chat_value *v, unsigned dep
     return 0;
   }
   case CHAT_JSON_ARRAY: {
+    int depth_rc = check_depth(c, j, depth);
+    if (depth_rc != 0) {
+      return depth_rc;
+    }
     size_t count = j->as.array.count;
     chat_value *items = NULL;
     if (count > 0) {
@@ -406,6 +420,7 @@ int chat_value_parse_json(const char *text, size_t len, chat_arena *arena, chat_
 typedef struct {
   chat_buffer *out;
   unsigned flags;
+  unsigned depth; /* lists and dicts open (tag objects and "$dict" do not count) */
 } json_writer;
 
 static int append_text(json_writer *w, const char *s) {
@@ -514,16 +529,26 @@ static int write_bytes(json_writer *w, const chat_value *v) {
 
 static int write_value(json_writer *w, const chat_value *v, unsigned level);
 
-/* Opens a JSON container at nesting `level` (0 = the top one). */
-static int open_container(json_writer *w, char bracket, unsigned level) {
-  if (level >= CHAT_JSON_MAX_DEPTH) {
+/* Opens the JSON of a list or dict (`level` is the indentation): one more
+ * level of value nesting, closed by close_container. */
+static int open_container(json_writer *w, char bracket) {
+  if (w->depth >= CHAT_JSON_MAX_VALUE_DEPTH) {
     return CHAT_ERR_DEPTH;
   }
+  w->depth++;
   return chat_buffer_append_byte(w->out, (uint8_t)bracket);
 }
 
+static int close_container(json_writer *w, char bracket, int rc) {
+  w->depth--;
+  return rc == 0 ? chat_buffer_append_byte(w->out, (uint8_t)bracket) : rc;
+}
+
 static int write_list(json_writer *w, const chat_value *v, unsigned level) {
-  int rc = open_container(w, '[', level);
+  int rc = open_container(w, '[');
+  if (rc != 0) {
+    return rc;
+  }
   for (size_t i = 0; i < v->as.list.count && rc == 0; i++) {
     if (i > 0) {
       rc = write_item_separator(w);
@@ -538,18 +563,19 @@ static int write_list(json_writer *w, const chat_value *v, unsigned level) {
   if (rc == 0 && v->as.list.count > 0) {
     rc = write_break(w, level);
   }
-  if (rc == 0) {
-    rc = chat_buffer_append_byte(w->out, ']');
-  }
-  return rc;
+  return close_container(w, ']', rc);
 }
 
 static int write_dict(json_writer *w, const chat_value *v, unsigned level) {
-  int rc = open_container(w, '{', level);
+  int rc = open_container(w, '{');
+  if (rc != 0) {
+    return rc;
+  }
   for (size_t i = 0; i < v->as.dict.count && rc == 0; i++) {
     const chat_dict_entry *e = &v->as.dict.entries[i];
     if (e->key_len > CHAT_DICT_KEY_MAX) {
-      return CHAT_ERR_INVALID_ARGUMENT;
+      rc = CHAT_ERR_INVALID_ARGUMENT;
+      break;
     }
     if (i > 0) {
       rc = write_item_separator(w);
@@ -570,10 +596,7 @@ static int write_dict(json_writer *w, const chat_value *v, unsigned level) {
   if (rc == 0 && v->as.dict.count > 0) {
     rc = write_break(w, level);
   }
-  if (rc == 0) {
-    rc = chat_buffer_append_byte(w->out, '}');
-  }
-  return rc;
+  return close_container(w, '}', rc);
 }
 
 /* A dict whose only key starts with '$' would read back as a tagged value:
@@ -584,7 +607,10 @@ static bool dict_needs_escape(const chat_value *v) {
 }
 
 static int write_escaped_dict(json_writer *w, const chat_value *v, unsigned level) {
-  int rc = open_container(w, '{', level);
+  if (w->depth >= CHAT_JSON_MAX_VALUE_DEPTH) {
+    return CHAT_ERR_DEPTH;
+  }
+  int rc = chat_buffer_append_byte(w->out, '{');
   if (rc == 0) {
     rc = write_break(w, level + 1);
   }
@@ -615,13 +641,9 @@ static int write_value(json_writer *w, const chat_value *v, unsigned level) {
   case CHAT_VALUE_INT:
     return write_integer(w, v->as.integer.negative, v->as.integer.magnitude);
   case CHAT_VALUE_FLOAT:
+    return write_float(w, v);
   case CHAT_VALUE_BYTES:
-    /* Both may become a one-member tag object: one more level. */
-    if (level >= CHAT_JSON_MAX_DEPTH &&
-        (v->kind == CHAT_VALUE_BYTES || v->as.real.width == 4 || !isfinite(v->as.real.value))) {
-      return CHAT_ERR_DEPTH;
-    }
-    return v->kind == CHAT_VALUE_FLOAT ? write_float(w, v) : write_bytes(w, v);
+    return write_bytes(w, v);
   case CHAT_VALUE_STR:
     return chat_json_write_string(w->out, (const char *)v->as.blob.data, v->as.blob.len);
   case CHAT_VALUE_LIST:
@@ -633,7 +655,7 @@ static int write_value(json_writer *w, const chat_value *v, unsigned level) {
 }
 
 int chat_value_write_json(const chat_value *value, unsigned flags, chat_buffer *out) {
-  json_writer w = {out, flags};
+  json_writer w = {out, flags, 0};
   size_t start = out->len;
   int rc = write_value(&w, value, 0);
   if (rc != 0 && !out->failed) {

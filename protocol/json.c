@@ -637,7 +637,8 @@ static int parse_object(json_parser *p, chat_json *node) {
   }
   size_t count = p->stack_len - base;
   size_t duplicate;
-  rc = find_duplicate(p, p->stack + base, count, &duplicate);
+  /* (p->stack is NULL until a member was pushed: no arithmetic on it.) */
+  rc = find_duplicate(p, count ? p->stack + base : NULL, count, &duplicate);
   if (rc != 0) {
     return rc;
   }

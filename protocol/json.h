@@ -81,9 +81,18 @@
 #include "protocol/error.h"
 #include "protocol/value.h"
 
-/* Deepest nesting of arrays and objects the parser accepts, and the deepest
- * JSON nesting chat_value_write_json produces (tag objects count). */
-#define CHAT_JSON_MAX_DEPTH 64
+/* Deepest value the JSON mapping carries: lists and dicts nested in each
+ * other, counted as the wire decoder counts them (spec section 2.3; tag
+ * objects such as {"$bytes": ...} and the {"$dict": ...} wrapper add no
+ * level). Twice the decoder's default max_depth, so every value a decoder
+ * with the default limits accepts maps to JSON and back. */
+#define CHAT_JSON_MAX_VALUE_DEPTH (2 * CHAT_DEFAULT_MAX_DEPTH)
+
+/* Deepest nesting of arrays and objects the parser accepts: the JSON of the
+ * deepest value (each dict may take two levels, {"$dict": {...}}, and a tag
+ * object at the bottom one more), with room for a document around it (a
+ * message, a vector file). */
+#define CHAT_JSON_MAX_DEPTH (2 * CHAT_JSON_MAX_VALUE_DEPTH + 32)
 
 /* Room for any number chat_json_format_double / _float32 write, with NUL. */
 #define CHAT_JSON_NUMBER_BUFFER_SIZE 32
@@ -220,7 +229,7 @@ enum {
  * CHAT_ERR_SYNTAX (a float that overflows to infinity, an unknown '$' tag, a
  * tag with a payload of the wrong kind, invalid base64), CHAT_ERR_LIMIT (an
  * object key over CHAT_DICT_KEY_MAX bytes), CHAT_ERR_DEPTH (a hand-built tree
- * deeper than CHAT_JSON_MAX_DEPTH), CHAT_ERR_INVALID_ARGUMENT (json is NULL,
+ * deeper than CHAT_JSON_MAX_VALUE_DEPTH), CHAT_ERR_INVALID_ARGUMENT (json is NULL,
  * e.g. a missing member from chat_json_object_get), CHAT_ERR_NOMEM. */
 int chat_json_to_value(const chat_json *json, chat_arena *arena, chat_value **out, chat_error *err);
 
@@ -238,7 +247,7 @@ int chat_value_parse_json(const char *text, size_t len, chat_arena *arena, chat_
  * Errors: CHAT_ERR_INVALID_ARGUMENT (a float width not 4 or 8, a negative int
  * below -2^63, a dict key over CHAT_DICT_KEY_MAX bytes, an unknown kind),
  * CHAT_ERR_UTF8 (a str or key that is not valid UTF-8), CHAT_ERR_DEPTH (the
- * JSON would nest deeper than CHAT_JSON_MAX_DEPTH), the buffer's
+ * value nests deeper than CHAT_JSON_MAX_VALUE_DEPTH), the buffer's
  * CHAT_ERR_NOMEM / CHAT_ERR_LIMIT. */
 int chat_value_write_json(const chat_value *value, unsigned flags, chat_buffer *out);
 

@@ -167,10 +167,8 @@ static int decode_float(decoder *d, const uint8_t *pos, const uint8_t *body, uin
                         chat_value *out) {
   out->kind = CHAT_VALUE_FLOAT;
   if (len == 4) {
-    uint32_t bits = chat_load_u32be(body);
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    out->as.real.value = f;
+    /* Widened bit for bit: (double)f would quiet a signalling NaN. */
+    out->as.real.value = chat_float32_widen_bits(chat_load_u32be(body));
     out->as.real.width = 4;
     return 0;
   }
@@ -231,7 +229,8 @@ static int decode_list(decoder *d, const uint8_t *pos, const uint8_t *body, cons
     count++;
   }
   void *items;
-  rc = copy_items(d, pos, d->values + first, count, sizeof(chat_value), &items);
+  /* (d->values is NULL while nothing was ever pushed: no arithmetic on it.) */
+  rc = copy_items(d, pos, count ? d->values + first : NULL, count, sizeof(chat_value), &items);
   if (rc)
     goto out;
   out->kind = CHAT_VALUE_LIST;
@@ -281,7 +280,7 @@ static int decode_dict(decoder *d, const uint8_t *pos, const uint8_t *body, cons
     count++;
   }
   size_t dup_offset = 0;
-  if (find_duplicate_key(d, d->keys + first, count, &dup_offset, &rc)) {
+  if (count > 1 && find_duplicate_key(d, d->keys + first, count, &dup_offset, &rc)) {
     rc = chat_error_set(d->err, CHAT_ERR_DUPLICATE_KEY, dup_offset,
                         "dict at offset %zu repeats a key at offset %zu", offset_of(d, pos),
                         dup_offset);
@@ -292,7 +291,8 @@ static int decode_dict(decoder *d, const uint8_t *pos, const uint8_t *body, cons
     goto out;
   }
   void *entries;
-  rc = copy_items(d, pos, d->entries + first, count, sizeof(chat_dict_entry), &entries);
+  rc = copy_items(d, pos, count ? d->entries + first : NULL, count, sizeof(chat_dict_entry),
+                  &entries);
   if (rc)
     goto out;
   out->kind = CHAT_VALUE_DICT;
@@ -401,7 +401,7 @@ int chat_value_decode_at(const uint8_t *data, size_t len, size_t base, const cha
   if (d.limits.max_depth > DECODE_HARD_MAX_DEPTH)
     d.limits.max_depth = DECODE_HARD_MAX_DEPTH;
 
-  const uint8_t *end = data + len;
+  const uint8_t *end = len ? data + len : data; /* data may be NULL when len is 0 */
   const uint8_t *next = data;
   chat_value root;
   int rc = decode_value(&d, data, end, 0, &root, &next);

@@ -81,12 +81,16 @@ void chat_write_float(chat_writer *w, double d) {
   write_value(w, CHAT_WIRE_FLOAT, body, sizeof body);
 }
 
-void chat_write_float32(chat_writer *w, float f) {
-  uint32_t bits;
-  memcpy(&bits, &f, sizeof bits);
+static void write_float32_bits(chat_writer *w, uint32_t bits) {
   uint8_t body[4];
   chat_store_u32be(body, bits);
   write_value(w, CHAT_WIRE_FLOAT, body, sizeof body);
+}
+
+void chat_write_float32(chat_writer *w, float f) {
+  uint32_t bits;
+  memcpy(&bits, &f, sizeof bits);
+  write_float32_bits(w, bits);
 }
 
 void chat_write_str(chat_writer *w, const char *s, size_t len) {
@@ -173,7 +177,7 @@ static void write_tree(chat_writer *w, const chat_value *v) {
     return;
   case CHAT_VALUE_FLOAT:
     if (v->as.real.width == 4)
-      chat_write_float32(w, (float)v->as.real.value);
+      write_float32_bits(w, chat_float32_narrow_bits(v->as.real.value));
     else if (v->as.real.width == 8)
       chat_write_float(w, v->as.real.value);
     else

@@ -154,3 +154,33 @@ bool chat_value_equal(const chat_value *a, const chat_value *b) {
   }
   return false;
 }
+
+double chat_float32_widen_bits(uint32_t bits) {
+  uint32_t mantissa = bits & UINT32_C(0x007fffff);
+  if ((bits & UINT32_C(0x7f800000)) != UINT32_C(0x7f800000) || mantissa == 0) {
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return (double)f; /* exact; not a NaN */
+  }
+  uint64_t wide =
+      ((uint64_t)(bits >> 31) << 63) | (UINT64_C(0x7ff) << 52) | ((uint64_t)mantissa << (52 - 23));
+  double d;
+  memcpy(&d, &wide, sizeof d);
+  return d;
+}
+
+uint32_t chat_float32_narrow_bits(double d) {
+  uint64_t wide;
+  memcpy(&wide, &d, sizeof wide);
+  uint64_t mantissa = wide & ((UINT64_C(1) << 52) - 1);
+  if ((wide & (UINT64_C(0x7ff) << 52)) != (UINT64_C(0x7ff) << 52) || mantissa == 0) {
+    float f = (float)d;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
+  }
+  uint32_t narrow = (uint32_t)(mantissa >> (52 - 23));
+  if (narrow == 0)
+    narrow = UINT32_C(0x00400000); /* the payload does not fit: a quiet NaN */
+  return ((uint32_t)(wide >> 63) << 31) | UINT32_C(0x7f800000) | narrow;
+}

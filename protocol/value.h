@@ -61,7 +61,9 @@ struct chat_value {
       bool negative;
       uint64_t magnitude;
     } integer;
-    /* width is 4 (binary32 on the wire) or 8 (binary64). */
+    /* width is 4 (binary32 on the wire) or 8 (binary64). A binary32 is held
+     * widened exactly (chat_float32_widen_bits): a NaN keeps its sign and
+     * payload, and a signalling NaN stays signalling. */
     struct {
       double value;
       uint8_t width;
@@ -136,6 +138,16 @@ int chat_value_encode(const chat_value *value, chat_buffer *out);
 /* Structural equality: same kinds, same numbers (floats bit for bit, width
  * included), same bytes, same dict entries in the same order. */
 bool chat_value_equal(const chat_value *a, const chat_value *b);
+
+/* A binary32, given as its bits, widened to the double holding the same
+ * number; a NaN keeps its sign and payload (shifted into the top of the
+ * double's), and a signalling NaN is not quieted as the hardware
+ * conversion would. */
+double chat_float32_widen_bits(uint32_t bits);
+/* The bits of the binary32 nearest d (as (float)d), except that a NaN is
+ * narrowed bit for bit, the inverse of chat_float32_widen_bits (a NaN whose
+ * payload lies only in bits binary32 lacks becomes a quiet NaN). */
+uint32_t chat_float32_narrow_bits(double d);
 
 /* Readers of a decoded tree. They return false when the value is not of the
  * asked kind or does not fit the out type. */

@@ -188,6 +188,41 @@ Test(chatctl_codec, exact_integers_and_floats) {
   program_result_clear(&back);
 }
 
+/* A value nested as deep as the decoder allows (spec section 2.4: 32), every
+ * level a dict with one '$' key (written {"$dict": {...}}), decodes to JSON
+ * and encodes back to the same bytes. tests/fuzz/corpus/message-v2/dollar-dicts-32-deep. */
+Test(chatctl_codec, deepest_dollar_dicts_round_trip, .init = setup, .fini = teardown) {
+  chat_buffer msg, hex;
+  chat_buffer_init(&msg);
+  chat_buffer_init(&hex);
+  chat_writer w;
+  chat_writer_init(&w, &msg);
+  chat_message_begin(&w, CHAT_DIALECT_V2, 3);
+  for (int i = 0; i < CHAT_DEFAULT_MAX_DEPTH; i++) {
+    chat_write_dict_begin(&w);
+    chat_write_key_cstr(&w, "$a");
+  }
+  chat_write_bytes(&w, (const uint8_t *)"x", 1);
+  for (int i = 0; i < CHAT_DEFAULT_MAX_DEPTH; i++)
+    chat_write_dict_end(&w);
+  cr_assert_eq(chat_writer_finish(&w), 0);
+  chat_hex_encode(msg.data, msg.len, &hex);
+  chat_buffer_append_byte(&hex, 0);
+
+  program_result r = {0}, back = {0};
+  chatctl((const char *)hex.data, &r, "decode", "--lenient", NULL, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  const char *argv[] = {CHATCTL_PATH, "encode", "--lenient", NULL};
+  run_program(argv, r.out, r.out_len, NULL, &back);
+  cr_assert_eq(back.status, 0, "%s", back.err);
+  cr_assert_eq(back.out_len, hex.len, "hex plus newline");
+  cr_assert(memcmp(back.out, hex.data, hex.len - 1) == 0, "byte for byte");
+  program_result_clear(&r);
+  program_result_clear(&back);
+  chat_buffer_clear(&msg);
+  chat_buffer_clear(&hex);
+}
+
 Test(chatctl_codec, help_and_usage) {
   program_result r = {0};
   chatctl(NULL, &r, "--help", NULL, NULL, NULL);

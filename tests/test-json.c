@@ -275,6 +275,12 @@ Test(json, nan_reads_as_the_canonical_quiet_nan) {
   memcpy(&d, &payload_nan, sizeof d);
   chat_value w = float_value(d, 8);
   cr_assert_str_eq(json_of(&w, 0), "{\"$float\": \"NaN\"}");
+  /* A binary32 signalling NaN, as decoded from the wire: "NaN", read back
+   * as 7fc00000 (spec section 4: the one lossy case). */
+  chat_value s = float_value(chat_float32_widen_bits(0x7f800001u), 4);
+  cr_assert_str_eq(json_of(&s, 0), "{\"$float32\": \"NaN\"}");
+  chat_value *q = value("{\"$float32\": \"NaN\"}");
+  cr_assert_eq(chat_float32_narrow_bits(q->as.real.value), 0x7fc00000u);
 }
 
 Test(json, float32_is_tagged_both_ways) {
@@ -660,9 +666,6 @@ static char *nested(size_t depth, char open, char close) {
 Test(json, nesting_is_limited) {
   char *ok = nested(CHAT_JSON_MAX_DEPTH, '[', ']');
   tree(ok);
-  chat_value *v = value(ok);
-  /* What it read writes back and reads again. */
-  cr_assert_str_eq(json_of(v, 0), ok);
   free(ok);
   char *deep = nested(CHAT_JSON_MAX_DEPTH + 1, '[', ']');
   chat_error err;
@@ -673,26 +676,100 @@ Test(json, nesting_is_limited) {
   char *very = nested(100000, '[', ']');
   cr_assert_eq(tree_error(very, strlen(very), &err), CHAT_ERR_DEPTH);
   free(very);
+  /* Values: CHAT_JSON_MAX_VALUE_DEPTH lists read, write back and read again;
+   * one more is a depth error at the list over the limit. */
+  ok = nested(CHAT_JSON_MAX_VALUE_DEPTH, '[', ']');
+  chat_value *v = value(ok);
+  cr_assert_str_eq(json_of(v, 0), ok);
+  free(ok);
+  deep = nested(CHAT_JSON_MAX_VALUE_DEPTH + 1, '[', ']');
+  cr_assert_eq(value_error(deep, &err), CHAT_ERR_DEPTH);
+  cr_assert_eq(err.offset, CHAT_JSON_MAX_VALUE_DEPTH);
+  free(deep);
 }
 
-Test(json, writer_depth_counts_tag_objects) {
-  /* 64 nested lists are fine; bytes at the innermost level would need a 65th
-   * JSON level, which the parser would refuse: the writer refuses it. */
-  chat_value lists[CHAT_JSON_MAX_DEPTH];
+/* n nested values: lists, or dicts whose one key starts with '$' (each
+ * written {"$dict": {...}}, two JSON levels), around leaf. */
+static chat_value *nest(size_t n, bool dollar_dicts, const chat_value *leaf) {
+  chat_value *levels = chat_arena_alloc(&arena, n, sizeof *levels);
+  chat_dict_entry *entries = chat_arena_alloc(&arena, n, sizeof *entries);
+  cr_assert(levels && entries);
+  for (size_t i = n; i-- > 0;) { /* innermost first: a dict entry copies its value */
+    const chat_value *inner = i + 1 < n ? &levels[i + 1] : leaf;
+    if (dollar_dicts) {
+      entries[i].key = "$k";
+      entries[i].key_len = 2;
+      entries[i].value = *inner;
+      levels[i].kind = CHAT_VALUE_DICT;
+      levels[i].as.dict.entries = &entries[i];
+      levels[i].as.dict.count = 1;
+    } else {
+      levels[i].kind = CHAT_VALUE_LIST;
+      levels[i].as.list.items = (chat_value *)inner;
+      levels[i].as.list.count = 1;
+    }
+  }
+  return &levels[0];
+}
+
+Test(json, writer_depth_counts_values_not_tag_objects) {
+  /* Depth counts lists and dicts as the wire decoder does (spec section
+   * 2.3): a tag object ({"$bytes": ...}) or a "$dict" wrapper adds none. */
   chat_value leaf;
   chat_value_set_bytes(&leaf, (const uint8_t *)"x", 1);
-  for (int i = 0; i < CHAT_JSON_MAX_DEPTH; i++) {
-    lists[i].kind = CHAT_VALUE_LIST;
-    lists[i].as.list.items = i + 1 < CHAT_JSON_MAX_DEPTH ? &lists[i + 1] : &leaf;
-    lists[i].as.list.count = 1;
+  for (int dollar = 0; dollar <= 1; dollar++) {
+    chat_value *v = nest(CHAT_JSON_MAX_VALUE_DEPTH, dollar, &leaf);
+    chat_value *back = value(json_of(v, 0));
+    cr_assert(chat_value_equal(v, back), "dollar %d", dollar);
+    back = value(json_of(v, CHAT_JSON_PRETTY));
+    cr_assert(chat_value_equal(v, back), "dollar %d, pretty", dollar);
+    chat_value *over = nest(CHAT_JSON_MAX_VALUE_DEPTH + 1, dollar, &leaf);
+    chat_buffer_reset(&buf);
+    cr_assert_eq(chat_value_write_json(over, 0, &buf), CHAT_ERR_DEPTH);
+    cr_assert_eq(buf.len, 0);
   }
-  chat_buffer_reset(&buf);
-  cr_assert_eq(chat_value_write_json(&lists[0], 0, &buf), CHAT_ERR_DEPTH);
-  cr_assert_eq(buf.len, 0);
-  chat_value_set_int(&leaf, 7);
-  const char *text = json_of(&lists[0], 0);
-  chat_value *back = value(text);
-  cr_assert(chat_value_equal(&lists[0], back));
+}
+
+/* Whatever the wire decoder accepts with its default limits maps to JSON and
+ * back, even as a member of a larger document (chatctl decode's
+ * {"type": ..., "params": ...}): 32 dicts, each with one '$' key, around a
+ * tag object need 65 JSON levels of their own.
+ * tests/fuzz/corpus/json-value/dollar-dicts-32-deep. */
+Test(json, deepest_wire_value_maps_both_ways) {
+  chat_value leaf;
+  chat_value_set_bytes(&leaf, (const uint8_t *)"x", 1);
+  chat_value *v = nest(CHAT_DEFAULT_MAX_DEPTH, true, &leaf);
+  chat_buffer wire;
+  chat_buffer_init(&wire);
+  cr_assert_eq(chat_value_encode(v, &wire), 0);
+  chat_value *decoded;
+  chat_error err;
+  cr_assert_eq(chat_value_decode(wire.data, wire.len, NULL, 0, &arena, &decoded, &err), 0, "%s",
+               err.message);
+  chat_buffer_clear(&wire);
+  const char *text = json_of(decoded, 0);
+  size_t size = strlen(text) + 32;
+  char *doc = malloc(size);
+  cr_assert_not_null(doc);
+  snprintf(doc, size, "{\"type\": 3, \"params\": %s}", text);
+  chat_value *back = value(doc);
+  cr_assert_eq(back->kind, CHAT_VALUE_DICT);
+  cr_assert(chat_value_equal(chat_value_dict_get(back, "params"), decoded));
+  free(doc);
+}
+
+Test(json, empty_objects_and_arrays) {
+  chat_json *j = tree("{}");
+  cr_assert_eq(j->kind, CHAT_JSON_OBJECT);
+  cr_assert_eq(j->as.object.count, 0);
+  j = tree("{\"a\": {}, \"b\": [], \"c\": [{}]}");
+  cr_assert_eq(j->as.object.count, 3);
+  chat_value *v = value("{}");
+  cr_assert_eq(v->kind, CHAT_VALUE_DICT);
+  cr_assert_eq(v->as.dict.count, 0);
+  cr_assert_str_eq(json_of(v, 0), "{}");
+  v = value("[{}, [], {\"$dict\": {}}]");
+  cr_assert_str_eq(json_of(v, 0), "[{}, [], {}]");
 }
 
 Test(json, unicode_escapes) {

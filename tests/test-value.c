@@ -414,6 +414,78 @@ Test(value, equality_is_exact, .init = setup, .fini = teardown) {
   cr_assert_not(chat_value_equal(&a, &b), "1 is not true");
 }
 
+/* Decodes hex, encodes the value again and checks the bytes are the same. */
+static void round_trips(const char *hex) {
+  chat_value *v;
+  chat_error err;
+  cr_assert_eq(decode_hex(hex, NULL, &v, &err), 0, "%s: %s", hex, err.message);
+  chat_buffer want, again;
+  chat_buffer_init(&want);
+  chat_buffer_init(&again);
+  cr_assert_eq(chat_hex_decode(hex, strlen(hex), &want, &err), 0);
+  cr_assert_eq(chat_value_encode(v, &again), 0);
+  cr_assert_eq(again.len, want.len, "%s", hex);
+  cr_assert(memcmp(again.data, want.data, want.len) == 0, "%s: encoded differently", hex);
+  chat_buffer_clear(&want);
+  chat_buffer_clear(&again);
+}
+
+/* Empty containers and empty input: nothing is allocated and no pointer
+ * arithmetic is done on a NULL scratch stack (UndefinedBehaviorSanitizer
+ * in a clang build reports "applying zero offset to null pointer";
+ * tests/fuzz/corpus/value/empty-dict). */
+Test(value, empty_containers_and_empty_input, .init = setup, .fini = teardown) {
+  chat_value *v;
+  chat_error err;
+  cr_assert_eq(decode_hex("0500000000", NULL, &v, &err), 0);
+  cr_assert_eq(v->kind, CHAT_VALUE_DICT);
+  cr_assert_eq(v->as.dict.count, 0);
+  cr_assert_null(v->as.dict.entries);
+  cr_assert_eq(decode_hex("0400000000", NULL, &v, &err), 0);
+  cr_assert_eq(v->as.list.count, 0);
+  cr_assert_null(v->as.list.items);
+  round_trips("0500000000");
+  round_trips("040000000a0500000000 0400000000");
+  round_trips("0500000007 01 61 0500000000");
+  cr_assert_eq(chat_value_decode(NULL, 0, NULL, 0, &arena, &v, &err), CHAT_ERR_TRUNCATED);
+  cr_assert_eq(err.offset, 0);
+}
+
+/* A binary32 keeps its bits through decode and encode, NaN payloads and
+ * signalling NaNs included (spec section 2.3: "A decoder keeps the bits");
+ * so does a binary64. tests/fuzz/corpus/value/float32-snan. */
+Test(value, float_nan_payloads_survive_decode_and_encode, .init = setup, .fini = teardown) {
+  static const char *const floats[] = {
+      "0200000004 7f800001", /* signalling NaN, payload 1 */
+      "0200000004 ff800001", /* the same, negative */
+      "0200000004 7fa00000", /* signalling NaN, high payload bit */
+      "0200000004 7fc00001", /* quiet NaN with a payload */
+      "0200000004 ffffffff",         "0200000004 7fc00000",
+      "0200000004 7f800000",         "0200000004 00000001", /* smallest subnormal */
+      "0200000008 7ff0000000000001",                        /* binary64 signalling NaN */
+      "0200000008 fff8000000000001", "0200000008 7ff4000000000000",
+  };
+  for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++)
+    round_trips(floats[i]);
+  /* Two float32 NaNs with different payloads are different values. */
+  chat_value *a, *b;
+  chat_error err;
+  cr_assert_eq(decode_hex("0200000004 7f800001", NULL, &a, &err), 0);
+  cr_assert_eq(decode_hex("0200000004 7f800002", NULL, &b, &err), 0);
+  cr_assert_not(chat_value_equal(a, b));
+  /* Widening and narrowing are exact, and inverse for every binary32. */
+  static const uint32_t bits[] = {0x7f800001u, 0xff800001u, 0x7fbfffffu, 0x7fc00000u,
+                                  0x3fc00000u, 0x80000000u, 0x00000001u, 0xff800000u};
+  for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
+    cr_assert_eq(chat_float32_narrow_bits(chat_float32_widen_bits(bits[i])), bits[i], "%08x",
+                 bits[i]);
+  /* A double NaN whose payload is only in bits binary32 lacks stays a NaN. */
+  uint64_t low = UINT64_C(0x7ff0000000000001);
+  double d;
+  memcpy(&d, &low, sizeof d);
+  cr_assert_eq(chat_float32_narrow_bits(d) & 0x7fc00000u, 0x7fc00000u);
+}
+
 Test(error, every_code_has_a_name_and_a_description) {
   for (int code = CHAT_OK; code >= CHAT_ERR_SYNTAX; code--) {
     cr_assert_not_null(chat_error_name(code), "code %d", code);
