@@ -206,27 +206,30 @@ static void check_typed(uint32_t type, const chat_value *params, bool catalogue_
 void fuzz_check_message(chat_dialect dialect, const uint8_t *data, size_t size) {
   chat_arena arena;
   chat_arena_init(&arena);
-  uint32_t type = 0, type2 = 0;
+  chat_message_header header = {0}, header2 = {0};
   chat_value *params = NULL, *borrowed = NULL;
   chat_error err, err2;
-  int rc = chat_message_decode(dialect, data, size, NULL, 0, &arena, &type, &params, &err);
-  int rc2 = chat_message_decode(dialect, data, size, NULL, CHAT_DECODE_BORROW, &arena, &type2,
-                                &borrowed, &err2);
+  int rc = chat_message_decode_with_id(dialect, data, size, NULL, 0, &arena, &header, &params,
+                                       &err);
+  int rc2 = chat_message_decode_with_id(dialect, data, size, NULL, CHAT_DECODE_BORROW, &arena,
+                                        &header2, &borrowed, &err2);
   FUZZ_CHECK(rc == rc2);
   if (rc != 0) {
     FUZZ_CHECK(err.offset == err2.offset);
     FUZZ_CHECK(err.offset <= size);
   } else {
-    FUZZ_CHECK(type == type2);
+    FUZZ_CHECK(header.type == header2.type);
+    FUZZ_CHECK(header.has_request_id == header2.has_request_id);
+    FUZZ_CHECK(header.request_id == header2.request_id);
     FUZZ_CHECK(chat_value_equal(params, borrowed));
-    bool catalogue_ok = chat_catalogue_check(type, params, &err) == 0;
-    check_typed(type, params, catalogue_ok, &arena);
+    bool catalogue_ok = chat_catalogue_check(header.type, params, &err) == 0;
+    check_typed(header.type, params, catalogue_ok, &arena);
     chat_buffer again;
     chat_buffer_init(&again);
-    FUZZ_CHECK(chat_message_encode(dialect, type, params, &again) == 0);
+    FUZZ_CHECK(chat_message_encode_with_id(dialect, &header, params, &again) == 0);
     FUZZ_CHECK(again.len == size && memcmp(again.data, data, size) == 0);
     chat_buffer_clear(&again);
-    check_message_json(type, params, &arena);
+    check_message_json(header.type, params, &arena);
   }
   chat_arena_clear(&arena);
 }
