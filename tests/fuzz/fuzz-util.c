@@ -209,8 +209,8 @@ void fuzz_check_message(chat_dialect dialect, const uint8_t *data, size_t size) 
   chat_message_header header = {0}, header2 = {0};
   chat_value *params = NULL, *borrowed = NULL;
   chat_error err, err2;
-  int rc = chat_message_decode_with_id(dialect, data, size, NULL, 0, &arena, &header, &params,
-                                       &err);
+  int rc =
+      chat_message_decode_with_id(dialect, data, size, NULL, 0, &arena, &header, &params, &err);
   int rc2 = chat_message_decode_with_id(dialect, data, size, NULL, CHAT_DECODE_BORROW, &arena,
                                         &header2, &borrowed, &err2);
   FUZZ_CHECK(rc == rc2);
