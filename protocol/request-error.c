@@ -56,7 +56,8 @@ static const chat_request_error_info table[CHAT_REQUEST_ERROR_COUNT] = {
      "client_msg_id is not 1 to 64 bytes"},
     {CHAT_REQUEST_ERROR_MESSAGE_TOO_LARGE, "message_too_large",
      "the message is larger than the server accepts", REFUSED,
-     "send_message: the image is larger than the server-info's max_image, or the message "
+     "send_message: the image is larger than the server-info's max_image, the text is longer "
+     "than 1 MiB, or the message "
      "would not fit in one message to its readers"},
     {CHAT_REQUEST_ERROR_INVALID_TARGET, "invalid_target",
      "target_type must be 0 (a user) or 1 (a room)", REFUSED,
