@@ -47,6 +47,8 @@ static int chatctl_register(const chatctl_command *self, int argc, char **argv,
       status == 0 && (reply->type == CHAT_MSG_USERNAME_TAKEN ||
                       chatctl_message_error(reply) == CHAT_REQUEST_ERROR_USERNAME_TAKEN);
   if (taken) {
+    if (reply->type == CHAT_MSG_REQUEST_FAILED)
+      chatctl_session_print_refusal(session, reply);
     status = chatctl_fail(CHATCTL_EXIT_REFUSED, "username taken: %s", username);
   } else if (status == 0 && reply->type == CHAT_MSG_REQUEST_FAILED) {
     status = chatctl_session_refused(session, reply, "cannot register");

@@ -446,7 +446,10 @@ chat_request_error chatctl_message_error(const chatctl_message *m) {
   return chat_msg_request_failed_code(&failed);
 }
 
-int chatctl_session_refused(chatctl_session *s, const chatctl_message *m, const char *what) {
+/* Reads a refusal: its code (NULL in seed), text and class; with --json
+ * prints them on stdout. Returns the exit status the class calls for. */
+static int read_refusal(chatctl_session *s, const chatctl_message *m, char **code_out,
+                        char **text_out) {
   chat_span code = {NULL, 0}, text = chat_span_cstr("");
   chat_request_error_class error_class = CHAT_REQUEST_ERROR_CLASS_REFUSED;
   chat_msg_request_failed failed;
@@ -462,8 +465,8 @@ int chatctl_session_refused(chatctl_session *s, const chatctl_message *m, const 
   }
   int status = error_class == CHAT_REQUEST_ERROR_CLASS_RETRY_LATER ? CHATCTL_EXIT_RETRY
                                                                    : CHATCTL_EXIT_REFUSED;
-  g_autofree char *code_text = code.ptr ? g_strndup(code.ptr, code.len) : NULL;
-  g_autofree char *text_text = g_strndup(text.ptr, text.len);
+  char *code_text = code.ptr ? g_strndup(code.ptr, code.len) : NULL;
+  char *text_text = g_strndup(text.ptr, text.len);
   if (s->globals->json) {
     const chatctl_field fields[] = {
         CHATCTL_STR("error", code_text),
@@ -472,6 +475,19 @@ int chatctl_session_refused(chatctl_session *s, const chatctl_message *m, const 
     };
     chatctl_print_fields(fields, G_N_ELEMENTS(fields));
   }
+  *code_out = code_text;
+  *text_out = text_text;
+  return status;
+}
+
+void chatctl_session_print_refusal(chatctl_session *s, const chatctl_message *m) {
+  g_autofree char *code_text = NULL, *text_text = NULL;
+  read_refusal(s, m, &code_text, &text_text);
+}
+
+int chatctl_session_refused(chatctl_session *s, const chatctl_message *m, const char *what) {
+  g_autofree char *code_text = NULL, *text_text = NULL;
+  int status = read_refusal(s, m, &code_text, &text_text);
   if (code_text)
     return chatctl_fail(status, "%s: %s (%s)", what ? what : "the server refused", text_text,
                         code_text);

@@ -161,6 +161,10 @@ int chatctl_session_wait(chatctl_session *session, const guint32 *types, size_t 
  * refused") and, with --json, {"error": code or null, "class": ..., "text":
  * ...} on stdout. */
 int chatctl_session_refused(chatctl_session *session, const chatctl_message *m, const char *what);
+/* With --json, prints a refusal's {"error", "class", "text"} on stdout
+ * (what chatctl_session_refused prints), for a command that words the
+ * failure itself. */
+void chatctl_session_print_refusal(chatctl_session *session, const chatctl_message *m);
 /* The code of a request_failed (CHAT_REQUEST_ERROR_UNKNOWN for any other
  * message). */
 chat_request_error chatctl_message_error(const chatctl_message *m);

@@ -327,6 +327,13 @@ static void accounts(chat_dialect d) {
   expect_err_has(&r, "username taken");
   program_result_clear(&r);
 
+  /* With --json a v2 refusal is also an object on stdout, with its code. */
+  run(d, "other", &r, "register", "alice", "Again", "--json");
+  expect_status(&r, EXIT_REFUSED);
+  if (d == CHAT_DIALECT_V2)
+    expect_out_has(&r, "{\"error\": \"username_taken\", \"class\": \"refused\"");
+  program_result_clear(&r);
+
   run(d, "wrong", &r, "--user", "alice", "whoami");
   expect_status(&r, EXIT_REFUSED);
   expect_err_has(&r, "wrong username or password");
