@@ -4,6 +4,7 @@
 
 #include "gtk-client/chat-a11y.h"
 #include "gtk-client/chat-format.h"
+#include "gtk-client/chat-reasons.h"
 #include "gtk-client/core/chat-names.h"
 
 struct _ChatMessageRow {
@@ -179,10 +180,12 @@ static void sync_message(ChatMessageRow *self) {
     status = image ? _("Sending image…") : _("Sending…");
     break;
   case CHAT_DELIVERY_FAILED: {
-    g_autofree char *error = NULL;
-    g_object_get(item, "error", &error, NULL);
-    failure =
-        error && *error ? g_strdup_printf(_("Not sent: %s"), error) : g_strdup(_("Not sent."));
+    const char *error = chat_message_item_get_error(item);
+    /* v2 gives a code, worded in the user's language; seed only English. */
+    g_autofree char *reason =
+        error && *error ? chat_reasons_for_failure(chat_message_item_get_error_code(item), error)
+                        : NULL;
+    failure = reason ? g_strdup_printf(_("Not sent: %s"), reason) : g_strdup(_("Not sent."));
     status = failure;
     break;
   }

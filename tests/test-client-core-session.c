@@ -125,6 +125,7 @@ Test(client_outbox, a_refused_send_fails_with_the_reason_and_can_be_retried, .in
   feed("general_failure", "\"you can only send messages to your friends\"");
   cr_assert_eq(chat_message_item_get_delivery(item), CHAT_DELIVERY_FAILED);
   cr_assert_str_eq(chat_message_item_get_error(item), "you can only send messages to your friends");
+  cr_assert_eq(chat_message_item_get_error_code(item), CHAT_REQUEST_ERROR_UNKNOWN, "seed: no code");
   cr_assert_eq(chat_session_test_get_outbox_length(fx.session), 0);
 
   /* Retry: the same message, the same idempotency key. */
@@ -178,6 +179,8 @@ Test(client_outbox, a_v2_failure_settles_the_request_of_its_id, .init = setup_v2
   ChatMessageItem *item = message_at(conv, 0);
   cr_assert_eq(chat_message_item_get_delivery(item), CHAT_DELIVERY_FAILED);
   cr_assert_str_eq(chat_message_item_get_error(item), "you can only send messages to your friends");
+  cr_assert_eq(chat_message_item_get_error_code(item), CHAT_REQUEST_ERROR_NOT_FRIEND,
+               "the row translates the code, not the English text");
   cr_assert_eq(notices.count, 1);
   cr_assert_eq(notices.code, CHAT_REQUEST_ERROR_NOT_FRIEND);
   cr_assert_eq(chat_session_get_failure_code(fx.session), CHAT_REQUEST_ERROR_UNKNOWN,

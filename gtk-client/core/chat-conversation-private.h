@@ -29,7 +29,10 @@ ChatMessageItem *chat_message_item_new(const ChatMessageItemFields *fields);
 /* The server acknowledged it: delivery SENT, its id (0 in seed) and the
  * server's time. */
 void chat_message_item_set_sent(ChatMessageItem *self, gint64 id, gint64 time_ms);
-void chat_message_item_set_failed(ChatMessageItem *self, const char *error);
+/* Delivery FAILED with the server's text and code (CHAT_REQUEST_ERROR_UNKNOWN:
+ * none). */
+void chat_message_item_set_failed(ChatMessageItem *self, chat_request_error code,
+                                  const char *error);
 /* Back in the outbox (a retry): delivery PENDING, no error. */
 void chat_message_item_set_pending(ChatMessageItem *self);
 

@@ -5,6 +5,8 @@
 
 #include <gio/gio.h>
 
+#include "protocol/request-error.h"
+
 G_BEGIN_DECLS
 
 typedef struct _ChatContact ChatContact;
@@ -62,6 +64,10 @@ gint64 chat_message_item_get_time(ChatMessageItem *self);
 ChatDelivery chat_message_item_get_delivery(ChatMessageItem *self);
 /* Why the server refused it (delivery FAILED), else NULL. */
 const char *chat_message_item_get_error(ChatMessageItem *self);
+/* The error code of that refusal (v2, spec/protocol.md 5.7), so a display
+ * can word it in the user's language; CHAT_REQUEST_ERROR_UNKNOWN when the
+ * server gave none (seed) or the item did not fail. */
+chat_request_error chat_message_item_get_error_code(ChatMessageItem *self);
 
 #define CHAT_TYPE_CONVERSATION (chat_conversation_get_type())
 G_DECLARE_FINAL_TYPE(ChatConversation, chat_conversation, CHAT, CONVERSATION, GObject)

@@ -29,6 +29,7 @@ struct _ChatMessageItem {
   gint64 time_ms;
   ChatDelivery delivery;
   char *error;
+  chat_request_error error_code;
   /* outgoing items */
   ChatContactKind target_kind;
   gint64 target_id;
@@ -265,7 +266,13 @@ const char *chat_message_item_get_error(ChatMessageItem *self) {
   return self->error;
 }
 
+chat_request_error chat_message_item_get_error_code(ChatMessageItem *self) {
+  g_return_val_if_fail(CHAT_IS_MESSAGE_ITEM(self), CHAT_REQUEST_ERROR_UNKNOWN);
+  return self->error_code;
+}
+
 static void set_delivery(ChatMessageItem *self, ChatDelivery delivery, const char *error) {
+  self->error_code = CHAT_REQUEST_ERROR_UNKNOWN;
   g_object_freeze_notify(G_OBJECT(self));
   CHAT_NOTIFY_SET(self, delivery, delivery, properties[PROP_DELIVERY]);
   chat_notify_str(self, &self->error, error, properties[PROP_ERROR]);
@@ -284,9 +291,14 @@ void chat_message_item_set_sent(ChatMessageItem *self, gint64 id, gint64 time_ms
   g_object_thaw_notify(G_OBJECT(self));
 }
 
-void chat_message_item_set_failed(ChatMessageItem *self, const char *error) {
+void chat_message_item_set_failed(ChatMessageItem *self, chat_request_error code,
+                                  const char *error) {
   g_return_if_fail(CHAT_IS_MESSAGE_ITEM(self));
+  /* The code first: the error's notification makes a display read both. */
+  g_object_freeze_notify(G_OBJECT(self));
   set_delivery(self, CHAT_DELIVERY_FAILED, error ? error : "");
+  self->error_code = code;
+  g_object_thaw_notify(G_OBJECT(self));
 }
 
 void chat_message_item_set_pending(ChatMessageItem *self) {

@@ -155,7 +155,8 @@ static void remove_entry(ChatSession *self, OutboxEntry *entry) {
 }
 
 void chat_session_fail_entry(ChatSession *self, OutboxEntry *entry, const char *reason) {
-  chat_message_item_set_failed(entry->item, reason);
+  /* failure_code is the code of the request_failed being handled, if any. */
+  chat_message_item_set_failed(entry->item, self->failure_code, reason);
   remove_entry(self, entry);
 }
 

@@ -490,7 +490,7 @@ void chat_session_send_image(ChatSession *self, ChatContact *to, GBytes *image) 
   g_autoptr(ChatMessageItem) item = chat_message_item_new(&fields);
   g_autofree char *refused = chat_session_refuse_image(self, item);
   if (refused) {
-    chat_message_item_set_failed(item, refused);
+    chat_message_item_set_failed(item, CHAT_REQUEST_ERROR_UNKNOWN, refused);
     chat_conversation_append(chat_session_ensure_conversation(self, st), item);
     return;
   }
