@@ -458,10 +458,19 @@ static void forget_session(ChatdSession *s) {
   chatd_session_unref(s); /* the server list's reference */
 }
 
+/* A connection error's text without its leading "PEER: " (the I/O layer
+ * names the peer for clients; chatd's line names it already). */
+static const char *without_peer(const ChatdSession *s, const char *message) {
+  size_t n = strlen(s->peer);
+  if (strncmp(message, s->peer, n) == 0 && message[n] == ':' && message[n + 1] == ' ')
+    return message + n + 2;
+  return message;
+}
+
 void chatd_session_ended(ChatdSession *s, const GError *reason) {
   if (reason)
     chatd_log_limited(close_limit(reason->message), G_LOG_LEVEL_MESSAGE, "%s: closed: %s", s->peer,
-                      reason->message);
+                      without_peer(s, reason->message));
   else
     g_debug("%s: closed by the peer", s->peer);
   forget_session(s);

@@ -379,6 +379,9 @@ Test(chatd_v2, a_preamble_it_does_not_accept_is_answered_with_the_refusal, .init
     cr_assert_eq(memcmp(got->data, want, 8), 0, "case %zu", i);
     cr_assert(chatd_log_contains(&chatd, cases[i].logged), "case %zu:\n%s", i, chatd.log->str);
   }
+  /* The log line names the peer once: "PEER: closed: v2 handshake failed: ...". */
+  cr_assert(chatd_log_contains(&chatd, ": closed: v2 handshake failed: preamble"), "%s",
+            chatd.log->str);
   /* A wrong magic is not a chat client at all: closed without a word. */
   static const guint8 http[] = "\x00GET / HTTP/1.0\r\n\r\n";
   g_autoptr(GByteArray) got = raw_exchange(http, sizeof http - 1);
