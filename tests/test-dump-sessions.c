@@ -379,3 +379,39 @@ Test(dump, corrupted_captures_never_crash, .init = setup, .fini = teardown, .tim
   act_clear(&alice);
   act_clear(&bob);
 }
+
+/* ---- request ids (spec/protocol.md 3 and 5.7) ---------------------------- */
+
+/* A v2 request with an id and its answer show the id: "#N " after the name
+ * in text, "request_id" in JSON; a message without one shows none. */
+Test(dump, v2_request_ids_are_shown, .init = setup, .fini = teardown, .timeout = 120) {
+  proxy = capture_proxy_start(chatd.port);
+  test_client *c = client_connect(capture_proxy_port(proxy), CHAT_DIALECT_V2);
+  client_send_with_id(c, "client_echo", "\"ping\"", 4242);
+  gboolean has_id = FALSE;
+  guint32 id = 0;
+  g_autofree char *echo = client_next_with_id(c, HARNESS_TIMEOUT_MS, &has_id, &id);
+  cr_assert(echo && has_id && id == 4242, "%s", echo ? echo : "(nothing)");
+  client_send(c, "client_echo", "\"pong\"");
+  g_free(client_next(c, HARNESS_TIMEOUT_MS));
+  client_free(c);
+  cr_assert(capture_proxy_wait_idle(proxy, IDLE_TIMEOUT_MS), "connections did not end");
+  capture_proxy_stop(proxy);
+  capture_write_options o = {0};
+  g_autofree char *cap = write_capture(capture_proxy_events(proxy), &o, "ids.pcap");
+
+  program_result r;
+  DUMP(&r, "--keylog", keylog_path, cap);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "client_echo #4242 \"ping\""), "%s", r.out);
+  cr_assert(strstr(r.out, "server_echo #4242 \"ping\""), "%s", r.out);
+  cr_assert(strstr(r.out, "client_echo \"pong\""), "%s", r.out);
+  cr_assert(strstr(r.out, "server_echo \"pong\""), "%s", r.out);
+  program_result_clear(&r);
+
+  DUMP(&r, "--json", "--keylog", keylog_path, cap);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "\"name\": \"server_echo\", \"request_id\": 4242, \"params\": \"ping\""),
+            "%s", r.out);
+  program_result_clear(&r);
+}
