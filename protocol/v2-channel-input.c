@@ -130,36 +130,16 @@ static int on_preamble(chat_v2_channel *ch) {
 
 static int on_handshake_length(chat_v2_channel *ch) {
   size_t len = chat_load_u16be(ch->prefix);
-  if (ch->role == CHAT_V2_ROLE_SERVER) {
-    if (len < CHAT_V2_HANDSHAKE1_LEN)
-      return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_LENGTH,
-                          "handshake message 1 at stream offset %" PRIu64
-                          " has %zu bytes; it must have %u",
-                          ch->item_offset, len, CHAT_V2_HANDSHAKE1_LEN);
-    if (len > CHAT_V2_HANDSHAKE1_MAX_LEN)
-      return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD,
-                          "handshake message 1 at stream offset %" PRIu64
-                          " has %zu bytes: client info of %zu bytes, the limit is %u",
-                          ch->item_offset, len, len - CHAT_V2_HANDSHAKE1_LEN,
-                          CHAT_V2_MAX_CLIENT_INFO);
-  } else {
-    if (len == ((size_t)chat_v2_magic[0] << 8 | chat_v2_magic[1])) {
-      /* 00 43: the start of the server's refusal of our preamble. */
-      expect(ch, IN_REFUSAL, CHAT_V2_REFUSAL_LEN - CHAT_V2_LENGTH_PREFIX_LEN);
-      return 0;
-    }
-    if (len < CHAT_V2_HANDSHAKE2_MIN_LEN)
-      return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_LENGTH,
-                          "handshake message 2 at stream offset %" PRIu64
-                          " has %zu bytes; at least %u needed",
-                          ch->item_offset, len, CHAT_V2_HANDSHAKE2_MIN_LEN);
-    if (len > CHAT_V2_HANDSHAKE2_MAX_LEN)
-      return chat_v2_fail(ch, CHAT_V2_ERR_HANDSHAKE_PAYLOAD,
-                          "handshake message 2 at stream offset %" PRIu64
-                          " has %zu bytes: server info of %zu bytes, the limit is %u",
-                          ch->item_offset, len, len - CHAT_V2_HANDSHAKE2_MIN_LEN,
-                          CHAT_V2_MAX_SERVER_INFO);
+  bool from_client = ch->role == CHAT_V2_ROLE_SERVER;
+  if (!from_client && len == ((size_t)chat_v2_magic[0] << 8 | chat_v2_magic[1])) {
+    /* 00 43: the start of the server's refusal of our preamble. */
+    expect(ch, IN_REFUSAL, CHAT_V2_REFUSAL_LEN - CHAT_V2_LENGTH_PREFIX_LEN);
+    return 0;
   }
+  char reason[CHAT_V2_REASON_MAX];
+  int rc = chat_v2_check_handshake_length(from_client, len, reason, sizeof reason);
+  if (rc < 0)
+    return chat_v2_fail(ch, rc, "at stream offset %" PRIu64 ": %s", ch->item_offset, reason);
   expect(ch, IN_HS_BODY, len);
   return 0;
 }

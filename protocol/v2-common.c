@@ -87,6 +87,26 @@ int chat_v2_check_preamble(const uint8_t p[CHAT_V2_PREAMBLE_LEN], uint8_t accept
   return 0;
 }
 
+int chat_v2_check_handshake_length(bool client_to_server, size_t len, char *reason,
+                                   size_t reason_cap) {
+  unsigned number = client_to_server ? 1 : 2;
+  size_t min = client_to_server ? CHAT_V2_HANDSHAKE1_LEN : CHAT_V2_HANDSHAKE2_MIN_LEN;
+  size_t max = client_to_server ? CHAT_V2_HANDSHAKE1_MAX_LEN : CHAT_V2_HANDSHAKE2_MAX_LEN;
+  const char *info = client_to_server ? "client" : "server";
+  if (len < min) {
+    snprintf(reason, reason_cap, "handshake message %u has %zu bytes; at least %zu needed", number,
+             len, min);
+    return CHAT_V2_ERR_HANDSHAKE_LENGTH;
+  }
+  if (len > max) {
+    snprintf(reason, reason_cap,
+             "handshake message %u has %zu bytes: %s info of %zu bytes, the limit is %zu", number,
+             len, info, len - min, max - min);
+    return CHAT_V2_ERR_HANDSHAKE_PAYLOAD;
+  }
+  return 0;
+}
+
 bool chat_v2_make_refusal(int code, uint8_t out[CHAT_V2_REFUSAL_LEN]) {
   uint8_t reason;
   switch (code) {

@@ -166,26 +166,12 @@ static int on_preamble(chat_v2_stream_decoder *dec) {
 
 static int on_handshake_length(chat_v2_stream_decoder *dec) {
   size_t len = chat_load_u16be(dec->prefix);
-  if (dec->dir == CHAT_V2_CLIENT_TO_SERVER) {
-    if (len < CHAT_V2_HANDSHAKE1_LEN)
-      return dec_fail(dec, CHAT_V2_ERR_HANDSHAKE_LENGTH, dec->core.item_offset,
-                      "offset %" PRIu64 ": handshake message 1 has %zu bytes; it must have %u",
-                      dec->core.item_offset, len, CHAT_V2_HANDSHAKE1_LEN);
-    if (len > CHAT_V2_HANDSHAKE1_MAX_LEN)
-      return dec_fail(dec, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, dec->core.item_offset,
-                      "offset %" PRIu64 ": handshake message 1 has %zu bytes: client info over "
-                      "%u bytes",
-                      dec->core.item_offset, len, CHAT_V2_MAX_CLIENT_INFO);
-  } else {
-    if (len < CHAT_V2_HANDSHAKE2_MIN_LEN)
-      return dec_fail(dec, CHAT_V2_ERR_HANDSHAKE_LENGTH, dec->core.item_offset,
-                      "offset %" PRIu64 ": handshake message 2 has %zu bytes; at least %u needed",
-                      dec->core.item_offset, len, CHAT_V2_HANDSHAKE2_MIN_LEN);
-    if (len > CHAT_V2_HANDSHAKE2_MAX_LEN)
-      return dec_fail(dec, CHAT_V2_ERR_HANDSHAKE_PAYLOAD, dec->core.item_offset,
-                      "offset %" PRIu64 ": handshake message 2 has %zu bytes; at most %u allowed",
-                      dec->core.item_offset, len, CHAT_V2_HANDSHAKE2_MAX_LEN);
-  }
+  char reason[CHAT_V2_REASON_MAX];
+  int rc = chat_v2_check_handshake_length(dec->dir == CHAT_V2_CLIENT_TO_SERVER, len, reason,
+                                          sizeof reason);
+  if (rc < 0)
+    return dec_fail(dec, rc, dec->core.item_offset, "offset %" PRIu64 ": %s", dec->core.item_offset,
+                    reason);
   expect(dec, DEC_HS_BODY, len);
   return 0;
 }

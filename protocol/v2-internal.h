@@ -25,6 +25,14 @@ void chat_v2_make_preamble(uint8_t suite, uint8_t out[CHAT_V2_PREAMBLE_LEN]);
 int chat_v2_check_preamble(const uint8_t p[CHAT_V2_PREAMBLE_LEN], uint8_t accepted, char *reason,
                            size_t reason_cap);
 
+/* Checks the length prefix of handshake message 1 (client to server) or 2
+ * (server to client) against the bounds of spec/protocol.md 7.3.2, before
+ * the body is read. Returns 0, or HANDSHAKE_LENGTH (too short) /
+ * HANDSHAKE_PAYLOAD (its info payload over the limit) with a reason written
+ * to reason. */
+int chat_v2_check_handshake_length(bool client_to_server, size_t len, char *reason,
+                                   size_t reason_cap);
+
 /* The largest record body when records are at most max_record_len long. */
 size_t chat_v2_record_body_max(size_t max_record_len);
 
