@@ -621,7 +621,10 @@ int chat_channel_server_key(const chat_channel *ch, uint8_t out[CHAT_V2_KEY_LEN]
   return map_v2(chat_v2_channel_server_static(ch->engine.v2, out));
 }
 
-int chat_channel_server_info(const chat_channel *ch, const uint8_t **data, size_t *len) {
+/* A v2 handshake payload through get (server-info or client-info). */
+static int handshake_info(const chat_channel *ch,
+                          int (*get)(const chat_v2_channel *, const uint8_t **, size_t *),
+                          const uint8_t **data, size_t *len) {
   if (ch == NULL || data == NULL || len == NULL)
     return CHAT_CHANNEL_ERR_INVALID_ARGUMENT;
   *data = NULL;
@@ -630,19 +633,15 @@ int chat_channel_server_info(const chat_channel *ch, const uint8_t **data, size_
     return ch->error;
   if (ch->ops != &v2_ops)
     return CHAT_CHANNEL_ERR_STATE;
-  return map_v2(chat_v2_channel_server_info(ch->engine.v2, data, len));
+  return map_v2(get(ch->engine.v2, data, len));
+}
+
+int chat_channel_server_info(const chat_channel *ch, const uint8_t **data, size_t *len) {
+  return handshake_info(ch, chat_v2_channel_server_info, data, len);
 }
 
 int chat_channel_client_info(const chat_channel *ch, const uint8_t **data, size_t *len) {
-  if (ch == NULL || data == NULL || len == NULL)
-    return CHAT_CHANNEL_ERR_INVALID_ARGUMENT;
-  *data = NULL;
-  *len = 0;
-  if (ch->error != 0)
-    return ch->error;
-  if (ch->ops != &v2_ops)
-    return CHAT_CHANNEL_ERR_STATE;
-  return map_v2(chat_v2_channel_client_info(ch->engine.v2, data, len));
+  return handshake_info(ch, chat_v2_channel_client_info, data, len);
 }
 
 int chat_channel_log_keys(const chat_channel *ch, chat_keylog *keylog) {
