@@ -175,6 +175,22 @@ void feed_bundle(const char *last_carol, const char *last_room) {
   feed("session_bundle", bundle);
 }
 
+void feed_empty_bundle(void) {
+  feed("session_bundle", "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS
+                         ", \"rooms\": " ROOMS ", \"conversations\": []}");
+}
+
+void feed_login_with_an_empty_bundle(void) {
+  feed("login_successful", USER_ALICE);
+  feed_empty_bundle();
+}
+
+void resume_with_an_empty_bundle(void) {
+  cr_assert(chat_session_test_reconnect_now(fx.session));
+  g_free(expect_sent("resume"));
+  feed_login_with_an_empty_bundle();
+}
+
 /* Logs alice in (v2): carol's conversation ends at message 5 (time 2000,
  * 2 unread), the room's at message 6 (time 3000, 1 unread); bob and dave
  * have no messages. */

@@ -120,5 +120,13 @@ void expect_preview(ChatContactKind kind, const char *sender, const char *userna
                     const char *text, const char *expected);
 GBytes *encode_value(const char *json);
 void feed_bundle(const char *last_carol, const char *last_room);
+/* Feeds alice's session_bundle with FRIENDS, ROOMS and no conversations. */
+void feed_empty_bundle(void);
+/* Feeds login_successful (alice), then feed_empty_bundle. */
+void feed_login_with_an_empty_bundle(void);
+/* After a dropped connection: the reconnect attempt resumes with the token
+ * (the resume request is checked and consumed), and
+ * feed_login_with_an_empty_bundle answers it. */
+void resume_with_an_empty_bundle(void);
 
 #endif

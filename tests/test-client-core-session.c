@@ -254,9 +254,7 @@ Test(client_outbox, after_a_reconnect_unacknowledged_sends_go_out_again_once, .i
   cr_assert(chat_session_test_reconnect_now(fx.session));
   g_free(expect_sent("resume"));
 
-  feed("login_successful", USER_ALICE);
-  feed("session_bundle", "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS
-                         ", \"rooms\": " ROOMS ", \"conversations\": []}");
+  feed_login_with_an_empty_bundle();
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_ONLINE);
   /* Both go out, in order, the first with its old key; then the
    * conversation's newest page is asked for again. */
@@ -293,11 +291,7 @@ Test(client_outbox, an_ack_after_a_page_that_showed_the_message_leaves_one_copy,
   /* The connection drops before the acknowledgement; after the resume a
    * page shows the stored message before the resend's acknowledgement. */
   chat_session_test_drop_connection(fx.session);
-  cr_assert(chat_session_test_reconnect_now(fx.session));
-  g_free(expect_sent("resume"));
-  feed("login_successful", USER_ALICE);
-  feed("session_bundle", "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS
-                         ", \"rooms\": " ROOMS ", \"conversations\": []}");
+  resume_with_an_empty_bundle();
   g_free(expect_sent("send_message"));
   g_free(expect_sent("fetch_history"));
   g_autofree char *stored = notice(70, ALICE, "Alice", 0, BOB, 9500, "did it arrive?", NULL);
@@ -327,11 +321,7 @@ Test(client_history, a_gap_after_a_long_absence_shows_the_newest_page_alone, .in
   cr_assert(chat_conversation_get_complete(conv));
 
   chat_session_test_drop_connection(fx.session);
-  cr_assert(chat_session_test_reconnect_now(fx.session));
-  g_free(expect_sent("resume"));
-  feed("login_successful", USER_ALICE);
-  feed("session_bundle", "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS
-                         ", \"rooms\": " ROOMS ", \"conversations\": []}");
+  resume_with_an_empty_bundle();
   g_autofree char *refresh = expect_sent("fetch_history");
   cr_assert_str_eq(refresh,
                    "{\"target_type\": 0, \"target_id\": 3, \"before_id\": 0, \"limit\": 50}");
@@ -463,11 +453,7 @@ Test(client_outbox, an_image_queued_before_the_limit_was_known_fails_instead_of_
 
   /* The next connection's server announces 16 bytes. */
   set_server_info(IMAGE_LIMIT_INFO);
-  cr_assert(chat_session_test_reconnect_now(fx.session));
-  g_free(expect_sent("resume"));
-  feed("login_successful", USER_ALICE);
-  feed("session_bundle", "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS
-                         ", \"rooms\": " ROOMS ", \"conversations\": []}");
+  resume_with_an_empty_bundle();
   g_free(expect_sent("fetch_history"));
   expect_nothing_sent();
   cr_assert_eq(chat_message_item_get_delivery(item), CHAT_DELIVERY_FAILED);
@@ -728,8 +714,7 @@ Test(client_requests, requests_arrive_are_answered_or_wait_for_the_next_login, .
   cr_assert_eq(g_list_model_get_n_items(requests), 0);
   feed("incoming_friend_request", "{\"id\": 6, \"username\": \"frank\", \"nickname\": \"Frank\", "
                                   "\"online\": false}");
-  feed("session_bundle", "{\"token\": {\"$bytes\": \"" TOKEN_B64 "\"}, \"friends\": " FRIENDS
-                         ", \"rooms\": " ROOMS ", \"conversations\": []}");
+  feed_empty_bundle();
   cr_assert_eq(g_list_model_get_n_items(requests), 1);
   /* Eve is not in this bundle's friends: she is gone again. */
   cr_assert_null(chat_session_find_contact(fx.session, CHAT_CONTACT_FRIEND, 5));
