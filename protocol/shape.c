@@ -6,6 +6,7 @@
 #include "protocol/shape.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,8 +153,12 @@ static int check_primitive(const char *name, size_t len, const chat_value *v, co
     if (strlen(primitives[i].name) != len || strncmp(primitives[i].name, name, len) != 0)
       continue;
     out->matched = true;
+    int64_t as_i64;
     if (v && primitives[i].kind >= 0 && (int)v->kind != primitives[i].kind)
       mismatch(out, at, "expected %s, got %s", primitives[i].name, kind_of(v));
+    else if (v && primitives[i].kind == CHAT_VALUE_INT && !chat_value_get_i64(v, &as_i64))
+      /* Only a non-negative int can miss: a negint stops at -2^63. */
+      mismatch(out, at, "expected an int of 64 signed bits, got %" PRIu64, v->as.integer.magnitude);
     return 0;
   }
   return syntax_error(s, "unknown type name");
