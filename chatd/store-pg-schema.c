@@ -121,6 +121,11 @@ StorePgConnection *chatd_store_pg_connection_open(const char *conninfo, StoreRol
   return c;
 }
 
+gpointer chatd_store_pg_open_connection(const char *conninfo, StoreRole role, int *version,
+                                        GError **error) {
+  return chatd_store_pg_connection_open(conninfo, role, version, error);
+}
+
 gboolean chatd_store_pg_connection_ok(const StorePgConnection *c) {
   return c->conn != NULL && PQstatus(c->conn) == CONNECTION_OK;
 }
@@ -129,7 +134,7 @@ void chatd_store_pg_connection_lost(StorePgConnection *c) {
   if (c->conn != NULL && PQstatus(c->conn) == CONNECTION_OK)
     return;
   if (c->conn != NULL) {
-    g_warning("lost the PostgreSQL connection (%s): reconnecting",
+    g_message("lost the PostgreSQL connection (%s): reconnecting",
               c->role == STORE_ROLE_WRITER ? "writer" : "reader");
     PQfinish(c->conn);
     c->conn = NULL;
