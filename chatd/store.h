@@ -429,8 +429,7 @@ gboolean chatd_store_clear_offline(ChatdStore *store, gint64 user_id, gint64 up_
  * that ids follow the commit order across every store on the database: a
  * message committed later has a larger id) and gives it as stored_id.
  * CONSTRAINT: id taken, unknown sender or recipient, bad target_type/kind,
- * text/image missing (PostgreSQL also: text that is not UTF-8 or holds a
- * NUL byte). */
+ * text/image missing. */
 gboolean chatd_store_add_message(ChatdStore *store, const ChatdMessageRecord *record,
                                  const gint64 *offline_recipients, gsize n_offline,
                                  ChatdStoreMessageDone done, gpointer user_data);
