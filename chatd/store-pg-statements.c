@@ -290,12 +290,13 @@ typedef struct {
   int lengths[PG_MAX_PARAMS];
   int formats[PG_MAX_PARAMS];
   char ints[PG_MAX_PARAMS][24];
+  gboolean is_int[PG_MAX_PARAMS]; /* values[i] is ints[i] (set when run: PgParams are copied) */
 } PgParams;
 
 static void param_int(PgParams *p, gint64 value) {
   g_assert(p->n < PG_MAX_PARAMS);
   g_snprintf(p->ints[p->n], sizeof p->ints[p->n], "%" G_GINT64_FORMAT, value);
-  p->values[p->n] = p->ints[p->n];
+  p->is_int[p->n] = TRUE;
   p->lengths[p->n] = 0;
   p->formats[p->n] = 0;
   p->n++;
@@ -347,8 +348,11 @@ static PGresult *run_once(StorePgConnection *c, PgStmtId id, const PgParams *p, 
     return NULL;
   char name[16];
   statement_name(id, name);
+  const char *values[PG_MAX_PARAMS];
+  for (int i = 0; i < p->n; i++)
+    values[i] = p->is_int[i] ? p->ints[i] : p->values[i];
   PGresult *res =
-      PQexecPrepared(c->conn, name, p->n, p->values, p->lengths, p->formats, 1 /* binary */);
+      PQexecPrepared(c->conn, name, p->n, values, p->lengths, p->formats, 1 /* binary */);
   ExecStatusType status = PQresultStatus(res);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
     return res;
