@@ -7,8 +7,13 @@
  *
  * Same semantics as store-statements.c (SQLite) for every request; what
  * differs:
- *  - any failed statement aborts a PostgreSQL transaction, so every write
- *    runs in its own savepoint;
+ *  - any failed statement aborts a PostgreSQL transaction: a batch runs
+ *    without savepoints (each costs a round trip) and, when one of its
+ *    writes fails, is rolled back and run again with a savepoint per write
+ *    (savepoints_on_failure_only);
+ *  - a message with a client_msg_id is inserted with ON CONFLICT DO
+ *    NOTHING and looked up only when that inserted nothing (one round trip
+ *    instead of two, and right when two stores race on a retransmission);
  *  - ids chosen by the store come from the sequences; message ids are
  *    taken under one transaction-scoped advisory lock per batch, so that
  *    they follow the commit order across every store on the database;
@@ -591,15 +596,11 @@ static gboolean insert_message(StorePgConnection *c, const ChatdMessageRecord *r
 
 static gboolean write_add_message(StorePgConnection *c, StoreWrite *w, GError **error) {
   const ChatdMessageRecord *r = w->op.message.record;
-  gint64 existing = 0;
-  if (r->client_msg_id != NULL && !find_client_message(c, r, &existing, error))
-    return FALSE;
   gint64 id = 0;
-  if (existing == 0 && r->id == 0 && !lock_message_ids(c, error))
+  if ((r->id == 0 && !lock_message_ids(c, error)) || !insert_message(c, r, &id, error))
     return FALSE;
-  if (existing == 0 && !insert_message(c, r, &id, error))
-    return FALSE;
-  if (existing == 0 && id == 0) { /* stored by another store since the look-up */
+  if (id == 0) { /* a retransmission: already stored (ON CONFLICT DO NOTHING) */
+    gint64 existing = 0;
     if (!find_client_message(c, r, &existing, error))
       return FALSE;
     if (existing == 0) {
@@ -607,8 +608,6 @@ static gboolean write_add_message(StorePgConnection *c, StoreWrite *w, GError **
                   "add message: neither inserted nor found");
       return FALSE;
     }
-  }
-  if (existing != 0) { /* a retransmission: already stored and delivered */
     w->inserted = FALSE;
     w->stored_id = existing;
     return TRUE;
@@ -763,8 +762,8 @@ static gboolean pg_in_transaction(gpointer conn) {
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
 }
 
-/* Any failed statement aborts the whole transaction: every write gets a
- * savepoint. */
+/* Any failed statement aborts the whole transaction: in a batch that
+ * must run again after a failure, every write gets a savepoint. */
 static gboolean pg_needs_savepoint(const StoreWrite *w) {
   (void)w;
   return TRUE;
@@ -1010,6 +1009,7 @@ const StoreBackend chatd_store_pg_backend = {
     .txn = pg_txn,
     .in_transaction = pg_in_transaction,
     .needs_savepoint = pg_needs_savepoint,
+    .savepoints_on_failure_only = TRUE,
     .apply_write = pg_apply_write,
     .run_read = pg_run_read,
     .load = pg_load,
