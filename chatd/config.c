@@ -30,15 +30,17 @@ G_DEFINE_QUARK(chatd-config-error-quark, chatd_config_error)
 /* ---- key tables ---- */
 
 typedef enum {
-  FIELD_DIGITS, /* char *: a positive decimal integer, number or string */
-  FIELD_IP,     /* char *: an IP address string */
-  FIELD_PATH,   /* char *: a path, made absolute */
-  FIELD_BOOL,   /* gboolean */
-  FIELD_U16,    /* guint16 in [min, max] */
-  FIELD_UINT,   /* guint in [min, max] */
-  FIELD_SIZE,   /* gsize in [min, max] */
-  FIELD_CHOICE, /* guint: the index of the string in choices */
-  FIELD_OBJECT, /* a nested section */
+  FIELD_DIGITS,  /* char *: a positive decimal integer, number or string */
+  FIELD_IP,      /* char *: an IP address string */
+  FIELD_PATH,    /* char *: a path, made absolute */
+  FIELD_BOOL,    /* gboolean */
+  FIELD_U16,     /* guint16 in [min, max] */
+  FIELD_UINT,    /* guint in [min, max] */
+  FIELD_SIZE,    /* gsize in [min, max] */
+  FIELD_CHOICE,  /* guint: the index of the string in choices */
+  FIELD_OBJECT,  /* a nested section */
+  FIELD_STRING,  /* char *: a non-empty string */
+  FIELD_STRINGS, /* char **: a non-empty string or a non-empty list of them */
 } FieldType;
 
 typedef struct KeySpec KeySpec;
@@ -117,6 +119,9 @@ static const KeySpec server_keys[] = {
     {"password_hash", FIELD_OBJECT, 0, 0, 0, password_hash_keys, NULL},
     {"login_rate", FIELD_OBJECT, 0, 0, 0, login_rate_keys, NULL},
     {"register_rate", FIELD_OBJECT, 0, 0, 0, register_rate_keys, NULL},
+    {"postgresql", FIELD_STRING, FIELD(postgresql), 0, 0, NULL, NULL},
+    {"nats", FIELD_STRINGS, FIELD(nats), 0, 0, NULL, NULL},
+    {"node_name", FIELD_STRING, FIELD(node_name), 0, 0, NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -189,6 +194,9 @@ void chatd_config_clear(ChatdConfig *config) {
   g_free(config->bind_ip);
   g_free(config->database);
   g_free(config->key_file);
+  g_free(config->postgresql);
+  g_strfreev(config->nats);
+  g_free(config->node_name);
   if (config->warnings != NULL)
     g_ptr_array_unref(config->warnings);
   memset(config, 0, sizeof *config);
@@ -275,6 +283,39 @@ static gboolean read_path(Loader *l, const KeySpec *spec, const char *key, const
   return TRUE;
 }
 
+static gboolean read_string(Loader *l, const KeySpec *spec, const char *key,
+                            const chat_json *value) {
+  if (!is_plain_string(value) || value->as.string.len == 0)
+    return fail_value(l, key, "a non-empty string", value);
+  set_string_field(l, spec, g_strdup(value->as.string.data));
+  return TRUE;
+}
+
+static gboolean read_strings(Loader *l, const KeySpec *spec, const char *key,
+                             const chat_json *value) {
+  static const char expected[] = "a non-empty string or a non-empty list of them";
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+  if (value->kind == CHAT_JSON_ARRAY) {
+    if (value->as.array.count == 0)
+      return fail_value(l, key, expected, value);
+    for (gsize i = 0; i < value->as.array.count; i++) {
+      const chat_json *item = &value->as.array.items[i];
+      if (!is_plain_string(item) || item->as.string.len == 0)
+        return fail_value(l, key, expected, value);
+      g_ptr_array_add(list, g_strdup(item->as.string.data));
+    }
+  } else if (is_plain_string(value) && value->as.string.len > 0) {
+    g_ptr_array_add(list, g_strdup(value->as.string.data));
+  } else {
+    return fail_value(l, key, expected, value);
+  }
+  g_ptr_array_add(list, NULL);
+  char ***field = (char ***)G_STRUCT_MEMBER_P(l->config, spec->offset);
+  g_strfreev(*field);
+  *field = (char **)g_ptr_array_free(g_steal_pointer(&list), FALSE);
+  return TRUE;
+}
+
 static gboolean read_choice(Loader *l, const KeySpec *spec, const char *key,
                             const chat_json *value) {
   g_autoptr(GString) expected = g_string_new("one of");
@@ -344,6 +385,10 @@ static gboolean read_key(Loader *l, const KeySpec *spec, const char *key, const 
     return read_choice(l, spec, key, value);
   case FIELD_OBJECT:
     return read_section(l, key, value, spec->keys);
+  case FIELD_STRING:
+    return read_string(l, spec, key, value);
+  case FIELD_STRINGS:
+    return read_strings(l, spec, key, value);
   }
   g_assert_not_reached();
 }
@@ -396,6 +441,13 @@ static gboolean read_section(Loader *l, const char *prefix, const chat_json *sec
 /* The checks that involve more than one key. */
 static gboolean check_relations(Loader *l) {
   ChatdConfig *c = l->config;
+  if (c->nats && !c->postgresql) {
+    g_set_error(l->error, CHATD_CONFIG_ERROR, CHATD_CONFIG_ERROR_MISSING,
+                "%s: server.nats needs server.postgresql: the nodes of a cluster share one "
+                "PostgreSQL database",
+                l->display_path);
+    return FALSE;
+  }
   if (l->queue_bytes == NULL) {
     c->max_queue_bytes = (gsize)CHATD_CONFIG_QUEUE_MESSAGES_DEFAULT * c->max_message_size;
   } else if (c->max_queue_bytes < c->max_message_size) {

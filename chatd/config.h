@@ -58,6 +58,17 @@
  *                                 per source address; total_per_minute
  *                                 (1..1000000, default 60): in all}
  *
+ *   server.postgresql             a libpq connection string ("host=db
+ *                                 dbname=chat user=chatd"): when set, chatd
+ *                                 stores everything in PostgreSQL, not in
+ *                                 server.database
+ *   server.nats                   a NATS URL or a list of them
+ *                                 ("nats://10.0.0.5:4222"): the node joins
+ *                                 the cluster that server (cluster.h); needs
+ *                                 server.postgresql
+ *   server.node_name              the node's name in logs and between nodes
+ *                                 (default "HOSTNAME:PORT"); unique per node
+ *
  * Relative paths are relative to the config file's directory (the results
  * are absolute). Unknown keys and sections are ignored with a warning (a
  * structured log at G_LOG_LEVEL_WARNING, field CHATD_CONFIG_KEY = the dotted
@@ -177,6 +188,9 @@ typedef struct {
   guint register_per_hour;
   guint register_burst;
   guint register_total_per_minute;
+  char *postgresql; /* libpq conninfo, NULL: SQLite at database */
+  char **nats;      /* NATS URLs (NULL-terminated), NULL: no cluster */
+  char *node_name;  /* NULL: "hostname:port", set by the server */
 
   /* One message per ignored unknown key ("PATH: server.colour: unknown key,
    * ignored"), in file order. Never NULL after init_defaults or load. */
@@ -203,7 +217,8 @@ void chatd_config_clear(ChatdConfig *config);
  *             wrong type or value ("PATH: server.bind_port: expected an
  *             integer 0..65535, got \"abc\"");
  *   _MISSING  crypto.base or crypto.modulus absent while
- *             server.allow_legacy is true. */
+ *             server.allow_legacy is true; server.nats without
+ *             server.postgresql. */
 gboolean chatd_config_load(ChatdConfig *config, const char *path, GError **error);
 
 G_END_DECLS

@@ -97,14 +97,6 @@ ChatdUser *chatd_directory_add_user(ChatdDirectory *d, gint64 id, const char *us
   return u;
 }
 
-gint64 chatd_directory_reserve_user_id(ChatdDirectory *d) {
-  return ++d->last_user_id;
-}
-
-gint64 chatd_directory_reserve_room_id(ChatdDirectory *d) {
-  return ++d->last_room_id;
-}
-
 void chatd_user_set_nickname(ChatdUser *user, const char *nickname) {
   g_free(user->nickname);
   user->nickname = g_strdup(nickname);
@@ -228,4 +220,12 @@ void chatd_directory_set_last_message_id(ChatdDirectory *d, gint64 id) {
 
 gint64 chatd_directory_next_message_id(ChatdDirectory *d) {
   return ++d->last_message_id;
+}
+
+GList *chatd_directory_users(ChatdDirectory *d) {
+  return g_hash_table_get_values(d->users_by_id);
+}
+
+GList *chatd_directory_rooms(ChatdDirectory *d) {
+  return g_hash_table_get_values(d->rooms);
 }

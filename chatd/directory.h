@@ -5,10 +5,11 @@
  * handlers, so that it never disagrees with the database: a new user, room,
  * nickname or password comes in once its write is committed; a change that
  * must be visible at once (a friend request, a membership, so that a second
- * request sees it) is made first and undone if its write fails. Ids are
- * chosen here (largest + 1; reserved before the write). Lookups by id and by username are hash
- * lookups; a user's friends, requests and rooms and a room's members are small sets, so no
- * operation walks all users or all connections.
+ * request sees it) is made first and undone if its write fails. User and
+ * room ids are chosen by the store (chatd_store_create_user); message ids
+ * here (largest + 1) when chatd runs alone, by the store in a cluster. Lookups by id and by
+ * username are hash lookups; a user's friends, requests and rooms and a room's members are small
+ * sets, so no operation walks all users or all connections.
  *
  * Threads: the directory belongs to chatd's main thread, like the sessions
  * and the handlers that change it; the I/O threads never see it (they only
@@ -31,6 +32,9 @@ typedef struct {
   GHashTable *outgoing;      /* set of user ids this user asked to be friends */
   GArray *rooms;             /* gint64 room ids, in joining order */
   ChatdSession *session;     /* the logged-in connection, or NULL */
+  const char *online_at;     /* in a cluster: the node (interned name) where the user is
+                                logged in when it is not here, or NULL (cluster.h) */
+  gint64 online_since_ms;    /* when that login happened */
   guint password_writes;     /* writes of password_hash not yet committed */
 } ChatdUser;
 
@@ -60,13 +64,13 @@ ChatdUser *chatd_directory_user_by_name(ChatdDirectory *d, const char *username)
  * username must not exist. */
 ChatdUser *chatd_directory_add_user(ChatdDirectory *d, gint64 id, const char *username,
                                     const char *nickname, const char *password_hash);
-/* An id for a user (or room) that is added once the store has it: no other
- * user (room) will get it, even if that write fails. */
-gint64 chatd_directory_reserve_user_id(ChatdDirectory *d);
-gint64 chatd_directory_reserve_room_id(ChatdDirectory *d);
 void chatd_user_set_nickname(ChatdUser *user, const char *nickname);
 void chatd_user_set_password_hash(ChatdUser *user, const char *password_hash);
 guint chatd_directory_user_count(ChatdDirectory *d);
+/* Every user (ChatdUser *), in no order; free the list with g_list_free. */
+GList *chatd_directory_users(ChatdDirectory *d);
+/* Every room (ChatdRoom *), in no order; free the list with g_list_free. */
+GList *chatd_directory_rooms(ChatdDirectory *d);
 
 /* ---- friends ---- */
 gboolean chatd_user_is_friend(const ChatdUser *user, gint64 other_id);

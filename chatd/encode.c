@@ -16,7 +16,7 @@ gboolean chatd_params_refused(ChatdSession *s, int rc, const chat_error *err) {
 }
 
 gboolean chatd_user_online(const ChatdUser *user) {
-  return user->session != NULL;
+  return user->session != NULL || user->online_at != NULL;
 }
 
 static chat_msg_user user_of(const ChatdUser *user) {

@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "chatd/attempts.h"
+#include "chatd/cluster.h"
 #include "chatd/dispatch.h"
 #include "chatd/encode.h"
 #include "chatd/log-limit.h"
 #include "chatd/login.h"
 #include "chatd/names.h"
+#include "chatd/notify.h"
 #include "chatd/server-private.h"
 #include "chatd/tokens.h"
 #include "protocol/catalogue.h"
@@ -78,8 +80,9 @@ static void register_done(register_job *job) {
   chatd_session_unref(s);
 }
 
-static void on_user_stored(const GError *error, gpointer user_data) {
+static void on_user_stored(const GError *error, gint64 user_id, gpointer user_data) {
   register_job *job = user_data;
+  job->user_id = user_id;
   ChatdSession *s = job->session;
   if (error) {
     g_warning("%s: cannot store user %s: %s", s->peer, job->username, error->message);
@@ -87,8 +90,9 @@ static void on_user_stored(const GError *error, gpointer user_data) {
                             "the account could not be saved; try again");
   } else {
     /* Committed: now the account exists for everyone. */
-    chatd_directory_add_user(s->server->directory, job->user_id, job->username, job->nickname,
-                             job->password_hash);
+    ChatdUser *user = chatd_directory_add_user(s->server->directory, job->user_id, job->username,
+                                               job->nickname, job->password_hash);
+    chatd_cluster_user_added(s->server->cluster, user);
     g_message("%s: registered %s (id %" G_GINT64_FORMAT ")", s->peer, job->username, job->user_id);
     chat_write_int(chatd_session_begin(s, CHAT_MSG_REGISTER_SUCCESSFUL), job->user_id);
     chatd_reply_send_to_slot(s, job->slot);
@@ -109,9 +113,8 @@ static void on_register_hashed(const char *phc, const GError *error, gpointer us
     return;
   }
   job->password_hash = g_strdup(phc);
-  job->user_id = chatd_directory_reserve_user_id(server->directory);
-  if (!chatd_store_add_user(server->store, job->user_id, job->username, job->nickname, phc,
-                            chatd_now_ms(), on_user_stored, job)) {
+  if (!chatd_store_create_user(server->store, job->username, job->nickname, phc, chatd_now_ms(),
+                               on_user_stored, job)) {
     chatd_reply_busy(s, job->slot);
     register_done(job);
   }
@@ -239,6 +242,7 @@ static void on_upgrade_stored(const GError *error, gpointer user_data) {
     g_message("cannot store an upgraded password hash: %s", error->message);
   } else if (user && g_strcmp0(user->password_hash, job->old_hash) == 0) {
     chatd_user_set_password_hash(user, job->new_hash);
+    chatd_cluster_password(job->server->cluster, user);
     g_message("%s: password hash upgraded", user->username);
   }
   rehash_job_free(job);
@@ -376,6 +380,7 @@ static void on_logout_stored(const GError *error, gpointer user_data) {
   } else {
     /* Revoked in the database: now in memory too. */
     chatd_resume_tokens_remove(s->server->tokens, job->token_hash);
+    chatd_cluster_token(s->server->cluster, job->token_hash, 0, 0);
     chat_write_null(chatd_session_begin(s, CHAT_MSG_LOGGED_OUT));
     chatd_reply_send_to_slot(s, job->slot);
   }
@@ -440,17 +445,8 @@ static void on_nickname_stored(const GError *error, gpointer user_data) {
     chatd_write_user(chatd_session_begin(s, CHAT_MSG_PROFILE_UPDATED), user);
     chatd_reply_send_to_slot(s, job->slot);
     /* Friends see the new name in their contact lists. */
-    GHashTableIter it;
-    gpointer key;
-    g_hash_table_iter_init(&it, user->friends);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-      ChatdUser *friend = chatd_directory_user(server->directory, (gint64)(gintptr)key);
-      if (friend && friend->session) {
-        chatd_write_friend_contact(chatd_session_begin(friend->session, CHAT_MSG_CONTACT_INFO),
-                                   user);
-        chatd_notify_send(friend->session);
-      }
-    }
+    chatd_notify_contact_changed(server, user);
+    chatd_cluster_nickname(server->cluster, user);
   }
   chatd_session_release(s, job->slot);
   chatd_session_unref(s);
@@ -521,6 +517,7 @@ static void on_password_stored(const GError *error, gpointer user_data) {
     /* Committed: the new password works from now on, and the other
      * sessions' resume tokens go. */
     chatd_user_set_password_hash(user, job->new_hash);
+    chatd_cluster_password(server->cluster, user);
     chatd_tokens_revoke_except(server, user->id, s->has_token ? s->token_hash : NULL);
     chat_write_null(chatd_session_begin(s, CHAT_MSG_PASSWORD_CHANGED));
     chatd_reply_send_to_slot(s, job->slot);

@@ -1,8 +1,10 @@
 /* add_friend and resolve_friend_request. */
 #define G_LOG_DOMAIN "chatd"
 
+#include "chatd/cluster.h"
 #include "chatd/dispatch.h"
 #include "chatd/encode.h"
+#include "chatd/notify.h"
 #include "chatd/server-private.h"
 #include "protocol/catalogue.h"
 
@@ -50,9 +52,9 @@ static void on_request_stored(const GError *error, gpointer user_data) {
     send_add_ok(s, job->reply.slot);
     ChatdUser *from = chatd_directory_user(server->directory, job->from_id);
     ChatdUser *to = chatd_directory_user(server->directory, job->to_id);
-    if (from && to && to->session) {
-      chatd_write_user(chatd_session_begin(to->session, CHAT_MSG_INCOMING_FRIEND_REQUEST), from);
-      chatd_notify_send(to->session);
+    if (from && to) {
+      chatd_notify_friend_request(server, from, to);
+      chatd_cluster_request(server->cluster, from->id, to->id);
     }
   }
   friend_job_finish(job);
@@ -116,11 +118,10 @@ static void on_resolution_stored(const GError *error, gpointer user_data) {
   } else if (job->accept && requester && accepter) {
     chatd_write_friend_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), requester);
     chatd_reply_send_to_slot(s, job->reply.slot);
-    if (requester->session) {
-      chatd_write_friend_contact(chatd_session_begin(requester->session, CHAT_MSG_CONTACT_INFO),
-                                 accepter);
-      chatd_notify_send(requester->session);
-    }
+    chatd_notify_friend_accepted(server, requester, accepter);
+    chatd_cluster_answer(server->cluster, requester->id, accepter->id, TRUE);
+  } else if (!job->accept) {
+    chatd_cluster_answer(server->cluster, job->from_id, job->to_id, FALSE);
   }
   friend_job_finish(job);
 }

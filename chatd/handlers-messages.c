@@ -3,8 +3,10 @@
 
 #include <string.h>
 
+#include "chatd/cluster.h"
 #include "chatd/dispatch.h"
 #include "chatd/encode.h"
+#include "chatd/notify.h"
 #include "chatd/server-private.h"
 #include "protocol/catalogue.h"
 #include "protocol/chat-limits.h"
@@ -26,58 +28,12 @@ static void send_job_finish(send_job *job) {
   g_free(job);
 }
 
-/* Does `user` get a message live? Online, and logged in before the message
- * got its id (else the login bundle carries it). */
-static gboolean gets_live(const ChatdUser *user, gint64 message_id) {
-  return user && user->session && user->session->user == user &&
-         user->session->history_cutoff < message_id;
-}
-
-static void send_notice(ChatdSession *to, const ChatdMessageRecord *r, const ChatdUser *sender,
-                        gint64 viewer_id, ChatdSlot *slot) {
-  chatd_write_notice(chatd_session_begin(to, CHAT_MSG_ON_NEW_MESSAGE), to->dialect, r, sender,
-                     viewer_id, CHATD_BODY_FULL);
-  if (slot)
-    chatd_reply_send_to_slot(to, slot); /* the sender's copy: the answer */
-  else
-    chatd_notify_send(to);
-}
-
-/* Delivers a stored message to everyone who gets it live. Room messages are
- * encoded once per dialect and the same bytes go to every member (only the
- * encryption is per member). */
-static void deliver(ChatdServer *server, const ChatdMessageRecord *r, const ChatdUser *sender) {
-  if (r->target_type == CHATD_STORE_TARGET_USER) {
-    ChatdUser *receiver = chatd_directory_user(server->directory, r->target_id);
-    if (gets_live(receiver, r->id))
-      send_notice(receiver->session, r, sender, receiver->id, NULL);
-    return;
-  }
-  ChatdRoom *room = chatd_directory_room(server->directory, r->target_id);
-  if (!room)
-    return;
-  GBytes *encoded[CHAT_DIALECT_COUNT] = {NULL};
-  for (guint i = 0; i < room->members->len; i++) {
-    gint64 member_id = g_array_index(room->members, gint64, i);
-    if (member_id == r->sender_id)
-      continue;
-    ChatdUser *member = chatd_directory_user(server->directory, member_id);
-    if (!gets_live(member, r->id) || chatd_room_first_message(room, member_id) > r->id)
-      continue;
-    chat_dialect d = member->session->dialect;
-    if (!encoded[d]) {
-      chatd_write_notice(chatd_reply_begin(d, CHAT_MSG_ON_NEW_MESSAGE), d, r, sender, member_id,
-                         CHATD_BODY_FULL);
-      const guint8 *data;
-      gsize len;
-      if (!chatd_reply_bytes(&data, &len))
-        break;
-      encoded[d] = g_bytes_new(data, len);
-    }
-    chatd_session_send_shared(member->session, encoded[d]);
-  }
-  for (int d = 0; d < CHAT_DIALECT_COUNT; d++)
-    g_clear_pointer(&encoded[d], g_bytes_unref);
+/* The sender's copy: the answer to its send_message. */
+static void send_sender_copy(ChatdSession *s, const ChatdMessageRecord *r, const ChatdUser *sender,
+                             ChatdSlot *slot) {
+  chatd_write_notice(chatd_session_begin(s, CHAT_MSG_ON_NEW_MESSAGE), s->dialect, r, sender,
+                     r->sender_id, CHATD_BODY_FULL);
+  chatd_reply_send_to_slot(s, slot);
 }
 
 static void on_stored_copy(const GError *error, const ChatdMessageRecord *record,
@@ -91,7 +47,7 @@ static void on_stored_copy(const GError *error, const ChatdMessageRecord *record
     ChatdMessageRecord copy = *record;
     copy.client_msg_id = job->record->client_msg_id;
     ChatdUser *sender = chatd_directory_user(s->server->directory, record->sender_id);
-    send_notice(s, &copy, sender, record->sender_id, job->reply.slot);
+    send_sender_copy(s, &copy, sender, job->reply.slot);
   }
   send_job_finish(job);
 }
@@ -119,10 +75,16 @@ static void on_message_stored(const GError *error, gboolean inserted, gint64 sto
     }
     return;
   }
-  ChatdUser *sender = chatd_directory_user(server->directory, job->record->sender_id);
-  deliver(server, job->record, sender);
+  if (job->record->id == 0)
+    job->record->id = stored_id; /* the store chose it (a cluster's shared sequence) */
+  ChatdDirectory *directory = server->directory;
+  if (chatd_directory_last_message_id(directory) < job->record->id)
+    chatd_directory_set_last_message_id(directory, job->record->id);
+  ChatdUser *sender = chatd_directory_user(directory, job->record->sender_id);
+  chatd_deliver_message(server, job->record);
+  chatd_cluster_message(server->cluster, job->record);
   if (!s->closed && s->user == sender)
-    send_notice(s, job->record, sender, job->record->sender_id, job->reply.slot);
+    send_sender_copy(s, job->record, sender, job->reply.slot);
   send_job_finish(job);
 }
 
@@ -188,7 +150,7 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
       chatd_session_send_failure(s, CHAT_REQUEST_ERROR_NOT_FRIEND, NULL);
       return;
     }
-    if (!to->session)
+    if (!chatd_user_online(to))
       g_array_append_val(offline, to->id);
   } else if (target_type == CHATD_STORE_TARGET_ROOM) {
     ChatdRoom *room = chatd_directory_room(server->directory, target_id);
@@ -199,7 +161,7 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
     for (guint i = 0; i < room->members->len; i++) {
       gint64 id = g_array_index(room->members, gint64, i);
       ChatdUser *member = chatd_directory_user(server->directory, id);
-      if (id != me->id && member && !member->session)
+      if (id != me->id && member && !chatd_user_online(member))
         g_array_append_val(offline, id);
     }
   } else {
@@ -231,7 +193,9 @@ void chatd_handle_send_message(ChatdSession *s, const chat_value *params, const 
     g_clear_pointer(&r.image, g_bytes_unref);
     return;
   }
-  r.id = chatd_directory_next_message_id(server->directory);
+  /* Alone, chatd numbers messages itself; a cluster's nodes share the
+   * store's sequence, so the store numbers them (in commit order). */
+  r.id = server->cluster ? 0 : chatd_directory_next_message_id(server->directory);
 
   send_job *job = g_new0(send_job, 1);
   chatd_pending_reply_init(&job->reply, s);

@@ -3,9 +3,11 @@
 
 #include <string.h>
 
+#include "chatd/cluster.h"
 #include "chatd/dispatch.h"
 #include "chatd/encode.h"
 #include "chatd/names.h"
+#include "chatd/notify.h"
 #include "chatd/server-private.h"
 #include "protocol/catalogue.h"
 
@@ -50,6 +52,8 @@ static void on_membership_stored(const GError *error, gpointer user_data) {
   } else {
     chatd_write_room_contact(chatd_session_begin(s, CHAT_MSG_CONTACT_INFO), room);
     chatd_reply_send_to_slot(s, job->reply.slot);
+    chatd_cluster_member(server->cluster, room->id, job->user_id,
+                         chatd_room_first_message(room, job->user_id), TRUE);
     if (job->room_name) {
       g_autofree char *text = g_strdup_printf(
           "Room \"%s\" created: its number is %" G_GINT64_FORMAT, room->name, room->id);
@@ -76,8 +80,9 @@ static void join(ChatdSession *s, ChatdRoom *room, room_job *job) {
 }
 
 /* The room is in the database: now in memory, and its creator joins it. */
-static void on_room_stored(const GError *error, gpointer user_data) {
+static void on_room_stored(const GError *error, gint64 room_id, gpointer user_data) {
   room_job *job = user_data;
+  job->room_id = room_id;
   ChatdSession *s = job->reply.session;
   ChatdServer *server = s->server;
   if (error || s->closed || !s->user) {
@@ -89,6 +94,7 @@ static void on_room_stored(const GError *error, gpointer user_data) {
     return;
   }
   ChatdRoom *room = chatd_directory_add_room(server->directory, job->room_id, job->room_name);
+  chatd_cluster_room(server->cluster, room);
   g_message("%s: %s created room %" G_GINT64_FORMAT, s->peer, s->user->username, room->id);
   join(s, room, job);
 }
@@ -109,10 +115,10 @@ void chatd_handle_create_room(ChatdSession *s, const chat_value *params, const g
     chatd_session_send_failure(s, CHAT_REQUEST_ERROR_INVALID_ROOM_NAME, problem);
     return;
   }
-  room_job *job = room_job_new(s, chatd_directory_reserve_room_id(server->directory));
+  room_job *job = room_job_new(s, 0);
   job->room_name = g_strdup(name);
-  if (!chatd_store_add_room(server->store, job->room_id, job->room_name, s->user->id,
-                            chatd_now_ms(), on_room_stored, job)) {
+  if (!chatd_store_create_room(server->store, job->room_name, s->user->id, chatd_now_ms(),
+                               on_room_stored, job)) {
     chatd_reply_busy(s, job->reply.slot);
     room_job_finish(job);
   }
@@ -153,6 +159,7 @@ static void on_left(const GError *error, gpointer user_data) {
   } else {
     chat_write_int(chatd_session_begin(s, CHAT_MSG_LEFT_ROOM), job->room_id);
     chatd_reply_send_to_slot(s, job->reply.slot);
+    chatd_cluster_member(server->cluster, job->room_id, job->user_id, 0, FALSE);
   }
   room_job_finish(job);
 }
@@ -191,16 +198,7 @@ void chatd_handle_leave_room(ChatdSession *s, const chat_value *params, const gu
     return;
   }
   /* The others see the member go. */
-  for (guint i = 0; i < room->members->len; i++) {
-    ChatdUser *member =
-        chatd_directory_user(server->directory, g_array_index(room->members, gint64, i));
-    if (!member || !member->session)
-      continue;
-    chat_msg_room_user_on_off_line note = {.room_id = room->id, .user_id = s->user->id};
-    chat_msg_room_user_on_off_line_write(
-        chatd_session_begin(member->session, CHAT_MSG_ROOM_USER_ON_OFF_LINE), &note);
-    chatd_notify_send(member->session);
-  }
+  chatd_notify_member_left(server, room, s->user->id);
 }
 
 typedef struct {

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "chatd/cluster.h"
 #include "chatd/dispatch.h"
 #include "chatd/encode.h"
 #include "chatd/presence.h"
@@ -301,6 +302,7 @@ void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token)
   ChatdServer *server = s->server;
   chatd_session_attach_user(s, user);
   s->history_cutoff = chatd_directory_last_message_id(server->directory);
+  s->logged_in_ms = g_get_real_time() / 1000;
   g_message("%s: %s logged in (%s dialect, I/O thread %u)", s->peer, user->username,
             chat_dialect_name(s->dialect), s->io_thread);
 
@@ -338,4 +340,5 @@ void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token)
     bundle_job_free(job);
   }
   chatd_presence_announce(server, user, TRUE);
+  chatd_cluster_presence(server->cluster, user, TRUE);
 }

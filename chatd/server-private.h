@@ -30,6 +30,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _ChatdCluster ChatdCluster;
+
 struct _ChatdServer {
   ChatdConfig *config; /* our copy */
   GMainContext *context;
@@ -40,6 +42,7 @@ struct _ChatdServer {
   ChatIoListener *listener;
   guint16 port;
   ChatdStore *store;
+  ChatdCluster *cluster; /* NULL unless server.nats is set (cluster.h) */
   ChatdPasswords *passwords;
   ChatdDirectory *directory;
   ChatdAttempts *attempts; /* password guesses, new accounts */
@@ -86,6 +89,11 @@ static inline gsize chatd_page_budget(const ChatdServer *server) {
 }
 
 gboolean chatd_server_crowded(ChatdServer *server);
+/* Brings the directory and the resume tokens in memory up to what the store
+ * holds (a cluster node after missing events): adds what is missing,
+ * updates names and password hashes, drops requests and memberships the
+ * store no longer has. */
+gboolean chatd_server_reload_directory(ChatdServer *server, GError **error);
 /* A session's connection ended: its slot of its address is free. */
 void chatd_server_connection_ended(ChatdServer *server, ChatdSession *session);
 

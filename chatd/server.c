@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "chatd/cluster.h"
 #include "chatd/log-limit.h"
 
 #include "chatd/server-private.h"
@@ -98,6 +99,118 @@ static gboolean load_directory(ChatdServer *server, GError **error) {
   return TRUE;
 }
 
+/* ---- reloading (a cluster node after an outage of its bus) ---- */
+
+typedef struct {
+  ChatdServer *server;
+  GHashTable *pairs; /* "a:b" of friend requests or "room:user" of memberships in the store */
+} Reload;
+
+static void reload_user(const ChatdStoreUser *u, gpointer data) {
+  Reload *r = data;
+  ChatdDirectory *d = r->server->directory;
+  ChatdUser *user = chatd_directory_user(d, u->id);
+  if (!user) {
+    if (!chatd_directory_user_by_name(d, u->username))
+      chatd_directory_add_user(d, u->id, u->username, u->nickname, u->password_hash);
+    return;
+  }
+  if (g_strcmp0(user->nickname, u->nickname) != 0)
+    chatd_user_set_nickname(user, u->nickname);
+  if (user->password_writes == 0 && g_strcmp0(user->password_hash, u->password_hash) != 0)
+    chatd_user_set_password_hash(user, u->password_hash);
+}
+
+static void reload_friend(gint64 a, gint64 b, gint64 ms, gpointer data) {
+  Reload *r = data;
+  ChatdUser *x = chatd_directory_user(r->server->directory, a);
+  if (x && !chatd_user_is_friend(x, b))
+    load_friend(a, b, ms, r->server);
+}
+
+static void reload_request(gint64 from, gint64 to, gint64 ms, gpointer data) {
+  Reload *r = data;
+  g_hash_table_add(r->pairs, g_strdup_printf("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, from, to));
+  ChatdUser *x = chatd_directory_user(r->server->directory, from);
+  if (x && !chatd_user_has_asked(x, to))
+    load_request(from, to, ms, r->server);
+}
+
+static void reload_room(const ChatdStoreRoom *room, gpointer data) {
+  Reload *r = data;
+  if (!chatd_directory_room(r->server->directory, room->id))
+    load_room(room, r->server);
+}
+
+static void reload_member(const ChatdStoreMember *m, gpointer data) {
+  Reload *r = data;
+  g_hash_table_add(
+      r->pairs, g_strdup_printf("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, m->room_id, m->user_id));
+  ChatdRoom *room = chatd_directory_room(r->server->directory, m->room_id);
+  if (room && !chatd_room_has_member(room, m->user_id))
+    load_member(m, r->server);
+}
+
+static void reload_session(const ChatdStoreSession *s, gpointer data) {
+  Reload *r = data;
+  if (!chatd_resume_tokens_owner(r->server->tokens, s->token_hash, g_get_real_time() / 1000))
+    load_session(s, r->server);
+}
+
+static gboolean stored(Reload *r, gint64 a, gint64 b) {
+  char key[48];
+  g_snprintf(key, sizeof key, "%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, a, b);
+  return g_hash_table_contains(r->pairs, key);
+}
+
+gboolean chatd_server_reload_directory(ChatdServer *server, GError **error) {
+  ChatdDirectory *d = server->directory;
+  Reload r = {server, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+  gint64 last_message = 0;
+  gboolean ok = chatd_store_foreach_user(server->store, reload_user, &r, error) &&
+                chatd_store_foreach_friend(server->store, reload_friend, &r, error) &&
+                chatd_store_foreach_room(server->store, reload_room, &r, error) &&
+                chatd_store_foreach_session(server->store, reload_session, &r, error) &&
+                chatd_store_max_ids(server->store, NULL, NULL, &last_message, error) &&
+                chatd_store_foreach_friend_request(server->store, reload_request, &r, error);
+  if (ok) {
+    /* Requests answered meanwhile are gone from the store. */
+    GList *users = chatd_directory_users(d);
+    for (GList *l = users; l; l = l->next) {
+      ChatdUser *to = l->data;
+      for (guint i = to->incoming_requests->len; i > 0; i--) {
+        gint64 from_id = g_array_index(to->incoming_requests, gint64, i - 1);
+        ChatdUser *from = chatd_directory_user(d, from_id);
+        if (from && !stored(&r, from_id, to->id))
+          chatd_directory_remove_request(d, from, to);
+      }
+    }
+    g_list_free(users);
+    g_hash_table_remove_all(r.pairs);
+    ok = chatd_store_foreach_member(server->store, reload_member, &r, error);
+  }
+  if (ok) {
+    /* Members who left meanwhile. */
+    GList *rooms = chatd_directory_rooms(d);
+    for (GList *l = rooms; l; l = l->next) {
+      ChatdRoom *room = l->data;
+      for (guint i = room->members->len; i > 0; i--) {
+        gint64 user_id = g_array_index(room->members, gint64, i - 1);
+        ChatdUser *user = chatd_directory_user(d, user_id);
+        if (user && !stored(&r, room->id, user_id))
+          chatd_directory_remove_member(d, room, user);
+      }
+    }
+    g_list_free(rooms);
+    if (chatd_directory_last_message_id(d) < last_message)
+      chatd_directory_set_last_message_id(d, last_message);
+    g_message("reloaded the directory: %u users; last message id %" G_GINT64_FORMAT,
+              chatd_directory_user_count(d), chatd_directory_last_message_id(d));
+  }
+  g_hash_table_unref(r.pairs);
+  return ok;
+}
+
 /* ---- start-up ---- */
 
 static gboolean ensure_parent_dir(const char *path, GError **error) {
@@ -108,6 +221,30 @@ static gboolean ensure_parent_dir(const char *path, GError **error) {
                 g_strerror(e));
     return FALSE;
   }
+  return TRUE;
+}
+
+static gboolean open_store(ChatdServer *server, GError **error) {
+  const ChatdConfig *config = server->config;
+  if (config->postgresql) {
+    server->store = chatd_store_open_postgresql(config->postgresql, server->context, error);
+    if (!server->store)
+      return FALSE;
+    /* The connection string may hold a password: it is not logged. */
+    g_message("database: PostgreSQL (schema %d)", chatd_store_schema_version(server->store));
+    return TRUE;
+  }
+  if (!ensure_parent_dir(config->database, error))
+    return FALSE;
+  server->store = chatd_store_open_with(config->database, server->context,
+                                        (ChatdStoreDurability)config->durability, error);
+  if (!server->store)
+    return FALSE;
+  g_message("database %s (schema %d), %s", config->database,
+            chatd_store_schema_version(server->store),
+            config->durability == CHATD_STORE_DURABILITY_OS
+                ? "durability \"os\": acknowledged messages are lost if the machine loses power"
+                : "every acknowledged message is on disk");
   return TRUE;
 }
 
@@ -197,6 +334,9 @@ static void config_copy(ChatdConfig *dst, const ChatdConfig *src) {
   dst->bind_ip = g_strdup(src->bind_ip);
   dst->database = g_strdup(src->database);
   dst->key_file = g_strdup(src->key_file);
+  dst->postgresql = g_strdup(src->postgresql);
+  dst->nats = g_strdupv(src->nats);
+  dst->node_name = g_strdup(src->node_name);
   dst->warnings = g_ptr_array_new_with_free_func(g_free);
 }
 
@@ -219,17 +359,8 @@ ChatdServer *chatd_server_new(const ChatdConfig *config, GError **error) {
     return NULL;
   chat_io_loop_attach(server->main_loop, server->context);
 
-  if (!ensure_parent_dir(config->database, error))
+  if (!open_store(server, error))
     return NULL;
-  server->store = chatd_store_open_with(config->database, server->context,
-                                        (ChatdStoreDurability)config->durability, error);
-  if (!server->store)
-    return NULL;
-  g_message("database %s (schema %d), %s", config->database,
-            chatd_store_schema_version(server->store),
-            config->durability == CHATD_STORE_DURABILITY_OS
-                ? "durability \"os\": acknowledged messages are lost if the machine loses power"
-                : "every acknowledged message is on disk");
   if (!load_directory(server, error) || !load_keys(server, error))
     return NULL;
   server->passwords = chatd_passwords_new(&config->password_cost, server->context);
@@ -373,6 +504,13 @@ gboolean chatd_server_start(ChatdServer *server, GError **error) {
   }
   server->port = chat_io_listener_get_port(server->listener);
   server->token_sweep = chatd_tokens_start_sweeping(server);
+  if (config->nats) {
+    if (!config->node_name)
+      server->config->node_name = g_strdup_printf("%s:%u", g_get_host_name(), server->port);
+    server->cluster = chatd_cluster_new(server, error);
+    if (!server->cluster)
+      return FALSE;
+  }
   if (!start_io_threads(server, error))
     return FALSE;
   char where[CHAT_HOST_PORT_MAX + 1];
@@ -414,6 +552,8 @@ void chatd_server_stop(ChatdServer *server) {
     return;
   server->stopping = TRUE;
   g_clear_pointer(&server->listener, chat_io_listener_free);
+  /* The other nodes hear this node leave (its users go offline there). */
+  g_clear_pointer(&server->cluster, chatd_cluster_free);
   while (!g_queue_is_empty(&server->sessions)) {
     ChatdSession *s = g_queue_peek_head(&server->sessions);
     chatd_session_close(s, "the server is shutting down");

@@ -43,6 +43,7 @@ typedef enum {
   CHATD_SERVER_ERROR_KEY,      /* the server key cannot be loaded or created */
   CHATD_SERVER_ERROR_CRYPTO,   /* the seed dialect's DH group is missing or invalid */
   CHATD_SERVER_ERROR_KEYLOG,   /* CHAT_KEYLOGFILE cannot be opened */
+  CHATD_SERVER_ERROR_CLUSTER,  /* the cluster's bus (server.nats) cannot be set up */
 } ChatdServerError;
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chatd/cluster.h"
 #include "chatd/dispatch.h"
 #include "chatd/log-limit.h"
 #include "chatd/presence.h"
@@ -436,8 +437,10 @@ static void detach_user(ChatdSession *s, gboolean announce) {
   s->user = NULL;
   if (user->session == s) {
     user->session = NULL;
-    if (announce)
+    if (announce) {
       chatd_presence_announce(s->server, user, FALSE);
+      chatd_cluster_presence(s->server->cluster, user, FALSE);
+    }
   }
 }
 
@@ -488,28 +491,33 @@ void chatd_session_close(ChatdSession *s, const char *reason) {
   chatd_session_io_close(s, TRUE);
 }
 
+void chatd_session_kick(ChatdSession *old, const char *where) {
+  /* One login per account: the old connection is told and closed. It no
+   * longer owns the user, so its closing announces nothing. */
+  ChatdUser *user = old->user;
+  old->user = NULL;
+  if (user && user->session == old)
+    user->session = NULL;
+  chat_msg_server_kick kick = {
+      .has_details = old->dialect != CHAT_DIALECT_SEED,
+      .reason = chat_span_cstr("logged in elsewhere"),
+      .address = chat_span_cstr(where),
+      .time = g_get_real_time() / 1000,
+  };
+  chat_msg_server_kick_write(chatd_session_begin(old, CHAT_MSG_SERVER_KICK), &kick);
+  chatd_notify_send(old);
+  g_autofree char *reason =
+      g_strdup_printf("%s logged in again from %s", user ? user->username : "?", where);
+  chatd_session_close(old, reason);
+}
+
 void chatd_session_attach_user(ChatdSession *s, ChatdUser *user) {
   if (s->user == user)
     return;
   detach_user(s, TRUE);
   ChatdSession *old = user->session;
-  if (old && old != s) {
-    /* One login per account: the old connection is told and closed. It no
-     * longer owns the user, so its closing announces nothing. */
-    old->user = NULL;
-    user->session = NULL;
-    chat_msg_server_kick kick = {
-        .has_details = old->dialect != CHAT_DIALECT_SEED,
-        .reason = chat_span_cstr("logged in elsewhere"),
-        .address = chat_span_cstr(s->peer),
-        .time = g_get_real_time() / 1000,
-    };
-    chat_msg_server_kick_write(chatd_session_begin(old, CHAT_MSG_SERVER_KICK), &kick);
-    chatd_notify_send(old);
-    g_autofree char *reason =
-        g_strdup_printf("%s logged in again from %s", user->username, s->peer);
-    chatd_session_close(old, reason);
-  }
+  if (old && old != s)
+    chatd_session_kick(old, s->peer);
   s->user = user;
   user->session = s;
   leave_prelogin(s);

@@ -56,6 +56,7 @@ struct _ChatdSession {
   ChatdRequest request;
   ChatdUser *user;       /* logged in as, or NULL */
   gint64 history_cutoff; /* messages up to this id came in the login bundle */
+  gint64 logged_in_ms;   /* when the user logged in (wall clock), 0 before */
   guint8 token_hash[32]; /* v2 resume token of this login */
   gboolean has_token;
   guint blocked;
@@ -162,6 +163,11 @@ void chatd_session_ended(ChatdSession *session, const GError *reason);
 void chatd_session_send_shared(ChatdSession *session, GBytes *message);
 
 /* ---- login state ---- */
+/* Closes a logged-in connection because its user logged in again, `where`
+ * (an address, or another node): it gets server_kick first. Its user is
+ * detached without an offline announcement (the user is online
+ * elsewhere). */
+void chatd_session_kick(ChatdSession *old, const char *where);
 /* Makes `user` the session's user (kicking a connection that had it) and
  * marks the user online. Returns the session that was kicked, if any. */
 void chatd_session_attach_user(ChatdSession *session, ChatdUser *user);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "chatd/cluster.h"
 #include "chatd/dispatch.h"
 #include "chatd/login.h"
 #include "chatd/resume-tokens.h"
@@ -44,8 +45,10 @@ typedef struct {
 static void on_revoked(const GError *error, gpointer user_data) {
   revoke_job *job = user_data;
   /* NOT_FOUND: the database no longer had it either. */
-  if (!error || g_error_matches(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_NOT_FOUND))
+  if (!error || g_error_matches(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_NOT_FOUND)) {
     chatd_resume_tokens_remove(job->server->tokens, job->hash);
+    chatd_cluster_token(job->server->cluster, job->hash, 0, 0);
+  }
   g_free(job);
 }
 
@@ -80,8 +83,10 @@ static void on_issued(const GError *error, gpointer user_data) {
   issue_job *job = user_data;
   if (error)
     g_warning("cannot store a resume token: %s", error->message);
-  else
+  else {
     chatd_resume_tokens_add(job->server->tokens, job->hash, job->user_id, job->issued_ms);
+    chatd_cluster_token(job->server->cluster, job->hash, job->user_id, job->issued_ms);
+  }
   g_free(job);
 }
 
@@ -136,7 +141,11 @@ static void on_rotated(const GError *error, gpointer user_data) {
     chatd_resume_tokens_add(server->tokens, job->old_hash, job->user_id, job->old_issued_ms);
   } else if (!error) {
     chatd_resume_tokens_add(server->tokens, job->new_hash, job->user_id, job->new_issued_ms);
+    chatd_cluster_token(server->cluster, job->old_hash, 0, 0);
+    chatd_cluster_token(server->cluster, job->new_hash, job->user_id, job->new_issued_ms);
   }
+  if (gone)
+    chatd_cluster_token(server->cluster, job->old_hash, 0, 0);
   if (s->closed) {
     /* nothing to answer; a new token nobody received lives until it expires */
   } else if (gone || !user) {

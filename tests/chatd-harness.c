@@ -167,12 +167,15 @@ static void start(chatd_instance *chatd, gboolean allow_legacy, const char *extr
   const char *io_threads = g_getenv("CHATD_TEST_IO_THREADS");
   if (io_threads && (!extra_server_json || !strstr(extra_server_json, "\"io_threads\"")))
     g_string_append_printf(keys, ", \"io_threads\": %s", io_threads);
+  /* A cluster's nodes share one key: a test names the first node's. */
+  if (!extra_server_json || !strstr(extra_server_json, "\"key_file\""))
+    g_string_append(keys, ", \"key_file\": \"server.key\"");
   if (extra_server_json)
     g_string_append_printf(keys, ", %s", extra_server_json);
   g_autofree char *config = g_strdup_printf(
       "{\"crypto\": {\"base\": %s, \"modulus\": %s},\n"
       " \"server\": {\"bind_ip\": \"127.0.0.1\", \"bind_port\": 0,\n"
-      "   \"database\": \"chat.db\", \"key_file\": \"server.key\",\n"
+      "   \"database\": \"chat.db\",\n"
       "   \"allow_legacy\": %s,\n"
       "   \"password_hash\": {\"t_cost\": 1, \"m_cost_kib\": 64, \"parallelism\": 1}\n"
       "   %s}}\n",
