@@ -291,9 +291,16 @@ static gboolean nats_failed(natsStatus status, const char *what, GError **error)
   if (status == NATS_OK)
     return FALSE;
   int code = status == NATS_INVALID_ARG ? G_IO_ERROR_INVALID_ARGUMENT : G_IO_ERROR_FAILED;
+  /* libnats' last error (this thread's) says more, with the status text
+   * when it is a plain failure: "(conn.c:2088): No server available ...". */
+  const char *text = natsStatus_GetText(status);
   const char *detail = nats_GetLastError(NULL);
-  g_set_error(error, G_IO_ERROR, code, "NATS: %s: %s%s%s", what, natsStatus_GetText(status),
-              detail && *detail ? ": " : "", detail && *detail ? detail : "");
+  if (detail && *detail && strstr(detail, text) == NULL)
+    g_set_error(error, G_IO_ERROR, code, "NATS: %s: %s: %s", what, text, detail);
+  else if (detail && *detail)
+    g_set_error(error, G_IO_ERROR, code, "NATS: %s: %s", what, detail);
+  else
+    g_set_error(error, G_IO_ERROR, code, "NATS: %s: %s", what, text);
   return TRUE;
 }
 
