@@ -26,6 +26,7 @@
 #define G_LOG_DOMAIN "chatd-bus"
 
 #include "cluster-bus.h"
+#include "cluster-bus-private.h"
 
 #include <gio/gio.h>
 #include <limits.h>
@@ -50,6 +51,8 @@ typedef struct {
   GQueue items;      /* of BusItem */
   gsize queued_messages;
   gsize queued_bytes;
+  gsize max_queued_messages; /* CHATD_CLUSTER_BUS_MAX_QUEUED unless a test says */
+  gsize max_queued_bytes;
   gboolean closed;       /* the bus is freed: queue nothing, wake nobody */
   gboolean wake_pending; /* the source was woken and has not taken the queue yet */
   GSource *source;       /* the bus's source; used only while !closed */
@@ -64,6 +67,7 @@ typedef struct {
   gboolean queued_state;
 
   /* Rate-limited warnings. */
+  guint64 dropped;
   guint64 dropped_unreported;
   gint64 last_drop_warning_us;
   gint64 last_error_warning_us;
@@ -108,6 +112,8 @@ static BusInbox *inbox_new(void) {
   g_mutex_init(&inbox->lock);
   g_cond_init(&inbox->closed_cond);
   g_queue_init(&inbox->items);
+  inbox->max_queued_messages = CHATD_CLUSTER_BUS_MAX_QUEUED;
+  inbox->max_queued_bytes = CHATD_CLUSTER_BUS_MAX_QUEUED_BYTES;
   return inbox;
 }
 
@@ -177,10 +183,9 @@ static void inbox_warn_dropped_locked(BusInbox *inbox) {
        now - inbox->last_drop_warning_us <
            CHATD_CLUSTER_BUS_DROP_WARNING_PERIOD_S * G_USEC_PER_SEC))
     return;
-  g_warning("cluster bus: %" G_GUINT64_FORMAT " messages dropped: more than %d messages or %d "
-            "bytes were waiting for the main thread",
-            inbox->dropped_unreported, CHATD_CLUSTER_BUS_MAX_QUEUED,
-            CHATD_CLUSTER_BUS_MAX_QUEUED_BYTES);
+  g_warning("cluster bus: %" G_GUINT64_FORMAT " messages dropped: more than %" G_GSIZE_FORMAT
+            " messages or %" G_GSIZE_FORMAT " bytes were waiting for the main thread",
+            inbox->dropped_unreported, inbox->max_queued_messages, inbox->max_queued_bytes);
   inbox->dropped_unreported = 0;
   inbox->last_drop_warning_us = now;
 }
@@ -196,10 +201,11 @@ static void on_nats_message(natsConnection *conn, natsSubscription *sub, natsMsg
 
   g_mutex_lock(&inbox->lock);
   if (!inbox->closed) {
-    if (inbox->gap || inbox->queued_messages >= CHATD_CLUSTER_BUS_MAX_QUEUED ||
-        inbox->queued_bytes + len > CHATD_CLUSTER_BUS_MAX_QUEUED_BYTES) {
+    if (inbox->gap || inbox->queued_messages >= inbox->max_queued_messages ||
+        inbox->queued_bytes + len > inbox->max_queued_bytes) {
       inbox->gap = TRUE;
       inbox_update_state_locked(inbox);
+      inbox->dropped++;
       inbox->dropped_unreported++;
       inbox_warn_dropped_locked(inbox);
     } else {
@@ -285,9 +291,16 @@ static gboolean nats_failed(natsStatus status, const char *what, GError **error)
   if (status == NATS_OK)
     return FALSE;
   int code = status == NATS_INVALID_ARG ? G_IO_ERROR_INVALID_ARGUMENT : G_IO_ERROR_FAILED;
+  /* libnats' last error (this thread's) says more, with the status text
+   * when it is a plain failure: "(conn.c:2088): No server available ...". */
+  const char *text = natsStatus_GetText(status);
   const char *detail = nats_GetLastError(NULL);
-  g_set_error(error, G_IO_ERROR, code, "NATS: %s: %s%s%s", what, natsStatus_GetText(status),
-              detail && *detail ? ": " : "", detail && *detail ? detail : "");
+  if (detail && *detail && strstr(detail, text) == NULL)
+    g_set_error(error, G_IO_ERROR, code, "NATS: %s: %s: %s", what, text, detail);
+  else if (detail && *detail)
+    g_set_error(error, G_IO_ERROR, code, "NATS: %s: %s", what, detail);
+  else
+    g_set_error(error, G_IO_ERROR, code, "NATS: %s: %s", what, text);
   return TRUE;
 }
 
@@ -646,4 +659,18 @@ void chatd_cluster_bus_free(ChatdClusterBus *bus) {
     return;
   }
   g_free(bus);
+}
+
+void chatd_cluster_bus_set_queue_limits(ChatdClusterBus *bus, gsize max_messages, gsize max_bytes) {
+  g_mutex_lock(&bus->inbox->lock);
+  bus->inbox->max_queued_messages = max_messages;
+  bus->inbox->max_queued_bytes = max_bytes;
+  g_mutex_unlock(&bus->inbox->lock);
+}
+
+guint64 chatd_cluster_bus_dropped(ChatdClusterBus *bus) {
+  g_mutex_lock(&bus->inbox->lock);
+  guint64 dropped = bus->inbox->dropped;
+  g_mutex_unlock(&bus->inbox->lock);
+  return dropped;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chatd/cluster-bus-private.h"
 #include "chatd/cluster-bus.h"
 #include "nats-fixture.h"
 #include "test-util.h"
@@ -27,6 +28,7 @@ typedef struct {
   GPtrArray *messages;    /* "subject data" of everything but probes */
   GPtrArray *probes;      /* "subject data" of probes */
   GArray *states;         /* gboolean, in order */
+  GPtrArray *log;         /* every callback but probes: "state 1", "t.a text" */
   gboolean wrong_thread;  /* a callback ran on another thread */
   guint calls_after_free; /* callbacks after chatd_cluster_bus_free() */
   gboolean freed;
@@ -43,12 +45,14 @@ static void recorder_init(Recorder *rec, const char *name) {
   rec->messages = g_ptr_array_new_with_free_func(g_free);
   rec->probes = g_ptr_array_new_with_free_func(g_free);
   rec->states = g_array_new(FALSE, FALSE, sizeof(gboolean));
+  rec->log = g_ptr_array_new_with_free_func(g_free);
 }
 
 static void recorder_clear(Recorder *rec) {
   g_ptr_array_unref(rec->messages);
   g_ptr_array_unref(rec->probes);
   g_array_unref(rec->states);
+  g_ptr_array_unref(rec->log);
 }
 
 static void on_message(const char *subject, const guint8 *data, gsize len, gpointer user_data) {
@@ -60,6 +64,8 @@ static void on_message(const char *subject, const guint8 *data, gsize len, gpoin
   char *entry = g_strdup_printf("%s %.*s", subject, (int)len, (const char *)data);
   gboolean probe = len >= strlen(PROBE_PREFIX) && memcmp(data, PROBE_PREFIX, 6) == 0;
   g_ptr_array_add(probe ? rec->probes : rec->messages, entry);
+  if (!probe)
+    g_ptr_array_add(rec->log, g_strdup(entry));
   if (rec->unsubscribe_on_message) {
     chatd_cluster_bus_unsubscribe(rec->bus, rec->unsubscribe_on_message);
     rec->unsubscribe_on_message = 0;
@@ -78,6 +84,7 @@ static void on_state(gboolean connected, gpointer user_data) {
   if (rec->freed)
     rec->calls_after_free++;
   g_array_append_val(rec->states, connected);
+  g_ptr_array_add(rec->log, g_strdup_printf("state %d", connected));
 }
 
 static gboolean has_message(Recorder *rec, const char *entry) {
@@ -593,6 +600,71 @@ Test(cluster_bus, free_from_a_callback) {
   recorder_clear(&ra);
   recorder_clear(&rb);
   recorder_clear(&rc);
+}
+
+static guint bus_warnings;
+
+static void count_warning(const char *domain, GLogLevelFlags level, const char *message,
+                          gpointer data) {
+  bus_warnings++;
+}
+
+typedef struct {
+  ChatdClusterBus *bus;
+  guint64 count;
+} DropWait;
+
+static gboolean dropped_enough(gpointer data) {
+  DropWait *w = data;
+  return chatd_cluster_bus_dropped(w->bus) >= w->count;
+}
+
+/* Past the queue's bound messages are dropped, with a warning, and the node
+ * is told as for an outage: connection lost where the first one was
+ * dropped, back once the queue drained. */
+Test(cluster_bus, a_full_queue_drops_and_says_so) {
+  /* The warning is expected here: counted, not fatal. */
+  g_log_set_always_fatal(G_LOG_FATAL_MASK);
+  g_log_set_handler("chatd-bus", G_LOG_LEVEL_WARNING, count_warning, NULL);
+  Recorder ra, rb;
+  recorder_init(&ra, "node-a");
+  recorder_init(&rb, "node-b");
+  ChatdClusterBus *a = connect_bus(nats_fixture_url(nats), &ra);
+  ChatdClusterBus *b = connect_bus(nats_fixture_url(nats), &rb);
+  cr_assert_neq(chatd_cluster_bus_subscribe(b, "t.q"), 0);
+  cr_assert(wait_subscribed(a, ra.name, "t.q", &rb));
+  g_ptr_array_set_size(rb.log, 0);
+
+  enum { LIMIT = 10, SENT = 50 };
+  chatd_cluster_bus_set_queue_limits(b, LIMIT, 1024 * 1024);
+  for (int i = 0; i < SENT; i++) {
+    g_autofree char *text = g_strdup_printf("%d", i);
+    publish_text(a, "t.q", text);
+  }
+  /* Wait without iterating the context: the queue fills up. */
+  DropWait w = {b, SENT - LIMIT};
+  gint64 end = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+  while (!dropped_enough(&w) && g_get_monotonic_time() < end)
+    g_usleep(1000);
+  cr_assert_eq(chatd_cluster_bus_dropped(b), SENT - LIMIT);
+
+  publish_text(a, "t.q", "after");
+  cr_assert(wait_message(&rb, "t.q after"));
+  cr_assert_eq(rb.log->len, LIMIT + 3, "%u callbacks", rb.log->len);
+  for (int i = 0; i < LIMIT; i++) {
+    g_autofree char *want = g_strdup_printf("t.q %d", i);
+    cr_assert_str_eq(rb.log->pdata[i], want);
+  }
+  cr_assert_str_eq(rb.log->pdata[LIMIT], "state 0");
+  cr_assert_str_eq(rb.log->pdata[LIMIT + 1], "state 1");
+  cr_assert_str_eq(rb.log->pdata[LIMIT + 2], "t.q after");
+  cr_assert(chatd_cluster_bus_is_connected(b));
+  cr_assert_eq(bus_warnings, 1);
+
+  chatd_cluster_bus_free(a);
+  chatd_cluster_bus_free(b);
+  recorder_clear(&ra);
+  recorder_clear(&rb);
 }
 
 Test(cluster_bus, refuses_bad_urls) {
