@@ -7,6 +7,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
+#include "pg-fixture.h"
 #include "protocol/catalogue.h"
 #include "protocol/json.h"
 #include "test-util.h"
@@ -17,6 +20,55 @@
 #ifndef CHAT_SOURCE_ROOT
 #error "meson passes CHAT_SOURCE_ROOT"
 #endif
+
+/* ---- CHATD_TEST_STORE=postgresql: chatd on a private PostgreSQL ---- */
+
+/* Hands the server to the test processes (each test runs in a process of
+ * its own, which inherits the environment). */
+#define PG_SERVER_ENV "CHATD_TEST_PG_SERVER"
+
+static PgFixture *pg_server; /* the runner process's */
+
+gboolean harness_uses_postgresql(void) {
+  return g_strcmp0(g_getenv("CHATD_TEST_STORE"), "postgresql") == 0;
+}
+
+/* One server for the run, started before the first test and stopped after
+ * the last. */
+ReportHook(PRE_ALL)(struct criterion_test_set *set) {
+  (void)set;
+  if (!harness_uses_postgresql() || g_getenv(PG_SERVER_ENV) != NULL)
+    return;
+  pg_server = pg_fixture_start();
+  if (pg_server != NULL) {
+    g_autofree char *server = g_strdup_printf("host=127.0.0.1 port=%d user=chat connect_timeout=5",
+                                              pg_fixture_port(pg_server));
+    g_setenv(PG_SERVER_ENV, server, TRUE);
+  }
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats) {
+  (void)stats;
+  g_clear_pointer(&pg_server, pg_fixture_stop);
+}
+
+/* A fresh database for one chatd; its conninfo. */
+static char *create_database(void) {
+  const char *server = g_getenv(PG_SERVER_ENV);
+  cr_assert_not_null(server, "CHATD_TEST_STORE=postgresql, but PostgreSQL did not start "
+                             "(ci/setup installs it)");
+  static int serial;
+  g_autofree char *name = g_strdup_printf("chatd_%d_%d", (int)getpid(), ++serial);
+  g_autofree char *admin = g_strdup_printf("%s dbname=postgres", server);
+  PGconn *conn = PQconnectdb(admin);
+  cr_assert_eq(PQstatus(conn), CONNECTION_OK, "%s", PQerrorMessage(conn));
+  g_autofree char *sql = g_strdup_printf("CREATE DATABASE %s", name);
+  PGresult *res = PQexec(conn, sql);
+  cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+  PQclear(res);
+  PQfinish(conn);
+  return g_strdup_printf("%s dbname=%s", server, name);
+}
 
 /* ---- the repository's DH group (config.json) ---- */
 
@@ -167,6 +219,11 @@ static void start(chatd_instance *chatd, gboolean allow_legacy, const char *extr
   const char *io_threads = g_getenv("CHATD_TEST_IO_THREADS");
   if (io_threads && (!extra_server_json || !strstr(extra_server_json, "\"io_threads\"")))
     g_string_append_printf(keys, ", \"io_threads\": %s", io_threads);
+  if (harness_uses_postgresql() &&
+      (!extra_server_json || !strstr(extra_server_json, "\"postgresql\""))) {
+    g_autofree char *conninfo = create_database();
+    g_string_append_printf(keys, ", \"postgresql\": \"%s\"", conninfo);
+  }
   /* A cluster's nodes share one key: a test names the first node's. */
   if (!extra_server_json || !strstr(extra_server_json, "\"key_file\""))
     g_string_append(keys, ", \"key_file\": \"server.key\"");

@@ -41,6 +41,10 @@ typedef struct {
   guint clock_steps;      /* how many times chatd_advance_clock moved it */
 } chatd_instance;
 
+/* TRUE when the run's chatd stores in PostgreSQL (CHATD_TEST_STORE=postgresql:
+ * one private server for the run, a fresh database per chatd_start). */
+gboolean harness_uses_postgresql(void);
+
 /* Writes a config (cheap password hashing, the repository's DH group) into
  * a new temp dir and starts chatd on an ephemeral port. extra_server_json
  * (may be NULL) is spliced into the "server" object, e.g. "\"login_timeout\": 2". */

@@ -848,6 +848,8 @@ Test(chatd_process, a_taken_port_is_a_clear_error_and_status_1, .init = start_v2
 }
 
 Test(chatd_process, durability_is_fsync_unless_configured_and_says_so) {
+  if (harness_uses_postgresql())
+    cr_skip_test("server.durability is SQLite's: PostgreSQL's own settings rule there");
   chatd_start(&chatd, FALSE, NULL);
   cr_assert(chatd_log_contains(&chatd, "every acknowledged message is on disk"), "%s",
             chatd.log->str);

@@ -194,8 +194,8 @@ Test(cluster, a_room_spread_over_three_nodes) {
     client_login(c[i], names[i], "pw");
   }
   client_send(c[2], "create_room", "\"everyone\"");
-  g_autofree char *room = wait_for(c[2], "contact_info", "\"room_name\": \"everyone\"",
-                                   HARNESS_TIMEOUT_MS);
+  g_autofree char *room =
+      wait_for(c[2], "contact_info", "\"room_name\": \"everyone\"", HARNESS_TIMEOUT_MS);
   const char *at = strstr(room, "\"id\": ");
   cr_assert_not_null(at);
   gint64 room_id = g_ascii_strtoll(at + strlen("\"id\": "), NULL, 10);
@@ -337,8 +337,8 @@ Test(cluster, nats_restarted_nodes_resynchronise) {
   }
   /* The message reaches bob at the latest in his history. */
   g_autofree char *page = client_ask(
-      bob, "fetch_history", "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 0, \"limit\": 10}",
-      "history_page");
+      bob, "fetch_history",
+      "{\"target_type\": 0, \"target_id\": 1, \"before_id\": 0, \"limit\": 10}", "history_page");
   cr_assert(strstr(page, "during the outage"), "%s", page);
   /* n2 knows carl, registered on n1 during the outage. */
   client_send(bob, "add_friend", "\"carl\"");
