@@ -553,6 +553,43 @@ Test(chatctl, none_of_the_servers_answering_exits_3_naming_each, .init = start, 
   program_result_clear(&r);
 }
 
+static char *fingerprint_of(const char *key_file);
+
+/* The servers of one deployment share one key: a server with another key
+ * is refused, and the next is not tried (a pinning refusal is no outage). */
+Test(chatctl, a_server_of_the_list_with_another_key_stops_the_attempt, .init = start,
+     .fini = finish) {
+  chatd_instance other;
+  chatd_start(&other, TRUE, NULL); /* its own key */
+  guint16 dead = closed_port();
+  g_autofree char *extra =
+      g_strdup_printf("\"servers\": [\"127.0.0.1:%u\", \"127.0.0.1:%u\", \"127.0.0.1:%u\"]",
+                      (unsigned)dead, (unsigned)other.port, (unsigned)chatd.port);
+  g_autofree char *config = write_client_config("three.json", "v2", extra);
+  g_autofree char *key_file = g_build_filename(chatd.dir, "server.key", NULL);
+  g_autofree char *fingerprint = fingerprint_of(key_file);
+  g_autofree char *known_hosts = g_build_filename(data_home, "chat", "known_hosts", NULL);
+  g_autofree char *known_dir = g_path_get_dirname(known_hosts);
+  cr_assert_eq(g_mkdir_with_parents(known_dir, 0700), 0);
+  g_autofree char *line = g_strdup_printf("127.0.0.1:%u %s\n", (unsigned)dead, fingerprint);
+  cr_assert(g_file_set_contents(known_hosts, line, -1, NULL));
+
+  /* The third server would match the pin: exit 3 means it was not tried. */
+  program_result r;
+  run_config(config, NULL, &r, (const char *const[]){"echo", "1", NULL});
+  expect_status(&r, EXIT_CONNECTION);
+  expect_err_has(&r, fingerprint);
+  cr_assert_null(strstr(r.err, "none of"), "%s", r.err);
+  program_result_clear(&r);
+  chatd_destroy(&other);
+
+  /* Without the other one, the deployment's key matches its pin. */
+  g_autofree char *two = servers_config("two.json", dead, chatd.port);
+  run_config(two, NULL, &r, (const char *const[]){"echo", "1", NULL});
+  expect_status(&r, EXIT_OK);
+  program_result_clear(&r);
+}
+
 static char *fingerprint_of(const char *key_file) {
   program_result r;
   run(CHAT_DIALECT_V2, NULL, &r, "fingerprint", key_file);
