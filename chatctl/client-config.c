@@ -20,6 +20,17 @@ static void apply_file(chat_client_config *file, chatctl_client_config *config) 
   }
   if (file->has_port)
     config->port = file->port;
+  if (file->n_servers > 0) {
+    g_free(config->host);
+    config->host = g_strdup(file->servers[0].host);
+    config->port = file->servers[0].port;
+    config->servers = g_new0(chatctl_server, file->n_servers);
+    for (size_t i = 0; i < file->n_servers; i++) {
+      config->servers[i].host = g_strdup(file->servers[i].host);
+      config->servers[i].port = file->servers[i].port;
+    }
+    config->n_servers = file->n_servers;
+  }
   if (file->has_dialect)
     config->dialect = file->dialect;
   if (file->has_pin)
@@ -36,6 +47,13 @@ static void apply_file(chat_client_config *file, chatctl_client_config *config) 
     g_free(config->crypto_modulus);
     config->crypto_modulus = g_strdup(file->crypto_modulus);
   }
+}
+
+static void clear_servers(chatctl_client_config *config) {
+  for (gsize i = 0; i < config->n_servers; i++)
+    g_free(config->servers[i].host);
+  g_clear_pointer(&config->servers, g_free);
+  config->n_servers = 0;
 }
 
 static int read_file(const char *path, chatctl_client_config *config) {
@@ -104,6 +122,14 @@ int chatctl_client_config_load(const chatctl_command *command, const chatctl_glo
   }
   if (globals->dialect && !chat_dialect_parse(globals->dialect, &config->dialect))
     return chatctl_usage_error(command, "unknown dialect '%s' (use seed or v2)", globals->dialect);
+  if (config->n_servers == 0 || globals->host || globals->port) {
+    /* One server: server_ip / server_port, or what --host / --port say. */
+    clear_servers(config);
+    config->servers = g_new0(chatctl_server, 1);
+    config->servers[0].host = g_strdup(config->host);
+    config->servers[0].port = config->port;
+    config->n_servers = 1;
+  }
   return 0;
 }
 
@@ -130,6 +156,7 @@ char *chatctl_client_config_host_port(const chatctl_client_config *config) {
 void chatctl_client_config_clear(chatctl_client_config *config) {
   g_free(config->path);
   g_free(config->host);
+  clear_servers(config);
   g_free(config->server_key);
   g_free(config->crypto_base);
   g_free(config->crypto_modulus);

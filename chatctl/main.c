@@ -29,8 +29,10 @@ static const chatctl_command *const commands[] = {
 static const char *const global_help =
     "Global options (before or after the subcommand):\n"
     "  --config PATH         the shared config.json (default ./config.json)\n"
-    "  --host HOST           the server address (overrides client.server_ip)\n"
-    "  --port PORT           the server port (overrides client.server_port)\n"
+    "  --host HOST           the server address (overrides client.server_ip and\n"
+    "                        client.servers)\n"
+    "  --port PORT           the server port (overrides client.server_port and\n"
+    "                        client.servers)\n"
     "  --dialect seed|v2     the protocol dialect (overrides client.dialect)\n"
     "  --user NAME           the account to act as\n"
     "  --password-file FILE  read the password from FILE (or set CHAT_PASSWORD)\n"
@@ -43,7 +45,8 @@ static const char *const global_help =
     "  1  refused by the server (the server's reason on stderr; v2: error class\n"
     "     refused or bad_credentials)\n"
     "  2  usage or input error\n"
-    "  3  connection, handshake or pinning failure\n"
+    "  3  connection, handshake or pinning failure (with client.servers: none of\n"
+    "     the servers could be reached; each is named with its reason)\n"
     "  4  timeout\n"
     "  5  v2: the server could not do it now (error class retry_later); try later\n"
     "With --json a refusal also prints {\"error\": code, \"class\": ..., \"text\": ...}.\n";

@@ -12,6 +12,7 @@
 #include "chatctl/token-cache.h"
 #include "common/username.h"
 #include "protocol/gio/chat-dial.h"
+#include "protocol/host-port.h"
 #include "protocol/keylog.h"
 #include "protocol/messages.h"
 
@@ -29,7 +30,8 @@ struct chatctl_session {
   const chatctl_command *command;
   const chatctl_globals *globals;
   chatctl_client_config config;
-  char *host_port;
+  char *host_port; /* the first server: the deployment's known_hosts entry */
+  char *server;    /* host:port of the server connected to */
   chat_dh_group group;
   chat_keylog *keylog;
   ChatConnection *connection;
@@ -130,9 +132,9 @@ static int report_closed(chatctl_session *s) {
   if (s->kick)
     return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the server closed the connection: %s", s->kick);
   if (s->close_reason)
-    return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the connection to %s was closed: %s",
-                        s->host_port, s->close_reason->message);
-  return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the server %s closed the connection", s->host_port);
+    return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the connection to %s was closed: %s", s->server,
+                        s->close_reason->message);
+  return chatctl_fail(CHATCTL_EXIT_CONNECTION, "the server %s closed the connection", s->server);
 }
 
 static gboolean on_deadline(gpointer data) {
@@ -214,8 +216,6 @@ static int dial(chatctl_session *s) {
   if (chat_keylog_open_from_env(&s->keylog, &err) != 0)
     return chatctl_fail(CHATCTL_EXIT_USAGE, "%s: %s", CHAT_KEYLOG_ENV, err.message);
   ChatDialOptions options = {
-      .host = c->host,
-      .port = c->port,
       .dialect = c->dialect,
       .seed_group = seed ? &s->group : NULL,
       .pin_policy = c->pin,
@@ -224,9 +224,14 @@ static int dial(chatctl_session *s) {
       .max_message_bytes = CHATCTL_MAX_MESSAGE_BYTES,
       .timeout_ms = CHATCTL_REPLY_TIMEOUT_MS,
       .client_name = "chatctl " CHAT_VERSION,
+      .pin_host_port = s->host_port,
   };
+  g_autofree ChatDialServer *servers = g_new0(ChatDialServer, c->n_servers);
+  for (gsize i = 0; i < c->n_servers; i++)
+    servers[i] = (ChatDialServer){c->servers[i].host, c->servers[i].port};
   g_autoptr(GError) error = NULL;
-  s->connection = chat_dial_sync(&options, &error);
+  gsize index = 0;
+  s->connection = chat_dial_any_sync(&options, servers, c->n_servers, 0, &index, &error);
   if (!s->connection) {
     if (g_error_matches(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_NEEDS_CONFIRMATION))
       return report_unknown_server(s, error);
@@ -234,6 +239,8 @@ static int dial(chatctl_session *s) {
   }
   s->message_handler = g_signal_connect(s->connection, "message", G_CALLBACK(on_message), s);
   s->closed_handler = g_signal_connect(s->connection, "closed", G_CALLBACK(on_closed), s);
+  g_free(s->server);
+  s->server = chat_host_port_new(c->servers[index].host, c->servers[index].port);
   read_server_info(s);
   return 0;
 }
@@ -276,6 +283,7 @@ int chatctl_session_open_with_password(const chatctl_command *command,
 
   int status = chatctl_client_config_load(command, globals, &s->config);
   s->host_port = chatctl_client_config_host_port(&s->config);
+  s->server = g_strdup(s->host_port);
   if (status == 0 && (flags & CHATCTL_SESSION_V2_ONLY) && s->config.dialect != CHAT_DIALECT_V2)
     status = chatctl_usage_error(command, "this needs the v2 dialect (--dialect v2, or "
                                           "client.dialect); the seed protocol does not have it");
@@ -345,6 +353,7 @@ void chatctl_session_close(chatctl_session *s) {
   g_free(s->username);
   g_free(s->token_path);
   g_free(s->host_port);
+  g_free(s->server);
   chatctl_client_config_clear(&s->config);
   g_free(s);
 }
@@ -420,8 +429,8 @@ int chatctl_session_send(chatctl_session *s) {
       status = chatctl_fail(CHATCTL_EXIT_USAGE, "the request is too large (%zu bytes): %s",
                             s->out.len, error->message);
     else
-      status = chatctl_fail(CHATCTL_EXIT_CONNECTION, "cannot send to %s: %s", s->host_port,
-                            error->message);
+      status =
+          chatctl_fail(CHATCTL_EXIT_CONNECTION, "cannot send to %s: %s", s->server, error->message);
   }
   /* The connection has its own copy: requests may hold a password. */
   wipe_request(s);
@@ -555,7 +564,7 @@ int chatctl_session_wait(chatctl_session *s, const guint32 *types, size_t n_type
       break;
     }
     if (timed_out) {
-      status = chatctl_fail(CHATCTL_EXIT_TIMEOUT, "no answer from %s within %u s", s->host_port,
+      status = chatctl_fail(CHATCTL_EXIT_TIMEOUT, "no answer from %s within %u s", s->server,
                             CHATCTL_REPLY_TIMEOUT_MS / MS_PER_S);
       break;
     }

@@ -1,6 +1,8 @@
 /* The shared parts of config.json. See protocol/config-file.h. */
 #include "protocol/config-file.h"
 
+#include "protocol/host-port.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +143,33 @@ static bool read_crypto_value(const char *key, const chat_json *value, char **ou
   return true;
 }
 
+#define SERVERS_EXPECTED "a non-empty array of \"host:port\" strings (\"[::1]:8111\" for IPv6)"
+
+static bool read_servers(const chat_json *value, chat_client_config *c,
+                         chat_config_problem *problem) {
+  if (value->kind != CHAT_JSON_ARRAY || value->as.array.count == 0)
+    return fail(problem, "client.servers", SERVERS_EXPECTED, value);
+  size_t n = value->as.array.count;
+  if (n > CHAT_CONFIG_SERVERS_MAX) {
+    char expected[sizeof problem->expected];
+    snprintf(expected, sizeof expected, "at most %d servers", CHAT_CONFIG_SERVERS_MAX);
+    return fail(problem, "client.servers", expected, value);
+  }
+  chat_server_address *servers = calloc(n, sizeof *servers);
+  if (servers == NULL)
+    return fail(problem, "client.servers", "a value that fits in memory", value);
+  c->servers = servers;
+  for (size_t i = 0; i < n; i++) {
+    const chat_json *item = &value->as.array.items[i];
+    const char *text = plain_string(item);
+    if (text == NULL || !chat_host_port_parse(text, &servers[i].host, &servers[i].port))
+      return fail(problem, "client.servers", "\"host:port\" strings (\"[::1]:8111\" for IPv6)",
+                  item);
+    c->n_servers = i + 1;
+  }
+  return true;
+}
+
 static bool read_client(const chat_json *client, chat_client_config *c,
                         chat_config_problem *problem) {
   if (client->kind != CHAT_JSON_OBJECT)
@@ -156,6 +185,8 @@ static bool read_client(const chat_json *client, chat_client_config *c,
     c->has_port = true;
     c->port = (uint16_t)port;
   }
+  if ((v = chat_json_object_get(client, "servers")) && !read_servers(v, c, problem))
+    return false;
   if ((v = chat_json_object_get(client, "dialect"))) {
     const char *s = plain_string(v);
     if (s == NULL || !chat_dialect_parse(s, &c->dialect))
@@ -205,6 +236,9 @@ bool chat_client_config_read(const chat_json *root, chat_client_config *config,
 
 void chat_client_config_clear(chat_client_config *config) {
   free(config->host);
+  for (size_t i = 0; i < config->n_servers; i++)
+    free(config->servers[i].host);
+  free(config->servers);
   free(config->server_key);
   free(config->crypto_base);
   free(config->crypto_modulus);

@@ -13,6 +13,12 @@
  *                                is the server's)
  *   client.server_ip             a non-empty host name or address string
  *   client.server_port           an integer 1..65535
+ *   client.servers               a non-empty array of at most
+ *                                CHAT_CONFIG_SERVERS_MAX "host:port" strings
+ *                                (protocol/host-port.h: "[::1]:8111" for
+ *                                IPv6), the servers of one deployment in
+ *                                the order to try them; when present,
+ *                                server_ip and server_port are not used
  *   client.dialect               "v2" or "seed"
  *   client.pin                   "strict", "accept-new" or "ask"
  *   client.server_key            a non-empty string (a SHA256: fingerprint or
@@ -43,6 +49,9 @@
 #define CHAT_CONFIG_DESCRIBE_SIZE (CHAT_CONFIG_QUOTE_SIZE + 2)
 /* Room for a formatted problem (longer ones are cut). */
 #define CHAT_CONFIG_MESSAGE_SIZE 1024
+
+/* Most servers client.servers may list. */
+#define CHAT_CONFIG_SERVERS_MAX 64
 
 #define CHAT_CONFIG_SECTION_CLIENT "client"
 #define CHAT_CONFIG_SECTION_CRYPTO "crypto"
@@ -77,12 +86,20 @@ void chat_config_problem_format(const chat_config_problem *problem, char *out, s
 bool chat_config_read_digits(const char *key, const chat_json *value, const char **digits,
                              size_t *len, chat_config_problem *problem);
 
+/* One entry of client.servers. */
+typedef struct {
+  char *host; /* without brackets */
+  uint16_t port;
+} chat_server_address;
+
 /* The client's view of config.json. Strings are malloc'ed (free them with
  * chat_client_config_clear); has_* say whether the file gave the key. */
 typedef struct {
   char *host; /* client.server_ip, NULL when absent */
   bool has_port;
-  uint16_t port; /* client.server_port */
+  uint16_t port;                /* client.server_port */
+  chat_server_address *servers; /* client.servers, NULL when absent */
+  size_t n_servers;
   bool has_dialect;
   chat_dialect dialect; /* client.dialect */
   bool has_pin;

@@ -58,3 +58,26 @@ bool chat_host_port_valid(const char *host_port) {
     return false;
   return true;
 }
+
+bool chat_host_port_parse(const char *host_port, char **host, uint16_t *port) {
+  if (!chat_host_port_valid(host_port))
+    return false;
+  const char *colon = strrchr(host_port, ':');
+  const char *start = host_port;
+  size_t len = (size_t)(colon - host_port);
+  if (host_port[0] == '[') {
+    start++;
+    len -= 2; /* the brackets; valid() saw "]" right before the colon */
+    if (len == 0 || memchr(start, '[', len) || memchr(start, ']', len))
+      return false;
+  } else if (memchr(host_port, ':', len) || memchr(host_port, '[', len) ||
+             memchr(host_port, ']', len)) {
+    return false;
+  }
+  char *copy = strndup(start, len);
+  if (copy == NULL)
+    return false;
+  *host = copy;
+  *port = (uint16_t)strtoul(colon + 1, NULL, DECIMAL_BASE);
+  return true;
+}

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest host:port: a 253-character DNS name (or a bracketed IPv6
  * address), ':' and 5 digits. */
@@ -28,5 +29,12 @@ char *chat_host_port_new(const char *host, unsigned port);
  * host in brackets), ':' and a decimal port 1..65535 without leading zeros;
  * at most CHAT_HOST_PORT_MAX characters. */
 bool chat_host_port_valid(const char *host_port);
+
+/* Reads "host:port" as chat_host_port_format() writes it (and as
+ * client.servers lists servers): valid for known_hosts (above), and a host
+ * holding ':' only in brackets ("[::1]:8111", not "::1:8111"). On success
+ * *host is a new malloc'ed string without the brackets (free() it) and
+ * *port the port; on failure false, and nothing is stored. */
+bool chat_host_port_parse(const char *host_port, char **host, uint16_t *port);
 
 #endif

@@ -2,9 +2,18 @@
  * (protocol/io), so holding tens of thousands of connections costs it
  * nothing per message.
  *
- *   bench-chatd --port P [--pairs N] [--messages M] [--window W]
- *               [--idle N] [--room-members K] [--room-messages R]
- *               [--setup-window S] [--timeout SECONDS] [--hold]
+ *   bench-chatd --port P [--port P2 ...] [--pairs N] [--messages M]
+ *               [--window W] [--idle N] [--room-members K]
+ *               [--room-messages R] [--setup-window S] [--timeout SECONDS]
+ *               [--hold]
+ *   bench-chatd --servers 127.0.0.1:P1,127.0.0.1:P2,... [options as above]
+ *
+ * Several servers (the nodes of a cluster, each given by its port): the
+ * clients of each phase are spread over them round-robin (client i of a
+ * phase on node i mod nodes), so with two nodes or more both users of every
+ * 1:1 pair are on different nodes (cross-node) and a room's members are
+ * spread over all of them. The output then starts with one line giving each
+ * node's connections. With one server the output is as it always was.
  *
  * Phases, each printing one summary line:
  *   1:1       N pairs, each sender keeping W messages in flight; messages/s
@@ -60,8 +69,12 @@ typedef struct {
   GArray *latencies; /* gint64 us, one per acknowledgement */
 } Client;
 
+#define MAX_NODES 64
+
 static ChatIoLoop *loop;
-static LoadClients *load;
+static LoadClients *nodes[MAX_NODES]; /* one per server, each with its own pipeline */
+static guint16 node_ports[MAX_NODES];
+static guint n_nodes;
 static guint8 text[TEXT_BYTES];
 static guint timeout_ms;
 static GArray *ready_at;       /* gint64 us, when each client became ready */
@@ -129,7 +142,7 @@ static void on_new_message(Client *c, const guint8 *data, gsize len) {
     c->received++; /* a receiver: no need to look inside */
     return;
   }
-  const chat_value *params = load_decode(load, data, len);
+  const chat_value *params = load_decode(c->load->owner, data, len);
   gint64 sender = 0;
   if (params == NULL || !chat_value_get_i64(chat_value_dict_get(params, "sender_id"), &sender) ||
       sender != c->load->user_id) {
@@ -165,7 +178,7 @@ static void on_message(LoadClient *lc, guint32 type, const guint8 *data, gsize l
     break;
   case CHAT_MSG_CONTACT_INFO: {
     c->contacts++;
-    const chat_value *params = load_decode(load, data, len);
+    const chat_value *params = load_decode(c->load->owner, data, len);
     if (params && chat_value_dict_get(params, "room_name"))
       chat_value_get_i64(chat_value_dict_get(params, "id"), &c->room_id);
     break;
@@ -205,7 +218,8 @@ static gboolean all_ready(gpointer data) {
   return TRUE;
 }
 
-/* n clients named prefix0, prefix1, ...: connected, registered, logged in. */
+/* n clients named prefix0, prefix1, ...: connected, registered, logged in;
+ * client i on node i mod n_nodes. */
 static Group make_clients(guint n, const char *prefix) {
   Group g = {g_new0(Client, n), n};
   LoadClient *loads = g_new0(LoadClient, n);
@@ -215,7 +229,15 @@ static Group make_clients(guint n, const char *prefix) {
     loads[i].data = &g.clients[i];
     g_ptr_array_add(all_clients, &loads[i]);
   }
-  load_clients_add(load, loads, n, prefix, TRUE);
+  if (n_nodes == 1) {
+    load_clients_add(nodes[0], loads, n, prefix, TRUE);
+  } else {
+    for (guint i = 0; i < n; i++) {
+      char name[sizeof loads[i].name];
+      g_snprintf(name, sizeof name, "%s%u", prefix, i);
+      load_clients_add_named(nodes[i % n_nodes], &loads[i], name, TRUE);
+    }
+  }
   run_until(all_ready, &g, "connecting and logging in");
   return g;
 }
@@ -368,6 +390,55 @@ static void run_room(guint members, guint messages, guint window, const char *pr
          members, messages, window, f.expected, seconds, f.expected / seconds);
 }
 
+/* Adds client i of every group of size n to its node's count. */
+static void count_group(guint n, guint *counts) {
+  for (guint i = 0; i < n; i++)
+    counts[i % n_nodes]++;
+}
+
+/* The header of a run on several nodes: each node's connections. */
+static void print_nodes(guint pairs, guint messages, guint idle, guint members,
+                        guint room_messages) {
+  guint counts[MAX_NODES] = {0};
+  if (pairs > 0 && messages > 0)
+    count_group(pairs * 2, counts);
+  count_group(idle, counts);
+  if (members >= 2 && room_messages > 0)
+    count_group(members, counts);
+  printf("nodes: %u (1:1 pairs cross-node, room members spread):", n_nodes);
+  for (guint i = 0; i < n_nodes; i++)
+    printf("%s 127.0.0.1:%u %u connections", i ? "," : "", node_ports[i], counts[i]);
+  printf("\n");
+}
+
+static void add_node(guint port) {
+  if (port == 0 || port > 65535) {
+    g_printerr("bench-chatd: not a port: %u\n", port);
+    exit(2);
+  }
+  if (n_nodes == MAX_NODES) {
+    g_printerr("bench-chatd: at most %d servers\n", MAX_NODES);
+    exit(2);
+  }
+  node_ports[n_nodes++] = (guint16)port;
+}
+
+static guint parse_uint(const char *option, const char *text_value);
+
+/* "127.0.0.1:P1,127.0.0.1:P2": loopback only, as the rest of the bench. */
+static void add_servers(const char *list) {
+  g_auto(GStrv) items = g_strsplit(list, ",", -1);
+  for (char **item = items; *item; item++) {
+    const char *colon = strrchr(*item, ':');
+    if (colon == NULL ||
+        (strncmp(*item, "127.0.0.1:", 10) != 0 && strncmp(*item, "localhost:", 10) != 0)) {
+      g_printerr("bench-chatd: --servers: %s is not 127.0.0.1:PORT (only loopback)\n", *item);
+      exit(2);
+    }
+    add_node(parse_uint("--servers", colon + 1));
+  }
+}
+
 static guint parse_uint(const char *option, const char *text_value) {
   char *end;
   errno = 0;
@@ -379,8 +450,15 @@ static guint parse_uint(const char *option, const char *text_value) {
   return (guint)v;
 }
 
+static guint busy_retries(void) {
+  guint n = 0;
+  for (guint i = 0; i < n_nodes; i++)
+    n += load_clients_busy_retries(nodes[i]);
+  return n;
+}
+
 int main(int argc, char **argv) {
-  guint port = 0, pairs = DEFAULT_PAIRS, messages = DEFAULT_MESSAGES, window = DEFAULT_WINDOW;
+  guint pairs = DEFAULT_PAIRS, messages = DEFAULT_MESSAGES, window = DEFAULT_WINDOW;
   guint members = 0, room_messages = DEFAULT_ROOM_MESSAGES, idle = 0;
   guint timeout_s = DEFAULT_TIMEOUT_S, setup_window = LOAD_DEFAULT_SETUP_WINDOW;
   gboolean hold = FALSE;
@@ -394,9 +472,13 @@ int main(int argc, char **argv) {
       g_printerr("bench-chatd: %s needs a value\n", arg);
       return 2;
     }
+    if (!strcmp(arg, "--servers")) {
+      add_servers(argv[++i]);
+      continue;
+    }
     guint v = parse_uint(arg, argv[++i]);
     if (!strcmp(arg, "--port"))
-      port = v;
+      add_node(v);
     else if (!strcmp(arg, "--pairs"))
       pairs = v;
     else if (!strcmp(arg, "--messages"))
@@ -418,10 +500,12 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (port == 0 || port > 65535 || window == 0) {
-    g_printerr("usage: bench-chatd --port P [--pairs N] [--messages M] [--window W] [--idle N]\n"
-               "                   [--room-members K] [--room-messages R] [--setup-window S]\n"
-               "                   [--timeout SECONDS] [--hold]\n");
+  if (n_nodes == 0 || window == 0) {
+    g_printerr(
+        "usage: bench-chatd --port P [--port P2 ...] [--pairs N] [--messages M] [--window W]\n"
+        "                   [--idle N] [--room-members K] [--room-messages R]\n"
+        "                   [--setup-window S] [--timeout SECONDS] [--hold]\n"
+        "       bench-chatd --servers 127.0.0.1:P1,127.0.0.1:P2,... [options]\n");
     return 2;
   }
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -435,8 +519,12 @@ int main(int argc, char **argv) {
     g_printerr("bench-chatd: %s\n", error->message);
     return 1;
   }
-  load = load_clients_new(loop, (guint16)port, on_message, on_closed);
-  load_clients_set_setup_window(load, setup_window);
+  for (guint i = 0; i < n_nodes; i++) {
+    nodes[i] = load_clients_new(loop, node_ports[i], on_message, on_closed);
+    load_clients_set_setup_window(nodes[i], setup_window);
+  }
+  if (n_nodes > 1)
+    print_nodes(pairs, messages, idle, members, room_messages);
   char prefix[16];
   g_snprintf(prefix, sizeof prefix, "b%x", g_random_int() & 0xffffff);
 
@@ -467,7 +555,7 @@ int main(int argc, char **argv) {
              1e6;
     printf("idle: %u connections connected, registered and logged in in %.2f s: %.0f logins/s "
            "(the last %u in %.2f s; %u busy retries)\n",
-           idle, seconds, idle / seconds, LAST_LOGINS, last, load_clients_busy_retries(load));
+           idle, seconds, idle / seconds, LAST_LOGINS, last, busy_retries());
     if (pairs > 0 && messages > 0) {
       LoadResult held = run_one_to_one(&g, messages, window, 2);
       print_load("1:1", pairs, messages, window, idle, &held, &baseline);

@@ -483,6 +483,113 @@ Test(chatctl, no_server_exits_3, .init = start, .fini = finish) {
   }
 }
 
+/* ---- client.servers ---- */
+
+static char *servers_config(const char *name, guint16 first, guint16 second) {
+  g_autofree char *extra = g_strdup_printf("\"servers\": [\"127.0.0.1:%u\", \"127.0.0.1:%u\"]",
+                                           (unsigned)first, (unsigned)second);
+  return write_client_config(name, "v2", extra);
+}
+
+static void run_config(const char *config, const char *password, program_result *r,
+                       const char *const *args) {
+  const char *argv[MAX_ARGS] = {CHATCTL_PATH, "--config", config};
+  int n = 3;
+  for (; *args && n < MAX_ARGS - 1; args++)
+    argv[n++] = *args;
+  argv[n] = NULL;
+  g_auto(GStrv) env = child_env(password);
+  memset(r, 0, sizeof *r);
+  run_program(argv, NULL, 0, (const char *const *)env, r);
+}
+
+Test(chatctl, a_list_of_servers_skips_the_one_that_is_down, .init = start, .fini = finish) {
+  guint16 dead = closed_port();
+  g_autofree char *config = servers_config("servers.json", dead, chatd.port);
+  program_result r;
+  run_config(config, "pw-a", &r, (const char *const[]){"register", "alice", "Alice", NULL});
+  expect_status(&r, EXIT_OK);
+  program_result_clear(&r);
+  run_config(config, "pw-a", &r, (const char *const[]){"--user", "alice", "whoami", NULL});
+  expect_status(&r, EXIT_OK);
+  expect_out_has(&r, "alice");
+  program_result_clear(&r);
+
+  /* One deployment, one key: the pin and the token are kept under the
+   * first server listed, whichever answered. */
+  g_autofree char *known_hosts = g_build_filename(data_home, "chat", "known_hosts", NULL);
+  g_autofree char *pins = NULL;
+  cr_assert(g_file_get_contents(known_hosts, &pins, NULL, NULL));
+  g_autofree char *entry = g_strdup_printf("127.0.0.1:%u SHA256:", (unsigned)dead);
+  cr_assert(strstr(pins, entry) != NULL, "known_hosts:\n%s", pins);
+  g_autofree char *name = g_strdup_printf("alice@127.0.0.1:%u", (unsigned)dead);
+  g_autofree char *token = g_build_filename(cache_home, "chat", "tokens", name, NULL);
+  cr_assert(g_file_test(token, G_FILE_TEST_EXISTS), "no token cache at %s", token);
+  guint logins = count_in_log("logged in");
+  run_config(config, NULL, &r, (const char *const[]){"--user", "alice", "whoami", NULL});
+  expect_status(&r, EXIT_OK);
+  program_result_clear(&r);
+  cr_assert_eq(count_in_log("logged in"), logins + 1, "resumed without a password");
+}
+
+Test(chatctl, none_of_the_servers_answering_exits_3_naming_each, .init = start, .fini = finish) {
+  guint16 first = closed_port(), second = closed_port();
+  /* server_port names the live chatd: the list takes its place. */
+  g_autofree char *config = servers_config("dead.json", first, second);
+  program_result r;
+  run_config(config, NULL, &r, (const char *const[]){"echo", "1", NULL});
+  expect_status(&r, EXIT_CONNECTION);
+  g_autofree char *expected =
+      g_strdup_printf("none of the 2 servers could be reached: 127.0.0.1:%u (connection refused), "
+                      "127.0.0.1:%u (connection refused)",
+                      (unsigned)first, (unsigned)second);
+  expect_err_has(&r, expected);
+  program_result_clear(&r);
+
+  /* --port (or --host) replaces the list by one server. */
+  g_autofree char *port = g_strdup_printf("%u", (unsigned)chatd.port);
+  run_config(config, NULL, &r, (const char *const[]){"--port", port, "echo", "1", NULL});
+  expect_status(&r, EXIT_OK);
+  program_result_clear(&r);
+}
+
+static char *fingerprint_of(const char *key_file);
+
+/* The servers of one deployment share one key: a server with another key
+ * is refused, and the next is not tried (a pinning refusal is no outage). */
+Test(chatctl, a_server_of_the_list_with_another_key_stops_the_attempt, .init = start,
+     .fini = finish) {
+  chatd_instance other;
+  chatd_start(&other, TRUE, NULL); /* its own key */
+  guint16 dead = closed_port();
+  g_autofree char *extra =
+      g_strdup_printf("\"servers\": [\"127.0.0.1:%u\", \"127.0.0.1:%u\", \"127.0.0.1:%u\"]",
+                      (unsigned)dead, (unsigned)other.port, (unsigned)chatd.port);
+  g_autofree char *config = write_client_config("three.json", "v2", extra);
+  g_autofree char *key_file = g_build_filename(chatd.dir, "server.key", NULL);
+  g_autofree char *fingerprint = fingerprint_of(key_file);
+  g_autofree char *known_hosts = g_build_filename(data_home, "chat", "known_hosts", NULL);
+  g_autofree char *known_dir = g_path_get_dirname(known_hosts);
+  cr_assert_eq(g_mkdir_with_parents(known_dir, 0700), 0);
+  g_autofree char *line = g_strdup_printf("127.0.0.1:%u %s\n", (unsigned)dead, fingerprint);
+  cr_assert(g_file_set_contents(known_hosts, line, -1, NULL));
+
+  /* The third server would match the pin: exit 3 means it was not tried. */
+  program_result r;
+  run_config(config, NULL, &r, (const char *const[]){"echo", "1", NULL});
+  expect_status(&r, EXIT_CONNECTION);
+  expect_err_has(&r, fingerprint);
+  cr_assert_null(strstr(r.err, "none of"), "%s", r.err);
+  program_result_clear(&r);
+  chatd_destroy(&other);
+
+  /* Without the other one, the deployment's key matches its pin. */
+  g_autofree char *two = servers_config("two.json", dead, chatd.port);
+  run_config(two, NULL, &r, (const char *const[]){"echo", "1", NULL});
+  expect_status(&r, EXIT_OK);
+  program_result_clear(&r);
+}
+
 static char *fingerprint_of(const char *key_file) {
   program_result r;
   run(CHAT_DIALECT_V2, NULL, &r, "fingerprint", key_file);

@@ -2,7 +2,9 @@
 #include "client-core-fixture.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -88,19 +90,25 @@ static void send_text_as(test_client *c, gint64 to, const char *text) {
   g_free(expect_skipping(c, "on_new_message"));
 }
 
+/* Restarts a stopped chatd (same config, database and key) on port. */
+static void restart_on_port(guint16 port) {
+  g_autofree char *config = NULL;
+  cr_assert(g_file_get_contents(chatd.config_path, &config, NULL, NULL));
+  g_autofree char *fixed = g_strdup_printf("\"bind_port\": %u,", port);
+  g_autoptr(GRegex) bind_port = g_regex_new("\"bind_port\": [0-9]+,", 0, 0, NULL);
+  g_autofree char *text = g_regex_replace_literal(bind_port, config, -1, 0, fixed, 0, NULL);
+  cr_assert(g_regex_match(bind_port, config, 0, NULL), "no bind_port in %s", config);
+  cr_assert(g_file_set_contents(chatd.config_path, text, -1, NULL));
+  chatd_restart(&chatd);
+  cr_assert_eq(chatd.port, port);
+}
+
 /* Restarts chatd on the port it had (the harness picks a new ephemeral
  * port each start; the session keeps dialling the old one). */
 static void restart_on_same_port(void) {
   guint16 port = chatd.port;
   chatd_stop(&chatd);
-  g_autofree char *config = NULL;
-  cr_assert(g_file_get_contents(chatd.config_path, &config, NULL, NULL));
-  g_autofree char *fixed = g_strdup_printf("\"bind_port\": %u,", port);
-  g_autoptr(GString) text = g_string_new(config);
-  cr_assert_eq(g_string_replace(text, "\"bind_port\": 0,", fixed, 1), 1, "%s", config);
-  cr_assert(g_file_set_contents(chatd.config_path, text->str, -1, NULL));
-  chatd_restart(&chatd);
-  cr_assert_eq(chatd.port, port);
+  restart_on_port(port);
 }
 
 static gboolean sent_queue_has(const char *name) {
@@ -386,4 +394,140 @@ Test(client_e2e, a_server_of_another_version_is_reported_and_not_retried, .init 
             "%s", errors.text);
   cr_assert_eq(chat_session_get_state(fx.session), CHAT_SESSION_DISCONNECTED);
   recorder_clear(&errors);
+}
+
+/* ---- client.servers: several servers of one deployment ---- */
+
+/* A loopback port nobody listens on: bound, noted, closed. */
+static guint16 closed_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  cr_assert_eq(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+/* A listener on port that never accepts: a client dialling it would wait
+ * for a handshake that never comes; readable once one has connected. */
+static int silent_listener(guint16 port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in addr = {
+      .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(port)};
+  cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0, "port %u: %s", port,
+               g_strerror(errno));
+  cr_assert_eq(listen(fd, 4), 0);
+  return fd;
+}
+
+static gboolean someone_connected(int listen_fd) {
+  struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+  return poll(&p, 1, 0) == 1;
+}
+
+static ChatSession *new_session_on(guint16 first, guint16 second) {
+  g_autofree char *state = g_build_filename(fx.dir, "state", NULL);
+  g_autofree char *known_hosts = g_build_filename(fx.dir, "known_hosts", NULL);
+  g_autofree char *a = g_strdup_printf("127.0.0.1:%u", first);
+  g_autofree char *b = g_strdup_printf("127.0.0.1:%u", second);
+  char *servers[] = {a, b, NULL};
+  ChatSessionOptions options = {
+      .servers = servers,
+      .dialect = V2,
+      .pin_policy = CHAT_PIN_ACCEPT_NEW,
+      .known_hosts_path = known_hosts,
+      .state_dir = state,
+  };
+  return chat_session_new(&options);
+}
+
+Test(client_e2e, a_list_of_servers_skips_one_that_is_down, .init = start_v2_server,
+     .fini = stop_server) {
+  test_client *setup = client_connect(chatd.port, V2);
+  client_register(setup, "alice", "secret", "Alice");
+  client_free(setup);
+  guint16 dead = closed_port(), other = closed_port();
+
+  /* None answering: one error naming each. */
+  fx.session = new_session_on(dead, other);
+  recorder errors = {0};
+  g_signal_connect(fx.session, "error", G_CALLBACK(on_string), &errors);
+  chat_session_login(fx.session, "alice", "secret");
+  cr_assert(test_spin_until(recorded, &errors, HARNESS_TIMEOUT_MS), "error");
+  g_autofree char *expected = g_strdup_printf(
+      "Cannot reach the server: none of the 2 servers could be reached: 127.0.0.1:%u (connection "
+      "refused), 127.0.0.1:%u (connection refused)",
+      dead, other);
+  cr_assert_str_eq(errors.text, expected);
+  recorder_clear(&errors);
+  g_clear_object(&fx.session);
+
+  fx.session = new_session_on(dead, chatd.port);
+  chat_session_login(fx.session, "alice", "secret");
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  g_autofree char *live = g_strdup_printf("127.0.0.1:%u", chatd.port);
+  cr_assert_str_eq(chat_session_get_server_address(fx.session), live);
+  /* One deployment, one key: pinned under the first server listed. */
+  g_autofree char *known_hosts = g_build_filename(fx.dir, "known_hosts", NULL);
+  g_autofree char *pins = NULL;
+  cr_assert(g_file_get_contents(known_hosts, &pins, NULL, NULL));
+  g_autofree char *entry = g_strdup_printf("127.0.0.1:%u SHA256:", dead);
+  cr_assert(g_str_has_prefix(pins, entry), "%s", pins);
+}
+
+/* The server the session is on stops; the same deployment answers on the
+ * second server (here: the same chatd, config and database, started again
+ * on the other port, since two chatd cannot share one SQLite database).
+ * The session reconnects there first, not to the server it lost, and
+ * resumes with its token; when that one stops in turn, it wraps around to
+ * the first. */
+Test(client_e2e, a_lost_server_is_followed_by_the_next_one_and_the_session_resumes,
+     .init = start_v2_server, .fini = stop_server) {
+  test_client *setup = client_connect(chatd.port, V2);
+  client_register(setup, "alice", "secret", "Alice");
+  client_free(setup);
+  guint16 first = chatd.port, second = closed_port();
+  g_autofree char *first_text = g_strdup_printf("127.0.0.1:%u", first);
+  g_autofree char *second_text = g_strdup_printf("127.0.0.1:%u", second);
+
+  fx.dialect = V2;
+  fx.session = new_session_on(first, second);
+  chat_session_test_capture(fx.session, &fx.sent, FALSE);
+  /* Reconnects happen when the test says (chat_session_test_reconnect_now). */
+  chat_session_test_set_backoff(fx.session, 600000, 600000);
+  chat_session_login(fx.session, "alice", "secret");
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  cr_assert_str_eq(chat_session_get_server_address(fx.session), first_text);
+
+  chatd_stop(&chatd);
+  wait_state(fx.session, CHAT_SESSION_RECONNECTING);
+  /* The lost server's port now holds a listener that never answers: a dial
+   * there would show, and would wait for the handshake's timeout. */
+  int silent = silent_listener(first);
+  restart_on_port(second);
+  g_queue_clear_full(&fx.sent, (GDestroyNotify)g_bytes_unref);
+  cr_assert(chat_session_test_reconnect_now(fx.session));
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  cr_assert_str_eq(chat_session_get_server_address(fx.session), second_text);
+  cr_assert_not(someone_connected(silent), "the lost server was tried first");
+  cr_assert(sent_queue_has("resume"), "the session resumed with its token");
+  cr_assert_not(sent_queue_has("login"), "no password was sent again");
+  close(silent);
+
+  /* The second server stops: the next after it is the first again. */
+  chatd_stop(&chatd);
+  wait_state(fx.session, CHAT_SESSION_RECONNECTING);
+  silent = silent_listener(second);
+  restart_on_port(first);
+  g_queue_clear_full(&fx.sent, (GDestroyNotify)g_bytes_unref);
+  cr_assert(chat_session_test_reconnect_now(fx.session));
+  wait_state(fx.session, CHAT_SESSION_ONLINE);
+  cr_assert_str_eq(chat_session_get_server_address(fx.session), first_text);
+  cr_assert_not(someone_connected(silent), "the lost server was tried first");
+  cr_assert(sent_queue_has("resume"));
+  cr_assert_not(sent_queue_has("login"));
+  close(silent);
 }

@@ -949,7 +949,20 @@ Test(client_options, the_config_file_is_read_and_errors_name_the_key, .init = se
   cr_assert_eq(options.pin_policy, CHAT_PIN_ASK, "the GUI asks by default");
   chat_session_options_clear(&options);
 
+  /* client.servers: the list, and host/port the first of it. */
+  g_autofree char *listed = write_config(
+      "{\"client\": {\"servers\": [\"[::1]:8111\", \"b.example:8112\"], \"server_port\": 9}}");
+  cr_assert(chat_session_options_load(&options, listed, NULL));
+  cr_assert_str_eq(options.host, "::1");
+  cr_assert_eq(options.port, 8111);
+  cr_assert_not_null(options.servers);
+  cr_assert_eq(g_strv_length(options.servers), 2);
+  cr_assert_str_eq(options.servers[0], "[::1]:8111");
+  cr_assert_str_eq(options.servers[1], "b.example:8112");
+  chat_session_options_clear(&options);
+
   const char *bad[][2] = {
+      {"{\"client\": {\"servers\": [\"::1:8111\"]}}", "client.servers"},
       {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 70000}}", "client.server_port"},
       {"{\"client\": {\"server_ip\": \"h\", \"server_port\": 1, \"dialect\": \"v3\"}}",
        "client.dialect"},

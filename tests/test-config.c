@@ -677,6 +677,56 @@ Test(config, the_shared_reader_reads_client_and_crypto) {
   chat_arena_clear(&arena);
 }
 
+Test(config, the_shared_reader_reads_a_list_of_servers) {
+  chat_arena arena;
+  chat_arena_init(&arena);
+  chat_client_config c;
+  chat_config_problem problem;
+  cr_assert(
+      read_client_text("{\"client\": {\"server_ip\": \"10.0.0.9\", \"server_port\": 9,"
+                       " \"servers\": [\"10.0.0.1:8111\", \"[::1]:8112\", \"chat.example:7\"]}}",
+                       &c, &problem, &arena));
+  cr_assert_eq(c.n_servers, 3);
+  cr_assert_str_eq(c.servers[0].host, "10.0.0.1");
+  cr_assert_eq(c.servers[0].port, 8111);
+  cr_assert_str_eq(c.servers[1].host, "::1", "the brackets are not part of the host");
+  cr_assert_eq(c.servers[1].port, 8112);
+  cr_assert_str_eq(c.servers[2].host, "chat.example");
+  cr_assert_eq(c.servers[2].port, 7);
+  cr_assert_str_eq(c.host, "10.0.0.9", "server_ip is still read (the programs prefer the list)");
+  chat_client_config_clear(&c);
+  cr_assert(read_client_text("{\"client\": {\"server_ip\": \"h\"}}", &c, &problem, &arena));
+  cr_assert_null(c.servers);
+  cr_assert_eq(c.n_servers, 0);
+  chat_client_config_clear(&c);
+  chat_arena_clear(&arena);
+}
+
+Test(config, the_shared_reader_refuses_bad_server_lists) {
+  static const char *const refused[][2] = {
+      {"{\"client\": {\"servers\": []}}",
+       "client.servers: expected a non-empty array of \"host:port\" strings (\"[::1]:8111\" for "
+       "IPv6), got an array"},
+      {"{\"client\": {\"servers\": \"a:1\"}}",
+       "client.servers: expected a non-empty array of \"host:port\" strings (\"[::1]:8111\" for "
+       "IPv6), got \"a:1\""},
+      {"{\"client\": {\"servers\": [\"a:1\", \"::1:8111\"]}}",
+       "client.servers: expected \"host:port\" strings (\"[::1]:8111\" for IPv6), got "
+       "\"::1:8111\""},
+      {"{\"client\": {\"servers\": [\"a:0\"]}}",
+       "client.servers: expected \"host:port\" strings (\"[::1]:8111\" for IPv6), got \"a:0\""},
+      {"{\"client\": {\"servers\": [\"a\"]}}",
+       "client.servers: expected \"host:port\" strings (\"[::1]:8111\" for IPv6), got \"a\""},
+      {"{\"client\": {\"servers\": [8111]}}",
+       "client.servers: expected \"host:port\" strings (\"[::1]:8111\" for IPv6), got 8111"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(refused); i++) {
+    g_autofree char *message = client_problem(refused[i][0]);
+    cr_assert_not_null(message, "%s was read", refused[i][0]);
+    cr_assert_str_eq(message, refused[i][1]);
+  }
+}
+
 Test(config, the_shared_reader_refuses_leading_zeros_like_the_server) {
   static const char *const refused[][2] = {
       {"{\"crypto\": {\"modulus\": \"023\"}}",

@@ -669,3 +669,61 @@ Test(connection, v2_client_reports_the_version_a_refusing_server_speaks) {
   static const guint8 preamble[] = {0x00, 'C', 'H', 'A', 'T', 2, 1, 0};
   cr_assert_eq(memcmp(r.hello, preamble, sizeof preamble), 0);
 }
+
+/* ---- several servers (client.servers) ------------------------------------- */
+
+/* chat_dial_any: starts at `first`, wraps around, moves on from a server
+ * that is down, one that never answers the handshake and one of another
+ * version, and names each in the one error. */
+Test(connection, dial_any_tries_each_server_from_the_first_given_and_names_each) {
+  Listener silent; /* accepts in the kernel's backlog, never answers */
+  listener_open(&silent);
+  refusing_server r = {0};
+  r.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  cr_assert_eq(bind(r.listen_fd, (struct sockaddr *)&addr, sizeof addr), 0);
+  cr_assert_eq(listen(r.listen_fd, 1), 0);
+  socklen_t addr_len = sizeof addr;
+  cr_assert_eq(getsockname(r.listen_fd, (struct sockaddr *)&addr, &addr_len), 0);
+  GThread *thread = g_thread_new("refusing-server", refuse_one, &r);
+  Listener closed;
+  listener_open(&closed);
+  guint16 closed_port = closed.port;
+  listener_close(&closed);
+
+  g_autofree char *dir = g_dir_make_tmp("chat-dial-any-XXXXXX", NULL);
+  g_autofree char *known_hosts = g_build_filename(dir, "known_hosts", NULL);
+  ChatDialOptions options = {
+      .dialect = CHAT_DIALECT_V2,
+      .pin_policy = CHAT_PIN_ACCEPT_NEW,
+      .known_hosts_path = known_hosts,
+      .client_name = "test-connection",
+      .timeout_ms = SHORT_HANDSHAKE_TIMEOUT_MS,
+  };
+  const ChatDialServer servers[] = {
+      {LOOPBACK, silent.port},
+      {LOOPBACK, closed_port},
+      {LOOPBACK, ntohs(addr.sin_port)},
+  };
+  g_autoptr(GError) error = NULL;
+  gsize index = 99;
+  g_main_context_pop_thread_default(ctx);
+  g_autoptr(ChatConnection) connection =
+      chat_dial_any_sync(&options, servers, G_N_ELEMENTS(servers), 1, &index, &error);
+  g_main_context_push_thread_default(ctx);
+  g_thread_join(thread);
+  close(r.listen_fd);
+  listener_close(&silent);
+  g_rmdir(dir);
+  cr_assert_null(connection);
+  cr_assert(g_error_matches(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_CONNECT), "%s",
+            error ? error->message : "?");
+  g_autofree char *expected = g_strdup_printf(
+      "none of the 3 servers could be reached: 127.0.0.1:%u (connection refused), 127.0.0.1:%u "
+      "(the server speaks protocol version 7; this program speaks 2), 127.0.0.1:%u (handshake "
+      "failed: ",
+      closed_port, ntohs(addr.sin_port), silent.port);
+  cr_assert(g_str_has_prefix(error->message, expected), "%s\nexpected %s...", error->message,
+            expected);
+  cr_assert_eq(index, 0, "the last one tried");
+}

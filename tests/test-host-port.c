@@ -51,3 +51,33 @@ Test(host_port, known_hosts_refuses_bad_text) {
     cr_assert_not(chat_host_port_valid(bad[i]), "\"%s\"", bad[i]);
   cr_assert_not(chat_host_port_valid(NULL));
 }
+
+static void assert_parses(const char *text, const char *host, unsigned port) {
+  char *got = NULL;
+  uint16_t got_port = 0;
+  cr_assert(chat_host_port_parse(text, &got, &got_port), "%s", text);
+  cr_assert_str_eq(got, host);
+  cr_assert_eq(got_port, port);
+  free(got);
+}
+
+Test(host_port, parse_reads_what_format_writes) {
+  assert_parses("127.0.0.1:8111", "127.0.0.1", 8111);
+  assert_parses("[::1]:8111", "::1", 8111);
+  assert_parses("[fe80::1%eth0]:65535", "fe80::1%eth0", 65535);
+  assert_parses("chat.example.org:1", "chat.example.org", 1);
+}
+
+Test(host_port, parse_refuses_bare_ipv6_and_bad_text) {
+  static const char *const bad[] = {
+      "::1:8111", "[]:8111", "[::1]]:8111", "a]:8111",    "[a:8111", "host",
+      "host:0",   "",        "[::1]:",      "host:65536", "h[o:1",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *host = NULL;
+    uint16_t port = 0;
+    cr_assert_not(chat_host_port_parse(bad[i], &host, &port), "\"%s\"", bad[i]);
+    cr_assert_null(host);
+  }
+  cr_assert_not(chat_host_port_parse(NULL, NULL, NULL));
+}

@@ -133,6 +133,10 @@ static void on_connection_closed(ChatConnection *connection, const GError *reaso
                                  gpointer user_data) {
   g_autoptr(ChatSession) self = g_object_ref(user_data); /* handlers may drop theirs */
   (void)connection;
+  /* That server went away (or dropped us): the next attempt starts with
+   * the one after it (client.servers), wrapping around. */
+  if (self->n_servers > 1)
+    self->next_server = (self->server_index + 1) % self->n_servers;
   g_autofree char *message = reason ? g_strdup(reason->message) : NULL;
   chat_session_release_connection(self);
   chat_session_lost_connection(self, message, TRUE);
@@ -225,7 +229,8 @@ static void dial_failed(ChatSession *self, const GError *error) {
 static void on_dial_done(GObject *source, GAsyncResult *result, gpointer user_data) {
   (void)source;
   g_autoptr(GError) error = NULL;
-  ChatConnection *connection = chat_dial_finish(result, &error);
+  gsize index = 0;
+  ChatConnection *connection = chat_dial_any_finish(result, &index, &error);
   if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;                                              /* the session may be gone */
   g_autoptr(ChatSession) self = g_object_ref(user_data); /* handlers may drop theirs */
@@ -235,6 +240,11 @@ static void on_dial_done(GObject *source, GAsyncResult *result, gpointer user_da
     return;
   }
   self->connection = connection;
+  self->server_index = self->next_server = index;
+  chat_host_port_format(self->servers[index].host, self->servers[index].port, self->server_address,
+                        sizeof self->server_address);
+  if (self->n_servers > 1)
+    g_message("connected to %s", self->server_address);
   gsize info_len = 0;
   const guint8 *info = chat_connection_get_server_info(connection, &info_len);
   self->max_image = chat_wire_server_info_max_image(info, info_len);
@@ -257,6 +267,8 @@ void chat_session_fill_dial_options(ChatSession *self, ChatDialOptions *o) {
    * refused at the handshake. */
   o->max_message_bytes = CHAT_SEED_MAX_MESSAGE_RECEIVED;
   o->client_name = "chat-gtk " CHAT_VERSION;
+  /* The servers of one deployment share one key, pinned under the first. */
+  o->pin_host_port = self->host_port;
 }
 
 static void start_dial(ChatSession *self) {
@@ -271,11 +283,11 @@ static void start_dial(ChatSession *self) {
     connection_ready(self);
     return;
   }
-  if (!self->options.host || (self->dialect == CHAT_DIALECT_SEED && !self->have_seed_group)) {
+  if (self->n_servers == 0 || (self->dialect == CHAT_DIALECT_SEED && !self->have_seed_group)) {
     GError *error = g_error_new_literal(
         CHAT_SESSION_ERROR, CHAT_SESSION_ERROR_NO_SERVER,
-        !self->options.host ? "no server is configured"
-                            : "the seed dialect needs a valid crypto.base and crypto.modulus");
+        self->n_servers == 0 ? "no server is configured"
+                             : "the seed dialect needs a valid crypto.base and crypto.modulus");
     chat_session_set_state(self, CHAT_SESSION_CONNECTING); /* not an automatic attempt */
     dial_failed(self, error);
     g_error_free(error);
@@ -284,7 +296,8 @@ static void start_dial(ChatSession *self) {
   ChatDialOptions o;
   chat_session_fill_dial_options(self, &o);
   self->dial_cancellable = g_cancellable_new();
-  chat_dial_async(&o, self->dial_cancellable, on_dial_done, self);
+  chat_dial_any_async(&o, self->servers, self->n_servers, self->next_server, self->dial_cancellable,
+                      on_dial_done, self);
 }
 
 void chat_session_go(ChatSession *self) {

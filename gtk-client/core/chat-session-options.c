@@ -5,6 +5,7 @@
 
 #include "gtk-client/core/chat-session.h"
 #include "protocol/config-file.h"
+#include "protocol/host-port.h"
 #include "protocol/json.h"
 
 /* The policy when client.pin is not set: the GUI asks the user. */
@@ -28,8 +29,17 @@ static gboolean read_options(ChatSessionOptions *options, const chat_json *doc, 
     return FALSE;
   }
   gboolean ok = FALSE;
+  if (file.n_servers > 0) {
+    options->servers = g_new0(char *, file.n_servers + 1);
+    for (size_t i = 0; i < file.n_servers; i++)
+      options->servers[i] = chat_host_port_new(file.servers[i].host, file.servers[i].port);
+    g_free(file.host);
+    file.host = strdup(file.servers[0].host);
+    file.port = file.servers[0].port;
+    file.has_port = TRUE;
+  }
   if (!file.host) {
-    invalid(error, "client.server_ip", "missing");
+    invalid(error, "client.server_ip", "missing (or give client.servers)");
   } else if (!file.has_port) {
     invalid(error, "client.server_port", "missing");
   } else if (file.has_dialect && file.dialect == CHAT_DIALECT_SEED &&
@@ -87,6 +97,7 @@ gboolean chat_session_options_load(ChatSessionOptions *options, const char *conf
 void chat_session_options_clear(ChatSessionOptions *options) {
   g_return_if_fail(options != NULL);
   g_free(options->host);
+  g_strfreev(options->servers);
   g_free(options->crypto_base);
   g_free(options->crypto_modulus);
   g_free(options->pinned_key);

@@ -109,8 +109,13 @@ struct _ChatSession {
   chat_dh_group seed_group;
   gboolean have_seed_group;
   chat_dialect dialect;
-  char host_port[CHAT_HOST_PORT_BUFFER];
+  char host_port[CHAT_HOST_PORT_BUFFER]; /* the first server: pin and resume tokens */
   char *state_dir;
+  ChatDialServer *servers; /* the servers to try (hosts owned); at least one */
+  gsize n_servers;
+  gsize server_index;                         /* of the server connected to, or last */
+  gsize next_server;                          /* where the next dial starts */
+  char server_address[CHAT_HOST_PORT_BUFFER]; /* host:port of servers[server_index] */
 
   ChatSessionState state;
   char *last_error;

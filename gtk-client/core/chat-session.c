@@ -163,6 +163,9 @@ static void chat_session_finalize(GObject *object) {
   if (self->have_seed_group)
     chat_dh_group_clear(&self->seed_group);
   chat_session_options_clear(&self->options);
+  for (gsize i = 0; i < self->n_servers; i++)
+    g_free((char *)self->servers[i].host);
+  g_free(self->servers);
   g_free(self->state_dir);
   g_free(self->last_error);
   g_free(self->username);
@@ -271,6 +274,25 @@ ChatSession *chat_session_new(const ChatSessionOptions *options) {
   ChatSessionOptions *o = &self->options;
   o->host = g_strdup(options->host);
   o->port = options->port;
+  o->servers = g_strdupv(options->servers);
+  GArray *servers = g_array_new(FALSE, TRUE, sizeof(ChatDialServer));
+  for (char **s = o->servers; s && *s; s++) {
+    ChatDialServer server = {NULL, 0};
+    if (chat_host_port_parse(*s, (char **)&server.host, &server.port))
+      g_array_append_val(servers, server);
+    else
+      g_warning("not a host:port server, left out: %s", *s);
+  }
+  if (servers->len > 0) {
+    g_free(o->host);
+    o->host = g_strdup(g_array_index(servers, ChatDialServer, 0).host);
+    o->port = g_array_index(servers, ChatDialServer, 0).port;
+  } else if (o->host) {
+    ChatDialServer server = {g_strdup(o->host), o->port};
+    g_array_append_val(servers, server);
+  }
+  self->n_servers = servers->len;
+  self->servers = (ChatDialServer *)g_array_free(servers, FALSE);
   o->dialect = options->dialect;
   o->crypto_base = g_strdup(options->crypto_base);
   o->crypto_modulus = g_strdup(options->crypto_modulus);
@@ -389,6 +411,11 @@ ChatSessionState chat_session_get_state(ChatSession *self) {
 const char *chat_session_get_last_error(ChatSession *self) {
   g_return_val_if_fail(CHAT_IS_SESSION(self), NULL);
   return self->last_error;
+}
+
+const char *chat_session_get_server_address(ChatSession *self) {
+  g_return_val_if_fail(CHAT_IS_SESSION(self), NULL);
+  return self->server_address;
 }
 
 chat_request_error chat_session_get_failure_code(ChatSession *self) {

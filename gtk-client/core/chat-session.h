@@ -47,8 +47,15 @@ typedef enum {
  * chat_session_options_load() or filled by hand (tests). The strings are
  * owned by the struct (chat_session_options_clear frees them). */
 typedef struct {
-  char *host;
+  char *host; /* with servers: the first one's (chat_session_new sets it) */
   guint16 port;
+  /* client.servers: "host:port" strings ("[::1]:8111"), the servers of one
+   * deployment, NULL-terminated; NULL: host and port alone. They are tried
+   * in order; after a lost connection the session resumes on the next one
+   * after the server it lost, wrapping around. They share one server key:
+   * the pin (known_hosts) and the saved resume tokens are kept under the
+   * first one. */
+  char **servers;
   chat_dialect dialect;
   char *crypto_base; /* seed dialect: decimal digits */
   char *crypto_modulus;
@@ -58,7 +65,8 @@ typedef struct {
   char *state_dir;            /* resume tokens and outbox; NULL: XDG data dir/chat */
 } ChatSessionOptions;
 
-/* Reads client.server_ip, client.server_port, client.dialect, client.pin,
+/* Reads client.server_ip, client.server_port (or client.servers),
+ * client.dialect, client.pin,
  * client.server_key and crypto.* from a config.json (our exact JSON parser).
  * Defaults: dialect v2, pin policy ask. *options is overwritten (clear it
  * first if it held strings); on failure it is left cleared.
@@ -94,6 +102,10 @@ ChatSessionState chat_session_get_state(ChatSession *self);
 /* Why the session last went DISCONNECTED against the user's will (the
  * "error" signal's text), or NULL. */
 const char *chat_session_get_last_error(ChatSession *self);
+/* "host:port" of the server the session is connected to, or was last
+ * connected to (with client.servers, one of the list); "" before the
+ * first connection. */
+const char *chat_session_get_server_address(ChatSession *self);
 /* The error code (v2, spec/protocol.md 5.7) of the failure the session is
  * reporting: valid while "login-failed", "add-friend-result" and "notice"
  * are emitted for a refused request; CHAT_REQUEST_ERROR_UNKNOWN when the

@@ -36,6 +36,7 @@ typedef struct {
   char *client_name;
   char *known_hosts_path;
   char host_port[300];
+  char *pin_host_port; /* the known_hosts entry */
   ChatConnection *connection;
   GError *pin_error;
   char offered[CHAT_FINGERPRINT_SIZE];
@@ -60,6 +61,7 @@ static void dial_state_free(dial_state *st) {
   g_free(st->pinned_key);
   g_free(st->client_name);
   g_free(st->known_hosts_path);
+  g_free(st->pin_host_port);
   g_free(st);
 }
 
@@ -84,18 +86,18 @@ static gboolean verify_key(ChatConnection *connection, const guint8 key[CHAT_V2_
   (void)info_len;
   chat_fingerprint(key, st->offered);
   chat_pin_result result;
-  int rc = chat_pin_check(st->options.pin_policy, st->host_port, st->offered, st->pinned_key,
+  int rc = chat_pin_check(st->options.pin_policy, st->pin_host_port, st->offered, st->pinned_key,
                           st->known_hosts_path, &result);
   if (rc == 0 && result.decision != CHAT_PIN_NEEDS_CONFIRMATION) {
     if (result.decision == CHAT_PIN_ACCEPTED_NEW)
-      g_message("%s: new server key %s recorded in %s", st->host_port, st->offered,
+      g_message("%s: new server key %s recorded in %s", st->pin_host_port, st->offered,
                 st->known_hosts_path);
     return TRUE;
   }
   if (rc == 0) {
-    st->pin_error =
-        g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_NEEDS_CONFIRMATION,
-                    "The server %s is new. Its key fingerprint is %s.", st->host_port, st->offered);
+    st->pin_error = g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_NEEDS_CONFIRMATION,
+                                "The server %s is new. Its key fingerprint is %s.",
+                                st->pin_host_port, st->offered);
   } else {
     st->pin_error = g_error_new(CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_PINNING, "%s", result.message);
   }
@@ -208,6 +210,8 @@ void chat_dial_async(const ChatDialOptions *options, GCancellable *cancellable,
   }
   st->options.known_hosts_path = st->known_hosts_path;
   chat_host_port_format(options->host, options->port, st->host_port, sizeof st->host_port);
+  st->pin_host_port = g_strdup(options->pin_host_port ? options->pin_host_port : st->host_port);
+  st->options.pin_host_port = st->pin_host_port;
   g_task_set_task_data(task, st, (GDestroyNotify)dial_state_free);
   g_autoptr(GSocketClient) client = g_socket_client_new();
   g_socket_client_set_timeout(client, (st->options.timeout_ms + 999) / 1000);
@@ -247,9 +251,144 @@ gboolean chat_dial_trust(const ChatDialOptions *options, const char *fingerprint
   }
   char host_port[300];
   chat_host_port_format(options->host, options->port, host_port, sizeof host_port);
-  if (chat_known_hosts_add(file, host_port, fingerprint, &err) != 0) {
+  if (chat_known_hosts_add(file, options->pin_host_port ? options->pin_host_port : host_port,
+                           fingerprint, &err) != 0) {
     g_set_error(error, CHAT_DIAL_ERROR, CHAT_DIAL_ERROR_PINNING, "%s", err.message);
     return FALSE;
   }
   return TRUE;
+}
+
+/* ---- several servers ---- */
+
+typedef struct {
+  ChatDialOptions options;
+  ChatDialServer *servers; /* hosts owned */
+  gsize n_servers;
+  gsize first, tried, current;
+  gboolean any_connect, any_handshake;
+  GError *last_error;
+  GString *failures; /* "a:1 (connection refused), b:2 (...)" */
+} dial_any_state;
+
+static void dial_any_state_free(dial_any_state *st) {
+  for (gsize i = 0; i < st->n_servers; i++)
+    g_free((char *)st->servers[i].host);
+  g_free(st->servers);
+  g_free((char *)st->options.pinned_key);
+  g_free((char *)st->options.known_hosts_path);
+  g_free((char *)st->options.client_name);
+  g_free((char *)st->options.pin_host_port);
+  g_clear_error(&st->last_error);
+  g_string_free(st->failures, TRUE);
+  g_free(st);
+}
+
+/* "connection refused" out of "cannot connect to a:1: Could not connect to
+ * a: Connection refused": the last part, starting in lower case. */
+static char *short_reason(const GError *error) {
+  const char *text = error->message;
+  const char *cut = g_strrstr(text, ": ");
+  if (error->code == CHAT_DIAL_ERROR_HANDSHAKE && cut)
+    return g_strdup_printf("handshake failed: %s", cut + 2);
+  char *reason = g_strdup(cut ? cut + 2 : text);
+  if (g_ascii_isupper(reason[0]) && !g_ascii_isupper(reason[1]))
+    reason[0] = g_ascii_tolower(reason[0]);
+  return reason;
+}
+
+static void dial_next(GTask *task);
+
+static void on_any_dialled(GObject *source, GAsyncResult *result, gpointer user_data) {
+  (void)source;
+  GTask *task = user_data;
+  dial_any_state *st = g_task_get_task_data(task);
+  GError *error = NULL;
+  ChatConnection *connection = chat_dial_finish(result, &error);
+  if (connection) {
+    g_task_return_pointer(task, connection, g_object_unref);
+    g_object_unref(task);
+    return;
+  }
+  gboolean stop = error->domain != CHAT_DIAL_ERROR || error->code == CHAT_DIAL_ERROR_PINNING ||
+                  error->code == CHAT_DIAL_ERROR_NEEDS_CONFIRMATION || st->n_servers == 1;
+  if (stop) {
+    g_task_return_error(task, error);
+    g_object_unref(task);
+    return;
+  }
+  if (error->code == CHAT_DIAL_ERROR_CONNECT)
+    st->any_connect = TRUE;
+  else if (error->code == CHAT_DIAL_ERROR_HANDSHAKE)
+    st->any_handshake = TRUE;
+  g_autofree char *host_port =
+      chat_host_port_new(st->servers[st->current].host, st->servers[st->current].port);
+  g_autofree char *reason = short_reason(error);
+  g_string_append_printf(st->failures, "%s%s (%s)", st->failures->len ? ", " : "", host_port,
+                         reason);
+  g_clear_error(&st->last_error);
+  st->last_error = error;
+  dial_next(task);
+}
+
+static void dial_next(GTask *task) {
+  dial_any_state *st = g_task_get_task_data(task);
+  if (st->tried == st->n_servers) {
+    int code = st->any_connect     ? CHAT_DIAL_ERROR_CONNECT
+               : st->any_handshake ? CHAT_DIAL_ERROR_HANDSHAKE
+                                   : CHAT_DIAL_ERROR_REFUSED;
+    g_task_return_new_error(task, CHAT_DIAL_ERROR, code,
+                            "none of the %" G_GSIZE_FORMAT " servers could be reached: %s",
+                            st->n_servers, st->failures->str);
+    g_object_unref(task);
+    return;
+  }
+  st->current = (st->first + st->tried) % st->n_servers;
+  st->tried++;
+  ChatDialOptions options = st->options;
+  options.host = st->servers[st->current].host;
+  options.port = st->servers[st->current].port;
+  chat_dial_async(&options, g_task_get_cancellable(task), on_any_dialled, task);
+}
+
+void chat_dial_any_async(const ChatDialOptions *options, const ChatDialServer *servers,
+                         gsize n_servers, gsize first, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data) {
+  g_return_if_fail(n_servers > 0);
+  GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+  dial_any_state *st = g_new0(dial_any_state, 1);
+  st->options = *options;
+  st->options.host = NULL;
+  st->options.pinned_key = g_strdup(options->pinned_key);
+  st->options.known_hosts_path = g_strdup(options->known_hosts_path);
+  st->options.client_name = g_strdup(options->client_name);
+  st->options.pin_host_port = g_strdup(options->pin_host_port);
+  st->servers = g_new0(ChatDialServer, n_servers);
+  for (gsize i = 0; i < n_servers; i++) {
+    st->servers[i].host = g_strdup(servers[i].host);
+    st->servers[i].port = servers[i].port;
+  }
+  st->n_servers = n_servers;
+  st->first = first % n_servers;
+  st->failures = g_string_new(NULL);
+  g_task_set_task_data(task, st, (GDestroyNotify)dial_any_state_free);
+  dial_next(task);
+}
+
+ChatConnection *chat_dial_any_finish(GAsyncResult *result, gsize *index, GError **error) {
+  dial_any_state *st = g_task_get_task_data(G_TASK(result));
+  if (index)
+    *index = st->current;
+  return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+ChatConnection *chat_dial_any_sync(const ChatDialOptions *options, const ChatDialServer *servers,
+                                   gsize n_servers, gsize first, gsize *index, GError **error) {
+  GAsyncResult *result = NULL;
+  chat_dial_any_async(options, servers, n_servers, first, NULL, on_sync_done, &result);
+  while (!result)
+    g_main_context_iteration(NULL, TRUE);
+  ChatConnection *connection = chat_dial_any_finish(result, index, error);
+  g_object_unref(result);
+  return connection;
 }

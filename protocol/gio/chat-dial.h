@@ -42,6 +42,11 @@ typedef struct {
   gsize max_message_bytes;         /* 0: default */
   guint timeout_ms;                /* 0: CHAT_DIAL_DEFAULT_TIMEOUT_MS */
   const char *client_name;         /* v2 client-info "client" ("chatctl 0.1.0"), or NULL */
+  /* The known_hosts entry the server key is checked against and recorded
+   * under, "host:port"; NULL: this server's own host:port. The servers of
+   * one deployment share one key and one entry (client.servers: the first
+   * server listed names it). */
+  const char *pin_host_port;
 } ChatDialOptions;
 
 /* Connects and completes the handshake; the result is an established
@@ -62,8 +67,32 @@ ChatConnection *chat_dial_sync(const ChatDialOptions *options, GError **error);
  * too), so it is valid as long as the error. */
 const char *chat_dial_error_fingerprint(const GError *error);
 
-/* Records fingerprint as the key of host:port in the known-hosts file
- * (after the user said yes). Errors: CHAT_DIAL_ERROR_PINNING. */
+/* One server of a list (client.servers). */
+typedef struct {
+  const char *host;
+  guint16 port;
+} ChatDialServer;
+
+/* Dials servers[first], then the next ones in order, wrapping around, until
+ * one answers: each server gets the whole options->timeout_ms, and
+ * options->host/port are not used. A server that cannot be reached, whose
+ * handshake fails or times out, or that speaks another protocol version is
+ * skipped; a pinning refusal or NEEDS_CONFIRMATION ends the attempt at once
+ * (the servers share one key). chat_dial_any_finish() gives the index of
+ * the server connected to (or of the one a pinning error is about). When
+ * all fail with one server, its error; with several, one error naming each:
+ * "none of the 3 servers could be reached: a:1 (connection refused), ...",
+ * of code CONNECT when any could not be reached, else HANDSHAKE when any
+ * handshake failed, else REFUSED. */
+void chat_dial_any_async(const ChatDialOptions *options, const ChatDialServer *servers,
+                         gsize n_servers, gsize first, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data);
+ChatConnection *chat_dial_any_finish(GAsyncResult *result, gsize *index, GError **error);
+ChatConnection *chat_dial_any_sync(const ChatDialOptions *options, const ChatDialServer *servers,
+                                   gsize n_servers, gsize first, gsize *index, GError **error);
+
+/* Records fingerprint as the key of host:port (or of pin_host_port) in the
+ * known-hosts file (after the user said yes). Errors: CHAT_DIAL_ERROR_PINNING. */
 gboolean chat_dial_trust(const ChatDialOptions *options, const char *fingerprint, GError **error);
 
 G_END_DECLS
