@@ -23,9 +23,9 @@
 #define INLINE_MESSAGE_MAX (512u * 1024u)
 
 typedef struct {
-  const char *name; /* interned */
-  guint64 boot;     /* random per start of that node */
-  gint64 seen_us;   /* monotonic time of its last heartbeat or event */
+  const char *name;  /* interned */
+  guint64 boot;      /* random per start of that node */
+  gint64 seen_us;    /* monotonic time of its last heartbeat or event */
   GHashTable *users; /* ids (as pointers) of users logged in there */
 } ClusterNode;
 
