@@ -33,6 +33,7 @@ typedef enum {
   FIELD_DIGITS, /* char *: a positive decimal integer, number or string */
   FIELD_IP,     /* char *: an IP address string */
   FIELD_PATH,   /* char *: a path, made absolute */
+  FIELD_STRING, /* char *: a non-empty string, kept as written */
   FIELD_BOOL,   /* gboolean */
   FIELD_U16,    /* guint16 in [min, max] */
   FIELD_UINT,   /* guint in [min, max] */
@@ -90,6 +91,7 @@ static const KeySpec server_keys[] = {
     {"bind_port", FIELD_U16, FIELD(bind_port), 0, G_MAXUINT16, NULL, NULL},
     {"database", FIELD_PATH, FIELD(database), 0, 0, NULL, NULL},
     {"key_file", FIELD_PATH, FIELD(key_file), 0, 0, NULL, NULL},
+    {"postgresql", FIELD_STRING, FIELD(postgresql), 0, 0, NULL, NULL},
     {"allow_legacy", FIELD_BOOL, FIELD(allow_legacy), 0, 0, NULL, NULL},
     {"max_message_size", FIELD_SIZE, FIELD(max_message_size), CHATD_CONFIG_MIN_MAX_MESSAGE_SIZE,
      CHATD_CONFIG_MAX_MAX_MESSAGE_SIZE, NULL, NULL},
@@ -189,6 +191,7 @@ void chatd_config_clear(ChatdConfig *config) {
   g_free(config->bind_ip);
   g_free(config->database);
   g_free(config->key_file);
+  g_free(config->postgresql);
   if (config->warnings != NULL)
     g_ptr_array_unref(config->warnings);
   memset(config, 0, sizeof *config);
@@ -275,6 +278,14 @@ static gboolean read_path(Loader *l, const KeySpec *spec, const char *key, const
   return TRUE;
 }
 
+static gboolean read_string(Loader *l, const KeySpec *spec, const char *key,
+                            const chat_json *value) {
+  if (!is_plain_string(value) || value->as.string.len == 0)
+    return fail_value(l, key, "a non-empty string", value);
+  set_string_field(l, spec, g_strdup(value->as.string.data));
+  return TRUE;
+}
+
 static gboolean read_choice(Loader *l, const KeySpec *spec, const char *key,
                             const chat_json *value) {
   g_autoptr(GString) expected = g_string_new("one of");
@@ -334,6 +345,8 @@ static gboolean read_key(Loader *l, const KeySpec *spec, const char *key, const 
     return read_ip(l, spec, key, value);
   case FIELD_PATH:
     return read_path(l, spec, key, value);
+  case FIELD_STRING:
+    return read_string(l, spec, key, value);
   case FIELD_BOOL:
     return read_bool(l, spec, key, value);
   case FIELD_U16:

@@ -12,6 +12,10 @@
  *   server.bind_port              0..65535 (default 8111; 0 picks a free port)
  *   server.database               path (default $XDG_DATA_HOME/chat/chatd.db)
  *   server.key_file               path (default $XDG_DATA_HOME/chat/server.key)
+ *   server.postgresql             a libpq connection string ("host=db
+ *                                 dbname=chat user=chatd"): store everything
+ *                                 in PostgreSQL instead of server.database
+ *                                 (default: none, SQLite)
  *   server.allow_legacy           bool: serve the seed dialect (default false)
  *   server.max_message_size       bytes, 1 KiB..256 MiB (default 16 MiB)
  *   server.max_image_size         bytes, 1 KiB..max_message_size / 2 (default
@@ -156,8 +160,9 @@ typedef struct {
   /* server */
   char *bind_ip; /* parses with g_inet_address_new_from_string */
   guint16 bind_port;
-  char *database; /* absolute path */
-  char *key_file; /* absolute path */
+  char *database;   /* absolute path */
+  char *key_file;   /* absolute path */
+  char *postgresql; /* libpq conninfo, NULL: SQLite (database) */
   gboolean allow_legacy;
   gsize max_message_size; /* bytes */
   gsize max_image_size;   /* bytes */
