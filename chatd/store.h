@@ -47,11 +47,13 @@ typedef enum {
   CHATD_STORE_ERROR_OPEN,    /* the database file cannot be created or opened */
   CHATD_STORE_ERROR_SCHEMA,  /* a migration failed, or the schema is not what this code expects */
   CHATD_STORE_ERROR_TOO_NEW, /* the database was written by a newer chatd (user_version too high) */
-  CHATD_STORE_ERROR_CONSTRAINT, /* a unique, primary key, foreign key, check or not-null rule */
-  CHATD_STORE_ERROR_NOT_FOUND,  /* an update or delete named a row that does not exist */
-  CHATD_STORE_ERROR_BUSY,       /* another process held a lock past CHATD_STORE_BUSY_TIMEOUT_MS */
-  CHATD_STORE_ERROR_IO,         /* read/write failure, disk full, read-only file */
-  CHATD_STORE_ERROR_CORRUPT,    /* the file is not a database, or is damaged */
+  CHATD_STORE_ERROR_CONSTRAINT,  /* a unique, primary key, foreign key, check or not-null rule */
+  CHATD_STORE_ERROR_NOT_FOUND,   /* an update or delete named a row that does not exist */
+  CHATD_STORE_ERROR_BUSY,        /* another process held a lock past CHATD_STORE_BUSY_TIMEOUT_MS */
+  CHATD_STORE_ERROR_IO,          /* read/write failure, disk full, read-only file */
+  CHATD_STORE_ERROR_CORRUPT,     /* the file is not a database, or is damaged */
+  CHATD_STORE_ERROR_UNAVAILABLE, /* PostgreSQL: the server cannot be reached (connection lost or
+                                    refused); the store reconnects by itself, try again later */
 } ChatdStoreError;
 
 GQuark chatd_store_error_quark(void);

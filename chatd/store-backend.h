@@ -1,0 +1,50 @@
+/* The seam between the store's machinery (store.c, store-writer.c,
+ * store-reader.c: threads, queues, batching, savepoints, completions) and a
+ * database: a StoreBackend runs transactions, writes, reads and loaders on
+ * one of its connections (an opaque pointer, used by one thread at a time).
+ * SQLite: chatd_store_sqlite_backend (store-schema.c, store-statements.c);
+ * PostgreSQL: chatd_store_pg_backend (store-pg-schema.c,
+ * store-pg-statements.c). */
+#pragma once
+
+#include "chatd/store-private.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  STORE_TXN_BEGIN,
+  STORE_TXN_COMMIT,
+  STORE_TXN_ROLLBACK,
+  STORE_TXN_SAVEPOINT,
+  STORE_TXN_RELEASE,
+  STORE_TXN_ROLLBACK_TO,
+} StoreTxnOp;
+
+typedef struct {
+  const char *name; /* "sqlite", "postgresql" */
+  /* Runs BEGIN, COMMIT, ... on the writer connection. */
+  gboolean (*txn)(gpointer conn, StoreTxnOp op, GError **error);
+  /* Whether a transaction is open (FALSE after the database rolled it back
+   * by itself, or lost it with the connection). */
+  gboolean (*in_transaction)(gpointer conn);
+  /* Whether w must run inside its own savepoint so that its failure undoes
+   * it alone. */
+  gboolean (*needs_savepoint)(const StoreWrite *w);
+  gboolean (*apply_write)(gpointer conn, StoreWrite *w, GError **error);
+  gboolean (*run_read)(gpointer conn, StoreRead *r, GError **error);
+  gboolean (*load)(gpointer conn, StoreLoad load, StoreLoadFunc func, gpointer user_data,
+                   GError **error);
+  gboolean (*max_ids)(gpointer conn, gint64 *max_user_id, gint64 *max_room_id,
+                      gint64 *max_message_id, GError **error);
+  /* NULL when connections are never lost (SQLite). Otherwise: 0 when conn
+   * is up, else the monotonic time (us) of its next reconnection attempt. */
+  gint64 (*reconnect_at)(gpointer conn);
+  /* Tries to reconnect now (the threads call it when reconnect_at passed). */
+  gboolean (*reconnect)(gpointer conn, GError **error);
+  void (*close)(gpointer conn);
+} StoreBackend;
+
+extern const StoreBackend chatd_store_sqlite_backend;
+extern const StoreBackend chatd_store_pg_backend;
+
+G_END_DECLS
