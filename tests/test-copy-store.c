@@ -1,0 +1,407 @@
+/* chatd --copy-store (chatd/copy-store.h), through the real chatd binary: an
+ * SQLite database written with the store's API is copied into a private
+ * PostgreSQL server (pg-fixture.h), then the PostgreSQL store must read back
+ * exactly what the SQLite store read: the same rows through every loader,
+ * the same history pages, conversations (unread counts), messages by id
+ * (images byte for byte) and max ids, and it must go on with ids past the
+ * copied ones. A non-empty target is refused and left as it was; a copy
+ * that fails halfway leaves the target empty. Suite cluster. */
+#include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <string.h>
+
+#include "chatd/store-pg.h"
+#include "chatd/store.h"
+#include "pg-fixture.h"
+#include "run-program.h"
+#include "test-util.h"
+
+enum { ALICE = 1, BOB = 2, CAROL = 3, DAVE = 4 };
+enum { ROOM = 10, QUIET_ROOM = 11 };
+static const gint64 users[] = {ALICE, BOB, CAROL, DAVE};
+
+#define T0 1700000000000 /* a plausible "now" in ms */
+/* A password given in the target's conninfo: the fixture trusts loopback
+ * connections, so libpq carries it unused; chatd must never print it. */
+#define CONNINFO_PASSWORD "not-to-be-printed-7f3a"
+/* Every password hash starts with this, to find one in chatd's output. */
+#define HASH_PREFIX "$argon2id$v=19$m=65536,t=3,p=1$"
+
+static PgFixture *pg;
+
+static void write_file(const char *path, const char *text) {
+  g_autoptr(GError) error = NULL;
+  cr_assert(g_file_set_contents(path, text, -1, &error), "%s: %s", path,
+            error != NULL ? error->message : "");
+}
+
+static char *tmp_dir;
+static char *source_db;
+static char *source_config;
+static GMainContext *context;
+
+static void setup(void) {
+  if (!pg_fixture_available())
+    cr_skip_test("PostgreSQL binaries not found (initdb, postgres): install postgresql");
+  pg = pg_fixture_start();
+  cr_assert_not_null(pg, "the PostgreSQL fixture did not start");
+  tmp_dir = test_make_tmp_dir("copy-store-XXXXXX");
+  source_db = g_build_filename(tmp_dir, "data", "chatd.db", NULL);
+  g_autofree char *data_dir = g_path_get_dirname(source_db);
+  cr_assert_eq(g_mkdir_with_parents(data_dir, 0700), 0);
+  source_config = g_build_filename(tmp_dir, "sqlite.json", NULL);
+  /* relative to the config file, as an operator would write it */
+  write_file(source_config, "{\"server\": {\"database\": \"data/chatd.db\"}}");
+  context = g_main_context_new();
+}
+
+static void teardown(void) {
+  pg_fixture_stop(pg);
+  pg = NULL;
+  if (tmp_dir != NULL)
+    test_remove_tree(tmp_dir);
+  g_clear_pointer(&tmp_dir, g_free);
+  g_clear_pointer(&source_db, g_free);
+  g_clear_pointer(&source_config, g_free);
+  g_clear_pointer(&context, g_main_context_unref);
+}
+
+TestSuite(copy_store, .init = setup, .fini = teardown, .timeout = 180);
+
+/* ---- waiting for the store ---- */
+
+typedef struct {
+  gboolean done;
+  char *error;
+  gint64 id;
+  gboolean inserted;
+  GPtrArray *items;
+  gboolean more;
+  ChatdMessageRecord *record;
+} Wait;
+
+static void wait_done(Wait *w) {
+  while (!w->done)
+    g_main_context_iteration(context, TRUE);
+}
+
+static void on_done(const GError *error, gpointer data) {
+  Wait *w = data;
+  w->error = error != NULL ? g_strdup(error->message) : NULL;
+  w->done = TRUE;
+}
+
+static void on_message(const GError *error, gboolean inserted, gint64 stored_id, gpointer data) {
+  Wait *w = data;
+  w->inserted = inserted;
+  w->id = stored_id;
+  on_done(error, data);
+}
+
+/* Submits a write with on_done/&w, waits and asserts it succeeded. */
+#define WRITE_OK(fn, ...)                                                                          \
+  do {                                                                                             \
+    Wait w_ = {0};                                                                                 \
+    cr_assert(fn(__VA_ARGS__, on_done, &w_), #fn " was refused");                                  \
+    wait_done(&w_);                                                                                \
+    cr_assert_null(w_.error, #fn ": %s", w_.error);                                                \
+  } while (0)
+
+static void wait_ok(Wait *w, const char *what) {
+  wait_done(w);
+  cr_assert_null(w->error, "%s: %s", what, w->error);
+}
+
+/* ---- the source database ---- */
+
+static void token_hash(guint8 hash[CHATD_STORE_TOKEN_HASH_LEN], guint8 seed) {
+  for (int i = 0; i < CHATD_STORE_TOKEN_HASH_LEN; i++)
+    hash[i] = (guint8)(seed * 31 + i * 7);
+}
+
+static gint64 add_message(ChatdStore *store, const ChatdMessageRecord *record,
+                          const gint64 *offline, gsize n_offline) {
+  Wait w = {0};
+  cr_assert(chatd_store_add_message(store, record, offline, n_offline, on_message, &w));
+  wait_ok(&w, "add_message");
+  cr_assert(w.inserted);
+  return w.id;
+}
+
+static void add_text(ChatdStore *store, gint64 id, gint64 sender, int target_type, gint64 target,
+                     const char *text, gsize text_len, const char *client_msg_id,
+                     const gint64 *offline, gsize n_offline) {
+  ChatdMessageRecord r = {
+      .id = id,
+      .sender_id = sender,
+      .target_type = target_type,
+      .target_id = target,
+      .sent_ms = T0 + id * 1000,
+      .kind = CHATD_STORE_KIND_TEXT,
+      .text = text,
+      .text_len = text_len,
+      .font_size = 12 + (int)id,
+      .font_color = id % 2 ? "#102030" : NULL,
+      .client_msg_id = client_msg_id,
+  };
+  cr_assert_eq(add_message(store, &r, offline, n_offline), id);
+}
+
+/* An image holding every byte value, the escapes of COPY's text format
+ * among them, behind a PNG signature. */
+static GBytes *test_image(void) {
+  static const guint8 png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  GByteArray *bytes = g_byte_array_new();
+  g_byte_array_append(bytes, png, sizeof png);
+  for (int round = 0; round < 3; round++)
+    for (int b = 0; b < 256; b++) {
+      guint8 byte = (guint8)b;
+      g_byte_array_append(bytes, &byte, 1);
+    }
+  return g_byte_array_free_to_bytes(bytes);
+}
+
+/* Users, a friendship, a pending request, two rooms with members, 1:1 and
+ * room messages (texts that need escaping, an image, client_msg_ids),
+ * offline deliveries, read markers and sessions, all with the store's
+ * API. */
+static void fill_source(ChatdStore *store) {
+  static const char *const names[] = {"alice", "bob", "carol", "dave"};
+  static const char *const nicknames[] = {"Alice", "Bob \\ the \"builder\"", "Carol\tTab",
+                                          "Dave 😀 ünïcode"};
+  for (gsize i = 0; i < G_N_ELEMENTS(users); i++) {
+    g_autofree char *hash =
+        g_strdup_printf(HASH_PREFIX "c2FsdC0lzu%dZWQ$aGFzaC1vZi0%d", (int)i, (int)i * 7);
+    WRITE_OK(chatd_store_add_user, store, users[i], names[i], nicknames[i], hash,
+             T0 - 1000000 + (gint64)i);
+  }
+  WRITE_OK(chatd_store_add_friend_request, store, ALICE, BOB, T0 + 1);
+  WRITE_OK(chatd_store_accept_friend_request, store, ALICE, BOB, T0 + 2);
+  WRITE_OK(chatd_store_add_friend_request, store, ALICE, CAROL, T0 + 3);
+  WRITE_OK(chatd_store_add_friend_request, store, DAVE, CAROL, T0 + 4);
+  WRITE_OK(chatd_store_add_friend_request, store, CAROL, DAVE, T0 + 5);
+  WRITE_OK(chatd_store_accept_friend_request, store, CAROL, DAVE, T0 + 6);
+  WRITE_OK(chatd_store_add_room, store, ROOM, "the room\\with\nodd name", ALICE, T0 + 7);
+  WRITE_OK(chatd_store_add_room, store, QUIET_ROOM, "quiet", 0, T0 + 8);
+  WRITE_OK(chatd_store_add_member, store, ROOM, ALICE, 1, T0 + 9);
+  WRITE_OK(chatd_store_add_member, store, ROOM, BOB, 1, T0 + 10);
+  WRITE_OK(chatd_store_add_member, store, QUIET_ROOM, DAVE, 1, T0 + 11);
+
+  static const char escapes[] = "tab\there, newline\nthere, CR\r, backslash \\ and \\N, "
+                                "\\x41 is not hex";
+  gint64 bob[] = {BOB};
+  gint64 alice[] = {ALICE};
+  add_text(store, 1, ALICE, CHATD_STORE_TARGET_USER, BOB, escapes, strlen(escapes), "c-1", NULL, 0);
+  g_autoptr(GBytes) image = test_image();
+  ChatdMessageRecord picture = {
+      .id = 2,
+      .sender_id = BOB,
+      .target_type = CHATD_STORE_TARGET_USER,
+      .target_id = ALICE,
+      .sent_ms = T0 + 2000,
+      .kind = CHATD_STORE_KIND_IMAGE,
+      .image = image,
+      .client_msg_id = "img\\1\t",
+  };
+  cr_assert_eq(add_message(store, &picture, alice, 1), 2);
+  add_text(store, 3, ALICE, CHATD_STORE_TARGET_ROOM, ROOM, "hi room", 7, NULL, bob, 1);
+  add_text(store, 4, BOB, CHATD_STORE_TARGET_ROOM, ROOM, "hi all", 6, "c-1", NULL, 0);
+  WRITE_OK(chatd_store_add_member, store, ROOM, CAROL, 5, T0 + 12);
+  add_text(store, 5, CAROL, CHATD_STORE_TARGET_ROOM, ROOM, "late but here", 13, NULL, bob, 1);
+  add_text(store, 6, ALICE, CHATD_STORE_TARGET_USER, BOB, "are you there?", 14, "c-2", bob, 1);
+  add_text(store, 7, DAVE, CHATD_STORE_TARGET_USER, CAROL, "x", 1, NULL, NULL, 0);
+  /* ids need not be contiguous */
+  add_text(store, 40, CAROL, CHATD_STORE_TARGET_USER, DAVE, "after a gap", 11, NULL, NULL, 0);
+  WRITE_OK(chatd_store_remove_member, store, ROOM, BOB);
+  WRITE_OK(chatd_store_add_member, store, ROOM, BOB, 41, T0 + 13);
+
+  WRITE_OK(chatd_store_mark_read, store, BOB, CHATD_STORE_TARGET_USER, ALICE, 1);
+  WRITE_OK(chatd_store_mark_read, store, ALICE, CHATD_STORE_TARGET_ROOM, ROOM, 4);
+  WRITE_OK(chatd_store_mark_read, store, CAROL, CHATD_STORE_TARGET_USER, DAVE, 7);
+  WRITE_OK(chatd_store_clear_offline, store, ALICE, 2);
+
+  guint8 hash[CHATD_STORE_TOKEN_HASH_LEN];
+  for (guint8 i = 0; i < 3; i++) {
+    token_hash(hash, i);
+    WRITE_OK(chatd_store_add_session, store, hash, users[i], T0 + 100 + i);
+  }
+  token_hash(hash, 1);
+  WRITE_OK(chatd_store_touch_session, store, hash, T0 + 500);
+}
+
+/* ---- the target ---- */
+
+static char *target_conninfo(const char *name) {
+  g_autofree char *conninfo = NULL;
+  cr_assert(pg_fixture_create_database(pg, name, &conninfo));
+  return g_strdup_printf("%s password=" CONNINFO_PASSWORD, conninfo);
+}
+
+static char *write_target_config(const char *conninfo) {
+  g_autofree char *escaped = g_strescape(conninfo, NULL);
+  g_autofree char *text = g_strdup_printf("{\"server\": {\"postgresql\": \"%s\"}}", escaped);
+  char *path = g_build_filename(tmp_dir, "postgresql.json", NULL);
+  write_file(path, text);
+  return path;
+}
+
+static void run_copy(const char *from, const char *to, program_result *result) {
+  const char *argv[] = {CHATD_PATH, "--copy-store", "--config", from, "--to", to, NULL};
+  run_program(argv, NULL, 0, NULL, result);
+}
+
+/* Runs one statement on conninfo; fails the test if it fails. */
+static void query(const char *conninfo, const char *sql) {
+  PGconn *conn = PQconnectdb(conninfo);
+  cr_assert_eq(PQstatus(conn), CONNECTION_OK, "%s", PQerrorMessage(conn));
+  PGresult *res = PQexec(conn, sql);
+  cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+            "%s: %s", sql, PQresultErrorMessage(res));
+  PQclear(res);
+  PQfinish(conn);
+}
+
+/* The rows of every table of the target, as "table=count ...". */
+static char *target_counts(const char *conninfo) {
+  static const char *const tables[] = {
+      "users",    "friend_requests",    "friends",      "rooms",   "room_members",
+      "messages", "offline_deliveries", "read_markers", "sessions"};
+  PGconn *conn = PQconnectdb(conninfo);
+  cr_assert_eq(PQstatus(conn), CONNECTION_OK, "%s", PQerrorMessage(conn));
+  GString *out = g_string_new("");
+  for (gsize i = 0; i < G_N_ELEMENTS(tables); i++) {
+    g_autofree char *sql = g_strdup_printf("SELECT count(*) FROM %s", tables[i]);
+    PGresult *res = PQexec(conn, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(res));
+    g_string_append_printf(out, "%s%s=%s", i > 0 ? " " : "", tables[i], PQgetvalue(res, 0, 0));
+    PQclear(res);
+  }
+  PQfinish(conn);
+  return g_string_free(out, FALSE);
+}
+
+static ChatdStore *open_sqlite(void) {
+  g_autoptr(GError) error = NULL;
+  ChatdStore *store = chatd_store_open(source_db, context, &error);
+  cr_assert_not_null(store, "open %s: %s", source_db, error != NULL ? error->message : "");
+  return store;
+}
+
+static void assert_no_secret(const char *output) {
+  cr_assert_null(strstr(output, CONNINFO_PASSWORD), "the conninfo's password was printed:\n%s",
+                 output);
+  cr_assert_null(strstr(output, HASH_PREFIX), "a password hash was printed:\n%s", output);
+  cr_assert_null(strstr(output, "password="), "the conninfo was printed:\n%s", output);
+}
+
+/* ---- tests ---- */
+
+Test(copy_store, refuses_a_target_that_is_not_empty_and_leaves_it_unchanged) {
+  ChatdStore *sqlite_store = open_sqlite();
+  fill_source(sqlite_store);
+  chatd_store_close(sqlite_store);
+  g_autofree char *conninfo = target_conninfo("copy_twice");
+  g_autofree char *target_config = write_target_config(conninfo);
+  program_result first = {0};
+  run_copy(source_config, target_config, &first);
+  cr_assert_eq(first.status, 0, "%s", first.err);
+  g_autofree char *before = target_counts(conninfo);
+
+  program_result second = {0};
+  run_copy(source_config, target_config, &second);
+  cr_assert_eq(second.status, 1, "a second copy into the same database: status %d\n%s",
+               second.status, second.err);
+  cr_assert_not_null(strstr(second.err, "not empty"), "%s", second.err);
+  cr_assert_not_null(strstr(second.err, "users has 4 rows"), "%s", second.err);
+  cr_assert_not_null(strstr(second.err, "messages has 8 rows"), "%s", second.err);
+  assert_no_secret(second.err);
+  g_autofree char *after = target_counts(conninfo);
+  cr_assert_str_eq(after, before);
+
+  /* One row in one table is enough to refuse. */
+  g_autofree char *one_row = target_conninfo("one_row");
+  g_autoptr(GError) error = NULL;
+  cr_assert(chatd_store_pg_migrate(one_row, NULL, &error), "%s",
+            error != NULL ? error->message : "");
+  query(one_row, "INSERT INTO users (username, nickname, password_hash, created_ms) "
+                 "VALUES ('zed', 'Zed', '" HASH_PREFIX "z', 1)");
+  g_autofree char *one_row_config = write_target_config(one_row);
+  program_result third = {0};
+  run_copy(source_config, one_row_config, &third);
+  cr_assert_eq(third.status, 1, "%s", third.err);
+  cr_assert_not_null(strstr(third.err, "users has 1 row)"), "%s", third.err);
+  g_autofree char *counts = target_counts(one_row);
+  cr_assert_str_eq(counts, "users=1 friend_requests=0 friends=0 rooms=0 room_members=0 "
+                           "messages=0 offline_deliveries=0 read_markers=0 sessions=0");
+  program_result_clear(&first);
+  program_result_clear(&second);
+  program_result_clear(&third);
+}
+
+Test(copy_store, a_copy_that_fails_halfway_leaves_the_target_empty) {
+  ChatdStore *sqlite_store = open_sqlite();
+  fill_source(sqlite_store);
+  /* PostgreSQL's text cannot hold U+0000; chatd's texts may. */
+  add_text(sqlite_store, 50, ALICE, CHATD_STORE_TARGET_USER, BOB, "nul\0inside", 10, NULL, NULL, 0);
+  chatd_store_close(sqlite_store);
+  g_autofree char *conninfo = target_conninfo("copy_fails");
+  g_autofree char *target_config = write_target_config(conninfo);
+  program_result run = {0};
+  run_copy(source_config, target_config, &run);
+  cr_assert_eq(run.status, 1, "%s", run.err);
+  cr_assert_not_null(strstr(run.err, "messages, id 50: text holds a NUL character"), "%s", run.err);
+  g_autofree char *counts = target_counts(conninfo);
+  cr_assert_str_eq(counts,
+                   "users=0 friend_requests=0 friends=0 rooms=0 room_members=0 "
+                   "messages=0 offline_deliveries=0 read_markers=0 sessions=0",
+                   "users and rooms were copied before messages failed: they must be undone");
+  program_result_clear(&run);
+}
+
+Test(copy_store, needs_sqlite_on_one_side_and_postgresql_on_the_other) {
+  ChatdStore *sqlite_store = open_sqlite();
+  fill_source(sqlite_store);
+  chatd_store_close(sqlite_store);
+
+  /* a target config without server.postgresql */
+  g_autofree char *sqlite_target = g_build_filename(tmp_dir, "other-sqlite.json", NULL);
+  write_file(sqlite_target, "{\"server\": {\"database\": \"other.db\"}}");
+  program_result run = {0};
+  run_copy(source_config, sqlite_target, &run);
+  cr_assert_eq(run.status, 1, "%s", run.err);
+  cr_assert_not_null(strstr(run.err, "no server.postgresql"), "%s", run.err);
+  g_autofree char *other_db = g_build_filename(tmp_dir, "other.db", NULL);
+  cr_assert_not(g_file_test(other_db, G_FILE_TEST_EXISTS), "the target config's database "
+                                                           "was created");
+  program_result_clear(&run);
+
+  /* a source config that is already on PostgreSQL */
+  g_autofree char *conninfo = target_conninfo("pg_source");
+  g_autofree char *target_config = write_target_config(conninfo);
+  run_copy(target_config, target_config, &run);
+  cr_assert_eq(run.status, 1, "%s", run.err);
+  cr_assert_not_null(strstr(run.err, "server.postgresql is set"), "%s", run.err);
+  assert_no_secret(run.err);
+  program_result_clear(&run);
+
+  /* --copy-store without --to, --to without --copy-store */
+  const char *no_to[] = {CHATD_PATH, "--copy-store", "--config", source_config, NULL};
+  run_program(no_to, NULL, 0, NULL, &run);
+  cr_assert_eq(run.status, 2, "%s", run.err);
+  cr_assert_not_null(strstr(run.err, "--copy-store needs --to"), "%s", run.err);
+  program_result_clear(&run);
+  const char *no_copy[] = {CHATD_PATH, "--to", target_config, NULL};
+  run_program(no_copy, NULL, 0, NULL, &run);
+  cr_assert_eq(run.status, 2, "%s", run.err);
+  program_result_clear(&run);
+
+  /* a source database that does not exist is not created */
+  g_autofree char *missing_config = g_build_filename(tmp_dir, "missing.json", NULL);
+  write_file(missing_config, "{\"server\": {\"database\": \"missing.db\"}}");
+  run_copy(missing_config, target_config, &run);
+  cr_assert_eq(run.status, 1, "%s", run.err);
+  cr_assert_not_null(strstr(run.err, "no such database file"), "%s", run.err);
+  g_autofree char *missing_db = g_build_filename(tmp_dir, "missing.db", NULL);
+  cr_assert_not(g_file_test(missing_db, G_FILE_TEST_EXISTS));
+  program_result_clear(&run);
+}
