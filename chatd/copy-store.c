@@ -119,6 +119,12 @@ static char *describe_target(PGconn *conn) {
                          port != NULL && port[0] != '\0' ? ":" : "", port != NULL ? port : "");
 }
 
+/* PostgreSQL's notices ("relation ... already exists, skipping") are for
+ * debugging, not for the operator's terminal. */
+static void on_notice(void *data, const char *message) {
+  g_debug("PostgreSQL: %s", message);
+}
+
 static PGconn *target_connect(const char *conninfo, GError **error) {
   PGconn *conn = PQconnectdb(conninfo);
   if (conn == NULL) {
@@ -131,6 +137,7 @@ static PGconn *target_connect(const char *conninfo, GError **error) {
     PQfinish(conn);
     return NULL;
   }
+  PQsetNoticeProcessor(conn, on_notice, NULL);
   if (PQsetClientEncoding(conn, "UTF8") != 0) {
     connection_error(error, conn, "cannot set the client encoding to UTF8");
     PQfinish(conn);
@@ -211,8 +218,8 @@ static gboolean target_lock_and_check_empty(Copy *c, GError **error) {
   }
   if (counts->len > 0) {
     g_set_error(error, CHATD_COPY_STORE_ERROR, CHATD_COPY_STORE_ERROR_NOT_EMPTY,
-                "the target %s is not empty (%s): --copy-store writes only into an empty "
-                "database, and wrote nothing",
+                "the target database \"%s\" is not empty (%s): --copy-store writes only "
+                "into an empty database",
                 PQdb(c->target), counts->str);
     return FALSE;
   }
@@ -276,8 +283,7 @@ static gboolean source_check_tables(Copy *c, GError **error) {
     const char *name = (const char *)sqlite3_column_text(stmt, 0);
     if (!known_table(name)) {
       g_set_error(error, CHATD_COPY_STORE_ERROR, CHATD_COPY_STORE_ERROR_SCHEMA,
-                  "%s: table %s is not one --copy-store knows; nothing was copied", c->source_path,
-                  name);
+                  "%s: table %s is not one --copy-store knows", c->source_path, name);
       sqlite3_finalize(stmt);
       return FALSE;
     }
@@ -384,8 +390,8 @@ static gboolean data_error(GError **error, const char *table, sqlite3_stmt *stmt
                            const GArray *columns, guint64 row, const char *column,
                            const char *problem) {
   g_autofree char *label = row_label(stmt, columns, row);
-  g_set_error(error, CHATD_COPY_STORE_ERROR, CHATD_COPY_STORE_ERROR_DATA,
-              "%s, %s: %s %s; nothing was copied", table, label, column, problem);
+  g_set_error(error, CHATD_COPY_STORE_ERROR, CHATD_COPY_STORE_ERROR_DATA, "%s, %s: %s %s", table,
+              label, column, problem);
   return FALSE;
 }
 

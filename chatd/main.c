@@ -106,8 +106,8 @@ static void on_copy_started(const char *source, const char *target, gpointer dat
 }
 
 static void on_copy_table_done(const char *table, guint64 rows, gint64 elapsed_us, gpointer data) {
-  fprintf(stderr, "chatd:   %-18s %10" G_GUINT64_FORMAT " rows in %.3f s\n", table, rows,
-          (double)elapsed_us / G_USEC_PER_SEC);
+  fprintf(stderr, "chatd:   %-18s %10" G_GUINT64_FORMAT " row%s in %.3f s\n", table, rows,
+          rows == 1 ? " " : "s", (double)elapsed_us / G_USEC_PER_SEC);
 }
 
 /* chatd --copy-store --config SRC --to DST: source's SQLite database into
@@ -145,7 +145,7 @@ static int copy_store(const char *source_path, const ChatdConfig *source, const 
       chatd_copy_store(source->database, target.postgresql, &progress, NULL, &report, &error);
   chatd_config_clear(&target);
   if (!ok) {
-    fprintf(stderr, "chatd: copy failed, the target is unchanged: %s\n", error->message);
+    fprintf(stderr, "chatd: nothing was copied: %s\n", error->message);
     return 1;
   }
   fprintf(stderr,
