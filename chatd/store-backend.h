@@ -20,7 +20,7 @@ typedef enum {
   STORE_TXN_ROLLBACK_TO,
 } StoreTxnOp;
 
-typedef struct {
+struct _StoreBackend {
   const char *name; /* "sqlite", "postgresql" */
   /* Runs BEGIN, COMMIT, ... on the writer connection. */
   gboolean (*txn)(gpointer conn, StoreTxnOp op, GError **error);
@@ -42,9 +42,14 @@ typedef struct {
   /* Tries to reconnect now (the threads call it when reconnect_at passed). */
   gboolean (*reconnect)(gpointer conn, GError **error);
   void (*close)(gpointer conn);
-} StoreBackend;
+};
 
 extern const StoreBackend chatd_store_sqlite_backend;
 extern const StoreBackend chatd_store_pg_backend;
+
+/* A PostgreSQL connection of role for chatd_store_pg_backend (the
+ * writer's migrates the schema and sets *version). store-pg-schema.c. */
+gpointer chatd_store_pg_open_connection(const char *conninfo, StoreRole role, int *version,
+                                        GError **error);
 
 G_END_DECLS

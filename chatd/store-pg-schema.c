@@ -6,7 +6,10 @@
  * The tables, columns and meanings are those of the SQLite schema
  * (store-schema.c), with PostgreSQL types: BIGINT ids and times, TEXT,
  * BYTEA; small enumerations (target_type, kind, font_size, revoked) are
- * INTEGER, so a generic copy of the rows works both ways. Ids come from
+ * INTEGER, so a generic copy of the rows works both ways. One exception:
+ * messages.text is BYTEA, not TEXT, because a message's text may hold
+ * U+0000 (spec: a str may), which a PostgreSQL TEXT cannot; it holds the
+ * UTF-8 bytes as they are (a copy binds them as bytes). Ids come from
  * the sequences users_id_seq, rooms_id_seq and messages_id_seq (the
  * columns' defaults) when the store chooses them.
  *
@@ -64,6 +67,11 @@ void chatd_store_pg_set_error(GError **error, PGconn *conn, const PGresult *res,
 
 /* ---- connections ---- */
 
+/* Notices ("relation already exists, skipping") are not for chatd's log. */
+static void ignore_notice(void *data, const char *message) {
+  (void)data, (void)message;
+}
+
 PGconn *chatd_store_pg_connect(const char *conninfo, GError **error) {
   PGconn *conn = PQconnectdb(conninfo);
   if (conn == NULL) {
@@ -84,6 +92,7 @@ PGconn *chatd_store_pg_connect(const char *conninfo, GError **error) {
     PQfinish(conn);
     return NULL;
   }
+  PQsetNoticeProcessor(conn, ignore_notice, NULL);
   if (PQsetClientEncoding(conn, "UTF8") != 0) {
     chatd_store_pg_set_error(error, conn, NULL, "set client encoding");
     PQfinish(conn);
@@ -121,6 +130,11 @@ StorePgConnection *chatd_store_pg_connection_open(const char *conninfo, StoreRol
   return c;
 }
 
+gpointer chatd_store_pg_open_connection(const char *conninfo, StoreRole role, int *version,
+                                        GError **error) {
+  return chatd_store_pg_connection_open(conninfo, role, version, error);
+}
+
 gboolean chatd_store_pg_connection_ok(const StorePgConnection *c) {
   return c->conn != NULL && PQstatus(c->conn) == CONNECTION_OK;
 }
@@ -129,7 +143,7 @@ void chatd_store_pg_connection_lost(StorePgConnection *c) {
   if (c->conn != NULL && PQstatus(c->conn) == CONNECTION_OK)
     return;
   if (c->conn != NULL) {
-    g_warning("lost the PostgreSQL connection (%s): reconnecting",
+    g_message("lost the PostgreSQL connection (%s): reconnecting",
               c->role == STORE_ROLE_WRITER ? "writer" : "reader");
     PQfinish(c->conn);
     c->conn = NULL;
@@ -233,7 +247,7 @@ static const char migration_1[] =
     "  target_id     BIGINT  NOT NULL,\n"
     "  sent_ms       BIGINT  NOT NULL,\n"
     "  kind          INTEGER NOT NULL CHECK (kind IN (0, 1)),\n"
-    "  text          TEXT,\n"
+    "  text          BYTEA,\n"
     "  font_size     INTEGER,\n"
     "  font_color    TEXT,\n"
     "  image         BYTEA,\n"

@@ -2,8 +2,10 @@
  * headers that include sqlite3.h. store.c owns the lifetime and the
  * completions, store-writer.c the write queue, the writer and checkpointer
  * threads, store-reader.c the read queue, the reader thread and the
- * loaders; store-schema.c opens connections and migrates,
- * store-statements.c holds every SQL statement and runs the requests. */
+ * loaders; they reach the database through a StoreBackend
+ * (store-backend.h). SQLite's: store-schema.c opens connections and
+ * migrates, store-statements.c holds every SQL statement and runs the
+ * requests; PostgreSQL's: store-pg-*.c. */
 #pragma once
 
 #include <sqlite3.h>
@@ -183,11 +185,12 @@ typedef struct {
   } op;
   ChatdStoreDone done;
   ChatdStoreMessageDone message_done;
+  ChatdStoreIdDone id_done; /* ADD_USER, ADD_ROOM from chatd_store_create_*() */
   gpointer user_data;
   /* results, set by the writer thread */
   GError *error;
   gboolean inserted;
-  gint64 stored_id;
+  gint64 stored_id; /* ADD_MESSAGE, ADD_USER, ADD_ROOM: the row's id */
 } StoreWrite;
 
 typedef enum {
@@ -255,18 +258,23 @@ void chatd_store_conversation_free(gpointer conversation);
 
 /* ---- the store ---- */
 
+typedef struct _StoreBackend StoreBackend;
+
 struct _ChatdStore {
+  const StoreBackend *backend;
+  gpointer writer_conn; /* the backend's connections: &writer, &reader for SQLite */
+  gpointer reader_conn;
   GMainContext *context;
   GSource *completion_source;
   int wake_fd; /* eventfd: the workers wake the context through it */
   int schema_version;
 
-  StoreConnection writer; /* the writer thread's */
-  StoreConnection reader; /* the reader thread's and the loaders', under reader_lock */
+  StoreConnection writer; /* SQLite: the writer thread's */
+  StoreConnection reader; /* SQLite: the reader thread's and the loaders', under reader_lock */
   GMutex reader_lock;
   GThread *writer_thread;
   GThread *reader_thread;
-  sqlite3 *checkpoint_db; /* the checkpointer thread's */
+  sqlite3 *checkpoint_db; /* SQLite: the checkpointer thread's */
   GThread *checkpoint_thread;
   gint wal_pages;           /* the WAL's size after the last commit (written by the writer,
                              * read atomically by get_stats) */

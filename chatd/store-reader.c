@@ -2,7 +2,7 @@
  * submission of reads and the reader thread that runs them. */
 #define G_LOG_DOMAIN "chatd-store"
 
-#include "chatd/store-private.h"
+#include "chatd/store-backend.h"
 
 /* ---- requests ---- */
 
@@ -24,13 +24,36 @@ void chatd_store_read_free(StoreRead *r) {
 
 /* ---- the reader ---- */
 
+/* With store->lock held and nothing to read: when the connection is lost,
+ * waits until the backoff allows an attempt (or a read comes) and tries to
+ * reconnect; FALSE when the connection is up. */
+static gboolean wait_or_reconnect(ChatdStore *store) {
+  /* a loader may hold reader_lock and wait for store->lock (its func
+   * submits writes): only try it here; a loader reconnects by itself */
+  if (store->backend->reconnect_at == NULL || !g_mutex_trylock(&store->reader_lock))
+    return FALSE;
+  gint64 at = store->backend->reconnect_at(store->reader_conn);
+  g_mutex_unlock(&store->reader_lock);
+  if (at == 0)
+    return FALSE;
+  if (!g_cond_wait_until(&store->reader_cond, &store->lock, at)) {
+    g_mutex_unlock(&store->lock);
+    g_mutex_lock(&store->reader_lock);
+    store->backend->reconnect(store->reader_conn, NULL);
+    g_mutex_unlock(&store->reader_lock);
+    g_mutex_lock(&store->lock);
+  }
+  return TRUE;
+}
+
 gpointer chatd_store_reader_main(gpointer data) {
   ChatdStore *store = data;
   for (;;) {
     g_mutex_lock(&store->lock);
     while (!store->stopping && g_queue_is_empty(&store->reads)) {
       store->reader_waiting = TRUE;
-      g_cond_wait(&store->reader_cond, &store->lock);
+      if (!wait_or_reconnect(store))
+        g_cond_wait(&store->reader_cond, &store->lock);
       store->reader_waiting = FALSE;
     }
     GList *link = g_queue_pop_head_link(&store->reads);
@@ -40,7 +63,7 @@ gpointer chatd_store_reader_main(gpointer data) {
 
     StoreRead *r = link->data;
     g_mutex_lock(&store->reader_lock);
-    chatd_store_sql_run_read(&store->reader, r, &r->error);
+    store->backend->run_read(store->reader_conn, r, &r->error);
     g_mutex_unlock(&store->reader_lock);
 
     g_mutex_lock(&store->lock);
@@ -74,7 +97,7 @@ static gboolean submit_read(ChatdStore *store, StoreRead *r) {
 static gboolean load(ChatdStore *store, StoreLoad what, StoreLoadFunc func, gpointer user_data,
                      GError **error) {
   g_mutex_lock(&store->reader_lock);
-  gboolean ok = chatd_store_sql_load(&store->reader, what, func, user_data, error);
+  gboolean ok = store->backend->load(store->reader_conn, what, func, user_data, error);
   g_mutex_unlock(&store->reader_lock);
   return ok;
 }
@@ -120,7 +143,7 @@ gboolean chatd_store_max_ids(ChatdStore *store, gint64 *max_user_id, gint64 *max
   g_return_val_if_fail(store != NULL, FALSE);
   g_mutex_lock(&store->reader_lock);
   gboolean ok =
-      chatd_store_sql_max_ids(&store->reader, max_user_id, max_room_id, max_message_id, error);
+      store->backend->max_ids(store->reader_conn, max_user_id, max_room_id, max_message_id, error);
   g_mutex_unlock(&store->reader_lock);
   return ok;
 }

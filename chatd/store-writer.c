@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "chatd/store-private.h"
+#include "chatd/store-backend.h"
 
 /* WAL pages (of 4 KiB) after which the checkpointer is woken: SQLite's own
  * automatic checkpoint threshold. */
@@ -72,60 +72,43 @@ static void fail_writes(GList *from, GList *stop, const GError *cause) {
   }
 }
 
-/* Whether w changes the database with more than one statement. SQLite
- * backs out a failing statement by itself and leaves the transaction open
- * (or rolls the whole transaction back, which run_batch() detects), so a
- * write of one modifying statement is already atomic; the others need a
- * savepoint. Skipping it for single statements is worth ~30% of message
- * throughput (tests/bench-store.c). */
-static gboolean write_needs_savepoint(const StoreWrite *w) {
-  switch (w->kind) {
-  case STORE_WRITE_ACCEPT_FRIEND_REQUEST:
-    return TRUE;
-  case STORE_WRITE_ADD_MESSAGE:
-    return w->op.message.n_offline > 0;
-  default:
-    return FALSE;
-  }
-}
-
 /* Runs one write so that on failure only this write is undone and w->error
  * says why. */
-static gboolean apply_one(StoreConnection *conn, StoreWrite *w) {
-  if (!write_needs_savepoint(w))
-    return chatd_store_sql_apply_write(conn, w, &w->error);
-  if (!chatd_store_sql_exec(conn, STORE_STMT_SAVEPOINT, &w->error))
+static gboolean apply_one(const StoreBackend *b, gpointer conn, StoreWrite *w) {
+  if (!b->needs_savepoint(w))
+    return b->apply_write(conn, w, &w->error);
+  if (!b->txn(conn, STORE_TXN_SAVEPOINT, &w->error))
     return FALSE;
-  gboolean ok = chatd_store_sql_apply_write(conn, w, &w->error) &&
-                chatd_store_sql_exec(conn, STORE_STMT_RELEASE, &w->error);
-  if (!ok && !sqlite3_get_autocommit(conn->db)) {
-    if (chatd_store_sql_exec(conn, STORE_STMT_ROLLBACK_TO, NULL))
-      chatd_store_sql_exec(conn, STORE_STMT_RELEASE, NULL);
+  gboolean ok = b->apply_write(conn, w, &w->error) && b->txn(conn, STORE_TXN_RELEASE, &w->error);
+  if (!ok && b->in_transaction(conn)) {
+    if (b->txn(conn, STORE_TXN_ROLLBACK_TO, NULL))
+      b->txn(conn, STORE_TXN_RELEASE, NULL);
     else /* cannot undo just this write: give up the whole transaction */
-      chatd_store_sql_exec(conn, STORE_STMT_ROLLBACK, NULL);
+      b->txn(conn, STORE_TXN_ROLLBACK, NULL);
   }
   return ok;
 }
 
-/* Commits the batch's writes in one transaction (more only if SQLite rolls
- * one back by itself); returns the number of commits. Each write ends with
- * w->error set or not. */
-static guint run_batch(StoreConnection *conn, GQueue *batch) {
+/* Commits the batch's writes in one transaction (more only if the database
+ * rolls one back by itself or loses the connection); returns the number of
+ * commits. Each write ends with w->error set or not. */
+static guint run_batch(const StoreBackend *b, gpointer conn, GQueue *batch) {
   guint commits = 0;
   GList *txn_first = NULL; /* the first write of the open transaction */
   for (GList *l = batch->head; l != NULL; l = l->next) {
     StoreWrite *w = l->data;
     if (txn_first == NULL) {
       g_autoptr(GError) begin_error = NULL;
-      if (!chatd_store_sql_exec(conn, STORE_STMT_BEGIN, &begin_error)) {
+      if (!b->txn(conn, STORE_TXN_BEGIN, &begin_error)) {
         fail_writes(l, NULL, begin_error);
         return commits;
       }
       txn_first = l;
     }
-    if (!apply_one(conn, w) && sqlite3_get_autocommit(conn->db)) {
-      /* SQLite rolled the transaction back (I/O error, disk full, ...): the
-       * earlier writes of this transaction are lost as well */
+    if (!apply_one(b, conn, w) && !b->in_transaction(conn)) {
+      /* the database rolled the transaction back (I/O error, disk full, a
+       * lost connection, ...): the earlier writes of this transaction are
+       * lost as well */
       g_autoptr(GError) lost = g_error_new(w->error->domain, w->error->code,
                                            "rolled back with its batch: %s", w->error->message);
       fail_writes(txn_first, l, lost);
@@ -134,11 +117,11 @@ static guint run_batch(StoreConnection *conn, GQueue *batch) {
   }
   if (txn_first != NULL) {
     g_autoptr(GError) commit_error = NULL;
-    if (chatd_store_sql_exec(conn, STORE_STMT_COMMIT, &commit_error)) {
+    if (b->txn(conn, STORE_TXN_COMMIT, &commit_error)) {
       commits++;
     } else {
-      if (!sqlite3_get_autocommit(conn->db))
-        chatd_store_sql_exec(conn, STORE_STMT_ROLLBACK, NULL);
+      if (b->in_transaction(conn))
+        b->txn(conn, STORE_TXN_ROLLBACK, NULL);
       fail_writes(txn_first, NULL, commit_error);
     }
   }
@@ -219,7 +202,7 @@ gpointer chatd_store_checkpoint_main(gpointer data) {
 /* The checkpointer could not keep the WAL small (writes never paused long
  * enough): the writer waits for a full checkpoint once. */
 static void limit_wal(ChatdStore *store) {
-  if (g_atomic_int_get(&store->wal_pages) < STORE_WAL_LIMIT_PAGES)
+  if (store->checkpoint_db == NULL || g_atomic_int_get(&store->wal_pages) < STORE_WAL_LIMIT_PAGES)
     return;
   int rc = sqlite3_wal_checkpoint_v2(store->writer.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
@@ -236,7 +219,18 @@ gpointer chatd_store_writer_main(gpointer data) {
     g_mutex_lock(&store->lock);
     while (!store->stopping && (g_queue_is_empty(&store->writes) || store->hold_count > 0)) {
       store->writer_waiting = TRUE;
-      if (has_uncopied_pages(store)) {
+      gint64 reconnect_at = store->backend->reconnect_at != NULL
+                                ? store->backend->reconnect_at(store->writer_conn)
+                                : 0;
+      if (reconnect_at > 0 && !store->stopping) {
+        /* The connection is lost and nothing is queued: reconnect when the
+         * backoff allows, so that the next write finds it up. */
+        if (!g_cond_wait_until(&store->writer_cond, &store->lock, reconnect_at)) {
+          g_mutex_unlock(&store->lock);
+          store->backend->reconnect(store->writer_conn, NULL);
+          g_mutex_lock(&store->lock);
+        }
+      } else if (has_uncopied_pages(store)) {
         /* Idle with frames not copied back: after a pause, ask for them. */
         gint64 until = g_get_monotonic_time() + STORE_IDLE_CHECKPOINT_MS * G_TIME_SPAN_MILLISECOND;
         if (!g_cond_wait_until(&store->writer_cond, &store->lock, until)) {
@@ -257,7 +251,7 @@ gpointer chatd_store_writer_main(gpointer data) {
     if (g_queue_is_empty(&batch))
       return NULL; /* stopping, and everything is written */
 
-    guint commits = run_batch(&store->writer, &batch);
+    guint commits = run_batch(store->backend, store->writer_conn, &batch);
     limit_wal(store);
 
     g_mutex_lock(&store->lock);
@@ -312,6 +306,20 @@ gboolean chatd_store_add_user(ChatdStore *store, gint64 id, const char *username
   g_return_val_if_fail(store != NULL, FALSE);
   StoreWrite *w = write_new(STORE_WRITE_ADD_USER, done, user_data);
   w->op.add_user.id = id;
+  w->op.add_user.username = g_strdup(username);
+  w->op.add_user.nickname = g_strdup(nickname);
+  w->op.add_user.password_hash = g_strdup(password_hash);
+  w->op.add_user.created_ms = created_ms;
+  w->cost_bytes = text_cost(username) + text_cost(nickname) + text_cost(password_hash);
+  return submit_write(store, w);
+}
+
+gboolean chatd_store_create_user(ChatdStore *store, const char *username, const char *nickname,
+                                 const char *password_hash, gint64 created_ms,
+                                 ChatdStoreIdDone done, gpointer user_data) {
+  g_return_val_if_fail(store != NULL, FALSE);
+  StoreWrite *w = write_new(STORE_WRITE_ADD_USER, NULL, user_data);
+  w->id_done = done;
   w->op.add_user.username = g_strdup(username);
   w->op.add_user.nickname = g_strdup(nickname);
   w->op.add_user.password_hash = g_strdup(password_hash);
@@ -379,6 +387,18 @@ gboolean chatd_store_add_room(ChatdStore *store, gint64 id, const char *room_nam
   g_return_val_if_fail(store != NULL, FALSE);
   StoreWrite *w = write_new(STORE_WRITE_ADD_ROOM, done, user_data);
   w->op.add_room.id = id;
+  w->op.add_room.room_name = g_strdup(room_name);
+  w->op.add_room.creator_id = creator_id;
+  w->op.add_room.created_ms = created_ms;
+  w->cost_bytes = text_cost(room_name);
+  return submit_write(store, w);
+}
+
+gboolean chatd_store_create_room(ChatdStore *store, const char *room_name, gint64 creator_id,
+                                 gint64 created_ms, ChatdStoreIdDone done, gpointer user_data) {
+  g_return_val_if_fail(store != NULL, FALSE);
+  StoreWrite *w = write_new(STORE_WRITE_ADD_ROOM, NULL, user_data);
+  w->id_done = done;
   w->op.add_room.room_name = g_strdup(room_name);
   w->op.add_room.creator_id = creator_id;
   w->op.add_room.created_ms = created_ms;

@@ -16,7 +16,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "chatd/store-private.h"
+#include "chatd/store-backend.h"
 
 /* The quark name is stringified as written: no spaces around its dashes. */
 /* clang-format off */
@@ -90,7 +90,9 @@ static void job_free(StoreJob *job) {
 static void job_complete(StoreJob *job) {
   if (job->type == STORE_JOB_WRITE) {
     StoreWrite *w = (StoreWrite *)job;
-    if (w->kind == STORE_WRITE_ADD_MESSAGE) {
+    if (w->id_done != NULL) {
+      w->id_done(w->error, w->error == NULL ? w->stored_id : 0, w->user_data);
+    } else if (w->kind == STORE_WRITE_ADD_MESSAGE) {
       if (w->message_done != NULL)
         w->message_done(w->error, w->error == NULL && w->inserted,
                         w->error == NULL ? w->stored_id : 0, w->user_data);
@@ -245,8 +247,10 @@ static void store_free(ChatdStore *store) {
     close(store->wake_fd);
   /* the writer last: closing the last connection checkpoints the WAL */
   sqlite3_close(store->checkpoint_db);
-  chatd_store_sql_close(&store->reader);
-  chatd_store_sql_close(&store->writer);
+  if (store->reader_conn != NULL)
+    store->backend->close(store->reader_conn);
+  if (store->writer_conn != NULL)
+    store->backend->close(store->writer_conn);
   g_main_context_unref(store->context);
   g_mutex_clear(&store->reader_lock);
   g_mutex_clear(&store->lock);
@@ -261,13 +265,10 @@ ChatdStore *chatd_store_open(const char *path, GMainContext *context, GError **e
   return chatd_store_open_with(path, context, CHATD_STORE_DURABILITY_FSYNC, error);
 }
 
-ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
-                                  ChatdStoreDurability durability, GError **error) {
-  g_return_val_if_fail(path != NULL, NULL);
-  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-
-  g_autoptr(GError) thread_error = NULL;
+/* A store with no connection and no thread yet. */
+static ChatdStore *store_new(const StoreBackend *backend, GMainContext *context) {
   ChatdStore *store = g_new0(ChatdStore, 1);
+  store->backend = backend;
   g_mutex_init(&store->reader_lock);
   g_mutex_init(&store->lock);
   g_cond_init(&store->writer_cond);
@@ -281,25 +282,19 @@ ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
   store->context = g_main_context_ref(context != NULL ? context : g_main_context_default());
   store->writer.role = STORE_ROLE_WRITER;
   store->reader.role = STORE_ROLE_READER;
+  return store;
+}
 
-  store->writer.db =
-      chatd_store_schema_open_writer(path, durability, &store->schema_version, error);
-  if (store->writer.db == NULL || !chatd_store_sql_prepare(&store->writer, error))
-    goto fail;
-  store->reader.db = chatd_store_schema_open_reader(path, error);
-  if (store->reader.db == NULL || !chatd_store_sql_prepare(&store->reader, error))
-    goto fail;
-  store->checkpoint_db = chatd_store_schema_open_checkpointer(path, error);
-  if (store->checkpoint_db == NULL)
-    goto fail;
-  sqlite3_wal_hook(store->writer.db, chatd_store_on_wal_commit, store);
-
+/* Creates the completion source and starts the threads (the checkpointer
+ * for SQLite only). */
+static gboolean store_start(ChatdStore *store, GError **error) {
+  g_autoptr(GError) thread_error = NULL;
   store->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (store->wake_fd < 0) {
     int saved = errno;
     g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_OPEN, "cannot create an eventfd: %s",
                 g_strerror(saved));
-    goto fail;
+    return FALSE;
   }
   store->completion_source = g_source_new(&completion_source_funcs, sizeof(CompletionSource));
   ((CompletionSource *)store->completion_source)->store = store;
@@ -307,20 +302,69 @@ ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
   g_source_add_unix_fd(store->completion_source, store->wake_fd, G_IO_IN);
   g_source_attach(store->completion_source, store->context);
 
+  gboolean with_checkpointer = store->checkpoint_db != NULL;
   store->writer_thread =
       g_thread_try_new("chatd-store-w", chatd_store_writer_main, store, &thread_error);
   if (store->writer_thread != NULL)
     store->reader_thread =
         g_thread_try_new("chatd-store-r", chatd_store_reader_main, store, &thread_error);
-  if (store->reader_thread != NULL)
+  if (store->reader_thread != NULL && with_checkpointer)
     store->checkpoint_thread =
         g_thread_try_new("chatd-store-c", chatd_store_checkpoint_main, store, &thread_error);
-  if (store->checkpoint_thread == NULL) {
+  if (store->reader_thread == NULL || (with_checkpointer && store->checkpoint_thread == NULL)) {
     g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_OPEN, "cannot start a thread: %s",
                 thread_error->message);
-    goto fail;
+    return FALSE;
   }
+  return TRUE;
+}
+
+ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
+                                  ChatdStoreDurability durability, GError **error) {
+  g_return_val_if_fail(path != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  ChatdStore *store = store_new(&chatd_store_sqlite_backend, context);
+  store->writer.db =
+      chatd_store_schema_open_writer(path, durability, &store->schema_version, error);
+  if (store->writer.db != NULL)
+    store->writer_conn = &store->writer;
+  if (store->writer.db == NULL || !chatd_store_sql_prepare(&store->writer, error))
+    goto fail;
+  store->reader.db = chatd_store_schema_open_reader(path, error);
+  if (store->reader.db != NULL)
+    store->reader_conn = &store->reader;
+  if (store->reader.db == NULL || !chatd_store_sql_prepare(&store->reader, error))
+    goto fail;
+  store->checkpoint_db = chatd_store_schema_open_checkpointer(path, error);
+  if (store->checkpoint_db == NULL)
+    goto fail;
+  sqlite3_wal_hook(store->writer.db, chatd_store_on_wal_commit, store);
+  if (!store_start(store, error))
+    goto fail;
   g_debug("opened %s (schema version %d)", path, store->schema_version);
+  return store;
+
+fail:
+  stop_threads(store);
+  store_free(store);
+  return NULL;
+}
+
+ChatdStore *chatd_store_open_postgresql(const char *conninfo, GMainContext *context,
+                                        GError **error) {
+  g_return_val_if_fail(conninfo != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  ChatdStore *store = store_new(&chatd_store_pg_backend, context);
+  store->writer_conn =
+      chatd_store_pg_open_connection(conninfo, STORE_ROLE_WRITER, &store->schema_version, error);
+  if (store->writer_conn == NULL)
+    goto fail;
+  store->reader_conn = chatd_store_pg_open_connection(conninfo, STORE_ROLE_READER, NULL, error);
+  if (store->reader_conn == NULL || !store_start(store, error))
+    goto fail;
+  g_debug("opened the PostgreSQL database (schema version %d)", store->schema_version);
   return store;
 
 fail:

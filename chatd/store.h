@@ -1,5 +1,5 @@
 /* chatd's persistent store: users, friendships, rooms, messages, read state
- * and resume sessions in one SQLite database.
+ * and resume sessions in one SQLite database, or in PostgreSQL.
  *
  * The server keeps users, friendships, rooms and memberships in memory and
  * chooses every id itself (max id + 1), so the store has three parts:
@@ -29,9 +29,11 @@
  * closing: the server answers "busy" instead of growing a queue without bound.
  *
  * Errors are GErrors in the CHATD_STORE_ERROR domain; nothing above the store
- * sees SQLite. Durability: the database runs in WAL mode; ChatdStoreDurability
- * says what a completed write survives (by default everything: an fsync per
- * batch). */
+ * sees SQLite or libpq. The same interface runs on PostgreSQL
+ * (chatd_store_open_postgresql(), for several chatd nodes on one database),
+ * with the same guarantees; what differs is said where it does. Durability: the database runs in
+ * WAL mode; ChatdStoreDurability says what a completed write survives (by default everything: an
+ * fsync per batch). */
 #pragma once
 
 #include <glib.h>
@@ -185,6 +187,9 @@ typedef void (*ChatdStoreDone)(const GError *error, gpointer user_data);
  * the message already stored under the same (sender_id, client_msg_id). */
 typedef void (*ChatdStoreMessageDone)(const GError *error, gboolean inserted, gint64 stored_id,
                                       gpointer user_data);
+/* chatd_store_create_user() or _create_room() finished: id is the new
+ * row's id (0 on error). */
+typedef void (*ChatdStoreIdDone)(const GError *error, gint64 id, gpointer user_data);
 /* A list of messages (ChatdMessageRecord *). The array is freed when the
  * callback returns unless the callback takes a reference. NULL on error.
  * more: the bound (ChatdStorePageBound) left older messages out. */
@@ -247,6 +252,23 @@ ChatdStore *chatd_store_open(const char *path, GMainContext *context, GError **e
 ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
                                   ChatdStoreDurability durability, GError **error);
 
+/* Connects to the PostgreSQL database conninfo (a libpq connection
+ * string), migrates it to CHATD_STORE_SCHEMA_VERSION (chatd/store-pg.h) and
+ * starts the writer and reader threads (each with its own connection; no
+ * checkpointer). Same rules as chatd_store_open() for batching, completions
+ * and bounds; durability is PostgreSQL's own (synchronous_commit as the
+ * server has it). When the server goes away, the threads reconnect by
+ * themselves (an immediate retry, then every 100 ms doubling up to 2 s)
+ * and fail the requests they cannot run meanwhile with
+ * CHATD_STORE_ERROR_UNAVAILABLE; a write whose COMMIT was cut off fails
+ * with UNAVAILABLE as well, even though the server may have committed it.
+ * Several stores (nodes) may share one database: ids chosen by the store
+ * come from the database's sequences. Errors: UNAVAILABLE (cannot connect),
+ * OPEN (the server refused the connection), TOO_NEW, SCHEMA, and those of
+ * chatd_store_open(). */
+ChatdStore *chatd_store_open_postgresql(const char *conninfo, GMainContext *context,
+                                        GError **error);
+
 /* Commits every queued write, stops the threads, runs the completions still
  * pending (on the calling thread, which must own or be able to acquire the
  * store's context; submissions from those callbacks are refused), and
@@ -273,11 +295,14 @@ int chatd_store_schema_version(ChatdStore *store);
 /* Copies the counters into *stats. */
 void chatd_store_get_stats(ChatdStore *store, ChatdStoreStats *stats);
 
-/* ---- start-up loaders (synchronous; they see committed writes only) ----
+/* ---- loaders (synchronous; they see committed writes only) ----
  * Each calls func once per row, in id order, on the calling thread, and
- * returns FALSE with CHATD_STORE_ERROR_IO, _CORRUPT, _BUSY or _FAILED when
- * reading fails (func may then have seen some rows). func may submit writes
- * but must not call a loader. */
+ * returns FALSE with CHATD_STORE_ERROR_IO, _CORRUPT, _BUSY, _UNAVAILABLE or
+ * _FAILED when reading fails (func may then have seen some rows). func may
+ * submit writes but must not call a loader. They may be called again at
+ * any time on a running store (to resynchronise), also while writes are in
+ * flight: they share the reader's connection and wait for its current
+ * read. */
 
 gboolean chatd_store_foreach_user(ChatdStore *store, ChatdStoreUserFunc func, gpointer user_data,
                                   GError **error);
@@ -304,12 +329,21 @@ gboolean chatd_store_max_ids(ChatdStore *store, gint64 *max_user_id, gint64 *max
  * FALSE if the store is saturated or closing (done will not run).
  * Errors given to done: CHATD_STORE_ERROR_CONSTRAINT (duplicate key, unknown
  * user/room, check failed), _NOT_FOUND (where stated), _IO, _BUSY,
- * _CORRUPT, _FAILED. */
+ * _CORRUPT, _UNAVAILABLE (PostgreSQL), _FAILED. */
 
-/* Inserts a user with the given id. CONSTRAINT: id or username taken. */
+/* Inserts a user with the given id. CONSTRAINT: id or username taken.
+ * On PostgreSQL, explicit ids do not move users_id_seq: a store that
+ * shares its database with others (or uses chatd_store_create_user())
+ * must let the store choose (id 0 here is the same as create_user). */
 gboolean chatd_store_add_user(ChatdStore *store, gint64 id, const char *username,
                               const char *nickname, const char *password_hash, gint64 created_ms,
                               ChatdStoreDone done, gpointer user_data);
+/* Inserts a user whose id the store chooses (SQLite: the largest id + 1;
+ * PostgreSQL: users_id_seq) and gives it to done. CONSTRAINT: username
+ * taken. */
+gboolean chatd_store_create_user(ChatdStore *store, const char *username, const char *nickname,
+                                 const char *password_hash, gint64 created_ms,
+                                 ChatdStoreIdDone done, gpointer user_data);
 /* NOT_FOUND: no such user. */
 gboolean chatd_store_set_password_hash(ChatdStore *store, gint64 user_id, const char *password_hash,
                                        ChatdStoreDone done, gpointer user_data);
@@ -336,6 +370,10 @@ gboolean chatd_store_delete_friend_request(ChatdStore *store, gint64 from_user_i
 gboolean chatd_store_add_room(ChatdStore *store, gint64 id, const char *room_name,
                               gint64 creator_id, gint64 created_ms, ChatdStoreDone done,
                               gpointer user_data);
+/* Inserts a room whose id the store chooses (as create_user, with
+ * rooms_id_seq) and gives it to done. CONSTRAINT: unknown creator. */
+gboolean chatd_store_create_room(ChatdStore *store, const char *room_name, gint64 creator_id,
+                                 gint64 created_ms, ChatdStoreIdDone done, gpointer user_data);
 /* Makes user a member of room; they will see room messages with
  * id >= first_message_id. CONSTRAINT: already a member, unknown room/user. */
 gboolean chatd_store_add_member(ChatdStore *store, gint64 room_id, gint64 user_id,
@@ -385,8 +423,13 @@ gboolean chatd_store_clear_offline(ChatdStore *store, gint64 user_id, gint64 up_
  * the image is ref'd) and records it as an offline delivery for each of
  * offline_recipients (duplicates ignored). Idempotent on (sender_id,
  * client_msg_id): when that pair exists, nothing is stored and done gets
- * inserted = FALSE with the existing id. CONSTRAINT: id taken, unknown
- * sender or recipient, bad target_type/kind, text/image missing. */
+ * inserted = FALSE with the existing id. record->id 0: the store chooses
+ * the id (SQLite: the largest + 1 in the writer; PostgreSQL:
+ * messages_id_seq under one transaction-scoped advisory lock per batch, so
+ * that ids follow the commit order across every store on the database: a
+ * message committed later has a larger id) and gives it as stored_id.
+ * CONSTRAINT: id taken, unknown sender or recipient, bad target_type/kind,
+ * text/image missing. */
 gboolean chatd_store_add_message(ChatdStore *store, const ChatdMessageRecord *record,
                                  const gint64 *offline_recipients, gsize n_offline,
                                  ChatdStoreMessageDone done, gpointer user_data);
@@ -394,7 +437,7 @@ gboolean chatd_store_add_message(ChatdStore *store, const ChatdMessageRecord *re
 /* ---- reads ----
  * Each returns TRUE if queued (callback will run once) and FALSE if the
  * store is saturated or closing. Errors given to the callback: _IO, _BUSY,
- * _CORRUPT, _FAILED. */
+ * _CORRUPT, _UNAVAILABLE (PostgreSQL), _FAILED. */
 
 /* The newest messages of one conversation of viewer with id < before_id
  * (0: from the newest) that fit the bound (limit clamped to
