@@ -30,6 +30,11 @@ struct _StoreBackend {
   /* Whether w must run inside its own savepoint so that its failure undoes
    * it alone. */
   gboolean (*needs_savepoint)(const StoreWrite *w);
+  /* TRUE: a batch first runs without any savepoint; when one of its writes
+   * fails, it is rolled back and run again with the savepoints (for a
+   * database where savepoints cost round trips and any failure aborts the
+   * transaction). */
+  gboolean savepoints_on_failure_only;
   gboolean (*apply_write)(gpointer conn, StoreWrite *w, GError **error);
   gboolean (*run_read)(gpointer conn, StoreRead *r, GError **error);
   gboolean (*load)(gpointer conn, StoreLoad load, StoreLoadFunc func, gpointer user_data,

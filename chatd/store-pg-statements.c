@@ -7,8 +7,13 @@
  *
  * Same semantics as store-statements.c (SQLite) for every request; what
  * differs:
- *  - any failed statement aborts a PostgreSQL transaction, so every write
- *    runs in its own savepoint;
+ *  - any failed statement aborts a PostgreSQL transaction: a batch runs
+ *    without savepoints (each costs a round trip) and, when one of its
+ *    writes fails, is rolled back and run again with a savepoint per write
+ *    (savepoints_on_failure_only);
+ *  - a message with a client_msg_id is inserted with ON CONFLICT DO
+ *    NOTHING and looked up only when that inserted nothing (one round trip
+ *    instead of two, and right when two stores race on a retransmission);
  *  - ids chosen by the store come from the sequences; message ids are
  *    taken under one transaction-scoped advisory lock per batch, so that
  *    they follow the commit order across every store on the database;
@@ -290,12 +295,13 @@ typedef struct {
   int lengths[PG_MAX_PARAMS];
   int formats[PG_MAX_PARAMS];
   char ints[PG_MAX_PARAMS][24];
+  gboolean is_int[PG_MAX_PARAMS]; /* values[i] is ints[i] (set when run: PgParams are copied) */
 } PgParams;
 
 static void param_int(PgParams *p, gint64 value) {
   g_assert(p->n < PG_MAX_PARAMS);
   g_snprintf(p->ints[p->n], sizeof p->ints[p->n], "%" G_GINT64_FORMAT, value);
-  p->values[p->n] = p->ints[p->n];
+  p->is_int[p->n] = TRUE;
   p->lengths[p->n] = 0;
   p->formats[p->n] = 0;
   p->n++;
@@ -347,8 +353,11 @@ static PGresult *run_once(StorePgConnection *c, PgStmtId id, const PgParams *p, 
     return NULL;
   char name[16];
   statement_name(id, name);
+  const char *values[PG_MAX_PARAMS];
+  for (int i = 0; i < p->n; i++)
+    values[i] = p->is_int[i] ? p->ints[i] : p->values[i];
   PGresult *res =
-      PQexecPrepared(c->conn, name, p->n, p->values, p->lengths, p->formats, 1 /* binary */);
+      PQexecPrepared(c->conn, name, p->n, values, p->lengths, p->formats, 1 /* binary */);
   ExecStatusType status = PQresultStatus(res);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
     return res;
@@ -587,15 +596,11 @@ static gboolean insert_message(StorePgConnection *c, const ChatdMessageRecord *r
 
 static gboolean write_add_message(StorePgConnection *c, StoreWrite *w, GError **error) {
   const ChatdMessageRecord *r = w->op.message.record;
-  gint64 existing = 0;
-  if (r->client_msg_id != NULL && !find_client_message(c, r, &existing, error))
-    return FALSE;
   gint64 id = 0;
-  if (existing == 0 && r->id == 0 && !lock_message_ids(c, error))
+  if ((r->id == 0 && !lock_message_ids(c, error)) || !insert_message(c, r, &id, error))
     return FALSE;
-  if (existing == 0 && !insert_message(c, r, &id, error))
-    return FALSE;
-  if (existing == 0 && id == 0) { /* stored by another store since the look-up */
+  if (id == 0) { /* a retransmission: already stored (ON CONFLICT DO NOTHING) */
+    gint64 existing = 0;
     if (!find_client_message(c, r, &existing, error))
       return FALSE;
     if (existing == 0) {
@@ -603,8 +608,6 @@ static gboolean write_add_message(StorePgConnection *c, StoreWrite *w, GError **
                   "add message: neither inserted nor found");
       return FALSE;
     }
-  }
-  if (existing != 0) { /* a retransmission: already stored and delivered */
     w->inserted = FALSE;
     w->stored_id = existing;
     return TRUE;
@@ -759,8 +762,8 @@ static gboolean pg_in_transaction(gpointer conn) {
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
 }
 
-/* Any failed statement aborts the whole transaction: every write gets a
- * savepoint. */
+/* Any failed statement aborts the whole transaction: in a batch that
+ * must run again after a failure, every write gets a savepoint. */
 static gboolean pg_needs_savepoint(const StoreWrite *w) {
   (void)w;
   return TRUE;
@@ -1006,6 +1009,7 @@ const StoreBackend chatd_store_pg_backend = {
     .txn = pg_txn,
     .in_transaction = pg_in_transaction,
     .needs_savepoint = pg_needs_savepoint,
+    .savepoints_on_failure_only = TRUE,
     .apply_write = pg_apply_write,
     .run_read = pg_run_read,
     .load = pg_load,

@@ -89,10 +89,48 @@ static gboolean apply_one(const StoreBackend *b, gpointer conn, StoreWrite *w) {
   return ok;
 }
 
+/* The fast way for backends with savepoints_on_failure_only: the whole
+ * batch in one transaction without savepoints. Returns 1 when it was
+ * committed, 0 when it failed as a whole (every write has its error), -1
+ * when a write failed: then the transaction is rolled back, no write has a
+ * result, and the batch must run again with savepoints. */
+static int run_batch_without_savepoints(const StoreBackend *b, gpointer conn, GQueue *batch) {
+  g_autoptr(GError) error = NULL;
+  if (!b->txn(conn, STORE_TXN_BEGIN, &error)) {
+    fail_writes(batch->head, NULL, error);
+    return 0;
+  }
+  for (GList *l = batch->head; l != NULL; l = l->next) {
+    StoreWrite *w = l->data;
+    if (!b->apply_write(conn, w, &error)) {
+      if (b->in_transaction(conn))
+        b->txn(conn, STORE_TXN_ROLLBACK, NULL);
+      for (GList *k = batch->head; k != l->next; k = k->next) {
+        StoreWrite *done = k->data;
+        done->inserted = FALSE;
+        done->stored_id = 0;
+      }
+      return -1;
+    }
+  }
+  if (!b->txn(conn, STORE_TXN_COMMIT, &error)) {
+    if (b->in_transaction(conn))
+      b->txn(conn, STORE_TXN_ROLLBACK, NULL);
+    fail_writes(batch->head, NULL, error);
+    return 0;
+  }
+  return 1;
+}
+
 /* Commits the batch's writes in one transaction (more only if the database
  * rolls one back by itself or loses the connection); returns the number of
  * commits. Each write ends with w->error set or not. */
 static guint run_batch(const StoreBackend *b, gpointer conn, GQueue *batch) {
+  if (b->savepoints_on_failure_only) {
+    int fast = run_batch_without_savepoints(b, conn, batch);
+    if (fast >= 0)
+      return (guint)fast;
+  }
   guint commits = 0;
   GList *txn_first = NULL; /* the first write of the open transaction */
   for (GList *l = batch->head; l != NULL; l = l->next) {

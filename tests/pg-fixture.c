@@ -33,6 +33,7 @@ struct _PgFixture {
   gboolean drop_privileges; /* running as root: the server runs as run_uid */
   uid_t run_uid;
   gid_t run_gid;
+  pid_t owner; /* the process that started it (a forked child must not stop it) */
 };
 
 static GPtrArray *live_fixtures; /* stopped at exit */
@@ -204,8 +205,14 @@ static gboolean run_sql(PgFixture *f, const char *dbname, const char *sql) {
 }
 
 static void stop_all_at_exit(void) {
-  while (live_fixtures != NULL && live_fixtures->len > 0)
-    pg_fixture_stop(g_ptr_array_index(live_fixtures, live_fixtures->len - 1));
+  while (live_fixtures != NULL && live_fixtures->len > 0) {
+    PgFixture *f = g_ptr_array_index(live_fixtures, live_fixtures->len - 1);
+    if (f->owner != getpid()) { /* a forked copy: not ours to stop */
+      g_ptr_array_remove_index(live_fixtures, live_fixtures->len - 1);
+      continue;
+    }
+    pg_fixture_stop(f);
+  }
 }
 
 static void fixture_free(PgFixture *f) {
@@ -225,6 +232,7 @@ PgFixture *pg_fixture_start(void) {
   if (bindir == NULL)
     return NULL;
   PgFixture *f = g_new0(PgFixture, 1);
+  f->owner = getpid();
   f->bindir = g_steal_pointer(&bindir);
   f->dir = test_make_tmp_dir("chat-pg-XXXXXX");
   f->data_dir = g_build_filename(f->dir, "data", NULL);

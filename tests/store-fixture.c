@@ -1,5 +1,56 @@
-/* Shared fixture of the test-store.c tests. */
+/* Shared fixture of the test-store-*.c tests. */
 #include "store-fixture.h"
+
+#ifdef STORE_FIXTURE_PG
+#include "pg-fixture.h"
+#include <libpq-fe.h>
+#include <unistd.h>
+
+/* The environment variable that hands the server to the test processes. */
+#define PG_SERVER_ENV "CHAT_TEST_STORE_PG_SERVER"
+
+static PgFixture *pg_server; /* the runner process's */
+
+/* One server for the run, started before the first test (in Criterion's
+ * runner: each test runs in a process of its own, which inherits the
+ * environment) and stopped after the last. */
+ReportHook(PRE_ALL)(struct criterion_test_set *set) {
+  (void)set;
+  if (g_getenv(PG_SERVER_ENV) != NULL || !pg_fixture_available())
+    return;
+  pg_server = pg_fixture_start();
+  if (pg_server != NULL)
+    g_setenv(PG_SERVER_ENV,
+             g_strdup_printf("host=127.0.0.1 port=%d user=chat connect_timeout=5",
+                             pg_fixture_port(pg_server)),
+             TRUE);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats) {
+  (void)stats;
+  g_clear_pointer(&pg_server, pg_fixture_stop);
+}
+
+/* A fresh database for this test; its conninfo. */
+static char *create_test_database(void) {
+  const char *server = g_getenv(PG_SERVER_ENV);
+  if (server == NULL)
+    cr_skip_test("PostgreSQL binaries not found (initdb, postgres): install postgresql");
+  static int serial;
+  g_autofree char *name = g_strdup_printf("store_%d_%d", (int)getpid(), ++serial);
+  g_autofree char *admin = g_strdup_printf("%s dbname=postgres", server);
+  PGconn *conn = PQconnectdb(admin);
+  cr_assert_eq(PQstatus(conn), CONNECTION_OK, "%s", PQerrorMessage(conn));
+  g_autofree char *sql = g_strdup_printf("CREATE DATABASE %s", name);
+  PGresult *res = PQexec(conn, sql);
+  cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+  PQclear(res);
+  PQfinish(conn);
+  return g_strdup_printf("%s dbname=%s", server, name);
+}
+#endif
+
+char *pg_conninfo;
 
 char *tmp_dir;
 
@@ -13,7 +64,11 @@ int pending; /* completions expected by settle() */
 
 ChatdStore *open_store_at(const char *path, GMainContext *ctx) {
   g_autoptr(GError) error = NULL;
+#ifdef STORE_FIXTURE_PG
+  ChatdStore *s = chatd_store_open_postgresql(pg_conninfo, ctx, &error);
+#else
   ChatdStore *s = chatd_store_open(path, ctx, &error);
+#endif
   cr_assert_not_null(s, "open %s: %s", path, error != NULL ? error->message : "?");
   return s;
 }
@@ -23,6 +78,9 @@ void setup(void) {
   tmp_dir = test_make_tmp_dir("chatd-store-XXXXXX");
   db_path = g_build_filename(tmp_dir, "chatd.db", NULL);
   context = g_main_context_new();
+#ifdef STORE_FIXTURE_PG
+  pg_conninfo = create_test_database();
+#endif
   store = open_store_at(db_path, context);
   pending = 0;
 }
@@ -33,6 +91,7 @@ void teardown(void) {
   test_remove_tree(tmp_dir);
   g_clear_pointer(&db_path, g_free);
   g_clear_pointer(&tmp_dir, g_free);
+  g_clear_pointer(&pg_conninfo, g_free);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);

@@ -1,6 +1,12 @@
-/* Shared fixture of chatd's store tests (test-store-*.c, one executable): a
- * database in a temporary directory and a GMainContext per test, waiting for
- * completions, reads into strings and a small world. */
+/* Shared fixture of chatd's store tests (test-store-*.c): a database in a
+ * temporary directory and a GMainContext per test, waiting for
+ * completions, reads into strings and a small world.
+ *
+ * Built with STORE_FIXTURE_PG (meson tests store-*-pg, suite cluster), the
+ * same tests run on PostgreSQL: one private server (pg-fixture.h) for the
+ * whole run, a fresh database per test; open_store_at() ignores its path
+ * and opens that database. Cases about SQLite's files skip there through
+ * SQLITE_ONLY(reason). */
 #pragma once
 
 #include "chatd/store.h"
@@ -25,6 +31,18 @@ enum { ALICE = 1, BOB = 2, CAROL = 3, DAVE = 4, NOBODY = 99 };
 enum { ROOM = 10 };
 
 #define T0 1700000000000 /* a plausible "now" in ms */
+
+#ifdef STORE_FIXTURE_PG
+#define STORE_ON_POSTGRESQL 1
+/* Skips the case (with the reason in the report) on PostgreSQL. */
+#define SQLITE_ONLY(reason) cr_skip_test("SQLite only: %s", (reason))
+#else
+#define STORE_ON_POSTGRESQL 0
+#define SQLITE_ONLY(reason) ((void)0)
+#endif
+
+/* PostgreSQL: the test's database (NULL on SQLite). */
+extern char *pg_conninfo;
 
 extern char *tmp_dir;
 extern char *db_path;

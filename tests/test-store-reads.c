@@ -362,6 +362,8 @@ Test(store, images_have_a_size_and_format_after_a_write_or_the_migration) {
     }
     if (round == 1)
       break;
+    if (STORE_ON_POSTGRESQL)
+      break; /* the migration from schema 1 is SQLite's (a file an older chatd left) */
     /* Back to schema 1, as an older chatd left it; the next open migrates. */
     g_clear_pointer(&store, chatd_store_close);
     sqlite3 *db = NULL;
