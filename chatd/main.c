@@ -220,9 +220,11 @@ int main(int argc, char **argv) {
   }
   if (verbose)
     g_log_set_debug_enabled(TRUE);
-  if (copy != (copy_to != NULL)) {
+  if (copy != (copy_to != NULL) || (copy && import_path)) {
     fprintf(stderr, "chatd: %s (see chatd --help)\n",
-            copy ? "--copy-store needs --to PATH" : "--to goes with --copy-store");
+            !copy             ? "--to goes with --copy-store"
+            : copy_to == NULL ? "--copy-store needs --to PATH"
+                              : "--copy-store and --import-seed-db: one at a time");
     return 2;
   }
 

@@ -668,6 +668,13 @@ Test(copy_store, needs_sqlite_on_one_side_and_postgresql_on_the_other) {
   const char *no_copy[] = {CHATD_PATH, "--to", target_config, NULL};
   run_program(no_copy, NULL, 0, NULL, &run);
   cr_assert_eq(run.status, 2, "%s", run.err);
+  cr_assert_not_null(strstr(run.err, "--to goes with --copy-store"), "%s", run.err);
+  program_result_clear(&run);
+  const char *both[] = {CHATD_PATH,    "--copy-store",     "--config", source_config, "--to",
+                        target_config, "--import-seed-db", source_db,  NULL};
+  run_program(both, NULL, 0, NULL, &run);
+  cr_assert_eq(run.status, 2, "%s", run.err);
+  cr_assert_not_null(strstr(run.err, "one at a time"), "%s", run.err);
   program_result_clear(&run);
 
   /* a source database that does not exist is not created */
