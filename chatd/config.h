@@ -12,6 +12,10 @@
  *   server.bind_port              0..65535 (default 8111; 0 picks a free port)
  *   server.database               path (default $XDG_DATA_HOME/chat/chatd.db)
  *   server.key_file               path (default $XDG_DATA_HOME/chat/server.key)
+ *   server.postgresql             a libpq connection string ("host=db
+ *                                 dbname=chat user=chatd"): store everything
+ *                                 in PostgreSQL instead of server.database
+ *                                 (default: none, SQLite)
  *   server.allow_legacy           bool: serve the seed dialect (default false)
  *   server.max_message_size       bytes, 1 KiB..256 MiB (default 16 MiB)
  *   server.max_image_size         bytes, 1 KiB..max_message_size / 2 (default
@@ -58,10 +62,6 @@
  *                                 per source address; total_per_minute
  *                                 (1..1000000, default 60): in all}
  *
- *   server.postgresql             a libpq connection string ("host=db
- *                                 dbname=chat user=chatd"): when set, chatd
- *                                 stores everything in PostgreSQL, not in
- *                                 server.database
  *   server.nats                   a NATS URL or a list of them
  *                                 ("nats://10.0.0.5:4222"): the node joins
  *                                 the cluster that server (cluster.h); needs

@@ -9,6 +9,7 @@
 
 #include "build-config.h"
 #include "chatd/config.h"
+#include "chatd/copy-store.h"
 #include "chatd/import-seed.h"
 #include "chatd/server.h"
 #include "chatd/store.h"
@@ -100,6 +101,60 @@ static int import_seed(const ChatdConfig *config, const char *seed_path) {
   return 0;
 }
 
+static void on_copy_started(const char *source, const char *target, gpointer data) {
+  fprintf(stderr, "chatd: copying %s into PostgreSQL %s\n", source, target);
+}
+
+static void on_copy_table_done(const char *table, guint64 rows, gint64 elapsed_us, gpointer data) {
+  fprintf(stderr, "chatd:   %-18s %10" G_GUINT64_FORMAT " row%s in %.3f s\n", table, rows,
+          rows == 1 ? " " : "s", (double)elapsed_us / G_USEC_PER_SEC);
+}
+
+/* chatd --copy-store --config SRC --to DST: source's SQLite database into
+ * the PostgreSQL database of to_path's config. */
+static int copy_store(const char *source_path, const ChatdConfig *source, const char *to_path) {
+  g_autoptr(GError) error = NULL;
+  if (source->postgresql != NULL) {
+    fprintf(stderr,
+            "chatd: %s: server.postgresql is set: --copy-store copies the SQLite database "
+            "(server.database) of --config into the PostgreSQL database of --to\n",
+            source_path);
+    return 1;
+  }
+  ChatdConfig target;
+  chatd_config_init_defaults(&target);
+  if (!chatd_config_load(&target, to_path, &error)) {
+    fprintf(stderr, "chatd: %s\n", error->message);
+    chatd_config_clear(&target);
+    return 1;
+  }
+  if (target.postgresql == NULL) {
+    fprintf(stderr,
+            "chatd: %s: no server.postgresql: --copy-store needs the PostgreSQL database to "
+            "copy into\n",
+            to_path);
+    chatd_config_clear(&target);
+    return 1;
+  }
+  static const ChatdCopyStoreProgress progress = {
+      .started = on_copy_started,
+      .table_done = on_copy_table_done,
+  };
+  ChatdCopyStoreReport report;
+  gboolean ok =
+      chatd_copy_store(source->database, target.postgresql, &progress, NULL, &report, &error);
+  chatd_config_clear(&target);
+  if (!ok) {
+    fprintf(stderr, "chatd: nothing was copied: %s\n", error->message);
+    return 1;
+  }
+  fprintf(stderr,
+          "chatd: copied %" G_GUINT64_FORMAT " rows of %u tables in %.3f s; the id sequences "
+          "continue past the copied ids\n",
+          report.rows, report.tables, (double)report.elapsed_us / G_USEC_PER_SEC);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setlocale(LC_ALL, "");
   /* Past RLIMIT_FSIZE a write fails with EFBIG, which the store reports
@@ -109,6 +164,8 @@ int main(int argc, char **argv) {
   g_autofree char *database = NULL;
   g_autofree char *key_file = NULL;
   g_autofree char *import_path = NULL;
+  g_autofree char *copy_to = NULL;
+  gboolean copy = FALSE;
   int port = -1;
   gboolean verbose = FALSE, version = FALSE;
   GOptionEntry entries[] = {
@@ -122,6 +179,12 @@ int main(int argc, char **argv) {
        "The port (overrides server.bind_port; 0 picks one)", "PORT"},
       {"import-seed-db", 0, 0, G_OPTION_ARG_FILENAME, &import_path,
        "Import a seed server's database.db into the (empty) database, then exit", "FILE"},
+      {"copy-store", 0, 0, G_OPTION_ARG_NONE, &copy,
+       "Copy the SQLite database of --config into the (empty) PostgreSQL database of --to, "
+       "then exit",
+       NULL},
+      {"to", 0, 0, G_OPTION_ARG_FILENAME, &copy_to,
+       "With --copy-store: the configuration whose server.postgresql receives the copy", "PATH"},
       {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages too", NULL},
       {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -136,8 +199,16 @@ int main(int argc, char **argv) {
                "Exit status: 0 stopped cleanly; 1 could not start (bad configuration, port in\n"
                "use, unreadable database or key file).\n"
                "\n"
-               "Example:\n"
-               "  chatd --config /etc/chat/config.json\n");
+               "Moving to PostgreSQL: chatd --copy-store --config OLD.json --to NEW.json copies\n"
+               "every user (with password hashes), friendship, request, room, member, message\n"
+               "(with its id), read marker and session from OLD's SQLite database (a snapshot:\n"
+               "a chatd may keep running on it) into NEW's server.postgresql, in one\n"
+               "transaction, and refuses a target that holds any row. Exit status 0 copied, 1\n"
+               "nothing copied.\n"
+               "\n"
+               "Examples:\n"
+               "  chatd --config /etc/chat/config.json\n"
+               "  chatd --copy-store --config /etc/chat/config.json --to /etc/chat/cluster.json\n");
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(options, &argc, &argv, &error)) {
     fprintf(stderr, "chatd: %s (see chatd --help)\n", error->message);
@@ -149,6 +220,13 @@ int main(int argc, char **argv) {
   }
   if (verbose)
     g_log_set_debug_enabled(TRUE);
+  if (copy != (copy_to != NULL) || (copy && import_path)) {
+    fprintf(stderr, "chatd: %s (see chatd --help)\n",
+            !copy             ? "--to goes with --copy-store"
+            : copy_to == NULL ? "--copy-store needs --to PATH"
+                              : "--copy-store and --import-seed-db: one at a time");
+    return 2;
+  }
 
   ChatdConfig config;
   chatd_config_init_defaults(&config);
@@ -175,6 +253,11 @@ int main(int argc, char **argv) {
   }
 
   int status = 0;
+  if (copy) {
+    status = copy_store(config_path ? config_path : DEFAULT_CONFIG, &config, copy_to);
+    chatd_config_clear(&config);
+    return status;
+  }
   if (import_path) {
     status = import_seed(&config, import_path);
     chatd_config_clear(&config);

@@ -108,6 +108,7 @@ static void assert_defaults(const ChatdConfig *c) {
   cr_assert_eq(c->bind_port, 8111);
   cr_assert_str_eq(c->database, XDG_DATA_HOME_FOR_TESTS "/chat/chatd.db");
   cr_assert_str_eq(c->key_file, XDG_DATA_HOME_FOR_TESTS "/chat/server.key");
+  cr_assert_null(c->postgresql, "SQLite unless PostgreSQL is asked for");
   cr_assert_not(c->allow_legacy);
   cr_assert_eq(c->max_message_size, 16 * MIB);
   cr_assert_eq(c->max_connections, 20000);
@@ -208,7 +209,8 @@ Test(config, every_key_takes_a_good_value) {
                "    \"register_rate\": {\"per_hour\": 7, \"burst\": 2, \"total_per_minute\": 9},\n"
                "    \"io_threads\": 3,\n"
                "    \"durability\": \"os\",\n"
-               "    \"resume_token_days\": 3650\n"
+               "    \"resume_token_days\": 3650,\n"
+               "    \"postgresql\": \"host=db.example port=5433 dbname=chat\"\n"
                "  }\n"
                "}\n");
   cr_assert_str_eq(c.crypto_base, "5");
@@ -235,6 +237,7 @@ Test(config, every_key_takes_a_good_value) {
   cr_assert_eq(c.io_threads, 3);
   cr_assert_eq(c.durability, CHATD_STORE_DURABILITY_OS);
   cr_assert_eq(c.resume_token_days, 3650);
+  cr_assert_str_eq(c.postgresql, "host=db.example port=5433 dbname=chat", "kept as written");
   cr_assert_eq(c.warnings->len, 0, "client keys are not chatd's business");
   cr_assert_eq(logged->len, 0);
   chatd_config_clear(&c);
@@ -325,6 +328,10 @@ static const BadCase bad_cases[] = {
      "server.key_file: expected a non-empty path string, got null", INVALID},
     {"{\"server\": {\"key_file\": \"a\\u0000b\"}}",
      "server.key_file: expected a non-empty path string, got \"a\\u0000b\"", INVALID},
+    {"{\"server\": {\"postgresql\": \"\"}}",
+     "server.postgresql: expected a non-empty string, got \"\"", INVALID},
+    {"{\"server\": {\"postgresql\": {\"host\": \"db\"}}}",
+     "server.postgresql: expected a non-empty string, got an object", INVALID},
     {"{\"server\": {\"allow_legacy\": \"yes\"}}",
      "server.allow_legacy: expected true or false, got \"yes\"", INVALID},
     {"{\"server\": {\"allow_legacy\": 1}}", "server.allow_legacy: expected true or false, got 1",
