@@ -263,7 +263,9 @@ ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
  * CHATD_STORE_ERROR_UNAVAILABLE; a write whose COMMIT was cut off fails
  * with UNAVAILABLE as well, even though the server may have committed it.
  * Several stores (nodes) may share one database: ids chosen by the store
- * come from the database's sequences. Errors: UNAVAILABLE (cannot connect),
+ * come from the database's sequences. Unless conninfo says otherwise, a
+ * connection attempt gives up after 5 s and a server that stops answering
+ * is noticed within about 10 s (tcp_user_timeout, keepalives). Errors: UNAVAILABLE (cannot connect),
  * OPEN (the server refused the connection), TOO_NEW, SCHEMA, and those of
  * chatd_store_open(). */
 ChatdStore *chatd_store_open_postgresql(const char *conninfo, GMainContext *context,
