@@ -71,6 +71,7 @@ static gint64 create_user(ChatdStore *s, const char *name) {
   cr_assert(chatd_store_create_user(s, name, name, "hash", T0, id_done, &r));
   wait_result(&r);
   cr_assert_eq(r.code, -1, "create user %s: %s", name, r.message);
+  g_free(r.message);
   return r.id;
 }
 
@@ -121,6 +122,7 @@ Test(store_pg, two_stores_choose_ids_in_commit_order) {
     cr_assert_gt(r->id, last[k], "store %d: id %" G_GINT64_FORMAT " after %" G_GINT64_FORMAT, k,
                  r->id, last[k]);
     last[k] = r->id;
+    g_free(r->message);
   }
   g_hash_table_unref(seen);
   g_free(results);
@@ -178,6 +180,7 @@ Test(store_pg, the_store_survives_a_server_restart) {
   Result during = add_wait(s, alice, bob, "during");
   cr_assert_eq(during.code, CHATD_STORE_ERROR_UNAVAILABLE, "a write during the outage: %d (%s)",
                during.code, during.message);
+  g_free(during.message);
   Result read = {0};
   cr_assert(
       chatd_store_history(s, alice, CHATD_STORE_TARGET_USER, bob, 0, NULL, count_records, &read));
