@@ -35,6 +35,11 @@ struct _StoreBackend {
    * database where savepoints cost round trips and any failure aborts the
    * transaction). */
   gboolean savepoints_on_failure_only;
+  /* NULL, or the backend's own way to run a batch without savepoints (with
+   * savepoints_on_failure_only): 1 committed, 0 failed as a whole (every
+   * write has its error), -1 rolled back with no result kept: the writer
+   * runs it again with savepoints. */
+  int (*run_batch_fast)(gpointer conn, GQueue *batch);
   gboolean (*apply_write)(gpointer conn, StoreWrite *w, GError **error);
   gboolean (*run_read)(gpointer conn, StoreRead *r, GError **error);
   gboolean (*load)(gpointer conn, StoreLoad load, StoreLoadFunc func, gpointer user_data,

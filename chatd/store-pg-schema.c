@@ -73,7 +73,24 @@ static void ignore_notice(void *data, const char *message) {
 }
 
 PGconn *chatd_store_pg_connect(const char *conninfo, GError **error) {
-  PGconn *conn = PQconnectdb(conninfo);
+  /* Defaults that conninfo may override (it comes last): a server that
+   * vanishes without closing the connection (a host down, a partition) is
+   * noticed within seconds, not at the kernel's TCP timeout. */
+  static const char *const keywords[] = {
+      "connect_timeout",
+      "tcp_user_timeout",
+      "keepalives",
+      "keepalives_idle",
+      "keepalives_interval",
+      "keepalives_count",
+      "application_name",
+      "dbname",
+      NULL,
+  };
+  const char *values[] = {
+      "5", "10000", "1", "10", "5", "3", "chatd", conninfo, NULL,
+  };
+  PGconn *conn = PQconnectdbParams(keywords, values, 1 /* expand dbname */);
   if (conn == NULL) {
     g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED,
                 "cannot connect to PostgreSQL: out of memory");

@@ -57,6 +57,7 @@ typedef enum {
   PG_LOCK_MESSAGE_IDS,
   PG_INSERT_MESSAGE,
   PG_INSERT_OFFLINE,
+  PG_INSERT_MESSAGE_WITH_OFFLINE,
   PG_N_WRITER,
   /* reader */
   PG_SELECT_USERS = PG_N_WRITER,
@@ -166,6 +167,25 @@ static const PgStmtDef statement_defs[PG_COUNT] = {
     [PG_INSERT_OFFLINE] = {"add offline delivery",
                            "INSERT INTO offline_deliveries (user_id, message_id) VALUES ($1, $2) "
                            "ON CONFLICT DO NOTHING"},
+    /* The message and its offline rows in one statement (pipelined
+     * batches): its id and TRUE, or the id stored earlier under the same
+     * (sender, client_msg_id) and FALSE; no row when another store's
+     * insert of it committed meanwhile (not in this statement's snapshot). */
+    [PG_INSERT_MESSAGE_WITH_OFFLINE] =
+        {"add message",
+         "WITH m AS ("
+         " INSERT INTO messages (id, sender_id, target_type, target_id, sent_ms, kind, text,"
+         "  font_size, font_color, image, client_msg_id, image_size, image_format)"
+         " VALUES (coalesce(nullif($1::bigint, 0), nextval('messages_id_seq')),"
+         "  $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+         " ON CONFLICT (sender_id, client_msg_id) DO NOTHING RETURNING id), "
+         "o AS ("
+         " INSERT INTO offline_deliveries (user_id, message_id)"
+         " SELECT DISTINCT r, m.id FROM m, unnest($14::bigint[]) AS r ON CONFLICT DO NOTHING) "
+         "SELECT id, TRUE FROM m "
+         "UNION ALL "
+         "SELECT id, FALSE FROM messages WHERE sender_id = $2 AND client_msg_id = $11"
+         " AND NOT EXISTS (SELECT 1 FROM m)"},
 
     [PG_SELECT_USERS] = {"load users", "SELECT id, username, nickname, password_hash, created_ms "
                                        "FROM users ORDER BY id"},
@@ -287,7 +307,7 @@ gboolean chatd_store_pg_prepare(StorePgConnection *c, GError **error) {
 
 /* ---- parameters ---- */
 
-#define PG_MAX_PARAMS 13
+#define PG_MAX_PARAMS 14
 
 typedef struct {
   int n;
@@ -557,35 +577,40 @@ static gboolean lock_message_ids(StorePgConnection *c, GError **error) {
   return TRUE;
 }
 
+/* The parameters $1 .. $13 of r's insert. */
+static void message_params(const ChatdMessageRecord *r, PgParams *p) {
+  param_int(p, r->id);
+  param_int(p, r->sender_id);
+  param_int(p, r->target_type);
+  param_int(p, r->target_id);
+  param_int(p, r->sent_ms);
+  param_int(p, r->kind);
+  param_bytes(p, r->text, r->text_len);
+  if (r->kind == CHATD_STORE_KIND_TEXT)
+    param_int(p, r->font_size);
+  else
+    param_id_or_null(p, 0);
+  param_string(p, r->font_color);
+  gsize size = 0;
+  gconstpointer data = r->image != NULL ? g_bytes_get_data(r->image, &size) : NULL;
+  /* an empty image still has to be a (zero-length) value, not NULL */
+  param_bytes(p, r->image != NULL ? (data != NULL ? data : "") : NULL, size);
+  param_string(p, r->client_msg_id);
+  if (r->image != NULL) {
+    param_int(p, (gint64)size);
+    param_string(p, chat_image_format(data, size));
+  } else {
+    param_id_or_null(p, 0);
+    param_string(p, NULL);
+  }
+}
+
 /* Inserts r: *id gets its id, or 0 when another store stored the same
  * (sender, client_msg_id) meanwhile. */
 static gboolean insert_message(StorePgConnection *c, const ChatdMessageRecord *r, gint64 *id,
                                GError **error) {
   PgParams p = {0};
-  param_int(&p, r->id);
-  param_int(&p, r->sender_id);
-  param_int(&p, r->target_type);
-  param_int(&p, r->target_id);
-  param_int(&p, r->sent_ms);
-  param_int(&p, r->kind);
-  param_bytes(&p, r->text, r->text_len);
-  if (r->kind == CHATD_STORE_KIND_TEXT)
-    param_int(&p, r->font_size);
-  else
-    param_id_or_null(&p, 0);
-  param_string(&p, r->font_color);
-  gsize size = 0;
-  gconstpointer data = r->image != NULL ? g_bytes_get_data(r->image, &size) : NULL;
-  /* an empty image still has to be a (zero-length) value, not NULL */
-  param_bytes(&p, r->image != NULL ? (data != NULL ? data : "") : NULL, size);
-  param_string(&p, r->client_msg_id);
-  if (r->image != NULL) {
-    param_int(&p, (gint64)size);
-    param_string(&p, chat_image_format(data, size));
-  } else {
-    param_id_or_null(&p, 0);
-    param_string(&p, NULL);
-  }
+  message_params(r, &p);
   PGresult *res = run_once(c, PG_INSERT_MESSAGE, &p, error);
   if (res == NULL)
     return FALSE;
@@ -767,6 +792,290 @@ static gboolean pg_in_transaction(gpointer conn) {
 static gboolean pg_needs_savepoint(const StoreWrite *w) {
   (void)w;
   return TRUE;
+}
+
+/* ---- pipelined batches ----
+ * The fast way to run a batch (StoreBackend.run_batch_fast): BEGIN and every
+ * write's statements go in pipeline mode, PG_PIPELINE_CHUNK writes per
+ * round trip, and the results are checked as they come. When anything is
+ * not as the plain path would have it (an error, no row changed where one
+ * must be, a retransmission stored by another store meanwhile), the batch
+ * is rolled back and the writer runs it again the plain way, with a
+ * savepoint per write, which gives each write its own answer. Nothing is
+ * committed before every result was checked. */
+
+/* Writes sent per round trip: their results stay far below any socket
+ * buffer, so sending never waits for the server's answers to be read. */
+#define PG_PIPELINE_CHUNK 64
+/* Statements of one write, at most (accepting a friend request). */
+#define PG_MAX_STEPS 3
+
+typedef enum {
+  CHECK_NONE,    /* it ran */
+  CHECK_CHANGED, /* it changed a row (else the plain path says NOT_FOUND) */
+  CHECK_ID,      /* the id it returned is the write's stored_id */
+  CHECK_MESSAGE, /* PG_INSERT_MESSAGE_WITH_OFFLINE: id and inserted */
+} StepCheck;
+
+typedef struct {
+  PgStmtId id;
+  PgParams params;
+  StepCheck check;
+} PgStep;
+
+typedef struct {
+  StoreWrite *write; /* NULL: the BEGIN */
+  StepCheck check;
+} PgSent;
+
+static PgStep step(PgStmtId id, PgParams params, StepCheck check) {
+  return (PgStep){id, params, check};
+}
+
+/* The statements of w into steps; *array keeps the text of an array
+ * parameter alive until they are sent. */
+static int plan_write(StorePgConnection *c, StoreWrite *w, PgStep *steps, GString *array) {
+  PgParams p = {0};
+  switch (w->kind) {
+  case STORE_WRITE_ADD_USER:
+    param_int(&p, w->op.add_user.id);
+    param_string(&p, w->op.add_user.username);
+    param_string(&p, w->op.add_user.nickname);
+    param_string(&p, w->op.add_user.password_hash);
+    param_int(&p, w->op.add_user.created_ms);
+    steps[0] = step(PG_INSERT_USER, p, CHECK_ID);
+    return 1;
+  case STORE_WRITE_SET_PASSWORD_HASH:
+  case STORE_WRITE_SET_NICKNAME:
+    param_int(&p, w->op.set_user_text.user_id);
+    param_string(&p, w->op.set_user_text.value);
+    steps[0] =
+        step(w->kind == STORE_WRITE_SET_NICKNAME ? PG_UPDATE_NICKNAME : PG_UPDATE_PASSWORD_HASH, p,
+             CHECK_CHANGED);
+    return 1;
+  case STORE_WRITE_ADD_FRIEND_REQUEST:
+    steps[0] = step(PG_INSERT_FRIEND_REQUEST,
+                    PARAMS_INTS(w->op.friend_request.from_user_id, w->op.friend_request.to_user_id,
+                                w->op.friend_request.ms),
+                    CHECK_NONE);
+    return 1;
+  case STORE_WRITE_ACCEPT_FRIEND_REQUEST: {
+    gint64 from = w->op.friend_request.from_user_id;
+    gint64 to = w->op.friend_request.to_user_id;
+    gint64 ms = w->op.friend_request.ms;
+    steps[0] = step(PG_DELETE_FRIEND_REQUEST, PARAMS_INTS(from, to), CHECK_CHANGED);
+    steps[1] = step(PG_INSERT_FRIEND, PARAMS_INTS(from, to, ms), CHECK_NONE);
+    steps[2] = step(PG_INSERT_FRIEND, PARAMS_INTS(to, from, ms), CHECK_NONE);
+    return 3;
+  }
+  case STORE_WRITE_DELETE_FRIEND_REQUEST:
+    steps[0] = step(PG_DELETE_FRIEND_REQUEST,
+                    PARAMS_INTS(w->op.friend_request.from_user_id, w->op.friend_request.to_user_id),
+                    CHECK_CHANGED);
+    return 1;
+  case STORE_WRITE_ADD_ROOM:
+    param_int(&p, w->op.add_room.id);
+    param_string(&p, w->op.add_room.room_name);
+    param_int(&p, w->op.add_room.created_ms);
+    param_id_or_null(&p, w->op.add_room.creator_id);
+    steps[0] = step(PG_INSERT_ROOM, p, CHECK_ID);
+    return 1;
+  case STORE_WRITE_ADD_MEMBER:
+    steps[0] = step(PG_INSERT_MEMBER,
+                    PARAMS_INTS(w->op.member.room_id, w->op.member.user_id, w->op.member.joined_ms,
+                                w->op.member.first_message_id),
+                    CHECK_NONE);
+    return 1;
+  case STORE_WRITE_REMOVE_MEMBER:
+    steps[0] = step(PG_DELETE_MEMBER, PARAMS_INTS(w->op.member.room_id, w->op.member.user_id),
+                    CHECK_CHANGED);
+    return 1;
+  case STORE_WRITE_ADD_SESSION:
+  case STORE_WRITE_ROTATE_SESSION: {
+    int n = 0;
+    if (w->kind == STORE_WRITE_ROTATE_SESSION) {
+      PgParams old = {0};
+      param_bytes(&old, w->op.session.old_hash, CHATD_STORE_TOKEN_HASH_LEN);
+      steps[n++] = step(PG_REVOKE_SESSION, old, CHECK_CHANGED);
+    }
+    param_bytes(&p, w->op.session.token_hash, CHATD_STORE_TOKEN_HASH_LEN);
+    param_int(&p, w->op.session.user_id);
+    param_int(&p, w->op.session.ms);
+    steps[n++] = step(PG_INSERT_SESSION, p, CHECK_NONE);
+    return n;
+  }
+  case STORE_WRITE_TOUCH_SESSION:
+    param_bytes(&p, w->op.session.token_hash, CHATD_STORE_TOKEN_HASH_LEN);
+    param_int(&p, w->op.session.ms);
+    steps[0] = step(PG_TOUCH_SESSION, p, CHECK_CHANGED);
+    return 1;
+  case STORE_WRITE_REVOKE_SESSION:
+    param_bytes(&p, w->op.session.token_hash, CHATD_STORE_TOKEN_HASH_LEN);
+    steps[0] = step(PG_REVOKE_SESSION, p, CHECK_CHANGED);
+    return 1;
+  case STORE_WRITE_REVOKE_USER_SESSIONS:
+    steps[0] = step(PG_REVOKE_USER_SESSIONS, PARAMS_INTS(w->op.session.user_id), CHECK_NONE);
+    return 1;
+  case STORE_WRITE_FORGET_SESSIONS_BEFORE:
+    steps[0] = step(PG_FORGET_SESSIONS_BEFORE, PARAMS_INTS(w->op.session.ms), CHECK_NONE);
+    return 1;
+  case STORE_WRITE_MARK_READ:
+    steps[0] = step(PG_UPSERT_READ_MARKER,
+                    PARAMS_INTS(w->op.mark_read.user_id, w->op.mark_read.target_type,
+                                w->op.mark_read.target_id, w->op.mark_read.last_read_id),
+                    CHECK_NONE);
+    return 1;
+  case STORE_WRITE_CLEAR_OFFLINE:
+    steps[0] = step(PG_DELETE_OFFLINE,
+                    PARAMS_INTS(w->op.clear_offline.user_id, w->op.clear_offline.up_to_message_id),
+                    CHECK_NONE);
+    return 1;
+  case STORE_WRITE_ADD_MESSAGE: {
+    const ChatdMessageRecord *r = w->op.message.record;
+    int n = 0;
+    if (r->id == 0 && !c->message_lock_held) {
+      PgParams none = {0};
+      steps[n++] = step(PG_LOCK_MESSAGE_IDS, none, CHECK_NONE);
+      c->message_lock_held = TRUE;
+    }
+    message_params(r, &p);
+    g_string_assign(array, "{");
+    for (gsize i = 0; i < w->op.message.n_offline; i++)
+      g_string_append_printf(array, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "",
+                             w->op.message.offline_recipients[i]);
+    g_string_append_c(array, '}');
+    param_bytes(&p, array->str, array->len);
+    p.formats[p.n - 1] = 0; /* an array in its text form */
+    steps[n++] = step(PG_INSERT_MESSAGE_WITH_OFFLINE, p, CHECK_MESSAGE);
+    return n;
+  }
+  }
+  return -1;
+}
+
+static gboolean send_step(StorePgConnection *c, const PgStep *s) {
+  char name[16];
+  statement_name(s->id, name);
+  const PgParams *p = &s->params;
+  const char *values[PG_MAX_PARAMS];
+  for (int i = 0; i < p->n; i++)
+    values[i] = p->is_int[i] ? p->ints[i] : p->values[i];
+  return PQsendQueryPrepared(c->conn, name, p->n, values, p->lengths, p->formats, 1) == 1;
+}
+
+/* Whether res is what the plain path would have accepted; sets the
+ * write's results. */
+static gboolean check_result(const PGresult *res, const PgSent *sent) {
+  ExecStatusType status = PQresultStatus(res);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    return FALSE;
+  StoreWrite *w = sent->write;
+  switch (sent->check) {
+  case CHECK_NONE:
+    return TRUE;
+  case CHECK_CHANGED:
+    return atoi(PQcmdTuples((PGresult *)res)) > 0;
+  case CHECK_ID:
+    if (PQntuples(res) != 1)
+      return FALSE;
+    w->stored_id = get_int(res, 0, 0);
+    return TRUE;
+  case CHECK_MESSAGE:
+    if (PQntuples(res) != 1)
+      return FALSE;
+    w->stored_id = get_int(res, 0, 0);
+    w->inserted = get_int(res, 0, 1) != 0;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* Reads the results of sent[0 .. n - 1] and the sync that follows them;
+ * *good stays TRUE while every result checks. FALSE when the pipeline
+ * cannot be read to its end (the connection is then unusable). */
+static gboolean read_chunk(StorePgConnection *c, const PgSent *sent, int n, gboolean *good) {
+  int next = 0;
+  for (int guard = 0; guard < 2 * n + 4; guard++) {
+    PGresult *res = PQgetResult(c->conn);
+    if (res == NULL) {
+      if (PQstatus(c->conn) != CONNECTION_OK)
+        return FALSE;
+      continue; /* the end of one statement's results */
+    }
+    ExecStatusType status = PQresultStatus(res);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(res);
+      if (next != n)
+        *good = FALSE;
+      return TRUE;
+    }
+    if (next < n && *good && !check_result(res, &sent[next]))
+      *good = FALSE;
+    next++;
+    PQclear(res);
+  }
+  return FALSE;
+}
+
+/* Drops a connection whose pipeline is in an unknown state. */
+static void drop_connection(StorePgConnection *c) {
+  PQfinish(c->conn);
+  c->conn = NULL;
+  c->next_attempt_us = 0;
+  c->message_lock_held = FALSE;
+  c->lock_in_savepoint = FALSE;
+}
+
+static int pg_run_batch_fast(gpointer conn, GQueue *batch) {
+  StorePgConnection *c = conn;
+  if (!chatd_store_pg_connection_ok(c) || PQenterPipelineMode(c->conn) != 1)
+    return -1; /* the plain path reconnects and reports */
+  c->message_lock_held = FALSE;
+  c->lock_in_savepoint = FALSE;
+  PgSent *sent = g_new(PgSent, PG_PIPELINE_CHUNK * PG_MAX_STEPS + 1);
+  g_autoptr(GString) array = g_string_new(NULL);
+  gboolean good = TRUE;
+  gboolean first = TRUE;
+  GList *l = batch->head;
+  while (good && (l != NULL || first)) {
+    int n = 0;
+    gboolean sending = TRUE;
+    if (first) {
+      sending = PQsendQueryParams(c->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 1) == 1;
+      sent[n++] = (PgSent){NULL, CHECK_NONE};
+      first = FALSE;
+    }
+    for (int k = 0; sending && k < PG_PIPELINE_CHUNK && l != NULL; k++, l = l->next) {
+      PgStep steps[PG_MAX_STEPS];
+      int n_steps = plan_write(c, l->data, steps, array);
+      for (int i = 0; sending && i < n_steps; i++) {
+        sending = send_step(c, &steps[i]);
+        sent[n++] = (PgSent){l->data, steps[i].check};
+      }
+      sending = sending && n_steps > 0;
+    }
+    if (!sending || PQpipelineSync(c->conn) != 1 || !read_chunk(c, sent, n, &good)) {
+      g_free(sent);
+      drop_connection(c); /* nothing was committed: the plain path runs it all */
+      return -1;
+    }
+  }
+  g_free(sent);
+  PQexitPipelineMode(c->conn);
+  if (!good) {
+    pg_txn(c, STORE_TXN_ROLLBACK, NULL);
+    return -1;
+  }
+  GError *error = NULL;
+  if (!pg_txn(c, STORE_TXN_COMMIT, &error)) {
+    if (pg_in_transaction(c))
+      pg_txn(c, STORE_TXN_ROLLBACK, NULL);
+    for (GList *k = batch->head; k != NULL; k = k->next)
+      ((StoreWrite *)k->data)->error = g_error_copy(error);
+    g_error_free(error);
+    return 0;
+  }
+  return 1;
 }
 
 /* ---- reads ---- */
@@ -1010,6 +1319,7 @@ const StoreBackend chatd_store_pg_backend = {
     .in_transaction = pg_in_transaction,
     .needs_savepoint = pg_needs_savepoint,
     .savepoints_on_failure_only = TRUE,
+    .run_batch_fast = pg_run_batch_fast,
     .apply_write = pg_apply_write,
     .run_read = pg_run_read,
     .load = pg_load,

@@ -105,11 +105,6 @@ static int run_batch_without_savepoints(const StoreBackend *b, gpointer conn, GQ
     if (!b->apply_write(conn, w, &error)) {
       if (b->in_transaction(conn))
         b->txn(conn, STORE_TXN_ROLLBACK, NULL);
-      for (GList *k = batch->head; k != l->next; k = k->next) {
-        StoreWrite *done = k->data;
-        done->inserted = FALSE;
-        done->stored_id = 0;
-      }
       return -1;
     }
   }
@@ -127,9 +122,15 @@ static int run_batch_without_savepoints(const StoreBackend *b, gpointer conn, GQ
  * commits. Each write ends with w->error set or not. */
 static guint run_batch(const StoreBackend *b, gpointer conn, GQueue *batch) {
   if (b->savepoints_on_failure_only) {
-    int fast = run_batch_without_savepoints(b, conn, batch);
+    int fast = b->run_batch_fast != NULL ? b->run_batch_fast(conn, batch)
+                                         : run_batch_without_savepoints(b, conn, batch);
     if (fast >= 0)
       return (guint)fast;
+    for (GList *l = batch->head; l != NULL; l = l->next) { /* none of it was kept */
+      StoreWrite *w = l->data;
+      w->inserted = FALSE;
+      w->stored_id = 0;
+    }
   }
   guint commits = 0;
   GList *txn_first = NULL; /* the first write of the open transaction */

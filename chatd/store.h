@@ -2,19 +2,22 @@
  * and resume sessions in one SQLite database, or in PostgreSQL.
  *
  * The server keeps users, friendships, rooms and memberships in memory and
- * chooses every id itself (max id + 1), so the store has three parts:
+ * chooses ids itself (max id + 1), or, when several nodes share a
+ * PostgreSQL database, lets the store choose them (chatd_store_create_*,
+ * message id 0). The store has these parts:
  *
- *  - synchronous start-up loaders (chatd_store_foreach_*, chatd_store_max_ids),
- *    called once before serving;
+ *  - synchronous loaders (chatd_store_foreach_*, chatd_store_max_ids),
+ *    called before serving and again whenever the server resynchronises;
  *  - an asynchronous write path: one writer thread with its own connection
  *    takes every queued write and commits them in one transaction per batch
  *    (at most CHATD_STORE_MAX_BATCH_WRITES); a write that fails is undone
  *    alone (its own SAVEPOINT when it has several statements, SQLite's
- *    statement rollback otherwise) and never undoes the others of its batch;
+ *    statement rollback otherwise; on PostgreSQL the batch runs again with
+ *    a savepoint per write) and never undoes the others of its batch;
  *  - an asynchronous read path: one reader thread with its own read-only
  *    connection (WAL: readers never block the writer);
- *  - a checkpointer thread that copies the WAL back into the database
- *    (PASSIVE checkpoints), so that commits never wait for one.
+ *  - SQLite only: a checkpointer thread that copies the WAL back into the
+ *    database (PASSIVE checkpoints), so that commits never wait for one.
  *
  * Completions (ChatdStoreDone & co.) run on the GMainContext given to
  * chatd_store_open(), in the order the store finished the requests; a write's
@@ -263,8 +266,10 @@ ChatdStore *chatd_store_open_with(const char *path, GMainContext *context,
  * CHATD_STORE_ERROR_UNAVAILABLE; a write whose COMMIT was cut off fails
  * with UNAVAILABLE as well, even though the server may have committed it.
  * Several stores (nodes) may share one database: ids chosen by the store
- * come from the database's sequences. Errors: UNAVAILABLE (cannot connect),
- * OPEN (the server refused the connection), TOO_NEW, SCHEMA, and those of
+ * come from the database's sequences. Unless conninfo says otherwise, a
+ * connection attempt gives up after 5 s and a server that stops answering
+ * is noticed within about 10 s (tcp_user_timeout, keepalives). Errors: UNAVAILABLE (cannot
+ * connect), OPEN (the server refused the connection), TOO_NEW, SCHEMA, and those of
  * chatd_store_open(). */
 ChatdStore *chatd_store_open_postgresql(const char *conninfo, GMainContext *context,
                                         GError **error);

@@ -141,24 +141,11 @@ static gboolean start_server(PgFixture *f) {
   g_autofree char *postgres = g_build_filename(f->bindir, "postgres", NULL);
   g_autofree char *port = g_strdup_printf("%d", f->port);
   g_autofree char *log = g_build_filename(f->dir, "postgres.log", NULL);
-  char *argv[] = {postgres,
-                  "-D",
-                  f->data_dir,
-                  "-p",
-                  port,
-                  "-k",
-                  f->dir,
-                  "-c",
-                  "listen_addresses=127.0.0.1",
-                  "-c",
-                  "fsync=off",
-                  "-c",
-                  "full_page_writes=off",
-                  "-c",
-                  "max_connections=100",
-                  "-c",
-                  "shared_buffers=16MB",
-                  NULL};
+  char *argv[] = {postgres, "-D", f->data_dir, "-p", port, "-k", f->dir, "-c",
+                  "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+                  "-c", "max_connections=100", "-c", "shared_buffers=16MB",
+                  /* tests compare the commit order with the ids */
+                  "-c", "track_commit_timestamp=on", NULL};
   f->pid = spawn(f, argv, log);
   if (f->pid < 0) {
     f->pid = 0;

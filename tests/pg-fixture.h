@@ -1,6 +1,6 @@
 /* A private PostgreSQL server for a test (suite "cluster"): initdb into a
  * fresh temporary directory, postgres on a free port of 127.0.0.1 with its
- * unix socket in that directory, fsync off. When the test runs as root,
+ * unix socket in that directory, fsync off, track_commit_timestamp on. When the test runs as root,
  * initdb and postgres run as the unprivileged user "nobody" (PostgreSQL
  * refuses root). Waits poll a connection, bounded by PG_FIXTURE_WAIT_MS;
  * no fixed sleeps. Every fixture still running when the process exits is

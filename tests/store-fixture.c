@@ -19,11 +19,11 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set) {
   if (g_getenv(PG_SERVER_ENV) != NULL || !pg_fixture_available())
     return;
   pg_server = pg_fixture_start();
-  if (pg_server != NULL)
-    g_setenv(PG_SERVER_ENV,
-             g_strdup_printf("host=127.0.0.1 port=%d user=chat connect_timeout=5",
-                             pg_fixture_port(pg_server)),
-             TRUE);
+  if (pg_server == NULL)
+    return;
+  g_autofree char *server = g_strdup_printf("host=127.0.0.1 port=%d user=chat connect_timeout=5",
+                                            pg_fixture_port(pg_server));
+  g_setenv(PG_SERVER_ENV, server, TRUE);
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats) {

@@ -415,3 +415,34 @@ Test(store, close_commits_and_completes_pending_writes) {
   DUMP(chatd_store_foreach_user, dump_user, s);
   cr_assert(g_str_has_prefix(s->str, "1:alice:"), "%s", s->str);
 }
+
+/* The loaders are not only for start-up: called again on a running store
+ * (a node resynchronising), also while the writer commits, they see what
+ * is committed and never fail for it. */
+Test(store, loaders_run_again_while_writes_are_in_flight) {
+  add_users();
+  enum { N = 2000 };
+  int completed = 0;
+  for (gint64 id = 1; id <= N; id++) {
+    ChatdMessageRecord r = text_record(id, ALICE, CHATD_STORE_TARGET_USER, BOB, "x");
+    pending++;
+    cr_assert(chatd_store_add_message(store, &r, NULL, 0, count_done, &completed));
+  }
+  gint64 seen = 0;
+  guint calls = 0;
+  g_autoptr(GString) s = g_string_new(NULL);
+  while (seen < N) { /* no completion runs meanwhile: the context is not iterated */
+    gint64 max_message = -1;
+    g_autoptr(GError) error = NULL;
+    cr_assert(chatd_store_max_ids(store, NULL, NULL, &max_message, &error), "%s",
+              error ? error->message : "");
+    cr_assert_geq(max_message, seen, "max message id went back");
+    seen = max_message;
+    DUMP(chatd_store_foreach_user, dump_user, s);
+    cr_assert(g_str_has_prefix(s->str, "1:alice:"), "%s", s->str);
+    calls++;
+  }
+  cr_log_info("%u loader rounds while %d messages were written", calls, N);
+  settle();
+  cr_assert_eq(completed, N);
+}

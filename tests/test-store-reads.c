@@ -454,3 +454,96 @@ Test(store, a_read_after_a_completion_sees_the_write) {
     cr_assert_not_null(got, "message %" G_GINT64_FORMAT " not visible", id);
   }
 }
+
+/* ---- ids chosen by the store ---- */
+
+typedef struct {
+  gboolean done;
+  int code;
+  gint64 id;
+} IdOutcome;
+
+static void id_done(const GError *error, gint64 id, gpointer data) {
+  IdOutcome *outcome = data;
+  outcome->done = TRUE;
+  outcome->code = error != NULL ? error->code : -1;
+  outcome->id = id;
+}
+
+static IdOutcome create_user_wait(const char *username) {
+  IdOutcome o = {0};
+  cr_assert(chatd_store_create_user(store, username, username, "hash", T0, id_done, &o));
+  while (!o.done)
+    g_main_context_iteration(context, TRUE);
+  return o;
+}
+
+/* create_user, create_room and add_message with id 0: the store picks
+ * growing ids, reports them, and the rows are stored under them (offline
+ * deliveries included). On PostgreSQL they come from the sequences, on
+ * SQLite from the largest id. */
+Test(store, the_store_chooses_ids_for_users_rooms_and_messages) {
+  IdOutcome erin = create_user_wait("erin");
+  IdOutcome frank = create_user_wait("frank");
+  cr_assert(erin.code == -1 && frank.code == -1);
+  cr_assert_gt(erin.id, 0);
+  cr_assert_gt(frank.id, erin.id);
+  IdOutcome taken = create_user_wait("erin");
+  cr_assert_eq(taken.code, CHATD_STORE_ERROR_CONSTRAINT);
+  cr_assert_eq(taken.id, 0);
+
+  IdOutcome room = {0};
+  cr_assert(chatd_store_create_room(store, "den", erin.id, T0, id_done, &room));
+  while (!room.done)
+    g_main_context_iteration(context, TRUE);
+  cr_assert_eq(room.code, -1);
+  cr_assert_gt(room.id, 0);
+  IdOutcome no_creator = {0};
+  cr_assert(chatd_store_create_room(store, "void", NOBODY * 1000, T0, id_done, &no_creator));
+  while (!no_creator.done)
+    g_main_context_iteration(context, TRUE);
+  cr_assert_eq(no_creator.code, CHATD_STORE_ERROR_CONSTRAINT);
+
+  g_autoptr(GString) s = g_string_new(NULL);
+  DUMP(chatd_store_foreach_user, dump_user, s);
+  g_autofree char *users = g_strdup_printf("%" G_GINT64_FORMAT ":erin:erin:hash:0;%" G_GINT64_FORMAT
+                                           ":frank:frank:hash:0;",
+                                           erin.id, frank.id);
+  cr_assert_str_eq(s->str, users);
+  DUMP(chatd_store_foreach_room, dump_room, s);
+  g_autofree char *rooms =
+      g_strdup_printf("%" G_GINT64_FORMAT ":den:%" G_GINT64_FORMAT ";", room.id, erin.id);
+  cr_assert_str_eq(s->str, rooms);
+
+  /* messages: ids grow in submission (commit) order */
+  const gint64 offline[] = {frank.id};
+  gint64 ids[3] = {0};
+  for (int i = 0; i < 3; i++) {
+    ChatdMessageRecord r = text_record(0, erin.id, CHATD_STORE_TARGET_USER, frank.id, "hey");
+    r.client_msg_id = i == 0 ? "first" : NULL;
+    MessageOutcome o = add_message_wait(&r, i == 2 ? offline : NULL, i == 2 ? 1 : 0);
+    cr_assert_eq(o.code, -1);
+    cr_assert(o.inserted);
+    cr_assert_gt(o.stored_id, i > 0 ? ids[i - 1] : 0);
+    ids[i] = o.stored_id;
+  }
+  /* a retransmission of an id-0 message: the id it got */
+  ChatdMessageRecord again = text_record(0, erin.id, CHATD_STORE_TARGET_USER, frank.id, "hey");
+  again.client_msg_id = "first";
+  MessageOutcome o = add_message_wait(&again, NULL, 0);
+  cr_assert_eq(o.code, -1);
+  cr_assert_not(o.inserted);
+  cr_assert_eq(o.stored_id, ids[0]);
+
+  GPtrArray *all = full_history(frank.id);
+  g_autofree char *expected_offline = g_strdup_printf("%" G_GINT64_FORMAT, ids[2]);
+  g_autofree char *got_offline = offline_ids_of(all);
+  cr_assert_str_eq(got_offline, expected_offline);
+  g_autofree char *expected_ids = g_strdup_printf(
+      "%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT, ids[0], ids[1], ids[2]);
+  assert_ids(all, expected_ids);
+  gint64 max_message = 0;
+  g_autoptr(GError) error = NULL;
+  cr_assert(chatd_store_max_ids(store, NULL, NULL, &max_message, &error));
+  cr_assert_eq(max_message, ids[2]);
+}
