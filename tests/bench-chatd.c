@@ -54,10 +54,11 @@ typedef struct {
   LoadClient *load;
   /* What came in. */
   guint add_friend_results;
-  guint contacts; /* contact_info messages */
-  gint64 room_id; /* the room this client created */
-  guint received; /* on_new_message copies as a receiver */
-  guint acked;    /* own copies (acknowledgements) */
+  guint incoming_requests; /* incoming_friend_request messages */
+  guint contacts;          /* contact_info messages */
+  gint64 room_id;          /* the room this client created */
+  guint received;          /* on_new_message copies as a receiver */
+  guint acked;             /* own copies (acknowledgements) */
   /* Sending. */
   int target_type;
   gint64 target_id;
@@ -176,6 +177,9 @@ static void on_message(LoadClient *lc, guint32 type, const guint8 *data, gsize l
   case CHAT_MSG_ADD_FRIEND_RESULT:
     c->add_friend_results++;
     break;
+  case CHAT_MSG_INCOMING_FRIEND_REQUEST:
+    c->incoming_requests++;
+    break;
   case CHAT_MSG_CONTACT_INFO: {
     c->contacts++;
     const chat_value *params = load_decode(c->load->owner, data, len);
@@ -250,6 +254,16 @@ static gboolean first_got_results(gpointer data) {
   return TRUE;
 }
 
+/* Every second client of a pair has its request: in a cluster it travels
+ * from the asker's node to the other one, after the asker's answer. */
+static gboolean second_got_requests(gpointer data) {
+  Group *g = data;
+  for (guint i = 1; i < g->n; i += 2)
+    if (g->clients[i].incoming_requests == 0)
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean pairs_are_friends(gpointer data) {
   Group *g = data;
   for (guint i = 0; i < g->n; i++)
@@ -263,6 +277,7 @@ static void befriend_pairs(Group *g) {
   for (guint i = 0; i + 1 < g->n; i += 2)
     send_message(&g->clients[i], CHAT_MSG_ADD_FRIEND, write_name, g->clients[i + 1].load->name);
   run_until(first_got_results, g, "friend requests");
+  run_until(second_got_requests, g, "friend requests reaching their receivers");
   for (guint i = 0; i + 1 < g->n; i += 2)
     send_message(&g->clients[i + 1], CHAT_MSG_RESOLVE_FRIEND_REQUEST, write_accept,
                  &g->clients[i].load->user_id);
