@@ -194,7 +194,10 @@ int main(int argc, char **argv) {
   g_option_context_set_description(
       options, "chatd serves chat clients of the v2 dialect (Noise, authenticated) and, with\n"
                "server.allow_legacy, of the seed dialect, on one port. Everything is kept in\n"
-               "an SQLite database. Logs go to stderr (or the journal).\n"
+               "an SQLite database (server.database), or in PostgreSQL (server.postgresql).\n"
+               "With server.nats too, the node joins a cluster: several chatd nodes on one\n"
+               "PostgreSQL database, talking over NATS (README, \"Running a cluster\").\n"
+               "Logs go to stderr (or the journal).\n"
                "\n"
                "Exit status: 0 stopped cleanly; 1 could not start (bad configuration, port in\n"
                "use, unreadable database or key file).\n"
