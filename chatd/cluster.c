@@ -143,8 +143,10 @@ void chatd_cluster_presence(ChatdCluster *c, const ChatdUser *user, gboolean onl
   event e;
   event_begin(c, &e, online ? "on" : "off");
   put_int(&e, "u", user->id);
-  if (online && user->session)
+  if (online && user->session) {
     put_int(&e, "t", user->session->logged_in_ms);
+    put_str(&e, "a", user->session->peer); /* for the kicked connection: from where */
+  }
   event_publish(c, &e, SUBJECT_PRESENCE);
 }
 
@@ -343,14 +345,19 @@ static void remote_offline(ChatdCluster *c, ClusterNode *n, ChatdUser *user) {
     chatd_presence_announce(c->server, user, FALSE);
 }
 
-/* user logged in at node n at login_ms. */
-static void remote_online(ChatdCluster *c, ClusterNode *n, ChatdUser *user, gint64 login_ms) {
+/* user logged in at node n at login_ms, from address (NULL: unknown). */
+static void remote_online(ChatdCluster *c, ClusterNode *n, ChatdUser *user, gint64 login_ms,
+                          const char *address) {
   ChatdSession *local = user->session;
   if (local && (local->logged_in_ms > login_ms ||
                 (local->logged_in_ms == login_ms && strcmp(c->node, n->name) > 0)))
     return; /* ours is the newer login: that node closes its connection */
   if (local) {
-    g_autofree char *where = g_strdup_printf("another server of this service (%s)", n->name);
+    /* The kicked client sees the new login's address, as without a
+     * cluster; the log names the node too. */
+    g_autofree char *where = address && address[0]
+                                 ? g_strdup_printf("%s (on node %s)", address, n->name)
+                                 : g_strdup_printf("node %s", n->name);
     chatd_session_kick(local, where);
   }
   if (user->online_at && user->online_at != n->name) {
@@ -562,7 +569,7 @@ static void apply_all(ChatdCluster *c, ClusterNode *n, const chat_value *ev) {
       continue;
     g_hash_table_add(now_there, ID_KEY(id));
     if (user->online_at != n->name)
-      remote_online(c, n, user, since);
+      remote_online(c, n, user, since, NULL);
   }
   GList *ids = g_hash_table_get_keys(n->users);
   for (GList *l = ids; l; l = l->next) {
@@ -605,9 +612,10 @@ static void apply_presence(ChatdCluster *c, const char *kind, ClusterNode *n, co
   ChatdUser *user = chatd_directory_user(c->server->directory, get_int(ev, "u"));
   if (!user)
     return;
-  if (strcmp(kind, "on") == 0)
-    remote_online(c, n, user, get_int(ev, "t"));
-  else if (strcmp(kind, "off") == 0)
+  if (strcmp(kind, "on") == 0) {
+    g_autofree char *address = get_str(ev, "a", NULL);
+    remote_online(c, n, user, get_int(ev, "t"), address);
+  } else if (strcmp(kind, "off") == 0)
     remote_offline(c, n, user);
 }
 
