@@ -7,6 +7,7 @@
 #include "chatd/cluster.h"
 #include "chatd/dispatch.h"
 #include "chatd/encode.h"
+#include "chatd/notify.h"
 #include "chatd/presence.h"
 #include "chatd/server-private.h"
 #include "chatd/tokens.h"
@@ -17,10 +18,29 @@ typedef struct {
   ChatdSlot *slot;
   gint64 user_id;
   gint64 cutoff;
+  gboolean session_holds; /* the session holds live messages until this bundle (s->held) */
   guint8 token[CHATD_TOKEN_LEN];
 } bundle_job;
 
+/* The messages held for a seed login in a cluster while its bundle was
+ * read: those newer than what the bundle carried go now. */
+static void release_held(ChatdSession *s, gint64 carried_up_to) {
+  g_autoptr(GPtrArray) held = g_steal_pointer(&s->held);
+  if (!held)
+    return;
+  s->history_cutoff = carried_up_to;
+  for (guint i = 0; i < held->len; i++) {
+    const ChatdMessageRecord *r = g_ptr_array_index(held, i);
+    if (r->id > carried_up_to && !s->closed && s->user)
+      chatd_deliver_to(s, r);
+  }
+}
+
 static void bundle_job_free(bundle_job *job) {
+  /* Whatever became of the bundle, the held messages go (or a busy server
+   * would keep them for ever). */
+  if (job->session_holds)
+    release_held(job->session, job->cutoff);
   explicit_bzero(job->token, sizeof job->token);
   chatd_session_unref(job->session);
   g_free(job);
@@ -148,6 +168,15 @@ static void on_full_history(const GError *error, GPtrArray *records, gboolean mo
   bundle_job *job = user_data;
   ChatdSession *s = job->session;
   ChatdServer *server = s->server;
+  /* Alone, chatd's own last id is the store's: the bundle carries up to
+   * it, and later ones come live. In a cluster this node may not have heard
+   * of the newest messages yet: the bundle carries all the read found (ids
+   * follow commit order, so later ones are larger), and what came live
+   * meanwhile was held (s->held). */
+  gint64 cutoff = job->cutoff;
+  if (s->held && !error)
+    for (guint i = 0; i < records->len; i++)
+      cutoff = MAX(cutoff, ((const ChatdMessageRecord *)g_ptr_array_index(records, i))->id);
   if (error) {
     g_warning("%s: cannot read the history: %s", s->peer, error->message);
     chatd_slot_send_failure(s, job->slot, CHAT_REQUEST_ERROR_STORAGE_FAILED,
@@ -165,7 +194,7 @@ static void on_full_history(const GError *error, GPtrArray *records, gboolean mo
     gint64 last_offline = 0;
     for (guint i = records->len; i-- > 0;) {
       const ChatdMessageRecord *r = g_ptr_array_index(records, i);
-      if (r->id > job->cutoff)
+      if (r->id > cutoff)
         continue;
       gsize before = notices.len;
       chat_writer nw;
@@ -212,6 +241,7 @@ static void on_full_history(const GError *error, GPtrArray *records, gboolean mo
     if (last_offline > 0)
       chatd_store_clear_offline(server->store, user->id, last_offline, NULL, NULL);
   }
+  job->cutoff = cutoff; /* the held messages go past what the bundle carried */
   chatd_session_release(s, job->slot);
   bundle_job_free(job);
 }
@@ -323,6 +353,11 @@ void chatd_login_complete(ChatdSession *s, ChatdUser *user, const guint8 *token)
   job->slot = chatd_session_reserve(s);
   job->user_id = user->id;
   job->cutoff = s->history_cutoff;
+  if (server->cluster && s->dialect == CHAT_DIALECT_SEED) {
+    g_clear_pointer(&s->held, g_ptr_array_unref);
+    s->held = g_ptr_array_new_with_free_func((GDestroyNotify)chatd_message_record_free);
+    job->session_holds = TRUE;
+  }
   if (s->dialect == CHAT_DIALECT_V2) {
     /* A resume's token is already stored; a new one is committed before the
      * barrier below completes, so before the bundle carries it. */

@@ -14,11 +14,20 @@ static gboolean gets_live(const ChatdUser *user, gint64 message_id) {
          user->session->history_cutoff < message_id;
 }
 
+/* A seed login in a cluster whose bundle is not sent yet keeps the message
+ * for then (login.c); TRUE when it did. */
+static gboolean held(ChatdSession *to, const ChatdMessageRecord *r) {
+  if (!to->held)
+    return FALSE;
+  g_ptr_array_add(to->held, chatd_message_record_copy(r));
+  return TRUE;
+}
+
 void chatd_deliver_message(ChatdServer *server, const ChatdMessageRecord *r) {
   const ChatdUser *sender = chatd_directory_user(server->directory, r->sender_id);
   if (r->target_type == CHATD_STORE_TARGET_USER) {
     ChatdUser *receiver = chatd_directory_user(server->directory, r->target_id);
-    if (gets_live(receiver, r->id)) {
+    if (gets_live(receiver, r->id) && !held(receiver->session, r)) {
       ChatdSession *to = receiver->session;
       chatd_write_notice(chatd_session_begin(to, CHAT_MSG_ON_NEW_MESSAGE), to->dialect, r, sender,
                          receiver->id, CHATD_BODY_FULL);
@@ -35,7 +44,8 @@ void chatd_deliver_message(ChatdServer *server, const ChatdMessageRecord *r) {
     if (member_id == r->sender_id)
       continue;
     ChatdUser *member = chatd_directory_user(server->directory, member_id);
-    if (!gets_live(member, r->id) || chatd_room_first_message(room, member_id) > r->id)
+    if (!gets_live(member, r->id) || chatd_room_first_message(room, member_id) > r->id ||
+        held(member->session, r))
       continue;
     chat_dialect d = member->session->dialect;
     if (!encoded[d]) {
@@ -51,6 +61,14 @@ void chatd_deliver_message(ChatdServer *server, const ChatdMessageRecord *r) {
   }
   for (int d = 0; d < CHAT_DIALECT_COUNT; d++)
     g_clear_pointer(&encoded[d], g_bytes_unref);
+}
+
+void chatd_deliver_to(ChatdSession *to, const ChatdMessageRecord *r) {
+  ChatdServer *server = to->server;
+  const ChatdUser *sender = chatd_directory_user(server->directory, r->sender_id);
+  chatd_write_notice(chatd_session_begin(to, CHAT_MSG_ON_NEW_MESSAGE), to->dialect, r, sender,
+                     to->user ? to->user->id : 0, CHATD_BODY_FULL);
+  chatd_notify_send(to);
 }
 
 void chatd_notify_friend_request(ChatdServer *server, const ChatdUser *from, const ChatdUser *to) {

@@ -16,6 +16,9 @@ G_BEGIN_DECLS
  * messages are encoded once per dialect and shared. */
 void chatd_deliver_message(ChatdServer *server, const ChatdMessageRecord *r);
 
+/* One stored message to one logged-in connection, as on_new_message. */
+void chatd_deliver_to(ChatdSession *to, const ChatdMessageRecord *r);
+
 /* `to` got a friend request from `from`. */
 void chatd_notify_friend_request(ChatdServer *server, const ChatdUser *from, const ChatdUser *to);
 /* `accepter` accepted the request of `requester`: the requester gets the

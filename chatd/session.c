@@ -574,6 +574,7 @@ void chatd_session_unref(ChatdSession *s) {
   while ((slot = g_queue_pop_head(&s->outbox)))
     slot_free(slot);
   g_warn_if_fail(s->connection == NULL);
+  g_clear_pointer(&s->held, g_ptr_array_unref);
   g_free(s->peer);
   g_free(s->address);
   g_free(s);

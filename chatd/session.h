@@ -57,6 +57,10 @@ struct _ChatdSession {
   ChatdUser *user;       /* logged in as, or NULL */
   gint64 history_cutoff; /* messages up to this id came in the login bundle */
   gint64 logged_in_ms;   /* when the user logged in (wall clock), 0 before */
+  /* In a cluster, a seed login's live messages wait here (copies of their
+   * records) until its login bundle is sent: the bundle then carries what
+   * the store had, and these only what is newer (login.c). NULL otherwise. */
+  GPtrArray *held;
   guint8 token_hash[32]; /* v2 resume token of this login */
   gboolean has_token;
   guint blocked;

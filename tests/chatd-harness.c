@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include "nats-fixture.h"
 #include "pg-fixture.h"
 #include "protocol/catalogue.h"
 #include "protocol/json.h"
@@ -26,8 +27,15 @@
 /* Hands the server to the test processes (each test runs in a process of
  * its own, which inherits the environment). */
 #define PG_SERVER_ENV "CHATD_TEST_PG_SERVER"
+#define NATS_SERVER_ENV "CHATD_TEST_NATS_SERVER"
 
-static PgFixture *pg_server; /* the runner process's */
+static PgFixture *pg_server;     /* the runner process's */
+static NatsFixture *nats_server; /* the runner process's */
+
+guint harness_cluster_nodes(void) {
+  const char *n = g_getenv("CHATD_TEST_CLUSTER");
+  return n ? (guint)CLAMP(g_ascii_strtoull(n, NULL, 10), 1, 8) : 1;
+}
 
 gboolean harness_uses_postgresql(void) {
   return g_strcmp0(g_getenv("CHATD_TEST_STORE"), "postgresql") == 0;
@@ -45,11 +53,16 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set) {
                                               pg_fixture_port(pg_server));
     g_setenv(PG_SERVER_ENV, server, TRUE);
   }
+  if (harness_cluster_nodes() > 1 && nats_fixture_available()) {
+    nats_server = nats_fixture_start();
+    g_setenv(NATS_SERVER_ENV, nats_fixture_url(nats_server), TRUE);
+  }
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats) {
   (void)stats;
   g_clear_pointer(&pg_server, pg_fixture_stop);
+  g_clear_pointer(&nats_server, nats_fixture_stop);
 }
 
 /* A fresh database for one chatd; its conninfo. */
@@ -193,8 +206,89 @@ static void launch(chatd_instance *chatd) {
   cr_assert_gt(chatd->port, 0);
 }
 
+static void start_one(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json,
+                      guint fd_limit, guint clock_step_ms);
+
+typedef struct {
+  chatd_instance *chatd;
+  const char *text;
+} log_wait;
+
+static gboolean logged_or_exited(gpointer data) {
+  log_wait *wait = data;
+  return strstr(wait->chatd->log->str, wait->text) != NULL || process_exited(wait->chatd);
+}
+
+/* The started clusters, to send a client of one to its nodes in turn. */
+static GPtrArray *clusters;
+
+static void register_cluster(chatd_instance *chatd) {
+  if (!clusters)
+    clusters = g_ptr_array_new();
+  g_ptr_array_add(clusters, chatd);
+}
+
+/* The port a new client of `port` uses: the next node's, in a cluster. */
+static guint16 node_port(guint16 port) {
+  for (guint i = 0; clusters && i < clusters->len; i++) {
+    chatd_instance *c = g_ptr_array_index(clusters, i);
+    if (c->port != port || c->n_peers == 0)
+      continue;
+    guint k = c->next_node++ % (c->n_peers + 1);
+    return k == 0 ? c->port : ((chatd_instance *)c->peers)[k - 1].port;
+  }
+  return port;
+}
+
+/* Every node of the cluster has heard of every other one. */
+static void wait_for_mesh(chatd_instance *chatd) {
+  chatd_instance *peers = chatd->peers;
+  guint n = chatd->n_peers + 1;
+  for (guint i = 0; i < n; i++) {
+    chatd_instance *node = i == 0 ? chatd : &peers[i - 1];
+    for (guint k = 0; k < n; k++) {
+      if (k == i)
+        continue;
+      g_autofree char *line = g_strdup_printf("node n%u joined the cluster", k + 1);
+      log_wait wait = {node, line};
+      cr_assert(test_spin_until(logged_or_exited, &wait, HARNESS_TIMEOUT_MS) &&
+                    strstr(node->log->str, line) != NULL,
+                "node n%u never heard of n%u; log:\n%s", i + 1, k + 1, node->log->str);
+    }
+  }
+}
+
 static void start(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json,
                   guint fd_limit, guint clock_step_ms) {
+  guint nodes = harness_cluster_nodes();
+  if (nodes == 1 || !harness_uses_postgresql()) {
+    start_one(chatd, allow_legacy, extra_server_json, fd_limit, clock_step_ms);
+    return;
+  }
+  const char *nats = g_getenv(NATS_SERVER_ENV);
+  cr_assert_not_null(nats, "CHATD_TEST_CLUSTER, but nats-server did not start");
+  g_autofree char *conninfo = create_database();
+  g_autofree char *first = g_strdup_printf(
+      "\"postgresql\": \"%s\", \"nats\": \"%s\", \"node_name\": \"n1\"%s%s", conninfo, nats,
+      extra_server_json ? ", " : "", extra_server_json ? extra_server_json : "");
+  start_one(chatd, allow_legacy, first, fd_limit, clock_step_ms);
+  chatd_instance *peers = g_new0(chatd_instance, nodes - 1);
+  for (guint i = 1; i < nodes; i++) {
+    g_autofree char *json =
+        g_strdup_printf("\"postgresql\": \"%s\", \"nats\": \"%s\", \"node_name\": \"n%u\", "
+                        "\"key_file\": \"%s/server.key\"%s%s",
+                        conninfo, nats, i + 1, chatd->dir, extra_server_json ? ", " : "",
+                        extra_server_json ? extra_server_json : "");
+    start_one(&peers[i - 1], allow_legacy, json, fd_limit, clock_step_ms);
+  }
+  chatd->peers = peers;
+  chatd->n_peers = nodes - 1;
+  register_cluster(chatd);
+  wait_for_mesh(chatd);
+}
+
+static void start_one(chatd_instance *chatd, gboolean allow_legacy, const char *extra_server_json,
+                      guint fd_limit, guint clock_step_ms) {
   load_repo_crypto();
   memset(chatd, 0, sizeof *chatd);
   chatd->fd_limit = fd_limit;
@@ -256,16 +350,6 @@ void chatd_start_with_test_clock(chatd_instance *chatd, gboolean allow_legacy,
   start(chatd, allow_legacy, extra_server_json, 0, step_ms);
 }
 
-typedef struct {
-  chatd_instance *chatd;
-  const char *text;
-} log_wait;
-
-static gboolean logged_or_exited(gpointer data) {
-  log_wait *wait = data;
-  return strstr(wait->chatd->log->str, wait->text) != NULL || process_exited(wait->chatd);
-}
-
 void chatd_advance_clock(chatd_instance *chatd) {
   cr_assert_gt(chatd->clock_step_ms, 0, "chatd was not started with a test clock");
   chatd->clock_steps++;
@@ -298,9 +382,23 @@ static void finish_reader(chatd_instance *chatd) {
 void chatd_restart(chatd_instance *chatd) {
   chatd_stop(chatd);
   launch(chatd);
+  chatd_instance *peers = chatd->peers;
+  for (guint i = 0; i < chatd->n_peers; i++)
+    launch(&peers[i]);
+  if (chatd->n_peers > 0)
+    wait_for_mesh(chatd);
 }
 
+static void stop_one(chatd_instance *chatd);
+
 void chatd_stop(chatd_instance *chatd) {
+  chatd_instance *peers = chatd->peers;
+  for (guint i = 0; i < chatd->n_peers; i++)
+    stop_one(&peers[i]);
+  stop_one(chatd);
+}
+
+static void stop_one(chatd_instance *chatd) {
   if (!chatd->process)
     return;
   g_subprocess_send_signal(chatd->process, SIGTERM);
@@ -319,7 +417,19 @@ void chatd_stop(chatd_instance *chatd) {
   g_clear_object(&chatd->process);
 }
 
+static void destroy_one(chatd_instance *chatd);
+
 void chatd_destroy(chatd_instance *chatd) {
+  chatd_instance *peers = chatd->peers;
+  for (guint i = 0; i < chatd->n_peers; i++)
+    destroy_one(&peers[i]);
+  g_free(peers);
+  if (clusters)
+    g_ptr_array_remove(clusters, chatd);
+  destroy_one(chatd);
+}
+
+static void destroy_one(chatd_instance *chatd) {
   if (chatd->process) {
     g_subprocess_force_exit(chatd->process);
     g_subprocess_wait(chatd->process, NULL, NULL);
@@ -336,7 +446,13 @@ void chatd_destroy(chatd_instance *chatd) {
 
 gboolean chatd_log_contains(chatd_instance *chatd, const char *text) {
   harness_spin(20);
-  return strstr(chatd->log->str, text) != NULL;
+  if (strstr(chatd->log->str, text) != NULL)
+    return TRUE;
+  chatd_instance *peers = chatd->peers;
+  for (guint i = 0; i < chatd->n_peers; i++)
+    if (strstr(peers[i].log->str, text) != NULL)
+      return TRUE;
+  return FALSE;
 }
 
 /* ---- clients ---- */
@@ -382,6 +498,7 @@ test_client *client_try_connect(guint16 port, chat_dialect dialect, GError **err
 test_client *client_try_connect_from(const char *source_ip, guint16 port, chat_dialect dialect,
                                      GError **error) {
   load_repo_crypto();
+  port = node_port(port);
   g_autoptr(GSocketClient) sockets = g_socket_client_new();
   if (source_ip) {
     g_autoptr(GSocketAddress) local = g_inet_socket_address_new_from_string(source_ip, 0);

@@ -39,7 +39,18 @@ typedef struct {
   guint run_as_uid;       /* when the tests run as root: chatd runs as this user (0: root) */
   guint clock_step_ms;    /* chatd's test clock step (CHATD_TEST_CLOCK_STEP_MS), 0: none */
   guint clock_steps;      /* how many times chatd_advance_clock moved it */
+  /* CHATD_TEST_CLUSTER=N: the other N - 1 nodes of this chatd's cluster
+   * (chatd_instance each); clients of `port` go to the nodes in turn. */
+  gpointer peers;
+  guint n_peers;
+  guint next_node;
 } chatd_instance;
+
+/* The number of nodes each chatd_start starts (CHATD_TEST_CLUSTER=N, with
+ * CHATD_TEST_STORE=postgresql: N chatd nodes on one database and a private
+ * nats-server, and client_connect(chatd.port) goes to each node in turn, so
+ * a test's users are spread over the nodes). 1 without it. */
+guint harness_cluster_nodes(void);
 
 /* TRUE when the run's chatd stores in PostgreSQL (CHATD_TEST_STORE=postgresql:
  * one private server for the run, a fresh database per chatd_start). */
