@@ -7,8 +7,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
 #include "nats-fixture.h"
 #include "pg-fixture.h"
 #include "protocol/catalogue.h"
@@ -70,17 +68,9 @@ static char *create_database(void) {
   const char *server = g_getenv(PG_SERVER_ENV);
   cr_assert_not_null(server, "CHATD_TEST_STORE=postgresql, but PostgreSQL did not start "
                              "(ci/setup installs it)");
-  static int serial;
-  g_autofree char *name = g_strdup_printf("chatd_%d_%d", (int)getpid(), ++serial);
-  g_autofree char *admin = g_strdup_printf("%s dbname=postgres", server);
-  PGconn *conn = PQconnectdb(admin);
-  cr_assert_eq(PQstatus(conn), CONNECTION_OK, "%s", PQerrorMessage(conn));
-  g_autofree char *sql = g_strdup_printf("CREATE DATABASE %s", name);
-  PGresult *res = PQexec(conn, sql);
-  cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
-  PQclear(res);
-  PQfinish(conn);
-  return g_strdup_printf("%s dbname=%s", server, name);
+  char *conninfo = pg_fixture_new_database(server, "chatd");
+  cr_assert_not_null(conninfo, "cannot create a database for chatd");
+  return conninfo;
 }
 
 /* ---- the repository's DH group (config.json) ---- */

@@ -299,6 +299,26 @@ gboolean pg_fixture_create_database(PgFixture *f, const char *name, char **conni
   return TRUE;
 }
 
+char *pg_fixture_new_database(const char *server, const char *prefix) {
+  static int serial;
+  g_autofree char *name = g_strdup_printf("%s_%d_%d", prefix, (int)getpid(), ++serial);
+  g_autofree char *admin = g_strdup_printf("%s dbname=postgres", server);
+  PGconn *conn = PQconnectdb(admin);
+  if (PQstatus(conn) != CONNECTION_OK) {
+    g_critical("pg-fixture: %s", PQerrorMessage(conn));
+    PQfinish(conn);
+    return NULL;
+  }
+  g_autofree char *sql = g_strdup_printf("CREATE DATABASE %s", name);
+  PGresult *res = PQexec(conn, sql);
+  gboolean ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+  if (!ok)
+    g_critical("pg-fixture: %s: %s", sql, PQresultErrorMessage(res));
+  PQclear(res);
+  PQfinish(conn);
+  return ok ? g_strdup_printf("%s dbname=%s", server, name) : NULL;
+}
+
 void pg_fixture_kill(PgFixture *f) {
   g_return_if_fail(f != NULL);
   if (f->pid <= 0)

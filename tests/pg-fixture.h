@@ -28,6 +28,11 @@ const char *pg_fixture_conninfo(PgFixture *fixture);
 /* Creates a fresh empty database name ([a-z0-9_] only) and gives its
  * conninfo (g_free it). */
 gboolean pg_fixture_create_database(PgFixture *fixture, const char *name, char **conninfo_out);
+/* For the processes of a run that share one server, known by its conninfo
+ * without dbname ("host=127.0.0.1 port=N user=chat"): creates a fresh
+ * database PREFIX_PID_N and gives its conninfo (g_free it), or NULL (with a
+ * g_critical saying why). */
+char *pg_fixture_new_database(const char *server, const char *prefix);
 /* Fast shutdown, waits for it, removes the directory. NULL is allowed. */
 void pg_fixture_stop(PgFixture *fixture);
 /* SIGKILL to the server and every backend (fault tests); waits for the

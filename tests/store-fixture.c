@@ -3,8 +3,6 @@
 
 #ifdef STORE_FIXTURE_PG
 #include "pg-fixture.h"
-#include <libpq-fe.h>
-#include <unistd.h>
 
 /* The environment variable that hands the server to the test processes. */
 #define PG_SERVER_ENV "CHAT_TEST_STORE_PG_SERVER"
@@ -36,17 +34,9 @@ static char *create_test_database(void) {
   const char *server = g_getenv(PG_SERVER_ENV);
   if (server == NULL)
     cr_skip_test("PostgreSQL binaries not found (initdb, postgres): install postgresql");
-  static int serial;
-  g_autofree char *name = g_strdup_printf("store_%d_%d", (int)getpid(), ++serial);
-  g_autofree char *admin = g_strdup_printf("%s dbname=postgres", server);
-  PGconn *conn = PQconnectdb(admin);
-  cr_assert_eq(PQstatus(conn), CONNECTION_OK, "%s", PQerrorMessage(conn));
-  g_autofree char *sql = g_strdup_printf("CREATE DATABASE %s", name);
-  PGresult *res = PQexec(conn, sql);
-  cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
-  PQclear(res);
-  PQfinish(conn);
-  return g_strdup_printf("%s dbname=%s", server, name);
+  char *conninfo = pg_fixture_new_database(server, "store");
+  cr_assert_not_null(conninfo, "cannot create a database for the test");
+  return conninfo;
 }
 #endif
 

@@ -146,16 +146,27 @@ static gint64 register_on(test_client *c, const char *user) {
   return g_ascii_strtoll(id, NULL, 10);
 }
 
+/* alice (id 1) logged in on n1 and bob (id 2) on n2, friends; *token (if
+ * not NULL) gets alice's resume token. Returns alice's id. */
+static gint64 friends_on_n1_and_n2(test_client **alice, test_client **bob, char **token) {
+  *alice = client_connect(node[0].port, V2);
+  *bob = client_connect(node[1].port, V2);
+  gint64 alice_id = register_on(*alice, "alice");
+  register_on(*bob, "bob");
+  if (token)
+    *token = login_for_token(*alice, "alice", "pw");
+  else
+    client_login(*alice, "alice", "pw");
+  client_login(*bob, "bob", "pw");
+  befriend(*alice, "bob", *bob, alice_id);
+  return alice_id;
+}
+
 TestSuite(cluster, .init = start_cluster, .fini = stop_cluster, .timeout = 120);
 
 Test(cluster, friends_on_two_nodes_chat_and_see_presence) {
-  test_client *alice = client_connect(node[0].port, V2);
-  test_client *bob = client_connect(node[1].port, V2);
-  gint64 alice_id = register_on(alice, "alice");
-  register_on(bob, "bob");
-  client_login(alice, "alice", "pw");
-  client_login(bob, "bob", "pw");
-  befriend(alice, "bob", bob, alice_id);
+  test_client *alice, *bob;
+  friends_on_n1_and_n2(&alice, &bob, NULL);
 
   client_send(alice, "send_message",
               "{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 0, \"data\": "
@@ -264,13 +275,9 @@ Test(cluster, one_login_per_account_across_nodes) {
 }
 
 Test(cluster, a_killed_node_s_users_go_offline_and_resume_elsewhere) {
-  test_client *alice = client_connect(node[0].port, V2);
-  test_client *bob = client_connect(node[1].port, V2);
-  gint64 alice_id = register_on(alice, "alice");
-  register_on(bob, "bob");
-  g_autofree char *token = login_for_token(alice, "alice", "pw");
-  client_login(bob, "bob", "pw");
-  befriend(alice, "bob", bob, alice_id);
+  test_client *alice, *bob;
+  g_autofree char *token = NULL;
+  gint64 alice_id = friends_on_n1_and_n2(&alice, &bob, &token);
 
   kill(g_ascii_strtoll(g_subprocess_get_identifier(node[0].process), NULL, 10), SIGKILL);
   node_up[0] = FALSE;
@@ -303,13 +310,8 @@ Test(cluster, a_killed_node_s_users_go_offline_and_resume_elsewhere) {
 }
 
 Test(cluster, nats_restarted_nodes_resynchronise) {
-  test_client *alice = client_connect(node[0].port, V2);
-  test_client *bob = client_connect(node[1].port, V2);
-  gint64 alice_id = register_on(alice, "alice");
-  register_on(bob, "bob");
-  client_login(alice, "alice", "pw");
-  client_login(bob, "bob", "pw");
-  befriend(alice, "bob", bob, alice_id);
+  test_client *alice, *bob;
+  friends_on_n1_and_n2(&alice, &bob, NULL);
 
   nats_fixture_down(nats);
   for (int i = 0; i < 2; i++) {
@@ -352,13 +354,8 @@ Test(cluster, nats_restarted_nodes_resynchronise) {
 }
 
 Test(cluster, postgresql_restarted_sends_fail_then_recover) {
-  test_client *alice = client_connect(node[0].port, V2);
-  test_client *bob = client_connect(node[1].port, V2);
-  gint64 alice_id = register_on(alice, "alice");
-  register_on(bob, "bob");
-  client_login(alice, "alice", "pw");
-  client_login(bob, "bob", "pw");
-  befriend(alice, "bob", bob, alice_id);
+  test_client *alice, *bob;
+  friends_on_n1_and_n2(&alice, &bob, NULL);
   const char *msg = "{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 0, \"data\": "
                     "\"try\", \"fontsize\": 12, \"fontcolor\": \"#000000\"}}";
 
