@@ -632,8 +632,16 @@ static void on_bus_message(const char *subject, const guint8 *data, gsize len, g
   }
   g_autofree char *kind = get_str(ev, "k", NULL);
   g_autofree char *sender = get_str(ev, "n", NULL);
-  if (!sender[0] || g_strcmp0(g_intern_string(sender), c->node) == 0)
+  if (!sender[0])
     return;
+  if (g_intern_string(sender) == c->node) {
+    /* NATS does not echo our own events: another node has our name. */
+    chatd_log_limited(&bad_events, G_LOG_LEVEL_WARNING,
+                      "another node also calls itself %s: give each node its own "
+                      "server.node_name (its events are ignored here)",
+                      c->node);
+    return;
+  }
   ClusterNode *n = node_get(c, sender);
   if (strcmp(kind, "msg") == 0)
     apply_message(c, ev);
