@@ -9,10 +9,10 @@
  *   bench-chatd --servers 127.0.0.1:P1,127.0.0.1:P2,... [options as above]
  *
  * Several servers (the nodes of a cluster, each given by its port): the
- * clients of each phase are spread over them round-robin (client i of a
- * phase on node i mod nodes), so with two nodes or more both users of every
- * 1:1 pair are on different nodes (cross-node) and a room's members are
- * spread over all of them. The output then starts with one line giving each
+ * clients of each phase are spread over them (1:1 pair p, clients 2p and
+ * 2p+1, on nodes p and p+1 mod nodes), so with two nodes or more both users
+ * of every pair are on different nodes (cross-node), the senders are spread
+ * over every node, and so are a room's members. The output then starts with one line giving each
  * node's connections. With one server the output is as it always was.
  *
  * Phases, each printing one summary line:
@@ -222,8 +222,13 @@ static gboolean all_ready(gpointer data) {
   return TRUE;
 }
 
+/* The node of client i of a phase. */
+static guint node_of(guint i) {
+  return (i / 2 + i % 2) % n_nodes;
+}
+
 /* n clients named prefix0, prefix1, ...: connected, registered, logged in;
- * client i on node i mod n_nodes. */
+ * client i on node node_of(i). */
 static Group make_clients(guint n, const char *prefix) {
   Group g = {g_new0(Client, n), n};
   LoadClient *loads = g_new0(LoadClient, n);
@@ -239,7 +244,9 @@ static Group make_clients(guint n, const char *prefix) {
     for (guint i = 0; i < n; i++) {
       char name[sizeof loads[i].name];
       g_snprintf(name, sizeof name, "%s%u", prefix, i);
-      load_clients_add_named(nodes[i % n_nodes], &loads[i], name, TRUE);
+      /* pair p (clients 2p, 2p+1) on nodes p and p+1: cross-node, and the
+       * senders (2p) spread over every node */
+      load_clients_add_named(nodes[node_of(i)], &loads[i], name, TRUE);
     }
   }
   run_until(all_ready, &g, "connecting and logging in");
@@ -408,7 +415,7 @@ static void run_room(guint members, guint messages, guint window, const char *pr
 /* Adds client i of every group of size n to its node's count. */
 static void count_group(guint n, guint *counts) {
   for (guint i = 0; i < n; i++)
-    counts[i % n_nodes]++;
+    counts[node_of(i)]++;
 }
 
 /* The header of a run on several nodes: each node's connections. */
