@@ -196,6 +196,26 @@ Test(cluster, friends_on_two_nodes_chat_and_see_presence) {
   client_free(bob);
 }
 
+/* A message too large to travel inline between nodes (cluster.c: over 512
+ * KiB) goes as its id, and the receiver's node reads it from the store. */
+Test(cluster, a_large_image_crosses_nodes_through_the_store) {
+  test_client *alice, *bob;
+  friends_on_n1_and_n2(&alice, &bob, NULL);
+  gsize size = 600 * 1024;
+  g_autofree guint8 *image = g_malloc0(size);
+  memcpy(image, "\x89PNG\r\n\x1a\n", 8);
+  g_autofree char *b64 = g_base64_encode(image, size);
+  g_autofree char *msg =
+      g_strdup_printf("{\"target_type\": 0, \"target_id\": 2, \"message\": {\"type\": 1, \"data\": "
+                      "{\"$bytes\": \"%s\"}}}",
+                      b64);
+  client_send(alice, "send_message", msg);
+  g_free(wait_for(alice, "on_new_message", "\"$bytes_len\": 614400", HARNESS_TIMEOUT_MS));
+  g_free(wait_for(bob, "on_new_message", "\"$bytes_len\": 614400", HARNESS_TIMEOUT_MS));
+  client_free(alice);
+  client_free(bob);
+}
+
 Test(cluster, a_room_spread_over_three_nodes) {
   test_client *c[NODES];
   const char *names[NODES] = {"ann", "ben", "cat"};
