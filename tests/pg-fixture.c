@@ -8,9 +8,11 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -319,17 +321,43 @@ char *pg_fixture_new_database(const char *server, const char *prefix) {
   return ok ? g_strdup_printf("%s dbname=%s", server, name) : NULL;
 }
 
+/* The shared memory id of the server of data_dir (the last line of
+ * postmaster.pid: "KEY ID"), or -1. */
+static int shared_memory_id(const char *data_dir) {
+  g_autofree char *path = g_build_filename(data_dir, "postmaster.pid", NULL);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return -1;
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  guint n = g_strv_length(lines);
+  if (n < 7)
+    return -1;
+  long key = 0, id = -1;
+  if (sscanf(lines[6], "%ld %ld", &key, &id) != 2)
+    return -1;
+  return (int)id;
+}
+
 void pg_fixture_kill(PgFixture *f) {
   g_return_if_fail(f != NULL);
   if (f->pid <= 0)
     return;
-  kill(-f->pid, SIGKILL); /* the postmaster's session: every backend */
+  int shm_id = shared_memory_id(f->data_dir);
+  kill(-f->pid, SIGKILL); /* the postmaster's process group */
   int status;
   if (!wait_exit(f->pid, PG_FIXTURE_WAIT_MS, &status))
     g_critical("pg-fixture: postgres %d survived SIGKILL", (int)f->pid);
   /* the backends are not our children: wait until the session is empty */
   gint64 deadline = g_get_monotonic_time() + (gint64)PG_FIXTURE_WAIT_MS * 1000;
   while (kill(-f->pid, 0) == 0 && g_get_monotonic_time() < deadline)
+    g_usleep(PG_FIXTURE_POLL_US / 4);
+  /* Each backend is in a process group of its own (PostgreSQL's children
+   * call setsid): they end by themselves once they see the postmaster gone,
+   * and until the last has, the shared memory is attached and a new server
+   * refuses to start ("pre-existing shared memory block is still in use"). */
+  struct shmid_ds ds;
+  while (shm_id >= 0 && shmctl(shm_id, IPC_STAT, &ds) == 0 && ds.shm_nattch > 0 &&
+         g_get_monotonic_time() < deadline)
     g_usleep(PG_FIXTURE_POLL_US / 4);
   f->pid = 0;
 }
