@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chatd/store-message-columns.h"
 #include "chatd/store-pg-private.h"
 #include "protocol/image-format.h"
 
@@ -80,31 +81,8 @@ typedef struct {
   const char *sql;
 } PgStmtDef;
 
-/* The columns of a message record (as store-statements.c's). */
-#define MESSAGE_COLUMNS_WITH_IMAGE(image)                                                          \
-  "m.id, m.sender_id, m.target_type, m.target_id, m.sent_ms, m.kind, m.text, "                     \
-  "m.font_size, m.font_color, " image ", m.client_msg_id, u.nickname, "                            \
-  "coalesce(m.image_size, 0), coalesce(m.image_format, '')"
-#define MESSAGE_COLUMNS MESSAGE_COLUMNS_WITH_IMAGE("m.image")
+/* A message record without the image's bytes. */
 #define MESSAGE_META_COLUMNS MESSAGE_COLUMNS_WITH_IMAGE("NULL::bytea")
-
-typedef enum {
-  COL_ID,
-  COL_SENDER_ID,
-  COL_TARGET_TYPE,
-  COL_TARGET_ID,
-  COL_SENT_MS,
-  COL_KIND,
-  COL_TEXT,
-  COL_FONT_SIZE,
-  COL_FONT_COLOR,
-  COL_IMAGE,
-  COL_CLIENT_MSG_ID,
-  COL_SENDER_NICKNAME,
-  COL_IMAGE_SIZE,
-  COL_IMAGE_FORMAT,
-  COL_AFTER_MESSAGE,
-} MessageColumn;
 
 /* Columns of PG_CONVERSATIONS before the last message's. */
 enum { CONV_TARGET_TYPE, CONV_TARGET_ID, CONV_LAST_ID, CONV_MARKER, CONV_UNREAD, CONV_MESSAGE };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chatd/store-backend.h"
+#include "chatd/store-message-columns.h"
 #include "protocol/image-format.h"
 
 typedef struct {
@@ -14,33 +15,8 @@ typedef struct {
   const char *sql;
 } StoreStmtDef;
 
-/* The columns of a message record, in MessageColumn order; m is messages,
- * u the sender's users row. */
-#define MESSAGE_COLUMNS_WITH_IMAGE(image)                                                          \
-  "m.id, m.sender_id, m.target_type, m.target_id, m.sent_ms, m.kind, m.text, "                     \
-  "m.font_size, m.font_color, " image ", m.client_msg_id, u.nickname, "                            \
-  "coalesce(m.image_size, 0), coalesce(m.image_format, '')"
-#define MESSAGE_COLUMNS MESSAGE_COLUMNS_WITH_IMAGE("m.image")
-/* The same without the image's bytes. */
+/* A message record without the image's bytes. */
 #define MESSAGE_META_COLUMNS MESSAGE_COLUMNS_WITH_IMAGE("NULL")
-
-typedef enum {
-  COL_ID,
-  COL_SENDER_ID,
-  COL_TARGET_TYPE,
-  COL_TARGET_ID,
-  COL_SENT_MS,
-  COL_KIND,
-  COL_TEXT,
-  COL_FONT_SIZE,
-  COL_FONT_COLOR,
-  COL_IMAGE,
-  COL_CLIENT_MSG_ID,
-  COL_SENDER_NICKNAME,
-  COL_IMAGE_SIZE,
-  COL_IMAGE_FORMAT,
-  COL_AFTER_MESSAGE, /* first extra column of a statement */
-} MessageColumn;
 
 static const StoreStmtDef statement_defs[STORE_STMT_COUNT] = {
     [STORE_STMT_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
