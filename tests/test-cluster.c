@@ -97,23 +97,32 @@ static char *wait_for(test_client *c, const char *name, const char *part, guint 
   }
 }
 
+/* Sends a request again and again until its answer starts with prefix
+ * (what a change made on another node, or a database coming back, takes
+ * a moment to allow); fails the test with `what` past HARNESS_TIMEOUT_MS. */
+static void ask_until(test_client *c, const char *name, const char *params, const char *prefix,
+                      const char *what) {
+  gint64 deadline = g_get_monotonic_time() + (gint64)HARNESS_TIMEOUT_MS * 1000;
+  for (;;) {
+    client_send(c, name, params);
+    char *got = client_next(c, HARNESS_TIMEOUT_MS);
+    cr_assert_not_null(got, "no answer to %s", name);
+    gboolean ok = g_str_has_prefix(got, prefix);
+    g_free(got);
+    if (ok)
+      return;
+    cr_assert_lt(g_get_monotonic_time(), deadline, "%s", what);
+    harness_spin(20);
+  }
+}
+
 /* add_friend until the node knows the user (a registration on another
  * node reaches it within the cluster's propagation time). */
 static void befriend(test_client *asker, const char *username, test_client *target,
                      gint64 asker_id) {
   g_autofree char *params = g_strdup_printf("\"%s\"", username);
-  gint64 deadline = g_get_monotonic_time() + (gint64)HARNESS_TIMEOUT_MS * 1000;
-  for (;;) {
-    client_send(asker, "add_friend", params);
-    char *got = client_next(asker, HARNESS_TIMEOUT_MS);
-    cr_assert_not_null(got);
-    gboolean ok = g_str_has_prefix(got, "add_friend_result [true");
-    g_free(got);
-    if (ok)
-      break;
-    cr_assert_lt(g_get_monotonic_time(), deadline, "the other node never learnt of %s", username);
-    harness_spin(20);
-  }
+  ask_until(asker, "add_friend", params, "add_friend_result [true",
+            "the other node never learnt of the user");
   g_free(wait_for(target, "incoming_friend_request", "\"username\"", HARNESS_TIMEOUT_MS));
   g_autofree char *answer = g_strdup_printf("[%" G_GINT64_FORMAT ", true]", asker_id);
   client_send(target, "resolve_friend_request", answer);
@@ -232,21 +241,9 @@ Test(cluster, a_room_spread_over_three_nodes) {
   gint64 room_id = g_ascii_strtoll(at + strlen("\"id\": "), NULL, 10);
   g_free(wait_for(c[2], "general_msg", "created", HARNESS_TIMEOUT_MS));
   g_autofree char *join = g_strdup_printf("%" G_GINT64_FORMAT, room_id);
-  for (int i = 0; i < 2; i++) {
-    /* The room reaches the other nodes within the propagation time. */
-    gint64 deadline = g_get_monotonic_time() + (gint64)HARNESS_TIMEOUT_MS * 1000;
-    for (;;) {
-      client_send(c[i], "join_room", join);
-      char *got = client_next(c[i], HARNESS_TIMEOUT_MS);
-      cr_assert_not_null(got);
-      gboolean ok = g_str_has_prefix(got, "contact_info");
-      g_free(got);
-      if (ok)
-        break;
-      cr_assert_lt(g_get_monotonic_time(), deadline, "the room never reached n%d", i + 1);
-      harness_spin(20);
-    }
-  }
+  /* The room reaches the other nodes within the propagation time. */
+  for (int i = 0; i < 2; i++)
+    ask_until(c[i], "join_room", join, "contact_info", "the room never reached another node");
   /* Memberships too: n3 delivers to members it learnt of from n1 and n2. */
   gint64 deadline = g_get_monotonic_time() + (gint64)HARNESS_TIMEOUT_MS * 1000;
   for (;;) {
@@ -275,18 +272,7 @@ Test(cluster, one_login_per_account_across_nodes) {
   client_login(first, "dora", "pw");
   test_client *second = client_connect(node[1].port, V2);
   /* The registration reaches n2 within the propagation time. */
-  gint64 deadline = g_get_monotonic_time() + (gint64)HARNESS_TIMEOUT_MS * 1000;
-  for (;;) {
-    client_send(second, "login", "[\"dora\", \"pw\"]");
-    char *got = client_next(second, HARNESS_TIMEOUT_MS);
-    cr_assert_not_null(got);
-    gboolean ok = g_str_has_prefix(got, "login_successful");
-    g_free(got);
-    if (ok)
-      break;
-    cr_assert_lt(g_get_monotonic_time(), deadline, "dora never reached n2");
-    harness_spin(20);
-  }
+  ask_until(second, "login", "[\"dora\", \"pw\"]", "login_successful", "dora never reached n2");
   /* From where: the new login's address, and its node. */
   g_free(wait_for(first, "server_kick", "(on node n2)", HARNESS_TIMEOUT_MS));
   cr_assert(client_wait_closed(first, HARNESS_TIMEOUT_MS), "the old login stays open");
@@ -385,18 +371,7 @@ Test(cluster, postgresql_restarted_sends_fail_then_recover) {
   g_free(wait_for(alice, "request_failed", "\"error\": \"storage_failed\"", HARNESS_TIMEOUT_MS));
   cr_assert(pg_fixture_restart(pg));
   /* chatd reconnects by itself. */
-  gint64 deadline = g_get_monotonic_time() + (gint64)HARNESS_TIMEOUT_MS * 1000;
-  for (;;) {
-    client_send(alice, "send_message", msg);
-    char *got = client_next(alice, HARNESS_TIMEOUT_MS);
-    cr_assert_not_null(got);
-    gboolean ok = g_str_has_prefix(got, "on_new_message");
-    g_free(got);
-    if (ok)
-      break;
-    cr_assert_lt(g_get_monotonic_time(), deadline, "chatd never recovered");
-    harness_spin(100);
-  }
+  ask_until(alice, "send_message", msg, "on_new_message", "chatd never recovered");
   g_free(wait_for(bob, "on_new_message", "try", HARNESS_TIMEOUT_MS));
   client_free(alice);
   client_free(bob);
