@@ -24,6 +24,7 @@
 
 typedef struct {
   const char *name;  /* interned */
+  char *subject;     /* chat.node.<name>, its messages' subject */
   guint64 boot;      /* random per start of that node */
   gint64 seen_us;    /* monotonic time of its last heartbeat or event */
   GHashTable *users; /* ids (as pointers) of users logged in there */
@@ -182,29 +183,39 @@ static void write_record(chat_writer *w, const ChatdMessageRecord *r, gboolean w
   chat_write_dict_end(w);
 }
 
-/* The nodes where at least one receiver of r is logged in. */
-static void add_node_of(GHashTable *set, const ChatdUser *user) {
-  if (user && !user->session && user->online_at)
-    g_hash_table_add(set, (gpointer)user->online_at);
+/* The node (of c->nodes) where user is logged in when not here, or NULL. */
+static ClusterNode *remote_node_of(ChatdCluster *c, const ChatdUser *user) {
+  if (!user || user->session || !user->online_at)
+    return NULL;
+  return g_hash_table_lookup(c->nodes, user->online_at);
 }
 
 void chatd_cluster_message(ChatdCluster *c, const ChatdMessageRecord *r) {
   if (!c)
     return;
   ChatdDirectory *d = c->server->directory;
-  g_autoptr(GHashTable) nodes = g_hash_table_new(g_direct_hash, g_direct_equal);
+  /* The nodes where at least one receiver is logged in: a 1:1 message has
+   * at most one, a room's are collected without repeats. */
+  ClusterNode *receiver_node = NULL;
+  g_autoptr(GHashTable) nodes = NULL;
   if (r->target_type == CHATD_STORE_TARGET_USER) {
-    add_node_of(nodes, chatd_directory_user(d, r->target_id));
+    receiver_node = remote_node_of(c, chatd_directory_user(d, r->target_id));
+    if (!receiver_node)
+      return;
   } else {
     ChatdRoom *room = chatd_directory_room(d, r->target_id);
     for (guint i = 0; room && i < room->members->len; i++) {
       gint64 id = g_array_index(room->members, gint64, i);
-      if (id != r->sender_id)
-        add_node_of(nodes, chatd_directory_user(d, id));
+      ClusterNode *n = id != r->sender_id ? remote_node_of(c, chatd_directory_user(d, id)) : NULL;
+      if (!n)
+        continue;
+      if (!nodes)
+        nodes = g_hash_table_new(g_direct_hash, g_direct_equal);
+      g_hash_table_add(nodes, n);
     }
+    if (!nodes)
+      return;
   }
-  if (g_hash_table_size(nodes) == 0)
-    return;
   gsize body = r->kind == CHATD_STORE_KIND_TEXT
                    ? r->text_len
                    : (r->image ? g_bytes_get_size(r->image) : INLINE_MESSAGE_MAX + 1);
@@ -213,14 +224,16 @@ void chatd_cluster_message(ChatdCluster *c, const ChatdMessageRecord *r) {
   chat_write_key_cstr(&e.w, "r");
   write_record(&e.w, r, body <= INLINE_MESSAGE_MAX);
   chat_write_dict_end(&e.w);
-  if (chat_writer_finish(&e.w) == 0) {
+  if (chat_writer_finish(&e.w) != 0) {
+    /* nothing to send */
+  } else if (receiver_node) {
+    chatd_cluster_bus_publish(c->bus, receiver_node->subject, e.buffer.data, e.buffer.len);
+  } else {
     GHashTableIter it;
-    gpointer node;
+    gpointer n;
     g_hash_table_iter_init(&it, nodes);
-    while (g_hash_table_iter_next(&it, &node, NULL)) {
-      g_autofree char *subject = node_subject(node);
-      chatd_cluster_bus_publish(c->bus, subject, e.buffer.data, e.buffer.len);
-    }
+    while (g_hash_table_iter_next(&it, &n, NULL))
+      chatd_cluster_bus_publish(c->bus, ((ClusterNode *)n)->subject, e.buffer.data, e.buffer.len);
   }
   chat_buffer_clear(&e.buffer);
 }
@@ -320,6 +333,7 @@ static ClusterNode *node_get(ChatdCluster *c, const char *name) {
   if (!n) {
     n = g_new0(ClusterNode, 1);
     n->name = interned;
+    n->subject = node_subject(interned);
     n->users = g_hash_table_new(g_direct_hash, g_direct_equal);
     g_hash_table_insert(c->nodes, (gpointer)interned, n);
     g_message("node %s joined the cluster", interned);
@@ -330,6 +344,7 @@ static ClusterNode *node_get(ChatdCluster *c, const char *name) {
 
 static void node_free(gpointer data) {
   ClusterNode *n = data;
+  g_free(n->subject);
   g_hash_table_unref(n->users);
   g_free(n);
 }
@@ -580,8 +595,8 @@ static void apply_all(ChatdCluster *c, ClusterNode *n, const chat_value *ev) {
   g_list_free(ids);
 }
 
-static void apply_presence(ChatdCluster *c, const char *kind, ClusterNode *n, const chat_value *ev,
-                           const char *sender) {
+static void apply_presence(ChatdCluster *c, const char *kind, ClusterNode *n,
+                           const chat_value *ev) {
   guint64 boot = (guint64)get_int(ev, "b");
   if (strcmp(kind, "beat") == 0 || strcmp(kind, "all") == 0) {
     if (n->boot != 0 && boot != 0 && n->boot != boot) {
@@ -590,8 +605,7 @@ static void apply_presence(ChatdCluster *c, const char *kind, ClusterNode *n, co
     }
     if (n->boot == 0 && strcmp(kind, "beat") == 0) {
       /* A node we have not heard from: who is online there? */
-      g_autofree char *subject = node_subject(sender);
-      ask_who(c, subject);
+      ask_who(c, n->subject);
     }
     n->boot = boot;
     if (kind[0] == 'a')
@@ -605,8 +619,7 @@ static void apply_presence(ChatdCluster *c, const char *kind, ClusterNode *n, co
     return;
   }
   if (strcmp(kind, "who") == 0) {
-    g_autofree char *subject = node_subject(sender);
-    publish_all(c, subject);
+    publish_all(c, n->subject);
     return;
   }
   ChatdUser *user = chatd_directory_user(c->server->directory, get_int(ev, "u"));
@@ -648,7 +661,7 @@ static void on_bus_message(const char *subject, const guint8 *data, gsize len, g
   else if (strcmp(subject, SUBJECT_DIRECTORY) == 0)
     apply_directory(c, kind, ev);
   else
-    apply_presence(c, kind, n, ev, sender);
+    apply_presence(c, kind, n, ev);
 }
 
 static void on_bus_state(gboolean connected, gpointer user_data) {
