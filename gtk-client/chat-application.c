@@ -18,7 +18,7 @@
 #include "protocol/host-port.h"
 
 #define DEFAULT_CONFIG_PATH "config.json"
-#define RESOURCE_BASE_PATH "/org/example/Chat"
+#define RESOURCE_BASE_PATH "/io/github/chatd/Chat"
 /* A notification shows at most this many characters of a message. */
 #define NOTIFICATION_BODY_MAX_CHARS 120
 #define CHAT_WINDOW_KEY "chat-application-key"

@@ -588,7 +588,7 @@ static void chat_chat_window_class_init(ChatChatWindowClass *klass) {
   g_type_ensure(CHAT_TYPE_CONNECTION_BANNER);
   g_type_ensure(CHAT_TYPE_ROOM_MEMBERS);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-chat-window.ui");
+                                              "/io/github/chatd/Chat/chat-chat-window.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, title_label);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, subtitle_label);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, members_button);

@@ -84,7 +84,7 @@ static void chat_connection_banner_class_init(ChatConnectionBannerClass *klass) 
   object_class->dispose = chat_connection_banner_dispose;
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-connection-banner.ui");
+                                              "/io/github/chatd/Chat/chat-connection-banner.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatConnectionBanner, box);
   gtk_widget_class_bind_template_child(widget_class, ChatConnectionBanner, spinner);
   gtk_widget_class_bind_template_child(widget_class, ChatConnectionBanner, label);

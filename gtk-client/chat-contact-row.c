@@ -157,7 +157,7 @@ static void chat_contact_row_class_init(ChatContactRowClass *klass) {
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_install_action(widget_class, "contact.open", NULL, open_activated);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-contact-row.ui");
+                                              "/io/github/chatd/Chat/chat-contact-row.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatContactRow, avatar);
   gtk_widget_class_bind_template_child(widget_class, ChatContactRow, presence);
   gtk_widget_class_bind_template_child(widget_class, ChatContactRow, name_label);

@@ -190,7 +190,7 @@ static void chat_contacts_window_class_init(ChatContactsWindowClass *klass) {
 
   g_type_ensure(CHAT_TYPE_CONNECTION_BANNER);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-contacts-window.ui");
+                                              "/io/github/chatd/Chat/chat-contacts-window.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, banner);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, self_avatar);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, self_name_label);

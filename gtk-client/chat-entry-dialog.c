@@ -82,7 +82,7 @@ static void chat_entry_dialog_class_init(ChatEntryDialogClass *klass) {
 
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_DIALOG);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-entry-dialog.ui");
+                                              "/io/github/chatd/Chat/chat-entry-dialog.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatEntryDialog, confirm_button);
   gtk_widget_class_bind_template_child(widget_class, ChatEntryDialog, body_label);
   gtk_widget_class_bind_template_child(widget_class, ChatEntryDialog, entry_label);

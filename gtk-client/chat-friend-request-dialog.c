@@ -95,7 +95,7 @@ static void chat_friend_request_dialog_class_init(ChatFriendRequestDialogClass *
 
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_DIALOG);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-friend-request-dialog.ui");
+                                              "/io/github/chatd/Chat/chat-friend-request-dialog.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatFriendRequestDialog, avatar);
   gtk_widget_class_bind_template_child(widget_class, ChatFriendRequestDialog, message_label);
   gtk_widget_class_bind_template_child(widget_class, ChatFriendRequestDialog, accept_button);

@@ -87,7 +87,7 @@ static void chat_image_viewer_class_init(ChatImageViewerClass *klass) {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
   object_class->dispose = chat_image_viewer_dispose;
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-image-viewer.ui");
+                                              "/io/github/chatd/Chat/chat-image-viewer.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatImageViewer, picture);
   gtk_widget_class_bind_template_callback(widget_class, on_save_clicked);
   gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Escape, 0, "window.close", NULL);

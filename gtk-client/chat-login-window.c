@@ -338,7 +338,7 @@ static void chat_login_window_class_init(ChatLoginWindowClass *klass) {
   object_class->dispose = chat_login_window_dispose;
 
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-login-window.ui");
+                                              "/io/github/chatd/Chat/chat-login-window.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatLoginWindow, title_label);
   gtk_widget_class_bind_template_child(widget_class, ChatLoginWindow, status_box);
   gtk_widget_class_bind_template_child(widget_class, ChatLoginWindow, status_spinner);

@@ -82,7 +82,7 @@ static void chat_message_dialog_class_init(ChatMessageDialogClass *klass) {
 
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_DIALOG);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-message-dialog.ui");
+                                              "/io/github/chatd/Chat/chat-message-dialog.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatMessageDialog, heading_label);
   gtk_widget_class_bind_template_child(widget_class, ChatMessageDialog, body_label);
   gtk_widget_class_bind_template_child(widget_class, ChatMessageDialog, cancel_button);

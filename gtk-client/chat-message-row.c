@@ -318,7 +318,7 @@ static void chat_message_row_class_init(ChatMessageRowClass *klass) {
 
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-message-row.ui");
+                                              "/io/github/chatd/Chat/chat-message-row.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatMessageRow, stack);
   gtk_widget_class_bind_template_child(widget_class, ChatMessageRow, message_box);
   gtk_widget_class_bind_template_child(widget_class, ChatMessageRow, header_label);

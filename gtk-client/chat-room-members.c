@@ -143,7 +143,7 @@ static void chat_room_members_class_init(ChatRoomMembersClass *klass) {
 
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-room-members.ui");
+                                              "/io/github/chatd/Chat/chat-room-members.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatRoomMembers, heading_label);
   gtk_widget_class_bind_template_child(widget_class, ChatRoomMembers, members_view);
   gtk_widget_class_bind_template_callback(widget_class, on_member_activated);

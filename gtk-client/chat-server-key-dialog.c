@@ -92,7 +92,7 @@ static void chat_server_key_dialog_class_init(ChatServerKeyDialogClass *klass) {
 
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_DIALOG);
   gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/org/example/Chat/chat-server-key-dialog.ui");
+                                              "/io/github/chatd/Chat/chat-server-key-dialog.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatServerKeyDialog, intro_label);
   gtk_widget_class_bind_template_child(widget_class, ChatServerKeyDialog, fingerprint_label);
   gtk_widget_class_bind_template_child(widget_class, ChatServerKeyDialog, cancel_button);
