@@ -94,8 +94,8 @@ static void chat_friend_request_dialog_class_init(ChatFriendRequestDialogClass *
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
 
   gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_DIALOG);
-  gtk_widget_class_set_template_from_resource(widget_class,
-                                              "/io/github/chatd/Chat/chat-friend-request-dialog.ui");
+  gtk_widget_class_set_template_from_resource(
+      widget_class, "/io/github/chatd/Chat/chat-friend-request-dialog.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatFriendRequestDialog, avatar);
   gtk_widget_class_bind_template_child(widget_class, ChatFriendRequestDialog, message_label);
   gtk_widget_class_bind_template_child(widget_class, ChatFriendRequestDialog, accept_button);

@@ -105,7 +105,8 @@ static void chat_member_row_class_init(ChatMemberRowClass *klass) {
   object_class->dispose = chat_member_row_dispose;
   gtk_widget_class_set_layout_manager_type(widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_install_action(widget_class, "member.open", NULL, open_activated);
-  gtk_widget_class_set_template_from_resource(widget_class, "/io/github/chatd/Chat/chat-member-row.ui");
+  gtk_widget_class_set_template_from_resource(widget_class,
+                                              "/io/github/chatd/Chat/chat-member-row.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatMemberRow, presence);
   gtk_widget_class_bind_template_child(widget_class, ChatMemberRow, name_label);
 }
