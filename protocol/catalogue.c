@@ -68,6 +68,10 @@ static const chat_message_info messages[] = {
      "change one's nickname"},
     {CHAT_MSG_SET_PASSWORD, "set_password", CHAT_TO_SERVER, CHAT_IN_V2,
      "[old_password:str, new_password:str]", "change one's password"},
+    {CHAT_MSG_SEARCH, "search", CHAT_TO_SERVER, CHAT_IN_V2,
+     "{query:str, before_id:int, limit:int, target_type?:int, target_id?:int}",
+     "search the text messages of one's conversations (or of one), newest first, older than "
+     "before_id (0 = newest)"},
 
     /* server to client */
     {CHAT_MSG_LOGIN_SUCCESSFUL, "login_successful", CHAT_TO_CLIENT, CHAT_IN_BOTH, "@user",
@@ -121,6 +125,11 @@ static const chat_message_info messages[] = {
      "the user's own profile after a change"},
     {CHAT_MSG_PASSWORD_CHANGED, "password_changed", CHAT_TO_CLIENT, CHAT_IN_V2, "null",
      "the password was changed; other resume tokens are revoked"},
+    {CHAT_MSG_SEARCH_RESULTS, "search_results", CHAT_TO_CLIENT, CHAT_IN_V2,
+     "{query:str, results:[{notice:@notice, matches:[[start:int, length:int] ...]} ...], "
+     "more:bool}",
+     "the answer to search: matching messages newest first, each with the byte spans of the "
+     "matches in its text; more is true when older matches remain"},
 
     {CHAT_MSG_LOGIN_FAILED, "login_failed", CHAT_TO_CLIENT, CHAT_IN_BOTH, "null",
      "wrong username or password"},

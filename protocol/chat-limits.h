@@ -51,6 +51,16 @@
 /* The most messages in one history page. */
 #define CHAT_HISTORY_PAGE_MAX 200
 
+/* ---- search (v2) ---- */
+
+/* A search query: 1..this many bytes of UTF-8, not only white space. */
+#define CHAT_SEARCH_QUERY_MAX 256
+/* The most results a search asks for (limit 1..this). */
+#define CHAT_SEARCH_LIMIT_MAX 50
+/* The most match spans a result carries for one message: the first ones in
+ * the text; a message with more occurrences still is a result. */
+#define CHAT_SEARCH_SPANS_MAX 1000
+
 /* ---- accounts and names ---- */
 
 /* Usernames: 1..this many bytes (after normalisation). */

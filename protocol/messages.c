@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "protocol/catalogue.h"
+#include "protocol/chat-limits.h"
+#include "protocol/utf8.h"
 
 chat_span chat_span_cstr(const char *s) {
   return (chat_span){s ? s : "", s ? strlen(s) : 0};
@@ -870,6 +872,147 @@ int chat_msg_read_marker_read(const chat_value *v, chat_msg_read_marker *x, chat
   return field_int(v, shape, "unread", &x->unread, err);
 }
 
+void chat_msg_search_write(chat_writer *w, const chat_msg_search *x) {
+  chat_write_dict_begin(w);
+  key_str(w, "query", x->query);
+  key_int(w, "before_id", x->before_id);
+  key_int(w, "limit", x->limit);
+  if (x->has_target_type)
+    key_int(w, "target_type", x->target_type);
+  if (x->has_target_id)
+    key_int(w, "target_id", x->target_id);
+  chat_write_dict_end(w);
+}
+
+int chat_msg_search_read(const chat_value *v, chat_msg_search *x, chat_error *err) {
+  memset(x, 0, sizeof *x);
+  const char *shape = "search";
+  RC(want_dict(v, shape, err));
+  RC(field_str(v, shape, "query", &x->query, err));
+  RC(field_int(v, shape, "before_id", &x->before_id, err));
+  RC(field_int(v, shape, "limit", &x->limit, err));
+  RC(optional_int(v, shape, "target_type", &x->has_target_type, &x->target_type, err));
+  return optional_int(v, shape, "target_id", &x->has_target_id, &x->target_id, err);
+}
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+/* White space as the spec's "trim" counts it (5.8): ASCII only. */
+static bool is_trim_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+const char *chat_msg_search_problem(const chat_msg_search *x, chat_request_error *code) {
+  chat_request_error unused;
+  if (!code)
+    code = &unused;
+  *code = CHAT_REQUEST_ERROR_BAD_REQUEST;
+  if (x->query.len == 0 || x->query.len > CHAT_SEARCH_QUERY_MAX)
+    return "the search query must be 1 to " STRINGIFY(CHAT_SEARCH_QUERY_MAX) " bytes";
+  if (!chat_utf8_valid((const uint8_t *)x->query.ptr, x->query.len))
+    return "the search query is not valid UTF-8";
+  size_t blank = 0;
+  while (blank < x->query.len && is_trim_space(x->query.ptr[blank]))
+    blank++;
+  if (blank == x->query.len)
+    return "the search query is only white space";
+  if (x->limit < 1 || x->limit > CHAT_SEARCH_LIMIT_MAX)
+    return "the search limit must be 1 to " STRINGIFY(CHAT_SEARCH_LIMIT_MAX);
+  if (x->has_target_type != x->has_target_id)
+    return "target_type and target_id go together";
+  if (x->has_target_type && x->target_type != CHAT_TARGET_USER &&
+      x->target_type != CHAT_TARGET_ROOM) {
+    *code = CHAT_REQUEST_ERROR_INVALID_TARGET;
+    return chat_request_error_info_of(*code)->text;
+  }
+  return NULL;
+}
+
+void chat_msg_search_span_write(chat_writer *w, const chat_msg_search_span *x) {
+  chat_write_list_begin(w);
+  chat_write_int(w, x->start);
+  chat_write_int(w, x->length);
+  chat_write_list_end(w);
+}
+
+static int read_search_span(const chat_value *v, chat_msg_search_span *x, chat_error *err) {
+  memset(x, 0, sizeof *x);
+  const char *shape = "search match";
+  RC(want_tuple(v, shape, 2, err));
+  RC(as_int(&v->as.list.items[0], shape, "start", &x->start, err));
+  return as_int(&v->as.list.items[1], shape, "length", &x->length, err);
+}
+
+static int check_search_span(const chat_value *v, chat_error *err) {
+  chat_msg_search_span x;
+  return read_search_span(v, &x, err);
+}
+
+void chat_msg_search_span_at(const chat_msg_list *list, size_t index, chat_msg_search_span *out) {
+  read_search_span(&list->decoded->as.list.items[index], out, NULL);
+}
+
+static void rewrite_search_span(chat_writer *w, const chat_msg_list *list, size_t i) {
+  chat_msg_search_span x;
+  chat_msg_search_span_at(list, i, &x);
+  chat_msg_search_span_write(w, &x);
+}
+
+void chat_msg_search_result_write(chat_writer *w, const chat_msg_search_result *x) {
+  chat_write_dict_begin(w);
+  chat_write_key_cstr(w, "notice");
+  chat_msg_notice_write(w, &x->notice);
+  chat_write_key_cstr(w, "matches");
+  write_list(w, &x->matches, rewrite_search_span);
+  chat_write_dict_end(w);
+}
+
+static int read_search_result(const chat_value *v, chat_msg_search_result *x, chat_error *err) {
+  memset(x, 0, sizeof *x);
+  const char *shape = "search result";
+  RC(want_dict(v, shape, err));
+  const chat_value *notice = chat_value_dict_get(v, "notice");
+  if (!notice)
+    return missing(err, shape, "notice");
+  RC(chat_msg_notice_read(notice, &x->notice, err));
+  return field_list(v, shape, "matches", check_search_span, &x->matches, err);
+}
+
+static int check_search_result(const chat_value *v, chat_error *err) {
+  chat_msg_search_result x;
+  return read_search_result(v, &x, err);
+}
+
+void chat_msg_search_result_at(const chat_msg_list *list, size_t index,
+                               chat_msg_search_result *out) {
+  read_search_result(&list->decoded->as.list.items[index], out, NULL);
+}
+
+static void rewrite_search_result(chat_writer *w, const chat_msg_list *list, size_t i) {
+  chat_msg_search_result x;
+  chat_msg_search_result_at(list, i, &x);
+  chat_msg_search_result_write(w, &x);
+}
+
+void chat_msg_search_results_write(chat_writer *w, const chat_msg_search_results *x) {
+  chat_write_dict_begin(w);
+  key_str(w, "query", x->query);
+  chat_write_key_cstr(w, "results");
+  write_list(w, &x->results, rewrite_search_result);
+  key_bool(w, "more", x->more);
+  chat_write_dict_end(w);
+}
+
+int chat_msg_search_results_read(const chat_value *v, chat_msg_search_results *x, chat_error *err) {
+  memset(x, 0, sizeof *x);
+  const char *shape = "search_results";
+  RC(want_dict(v, shape, err));
+  RC(field_str(v, shape, "query", &x->query, err));
+  RC(field_list(v, shape, "results", check_search_result, &x->results, err));
+  return field_bool(v, shape, "more", &x->more, err);
+}
+
 void chat_msg_request_failed_write(chat_writer *w, const chat_msg_request_failed *x) {
   chat_write_dict_begin(w);
   key_str(w, "error", x->error);
@@ -923,6 +1066,8 @@ THUNKS(login_bundle)
 THUNKS(session_bundle)
 THUNKS(history_page)
 THUNKS(read_marker)
+THUNKS(search)
+THUNKS(search_results)
 THUNKS(request_failed)
 
 #define CODEC(code, name)                                                                          \
@@ -946,6 +1091,7 @@ static const chat_msg_codec codecs[] = {
     CODEC(CHAT_MSG_LEAVE_ROOM, int),
     CODEC(CHAT_MSG_SET_NICKNAME, str),
     CODEC(CHAT_MSG_SET_PASSWORD, set_password),
+    CODEC(CHAT_MSG_SEARCH, search),
 
     CODEC(CHAT_MSG_LOGIN_SUCCESSFUL, user),
     CODEC(CHAT_MSG_REGISTER_SUCCESSFUL, int),
@@ -968,6 +1114,7 @@ static const chat_msg_codec codecs[] = {
     CODEC(CHAT_MSG_LEFT_ROOM, int),
     CODEC(CHAT_MSG_PROFILE_UPDATED, user),
     CODEC(CHAT_MSG_PASSWORD_CHANGED, null),
+    CODEC(CHAT_MSG_SEARCH_RESULTS, search_results),
     CODEC(CHAT_MSG_LOGIN_FAILED, null),
     CODEC(CHAT_MSG_USERNAME_TAKEN, null),
     CODEC(CHAT_MSG_GENERAL_FAILURE, str),

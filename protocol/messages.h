@@ -307,6 +307,49 @@ typedef struct {
   int64_t unread;
 } chat_msg_read_marker;
 
+/* search (v2): {query, before_id, limit, target_type?, target_id?}. The
+ * reader takes what the shape takes; chat_msg_search_problem says whether
+ * a server runs it. */
+typedef struct {
+  chat_span query;
+  int64_t before_id; /* 0: from the newest */
+  int64_t limit;
+  bool has_target_type;
+  int64_t target_type;
+  bool has_target_id;
+  int64_t target_id;
+} chat_msg_search;
+/* One match of a search result: [start, length], bytes into the text. */
+typedef struct {
+  int64_t start;
+  int64_t length;
+} chat_msg_search_span;
+/* One result of search_results: {notice, matches} */
+typedef struct {
+  chat_msg_notice notice;
+  chat_msg_list matches; /* of chat_msg_search_span */
+} chat_msg_search_result;
+/* search_results (v2) */
+typedef struct {
+  chat_span query;
+  chat_msg_list results; /* of chat_msg_search_result */
+  bool more;
+} chat_msg_search_results;
+void chat_msg_search_span_at(const chat_msg_list *list, size_t index, chat_msg_search_span *out);
+void chat_msg_search_span_write(chat_writer *w, const chat_msg_search_span *x);
+void chat_msg_search_result_at(const chat_msg_list *list, size_t index,
+                               chat_msg_search_result *out);
+void chat_msg_search_result_write(chat_writer *w, const chat_msg_search_result *x);
+
+/* The rules of a search request (spec/protocol.md 5.8, chat-limits.h):
+ * NULL when a server runs it, else the English reason, with *code the
+ * error a server answers (CHAT_REQUEST_ERROR_BAD_REQUEST: the query is not
+ * 1..CHAT_SEARCH_QUERY_MAX bytes of UTF-8 or only white space, the limit is
+ * not 1..CHAT_SEARCH_LIMIT_MAX, target_type and target_id are not both
+ * present or both absent; CHAT_REQUEST_ERROR_INVALID_TARGET: target_type is
+ * neither 0 nor 1). code may be NULL. */
+const char *chat_msg_search_problem(const chat_msg_search *x, chat_request_error *code);
+
 /* request_failed (v2): {error, text}; error a name of protocol/request-error.h */
 typedef struct {
   chat_span error;
@@ -334,6 +377,8 @@ CHAT_MSG_DECLARE(login_bundle);
 CHAT_MSG_DECLARE(session_bundle);
 CHAT_MSG_DECLARE(history_page);
 CHAT_MSG_DECLARE(read_marker);
+CHAT_MSG_DECLARE(search);
+CHAT_MSG_DECLARE(search_results);
 CHAT_MSG_DECLARE(request_failed);
 
 /* The code of a request_failed's error (CHAT_REQUEST_ERROR_UNKNOWN for a

@@ -751,10 +751,10 @@ CATALOGUE = {
 # The v2 dialect's additions: sent only on v2 connections.
 CATALOGUE_V2_ONLY = {
     20: "resume", 21: "logout", 22: "fetch_history", 23: "mark_read",
-    24: "leave_room", 25: "set_nickname", 26: "set_password",
+    24: "leave_room", 25: "set_nickname", 26: "set_password", 27: "search",
     114: "session_bundle", 115: "history_page", 116: "read_marker",
     117: "logged_out", 118: "left_room", 119: "profile_updated",
-    120: "password_changed", 205: "request_failed",
+    120: "password_changed", 121: "search_results", 205: "request_failed",
 }
 CATALOGUE.update(CATALOGUE_V2_ONLY)
 CODE = {name: code for code, name in CATALOGUE.items()}
@@ -813,6 +813,32 @@ def login_bundle_params():
         "friends": [friend_contact(BOB), friend_contact(CAROL)],
         "messages": [[encode(from_bob), 1], [encode(in_room), 0]],
     }
+
+
+def search_spans(text, query):
+    """Every occurrence of query in text, overlapping ones too, as [start,
+    length] in bytes of UTF-8: ASCII letters compared without case, every
+    other byte exactly (spec/protocol.md 5.6, "Search")."""
+    def fold(b):
+        return bytes(c + 32 if 0x41 <= c <= 0x5A else c for c in b)
+    t, q = fold(text.encode("utf-8")), fold(query.encode("utf-8"))
+    return [[i, len(q)] for i in range(len(t) - len(q) + 1) if t[i:i + len(q)] == q]
+
+
+def search_result(query, n):
+    return {"notice": n, "matches": search_spans(n["message"]["data"], query)}
+
+
+def search_results_params():
+    hello = v2_notice(text_body("Hello, hello! HELLO"), 2, "鲍勃", 0, T0 + 2000, 1, 12)
+    room = v2_notice(text_body("say hello to 小红"), 3, "小红 🌸", 1, T0 + 1000, 1, 9)
+    return {"query": "hello", "results": [search_result("hello", hello),
+                                          search_result("hello", room)], "more": True}
+
+
+def search_results_chinese_params():
+    laugh = v2_notice(text_body("哈哈哈，明天见！"), 2, "鲍勃", 0, T0 + 60000, 1, 41)
+    return {"query": "哈哈", "results": [search_result("哈哈", laugh)], "more": False}
 
 
 ECHO_SEED = {"n": 42, "list": [1, "two", True, b"\x03"], "nested": {"k": ""}}
@@ -923,6 +949,12 @@ def message_vectors():
         ("profile_updated", user(1, "alice", "爱丽丝", True)),
         ("password_changed", None),
         ("request_failed", {"error": "not_member", "text": "you are not a member of this room"}),
+        ("search", {"query": "hello", "before_id": 0, "limit": 20}),
+        ("search", {"query": "明天", "before_id": 42, "limit": 50, "target_type": 0,
+                    "target_id": 2}),
+        ("search_results", search_results_params()),
+        ("search_results", search_results_chinese_params()),
+        ("search_results", {"query": "zzz", "results": [], "more": False}),
     ]
     # v2 messages with a request id (spec section 5.7): a request and the
     # answers that echo its id, success and failure.
@@ -941,6 +973,10 @@ def message_vectors():
         ("server_echo", "ping", 0),
         ("request_failed", {"error": "server_busy", "text": "the server is busy; try again"},
          42),
+        ("search", {"query": "hello", "before_id": 12, "limit": 1}, 9),
+        ("search_results", {"query": "hello", "results": [], "more": False}, 9),
+        ("request_failed", {"error": "bad_request",
+                            "text": "the search query is only white space"}, 9),
     ]
     v2_notes = {("client_echo", 0): "v2-only values: negint, float64, nested null",
                 ("server_echo", 0): "v2-only values: negint, float64, nested null",
@@ -951,7 +987,12 @@ def message_vectors():
                 ("server_kick", 1): "with the reason",
                 ("fetch_history", 1): "older than an id",
                 ("history_page", 1): "empty",
-                ("history_page", 2): "an image stored before the size limit, as a preview"}
+                ("history_page", 2): "an image stored before the size limit, as a preview",
+                ("search", 0): "everywhere, from the newest",
+                ("search", 1): "in one conversation, older than an id",
+                ("search_results", 0): "every occurrence in any ASCII case, a 1:1 and a room message",
+                ("search_results", 1): "Chinese, overlapping occurrences",
+                ("search_results", 2): "nothing found"}
 
     out = []
     for dialect, items, extra in (("seed", seed, notes), ("v2", v2, v2_notes)):
@@ -1114,6 +1155,15 @@ def catalogue_invalid_vectors():
         {"id": 1, "username": "alice", "nickname": "Alice"}, "shape")
     bad("login_bundle message with sent as bool", "seed", "s2c", 113,
         {"rooms": [], "friends": [], "messages": [[b"", True]]}, "shape")
+    bad("search on a seed connection", "seed", "c2s", 27,
+        {"query": "hi", "before_id": 0, "limit": 20}, "unknown_message")
+    bad("search without limit", "v2", "c2s", 27, {"query": "hi", "before_id": 0}, "shape")
+    bad("search with the query as bytes", "v2", "c2s", 27,
+        {"query": b"hi", "before_id": 0, "limit": 20}, "shape")
+    bad("search_results match as a dict", "v2", "s2c", 121,
+        {"query": "hi", "more": False, "results": [
+            {"notice": v2_notice(text_body("hi"), 2, "鲍勃", 0, T0, 1, 5),
+             "matches": [{"start": 0, "length": 2}]}]}, "shape")
     return out
 
 
