@@ -210,8 +210,8 @@ int main(int argc, char **argv) {
                "nothing copied.\n"
                "\n"
                "Examples:\n"
-               "  chatd --config /etc/chat/config.json\n"
-               "  chatd --copy-store --config /etc/chat/config.json --to /etc/chat/cluster.json\n");
+               "  chatd --config /etc/chatd/chatd.json\n"
+               "  chatd --copy-store --config /etc/chatd/chatd.json --to /etc/chatd/pg.json\n");
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(options, &argc, &argv, &error)) {
     fprintf(stderr, "chatd: %s (see chatd --help)\n", error->message);
