@@ -118,8 +118,7 @@ Test(color_contrast, readable_colours_are_unchanged) {
 Test(color_contrast, black_on_dark_becomes_a_light_grey) {
   ChatColor adjusted =
       chat_color_ensure_contrast(color("#000000"), color(dark_incoming), CHAT_CONTRAST_MIN_RATIO);
-  cr_assert_geq(chat_color_contrast_ratio(adjusted, color(dark_incoming)),
-                CHAT_CONTRAST_MIN_RATIO);
+  cr_assert_geq(chat_color_contrast_ratio(adjusted, color(dark_incoming)), CHAT_CONTRAST_MIN_RATIO);
   cr_assert(adjusted.red == adjusted.green && adjusted.green == adjusted.blue, "not grey");
   cr_assert_lt(adjusted.red, 255, "white, not the nearest readable grey");
 }

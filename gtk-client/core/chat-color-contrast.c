@@ -94,12 +94,24 @@ static ChatColor color_from_hsl(Hsl hsl) {
   double x = chroma * (1 - fabs(fmod(hsl.hue, 2) - 1));
   double r = 0, g = 0, b = 0;
   switch ((int)hsl.hue % 6) {
-  case 0: r = chroma, g = x; break;
-  case 1: r = x, g = chroma; break;
-  case 2: g = chroma, b = x; break;
-  case 3: g = x, b = chroma; break;
-  case 4: r = x, b = chroma; break;
-  default: r = chroma, b = x; break;
+  case 0:
+    r = chroma, g = x;
+    break;
+  case 1:
+    r = x, g = chroma;
+    break;
+  case 2:
+    g = chroma, b = x;
+    break;
+  case 3:
+    g = x, b = chroma;
+    break;
+  case 4:
+    r = x, b = chroma;
+    break;
+  default:
+    r = chroma, b = x;
+    break;
   }
   double m = hsl.lightness - chroma / 2;
   return (ChatColor){channel_from_unit(r + m), channel_from_unit(g + m), channel_from_unit(b + m)};
@@ -115,8 +127,8 @@ static ChatColor search_lightness(Hsl hsl, double background_luminance, double m
     Hsl middle = hsl;
     middle.lightness = (reached + short_of) / 2;
     double luminance = chat_color_relative_luminance(color_from_hsl(middle));
-    gboolean on_side = lighter ? luminance >= background_luminance
-                               : luminance <= background_luminance;
+    gboolean on_side =
+        lighter ? luminance >= background_luminance : luminance <= background_luminance;
     if (on_side && luminance_ratio(luminance, background_luminance) >= min_ratio)
       reached = middle.lightness;
     else
