@@ -1016,7 +1016,7 @@ def chinese_run(args, world, shots):
             do_action(carol, "win.jump-to-oldest")
             time.sleep(0.3)
             return (find_one(carol, "label", "第 1 条") and
-                    find_one(carol, "label", "以上是全部聊天记录"))
+                    find_one(carol, "label", "聊天记录从这里开始"))
         wait_until("the start of the history", reached_start)
         shots.take("13-history-start-zh")
         log(f"history: {HISTORY_MESSAGES} messages paged in up to the start marker")
