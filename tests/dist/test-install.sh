@@ -77,6 +77,13 @@ exec_start="ExecStart=${dir[bindir]}/chatd --config ${dir[sysconfdir]}/chatd/cha
 grep -qx "Icon=$app_id" "$destdir${dir[datadir]}/applications/$app_id.desktop" 2>/dev/null ||
   fail "the desktop file does not name the icon $app_id"
 
+# The installed tree as a software centre reads it: the metainfo with the
+# desktop file it launches.
+if command -v appstreamcli >/dev/null 2>&1; then
+  appstreamcli validate-tree --no-net --strict "$destdir${dir[datadir]%/share}" ||
+    fail "appstreamcli validate-tree of the installed files"
+fi
+
 # The library: the real file, the soname link, the development link.
 lib=$destdir${dir[libdir]}
 expect_file "${dir[libdir]}/libchat-protocol.so.0"
@@ -88,7 +95,8 @@ case $real in
   *) fail "libchat-protocol.so resolves to $real" ;;
 esac
 if command -v readelf >/dev/null 2>&1; then
-  readelf -d "$lib/libchat-protocol.so.0" | grep -q 'SONAME.*\[libchat-protocol\.so\.0\]' ||
+  dynamic=$(readelf -d "$lib/libchat-protocol.so.0" 2>&1)
+  grep -q 'SONAME.*\[libchat-protocol\.so\.0\]' <<<"$dynamic" ||
     fail "the soname of libchat-protocol is not libchat-protocol.so.0"
 fi
 expect_file "${dir[libdir]}/pkgconfig/chat-protocol.pc"
@@ -127,7 +135,8 @@ else
   example=$destdir/protocol-example
   if $cc -std=c11 -Wall -Wextra -Werror "${san[@]}" -o "$example" \
     "$source_root/tests/dist/protocol-example.c" $flags; then
-    if ! LD_LIBRARY_PATH=$lib ldd "$example" 2>/dev/null | grep -q "$lib/libchat-protocol.so.0"; then
+    libraries=$(LD_LIBRARY_PATH=$lib ldd "$example" 2>&1)
+    if ! grep -qF "$lib/libchat-protocol.so.0" <<<"$libraries"; then
       fail "the example does not load the installed libchat-protocol.so.0"
     fi
     LD_LIBRARY_PATH=$lib "$example" || fail "the example program failed"

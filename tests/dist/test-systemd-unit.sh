@@ -45,7 +45,7 @@ if ! output=$(systemd-analyze verify --man=no "$dir/chatd.service" 2>&1) || [ -n
 fi
 echo "systemd-analyze verify: no remarks"
 
-if ! systemd-analyze security --help 2>/dev/null | grep -q -- '--threshold'; then
+if ! grep -q -- '--threshold' <<<"$(systemd-analyze security --help 2>&1)"; then
   echo "systemd-analyze security has no --threshold here: exposure not rated"
   exit 0
 fi
