@@ -6,7 +6,7 @@
 G_BEGIN_DECLS
 
 struct _ChatApplication {
-  GtkApplication parent_instance;
+  AdwApplication parent_instance;
 
   char *config_path;
   ChatSessionOptions options;
@@ -20,6 +20,12 @@ struct _ChatApplication {
   GHashTable *chat_windows;         /* "kind:id" -> GtkWindow (weak) */
   GtkWindow *friend_request_dialog; /* weak */
   GHashTable *deferred_requests;    /* user ids put off with "Later" */
+  /* Who asked for the add_friend / join_room requests in flight, oldest
+   * first (GWeakRef *): their answers are shown there. */
+  GQueue add_friend_askers;
+  GQueue join_room_askers;
+  /* The "notice" that follows a result was shown by its asker. */
+  gboolean notice_claimed;
 };
 
 /* Installs the app.* actions and their accelerators. */

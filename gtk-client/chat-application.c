@@ -9,6 +9,7 @@
 #include "gtk-client/chat-chat-window.h"
 #include "gtk-client/chat-contacts-window.h"
 #include "gtk-client/chat-dialogs.h"
+#include "gtk-client/chat-entry-dialog.h"
 #include "gtk-client/chat-format.h"
 #include "gtk-client/chat-friend-request-dialog.h"
 #include "gtk-client/chat-login-window.h"
@@ -26,7 +27,7 @@
 /* Why a friend request is not asked about now. */
 enum { REQUEST_DEFERRED = 1, REQUEST_ANSWERED = 2 };
 
-G_DEFINE_FINAL_TYPE(ChatApplication, chat_application, GTK_TYPE_APPLICATION)
+G_DEFINE_FINAL_TYPE(ChatApplication, chat_application, ADW_TYPE_APPLICATION)
 
 ChatApplication *chat_application_new(void) {
   return g_object_new(CHAT_TYPE_APPLICATION, "application-id", CHAT_APPLICATION_ID, "flags",
@@ -187,10 +188,123 @@ void chat_application_review_friend_requests(ChatApplication *self) {
   show_next_friend_request(self);
 }
 
+/* ---- requests answered where they were asked ---- */
+
+static void push_asker(GQueue *askers, gpointer asker) {
+  GWeakRef *ref = g_new0(GWeakRef, 1);
+  g_weak_ref_init(ref, asker);
+  g_queue_push_tail(askers, ref);
+}
+
+/* The oldest asker waiting (a new reference), or NULL when it has gone
+ * away or none waits. */
+static gpointer pop_asker(GQueue *askers) {
+  GWeakRef *ref = g_queue_pop_head(askers);
+  if (ref == NULL)
+    return NULL;
+  gpointer asker = g_weak_ref_get(ref);
+  g_weak_ref_clear(ref);
+  g_free(ref);
+  return asker;
+}
+
+/* Tells every asker still waiting that no answer will come. */
+static void fail_askers(GQueue *askers, const char *reason) {
+  while (!g_queue_is_empty(askers)) {
+    g_autoptr(GObject) asker = pop_asker(askers);
+    if (CHAT_IS_ENTRY_DIALOG(asker))
+      chat_entry_dialog_show_error(CHAT_ENTRY_DIALOG(asker), reason);
+  }
+}
+
+static void show_toast(ChatApplication *self, gpointer where, const char *text) {
+  if (CHAT_IS_CHAT_WINDOW(where))
+    chat_chat_window_show_toast(CHAT_CHAT_WINDOW(where), text);
+  else if (self->contacts_window)
+    chat_contacts_window_show_toast(CHAT_CONTACTS_WINDOW(self->contacts_window), text);
+}
+
+/* A result with its asker: a dialog closes (success) or says why not; a
+ * chat window shows a toast. Returns FALSE when nobody waits for it (the
+ * contacts window then shows the notice). */
+static gboolean answer_asker(ChatApplication *self, gpointer asker, gboolean ok,
+                             const char *success, const char *reason) {
+  if (CHAT_IS_ENTRY_DIALOG(asker)) {
+    if (ok) {
+      chat_entry_dialog_finish(CHAT_ENTRY_DIALOG(asker));
+      show_toast(self, NULL, success);
+    } else {
+      chat_entry_dialog_show_error(CHAT_ENTRY_DIALOG(asker), reason);
+    }
+    return TRUE;
+  }
+  if (CHAT_IS_CHAT_WINDOW(asker)) {
+    show_toast(self, asker, ok ? success : reason);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean ask_online(ChatApplication *self, gpointer asker) {
+  if (self->session && chat_session_get_state(self->session) == CHAT_SESSION_ONLINE)
+    return TRUE;
+  const char *reason = _("You are not connected to the server.");
+  if (!answer_asker(self, asker, FALSE, NULL, reason) && self->contacts_window)
+    chat_contacts_window_show_error(CHAT_CONTACTS_WINDOW(self->contacts_window),
+                                    CHAT_REQUEST_ERROR_UNKNOWN, reason);
+  return FALSE;
+}
+
+void chat_application_add_friend(ChatApplication *self, const char *username, gpointer asker) {
+  g_return_if_fail(CHAT_IS_APPLICATION(self));
+  if (ask_online(self, asker) && chat_session_add_friend(self->session, username))
+    push_asker(&self->add_friend_askers, asker);
+}
+
+void chat_application_join_room(ChatApplication *self, gint64 room_id, gpointer asker) {
+  g_return_if_fail(CHAT_IS_APPLICATION(self));
+  if (ask_online(self, asker) && chat_session_join_room(self->session, room_id))
+    push_asker(&self->join_room_askers, asker);
+}
+
+static void on_add_friend_result(ChatSession *session, gboolean ok, const char *reason,
+                                 gpointer data) {
+  ChatApplication *self = data;
+  g_autoptr(GObject) asker = pop_asker(&self->add_friend_askers);
+  g_autofree char *why = chat_reasons_for_failure(chat_session_get_failure_code(session), reason);
+  /* The session's "notice" with the same news follows. */
+  self->notice_claimed = answer_asker(self, asker, ok, _("The friend request was sent."), why);
+}
+
+static void on_join_room_result(ChatSession *session, gint64 room_id, gboolean ok,
+                                const char *reason, gpointer data) {
+  ChatApplication *self = data;
+  g_autoptr(GObject) asker = pop_asker(&self->join_room_askers);
+  g_autofree char *why = chat_reasons_for_failure(chat_session_get_failure_code(session), reason);
+  g_autofree char *joined = NULL;
+  if (ok) {
+    ChatContact *room = chat_session_find_contact(session, CHAT_CONTACT_ROOM, room_id);
+    g_autofree char *name = chat_name_single_line(room ? chat_contact_get_name(room) : "");
+    /* Translators: a toast after joining a room; %s is its name. */
+    joined = g_strdup_printf(_("Joined “%s”."), name);
+  }
+  gboolean answered = answer_asker(self, asker, ok, joined, why);
+  if (ok && !answered)
+    show_toast(self, NULL, joined);
+  /* A failure's "notice" follows; a success has none. */
+  self->notice_claimed = answered && !ok;
+}
+
 /* ---- session signals ---- */
 
 static void on_state_changed(ChatSession *session, gpointer data) {
   ChatApplication *self = data;
+  if (chat_session_get_state(session) != CHAT_SESSION_ONLINE) {
+    /* The session forgets the requests in flight: no answer will come. */
+    const char *reason = _("You are not connected to the server.");
+    fail_askers(&self->add_friend_askers, reason);
+    fail_askers(&self->join_room_askers, reason);
+  }
   if (chat_session_get_state(session) == CHAT_SESSION_ONLINE && self->contacts_window == NULL) {
     show_contacts_window(self);
     show_next_friend_request(self);
@@ -275,9 +389,20 @@ static void on_notice(ChatSession *session, const char *text, gpointer data) {
    * the "room-created" dialog already says so. */
   if (text && g_str_has_prefix(text, "Room \"") && strstr(text, "\" created: its number is "))
     return;
+  if (self->notice_claimed) {
+    self->notice_claimed = FALSE;
+    return;
+  }
   chat_request_error code = chat_session_get_failure_code(session);
+  gboolean failure = chat_session_is_reporting_failure(session);
   if (self->contacts_window) {
-    chat_contacts_window_show_notice(CHAT_CONTACTS_WINDOW(self->contacts_window), code, text);
+    ChatContactsWindow *contacts = CHAT_CONTACTS_WINDOW(self->contacts_window);
+    if (failure) {
+      chat_contacts_window_show_error(contacts, code, text);
+    } else {
+      g_autofree char *translated = chat_reasons_for_failure(code, text);
+      chat_contacts_window_show_toast(contacts, translated);
+    }
   } else if (self->login_window) {
     g_autofree char *reason = chat_reasons_for_failure(code, text);
     chat_login_window_show_error(CHAT_LOGIN_WINDOW(self->login_window), reason, FALSE);
@@ -289,8 +414,8 @@ static void on_error(ChatSession *session, const char *message, gpointer data) {
   /* Before login the login window shows it; afterwards the contacts
    * window's banner says "Disconnected" and this says why. */
   if (self->contacts_window)
-    chat_contacts_window_show_notice(CHAT_CONTACTS_WINDOW(self->contacts_window),
-                                     CHAT_REQUEST_ERROR_UNKNOWN, message);
+    chat_contacts_window_show_error(CHAT_CONTACTS_WINDOW(self->contacts_window),
+                                    CHAT_REQUEST_ERROR_UNKNOWN, message);
 }
 
 /* "Bob: see you" / "[Image]", one line, shortened. */
@@ -347,6 +472,8 @@ static void connect_session(ChatApplication *self) {
   g_signal_connect(self->session, "notice", G_CALLBACK(on_notice), self);
   g_signal_connect(self->session, "error", G_CALLBACK(on_error), self);
   g_signal_connect(self->session, "new-message", G_CALLBACK(on_new_message), self);
+  g_signal_connect(self->session, "add-friend-result", G_CALLBACK(on_add_friend_result), self);
+  g_signal_connect(self->session, "join-room-result", G_CALLBACK(on_join_room_result), self);
 }
 
 /* ---- GApplication ---- */
@@ -391,10 +518,9 @@ static void chat_application_startup(GApplication *app) {
 
   g_set_application_name(_("Chat"));
   gtk_window_set_default_icon_name("user-available");
-  g_autoptr(GtkCssProvider) css = gtk_css_provider_new();
-  gtk_css_provider_load_from_resource(css, RESOURCE_BASE_PATH "/style.css");
-  gtk_style_context_add_provider_for_display(gdk_display_get_default(), GTK_STYLE_PROVIDER(css),
-                                             GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  /* AdwApplication loads style.css (and style-dark.css) from the resource
+   * base path and follows the system's colour scheme through its style
+   * manager. */
 
   _chat_application_actions_init(self);
   load_configuration(self);
@@ -431,6 +557,8 @@ static void chat_application_finalize(GObject *object) {
   g_clear_object(&self->session);
   g_clear_pointer(&self->chat_windows, g_hash_table_unref);
   g_clear_pointer(&self->deferred_requests, g_hash_table_unref);
+  fail_askers(&self->add_friend_askers, NULL);
+  fail_askers(&self->join_room_askers, NULL);
   chat_session_options_clear(&self->options);
   g_free(self->config_path);
   g_free(self->config_error);

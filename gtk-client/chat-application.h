@@ -6,14 +6,14 @@
  * elsewhere) with dialogs and posts desktop notifications. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 #include "gtk-client/core/chat-session.h"
 
 G_BEGIN_DECLS
 
 #define CHAT_TYPE_APPLICATION (chat_application_get_type())
-G_DECLARE_FINAL_TYPE(ChatApplication, chat_application, CHAT, APPLICATION, GtkApplication)
+G_DECLARE_FINAL_TYPE(ChatApplication, chat_application, CHAT, APPLICATION, AdwApplication)
 
 ChatApplication *chat_application_new(void);
 
@@ -29,6 +29,11 @@ const char *chat_application_get_server_address(ChatApplication *self);
 void chat_application_open_conversation(ChatApplication *self, ChatContact *contact);
 /* The open chat window of a contact, or NULL. */
 GtkWindow *chat_application_lookup_chat_window(ChatApplication *self, ChatContact *contact);
+/* Sends a friend request / joins a room. The answer is shown where it was
+ * asked: asker is a ChatEntryDialog (closed when it worked, the reason in
+ * it otherwise) or a ChatChatWindow (a toast); NULL: the contacts window. */
+void chat_application_add_friend(ChatApplication *self, const char *username, gpointer asker);
+void chat_application_join_room(ChatApplication *self, gint64 room_id, gpointer asker);
 /* Asks again about the friend requests put off with "Later". */
 void chat_application_review_friend_requests(ChatApplication *self);
 /* Logs out: closes the contacts and chat windows and shows the login

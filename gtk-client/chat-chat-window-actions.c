@@ -21,6 +21,8 @@ static void on_image_chosen(GtkNativeDialog *dialog, int response, ChatChatWindo
   }
   g_signal_handlers_disconnect_by_data(dialog, self);
   g_clear_object(&self->file_dialog);
+  /* Back to writing, not to the image button. */
+  gtk_widget_grab_focus(GTK_WIDGET(self->input_view));
 }
 
 static void send_image_activated(GtkWidget *widget, const char *action, GVariant *param) {

@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 #define CHAT_TEXT_MAX_BYTES (64u << 10)
 
 struct _ChatChatWindow {
-  GtkApplicationWindow parent_instance;
+  AdwApplicationWindow parent_instance;
 
   ChatSession *session;
   ChatContact *contact;
@@ -37,14 +37,19 @@ struct _ChatChatWindow {
   GtkLabel *subtitle_label;
   GtkWidget *members_button;
   ChatConnectionBanner *banner;
-  GtkPaned *paned;
+  AdwFlap *flap;
+  AdwToastOverlay *toast_overlay;
   GtkScrolledWindow *scroller;
   GtkListView *messages_view;
   GtkRevealer *jump_revealer;
   GtkRevealer *progress_revealer;
   GtkProgressBar *progress_bar;
   GtkSpinButton *size_spin;
-  GtkColorButton *color_button;
+  GtkWidget *color_button;
+  GtkWidget *color_swatch;
+  GtkPopover *color_popover;
+  GtkColorChooser *color_chooser;
+  GdkRGBA text_color; /* the composer's chosen colour */
   GtkTextView *input_view;
   GtkWidget *send_button;
   ChatRoomMembers *members;

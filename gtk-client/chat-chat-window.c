@@ -18,7 +18,7 @@
 /* Messages of one sender closer than this share one sender and time line. */
 #define MESSAGE_GROUP_GAP_MS (3 * 60 * 1000)
 
-G_DEFINE_FINAL_TYPE(ChatChatWindow, chat_chat_window, GTK_TYPE_APPLICATION_WINDOW)
+G_DEFINE_FINAL_TYPE(ChatChatWindow, chat_chat_window, ADW_TYPE_APPLICATION_WINDOW)
 
 ChatContact *chat_chat_window_get_contact(ChatChatWindow *self) {
   g_return_val_if_fail(CHAT_IS_CHAT_WINDOW(self), NULL);
@@ -281,21 +281,26 @@ static void on_state_changed(ChatSession *session, ChatChatWindow *self) {
 /* ---- room members ---- */
 
 typedef struct {
-  ChatSession *session;
+  GWeakRef window;
   char *username;
 } FriendRequestOffer;
 
 static void friend_request_offer_free(gpointer data) {
   FriendRequestOffer *offer = data;
-  g_object_unref(offer->session);
+  g_weak_ref_clear(&offer->window);
   g_free(offer->username);
   g_free(offer);
 }
 
+/* The answer comes back to this window (a toast), not the contacts window. */
 static void on_add_friend_confirmed(gboolean confirmed, gpointer data) {
   FriendRequestOffer *offer = data;
-  if (confirmed)
-    chat_session_add_friend(offer->session, offer->username);
+  g_autoptr(GtkWidget) window = g_weak_ref_get(&offer->window);
+  if (!confirmed || window == NULL)
+    return;
+  GtkApplication *app = gtk_window_get_application(GTK_WINDOW(window));
+  if (app)
+    chat_application_add_friend(CHAT_APPLICATION(app), offer->username, window);
 }
 
 static void on_member_activated(ChatRoomMembers *members, ChatRoomMember *member,
@@ -317,7 +322,7 @@ static void on_member_activated(ChatRoomMembers *members, ChatRoomMember *member
         "accepted."),
       nickname, shown_username);
   FriendRequestOffer *offer = g_new0(FriendRequestOffer, 1);
-  offer->session = g_object_ref(self->session);
+  g_weak_ref_init(&offer->window, self);
   offer->username = g_strdup(username);
   chat_dialogs_confirm(GTK_WINDOW(self), _("Add a Friend?"), body, _("_Send Request"),
                        on_add_friend_confirmed, offer, friend_request_offer_free);
@@ -327,14 +332,46 @@ static void on_member_activated(ChatRoomMembers *members, ChatRoomMember *member
 
 static void on_style_changed(GtkWidget *widget, ChatChatWindow *self) {
   GtkTextBuffer *buffer = gtk_text_view_get_buffer(self->input_view);
-  GdkRGBA rgba;
-  gtk_color_chooser_get_rgba(GTK_COLOR_CHOOSER(self->color_button), &rgba);
-  gboolean black = rgba.red == 0 && rgba.green == 0 && rgba.blue == 0;
+  const GdkRGBA *rgba = &self->text_color;
+  gboolean black = rgba->red == 0 && rgba->green == 0 && rgba->blue == 0;
   g_object_set(self->style_tag, "size-points", (double)gtk_spin_button_get_value(self->size_spin),
-               "foreground-rgba", black ? NULL : &rgba, NULL);
+               "foreground-rgba", black ? NULL : rgba, NULL);
   GtkTextIter start, end;
   gtk_text_buffer_get_bounds(buffer, &start, &end);
   gtk_text_buffer_apply_tag(buffer, self->style_tag, &start, &end);
+}
+
+/* The colour button shows the chosen colour as a round swatch. */
+static void draw_swatch(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data) {
+  ChatChatWindow *self = data;
+  double radius = MIN(width, height) / 2.0;
+  cairo_arc(cr, width / 2.0, height / 2.0, radius, 0, 2 * G_PI);
+  gdk_cairo_set_source_rgba(cr, &self->text_color);
+  cairo_fill_preserve(cr);
+  GdkRGBA border;
+  gtk_style_context_get_color(gtk_widget_get_style_context(GTK_WIDGET(area)), &border);
+  border.alpha *= 0.3;
+  gdk_cairo_set_source_rgba(cr, &border);
+  cairo_set_line_width(cr, 1);
+  cairo_stroke(cr);
+}
+
+static void on_color_chosen(GtkColorChooser *chooser, GParamSpec *pspec, ChatChatWindow *self) {
+  gtk_color_chooser_get_rgba(chooser, &self->text_color);
+  self->text_color.alpha = 1;
+  gtk_widget_queue_draw(self->color_swatch);
+  on_style_changed(NULL, self);
+}
+
+static void on_color_activated(GtkColorChooser *chooser, GdkRGBA *color, ChatChatWindow *self) {
+  on_color_chosen(chooser, NULL, self);
+  gtk_popover_popdown(self->color_popover);
+  gtk_widget_grab_focus(GTK_WIDGET(self->input_view));
+}
+
+void chat_chat_window_show_toast(ChatChatWindow *self, const char *text) {
+  g_return_if_fail(CHAT_IS_CHAT_WINDOW(self));
+  adw_toast_overlay_add_toast(self->toast_overlay, adw_toast_new(text));
 }
 
 static void on_buffer_changed(GtkTextBuffer *buffer, ChatChatWindow *self) {
@@ -422,11 +459,10 @@ void _chat_chat_window_send_text(ChatChatWindow *self) {
                                 "messages."));
     return;
   }
-  GdkRGBA rgba;
-  gtk_color_chooser_get_rgba(GTK_COLOR_CHOOSER(self->color_button), &rgba);
+  const GdkRGBA *rgba = &self->text_color;
   g_autofree char *color =
-      g_strdup_printf("#%02x%02x%02x", (int)(rgba.red * 255 + 0.5), (int)(rgba.green * 255 + 0.5),
-                      (int)(rgba.blue * 255 + 0.5));
+      g_strdup_printf("#%02x%02x%02x", (int)(rgba->red * 255 + 0.5), (int)(rgba->green * 255 + 0.5),
+                      (int)(rgba->blue * 255 + 0.5));
   chat_session_send_text(self->session, self->contact, text,
                          gtk_spin_button_get_value_as_int(self->size_spin), color);
   gtk_text_buffer_set_text(buffer, "", 0);
@@ -525,8 +561,12 @@ ChatChatWindow *chat_chat_window_new(ChatApplication *app, ChatContact *contact)
   if (is_room(self)) {
     gtk_widget_set_visible(self->members_button, TRUE);
     chat_room_members_set_room(self->members, contact, chat_session_get_user_id(session));
-    g_object_bind_property(self->members_button, "active", self->members, "visible",
-                           G_BINDING_SYNC_CREATE);
+    /* The member pane folds over the messages in a narrow window (then it
+     * starts hidden); the header button shows and hides it. */
+    gtk_widget_set_visible(GTK_WIDGET(self->members), TRUE);
+    adw_flap_set_swipe_to_open(self->flap, TRUE);
+    g_object_bind_property(self->flap, "reveal-flap", self->members_button, "active",
+                           G_BINDING_SYNC_CREATE | G_BINDING_BIDIRECTIONAL);
     g_signal_connect(self->members, "member-activated", G_CALLBACK(on_member_activated), self);
     chat_session_query_members(session, contact);
   }
@@ -593,7 +633,8 @@ static void chat_chat_window_class_init(ChatChatWindowClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, subtitle_label);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, members_button);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, banner);
-  gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, paned);
+  gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, flap);
+  gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, toast_overlay);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, scroller);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, messages_view);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, jump_revealer);
@@ -601,11 +642,16 @@ static void chat_chat_window_class_init(ChatChatWindowClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, progress_bar);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, size_spin);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, color_button);
+  gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, color_swatch);
+  gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, color_popover);
+  gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, color_chooser);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, input_view);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, send_button);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, members);
   gtk_widget_class_bind_template_callback(widget_class, on_edge_reached);
   gtk_widget_class_bind_template_callback(widget_class, on_style_changed);
+  gtk_widget_class_bind_template_callback(widget_class, on_color_chosen);
+  gtk_widget_class_bind_template_callback(widget_class, on_color_activated);
   gtk_widget_class_bind_template_callback(widget_class, on_paste_clipboard);
 
   _chat_chat_window_class_actions_init(klass);
@@ -621,13 +667,9 @@ static void chat_chat_window_init(ChatChatWindow *self) {
   GtkTextBuffer *buffer = gtk_text_view_get_buffer(self->input_view);
   self->style_tag = gtk_text_buffer_create_tag(buffer, "chat-style", NULL);
   g_signal_connect(buffer, "changed", G_CALLBACK(on_buffer_changed), self);
-  /* GtkColorButton names itself, not the button inside it. */
-  GtkWidget *color_inner = gtk_widget_get_first_child(GTK_WIDGET(self->color_button));
-  if (GTK_IS_BUTTON(color_inner))
-    gtk_accessible_update_property(GTK_ACCESSIBLE(color_inner), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                   _("Text colour"), -1);
-  GdkRGBA black = {0, 0, 0, 1};
-  gtk_color_chooser_set_rgba(GTK_COLOR_CHOOSER(self->color_button), &black);
+  self->text_color = (GdkRGBA){0, 0, 0, 1};
+  gtk_color_chooser_set_rgba(self->color_chooser, &self->text_color);
+  gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self->color_swatch), draw_swatch, self, NULL);
   /* The spec's default font size (protocol/chat-limits.h), not the .ui's. */
   gtk_spin_button_set_value(self->size_spin, CHAT_FONT_SIZE_DEFAULT);
   on_style_changed(NULL, self);

@@ -6,16 +6,18 @@
  * Rooms show their members beside the chat. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 #include "gtk-client/chat-application.h"
 
 G_BEGIN_DECLS
 
 #define CHAT_TYPE_CHAT_WINDOW (chat_chat_window_get_type())
-G_DECLARE_FINAL_TYPE(ChatChatWindow, chat_chat_window, CHAT, CHAT_WINDOW, GtkApplicationWindow)
+G_DECLARE_FINAL_TYPE(ChatChatWindow, chat_chat_window, CHAT, CHAT_WINDOW, AdwApplicationWindow)
 
 ChatChatWindow *chat_chat_window_new(ChatApplication *app, ChatContact *contact);
 ChatContact *chat_chat_window_get_contact(ChatChatWindow *self);
+/* Shows a short-lived status over the chat (a friend request sent, ...). */
+void chat_chat_window_show_toast(ChatChatWindow *self, const char *text);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
 
 #include "build-config.h"
 
+#include <adwaita.h>
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-format.h"
@@ -13,9 +14,8 @@ struct _ChatContactRow {
   GtkListItem *list_item; /* the list item showing this row (it owns the row) */
 
   ChatContact *contact;
-  const char *avatar_class;
 
-  GtkLabel *avatar;
+  AdwAvatar *avatar;
   GtkWidget *presence;
   GtkLabel *name_label;
   GtkLabel *time_label;
@@ -41,16 +41,7 @@ static void sync_row(ChatContactRow *self) {
   g_autofree char *name = chat_name_single_line(chat_contact_get_name(contact));
   gtk_label_set_text(self->name_label, name);
 
-  g_autofree char *initial = chat_format_initial(name);
-  gtk_label_set_text(self->avatar, initial);
-  if (self->avatar_class)
-    gtk_widget_remove_css_class(GTK_WIDGET(self->avatar), self->avatar_class);
-  self->avatar_class = chat_format_avatar_class(chat_contact_get_id(contact));
-  gtk_widget_add_css_class(GTK_WIDGET(self->avatar), self->avatar_class);
-  if (room)
-    gtk_widget_add_css_class(GTK_WIDGET(self->avatar), "room");
-  else
-    gtk_widget_remove_css_class(GTK_WIDGET(self->avatar), "room");
+  adw_avatar_set_text(self->avatar, name);
 
   gboolean online = !room && chat_contact_get_online(contact);
   gtk_widget_set_visible(self->presence, !room);

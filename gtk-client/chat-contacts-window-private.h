@@ -7,13 +7,16 @@
 G_BEGIN_DECLS
 
 struct _ChatContactsWindow {
-  GtkApplicationWindow parent_instance;
+  AdwApplicationWindow parent_instance;
 
   ChatSession *session;
   GtkNoSelection *selection;
 
   ChatConnectionBanner *banner;
-  GtkLabel *self_avatar;
+  GtkLabel *title_label;
+  GtkLabel *subtitle_label;
+  AdwToastOverlay *toast_overlay;
+  AdwAvatar *self_avatar;
   GtkLabel *self_name_label;
   GtkLabel *self_detail_label;
   GtkWidget *requests_bar;

@@ -10,7 +10,7 @@
 #include "gtk-client/chat-reasons.h"
 #include "gtk-client/core/chat-names.h"
 
-G_DEFINE_FINAL_TYPE(ChatContactsWindow, chat_contacts_window, GTK_TYPE_APPLICATION_WINDOW)
+G_DEFINE_FINAL_TYPE(ChatContactsWindow, chat_contacts_window, ADW_TYPE_APPLICATION_WINDOW)
 
 /* ---- the list ---- */
 
@@ -48,14 +48,23 @@ static void on_contacts_changed(GListModel *model, guint position, guint removed
 
 /* ---- the title, the user's card, the friend requests strip ---- */
 
+/* The window's title says the unread total for the window list and
+ * assistive technologies; the header shows it in a subtitle, so that the
+ * title itself never has to be shortened. */
 static void update_title(ChatContactsWindow *self) {
   guint unread = chat_session_get_unread_total(self->session);
   g_autofree char *title = NULL;
-  if (unread > 0)
+  if (unread > 0) {
     /* Translators: the contacts window's title with the number of unread messages. */
     title = g_strdup_printf(_("Contacts (%u)"), unread);
-  else
+    g_autofree char *subtitle = g_strdup_printf(
+        /* Translators: under the contacts window's title. */
+        g_dngettext(GETTEXT_PACKAGE, "%u unread", "%u unread", unread), unread);
+    gtk_label_set_text(self->subtitle_label, subtitle);
+  } else {
     title = g_strdup(_("Contacts"));
+  }
+  gtk_widget_set_visible(GTK_WIDGET(self->subtitle_label), unread > 0);
   gtk_window_set_title(GTK_WINDOW(self), title);
 }
 
@@ -67,10 +76,7 @@ static void update_self_card(ChatContactsWindow *self) {
     nickname = g_strdup(username);
   }
   gtk_label_set_text(self->self_name_label, nickname);
-  g_autofree char *initial = chat_format_initial(nickname);
-  gtk_label_set_text(self->self_avatar, initial);
-  gtk_widget_add_css_class(GTK_WIDGET(self->self_avatar),
-                           chat_format_avatar_class(chat_session_get_user_id(self->session)));
+  adw_avatar_set_text(self->self_avatar, nickname);
   const char *state = NULL;
   switch (chat_session_get_state(self->session)) {
   case CHAT_SESSION_ONLINE:
@@ -116,12 +122,19 @@ static void on_requests_changed(GListModel *model, guint position, guint removed
   update_requests(self);
 }
 
-void chat_contacts_window_show_notice(ChatContactsWindow *self, chat_request_error code,
-                                      const char *text) {
+void chat_contacts_window_show_error(ChatContactsWindow *self, chat_request_error code,
+                                     const char *text) {
   g_return_if_fail(CHAT_IS_CONTACTS_WINDOW(self));
   g_autofree char *translated = chat_reasons_for_failure(code, text);
   gtk_label_set_text(self->notice_label, translated);
   gtk_widget_set_visible(self->notice_bar, TRUE);
+}
+
+void chat_contacts_window_show_toast(ChatContactsWindow *self, const char *text) {
+  g_return_if_fail(CHAT_IS_CONTACTS_WINDOW(self));
+  /* Something worked since: the earlier error is old news. */
+  gtk_widget_set_visible(self->notice_bar, FALSE);
+  adw_toast_overlay_add_toast(self->toast_overlay, adw_toast_new(text));
 }
 
 static void on_notice_dismiss_clicked(GtkButton *button, ChatContactsWindow *self) {
@@ -192,6 +205,9 @@ static void chat_contacts_window_class_init(ChatContactsWindowClass *klass) {
   gtk_widget_class_set_template_from_resource(widget_class,
                                               "/io/github/chatd/Chat/chat-contacts-window.ui");
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, banner);
+  gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, title_label);
+  gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, subtitle_label);
+  gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, toast_overlay);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, self_avatar);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, self_name_label);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, self_detail_label);

@@ -56,22 +56,6 @@ char *chat_format_full_time(gint64 time_ms) {
   return g_date_time_format(then, "%Y-%m-%d %H:%M:%S");
 }
 
-char *chat_format_initial(const char *name) {
-  if (name == NULL || *name == '\0' || !g_utf8_validate(name, -1, NULL))
-    return g_strdup("?");
-  gunichar c = g_unichar_toupper(g_utf8_get_char(name));
-  char buf[8] = {0};
-  g_unichar_to_utf8(c, buf);
-  return g_strdup(buf);
-}
-
-const char *chat_format_avatar_class(gint64 id) {
-  static const char *const classes[CHAT_AVATAR_COLORS] = {
-      "color-0", "color-1", "color-2", "color-3", "color-4", "color-5", "color-6", "color-7",
-  };
-  return classes[(guint64)id % CHAT_AVATAR_COLORS];
-}
-
 char *chat_format_preview(const char *preview) {
   return g_strdup(preview ? preview : "");
 }

@@ -7,17 +7,17 @@
 #include "gtk-client/core/chat-names.h"
 
 struct _ChatFriendRequestDialog {
-  GtkWindow parent_instance;
+  AdwWindow parent_instance;
 
   ChatContact *requester;
   gboolean answered;
 
-  GtkLabel *avatar;
+  AdwAvatar *avatar;
   GtkLabel *message_label;
   GtkWidget *accept_button;
 };
 
-G_DEFINE_FINAL_TYPE(ChatFriendRequestDialog, chat_friend_request_dialog, GTK_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE(ChatFriendRequestDialog, chat_friend_request_dialog, ADW_TYPE_WINDOW)
 
 enum { SIGNAL_ANSWERED, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -60,10 +60,7 @@ ChatFriendRequestDialog *chat_friend_request_dialog_new(GtkWindow *parent, ChatC
   self->requester = g_object_ref(requester);
   g_autofree char *name = chat_name_single_line(chat_contact_get_name(requester));
   g_autofree char *username = chat_name_single_line(chat_contact_get_username(requester));
-  g_autofree char *initial = chat_format_initial(name);
-  gtk_label_set_text(self->avatar, initial);
-  gtk_widget_add_css_class(GTK_WIDGET(self->avatar),
-                           chat_format_avatar_class(chat_contact_get_id(requester)));
+  adw_avatar_set_text(self->avatar, name);
   g_autofree char *message = NULL;
   if (*username && g_strcmp0(username, name) != 0)
     /* Translators: "Bob (@bob) wants to ..." */

@@ -3,7 +3,7 @@
  * ChatFriendRequestAnswer, then closes; closing the window means Later. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 #include "gtk-client/core/chat-contact.h"
 
@@ -17,7 +17,7 @@ typedef enum {
 
 #define CHAT_TYPE_FRIEND_REQUEST_DIALOG (chat_friend_request_dialog_get_type())
 G_DECLARE_FINAL_TYPE(ChatFriendRequestDialog, chat_friend_request_dialog, CHAT,
-                     FRIEND_REQUEST_DIALOG, GtkWindow)
+                     FRIEND_REQUEST_DIALOG, AdwWindow)
 
 ChatFriendRequestDialog *chat_friend_request_dialog_new(GtkWindow *parent, ChatContact *requester);
 ChatContact *chat_friend_request_dialog_get_requester(ChatFriendRequestDialog *self);

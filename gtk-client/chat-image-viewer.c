@@ -3,7 +3,7 @@
 #include <glib/gi18n.h>
 
 struct _ChatImageViewer {
-  GtkWindow parent_instance;
+  AdwWindow parent_instance;
 
   GBytes *bytes;
   GtkNativeDialog *save_dialog;
@@ -11,7 +11,7 @@ struct _ChatImageViewer {
   GtkPicture *picture;
 };
 
-G_DEFINE_FINAL_TYPE(ChatImageViewer, chat_image_viewer, GTK_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE(ChatImageViewer, chat_image_viewer, ADW_TYPE_WINDOW)
 
 /* What the image's bytes are: an extension for its file name. */
 static const char *guess_extension(GBytes *bytes) {

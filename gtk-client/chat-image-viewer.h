@@ -2,7 +2,7 @@
  * As…". Escape closes it. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 G_BEGIN_DECLS
 
@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 #define CHAT_IMAGE_VIEWER_MAX_HEIGHT 720
 
 #define CHAT_TYPE_IMAGE_VIEWER (chat_image_viewer_get_type())
-G_DECLARE_FINAL_TYPE(ChatImageViewer, chat_image_viewer, CHAT, IMAGE_VIEWER, GtkWindow)
+G_DECLARE_FINAL_TYPE(ChatImageViewer, chat_image_viewer, CHAT, IMAGE_VIEWER, AdwWindow)
 
 /* bytes: the encoded image (saved as is); texture: it decoded. */
 ChatImageViewer *chat_image_viewer_new(GtkWindow *parent, GdkTexture *texture, GBytes *bytes,

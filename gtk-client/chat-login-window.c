@@ -12,7 +12,7 @@ typedef enum {
 } PendingAction;
 
 struct _ChatLoginWindow {
-  GtkApplicationWindow parent_instance;
+  AdwApplicationWindow parent_instance;
 
   ChatSession *session;
   PendingAction pending;  /* what the Retry button does again */
@@ -41,7 +41,7 @@ struct _ChatLoginWindow {
   GtkWidget *to_login_button;
 };
 
-G_DEFINE_FINAL_TYPE(ChatLoginWindow, chat_login_window, GTK_TYPE_APPLICATION_WINDOW)
+G_DEFINE_FINAL_TYPE(ChatLoginWindow, chat_login_window, ADW_TYPE_APPLICATION_WINDOW)
 
 typedef enum {
   STATUS_PROGRESS,

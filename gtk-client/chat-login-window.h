@@ -3,14 +3,14 @@
  * Retry; wrong password; username taken). */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 #include "gtk-client/chat-application.h"
 
 G_BEGIN_DECLS
 
 #define CHAT_TYPE_LOGIN_WINDOW (chat_login_window_get_type())
-G_DECLARE_FINAL_TYPE(ChatLoginWindow, chat_login_window, CHAT, LOGIN_WINDOW, GtkApplicationWindow)
+G_DECLARE_FINAL_TYPE(ChatLoginWindow, chat_login_window, CHAT, LOGIN_WINDOW, AdwApplicationWindow)
 
 ChatLoginWindow *chat_login_window_new(ChatApplication *app);
 

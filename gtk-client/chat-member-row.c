@@ -1,5 +1,6 @@
 #include "gtk-client/chat-member-row.h"
 
+#include <adwaita.h>
 #include <glib/gi18n.h>
 
 #include "gtk-client/core/chat-names.h"
@@ -12,6 +13,7 @@ struct _ChatMemberRow {
   ChatRoomMember *member;
   gboolean is_self;
 
+  AdwAvatar *avatar;
   GtkWidget *presence;
   GtkLabel *name_label;
 };
@@ -33,6 +35,7 @@ static void sync_row(ChatMemberRow *self) {
                               ? g_strdup_printf(_("%s (you)"), nickname)
                               : g_strdup(nickname);
   gtk_label_set_text(self->name_label, name);
+  adw_avatar_set_text(self->avatar, nickname);
   if (*username) {
     g_autofree char *tooltip = g_strdup_printf("@%s", username);
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->name_label), tooltip);
@@ -107,6 +110,7 @@ static void chat_member_row_class_init(ChatMemberRowClass *klass) {
   gtk_widget_class_install_action(widget_class, "member.open", NULL, open_activated);
   gtk_widget_class_set_template_from_resource(widget_class,
                                               "/io/github/chatd/Chat/chat-member-row.ui");
+  gtk_widget_class_bind_template_child(widget_class, ChatMemberRow, avatar);
   gtk_widget_class_bind_template_child(widget_class, ChatMemberRow, presence);
   gtk_widget_class_bind_template_child(widget_class, ChatMemberRow, name_label);
 }

@@ -5,7 +5,7 @@
 #include "gtk-client/chat-a11y.h"
 
 struct _ChatServerKeyDialog {
-  GtkWindow parent_instance;
+  AdwWindow parent_instance;
 
   char *fingerprint;
   gboolean decided;
@@ -16,7 +16,7 @@ struct _ChatServerKeyDialog {
   GtkWidget *trust_button;
 };
 
-G_DEFINE_FINAL_TYPE(ChatServerKeyDialog, chat_server_key_dialog, GTK_TYPE_WINDOW)
+G_DEFINE_FINAL_TYPE(ChatServerKeyDialog, chat_server_key_dialog, ADW_TYPE_WINDOW)
 
 enum { SIGNAL_DECIDED, N_SIGNALS };
 static guint signals[N_SIGNALS];

@@ -3,13 +3,13 @@
  * trust) and closes; closing the window refuses. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 G_BEGIN_DECLS
 
 #define CHAT_TYPE_SERVER_KEY_DIALOG (chat_server_key_dialog_get_type())
 G_DECLARE_FINAL_TYPE(ChatServerKeyDialog, chat_server_key_dialog, CHAT, SERVER_KEY_DIALOG,
-                     GtkWindow)
+                     AdwWindow)
 
 ChatServerKeyDialog *chat_server_key_dialog_new(GtkWindow *parent, const char *host_port,
                                                 const char *fingerprint);

@@ -680,6 +680,68 @@ Test(client_rooms, a_created_room_is_announced, .init = setup_v2, .fini = teardo
   recorder_clear(&notices);
 }
 
+/* A join's own answer, for a dialog that waits for it: the room number,
+ * whether it worked and why not; the failure's notice says it is one. */
+typedef struct {
+  guint count;
+  gint64 room_id;
+  gboolean ok;
+  char *reason;
+  chat_request_error code;
+} join_results;
+
+static void on_join_result(ChatSession *session, gint64 room_id, gboolean ok, const char *reason,
+                           gpointer user_data) {
+  join_results *r = user_data;
+  r->count++;
+  r->room_id = room_id;
+  r->ok = ok;
+  g_free(r->reason);
+  r->reason = g_strdup(reason);
+  r->code = chat_session_get_failure_code(session);
+}
+
+static void on_notice_failure(ChatSession *session, const char *text, gpointer user_data) {
+  recorder *r = user_data;
+  r->count++;
+  r->number = chat_session_is_reporting_failure(session);
+}
+
+Test(client_rooms, a_join_reports_its_own_result, .init = setup_v2, .fini = teardown) {
+  login_v2();
+  join_results results = {0};
+  recorder notices = {0};
+  g_signal_connect(fx.session, "join-room-result", G_CALLBACK(on_join_result), &results);
+  g_signal_connect(fx.session, "notice", G_CALLBACK(on_notice_failure), &notices);
+  chat_session_join_room(fx.session, 99);
+  guint32 id;
+  g_free(expect_sent_with_id("join_room", &id));
+  feed_with_id("request_failed",
+               "{\"error\": \"no_such_room\", \"text\": \"there is no such room\"}", id);
+  cr_assert_eq(results.count, 1);
+  cr_assert_eq(results.room_id, 99);
+  cr_assert_not(results.ok);
+  cr_assert_str_eq(results.reason, "there is no such room");
+  cr_assert_eq(results.code, CHAT_REQUEST_ERROR_NO_SUCH_ROOM);
+  cr_assert_eq(notices.count, 1);
+  cr_assert(notices.number, "the notice is a failure");
+  cr_assert_not(chat_session_is_reporting_failure(fx.session), "only during the signals");
+
+  chat_session_join_room(fx.session, 9);
+  g_free(expect_sent("join_room"));
+  feed("contact_info", "{\"id\": 9, \"room_name\": \"Joined\", \"type\": 1}");
+  cr_assert_eq(results.count, 2);
+  cr_assert_eq(results.room_id, 9);
+  cr_assert(results.ok);
+  cr_assert_str_eq(results.reason, "");
+
+  /* A server's message is a notice, not a failure. */
+  feed("general_msg", "\"maintenance at 10\"");
+  cr_assert_eq(notices.count, 2);
+  cr_assert_not(notices.number);
+  g_free(results.reason);
+}
+
 Test(client_requests, requests_arrive_are_answered_or_wait_for_the_next_login, .init = setup_v2,
      .fini = teardown) {
   recorder asked = {0};

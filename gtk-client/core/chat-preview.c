@@ -34,15 +34,19 @@ char *chat_preview_text(ChatContactKind kind, const char *sender_name, const cha
                         gboolean image, const char *text) {
   g_autoptr(GString) out = g_string_new(NULL);
   gboolean pending_space = FALSE;
+  append_folded(out, image ? _("[Image]") : (text ? text : ""), FALSE, &pending_space);
   g_autofree char *sender = chat_sender_label(sender_name, sender_username);
   if (kind == CHAT_CONTACT_ROOM && *sender) {
-    append_folded(out, sender, TRUE, &pending_space);
-    if (out->len > 0) {
-      g_string_append_c(out, ':');
-      pending_space = TRUE;
+    g_autoptr(GString) name = g_string_new(NULL);
+    pending_space = FALSE;
+    append_folded(name, sender, TRUE, &pending_space);
+    if (name->len > 0) {
+      /* Translators: a room's last message in the contacts list, "sender: message"
+         (Chinese uses a full-width colon). */
+      g_autofree char *joined = g_strdup_printf(_("%s: %s"), name->str, out->str);
+      g_string_assign(out, g_strchomp(joined));
     }
   }
-  append_folded(out, image ? _("[Image]") : (text ? text : ""), FALSE, &pending_space);
 
   if (g_utf8_strlen(out->str, -1) <= CHAT_PREVIEW_MAX_CHARS)
     return g_string_free(g_steal_pointer(&out), FALSE);

@@ -336,6 +336,9 @@ static void handle_contact_info(ChatSession *self, const ServerMessage *msg) {
     g_free(reply);
     if (created)
       g_signal_emit(self, chat_session_signals[SIGNAL_ROOM_CREATED], 0, st->contact);
+    else
+      g_signal_emit(self, chat_session_signals[SIGNAL_JOIN_ROOM_RESULT], 0,
+                    chat_contact_get_id(st->contact), TRUE, "");
     break;
   }
 }
@@ -373,6 +376,8 @@ static void handle_members(ChatSession *self, const ServerMessage *msg) {
 static void fail_reply(ChatSession *self, ReplyEntry *reply, const char *reason,
                        gboolean tell_add_friend) {
   gboolean add_friend = tell_add_friend && reply && reply->kind == REPLY_ADD_FRIEND;
+  gboolean join = reply && reply->kind == REPLY_JOIN_ROOM;
+  gint64 room_id = join ? reply->target_id : 0;
   if (reply) {
     if (reply->kind == REPLY_SEND && reply->send) {
       OutboxEntry *entry = reply->send;
@@ -383,7 +388,11 @@ static void fail_reply(ChatSession *self, ReplyEntry *reply, const char *reason,
   }
   if (add_friend)
     g_signal_emit(self, chat_session_signals[SIGNAL_ADD_FRIEND_RESULT], 0, FALSE, reason);
+  if (join)
+    g_signal_emit(self, chat_session_signals[SIGNAL_JOIN_ROOM_RESULT], 0, room_id, FALSE, reason);
+  self->reporting_failure = TRUE;
   g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0, reason);
+  self->reporting_failure = FALSE;
 }
 
 /* A failure that names no request (seed general_failure, or a v2 one
@@ -450,8 +459,10 @@ static void handle_add_friend_result(ChatSession *self, const ServerMessage *msg
   g_autofree char *reason = chat_wire_dup_span(r->reason);
   g_free(chat_session_settle_reply(self, REPLY_ADD_FRIEND, CHAT_CONTACT_FRIEND, 0));
   g_signal_emit(self, chat_session_signals[SIGNAL_ADD_FRIEND_RESULT], 0, r->ok, reason);
+  self->reporting_failure = !r->ok;
   g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0,
                 r->ok ? _("The friend request was sent.") : reason);
+  self->reporting_failure = FALSE;
 }
 
 static void handle_friend_on_off_line(ChatSession *self, const ServerMessage *msg) {

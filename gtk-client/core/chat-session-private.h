@@ -152,6 +152,7 @@ struct _ChatSession {
   gboolean answer_has_id;          /* the message being handled echoes a request id ... */
   guint32 answer_id;               /* ... this one */
   chat_request_error failure_code; /* of the failure being reported (signals) */
+  gboolean reporting_failure;      /* a "notice" is a refused request's reason */
 
   ChatSessionTestState *test; /* NULL unless a test hook set it up */
 };
@@ -183,6 +184,7 @@ enum {
   SIGNAL_TRANSFER_PROGRESS,
   SIGNAL_ERROR,
   SIGNAL_ADD_FRIEND_RESULT,
+  SIGNAL_JOIN_ROOM_RESULT,
   N_SIGNALS,
 };
 

@@ -255,6 +255,9 @@ static void chat_session_class_init(ChatSessionClass *klass) {
   chat_session_signals[SIGNAL_ADD_FRIEND_RESULT] =
       g_signal_new("add-friend-result", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
                    2, G_TYPE_BOOLEAN, G_TYPE_STRING);
+  chat_session_signals[SIGNAL_JOIN_ROOM_RESULT] =
+      g_signal_new("join-room-result", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                   G_TYPE_INT64, G_TYPE_BOOLEAN, G_TYPE_STRING);
 }
 
 static void chat_session_init(ChatSession *self) {
@@ -418,6 +421,11 @@ const char *chat_session_get_server_address(ChatSession *self) {
   return self->server_address;
 }
 
+gboolean chat_session_is_reporting_failure(ChatSession *self) {
+  g_return_val_if_fail(CHAT_IS_SESSION(self), FALSE);
+  return self->reporting_failure;
+}
+
 chat_request_error chat_session_get_failure_code(ChatSession *self) {
   g_return_val_if_fail(CHAT_IS_SESSION(self), CHAT_REQUEST_ERROR_UNKNOWN);
   return self->failure_code;
@@ -571,13 +579,15 @@ void chat_session_set_conversation_open(ChatSession *self, ChatContact *contact,
     chat_session_mark_read(self, contact);
 }
 
-void chat_session_add_friend(ChatSession *self, const char *username) {
-  g_return_if_fail(CHAT_IS_SESSION(self));
-  g_return_if_fail(username != NULL);
+gboolean chat_session_add_friend(ChatSession *self, const char *username) {
+  g_return_val_if_fail(CHAT_IS_SESSION(self), FALSE);
+  g_return_val_if_fail(username != NULL, FALSE);
   if (!chat_session_require_online(self))
-    return;
-  if (chat_session_send_request(self, chat_wire_str(self->dialect, CHAT_MSG_ADD_FRIEND, username)))
-    chat_session_expect_reply(self, REPLY_ADD_FRIEND);
+    return FALSE;
+  if (!chat_session_send_request(self, chat_wire_str(self->dialect, CHAT_MSG_ADD_FRIEND, username)))
+    return FALSE;
+  chat_session_expect_reply(self, REPLY_ADD_FRIEND);
+  return TRUE;
 }
 
 void chat_session_answer_friend_request(ChatSession *self, ChatContact *requester,
@@ -598,15 +608,16 @@ void chat_session_answer_friend_request(ChatSession *self, ChatContact *requeste
     chat_session_expect_reply(self, REPLY_FENCE);
 }
 
-void chat_session_join_room(ChatSession *self, gint64 room_id) {
-  g_return_if_fail(CHAT_IS_SESSION(self));
+gboolean chat_session_join_room(ChatSession *self, gint64 room_id) {
+  g_return_val_if_fail(CHAT_IS_SESSION(self), FALSE);
   if (!chat_session_require_online(self))
-    return;
-  if (chat_session_send_request(self, chat_wire_int(self->dialect, CHAT_MSG_JOIN_ROOM, room_id))) {
-    ReplyEntry *reply = chat_session_expect_reply(self, REPLY_JOIN_ROOM);
-    reply->target_kind = CHAT_CONTACT_ROOM;
-    reply->target_id = room_id;
-  }
+    return FALSE;
+  if (!chat_session_send_request(self, chat_wire_int(self->dialect, CHAT_MSG_JOIN_ROOM, room_id)))
+    return FALSE;
+  ReplyEntry *reply = chat_session_expect_reply(self, REPLY_JOIN_ROOM);
+  reply->target_kind = CHAT_CONTACT_ROOM;
+  reply->target_id = room_id;
+  return TRUE;
 }
 
 void chat_session_create_room(ChatSession *self, const char *name) {

@@ -112,6 +112,9 @@ const char *chat_session_get_server_address(ChatSession *self);
  * failure has no code (the seed dialect, a text the session wrote, any
  * other time). A UI shows its own text for the code, else the reason. */
 chat_request_error chat_session_get_failure_code(ChatSession *self);
+/* Whether the "notice" being emitted is the reason a request was refused
+ * (an error to show as one), not a message from the server. */
+gboolean chat_session_is_reporting_failure(ChatSession *self);
 /* The logged-in user's id, username, nickname (0 / NULL when offline). */
 gint64 chat_session_get_user_id(ChatSession *self);
 const char *chat_session_get_username(ChatSession *self);
@@ -163,11 +166,14 @@ void chat_session_mark_read(ChatSession *self, ChatContact *contact);
 void chat_session_set_conversation_open(ChatSession *self, ChatContact *contact, gboolean open);
 /* Queues a FAILED outgoing item again (same client_msg_id). */
 void chat_session_retry(ChatSession *self, ChatMessageItem *item);
-void chat_session_add_friend(ChatSession *self, const char *username);
+/* add_friend and join_room return TRUE when the request went out: its
+ * "add-friend-result" / "join-room-result" follows, unless the connection
+ * is lost first (the state leaves ONLINE). */
+gboolean chat_session_add_friend(ChatSession *self, const char *username);
 /* accept TRUE / FALSE; "later" is simply not calling this (asked again at
  * the next login). */
 void chat_session_answer_friend_request(ChatSession *self, ChatContact *requester, gboolean accept);
-void chat_session_join_room(ChatSession *self, gint64 room_id);
+gboolean chat_session_join_room(ChatSession *self, gint64 room_id);
 void chat_session_create_room(ChatSession *self, const char *name);
 /* Asks for a room's members; the answer fills chat_contact_get_members(). */
 void chat_session_query_members(ChatSession *self, ChatContact *room);
@@ -185,6 +191,11 @@ void chat_session_query_members(ChatSession *self, ChatContact *room);
  *  add-friend-result (gboolean ok, const char *reason)
  *                                           the answer to add_friend (reason
  *                                           "" when ok); "notice" follows
+ *  join-room-result (gint64 room_id, gboolean ok, const char *reason)
+ *                                           the answer to join_room (reason
+ *                                           "" when ok; the room is listed
+ *                                           by then); "notice" follows a
+ *                                           failure
  *  login-failed (const char *reason)        wrong password, username taken, ...
  *  register-done (gint64 user_id)
  *  confirm-server-key (const char *host_port, const char *fingerprint)
