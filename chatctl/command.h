@@ -58,6 +58,7 @@ extern const chatctl_command chatctl_command_send_image;
 extern const chatctl_command chatctl_command_friends;
 extern const chatctl_command chatctl_command_rooms;
 extern const chatctl_command chatctl_command_history;
+extern const chatctl_command chatctl_command_search;
 extern const chatctl_command chatctl_command_unread;
 extern const chatctl_command chatctl_command_watch;
 extern const chatctl_command chatctl_command_echo;

@@ -15,13 +15,13 @@
 
 /* Every subcommand; each is defined in its own cmd-*.c file. */
 static const chatctl_command *const commands[] = {
-    &chatctl_command_decode,      &chatctl_command_encode,  &chatctl_command_dump,
-    &chatctl_command_register,    &chatctl_command_whoami,  &chatctl_command_passwd,
-    &chatctl_command_nick,        &chatctl_command_logout,  &chatctl_command_send,
-    &chatctl_command_send_image,  &chatctl_command_friends, &chatctl_command_rooms,
-    &chatctl_command_history,     &chatctl_command_unread,  &chatctl_command_watch,
-    &chatctl_command_echo,        &chatctl_command_keygen,  &chatctl_command_fingerprint,
-    &chatctl_command_forget_host,
+    &chatctl_command_decode,      &chatctl_command_encode,      &chatctl_command_dump,
+    &chatctl_command_register,    &chatctl_command_whoami,      &chatctl_command_passwd,
+    &chatctl_command_nick,        &chatctl_command_logout,      &chatctl_command_send,
+    &chatctl_command_send_image,  &chatctl_command_friends,     &chatctl_command_rooms,
+    &chatctl_command_history,     &chatctl_command_search,      &chatctl_command_unread,
+    &chatctl_command_watch,       &chatctl_command_echo,        &chatctl_command_keygen,
+    &chatctl_command_fingerprint, &chatctl_command_forget_host,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

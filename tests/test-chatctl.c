@@ -441,8 +441,9 @@ Test(chatctl, usage_errors_exit_2, .init = start, .fini = finish) {
 
 Test(chatctl, help_lists_every_option_with_an_example, .init = start, .fini = finish) {
   static const char *const commands[] = {
-      "register", "whoami",  "passwd", "nick",  "logout", "send",   "send-image",  "friends",
-      "rooms",    "history", "unread", "watch", "echo",   "keygen", "fingerprint", "forget-host"};
+      "register",   "whoami",  "passwd",      "nick",        "logout", "send",
+      "send-image", "friends", "rooms",       "history",     "unread", "watch",
+      "echo",       "keygen",  "fingerprint", "forget-host", "search"};
   program_result r;
   run(CHAT_DIALECT_V2, NULL, &r, "--help");
   expect_status(&r, EXIT_OK);
@@ -964,4 +965,27 @@ Test(chatctl, keygen_fingerprint_and_forget_host, .init = start, .fini = finish)
 
   run_expecting(EXIT_OK, CHAT_DIALECT_V2, NULL, "forget-host", "nowhere.example:1");
   run_expecting(EXIT_USAGE, CHAT_DIALECT_V2, NULL, "forget-host", "no-port");
+}
+
+/* ---- search ---- */
+
+Test(chatctl, search_usage_errors_exit_2, .init = start, .fini = finish) {
+  static const char *const cases[][8] = {
+      {"search", "--user", "alice", "dinner", "--limit", "0", NULL},
+      {"search", "--user", "alice", "dinner", "--limit", "51", NULL},
+      {"search", "--user", "alice", "dinner", "--limit", "ten", NULL},
+      {"search", "--user", "alice", " \t ", NULL},
+      {"search", "--user", "alice", NULL},
+      {"search", "--user", "alice", "x", "--friend", "bob", "--room"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+    expect_run(EXIT_USAGE, CHAT_DIALECT_V2, "pw", cases[i]);
+  program_result r;
+  run(CHAT_DIALECT_V2, "pw", &r, "--user", "alice", "search", "dinner", "--limit", "100");
+  expect_status(&r, EXIT_USAGE);
+  expect_err_has(&r, "--limit");
+  program_result_clear(&r);
+  /* The seed dialect has no search. */
+  expect_run(EXIT_USAGE, CHAT_DIALECT_SEED, "pw",
+             (const char *const[]){"--user", "alice", "search", "dinner", NULL});
 }
