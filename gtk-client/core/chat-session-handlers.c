@@ -11,6 +11,7 @@
 #include "gtk-client/core/chat-contact-private.h"
 #include "gtk-client/core/chat-conversation-private.h"
 #include "gtk-client/core/chat-resume-store.h"
+#include "gtk-client/core/chat-search-private.h"
 #include "gtk-client/core/chat-util-private.h"
 #include "protocol/catalogue.h"
 
@@ -33,6 +34,7 @@ typedef union {
   chat_msg_history_page history_page;
   chat_msg_read_marker read_marker;
   chat_msg_request_failed request_failed;
+  chat_msg_search_results search_results;
 } ServerMessage;
 
 /* A target_type as a contact kind (anything but a room is a user). */
@@ -378,6 +380,12 @@ static void fail_reply(ChatSession *self, ReplyEntry *reply, const char *reason,
   gboolean add_friend = tell_add_friend && reply && reply->kind == REPLY_ADD_FRIEND;
   gboolean join = reply && reply->kind == REPLY_JOIN_ROOM;
   gint64 room_id = join ? reply->target_id : 0;
+  if (reply && reply->kind == REPLY_SEARCH) {
+    /* The search's caller shows it: not a notice for the whole app. */
+    chat_session_search_reply_failed(reply, self->failure_code, reason);
+    g_free(reply);
+    return;
+  }
   if (reply) {
     if (reply->kind == REPLY_SEND && reply->send) {
       OutboxEntry *entry = reply->send;
@@ -410,7 +418,7 @@ static void handle_server_echo(ChatSession *self) {
   ReplyEntry *reply;
   while ((reply = g_queue_pop_head(&self->replies))) {
     gboolean fence = reply->kind == REPLY_FENCE;
-    g_free(reply);
+    chat_session_abandon_reply(self, reply);
     if (fence)
       break;
   }
@@ -548,6 +556,10 @@ static void handle_password_changed(ChatSession *self, const ServerMessage *msg)
   g_signal_emit(self, chat_session_signals[SIGNAL_NOTICE], 0, _("Your password was changed."));
 }
 
+static void handle_search_results(ChatSession *self, const ServerMessage *msg) {
+  chat_session_handle_search_results(self, &msg->search_results);
+}
+
 static void handle_echo(ChatSession *self, const ServerMessage *msg) {
   (void)msg;
   handle_server_echo(self);
@@ -582,6 +594,7 @@ static const struct {
     {CHAT_MSG_PROFILE_UPDATED, handle_profile_updated},
     {CHAT_MSG_PASSWORD_CHANGED, handle_password_changed},
     {CHAT_MSG_SERVER_ECHO, handle_echo},
+    {CHAT_MSG_SEARCH_RESULTS, handle_search_results},
 };
 
 static void dispatch(ChatSession *self, guint32 type, const ServerMessage *msg) {

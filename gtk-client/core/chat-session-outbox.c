@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gtk-client/core/chat-conversation-private.h"
+#include "gtk-client/core/chat-search-private.h"
 #include "gtk-client/core/chat-util-private.h"
 #include "protocol/chat-limits.h"
 
@@ -108,6 +109,8 @@ void chat_session_abandon_reply(ChatSession *self, ReplyEntry *reply) {
     if (st && st->conversation)
       chat_conversation_set_loading(st->conversation, FALSE);
   }
+  if (reply->kind == REPLY_SEARCH)
+    chat_session_search_reply_failed(reply, CHAT_REQUEST_ERROR_UNKNOWN, NULL);
   g_free(reply);
 }
 

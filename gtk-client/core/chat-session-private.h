@@ -82,6 +82,7 @@ typedef enum {
   REPLY_ADD_FRIEND,
   REPLY_RESOLVE,
   REPLY_FENCE,
+  REPLY_SEARCH,
 } ReplyKind;
 
 typedef struct {
@@ -92,6 +93,7 @@ typedef struct {
   ChatContactKind target_kind;
   gint64 target_id;
   gint64 before_id; /* REPLY_FETCH_HISTORY */
+  GTask *task;      /* REPLY_SEARCH (chat-search.c) */
 } ReplyEntry;
 
 /* What the test hooks (chat-session-test.c) set up: allocated by the

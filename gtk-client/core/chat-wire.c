@@ -130,6 +130,24 @@ GBytes *chat_wire_fetch_history(chat_dialect dialect, ChatContactKind kind, gint
   return finish(&w, &buf, FALSE);
 }
 
+GBytes *chat_wire_search(chat_dialect dialect, const char *query, gint64 before_id, guint limit,
+                         gboolean has_target, ChatContactKind kind, gint64 target_id) {
+  chat_buffer buf;
+  chat_writer w;
+  begin(&w, &buf, dialect, CHAT_MSG_SEARCH);
+  chat_msg_search x = {
+      .query = chat_span_cstr(query),
+      .before_id = before_id,
+      .limit = limit,
+      .has_target_type = has_target,
+      .target_type = kind,
+      .has_target_id = has_target,
+      .target_id = target_id,
+  };
+  chat_msg_search_write(&w, &x);
+  return finish(&w, &buf, FALSE);
+}
+
 GBytes *chat_wire_mark_read(chat_dialect dialect, ChatContactKind kind, gint64 target_id,
                             gint64 up_to_id) {
   chat_buffer buf;

@@ -36,6 +36,9 @@ GBytes *chat_wire_send_message(chat_dialect dialect, ChatContactKind kind, gint6
                                const char *font_color, GBytes *image, const char *client_msg_id);
 GBytes *chat_wire_fetch_history(chat_dialect dialect, ChatContactKind kind, gint64 target_id,
                                 gint64 before_id, guint limit);
+/* search; has_target FALSE: every conversation. */
+GBytes *chat_wire_search(chat_dialect dialect, const char *query, gint64 before_id, guint limit,
+                         gboolean has_target, ChatContactKind kind, gint64 target_id);
 GBytes *chat_wire_mark_read(chat_dialect dialect, ChatContactKind kind, gint64 target_id,
                             gint64 up_to_id);
 
