@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gtk-client/chat-a11y.h"
+#include "gtk-client/chat-chat-window-search.h"
 #include "gtk-client/chat-dialogs.h"
 #include "gtk-client/chat-image-viewer.h"
 #include "gtk-client/chat-message-row.h"
@@ -571,6 +572,7 @@ ChatChatWindow *chat_chat_window_new(ChatApplication *app, ChatContact *contact)
     chat_session_query_members(session, contact);
   }
 
+  _chat_chat_window_search_attach(self);
   update_title(self);
   /* Opening a conversation reads it. */
   chat_session_mark_read(session, contact);

@@ -5,9 +5,11 @@
 #include <glib/gi18n.h>
 
 #include "gtk-client/chat-a11y.h"
+#include "gtk-client/chat-chat-window-search.h"
 #include "gtk-client/chat-contact-row.h"
 #include "gtk-client/chat-format.h"
 #include "gtk-client/chat-reasons.h"
+#include "gtk-client/chat-search-bar.h"
 #include "gtk-client/core/chat-names.h"
 
 G_DEFINE_FINAL_TYPE(ChatContactsWindow, chat_contacts_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -141,6 +143,20 @@ static void on_notice_dismiss_clicked(GtkButton *button, ChatContactsWindow *sel
   gtk_widget_set_visible(self->notice_bar, FALSE);
 }
 
+/* A search result: its conversation's window, at the message. */
+static void on_search_hit_activated(ChatSearchPanel *panel, ChatSearchHit *hit,
+                                    ChatContactsWindow *self) {
+  ChatApplication *app = CHAT_APPLICATION(gtk_window_get_application(GTK_WINDOW(self)));
+  ChatContact *contact = chat_session_find_contact(
+      self->session, chat_search_hit_get_contact_kind(hit), chat_search_hit_get_target_id(hit));
+  if (!app || !contact)
+    return;
+  chat_application_open_conversation(app, contact);
+  GtkWindow *window = chat_application_lookup_chat_window(app, contact);
+  if (window)
+    chat_chat_window_show_message(CHAT_CHAT_WINDOW(window), chat_search_hit_get_message_id(hit));
+}
+
 /* Closing the main window quits (the chat windows go with it). */
 static gboolean on_close_request(GtkWindow *window, gpointer data) {
   GtkApplication *app = gtk_window_get_application(window);
@@ -175,6 +191,10 @@ ChatContactsWindow *chat_contacts_window_new(ChatApplication *app) {
   g_signal_connect(session, "state-changed", G_CALLBACK(on_state_changed), self);
   g_signal_connect(chat_session_get_friend_requests(session), "items-changed",
                    G_CALLBACK(on_requests_changed), self);
+
+  ChatSearchPanel *search =
+      chat_search_bar_attach(GTK_WINDOW(self), GTK_WIDGET(self->banner), session, NULL);
+  g_signal_connect_object(search, "hit-activated", G_CALLBACK(on_search_hit_activated), self, 0);
 
   update_title(self);
   update_self_card(self);

@@ -35,6 +35,11 @@ G_DEFINE_FINAL_TYPE(ChatMessageRow, chat_message_row, GTK_TYPE_WIDGET)
 enum { SIGNAL_RETRY_REQUESTED, SIGNAL_IMAGE_ACTIVATED, SIGNAL_LOAD_OLDER_REQUESTED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
+ChatMessageItem *chat_message_row_get_item(ChatMessageRow *self) {
+  g_return_val_if_fail(CHAT_IS_MESSAGE_ROW(self), NULL);
+  return self->item;
+}
+
 /* ---- images ---- */
 
 static void on_size_prepared(GdkPixbufLoader *loader, int width, int height, gpointer data) {

@@ -30,6 +30,8 @@ void chat_message_row_set_message(ChatMessageRow *self, ChatMessageItem *item, g
 void chat_message_row_set_marker(ChatMessageRow *self, ChatConversation *conversation);
 /* Shows nothing (unbound). */
 void chat_message_row_clear(ChatMessageRow *self);
+/* The message shown, or NULL (a marker, or nothing bound). */
+ChatMessageItem *chat_message_row_get_item(ChatMessageRow *self);
 
 /* The decoded image of an image message, cached on the item; NULL when it
  * does not decode. thumbnail: scaled to fit CHAT_IMAGE_THUMBNAIL_MAX. */
