@@ -263,14 +263,27 @@ static gboolean source_open(Copy *c, GError **error) {
   return TRUE;
 }
 
+/* SQLite tables made from the others, which PostgreSQL does without (it
+ * has no search index, store-pg-schema.c): the FTS5 trigram index of
+ * messages' texts (store-schema.c, migration 3) and its shadow tables.
+ * They are not copied. */
+static const char *const derived_tables[] = {
+    "messages_fts",         "messages_fts_data",   "messages_fts_idx",
+    "messages_fts_docsize", "messages_fts_config",
+};
+
 static gboolean known_table(const char *name) {
   for (gsize i = 0; i < G_N_ELEMENTS(tables); i++)
     if (strcmp(tables[i].name, name) == 0)
       return TRUE;
+  for (gsize i = 0; i < G_N_ELEMENTS(derived_tables); i++)
+    if (strcmp(derived_tables[i], name) == 0)
+      return TRUE;
   return FALSE;
 }
 
-/* Every table of the source must be one this file copies. */
+/* Every table of the source must be one this file copies (or a derived
+ * one it leaves behind). */
 static gboolean source_check_tables(Copy *c, GError **error) {
   sqlite3_stmt *stmt = NULL;
   if (sqlite3_prepare_v2(c->source,

@@ -313,9 +313,19 @@ static const char migration_2[] =
     "  ELSE '' END\n"
     "WHERE kind = 1;\n";
 
+/* Search (SQLite's migration 3 adds a trigram index): PostgreSQL has none
+ * (the pg_trgm extension may be missing, its trigrams depend on the
+ * database's locale, and messages.text is BYTEA); it reads the user's 1:1
+ * messages newest first instead, which these index ranges give without a
+ * sort. */
+static const char migration_3[] =
+    "CREATE INDEX messages_sent ON messages (sender_id, id) WHERE target_type = 0;\n"
+    "CREATE INDEX messages_received ON messages (target_id, id) WHERE target_type = 0;\n";
+
 static const char *const migrations[] = {
     migration_1,
     migration_2,
+    migration_3,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CHATD_STORE_SCHEMA_VERSION);

@@ -73,6 +73,7 @@ typedef enum {
   PG_FULL_HISTORY,
   PG_CONVERSATIONS,
   PG_MESSAGE_BY_ID,
+  PG_SEARCH_SCAN,
   PG_COUNT,
 } PgStmtId;
 
@@ -254,6 +255,28 @@ static const PgStmtDef statement_defs[PG_COUNT] = {
     [PG_MESSAGE_BY_ID] = {"message", "SELECT " MESSAGE_COLUMNS
                                      " FROM messages m JOIN users u ON u.id = m.sender_id "
                                      "WHERE m.id = $1"},
+    /* Search candidates: $1 user, $2 before id, $3 target type (-1: every
+     * conversation), $4 target id, $5 limit. The newest $5 text messages
+     * of the user's conversations, each part an index range read newest
+     * first (messages_sent, messages_received, messages_room). */
+    [PG_SEARCH_SCAN] =
+        {"search by reading the conversations",
+         "SELECT " MESSAGE_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
+         "WHERE m.id IN ("
+         " (SELECT id FROM messages WHERE sender_id = $1 AND target_type = 0 AND kind = 0"
+         "  AND id < $2 AND $3::int IN (-1, 0) AND ($3::int = -1 OR target_id = $4)"
+         "  ORDER BY id DESC LIMIT $5)"
+         " UNION ALL"
+         " (SELECT id FROM messages WHERE target_type = 0 AND target_id = $1 AND kind = 0"
+         "  AND id < $2 AND $3::int IN (-1, 0) AND ($3::int = -1 OR sender_id = $4)"
+         "  ORDER BY id DESC LIMIT $5)"
+         " UNION ALL"
+         " (SELECT m2.id FROM room_members rm JOIN messages m2 ON m2.target_type = 1"
+         "  AND m2.target_id = rm.room_id AND m2.id >= rm.first_message_id AND m2.id < $2"
+         "  AND m2.kind = 0"
+         "  WHERE rm.user_id = $1 AND $3::int IN (-1, 1) AND ($3::int = -1 OR rm.room_id = $4)"
+         "  ORDER BY m2.id DESC LIMIT $5)) "
+         "ORDER BY m.id DESC LIMIT $5"},
 };
 
 static void statement_name(PgStmtId id, char name[16]) {
@@ -1151,6 +1174,59 @@ static gboolean read_message(StorePgConnection *c, StoreRead *read, GError **err
   return TRUE;
 }
 
+/* Candidates per round trip of a search: a page of rows at most this long
+ * is in memory at once (texts are at most 1 MiB each). */
+#define PG_SEARCH_CHUNK 128
+
+/* A search reads the candidates in chunks, newest first, and keeps those
+ * search->accept takes, within the bound and max_examined (store.h). */
+static gboolean read_search(StorePgConnection *c, StoreRead *read, GError **error) {
+  const ChatdStoreSearch *search = &read->search;
+  const ChatdStorePageBound *bound = &search->bound;
+  g_autoptr(GPtrArray) records =
+      g_ptr_array_new_with_free_func((GDestroyNotify)chatd_message_record_free);
+  gint64 cursor = search->before_id;
+  guint examined = 0;
+  gsize used = 0;
+  read->more = FALSE;
+  for (;;) {
+    gint64 chunk = MIN((gint64)PG_SEARCH_CHUNK, (gint64)(search->max_examined - examined) + 1);
+    PgParams p = PARAMS_INTS(search->user_id, cursor, search->has_target ? search->target_type : -1,
+                             search->has_target ? search->target_id : 0, chunk);
+    PGresult *res = run_retrying(c, PG_SEARCH_SCAN, &p, error);
+    if (res == NULL)
+      return FALSE;
+    int rows = PQntuples(res);
+    gboolean stop = rows < chunk;
+    for (int row = 0; row < rows; row++) {
+      if (examined++ == search->max_examined) {
+        read->more = TRUE;
+        stop = TRUE;
+        break;
+      }
+      cursor = get_int(res, row, COL_ID);
+      const char *text = get_text(res, row, COL_TEXT);
+      gsize len = text != NULL ? (gsize)PQgetlength(res, row, COL_TEXT) : 0;
+      if (search->accept != NULL && !search->accept(text, len, search->accept_data))
+        continue;
+      gsize cost = row_cost(res, row, bound);
+      if (records->len >= bound->limit ||
+          (bound->max_bytes > 0 && records->len > 0 && used + cost > bound->max_bytes)) {
+        read->more = TRUE;
+        stop = TRUE;
+        break;
+      }
+      used += cost;
+      g_ptr_array_add(records, record_from_row(res, row, 0, bound->max_image_bytes));
+    }
+    PQclear(res);
+    if (stop)
+      break;
+  }
+  read->results = g_steal_pointer(&records);
+  return TRUE;
+}
+
 static gboolean pg_run_read(gpointer conn, StoreRead *read, GError **error) {
   StorePgConnection *c = conn;
   switch (read->kind) {
@@ -1162,6 +1238,8 @@ static gboolean pg_run_read(gpointer conn, StoreRead *read, GError **error) {
     return read_conversations(c, read, error);
   case STORE_READ_MESSAGE:
     return read_message(c, read, error);
+  case STORE_READ_SEARCH:
+    return read_search(c, read, error);
   }
   g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED, "unknown read kind %d",
               (int)read->kind);

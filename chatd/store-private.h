@@ -81,6 +81,8 @@ typedef enum {
   STORE_STMT_CONVERSATIONS,
   STORE_STMT_MESSAGE_BY_ID,
   STORE_STMT_MESSAGE_META_BY_ID,
+  STORE_STMT_SEARCH_INDEXED,
+  STORE_STMT_SEARCH_SCAN,
   STORE_STMT_COUNT,
 } StoreStmtId;
 
@@ -198,6 +200,7 @@ typedef enum {
   STORE_READ_FULL_HISTORY,
   STORE_READ_CONVERSATIONS,
   STORE_READ_MESSAGE,
+  STORE_READ_SEARCH,
 } StoreReadKind;
 
 typedef struct {
@@ -209,6 +212,8 @@ typedef struct {
   gint64 before_id;          /* HISTORY, 0 = newest */
   ChatdStorePageBound bound; /* HISTORY, FULL_HISTORY */
   gint64 message_id;         /* MESSAGE */
+  ChatdStoreSearch search;   /* SEARCH: query points to query_copy */
+  char *query_copy;          /* SEARCH */
   union {
     ChatdStoreMessagesDone messages;
     ChatdStoreConversationsDone conversations;

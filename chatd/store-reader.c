@@ -2,6 +2,8 @@
  * submission of reads and the reader thread that runs them. */
 #define G_LOG_DOMAIN "chatd-store"
 
+#include <string.h>
+
 #include "chatd/store-backend.h"
 
 /* ---- requests ---- */
@@ -17,6 +19,7 @@ static StoreRead *read_new(StoreReadKind kind, gpointer user_data) {
 
 void chatd_store_read_free(StoreRead *r) {
   g_clear_pointer(&r->results, g_ptr_array_unref);
+  g_free(r->query_copy);
   chatd_message_record_free(r->record);
   g_clear_error(&r->error);
   g_free(r);
@@ -188,6 +191,27 @@ gboolean chatd_store_conversations(ChatdStore *store, gint64 user_id,
   StoreRead *r = read_new(STORE_READ_CONVERSATIONS, user_data);
   r->viewer_id = user_id;
   r->callback.conversations = callback;
+  return submit_read(store, r);
+}
+
+gboolean chatd_store_search(ChatdStore *store, const ChatdStoreSearch *search,
+                            ChatdStoreMessagesDone callback, gpointer user_data) {
+  g_return_val_if_fail(store != NULL && search != NULL && callback != NULL, FALSE);
+  g_return_val_if_fail(search->query != NULL || search->query_len == 0, FALSE);
+  StoreRead *r = read_new(STORE_READ_SEARCH, user_data);
+  r->search = *search;
+  r->query_copy = g_malloc(search->query_len + 1);
+  if (search->query_len > 0)
+    memcpy(r->query_copy, search->query, search->query_len);
+  r->query_copy[search->query_len] = '\0';
+  r->search.query = r->query_copy;
+  if (r->search.before_id <= 0)
+    r->search.before_id = G_MAXINT64;
+  if (r->search.max_examined == 0 || r->search.max_examined > CHATD_STORE_MAX_SEARCH_EXAMINED)
+    r->search.max_examined = CHATD_STORE_MAX_SEARCH_EXAMINED;
+  if (r->search.bound.limit == 0 || r->search.bound.limit > CHATD_STORE_MAX_HISTORY_PAGE)
+    r->search.bound.limit = CHATD_STORE_MAX_HISTORY_PAGE;
+  r->callback.messages = callback;
   return submit_read(store, r);
 }
 

@@ -164,9 +164,39 @@ static const char migration_2[] =
     "WHERE kind = 1;\n"
     "PRAGMA user_version = 2;\n";
 
+/* Search: a trigram index (FTS5, the trigram tokenizer, which finds any
+ * substring of 3 or more code points: Chinese as well as English) over the
+ * text of text messages, as an external-content table on messages (the
+ * text is stored once), kept by triggers; the existing texts are indexed
+ * here. chatd matches the candidates itself (search-match.h): the
+ * tokenizer's Unicode case folding only widens them. Messages are never
+ * edited; the update trigger keeps the index right if one ever is. */
+static const char migration_3[] =
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(\n"
+    "  text, content = 'messages', content_rowid = 'id',\n"
+    "  tokenize = 'trigram case_sensitive 0');\n"
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.kind = 0 BEGIN\n"
+    "  INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);\n"
+    "END;\n"
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.kind = 0 BEGIN\n"
+    "  INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);\n"
+    "END;\n"
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF kind, text ON messages BEGIN\n"
+    "  INSERT INTO messages_fts (messages_fts, rowid, text)\n"
+    "    SELECT 'delete', old.id, old.text WHERE old.kind = 0;\n"
+    "  INSERT INTO messages_fts (rowid, text) SELECT new.id, new.text WHERE new.kind = 0;\n"
+    "END;\n"
+    "INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE kind = 0;\n"
+    /* FTS5 reads a text up to its first U+0000 (a str may hold one): the
+     * few texts that hold one are always candidates, from this index. */
+    "CREATE INDEX messages_with_nul ON messages (id)\n"
+    "  WHERE kind = 0 AND instr(CAST(text AS BLOB), x'00') > 0;\n"
+    "PRAGMA user_version = 3;\n";
+
 static const char *const migrations[] = {
     migration_1,
     migration_2,
+    migration_3,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CHATD_STORE_SCHEMA_VERSION);

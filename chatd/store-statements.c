@@ -179,6 +179,44 @@ static const StoreStmtDef statement_defs[STORE_STMT_COUNT] = {
                                        "SELECT " MESSAGE_META_COLUMNS
                                        " FROM messages m JOIN users u ON u.id = m.sender_id "
                                        "WHERE m.id = ?1"},
+    /* Search candidates. ?1 user, ?2 before id, ?3 target type (-1: every
+     * conversation), ?4 target id, ?5 the query as an FTS5 phrase: the ids
+     * the trigram index gives (and texts holding U+0000, which it reads
+     * only up to there: messages_with_nul), newest first, those of the
+     * user's conversations. */
+    [STORE_STMT_SEARCH_INDEXED] =
+        {"search by the trigram index",
+         "SELECT " MESSAGE_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
+         "WHERE m.id IN ("
+         " SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?5 AND rowid < ?2"
+         " UNION ALL"
+         " SELECT id FROM messages WHERE kind = 0 AND instr(CAST(text AS BLOB), x'00') > 0"
+         "  AND id < ?2) "
+         "AND m.kind = 0 AND ("
+         " (m.target_type = 0 AND ?3 IN (-1, 0) AND ("
+         "  (m.sender_id = ?1 AND (?3 = -1 OR m.target_id = ?4))"
+         "  OR (m.target_id = ?1 AND (?3 = -1 OR m.sender_id = ?4))))"
+         " OR (m.target_type = 1 AND ?3 IN (-1, 1) AND (?3 = -1 OR m.target_id = ?4)"
+         "  AND EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = m.target_id"
+         "   AND rm.user_id = ?1 AND rm.first_message_id <= m.id))) "
+         "ORDER BY m.id DESC"},
+    /* The same without the index (a query under 3 code points): every text
+     * message of the user's conversations, by the indexes of history. */
+    [STORE_STMT_SEARCH_SCAN] =
+        {"search by reading the conversations",
+         "SELECT " MESSAGE_COLUMNS " FROM messages m JOIN users u ON u.id = m.sender_id "
+         "WHERE m.id IN ("
+         " SELECT id FROM messages WHERE sender_id = ?1 AND target_type = 0 AND kind = 0"
+         "  AND id < ?2 AND ?3 IN (-1, 0) AND (?3 = -1 OR target_id = ?4)"
+         " UNION ALL"
+         " SELECT id FROM messages WHERE target_type = 0 AND target_id = ?1 AND kind = 0"
+         "  AND id < ?2 AND ?3 IN (-1, 0) AND (?3 = -1 OR sender_id = ?4)"
+         " UNION ALL"
+         " SELECT m2.id FROM room_members rm JOIN messages m2 ON m2.target_type = 1"
+         "  AND m2.target_id = rm.room_id AND m2.id >= rm.first_message_id AND m2.id < ?2"
+         "  AND m2.kind = 0"
+         "  WHERE rm.user_id = ?1 AND ?3 IN (-1, 1) AND (?3 = -1 OR rm.room_id = ?4)) "
+         "ORDER BY m.id DESC"},
 };
 
 /* Columns of STORE_STMT_CONVERSATIONS. */
@@ -701,6 +739,77 @@ static gboolean read_conversations(StoreConnection *conn, StoreRead *read, GErro
   return TRUE;
 }
 
+/* The number of code points of the UTF-8 text (its bytes that do not
+ * continue a sequence). */
+static gsize code_points(const char *text, gsize len) {
+  gsize n = 0;
+  for (gsize i = 0; i < len; i++)
+    n += ((guchar)text[i] & 0xc0) != 0x80;
+  return n;
+}
+
+/* Whether the trigram index can find the query's candidates. */
+static gboolean search_uses_index(const ChatdStoreSearch *search) {
+  return code_points(search->query, search->query_len) >= CHATD_STORE_SEARCH_TRIGRAM &&
+         memchr(search->query, '\0', search->query_len) == NULL;
+}
+
+/* The query as one FTS5 string (a phrase: with the trigram tokenizer, a
+ * substring): in double quotes, each double quote doubled. */
+static char *fts_phrase(const char *query, gsize len) {
+  GString *phrase = g_string_sized_new(len + 2);
+  g_string_append_c(phrase, '"');
+  for (gsize i = 0; i < len; i++) {
+    if (query[i] == '"')
+      g_string_append_c(phrase, '"');
+    g_string_append_c(phrase, query[i]);
+  }
+  g_string_append_c(phrase, '"');
+  return g_string_free(phrase, FALSE);
+}
+
+static gboolean read_search(StoreConnection *conn, StoreRead *read, GError **error) {
+  const ChatdStoreSearch *search = &read->search;
+  gboolean indexed = search_uses_index(search);
+  g_autofree char *phrase = indexed ? fts_phrase(search->query, search->query_len) : NULL;
+  g_auto(StoreCall) call =
+      call_start(conn, indexed ? STORE_STMT_SEARCH_INDEXED : STORE_STMT_SEARCH_SCAN);
+  bind_int64(&call, 1, search->user_id);
+  bind_int64(&call, 2, search->before_id);
+  bind_int64(&call, 3, search->has_target ? search->target_type : -1);
+  bind_int64(&call, 4, search->has_target ? search->target_id : 0);
+  if (indexed)
+    bind_string(&call, 5, phrase);
+  g_autoptr(GPtrArray) records = new_record_array();
+  const ChatdStorePageBound *bound = &search->bound;
+  gsize used = 0;
+  guint examined = 0;
+  read->more = FALSE;
+  StepResult step;
+  while ((step = call_step(&call, error)) == STEP_ROW) {
+    if (examined++ == search->max_examined) {
+      read->more = TRUE;
+      break;
+    }
+    const char *text = column_string(call.stmt, COL_TEXT);
+    gsize len = text != NULL ? (gsize)sqlite3_column_bytes(call.stmt, COL_TEXT) : 0;
+    if (search->accept != NULL && !search->accept(text, len, search->accept_data))
+      continue;
+    gsize cost = row_cost(call.stmt, bound);
+    if (records->len >= bound->limit ||
+        (bound->max_bytes > 0 && records->len > 0 && used + cost > bound->max_bytes)) {
+      read->more = TRUE;
+      break;
+    }
+    used += cost;
+    g_ptr_array_add(records, record_from_row(call.stmt, bound->max_image_bytes));
+  }
+  if (step == STEP_FAILED)
+    return FALSE;
+  read->results = g_steal_pointer(&records);
+  return TRUE;
+}
+
 gboolean chatd_store_sql_run_read(StoreConnection *conn, StoreRead *read, GError **error) {
   switch (read->kind) {
   case STORE_READ_HISTORY:
@@ -712,6 +821,8 @@ gboolean chatd_store_sql_run_read(StoreConnection *conn, StoreRead *read, GError
   case STORE_READ_MESSAGE:
     return read_message_by_id(conn, STORE_STMT_MESSAGE_BY_ID, read->message_id, &read->record,
                               error);
+  case STORE_READ_SEARCH:
+    return read_search(conn, read, error);
   }
   g_set_error(error, CHATD_STORE_ERROR, CHATD_STORE_ERROR_FAILED, "unknown read kind %d",
               (int)read->kind);

@@ -105,6 +105,7 @@ static void job_complete(StoreJob *job) {
   switch (r->kind) {
   case STORE_READ_HISTORY:
   case STORE_READ_FULL_HISTORY:
+  case STORE_READ_SEARCH:
     r->callback.messages(r->error, r->results, r->more, r->user_data);
     break;
   case STORE_READ_CONVERSATIONS:

@@ -66,7 +66,7 @@ GQuark chatd_store_error_quark(void);
 /* ---- limits ---- */
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define CHATD_STORE_SCHEMA_VERSION 2
+#define CHATD_STORE_SCHEMA_VERSION 3
 /* Writes committed in one transaction, at most. */
 #define CHATD_STORE_MAX_BATCH_WRITES 1024
 /* Writes submitted whose completion has not run yet, at most (about one
@@ -78,6 +78,12 @@ GQuark chatd_store_error_quark(void);
 #define CHATD_STORE_MAX_READS_IN_FLIGHT 4096
 /* Records one chatd_store_history() call returns, at most. */
 #define CHATD_STORE_MAX_HISTORY_PAGE 1000
+/* Candidates one chatd_store_search() examines, at most (and when it
+ * names no bound of its own). */
+#define CHATD_STORE_MAX_SEARCH_EXAMINED 100000
+/* A search query of this many code points or more has trigrams: SQLite
+ * finds its candidates in the FTS5 trigram index (messages_fts). */
+#define CHATD_STORE_SEARCH_TRIGRAM 3
 /* How long a connection waits for a lock held by another process. */
 #define CHATD_STORE_BUSY_TIMEOUT_MS 5000
 /* Length of a session token hash (SHA-256). */
@@ -210,6 +216,26 @@ typedef struct {
   gsize record_overhead; /* what each costs besides its text or image */
   gsize max_image_bytes; /* larger images are left out; G_MAXSIZE: none is */
 } ChatdStorePageBound;
+/* Whether the text of a search candidate matches (chatd_store_search). It
+ * runs on the store's reader thread, so it and its data must be safe
+ * there; it must not call the store. */
+typedef gboolean (*ChatdStoreSearchFilter)(const char *text, gsize len, gpointer data);
+
+/* A search of one user's text messages (chatd_store_search()). */
+typedef struct {
+  gint64 user_id;
+  gboolean has_target; /* restrict to one conversation of the user: */
+  int target_type;     /* ChatdStoreTargetType */
+  gint64 target_id;    /* the other user, or the room */
+  const char *query;   /* query_len bytes, copied at submission; the index's hint */
+  gsize query_len;
+  gint64 before_id;   /* only ids below it; 0 (or negative): from the newest */
+  guint max_examined; /* candidates to look at, at most; 0: CHATD_STORE_MAX_SEARCH_EXAMINED */
+  ChatdStorePageBound bound;     /* the matches returned (limit 0: CHATD_STORE_MAX_HISTORY_PAGE) */
+  ChatdStoreSearchFilter accept; /* NULL: every candidate matches */
+  gpointer accept_data;          /* must live until the callback runs */
+} ChatdStoreSearch;
+
 /* The conversations (ChatdConversation *), same ownership rule. */
 typedef void (*ChatdStoreConversationsDone)(const GError *error, GPtrArray *conversations,
                                             gpointer user_data);
@@ -466,6 +492,19 @@ gboolean chatd_store_full_history(ChatdStore *store, gint64 user_id,
  * image_format set). */
 gboolean chatd_store_conversations(ChatdStore *store, gint64 user_id,
                                    ChatdStoreConversationsDone callback, gpointer user_data);
+/* The text messages (kind TEXT only) of search->user_id's conversations
+ * that search->accept takes, newest first, with ids below before_id, as
+ * many as fit the bound. The conversations: 1:1 messages the user sent or
+ * received, and messages of the rooms the user is a member of now with ids
+ * >= the user's first_message_id there; or only the conversation
+ * has_target names (a room the user is not in gives nothing). Candidates
+ * are read newest first: SQLite takes them from the trigram index when the
+ * query has CHATD_STORE_SEARCH_TRIGRAM code points or more (and no NUL),
+ * else, and on PostgreSQL always, every text message of those
+ * conversations; accept decides. more: the bound left a match out, or
+ * max_examined candidates were examined and older ones remain. */
+gboolean chatd_store_search(ChatdStore *store, const ChatdStoreSearch *search,
+                            ChatdStoreMessagesDone callback, gpointer user_data);
 /* The message with that id, or NULL. */
 gboolean chatd_store_message(ChatdStore *store, gint64 message_id, ChatdStoreRecordDone callback,
                              gpointer user_data);
