@@ -30,6 +30,7 @@ static const route routes[] = {
     {CHAT_MSG_LEAVE_ROOM, chatd_handle_leave_room, TRUE},
     {CHAT_MSG_SET_NICKNAME, chatd_handle_set_nickname, TRUE},
     {CHAT_MSG_SET_PASSWORD, chatd_handle_set_password, TRUE},
+    {CHAT_MSG_SEARCH, chatd_handle_search, TRUE},
 };
 
 void chatd_dispatch(ChatdSession *s, guint32 type, const chat_value *params, const guint8 *raw,

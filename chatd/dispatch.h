@@ -36,6 +36,8 @@ void chatd_handle_query_room_users(ChatdSession *, const chat_value *, const gui
 void chatd_handle_send_message(ChatdSession *, const chat_value *, const guint8 *, gsize);
 void chatd_handle_fetch_history(ChatdSession *, const chat_value *, const guint8 *, gsize);
 void chatd_handle_mark_read(ChatdSession *, const chat_value *, const guint8 *, gsize);
+/* handlers-search.c */
+void chatd_handle_search(ChatdSession *, const chat_value *, const guint8 *, gsize);
 /* handlers-misc.c */
 void chatd_handle_client_echo(ChatdSession *, const chat_value *, const guint8 *, gsize);
 void chatd_handle_bad(ChatdSession *, const chat_value *, const guint8 *, gsize);
