@@ -7,6 +7,10 @@ set -eu
 file=$1
 dir=${DESTDIR:-}$2
 target=$dir/$(basename "$file")
+if [ -n "${MESON_INSTALL_DRY_RUN:-}" ]; then
+  echo "Would install $file to $dir unless it exists"
+  exit 0
+fi
 if [ -e "$target" ]; then
   echo "Keeping $target (it exists)"
   exit 0
