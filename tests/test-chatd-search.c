@@ -237,3 +237,48 @@ Test(chatd_search, refused_requests, .init = start, .fini = finish) {
   cr_assert(has_id && id == 10);
   client_free(c);
 }
+
+static void start_small_messages(void) {
+  chatd_start(&chatd, FALSE, "\"max_message_size\": 65536");
+}
+
+/* A page holds the results that fit in one message (here 64 KiB, less the
+ * page's 4 KiB of room): two texts of 25,000 bytes, not three; and a text
+ * with more occurrences than that carries the first 1000 spans. */
+Test(chatd_search, a_page_fits_one_message_and_spans_are_capped, .init = start_small_messages,
+     .fini = finish) {
+  test_client *alice = registered("alice");
+  test_client *bob = registered("bob");
+  make_friends(alice, 1, bob, "bob");
+  g_autofree char *big = g_malloc(25001);
+  memset(big, 'x', 25000);
+  big[25000] = '\0';
+  memcpy(big + 100, "needle", 6);
+  for (int i = 1; i <= 4; i++)
+    say(alice, 0, 2, big, bob);
+  g_autofree char *page1 = client_ask(
+      bob, "search", "{\"query\": \"needle\", \"before_id\": 0, \"limit\": 50}", "search_results");
+  g_autofree char *ids1 = ids_in(page1);
+  cr_assert_str_eq(ids1, "4,3");
+  cr_assert(g_str_has_suffix(page1, "\"more\": true}"));
+  cr_assert(strstr(page1, "\"matches\": [[100, 6]]") != NULL);
+  g_autofree char *page2 = client_ask(
+      bob, "search", "{\"query\": \"needle\", \"before_id\": 3, \"limit\": 50}", "search_results");
+  g_autofree char *ids2 = ids_in(page2);
+  cr_assert_str_eq(ids2, "2,1");
+  cr_assert(g_str_has_suffix(page2, "\"more\": false}"));
+
+  g_autofree char *many = g_malloc(3001);
+  memset(many, 'a', 3000);
+  many[3000] = '\0';
+  say(bob, 0, 1, many, alice); /* 5 */
+  g_autofree char *capped = client_ask(
+      alice, "search", "{\"query\": \"A\", \"before_id\": 0, \"limit\": 1}", "search_results");
+  guint spans = 0;
+  for (const char *p = strstr(capped, "], ["); p; p = strstr(p + 1, "], ["))
+    spans++;
+  cr_assert_eq(spans + 1, 1000, "%u spans", spans + 1);
+  cr_assert(strstr(capped, "[999, 1]]") != NULL && strstr(capped, "[1000, 1]") == NULL);
+  client_free(alice);
+  client_free(bob);
+}

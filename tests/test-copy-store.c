@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "chatd/search-match.h"
 #include "chatd/store-pg.h"
 #include "chatd/store.h"
 #include "pg-fixture.h"
@@ -385,6 +386,38 @@ static void dump_user_view(ChatdStore *store, GString *out, gint64 user) {
   g_ptr_array_unref(all.items);
 }
 
+static gboolean search_matches(const char *text, gsize len, gpointer matcher) {
+  return chatd_search_matcher_found(matcher, text, len);
+}
+
+/* A user's search results for queries with and without SQLite's trigram
+ * index (whose tables the copy leaves behind): the same on both stores. */
+static void dump_searches(ChatdStore *store, GString *out, gint64 user) {
+  static const char *const queries[] = {"e", "th", "there", "TAB", "backslash \\"};
+  for (gsize q = 0; q < G_N_ELEMENTS(queries); q++) {
+    g_autoptr(ChatdSearchMatcher) matcher =
+        chatd_search_matcher_new(queries[q], strlen(queries[q]));
+    ChatdStoreSearch search = {
+        .user_id = user,
+        .query = queries[q],
+        .query_len = strlen(queries[q]),
+        .bound = {.limit = 1000, .max_image_bytes = G_MAXSIZE},
+        .accept = search_matches,
+        .accept_data = matcher,
+    };
+    Wait w = {0};
+    cr_assert(chatd_store_search(store, &search, on_records, &w));
+    wait_ok(&w, "search");
+    g_string_append_printf(out, "search of %" G_GINT64_FORMAT " for \"%s\" (more %d):", user,
+                           queries[q], w.more);
+    for (guint i = 0; i < w.items->len; i++)
+      g_string_append_printf(out, " %" G_GINT64_FORMAT,
+                             ((ChatdMessageRecord *)g_ptr_array_index(w.items, i))->id);
+    g_string_append_c(out, '\n');
+    g_ptr_array_unref(w.items);
+  }
+}
+
 /* Everything the store gives back, as one text to compare. */
 static char *dump_store(ChatdStore *store) {
   GString *out = g_string_new("");
@@ -401,8 +434,10 @@ static char *dump_store(ChatdStore *store) {
   g_string_append_printf(out,
                          "max ids %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n",
                          max_user, max_room, max_message);
-  for (gsize i = 0; i < G_N_ELEMENTS(users); i++)
+  for (gsize i = 0; i < G_N_ELEMENTS(users); i++) {
     dump_user_view(store, out, users[i]);
+    dump_searches(store, out, users[i]);
+  }
   for (gint64 id = 1; id <= max_message + 1; id++) {
     Wait w = {0};
     cr_assert(chatd_store_message(store, id, on_record, &w));
@@ -492,6 +527,8 @@ Test(copy_store, copies_everything_and_postgresql_reads_it_back_alike) {
   ChatdStore *sqlite_store = open_sqlite();
   fill_source(sqlite_store);
   g_autofree char *expected = dump_store(sqlite_store);
+  cr_assert(strstr(expected, "search of 1 for \"there\" (more 0): 6 1\n") != NULL,
+            "the searches compared find something");
   g_autofree char *conninfo = target_conninfo("copy_target");
   g_autofree char *target_config = write_target_config(conninfo);
 
