@@ -73,6 +73,11 @@ static void hide_status(ChatLoginWindow *self) {
 static void set_busy(ChatLoginWindow *self, gboolean busy) {
   self->busy = busy;
   gboolean usable = !busy && self->session != NULL;
+  /* A focused entry made insensitive never gets its focus-out (GTK 4.8):
+   * its cursor blink then warns "GtkText - did not receive a focus-out
+   * event". Take the focus off first; an error puts it back. */
+  if (!usable)
+    gtk_window_set_focus(GTK_WINDOW(self), NULL);
   GtkWidget *controls[] = {
       GTK_WIDGET(self->username_entry),
       GTK_WIDGET(self->password_entry),
