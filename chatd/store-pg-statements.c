@@ -1187,7 +1187,7 @@ static gboolean read_search(StorePgConnection *c, StoreRead *read, GError **erro
       g_ptr_array_new_with_free_func((GDestroyNotify)chatd_message_record_free);
   gint64 cursor = search->before_id;
   guint examined = 0;
-  gsize used = 0;
+  gsize used = 0, examined_bytes = 0;
   read->more = FALSE;
   for (;;) {
     gint64 chunk = MIN((gint64)PG_SEARCH_CHUNK, (gint64)(search->max_examined - examined) + 1);
@@ -1199,7 +1199,7 @@ static gboolean read_search(StorePgConnection *c, StoreRead *read, GError **erro
     int rows = PQntuples(res);
     gboolean stop = rows < chunk;
     for (int row = 0; row < rows; row++) {
-      if (examined++ == search->max_examined) {
+      if (examined++ == search->max_examined || examined_bytes >= search->max_examined_bytes) {
         read->more = TRUE;
         stop = TRUE;
         break;
@@ -1207,6 +1207,7 @@ static gboolean read_search(StorePgConnection *c, StoreRead *read, GError **erro
       cursor = get_int(res, row, COL_ID);
       const char *text = get_text(res, row, COL_TEXT);
       gsize len = text != NULL ? (gsize)PQgetlength(res, row, COL_TEXT) : 0;
+      examined_bytes += len;
       if (search->accept != NULL && !search->accept(text, len, search->accept_data))
         continue;
       gsize cost = row_cost(res, row, bound);

@@ -209,6 +209,9 @@ gboolean chatd_store_search(ChatdStore *store, const ChatdStoreSearch *search,
     r->search.before_id = G_MAXINT64;
   if (r->search.max_examined == 0 || r->search.max_examined > CHATD_STORE_MAX_SEARCH_EXAMINED)
     r->search.max_examined = CHATD_STORE_MAX_SEARCH_EXAMINED;
+  if (r->search.max_examined_bytes == 0 ||
+      r->search.max_examined_bytes > CHATD_STORE_MAX_SEARCH_EXAMINED_BYTES)
+    r->search.max_examined_bytes = CHATD_STORE_MAX_SEARCH_EXAMINED_BYTES;
   if (r->search.bound.limit == 0 || r->search.bound.limit > CHATD_STORE_MAX_HISTORY_PAGE)
     r->search.bound.limit = CHATD_STORE_MAX_HISTORY_PAGE;
   r->callback.messages = callback;

@@ -782,17 +782,18 @@ static gboolean read_search(StoreConnection *conn, StoreRead *read, GError **err
     bind_string(&call, 5, phrase);
   g_autoptr(GPtrArray) records = new_record_array();
   const ChatdStorePageBound *bound = &search->bound;
-  gsize used = 0;
+  gsize used = 0, examined_bytes = 0;
   guint examined = 0;
   read->more = FALSE;
   StepResult step;
   while ((step = call_step(&call, error)) == STEP_ROW) {
-    if (examined++ == search->max_examined) {
+    if (examined++ == search->max_examined || examined_bytes >= search->max_examined_bytes) {
       read->more = TRUE;
       break;
     }
     const char *text = column_string(call.stmt, COL_TEXT);
     gsize len = text != NULL ? (gsize)sqlite3_column_bytes(call.stmt, COL_TEXT) : 0;
+    examined_bytes += len;
     if (search->accept != NULL && !search->accept(text, len, search->accept_data))
       continue;
     gsize cost = row_cost(call.stmt, bound);

@@ -81,6 +81,10 @@ GQuark chatd_store_error_quark(void);
 /* Candidates one chatd_store_search() examines, at most (and when it
  * names no bound of its own). */
 #define CHATD_STORE_MAX_SEARCH_EXAMINED 100000
+/* Bytes of candidates' text one chatd_store_search() reads, at most (and
+ * when it names no bound of its own): a candidate is looked at only while
+ * those before it came to less. */
+#define CHATD_STORE_MAX_SEARCH_EXAMINED_BYTES ((gsize)64 << 20)
 /* A search query of this many code points or more has trigrams: SQLite
  * finds its candidates in the FTS5 trigram index (messages_fts). */
 #define CHATD_STORE_SEARCH_TRIGRAM 3
@@ -229,8 +233,9 @@ typedef struct {
   gint64 target_id;    /* the other user, or the room */
   const char *query;   /* query_len bytes, copied at submission; the index's hint */
   gsize query_len;
-  gint64 before_id;   /* only ids below it; 0 (or negative): from the newest */
-  guint max_examined; /* candidates to look at, at most; 0: CHATD_STORE_MAX_SEARCH_EXAMINED */
+  gint64 before_id;         /* only ids below it; 0 (or negative): from the newest */
+  guint max_examined;       /* candidates to look at, at most; 0: CHATD_STORE_MAX_SEARCH_EXAMINED */
+  gsize max_examined_bytes; /* and their text; 0: CHATD_STORE_MAX_SEARCH_EXAMINED_BYTES */
   ChatdStorePageBound bound;     /* the matches returned (limit 0: CHATD_STORE_MAX_HISTORY_PAGE) */
   ChatdStoreSearchFilter accept; /* NULL: every candidate matches */
   gpointer accept_data;          /* must live until the callback runs */
@@ -502,7 +507,8 @@ gboolean chatd_store_conversations(ChatdStore *store, gint64 user_id,
  * query has CHATD_STORE_SEARCH_TRIGRAM code points or more (and no NUL),
  * else, and on PostgreSQL always, every text message of those
  * conversations; accept decides. more: the bound left a match out, or
- * max_examined candidates were examined and older ones remain. */
+ * max_examined candidates (or max_examined_bytes of their text) were
+ * examined and older ones remain. */
 gboolean chatd_store_search(ChatdStore *store, const ChatdStoreSearch *search,
                             ChatdStoreMessagesDone callback, gpointer user_data);
 /* The message with that id, or NULL. */

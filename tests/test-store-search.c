@@ -22,6 +22,7 @@ typedef struct {
   gint64 before;
   guint limit;
   guint max_examined;
+  gsize max_examined_bytes;
 } Ask;
 
 /* The matches of a search, as "id,id,..." newest first; *more as the
@@ -38,6 +39,7 @@ static char *search_ids(Ask ask, gboolean *more) {
       .query_len = len,
       .before_id = ask.before,
       .max_examined = ask.max_examined,
+      .max_examined_bytes = ask.max_examined_bytes,
       .bound = {.limit = ask.limit ? ask.limit : 50, .max_image_bytes = G_MAXSIZE},
       .accept = matches,
       .accept_data = matcher,
@@ -203,6 +205,15 @@ Test(store_search, examines_at_most_max_examined, .init = setup, .fini = teardow
   g_autofree char *all = search_ids((Ask){.user = ALICE, .query = "ll", .max_examined = 5}, &more);
   cr_assert_str_eq(all, "7,4,2,1");
   cr_assert_not(more);
+  /* and their text: once 14 bytes are read ("nothing to see"), no more */
+  g_autofree char *by_bytes =
+      search_ids((Ask){.user = ALICE, .query = "e", .max_examined_bytes = 14}, &more);
+  cr_assert_str_eq(by_bytes, "8");
+  cr_assert(more);
+  g_autofree char *one_more =
+      search_ids((Ask){.user = ALICE, .query = "e", .max_examined_bytes = 15}, &more);
+  cr_assert_str_eq(one_more, "8,7");
+  cr_assert(more);
 }
 
 Test(store_search, texts_with_nul_are_searched, .init = setup, .fini = teardown) {
