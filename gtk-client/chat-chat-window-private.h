@@ -42,6 +42,7 @@ struct _ChatChatWindow {
   GtkScrolledWindow *scroller;
   GtkListView *messages_view;
   GtkRevealer *jump_revealer;
+  GtkWidget *empty_page;
   GtkRevealer *progress_revealer;
   GtkProgressBar *progress_bar;
   GtkSpinButton *size_spin;

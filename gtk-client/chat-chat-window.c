@@ -126,8 +126,22 @@ static void on_edge_reached(GtkScrolledWindow *scroller, GtkPositionType pos,
     maybe_load_older(self);
 }
 
+/* A conversation without any message says so (once its history is known
+ * to be empty). */
+static void update_empty_page(ChatChatWindow *self) {
+  GListModel *messages = chat_conversation_get_messages(self->conversation);
+  gtk_widget_set_visible(self->empty_page, g_list_model_get_n_items(messages) == 0 &&
+                                               chat_conversation_get_complete(self->conversation));
+}
+
+static void on_complete_changed(ChatConversation *conversation, GParamSpec *pspec,
+                                ChatChatWindow *self) {
+  update_empty_page(self);
+}
+
 static void on_messages_changed(GListModel *messages, guint position, guint removed, guint added,
                                 ChatChatWindow *self) {
+  update_empty_page(self);
   /* Older pages are inserted at the start: the list keeps its place. New
    * messages are appended: follow them if the user is at the bottom. */
   if (added > 0 && position + added == g_list_model_get_n_items(messages) && self->stick_to_bottom)
@@ -342,15 +356,20 @@ static void on_style_changed(GtkWidget *widget, ChatChatWindow *self) {
   gtk_text_buffer_apply_tag(buffer, self->style_tag, &start, &end);
 }
 
-/* The colour button shows the chosen colour as a round swatch. */
+/* The color button shows the chosen color as a round swatch. Black is the
+ * default, which the composer and the message rows draw in the theme's
+ * text color: so does the swatch (visible in dark mode too). */
 static void draw_swatch(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data) {
   ChatChatWindow *self = data;
+  const GdkRGBA *rgba = &self->text_color;
+  GdkRGBA foreground;
+  gtk_style_context_get_color(gtk_widget_get_style_context(GTK_WIDGET(area)), &foreground);
+  gboolean black = rgba->red == 0 && rgba->green == 0 && rgba->blue == 0;
   double radius = MIN(width, height) / 2.0;
   cairo_arc(cr, width / 2.0, height / 2.0, radius, 0, 2 * G_PI);
-  gdk_cairo_set_source_rgba(cr, &self->text_color);
+  gdk_cairo_set_source_rgba(cr, black ? &foreground : rgba);
   cairo_fill_preserve(cr);
-  GdkRGBA border;
-  gtk_style_context_get_color(gtk_widget_get_style_context(GTK_WIDGET(area)), &border);
+  GdkRGBA border = foreground;
   border.alpha *= 0.3;
   gdk_cairo_set_source_rgba(cr, &border);
   cairo_set_line_width(cr, 1);
@@ -555,6 +574,8 @@ ChatChatWindow *chat_chat_window_new(ChatApplication *app, ChatContact *contact)
   g_signal_connect(chat_conversation_get_messages(self->conversation), "items-changed",
                    G_CALLBACK(on_messages_changed), self);
   g_signal_connect(contact, "notify", G_CALLBACK(on_contact_notify), self);
+  g_signal_connect(self->conversation, "notify::complete", G_CALLBACK(on_complete_changed), self);
+  update_empty_page(self);
   g_signal_connect(session, "transfer-progress", G_CALLBACK(on_transfer_progress), self);
   g_signal_connect(session, "state-changed", G_CALLBACK(on_state_changed), self);
   chat_connection_banner_set_session(self->banner, session);
@@ -602,6 +623,7 @@ static void chat_chat_window_dispose(GObject *object) {
     g_signal_handlers_disconnect_by_data(self->session, self);
     g_signal_handlers_disconnect_by_data(self->contact, self);
     g_signal_handlers_disconnect_by_data(chat_conversation_get_messages(self->conversation), self);
+    g_signal_handlers_disconnect_by_data(self->conversation, self);
   }
   if (self->messages_view)
     gtk_list_view_set_model(self->messages_view, NULL);
@@ -640,6 +662,7 @@ static void chat_chat_window_class_init(ChatChatWindowClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, scroller);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, messages_view);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, jump_revealer);
+  gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, empty_page);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, progress_revealer);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, progress_bar);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, size_spin);

@@ -127,6 +127,12 @@ void chat_contact_row_set_list_item(ChatContactRow *self, GtkListItem *list_item
   self->list_item = list_item;
 }
 
+guint chat_contact_row_get_position(ChatContactRow *self) {
+  g_return_val_if_fail(G_TYPE_CHECK_INSTANCE_TYPE(self, chat_contact_row_get_type()),
+                       GTK_INVALID_LIST_POSITION);
+  return self->list_item ? gtk_list_item_get_position(self->list_item) : GTK_INVALID_LIST_POSITION;
+}
+
 ChatContactRow *chat_contact_row_new(void) {
   return g_object_new(CHAT_TYPE_CONTACT_ROW, NULL);
 }

@@ -25,5 +25,7 @@ char *chat_contact_row_badge_text(guint unread);
 /* The list item the row is the child of: the "contact.open" action activates it
  * in its list, as a double click or Enter does. */
 void chat_contact_row_set_list_item(ChatContactRow *self, GtkListItem *list_item);
+/* The row's position in its list (GTK_INVALID_LIST_POSITION when unbound). */
+guint chat_contact_row_get_position(ChatContactRow *self);
 
 G_END_DECLS

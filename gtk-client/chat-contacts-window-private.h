@@ -11,6 +11,7 @@ struct _ChatContactsWindow {
 
   ChatSession *session;
   GtkNoSelection *selection;
+  gboolean tabbing; /* the last key pressed was Tab: focus moves by keyboard */
 
   ChatConnectionBanner *banner;
   GtkLabel *title_label;

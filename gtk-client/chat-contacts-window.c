@@ -48,6 +48,39 @@ static void on_contacts_changed(GListModel *model, guint position, guint removed
   update_empty_state(self);
 }
 
+/* ---- keyboard focus into the list ---- */
+
+/* GTK 4.8's list view gives the focus back to the position it last had,
+ * which re-sorting (a new message moves its contact to the top) leaves
+ * pointing at another contact. Tabbing into the list lands on the first
+ * row instead (the newest conversation). */
+static gboolean on_window_key(GtkEventControllerKey *controller, guint keyval, guint keycode,
+                              GdkModifierType state, ChatContactsWindow *self) {
+  self->tabbing =
+      keyval == GDK_KEY_Tab || keyval == GDK_KEY_ISO_Left_Tab || keyval == GDK_KEY_KP_Tab;
+  return GDK_EVENT_PROPAGATE;
+}
+
+static void forget_tab(ChatContactsWindow *self) {
+  self->tabbing = FALSE;
+}
+
+static void on_list_focus_enter(GtkEventControllerFocus *controller, ChatContactsWindow *self) {
+  if (!self->tabbing)
+    return;
+  self->tabbing = FALSE;
+  GtkWidget *view = GTK_WIDGET(self->contacts_view);
+  for (GtkWidget *item = gtk_widget_get_first_child(view); item;
+       item = gtk_widget_get_next_sibling(item)) {
+    GtkWidget *row = gtk_widget_get_first_child(item);
+    if (CHAT_IS_CONTACT_ROW(row) && chat_contact_row_get_position(CHAT_CONTACT_ROW(row)) == 0) {
+      if (!gtk_widget_is_focus(item) && !gtk_widget_has_focus(row))
+        gtk_widget_grab_focus(item);
+      return;
+    }
+  }
+}
+
 /* ---- the title, the user's card, the friend requests strip ---- */
 
 /* The window's title says the unread total for the window list and
@@ -247,4 +280,16 @@ static void chat_contacts_window_init(ChatContactsWindow *self) {
   gtk_widget_init_template(GTK_WIDGET(self));
   chat_a11y_fix_button_names(GTK_WIDGET(self));
   g_signal_connect(self, "close-request", G_CALLBACK(on_close_request), NULL);
+  GtkEventController *keys = gtk_event_controller_key_new();
+  gtk_event_controller_set_propagation_phase(keys, GTK_PHASE_CAPTURE);
+  g_signal_connect(keys, "key-pressed", G_CALLBACK(on_window_key), self);
+  gtk_widget_add_controller(GTK_WIDGET(self), keys);
+  /* A click is no Tab. */
+  GtkGesture *click = gtk_gesture_click_new();
+  gtk_event_controller_set_propagation_phase(GTK_EVENT_CONTROLLER(click), GTK_PHASE_CAPTURE);
+  g_signal_connect_swapped(click, "pressed", G_CALLBACK(forget_tab), self);
+  gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(click));
+  GtkEventController *focus = gtk_event_controller_focus_new();
+  g_signal_connect(focus, "enter", G_CALLBACK(on_list_focus_enter), self);
+  gtk_widget_add_controller(GTK_WIDGET(self->contacts_view), focus);
 }
