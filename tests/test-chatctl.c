@@ -969,6 +969,93 @@ Test(chatctl, keygen_fingerprint_and_forget_host, .init = start, .fini = finish)
 
 /* ---- search ---- */
 
+/* alice and bob are friends, carol is bob's friend (not alice's), alice
+ * and bob are in room 1 "Hikers". Messages, oldest first: alice -> bob
+ * "Dinner at eight?", bob -> alice "see you at dinner", carol -> bob
+ * "dinner secret", alice -> room "周末去爬山". */
+static void search_scenario(void) {
+  chat_dialect d = CHAT_DIALECT_V2;
+  make_friends(d);
+  ok(d, "pw-c", "register", "carol", "Carol");
+  ok(d, "pw-c", "--user", "carol", "friends", "add", "bob");
+  ok(d, "pw-b", "--user", "bob", "friends", "accept", "carol");
+  ok(d, "pw-b", "--user", "bob", "rooms", "create", "Hikers");
+  ok(d, "pw-a", "--user", "alice", "rooms", "join", "1");
+  ok(d, "pw-a", "--user", "alice", "send", "--to-user", "bob", "Dinner at eight?");
+  ok(d, "pw-b", "--user", "bob", "send", "--to-user", "alice", "see you at dinner");
+  ok(d, "pw-c", "--user", "carol", "send", "--to-user", "bob", "dinner secret");
+  ok(d, "pw-a", "--user", "alice", "send", "--to-room", "1", "周末去爬山");
+}
+
+Test(chatctl, search_finds_own_messages_newest_first_with_matches_marked, .init = start,
+     .fini = finish) {
+  search_scenario();
+  program_result r;
+  run(CHAT_DIALECT_V2, "pw-a", &r, "--user", "alice", "search", "dinner");
+  expect_status(&r, EXIT_OK);
+  const char *newer = strstr(r.out, " #2 @bob | Bob (bob): see you at [dinner]\n");
+  const char *older = strstr(r.out, " #1 @bob | Alice (alice): [Dinner] at eight?\n");
+  cr_assert(newer && older && newer < older, "newest first, matches marked:\n%s", r.out);
+  cr_assert_null(strstr(r.out, "secret"), "carol's message to bob is not alice's:\n%s", r.out);
+  cr_assert_null(strstr(r.out, "older matches"), "%s", r.out);
+  program_result_clear(&r);
+
+  /* The room, in Chinese: three characters (the index) and two (a scan). */
+  run(CHAT_DIALECT_V2, "pw-a", &r, "--user", "alice", "search", "周末去");
+  expect_status(&r, EXIT_OK);
+  expect_out_has(&r, " #4 room 1 (Hikers) | Alice (alice): [周末去]爬山\n");
+  program_result_clear(&r);
+  run(CHAT_DIALECT_V2, "pw-b", &r, "--user", "bob", "search", "爬山");
+  expect_status(&r, EXIT_OK);
+  expect_out_has(&r, " #4 room 1 (Hikers) | Alice (alice): 周末去[爬山]\n");
+  program_result_clear(&r);
+
+  /* One conversation. */
+  run(CHAT_DIALECT_V2, "pw-b", &r, "--user", "bob", "search", "DINNER", "--friend", "carol");
+  expect_status(&r, EXIT_OK);
+  cr_assert(strstr(r.out, "@carol | Carol (carol): [dinner] secret\n") && !strstr(r.out, "@alice"),
+            "%s", r.out);
+  program_result_clear(&r);
+  run(CHAT_DIALECT_V2, "pw-a", &r, "--user", "alice", "search", "dinner", "--room", "1");
+  expect_status(&r, EXIT_OK);
+  cr_assert_str_eq(r.out, "(no messages match)\n");
+  program_result_clear(&r);
+  run_expecting(EXIT_REFUSED, CHAT_DIALECT_V2, "pw-a", "--user", "alice", "search", "dinner",
+                "--friend", "carol");
+}
+
+Test(chatctl, search_pages_and_prints_json, .init = start, .fini = finish) {
+  search_scenario();
+  chat_arena arena;
+  chat_arena_init(&arena);
+  program_result r;
+  run(CHAT_DIALECT_V2, "pw-a", &r, "--user", "alice", "search", "dinner", "--limit", "1");
+  expect_status(&r, EXIT_OK);
+  expect_out_has(&r, "see you at [dinner]\n(older matches remain: add --before 2)\n");
+  program_result_clear(&r);
+  run(CHAT_DIALECT_V2, "pw-a", &r, "--user", "alice", "search", "dinner", "--before", "2");
+  expect_status(&r, EXIT_OK);
+  cr_assert(strstr(r.out, "[Dinner] at eight?") && !strstr(r.out, "see you"), "%s", r.out);
+  program_result_clear(&r);
+
+  run(CHAT_DIALECT_V2, "pw-a", &r, "--user", "alice", "search", "dinner", "--limit", "1", "--json");
+  expect_status(&r, EXIT_OK);
+  chat_json *doc = parse_output(r.out, &arena);
+  const chat_json *query = chat_json_object_get(doc, "query");
+  cr_assert(query && query->kind == CHAT_JSON_STRING, "%s", r.out);
+  const chat_json *more = chat_json_object_get(doc, "more");
+  cr_assert(more && more->kind == CHAT_JSON_BOOL && more->as.boolean, "%s", r.out);
+  const chat_json *results = chat_json_object_get(doc, "results");
+  cr_assert(results && results->kind == CHAT_JSON_ARRAY && results->as.array.count == 1, "%s",
+            r.out);
+  const chat_json *hit = &results->as.array.items[0];
+  const chat_json *notice = chat_json_object_get(hit, "notice");
+  cr_assert_eq(dict_int(notice, "id"), 2);
+  cr_assert(strstr(r.out, "\"matches\": [[11, 6]]"), "byte offset and length: %s", r.out);
+  program_result_clear(&r);
+  chat_arena_clear(&arena);
+}
+
 Test(chatctl, search_usage_errors_exit_2, .init = start, .fini = finish) {
   static const char *const cases[][8] = {
       {"search", "--user", "alice", "dinner", "--limit", "0", NULL},
