@@ -1,10 +1,12 @@
-/* The app.* actions: quit, about, log out, open a conversation (from a
- * notification), review friend requests. */
+/* The app.* actions: quit, about, preferences, log out, open a
+ * conversation (from a notification), review friend requests. */
 #include "gtk-client/chat-application-private.h"
 
 #include "build-config.h"
 
 #include <glib/gi18n.h>
+
+#include "gtk-client/chat-preferences-window.h"
 
 static void quit_activated(GSimpleAction *action, GVariant *param, gpointer data) {
   g_application_quit(G_APPLICATION(data));
@@ -16,6 +18,17 @@ static void about_activated(GSimpleAction *action, GVariant *param, gpointer dat
                         _("Chat"), "version", CHAT_VERSION, "comments",
                         _("A desktop client for the chat server."), "logo-icon-name",
                         "user-available", "license-type", GTK_LICENSE_MIT_X11, NULL);
+}
+
+/* One preferences window: asked again, it comes to the front. */
+static void preferences_activated(GSimpleAction *action, GVariant *param, gpointer data) {
+  static GtkWindow *preferences; /* weak */
+  if (preferences == NULL) {
+    preferences = GTK_WINDOW(
+        chat_preferences_window_new(gtk_application_get_active_window(GTK_APPLICATION(data))));
+    g_object_add_weak_pointer(G_OBJECT(preferences), (gpointer *)&preferences);
+  }
+  gtk_window_present(preferences);
 }
 
 static void log_out_activated(GSimpleAction *action, GVariant *param, gpointer data) {
@@ -43,6 +56,7 @@ void _chat_application_actions_init(ChatApplication *self) {
   static const GActionEntry entries[] = {
       {.name = "quit", .activate = quit_activated},
       {.name = "about", .activate = about_activated},
+      {.name = "preferences", .activate = preferences_activated},
       {.name = "log-out", .activate = log_out_activated},
       {.name = "open-conversation",
        .activate = open_conversation_activated,
@@ -53,4 +67,7 @@ void _chat_application_actions_init(ChatApplication *self) {
 
   static const char *const quit_accels[] = {"<Control>q", NULL};
   gtk_application_set_accels_for_action(GTK_APPLICATION(self), "app.quit", quit_accels);
+  static const char *const preferences_accels[] = {"<Control>comma", NULL};
+  gtk_application_set_accels_for_action(GTK_APPLICATION(self), "app.preferences",
+                                        preferences_accels);
 }

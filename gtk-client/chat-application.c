@@ -7,6 +7,7 @@
 
 #include "chat-client-resources.h"
 #include "gtk-client/chat-chat-window.h"
+#include "gtk-client/chat-color-scheme.h"
 #include "gtk-client/chat-contacts-window.h"
 #include "gtk-client/chat-dialogs.h"
 #include "gtk-client/chat-entry-dialog.h"
@@ -16,6 +17,7 @@
 #include "gtk-client/chat-reasons.h"
 #include "gtk-client/chat-server-key-dialog.h"
 #include "gtk-client/core/chat-names.h"
+#include "gtk-client/core/chat-settings.h"
 #include "protocol/host-port.h"
 
 #define DEFAULT_CONFIG_PATH "config.json"
@@ -306,6 +308,11 @@ static void on_state_changed(ChatSession *session, gpointer data) {
     fail_askers(&self->join_room_askers, reason);
   }
   if (chat_session_get_state(session) == CHAT_SESSION_ONLINE && self->contacts_window == NULL) {
+    /* Signed in: the next launch fills the username in (never a password). */
+    GSettings *settings = chat_settings_get_default();
+    const char *username = chat_session_get_username(session);
+    if (settings && username)
+      g_settings_set_string(settings, CHAT_SETTINGS_LAST_USERNAME, username);
     show_contacts_window(self);
     show_next_friend_request(self);
   }
@@ -522,6 +529,7 @@ static void chat_application_startup(GApplication *app) {
    * base path and follows the system's colour scheme through its style
    * manager. */
 
+  chat_color_scheme_follow_settings(chat_settings_get_default());
   _chat_application_actions_init(self);
   load_configuration(self);
   if (self->have_options) {

@@ -8,7 +8,10 @@
 #include "gtk-client/chat-dialogs.h"
 #include "gtk-client/chat-image-viewer.h"
 #include "gtk-client/chat-message-row.h"
+#include "gtk-client/chat-settings-bind.h"
+#include "gtk-client/chat-window-size.h"
 #include "gtk-client/core/chat-names.h"
+#include "gtk-client/core/chat-settings.h"
 
 /* Within this many pixels of the bottom counts as "at the newest". */
 #define BOTTOM_SLACK_PX 48
@@ -695,9 +698,16 @@ static void chat_chat_window_init(ChatChatWindow *self) {
   self->text_color = (GdkRGBA){0, 0, 0, 1};
   gtk_color_chooser_set_rgba(self->color_chooser, &self->text_color);
   gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self->color_swatch), draw_swatch, self, NULL);
-  /* The spec's default font size (protocol/chat-limits.h), not the .ui's. */
+  /* The spec's default font size (protocol/chat-limits.h), not the .ui's;
+   * then the preferences (every chat window and the preferences window
+   * share them). */
   gtk_spin_button_set_value(self->size_spin, CHAT_FONT_SIZE_DEFAULT);
+  GSettings *settings = chat_settings_get_default();
+  chat_settings_bind_font_size(settings, self->size_spin);
+  chat_settings_bind_font_color(settings, self->color_chooser);
   on_style_changed(NULL, self);
+  chat_window_size_remember(GTK_WINDOW(self), settings, CHAT_SETTINGS_CHAT_WINDOW_WIDTH,
+                            CHAT_SETTINGS_CHAT_WINDOW_HEIGHT);
 
   GtkAdjustment *adj = vadjustment(self);
   g_signal_connect(adj, "value-changed", G_CALLBACK(on_scroll_value_changed), self);

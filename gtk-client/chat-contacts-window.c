@@ -10,7 +10,9 @@
 #include "gtk-client/chat-format.h"
 #include "gtk-client/chat-reasons.h"
 #include "gtk-client/chat-search-bar.h"
+#include "gtk-client/chat-window-size.h"
 #include "gtk-client/core/chat-names.h"
+#include "gtk-client/core/chat-settings.h"
 
 G_DEFINE_FINAL_TYPE(ChatContactsWindow, chat_contacts_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -278,6 +280,9 @@ static void chat_contacts_window_class_init(ChatContactsWindowClass *klass) {
 
 static void chat_contacts_window_init(ChatContactsWindow *self) {
   gtk_widget_init_template(GTK_WIDGET(self));
+  chat_window_size_remember(GTK_WINDOW(self), chat_settings_get_default(),
+                            CHAT_SETTINGS_CONTACTS_WINDOW_WIDTH,
+                            CHAT_SETTINGS_CONTACTS_WINDOW_HEIGHT);
   chat_a11y_fix_button_names(GTK_WIDGET(self));
   g_signal_connect(self, "close-request", G_CALLBACK(on_close_request), NULL);
   GtkEventController *keys = gtk_event_controller_key_new();

@@ -4,6 +4,7 @@
 
 #include "gtk-client/chat-a11y.h"
 #include "gtk-client/chat-reasons.h"
+#include "gtk-client/core/chat-settings.h"
 
 typedef enum {
   PENDING_NONE,
@@ -315,6 +316,12 @@ ChatLoginWindow *chat_login_window_new(ChatApplication *app) {
     const char *username = chat_session_get_username(session);
     if (username)
       gtk_editable_set_text(self->username_entry, username);
+  }
+  /* The username of the last sign-in, kept between launches. */
+  GSettings *settings = chat_settings_get_default();
+  if (settings && *gtk_editable_get_text(self->username_entry) == '\0') {
+    g_autofree char *last = g_settings_get_string(settings, CHAT_SETTINGS_LAST_USERNAME);
+    gtk_editable_set_text(self->username_entry, last);
   }
   set_busy(self, FALSE);
   if (session == NULL)

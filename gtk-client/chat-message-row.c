@@ -1,11 +1,19 @@
 #include "gtk-client/chat-message-row.h"
 
+#include <adwaita.h>
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "gtk-client/chat-a11y.h"
 #include "gtk-client/chat-format.h"
 #include "gtk-client/chat-reasons.h"
+#include "gtk-client/core/chat-color-contrast.h"
 #include "gtk-client/core/chat-names.h"
+
+/* style.css's names for the colours under a message's text. */
+#define INCOMING_BUBBLE_COLOR "chat_incoming_bubble_color"
+#define OUTGOING_BUBBLE_COLOR "chat_outgoing_bubble_color"
+#define MESSAGES_BACKGROUND_COLOR "chat_messages_bg_color"
 
 struct _ChatMessageRow {
   GtkWidget parent_instance;
@@ -87,7 +95,36 @@ static gboolean is_default_color(const GdkRGBA *rgba) {
   return rgba->red == 0 && rgba->green == 0 && rgba->blue == 0;
 }
 
-static PangoAttrList *text_attributes(ChatMessageItem *item) {
+static guint8 channel_to_8_bits(float channel) {
+  return (guint8)lroundf(CLAMP(channel, 0.f, 1.f) * 255);
+}
+
+static ChatColor color_from_rgba(const GdkRGBA *rgba) {
+  return (ChatColor){channel_to_8_bits(rgba->red), channel_to_8_bits(rgba->green),
+                     channel_to_8_bits(rgba->blue)};
+}
+
+/* The bubble's colour as drawn: style.css names it (and the list under it,
+ * where the bubble is not opaque). FALSE when the theme does not have the
+ * names. */
+static gboolean bubble_color(ChatMessageRow *self, gboolean outgoing, ChatColor *color) {
+  GtkStyleContext *context = gtk_widget_get_style_context(self->bubble);
+  GdkRGBA bubble, under;
+  if (!gtk_style_context_lookup_color(
+          context, outgoing ? OUTGOING_BUBBLE_COLOR : INCOMING_BUBBLE_COLOR, &bubble) ||
+      !gtk_style_context_lookup_color(context, MESSAGES_BACKGROUND_COLOR, &under))
+    return FALSE;
+  GdkRGBA drawn = {
+      bubble.red * bubble.alpha + under.red * (1 - bubble.alpha),
+      bubble.green * bubble.alpha + under.green * (1 - bubble.alpha),
+      bubble.blue * bubble.alpha + under.blue * (1 - bubble.alpha),
+      1,
+  };
+  *color = color_from_rgba(&drawn);
+  return TRUE;
+}
+
+static PangoAttrList *text_attributes(ChatMessageRow *self, ChatMessageItem *item) {
   PangoAttrList *attrs = pango_attr_list_new();
   int size = chat_message_item_get_font_size(item);
   if (size > 0)
@@ -96,10 +133,16 @@ static PangoAttrList *text_attributes(ChatMessageItem *item) {
         pango_attr_size_new(CLAMP(size, CHAT_FONT_SIZE_MIN, CHAT_FONT_SIZE_MAX) * PANGO_SCALE));
   const char *color = chat_message_item_get_font_color(item);
   GdkRGBA rgba;
-  if (color && *color && gdk_rgba_parse(&rgba, color) && !is_default_color(&rgba))
-    pango_attr_list_insert(attrs, pango_attr_foreground_new((guint16)(rgba.red * 65535),
-                                                            (guint16)(rgba.green * 65535),
-                                                            (guint16)(rgba.blue * 65535)));
+  if (color && *color && gdk_rgba_parse(&rgba, color) && !is_default_color(&rgba)) {
+    /* Drawn readable on this theme's bubble (defect: red on the dark
+     * bubble was 2:1), lighter or darker, of the same hue. */
+    ChatColor shown = color_from_rgba(&rgba), bubble;
+    if (bubble_color(self, chat_message_item_get_outgoing(item), &bubble))
+      shown = chat_color_ensure_contrast(shown, bubble, CHAT_CONTRAST_MIN_RATIO);
+    pango_attr_list_insert(attrs, pango_attr_foreground_new((guint16)(shown.red * 257),
+                                                            (guint16)(shown.green * 257),
+                                                            (guint16)(shown.blue * 257)));
+  }
   return attrs;
 }
 
@@ -170,7 +213,7 @@ static void sync_message(ChatMessageRow *self) {
       gtk_label_set_attributes(self->text_label, NULL);
       gtk_label_set_text(self->text_label, _("[This image cannot be shown]"));
     } else {
-      PangoAttrList *attrs = text_attributes(item);
+      PangoAttrList *attrs = text_attributes(self, item);
       gtk_label_set_attributes(self->text_label, attrs);
       pango_attr_list_unref(attrs);
       const char *text = chat_message_item_get_text(item);
@@ -226,6 +269,13 @@ static void sync_marker(ChatMessageRow *self) {
 
 static void on_item_notify(ChatMessageItem *item, GParamSpec *pspec, ChatMessageRow *self) {
   sync_message(self);
+}
+
+/* Light to dark or back: the bubbles changed colour, so the text colours
+ * made readable on them are worked out again. */
+static void on_style_changed(AdwStyleManager *manager, GParamSpec *pspec, ChatMessageRow *self) {
+  if (self->item)
+    sync_message(self);
 }
 
 static void on_conversation_notify(ChatConversation *conversation, GParamSpec *pspec,
@@ -345,4 +395,8 @@ static void chat_message_row_class_init(ChatMessageRowClass *klass) {
 static void chat_message_row_init(ChatMessageRow *self) {
   gtk_widget_init_template(GTK_WIDGET(self));
   chat_a11y_fix_button_names(GTK_WIDGET(self));
+  AdwStyleManager *style =
+      adw_style_manager_get_for_display(gtk_widget_get_display(GTK_WIDGET(self)));
+  g_signal_connect_object(style, "notify::dark", G_CALLBACK(on_style_changed), self, 0);
+  g_signal_connect_object(style, "notify::high-contrast", G_CALLBACK(on_style_changed), self, 0);
 }

@@ -415,7 +415,11 @@ class Client:
     """A chat-client process and its accessible application."""
 
     def __init__(self, exe, config, workdir, localedir, log_dir, language=None, tag="en",
-                 extra_env=None):
+                 extra_env=None, lang=None, settings_backend="memory"):
+        """localedir None: no CHAT_LOCALEDIR (the build tree's translations
+        are found on their own). lang: LANG alone, as a user sets it (no
+        LANGUAGE, no LC_*). settings_backend "keyfile" keeps the preferences
+        between launches (in the test's home)."""
         env = dict(os.environ)
         home = os.path.join(workdir, "gui-home")
         for var, sub in [("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
@@ -426,9 +430,11 @@ class Client:
         env["HOME"] = home
         env["GTK_A11Y"] = "atspi"
         env["G_MESSAGES_DEBUG"] = os.environ.get("CHAT_UI_TEST_DEBUG", "")
-        env["GSETTINGS_BACKEND"] = "memory"
+        env["GSETTINGS_BACKEND"] = settings_backend
         env["GIO_USE_VFS"] = "local"
-        env["CHAT_LOCALEDIR"] = localedir
+        env.pop("CHAT_LOCALEDIR", None)
+        if localedir:
+            env["CHAT_LOCALEDIR"] = localedir
         env.pop("NO_AT_BRIDGE", None)
         env.pop("G_DEBUG", None)
         env.pop("LC_ALL", None)
@@ -436,6 +442,10 @@ class Client:
             env["LANGUAGE"] = language
             env["LANG"] = "zh_CN.UTF-8" if _has_locale("zh_CN.utf8") else "C.UTF-8"
             env["LC_ALL"] = env["LANG"]
+        if lang:
+            for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LC_CTYPE"):
+                env.pop(var, None)
+            env["LANG"] = lang
         env.update(extra_env or {})
         self.stderr_path = os.path.join(log_dir, f"client-{tag}.log")
         self.stderr = open(self.stderr_path, "w")
@@ -1153,7 +1163,7 @@ def chinese_run(args, world, shots):
 
     # The Chinese run is also the dark-mode run: the style manager follows a
     # system that prefers dark (libadwaita's debug switch stands in for it).
-    client = Client(args.client, world["gui_config"], world["dir"], args.localedir, args.out,
+    client = Client(args.client, world["gui_config"], world["dir"], None, args.out,
                     language="zh_CN", tag="zh",
                     extra_env={"ADW_DEBUG_COLOR_SCHEME": "prefer-dark"})
     with Session(client, shots, "failure-zh") as session:
@@ -1208,9 +1218,104 @@ def chinese_run(args, world, shots):
             "full-size viewer) windows translated")
 
 
+def window_brightness(title, workdir):
+    """The mean grey level (0 black .. 1 white) of the window titled title,
+    from a capture of it alone."""
+    path = os.path.join(workdir, "brightness.png")
+    capture = subprocess.run(["import", "-window", title, path], capture_output=True, text=True)
+    if capture.returncode != 0:
+        raise Failure(f"cannot capture the window {title!r}: {capture.stderr.strip()}")
+    mean = subprocess.run(["convert", path, "-colorspace", "Gray", "-format", "%[fx:mean]",
+                           "info:"], capture_output=True, text=True, check=True).stdout
+    return float(mean)
+
+
+def settings_run(args, world, shots):
+    """Preferences kept between launches (GSettings' keyfile backend, in the
+    test's home): the username of the last sign-in is filled in, the window
+    sizes are written on close; Ctrl+comma opens the preferences, whose dark
+    style applies at once; and the build tree's client, started with
+    LANG=zh_CN.UTF-8 alone (no CHAT_LOCALEDIR, no LANGUAGE), speaks Chinese."""
+    keyfile = os.path.join(world["dir"], "gui-home", "config", "glib-2.0", "settings", "keyfile")
+    first = Client(args.client, world["gui_config"], world["dir"], None, args.out,
+                   tag="settings-1", settings_backend="keyfile")
+    with Session(first, shots, "failure-settings-1") as session:
+        login = first.frame("Log In")
+        session.window = login
+        username = wait_for(login, "text", re.compile("Username"))
+        if text_of(username):
+            raise Failure(f"a first launch filled in the username {text_of(username)!r}")
+        log_in(first, "alice", "alice-password", "Log In", "Log In")
+        session.window = first.frame(re.compile(r"^Contacts"))
+    with open(keyfile) as f:
+        kept = f.read()
+    for key in ("last-username='alice'", "contacts-window-width=", "contacts-window-height="):
+        if key not in kept:
+            raise Failure(f"{key} not kept after signing in and closing; the keyfile:\n{kept}")
+    log("signing in kept the username; closing kept the contacts window's size")
+
+    second = Client(args.client, world["gui_config"], world["dir"], None, args.out,
+                    tag="settings-2", settings_backend="keyfile")
+    with Session(second, shots, "failure-settings-2") as session:
+        login = second.frame("Log In")
+        session.window = login
+        username = wait_for(login, "text", re.compile("Username"))
+        wait_until("the remembered username", lambda: text_of(username) == "alice")
+        shots.take("14-login-username-remembered")
+        set_text(wait_for(login, "password text", re.compile("Password")), "alice-password")
+        click(wait_for(login, "push button", "Log In"))
+        contacts = second.frame(re.compile(r"^Contacts"))
+        session.window = contacts
+        wait_until("the contacts list", lambda: contact_item(contacts, "Bob"))
+
+        # The key goes to the focused window: until the new contacts window
+        # has the focus, a press may land nowhere (then it is pressed again).
+        def open_preferences():
+            if not press("comma", control=True):
+                raise Failure("cannot generate key events: Ctrl+comma not exercised")
+            return wait_or_none(lambda: [f for f in second.frames()
+                                         if node_name(f) == "Preferences"], 3)
+        preferences = audit_names(wait_until("Ctrl+comma to open the preferences",
+                                             open_preferences)[0])
+        for name in ("System", "Light", "Dark"):
+            wait_for(preferences, "push button", name, f"the style {name!r}")
+        for name in ("Font Size", "Text Color"):
+            wait_for(preferences, None, name, f"the control {name!r}")
+        light = window_brightness("Preferences", world["dir"])
+        shots.take("15-preferences")
+        click(wait_for(preferences, "push button", "Dark"))
+        wait_until("the dark style", lambda: window_brightness("Preferences", world["dir"]) < 0.35)
+        shots.take("16-preferences-dark")
+        log(f"Ctrl+comma opened the preferences; the dark style applied (mean grey {light:.2f} "
+            f"-> {window_brightness('Preferences', world['dir']):.2f})")
+        do_action(preferences, "window.close")
+        do_action(row_of(contact_item(contacts, "Bob")), "contact.open")
+        chat = second.frame("Bob")
+        wait_for(chat, "push button", "Send", "the chat window")
+        shots.take("17-chat-dark")
+        do_action(chat, "window.close")
+    with open(keyfile) as f:
+        kept = f.read()
+    for key in ("color-scheme='dark'", "chat-window-width="):
+        if key not in kept:
+            raise Failure(f"{key} not kept; the keyfile:\n{kept}")
+
+    if not _has_locale("zh_CN.utf8"):
+        raise Failure("the zh_CN.UTF-8 locale is missing (ci/setup generates it)")
+    chinese = Client(args.client, world["gui_config"], world["dir"], None, args.out,
+                     tag="settings-zh", lang="zh_CN.UTF-8", settings_backend="keyfile")
+    with Session(chinese, shots, "failure-settings-zh") as session:
+        login = chinese.frame("登录")
+        session.window = login
+        username = wait_for(login, "text", re.compile("用户名"))
+        wait_until("the remembered username", lambda: text_of(username) == "alice")
+        shots.take("18-login-zh-lang-only-dark")
+    log("LANG=zh_CN.UTF-8 alone: the build tree's client speaks Chinese (and stays dark)")
+
+
 # Keyboard input through the AT-SPI registry (XTest under X11).
 
-KEYSYMS = {"Return": 0xff0d, "v": 0x76, "question": 0x3f}
+KEYSYMS = {"Return": 0xff0d, "v": 0x76, "question": 0x3f, "comma": 0x2c}
 CONTROL_MASK = 1 << 2
 
 
@@ -1297,6 +1402,7 @@ def main():
         world["chatctl"] = Chatctl(args.chatctl, world["dir"], world["ctl_config"])
         english_run(args, world, shots)
         chinese_run(args, world, shots)
+        settings_run(args, world, shots)
         log("PASS: " + ", ".join(shots.paths))
     except Exception as e:  # a Failure, or a bug in the test: both fail it
         if not isinstance(e, Failure):
