@@ -1230,6 +1230,42 @@ def window_brightness(title, workdir):
     return float(mean)
 
 
+RED = "#c01c28"
+RED_TEXT = "Red from Bob, readable in the dark too"
+# The incoming bubble in libadwaita 1.2's dark style: its view background
+# #1e1e1e with 7% of its white text (gtk-client/style.css).
+DARK_INCOMING_BUBBLE = (0x2e, 0x2e, 0x2e)
+
+
+def parse_hex(text):
+    return tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def contrast(a, b):
+    """WCAG 2 contrast ratio of two 8-bit sRGB colours."""
+    def luminance(c):
+        lin = [(v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
+               for v in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_color(label):
+    """The foreground colour a label's text is drawn in (8-bit), from its
+    AT-SPI text attributes; None when it has none of its own."""
+    text = label.queryText()
+    attributes, _, _ = text.getAttributeRun(0, False)
+    for attribute in attributes:
+        name, _, value = attribute.partition(":")
+        if name == "fg-color":
+            channels = [int(v) for v in value.split(",")]
+            if max(channels) > 255:  # 16-bit channels
+                channels = [round(v / 257) for v in channels]
+            return tuple(channels)
+    return None
+
+
 def settings_run(args, world, shots):
     """Preferences kept between launches (GSettings' keyfile backend, in the
     test's home): the username of the last sign-in is filled in, the window
@@ -1254,6 +1290,9 @@ def settings_run(args, world, shots):
             raise Failure(f"{key} not kept after signing in and closing; the keyfile:\n{kept}")
     log("signing in kept the username; closing kept the contacts window's size")
 
+    # Defect 1: a sender's red is readable on the dark bubble too.
+    world["chatctl"].run("bob", "bob-password", "send", "--to-user", "alice", "--font-color",
+                         RED, RED_TEXT)
     second = Client(args.client, world["gui_config"], world["dir"], None, args.out,
                     tag="settings-2", settings_backend="keyfile")
     with Session(second, shots, "failure-settings-2") as session:
@@ -1267,6 +1306,12 @@ def settings_run(args, world, shots):
         contacts = second.frame(re.compile(r"^Contacts"))
         session.window = contacts
         wait_until("the contacts list", lambda: contact_item(contacts, "Bob"))
+        do_action(row_of(contact_item(contacts, "Bob")), "contact.open")
+        chat = second.frame("Bob")
+        red_label = wait_for(chat, "label", RED_TEXT, "Bob's red message")
+        shown = wait_until("the red message's colour", lambda: text_color(red_label))
+        if shown != parse_hex(RED):
+            raise Failure(f"the light bubble shows {RED} as {shown}: it is readable as it is")
 
         # The key goes to the focused window: until the new contacts window
         # has the focus, a press may land nowhere (then it is pressed again).
@@ -1289,9 +1334,14 @@ def settings_run(args, world, shots):
         log(f"Ctrl+comma opened the preferences; the dark style applied (mean grey {light:.2f} "
             f"-> {window_brightness('Preferences', world['dir']):.2f})")
         do_action(preferences, "window.close")
-        do_action(row_of(contact_item(contacts, "Bob")), "contact.open")
-        chat = second.frame("Bob")
-        wait_for(chat, "push button", "Send", "the chat window")
+        # The open chat re-draws the red for the dark bubble.
+        wait_until("the red made readable on the dark bubble",
+                   lambda: contrast(text_color(red_label), DARK_INCOMING_BUBBLE) >= 4.5)
+        shown = text_color(red_label)
+        if not (shown[0] > shown[1] and shown[0] > shown[2]):
+            raise Failure(f"{RED} became {shown}: no longer red")
+        log(f"{RED} on the dark bubble: {contrast(parse_hex(RED), DARK_INCOMING_BUBBLE):.2f}:1 "
+            f"as sent, drawn as {shown}: {contrast(shown, DARK_INCOMING_BUBBLE):.2f}:1")
         shots.take("17-chat-dark")
         do_action(chat, "window.close")
     with open(keyfile) as f:
