@@ -48,8 +48,16 @@ static gboolean open_search(GtkWidget *widget, GVariant *args, gpointer data) {
 }
 
 static void on_search_mode(GtkSearchBar *bar, GParamSpec *pspec, ChatSearchPanel *panel) {
-  if (!gtk_search_bar_get_search_mode(bar))
-    chat_search_panel_clear(panel);
+  if (gtk_search_bar_get_search_mode(bar))
+    return;
+  chat_search_panel_clear(panel);
+  /* Focus must not stay in the hidden bar: GTK 4.8's accessibility
+   * reports a focus on an unmapped widget with no object path (a
+   * critical) when the window is focused again. */
+  GtkRoot *root = gtk_widget_get_root(GTK_WIDGET(bar));
+  GtkWidget *focus = root ? gtk_root_get_focus(root) : NULL;
+  if (focus && gtk_widget_is_ancestor(focus, GTK_WIDGET(bar)))
+    gtk_root_set_focus(root, NULL);
 }
 
 ChatSearchPanel *chat_search_bar_attach(GtkWindow *window, GtkWidget *anchor, ChatSession *session,
