@@ -663,6 +663,82 @@ class Session:
         return False
 
 
+# ------------------------------------------------------------- search --
+
+def search_entry(window, name):
+    """The search entry of a window's search bar (named like its button)."""
+    return wait_until(f"the search entry {name!r}",
+                      lambda: next((d for d in find_all(window, None, name)
+                                    if role(d) not in ("toggle button", "push button", "label")),
+                                   None))
+
+
+def is_pressed(button):
+    """A toggle button's state (GTK 4.8 gives toggle buttons the push button
+    role, with the pressed or checked state)."""
+    import pyatspi
+    state = button.getState()
+    return state.contains(pyatspi.STATE_PRESSED) or state.contains(pyatspi.STATE_CHECKED)
+
+
+def in_view(node, window, list_name):
+    """Whether node lies inside the visible part of the window's scrolled
+    list named list_name (GTK keeps rows around that are scrolled away)."""
+    import pyatspi
+    if node is None:
+        return False
+    view = next((d for d in find_all(window, "scroll pane") if find_one(d, "list", list_name)),
+                None)
+    if view is None:
+        return False
+    a = node.queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+    b = view.queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+    return a.height > 0 and b.y <= a.y and a.y + a.height <= b.y + b.height
+
+
+def raise_window(title_pattern):
+    """Brings a window to the front for its screenshot (the chat windows
+    cover the contacts window)."""
+    subprocess.run(["xdotool", "search", "--name", title_pattern, "windowraise"],
+                   capture_output=True)
+
+
+def search_hit(window, text):
+    """The result row (a button) whose message is text."""
+    return wait_for(window, "push button", lambda n: text in n, f"the search result {text!r}")
+
+
+def highlighted(label):
+    """The runs of a label's text that are set in bold: the matches."""
+    t = label.queryText()
+    runs, offset = [], 0
+    while offset < t.characterCount:
+        attributes, start, end = t.getAttributeRun(offset, False)
+        if end <= offset:
+            break
+        if any(a.replace(" ", "") in ("weight:700", "weight:bold") for a in attributes):
+            runs.append(t.getText(start, end))
+        offset = end
+    return runs
+
+
+def search(window, button_name, query, hit_text, matches):
+    """Types query into the window's search bar (opened with its header bar
+    button unless it is open) and waits for the hit whose text is hit_text,
+    with the given matches highlighted. Returns the hit's button."""
+    entry = search_entry(window, button_name)
+    set_text(entry, query)
+    hit = search_hit(window, hit_text)
+    label = wait_for(hit, "label", lambda n: hit_text in n, "the hit's text")
+    try:
+        wait_until(f"the matches {matches} highlighted in {hit_text!r}",
+                   lambda: highlighted(label) == matches, timeout=5)
+    except Failure as e:
+        t = label.queryText()
+        runs = [t.getAttributeRun(i, False) for i in range(0, t.characterCount, 4)]
+        raise Failure(f"{e}: highlighted {highlighted(label)}, attribute runs {runs}")
+    return hit
+
 def english_run(args, world, shots):
     chatd, chatctl = world["chatd"], world["chatctl"]
     offline_text = "Hello from Bob, sent while you were away"
@@ -907,6 +983,40 @@ def english_run(args, world, shots):
         log("rooms: joined by number, preview and header name 'Bob (bob)', member list with "
             "online state")
         shots.take("06-room")
+
+        # Search in the contacts window (every conversation): the hit shows
+        # its text with the match highlighted; activating it brings Bob's
+        # chat forward at the message. Then Ctrl+F in the chat window
+        # searches that conversation only.
+        click(wait_for(contacts, "push button", "Search messages"))
+        set_text(search_entry(contacts, "Search messages"), "no such words")
+        wait_for(contacts, "label", "No messages contain “no such words”.", "no results")
+        hit = search(contacts, "Search messages", "DINNER", live_text, ["Dinner"])
+        raise_window("^Contacts")
+        shots.take("14-search-contacts")
+        click(hit)
+        log("search: the hit highlights its match; activating it opens the chat")
+        chat = client.frame("Bob")
+        search_button = wait_for(chat, "push button", "Search messages")
+        if is_pressed(search_button):
+            raise Failure("the chat window's search bar is open before Ctrl+F")
+        # The key goes to the focused window: Bob's, once the window manager
+        # has activated it.
+        subprocess.run(["xdotool", "search", "--name", "^Bob$", "windowactivate", "--sync"],
+                       capture_output=True, timeout=10)
+
+        def ctrl_f_opened():
+            if not press("f", control=True):
+                raise Failure("cannot generate key events: Ctrl+F not exercised")
+            return wait_or_none(lambda: is_pressed(search_button), 2)
+        wait_until("Ctrl+F to open the chat window's search bar", ctrl_f_opened)
+        hit = search(chat, "Search messages", "the", live_text, ["the"])
+        if find_one(chat, "push button", lambda n: room_text in n):
+            raise Failure("the chat window's search found a message of another conversation")
+        shots.take("15-search-chat")
+        click(hit)
+        log("Ctrl+F in the chat window searches its conversation")
+        click(wait_for(contacts, "push button", "Search messages"))
 
         # A friend request while online: Accept, and the friend is listed.
         chatctl.run("carol", "carol-password", "friends", "add", "alice")
@@ -1214,6 +1324,23 @@ def chinese_run(args, world, shots):
         wait_until("the start of the history", reached_start)
         shots.take("13-history-start-zh")
         log(f"history: {HISTORY_MESSAGES} messages paged in up to the start marker")
+        # Search in Chinese: three characters and more use the server's
+        # index, one or two a scan; activating a hit far up Carol's history
+        # scrolls her chat there.
+        click(wait_for(contacts, "push button", "搜索消息"))
+        search(contacts, "搜索消息", "爬山", "你好，爱丽丝！周末一起去爬山吗？", ["爬山"])
+        hit = search(contacts, "搜索消息", "第 40 条", "第 40 条", ["第 40 条"])
+        raise_window("^联系人")
+        shots.take("16-search-zh")
+        target = find_one(carol, "label", "第 40 条")
+        if target and in_view(target, carol, "消息"):
+            raise Failure("the message to jump to is on screen already")
+        click(hit)
+        wait_until("Carol's chat scrolled to the message found",
+                   lambda: in_view(find_one(carol, "label", "第 40 条"), carol, "消息"))
+        shots.take("17-search-jump-zh")
+        log("search in Chinese: 2 and 4 character queries; the hit opens its chat scrolled to "
+            "the message")
         log("the Chinese UI: login, contacts ([图片消息] preview) and chat (inline image, "
             "full-size viewer) windows translated")
 
@@ -1365,7 +1492,7 @@ def settings_run(args, world, shots):
 
 # Keyboard input through the AT-SPI registry (XTest under X11).
 
-KEYSYMS = {"Return": 0xff0d, "v": 0x76, "question": 0x3f, "comma": 0x2c}
+KEYSYMS = {"Return": 0xff0d, "v": 0x76, "question": 0x3f, "comma": 0x2c, "f": 0x66}
 CONTROL_MASK = 1 << 2
 
 
