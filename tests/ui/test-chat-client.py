@@ -1232,7 +1232,54 @@ def later_friend_request(client, chatctl, contacts, shots):
     accept_friend_request(client, contacts, shots, "Erin", "Erin's request asked again",
                           "07d-friend-request-again")
     log("friend request: Later, asked again after logging out and in, accepted")
+
+    # A conversation without messages says so (a status page).
+    do_action(row_of(contact_item(contacts, "Erin")), "contact.open")
+    erin = audit_names(client.frame("Erin"))
+    wait_for(erin, "label", "No Messages Yet", "the empty conversation's status page")
+    shots.take("07e-no-messages-yet")
+    do_action(erin, "window.close")
+    log("an empty conversation shows 'No Messages Yet'")
+
+    keyboard_focus(client, contacts)
     return contacts
+
+
+def focused(window):
+    """The window's node with the keyboard focus, or None."""
+    return next((d for d in descendants(window) if has_state(d, "STATE_FOCUSED")), None)
+
+
+def keyboard_focus(client, contacts):
+    """Defect 5: Tab goes from control to control, never into a label's
+    text, and Tab into the (re-sorted) list lands on its first row."""
+    title = node_name(contacts)
+    window = wait_until("the contacts X window", lambda: x_window(title))
+    subprocess.run(["xdotool", "windowactivate", "--sync", window], check=False)
+    view = find_one(contacts, "list", "Contacts")
+
+    def list_item_of(node):
+        for item in find_all(view, "list item"):
+            if node == item or node in list(descendants(item)):
+                return item
+        return None
+    was_outside = False
+    for _ in range(20):
+        if not press("Tab"):
+            raise Failure("cannot generate Tab key events")
+        node = wait_until("a focused control", lambda: focused(contacts))
+        if role(node) == "label":
+            raise Failure(f"Tab landed in the text of the label {node_name(node)!r}")
+        item = list_item_of(node)
+        if item is None:
+            was_outside = True
+        elif was_outside:
+            if item != find_all(view, "list item")[0]:
+                raise Failure("Tab into the list focused a row other than the first")
+            log("keyboard: Tab goes through controls only and enters the list on its first "
+                "row")
+            return
+    raise Failure("twenty Tabs never went out of the contacts list and back in")
 
 
 def unreachable_run(args, world, shots):
@@ -1492,7 +1539,8 @@ def settings_run(args, world, shots):
 
 # Keyboard input through the AT-SPI registry (XTest under X11).
 
-KEYSYMS = {"Return": 0xff0d, "v": 0x76, "question": 0x3f, "comma": 0x2c, "f": 0x66}
+KEYSYMS = {"Return": 0xff0d, "v": 0x76, "question": 0x3f, "comma": 0x2c, "f": 0x66,
+           "Tab": 0xff09}
 CONTROL_MASK = 1 << 2
 
 
