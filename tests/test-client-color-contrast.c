@@ -4,6 +4,9 @@
  * already readable is drawn as chosen. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "gtk-client/core/chat-color-contrast.h"
 
@@ -166,4 +169,43 @@ Test(color_contrast, an_unreachable_ratio_gives_the_stronger_of_black_and_white)
   cr_assert(adjusted.red == 255 && adjusted.green == 255 && adjusted.blue == 255);
   adjusted = chat_color_ensure_contrast(color("#c01c28"), color("#f0f0f0"), 100);
   cr_assert(adjusted.red == 0 && adjusted.green == 0 && adjusted.blue == 0);
+}
+
+/* The widget side (gtk-client/chat-message-row.c) reads the bubble colours
+ * by the names style.css gives them: the bubbles must be drawn in exactly
+ * those colours, or the text is made readable on a colour not drawn. */
+static char *css_rule(const char *css, const char *selector) {
+  char *opening = g_strconcat(selector, " {", NULL);
+  const char *start = strstr(css, opening);
+  g_free(opening);
+  cr_assert_not_null(start, "style.css has no rule \"%s\"", selector);
+  const char *end = strchr(start, '}');
+  cr_assert_not_null(end);
+  return g_strndup(start, (gsize)(end - start));
+}
+
+Test(color_contrast, style_css_draws_the_bubbles_in_the_named_colours) {
+  char *path = g_build_filename(CHAT_SOURCE_ROOT, "gtk-client", "style.css", NULL);
+  char *css = NULL;
+  cr_assert(g_file_get_contents(path, &css, NULL, NULL), "cannot read %s", path);
+  const char *names[] = {"@define-color chat_messages_bg_color ",
+                         "@define-color chat_incoming_bubble_color ",
+                         "@define-color chat_outgoing_bubble_color "};
+  for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+    cr_assert_not_null(strstr(css, names[i]), "style.css does not define %s", names[i]);
+  struct {
+    const char *selector, *declaration;
+  } rules[] = {
+      {".message.incoming .bubble", "background-color: @chat_incoming_bubble_color;"},
+      {".message.outgoing .bubble", "background-color: @chat_outgoing_bubble_color;"},
+      {".messages-scroller", "background-color: @chat_messages_bg_color;"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rules); i++) {
+    char *rule = css_rule(css, rules[i].selector);
+    cr_assert_not_null(strstr(rule, rules[i].declaration), "\"%s\" is not drawn with \"%s\"",
+                       rules[i].selector, rules[i].declaration);
+    g_free(rule);
+  }
+  g_free(css);
+  g_free(path);
 }
