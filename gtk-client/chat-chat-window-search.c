@@ -8,14 +8,19 @@
 
 /* How long the message a search opened stays highlighted. */
 #define TARGET_HIGHLIGHT_MS 2500
+/* How many frames after a scroll the message is waited for in view (the
+ * list makes the rows of its new place as it lays itself out). */
+#define TARGET_FRAMES_MAX 30
 /* The jump's state, kept on the window. */
 #define JUMP_KEY "chat-search-jump"
 
 typedef struct {
   GCancellable *cancellable; /* the history loading of the last jump */
   GtkWidget *highlighted;    /* the row highlighted, not a reference */
-  guint highlight_source;
-  guint scroll_source;
+  gint64 shown_us;           /* frame time the message came into view, 0: not yet */
+  ChatChatWindow *window;    /* the owner, not a reference */
+  guint tick_id;             /* looking for the row on the list's frames */
+  guint frames;
   gint64 message_id;
 } Jump;
 
@@ -23,8 +28,8 @@ static void jump_free(gpointer data) {
   Jump *jump = data;
   g_cancellable_cancel(jump->cancellable);
   g_clear_object(&jump->cancellable);
-  g_clear_handle_id(&jump->highlight_source, g_source_remove);
-  g_clear_handle_id(&jump->scroll_source, g_source_remove);
+  if (jump->tick_id && jump->window->messages_view)
+    gtk_widget_remove_tick_callback(GTK_WIDGET(jump->window->messages_view), jump->tick_id);
   if (jump->highlighted)
     g_object_remove_weak_pointer(G_OBJECT(jump->highlighted), (gpointer *)&jump->highlighted);
   g_free(jump);
@@ -34,6 +39,7 @@ static Jump *jump_of(ChatChatWindow *self) {
   Jump *jump = g_object_get_data(G_OBJECT(self), JUMP_KEY);
   if (!jump) {
     jump = g_new0(Jump, 1);
+    jump->window = self;
     g_object_set_data_full(G_OBJECT(self), JUMP_KEY, jump, jump_free);
   }
   return jump;
@@ -45,13 +51,6 @@ static void unhighlight(Jump *jump) {
     g_object_remove_weak_pointer(G_OBJECT(jump->highlighted), (gpointer *)&jump->highlighted);
     jump->highlighted = NULL;
   }
-}
-
-static gboolean highlight_timeout(gpointer data) {
-  Jump *jump = data;
-  jump->highlight_source = 0;
-  unhighlight(jump);
-  return G_SOURCE_REMOVE;
 }
 
 /* The row showing item among the list's rows (only those on screen, and a
@@ -68,34 +67,50 @@ static GtkWidget *row_of(GtkWidget *widget, ChatMessageItem *item) {
   return NULL;
 }
 
-static void highlight(ChatChatWindow *self, Jump *jump, ChatMessageItem *item) {
-  unhighlight(jump);
-  g_clear_handle_id(&jump->highlight_source, g_source_remove);
-  GtkWidget *row = row_of(GTK_WIDGET(self->messages_view), item);
-  if (!row)
-    return;
-  gtk_widget_add_css_class(row, "search-target");
-  jump->highlighted = row;
-  g_object_add_weak_pointer(G_OBJECT(row), (gpointer *)&jump->highlighted);
-  jump->highlight_source = g_timeout_add(TARGET_HIGHLIGHT_MS, highlight_timeout, jump);
-  /* Focus on its list row: keyboard and screen reader users land there. */
-  GtkWidget *list_row = gtk_widget_get_parent(row);
-  if (list_row)
-    gtk_widget_grab_focus(list_row);
+/* Whether a row lies (at least partly) in the visible part of the list. */
+static gboolean row_in_view(ChatChatWindow *self, GtkWidget *row) {
+  graphene_rect_t bounds;
+  if (!gtk_widget_get_mapped(row) ||
+      !gtk_widget_compute_bounds(row, GTK_WIDGET(self->scroller), &bounds))
+    return FALSE;
+  double top = graphene_rect_get_y(&bounds);
+  return top + graphene_rect_get_height(&bounds) > 0 &&
+         top < gtk_widget_get_height(GTK_WIDGET(self->scroller));
 }
 
-/* The list scrolls once it has laid the new rows out; the row to
- * highlight exists after that. */
-static gboolean highlight_idle(gpointer data) {
-  ChatChatWindow *self = data;
-  Jump *jump = jump_of(self);
-  jump->scroll_source = 0;
+/* The row of the message, once it is in view. The list reuses its row
+ * widgets as it scrolls, so the highlight follows the message, frame by
+ * frame, for TARGET_HIGHLIGHT_MS from when it comes into view. */
+static gboolean follow_target(GtkWidget *list, GdkFrameClock *clock, gpointer data) {
+  Jump *jump = data;
+  ChatChatWindow *self = jump->window;
+  gint64 now = gdk_frame_clock_get_frame_time(clock);
   guint position;
+  GtkWidget *row = NULL;
   if (chat_conversation_find_position(self->conversation, jump->message_id, &position)) {
     g_autoptr(ChatMessageItem) item =
         g_list_model_get_item(chat_conversation_get_messages(self->conversation), position);
-    highlight(self, jump, item);
+    row = row_of(list, item);
+    if (row && !row_in_view(self, row))
+      row = NULL;
   }
+  if (row != jump->highlighted) {
+    unhighlight(jump);
+    if (row) {
+      gtk_widget_add_css_class(row, "search-target");
+      jump->highlighted = row;
+      g_object_add_weak_pointer(G_OBJECT(row), (gpointer *)&jump->highlighted);
+    }
+  }
+  if (row && jump->shown_us == 0)
+    jump->shown_us = now;
+  gboolean over = jump->shown_us
+                      ? now - jump->shown_us >= TARGET_HIGHLIGHT_MS * G_TIME_SPAN_MILLISECOND
+                      : ++jump->frames >= TARGET_FRAMES_MAX;
+  if (!over)
+    return G_SOURCE_CONTINUE;
+  unhighlight(jump);
+  jump->tick_id = 0;
   return G_SOURCE_REMOVE;
 }
 
@@ -111,8 +126,11 @@ static void scroll_to(ChatChatWindow *self, gint64 message_id) {
                              position + 1);
   Jump *jump = jump_of(self);
   jump->message_id = message_id;
-  g_clear_handle_id(&jump->scroll_source, g_source_remove);
-  jump->scroll_source = g_idle_add_full(G_PRIORITY_LOW, highlight_idle, self, NULL);
+  jump->frames = 0;
+  jump->shown_us = 0;
+  if (!jump->tick_id)
+    jump->tick_id =
+        gtk_widget_add_tick_callback(GTK_WIDGET(self->messages_view), follow_target, jump, NULL);
 }
 
 static void on_loaded(GObject *source, GAsyncResult *result, gpointer data) {
