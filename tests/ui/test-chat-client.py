@@ -1013,8 +1013,8 @@ def english_run(args, world, shots):
         hit = search(chat, "Search messages", "the", live_text, ["the"])
         if find_one(chat, "push button", lambda n: room_text in n):
             raise Failure("the chat window's search found a message of another conversation")
-        shots.take("15-search-chat")
         click(hit)
+        shots.take("15-search-chat", settle=0.3)  # the message's highlight lasts 2.5 s
         log("Ctrl+F in the chat window searches its conversation")
         click(wait_for(contacts, "push button", "Search messages"))
 
@@ -1385,7 +1385,7 @@ def chinese_run(args, world, shots):
         click(hit)
         wait_until("Carol's chat scrolled to the message found",
                    lambda: in_view(find_one(carol, "label", "第 40 条"), carol, "消息"))
-        shots.take("17-search-jump-zh")
+        shots.take("17-search-jump-zh", settle=0.3)  # within the highlight's 2.5 s
         log("search in Chinese: 2 and 4 character queries; the hit opens its chat scrolled to "
             "the message")
         log("the Chinese UI: login, contacts ([图片消息] preview) and chat (inline image, "
