@@ -54,8 +54,8 @@ Test(client_search, a_search_is_a_request_its_results_answer, .init = setup_v2, 
   g_autofree char *sent = expect_sent_with_id("search", &id);
   cr_assert_str_eq(sent, "{\"query\": \"dinner\", \"before_id\": 0, \"limit\": 20, "
                          "\"target_type\": 0, \"target_id\": 2}");
-  g_autofree char *from_bob =
-      with_username(notice(12, BOB, "Bob", 0, ALICE, 5000, "Dinner? dinner!", NULL), "bob");
+  g_autofree char *from_bob_plain = notice(12, BOB, "Bob", 0, ALICE, 5000, "Dinner? dinner!", NULL);
+  g_autofree char *from_bob = with_username(from_bob_plain, "bob");
   g_autofree char *from_alice = notice(9, ALICE, "Alice", 0, BOB, 4000, "no dinner", NULL);
   g_autofree char *first = result_json(from_bob, "[[0, 6], [8, 6]]");
   g_autofree char *second = result_json(from_alice, "[[3, 6]]");
