@@ -1474,7 +1474,7 @@ def settings_run(args, world, shots):
         session.window = login
         username = wait_for(login, "text", re.compile("Username"))
         wait_until("the remembered username", lambda: text_of(username) == "alice")
-        shots.take("14-login-username-remembered")
+        shots.take("18-login-username-remembered")
         set_text(wait_for(login, "password text", re.compile("Password")), "alice-password")
         click(wait_for(login, "push button", "Log In"))
         contacts = second.frame(re.compile(r"^Contacts"))
@@ -1501,10 +1501,10 @@ def settings_run(args, world, shots):
         for name in ("Font Size", "Text Color"):
             wait_for(preferences, None, name, f"the control {name!r}")
         light = window_brightness("Preferences", world["dir"])
-        shots.take("15-preferences")
+        shots.take("19-preferences")
         click(wait_for(preferences, "push button", "Dark"))
         wait_until("the dark style", lambda: window_brightness("Preferences", world["dir"]) < 0.35)
-        shots.take("16-preferences-dark")
+        shots.take("20-preferences-dark")
         log(f"Ctrl+comma opened the preferences; the dark style applied (mean grey {light:.2f} "
             f"-> {window_brightness('Preferences', world['dir']):.2f})")
         do_action(preferences, "window.close")
@@ -1516,7 +1516,7 @@ def settings_run(args, world, shots):
             raise Failure(f"{RED} became {shown}: no longer red")
         log(f"{RED} on the dark bubble: {contrast(parse_hex(RED), DARK_INCOMING_BUBBLE):.2f}:1 "
             f"as sent, drawn as {shown}: {contrast(shown, DARK_INCOMING_BUBBLE):.2f}:1")
-        shots.take("17-chat-dark")
+        shots.take("21-chat-dark")
         do_action(chat, "window.close")
     with open(keyfile) as f:
         kept = f.read()
@@ -1533,7 +1533,7 @@ def settings_run(args, world, shots):
         session.window = login
         username = wait_for(login, "text", re.compile("用户名"))
         wait_until("the remembered username", lambda: text_of(username) == "alice")
-        shots.take("18-login-zh-lang-only-dark")
+        shots.take("22-login-zh-lang-only-dark")
     log("LANG=zh_CN.UTF-8 alone: the build tree's client speaks Chinese (and stays dark)")
 
 
