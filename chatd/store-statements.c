@@ -76,6 +76,9 @@ static const StoreStmtDef statement_defs[STORE_STMT_COUNT] = {
          "INSERT INTO messages (id, sender_id, target_type, target_id, sent_ms, kind, text, "
          "font_size, font_color, image, client_msg_id, image_size, image_format) "
          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
+    /* the search index (messages_fts) of a text message just inserted */
+    [STORE_STMT_INDEX_MESSAGE] = {"index message",
+                                  "INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)"},
     [STORE_STMT_INSERT_OFFLINE] =
         {"add offline delivery",
          "INSERT INTO offline_deliveries (user_id, message_id) VALUES (?1, ?2) "
@@ -471,6 +474,15 @@ static gboolean find_client_message(StoreConnection *conn, const ChatdMessageRec
   return TRUE;
 }
 
+/* Adds the text message r, stored as id, to the search index. */
+static gboolean index_message(StoreConnection *conn, gint64 id, const ChatdMessageRecord *r,
+                              GError **error) {
+  g_auto(StoreCall) call = call_start(conn, STORE_STMT_INDEX_MESSAGE);
+  bind_int64(&call, 1, id);
+  bind_text(&call, 2, r->text, r->text_len);
+  return call_done(&call, error);
+}
+
 /* Stores r; *id gets its id (chosen by SQLite when r->id is 0: the
  * largest + 1, so in commit order, the writer being the only one). */
 static gboolean insert_message(StoreConnection *conn, const ChatdMessageRecord *r, gint64 *id,
@@ -498,7 +510,7 @@ static gboolean insert_message(StoreConnection *conn, const ChatdMessageRecord *
   if (!call_done(&call, error))
     return FALSE;
   *id = inserted_id(conn, r->id);
-  return TRUE;
+  return r->kind != CHATD_STORE_KIND_TEXT || index_message(conn, *id, r, error);
 }
 
 static gboolean write_add_message(StoreConnection *conn, StoreWrite *w, GError **error) {

@@ -369,7 +369,6 @@ Test(store, images_have_a_size_and_format_after_a_write_or_the_migration) {
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_exec(db,
-                              "DROP TRIGGER messages_fts_insert;"
                               "DROP TRIGGER messages_fts_delete;"
                               "DROP TRIGGER messages_fts_update;"
                               "DROP TABLE messages_fts;"

@@ -238,7 +238,6 @@ Test(store_search, the_upgrade_indexes_existing_messages, .init = setup, .fini =
   sqlite3 *db = NULL;
   cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
   cr_assert_eq(sqlite3_exec(db,
-                            "DROP TRIGGER messages_fts_insert;"
                             "DROP TRIGGER messages_fts_delete;"
                             "DROP TRIGGER messages_fts_update;"
                             "DROP TABLE messages_fts;"
