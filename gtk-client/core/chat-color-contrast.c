@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "protocol/hex.h"
+
 /* Halving the lightness interval this often leaves it under 1/255 wide:
  * finer than an 8-bit channel can show. */
 #define LIGHTNESS_SEARCH_STEPS 16
@@ -10,23 +12,13 @@
 static const ChatColor black = {0, 0, 0};
 static const ChatColor white = {255, 255, 255};
 
-static int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 gboolean chat_color_parse(const char *text, ChatColor *color) {
   if (text == NULL || strlen(text) != 7 || text[0] != '#')
     return FALSE;
   guint8 channels[3];
   for (int i = 0; i < 3; i++) {
-    int high = hex_digit(text[1 + 2 * i]);
-    int low = hex_digit(text[2 + 2 * i]);
+    int high = chat_hex_digit(text[1 + 2 * i]);
+    int low = chat_hex_digit(text[2 + 2 * i]);
     if (high < 0 || low < 0)
       return FALSE;
     channels[i] = (guint8)(high * 16 + low);
