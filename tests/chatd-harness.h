@@ -125,6 +125,10 @@ void client_send_raw(test_client *client, const guint8 *data, gsize len);
 /* Waits for the next message; fails the test when it is not `name`. Returns
  * its parameters as JSON (compact form; free it). */
 char *client_expect(test_client *client, const char *name);
+/* Takes messages until one named `name`, skipping others (presence, ...);
+ * fails the test when none comes in time or within 100 messages. Returns
+ * its parameters as client_expect does. */
+char *client_expect_skipping(test_client *client, const char *name);
 /* Sends one request and takes the next message, which must be named reply:
  * returns its params as client_expect does. */
 char *client_ask(test_client *client, const char *name, const char *params_json, const char *reply);

@@ -341,3 +341,14 @@ GBytes *encode_value(const char *json) {
   chat_arena_clear(&arena);
   return bytes;
 }
+
+void befriend(test_client *from, test_client *to, const char *to_name, gint64 from_id) {
+  g_autofree char *name = g_strdup_printf("\"%s\"", to_name);
+  client_send(from, "add_friend", name);
+  g_free(client_expect_skipping(from, "add_friend_result"));
+  g_free(client_expect_skipping(to, "incoming_friend_request"));
+  g_autofree char *answer = g_strdup_printf("[%" G_GINT64_FORMAT ", true]", from_id);
+  client_send(to, "resolve_friend_request", answer);
+  g_free(client_expect_skipping(to, "contact_info"));
+  g_free(client_expect_skipping(from, "contact_info"));
+}

@@ -99,6 +99,8 @@ char *with_username(const char *notice_json, const char *username);
 char *preview_notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
                      gint64 target_id, gint64 time, const char *format, gint64 size);
 void login_v2(void);
+/* Over chatd: `from` asks, `to` accepts (from_id as registered). */
+void befriend(test_client *from, test_client *to, const char *to_name, gint64 from_id);
 ChatContact *contact(ChatContactKind kind, gint64 id);
 char *contact_order(void);
 ChatMessageItem *message_at(ChatConversation *conversation, guint i);

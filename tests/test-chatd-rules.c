@@ -68,23 +68,6 @@ static void expect_login_refused(test_client *c) {
   expect_one_of(c, names, NULL);
 }
 
-/* Takes messages until one named `name`; returns its parameters. */
-static char *take_until(test_client *c, const char *name) {
-  size_t len = strlen(name);
-  for (int i = 0; i < 100; i++) {
-    char *next = client_next(c, HARNESS_TIMEOUT_MS);
-    cr_assert_not_null(next, "no %s", name);
-    if (strncmp(next, name, len) == 0 && next[len] == ' ') {
-      char *params = g_strdup(next + len + 1);
-      g_free(next);
-      return params;
-    }
-    g_free(next);
-  }
-  cr_assert_fail("no %s in 100 messages", name);
-  return NULL;
-}
-
 static test_client *registered(chat_dialect dialect, const char *user, const char *nickname) {
   test_client *c = client_connect(chatd.port, dialect);
   client_register(c, user, "pw", nickname);
@@ -121,7 +104,7 @@ static void kick_keeps_presence(chat_dialect dialect) {
    * sees her come online again, never go offline. */
   test_client *again = client_connect(chatd.port, dialect);
   client_login(again, "alice", "pw");
-  g_free(take_until(a, "server_kick"));
+  g_free(client_expect_skipping(a, "server_kick"));
   cr_assert(client_wait_closed(a, HARNESS_TIMEOUT_MS), "the kicked connection is closed");
   expect_eq(b, "friend_on_off_line", "[true, 1]");
   expect_eq(b, "room_user_on_off_line", "[1, 1, true]");
@@ -280,7 +263,7 @@ Test(chatd_rules, v2_login_and_resume_while_logged_in, .init = start_legacy, .fi
   test_client *other = client_connect(chatd.port, V2);
   g_autofree char *with_t1 = resume_params(t1);
   g_free(client_ask(other, "resume", with_t1, "login_successful"));
-  g_free(take_until(a, "server_kick"));
+  g_free(client_expect_skipping(a, "server_kick"));
   expect_eq(b, "friend_on_off_line", "[true, 1]");
   test_client *late = client_connect(chatd.port, V2);
   client_send(late, "resume", with_t2);
@@ -405,7 +388,7 @@ Test(chatd_rules, nicknames_and_room_names_are_1_to_64_bytes_after_trimming, .in
   register_refused(c, "alice", "pw", "a\\nb", "the nickname contains a line break");
   register_ok(c, "alice", "pw", n64);
   g_free(client_ask(c, "login", "[\"alice\", \"pw\"]", "login_successful"));
-  g_free(take_until(c, "session_bundle"));
+  g_free(client_expect_skipping(c, "session_bundle"));
   g_autofree char *nick_long = g_strdup_printf("\"%s\"", n65);
   ask_refused(c, "set_nickname", nick_long, "the nickname is longer than 64 bytes");
   ask_refused(c, "set_nickname", "\"\"", "the nickname is empty");

@@ -54,40 +54,13 @@ static gboolean is_sent(gpointer data) {
   return chat_message_item_get_delivery(data) == CHAT_DELIVERY_SENT;
 }
 
-/* The next message of `name`, skipping others (presence, ...). */
-static char *expect_skipping(test_client *c, const char *name) {
-  for (;;) {
-    char *next = client_next(c, HARNESS_TIMEOUT_MS);
-    cr_assert_not_null(next, "no %s", name);
-    size_t n = strlen(name);
-    if (strncmp(next, name, n) == 0 && next[n] == ' ') {
-      char *params = g_strdup(next + n + 1);
-      g_free(next);
-      return params;
-    }
-    g_free(next);
-  }
-}
-
-/* `from` asks, `to` accepts (ids as registered). */
-static void befriend(test_client *from, test_client *to, const char *to_name, gint64 from_id) {
-  g_autofree char *name = g_strdup_printf("\"%s\"", to_name);
-  client_send(from, "add_friend", name);
-  g_free(expect_skipping(from, "add_friend_result"));
-  g_free(expect_skipping(to, "incoming_friend_request"));
-  g_autofree char *answer = g_strdup_printf("[%" G_GINT64_FORMAT ", true]", from_id);
-  client_send(to, "resolve_friend_request", answer);
-  g_free(expect_skipping(to, "contact_info"));
-  g_free(expect_skipping(from, "contact_info"));
-}
-
 static void send_text_as(test_client *c, gint64 to, const char *text) {
   g_autofree char *params = g_strdup_printf(
       "{\"target_type\": 0, \"target_id\": %" G_GINT64_FORMAT ", \"message\": {\"type\": 0, "
       "\"data\": \"%s\", \"fontsize\": 12, \"fontcolor\": \"#000000\"}}",
       to, text);
   client_send(c, "send_message", params);
-  g_free(expect_skipping(c, "on_new_message"));
+  g_free(client_expect_skipping(c, "on_new_message"));
 }
 
 /* Restarts a stopped chatd (same config, database and key) on port. */
@@ -192,7 +165,7 @@ Test(client_e2e, live_messages_then_a_restart_and_resume_deliver_once, .init = s
                                            ", \"before_id\": 0, \"limit\": 50}",
                                            alice_id);
   client_send(bob, "fetch_history", fetch);
-  g_autofree char *page = expect_skipping(bob, "history_page");
+  g_autofree char *page = client_expect_skipping(bob, "history_page");
   const char *first = strstr(page, "written while offline");
   cr_assert_not_null(first, "%s", page);
   cr_assert_null(strstr(first + 1, "written while offline"), "stored twice: %s", page);
@@ -313,7 +286,7 @@ Test(client_e2e, a_seed_login_shows_offline_messages_as_unread, .init = start_le
   /* Only once chatd knows alice is gone is the message stored as unsent
    * (sent = 0), the seed's unread mark. */
   g_autofree char *offline = g_strdup_printf("[false, %" G_GINT64_FORMAT "]", alice_id);
-  g_autofree char *presence = expect_skipping(bob, "friend_on_off_line");
+  g_autofree char *presence = client_expect_skipping(bob, "friend_on_off_line");
   cr_assert_str_eq(presence, offline);
   send_text_as(bob, alice_id, "while you\\nwere out");
 
@@ -344,7 +317,7 @@ Test(client_e2e, a_seed_login_shows_offline_messages_as_unread, .init = start_le
   chat_session_send_text(fx.session, c_bob, "back now", 0, NULL);
   ChatMessageItem *item = message_at(conv, 1);
   cr_assert(test_spin_until(is_sent, item, HARNESS_TIMEOUT_MS), "acknowledged by the own copy");
-  g_autofree char *got = expect_skipping(bob, "on_new_message");
+  g_autofree char *got = client_expect_skipping(bob, "on_new_message");
   cr_assert(strstr(got, "\"data\": \"back now\""), "%s", got);
   cr_assert_eq(message_count(conv), 2);
   client_free(bob);

@@ -26,39 +26,13 @@ static void stop(void) {
   chatd_destroy(&chatd);
 }
 
-/* The next message of `name`, skipping others (presence, ...). */
-static char *expect_skipping(test_client *c, const char *name) {
-  for (;;) {
-    char *next = client_next(c, HARNESS_TIMEOUT_MS);
-    cr_assert_not_null(next, "no %s", name);
-    size_t n = strlen(name);
-    if (strncmp(next, name, n) == 0 && next[n] == ' ') {
-      char *params = g_strdup(next + n + 1);
-      g_free(next);
-      return params;
-    }
-    g_free(next);
-  }
-}
-
-static void befriend(test_client *from, test_client *to, const char *to_name, gint64 from_id) {
-  g_autofree char *name = g_strdup_printf("\"%s\"", to_name);
-  client_send(from, "add_friend", name);
-  g_free(expect_skipping(from, "add_friend_result"));
-  g_free(expect_skipping(to, "incoming_friend_request"));
-  g_autofree char *answer = g_strdup_printf("[%" G_GINT64_FORMAT ", true]", from_id);
-  client_send(to, "resolve_friend_request", answer);
-  g_free(expect_skipping(to, "contact_info"));
-  g_free(expect_skipping(from, "contact_info"));
-}
-
 static void send_as(test_client *c, int target_type, gint64 to, const char *text) {
   g_autofree char *params = g_strdup_printf(
       "{\"target_type\": %d, \"target_id\": %" G_GINT64_FORMAT ", \"message\": {\"type\": 0, "
       "\"data\": \"%s\", \"fontsize\": 12, \"fontcolor\": \"#000000\"}}",
       target_type, to, text);
   client_send(c, "send_message", params);
-  g_free(expect_skipping(c, "on_new_message"));
+  g_free(client_expect_skipping(c, "on_new_message"));
 }
 
 typedef struct {
@@ -86,7 +60,7 @@ static clients populate(void) {
   g_free(client_ask(c.bob, "create_room", "\"Hikers\"", "contact_info"));
   ids.room = 1;
   client_send(c.alice, "join_room", "1");
-  g_free(expect_skipping(c.alice, "contact_info"));
+  g_free(client_expect_skipping(c.alice, "contact_info"));
   send_as(c.bob, 0, ids.alice, "Dinner at eight?");
   send_as(c.carol, 0, ids.bob, "dinner without alice");
   send_as(c.alice, 0, ids.bob, "see you at dinner, DINNER!");
