@@ -138,6 +138,20 @@ ChatdMessageRecord text_record(gint64 id, gint64 sender, int target_type, gint64
   return r;
 }
 
+ChatdMessageRecord image_record(gint64 id, gint64 sender, int target_type, gint64 target,
+                                GBytes *image) {
+  ChatdMessageRecord r = {
+      .id = id,
+      .sender_id = sender,
+      .target_type = target_type,
+      .target_id = target,
+      .sent_ms = T0 + id,
+      .kind = CHATD_STORE_KIND_IMAGE,
+      .image = image,
+  };
+  return r;
+}
+
 /* Stores a message and waits; returns the outcome. */
 MessageOutcome add_message_wait(const ChatdMessageRecord *record, const gint64 *offline,
                                 gsize n_offline) {

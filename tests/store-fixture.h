@@ -102,6 +102,9 @@ void message_done(const GError *error, gboolean inserted, gint64 stored_id, gpoi
 
 ChatdMessageRecord text_record(gint64 id, gint64 sender, int target_type, gint64 target,
                                const char *text);
+/* An image message; image must outlive the record's use. */
+ChatdMessageRecord image_record(gint64 id, gint64 sender, int target_type, gint64 target,
+                                GBytes *image);
 
 MessageOutcome add_message_wait(const ChatdMessageRecord *record, const gint64 *offline,
                                 gsize n_offline);

@@ -272,15 +272,7 @@ Test(store, the_wal_is_checkpointed_by_its_own_thread_and_reused) {
     chatd_store_get_stats(store, &before);
     for (int i = 0; i < PER_ROUND; i++) {
       id++;
-      ChatdMessageRecord r = {
-          .id = id,
-          .sender_id = ALICE,
-          .target_type = CHATD_STORE_TARGET_USER,
-          .target_id = BOB,
-          .sent_ms = T0 + id,
-          .kind = CHATD_STORE_KIND_IMAGE,
-          .image = image,
-      };
+      ChatdMessageRecord r = image_record(id, ALICE, CHATD_STORE_TARGET_USER, BOB, image);
       pending++;
       cr_assert(chatd_store_add_message(store, &r, NULL, 0, count_done, &completed));
     }

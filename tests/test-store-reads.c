@@ -317,15 +317,7 @@ Test(store, sessions_are_added_touched_revoked_and_loaded) {
 
 static void add_image(gint64 id, const guint8 *data, gsize len) {
   g_autoptr(GBytes) image = g_bytes_new(data, len);
-  ChatdMessageRecord r = {
-      .id = id,
-      .sender_id = ALICE,
-      .target_type = CHATD_STORE_TARGET_USER,
-      .target_id = BOB,
-      .sent_ms = T0 + id,
-      .kind = CHATD_STORE_KIND_IMAGE,
-      .image = image,
-  };
+  ChatdMessageRecord r = image_record(id, ALICE, CHATD_STORE_TARGET_USER, BOB, image);
   MessageOutcome o = add_message_wait(&r, NULL, 0);
   cr_assert_eq(o.code, -1);
 }

@@ -73,15 +73,7 @@ static void add_said(gint64 id, gint64 sender, int target_type, gint64 target, c
 static void add_picture(gint64 id, gint64 sender, gint64 target) {
   static const guint8 png[] = {0x89, 'P', 'N', 'G', 'h', 'e', 'l', 'l', 'o'};
   g_autoptr(GBytes) image = g_bytes_new_static(png, sizeof png);
-  ChatdMessageRecord r = {
-      .id = id,
-      .sender_id = sender,
-      .target_type = CHATD_STORE_TARGET_USER,
-      .target_id = target,
-      .sent_ms = T0 + id,
-      .kind = CHATD_STORE_KIND_IMAGE,
-      .image = image,
-  };
+  ChatdMessageRecord r = image_record(id, sender, CHATD_STORE_TARGET_USER, target, image);
   MessageOutcome o = add_message_wait(&r, NULL, 0);
   cr_assert(o.code == -1 && o.inserted);
 }
