@@ -352,3 +352,20 @@ void befriend(test_client *from, test_client *to, const char *to_name, gint64 fr
   g_free(client_expect_skipping(to, "contact_info"));
   g_free(client_expect_skipping(from, "contact_info"));
 }
+
+void search_outcome_clear(search_outcome *o) {
+  g_clear_pointer(&o->results, chat_search_results_free);
+  g_clear_error(&o->error);
+  o->done = FALSE;
+  o->ok = FALSE;
+}
+
+gboolean search_outcome_is_done(gpointer data) {
+  return ((search_outcome *)data)->done;
+}
+
+void search_outcome_on_search(GObject *source, GAsyncResult *result, gpointer data) {
+  search_outcome *o = data;
+  o->results = chat_session_search_finish(CHAT_SESSION(source), result, &o->error);
+  o->done = TRUE;
+}

@@ -17,6 +17,7 @@
 #include "gtk-client/core/chat-names.h"
 #include "gtk-client/core/chat-preview.h"
 #include "gtk-client/core/chat-room-member.h"
+#include "gtk-client/core/chat-search.h"
 #include "gtk-client/core/chat-session-test.h"
 #include "gtk-client/core/chat-wire.h"
 #include "protocol/catalogue.h"
@@ -99,6 +100,17 @@ char *with_username(const char *notice_json, const char *username);
 char *preview_notice(gint64 id, gint64 sender, const char *sender_name, int target_type,
                      gint64 target_id, gint64 time, const char *format, gint64 size);
 void login_v2(void);
+/* How a search (results or error) or a load_until (ok or error) ended. */
+typedef struct {
+  gboolean done;
+  ChatSearchResults *results;
+  gboolean ok;
+  GError *error;
+} search_outcome;
+void search_outcome_clear(search_outcome *o);
+gboolean search_outcome_is_done(gpointer data);
+/* A GAsyncReadyCallback for chat_session_search_async, data a search_outcome. */
+void search_outcome_on_search(GObject *source, GAsyncResult *result, gpointer data);
 /* Over chatd: `from` asks, `to` accepts (from_id as registered). */
 void befriend(test_client *from, test_client *to, const char *to_name, gint64 from_id);
 ChatContact *contact(ChatContactKind kind, gint64 id);

@@ -86,38 +86,16 @@ static void log_in_alice(void) {
   cr_assert(test_spin_until(in_state, fx.session, HARNESS_TIMEOUT_MS), "alice is online");
 }
 
-typedef struct {
-  gboolean done;
-  ChatSearchResults *results;
-  gboolean ok;
-  GError *error;
-} outcome;
-
-static void outcome_clear(outcome *o) {
-  g_clear_pointer(&o->results, chat_search_results_free);
-  g_clear_error(&o->error);
-  o->done = FALSE;
-  o->ok = FALSE;
+static void search(search_outcome *o, const char *query, ChatContact *conversation,
+                   gint64 before_id, guint limit) {
+  search_outcome_clear(o);
+  chat_session_search_async(fx.session, query, conversation, before_id, limit, NULL,
+                            search_outcome_on_search, o);
+  cr_assert(test_spin_until(search_outcome_is_done, o, HARNESS_TIMEOUT_MS),
+            "the search for %s ends", query);
 }
 
-static gboolean is_done(gpointer data) {
-  return ((outcome *)data)->done;
-}
-
-static void on_search(GObject *source, GAsyncResult *result, gpointer data) {
-  outcome *o = data;
-  o->results = chat_session_search_finish(CHAT_SESSION(source), result, &o->error);
-  o->done = TRUE;
-}
-
-static void search(outcome *o, const char *query, ChatContact *conversation, gint64 before_id,
-                   guint limit) {
-  outcome_clear(o);
-  chat_session_search_async(fx.session, query, conversation, before_id, limit, NULL, on_search, o);
-  cr_assert(test_spin_until(is_done, o, HARNESS_TIMEOUT_MS), "the search for %s ends", query);
-}
-
-static ChatSearchHit *hit_at(outcome *o, guint i) {
+static ChatSearchHit *hit_at(search_outcome *o, guint i) {
   cr_assert_not_null(o->results, "%s", o->error ? o->error->message : "no results");
   cr_assert_lt(i, o->results->hits->len);
   return g_ptr_array_index(o->results->hits, i);
@@ -137,7 +115,7 @@ Test(client_search_e2e, finds_the_users_own_messages_newest_first_with_their_mat
      .fini = stop) {
   clients c = populate();
   log_in_alice();
-  outcome o = {0};
+  search_outcome o = {0};
   search(&o, "dinner", NULL, 0, 10);
   cr_assert_eq(o.results->hits->len, 2, "carol's message to bob is not alice's");
   cr_assert_not(o.results->more);
@@ -154,14 +132,14 @@ Test(client_search_e2e, finds_the_users_own_messages_newest_first_with_their_mat
   cr_assert_eq(chat_search_hit_get_target_id(older), ids.bob, "the conversation, not the receiver");
   cr_assert_str_eq(chat_search_hit_get_sender_username(older), "bob");
   cr_assert_lt(chat_search_hit_get_message_id(older), chat_search_hit_get_message_id(newest));
-  outcome_clear(&o);
+  search_outcome_clear(&o);
   free_clients(&c);
 }
 
 Test(client_search_e2e, one_conversation_and_pages, .init = start, .fini = stop) {
   clients c = populate();
   log_in_alice();
-  outcome o = {0};
+  search_outcome o = {0};
   search(&o, "dinner", contact(CHAT_CONTACT_ROOM, ids.room), 0, 10);
   cr_assert_eq(o.results->hits->len, 0);
   search(&o, "a", contact(CHAT_CONTACT_FRIEND, ids.carol), 0, 10);
@@ -176,14 +154,14 @@ Test(client_search_e2e, one_conversation_and_pages, .init = start, .fini = stop)
   search(&o, "dinner", NULL, next, 1);
   cr_assert_str_eq(chat_search_hit_get_text(hit_at(&o, 0)), "Dinner at eight?");
   cr_assert_not(o.results->more);
-  outcome_clear(&o);
+  search_outcome_clear(&o);
   free_clients(&c);
 }
 
 Test(client_search_e2e, chinese_queries_long_and_short, .init = start, .fini = stop) {
   clients c = populate();
   log_in_alice();
-  outcome o = {0};
+  search_outcome o = {0};
   search(&o, "周末去", NULL, 0, 10); /* three characters: the index */
   cr_assert_eq(o.results->hits->len, 1);
   ChatSearchHit *hit = hit_at(&o, 0);
@@ -195,23 +173,23 @@ Test(client_search_e2e, chinese_queries_long_and_short, .init = start, .fini = s
   cr_assert_eq(o.results->hits->len, 1);
   g_autofree char *short_spans = matches_of(hit_at(&o, 0));
   cr_assert_str_eq(short_spans, "9+6");
-  outcome_clear(&o);
+  search_outcome_clear(&o);
   free_clients(&c);
 }
 
 /* ---- loading history up to a message ---- */
 
 static void on_loaded(GObject *source, GAsyncResult *result, gpointer data) {
-  outcome *o = data;
+  search_outcome *o = data;
   o->ok = chat_session_load_until_finish(CHAT_SESSION(source), result, &o->error);
   o->done = TRUE;
 }
 
-static void load_until(outcome *o, ChatConversation *conversation, gint64 id) {
-  outcome_clear(o);
+static void load_until(search_outcome *o, ChatConversation *conversation, gint64 id) {
+  search_outcome_clear(o);
   chat_session_load_until_async(fx.session, conversation, id, NULL, on_loaded, o);
-  cr_assert(test_spin_until(is_done, o, HARNESS_TIMEOUT_MS), "loading up to #%" G_GINT64_FORMAT,
-            id);
+  cr_assert(test_spin_until(search_outcome_is_done, o, HARNESS_TIMEOUT_MS),
+            "loading up to #%" G_GINT64_FORMAT, id);
 }
 
 static gboolean newest_page_loaded(gpointer data) {
@@ -226,7 +204,7 @@ Test(client_search_e2e, load_until_pages_in_history_up_to_a_found_message, .init
     send_as(c.bob, 0, ids.alice, text);
   }
   log_in_alice();
-  outcome o = {0};
+  search_outcome o = {0};
   search(&o, "Dinner at", NULL, 0, 10);
   gint64 wanted = chat_search_hit_get_message_id(hit_at(&o, 0));
 
@@ -250,6 +228,6 @@ Test(client_search_e2e, load_until_pages_in_history_up_to_a_found_message, .init
   cr_assert(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND), "%s",
             o.error ? o.error->message : "found");
   cr_assert(chat_conversation_get_complete(conv));
-  outcome_clear(&o);
+  search_outcome_clear(&o);
   free_clients(&c);
 }

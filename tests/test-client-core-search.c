@@ -5,30 +5,8 @@
 
 #include "gtk-client/core/chat-search.h"
 
-typedef struct {
-  gboolean done;
-  ChatSearchResults *results;
-  GError *error;
-} outcome;
-
-static void outcome_clear(outcome *o) {
-  g_clear_pointer(&o->results, chat_search_results_free);
-  g_clear_error(&o->error);
-  o->done = FALSE;
-}
-
-static gboolean is_done(gpointer data) {
-  return ((outcome *)data)->done;
-}
-
-static void on_search(GObject *source, GAsyncResult *result, gpointer data) {
-  outcome *o = data;
-  o->results = chat_session_search_finish(CHAT_SESSION(source), result, &o->error);
-  o->done = TRUE;
-}
-
-static void wait_done(outcome *o) {
-  cr_assert(test_spin_until(is_done, o, HARNESS_TIMEOUT_MS), "the search ends");
+static void wait_done(search_outcome *o) {
+  cr_assert(test_spin_until(search_outcome_is_done, o, HARNESS_TIMEOUT_MS), "the search ends");
 }
 
 /* "start+length,..." of a hit's matches. */
@@ -47,9 +25,9 @@ static char *result_json(const char *notice_json, const char *matches) {
 
 Test(client_search, a_search_is_a_request_its_results_answer, .init = setup_v2, .fini = teardown) {
   login_v2();
-  outcome o = {0};
+  search_outcome o = {0};
   chat_session_search_async(fx.session, "dinner", contact(CHAT_CONTACT_FRIEND, BOB), 0, 20, NULL,
-                            on_search, &o);
+                            search_outcome_on_search, &o);
   guint32 id;
   g_autofree char *sent = expect_sent_with_id("search", &id);
   cr_assert_str_eq(sent, "{\"query\": \"dinner\", \"before_id\": 0, \"limit\": 20, "
@@ -86,13 +64,13 @@ Test(client_search, a_search_is_a_request_its_results_answer, .init = setup_v2, 
   ChatSearchHit *mine = g_ptr_array_index(o.results->hits, 1);
   cr_assert(chat_search_hit_get_outgoing(mine));
   cr_assert_eq(chat_search_hit_get_target_id(mine), BOB, "to bob: the conversation with bob");
-  outcome_clear(&o);
+  search_outcome_clear(&o);
 }
 
 Test(client_search, a_hit_keeps_only_spans_a_display_can_use, .init = setup_v2, .fini = teardown) {
   login_v2();
-  outcome o = {0};
-  chat_session_search_async(fx.session, "x", NULL, 0, 20, NULL, on_search, &o);
+  search_outcome o = {0};
+  chat_session_search_async(fx.session, "x", NULL, 0, 20, NULL, search_outcome_on_search, &o);
   guint32 id;
   g_free(expect_sent_with_id("search", &id));
   /* "a爬山b": 爬 at 1..4, 山 at 4..7. */
@@ -110,7 +88,7 @@ Test(client_search, a_hit_keeps_only_spans_a_display_can_use, .init = setup_v2, 
   cr_assert_str_eq(spans, "1+3,7+1",
                    "overlapping, out of order, outside the text, empty or inside a "
                    "character: left out");
-  outcome_clear(&o);
+  search_outcome_clear(&o);
 }
 
 static void on_notice(ChatSession *session, const char *text, gpointer data) {
@@ -122,8 +100,8 @@ Test(client_search, a_refusal_fails_the_search_with_its_code_not_as_a_notice, .i
   login_v2();
   guint notices = 0;
   g_signal_connect(fx.session, "notice", G_CALLBACK(on_notice), &notices);
-  outcome o = {0};
-  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, NULL, on_search, &o);
+  search_outcome o = {0};
+  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, NULL, search_outcome_on_search, &o);
   guint32 id;
   g_free(expect_sent_with_id("search", &id));
   feed_with_id("request_failed", "{\"error\": \"server_busy\", \"text\": \"busy\"}", id);
@@ -133,65 +111,67 @@ Test(client_search, a_refusal_fails_the_search_with_its_code_not_as_a_notice, .i
   cr_assert_eq(chat_search_error_get_code(o.error), CHAT_REQUEST_ERROR_SERVER_BUSY);
   cr_assert_str_eq(o.error->message, "busy");
   cr_assert_eq(notices, 0, "the search panel tells it, not the whole application");
-  outcome_clear(&o);
+  search_outcome_clear(&o);
 }
 
 Test(client_search, a_lost_connection_fails_a_waiting_search, .init = setup_v2, .fini = teardown) {
   login_v2();
-  outcome o = {0};
-  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, NULL, on_search, &o);
+  search_outcome o = {0};
+  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, NULL, search_outcome_on_search, &o);
   g_free(expect_sent("search"));
   chat_session_test_drop_connection(fx.session);
   wait_done(&o);
   cr_assert(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED), "%s",
             o.error ? o.error->message : "no error");
   /* Offline, a new one fails at once. */
-  outcome_clear(&o);
-  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, NULL, on_search, &o);
+  search_outcome_clear(&o);
+  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, NULL, search_outcome_on_search, &o);
   wait_done(&o);
   cr_assert(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED));
   expect_nothing_sent();
-  outcome_clear(&o);
+  search_outcome_clear(&o);
 }
 
 Test(client_search, a_cancelled_search_ignores_its_late_results, .init = setup_v2,
      .fini = teardown) {
   login_v2();
-  outcome o = {0};
+  search_outcome o = {0};
   g_autoptr(GCancellable) cancellable = g_cancellable_new();
-  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, cancellable, on_search, &o);
+  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, cancellable,
+                            search_outcome_on_search, &o);
   guint32 id;
   g_free(expect_sent_with_id("search", &id));
   g_cancellable_cancel(cancellable);
   feed_with_id("search_results", "{\"query\": \"dinner\", \"results\": [], \"more\": false}", id);
   wait_done(&o);
   cr_assert(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
-  outcome_clear(&o);
+  search_outcome_clear(&o);
 }
 
 Test(client_search, what_the_server_would_refuse_is_not_sent, .init = setup_v2, .fini = teardown) {
   login_v2();
-  outcome o = {0};
+  search_outcome o = {0};
   g_autofree char *too_long = g_strnfill(CHAT_SEARCH_QUERY_MAX + 1, 'a');
   const char *queries[] = {"", " \t\n", too_long, "ok", "ok"};
   const guint limits[] = {20, 20, 20, 0, CHAT_SEARCH_LIMIT_MAX + 1};
   for (guint i = 0; i < G_N_ELEMENTS(queries); i++) {
-    outcome_clear(&o);
-    chat_session_search_async(fx.session, queries[i], NULL, 0, limits[i], NULL, on_search, &o);
+    search_outcome_clear(&o);
+    chat_session_search_async(fx.session, queries[i], NULL, 0, limits[i], NULL,
+                              search_outcome_on_search, &o);
     wait_done(&o);
     cr_assert(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT), "case %u", i);
   }
   expect_nothing_sent();
-  outcome_clear(&o);
+  search_outcome_clear(&o);
 }
 
 Test(client_search, the_seed_dialect_cannot_search, .init = setup_seed, .fini = teardown) {
-  outcome o = {0};
-  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, NULL, on_search, &o);
+  search_outcome o = {0};
+  chat_session_search_async(fx.session, "dinner", NULL, 0, 20, NULL, search_outcome_on_search, &o);
   wait_done(&o);
   cr_assert(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED));
   expect_nothing_sent();
-  outcome_clear(&o);
+  search_outcome_clear(&o);
 }
 
 /* ---- loading history up to a message ---- */
