@@ -154,27 +154,23 @@ Test(chatd_search, pages_newest_first_with_before_id_and_more, .init = start, .f
     say(alice, 0, 2, text, bob);
   }
   say(bob, 0, 1, "no match here", alice); /* 6 */
-  static const struct { const char *query; } queries[] = {{"note"}, {"哈哈"}};
+  static const char *const queries[] = {"note", "哈哈"};
+  /* three pages of 2, each starting below the last id of the one before */
+  static const struct {
+    int before_id;
+    const char *ids;
+    const char *ending;
+  } pages[] = {
+      {0, "5,4", "\"more\": true}"}, {4, "3,2", "\"more\": true}"}, {2, "1", "\"more\": false}"}};
   for (guint q = 0; q < G_N_ELEMENTS(queries); q++) {
-    const char *query = queries[q].query;
-    g_autofree char *first =
-        g_strdup_printf("{\"query\": \"%s\", \"before_id\": 0, \"limit\": 2}", query);
-    g_autofree char *page1 = client_ask(bob, "search", first, "search_results");
-    g_autofree char *ids1 = ids_in(page1);
-    cr_assert_str_eq(ids1, "5,4", "%s", page1);
-    cr_assert(g_str_has_suffix(page1, "\"more\": true}"), "%s", page1);
-    g_autofree char *second =
-        g_strdup_printf("{\"query\": \"%s\", \"before_id\": 4, \"limit\": 2}", query);
-    g_autofree char *page2 = client_ask(bob, "search", second, "search_results");
-    g_autofree char *ids2 = ids_in(page2);
-    cr_assert_str_eq(ids2, "3,2", "%s", page2);
-    cr_assert(g_str_has_suffix(page2, "\"more\": true}"), "%s", page2);
-    g_autofree char *third =
-        g_strdup_printf("{\"query\": \"%s\", \"before_id\": 2, \"limit\": 2}", query);
-    g_autofree char *page3 = client_ask(bob, "search", third, "search_results");
-    g_autofree char *ids3 = ids_in(page3);
-    cr_assert_str_eq(ids3, "1", "%s", page3);
-    cr_assert(g_str_has_suffix(page3, "\"more\": false}"), "%s", page3);
+    for (guint p = 0; p < G_N_ELEMENTS(pages); p++) {
+      g_autofree char *params = g_strdup_printf(
+          "{\"query\": \"%s\", \"before_id\": %d, \"limit\": 2}", queries[q], pages[p].before_id);
+      g_autofree char *page = client_ask(bob, "search", params, "search_results");
+      g_autofree char *ids = ids_in(page);
+      cr_assert_str_eq(ids, pages[p].ids, "%s", page);
+      cr_assert(g_str_has_suffix(page, pages[p].ending), "%s", page);
+    }
   }
   /* every occurrence, overlapping ones too: "note 1 " is 7 bytes */
   g_autofree char *laughs = search(bob, "哈哈", ", \"target_type\": 0, \"target_id\": 1", NULL);
