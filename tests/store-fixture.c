@@ -338,3 +338,10 @@ guint32 header_user_version(const char *path) {
   const guint8 *p = (const guint8 *)contents + SQLITE_HEADER_USER_VERSION_OFFSET;
   return (guint32)p[0] << 24 | (guint32)p[1] << 16 | (guint32)p[2] << 8 | p[3];
 }
+
+void sqlite_run(const char *path, const char *sql) {
+  sqlite3 *db = NULL;
+  cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+  cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+  sqlite3_close(db);
+}

@@ -169,3 +169,13 @@ void populate(void);
 void hash_of(guint8 hash[CHATD_STORE_TOKEN_HASH_LEN], guint8 seed);
 
 guint32 header_user_version(const char *path);
+
+/* SQL that takes a SQLite database of schema 3 back to schema 2 but for
+ * its user_version: the search index and what keeps it. */
+#define UNDO_SCHEMA_3_SQL                                                                          \
+  "DROP TRIGGER messages_fts_delete;"                                                              \
+  "DROP TRIGGER messages_fts_update;"                                                              \
+  "DROP TABLE messages_fts;"                                                                       \
+  "DROP INDEX messages_with_nul;"
+/* Runs sql on the SQLite database at path (no store may have it open). */
+void sqlite_run(const char *path, const char *sql);

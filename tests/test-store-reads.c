@@ -358,19 +358,9 @@ Test(store, images_have_a_size_and_format_after_a_write_or_the_migration) {
       break; /* the migration from schema 1 is SQLite's (a file an older chatd left) */
     /* Back to schema 1, as an older chatd left it; the next open migrates. */
     g_clear_pointer(&store, chatd_store_close);
-    sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db,
-                              "DROP TRIGGER messages_fts_delete;"
-                              "DROP TRIGGER messages_fts_update;"
-                              "DROP TABLE messages_fts;"
-                              "DROP INDEX messages_with_nul;"
-                              "ALTER TABLE messages DROP COLUMN image_size;"
-                              "ALTER TABLE messages DROP COLUMN image_format;"
-                              "PRAGMA user_version = 1;",
-                              NULL, NULL, NULL),
-                 SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    sqlite_run(db_path, UNDO_SCHEMA_3_SQL "ALTER TABLE messages DROP COLUMN image_size;"
+                                          "ALTER TABLE messages DROP COLUMN image_format;"
+                                          "PRAGMA user_version = 1;");
     store = open_store_at(db_path, context);
   }
 }

@@ -227,17 +227,7 @@ Test(store_search, the_upgrade_indexes_existing_messages, .init = setup, .fini =
   SQLITE_ONLY("the trigram index is SQLite's");
   world();
   g_clear_pointer(&store, chatd_store_close);
-  sqlite3 *db = NULL;
-  cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-  cr_assert_eq(sqlite3_exec(db,
-                            "DROP TRIGGER messages_fts_delete;"
-                            "DROP TRIGGER messages_fts_update;"
-                            "DROP TABLE messages_fts;"
-                            "DROP INDEX messages_with_nul;"
-                            "PRAGMA user_version = 2;",
-                            NULL, NULL, NULL),
-               SQLITE_OK, "%s", sqlite3_errmsg(db));
-  sqlite3_close(db);
+  sqlite_run(db_path, UNDO_SCHEMA_3_SQL "PRAGMA user_version = 2;");
   store = open_store_at(db_path, context);
   cr_assert_eq(chatd_store_schema_version(store), CHATD_STORE_SCHEMA_VERSION);
   assert_found((Ask){.user = ALICE, .query = "hello"}, "7,4,2,1");
