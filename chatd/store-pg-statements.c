@@ -1186,42 +1186,29 @@ static gboolean read_search(StorePgConnection *c, StoreRead *read, GError **erro
   g_autoptr(GPtrArray) records =
       g_ptr_array_new_with_free_func((GDestroyNotify)chatd_message_record_free);
   gint64 cursor = search->before_id;
-  guint examined = 0;
-  gsize used = 0, examined_bytes = 0;
+  StoreSearchTally tally = {0};
   read->more = FALSE;
   for (;;) {
-    gint64 chunk = MIN((gint64)PG_SEARCH_CHUNK, (gint64)(search->max_examined - examined) + 1);
+    gint64 chunk =
+        MIN((gint64)PG_SEARCH_CHUNK, (gint64)(search->max_examined - tally.examined) + 1);
     PgParams p = PARAMS_INTS(search->user_id, cursor, search->has_target ? search->target_type : -1,
                              search->has_target ? search->target_id : 0, chunk);
     PGresult *res = run_retrying(c, PG_SEARCH_SCAN, &p, error);
     if (res == NULL)
       return FALSE;
     int rows = PQntuples(res);
-    gboolean stop = rows < chunk;
-    for (int row = 0; row < rows; row++) {
-      if (examined++ == search->max_examined || examined_bytes >= search->max_examined_bytes) {
-        read->more = TRUE;
-        stop = TRUE;
-        break;
-      }
+    StoreSearchVerdict verdict = STORE_SEARCH_SKIP;
+    for (int row = 0; row < rows && verdict != STORE_SEARCH_STOP; row++) {
       cursor = get_int(res, row, COL_ID);
       const char *text = get_text(res, row, COL_TEXT);
       gsize len = text != NULL ? (gsize)PQgetlength(res, row, COL_TEXT) : 0;
-      examined_bytes += len;
-      if (search->accept != NULL && !search->accept(text, len, search->accept_data))
-        continue;
-      gsize cost = row_cost(res, row, bound);
-      if (records->len >= bound->limit ||
-          (bound->max_bytes > 0 && records->len > 0 && used + cost > bound->max_bytes)) {
-        read->more = TRUE;
-        stop = TRUE;
-        break;
-      }
-      used += cost;
-      g_ptr_array_add(records, record_from_row(res, row, 0, bound->max_image_bytes));
+      verdict = chatd_store_search_consider(read, &tally, records->len, text, len,
+                                            row_cost(res, row, bound));
+      if (verdict == STORE_SEARCH_TAKE)
+        g_ptr_array_add(records, record_from_row(res, row, 0, bound->max_image_bytes));
     }
     PQclear(res);
-    if (stop)
+    if (rows < chunk || verdict == STORE_SEARCH_STOP)
       break;
   }
   read->results = g_steal_pointer(&records);

@@ -327,6 +327,27 @@ int chatd_store_on_wal_commit(void *data, sqlite3 *db, const char *name, int pag
 
 /* store-reader.c */
 void chatd_store_read_free(StoreRead *r);
+
+/* How far one search read has got (each backend's read_search). */
+typedef struct {
+  guint examined;       /* candidates looked at */
+  gsize examined_bytes; /* and their text */
+  gsize used;           /* the cost of the records taken */
+} StoreSearchTally;
+
+typedef enum {
+  STORE_SEARCH_SKIP, /* not a match: read the next candidate */
+  STORE_SEARCH_TAKE, /* a match within the page's bound: add its record */
+  STORE_SEARCH_STOP, /* the work bound or the page's bound is reached: read->more is set */
+} StoreSearchVerdict;
+
+/* The one rule for each candidate a search reads, newest first: its text
+ * (len bytes), what its record costs on the page (row_cost) and how many
+ * records the page has. Both backends call it, so they stop and match
+ * alike. */
+StoreSearchVerdict chatd_store_search_consider(StoreRead *read, StoreSearchTally *tally,
+                                               guint taken, const char *text, gsize len,
+                                               gsize cost);
 /* The reader thread: runs queued reads until stopping. */
 gpointer chatd_store_reader_main(gpointer store);
 

@@ -194,6 +194,28 @@ gboolean chatd_store_conversations(ChatdStore *store, gint64 user_id,
   return submit_read(store, r);
 }
 
+StoreSearchVerdict chatd_store_search_consider(StoreRead *read, StoreSearchTally *tally,
+                                               guint taken, const char *text, gsize len,
+                                               gsize cost) {
+  const ChatdStoreSearch *search = &read->search;
+  if (tally->examined++ == search->max_examined ||
+      tally->examined_bytes >= search->max_examined_bytes) {
+    read->more = TRUE;
+    return STORE_SEARCH_STOP;
+  }
+  tally->examined_bytes += len;
+  if (search->accept != NULL && !search->accept(text, len, search->accept_data))
+    return STORE_SEARCH_SKIP;
+  const ChatdStorePageBound *bound = &search->bound;
+  if (taken >= bound->limit ||
+      (bound->max_bytes > 0 && taken > 0 && tally->used + cost > bound->max_bytes)) {
+    read->more = TRUE;
+    return STORE_SEARCH_STOP;
+  }
+  tally->used += cost;
+  return STORE_SEARCH_TAKE;
+}
+
 gboolean chatd_store_search(ChatdStore *store, const ChatdStoreSearch *search,
                             ChatdStoreMessagesDone callback, gpointer user_data) {
   g_return_val_if_fail(store != NULL && search != NULL && callback != NULL, FALSE);

@@ -794,28 +794,17 @@ static gboolean read_search(StoreConnection *conn, StoreRead *read, GError **err
     bind_string(&call, 5, phrase);
   g_autoptr(GPtrArray) records = new_record_array();
   const ChatdStorePageBound *bound = &search->bound;
-  gsize used = 0, examined_bytes = 0;
-  guint examined = 0;
+  StoreSearchTally tally = {0};
+  StoreSearchVerdict verdict = STORE_SEARCH_SKIP;
   read->more = FALSE;
   StepResult step;
-  while ((step = call_step(&call, error)) == STEP_ROW) {
-    if (examined++ == search->max_examined || examined_bytes >= search->max_examined_bytes) {
-      read->more = TRUE;
-      break;
-    }
+  while (verdict != STORE_SEARCH_STOP && (step = call_step(&call, error)) == STEP_ROW) {
     const char *text = column_string(call.stmt, COL_TEXT);
     gsize len = text != NULL ? (gsize)sqlite3_column_bytes(call.stmt, COL_TEXT) : 0;
-    examined_bytes += len;
-    if (search->accept != NULL && !search->accept(text, len, search->accept_data))
-      continue;
-    gsize cost = row_cost(call.stmt, bound);
-    if (records->len >= bound->limit ||
-        (bound->max_bytes > 0 && records->len > 0 && used + cost > bound->max_bytes)) {
-      read->more = TRUE;
-      break;
-    }
-    used += cost;
-    g_ptr_array_add(records, record_from_row(call.stmt, bound->max_image_bytes));
+    verdict = chatd_store_search_consider(read, &tally, records->len, text, len,
+                                          row_cost(call.stmt, bound));
+    if (verdict == STORE_SEARCH_TAKE)
+      g_ptr_array_add(records, record_from_row(call.stmt, bound->max_image_bytes));
   }
   if (step == STEP_FAILED)
     return FALSE;
