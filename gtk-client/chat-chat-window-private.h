@@ -36,6 +36,7 @@ struct _ChatChatWindow {
   GtkLabel *title_label;
   GtkLabel *subtitle_label;
   GtkWidget *members_button;
+  AdwHeaderBar *header_bar;
   ChatConnectionBanner *banner;
   AdwFlap *flap;
   AdwToastOverlay *toast_overlay;

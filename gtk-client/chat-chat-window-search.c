@@ -162,7 +162,7 @@ static void on_hit_activated(ChatSearchPanel *panel, ChatSearchHit *hit, ChatCha
 }
 
 void _chat_chat_window_search_attach(ChatChatWindow *self) {
-  ChatSearchPanel *panel = chat_search_bar_attach(GTK_WINDOW(self), GTK_WIDGET(self->banner),
-                                                  self->session, self->contact);
+  ChatSearchPanel *panel = chat_search_bar_attach(
+      GTK_WINDOW(self), self->header_bar, GTK_WIDGET(self->banner), self->session, self->contact);
   g_signal_connect_object(panel, "hit-activated", G_CALLBACK(on_hit_activated), self, 0);
 }

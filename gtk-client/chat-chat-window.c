@@ -659,6 +659,7 @@ static void chat_chat_window_class_init(ChatChatWindowClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, title_label);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, subtitle_label);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, members_button);
+  gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, header_bar);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, banner);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, flap);
   gtk_widget_class_bind_template_child(widget_class, ChatChatWindow, toast_overlay);

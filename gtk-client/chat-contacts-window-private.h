@@ -13,6 +13,7 @@ struct _ChatContactsWindow {
   GtkNoSelection *selection;
   gboolean tabbing; /* the last key pressed was Tab: focus moves by keyboard */
 
+  AdwHeaderBar *header_bar;
   ChatConnectionBanner *banner;
   GtkLabel *title_label;
   GtkLabel *subtitle_label;

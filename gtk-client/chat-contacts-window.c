@@ -227,8 +227,8 @@ ChatContactsWindow *chat_contacts_window_new(ChatApplication *app) {
   g_signal_connect(chat_session_get_friend_requests(session), "items-changed",
                    G_CALLBACK(on_requests_changed), self);
 
-  ChatSearchPanel *search =
-      chat_search_bar_attach(GTK_WINDOW(self), GTK_WIDGET(self->banner), session, NULL);
+  ChatSearchPanel *search = chat_search_bar_attach(GTK_WINDOW(self), self->header_bar,
+                                                   GTK_WIDGET(self->banner), session, NULL);
   g_signal_connect_object(search, "hit-activated", G_CALLBACK(on_search_hit_activated), self, 0);
 
   update_title(self);
@@ -259,6 +259,7 @@ static void chat_contacts_window_class_init(ChatContactsWindowClass *klass) {
   g_type_ensure(CHAT_TYPE_CONNECTION_BANNER);
   gtk_widget_class_set_template_from_resource(widget_class,
                                               "/io/github/chatd/Chat/chat-contacts-window.ui");
+  gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, header_bar);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, banner);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, title_label);
   gtk_widget_class_bind_template_child(widget_class, ChatContactsWindow, subtitle_label);

@@ -5,27 +5,7 @@
 
 #define SEARCH_BAR_KEY "chat-search-bar"
 
-/* The window's header bar: its titlebar, or the first AdwHeaderBar of its
- * content (libadwaita windows have no titlebar). */
-static GtkWidget *find_header_bar(GtkWidget *widget) {
-  if (GTK_IS_HEADER_BAR(widget) || ADW_IS_HEADER_BAR(widget))
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child(widget); child;
-       child = gtk_widget_get_next_sibling(child)) {
-    GtkWidget *found = find_header_bar(child);
-    if (found)
-      return found;
-  }
-  return NULL;
-}
-
-static void add_button(GtkWindow *window, GtkSearchBar *bar) {
-  GtkWidget *titlebar = gtk_window_get_titlebar(window);
-  GtkWidget *header = titlebar ? find_header_bar(titlebar) : NULL;
-  if (!header)
-    header = find_header_bar(GTK_WIDGET(window));
-  if (!header)
-    return;
+static void add_button(AdwHeaderBar *header, GtkSearchBar *bar) {
   GtkWidget *button = gtk_toggle_button_new();
   gtk_button_set_icon_name(GTK_BUTTON(button), "system-search-symbolic");
   gtk_widget_set_tooltip_text(button, _("Search Messages (Ctrl+F)"));
@@ -33,10 +13,7 @@ static void add_button(GtkWindow *window, GtkSearchBar *bar) {
                                  _("Search messages"), -1);
   g_object_bind_property(button, "active", bar, "search-mode-enabled",
                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
-  if (GTK_IS_HEADER_BAR(header))
-    gtk_header_bar_pack_end(GTK_HEADER_BAR(header), button);
-  else
-    adw_header_bar_pack_end(ADW_HEADER_BAR(header), button);
+  adw_header_bar_pack_end(header, button);
 }
 
 static gboolean open_search(GtkWidget *widget, GVariant *args, gpointer data) {
@@ -60,8 +37,8 @@ static void on_search_mode(GtkSearchBar *bar, GParamSpec *pspec, ChatSearchPanel
     gtk_root_set_focus(root, NULL);
 }
 
-ChatSearchPanel *chat_search_bar_attach(GtkWindow *window, GtkWidget *anchor, ChatSession *session,
-                                        ChatContact *conversation) {
+ChatSearchPanel *chat_search_bar_attach(GtkWindow *window, AdwHeaderBar *header, GtkWidget *anchor,
+                                        ChatSession *session, ChatContact *conversation) {
   g_return_val_if_fail(GTK_IS_WINDOW(window), NULL);
   g_return_val_if_fail(GTK_IS_BOX(gtk_widget_get_parent(anchor)), NULL);
   ChatSearchPanel *panel = chat_search_panel_new();
@@ -76,7 +53,7 @@ ChatSearchPanel *chat_search_bar_attach(GtkWindow *window, GtkWidget *anchor, Ch
   gtk_box_insert_child_after(GTK_BOX(gtk_widget_get_parent(anchor)), bar, anchor);
   g_signal_connect_object(bar, "notify::search-mode-enabled", G_CALLBACK(on_search_mode), panel, 0);
   g_object_set_data(G_OBJECT(window), SEARCH_BAR_KEY, bar);
-  add_button(window, GTK_SEARCH_BAR(bar));
+  add_button(header, GTK_SEARCH_BAR(bar));
 
   GtkEventController *shortcuts = gtk_shortcut_controller_new();
   gtk_shortcut_controller_add_shortcut(

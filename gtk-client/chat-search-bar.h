@@ -3,6 +3,7 @@
  * templates so their layout stays theirs. */
 #pragma once
 
+#include <adwaita.h>
 #include <gtk/gtk.h>
 
 #include "gtk-client/chat-search-panel.h"
@@ -10,11 +11,10 @@
 G_BEGIN_DECLS
 
 /* Puts the search bar into anchor's parent box right after anchor, the
- * button at the end of window's header bar (a GtkHeaderBar titlebar or an
- * AdwHeaderBar in its content) and Ctrl+F on window. The panel searches
- * conversation (NULL: all of them). Returns the panel (owned by the
- * window). */
-ChatSearchPanel *chat_search_bar_attach(GtkWindow *window, GtkWidget *anchor, ChatSession *session,
-                                        ChatContact *conversation);
+ * button at the end of header (the window's header bar) and Ctrl+F on
+ * window. The panel searches conversation (NULL: all of them). Returns the
+ * panel (owned by the window). */
+ChatSearchPanel *chat_search_bar_attach(GtkWindow *window, AdwHeaderBar *header, GtkWidget *anchor,
+                                        ChatSession *session, ChatContact *conversation);
 
 G_END_DECLS
